@@ -1,0 +1,17 @@
+//! Canonical change model shared by every stage of obsync.
+//!
+//! Architecture invariant: this crate does no I/O and knows nothing of MySQL wire
+//! formats, Kafka or message formats. Sources produce these types; formats and the
+//! pipeline consume them.
+
+mod change;
+mod position;
+mod precheck;
+mod table;
+mod value;
+
+pub use change::{Change, ChangeOrigin, RowChange, SourceEvent, TxnInfo};
+pub use position::{BinlogCoord, Gtid, LogPosition, ParsePositionError};
+pub use precheck::{CheckItem, CheckStatus};
+pub use table::{Column, ColumnType, KeySource, TableId, TableMeta};
+pub use value::{Date, DateTime, Row, Time, Timestamp, Value};
