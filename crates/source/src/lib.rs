@@ -1,1 +1,12 @@
-//! (being built)
+//! The source side of obsync: everything that reads from OceanBase CE (MySQL tenant),
+//! MySQL or MariaDB and turns it into the canonical model of `obsync-model`.
+//!
+//! Architecture invariant: this crate never imports `obsync-format` or `obsync-kafka`.
+
+pub mod binlog;
+pub mod endpoint;
+pub mod metadata;
+pub mod precheck;
+pub mod snapshot;
+
+pub use endpoint::{ConnectError, SourceEndpoint, SourceFlavor};
