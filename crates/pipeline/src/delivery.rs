@@ -1,0 +1,311 @@
+//! Ordered acknowledgement tracking: turns Kafka acknowledgements into checkpoints.
+//!
+//! Producers push every sent message's acknowledgement future and, between them,
+//! [`Mark`]s ("everything before me belongs to this finished chunk / committed
+//! transaction"). The tracker awaits acknowledgements in send order, so when it reaches
+//! a mark every earlier message is acknowledged and the mark may enter the state.
+//!
+//! Architecture invariant: this is the only place that advances the checkpoint, and it
+//! advances only past acknowledged messages.
+
+use crate::checkpoint::{CheckpointError, CheckpointStore, IncrementalCheckpoint, ProjectState};
+use obsync_model::{LogPosition, Value};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Something that becomes true once all earlier messages are acknowledged.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mark {
+    SchemaDone,
+    /// Recorded before the first snapshot row is read.
+    SnapshotStart(LogPosition),
+    /// A snapshot chunk of `table` is fully delivered.
+    ChunkDone {
+        table: String,
+        last_key: Option<Vec<Value>>,
+        rows: u64,
+        table_done: bool,
+    },
+    FullDone,
+    /// A source transaction (or skipped stretch of log) is fully delivered.
+    Committed {
+        position: LogPosition,
+        timestamp: u32,
+    },
+}
+
+/// One entry of the in-order delivery queue.
+pub enum Pending<A> {
+    /// A sent message's acknowledgement and when it was sent (for latency).
+    Message {
+        ack: A,
+        source_ts: Option<u32>,
+    },
+    Mark(Mark),
+}
+
+/// Live counters the status snapshot reads.
+#[derive(Debug, Default)]
+pub struct DeliveryStats {
+    pub acked: AtomicU64,
+    /// Source commit time (Unix s) of the last checkpointed transaction.
+    pub checkpoint_ts: AtomicU64,
+    /// Commit-to-ack latency of the last acknowledged incremental message, in ms.
+    pub last_latency_ms: AtomicU64,
+}
+
+/// Failure of the delivery side; the state on disk is the last good checkpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("Kafka did not acknowledge a message: {0}")]
+    Rejected(String),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+}
+
+/// How often acknowledged progress is written to disk. A crash loses at most this much
+/// progress, which Kafka then receives again (duplicates, never gaps).
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Applies a mark to the state.
+pub fn apply(state: &mut ProjectState, mark: Mark) {
+    match mark {
+        Mark::SchemaDone => state.schema_done = true,
+        Mark::SnapshotStart(pos) => state.snapshot_start = Some(pos),
+        Mark::ChunkDone {
+            table,
+            last_key,
+            rows,
+            table_done,
+        } => {
+            let t = state.tables.entry(table).or_default();
+            t.last_key = last_key;
+            t.rows += rows;
+            t.done = table_done;
+        }
+        Mark::FullDone => state.full_done = true,
+        Mark::Committed {
+            position,
+            timestamp,
+        } => {
+            state.incremental = Some(IncrementalCheckpoint {
+                position,
+                timestamp,
+            })
+        }
+    }
+}
+
+/// Runs until the sender side closes (then writes a final checkpoint) or a message is
+/// rejected (then writes the last good checkpoint and returns the error).
+pub async fn track<A, E>(
+    mut rx: mpsc::Receiver<Pending<A>>,
+    store: CheckpointStore,
+    mut state: ProjectState,
+    stats: Arc<DeliveryStats>,
+) -> Result<ProjectState, DeliveryError>
+where
+    A: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let mut dirty = false;
+    let mut last_save = Instant::now();
+    let mut ticker = tokio::time::interval(CHECKPOINT_INTERVAL);
+    loop {
+        let item = tokio::select! {
+            item = rx.recv() => item,
+            _ = ticker.tick() => {
+                if dirty {
+                    store.save(&state)?;
+                    dirty = false;
+                    last_save = Instant::now();
+                }
+                continue;
+            }
+        };
+        let Some(item) = item else { break };
+        match item {
+            Pending::Message { ack, source_ts } => {
+                if let Err(e) = ack.await {
+                    if dirty {
+                        store.save(&state)?;
+                    }
+                    return Err(DeliveryError::Rejected(e.to_string()));
+                }
+                stats.acked.fetch_add(1, Ordering::Relaxed);
+                if let Some(ts) = source_ts {
+                    let now_ms = unix_ms();
+                    let lat = now_ms.saturating_sub(ts as u64 * 1000);
+                    stats.last_latency_ms.store(lat, Ordering::Relaxed);
+                }
+            }
+            Pending::Mark(mark) => {
+                if let Mark::Committed { timestamp, .. } = &mark {
+                    stats
+                        .checkpoint_ts
+                        .store(*timestamp as u64, Ordering::Relaxed);
+                }
+                // Stage transitions are rare and worth saving at once.
+                let urgent = !matches!(mark, Mark::Committed { .. } | Mark::ChunkDone { .. });
+                apply(&mut state, mark);
+                dirty = true;
+                if urgent || last_save.elapsed() >= CHECKPOINT_INTERVAL {
+                    store.save(&state)?;
+                    dirty = false;
+                    last_save = Instant::now();
+                }
+            }
+        }
+    }
+    if dirty {
+        store.save(&state)?;
+    }
+    Ok(state)
+}
+
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use obsync_model::BinlogCoord;
+    use tokio::sync::oneshot;
+
+    fn pos(n: u64) -> LogPosition {
+        LogPosition {
+            coord: BinlogCoord::new("b.000001", n),
+            gtid: None,
+        }
+    }
+
+    fn store(name: &str) -> CheckpointStore {
+        let d = std::env::temp_dir().join(format!("obsync-delivery-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        CheckpointStore::open(d).unwrap()
+    }
+
+    type Ack = oneshot::Receiver<Result<(), String>>;
+
+    async fn ack_of(rx: Ack) -> Result<(), String> {
+        rx.await.unwrap_or_else(|_| Err("dropped".into()))
+    }
+
+    #[tokio::test]
+    async fn checkpoint_waits_for_every_earlier_acknowledgement() {
+        let store = store("order");
+        let (tx, rx) = mpsc::channel(16);
+        let stats = Arc::new(DeliveryStats::default());
+        let tracker = tokio::spawn(track(
+            rx,
+            store.clone(),
+            ProjectState::default(),
+            stats.clone(),
+        ));
+        let (a1, r1) = oneshot::channel();
+        let (a2, r2) = oneshot::channel();
+        tx.send(Pending::Message {
+            ack: ack_of(r1),
+            source_ts: None,
+        })
+        .await
+        .ok();
+        tx.send(Pending::Message {
+            ack: ack_of(r2),
+            source_ts: None,
+        })
+        .await
+        .ok();
+        tx.send(Pending::Mark(Mark::Committed {
+            position: pos(100),
+            timestamp: 7,
+        }))
+        .await
+        .ok();
+        // The second message is acknowledged first; the first is still in flight.
+        a2.send(Ok(())).unwrap();
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert_eq!(
+            store.load().unwrap().incremental,
+            None,
+            "checkpoint ran ahead of Kafka"
+        );
+        a1.send(Ok(())).unwrap();
+        drop(tx);
+        let state = tracker.await.unwrap().unwrap();
+        assert_eq!(state.incremental.unwrap().position, pos(100));
+        assert_eq!(
+            store.load().unwrap().incremental.unwrap().position,
+            pos(100)
+        );
+        assert_eq!(stats.acked.load(Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
+    async fn rejected_message_keeps_the_last_good_checkpoint() {
+        let store = store("reject");
+        let (tx, rx) = mpsc::channel(16);
+        let tracker = tokio::spawn(track(
+            rx,
+            store.clone(),
+            ProjectState::default(),
+            Default::default(),
+        ));
+        let (a1, r1) = oneshot::channel();
+        let (a2, r2) = oneshot::channel();
+        tx.send(Pending::Message {
+            ack: ack_of(r1),
+            source_ts: None,
+        })
+        .await
+        .ok();
+        tx.send(Pending::Mark(Mark::Committed {
+            position: pos(10),
+            timestamp: 1,
+        }))
+        .await
+        .ok();
+        tx.send(Pending::Message {
+            ack: ack_of(r2),
+            source_ts: None,
+        })
+        .await
+        .ok();
+        tx.send(Pending::Mark(Mark::Committed {
+            position: pos(20),
+            timestamp: 2,
+        }))
+        .await
+        .ok();
+        a1.send(Ok(())).unwrap();
+        a2.send(Err("MessageSizeTooLarge on t-1/0".into())).unwrap();
+        let err = tracker.await.unwrap().unwrap_err().to_string();
+        assert!(err.contains("MessageSizeTooLarge"), "{err}");
+        assert_eq!(store.load().unwrap().incremental.unwrap().position, pos(10));
+    }
+
+    #[test]
+    fn chunk_marks_accumulate_rows_and_resume_key() {
+        let mut s = ProjectState::default();
+        let chunk = |k: u64, done| Mark::ChunkDone {
+            table: "d.t".into(),
+            last_key: Some(vec![Value::UInt(k)]),
+            rows: 10,
+            table_done: done,
+        };
+        apply(&mut s, chunk(10, false));
+        apply(&mut s, chunk(20, true));
+        let t = &s.tables["d.t"];
+        assert_eq!(
+            (t.rows, t.done, t.last_key.clone()),
+            (20, true, Some(vec![Value::UInt(20)]))
+        );
+    }
+}
