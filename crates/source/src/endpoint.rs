@@ -63,6 +63,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl SourceEndpoint {
     /// Connection options; every session runs in UTC so TIMESTAMP text is unambiguous.
+    /// `setup` (not `init`) so the setting survives the reset a pool does when a
+    /// connection comes back (`COM_RESET_CONNECTION` restores the server default zone,
+    /// `+08:00` on OceanBase).
     pub fn opts(&self) -> Opts {
         OptsBuilder::default()
             .ip_or_hostname(self.host.clone())
@@ -70,7 +73,7 @@ impl SourceEndpoint {
             .user(Some(self.user.clone()))
             .pass(Some(self.password.clone()))
             .prefer_socket(false)
-            .init(vec!["SET time_zone = '+00:00'".to_string()])
+            .setup(vec!["SET time_zone = '+00:00'".to_string()])
             .into()
     }
 

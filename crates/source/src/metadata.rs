@@ -1,1 +1,776 @@
-//! (being built)
+//! Table metadata from `information_schema`: which tables exist, their columns, types
+//! and keys, and what kind of server answers.
+//!
+//! The same queries serve OceanBase (MySQL tenant), MySQL and MariaDB. Known dialect traps
+//! handled here:
+//! - OceanBase returns `STATISTICS` rows unordered and leaks the table comment into the
+//!   PRIMARY row's `INDEX_COMMENT`: rows are sorted here and comments are never read.
+//! - OceanBase tables without a primary key have a hidden row key (`__pk_increment`) that
+//!   SQL cannot read; such tables use all columns (or a NOT NULL unique key) as identity.
+//! - MariaDB stores JSON as `LONGTEXT` with a `json_valid()` check constraint; the column
+//!   is reported as [`ColumnType::Json`].
+//! - `lower_case_table_names=1` (OceanBase's default) stores names in lower case; lookups
+//!   fall back to a case-insensitive match and report the name the server stores.
+//!
+//! Architecture invariant: metadata is read by SQL only, never from the binlog, so the
+//! binlog reader can re-read it at DDL positions through [`read_table_meta`].
+
+use crate::endpoint::{ConnectError, SourceEndpoint, SourceFlavor};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Pool, Value as SqlValue};
+use obsync_model::{Column, ColumnType, KeySource, TableId, TableMeta};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Schemas that hold server internals and are never offered for sync.
+pub const SYSTEM_DATABASES: &[&str] = &[
+    "information_schema",
+    "mysql",
+    "performance_schema",
+    "sys",
+    "oceanbase",
+    "__public",
+    "__recyclebin",
+    "LBACSYS",
+    "ORAAUDITOR",
+];
+
+/// Errors while reading metadata. Every variant names the table or query concerned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetadataError {
+    /// The source could not be reached.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// A metadata query failed.
+    #[error("reading {what} from the source failed")]
+    Query {
+        what: String,
+        #[source]
+        source: mysql_async::Error,
+    },
+    /// The table does not exist (or the user cannot see it).
+    #[error("table {table} does not exist at the source, or the sync user has no privilege on it: check the name and GRANT SELECT ON {table} TO the sync user")]
+    TableNotFound { table: TableId },
+    /// The object exists but is not a physical table (a view, a sequence…).
+    #[error("{table} is a {kind}, not a physical table: only physical tables can be synced; remove it from the selection")]
+    NotATable { table: TableId, kind: TableKind },
+    /// A column has a type obsync cannot represent.
+    #[error("column {column} of table {table} has type {column_type} ({data_type}), which obsync does not support yet: exclude the table, or change the column type")]
+    UnsupportedType {
+        table: TableId,
+        column: String,
+        data_type: String,
+        column_type: String,
+    },
+    /// The server answered something this reader cannot interpret.
+    #[error("unexpected metadata for {table}: {detail}")]
+    Unexpected { table: TableId, detail: String },
+}
+
+/// What an entry of `information_schema.TABLES` is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TableKind {
+    /// A physical table (`BASE TABLE`): the only kind obsync syncs.
+    Table,
+    View,
+    /// Anything else (`SYSTEM VIEW`, MariaDB `SEQUENCE` or `SYSTEM VERSIONED`, …), as the
+    /// server names it.
+    Other(String),
+}
+
+impl TableKind {
+    fn from_table_type(table_type: &str) -> Self {
+        match table_type.to_ascii_uppercase().as_str() {
+            "BASE TABLE" => TableKind::Table,
+            "VIEW" => TableKind::View,
+            _ => TableKind::Other(table_type.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for TableKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TableKind::Table => f.write_str("table"),
+            TableKind::View => f.write_str("view"),
+            TableKind::Other(s) => write!(f, "{} object", s.to_ascii_lowercase()),
+        }
+    }
+}
+
+/// One object of `information_schema.TABLES`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TableListing {
+    pub id: TableId,
+    pub kind: TableKind,
+}
+
+/// The server's identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerInfo {
+    /// `SELECT VERSION()`, e.g. `10.11.19-MariaDB-log`, `5.7.25-OceanBase_CE-v4.2.1.0`.
+    pub version: String,
+    /// Detected from `version`: OceanBase if it contains `OceanBase`, MariaDB if it
+    /// contains `MariaDB`, else MySQL.
+    pub flavor: SourceFlavor,
+    /// The OceanBase kernel version (`ob_version()`), e.g. `4.3.5.3`.
+    pub ob_version: Option<String>,
+}
+
+impl ServerInfo {
+    /// The major version number of the product: OceanBase kernel major for OceanBase,
+    /// else the leading number of `version`.
+    pub fn major(&self) -> Option<u32> {
+        let v = self.ob_version.as_deref().unwrap_or(&self.version);
+        v.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    }
+}
+
+impl fmt::Display for ServerInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.ob_version {
+            Some(ob) => write!(f, "{} {ob} ({})", self.flavor, self.version),
+            None => write!(f, "{} {}", self.flavor, self.version),
+        }
+    }
+}
+
+/// Detects the product from its version string.
+pub fn flavor_from_version(version: &str) -> SourceFlavor {
+    if version.contains("OceanBase") {
+        SourceFlavor::OceanBase
+    } else if version.contains("MariaDB") {
+        SourceFlavor::MariaDb
+    } else {
+        SourceFlavor::MySql
+    }
+}
+
+/// Reads the server's version and detects its flavor.
+pub async fn server_info(conn: &mut Conn) -> Result<ServerInfo, MetadataError> {
+    let version: Option<String> = conn
+        .query_first("SELECT VERSION()")
+        .await
+        .map_err(query_err("the server version"))?;
+    let version = version.unwrap_or_default();
+    let flavor = flavor_from_version(&version);
+    let ob_version = if flavor == SourceFlavor::OceanBase {
+        conn.query_first::<String, _>("SELECT ob_version()")
+            .await
+            .map_err(query_err("the OceanBase version"))?
+    } else {
+        None
+    };
+    Ok(ServerInfo {
+        version,
+        flavor,
+        ob_version,
+    })
+}
+
+/// Reads metadata through a connection pool; cheap to clone.
+#[derive(Clone)]
+pub struct MetadataReader {
+    pool: Pool,
+    endpoint: Option<SourceEndpoint>,
+}
+
+impl fmt::Debug for MetadataReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetadataReader")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MetadataReader {
+    /// A reader over an existing pool (sessions must run with `time_zone = '+00:00'`,
+    /// as [`SourceEndpoint::pool`] sets up).
+    pub fn new(pool: Pool) -> Self {
+        Self {
+            pool,
+            endpoint: None,
+        }
+    }
+
+    /// A reader with its own pool; connection failures name the endpoint's address.
+    pub fn from_endpoint(endpoint: &SourceEndpoint) -> Self {
+        Self {
+            pool: endpoint.pool(),
+            endpoint: Some(endpoint.clone()),
+        }
+    }
+
+    async fn conn(&self) -> Result<Conn, MetadataError> {
+        match self.pool.get_conn().await {
+            Ok(c) => Ok(c),
+            Err(e) => Err(match &self.endpoint {
+                Some(ep) => MetadataError::Connect(ep.connect_error(e)),
+                None => MetadataError::Query {
+                    what: "a connection".into(),
+                    source: e,
+                },
+            }),
+        }
+    }
+
+    /// The server's identity.
+    pub async fn server_info(&self) -> Result<ServerInfo, MetadataError> {
+        server_info(&mut self.conn().await?).await
+    }
+
+    /// User databases, sorted, without the server's system schemas.
+    pub async fn list_databases(&self) -> Result<Vec<String>, MetadataError> {
+        let mut conn = self.conn().await?;
+        let names: Vec<String> = conn
+            .query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
+            .await
+            .map_err(query_err("the database list"))?;
+        let mut names: Vec<String> = names.into_iter().filter(|n| !is_system(n)).collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Tables, views and other objects of the given databases (all user databases when
+    /// `None`), sorted by database and name. Only [`TableKind::Table`] entries are
+    /// syncable; the caller reports the others.
+    pub async fn list_tables(
+        &self,
+        databases: Option<&[String]>,
+    ) -> Result<Vec<TableListing>, MetadataError> {
+        let mut conn = self.conn().await?;
+        let mut sql = String::from(
+            "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES",
+        );
+        let mut params: Vec<SqlValue> = Vec::new();
+        if let Some(dbs) = databases {
+            if dbs.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql.push_str(" WHERE TABLE_SCHEMA IN (");
+            sql.push_str(&vec!["?"; dbs.len()].join(","));
+            sql.push(')');
+            params.extend(dbs.iter().map(|d| SqlValue::from(d.as_str())));
+        }
+        let rows: Vec<(String, String, String)> = conn
+            .exec(sql, params)
+            .await
+            .map_err(query_err("the table list"))?;
+        let mut out: Vec<TableListing> = rows
+            .into_iter()
+            .filter(|(db, _, _)| databases.is_some() || !is_system(db))
+            .map(|(db, name, ty)| TableListing {
+                id: TableId::new(db, name),
+                kind: TableKind::from_table_type(&ty),
+            })
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    /// The table's columns, keys and row estimate; see [`read_table_meta`].
+    pub async fn table_meta(&self, id: &TableId) -> Result<TableMeta, MetadataError> {
+        read_table_meta(&mut self.conn().await?, id).await
+    }
+}
+
+fn is_system(db: &str) -> bool {
+    SYSTEM_DATABASES.iter().any(|s| s.eq_ignore_ascii_case(db))
+}
+
+fn query_err(what: &'static str) -> impl Fn(mysql_async::Error) -> MetadataError {
+    move |source| MetadataError::Query {
+        what: what.to_string(),
+        source,
+    }
+}
+
+fn table_query_err(what: &str, id: &TableId) -> impl Fn(mysql_async::Error) -> MetadataError {
+    let what = format!("{what} of {id}");
+    move |source| MetadataError::Query {
+        what: what.clone(),
+        source,
+    }
+}
+
+/// Reads one table's metadata on `conn`: columns in ordinal order with their types,
+/// the primary key, unique keys and the chosen row identity
+/// ([`TableMeta::choose_key`]), and the server's row estimate (`TABLES.TABLE_ROWS`, 0 on
+/// OceanBase before statistics exist).
+///
+/// The returned `id` carries the names as the server stores them, which differ from
+/// `id` in letter case on servers with `lower_case_table_names=1`.
+pub async fn read_table_meta(conn: &mut Conn, id: &TableId) -> Result<TableMeta, MetadataError> {
+    let table_rows: Vec<(String, String, String, Option<u64>)> = conn
+        .exec(
+            "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_ROWS FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+            (&id.database, &id.table),
+        )
+        .await
+        .map_err(table_query_err("the table entry", id))?;
+    let (db, name, table_type, estimated) = pick_exact_or_folded(table_rows, id, |r| (&r.0, &r.1))
+        .ok_or_else(|| MetadataError::TableNotFound { table: id.clone() })?;
+    let stored = TableId::new(db, name);
+    let kind = TableKind::from_table_type(&table_type);
+    if kind != TableKind::Table {
+        return Err(MetadataError::NotATable {
+            table: stored,
+            kind,
+        });
+    }
+
+    let column_rows: Vec<ColumnRow> = conn
+        .exec(
+            "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, CHARACTER_MAXIMUM_LENGTH, \
+             NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, CHARACTER_SET_NAME \
+             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
+             ORDER BY ORDINAL_POSITION",
+            (&stored.database, &stored.table),
+        )
+        .await
+        .map_err(table_query_err("the columns", &stored))?
+        .into_iter()
+        .map(ColumnRow::from_sql)
+        .collect();
+    if column_rows.is_empty() {
+        return Err(MetadataError::Unexpected {
+            table: stored,
+            detail: "information_schema.COLUMNS lists no columns".into(),
+        });
+    }
+    let json_columns = if column_rows
+        .iter()
+        .any(|c| c.data_type.eq_ignore_ascii_case("longtext"))
+    {
+        mariadb_json_columns(conn, &stored).await?
+    } else {
+        Vec::new()
+    };
+    let columns = column_rows
+        .into_iter()
+        .map(|c| {
+            let is_json = json_columns.iter().any(|j| j.eq_ignore_ascii_case(&c.name));
+            c.into_column(&stored, is_json)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let index_rows: Vec<IndexRow> = conn
+        .exec(
+            "SELECT INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+            (&stored.database, &stored.table),
+        )
+        .await
+        .map_err(table_query_err("the indexes", &stored))?
+        .into_iter()
+        .map(IndexRow::from_sql)
+        .collect();
+    let keys = unique_keys_from_index_rows(&columns, index_rows);
+    let (key, key_source) = TableMeta::choose_key(&columns, &keys.primary, &keys.unique);
+    log_key_choice(&stored, key_source, &columns, &key);
+    Ok(TableMeta {
+        id: stored,
+        columns,
+        key,
+        key_source,
+        primary_key: keys.primary,
+        unique_keys: keys.unique,
+        estimated_rows: estimated.unwrap_or(0),
+    })
+}
+
+fn log_key_choice(id: &TableId, source: KeySource, columns: &[Column], key: &[usize]) {
+    let names: Vec<&str> = key.iter().map(|&i| columns[i].name.as_str()).collect();
+    match source {
+        KeySource::PrimaryKey => {
+            tracing::debug!(table = %id, key = ?names, "row identity: primary key")
+        }
+        KeySource::UniqueKey => tracing::info!(
+            table = %id, key = ?names,
+            "table has no primary key: row identity is a NOT NULL unique key"
+        ),
+        // One message for every flavor: the connection does not say which server it is.
+        KeySource::AllColumns => tracing::info!(
+            table = %id,
+            "table has no primary key and no NOT NULL unique key: row identity is all columns \
+             (on OceanBase the hidden row key __pk_increment is not readable by SQL)"
+        ),
+    }
+}
+
+/// Picks the row whose database and table names equal `id` exactly, else the single
+/// case-insensitive match (servers with `lower_case_table_names` = 1 or 2).
+fn pick_exact_or_folded<R>(
+    rows: Vec<R>,
+    id: &TableId,
+    names: impl Fn(&R) -> (&String, &String),
+) -> Option<R> {
+    if let Some(i) = rows.iter().position(|r| {
+        let (d, t) = names(r);
+        *d == id.database && *t == id.table
+    }) {
+        return rows.into_iter().nth(i);
+    }
+    let mut folded = rows.into_iter().filter(|r| {
+        let (d, t) = names(r);
+        d.eq_ignore_ascii_case(&id.database) && t.eq_ignore_ascii_case(&id.table)
+    });
+    let first = folded.next()?;
+    // Two tables differing only in case while the request matches neither exactly:
+    // guessing would read the wrong table.
+    folded.next().is_none().then_some(first)
+}
+
+/// MariaDB declares JSON as `LONGTEXT CHECK (json_valid(col))`. Returns the names of
+/// such columns; empty on servers whose `CHECK_CONSTRAINTS` has no `TABLE_NAME` (MySQL,
+/// where JSON is a real type anyway).
+async fn mariadb_json_columns(conn: &mut Conn, id: &TableId) -> Result<Vec<String>, MetadataError> {
+    let result: Result<Vec<String>, _> = conn
+        .exec(
+            "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+             WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?",
+            (&id.database, &id.table),
+        )
+        .await;
+    match result {
+        Ok(clauses) => Ok(clauses
+            .iter()
+            .filter_map(|c| json_valid_column(c))
+            .collect()),
+        // 1054 unknown column / 1109 unknown table: this server has no such view shape.
+        Err(mysql_async::Error::Server(e)) if e.code == 1054 || e.code == 1109 => Ok(Vec::new()),
+        Err(e) => Err(table_query_err("the check constraints", id)(e)),
+    }
+}
+
+/// The column of a check clause that is exactly `json_valid(`col`)`.
+pub fn json_valid_column(clause: &str) -> Option<String> {
+    let inner = clause
+        .trim()
+        .strip_prefix("json_valid(")
+        .or_else(|| clause.trim().strip_prefix("JSON_VALID("))?
+        .strip_suffix(')')?
+        .trim();
+    let name = inner.strip_prefix('`')?.strip_suffix('`')?;
+    Some(name.replace("``", "`"))
+}
+
+/// One row of `information_schema.COLUMNS`, as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ColumnRow {
+    name: String,
+    data_type: String,
+    column_type: String,
+    nullable: bool,
+    char_len: Option<u64>,
+    num_precision: Option<u64>,
+    num_scale: Option<u64>,
+    dt_precision: Option<u64>,
+    charset: Option<String>,
+}
+
+impl ColumnRow {
+    fn from_sql(row: mysql_async::Row) -> Self {
+        let v = row.unwrap();
+        let text = |i: usize| sql_text(v.get(i)).unwrap_or_default();
+        let num = |i: usize| sql_text(v.get(i)).and_then(|s| s.parse::<u64>().ok());
+        ColumnRow {
+            name: text(0),
+            data_type: text(1),
+            column_type: text(2),
+            nullable: text(3).eq_ignore_ascii_case("YES"),
+            char_len: num(4),
+            num_precision: num(5),
+            num_scale: num(6),
+            dt_precision: num(7),
+            charset: sql_text(v.get(8)),
+        }
+    }
+
+    fn into_column(self, table: &TableId, is_json: bool) -> Result<Column, MetadataError> {
+        let kind = if is_json {
+            ColumnType::Json
+        } else {
+            ColumnType::from_data_type(&self.data_type).ok_or_else(|| {
+                MetadataError::UnsupportedType {
+                    table: table.clone(),
+                    column: self.name.clone(),
+                    data_type: self.data_type.clone(),
+                    column_type: self.column_type.clone(),
+                }
+            })?
+        };
+        column_from_parts(kind, self)
+    }
+}
+
+fn column_from_parts(kind: ColumnType, c: ColumnRow) -> Result<Column, MetadataError> {
+    use ColumnType::*;
+    let lower = c.column_type.to_ascii_lowercase();
+    let unsigned = lower.split_whitespace().any(|w| w == "unsigned");
+    let (length, precision, scale, fsp) = match kind {
+        // BIT(M): the width in bits is NUMERIC_PRECISION.
+        Bit => (c.num_precision, None, None, None),
+        TinyInt | SmallInt | MediumInt | Int | BigInt => {
+            (None, c.num_precision.map(|p| p as u32), None, None)
+        }
+        Decimal | Float | Double => (
+            None,
+            c.num_precision.map(|p| p as u32),
+            c.num_scale.map(|s| s as u32),
+            None,
+        ),
+        DateTime | Timestamp | Time => (
+            None,
+            None,
+            None,
+            Some(c.dt_precision.unwrap_or(0).min(6) as u8),
+        ),
+        Date | Year => (None, None, None, None),
+        // Strings: characters; BINARY/VARBINARY/BLOB: bytes (the server reports bytes).
+        _ => (c.char_len, None, None, None),
+    };
+    let labels = match kind {
+        Enum | Set => parse_enum_labels(&c.column_type),
+        _ => Vec::new(),
+    };
+    let charset = match kind {
+        // JSON has a charset on MariaDB (LONGTEXT) and binary elsewhere: always UTF-8 text.
+        Json => Some("utf8mb4".to_string()),
+        _ => c.charset,
+    };
+    Ok(Column {
+        name: c.name,
+        kind,
+        column_type: c.column_type,
+        unsigned,
+        nullable: c.nullable,
+        length,
+        precision,
+        scale,
+        fsp,
+        charset,
+        labels,
+    })
+}
+
+/// Parses ENUM/SET labels from a declared type such as `enum('a','it''s','b,c')`.
+/// Inside a label `''` is a quote; a backslash escape (`\\`, `\'`) is also undone, which
+/// is how some servers print them.
+pub fn parse_enum_labels(column_type: &str) -> Vec<String> {
+    let Some(open) = column_type.find('(') else {
+        return Vec::new();
+    };
+    let mut labels = Vec::new();
+    let mut chars = column_type[open + 1..].chars().peekable();
+    let mut current: Option<String> = None;
+    while let Some(ch) = chars.next() {
+        match (&mut current, ch) {
+            (None, '\'') => current = Some(String::new()),
+            (None, ')') => break,
+            (None, _) => {}
+            (Some(label), '\'') => {
+                if chars.peek() == Some(&'\'') {
+                    chars.next();
+                    label.push('\'');
+                } else {
+                    labels.push(current.take().unwrap_or_default());
+                }
+            }
+            (Some(label), '\\') => {
+                if let Some(next) = chars.next() {
+                    label.push(next);
+                }
+            }
+            (Some(label), c) => label.push(c),
+        }
+    }
+    labels
+}
+
+/// One row of `information_schema.STATISTICS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct IndexRow {
+    index: String,
+    non_unique: bool,
+    seq: u32,
+    /// `None` for functional key parts (MySQL 8), which cannot identify rows.
+    column: Option<String>,
+}
+
+impl IndexRow {
+    fn from_sql(row: mysql_async::Row) -> Self {
+        let v = row.unwrap();
+        IndexRow {
+            index: sql_text(v.first()).unwrap_or_default(),
+            non_unique: sql_text(v.get(1)).is_some_and(|s| s != "0"),
+            seq: sql_text(v.get(2)).and_then(|s| s.parse().ok()).unwrap_or(0),
+            column: sql_text(v.get(3)),
+        }
+    }
+}
+
+struct Keys {
+    primary: Vec<usize>,
+    unique: Vec<Vec<usize>>,
+}
+
+/// Groups index rows into the primary key and unique keys, each ordered by
+/// `SEQ_IN_INDEX` (OceanBase returns the rows unordered). Unique keys are sorted by
+/// width, then name, so the narrowest NOT NULL one becomes the row identity.
+fn unique_keys_from_index_rows(columns: &[Column], rows: Vec<IndexRow>) -> Keys {
+    let mut by_index: BTreeMap<String, Vec<IndexRow>> = BTreeMap::new();
+    for r in rows.into_iter().filter(|r| !r.non_unique) {
+        by_index.entry(r.index.clone()).or_default().push(r);
+    }
+    let mut primary = Vec::new();
+    let mut unique: Vec<(String, Vec<usize>)> = Vec::new();
+    for (name, mut parts) in by_index {
+        parts.sort_by_key(|p| p.seq);
+        let cols: Option<Vec<usize>> = parts
+            .iter()
+            .map(|p| {
+                let c = p.column.as_deref()?;
+                columns
+                    .iter()
+                    .position(|col| col.name.eq_ignore_ascii_case(c))
+            })
+            .collect();
+        let Some(cols) = cols else { continue };
+        if name.eq_ignore_ascii_case("PRIMARY") {
+            primary = cols;
+        } else {
+            unique.push((name, cols));
+        }
+    }
+    unique.sort_by(|a, b| a.1.len().cmp(&b.1.len()).then_with(|| a.0.cmp(&b.0)));
+    Keys {
+        primary,
+        unique: unique.into_iter().map(|(_, c)| c).collect(),
+    }
+}
+
+/// A text-protocol or binary-protocol value as text; `None` for NULL.
+fn sql_text(v: Option<&SqlValue>) -> Option<String> {
+    match v? {
+        SqlValue::NULL => None,
+        SqlValue::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        SqlValue::Int(i) => Some(i.to_string()),
+        SqlValue::UInt(u) => Some(u.to_string()),
+        other => Some(other.as_sql(true)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(name: &str, nullable: bool) -> Column {
+        Column {
+            name: name.into(),
+            kind: ColumnType::Int,
+            column_type: "int(11)".into(),
+            unsigned: false,
+            nullable,
+            length: None,
+            precision: None,
+            scale: None,
+            fsp: None,
+            charset: None,
+            labels: vec![],
+        }
+    }
+
+    fn idx(index: &str, non_unique: bool, seq: u32, column: &str) -> IndexRow {
+        IndexRow {
+            index: index.into(),
+            non_unique,
+            seq,
+            column: Some(column.into()),
+        }
+    }
+
+    #[test]
+    fn enum_labels_undo_doubled_quotes_and_keep_commas() {
+        assert_eq!(
+            parse_enum_labels("enum('a','it''s','b,c','')"),
+            vec!["a", "it's", "b,c", ""]
+        );
+        assert_eq!(parse_enum_labels("set('x','y')"), vec!["x", "y"]);
+        assert_eq!(parse_enum_labels("enum('中','😀')"), vec!["中", "😀"]);
+        assert_eq!(parse_enum_labels("enum('a\\\\b')"), vec!["a\\b"]);
+    }
+
+    #[test]
+    fn unordered_statistics_rows_give_keys_in_seq_order() {
+        let cols = vec![col("a", false), col("b", false), col("c", true)];
+        let rows = vec![
+            idx("PRIMARY", false, 2, "a"),
+            idx("uk_c", false, 1, "c"),
+            idx("ix", true, 1, "c"),
+            idx("PRIMARY", false, 1, "b"),
+        ];
+        let keys = unique_keys_from_index_rows(&cols, rows);
+        assert_eq!(keys.primary, vec![1, 0]);
+        assert_eq!(keys.unique, vec![vec![2]]);
+    }
+
+    #[test]
+    fn narrowest_unique_key_comes_first() {
+        let cols = vec![col("a", false), col("b", false)];
+        let rows = vec![
+            idx("a_uk", false, 1, "a"),
+            idx("a_uk", false, 2, "b"),
+            idx("z_uk", false, 1, "b"),
+        ];
+        let keys = unique_keys_from_index_rows(&cols, rows);
+        assert_eq!(keys.unique, vec![vec![1], vec![0, 1]]);
+    }
+
+    #[test]
+    fn json_valid_clause_names_its_column() {
+        assert_eq!(json_valid_column("json_valid(`doc`)"), Some("doc".into()));
+        assert_eq!(json_valid_column("json_valid(`a``b`)"), Some("a`b".into()));
+        assert_eq!(json_valid_column("json_valid(`a`) and `b` > 0"), None);
+        assert_eq!(json_valid_column("`x` > 0"), None);
+    }
+
+    #[test]
+    fn flavor_is_detected_from_version_text() {
+        assert_eq!(
+            flavor_from_version("5.7.25-OceanBase seekdb-v1.4.0.0"),
+            SourceFlavor::OceanBase
+        );
+        assert_eq!(
+            flavor_from_version("10.11.19-MariaDB-log"),
+            SourceFlavor::MariaDb
+        );
+        assert_eq!(flavor_from_version("8.0.36"), SourceFlavor::MySql);
+        let info = ServerInfo {
+            version: "5.7.25-OceanBase_CE-v4.2.1.0".into(),
+            flavor: SourceFlavor::OceanBase,
+            ob_version: Some("4.2.1.0".into()),
+        };
+        assert_eq!(info.major(), Some(4));
+    }
+
+    #[test]
+    fn exact_name_wins_over_case_folded_match() {
+        let id = TableId::new("db", "T");
+        let rows = vec![
+            ("db".to_string(), "t".to_string()),
+            ("db".to_string(), "T".to_string()),
+        ];
+        let got = pick_exact_or_folded(rows, &id, |r| (&r.0, &r.1));
+        assert_eq!(got.unwrap().1, "T");
+        let rows = vec![("DB".to_string(), "t".to_string())];
+        assert!(pick_exact_or_folded(rows, &id, |r| (&r.0, &r.1)).is_some());
+        let rows = vec![
+            ("db".to_string(), "t".to_string()),
+            ("Db".to_string(), "t".to_string()),
+        ];
+        assert!(pick_exact_or_folded(rows, &id, |r| (&r.0, &r.1)).is_none());
+    }
+}
