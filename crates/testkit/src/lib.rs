@@ -1,0 +1,27 @@
+//! Test support for obsync's real-service tests.
+//!
+//! - [`Services`]: the shared Kafka, MariaDB and seekdb that `scripts/services up` runs,
+//!   read from `.obsync-dev/services.env`. Tests that need them fail (never skip) when they
+//!   are not running.
+//! - [`unique_name`]: database and topic names that never collide between parallel tests
+//!   or between runs against long-lived services.
+//! - [`MariaDbInstance`] and [`KafkaInstance`]: private, throwaway servers for fault tests
+//!   that stop, kill and restart a server without disturbing the shared ones.
+//!
+//! Everything here blocks (std::process, sleeps): call it from plain `#[test]`s, or from
+//! `spawn_blocking` inside async tests.
+//!
+//! Architecture invariant: std only. Every crate's tests depend on this one, so it must not
+//! pull a runtime or a client library in; servers are driven through their own CLIs
+//! (`mariadb`, `kcat`, Kafka's Java tools).
+
+mod kafka;
+mod mariadb;
+mod names;
+mod process;
+mod services;
+
+pub use kafka::{create_topic, KafkaInstance};
+pub use mariadb::MariaDbInstance;
+pub use names::unique_name;
+pub use services::{Services, SqlServer};
