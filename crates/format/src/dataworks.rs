@@ -172,12 +172,8 @@ fn value(
         (_, Value::Null) => out.extend_from_slice(b"null"),
         (DwType::Long, Value::Int(i)) => json::int(out, *i),
         (DwType::Long, Value::UInt(u)) => json::uint(out, *u),
-        (DwType::Double, Value::Float(f)) if f.is_finite() => {
-            let _ = std::io::Write::write_fmt(out, format_args!("{f}"));
-        }
-        (DwType::Double, Value::Double(f)) if f.is_finite() => {
-            let _ = std::io::Write::write_fmt(out, format_args!("{f}"));
-        }
+        (DwType::Double, Value::Float(f)) if f.is_finite() => render::float(out, *f as f64, *f),
+        (DwType::Double, Value::Double(f)) if f.is_finite() => render::float(out, *f, *f),
         (DwType::Double, Value::Float(_) | Value::Double(_)) => {
             return Err("NaN and infinity are not JSON numbers")
         }

@@ -25,12 +25,8 @@ pub(crate) fn text(out: &mut Vec<u8>, col: &Column, v: &Value, bits: BitBytes, e
         Value::Int(i) => json::int(out, *i),
         Value::UInt(u) => json::uint(out, *u),
         Value::Decimal(d) => out.extend_from_slice(d.as_bytes()),
-        Value::Float(f) => {
-            let _ = write!(out, "{f}");
-        }
-        Value::Double(f) => {
-            let _ = write!(out, "{f}");
-        }
+        Value::Float(f) => float(out, *f as f64, *f),
+        Value::Double(f) => float(out, *f, *f),
         Value::Bit(b) => base64(out, bit_bytes(*b, col.length, bits)),
         Value::Date(d) => date(out, d),
         Value::DateTime(dt) => datetime(out, dt, fsp(col)),
@@ -52,6 +48,18 @@ pub(crate) fn json_text(out: &mut Vec<u8>, col: &Column, v: &Value, bits: BitByt
         text(out, col, v, bits, true);
         out.push(b'"');
     }
+}
+
+/// Shortest round-trip text: plain for 1e-7 <= |v| < 1e21 (and 0), else MySQL-style
+/// exponent form (`1.7976931348623157e308`), so huge values stay short. `v` decides the
+/// notation, `shown` (the f32 itself for FLOAT) is printed, so FLOAT keeps f32 digits.
+pub(crate) fn float<T: std::fmt::Display + std::fmt::LowerExp>(out: &mut Vec<u8>, v: f64, shown: T) {
+    let a = v.abs();
+    let _ = if a == 0.0 || (1e-7..1e21).contains(&a) || !a.is_finite() {
+        write!(out, "{shown}")
+    } else {
+        write!(out, "{shown:e}")
+    };
 }
 
 pub(crate) fn fsp(col: &Column) -> u8 {
