@@ -1,1 +1,26 @@
-//! (being built)
+//! The Kafka side of obsync: target config, producer, topic admin, partitioner and the Kafka
+//! precheck items.
+//!
+//! Architecture invariant: only this crate talks to Kafka, and it knows nothing of message
+//! formats or sources: it moves opaque key/value bytes to explicit partitions and reports,
+//! per message, when Kafka acknowledged them.
+
+pub mod admin;
+mod client_context;
+pub mod config;
+pub mod partitioner;
+pub mod precheck;
+pub mod producer;
+
+pub use admin::{
+    AdminError, BrokerInfo, ClusterInfo, KafkaAdmin, NewTopicSpec, TopicCreation, TopicInfo,
+};
+pub use config::{
+    ClientRole, Compression, ConfigError, KafkaTarget, KafkaVersion, ProducerSettings, Sasl,
+    SaslMechanism, Tls,
+};
+pub use partitioner::{murmur2, PartitionRule};
+pub use precheck::{kafka_precheck, PRECHECK_TIMEOUT};
+pub use producer::{
+    is_fatal_code, Delivered, DeliveryTicket, KafkaProducer, ProduceError, ProducerMetrics,
+};

@@ -1,0 +1,459 @@
+//! Sending messages to Kafka and learning, per message, when Kafka acknowledged it.
+//!
+//! Architecture invariant: a message counts as delivered only when its [`DeliveryTicket`]
+//! resolves `Ok`. The pipeline awaits tickets in send order and advances its checkpoint only
+//! past messages whose ticket (and every earlier ticket) resolved `Ok`, so a checkpoint never
+//! runs ahead of Kafka.
+//!
+//! We use rdkafka's `FutureProducer`: one future per message is exactly the "acknowledged
+//! yet?" question the checkpoint asks, and its internal thread polls librdkafka, so no task of
+//! ours has to. The cost (a oneshot channel per message) is small next to formatting.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+
+use crate::client_context::TracingContext;
+use crate::config::{ClientRole, ConfigError, KafkaTarget};
+
+/// Bytes librdkafka adds to key + value for one record at most (record-format v2 varints and
+/// attributes: `RD_KAFKAP_MESSAGE_V2_MAX_OVERHEAD`). Its own size check uses the same sum.
+pub const RECORD_OVERHEAD: usize = 36;
+
+/// How long `send` sleeps when librdkafka's queue is full before trying again. The queue
+/// drains at broker speed; 10 ms is well under a batch's round trip, so waiting costs little
+/// throughput, and it is long enough not to spin.
+const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(10);
+
+/// While blocked on a full queue, log at most this often so a long outage is visible.
+const QUEUE_FULL_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// The producer's librdkafka type: a future per message, our tracing context.
+type Inner = FutureProducer<TracingContext>;
+
+/// Counters the pipeline reads for its metrics. Plain atomics, updated with `Relaxed`
+/// ordering: they are statistics, not synchronisation.
+#[derive(Debug, Default)]
+pub struct ProducerMetrics {
+    /// Messages handed to librdkafka (not yet necessarily acknowledged).
+    pub messages_enqueued: AtomicU64,
+    /// Messages Kafka acknowledged (counted when their ticket is awaited).
+    pub messages_sent: AtomicU64,
+    /// Key + value bytes of acknowledged messages.
+    pub bytes_sent: AtomicU64,
+    /// Messages that failed: refused before sending or reported failed by Kafka.
+    pub errors: AtomicU64,
+    /// Times `send` found librdkafka's queue full and waited.
+    pub queue_full_waits: AtomicU64,
+}
+
+/// Where an acknowledged message landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// A message that could not be delivered. Every variant names the topic and partition, and
+/// the caller's label (e.g. table and key) when one was given.
+///
+/// After any error the producer's stream has a hole: stop sending, drop the producer and
+/// resume from the last checkpoint with a new one (duplicates are allowed, loss is not).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProduceError {
+    /// The message is larger than `max_message_bytes`; it was not sent.
+    #[error(
+        "message for topic \"{topic}\" partition {partition}{} is {size} bytes (key + value + \
+         {RECORD_OVERHEAD} bytes framing), over the {max}-byte limit: raise the topic's \
+         max.message.bytes (or the broker's message.max.bytes) and target.producer \
+         max_message_bytes to at least {size}, or leave the large column out of the sync",
+        label_suffix(.label)
+    )]
+    Oversized {
+        topic: String,
+        partition: i32,
+        label: Option<String>,
+        size: usize,
+        max: usize,
+    },
+    /// Kafka refused the message for a reason retrying cannot fix (see [`is_fatal_code`]).
+    #[error(
+        "Kafka refused the message for topic \"{topic}\" partition {partition}{}: {reason} \
+         ({code:?}): {fix}",
+        label_suffix(.label),
+        fix = fatal_fix(*.code)
+    )]
+    Fatal {
+        topic: String,
+        partition: i32,
+        label: Option<String>,
+        code: RDKafkaErrorCode,
+        reason: String,
+    },
+    /// The message was not acknowledged, for a reason that may pass (typically the brokers were
+    /// unreachable for longer than `message_timeout`). Resuming from the checkpoint may work.
+    #[error(
+        "message for topic \"{topic}\" partition {partition}{} was not acknowledged: {reason} \
+         ({code:?}); obsync resumes from the last checkpoint: if this repeats, check that the \
+         brokers are reachable and healthy",
+        label_suffix(.label)
+    )]
+    NotAcknowledged {
+        topic: String,
+        partition: i32,
+        label: Option<String>,
+        code: RDKafkaErrorCode,
+        reason: String,
+    },
+    /// `flush` ran out of time with messages still unacknowledged.
+    #[error("{pending} messages were still unacknowledged after waiting {waited:?} for Kafka")]
+    FlushTimedOut { pending: i32, waited: Duration },
+    /// The target config is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// librdkafka refused to create the client.
+    #[error("cannot create the Kafka producer: {0}")]
+    Client(#[source] KafkaError),
+}
+
+impl ProduceError {
+    /// Whether the user must change something (config, ACLs, topics, data) before retrying.
+    /// `false` means restarting from the checkpoint may succeed on its own.
+    pub fn is_fatal(&self) -> bool {
+        !matches!(
+            self,
+            ProduceError::NotAcknowledged { .. } | ProduceError::FlushTimedOut { .. }
+        )
+    }
+}
+
+fn label_suffix(label: &Option<String>) -> String {
+    label
+        .as_ref()
+        .map(|l| format!(" ({l})"))
+        .unwrap_or_default()
+}
+
+/// librdkafka error codes that retrying or resuming cannot fix: they need the user to act.
+/// librdkafka already retries everything transient (leader changes, timeouts of single
+/// requests, broker restarts) until `message_timeout`, so these are the ones that remain.
+pub fn is_fatal_code(code: RDKafkaErrorCode) -> bool {
+    use RDKafkaErrorCode::*;
+    matches!(
+        code,
+        MessageSizeTooLarge
+            | MessageBatchTooLarge
+            | InvalidMessageSize
+            | InvalidMessage
+            | InvalidRecord
+            | InvalidTimestamp
+            | BadMessage
+            | TopicAuthorizationFailed
+            | ClusterAuthorizationFailed
+            | TransactionalIdAuthorizationFailed
+            | Authentication
+            | SaslAuthenticationFailed
+            | UnsupportedSASLMechanism
+            | UnknownTopicOrPartition
+            | UnknownTopic
+            | UnknownPartition
+            | InvalidTopic
+            | InvalidRequiredAcks
+            | UnsupportedVersion
+            | UnsupportedForMessageFormat
+            | UnsupportedCompressionType
+            | PolicyViolation
+            | InvalidArgument
+            // Idempotent producer state lost for good (librdkafka raises `Fatal` then).
+            | Fatal
+            | OutOfOrderSequenceNumber
+            | InvalidProducerEpoch
+            | ProducerFenced
+            | Fenced
+            | Inconsistent
+            | GaplessGuarantee
+    )
+}
+
+/// What the user can do about a fatal code.
+fn fatal_fix(code: RDKafkaErrorCode) -> &'static str {
+    use RDKafkaErrorCode::*;
+    match code {
+        MessageSizeTooLarge | MessageBatchTooLarge | InvalidMessageSize => {
+            "raise the topic's max.message.bytes (or the broker's message.max.bytes) above the \
+             message size and keep target.producer max_message_bytes at or below it, or leave \
+             the large column out of the sync"
+        }
+        TopicAuthorizationFailed => "grant the obsync user WRITE and DESCRIBE on the topic",
+        ClusterAuthorizationFailed => {
+            "grant the obsync user IDEMPOTENT_WRITE on the cluster (the idempotent producer \
+             needs it on Kafka before 2.8), or WRITE on the topics on newer brokers"
+        }
+        Authentication | SaslAuthenticationFailed | UnsupportedSASLMechanism => {
+            "check target.sasl mechanism, username and password against the broker's listener"
+        }
+        UnknownTopicOrPartition | UnknownTopic | UnknownPartition => {
+            "create the topic (enable schema sync, or create it by hand) with enough partitions; \
+             obsync never relies on automatic topic creation"
+        }
+        UnsupportedVersion | UnsupportedForMessageFormat => {
+            "set target.version to the broker's real Kafka version"
+        }
+        UnsupportedCompressionType => "choose a compression the broker supports",
+        Fatal | OutOfOrderSequenceNumber | InvalidProducerEpoch | ProducerFenced | Fenced => {
+            "the idempotent producer lost its sequence state; restart the project (it resumes \
+             from the last checkpoint) and check the broker logs"
+        }
+        _ => "check the broker logs for the cause",
+    }
+}
+
+/// Sends messages to explicit partitions. Cheap to share behind an `Arc`; `send` takes `&self`.
+pub struct KafkaProducer {
+    inner: Inner,
+    max_message_bytes: usize,
+    metrics: Arc<ProducerMetrics>,
+}
+
+impl std::fmt::Debug for KafkaProducer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaProducer")
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("in_flight", &self.in_flight())
+            .finish()
+    }
+}
+
+impl KafkaProducer {
+    /// Builds the producer. Does not connect: connection problems show up as unacknowledged
+    /// messages, and before that in the precheck.
+    pub fn new(target: &KafkaTarget) -> Result<Self, ProduceError> {
+        let config = target.client_config(ClientRole::Producer)?;
+        let inner: Inner = config
+            .create_with_context(TracingContext::new(&target.bootstrap_servers))
+            .map_err(ProduceError::Client)?;
+        Ok(Self {
+            inner,
+            max_message_bytes: target.producer.max_message_bytes,
+            metrics: Arc::new(ProducerMetrics::default()),
+        })
+    }
+
+    /// The counters of this producer.
+    pub fn metrics(&self) -> Arc<ProducerMetrics> {
+        Arc::clone(&self.metrics)
+    }
+
+    /// Messages handed to librdkafka and not yet acknowledged or failed.
+    pub fn in_flight(&self) -> i32 {
+        self.inner.in_flight_count()
+    }
+
+    /// Queues one message for `partition` of `topic` and returns its ticket.
+    ///
+    /// Waits (asynchronously) while librdkafka's queue is full; never drops a message.
+    /// Messages to one partition are written in the order of `send` calls, also across
+    /// retries. `label` (e.g. `db.table key=…`) is only used in error messages.
+    ///
+    /// Fails at once, without sending, if the message is too large or the client is in a
+    /// fatal state. Otherwise the outcome arrives through the ticket.
+    pub async fn send(
+        &self,
+        topic: &str,
+        partition: i32,
+        key: &[u8],
+        value: &[u8],
+        label: Option<&str>,
+    ) -> Result<DeliveryTicket, ProduceError> {
+        let size = key.len() + value.len() + RECORD_OVERHEAD;
+        if size > self.max_message_bytes {
+            self.metrics.errors.fetch_add(1, Ordering::Relaxed);
+            return Err(ProduceError::Oversized {
+                topic: topic.to_owned(),
+                partition,
+                label: label.map(str::to_owned),
+                size,
+                max: self.max_message_bytes,
+            });
+        }
+        let mut record = FutureRecord::to(topic)
+            .partition(partition)
+            .key(key)
+            .payload(value);
+        let mut blocked_since: Option<(Instant, Instant)> = None;
+        let future = loop {
+            match self.inner.send_result(record) {
+                Ok(future) => break future,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    self.metrics
+                        .queue_full_waits
+                        .fetch_add(1, Ordering::Relaxed);
+                    let now = Instant::now();
+                    let (since, logged) = blocked_since.get_or_insert((now, now));
+                    if now.duration_since(*logged) >= QUEUE_FULL_LOG_EVERY {
+                        *logged = now;
+                        tracing::warn!(
+                            topic,
+                            partition,
+                            waited_s = now.duration_since(*since).as_secs(),
+                            in_flight = self.in_flight(),
+                            "Kafka producer queue full: waiting for acknowledgements"
+                        );
+                    }
+                    tokio::time::sleep(QUEUE_FULL_BACKOFF).await;
+                }
+                Err((error, _)) => {
+                    self.metrics.errors.fetch_add(1, Ordering::Relaxed);
+                    return Err(self.classify(error, topic, partition, label));
+                }
+            }
+        };
+        self.metrics
+            .messages_enqueued
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(DeliveryTicket {
+            future,
+            label: label.map(Box::from),
+            bytes: (key.len() + value.len()) as u64,
+            metrics: Arc::clone(&self.metrics),
+            producer: self.inner.clone(),
+        })
+    }
+
+    /// Waits until every queued message is acknowledged or failed, at most `timeout`.
+    /// Use it before a clean stop; the tickets still carry each message's outcome.
+    pub async fn flush(&self, timeout: Duration) -> Result<(), ProduceError> {
+        let inner = self.inner.clone();
+        // librdkafka's flush blocks its caller: keep it off the async runtime's threads.
+        let result = tokio::task::spawn_blocking(move || inner.flush(timeout))
+            .await
+            .expect("flush task panicked");
+        match result {
+            Ok(()) => Ok(()),
+            Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) => {
+                Err(ProduceError::FlushTimedOut {
+                    pending: self.in_flight(),
+                    waited: timeout,
+                })
+            }
+            Err(e) => Err(ProduceError::Client(e)),
+        }
+    }
+
+    fn classify(
+        &self,
+        error: KafkaError,
+        topic: &str,
+        partition: i32,
+        label: Option<&str>,
+    ) -> ProduceError {
+        classify(&self.inner, error, topic, partition, label)
+    }
+}
+
+/// Turns a librdkafka error about one message into a [`ProduceError`].
+fn classify(
+    producer: &Inner,
+    error: KafkaError,
+    topic: &str,
+    partition: i32,
+    label: Option<&str>,
+) -> ProduceError {
+    let code = error.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail);
+    let reason = match (code, producer.client().fatal_error()) {
+        // `Fatal` only says "see rd_kafka_fatal_error": fetch the real cause.
+        (RDKafkaErrorCode::Fatal, Some((cause, text))) => format!("{text} ({cause:?})"),
+        _ => code.to_string(),
+    };
+    let (topic, label) = (topic.to_owned(), label.map(str::to_owned));
+    if is_fatal_code(code) {
+        ProduceError::Fatal {
+            topic,
+            partition,
+            label,
+            code,
+            reason,
+        }
+    } else {
+        ProduceError::NotAcknowledged {
+            topic,
+            partition,
+            label,
+            code,
+            reason,
+        }
+    }
+}
+
+/// The pending outcome of one message. Await [`DeliveryTicket::acknowledged`] (in send order,
+/// for checkpointing). Dropping a ticket does not cancel the message.
+#[must_use = "a message counts as delivered only once its ticket resolves Ok"]
+pub struct DeliveryTicket {
+    future: DeliveryFuture,
+    label: Option<Box<str>>,
+    bytes: u64,
+    metrics: Arc<ProducerMetrics>,
+    producer: Inner,
+}
+
+impl std::fmt::Debug for DeliveryTicket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryTicket")
+            .field("label", &self.label)
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeliveryTicket {
+    /// Resolves when Kafka acknowledged the message (all in-sync replicas have it) or when
+    /// librdkafka gave up on it.
+    pub async fn acknowledged(self) -> Result<Delivered, ProduceError> {
+        let DeliveryTicket {
+            future,
+            label,
+            bytes,
+            metrics,
+            producer,
+        } = self;
+        match future.await {
+            Ok(Ok(delivery)) => {
+                metrics.messages_sent.fetch_add(1, Ordering::Relaxed);
+                metrics.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
+                Ok(Delivered {
+                    partition: delivery.partition,
+                    offset: delivery.offset,
+                })
+            }
+            Ok(Err((error, message))) => {
+                use rdkafka::Message;
+                metrics.errors.fetch_add(1, Ordering::Relaxed);
+                Err(classify(
+                    &producer,
+                    error,
+                    message.topic(),
+                    message.partition(),
+                    label.as_deref(),
+                ))
+            }
+            // The report's sender lives in librdkafka until the report is made and we hold a
+            // producer handle, so this should not happen; if it does, the message's fate is
+            // unknown and must be treated as not acknowledged.
+            Err(_cancelled) => {
+                metrics.errors.fetch_add(1, Ordering::Relaxed);
+                Err(ProduceError::NotAcknowledged {
+                    topic: String::from("?"),
+                    partition: -1,
+                    label: label.map(String::from),
+                    code: RDKafkaErrorCode::Fail,
+                    reason: "the delivery report was lost".into(),
+                })
+            }
+        }
+    }
+}
