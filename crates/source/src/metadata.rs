@@ -302,6 +302,11 @@ fn table_query_err(what: &str, id: &TableId) -> impl Fn(mysql_async::Error) -> M
 /// The returned `id` carries the names as the server stores them, which differ from
 /// `id` in letter case on servers with `lower_case_table_names=1`.
 pub async fn read_table_meta(conn: &mut Conn, id: &TableId) -> Result<TableMeta, MetadataError> {
+    let version: Option<String> = conn
+        .query_first("SELECT VERSION()")
+        .await
+        .map_err(query_err("the server version"))?;
+    let flavor = flavor_from_version(version.as_deref().unwrap_or_default());
     let table_rows: Vec<(String, String, String, Option<u64>)> = conn
         .exec(
             "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_ROWS FROM information_schema.TABLES \
@@ -340,9 +345,10 @@ pub async fn read_table_meta(conn: &mut Conn, id: &TableId) -> Result<TableMeta,
             detail: "information_schema.COLUMNS lists no columns".into(),
         });
     }
-    let json_columns = if column_rows
-        .iter()
-        .any(|c| c.data_type.eq_ignore_ascii_case("longtext"))
+    let json_columns = if flavor == SourceFlavor::MariaDb
+        && column_rows
+            .iter()
+            .any(|c| c.data_type.eq_ignore_ascii_case("longtext"))
     {
         mariadb_json_columns(conn, &stored).await?
     } else {
@@ -352,7 +358,7 @@ pub async fn read_table_meta(conn: &mut Conn, id: &TableId) -> Result<TableMeta,
         .into_iter()
         .map(|c| {
             let is_json = json_columns.iter().any(|j| j.eq_ignore_ascii_case(&c.name));
-            c.into_column(&stored, is_json)
+            c.into_column(&stored, is_json, LabelQuoting::of(flavor))
         })
         .collect::<Result<Vec<_>, _>>()?;
 
@@ -369,7 +375,7 @@ pub async fn read_table_meta(conn: &mut Conn, id: &TableId) -> Result<TableMeta,
         .collect();
     let keys = unique_keys_from_index_rows(&columns, index_rows);
     let (key, key_source) = TableMeta::choose_key(&columns, &keys.primary, &keys.unique);
-    log_key_choice(&stored, key_source, &columns, &key);
+    log_key_choice(&stored, flavor, key_source, &columns, &key);
     Ok(TableMeta {
         id: stored,
         columns,
@@ -381,7 +387,13 @@ pub async fn read_table_meta(conn: &mut Conn, id: &TableId) -> Result<TableMeta,
     })
 }
 
-fn log_key_choice(id: &TableId, source: KeySource, columns: &[Column], key: &[usize]) {
+fn log_key_choice(
+    id: &TableId,
+    flavor: SourceFlavor,
+    source: KeySource,
+    columns: &[Column],
+    key: &[usize],
+) {
     let names: Vec<&str> = key.iter().map(|&i| columns[i].name.as_str()).collect();
     match source {
         KeySource::PrimaryKey => {
@@ -391,11 +403,14 @@ fn log_key_choice(id: &TableId, source: KeySource, columns: &[Column], key: &[us
             table = %id, key = ?names,
             "table has no primary key: row identity is a NOT NULL unique key"
         ),
-        // One message for every flavor: the connection does not say which server it is.
+        KeySource::AllColumns if flavor == SourceFlavor::OceanBase => tracing::info!(
+            table = %id,
+            "table has no primary key and no NOT NULL unique key: OceanBase keys it by a hidden \
+             row key (__pk_increment) that SQL cannot read, so the row identity is all columns"
+        ),
         KeySource::AllColumns => tracing::info!(
             table = %id,
-            "table has no primary key and no NOT NULL unique key: row identity is all columns \
-             (on OceanBase the hidden row key __pk_increment is not readable by SQL)"
+            "table has no primary key and no NOT NULL unique key: row identity is all columns"
         ),
     }
 }
@@ -489,7 +504,12 @@ impl ColumnRow {
         }
     }
 
-    fn into_column(self, table: &TableId, is_json: bool) -> Result<Column, MetadataError> {
+    fn into_column(
+        self,
+        table: &TableId,
+        is_json: bool,
+        quoting: LabelQuoting,
+    ) -> Result<Column, MetadataError> {
         let kind = if is_json {
             ColumnType::Json
         } else {
@@ -502,11 +522,11 @@ impl ColumnRow {
                 }
             })?
         };
-        column_from_parts(kind, self)
+        Ok(column_from_parts(kind, self, quoting))
     }
 }
 
-fn column_from_parts(kind: ColumnType, c: ColumnRow) -> Result<Column, MetadataError> {
+fn column_from_parts(kind: ColumnType, c: ColumnRow, quoting: LabelQuoting) -> Column {
     use ColumnType::*;
     let lower = c.column_type.to_ascii_lowercase();
     let unsigned = lower.split_whitespace().any(|w| w == "unsigned");
@@ -533,7 +553,7 @@ fn column_from_parts(kind: ColumnType, c: ColumnRow) -> Result<Column, MetadataE
         _ => (c.char_len, None, None, None),
     };
     let labels = match kind {
-        Enum | Set => parse_enum_labels(&c.column_type),
+        Enum | Set => parse_enum_labels(&c.column_type, quoting),
         _ => Vec::new(),
     };
     let charset = match kind {
@@ -541,7 +561,7 @@ fn column_from_parts(kind: ColumnType, c: ColumnRow) -> Result<Column, MetadataE
         Json => Some("utf8mb4".to_string()),
         _ => c.charset,
     };
-    Ok(Column {
+    Column {
         name: c.name,
         kind,
         column_type: c.column_type,
@@ -553,18 +573,57 @@ fn column_from_parts(kind: ColumnType, c: ColumnRow) -> Result<Column, MetadataE
         fsp,
         charset,
         labels,
-    })
+    }
+}
+
+/// How a server writes ENUM/SET labels inside `COLUMN_TYPE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelQuoting {
+    /// MySQL and MariaDB: a quote is doubled (`''`), a backslash doubled (`\\`).
+    Escaped,
+    /// OceanBase prints labels verbatim: `enum('it's','a\b')`. Labels are split on
+    /// `','`, so a label that itself contains `','` cannot be told apart (no server
+    /// output distinguishes it).
+    Verbatim,
+}
+
+impl LabelQuoting {
+    /// The quoting `flavor` uses.
+    pub fn of(flavor: SourceFlavor) -> Self {
+        match flavor {
+            SourceFlavor::OceanBase => LabelQuoting::Verbatim,
+            SourceFlavor::MySql | SourceFlavor::MariaDb => LabelQuoting::Escaped,
+        }
+    }
 }
 
 /// Parses ENUM/SET labels from a declared type such as `enum('a','it''s','b,c')`.
-/// Inside a label `''` is a quote; a backslash escape (`\\`, `\'`) is also undone, which
-/// is how some servers print them.
-pub fn parse_enum_labels(column_type: &str) -> Vec<String> {
+pub fn parse_enum_labels(column_type: &str, quoting: LabelQuoting) -> Vec<String> {
     let Some(open) = column_type.find('(') else {
         return Vec::new();
     };
+    let body = &column_type[open + 1..];
+    match quoting {
+        LabelQuoting::Escaped => parse_escaped_labels(body),
+        LabelQuoting::Verbatim => {
+            let body = body.trim_end();
+            let inner = body
+                .strip_suffix(')')
+                .unwrap_or(body)
+                .trim()
+                .strip_prefix('\'')
+                .and_then(|b| b.strip_suffix('\''));
+            match inner {
+                Some(inner) => inner.split("','").map(str::to_string).collect(),
+                None => Vec::new(),
+            }
+        }
+    }
+}
+
+fn parse_escaped_labels(body: &str) -> Vec<String> {
     let mut labels = Vec::new();
-    let mut chars = column_type[open + 1..].chars().peekable();
+    let mut chars = body.chars().peekable();
     let mut current: Option<String> = None;
     while let Some(ch) = chars.next() {
         match (&mut current, ch) {
@@ -693,14 +752,25 @@ mod tests {
     }
 
     #[test]
-    fn enum_labels_undo_doubled_quotes_and_keep_commas() {
+    fn escaped_enum_labels_undo_doubled_quotes_and_backslashes() {
+        let esc = LabelQuoting::Escaped;
         assert_eq!(
-            parse_enum_labels("enum('a','it''s','b,c','')"),
+            parse_enum_labels("enum('a','it''s','b,c','')", esc),
             vec!["a", "it's", "b,c", ""]
         );
-        assert_eq!(parse_enum_labels("set('x','y')"), vec!["x", "y"]);
-        assert_eq!(parse_enum_labels("enum('中','😀')"), vec!["中", "😀"]);
-        assert_eq!(parse_enum_labels("enum('a\\\\b')"), vec!["a\\b"]);
+        assert_eq!(parse_enum_labels("set('x','y')", esc), vec!["x", "y"]);
+        assert_eq!(parse_enum_labels("enum('中','😀')", esc), vec!["中", "😀"]);
+        assert_eq!(parse_enum_labels("enum('a\\\\b')", esc), vec!["a\\b"]);
+    }
+
+    #[test]
+    fn verbatim_enum_labels_keep_quotes_and_backslashes() {
+        let raw = LabelQuoting::Verbatim;
+        assert_eq!(
+            parse_enum_labels("enum('a','it's','b\\c','')", raw),
+            vec!["a", "it's", "b\\c", ""]
+        );
+        assert_eq!(parse_enum_labels("set('x,y','z')", raw), vec!["x,y", "z"]);
     }
 
     #[test]
