@@ -1,0 +1,35 @@
+//! The binlog change reader: streams row changes of the project's tables from a MySQL
+//! replication connection (OceanBase CE Binlog Service, MySQL, MariaDB) as
+//! [`SourceEvent`](obsync_model::SourceEvent)s.
+//!
+//! Map of this module:
+//! - [`reader`]: [`BinlogReader`], the event state machine (transactions, positions,
+//!   DDL, reconnects).
+//! - `stream`: opening a dump connection (replica registration, MariaDB settings).
+//! - `decode`: row values → model values, with information_schema metadata.
+//! - `schema_cache`: table maps and metadata, checked against each other.
+//! - `ddl`: which tables a DDL statement touches.
+//! - `gtid`, `mariadb_events`: GTID state and MariaDB's own event bodies.
+//! - [`timestamp_start`]: starting from a point in time; binlog retention facts.
+//!
+//! Architecture invariant: column values are interpreted with metadata read by SQL
+//! (`crate::metadata`), never with the binlog's optional table-map metadata, which MySQL
+//! 5.7 and OceanBase do not send.
+
+// A reader error ends the stream, so its size on the (cold) error path does not matter;
+// named context fields (table, column, position) read better than boxed ones.
+#![allow(clippy::result_large_err)]
+
+mod ddl;
+mod decode;
+mod error;
+mod gtid;
+mod mariadb_events;
+pub mod reader;
+mod schema_cache;
+mod stream;
+pub mod timestamp_start;
+
+pub use error::BinlogError;
+pub use reader::{BinlogOptions, BinlogReader, ReconnectPolicy, StartFrom, TableFilter};
+pub use timestamp_start::{binary_logs, first_event_time, oldest_retained_time};
