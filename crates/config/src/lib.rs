@@ -1,1 +1,38 @@
-//! (being built)
+//! The project definition file of obsync: TOML parsed once, at the edge, into typed config.
+//!
+//! [`ProjectConfig::from_file`] (or [`ProjectConfig::parse`]) reads a file such as
+//! `examples/project.toml` and either returns a [`ProjectConfig`] whose parts are already
+//! valid (names, topics, patterns, versions, passwords resolved) or [`ConfigErrors`]: every
+//! problem found, each naming the file, line, column and field, with a hint how to fix it.
+//! The field reference is `docs/configuration.md`.
+//!
+//! Architecture invariant: this crate does no network I/O. It reads the project file,
+//! environment variables named by `password_env`, and checks that TLS files exist; whether
+//! the source and Kafka are reachable, and whether tables and shard columns exist, is the
+//! precheck's job.
+
+mod error;
+mod names;
+mod objects;
+mod project;
+mod raw;
+mod secret;
+mod source;
+mod sync;
+mod target;
+mod topic;
+
+pub use error::{ConfigError, ConfigErrors, Location};
+pub use names::{
+    contains_chinese, is_chinese_char, InvalidProjectName, InvalidTag, ProjectName, Tag,
+    PROJECT_NAME_MAX_CHARS, TAG_MAX_CHARS,
+};
+pub use objects::{InvalidTablePattern, ObjectRule, Route, TablePattern};
+pub use project::ProjectConfig;
+pub use secret::{Environment, Secret};
+pub use source::{derived_server_id, InvalidSourceUser, SourceConfig, SourceKind, SourceUser};
+pub use sync::{FormatKind, PartitionRule, StartPosition, SyncConfig, SyncTypes};
+pub use target::{
+    BrokerAddress, Compression, KafkaVersion, Sasl, SaslMechanism, TargetConfig, Tls,
+};
+pub use topic::{InvalidTopicName, TopicName, TopicNameProblem, TopicTarget};

@@ -1,1 +1,28 @@
-fn main() {}
+//! `obsync`: the command-line entry. Parses arguments, sets up logging and hands over to
+//! one module per command under `cmd/`; all the work lives in the library crates.
+
+mod cli;
+mod cmd;
+mod logging;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format);
+    let result = match cli.command {
+        Command::Run(args) => cmd::run::execute(args).await,
+        Command::Precheck(args) => cmd::precheck::execute(args).await,
+        Command::Validate(args) => cmd::validate::execute(args).await,
+        Command::Server(args) => cmd::server::execute(args).await,
+    };
+    result.unwrap_or_else(|error| {
+        eprintln!("error: {error:#}");
+        ExitCode::FAILURE
+    })
+}

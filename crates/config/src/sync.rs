@@ -1,0 +1,474 @@
+//! `[sync]`: what to sync (schema, full, incremental), from when, and in which format.
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
+use toml::Spanned;
+
+use crate::error::Problems;
+use crate::raw::RawSync;
+use crate::secret::Environment;
+
+/// The stages a project runs, in the order schema → full → incremental. At least one is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct SyncTypes {
+    /// Schema sync: create the mapped topics.
+    pub schema: bool,
+    /// Full sync: a snapshot of the existing rows.
+    pub full: bool,
+    /// Incremental sync: INSERT, UPDATE and DELETE from the binlog.
+    pub incremental: bool,
+}
+
+impl fmt::Display for SyncTypes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = [
+            (self.schema, "schema"),
+            (self.full, "full"),
+            (self.incremental, "incremental"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        f.write_str(&names.join(", "))
+    }
+}
+
+/// Where incremental sync starts reading the change log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StartPosition {
+    /// There is no incremental sync.
+    None,
+    /// With full sync: at the position the snapshot was taken (the project start time).
+    AfterSnapshot,
+    /// Without full sync and without `start_time`: when the project starts.
+    Now,
+    /// Without full sync: at this time, in Unix seconds (not later than load time).
+    At(i64),
+}
+
+impl fmt::Display for StartPosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartPosition::None => f.write_str("none (no incremental sync)"),
+            StartPosition::AfterSnapshot => f.write_str("where the full sync snapshot was taken"),
+            StartPosition::Now => f.write_str("when the project starts"),
+            StartPosition::At(secs) => match DateTime::from_timestamp(*secs, 0) {
+                Some(time) => write!(f, "{} UTC (Unix {secs})", time.format("%Y-%m-%d %H:%M:%S")),
+                None => write!(f, "Unix {secs}"),
+            },
+        }
+    }
+}
+
+/// The message format written to Kafka (see `reference/message-formats.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FormatKind {
+    /// OMS Default JSON.
+    Default,
+    /// Default with the column types added.
+    DefaultExtendColumnType,
+    /// Canal JSON.
+    Canal,
+    /// DataWorks 2.0 JSON.
+    DataWorks,
+    /// SharePlex JSON.
+    SharePlex,
+}
+
+impl FormatKind {
+    /// Parses a format name in any case; `DataWorks2.0` is DataWorks.
+    pub fn parse(name: &str) -> Option<FormatKind> {
+        match name.to_ascii_lowercase().as_str() {
+            "default" => Some(FormatKind::Default),
+            "defaultextendcolumntype" => Some(FormatKind::DefaultExtendColumnType),
+            "canal" => Some(FormatKind::Canal),
+            "dataworks" | "dataworks2.0" => Some(FormatKind::DataWorks),
+            "shareplex" => Some(FormatKind::SharePlex),
+            _ => None,
+        }
+    }
+
+    /// The name as OMS writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FormatKind::Default => "Default",
+            FormatKind::DefaultExtendColumnType => "DefaultExtendColumnType",
+            FormatKind::Canal => "Canal",
+            FormatKind::DataWorks => "DataWorks",
+            FormatKind::SharePlex => "SharePlex",
+        }
+    }
+}
+
+impl fmt::Display for FormatKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a message's partition is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PartitionRule {
+    /// Hash of the shard-column (default: primary-key) values; order per key.
+    Hash,
+    /// Every message of a topic to one partition; total order per topic.
+    One,
+}
+
+impl fmt::Display for PartitionRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PartitionRule::Hash => "hash",
+            PartitionRule::One => "one",
+        })
+    }
+}
+
+/// The validated `[sync]` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncConfig {
+    /// The stages to run.
+    pub types: SyncTypes,
+    /// Where incremental sync starts.
+    pub start: StartPosition,
+    /// The offset `start_time` text was read in.
+    pub time_zone: FixedOffset,
+    /// The message format.
+    pub format: FormatKind,
+    /// Number the DML of a transaction 1, 2, 3 … (SharePlex only).
+    pub tx_sequence: bool,
+    /// How partitions are chosen.
+    pub partition_rule: PartitionRule,
+    /// Whether DDL messages are emitted.
+    pub ddl_messages: bool,
+    /// Heartbeat message interval; `None` = no heartbeats.
+    pub heartbeat_interval: Option<Duration>,
+    /// Partitions of topics created by schema sync.
+    pub topic_partitions: i32,
+    /// Replication factor of topics created by schema sync.
+    pub topic_replication_factor: i32,
+    /// Rows per keyset chunk of the full sync.
+    pub snapshot_chunk_rows: u32,
+    /// Tables or chunks read at once by the full sync.
+    pub snapshot_parallelism: usize,
+}
+
+pub(crate) fn check_sync(
+    raw: &RawSync,
+    env: &Environment,
+    problems: &mut Problems<'_>,
+) -> Option<SyncConfig> {
+    let before = problems.len();
+    let types = check_types(&raw.types, problems);
+    let time_zone = match &raw.time_zone {
+        None => FixedOffset::east_opt(0),
+        Some(tz) => {
+            let parsed = parse_offset(tz.get_ref());
+            if parsed.is_none() {
+                problems.report(
+                    tz.span(),
+                    "sync.time_zone",
+                    format!("time_zone {:?} is not a UTC offset", tz.get_ref()),
+                    "write ±HH:MM between -12:00 and +14:00, e.g. \"+08:00\"",
+                );
+            }
+            parsed
+        }
+    };
+    let start = types
+        .and_then(|types| check_start(raw.start_time.as_ref(), types, time_zone, env, problems));
+    let format = match &raw.format {
+        None => Some(FormatKind::Default),
+        Some(name) => {
+            let parsed = FormatKind::parse(name.get_ref());
+            if parsed.is_none() {
+                problems.report(
+                    name.span(),
+                    "sync.format",
+                    format!("unknown format {:?}", name.get_ref()),
+                    "use \"Default\", \"DefaultExtendColumnType\", \"Canal\", \"DataWorks\" or \"SharePlex\"",
+                );
+            }
+            parsed
+        }
+    };
+    let tx_sequence = raw.tx_sequence.as_ref().is_some_and(|t| *t.get_ref());
+    if let (Some(flag), Some(format)) = (&raw.tx_sequence, format) {
+        if *flag.get_ref() && format != FormatKind::SharePlex {
+            problems.report(
+                flag.span(),
+                "sync.tx_sequence",
+                format!("tx_sequence needs the SharePlex format, the format is {format}"),
+                "set format = \"SharePlex\" or remove tx_sequence",
+            );
+        }
+    }
+    let partition_rule = match &raw.partition_rule {
+        None => Some(PartitionRule::Hash),
+        Some(rule) => match rule.get_ref().to_ascii_lowercase().as_str() {
+            "hash" => Some(PartitionRule::Hash),
+            "one" => Some(PartitionRule::One),
+            _ => {
+                problems.report(
+                    rule.span(),
+                    "sync.partition_rule",
+                    format!("unknown partition_rule {:?}", rule.get_ref()),
+                    "use \"hash\" (order per key) or \"one\" (total order per topic)",
+                );
+                None
+            }
+        },
+    };
+    let int = |problems: &mut Problems<'_>,
+               value: &Option<Spanned<i64>>,
+               default: i64,
+               range,
+               name: &str| match value {
+        None => Some(default),
+        Some(v) => problems.int_in::<i64>(v, range, &format!("sync.{name}"), name),
+    };
+    let heartbeat = int(
+        problems,
+        &raw.heartbeat_interval_secs,
+        0,
+        0..=86_400,
+        "heartbeat_interval_secs",
+    );
+    let partitions = int(
+        problems,
+        &raw.topic_partitions,
+        3,
+        1..=10_000,
+        "topic_partitions",
+    );
+    let replication = int(
+        problems,
+        &raw.topic_replication_factor,
+        1,
+        1..=32_767,
+        "topic_replication_factor",
+    );
+    let chunk_rows = int(
+        problems,
+        &raw.snapshot_chunk_rows,
+        10_000,
+        1..=1_000_000,
+        "snapshot_chunk_rows",
+    );
+    let parallelism = int(
+        problems,
+        &raw.snapshot_parallelism,
+        4,
+        1..=64,
+        "snapshot_parallelism",
+    );
+    if problems.len() != before {
+        return None;
+    }
+    let secs = heartbeat? as u64;
+    Some(SyncConfig {
+        types: types?,
+        start: start?,
+        time_zone: time_zone?,
+        format: format?,
+        tx_sequence,
+        partition_rule: partition_rule?,
+        ddl_messages: raw.ddl_messages.unwrap_or(false),
+        heartbeat_interval: (secs > 0).then(|| Duration::from_secs(secs)),
+        topic_partitions: partitions? as i32,
+        topic_replication_factor: replication? as i32,
+        snapshot_chunk_rows: chunk_rows? as u32,
+        snapshot_parallelism: parallelism? as usize,
+    })
+}
+
+fn check_types(
+    raw: &Spanned<Vec<Spanned<String>>>,
+    problems: &mut Problems<'_>,
+) -> Option<SyncTypes> {
+    let before = problems.len();
+    let mut types = SyncTypes::default();
+    if raw.get_ref().is_empty() {
+        problems.report(
+            raw.span(),
+            "sync.types",
+            "no sync types are listed",
+            "list one or more of \"schema\", \"full\", \"incremental\"",
+        );
+    }
+    for name in raw.get_ref() {
+        let flag = match name.get_ref().as_str() {
+            "schema" => &mut types.schema,
+            "full" => &mut types.full,
+            "incremental" => &mut types.incremental,
+            other => {
+                problems.report(
+                    name.span(),
+                    "sync.types",
+                    format!("unknown sync type {other:?}"),
+                    "use \"schema\", \"full\" and/or \"incremental\"",
+                );
+                continue;
+            }
+        };
+        if *flag {
+            problems.report(
+                name.span(),
+                "sync.types",
+                format!("sync type {:?} is listed twice", name.get_ref()),
+                "remove one of them",
+            );
+        }
+        *flag = true;
+    }
+    (problems.len() == before).then_some(types)
+}
+
+fn check_start(
+    raw: Option<&Spanned<toml::Value>>,
+    types: SyncTypes,
+    time_zone: Option<FixedOffset>,
+    env: &Environment,
+    problems: &mut Problems<'_>,
+) -> Option<StartPosition> {
+    let Some(raw) = raw else {
+        return Some(match types {
+            SyncTypes {
+                incremental: false, ..
+            } => StartPosition::None,
+            SyncTypes { full: true, .. } => StartPosition::AfterSnapshot,
+            _ => StartPosition::Now,
+        });
+    };
+    let conflict = if !types.incremental {
+        Some((
+            "start_time is set but sync.types has no \"incremental\"",
+            "remove start_time",
+        ))
+    } else if types.full {
+        Some((
+            "start_time cannot be used with full sync: incremental sync starts where the snapshot was taken",
+            "remove start_time, or remove \"full\" from sync.types",
+        ))
+    } else {
+        None
+    };
+    if let Some((message, fix)) = conflict {
+        problems.report(raw.span(), "sync.start_time", message, fix);
+        return None;
+    }
+    let secs = match raw.get_ref() {
+        toml::Value::Integer(secs) => Some(*secs),
+        toml::Value::String(text) => parse_time(text, time_zone?),
+        toml::Value::Datetime(datetime) => parse_time(&datetime.to_string(), time_zone?),
+        _ => None,
+    };
+    let Some(secs) = secs.filter(|&s| s >= 0) else {
+        problems.report(
+            raw.span(),
+            "sync.start_time",
+            format!(
+                "start_time {} is not a date-time or Unix timestamp",
+                raw.get_ref()
+            ),
+            "write \"YYYY-MM-DD HH:MM:SS\" (read in sync.time_zone) or Unix seconds",
+        );
+        return None;
+    };
+    if secs > env.now_unix() {
+        let shown = DateTime::from_timestamp(secs, 0)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_else(|| format!("Unix {secs}"));
+        problems.report(
+            raw.span(),
+            "sync.start_time",
+            format!("start_time {shown} is in the future"),
+            "choose a time not later than now, or remove start_time to start from now",
+        );
+        return None;
+    }
+    Some(StartPosition::At(secs))
+}
+
+/// `±HH:MM` (or `Z`) → offset, between -12:00 and +14:00.
+fn parse_offset(text: &str) -> Option<FixedOffset> {
+    if text == "Z" {
+        return FixedOffset::east_opt(0);
+    }
+    let sign = match text.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (hours, minutes) = text[1..].split_once(':')?;
+    if hours.len() != 2 || minutes.len() != 2 {
+        return None;
+    }
+    let (hours, minutes): (i32, i32) = (hours.parse().ok()?, minutes.parse().ok()?);
+    let secs = sign * (hours * 3600 + minutes * 60);
+    if minutes >= 60 || !(-12 * 3600..=14 * 3600).contains(&secs) {
+        return None;
+    }
+    FixedOffset::east_opt(secs)
+}
+
+/// A date-time text → Unix seconds. Text without an offset is read in `zone`.
+fn parse_time(text: &str, zone: FixedOffset) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Some(time.timestamp());
+    }
+    [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+    ]
+    .iter()
+    .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+    .and_then(|naive| zone.from_local_datetime(&naive).single())
+    .map(|time| time.timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_plus_minus_hours_and_minutes() {
+        assert_eq!(parse_offset("+08:00"), FixedOffset::east_opt(8 * 3600));
+        assert_eq!(
+            parse_offset("-03:30"),
+            FixedOffset::east_opt(-(3 * 3600 + 1800))
+        );
+        assert_eq!(parse_offset("Z"), FixedOffset::east_opt(0));
+        assert_eq!(parse_offset("+8:00"), None);
+        assert_eq!(parse_offset("+15:00"), None);
+        assert_eq!(parse_offset("Asia/Shanghai"), None);
+    }
+
+    #[test]
+    fn time_text_is_read_in_the_zone_unless_it_has_an_offset() {
+        let utc8 = FixedOffset::east_opt(8 * 3600).unwrap();
+        assert_eq!(parse_time("1970-01-01 08:00:00", utc8), Some(0));
+        assert_eq!(parse_time("1970-01-01T08:00:00", utc8), Some(0));
+        assert_eq!(parse_time("1970-01-01T00:00:10Z", utc8), Some(10));
+        assert_eq!(parse_time("yesterday", utc8), None);
+    }
+
+    #[test]
+    fn formats_parse_case_insensitively_with_dataworks_2_0() {
+        assert_eq!(FormatKind::parse("canal"), Some(FormatKind::Canal));
+        assert_eq!(
+            FormatKind::parse("DataWorks2.0"),
+            Some(FormatKind::DataWorks)
+        );
+        assert_eq!(
+            FormatKind::parse("defaultextendcolumntype"),
+            Some(FormatKind::DefaultExtendColumnType)
+        );
+        assert_eq!(FormatKind::parse("json"), None);
+    }
+}

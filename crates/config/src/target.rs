@@ -1,0 +1,550 @@
+//! `[target]`: the Kafka cluster, its version, compression, SASL, TLS and producer extras.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+
+use crate::error::Problems;
+use crate::raw::{header_span, PropertyValue, RawSasl, RawTarget, RawTls};
+use crate::secret::{resolve_password, Environment, Secret};
+
+/// The Kafka broker version family the project talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KafkaVersion {
+    /// 0.9: no CreateTopics, no idempotence, SASL only as GSSAPI.
+    V0_9,
+    /// 1.0 (and 1.1).
+    V1_0,
+    /// 2.x.
+    V2,
+    /// 3.x, 4.x and newer.
+    V3Plus,
+}
+
+impl KafkaVersion {
+    /// Parses `0.9`, `1.0`, `2.x`, `3.x`, `4.x`, or an exact version such as `2.8.1`
+    /// (classified by its major version; `0.9.x` is 0.9).
+    pub fn parse(version: &str) -> Option<KafkaVersion> {
+        let version = version.trim().to_ascii_lowercase();
+        let mut parts = version.split('.');
+        let major: u32 = parts.next()?.parse().ok()?;
+        let minor = parts.next()?;
+        if minor != "x" && minor.parse::<u32>().is_err() {
+            return None;
+        }
+        // Exact versions have up to four parts, e.g. 0.9.0.1.
+        let rest: Vec<&str> = parts.collect();
+        if rest.len() > 2 || rest.iter().any(|p| p.parse::<u32>().is_err()) {
+            return None;
+        }
+        match (major, minor) {
+            (0, "9") => Some(KafkaVersion::V0_9),
+            (0, _) => None,
+            (1, _) => Some(KafkaVersion::V1_0),
+            (2, _) => Some(KafkaVersion::V2),
+            _ => Some(KafkaVersion::V3Plus),
+        }
+    }
+
+    /// Whether topics can be created through the protocol (CreateTopics arrived in 0.10.1).
+    pub fn supports_topic_creation(self) -> bool {
+        self != KafkaVersion::V0_9
+    }
+
+    /// Whether the idempotent producer can be used (Kafka 0.11 and newer; here 1.0 and up).
+    pub fn supports_idempotence(self) -> bool {
+        self != KafkaVersion::V0_9
+    }
+
+    /// Whether SASL PLAIN and SCRAM work (0.10 and 0.10.2 and newer; here 1.0 and up).
+    pub fn supports_sasl(self) -> bool {
+        self != KafkaVersion::V0_9
+    }
+
+    /// Whether zstd compression works (Kafka 2.1 and newer).
+    pub fn supports_zstd(self) -> bool {
+        self >= KafkaVersion::V2
+    }
+
+    /// The version as the configuration writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KafkaVersion::V0_9 => "0.9",
+            KafkaVersion::V1_0 => "1.0",
+            KafkaVersion::V2 => "2.x",
+            KafkaVersion::V3Plus => "3.x+",
+        }
+    }
+}
+
+impl fmt::Display for KafkaVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compression of produced message batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Compression {
+    /// No compression (the default).
+    None,
+    /// gzip.
+    Gzip,
+    /// Snappy.
+    Snappy,
+    /// LZ4.
+    Lz4,
+    /// Zstandard (Kafka 2.1 and newer).
+    Zstd,
+}
+
+impl Compression {
+    /// Parses `none`, `gzip`, `snappy`, `lz4` or `zstd` (any case).
+    pub fn parse(name: &str) -> Option<Compression> {
+        match name.to_ascii_lowercase().as_str() {
+            "none" => Some(Compression::None),
+            "gzip" => Some(Compression::Gzip),
+            "snappy" => Some(Compression::Snappy),
+            "lz4" => Some(Compression::Lz4),
+            "zstd" => Some(Compression::Zstd),
+            _ => None,
+        }
+    }
+
+    /// The name librdkafka's `compression.type` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+impl fmt::Display for Compression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// SASL mechanisms obsync supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SaslMechanism {
+    /// PLAIN (send TLS along, or the password travels in clear).
+    Plain,
+    /// SCRAM-SHA-256.
+    ScramSha256,
+    /// SCRAM-SHA-512.
+    ScramSha512,
+}
+
+impl SaslMechanism {
+    /// Parses `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512` (any case).
+    pub fn parse(name: &str) -> Option<SaslMechanism> {
+        match name.to_ascii_uppercase().as_str() {
+            "PLAIN" => Some(SaslMechanism::Plain),
+            "SCRAM-SHA-256" => Some(SaslMechanism::ScramSha256),
+            "SCRAM-SHA-512" => Some(SaslMechanism::ScramSha512),
+            _ => None,
+        }
+    }
+
+    /// The name librdkafka's `sasl.mechanisms` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SaslMechanism::Plain => "PLAIN",
+            SaslMechanism::ScramSha256 => "SCRAM-SHA-256",
+            SaslMechanism::ScramSha512 => "SCRAM-SHA-512",
+        }
+    }
+}
+
+impl fmt::Display for SaslMechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// SASL authentication with the brokers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sasl {
+    /// The mechanism.
+    pub mechanism: SaslMechanism,
+    /// The user name.
+    pub username: String,
+    /// The password, resolved from `password` or `password_env`.
+    pub password: Secret,
+}
+
+/// TLS to the brokers. Present only when enabled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    /// CA bundle to trust instead of the system's, resolved against the project file's
+    /// directory; the file existed when the project was loaded.
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate (always together with `key_file`).
+    pub cert_file: Option<PathBuf>,
+    /// Client private key (always together with `cert_file`).
+    pub key_file: Option<PathBuf>,
+    /// Whether the broker's host name must match its certificate.
+    pub verify_hostname: bool,
+}
+
+/// One `host:port` of the bootstrap list.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BrokerAddress {
+    /// Host name, IPv4 address, or IPv6 address in brackets.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+}
+
+impl BrokerAddress {
+    /// Parses `host:port` (IPv6 as `[addr]:port`).
+    pub fn parse(text: &str) -> Option<BrokerAddress> {
+        let (host, port) = text.rsplit_once(':')?;
+        let port: u16 = port.parse().ok().filter(|&p| p > 0)?;
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let bracketed = host.starts_with('[') && host.ends_with(']');
+        if bare.is_empty()
+            || host.contains(char::is_whitespace)
+            || host.contains('/')
+            || (bare.contains(':') && !bracketed)
+        {
+            return None;
+        }
+        Some(BrokerAddress {
+            host: host.to_string(),
+            port,
+        })
+    }
+}
+
+impl fmt::Display for BrokerAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
+}
+
+/// The validated `[target]` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetConfig {
+    /// Brokers to bootstrap from (at least one).
+    pub bootstrap_servers: Vec<BrokerAddress>,
+    /// The broker version family.
+    pub version: KafkaVersion,
+    /// Batch compression.
+    pub compression: Compression,
+    /// SASL authentication, if configured.
+    pub sasl: Option<Sasl>,
+    /// TLS, if enabled.
+    pub tls: Option<Tls>,
+    /// Extra librdkafka producer properties, passed through as given. Never contains a
+    /// property that another field of this table controls.
+    pub producer: BTreeMap<String, String>,
+}
+
+impl TargetConfig {
+    /// The bootstrap list as librdkafka's `bootstrap.servers` takes it.
+    pub fn bootstrap_servers_string(&self) -> String {
+        self.bootstrap_servers
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+pub(crate) fn check_target(
+    raw: &RawTarget,
+    base_dir: &Path,
+    env: &Environment,
+    problems: &mut Problems<'_>,
+) -> Option<TargetConfig> {
+    let before = problems.len();
+    let bootstrap_servers = check_bootstrap(&raw.bootstrap_servers, problems);
+    let version = KafkaVersion::parse(raw.version.get_ref());
+    if version.is_none() {
+        problems.report(
+            raw.version.span(),
+            "target.version",
+            format!("unknown Kafka version {:?}", raw.version.get_ref()),
+            "use \"0.9\", \"1.0\", \"2.x\", \"3.x\" or \"4.x\"",
+        );
+    }
+    let compression = match &raw.compression {
+        None => Some(Compression::None),
+        Some(name) => {
+            let parsed = Compression::parse(name.get_ref());
+            if parsed.is_none() {
+                problems.report(
+                    name.span(),
+                    "target.compression",
+                    format!("unknown compression {:?}", name.get_ref()),
+                    "use \"none\", \"gzip\", \"snappy\", \"lz4\" or \"zstd\"",
+                );
+            }
+            if let (Some(Compression::Zstd), Some(v)) = (parsed, version) {
+                if !v.supports_zstd() {
+                    problems.report(
+                        name.span(),
+                        "target.compression",
+                        format!("zstd needs Kafka 2.1 or newer, the target is {v}"),
+                        "use \"lz4\" or \"gzip\"",
+                    );
+                }
+            }
+            parsed
+        }
+    };
+    let sasl = raw
+        .sasl
+        .as_ref()
+        .map(|sasl| check_sasl(sasl, version, env, problems));
+    let tls = raw
+        .tls
+        .as_ref()
+        .map(|tls| check_tls(tls, base_dir, problems));
+    let producer = check_producer(&raw.producer, problems);
+    if problems.len() != before {
+        return None;
+    }
+    Some(TargetConfig {
+        bootstrap_servers,
+        version: version?,
+        compression: compression?,
+        sasl: sasl.flatten(),
+        tls: tls.flatten(),
+        producer,
+    })
+}
+
+fn check_bootstrap(raw: &Spanned<String>, problems: &mut Problems<'_>) -> Vec<BrokerAddress> {
+    let mut brokers = Vec::new();
+    for entry in raw.get_ref().split(',').map(str::trim) {
+        match BrokerAddress::parse(entry) {
+            Some(broker) => brokers.push(broker),
+            None if entry.is_empty() && raw.get_ref().trim().is_empty() => {
+                problems.report(
+                    raw.span(),
+                    "target.bootstrap_servers",
+                    "no bootstrap servers are listed",
+                    "write host:port pairs separated by commas, e.g. \"127.0.0.1:9092\"",
+                );
+                return brokers;
+            }
+            None => problems.report(
+                raw.span(),
+                "target.bootstrap_servers",
+                format!("{entry:?} is not host:port"),
+                "write host:port pairs separated by commas, e.g. \"kafka1:9092,kafka2:9092\"",
+            ),
+        }
+    }
+    brokers
+}
+
+fn check_sasl(
+    raw: &RawSasl,
+    version: Option<KafkaVersion>,
+    env: &Environment,
+    problems: &mut Problems<'_>,
+) -> Option<Sasl> {
+    let mechanism = SaslMechanism::parse(raw.mechanism.get_ref());
+    match (mechanism, version) {
+        (None, _) => {
+            let name = raw.mechanism.get_ref();
+            let message = if name.eq_ignore_ascii_case("GSSAPI") {
+                "not supported yet: SASL mechanism GSSAPI (Kerberos)".to_string()
+            } else {
+                format!("unknown SASL mechanism {name:?}")
+            };
+            problems.report(
+                raw.mechanism.span(),
+                "target.sasl.mechanism",
+                message,
+                "use \"PLAIN\", \"SCRAM-SHA-256\" or \"SCRAM-SHA-512\"",
+            );
+        }
+        (Some(m), Some(v)) if !v.supports_sasl() => problems.report(
+            raw.mechanism.span(),
+            "target.sasl.mechanism",
+            format!("Kafka {v} does not support SASL {m}"),
+            "upgrade the brokers to 1.0 or newer, or remove [target.sasl]",
+        ),
+        _ => {}
+    }
+    if raw.username.get_ref().is_empty() {
+        problems.report(
+            raw.username.span(),
+            "target.sasl.username",
+            "username is empty",
+            "write the SASL user name",
+        );
+    }
+    let anchor =
+        header_span(problems.text(), "target.sasl").unwrap_or_else(|| raw.mechanism.span());
+    let password = resolve_password(
+        raw.password.as_ref(),
+        raw.password_env.as_ref(),
+        "target.sasl",
+        anchor,
+        env,
+        problems,
+    );
+    Some(Sasl {
+        mechanism: mechanism?,
+        username: raw.username.get_ref().clone(),
+        password: password?,
+    })
+}
+
+fn check_tls(raw: &RawTls, base_dir: &Path, problems: &mut Problems<'_>) -> Option<Tls> {
+    if raw.enabled == Some(false) {
+        return None;
+    }
+    let mut file = |name: &str, value: &Option<Spanned<String>>| -> Option<PathBuf> {
+        let value = value.as_ref()?;
+        let path = base_dir.join(value.get_ref());
+        if !path.is_file() {
+            problems.report(
+                value.span(),
+                format!("target.tls.{name}"),
+                format!(
+                    "file {:?} does not exist ({})",
+                    value.get_ref(),
+                    path.display()
+                ),
+                "check the path; a relative path is relative to the project file's directory",
+            );
+        }
+        Some(path)
+    };
+    let ca_file = file("ca_file", &raw.ca_file);
+    let cert_file = file("cert_file", &raw.cert_file);
+    let key_file = file("key_file", &raw.key_file);
+    let lone = match (&raw.cert_file, &raw.key_file) {
+        (Some(cert), None) => Some((cert, "cert_file is set without key_file")),
+        (None, Some(key)) => Some((key, "key_file is set without cert_file")),
+        _ => None,
+    };
+    if let Some((value, message)) = lone {
+        problems.report(
+            value.span(),
+            "target.tls",
+            message,
+            "set both for a client certificate, or neither",
+        );
+    }
+    Some(Tls {
+        ca_file,
+        cert_file,
+        key_file,
+        verify_hostname: raw.verify_hostname.unwrap_or(true),
+    })
+}
+
+/// librdkafka properties that a typed field controls, and that field.
+const MANAGED_PROPERTIES: &[(&str, &str)] = &[
+    ("bootstrap.servers", "target.bootstrap_servers"),
+    ("metadata.broker.list", "target.bootstrap_servers"),
+    ("compression.type", "target.compression"),
+    ("compression.codec", "target.compression"),
+    ("security.protocol", "[target.sasl] and [target.tls]"),
+    ("sasl.mechanism", "[target.sasl]"),
+    ("sasl.mechanisms", "[target.sasl]"),
+    ("sasl.username", "[target.sasl]"),
+    ("sasl.password", "[target.sasl]"),
+    ("ssl.ca.location", "[target.tls]"),
+    ("ssl.certificate.location", "[target.tls]"),
+    ("ssl.key.location", "[target.tls]"),
+    ("enable.ssl.certificate.verification", "[target.tls]"),
+    ("ssl.endpoint.identification.algorithm", "[target.tls]"),
+];
+
+fn check_producer(
+    raw: &BTreeMap<Spanned<String>, PropertyValue>,
+    problems: &mut Problems<'_>,
+) -> BTreeMap<String, String> {
+    let mut properties = BTreeMap::new();
+    for (key, value) in raw {
+        let name = key.get_ref();
+        if let Some((_, field)) = MANAGED_PROPERTIES.iter().find(|(p, _)| p == name) {
+            problems.report(
+                key.span(),
+                "target.producer",
+                format!("property {name:?} is set by obsync"),
+                format!("use {field} instead"),
+            );
+            continue;
+        }
+        let text = match value {
+            PropertyValue::Text(text) => text.clone(),
+            PropertyValue::Table => {
+                problems.report(
+                    key.span(),
+                    "target.producer",
+                    format!("property {name:?} is a table"),
+                    "quote dotted property names, e.g. \"linger.ms\" = \"5\"",
+                );
+                continue;
+            }
+            PropertyValue::Other => {
+                problems.report(
+                    key.span(),
+                    "target.producer",
+                    format!("property {name:?} must be a string, number or boolean"),
+                    "write the value as librdkafka expects it, e.g. \"5\"",
+                );
+                continue;
+            }
+        };
+        properties.insert(name.clone(), text);
+    }
+    properties
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kafka_versions_parse_by_family() {
+        assert_eq!(KafkaVersion::parse("0.9"), Some(KafkaVersion::V0_9));
+        assert_eq!(KafkaVersion::parse("0.9.0.1"), Some(KafkaVersion::V0_9));
+        assert_eq!(KafkaVersion::parse("0.9.0"), Some(KafkaVersion::V0_9));
+        assert_eq!(KafkaVersion::parse("1.0"), Some(KafkaVersion::V1_0));
+        assert_eq!(KafkaVersion::parse("2.x"), Some(KafkaVersion::V2));
+        assert_eq!(KafkaVersion::parse("2.8.1"), Some(KafkaVersion::V2));
+        assert_eq!(KafkaVersion::parse("3.x"), Some(KafkaVersion::V3Plus));
+        assert_eq!(KafkaVersion::parse("4.x"), Some(KafkaVersion::V3Plus));
+        assert_eq!(KafkaVersion::parse("0.10"), None);
+        assert_eq!(KafkaVersion::parse("3"), None);
+        assert_eq!(KafkaVersion::parse("latest"), None);
+    }
+
+    #[test]
+    fn only_kafka_0_9_lacks_topic_creation_and_idempotence() {
+        assert!(!KafkaVersion::V0_9.supports_topic_creation());
+        assert!(!KafkaVersion::V0_9.supports_idempotence());
+        for v in [KafkaVersion::V1_0, KafkaVersion::V2, KafkaVersion::V3Plus] {
+            assert!(v.supports_topic_creation());
+            assert!(v.supports_idempotence());
+        }
+    }
+
+    #[test]
+    fn broker_addresses_need_host_and_port() {
+        let broker = BrokerAddress::parse("kafka1:9092").unwrap();
+        assert_eq!((broker.host.as_str(), broker.port), ("kafka1", 9092));
+        assert!(BrokerAddress::parse("[::1]:9092").is_some());
+        assert!(BrokerAddress::parse("::1:9092").is_none());
+        assert!(BrokerAddress::parse("kafka1").is_none());
+        assert!(BrokerAddress::parse("kafka1:0").is_none());
+        assert!(BrokerAddress::parse(":9092").is_none());
+    }
+}

@@ -1,0 +1,832 @@
+//! The project file end to end: valid files become typed config; every rule reports its
+//! problem with file, line, column, field, message and fix.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use obsync_config::*;
+use obsync_model::TableId;
+
+/// 2026-09-21 14:13:20 UTC.
+const NOW: i64 = 1_790_000_000;
+
+/// Line numbers in the tests below refer to this file.
+const BASE: &str = r#"[project]
+name = "orders01"
+
+[source]
+kind = "mysql"
+host = "127.0.0.1"
+port = 3306
+user = "obsync"
+password_env = "OBSYNC_SOURCE_PASSWORD"
+
+[target]
+bootstrap_servers = "127.0.0.1:9092"
+version = "3.x"
+
+[sync]
+types = ["incremental"]
+
+[[objects]]
+tables = ["shop.orders"]
+topic = "shop-orders"
+"#;
+
+fn env() -> Environment {
+    Environment::fixed(
+        NOW,
+        [("OBSYNC_SOURCE_PASSWORD", "s3cret"), ("KAFKA_PW", "k")],
+    )
+}
+
+fn parse(text: &str) -> Result<ProjectConfig, ConfigErrors> {
+    ProjectConfig::parse_with(text, "p.toml", &env())
+}
+
+fn errors(text: &str) -> Vec<String> {
+    match parse(text) {
+        Ok(_) => panic!("expected errors, the file is valid:\n{text}"),
+        Err(errors) => errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// `BASE` with the first `from` replaced by `to`.
+fn with(from: &str, to: &str) -> String {
+    edit(BASE, from, to)
+}
+
+fn edit(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "{from:?} is not in the text");
+    text.replacen(from, to, 1)
+}
+
+fn table(name: &str) -> TableId {
+    let (db, t) = name.split_once('.').unwrap();
+    TableId::new(db, t)
+}
+
+#[test]
+fn base_file_is_valid_with_documented_defaults() {
+    let config = parse(BASE).unwrap();
+    assert_eq!(config.name.as_str(), "orders01");
+    assert!(config.tags.is_empty());
+    assert_eq!(config.source.kind, SourceKind::MySql);
+    assert_eq!(config.source.password.expose(), "s3cret");
+    assert_eq!(config.source.server_id, derived_server_id("orders01"));
+    assert_eq!(config.source.message_tenant, None);
+    assert_eq!(config.target.compression, Compression::None);
+    assert_eq!(config.target.sasl, None);
+    assert_eq!(config.target.tls, None);
+    let sync = &config.sync;
+    assert_eq!(sync.start, StartPosition::Now);
+    assert_eq!(sync.format, FormatKind::Default);
+    assert_eq!(sync.partition_rule, PartitionRule::Hash);
+    assert!(!sync.tx_sequence && !sync.ddl_messages);
+    assert_eq!(sync.heartbeat_interval, None);
+    assert_eq!(
+        (sync.topic_partitions, sync.topic_replication_factor),
+        (3, 1)
+    );
+    assert_eq!(
+        (sync.snapshot_chunk_rows, sync.snapshot_parallelism),
+        (10_000, 4)
+    );
+}
+
+#[test]
+fn full_example_parses_into_the_expected_values() {
+    let text = include_str!("../../../examples/project.toml");
+    let config = ProjectConfig::parse_with(text, "examples/project.toml", &env()).unwrap();
+    assert_eq!(config.name.as_str(), "订单同步01");
+    let tags: Vec<&str> = config.tags.iter().map(Tag::as_str).collect();
+    assert_eq!(tags, ["orders", "华东"]);
+    let source = &config.source;
+    assert_eq!(source.kind, SourceKind::OceanBase);
+    assert_eq!((source.host.as_str(), source.port), ("127.0.0.1", 2881));
+    assert_eq!(
+        source.user,
+        SourceUser {
+            user: "root".into(),
+            tenant: Some("t1".into()),
+            cluster: None
+        }
+    );
+    assert_eq!(source.server_id, 6123);
+    assert_eq!(source.message_tenant.as_deref(), Some("t1"));
+    let target = &config.target;
+    assert_eq!(target.bootstrap_servers_string(), "127.0.0.1:9092");
+    assert_eq!(target.version, KafkaVersion::V3Plus);
+    assert_eq!(target.compression, Compression::Lz4);
+    assert_eq!(
+        target.producer,
+        BTreeMap::from([
+            ("linger.ms".to_string(), "20".to_string()),
+            ("message.max.bytes".to_string(), "8388608".to_string()),
+        ])
+    );
+    let sync = &config.sync;
+    assert_eq!(
+        sync.types,
+        SyncTypes {
+            schema: true,
+            full: true,
+            incremental: true
+        }
+    );
+    assert_eq!(sync.start, StartPosition::AfterSnapshot);
+    assert_eq!(sync.format, FormatKind::DefaultExtendColumnType);
+    assert_eq!(config.objects.len(), 2);
+    assert_eq!(
+        config.objects[0].shard_columns,
+        BTreeMap::from([(table("shop.orders"), vec!["customer_id".to_string()])])
+    );
+    assert_eq!(config.objects[1].topic, TopicTarget::BatchRule);
+
+    let orders = config.route(&table("shop.orders")).unwrap().unwrap();
+    assert_eq!(orders.topic.as_str(), "shop-orders");
+    assert_eq!(orders.shard_columns, Some(vec!["customer_id".to_string()]));
+    let items = config.route(&table("shop.order_items")).unwrap().unwrap();
+    assert_eq!(
+        (items.topic.as_str(), items.shard_columns),
+        ("shop-orders", None)
+    );
+    let users = config.route(&table("crm.users")).unwrap().unwrap();
+    assert_eq!(users.topic.as_str(), "Topic_crm_users");
+    assert_eq!(config.route(&table("crm.tmp_1")), Ok(None));
+    assert_eq!(config.route(&table("shop.customers")), Ok(None));
+}
+
+#[test]
+fn minimal_example_is_valid() {
+    let text = include_str!("../../../examples/minimal.toml");
+    ProjectConfig::parse_with(text, "examples/minimal.toml", &env()).unwrap();
+}
+
+#[test]
+fn several_problems_in_one_file_are_all_reported_in_file_order() {
+    let text = edit(
+        &edit(
+            &with("port = 3306", "port = 0"),
+            "version = \"3.x\"",
+            "version = \"5\"",
+        ),
+        "topic = \"shop-orders\"",
+        "topic = \"a b\"",
+    );
+    let text = edit(&text, "[sync]\n", "[sync]\nfromat = \"Canal\"\n");
+    assert_eq!(
+        errors(&text),
+        [
+            "p.toml:7:8: source.port: port 0 is out of range (use 1-65535)",
+            "p.toml:13:11: target.version: unknown Kafka version \"5\" \
+             (use \"0.9\", \"1.0\", \"2.x\", \"3.x\" or \"4.x\")",
+            "p.toml:16:1: sync.fromat: unknown field `fromat`, expected one of `types`, \
+             `start_time`, `time_zone`, `format`, `tx_sequence`, `partition_rule`, \
+             `ddl_messages`, `heartbeat_interval_secs`, `topic_partitions`, \
+             `topic_replication_factor`, `snapshot_chunk_rows`, `snapshot_parallelism` \
+             (check the spelling; every field is listed in docs/configuration.md)",
+            "p.toml:21:9: objects[0].topic: topic \"a b\" is invalid: it contains ' ', \
+             which is not allowed (use 3-64 of A-Z a-z 0-9 - _ .)",
+        ]
+    );
+}
+
+#[test]
+fn syntax_error_is_reported_alone_with_its_place() {
+    let errors = errors(&with("port = 3306", "port = = 3306"));
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].starts_with("p.toml:7:8: source.port: "),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn unknown_section_is_reported() {
+    assert_eq!(
+        errors(&format!("{BASE}[souce]\nhost = \"x\"\n")),
+        [
+            "p.toml:21:2: souce: unknown field `souce`, expected one of `project`, `source`, \
+          `target`, `sync`, `objects` (check the spelling; every field is listed in \
+          docs/configuration.md)"
+        ]
+    );
+}
+
+#[test]
+fn missing_field_names_the_section() {
+    assert_eq!(
+        errors(&with("host = \"127.0.0.1\"\n", "")),
+        ["p.toml:4:1: source: missing field `host` (add the field; see docs/configuration.md)"]
+    );
+}
+
+#[test]
+fn wrong_value_type_is_reported() {
+    assert_eq!(
+        errors(&with("port = 3306", "port = \"3306\"")),
+        ["p.toml:7:8: source.port: invalid type: string \"3306\", expected i64"]
+    );
+}
+
+#[test]
+fn missing_section_is_reported() {
+    let text = with(
+        "[target]\nbootstrap_servers = \"127.0.0.1:9092\"\nversion = \"3.x\"\n",
+        "",
+    );
+    assert_eq!(
+        errors(&text),
+        ["p.toml:1:1: target: the [target] section is missing \
+          (add it; examples/minimal.toml shows the smallest complete file)"]
+    );
+}
+
+#[test]
+fn project_name_rules() {
+    assert_eq!(
+        errors(&with("name = \"orders01\"", "name = \"orders-01\"")),
+        [
+            "p.toml:2:8: project.name: project name contains '-', which is not allowed \
+          (use 1-64 Chinese characters, ASCII letters and digits)"
+        ]
+    );
+    assert_eq!(
+        errors(&with(
+            "name = \"orders01\"",
+            &format!("name = \"{}\"", "订".repeat(65))
+        )),
+        [
+            "p.toml:2:8: project.name: project name has 65 characters, at most 64 are allowed \
+          (use 1-64 Chinese characters, ASCII letters and digits)"
+        ]
+    );
+}
+
+#[test]
+fn tag_rules() {
+    let text = with(
+        "name = \"orders01\"",
+        "name = \"orders01\"\ntags = [\"a\", \"\", \"a\"]",
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "p.toml:3:14: project.tags: tag is empty (use 1-32 printable characters)",
+            "p.toml:3:18: project.tags: tag \"a\" is listed twice (remove one of them)",
+        ]
+    );
+}
+
+#[test]
+fn source_kind_must_be_known() {
+    assert_eq!(
+        errors(&with("kind = \"mysql\"", "kind = \"postgres\"")),
+        ["p.toml:5:8: source.kind: unknown source kind \"postgres\" \
+          (use \"oceanbase\", \"mysql\" or \"mariadb\")"]
+    );
+}
+
+#[test]
+fn source_host_must_be_a_bare_host() {
+    assert_eq!(
+        errors(&with("host = \"127.0.0.1\"", "host = \"mysql://db\"")),
+        [
+            "p.toml:6:8: source.host: host \"mysql://db\" is not a host name or IP address \
+          (write only the host, e.g. \"127.0.0.1\"; the port goes in source.port)"
+        ]
+    );
+}
+
+#[test]
+fn oceanbase_user_is_parsed_into_user_tenant_cluster() {
+    let text = with("kind = \"mysql\"", "kind = \"oceanbase\"");
+    let config = parse(&edit(
+        &text,
+        "user = \"obsync\"",
+        "user = \"cdc@t1#obcluster\"",
+    ))
+    .unwrap();
+    assert_eq!(config.source.user.tenant.as_deref(), Some("t1"));
+    assert_eq!(config.source.user.cluster.as_deref(), Some("obcluster"));
+    assert_eq!(config.source.message_tenant.as_deref(), Some("t1"));
+    let sys = parse(&text).unwrap();
+    assert_eq!(sys.source.message_tenant.as_deref(), Some("sys"));
+    assert_eq!(
+        errors(&edit(&text, "user = \"obsync\"", "user = \"cdc@\"")),
+        [
+            "p.toml:8:8: source.user: user \"cdc@\" has an empty user, tenant or cluster part \
+          (write user, user@tenant or user@tenant#cluster)"
+        ]
+    );
+}
+
+#[test]
+fn tenant_override_applies_to_mysql_too() {
+    let config = parse(&with("port = 3306", "port = 3306\ntenant = \"t9\"")).unwrap();
+    assert_eq!(config.source.message_tenant.as_deref(), Some("t9"));
+    assert_eq!(
+        errors(&with("port = 3306", "port = 3306\ntenant = \"a.b\"")),
+        [
+            "p.toml:8:10: source.tenant: tenant \"a.b\" is not a tenant name \
+          (write the bare tenant name, e.g. \"t1\" (no . @ # or spaces))"
+        ]
+    );
+}
+
+#[test]
+fn password_env_must_be_set() {
+    assert_eq!(
+        errors(&with("OBSYNC_SOURCE_PASSWORD", "NOT_SET_ANYWHERE")),
+        [
+            "p.toml:9:16: source.password_env: environment variable NOT_SET_ANYWHERE is not set \
+          (export NOT_SET_ANYWHERE before running obsync)"
+        ]
+    );
+}
+
+#[test]
+fn exactly_one_of_password_and_password_env() {
+    assert_eq!(
+        errors(&with("password_env = \"OBSYNC_SOURCE_PASSWORD\"\n", "")),
+        [
+            "p.toml:4:1: source: no password is set (set password_env = \"VARIABLE\" \
+          (recommended) or password = \"...\" (\"\" for none))"
+        ]
+    );
+    assert_eq!(
+        errors(&with("password_env", "password = \"\"\npassword_env")),
+        [
+            "p.toml:10:16: source.password_env: password and password_env are both set \
+          (keep one of them; password_env keeps the password out of the file)"
+        ]
+    );
+    let config = parse(&with(
+        "password_env = \"OBSYNC_SOURCE_PASSWORD\"",
+        "password = \"\"",
+    ))
+    .unwrap();
+    assert_eq!(config.source.password.expose(), "");
+}
+
+#[test]
+fn server_id_must_fit_32_bits() {
+    assert_eq!(
+        errors(&with("port = 3306", "port = 3306\nserver_id = 4294967296")),
+        [
+            "p.toml:8:13: source.server_id: server_id 4294967296 is out of range \
+          (use 1-4294967295)"
+        ]
+    );
+}
+
+#[test]
+fn bootstrap_servers_are_each_validated() {
+    assert_eq!(
+        errors(&with("\"127.0.0.1:9092\"", "\"k1:9092, k2\"")),
+        [
+            "p.toml:12:21: target.bootstrap_servers: \"k2\" is not host:port \
+          (write host:port pairs separated by commas, e.g. \"kafka1:9092,kafka2:9092\")"
+        ]
+    );
+    let config = parse(&with("\"127.0.0.1:9092\"", "\"k1:9092, k2:9093\"")).unwrap();
+    assert_eq!(config.target.bootstrap_servers_string(), "k1:9092,k2:9093");
+}
+
+#[test]
+fn compression_must_be_known_and_zstd_needs_kafka_2() {
+    assert_eq!(
+        errors(&with(
+            "version = \"3.x\"",
+            "version = \"3.x\"\ncompression = \"brotli\""
+        )),
+        [
+            "p.toml:14:15: target.compression: unknown compression \"brotli\" \
+          (use \"none\", \"gzip\", \"snappy\", \"lz4\" or \"zstd\")"
+        ]
+    );
+    assert_eq!(
+        errors(&with(
+            "version = \"3.x\"",
+            "version = \"1.0\"\ncompression = \"zstd\""
+        )),
+        [
+            "p.toml:14:15: target.compression: zstd needs Kafka 2.1 or newer, the target is 1.0 \
+          (use \"lz4\" or \"gzip\")"
+        ]
+    );
+}
+
+#[test]
+fn kafka_0_9_cannot_have_schema_sync() {
+    let text = with("version = \"3.x\"", "version = \"0.9\"");
+    assert_eq!(
+        errors(&edit(
+            &text,
+            "types = [\"incremental\"]",
+            "types = [\"schema\", \"incremental\"]"
+        )),
+        ["p.toml:16:10: sync.types: Kafka 0.9 cannot create topics \
+          (remove \"schema\" from sync.types and create the topics yourself)"]
+    );
+    assert_eq!(parse(&text).unwrap().target.version, KafkaVersion::V0_9);
+}
+
+#[test]
+fn sasl_is_parsed_and_needs_kafka_1_0() {
+    let sasl = "version = \"3.x\"\n[target.sasl]\nmechanism = \"scram-sha-512\"\n\
+                username = \"u\"\npassword_env = \"KAFKA_PW\"";
+    let config = parse(&with("version = \"3.x\"", sasl)).unwrap();
+    let parsed = config.target.sasl.unwrap();
+    assert_eq!(parsed.mechanism, SaslMechanism::ScramSha512);
+    assert_eq!(
+        (parsed.username.as_str(), parsed.password.expose()),
+        ("u", "k")
+    );
+    assert_eq!(
+        errors(&with("version = \"3.x\"", &sasl.replace("3.x", "0.9"))),
+        [
+            "p.toml:15:13: target.sasl.mechanism: Kafka 0.9 does not support SASL SCRAM-SHA-512 \
+          (upgrade the brokers to 1.0 or newer, or remove [target.sasl])"
+        ]
+    );
+    assert_eq!(
+        errors(&with(
+            "version = \"3.x\"",
+            &sasl.replace("scram-sha-512", "GSSAPI")
+        )),
+        [
+            "p.toml:15:13: target.sasl.mechanism: not supported yet: SASL mechanism GSSAPI \
+          (Kerberos) (use \"PLAIN\", \"SCRAM-SHA-256\" or \"SCRAM-SHA-512\")"
+        ]
+    );
+}
+
+#[test]
+fn tls_files_must_exist_and_resolve_against_the_file_directory() {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let tls = "version = \"3.x\"\n[target.tls]\nca_file = \"Cargo.toml\"\nverify_hostname = false";
+    let config = ProjectConfig::parse_with(
+        &with("version = \"3.x\"", tls),
+        format!("{dir}/p.toml"),
+        &env(),
+    )
+    .unwrap();
+    let parsed = config.target.tls.unwrap();
+    assert_eq!(parsed.ca_file, Some(format!("{dir}/Cargo.toml").into()));
+    assert!(!parsed.verify_hostname);
+    let missing = with("version = \"3.x\"", &tls.replace("Cargo.toml", "nope.pem"));
+    let errors: Vec<String> = ProjectConfig::parse_with(&missing, format!("{dir}/p.toml"), &env())
+        .unwrap_err()
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect();
+    assert_eq!(
+        errors,
+        [format!(
+            "target.tls.ca_file: file \"nope.pem\" does not exist ({dir}/nope.pem)"
+        )]
+    );
+    let lone_cert = with("version = \"3.x\"", &tls.replace("ca_file", "cert_file"));
+    let errors =
+        ProjectConfig::parse_with(&lone_cert, format!("{dir}/p.toml"), &env()).unwrap_err();
+    assert_eq!(
+        errors.0[0].to_string(),
+        format!(
+            "{dir}/p.toml:15:13: target.tls: cert_file is set without key_file \
+                 (set both for a client certificate, or neither)"
+        )
+    );
+}
+
+#[test]
+fn producer_properties_pass_through_but_not_managed_ones() {
+    let producer = "version = \"3.x\"\n[target.producer]\n\"linger.ms\" = 5\nacks = \"all\"";
+    let config = parse(&with("version = \"3.x\"", producer)).unwrap();
+    assert_eq!(config.target.producer["linger.ms"], "5");
+    assert_eq!(
+        errors(&with(
+            "version = \"3.x\"",
+            &format!("{producer}\n\"compression.type\" = \"lz4\"")
+        )),
+        [
+            "p.toml:17:1: target.producer: property \"compression.type\" is set by obsync \
+          (use target.compression instead)"
+        ]
+    );
+    assert_eq!(
+        errors(&with(
+            "version = \"3.x\"",
+            "version = \"3.x\"\n[target.producer]\nlinger.ms = 5"
+        )),
+        [
+            "p.toml:15:1: target.producer: property \"linger\" is a table \
+          (quote dotted property names, e.g. \"linger.ms\" = \"5\")"
+        ]
+    );
+}
+
+#[test]
+fn sync_types_must_be_known_and_distinct() {
+    assert_eq!(
+        errors(&with(
+            "types = [\"incremental\"]",
+            "types = [\"full\", \"full\", \"cdc\"]"
+        )),
+        [
+            "p.toml:16:18: sync.types: sync type \"full\" is listed twice (remove one of them)",
+            "p.toml:16:26: sync.types: unknown sync type \"cdc\" \
+             (use \"schema\", \"full\" and/or \"incremental\")",
+        ]
+    );
+    assert_eq!(
+        errors(&with("types = [\"incremental\"]", "types = []")),
+        ["p.toml:16:9: sync.types: no sync types are listed \
+          (list one or more of \"schema\", \"full\", \"incremental\")"]
+    );
+}
+
+#[test]
+fn start_time_is_read_in_the_time_zone() {
+    let text = with(
+        "types = [\"incremental\"]",
+        "types = [\"incremental\"]\nstart_time = \"2026-09-21 08:00:00\"\ntime_zone = \"+08:00\"",
+    );
+    // 2026-09-21 00:00:00 UTC
+    assert_eq!(
+        parse(&text).unwrap().sync.start,
+        StartPosition::At(1_789_948_800)
+    );
+    let unix = with(
+        "types = [\"incremental\"]",
+        "types = [\"incremental\"]\nstart_time = 1789948800",
+    );
+    assert_eq!(
+        parse(&unix).unwrap().sync.start,
+        StartPosition::At(1_789_948_800)
+    );
+    let literal = with(
+        "types = [\"incremental\"]",
+        "types = [\"incremental\"]\nstart_time = 2026-09-21T00:00:00Z",
+    );
+    assert_eq!(
+        parse(&literal).unwrap().sync.start,
+        StartPosition::At(1_789_948_800)
+    );
+}
+
+#[test]
+fn start_time_must_not_be_in_the_future() {
+    assert_eq!(
+        errors(&with(
+            "types = [\"incremental\"]",
+            "types = [\"incremental\"]\nstart_time = \"2030-01-01 00:00:00\""
+        )),
+        [
+            "p.toml:17:14: sync.start_time: start_time 2030-01-01 00:00:00 UTC is in the future \
+          (choose a time not later than now, or remove start_time to start from now)"
+        ]
+    );
+}
+
+#[test]
+fn start_time_is_only_allowed_without_full_sync() {
+    assert_eq!(
+        errors(&with(
+            "types = [\"incremental\"]",
+            "types = [\"full\", \"incremental\"]\nstart_time = 1"
+        )),
+        [
+            "p.toml:17:14: sync.start_time: start_time cannot be used with full sync: incremental \
+          sync starts where the snapshot was taken \
+          (remove start_time, or remove \"full\" from sync.types)"
+        ]
+    );
+}
+
+#[test]
+fn start_time_must_be_a_time() {
+    assert_eq!(
+        errors(&with(
+            "types = [\"incremental\"]",
+            "types = [\"incremental\"]\nstart_time = \"yesterday\""
+        )),
+        [
+            "p.toml:17:14: sync.start_time: start_time \"yesterday\" is not a date-time or Unix \
+          timestamp (write \"YYYY-MM-DD HH:MM:SS\" (read in sync.time_zone) or Unix seconds)"
+        ]
+    );
+    assert_eq!(
+        errors(&with(
+            "types = [\"incremental\"]",
+            "types = [\"incremental\"]\ntime_zone = \"CST\""
+        )),
+        [
+            "p.toml:17:13: sync.time_zone: time_zone \"CST\" is not a UTC offset \
+          (write ±HH:MM between -12:00 and +14:00, e.g. \"+08:00\")"
+        ]
+    );
+}
+
+#[test]
+fn format_is_case_insensitive_and_tx_sequence_needs_shareplex() {
+    let canal = with(
+        "types = [\"incremental\"]",
+        "types = [\"incremental\"]\nformat = \"canal\"",
+    );
+    assert_eq!(parse(&canal).unwrap().sync.format, FormatKind::Canal);
+    assert_eq!(
+        errors(&format!("{canal}\n").replace("\"canal\"\n", "\"canal\"\ntx_sequence = true\n")),
+        ["p.toml:18:15: sync.tx_sequence: tx_sequence needs the SharePlex format, the format is \
+          Canal (set format = \"SharePlex\" or remove tx_sequence)"]
+    );
+    let shareplex = canal.replace("\"canal\"", "\"SharePlex\"\ntx_sequence = true");
+    assert!(parse(&shareplex).unwrap().sync.tx_sequence);
+    assert_eq!(
+        errors(&canal.replace("\"canal\"", "\"avro\"")),
+        [
+            "p.toml:17:10: sync.format: unknown format \"avro\" (use \"Default\", \
+          \"DefaultExtendColumnType\", \"Canal\", \"DataWorks\" or \"SharePlex\")"
+        ]
+    );
+}
+
+#[test]
+fn partition_rule_and_tunables_are_checked() {
+    let text = with(
+        "types = [\"incremental\"]",
+        "types = [\"incremental\"]\npartition_rule = \"random\"\nsnapshot_parallelism = 65\n\
+         heartbeat_interval_secs = 5",
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "p.toml:17:18: sync.partition_rule: unknown partition_rule \"random\" \
+             (use \"hash\" (order per key) or \"one\" (total order per topic))",
+            "p.toml:18:24: sync.snapshot_parallelism: snapshot_parallelism 65 is out of range \
+             (use 1-64)",
+        ]
+    );
+    let ok = parse(&text.replace("\"random\"", "\"one\"").replace("65", "8")).unwrap();
+    assert_eq!(ok.sync.partition_rule, PartitionRule::One);
+    assert_eq!(ok.sync.heartbeat_interval, Some(Duration::from_secs(5)));
+}
+
+#[test]
+fn objects_must_not_be_empty() {
+    let text = with(
+        "[[objects]]\ntables = [\"shop.orders\"]\ntopic = \"shop-orders\"\n",
+        "",
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "p.toml:1:1: objects: no [[objects]] entries: nothing would be synced \
+          (add an [[objects]] entry with tables and a topic or topic_rule)"
+        ]
+    );
+}
+
+#[test]
+fn objects_need_exactly_one_of_topic_and_topic_rule() {
+    assert_eq!(
+        errors(&with(
+            "topic = \"shop-orders\"",
+            "topic = \"shop-orders\"\ntopic_rule = \"batch\""
+        )),
+        [
+            "p.toml:21:14: objects[0].topic_rule: topic and topic_rule are both set (keep one: \
+          topic = \"name\" sends every table to one topic, topic_rule = \"batch\" gives each \
+          table its own)"
+        ]
+    );
+    assert_eq!(
+        errors(&with("topic = \"shop-orders\"\n", "")),
+        [
+            "p.toml:18:1: objects[0]: no topic is chosen for these tables \
+          (set topic = \"name\" or topic_rule = \"batch\")"
+        ]
+    );
+    assert_eq!(
+        errors(&with(
+            "topic = \"shop-orders\"",
+            "topic_rule = \"per-table\""
+        )),
+        [
+            "p.toml:20:14: objects[0].topic_rule: unknown topic_rule \"per-table\" \
+          (the only rule is \"batch\": Topic_${Database Name}_${Table Name})"
+        ]
+    );
+}
+
+#[test]
+fn topic_name_length_is_checked() {
+    assert_eq!(
+        errors(&with("topic = \"shop-orders\"", "topic = \"ab\"")),
+        [
+            "p.toml:20:9: objects[0].topic: topic \"ab\" is invalid: it has 2 characters, \
+          at least 3 are needed (use 3-64 of A-Z a-z 0-9 - _ .)"
+        ]
+    );
+}
+
+#[test]
+fn table_patterns_reject_chinese_and_malformed_names() {
+    assert_eq!(
+        errors(&with("tables = [\"shop.orders\"]", "tables = [\"shop.订单\", \"orders\", \"shop.orders\"]\nexclude = [\"shop.orders\", \"x\"]")),
+        [
+            "p.toml:19:11: objects[0].tables: table pattern \"shop.订单\" contains Chinese \
+             characters (tables whose names contain Chinese characters cannot be synced: \
+             rename the table or leave it out)",
+            "p.toml:19:22: objects[0].tables: table pattern \"orders\" has no database part \
+             (write \"database.table\"; * matches any characters, e.g. \"shop.*\")",
+            "p.toml:20:27: objects[0].exclude: table pattern \"x\" has no database part \
+             (write \"database.table\"; * matches any characters, e.g. \"shop.*\")",
+        ]
+    );
+    assert_eq!(
+        errors(&with("tables = [\"shop.orders\"]", "tables = []")),
+        ["p.toml:19:10: objects[0].tables: no tables are listed \
+          (write \"database.table\"; * matches any characters, e.g. \"shop.*\")"]
+    );
+}
+
+#[test]
+fn shard_columns_rules() {
+    let text = with(
+        "topic = \"shop-orders\"",
+        "topic = \"shop-orders\"\nshard_columns = { \"shop.*\" = [\"a\"], \"shop.items\" = [\"a\"], \
+         \"shop.orders\" = [\"列\", \"b\", \"b\"] }",
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "p.toml:21:19: objects[0].shard_columns: shard_columns key \"shop.*\" has a wildcard \
+             (name one table exactly, e.g. \"shop.orders\")",
+            "p.toml:21:37: objects[0].shard_columns: table shop.items is not selected by this \
+             entry's tables and exclude (add it to tables, or move its shard columns to the \
+             entry that selects it)",
+            "p.toml:21:76: objects[0].shard_columns: shard column \"列\" of shop.orders contains \
+             Chinese characters (columns whose names contain Chinese characters cannot be \
+             synced: rename the column)",
+            "p.toml:21:86: objects[0].shard_columns: shard column \"b\" of shop.orders is listed \
+             twice (remove one of them)",
+        ]
+    );
+    assert_eq!(
+        errors(&with(
+            "topic = \"shop-orders\"",
+            "topic = \"shop-orders\"\nshard_columns = { \"shop.orders\" = [] }"
+        )),
+        [
+            "p.toml:21:35: objects[0].shard_columns: no shard columns are listed for shop.orders \
+          (list one or more columns, or remove the entry to shard by the primary key)"
+        ]
+    );
+}
+
+#[test]
+fn errors_in_a_later_objects_entry_carry_its_index() {
+    let text = format!("{BASE}\n[[objects]]\ntables = [\"crm.*\"]\ntopik = \"crm\"\n");
+    assert_eq!(
+        errors(&text),
+        [
+            "p.toml:24:1: objects[1].topik: unknown field `topik`, expected one of `tables`, \
+          `exclude`, `topic`, `topic_rule`, `shard_columns` \
+          (check the spelling; every field is listed in docs/configuration.md)"
+        ]
+    );
+}
+
+#[test]
+fn objects_written_as_a_single_table_get_a_hint() {
+    let text = with("[[objects]]", "[objects]");
+    let errors = errors(&text);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].ends_with("(write each entry as [[objects]] (double brackets))"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn unreadable_file_is_an_error_not_a_panic() {
+    let errors = ProjectConfig::from_file("/nonexistent/obsync.toml").unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert!(errors.0[0]
+        .to_string()
+        .starts_with("/nonexistent/obsync.toml: cannot read the project file: "));
+}
+
+#[test]
+fn secrets_do_not_show_in_debug_output() {
+    let config = parse(&with(
+        "password_env = \"OBSYNC_SOURCE_PASSWORD\"",
+        "password = \"hunter2\"",
+    ))
+    .unwrap();
+    assert!(!format!("{config:?}").contains("hunter2"));
+}

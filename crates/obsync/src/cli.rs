@@ -1,0 +1,105 @@
+//! Command-line arguments and help texts.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Replicates OceanBase CE / MySQL / MariaDB tables into Kafka in OMS message formats.
+///
+/// A project file (TOML) says what to sync: the source database, the Kafka cluster, the
+/// sync types (schema, full, incremental), the message format and which tables go to which
+/// topics. See docs/configuration.md and examples/.
+#[derive(Debug, Parser)]
+#[command(name = "obsync", version, propagate_version = true)]
+#[command(after_help = "Example:\n  \
+    export OBSYNC_SOURCE_PASSWORD=...\n  \
+    obsync validate -c examples/project.toml\n  \
+    obsync precheck -c examples/project.toml\n  \
+    obsync run -c examples/project.toml\n\n\
+    Logging: set RUST_LOG (default \"info\"), e.g. RUST_LOG=obsync=debug.")]
+pub struct Cli {
+    /// Log line format on stderr.
+    #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text, env = "OBSYNC_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a project: schema sync, then full sync, then incremental sync, until stopped.
+    ///
+    /// Progress and the incremental checkpoint are kept in the state directory, so a
+    /// restarted run continues where it stopped.
+    #[command(
+        after_help = "Example:\n  obsync run -c orders.toml --state-dir /var/lib/obsync/orders"
+    )]
+    Run(RunArgs),
+
+    /// Check a project before starting it: source connectivity and privileges, binlog
+    /// availability, Kafka connectivity, topics, table names and shard columns.
+    ///
+    /// Every failed item says what is wrong and how to fix it. Rerun until it passes.
+    #[command(after_help = "Example:\n  obsync precheck -c orders.toml")]
+    Precheck(PrecheckArgs),
+
+    /// Check a project file without connecting anywhere and print what it defines.
+    ///
+    /// Prints each problem as FILE:LINE:COL: field: message (fix) and exits with 2, or
+    /// prints a summary and exits with 0. Environment variables named by password_env
+    /// must be set.
+    #[command(after_help = "Example:\n  obsync validate -c examples/project.toml")]
+    Validate(ValidateArgs),
+
+    /// Serve the web console and REST API for managing projects.
+    #[command(after_help = "Example:\n  obsync server --listen 0.0.0.0:8080")]
+    Server(ServerArgs),
+}
+
+/// Arguments of `obsync run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The project file (TOML).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// Where checkpoints and progress are kept between runs.
+    #[arg(long, value_name = "DIR", default_value = ".obsync-state")]
+    pub state_dir: PathBuf,
+}
+
+/// Arguments of `obsync precheck`.
+#[derive(Debug, Args)]
+pub struct PrecheckArgs {
+    /// The project file (TOML).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: PathBuf,
+}
+
+/// Arguments of `obsync validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The project file (TOML).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: PathBuf,
+}
+
+/// Arguments of `obsync server`.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Address and port to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+}

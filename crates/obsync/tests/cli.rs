@@ -1,0 +1,200 @@
+//! The `obsync` binary as a user runs it: exit codes, messages and help.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn obsync(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_obsync"))
+        .args(args)
+        .env("OBSYNC_SOURCE_PASSWORD", "s3cret")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the obsync binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+/// Writes `text` to a file of its own in the test scratch directory.
+fn scratch_file(name: &str, text: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn every_example_file_validates() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(examples_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let output = obsync(&["validate", "-c", path.to_str().unwrap()]);
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{}: {}",
+                path.display(),
+                stderr(&output)
+            );
+            seen += 1;
+        }
+    }
+    assert!(
+        seen >= 2,
+        "examples/ should hold project.toml and minimal.toml"
+    );
+}
+
+#[test]
+fn validate_prints_a_summary_of_a_valid_project() {
+    let path = examples_dir().join("project.toml");
+    let output = obsync(&["validate", "-c", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let summary = stdout(&output);
+    for expected in [
+        "project 订单同步01 is valid",
+        "source:    oceanbase root@t1 at 127.0.0.1:2881",
+        "target:    Kafka 3.x+ at 127.0.0.1:9092 (compression lz4)",
+        "sync:      schema, full, incremental",
+        "format:    DefaultExtendColumnType",
+        "partition: hash",
+        "1. shop.orders, shop.order_items -> topic shop-orders",
+        "2. crm.* except crm.tmp_* -> batch rule Topic_${Database Name}_${Table Name}",
+    ] {
+        assert!(
+            summary.contains(expected),
+            "missing {expected:?} in:\n{summary}"
+        );
+    }
+    assert!(!summary.contains("s3cret"));
+}
+
+#[test]
+fn validate_reports_every_problem_with_place_and_exits_2() {
+    let text = std::fs::read_to_string(examples_dir().join("minimal.toml"))
+        .unwrap()
+        .replace("port = 3306", "port = 0")
+        .replace("topic = \"shop-orders\"", "fromat = \"Canal\"");
+    let path = scratch_file("two_problems.toml", &text);
+    let output = obsync(&["validate", "-c", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stdout(&output), "");
+    let file = path.display();
+    let lines: Vec<String> = stderr(&output).lines().map(str::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            format!("{file}:10:8: source.port: port 0 is out of range (use 1-65535)"),
+            format!(
+                "{file}:23:1: objects[0].fromat: unknown field `fromat`, expected one of \
+                 `tables`, `exclude`, `topic`, `topic_rule`, `shard_columns` (check the \
+                 spelling; every field is listed in docs/configuration.md)"
+            ),
+            format!("{file}: 2 problems found"),
+        ]
+    );
+}
+
+#[test]
+fn validate_names_an_unset_password_variable() {
+    let path = examples_dir().join("minimal.toml");
+    let output = Command::new(env!("CARGO_BIN_EXE_obsync"))
+        .args(["validate", "-c", path.to_str().unwrap()])
+        .env_remove("OBSYNC_SOURCE_PASSWORD")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains(
+            ":12:16: source.password_env: environment variable OBSYNC_SOURCE_PASSWORD is not set"
+        ),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn validate_of_a_missing_file_says_it_cannot_be_read() {
+    let output = obsync(&["validate", "-c", "/nonexistent/project.toml"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).starts_with("/nonexistent/project.toml: cannot read the project file: ")
+    );
+}
+
+#[test]
+fn validate_of_a_syntax_error_points_at_it() {
+    let path = scratch_file("syntax.toml", "[project]\nname = \"a\nb\"\n");
+    let output = obsync(&["validate", "-c", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).starts_with(&format!("{}:2:", path.display())),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn commands_without_their_engine_say_so_and_exit_3() {
+    let config = examples_dir().join("minimal.toml");
+    let config = config.to_str().unwrap();
+    for (args, engine) in [
+        (vec!["run", "-c", config], "run"),
+        (vec!["run", "-c", config, "--state-dir", "/tmp/x"], "run"),
+        (vec!["precheck", "-c", config], "precheck"),
+        (vec!["server"], "server"),
+        (vec!["server", "--listen", "0.0.0.0:9000"], "server"),
+    ] {
+        let output = obsync(&args);
+        assert_eq!(output.status.code(), Some(3), "{args:?}");
+        assert_eq!(
+            stderr(&output).trim(),
+            format!("not ready yet: the {engine} engine arrives with the pipeline work")
+        );
+    }
+}
+
+#[test]
+fn version_and_help_describe_the_tool() {
+    let version = obsync(&["--version"]);
+    assert_eq!(
+        stdout(&version).trim(),
+        format!("obsync {}", env!("CARGO_PKG_VERSION"))
+    );
+    let help = stdout(&obsync(&["--help"]));
+    for expected in [
+        "run",
+        "precheck",
+        "validate",
+        "server",
+        "--log-format",
+        "RUST_LOG",
+        "Example:",
+    ] {
+        assert!(help.contains(expected), "missing {expected:?} in:\n{help}");
+    }
+    let run_help = stdout(&obsync(&["run", "--help"]));
+    assert!(run_help.contains("[default: .obsync-state]"), "{run_help}");
+}
+
+#[test]
+fn missing_arguments_are_a_usage_error() {
+    let output = obsync(&["validate"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--config <FILE>"));
+}
+
+#[test]
+fn json_log_format_is_accepted() {
+    let output = obsync(&["--log-format", "json", "server"]);
+    assert_eq!(output.status.code(), Some(3));
+}
