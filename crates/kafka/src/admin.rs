@@ -113,7 +113,7 @@ pub enum AdminError {
         version: &'static str,
     },
     /// The broker refused to create a topic.
-    #[error("cannot create topic \"{topic}\": {code} ({code:?}): {fix}")]
+    #[error("cannot create topic \"{topic}\": {code}: {fix}")]
     CreateFailed {
         topic: String,
         code: RDKafkaErrorCode,

@@ -82,8 +82,7 @@ pub enum ProduceError {
     },
     /// Kafka refused the message for a reason retrying cannot fix (see [`is_fatal_code`]).
     #[error(
-        "Kafka refused the message for topic \"{topic}\" partition {partition}{}: {reason} \
-         ({code:?}): {fix}",
+        "Kafka refused the message for topic \"{topic}\" partition {partition}{}: {reason}: {fix}",
         label_suffix(.label),
         fix = fatal_fix(*.code)
     )]
@@ -97,8 +96,8 @@ pub enum ProduceError {
     /// The message was not acknowledged, for a reason that may pass (typically the brokers were
     /// unreachable for longer than `message_timeout`). Resuming from the checkpoint may work.
     #[error(
-        "message for topic \"{topic}\" partition {partition}{} was not acknowledged: {reason} \
-         ({code:?}); obsync resumes from the last checkpoint: if this repeats, check that the \
+        "message for topic \"{topic}\" partition {partition}{} was not acknowledged: {reason}; \
+         obsync resumes from the last checkpoint: if this repeats, check that the \
          brokers are reachable and healthy",
         label_suffix(.label)
     )]

@@ -1,0 +1,124 @@
+//! Helpers shared by the tests against real brokers. kcat is the independent client: what it
+//! reads back is what any Kafka consumer would see.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::Duration;
+
+use obsync_kafka::{DeliveryTicket, KafkaAdmin, KafkaTarget, NewTopicSpec, TopicCreation};
+
+/// One message as kcat read it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consumed {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: String,
+    pub value: String,
+}
+
+/// Every message of `topic`, read with `kcat -C -e` from the beginning of all partitions.
+pub fn consume_all(bootstrap: &str, topic: &str) -> Vec<Consumed> {
+    let out = Command::new("kcat")
+        .args([
+            "-b",
+            bootstrap,
+            "-C",
+            "-t",
+            topic,
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+        ])
+        .args(["-f", "%p\t%o\t%k\t%s\n"])
+        .output()
+        .expect("running kcat (is it installed?)");
+    assert!(
+        out.status.success(),
+        "kcat could not consume {topic}: {out:?}"
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8 from kcat")
+        .lines()
+        .map(|line| {
+            let mut f = line.splitn(4, '\t');
+            let mut next = || f.next().unwrap_or_else(|| panic!("bad kcat line {line:?}"));
+            Consumed {
+                partition: next().parse().unwrap(),
+                offset: next().parse().unwrap(),
+                key: next().to_owned(),
+                value: next().to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// Creates `topic` with `partitions` partitions through our admin client.
+pub async fn create_topic(target: &KafkaTarget, topic: &str, partitions: i32) {
+    let admin = KafkaAdmin::new(target).unwrap();
+    let spec = NewTopicSpec {
+        name: topic.to_owned(),
+        partitions,
+        replication: 1,
+    };
+    assert_eq!(
+        admin.create_topics(&[spec]).await.unwrap(),
+        vec![TopicCreation::Created]
+    );
+}
+
+/// Asserts that `consumed` holds each of `0..count` exactly once (values are the decimal
+/// sequence number), that each partition holds its values in increasing order, and that every
+/// message sits in `expected_partition(seq)`.
+pub fn assert_complete_and_ordered(
+    consumed: &[Consumed],
+    count: usize,
+    expected_partition: impl Fn(usize) -> i32,
+) {
+    let mut seen = vec![0u32; count];
+    let mut last: BTreeMap<i32, usize> = BTreeMap::new();
+    for m in consumed {
+        let seq: usize = m.value.parse().unwrap();
+        seen[seq] += 1;
+        assert_eq!(m.partition, expected_partition(seq), "message {seq}");
+        if let Some(prev) = last.insert(m.partition, seq) {
+            assert!(
+                prev < seq,
+                "partition {} has {seq} after {prev} (offset {})",
+                m.partition,
+                m.offset
+            );
+        }
+    }
+    let missing: Vec<usize> = (0..count).filter(|i| seen[*i] == 0).collect();
+    let doubled: Vec<usize> = (0..count).filter(|i| seen[*i] > 1).collect();
+    assert!(
+        missing.is_empty(),
+        "{} missing, first {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+    assert!(
+        doubled.is_empty(),
+        "{} duplicated, first {:?}",
+        doubled.len(),
+        &doubled[..doubled.len().min(10)]
+    );
+}
+
+/// Awaits tickets in send order, as the pipeline does, and returns (partition, offset) of each.
+pub async fn await_in_order(
+    mut tickets: tokio::sync::mpsc::Receiver<DeliveryTicket>,
+) -> Vec<(i32, i64)> {
+    let mut out = Vec::new();
+    while let Some(ticket) = tickets.recv().await {
+        let d = tokio::time::timeout(Duration::from_secs(600), ticket.acknowledged())
+            .await
+            .expect("no acknowledgement within 10 minutes")
+            .unwrap_or_else(|e| panic!("message {} failed: {e}", out.len()));
+        out.push((d.partition, d.offset));
+    }
+    out
+}
