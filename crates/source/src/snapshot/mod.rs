@@ -205,9 +205,10 @@ impl SnapshotReader {
         self.meta.key_source != KeySource::AllColumns
     }
 
-    /// A pooled session ready for snapshot reads: on OceanBase with a long
-    /// `ob_query_timeout` (the pool resets sessions, so this runs per checkout).
-    async fn conn(&self) -> Result<Conn, SnapshotError> {
+    /// A pooled session set up as the reader's own: UTC, and on OceanBase a one-day
+    /// `ob_query_timeout` (the pool resets sessions, so this runs per checkout). For
+    /// callers running their own long reads beside the snapshot.
+    pub async fn session(&self) -> Result<Conn, SnapshotError> {
         let mut conn = self
             .pool
             .get_conn()
@@ -261,7 +262,7 @@ impl SnapshotReader {
         after: Option<&[Value]>,
     ) -> Result<SnapshotChunk, SnapshotError> {
         let query = self.chunk_query(range, after)?;
-        let mut conn = self.conn().await?;
+        let mut conn = self.session().await?;
         let mut result = conn
             .query_iter(query)
             .await
@@ -392,7 +393,7 @@ impl SnapshotReader {
     /// capacity whatever the table size). Returns the number of rows sent. Meant for
     /// tables without a usable key; it cannot resume midway.
     pub async fn stream_all(&self, tx: mpsc::Sender<Vec<Row>>) -> Result<u64, SnapshotError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.session().await?;
         // A consumer blocked on a full channel stalls the socket; the server must wait.
         if let Err(e) = conn
             .query_drop(format!(
@@ -463,7 +464,7 @@ impl SnapshotReader {
             return Ok(vec![KeyRange::all()]);
         }
         let name = sql::quote_ident(&first.name);
-        let mut conn = self.conn().await?;
+        let mut conn = self.session().await?;
         let bounds: Option<(Option<String>, Option<String>)> = conn
             .query_first(format!(
                 "SELECT MIN({name}), MAX({name}) FROM {}",
@@ -488,7 +489,7 @@ impl SnapshotReader {
                 exact: false,
             });
         }
-        let mut conn = self.conn().await?;
+        let mut conn = self.session().await?;
         let oceanbase = self.oceanbase.get().copied().unwrap_or(false);
         if oceanbase {
             conn.query_drop(format!(
