@@ -1,1 +1,135 @@
-fn main() {}
+//! Serializer throughput per format on a realistic 10-column row (one INSERT and one
+//! UPDATE per iteration pair), buffers reused as the pipeline does.
+//!
+//! `cargo bench -p obsync-format --bench serialize -- --warm-up-time 1 --measurement-time 3`
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use obsync_format::{FormatKind, FormatOptions, MessageContext, Serializer, TxnSequence};
+use obsync_model::{
+    BinlogCoord, Change, ChangeOrigin, Column, ColumnType, Date, DateTime, RowChange, TableId,
+    TableMeta, Timestamp, TxnInfo, Value,
+};
+use std::hint::black_box;
+use std::sync::Arc;
+
+fn col(name: &str, kind: ColumnType, column_type: &str, fsp: Option<u8>) -> Column {
+    Column {
+        name: name.into(),
+        kind,
+        column_type: column_type.into(),
+        unsigned: false,
+        nullable: true,
+        length: None,
+        precision: None,
+        scale: None,
+        fsp,
+        charset: None,
+        labels: Vec::new(),
+    }
+}
+
+fn orders() -> Arc<TableMeta> {
+    use ColumnType::*;
+    Arc::new(TableMeta {
+        id: TableId::new("shop", "orders"),
+        columns: vec![
+            col("id", BigInt, "bigint(20)", None),
+            col("name", VarChar, "varchar(64)", None),
+            col("qty", Int, "int(11)", None),
+            col("price", Decimal, "decimal(12,2)", None),
+            col("created_at", DateTime, "datetime(3)", Some(3)),
+            col("updated_at", Timestamp, "timestamp(6)", Some(6)),
+            col("note", VarChar, "varchar(255)", None),
+            col("flag", TinyInt, "tinyint(4)", None),
+            col("customer_id", BigInt, "bigint(20)", None),
+            col("body", Text, "text", None),
+        ],
+        key: vec![0],
+        key_source: obsync_model::KeySource::PrimaryKey,
+        primary_key: vec![0],
+        unique_keys: Vec::new(),
+        estimated_rows: 0,
+    })
+}
+
+fn row(id: i64, qty: i64) -> Vec<Value> {
+    vec![
+        Value::Int(id),
+        Value::Text("Widget deluxe, blue".into()),
+        Value::Int(qty),
+        Value::Decimal("1234.50".into()),
+        Value::DateTime(DateTime {
+            date: Date {
+                year: 2024,
+                month: 5,
+                day: 1,
+            },
+            hour: 10,
+            minute: 0,
+            second: 0,
+            micros: 123_000,
+        }),
+        Value::Timestamp(Timestamp {
+            secs: 1_714_528_800,
+            micros: 123_456,
+        }),
+        Value::Text("deliver to the back door, ring twice".into()),
+        Value::Int(1),
+        Value::Int(987_654),
+        Value::Text("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua.".into()),
+    ]
+}
+
+fn bench(c: &mut Criterion) {
+    let table = orders();
+    let txn = Arc::new(TxnInfo {
+        start: BinlogCoord::new("mysql-bin.000042", 123_456_789),
+        gtid: None,
+        timestamp: 1_714_528_800,
+        seq: 1,
+    });
+    let insert = Change {
+        table: table.clone(),
+        row: RowChange::Insert { after: row(42, 3) },
+        origin: ChangeOrigin::Binlog {
+            txn: txn.clone(),
+            index: 0,
+        },
+    };
+    let update = Change {
+        table,
+        row: RowChange::Update {
+            before: row(42, 3),
+            after: row(42, 4),
+        },
+        origin: ChangeOrigin::Binlog { txn, index: 1 },
+    };
+    let ctx = MessageContext {
+        sequence: 171_452_880_000_001,
+        checkpoint_secs: 1_714_528_800,
+        now_ms: 1_714_528_800_250,
+        message_id: 1,
+        txn_sequence: Some(TxnSequence { seq: 1, size: 2 }),
+    };
+    let mut group = c.benchmark_group("serialize");
+    for kind in FormatKind::ALL {
+        let ser = Serializer::new(FormatOptions::new(kind));
+        let (mut key, mut value) = (Vec::with_capacity(64), Vec::with_capacity(4096));
+        for (name, change) in [("insert", &insert), ("update", &update)] {
+            group.throughput(Throughput::Elements(1));
+            group.bench_function(BenchmarkId::new(kind.name(), name), |b| {
+                b.iter(|| {
+                    key.clear();
+                    value.clear();
+                    ser.encode_change(black_box(change), &ctx, &mut key, &mut value)
+                        .unwrap();
+                    black_box((&key, &value));
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -174,8 +174,13 @@ pub(crate) fn sql_type(col: &Column) -> i32 {
         (Year, _) | (VarChar, _) | (Json, _) | (Enum, _) | (Set, _) => 12,
         (Char, _) => 1,
         (TinyText, _) | (Text, _) | (MediumText, _) | (LongText, _) => 2005,
-        (Binary, _) | (VarBinary, _) | (TinyBlob, _) | (Blob, _) | (MediumBlob, _)
-        | (LongBlob, _) | (Geometry, _) => 2004,
+        (Binary, _)
+        | (VarBinary, _)
+        | (TinyBlob, _)
+        | (Blob, _)
+        | (MediumBlob, _)
+        | (LongBlob, _)
+        | (Geometry, _) => 2004,
     }
 }
 

@@ -3,8 +3,8 @@
 
 use crate::render::{self, BitBytes};
 use crate::{
-    json, DataWorksTemporal, Ddl, DdlKind, FormatError, FormatKind, FormatOptions,
-    MessageContext, Op, Record,
+    json, DataWorksTemporal, Ddl, DdlKind, FormatError, FormatKind, FormatOptions, MessageContext,
+    Op, Record,
 };
 use obsync_model::{Column, ColumnType, DateTime, KeySource, Row, Timestamp, Value};
 
@@ -150,9 +150,8 @@ fn image(
             out.push(b',');
         }
         json::key(out, &col.name);
-        value(out, opts, col, v, bits).map_err(|reason| {
-            rec.unrepresentable(FormatKind::DataWorks, i, reason)
-        })?;
+        value(out, opts, col, v, bits)
+            .map_err(|reason| rec.unrepresentable(FormatKind::DataWorks, i, reason))?;
     }
     out.extend_from_slice(b"}}");
     Ok(())

@@ -259,7 +259,9 @@ impl Decoder<'_> {
             _ => DecodedOp::Ddl,
         };
         let database = self.str_at(j, &["schema", "source", "dbName"])?.to_string();
-        let table = self.str_at(j, &["schema", "source", "tableName"])?.to_string();
+        let table = self
+            .str_at(j, &["schema", "source", "tableName"])?
+            .to_string();
         if op == DecodedOp::Ddl {
             return Ok(DecodedRecord {
                 database,

@@ -116,9 +116,7 @@ impl FromStr for FormatKind {
             .to_ascii_lowercase();
         Ok(match norm.as_str() {
             "default" => FormatKind::Default,
-            "defaultextendcolumntype" | "defaultwithschema" => {
-                FormatKind::DefaultExtendColumnType
-            }
+            "defaultextendcolumntype" | "defaultwithschema" => FormatKind::DefaultExtendColumnType,
             "canal" => FormatKind::Canal,
             "dataworks" | "dataworksv2" | "dataworks2.0" => FormatKind::DataWorks,
             "shareplex" => FormatKind::SharePlex,
@@ -452,7 +450,10 @@ impl<'a> Record<'a> {
             RowChange::Delete { .. } => Op::Delete,
             RowChange::Snapshot { .. } => Op::Snapshot,
         };
-        for row in [change.row.before(), change.row.after()].into_iter().flatten() {
+        for row in [change.row.before(), change.row.after()]
+            .into_iter()
+            .flatten()
+        {
             if row.len() != table.columns.len() {
                 return Err(FormatError::RowShape {
                     table: table.id.to_string(),
@@ -503,7 +504,12 @@ impl<'a> Record<'a> {
     /// The row's key values joined with U+0001 (for error messages).
     pub fn key_text(&self) -> String {
         let mut out = Vec::new();
-        shard_key(self.table, self.change.row.key_image(), &self.table.key, &mut out);
+        shard_key(
+            self.table,
+            self.change.row.key_image(),
+            &self.table.key,
+            &mut out,
+        );
         String::from_utf8_lossy(&out).into_owned()
     }
 

@@ -53,7 +53,11 @@ pub(crate) fn json_text(out: &mut Vec<u8>, col: &Column, v: &Value, bits: BitByt
 /// Shortest round-trip text: plain for 1e-7 <= |v| < 1e21 (and 0), else MySQL-style
 /// exponent form (`1.7976931348623157e308`), so huge values stay short. `v` decides the
 /// notation, `shown` (the f32 itself for FLOAT) is printed, so FLOAT keeps f32 digits.
-pub(crate) fn float<T: std::fmt::Display + std::fmt::LowerExp>(out: &mut Vec<u8>, v: f64, shown: T) {
+pub(crate) fn float<T: std::fmt::Display + std::fmt::LowerExp>(
+    out: &mut Vec<u8>,
+    v: f64,
+    shown: T,
+) {
     let a = v.abs();
     let _ = if a == 0.0 || (1e-7..1e21).contains(&a) || !a.is_finite() {
         write!(out, "{shown}")
@@ -189,17 +193,23 @@ pub(crate) fn wall_clock(ts: &Timestamp, offset_secs: i32) -> DateTime {
     .to_utc_datetime()
 }
 
-/// True when the date is a real calendar day (not a zero or invalid MySQL date).
+/// True when the date is a real calendar day (not a zero or invalid MySQL date): it
+/// survives a round trip through epoch days unchanged.
 pub(crate) fn is_calendar_date(d: &Date) -> bool {
-    let leap = (d.year % 4 == 0 && d.year % 100 != 0) || d.year % 400 == 0;
-    let days = match d.month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
+    if !(1..=12).contains(&d.month) || d.day == 0 {
+        return false;
+    }
+    let midnight = DateTime {
+        date: *d,
+        hour: 0,
+        minute: 0,
+        second: 0,
+        micros: 0,
     };
-    (1..=days).contains(&d.day)
+    Timestamp::from_utc_datetime(&midnight)
+        .to_utc_datetime()
+        .date
+        == *d
 }
 
 /// Formats a float the way Java's `Double.toString`/`Float.toString` do (JDK 19+, which
@@ -296,10 +306,24 @@ mod tests {
     }
 
     #[test]
+    fn calendar_dates_exclude_zero_and_invalid_days() {
+        let d = |year, month, day| Date { year, month, day };
+        assert!(is_calendar_date(&d(2024, 2, 29)));
+        assert!(is_calendar_date(&d(1000, 1, 1)));
+        assert!(!is_calendar_date(&d(2023, 2, 29)));
+        assert!(!is_calendar_date(&d(0, 0, 0)));
+        assert!(!is_calendar_date(&d(2024, 4, 31)));
+        assert!(!is_calendar_date(&d(2024, 13, 1)));
+    }
+
+    #[test]
     fn bit_bytes_full_and_stripped() {
         assert_eq!(bit_bytes(5, Some(16), BitBytes::Full).as_ref(), &[0, 5]);
         assert_eq!(bit_bytes(5, Some(16), BitBytes::Stripped).as_ref(), &[5]);
         assert_eq!(bit_bytes(0, Some(16), BitBytes::Stripped).as_ref(), &[0]);
-        assert_eq!(bit_bytes(u64::MAX, Some(64), BitBytes::Stripped).as_ref(), &[0xff; 8]);
+        assert_eq!(
+            bit_bytes(u64::MAX, Some(64), BitBytes::Stripped).as_ref(),
+            &[0xff; 8]
+        );
     }
 }

@@ -26,9 +26,13 @@ const STRING_FIELDS: [&str; 12] = [
 fn matches_shape(s: &str, shape: &str) -> bool {
     // shape: `9` = digit, anything else literal
     s.len() == shape.len()
-        && s.bytes()
-            .zip(shape.bytes())
-            .all(|(c, p)| if p == b'9' { c.is_ascii_digit() } else { c == p })
+        && s.bytes().zip(shape.bytes()).all(|(c, p)| {
+            if p == b'9' {
+                c.is_ascii_digit()
+            } else {
+                c == p
+            }
+        })
 }
 
 fn is_epoch(s: &str) -> bool {
@@ -85,38 +89,72 @@ fn default_extend_column_type_passes_the_dbms_checklist() {
             assert!(j["postStruct"]["ddl"].is_string(), "{what}");
             let ddl_type = meta["ddlType"].as_str().unwrap();
             assert!(
-                ["ALTER TABLE", "CREATE TABLE", "TRUNCATE TABLE", "CREATE DATABASE"]
-                    .contains(&ddl_type),
+                [
+                    "ALTER TABLE",
+                    "CREATE TABLE",
+                    "TRUNCATE TABLE",
+                    "CREATE DATABASE"
+                ]
+                .contains(&ddl_type),
                 "{what}: {ddl_type}"
             );
-            assert_eq!(encode(&ser, item).unwrap(), (key, value), "{what}: fan-out copies");
+            assert_eq!(
+                encode(&ser, item).unwrap(),
+                (key, value),
+                "{what}: fan-out copies"
+            );
             let seq = meta["storeDataSequence"].as_u64().unwrap();
             assert!(seq > last_sequence, "{what}");
             last_sequence = seq;
             continue;
         }
         // 5. key names and values split into the same number of parts
-        let names: Vec<&str> = meta["record_primary_key"].as_str().unwrap().split('\u{1}').collect();
-        let values: Vec<&str> = meta["record_primary_value"].as_str().unwrap().split('\u{1}').collect();
+        let names: Vec<&str> = meta["record_primary_key"]
+            .as_str()
+            .unwrap()
+            .split('\u{1}')
+            .collect();
+        let values: Vec<&str> = meta["record_primary_value"]
+            .as_str()
+            .unwrap()
+            .split('\u{1}')
+            .collect();
         assert_eq!(names.len(), values.len(), "{what}");
         // 6. incremental sequence > 0, strictly increasing (one partition)
         if record_type != "ROW" {
-            let seq = meta["storeDataSequence"].as_u64().expect("storeDataSequence is a u64");
+            let seq = meta["storeDataSequence"]
+                .as_u64()
+                .expect("storeDataSequence is a u64");
             assert!(seq > last_sequence, "{what}");
             last_sequence = seq;
         }
         // 7. __light_type in postStruct (INSERT/UPDATE/ROW) or prevStruct (DELETE)
-        let image = if record_type == "DELETE" { &j["prevStruct"] } else { &j["postStruct"] };
+        let image = if record_type == "DELETE" {
+            &j["prevStruct"]
+        } else {
+            &j["postStruct"]
+        };
         let image = image.as_object().unwrap();
-        let light = image["__light_type"].as_object().expect("__light_type object");
+        let light = image["__light_type"]
+            .as_object()
+            .expect("__light_type object");
         let columns: Vec<&String> = image.keys().filter(|k| *k != "__light_type").collect();
-        assert_eq!(light.keys().collect::<Vec<_>>(), columns, "{what}: same column keys");
-        let table = tables.iter().find(|t| t.id.table == meta["table_name"]).unwrap();
+        assert_eq!(
+            light.keys().collect::<Vec<_>>(),
+            columns,
+            "{what}: same column keys"
+        );
+        let table = tables
+            .iter()
+            .find(|t| t.id.table == meta["table_name"])
+            .unwrap();
         for (name, t) in light {
             let schema_type = t["schemaType"].as_str().expect("schemaType string");
             let col = &table.columns[table.column_index(name).unwrap()];
             assert_eq!(schema_type, col.kind.name());
-            let Some(v) = image[name].as_str() else { continue };
+            let Some(v) = image[name].as_str() else {
+                continue;
+            };
             // 8. binary/BIT valid padded Base64; TIMESTAMP epoch seconds
             // 10. other values in the text the target database accepts
             match schema_type {
@@ -148,7 +186,11 @@ fn default_extend_column_type_passes_the_dbms_checklist() {
 fn heartbeat_is_its_own_record_type_and_has_a_key() {
     let ser = Serializer::new(options(FormatKind::DefaultExtendColumnType));
     let script = golden_script();
-    let item = script.items.iter().find(|i| i.label == "heartbeat").unwrap();
+    let item = script
+        .items
+        .iter()
+        .find(|i| i.label == "heartbeat")
+        .unwrap();
     let (key, value) = encode(&ser, item).unwrap();
     assert!(!key.is_empty());
     let j: Json = serde_json::from_slice(&value).unwrap();

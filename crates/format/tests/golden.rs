@@ -13,7 +13,12 @@ use obsync_format::{
     Serializer, UpdateColumns,
 };
 
-fn render(opts: FormatOptions, script: &Script, only: Option<&[&str]>, shareplex_seq: bool) -> String {
+fn render(
+    opts: FormatOptions,
+    script: &Script,
+    only: Option<&[&str]>,
+    shareplex_seq: bool,
+) -> String {
     let ser = Serializer::new(opts);
     let mut out = String::new();
     for item in &script.items {
@@ -61,8 +66,12 @@ fn check(name: &str, actual: String) {
         std::fs::write(&path, &actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run with OBSYNC_BLESS=1 to create it", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run with OBSYNC_BLESS=1 to create it",
+            path.display()
+        )
+    });
     if expected != actual {
         for (n, (e, a)) in expected.lines().zip(actual.lines()).enumerate() {
             if e != a {
@@ -81,7 +90,10 @@ fn every_format_matches_its_golden_file() {
     let script = golden_script();
     for (kind, file) in [
         (FormatKind::Default, "default.txt"),
-        (FormatKind::DefaultExtendColumnType, "default_extend_column_type.txt"),
+        (
+            FormatKind::DefaultExtendColumnType,
+            "default_extend_column_type.txt",
+        ),
         (FormatKind::Canal, "canal.txt"),
         (FormatKind::DataWorks, "dataworks.txt"),
         (FormatKind::SharePlex, "shareplex.txt"),
@@ -113,7 +125,11 @@ fn option_variants_match_their_golden_file() {
     o.absent_images = AbsentImage::Null;
     o.tenant = FormatOptions::DEFAULT_TENANT.into();
     o.db_type = "MYSQL".into();
-    section("Default, BitWidth::Full, AbsentImage::Null, default tenant, dbType MYSQL", o, true);
+    section(
+        "Default, BitWidth::Full, AbsentImage::Null, default tenant, dbType MYSQL",
+        o,
+        true,
+    );
     let mut o = options(FormatKind::Canal);
     o.canal_values = CanalValueStyle::Oms;
     o.update_columns = UpdateColumns::All;
@@ -129,6 +145,10 @@ fn option_variants_match_their_golden_file() {
     section("DataWorks, source time zone +08:00", o, true);
     let mut o = options(FormatKind::SharePlex);
     o.update_columns = UpdateColumns::All;
-    section("SharePlex, intra-transaction sequence numbering off, UpdateColumns::All", o, false);
+    section(
+        "SharePlex, intra-transaction sequence numbering off, UpdateColumns::All",
+        o,
+        false,
+    );
     check("variants.txt", out);
 }

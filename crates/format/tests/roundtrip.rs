@@ -63,10 +63,14 @@ fn every_format_reconstructs_the_source_rows_exactly() {
                 RowChange::Insert { .. } => DecodedOp::Insert,
                 RowChange::Update { .. } => DecodedOp::Update,
                 RowChange::Delete { .. } => DecodedOp::Delete,
-                RowChange::Snapshot { .. } if matches!(
-                    opts.kind,
-                    FormatKind::Default | FormatKind::DefaultExtendColumnType
-                ) => DecodedOp::Snapshot,
+                RowChange::Snapshot { .. }
+                    if matches!(
+                        opts.kind,
+                        FormatKind::Default | FormatKind::DefaultExtendColumnType
+                    ) =>
+                {
+                    DecodedOp::Snapshot
+                }
                 RowChange::Snapshot { .. } => DecodedOp::Insert,
             };
             assert_eq!(rec.op, op, "{what}");
@@ -98,7 +102,11 @@ fn ddl_text_survives_every_format_that_has_ddl() {
 fn dataworks_zero_dates_are_an_error_naming_the_column_and_key() {
     let ser = Serializer::new(options(FormatKind::DataWorks));
     let script = golden_script();
-    let item = script.items.iter().find(|i| i.label == "types.insert.zero").unwrap();
+    let item = script
+        .items
+        .iter()
+        .find(|i| i.label == "types.insert.zero")
+        .unwrap();
     let err = encode(&ser, item).unwrap_err().to_string();
     assert!(err.contains("column dt_date of shop.types"), "{err}");
     assert!(err.contains("row key \"4\""), "{err}");
@@ -111,6 +119,10 @@ fn dataworks_rejects_nan_and_infinity() {
     row[t.column_index("d").unwrap()] = obsync_model::Value::Double(f64::NAN);
     let mut s = Script::new();
     s.txn(T0, vec![("nan", t, RowChange::Insert { after: row })]);
-    let err = encode(&Serializer::new(options(FormatKind::DataWorks)), &s.items[0]).unwrap_err();
+    let err = encode(
+        &Serializer::new(options(FormatKind::DataWorks)),
+        &s.items[0],
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("NaN"), "{err}");
 }

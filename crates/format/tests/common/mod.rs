@@ -292,7 +292,11 @@ pub fn zero_row() -> Row {
     );
     set(&mut row, "f", Value::Float(0.0));
     set(&mut row, "d", Value::Double(0.1));
-    set(&mut row, "dec", Value::Decimal("0.000000000000000000000000000000".into()));
+    set(
+        &mut row,
+        "dec",
+        Value::Decimal("0.000000000000000000000000000000".into()),
+    );
     row
 }
 
@@ -432,8 +436,7 @@ impl Script {
         self.txn_seq += 1;
         let txn = Arc::new(TxnInfo {
             start: BinlogCoord::new("mysql-bin.000003", 4000 + self.txn_seq * 1000),
-            gtid: (self.txn_seq % 2 == 0)
-                .then(|| Gtid(format!("0-1-{}", 100 + self.txn_seq))),
+            gtid: (self.txn_seq & 1 == 0).then(|| Gtid(format!("0-1-{}", 100 + self.txn_seq))),
             timestamp: secs,
             seq: self.txn_seq,
         });
@@ -507,13 +510,25 @@ pub fn golden_script() -> Script {
     s.snapshot("types.row.max", types.clone(), max_row());
     s.txn(
         T0,
-        vec![("types.insert.min", types.clone(), RowChange::Insert { after: min_row() })],
+        vec![(
+            "types.insert.min",
+            types.clone(),
+            RowChange::Insert { after: min_row() },
+        )],
     );
     s.txn(
         T0 + 1,
         vec![
-            ("types.insert.max", types.clone(), RowChange::Insert { after: max_row() }),
-            ("types.insert.nulls", types.clone(), RowChange::Insert { after: null_row(3) }),
+            (
+                "types.insert.max",
+                types.clone(),
+                RowChange::Insert { after: max_row() },
+            ),
+            (
+                "types.insert.nulls",
+                types.clone(),
+                RowChange::Insert { after: null_row(3) },
+            ),
         ],
     );
     let mut updated = max_row();
@@ -547,13 +562,28 @@ pub fn golden_script() -> Script {
     s.txn(
         T0 + 7,
         vec![
-            ("types.delete", types.clone(), RowChange::Delete { before: min_row() }),
-            ("types.update.no_change", types.clone(), RowChange::Update { before: null_row(3), after: null_row(3) }),
+            (
+                "types.delete",
+                types.clone(),
+                RowChange::Delete { before: min_row() },
+            ),
+            (
+                "types.update.no_change",
+                types.clone(),
+                RowChange::Update {
+                    before: null_row(3),
+                    after: null_row(3),
+                },
+            ),
         ],
     );
     s.txn(
         T0 + 8,
-        vec![("types.insert.zero", types.clone(), RowChange::Insert { after: zero_row() })],
+        vec![(
+            "types.insert.zero",
+            types.clone(),
+            RowChange::Insert { after: zero_row() },
+        )],
     );
     let item = |o: i64, l: i64, sku: &str, q: i64| {
         vec![Value::Int(o), Value::Int(l), text(sku), Value::Int(q)]
@@ -561,7 +591,13 @@ pub fn golden_script() -> Script {
     s.txn(
         T0 + 10,
         vec![
-            ("items.insert.1of3", items.clone(), RowChange::Insert { after: item(7, 1, "A-1", 2) }),
+            (
+                "items.insert.1of3",
+                items.clone(),
+                RowChange::Insert {
+                    after: item(7, 1, "A-1", 2),
+                },
+            ),
             (
                 "items.update.key_change.2of3",
                 items.clone(),
@@ -570,7 +606,13 @@ pub fn golden_script() -> Script {
                     after: item(7, 2, "A-1", 3),
                 },
             ),
-            ("items.delete.3of3", items.clone(), RowChange::Delete { before: item(7, 2, "A-1", 3) }),
+            (
+                "items.delete.3of3",
+                items.clone(),
+                RowChange::Delete {
+                    before: item(7, 2, "A-1", 3),
+                },
+            ),
         ],
     );
     let log = |msg: Value, payload: Value| {
@@ -583,8 +625,20 @@ pub fn golden_script() -> Script {
     s.txn(
         T0 + 12,
         vec![
-            ("audit.insert.nokey", audit.clone(), RowChange::Insert { after: log(text("login"), Value::Bytes(vec![0, 1])) }),
-            ("audit.delete.nokey_with_null", audit.clone(), RowChange::Delete { before: log(Value::Null, Value::Null) }),
+            (
+                "audit.insert.nokey",
+                audit.clone(),
+                RowChange::Insert {
+                    after: log(text("login"), Value::Bytes(vec![0, 1])),
+                },
+            ),
+            (
+                "audit.delete.nokey_with_null",
+                audit.clone(),
+                RowChange::Delete {
+                    before: log(Value::Null, Value::Null),
+                },
+            ),
         ],
     );
     s.ddl(
@@ -600,7 +654,12 @@ pub fn golden_script() -> Script {
         "CREATE TABLE t2 (id INT PRIMARY KEY, v VARCHAR(8) COMMENT '\"quoted\"')",
     );
     s.ddl("ddl.truncate", T0 + 22, Some("t2"), "TRUNCATE TABLE t2");
-    s.ddl("ddl.create_database", T0 + 23, None, "CREATE DATABASE shop2");
+    s.ddl(
+        "ddl.create_database",
+        T0 + 23,
+        None,
+        "CREATE DATABASE shop2",
+    );
     s.heartbeat("heartbeat", T0 + 30);
     s
 }
