@@ -6,10 +6,47 @@
 //! problem found, each naming the file, line, column and field, with a hint how to fix it.
 //! The field reference is `docs/configuration.md`.
 //!
+//! ```
+//! use obsync_config::{Environment, ProjectConfig};
+//! use obsync_model::TableId;
+//!
+//! let text = r#"
+//! [project]
+//! name = "orders01"
+//! [source]
+//! kind = "mysql"
+//! host = "127.0.0.1"
+//! port = 3306
+//! user = "obsync"
+//! password_env = "OBSYNC_SOURCE_PASSWORD"
+//! [target]
+//! bootstrap_servers = "127.0.0.1:9092"
+//! version = "3.x"
+//! [sync]
+//! types = ["full", "incremental"]
+//! [[objects]]
+//! tables = ["shop.*"]
+//! topic_rule = "batch"
+//! "#;
+//! let env = Environment::fixed(1_790_000_000, [("OBSYNC_SOURCE_PASSWORD", "secret")]);
+//! let config = ProjectConfig::parse_with(text, "orders.toml", &env).unwrap();
+//! let route = config.route(&TableId::new("shop", "orders")).unwrap().unwrap();
+//! assert_eq!(route.topic.as_str(), "Topic_shop_orders");
+//!
+//! let errors = ProjectConfig::parse_with(&text.replace("3306", "0"), "orders.toml", &env)
+//!     .unwrap_err();
+//! assert_eq!(
+//!     errors.to_string(),
+//!     "orders.toml:7:8: source.port: port 0 is out of range (use 1-65535)"
+//! );
+//! ```
+//!
 //! Architecture invariant: this crate does no network I/O. It reads the project file,
 //! environment variables named by `password_env`, and checks that TLS files exist; whether
 //! the source and Kafka are reachable, and whether tables and shard columns exist, is the
 //! precheck's job.
+
+#![warn(missing_docs)]
 
 mod error;
 mod names;

@@ -331,8 +331,15 @@ fn report_toml(problems: &mut Problems<'_>, error: &toml::de::Error, label: &str
     let span = error
         .span()
         .unwrap_or_else(|| header_span(text, label).unwrap_or(0..0));
-    let message = error.message().trim().replace('\n', "; ");
-    let fix = if message.starts_with("unknown field") {
+    let mut message = error.message().trim().replace('\n', "; ");
+    // A spanned value that turns out to be an implicit table (from an unquoted dotted key
+    // such as `shop.orders = [...]`) fails inside `Spanned` with this serde message.
+    if message.ends_with("expected a borrowed string") {
+        message = "an unquoted dotted key makes a nested table here".to_string();
+    }
+    let fix = if message.starts_with("an unquoted dotted key") {
+        "quote keys that contain dots, e.g. \"shop.orders\" = [\"customer_id\"]"
+    } else if message.starts_with("unknown field") {
         "check the spelling; every field is listed in docs/configuration.md"
     } else if message.starts_with("missing field") {
         "add the field; see docs/configuration.md"

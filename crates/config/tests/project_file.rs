@@ -788,6 +788,20 @@ fn shard_columns_rules() {
 }
 
 #[test]
+fn unquoted_dotted_shard_columns_key_gets_a_hint() {
+    assert_eq!(
+        errors(&with(
+            "topic = \"shop-orders\"",
+            "topic = \"shop-orders\"\nshard_columns = { shop.orders = [\"a\"] }"
+        )),
+        [
+            "p.toml:21:24: objects[0].shard_columns: an unquoted dotted key makes a nested table \
+          here (quote keys that contain dots, e.g. \"shop.orders\" = [\"customer_id\"])"
+        ]
+    );
+}
+
+#[test]
 fn errors_in_a_later_objects_entry_carry_its_index() {
     let text = format!("{BASE}\n[[objects]]\ntables = [\"crm.*\"]\ntopik = \"crm\"\n");
     assert_eq!(
@@ -829,4 +843,94 @@ fn secrets_do_not_show_in_debug_output() {
     ))
     .unwrap();
     assert!(!format!("{config:?}").contains("hunter2"));
+}
+
+#[test]
+fn every_accepted_field_is_documented() {
+    let docs = include_str!("../../../docs/configuration.md");
+    let sasl = "[target.sasl]\nmechanism = \"PLAIN\"\nusername = \"u\"\npassword = \"\"\n";
+    let tls = "[target.tls]\nenabled = false\n";
+    for (section, text) in [
+        (
+            "project",
+            with("name = \"orders01\"", "name = \"orders01\"\nzzz = 1"),
+        ),
+        ("source", with("port = 3306", "port = 3306\nzzz = 1")),
+        (
+            "target",
+            with("version = \"3.x\"", "version = \"3.x\"\nzzz = 1"),
+        ),
+        (
+            "target.sasl",
+            with(
+                "version = \"3.x\"",
+                &format!("version = \"3.x\"\n{sasl}zzz = 1"),
+            ),
+        ),
+        (
+            "target.tls",
+            with(
+                "version = \"3.x\"",
+                &format!("version = \"3.x\"\n{tls}zzz = 1"),
+            ),
+        ),
+        (
+            "sync",
+            with(
+                "types = [\"incremental\"]",
+                "types = [\"incremental\"]\nzzz = 1",
+            ),
+        ),
+        (
+            "objects",
+            with(
+                "topic = \"shop-orders\"",
+                "topic = \"shop-orders\"\nzzz = 1",
+            ),
+        ),
+        ("top level", format!("zzz = 1\n{BASE}")),
+    ] {
+        let errors = parse(&text).unwrap_err();
+        let message = &errors.0[0].message;
+        // serde writes "expected `a` or `b`" or "expected one of `a`, `b`, `c`".
+        let expected = message
+            .split_once("expected ")
+            .unwrap_or_else(|| panic!("{section}: {message}"))
+            .1
+            .trim_start_matches("one of ")
+            .replace(" or ", ", ");
+        for field in expected.split(", ").map(|f| f.trim_matches('`')) {
+            let documented = if section == "top level" {
+                docs.contains(&format!("[{field}]"))
+            } else {
+                docs.contains(&format!("| `{field}`"))
+                    || docs.contains(&format!("[{section}.{field}]"))
+            };
+            assert!(
+                documented,
+                "{section}.{field} is not in docs/configuration.md"
+            );
+        }
+    }
+}
+
+#[test]
+fn damaged_files_give_errors_never_a_panic() {
+    let text = include_str!("../../../examples/project.toml");
+    let boundaries: Vec<usize> = text.char_indices().map(|(i, _)| i).step_by(5).collect();
+    for &end in &boundaries {
+        let _ = parse(&text[..end]);
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    for skip in 0..lines.len() {
+        let damaged: Vec<&str> = lines
+            .iter()
+            .enumerate()
+            .filter_map(|(i, line)| (i != skip).then_some(*line))
+            .collect();
+        let _ = parse(&damaged.join("\n"));
+        let mut swapped = lines.clone();
+        swapped[skip] = "= \"訂\" [[";
+        let _ = parse(&swapped.join("\n"));
+    }
 }
