@@ -88,7 +88,7 @@ pub enum AdminError {
     Config(#[from] ConfigError),
     /// librdkafka refused to create the client.
     #[error("cannot create the Kafka admin client: {0}")]
-    Client(#[source] KafkaError),
+    Client(KafkaError),
     /// No broker answered in time.
     #[error(
         "cannot reach Kafka at {bootstrap} within {timeout:?} ({reason}): check the bootstrap \

@@ -97,8 +97,8 @@ pub enum ProduceError {
     /// unreachable for longer than `message_timeout`). Resuming from the checkpoint may work.
     #[error(
         "message for topic \"{topic}\" partition {partition}{} was not acknowledged: {reason}; \
-         obsync resumes from the last checkpoint: if this repeats, check that the \
-         brokers are reachable and healthy",
+         resuming from the last checkpoint sends it again: if this repeats, check that the \
+         brokers are reachable and healthy, or raise target.producer message_timeout",
         label_suffix(.label)
     )]
     NotAcknowledged {
@@ -116,7 +116,7 @@ pub enum ProduceError {
     Config(#[from] ConfigError),
     /// librdkafka refused to create the client.
     #[error("cannot create the Kafka producer: {0}")]
-    Client(#[source] KafkaError),
+    Client(KafkaError),
 }
 
 impl ProduceError {
@@ -332,16 +332,11 @@ impl KafkaProducer {
         let result = tokio::task::spawn_blocking(move || inner.flush(timeout))
             .await
             .expect("flush task panicked");
-        match result {
-            Ok(()) => Ok(()),
-            Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) => {
-                Err(ProduceError::FlushTimedOut {
-                    pending: self.in_flight(),
-                    waited: timeout,
-                })
-            }
-            Err(e) => Err(ProduceError::Client(e)),
-        }
+        // rd_kafka_flush has one failure: the timeout.
+        result.map_err(|_| ProduceError::FlushTimedOut {
+            pending: self.in_flight(),
+            waited: timeout,
+        })
     }
 
     fn classify(

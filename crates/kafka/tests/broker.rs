@@ -222,3 +222,35 @@ async fn unreachable_bootstrap_fails_connectivity_naming_the_servers() {
         Some("fix kafka.connectivity first")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn flush_waits_for_every_acknowledgement_and_times_out_when_kafka_is_away() {
+    let target = target();
+    let topic = unique_name("flush");
+    create_topic(&target, &topic, 3).await;
+    let producer = KafkaProducer::new(&target).unwrap();
+    let mut tickets = Vec::new();
+    for i in 0..1_000 {
+        let value = format!("{i}");
+        tickets.push(
+            producer
+                .send(&topic, i % 3, b"k", value.as_bytes(), None)
+                .await
+                .unwrap(),
+        );
+    }
+    producer.flush(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(producer.in_flight(), 0);
+    for ticket in tickets {
+        ticket.acknowledged().await.unwrap();
+    }
+
+    let away = KafkaProducer::new(&KafkaTarget::new("127.0.0.1:1")).unwrap();
+    let _pending = away.send("t", 0, b"k", b"v", None).await.unwrap();
+    let err = away.flush(Duration::from_secs(1)).await.unwrap_err();
+    assert!(!err.is_fatal());
+    assert_eq!(
+        err.to_string(),
+        "1 messages were still unacknowledged after waiting 1s for Kafka"
+    );
+}
