@@ -55,6 +55,9 @@ pub enum MetadataError {
     /// The object exists but is not a physical table (a view, a sequence…).
     #[error("{table} is a {kind}, not a physical table: only physical tables can be synced; remove it from the selection")]
     NotATable { table: TableId, kind: TableKind },
+    /// The table is listed but none of its columns are visible: the user lacks SELECT.
+    #[error("no column of {table} is visible to the sync user: GRANT SELECT ON {table} TO the sync user")]
+    NoColumnsVisible { table: TableId },
     /// A column has a type obsync cannot represent.
     #[error("column {column} of table {table} has type {column_type} ({data_type}), which obsync does not support yet: exclude the table, or change the column type")]
     UnsupportedType {
@@ -340,10 +343,7 @@ pub async fn read_table_meta(conn: &mut Conn, id: &TableId) -> Result<TableMeta,
         .map(ColumnRow::from_sql)
         .collect();
     if column_rows.is_empty() {
-        return Err(MetadataError::Unexpected {
-            table: stored,
-            detail: "information_schema.COLUMNS lists no columns".into(),
-        });
+        return Err(MetadataError::NoColumnsVisible { table: stored });
     }
     let json_columns = if flavor == SourceFlavor::MariaDb
         && column_rows

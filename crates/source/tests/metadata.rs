@@ -93,7 +93,10 @@ async fn keys_are_read_in_declared_order(flavor: SourceFlavor) {
         ["a", "b"]
     );
 
-    let listing = reader.list_tables(Some(std::slice::from_ref(&db))).await.unwrap();
+    let listing = reader
+        .list_tables(Some(std::slice::from_ref(&db)))
+        .await
+        .unwrap();
     let kinds: Vec<(&str, &TableKind)> = listing
         .iter()
         .map(|l| (l.id.table.as_str(), &l.kind))

@@ -1,0 +1,439 @@
+//! Pure precheck verdicts: facts read from the server in, [`CheckItem`]s out.
+
+use crate::metadata::ServerInfo;
+use crate::SourceFlavor;
+use obsync_model::{CheckItem, TableId};
+
+/// Whether `c` is a Chinese character (CJK Unified or Compatibility Ideograph, any
+/// extension block). Chinese punctuation does not count.
+pub fn is_chinese_char(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2EBEF
+            | 0x2F800..=0x2FA1F | 0x30000..=0x323AF
+    )
+}
+
+/// Whether `s` contains a Chinese character.
+pub fn contains_chinese(s: &str) -> bool {
+    s.chars().any(is_chinese_char)
+}
+
+/// Lowest OceanBase kernel major version obsync is built and tested for.
+const MIN_OCEANBASE_MAJOR: u32 = 4;
+
+/// `source.version`: reports the product and version; warns for OceanBase below 4.x
+/// and when the declared flavor is not what the server is.
+pub fn version_item(info: &ServerInfo, declared: SourceFlavor) -> CheckItem {
+    const NAME: &str = "source.version";
+    if info.flavor != declared {
+        return CheckItem::warn(
+            NAME,
+            format!("the data source is declared as {declared} but the server is {info}"),
+            format!("set the data source type to {}", info.flavor),
+        );
+    }
+    if info.flavor == SourceFlavor::OceanBase
+        && info.major().is_some_and(|m| m < MIN_OCEANBASE_MAJOR)
+    {
+        return CheckItem::warn(
+            NAME,
+            format!("the server is {info}; obsync is tested with OceanBase CE 4.x"),
+            "upgrade to OceanBase CE 4.x, or verify the sync on a test project first",
+        );
+    }
+    CheckItem::pass(NAME, format!("the server is {info}"))
+}
+
+/// Binlog settings as the server reports them (`SHOW GLOBAL VARIABLES`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BinlogSettings {
+    pub log_bin: Option<String>,
+    pub binlog_format: Option<String>,
+    pub binlog_row_image: Option<String>,
+}
+
+/// What `SHOW BINARY LOGS` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BinaryLogsProbe {
+    /// The files the server lists, oldest first.
+    Files(Vec<String>),
+    /// The server does not know the statement or refuses replication (seekdb: 1064).
+    Unsupported { message: String },
+    /// The user lacks the privilege (1227).
+    Denied { message: String },
+    /// Some other failure.
+    Failed { message: String },
+}
+
+fn is_on(v: &Option<String>) -> bool {
+    v.as_deref()
+        .is_some_and(|v| v.eq_ignore_ascii_case("ON") || v == "1")
+}
+
+/// `source.binlog`: binary logging is on **and** the server really serves binlogs.
+/// seekdb reports `log_bin=ON` yet has no binlog, so the variable alone is not trusted.
+pub fn binlog_item(settings: &BinlogSettings, probe: &BinaryLogsProbe) -> CheckItem {
+    const NAME: &str = "source.binlog";
+    if !is_on(&settings.log_bin) {
+        return CheckItem::fail(
+            NAME,
+            format!(
+                "binary logging is off (log_bin={})",
+                settings.log_bin.as_deref().unwrap_or("unset")
+            ),
+            "enable the binary log (log_bin in the server configuration, with binlog_format=ROW) \
+             and restart the server, or turn off incremental sync",
+        );
+    }
+    match probe {
+        BinaryLogsProbe::Files(files) if !files.is_empty() => CheckItem::pass(
+            NAME,
+            format!(
+                "log_bin=ON; {} binlog file(s) retained, oldest {}",
+                files.len(),
+                files[0]
+            ),
+        ),
+        BinaryLogsProbe::Files(_) | BinaryLogsProbe::Unsupported { .. } => CheckItem::fail(
+            NAME,
+            match probe {
+                BinaryLogsProbe::Unsupported { message } => format!(
+                    "the server reports log_bin=ON but refuses SHOW BINARY LOGS: it has no binlog ({message})"
+                ),
+                _ => "the server reports log_bin=ON but lists no binlog files: it has no binlog"
+                    .to_string(),
+            },
+            "for OceanBase CE enable the Binlog Service, or turn off incremental sync",
+        ),
+        BinaryLogsProbe::Denied { message } => CheckItem::fail(
+            NAME,
+            format!("log_bin=ON, but the sync user may not list the binlogs: {message}"),
+            "GRANT REPLICATION CLIENT ON *.* TO the sync user (MariaDB 10.5+: BINLOG MONITOR)",
+        ),
+        BinaryLogsProbe::Failed { message } => CheckItem::fail(
+            NAME,
+            format!("log_bin=ON, but SHOW BINARY LOGS failed: {message}"),
+            "check the server's error log; incremental sync needs a readable binary log",
+        ),
+    }
+}
+
+/// `source.binlog_format`: must be ROW.
+pub fn binlog_format_item(settings: &BinlogSettings) -> CheckItem {
+    const NAME: &str = "source.binlog_format";
+    match settings.binlog_format.as_deref() {
+        Some(f) if f.eq_ignore_ascii_case("ROW") => CheckItem::pass(NAME, "binlog_format=ROW"),
+        other => CheckItem::fail(
+            NAME,
+            format!(
+                "binlog_format={}: incremental sync needs row images",
+                other.unwrap_or("unset")
+            ),
+            "SET GLOBAL binlog_format = 'ROW' and set it in the server configuration so it \
+             survives a restart",
+        ),
+    }
+}
+
+/// `source.binlog_row_image`: must be FULL so updates and deletes carry every column.
+pub fn binlog_row_image_item(settings: &BinlogSettings) -> CheckItem {
+    const NAME: &str = "source.binlog_row_image";
+    match settings.binlog_row_image.as_deref() {
+        Some(f) if f.eq_ignore_ascii_case("FULL") => CheckItem::pass(NAME, "binlog_row_image=FULL"),
+        Some(other) => CheckItem::fail(
+            NAME,
+            format!("binlog_row_image={other}: updates and deletes would miss columns"),
+            "SET GLOBAL binlog_row_image = 'FULL' and set it in the server configuration",
+        ),
+        None => CheckItem::warn(
+            NAME,
+            "the server has no binlog_row_image variable (it always logs full rows before \
+             MySQL 5.6 / MariaDB 10.1.6)",
+            "no action needed unless the server is configured for minimal row images",
+        ),
+    }
+}
+
+/// `source.privileges.replication`: `SHOW GRANTS` gives REPLICATION SLAVE (to read the
+/// binlog) and REPLICATION CLIENT or BINLOG MONITOR or SUPER (to list the binlogs).
+pub fn replication_grants_item(grants: &[String]) -> CheckItem {
+    const NAME: &str = "source.privileges.replication";
+    let global: Vec<String> = grants
+        .iter()
+        .map(|g| g.to_ascii_uppercase())
+        .filter(|g| g.contains(" ON *.* "))
+        .collect();
+    let has = |p: &str| {
+        global
+            .iter()
+            .any(|g| g.contains("ALL PRIVILEGES") || g.contains(p))
+    };
+    let slave = has("REPLICATION SLAVE") || has("REPLICATION REPLICA");
+    let client = has("REPLICATION CLIENT") || has("BINLOG MONITOR") || has("SUPER");
+    match (slave, client) {
+        (true, true) => CheckItem::pass(
+            NAME,
+            "the sync user may read and list the binlogs (REPLICATION SLAVE and CLIENT)",
+        ),
+        _ => {
+            let mut missing = Vec::new();
+            if !slave {
+                missing.push("REPLICATION SLAVE");
+            }
+            if !client {
+                missing.push("REPLICATION CLIENT");
+            }
+            let roles = grants.iter().any(|g| {
+                let g = g.to_ascii_uppercase();
+                !g.contains(" ON ") && g.starts_with("GRANT ")
+            });
+            let detail = format!(
+                "SHOW GRANTS does not list {} on *.*{}",
+                missing.join(" and "),
+                if roles {
+                    " (privileges granted through roles are not inspected)"
+                } else {
+                    ""
+                }
+            );
+            let fix = format!("GRANT {} ON *.* TO the sync user", missing.join(", "));
+            if roles {
+                CheckItem::warn(NAME, detail, fix)
+            } else {
+                CheckItem::fail(NAME, detail, fix)
+            }
+        }
+    }
+}
+
+/// `source.binlog_retention`: the incremental start time is still covered by the
+/// binlogs the server keeps. `oldest_log_time` is the start of the oldest retained
+/// binlog (`None` when it could not be read); times are Unix seconds.
+pub fn check_start_time_covered(oldest_log_time: Option<u32>, start: u32) -> CheckItem {
+    const NAME: &str = "source.binlog_retention";
+    match oldest_log_time {
+        None => CheckItem::warn(
+            NAME,
+            format!("could not read when the oldest retained binlog starts, so start time {start} is unverified"),
+            "check SHOW BINARY LOGS and the binlog retention (expire_logs_days / binlog_expire_logs_seconds)",
+        ),
+        Some(oldest) if oldest <= start => CheckItem::pass(
+            NAME,
+            format!("the oldest retained binlog starts at {oldest}, before the start time {start}"),
+        ),
+        Some(oldest) => CheckItem::fail(
+            NAME,
+            format!(
+                "the start time {start} is before the oldest retained binlog ({oldest}): \
+                 changes in between were purged"
+            ),
+            format!(
+                "choose a start time at or after {oldest}, enable full sync, or keep binlogs \
+                 longer (expire_logs_days / binlog_expire_logs_seconds)"
+            ),
+        ),
+    }
+}
+
+/// One problem found with a selected table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableProblem {
+    Missing,
+    NotATable(String),
+}
+
+/// `source.tables`: every selected table exists and is a physical table.
+pub fn tables_item(selected: usize, problems: &[(TableId, TableProblem)]) -> CheckItem {
+    const NAME: &str = "source.tables";
+    if problems.is_empty() {
+        return CheckItem::pass(
+            NAME,
+            format!("all {selected} selected tables exist and are physical tables"),
+        );
+    }
+    let missing: Vec<String> = problems
+        .iter()
+        .filter(|(_, p)| *p == TableProblem::Missing)
+        .map(|(t, _)| t.to_string())
+        .collect();
+    let other: Vec<String> = problems
+        .iter()
+        .filter_map(|(t, p)| match p {
+            TableProblem::NotATable(kind) => Some(format!("{t} is a {kind}")),
+            TableProblem::Missing => None,
+        })
+        .collect();
+    let mut detail = Vec::new();
+    if !missing.is_empty() {
+        detail.push(format!(
+            "not found (or not visible to the sync user): {}",
+            missing.join(", ")
+        ));
+    }
+    if !other.is_empty() {
+        detail.push(format!("not physical tables: {}", other.join(", ")));
+    }
+    CheckItem::fail(
+        NAME,
+        detail.join("; "),
+        "remove these objects from the selection (only physical tables can be synced), or \
+         create the missing tables / GRANT SELECT on them",
+    )
+}
+
+/// `source.names`: no Chinese characters in table or column names.
+pub fn names_item(offending: &[String]) -> CheckItem {
+    const NAME: &str = "source.names";
+    if offending.is_empty() {
+        return CheckItem::pass(NAME, "no table or column name contains Chinese characters");
+    }
+    CheckItem::fail(
+        NAME,
+        format!(
+            "names with Chinese characters are not supported: {}",
+            offending.join(", ")
+        ),
+        "rename these tables or columns, or remove the tables from the selection",
+    )
+}
+
+/// `source.shard_columns`: every shard column exists on its table.
+pub fn shard_columns_item(missing: &[(TableId, String)]) -> CheckItem {
+    const NAME: &str = "source.shard_columns";
+    if missing.is_empty() {
+        return CheckItem::pass(NAME, "every shard column exists on its table");
+    }
+    let list: Vec<String> = missing.iter().map(|(t, c)| format!("{t}.{c}")).collect();
+    CheckItem::fail(
+        NAME,
+        format!("shard columns not found: {}", list.join(", ")),
+        "pick existing columns of the table as shard columns, or clear them to shard by the \
+         primary key",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use obsync_model::CheckStatus;
+
+    #[test]
+    fn chinese_ideographs_are_detected_but_not_other_scripts() {
+        assert!(contains_chinese("订单"));
+        assert!(contains_chinese("t_表"));
+        assert!(contains_chinese("\u{20000}"));
+        assert!(!contains_chinese("orders_2024"));
+        assert!(!contains_chinese("ｔａｂｌｅ，。"));
+        assert!(!contains_chinese("テーブル"));
+        assert!(!contains_chinese("😀"));
+    }
+
+    #[test]
+    fn log_bin_on_without_binary_logs_fails_with_the_binlog_service_hint() {
+        let on = BinlogSettings {
+            log_bin: Some("ON".into()),
+            binlog_format: Some("ROW".into()),
+            binlog_row_image: Some("FULL".into()),
+        };
+        let item = binlog_item(
+            &on,
+            &BinaryLogsProbe::Unsupported {
+                message: "ERROR 1064".into(),
+            },
+        );
+        assert_eq!(item.status, CheckStatus::Fail);
+        assert!(item.detail.starts_with(
+            "the server reports log_bin=ON but refuses SHOW BINARY LOGS: it has no binlog"
+        ));
+        assert_eq!(
+            item.fix.as_deref(),
+            Some("for OceanBase CE enable the Binlog Service, or turn off incremental sync")
+        );
+        let ok = binlog_item(&on, &BinaryLogsProbe::Files(vec!["b.000001".into()]));
+        assert_eq!(ok.status, CheckStatus::Pass);
+        let off = BinlogSettings {
+            log_bin: Some("OFF".into()),
+            ..on
+        };
+        assert_eq!(
+            binlog_item(&off, &BinaryLogsProbe::Files(vec![])).status,
+            CheckStatus::Fail
+        );
+    }
+
+    #[test]
+    fn replication_privileges_come_from_global_grants() {
+        let all = vec!["GRANT ALL PRIVILEGES ON *.* TO `u`@`%`".to_string()];
+        assert_eq!(replication_grants_item(&all).status, CheckStatus::Pass);
+        let repl = vec![
+            "GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `u`@`%`".to_string(),
+            "GRANT SELECT ON `db`.* TO `u`@`%`".to_string(),
+        ];
+        assert_eq!(replication_grants_item(&repl).status, CheckStatus::Pass);
+        let select_only = vec!["GRANT SELECT ON *.* TO `u`@`%`".to_string()];
+        let item = replication_grants_item(&select_only);
+        assert_eq!(item.status, CheckStatus::Fail);
+        assert!(item
+            .detail
+            .contains("REPLICATION SLAVE and REPLICATION CLIENT"));
+        let db_level_all = vec!["GRANT ALL PRIVILEGES ON `db`.* TO `u`@`%`".to_string()];
+        assert_eq!(
+            replication_grants_item(&db_level_all).status,
+            CheckStatus::Fail
+        );
+        let via_role = vec![
+            "GRANT USAGE ON *.* TO `u`@`%`".to_string(),
+            "GRANT `cdc` TO `u`@`%`".to_string(),
+        ];
+        assert_eq!(replication_grants_item(&via_role).status, CheckStatus::Warn);
+    }
+
+    #[test]
+    fn start_time_must_not_precede_the_oldest_binlog() {
+        assert_eq!(
+            check_start_time_covered(Some(100), 100).status,
+            CheckStatus::Pass
+        );
+        let item = check_start_time_covered(Some(100), 99);
+        assert_eq!(item.status, CheckStatus::Fail);
+        assert!(item.fix.unwrap().contains("at or after 100"));
+        assert_eq!(check_start_time_covered(None, 5).status, CheckStatus::Warn);
+    }
+
+    #[test]
+    fn binlog_format_and_row_image_must_be_row_and_full() {
+        let s = BinlogSettings {
+            log_bin: Some("ON".into()),
+            binlog_format: Some("MIXED".into()),
+            binlog_row_image: Some("MINIMAL".into()),
+        };
+        assert_eq!(binlog_format_item(&s).status, CheckStatus::Fail);
+        assert_eq!(binlog_row_image_item(&s).status, CheckStatus::Fail);
+    }
+
+    #[test]
+    fn version_warns_on_a_flavor_mismatch() {
+        let info = ServerInfo {
+            version: "5.7.25-OceanBase seekdb-v1.4.0.0".into(),
+            flavor: SourceFlavor::OceanBase,
+            ob_version: Some("4.3.5.3".into()),
+        };
+        assert_eq!(
+            version_item(&info, SourceFlavor::OceanBase).status,
+            CheckStatus::Pass
+        );
+        assert_eq!(
+            version_item(&info, SourceFlavor::MySql).status,
+            CheckStatus::Warn
+        );
+        let old = ServerInfo {
+            ob_version: Some("3.1.4".into()),
+            ..info
+        };
+        assert_eq!(
+            version_item(&old, SourceFlavor::OceanBase).status,
+            CheckStatus::Warn
+        );
+    }
+}

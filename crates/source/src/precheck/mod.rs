@@ -1,0 +1,300 @@
+//! Source precheck: everything a sync project needs from the source server, checked
+//! before it starts. [`check_source`] never fails and never panics: every problem
+//! becomes a failed [`CheckItem`] saying what is wrong and how to fix it.
+//!
+//! Items (stable names): `source.connect`, `source.version`, `source.tables`,
+//! `source.column_types`, `source.names`, `source.shard_columns`,
+//! `source.privileges.select`; with incremental sync also `source.binlog`,
+//! `source.binlog_format`, `source.binlog_row_image`, `source.privileges.replication`
+//! and, with a start time, `source.binlog_retention`.
+//!
+//! The verdicts are pure functions in [`items`]; this module only gathers the facts.
+
+pub mod items;
+
+pub use items::{check_start_time_covered, contains_chinese};
+
+use crate::binlog::oldest_retained_time;
+use crate::endpoint::SourceEndpoint;
+use crate::metadata::{read_table_meta, server_info, MetadataError};
+use items::{BinaryLogsProbe, BinlogSettings, TableProblem};
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+use obsync_model::{CheckItem, TableId, TableMeta};
+
+/// What the project will read, as the precheck needs to know it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceCheckPlan {
+    /// The selected tables.
+    pub tables: Vec<TableId>,
+    /// Shard columns chosen per table (tables without a choice are absent).
+    pub shard_columns: Vec<(TableId, Vec<String>)>,
+    /// Whether incremental sync is on (then the binlog items run).
+    pub need_incremental: bool,
+    /// The incremental start time (Unix seconds) when chosen by the user; with full
+    /// sync the start is "now" and needs no retention check.
+    pub start_time: Option<u32>,
+}
+
+/// Runs every source check of `plan` against `endpoint`. When the server cannot be
+/// reached the result is the single failed `source.connect` item.
+pub async fn check_source(endpoint: &SourceEndpoint, plan: &SourceCheckPlan) -> Vec<CheckItem> {
+    let mut conn = match endpoint.connect().await {
+        Ok(conn) => conn,
+        Err(e) => return vec![connect_failure(endpoint, &e.source)],
+    };
+    let mut out = vec![CheckItem::pass(
+        "source.connect",
+        format!("connected to {} as {:?}", endpoint.address(), endpoint.user),
+    )];
+    match server_info(&mut conn).await {
+        Ok(info) => out.push(items::version_item(&info, endpoint.flavor)),
+        Err(e) => out.push(CheckItem::fail(
+            "source.version",
+            format!("cannot read the server version: {}", error_chain(&e)),
+            "check that the server speaks the MySQL protocol (OceanBase: the MySQL tenant)",
+        )),
+    }
+    out.extend(table_items(&mut conn, plan).await);
+    if plan.need_incremental {
+        out.extend(binlog_items(endpoint, &mut conn, plan.start_time).await);
+    }
+    out
+}
+
+fn connect_failure(endpoint: &SourceEndpoint, e: &mysql_async::Error) -> CheckItem {
+    let detail = format!(
+        "cannot connect to the {} source at {} as {:?}: {e}",
+        endpoint.flavor,
+        endpoint.address(),
+        endpoint.user
+    );
+    let fix = match e {
+        // 1045 access denied, 1044 no access to the database.
+        mysql_async::Error::Server(s) if s.code == 1045 || s.code == 1044 => {
+            "check the user and password; for OceanBase write the user as user@tenant \
+             (user@tenant#cluster through OceanBase Database Proxy)"
+                .to_string()
+        }
+        _ => format!(
+            "check that the server is running and that {} is reachable from obsync \
+             (host, port, firewall, the server's bind address)",
+            endpoint.address()
+        ),
+    };
+    CheckItem::fail("source.connect", detail, fix)
+}
+
+/// The error and its causes on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}
+
+/// Table existence, types, names, shard columns and SELECT privilege.
+async fn table_items(conn: &mut Conn, plan: &SourceCheckPlan) -> Vec<CheckItem> {
+    let mut metas: Vec<(TableId, TableMeta)> = Vec::new();
+    // Tables that exist, whatever else is wrong with them: the SELECT probe runs on these.
+    let mut existing: Vec<TableId> = Vec::new();
+    let mut problems = Vec::new();
+    let mut unsupported = Vec::new();
+    let mut failures = Vec::new();
+    for id in &plan.tables {
+        match read_table_meta(conn, id).await {
+            Ok(meta) => {
+                existing.push(meta.id.clone());
+                metas.push((id.clone(), meta));
+            }
+            // Reported by the SELECT probe below.
+            Err(MetadataError::NoColumnsVisible { table }) => existing.push(table),
+            Err(MetadataError::TableNotFound { .. }) => {
+                problems.push((id.clone(), TableProblem::Missing))
+            }
+            Err(MetadataError::NotATable { kind, .. }) => {
+                problems.push((id.clone(), TableProblem::NotATable(kind.to_string())))
+            }
+            Err(e @ MetadataError::UnsupportedType { .. }) => {
+                existing.push(id.clone());
+                unsupported.push(e.to_string());
+            }
+            Err(e) => {
+                existing.push(id.clone());
+                failures.push(format!("{id}: {}", error_chain(&e)));
+            }
+        }
+    }
+    let mut out = vec![items::tables_item(plan.tables.len(), &problems)];
+    if !failures.is_empty() {
+        out.push(CheckItem::fail(
+            "source.metadata",
+            format!("reading table metadata failed: {}", failures.join("; ")),
+            "check that the sync user may read information_schema and the tables",
+        ));
+    }
+    out.push(if unsupported.is_empty() {
+        CheckItem::pass("source.column_types", "every column type is supported")
+    } else {
+        CheckItem::fail(
+            "source.column_types",
+            unsupported.join("; "),
+            "remove these tables from the selection, or change the column types",
+        )
+    });
+    out.push(items::names_item(&chinese_names(plan, &metas)));
+    if !plan.shard_columns.is_empty() {
+        out.push(items::shard_columns_item(&missing_shard_columns(
+            plan, &metas,
+        )));
+    }
+    out.push(select_privilege_item(conn, &existing).await);
+    out
+}
+
+fn chinese_names(plan: &SourceCheckPlan, metas: &[(TableId, TableMeta)]) -> Vec<String> {
+    let mut offending: Vec<String> = plan
+        .tables
+        .iter()
+        .filter(|t| contains_chinese(&t.database) || contains_chinese(&t.table))
+        .map(|t| format!("table {t}"))
+        .collect();
+    for (_, meta) in metas {
+        offending.extend(
+            meta.columns
+                .iter()
+                .filter(|c| contains_chinese(&c.name))
+                .map(|c| format!("column {}.{}", meta.id, c.name)),
+        );
+    }
+    offending
+}
+
+/// Shard columns that do not exist on their (existing) table. A missing table is
+/// reported by `source.tables` already.
+fn missing_shard_columns(
+    plan: &SourceCheckPlan,
+    metas: &[(TableId, TableMeta)],
+) -> Vec<(TableId, String)> {
+    let mut missing = Vec::new();
+    for (table, columns) in &plan.shard_columns {
+        let Some((_, meta)) = metas.iter().find(|(asked, _)| asked == table) else {
+            continue;
+        };
+        for c in columns {
+            if meta.column_index(c).is_none() {
+                missing.push((table.clone(), c.clone()));
+            }
+        }
+    }
+    missing
+}
+
+/// `source.privileges.select`: tries `SELECT 1 FROM t LIMIT 0` on each table.
+async fn select_privilege_item(conn: &mut Conn, tables: &[TableId]) -> CheckItem {
+    const NAME: &str = "source.privileges.select";
+    let mut denied = Vec::new();
+    for table in tables {
+        let sql = format!(
+            "SELECT 1 FROM {} LIMIT 0",
+            crate::snapshot::sql::quote_table(table)
+        );
+        if let Err(e) = conn.query_drop(sql).await {
+            denied.push(format!("{table}: {e}"));
+        }
+    }
+    if denied.is_empty() {
+        CheckItem::pass(
+            NAME,
+            format!(
+                "the sync user can SELECT from all {} existing selected tables",
+                tables.len()
+            ),
+        )
+    } else {
+        CheckItem::fail(
+            NAME,
+            format!("the sync user cannot read {}", denied.join("; ")),
+            "GRANT SELECT ON each database (or table) TO the sync user",
+        )
+    }
+}
+
+/// Error codes meaning "no such statement / feature here": 1064 (seekdb's parser),
+/// 1235 not supported, 1381 binary logging not enabled.
+const NO_BINLOG_CODES: &[u16] = &[1064, 1235, 1381];
+
+async fn binlog_items(
+    endpoint: &SourceEndpoint,
+    conn: &mut Conn,
+    start_time: Option<u32>,
+) -> Vec<CheckItem> {
+    let settings = read_binlog_settings(conn).await;
+    let probe = probe_binary_logs(conn).await;
+    let grants: Vec<String> = conn.query("SHOW GRANTS").await.unwrap_or_default();
+    let binlog = items::binlog_item(&settings, &probe);
+    let binlog_ok = binlog.status == obsync_model::CheckStatus::Pass;
+    let mut out = vec![
+        binlog,
+        items::binlog_format_item(&settings),
+        items::binlog_row_image_item(&settings),
+        items::replication_grants_item(&grants),
+    ];
+    if let (Some(start), true) = (start_time, binlog_ok) {
+        let oldest = match oldest_retained_time(endpoint).await {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the oldest binlog's start time");
+                None
+            }
+        };
+        out.push(check_start_time_covered(oldest, start));
+    }
+    out
+}
+
+async fn read_binlog_settings(conn: &mut Conn) -> BinlogSettings {
+    let rows: Vec<(String, String)> = conn
+        .query(
+            "SHOW GLOBAL VARIABLES WHERE Variable_name IN \
+             ('log_bin', 'binlog_format', 'binlog_row_image')",
+        )
+        .await
+        .unwrap_or_default();
+    let get = |name: &str| {
+        rows.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    BinlogSettings {
+        log_bin: get("log_bin"),
+        binlog_format: get("binlog_format"),
+        binlog_row_image: get("binlog_row_image"),
+    }
+}
+
+async fn probe_binary_logs(conn: &mut Conn) -> BinaryLogsProbe {
+    match conn.query::<mysql_async::Row, _>("SHOW BINARY LOGS").await {
+        Ok(rows) => BinaryLogsProbe::Files(
+            rows.into_iter()
+                .filter_map(|r| r.get::<String, _>(0))
+                .collect(),
+        ),
+        Err(mysql_async::Error::Server(e)) if NO_BINLOG_CODES.contains(&e.code) => {
+            BinaryLogsProbe::Unsupported {
+                message: format!("ERROR {}: {}", e.code, e.message),
+            }
+        }
+        // 1227: access denied; needs REPLICATION CLIENT / BINLOG MONITOR / SUPER.
+        Err(mysql_async::Error::Server(e)) if e.code == 1227 => BinaryLogsProbe::Denied {
+            message: format!("ERROR {}: {}", e.code, e.message),
+        },
+        Err(e) => BinaryLogsProbe::Failed {
+            message: e.to_string(),
+        },
+    }
+}
