@@ -30,19 +30,48 @@ const ESCAPE: [u8; 256] = {
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Appends `s` escaped for the inside of a JSON string (no quotes).
+///
+/// Text is most of a record's bytes and rarely needs escaping, so runs of 8 bytes are
+/// tested at once (SWAR) and copied in bulk; only a word with a hit is walked bytewise.
 pub(crate) fn escaped(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let e = ESCAPE[b as usize];
-        if e == 0 {
-            continue;
+    let mut i = 0;
+    while i + 8 <= bytes.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[i..i + 8]);
+        if word_needs_escape(u64::from_le_bytes(word)) {
+            for (j, &b) in bytes.iter().enumerate().skip(i).take(8) {
+                escape_byte(out, bytes, &mut start, j, b);
+            }
         }
-        out.extend_from_slice(&bytes[start..i]);
-        push_escape(out, b, e);
-        start = i + 1;
+        i += 8;
+    }
+    for (j, &b) in bytes.iter().enumerate().skip(i) {
+        escape_byte(out, bytes, &mut start, j, b);
     }
     out.extend_from_slice(&bytes[start..]);
+}
+
+#[inline(always)]
+fn escape_byte(out: &mut Vec<u8>, bytes: &[u8], start: &mut usize, j: usize, b: u8) {
+    let e = ESCAPE[b as usize];
+    if e != 0 {
+        out.extend_from_slice(&bytes[*start..j]);
+        push_escape(out, b, e);
+        *start = j + 1;
+    }
+}
+
+/// Whether any byte of `w` is < 0x20, `"` or `\` (exact: the classic has-zero-byte
+/// tests; bytes >= 0x80 never match).
+#[inline(always)]
+fn word_needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    below_space | has_zero(w ^ (ONES * b'"' as u64)) | has_zero(w ^ (ONES * b'\\' as u64)) != 0
 }
 
 fn push_escape(out: &mut Vec<u8>, b: u8, e: u8) {
@@ -183,6 +212,21 @@ mod tests {
             std::str::from_utf8(&out).unwrap(),
             "\"a\\\"b\\\\c\\n\\t\\r\\b\\f\\u0001/é😀\""
         );
+    }
+
+    #[test]
+    fn word_scan_finds_every_byte_that_needs_escaping() {
+        for b in 0u8..=255 {
+            for pos in 0..8 {
+                let mut w = *b"abcdefgh";
+                w[pos] = b;
+                let expect = b < 0x20 || b == b'"' || b == b'\\';
+                assert_eq!(word_needs_escape(u64::from_le_bytes(w)), expect, "{b} at {pos}");
+            }
+        }
+        let mut out = Vec::new();
+        escaped(&mut out, "0123456789\"abcdef\n0123456789é");
+        assert_eq!(out, b"0123456789\\\"abcdef\\n0123456789\xc3\xa9");
     }
 
     #[test]
