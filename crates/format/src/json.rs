@@ -221,7 +221,11 @@ mod tests {
                 let mut w = *b"abcdefgh";
                 w[pos] = b;
                 let expect = b < 0x20 || b == b'"' || b == b'\\';
-                assert_eq!(word_needs_escape(u64::from_le_bytes(w)), expect, "{b} at {pos}");
+                assert_eq!(
+                    word_needs_escape(u64::from_le_bytes(w)),
+                    expect,
+                    "{b} at {pos}"
+                );
             }
         }
         let mut out = Vec::new();
