@@ -209,6 +209,7 @@ pub struct BinlogReader {
     replay: Option<Delivered>,
     attempts: u32,
     last_error: String,
+    reconnects: u64,
 }
 
 impl fmt::Debug for BinlogReader {
@@ -267,7 +268,8 @@ impl BinlogReader {
                 )
             }
         };
-        drop(conn);
+        // Best effort: a failed goodbye leaves only a server log line.
+        let _ = conn.disconnect().await;
         let (file, pos) = match &from {
             DumpFrom::Coord(c) => (c.file.clone(), c.pos),
             _ => (String::new(), 4),
@@ -298,6 +300,7 @@ impl BinlogReader {
             replay: None,
             attempts: 0,
             last_error: String::new(),
+            reconnects: 0,
         })
     }
 
@@ -326,6 +329,11 @@ impl BinlogReader {
             Resume::At(p) => Some(p),
             Resume::Start(..) => None,
         }
+    }
+
+    /// How often the connection was re-opened after a drop (for metrics and tests).
+    pub fn reconnects(&self) -> u64 {
+        self.reconnects
     }
 
     /// Closes the replication connection.
@@ -452,6 +460,7 @@ impl BinlogReader {
             {
                 Ok(s) => {
                     tracing::info!(start = ?from, attempt = self.attempts, "binlog connection re-opened");
+                    self.reconnects += 1;
                     self.stream = Some(s);
                     return Ok(());
                 }
@@ -720,7 +729,10 @@ impl BinlogReader {
         }
         let replay = self.replay.take();
         let (info, begun, replayed_rows) = match replay {
-            Some(r) if r.info.start == p.start => (r.info, true, r.rows),
+            Some(r) if r.info.start == p.start => {
+                tracing::info!(start = %p.start, rows = r.rows, "continuing the interrupted transaction after its returned rows");
+                (r.info, true, r.rows)
+            }
             other => {
                 if let Some(r) = other {
                     tracing::warn!(expected = %r.info.start, found = %p.start, "after reconnecting, the binlog did not continue with the interrupted transaction");
