@@ -6,7 +6,8 @@
 //! - [`reader`]: [`BinlogReader`], the event state machine (transactions, positions,
 //!   DDL, reconnects).
 //! - `stream`: opening a dump connection (replica registration, MariaDB settings).
-//! - `decode`: row values → model values, with information_schema metadata.
+//! - `rows`, `decode`: rows-event images → model rows, with information_schema
+//!   metadata.
 //! - `schema_cache`: table maps and metadata, checked against each other.
 //! - `ddl`: which tables a DDL statement touches.
 //! - `gtid`, `mariadb_events`: GTID state and MariaDB's own event bodies.
@@ -26,6 +27,7 @@ mod error;
 mod gtid;
 mod mariadb_events;
 pub mod reader;
+mod rows;
 mod schema_cache;
 mod stream;
 pub mod timestamp_start;

@@ -12,10 +12,10 @@
 //!   returned and skips what it had already returned, so nothing is lost or repeated.
 
 use super::ddl::{classify, DdlScope, QueryKind, XaVerb};
-use super::decode::decode_value;
 use super::error::BinlogError;
 use super::gtid::GtidState;
 use super::mariadb_events as maria;
+use super::rows::decode_rows;
 use super::schema_cache::SchemaCache;
 use super::stream::{self, DumpFrom};
 use super::timestamp_start;
@@ -29,9 +29,8 @@ use mysql_common::binlog::events::{
     Event, EventData, GtidEvent as MyGtidEvent, QueryEvent, RotateEvent, RowsEventData,
     TableMapEvent,
 };
-use mysql_common::binlog::row::BinlogRow;
 use obsync_model::{
-    BinlogCoord, Change, ChangeOrigin, Gtid, LogPosition, Row, RowChange, SourceEvent, TableId,
+    BinlogCoord, Change, ChangeOrigin, Gtid, LogPosition, RowChange, SourceEvent, TableId,
     TableMeta, TxnInfo,
 };
 use std::collections::VecDeque;
@@ -905,17 +904,14 @@ impl BinlogReader {
         ts: u32,
     ) -> Result<(), BinlogError> {
         let table_id = rows.table_id();
-        let meta = match self.schema.mapped(table_id) {
-            Some(m) => m.meta.clone(),
-            None => {
-                return Err(self.malformed(format!(
-                    "rows event for table id {table_id} without a table map"
-                )))
-            }
+        let Some(mapped) = self.schema.mapped(table_id) else {
+            return Err(self.malformed(format!(
+                "rows event for table id {table_id} without a table map"
+            )));
         };
-        let Some(meta) = meta else {
+        if mapped.decoding.is_none() {
             return Ok(());
-        };
+        }
         if self.txn.is_none() {
             // Rows outside BEGIN…COMMIT (a non-transactional engine on an old server).
             self.open_txn(PendingGtid {
@@ -929,21 +925,9 @@ impl BinlogReader {
         }
         let position = self.coord();
         let mapped = self.schema.mapped(table_id).expect("checked above");
-        let mut changes = Vec::new();
-        for row in rows.rows(&mapped.tme) {
-            let (before, after) =
-                row.map_err(|e| self.malformed(format!("rows of {}: {e}", mapped.id)))?;
-            let image = |r: BinlogRow| decode_row(&meta, r, &position);
-            changes.push(match (before, after) {
-                (None, Some(a)) => RowChange::Insert { after: image(a)? },
-                (Some(b), Some(a)) => RowChange::Update {
-                    before: image(b)?,
-                    after: image(a)?,
-                },
-                (Some(b), None) => RowChange::Delete { before: image(b)? },
-                (None, None) => return Err(self.malformed("rows event row without images")),
-            });
-        }
+        let (meta, wire) = mapped.decoding.as_ref().expect("checked above");
+        let meta = meta.clone();
+        let changes = decode_rows(&rows, wire, &meta, &position)?;
         for change in changes {
             self.emit_row(&meta, change);
         }
@@ -973,37 +957,6 @@ impl BinlogReader {
             },
         }));
     }
-}
-
-/// One row image → model row. Only full row images can be decoded into complete rows.
-fn decode_row(
-    meta: &TableMeta,
-    row: BinlogRow,
-    position: &BinlogCoord,
-) -> Result<Row, BinlogError> {
-    if row.len() != meta.columns.len() {
-        return Err(BinlogError::Unsupported {
-            position: position.clone(),
-            what: format!(
-                "a row image of {} with {} of its {} columns: set binlog_row_image=FULL on the source",
-                meta.id,
-                row.len(),
-                meta.columns.len()
-            ),
-        });
-    }
-    row.unwrap()
-        .into_iter()
-        .zip(&meta.columns)
-        .map(|(v, col)| {
-            decode_value(col, v).map_err(|reason| BinlogError::Decode {
-                table: meta.id.clone(),
-                column: col.name.clone(),
-                position: position.clone(),
-                reason,
-            })
-        })
-        .collect()
 }
 
 fn parse_state(mariadb: bool, s: &str) -> Result<GtidState, BinlogError> {

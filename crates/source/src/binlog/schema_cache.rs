@@ -6,6 +6,7 @@
 //! is judged by the project's filter on its own.
 
 use super::error::BinlogError;
+use super::rows::WireColumns;
 use crate::metadata::{MetadataError, MetadataReader};
 use mysql_common::binlog::events::TableMapEvent;
 use mysql_common::constants::ColumnType as WireType;
@@ -15,11 +16,9 @@ use std::sync::Arc;
 
 /// The table a binlog table id currently stands for.
 pub(crate) struct MappedTable {
-    pub id: TableId,
-    pub tme: TableMapEvent<'static>,
     /// `None` when the table is outside the project (its rows are skipped), or was
     /// dropped since (see [`SchemaCache::map_table`]).
-    pub meta: Option<Arc<TableMeta>>,
+    pub decoding: Option<(Arc<TableMeta>, WireColumns)>,
 }
 
 pub(crate) struct SchemaCache {
@@ -68,7 +67,18 @@ impl SchemaCache {
         } else {
             None
         };
-        self.maps.insert(table_id, MappedTable { id, tme, meta });
+        let decoding = match meta {
+            Some(m) => {
+                let wire =
+                    WireColumns::from_table_map(&tme).map_err(|reason| BinlogError::Malformed {
+                        position: position.clone(),
+                        reason: format!("table map of {id}: {reason}"),
+                    })?;
+                Some((m, wire))
+            }
+            None => None,
+        };
+        self.maps.insert(table_id, MappedTable { decoding });
         Ok(())
     }
 
