@@ -375,9 +375,8 @@ impl BinlogReader {
             let stream = self.stream.as_mut().expect("just opened");
             let problem = match tokio::time::timeout(idle, stream.next()).await {
                 Ok(Some(Ok(ev))) => {
-                    if ev.header().log_pos() != 0 {
-                        self.attempts = 0;
-                    }
+                    // Events flow again: the next failure starts a fresh retry budget.
+                    self.attempts = 0;
                     return Ok(ev);
                 }
                 Ok(Some(Err(e))) if stream::is_transient(&e) => e.to_string(),
@@ -512,7 +511,11 @@ impl BinlogReader {
         } else {
             self.coord()
         };
-        if real && ty != EventType::HEARTBEAT_EVENT as u8 {
+        // Positions only grow within a file (a rotate resets them): the format
+        // description and GTID list a server re-sends when a dump starts mid-file carry
+        // their original, earlier positions and must not move the cursor back.
+        let in_sequence = real && start.pos >= self.pos;
+        if real && ty != EventType::HEARTBEAT_EVENT as u8 && h.log_pos() as u64 > self.pos {
             self.pos = h.log_pos() as u64;
         }
         let ts = h.timestamp();
@@ -548,7 +551,7 @@ impl BinlogReader {
                     self.open_txn(pending);
                 }
             }
-            maria::GTID_LIST if real => {
+            maria::GTID_LIST if in_sequence => {
                 let list = maria::parse_gtid_list(ev.data()).map_err(|r| self.malformed(r))?;
                 let mut state = GtidState::MariaDb(Default::default());
                 for g in list {
@@ -585,7 +588,7 @@ impl BinlogReader {
                     timestamp: ts,
                 })
             }
-            PREVIOUS_GTIDS if real => {
+            PREVIOUS_GTIDS if in_sequence => {
                 if let Ok(Some(EventData::PreviousGtidsEvent(p))) = ev.read_data() {
                     let text = p
                         .sids()

@@ -113,7 +113,7 @@ fn image(
     };
     // The values borrow the type metadata for as long as the data: parse a copy of the
     // slice and advance `rest` by what was consumed.
-    let mut buf = ParseBuf(*rest);
+    let mut buf = ParseBuf(rest);
     let nulls = buf.checked_eat(n.div_ceil(8)).ok_or_else(truncated)?;
     let mut row = Vec::with_capacity(n);
     for (i, ((ty, type_meta), col)) in wire.cols.iter().zip(&meta.columns).enumerate() {
