@@ -254,3 +254,45 @@ async fn flush_waits_for_every_acknowledgement_and_times_out_when_kafka_is_away(
         "1 messages were still unacknowledged after waiting 1s for Kafka"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_0_9_settings_deliver_in_order_and_refuse_topic_creation() {
+    const COUNT: usize = 2_000;
+    let modern = target();
+    let topic = unique_name("v0_9");
+    create_topic(&modern, &topic, 3).await;
+    // The 3.9 broker still speaks the 0.9 protocol versions librdkafka falls back to.
+    let mut old = modern.clone();
+    old.version = obsync_kafka::KafkaVersion::V0_9;
+
+    let err = KafkaAdmin::new(&old)
+        .unwrap()
+        .create_topics(&[NewTopicSpec::schema_sync_default(&topic)])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AdminError::UnsupportedOnVersion { .. }));
+    assert_eq!(
+        err.to_string(),
+        "creating topics is not supported on Kafka 0.9: create the topics with Kafka's own \
+         tools (kafka-topics.sh) and turn schema sync off"
+    );
+
+    let producer = KafkaProducer::new(&old).unwrap();
+    let partition = |i: usize| (i % 3) as i32;
+    let mut tickets = Vec::new();
+    for i in 0..COUNT {
+        let value = i.to_string();
+        tickets.push(
+            producer
+                .send(&topic, partition(i), b"k", value.as_bytes(), None)
+                .await
+                .unwrap(),
+        );
+    }
+    for ticket in tickets {
+        ticket.acknowledged().await.unwrap();
+    }
+    let consumed = consume_all(&old.bootstrap_servers, &topic);
+    assert_eq!(consumed.len(), COUNT);
+    assert_complete_and_ordered(&consumed, COUNT, partition);
+}
