@@ -451,3 +451,34 @@ impl DeliveryTicket {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pipeline moves tickets and their futures across tasks.
+    #[allow(dead_code)]
+    fn futures_are_send(producer: &KafkaProducer, ticket: DeliveryTicket) {
+        fn send_static<T: Send + 'static>(_: T) {}
+        fn send<T: Send>(_: T) {}
+        send_static(ticket.acknowledged());
+        send(producer.send("t", 0, b"k", b"v", None));
+        send(producer.flush(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn only_transient_failures_are_not_fatal() {
+        let not_acked = ProduceError::NotAcknowledged {
+            topic: "t".into(),
+            partition: 0,
+            label: None,
+            code: RDKafkaErrorCode::MessageTimedOut,
+            reason: "Local: Message timed out".into(),
+        };
+        assert!(!not_acked.is_fatal());
+        assert!(is_fatal_code(RDKafkaErrorCode::TopicAuthorizationFailed));
+        assert!(is_fatal_code(RDKafkaErrorCode::MessageSizeTooLarge));
+        assert!(!is_fatal_code(RDKafkaErrorCode::MessageTimedOut));
+        assert!(!is_fatal_code(RDKafkaErrorCode::NotLeaderForPartition));
+    }
+}
