@@ -322,15 +322,13 @@ impl KafkaTarget {
     }
 
     fn version_properties(&self, set: &mut impl FnMut(&str, String)) {
-        match self.version {
-            // 0.9 brokers close the connection on an ApiVersions request; librdkafka must be
-            // told the broker generation instead of asking for it.
-            KafkaVersion::V0_9 => {
-                set("api.version.request", "false".into());
-                set("broker.version.fallback", "0.9.0.1".into());
-            }
-            // 1.0+ answer ApiVersions, so librdkafka picks the best protocol versions itself.
-            _ => set("api.version.request", "true".into()),
+        // 0.9 brokers close the connection on an ApiVersions request; librdkafka must be
+        // told the broker generation instead of asking for it. 1.0+ answer ApiVersions, so
+        // librdkafka picks the protocol versions itself (its default; setting
+        // `api.version.request` explicitly only earns a deprecation warning).
+        if self.version == KafkaVersion::V0_9 {
+            set("api.version.request", "false".into());
+            set("broker.version.fallback", "0.9.0.1".into());
         }
     }
 
@@ -511,7 +509,10 @@ mod tests {
             let p = props(&t);
             assert_eq!(p["enable.idempotence"], "true");
             assert_eq!(p["acks"], "all");
-            assert_eq!(p["api.version.request"], "true");
+            assert!(
+                !p.contains_key("api.version.request"),
+                "librdkafka asks by default"
+            );
             assert!(!p.contains_key("broker.version.fallback"));
         }
     }

@@ -78,6 +78,28 @@ pub struct RunArgs {
     /// Where checkpoints and progress are kept between runs.
     #[arg(long, value_name = "DIR", default_value = ".obsync-state")]
     pub state_dir: PathBuf,
+
+    /// Serve Prometheus metrics (`/metrics`) and the status as JSON (`/status`) here;
+    /// `off` disables the endpoint.
+    #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:9464")]
+    pub metrics_listen: String,
+
+    /// Start without running the precheck first (it still runs the stages' own checks).
+    #[arg(long)]
+    pub skip_precheck: bool,
+
+    /// How progress is shown on stderr: `bars` (a terminal), `lines` (a status line
+    /// every 10 s, for logs), or `off`. Default: bars on a terminal, lines otherwise.
+    #[arg(long, value_name = "MODE")]
+    pub progress: Option<ProgressMode>,
+}
+
+/// How `obsync run` shows progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    Bars,
+    Lines,
+    Off,
 }
 
 /// Arguments of `obsync precheck`.

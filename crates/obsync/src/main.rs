@@ -3,7 +3,9 @@
 
 mod cli;
 mod cmd;
+mod http;
 mod logging;
+mod progress;
 
 use std::process::ExitCode;
 

@@ -144,23 +144,56 @@ fn validate_of_a_syntax_error_points_at_it() {
 }
 
 #[test]
-fn commands_without_their_engine_say_so_and_exit_3() {
-    let config = examples_dir().join("minimal.toml");
-    let config = config.to_str().unwrap();
-    for (args, engine) in [
-        (vec!["run", "-c", config], "run"),
-        (vec!["run", "-c", config, "--state-dir", "/tmp/x"], "run"),
-        (vec!["precheck", "-c", config], "precheck"),
-        (vec!["server"], "server"),
-        (vec!["server", "--listen", "0.0.0.0:9000"], "server"),
-    ] {
+fn server_is_not_ready_and_says_so_with_exit_3() {
+    for args in [vec!["server"], vec!["server", "--listen", "0.0.0.0:9000"]] {
         let output = obsync(&args);
         assert_eq!(output.status.code(), Some(3), "{args:?}");
         assert_eq!(
             stderr(&output).trim(),
-            format!("not ready yet: the {engine} engine arrives with the pipeline work")
+            "not ready yet: the server (web console and REST API) arrives in a later release; run projects with `obsync run -c FILE` meanwhile"
         );
     }
+}
+
+#[test]
+fn precheck_and_run_refuse_an_unreachable_source_with_exit_4() {
+    let dir = std::env::temp_dir().join(format!("obsync-cli-unreachable-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("p.toml");
+    // Port 1 on loopback refuses connections at once, for the source and for Kafka.
+    std::fs::write(
+        &config,
+        "[project]\nname = \"p1\"\n[source]\nkind = \"mariadb\"\nhost = \"127.0.0.1\"\nport = 1\nuser = \"u\"\npassword = \"x\"\n[target]\nbootstrap_servers = \"127.0.0.1:1\"\nversion = \"3.x\"\n[sync]\ntypes = [\"full\"]\n[[objects]]\ntables = [\"d.t\"]\ntopic = \"ttt\"\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let output = obsync(&["precheck", "-c", config]);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    let report = stdout(&output);
+    assert!(report.contains("[FAIL] source.connect"), "{report}");
+    assert!(report.contains("127.0.0.1:1"), "{report}");
+    assert!(report.contains("[FAIL] kafka.connectivity"), "{report}");
+    assert!(report.contains("precheck failed"), "{report}");
+    let state = dir.join("state");
+    let output = obsync(&[
+        "run",
+        "-c",
+        config,
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--metrics-listen",
+        "off",
+    ]);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("not starting: fix the failed items"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !state.join("state.json").exists(),
+        "a refused run must not write state"
+    );
 }
 
 #[test]

@@ -37,12 +37,20 @@ pub enum Mark {
     },
 }
 
+/// A message's pending acknowledgement from Kafka.
+pub trait Ack: Send + 'static {
+    /// Resolves once Kafka acknowledged the message, or with why it never will.
+    fn acknowledged(self) -> impl Future<Output = Result<(), String>> + Send;
+}
+
 /// One entry of the in-order delivery queue.
 pub enum Pending<A> {
     /// A sent message's acknowledgement and when it was sent (for latency).
     Message {
         ack: A,
         source_ts: Option<u32>,
+        /// Counter to bump once acknowledged (rows written per table).
+        written: Option<prometheus::IntCounter>,
     },
     Mark(Mark),
 }
@@ -55,6 +63,10 @@ pub struct DeliveryStats {
     pub checkpoint_ts: AtomicU64,
     /// Commit-to-ack latency of the last acknowledged incremental message, in ms.
     pub last_latency_ms: AtomicU64,
+    /// The checkpointed position, for display.
+    pub checkpoint: std::sync::Mutex<Option<String>>,
+    /// Where commit-to-acknowledgement latencies are recorded, if anywhere.
+    pub commit_to_ack: Option<prometheus::Histogram>,
 }
 
 /// Failure of the delivery side; the state on disk is the last good checkpoint.
@@ -101,16 +113,12 @@ pub fn apply(state: &mut ProjectState, mark: Mark) {
 
 /// Runs until the sender side closes (then writes a final checkpoint) or a message is
 /// rejected (then writes the last good checkpoint and returns the error).
-pub async fn track<A, E>(
+pub async fn track<A: Ack>(
     mut rx: mpsc::Receiver<Pending<A>>,
     store: CheckpointStore,
     mut state: ProjectState,
     stats: Arc<DeliveryStats>,
-) -> Result<ProjectState, DeliveryError>
-where
-    A: Future<Output = Result<(), E>>,
-    E: std::fmt::Display,
-{
+) -> Result<ProjectState, DeliveryError> {
     let mut dirty = false;
     let mut last_save = Instant::now();
     let mut ticker = tokio::time::interval(CHECKPOINT_INTERVAL);
@@ -128,25 +136,40 @@ where
         };
         let Some(item) = item else { break };
         match item {
-            Pending::Message { ack, source_ts } => {
-                if let Err(e) = ack.await {
+            Pending::Message {
+                ack,
+                source_ts,
+                written,
+            } => {
+                if let Err(e) = ack.acknowledged().await {
                     if dirty {
                         store.save(&state)?;
                     }
-                    return Err(DeliveryError::Rejected(e.to_string()));
+                    return Err(DeliveryError::Rejected(e));
                 }
                 stats.acked.fetch_add(1, Ordering::Relaxed);
+                if let Some(c) = written {
+                    c.inc();
+                }
                 if let Some(ts) = source_ts {
-                    let now_ms = unix_ms();
-                    let lat = now_ms.saturating_sub(ts as u64 * 1000);
+                    let lat = unix_ms().saturating_sub(ts as u64 * 1000);
                     stats.last_latency_ms.store(lat, Ordering::Relaxed);
+                    if let Some(h) = &stats.commit_to_ack {
+                        h.observe(lat as f64 / 1000.0);
+                    }
                 }
             }
             Pending::Mark(mark) => {
-                if let Mark::Committed { timestamp, .. } = &mark {
+                if let Mark::Committed {
+                    timestamp,
+                    position,
+                } = &mark
+                {
                     stats
                         .checkpoint_ts
                         .store(*timestamp as u64, Ordering::Relaxed);
+                    *stats.checkpoint.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some(position.to_string());
                 }
                 // Stage transitions are rare and worth saving at once.
                 let urgent = !matches!(mark, Mark::Committed { .. } | Mark::ChunkDone { .. });
@@ -192,10 +215,10 @@ mod tests {
         CheckpointStore::open(d).unwrap()
     }
 
-    type Ack = oneshot::Receiver<Result<(), String>>;
-
-    async fn ack_of(rx: Ack) -> Result<(), String> {
-        rx.await.unwrap_or_else(|_| Err("dropped".into()))
+    impl Ack for oneshot::Receiver<Result<(), String>> {
+        async fn acknowledged(self) -> Result<(), String> {
+            self.await.unwrap_or_else(|_| Err("dropped".into()))
+        }
     }
 
     #[tokio::test]
@@ -212,14 +235,16 @@ mod tests {
         let (a1, r1) = oneshot::channel();
         let (a2, r2) = oneshot::channel();
         tx.send(Pending::Message {
-            ack: ack_of(r1),
+            ack: r1,
             source_ts: None,
+            written: None,
         })
         .await
         .ok();
         tx.send(Pending::Message {
-            ack: ack_of(r2),
+            ack: r2,
             source_ts: None,
+            written: None,
         })
         .await
         .ok();
@@ -261,8 +286,9 @@ mod tests {
         let (a1, r1) = oneshot::channel();
         let (a2, r2) = oneshot::channel();
         tx.send(Pending::Message {
-            ack: ack_of(r1),
+            ack: r1,
             source_ts: None,
+            written: None,
         })
         .await
         .ok();
@@ -273,8 +299,9 @@ mod tests {
         .await
         .ok();
         tx.send(Pending::Message {
-            ack: ack_of(r2),
+            ack: r2,
             source_ts: None,
+            written: None,
         })
         .await
         .ok();

@@ -1,5 +1,55 @@
 //! Runs one sync project: schema sync → full sync → incremental sync into Kafka, with
 //! checkpoints that never run ahead of Kafka's acknowledgements.
+//!
+//! The engine is a library: `obsync run` and the server drive the same
+//! [`ProjectHandle`]; projects share no global state.
 
 pub mod checkpoint;
 pub mod delivery;
+pub mod emit;
+pub mod metrics;
+pub mod plan;
+pub mod precheck;
+pub mod project;
+pub mod settings;
+mod stages;
+pub mod status;
+
+pub use project::{Control, ProjectHandle, RunOutcome};
+pub use settings::Settings;
+pub use status::{RunState, Stage, StatusSnapshot};
+
+/// Why a project run stopped in the FAILED state. The checkpoint on disk is intact:
+/// fix the cause and start again to resume.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    #[error(transparent)]
+    Checkpoint(#[from] checkpoint::CheckpointError),
+    #[error(transparent)]
+    Delivery(#[from] delivery::DeliveryError),
+    #[error(transparent)]
+    Plan(#[from] plan::PlanError),
+    #[error(transparent)]
+    Connect(#[from] obsync_source::ConnectError),
+    #[error(transparent)]
+    Metadata(#[from] obsync_source::metadata::MetadataError),
+    #[error(transparent)]
+    Snapshot(#[from] obsync_source::snapshot::SnapshotError),
+    #[error(transparent)]
+    Binlog(#[from] obsync_source::binlog::BinlogError),
+    #[error(transparent)]
+    Emit(#[from] emit::EmitError),
+    #[error(transparent)]
+    Produce(#[from] obsync_kafka::ProduceError),
+    #[error(transparent)]
+    Admin(#[from] obsync_kafka::AdminError),
+    #[error("topic {topic}: {reason}")]
+    Topic { topic: String, reason: String },
+    #[error("transaction starting at {at} has more than {limit} rows; SharePlex intra-transaction sequence numbers need a whole transaction in memory: turn off sync.tx_sequence for this workload, or split the transaction at the source")]
+    TransactionTooLarge { at: String, limit: usize },
+    #[error("precheck failed:\n{0}")]
+    Precheck(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}

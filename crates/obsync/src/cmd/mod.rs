@@ -34,6 +34,6 @@ pub fn load_config(path: &Path) -> Result<ProjectConfig, ExitCode> {
 
 /// Says plainly that `engine` is not there yet and returns [`EXIT_NOT_READY`].
 pub fn not_ready(engine: &str) -> ExitCode {
-    eprintln!("not ready yet: the {engine} engine arrives with the pipeline work");
+    eprintln!("not ready yet: the {engine} arrives in a later release; run projects with `obsync run -c FILE` meanwhile");
     ExitCode::from(EXIT_NOT_READY)
 }

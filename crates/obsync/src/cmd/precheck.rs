@@ -2,10 +2,25 @@
 
 use std::process::ExitCode;
 
+use obsync_pipeline::{precheck, Settings};
+
 use crate::cli::PrecheckArgs;
 
-/// Prechecks the project in `args.config`. Not built yet: the pipeline brings it.
+/// Exit code when at least one precheck item failed.
+pub const EXIT_PRECHECK_FAILED: u8 = 4;
+
+/// Prints the precheck report of `args.config`; exits 0 when it passed, 4 when not.
 pub async fn execute(args: PrecheckArgs) -> anyhow::Result<ExitCode> {
-    tracing::debug!(config = %args.config.display(), "precheck requested");
-    Ok(super::not_ready("precheck"))
+    let config = match super::load_config(&args.config) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let settings = Settings::from_config(config);
+    let items = precheck::run(&settings).await;
+    print!("{}", precheck::report(&items));
+    Ok(if precheck::passed(&items) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_PRECHECK_FAILED)
+    })
 }

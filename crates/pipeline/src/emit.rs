@@ -1,0 +1,236 @@
+//! Encodes changes, picks partitions and hands messages to Kafka, queueing each
+//! acknowledgement (and the marks between them) for the delivery tracker.
+
+use crate::delivery::{unix_ms, Ack, Mark, Pending};
+use obsync_format::{Ddl, MessageContext, Serializer};
+use obsync_kafka::{DeliveryTicket, KafkaProducer, PartitionRule};
+use obsync_model::{Change, TableMeta};
+use prometheus::IntCounter;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Bound of the in-flight queue between senders and the delivery tracker, in
+/// messages. It caps memory held by unacknowledged deliveries (librdkafka holds the
+/// payloads; its own queue is bounded by `queue.buffering.max.kbytes`) and makes the
+/// source wait when Kafka is slow or down.
+pub const IN_FLIGHT_MESSAGES: usize = 100_000;
+
+pub type PendingTx = mpsc::Sender<Pending<DeliveryTicket>>;
+
+impl Ack for DeliveryTicket {
+    async fn acknowledged(self) -> Result<(), String> {
+        DeliveryTicket::acknowledged(self)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Where one table's messages go, with the table's counters (looked up once, not per
+/// row).
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub topic: Arc<str>,
+    pub partitions: i32,
+    /// Shard columns by name; `None` = the table's key.
+    pub shard_columns: Option<Arc<[String]>>,
+    /// `db.table`, used in error messages.
+    pub table: Arc<str>,
+    pub read: IntCounter,
+    pub written: IntCounter,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    #[error(transparent)]
+    Format(#[from] obsync_format::FormatError),
+    #[error(transparent)]
+    Produce(#[from] obsync_kafka::ProduceError),
+    #[error("shard column {column:?} does not exist in {table} any more (it was dropped or renamed at the source); fix the project's shard_columns and restart")]
+    ShardColumnGone { table: String, column: String },
+    /// The delivery tracker stopped (it failed or the project is stopping).
+    #[error("the delivery tracker stopped")]
+    TrackerGone,
+}
+
+/// One sender's encoder state. Clone one per concurrent task; buffers are reused
+/// across messages so the hot path does not allocate per row beyond librdkafka's copy.
+#[derive(Clone)]
+pub struct Emitter {
+    serializer: Arc<Serializer>,
+    producer: Arc<KafkaProducer>,
+    rule: PartitionRule,
+    pending: PendingTx,
+    key: Vec<u8>,
+    value: Vec<u8>,
+    shard: Vec<u8>,
+    /// Shard column indexes per table-metadata version (keyed by the Arc's address;
+    /// the Arc is kept alive in the value so the address cannot be reused).
+    shard_index: HashMap<usize, (Arc<TableMeta>, Vec<usize>)>,
+}
+
+impl Emitter {
+    pub fn new(
+        serializer: Arc<Serializer>,
+        producer: Arc<KafkaProducer>,
+        rule: PartitionRule,
+        pending: PendingTx,
+    ) -> Self {
+        Self {
+            serializer,
+            producer,
+            rule,
+            pending,
+            key: Vec::with_capacity(256),
+            value: Vec::with_capacity(4096),
+            shard: Vec::with_capacity(256),
+            shard_index: HashMap::new(),
+        }
+    }
+
+    /// Shard column indexes of `table`'s metadata version, computed once per version.
+    fn shard_columns<'a>(
+        index: &'a mut HashMap<usize, (Arc<TableMeta>, Vec<usize>)>,
+        table: &Arc<TableMeta>,
+        route: &Route,
+    ) -> Result<&'a [usize], EmitError> {
+        let addr = Arc::as_ptr(table) as usize;
+        if let std::collections::hash_map::Entry::Vacant(slot) = index.entry(addr) {
+            let idx = match &route.shard_columns {
+                None => table.key.clone(),
+                Some(names) => names
+                    .iter()
+                    .map(|n| {
+                        table
+                            .column_index(n)
+                            .ok_or_else(|| EmitError::ShardColumnGone {
+                                table: table.id.to_string(),
+                                column: n.clone(),
+                            })
+                    })
+                    .collect::<Result<_, _>>()?,
+            };
+            // Metadata versions are few; the map cannot grow past them.
+            slot.insert((table.clone(), idx));
+        }
+        Ok(&index[&addr].1)
+    }
+
+    /// Encodes and sends one row change; its acknowledgement joins the queue.
+    pub async fn change(
+        &mut self,
+        change: &Change,
+        route: &Route,
+        ctx: &MessageContext,
+        source_ts: Option<u32>,
+    ) -> Result<(), EmitError> {
+        self.key.clear();
+        self.value.clear();
+        self.serializer
+            .encode_change(change, ctx, &mut self.key, &mut self.value)?;
+        let partition = match self.rule {
+            PartitionRule::One => 0,
+            PartitionRule::Hash => {
+                let cols = Self::shard_columns(&mut self.shard_index, &change.table, route)?;
+                self.shard.clear();
+                obsync_format::shard_key(
+                    &change.table,
+                    change.row.key_image(),
+                    cols,
+                    &mut self.shard,
+                );
+                PartitionRule::Hash.partition(&self.shard, route.partitions)
+            }
+        };
+        let ack = self
+            .producer
+            .send(
+                &route.topic,
+                partition,
+                &self.key,
+                &self.value,
+                Some(&route.table),
+            )
+            .await?;
+        self.pending
+            .send(Pending::Message {
+                ack,
+                source_ts,
+                written: Some(route.written.clone()),
+            })
+            .await
+            .map_err(|_| EmitError::TrackerGone)
+    }
+
+    /// Sends a DDL record: to every partition of the topic under Hash (consumers wait
+    /// for it on all partitions before applying it), to partition 0 under One.
+    pub async fn ddl(
+        &mut self,
+        ddl: &Ddl<'_>,
+        route: &Route,
+        ctx: &MessageContext,
+    ) -> Result<(), EmitError> {
+        self.key.clear();
+        self.value.clear();
+        self.serializer
+            .encode_ddl(ddl, ctx, &mut self.key, &mut self.value)?;
+        let partitions = match self.rule {
+            PartitionRule::One => 0..1,
+            PartitionRule::Hash => 0..route.partitions,
+        };
+        for p in partitions {
+            let ack = self
+                .producer
+                .send(&route.topic, p, &self.key, &self.value, Some("DDL"))
+                .await?;
+            self.pending
+                .send(Pending::Message {
+                    ack,
+                    source_ts: Some(ddl.timestamp),
+                    written: None,
+                })
+                .await
+                .map_err(|_| EmitError::TrackerGone)?;
+        }
+        Ok(())
+    }
+
+    /// Sends a heartbeat record to every partition of `route`'s topic.
+    pub async fn heartbeat(
+        &mut self,
+        route: &Route,
+        ctx: &MessageContext,
+    ) -> Result<(), EmitError> {
+        self.key.clear();
+        self.value.clear();
+        self.serializer
+            .encode_heartbeat(ctx, &mut self.key, &mut self.value)?;
+        for p in 0..route.partitions {
+            let ack = self
+                .producer
+                .send(&route.topic, p, &self.key, &self.value, Some("heartbeat"))
+                .await?;
+            self.pending
+                .send(Pending::Message {
+                    ack,
+                    source_ts: None,
+                    written: None,
+                })
+                .await
+                .map_err(|_| EmitError::TrackerGone)?;
+        }
+        Ok(())
+    }
+
+    pub async fn mark(&self, mark: Mark) -> Result<(), EmitError> {
+        self.pending
+            .send(Pending::Mark(mark))
+            .await
+            .map_err(|_| EmitError::TrackerGone)
+    }
+
+    pub fn now_ms() -> u64 {
+        unix_ms()
+    }
+}

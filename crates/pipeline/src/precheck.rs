@@ -1,0 +1,113 @@
+//! The project precheck: source items, the resolved objects and Kafka items, in one
+//! report. `obsync precheck` prints it; `obsync run` refuses to start when it fails.
+
+use crate::plan;
+use crate::settings::Settings;
+use obsync_kafka::NewTopicSpec;
+use obsync_model::{CheckItem, CheckStatus};
+use obsync_source::metadata::MetadataReader;
+use obsync_source::precheck::{check_source, SourceCheckPlan};
+
+/// Runs every check; never fails as a whole: each problem is an item with a fix.
+pub async fn run(settings: &Settings) -> Vec<CheckItem> {
+    let reader = MetadataReader::from_endpoint(&settings.source);
+    let resolved = plan::resolve(&settings.config, &reader).await;
+    let mut items = Vec::new();
+    let plan = match resolved {
+        Ok(plan) => {
+            let n = plan.tables.len();
+            items.push(CheckItem::pass(
+                "objects.resolve",
+                format!("{n} table(s) match the project's object rules"),
+            ));
+            for (id, why) in &plan.excluded {
+                items.push(CheckItem::warn(
+                    format!("objects.{id}"),
+                    why.clone(),
+                    "remove it from the rules or exclude it to silence this warning",
+                ));
+            }
+            Some(plan)
+        }
+        Err(e) => {
+            items.push(CheckItem::fail(
+                "objects.resolve",
+                e.to_string(),
+                "fix the [[objects]] rules or the source connection, then rerun the precheck",
+            ));
+            None
+        }
+    };
+    let source_plan = SourceCheckPlan {
+        tables: plan
+            .as_ref()
+            .map(|p| p.tables.keys().cloned().collect())
+            .unwrap_or_default(),
+        shard_columns: plan
+            .as_ref()
+            .map(|p| {
+                p.tables
+                    .iter()
+                    .filter_map(|(id, t)| t.shard_columns.clone().map(|c| (id.clone(), c)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        need_incremental: settings.sync.incremental,
+        start_time: settings.start_time,
+    };
+    items.extend(check_source(&settings.source, &source_plan).await);
+    let topics: Vec<NewTopicSpec> = plan
+        .as_ref()
+        .map(|p| {
+            p.topics()
+                .keys()
+                .map(|name| NewTopicSpec {
+                    name: name.to_string(),
+                    partitions: settings.topic_partitions,
+                    replication: settings.topic_replication_factor,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    items.extend(
+        obsync_kafka::kafka_precheck(
+            &settings.kafka,
+            &topics,
+            settings.sync.schema,
+            obsync_kafka::PRECHECK_TIMEOUT,
+        )
+        .await,
+    );
+    items
+}
+
+/// True when no item failed.
+pub fn passed(items: &[CheckItem]) -> bool {
+    items.iter().all(|i| i.status != CheckStatus::Fail)
+}
+
+/// A readable report, one line per item and an indented fix under each problem.
+pub fn report(items: &[CheckItem]) -> String {
+    let mut out = String::new();
+    for i in items {
+        let mark = match i.status {
+            CheckStatus::Pass => "PASS",
+            CheckStatus::Warn => "WARN",
+            CheckStatus::Fail => "FAIL",
+        };
+        out.push_str(&format!("[{mark}] {}: {}\n", i.name, i.detail));
+        if let (Some(fix), false) = (&i.fix, i.status == CheckStatus::Pass) {
+            out.push_str(&format!("       fix: {fix}\n"));
+        }
+    }
+    let failed = items
+        .iter()
+        .filter(|i| i.status == CheckStatus::Fail)
+        .count();
+    out.push_str(&if failed == 0 {
+        "precheck passed\n".to_string()
+    } else {
+        format!("precheck failed: {failed} item(s) need fixing\n")
+    });
+    out
+}

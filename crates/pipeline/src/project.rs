@@ -1,0 +1,309 @@
+//! The project runtime: runs schema → full → incremental for one project and exposes
+//! a control handle and a status snapshot. `obsync run` and the server both drive it.
+
+use crate::checkpoint::{CheckpointStore, ProjectState};
+use crate::delivery::{self, DeliveryStats, Mark};
+use crate::emit::{Emitter, Route, IN_FLIGHT_MESSAGES};
+use crate::metrics::ProjectMetrics;
+use crate::plan::{self, ProjectPlan};
+use crate::settings::Settings;
+use crate::stages;
+use crate::status::{RunState, StatusCell, StatusSnapshot};
+use crate::RunError;
+use obsync_kafka::{KafkaAdmin, KafkaProducer};
+use obsync_source::binlog::StartFrom;
+use obsync_source::metadata::MetadataReader;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// What the user asked the project to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Run,
+    Pause,
+    Stop,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// All requested stages finished (no incremental sync requested).
+    Finished,
+    /// Stopped on request; the checkpoint is current.
+    Stopped,
+}
+
+/// The background task of a run.
+type RunTask = JoinHandle<Result<RunOutcome, RunError>>;
+
+/// Control and observation of a running project. Cheap to clone: the CLI's signal
+/// handler, its progress display and the metrics endpoint each hold one.
+#[derive(Clone)]
+pub struct ProjectHandle {
+    control: Arc<watch::Sender<Control>>,
+    status: Arc<StatusCell>,
+    stats: Arc<DeliveryStats>,
+    metrics: ProjectMetrics,
+    task: Arc<tokio::sync::Mutex<Option<RunTask>>>,
+}
+
+impl ProjectHandle {
+    /// Starts the project in the background.
+    pub fn start(settings: Settings, state_dir: PathBuf) -> Self {
+        let (control, control_rx) = watch::channel(Control::Run);
+        let status = StatusCell::new(settings.name.clone());
+        let metrics = ProjectMetrics::new(&settings.name);
+        let stats = Arc::new(DeliveryStats {
+            commit_to_ack: Some(metrics.commit_to_ack_seconds.clone()),
+            ..Default::default()
+        });
+        let ctx = RunContext {
+            settings: Arc::new(settings),
+            state_dir,
+            control: control_rx,
+            status: status.clone(),
+            stats: stats.clone(),
+            metrics: metrics.clone(),
+            message_ids: Default::default(),
+        };
+        let task = tokio::spawn(async move {
+            let status = ctx.status.clone();
+            let result = run(ctx).await;
+            match &result {
+                Ok(RunOutcome::Finished) => status.set_state(RunState::Finished),
+                Ok(RunOutcome::Stopped) => status.set_state(RunState::Stopped),
+                Err(e) => {
+                    tracing::error!(error = %e, "project failed");
+                    status.fail(e.to_string());
+                }
+            }
+            result
+        });
+        Self {
+            control: Arc::new(control),
+            status,
+            stats,
+            metrics,
+            task: Arc::new(tokio::sync::Mutex::new(Some(task))),
+        }
+    }
+
+    pub fn pause(&self) {
+        self.control.send_replace(Control::Pause);
+    }
+
+    pub fn resume(&self) {
+        self.control.send_replace(Control::Run);
+    }
+
+    /// Asks the project to stop; in-flight messages are delivered and checkpointed.
+    pub fn stop(&self) {
+        self.control.send_replace(Control::Stop);
+    }
+
+    pub fn status(&self) -> StatusSnapshot {
+        let ts = self.stats.checkpoint_ts.load(Ordering::Relaxed);
+        let mut s = self.status.snapshot(
+            self.stats.acked.load(Ordering::Relaxed),
+            (ts > 0).then_some(ts),
+        );
+        if let Some(c) = self
+            .stats
+            .checkpoint
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            s.checkpoint = Some(c);
+        }
+        if let Some(lag) = s.lag_seconds {
+            self.metrics.checkpoint_lag_seconds.set(lag as i64);
+        }
+        s
+    }
+
+    pub fn metrics(&self) -> &ProjectMetrics {
+        &self.metrics
+    }
+
+    /// Waits for the run to end. The outcome goes to the first caller; later callers
+    /// get an error saying it was already taken.
+    pub async fn join(&self) -> Result<RunOutcome, RunError> {
+        let task = self.task.lock().await.take();
+        match task {
+            None => Err(RunError::Internal(
+                "the run's outcome was already taken".into(),
+            )),
+            Some(task) => match task.await {
+                Ok(r) => r,
+                Err(e) => Err(RunError::Internal(format!(
+                    "project task ended abnormally: {e}"
+                ))),
+            },
+        }
+    }
+}
+
+/// Everything the stages share.
+#[derive(Clone)]
+pub struct RunContext {
+    pub settings: Arc<Settings>,
+    pub state_dir: PathBuf,
+    pub control: watch::Receiver<Control>,
+    pub status: Arc<StatusCell>,
+    pub stats: Arc<DeliveryStats>,
+    pub metrics: ProjectMetrics,
+    /// Canal `id`: increasing per message across the project.
+    pub message_ids: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl RunContext {
+    /// Waits while paused. Returns `false` when the project should stop.
+    pub async fn proceed(&mut self) -> bool {
+        loop {
+            let c = *self.control.borrow_and_update();
+            match c {
+                Control::Run => return true,
+                Control::Stop => return false,
+                Control::Pause => {
+                    self.status.set_state(RunState::Suspend);
+                    if self.control.changed().await.is_err() {
+                        return false;
+                    }
+                    if *self.control.borrow() == Control::Run {
+                        self.status.set_state(RunState::Running);
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn stop_requested(&self) -> bool {
+        *self.control.borrow() == Control::Stop
+    }
+}
+
+async fn run(mut ctx: RunContext) -> Result<RunOutcome, RunError> {
+    let settings = ctx.settings.clone();
+    ctx.status.set_state(RunState::Running);
+    let store = CheckpointStore::open(&ctx.state_dir)?;
+    let state = store.load()?;
+    tracing::info!(project = %settings.name, state_dir = %ctx.state_dir.display(), "starting");
+
+    let reader = MetadataReader::from_endpoint(&settings.source);
+    let plan = plan::resolve(&settings.config, &reader).await?;
+    for (id, why) in &plan.excluded {
+        tracing::warn!(table = %id, reason = %why, "object matched but is not synced");
+    }
+    let producer = Arc::new(KafkaProducer::new(&settings.kafka)?);
+    let admin = KafkaAdmin::new(&settings.kafka)?;
+
+    let (tx, rx) = mpsc::channel(IN_FLIGHT_MESSAGES);
+    let tracker = tokio::spawn(delivery::track(
+        rx,
+        store.clone(),
+        state.clone(),
+        ctx.stats.clone(),
+    ));
+    let emitter = Emitter::new(
+        Arc::new(obsync_format::Serializer::new(settings.format.clone())),
+        producer.clone(),
+        settings.partition_rule,
+        tx,
+    );
+
+    let outcome = run_stages(&mut ctx, &plan, &state, &admin, emitter).await;
+    // Every sender is gone now: the tracker drains the acknowledgements still due
+    // and writes the final checkpoint.
+    let tracked = tracker
+        .await
+        .map_err(|e| RunError::Internal(format!("delivery tracker ended abnormally: {e}")))?;
+    match (outcome, tracked) {
+        // The tracker's error is the cause; the stage only saw it go away.
+        (Err(RunError::Emit(crate::emit::EmitError::TrackerGone)), Err(e)) => Err(e.into()),
+        (Err(e), _) => Err(e),
+        (Ok(_), Err(e)) => Err(e.into()),
+        (Ok(o), Ok(_)) => Ok(o),
+    }
+}
+
+async fn run_stages(
+    ctx: &mut RunContext,
+    plan: &ProjectPlan,
+    state: &ProjectState,
+    admin: &KafkaAdmin,
+    emitter: Emitter,
+) -> Result<RunOutcome, RunError> {
+    let s = ctx.settings.clone();
+    if s.sync.schema && !state.schema_done {
+        stages::schema::run(ctx, plan, admin).await?;
+        emitter.mark(Mark::SchemaDone).await?;
+    }
+    let routes = routes(plan, admin, &ctx.metrics).await?;
+    let mut snapshot_start = state.snapshot_start.clone();
+    if s.sync.full && !state.full_done {
+        let full = stages::full::run(ctx, plan, &routes, state, &emitter).await?;
+        if !full.completed {
+            return Ok(RunOutcome::Stopped);
+        }
+        snapshot_start = snapshot_start.or(full.recorded_start);
+        emitter.mark(Mark::FullDone).await?;
+    }
+    if s.sync.incremental {
+        // Resume order: the acknowledged checkpoint, else the position recorded before
+        // the snapshot, else the configured start time, else now.
+        let start = match (&state.incremental, snapshot_start) {
+            (Some(ckpt), _) => StartFrom::Position(ckpt.position.clone()),
+            (None, Some(pos)) => StartFrom::Position(pos),
+            (None, None) => match s.start_time {
+                Some(t) => StartFrom::Timestamp(t),
+                None => StartFrom::Current,
+            },
+        };
+        stages::incremental::run(ctx, plan, &routes, start, emitter).await?;
+        return Ok(RunOutcome::Stopped);
+    }
+    Ok(RunOutcome::Finished)
+}
+
+/// Looks up each mapped topic's partition count.
+async fn routes(
+    plan: &ProjectPlan,
+    admin: &KafkaAdmin,
+    metrics: &ProjectMetrics,
+) -> Result<BTreeMap<obsync_model::TableId, Route>, RunError> {
+    let mut counts: BTreeMap<String, i32> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    for (id, t) in &plan.tables {
+        let partitions = match counts.get(&t.topic) {
+            Some(n) => *n,
+            None => {
+                let n = admin
+                    .partition_count(&t.topic)
+                    .await
+                    .map_err(|e| RunError::Topic {
+                        topic: t.topic.clone(),
+                        reason: e.to_string(),
+                    })?;
+                counts.insert(t.topic.clone(), n);
+                n
+            }
+        };
+        out.insert(
+            id.clone(),
+            Route {
+                topic: Arc::from(t.topic.as_str()),
+                partitions,
+                shard_columns: t.shard_columns.clone().map(Arc::from),
+                table: Arc::from(id.to_string().as_str()),
+                read: metrics.rows_read.with_label_values(&[&id.to_string()]),
+                written: metrics.rows_written.with_label_values(&[&id.to_string()]),
+            },
+        );
+    }
+    Ok(out)
+}

@@ -1,0 +1,146 @@
+//! A validated project file turned into the settings of each component. This is the
+//! only place that knows both the config types and the component types.
+
+use obsync_config::{
+    Compression, FormatKind, KafkaVersion, PartitionRule, ProjectConfig, SaslMechanism, SourceKind,
+    StartPosition,
+};
+use obsync_format::FormatOptions;
+use obsync_source::{SourceEndpoint, SourceFlavor};
+
+/// Which stages run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncStages {
+    pub schema: bool,
+    pub full: bool,
+    pub incremental: bool,
+}
+
+/// Everything a project run needs, built once from a [`ProjectConfig`].
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub name: String,
+    pub config: ProjectConfig,
+    pub source: SourceEndpoint,
+    pub server_id: u32,
+    pub kafka: obsync_kafka::KafkaTarget,
+    pub format: FormatOptions,
+    pub partition_rule: obsync_kafka::PartitionRule,
+    pub sync: SyncStages,
+    /// Incremental start without full sync: Unix seconds, `None` = now.
+    pub start_time: Option<u32>,
+    pub tx_sequence: bool,
+    pub ddl_messages: bool,
+    /// 0 = no heartbeats.
+    pub heartbeat_interval_secs: u64,
+    pub topic_partitions: i32,
+    pub topic_replication_factor: i32,
+    pub snapshot_chunk_rows: usize,
+    pub snapshot_parallelism: usize,
+}
+
+impl Settings {
+    pub fn from_config(config: ProjectConfig) -> Self {
+        let src = &config.source;
+        let flavor = match src.kind {
+            SourceKind::OceanBase => SourceFlavor::OceanBase,
+            SourceKind::MySql => SourceFlavor::MySql,
+            SourceKind::MariaDb => SourceFlavor::MariaDb,
+        };
+        let source = SourceEndpoint {
+            flavor,
+            host: src.host.clone(),
+            port: src.port,
+            user: src.user.login_name(),
+            password: src.password.expose().to_string(),
+        };
+        let sync = &config.sync;
+        let mut format = FormatOptions::new(match sync.format {
+            FormatKind::Default => obsync_format::FormatKind::Default,
+            FormatKind::DefaultExtendColumnType => {
+                obsync_format::FormatKind::DefaultExtendColumnType
+            }
+            FormatKind::Canal => obsync_format::FormatKind::Canal,
+            FormatKind::DataWorks => obsync_format::FormatKind::DataWorks,
+            FormatKind::SharePlex => obsync_format::FormatKind::SharePlex,
+        });
+        if let Some(t) = src
+            .message_tenant
+            .clone()
+            .or_else(|| src.user.tenant.clone())
+        {
+            format.tenant = t;
+        }
+        format.db_type = match flavor {
+            SourceFlavor::OceanBase => "OB_MYSQL",
+            SourceFlavor::MySql | SourceFlavor::MariaDb => "MYSQL",
+        }
+        .to_string();
+        format.source_identity = config.name.as_str().to_string();
+        format.source_time_zone_offset_secs = sync.time_zone.local_minus_utc();
+        Self {
+            name: config.name.as_str().to_string(),
+            source,
+            server_id: src.server_id,
+            kafka: kafka_target(&config),
+            format,
+            partition_rule: match sync.partition_rule {
+                PartitionRule::Hash => obsync_kafka::PartitionRule::Hash,
+                PartitionRule::One => obsync_kafka::PartitionRule::One,
+            },
+            sync: SyncStages {
+                schema: sync.types.schema,
+                full: sync.types.full,
+                incremental: sync.types.incremental,
+            },
+            start_time: match sync.start {
+                StartPosition::At(t) => Some(t.clamp(0, u32::MAX as i64) as u32),
+                StartPosition::None | StartPosition::AfterSnapshot | StartPosition::Now => None,
+            },
+            tx_sequence: sync.tx_sequence,
+            ddl_messages: sync.ddl_messages,
+            heartbeat_interval_secs: sync.heartbeat_interval.map(|d| d.as_secs()).unwrap_or(0),
+            topic_partitions: sync.topic_partitions,
+            topic_replication_factor: sync.topic_replication_factor,
+            snapshot_chunk_rows: sync.snapshot_chunk_rows as usize,
+            snapshot_parallelism: sync.snapshot_parallelism.max(1),
+            config,
+        }
+    }
+}
+
+fn kafka_target(config: &ProjectConfig) -> obsync_kafka::KafkaTarget {
+    use obsync_kafka::config as k;
+    let t = &config.target;
+    let mut target = obsync_kafka::KafkaTarget::new(t.bootstrap_servers_string());
+    target.version = match t.version {
+        KafkaVersion::V0_9 => k::KafkaVersion::V0_9,
+        KafkaVersion::V1_0 => k::KafkaVersion::V1_0,
+        KafkaVersion::V2 => k::KafkaVersion::V2,
+        KafkaVersion::V3Plus => k::KafkaVersion::V3Plus,
+    };
+    target.compression = match t.compression {
+        Compression::None => k::Compression::None,
+        Compression::Gzip => k::Compression::Gzip,
+        Compression::Snappy => k::Compression::Snappy,
+        Compression::Lz4 => k::Compression::Lz4,
+        Compression::Zstd => k::Compression::Zstd,
+    };
+    target.sasl = t.sasl.as_ref().map(|s| k::Sasl {
+        mechanism: match s.mechanism {
+            SaslMechanism::Plain => k::SaslMechanism::Plain,
+            SaslMechanism::ScramSha256 => k::SaslMechanism::ScramSha256,
+            SaslMechanism::ScramSha512 => k::SaslMechanism::ScramSha512,
+        },
+        username: s.username.clone(),
+        password: s.password.expose().to_string(),
+    });
+    target.tls = t.tls.as_ref().map(|tls| k::Tls {
+        ca_file: tls.ca_file.clone(),
+        cert_file: tls.cert_file.clone(),
+        key_file: tls.key_file.clone(),
+        verify_hostname: tls.verify_hostname,
+    });
+    target.extra = t.producer.clone();
+    target
+}

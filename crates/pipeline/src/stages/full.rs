@@ -1,0 +1,219 @@
+//! Full sync: snapshot every table in key-ordered chunks, in parallel across tables,
+//! resuming each table after its last acknowledged chunk.
+
+use crate::checkpoint::ProjectState;
+use crate::delivery::Mark;
+use crate::emit::{Emitter, Route};
+use crate::plan::{ProjectPlan, TablePlan};
+use crate::project::RunContext;
+use crate::status::{Stage, TableStatus};
+use crate::RunError;
+use obsync_format::MessageContext;
+use obsync_model::{Change, ChangeOrigin, KeySource, LogPosition, RowChange, TableId};
+use obsync_source::snapshot::SnapshotReader;
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::task::JoinSet;
+
+/// How the full stage ended.
+pub struct FullOutcome {
+    /// `false` when stopped before every table finished.
+    pub completed: bool,
+    /// The change-log position this run recorded before reading (None when an earlier
+    /// run recorded it, or without incremental sync).
+    pub recorded_start: Option<LogPosition>,
+}
+
+pub async fn run(
+    ctx: &RunContext,
+    plan: &ProjectPlan,
+    routes: &BTreeMap<TableId, Route>,
+    state: &ProjectState,
+    emitter: &Emitter,
+) -> Result<FullOutcome, RunError> {
+    ctx.status.set_stage(Stage::Full);
+    let s = ctx.settings.clone();
+    let mut recorded_start = None;
+    if s.sync.incremental && state.snapshot_start.is_none() {
+        // Recorded before any row is read: streaming from here afterwards replays
+        // every change committed during the snapshot (duplicates, never gaps).
+        let position = current_position(ctx).await?;
+        tracing::info!(%position, "change-log position recorded before the snapshot");
+        emitter.mark(Mark::SnapshotStart(position.clone())).await?;
+        recorded_start = Some(position);
+    }
+    let pool = s.source.pool();
+    let mut tasks = JoinSet::new();
+    let limit = Arc::new(tokio::sync::Semaphore::new(s.snapshot_parallelism));
+    for (id, table) in &plan.tables {
+        let progress = state
+            .tables
+            .get(&id.to_string())
+            .cloned()
+            .unwrap_or_default();
+        ctx.status.set_table(
+            &id.to_string(),
+            TableStatus {
+                rows_done: progress.rows,
+                rows_estimated: table.meta.estimated_rows,
+                done: progress.done,
+            },
+        );
+        ctx.metrics
+            .snapshot_rows_estimated
+            .with_label_values(&[&id.to_string()])
+            .set(table.meta.estimated_rows as i64);
+        if progress.done {
+            continue;
+        }
+        let reader = SnapshotReader::new(pool.clone(), table.meta.clone(), s.snapshot_chunk_rows);
+        let job = TableJob {
+            ctx: ctx.clone(),
+            table: table.clone(),
+            route: routes[id].clone(),
+            emitter: emitter.clone(),
+            last_key: progress.last_key,
+            rows_before: progress.rows,
+        };
+        let limit = limit.clone();
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            job.run(reader).await
+        });
+    }
+    let mut completed = true;
+    while let Some(joined) = tasks.join_next().await {
+        let finished = joined.map_err(|e| RunError::Internal(format!("snapshot task: {e}")))??;
+        completed &= finished;
+    }
+    let _ = pool.disconnect().await;
+    Ok(FullOutcome {
+        completed: completed && !ctx.stop_requested(),
+        recorded_start,
+    })
+}
+
+async fn current_position(ctx: &RunContext) -> Result<LogPosition, RunError> {
+    let mut conn = ctx.settings.source.connect().await?;
+    Ok(obsync_source::snapshot::current_position(&mut conn).await?)
+}
+
+struct TableJob {
+    ctx: RunContext,
+    table: TablePlan,
+    route: Route,
+    emitter: Emitter,
+    last_key: Option<Vec<obsync_model::Value>>,
+    rows_before: u64,
+}
+
+impl TableJob {
+    /// Returns `false` when stopped before the table finished.
+    async fn run(mut self, reader: SnapshotReader) -> Result<bool, RunError> {
+        let name = self.table.meta.id.to_string();
+        tracing::info!(table = %name, key = ?self.table.meta.key_source, resume_after = ?self.last_key, "snapshot starts");
+        if self.table.meta.key_source == KeySource::AllColumns {
+            return self.run_without_key(reader, &name).await;
+        }
+        let mut chunk_no = 0u64;
+        let mut done_rows = self.rows_before;
+        loop {
+            if !self.ctx.proceed().await {
+                return Ok(false);
+            }
+            let chunk = reader.read_chunk(self.last_key.as_deref()).await?;
+            let n = chunk.rows.len() as u64;
+            for row in chunk.rows {
+                self.send_row(row, chunk_no).await?;
+            }
+            chunk_no += 1;
+            done_rows += n;
+            let table_done = chunk.last_key.is_none();
+            if chunk.last_key.is_some() {
+                self.last_key = chunk.last_key.clone();
+            }
+            self.emitter
+                .mark(Mark::ChunkDone {
+                    table: name.clone(),
+                    last_key: self.last_key.clone(),
+                    rows: n,
+                    table_done,
+                })
+                .await?;
+            self.ctx.status.add_table_rows(&name, n, table_done);
+            self.ctx
+                .metrics
+                .snapshot_rows_done
+                .with_label_values(&[&name])
+                .set(done_rows as i64);
+            if table_done {
+                tracing::info!(table = %name, rows = done_rows, "snapshot finished");
+                return Ok(true);
+            }
+        }
+    }
+
+    /// A table without a usable key is read in one scan; an interruption restarts the
+    /// table (its rows are delivered again: at-least-once).
+    async fn run_without_key(
+        mut self,
+        reader: SnapshotReader,
+        name: &str,
+    ) -> Result<bool, RunError> {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        let scan = tokio::spawn(async move { reader.stream_all(tx).await });
+        let mut rows = 0u64;
+        while let Some(batch) = rx.recv().await {
+            if !self.ctx.proceed().await {
+                scan.abort();
+                return Ok(false);
+            }
+            let n = batch.len() as u64;
+            for row in batch {
+                self.send_row(row, 0).await?;
+            }
+            rows += n;
+            self.ctx.status.add_table_rows(name, n, false);
+        }
+        scan.await
+            .map_err(|e| RunError::Internal(format!("snapshot scan: {e}")))??;
+        self.emitter
+            .mark(Mark::ChunkDone {
+                table: name.to_string(),
+                last_key: None,
+                rows,
+                table_done: true,
+            })
+            .await?;
+        self.ctx.status.add_table_rows(name, 0, true);
+        self.ctx
+            .metrics
+            .snapshot_rows_done
+            .with_label_values(&[name])
+            .set(rows as i64);
+        Ok(true)
+    }
+
+    async fn send_row(&mut self, row: obsync_model::Row, chunk: u64) -> Result<(), RunError> {
+        let change = Change {
+            table: self.table.meta.clone(),
+            row: RowChange::Snapshot { row },
+            origin: ChangeOrigin::Snapshot { chunk },
+        };
+        let now_ms = Emitter::now_ms();
+        let msg = MessageContext {
+            sequence: 0,
+            checkpoint_secs: now_ms / 1000,
+            now_ms,
+            message_id: self.ctx.message_ids.fetch_add(1, Ordering::Relaxed) + 1,
+            txn_sequence: None,
+        };
+        self.ctx.status.rows_read.fetch_add(1, Ordering::Relaxed);
+        self.route.read.inc();
+        self.emitter
+            .change(&change, &self.route, &msg, None)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,184 @@
+//! Incremental sync: stream the change log from the checkpoint (or the snapshot's
+//! start position, or the configured start time) into Kafka, one transaction at a time.
+
+use crate::delivery::Mark;
+use crate::emit::{Emitter, Route};
+use crate::plan::ProjectPlan;
+use crate::project::RunContext;
+use crate::status::Stage;
+use crate::RunError;
+use obsync_format::{Ddl, MessageContext, SequenceGenerator, TxnSequence};
+use obsync_model::{Change, SourceEvent, TableId, TxnInfo};
+use obsync_source::binlog::{BinlogOptions, BinlogReader, StartFrom};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The most rows of one transaction held in memory for SharePlex intra-transaction
+/// sequence numbers, which need the transaction's size before its first message.
+/// About 1 KiB per row keeps this under ~100 MiB; a bigger transaction stops the
+/// project with an error that says how to proceed.
+pub const TX_SEQUENCE_MAX_ROWS: usize = 100_000;
+
+pub async fn run(
+    ctx: &mut RunContext,
+    plan: &ProjectPlan,
+    routes: &BTreeMap<TableId, Route>,
+    start: StartFrom,
+    mut emitter: Emitter,
+) -> Result<(), RunError> {
+    ctx.status.set_stage(Stage::Incremental);
+    let s = ctx.settings.clone();
+    tracing::info!(?start, "incremental sync starts");
+    let tables: HashSet<TableId> = plan.tables.keys().cloned().collect();
+    let filter = Arc::new(move |t: &TableId| tables.contains(t));
+    let mut reader = BinlogReader::start(
+        s.source.clone(),
+        BinlogOptions::new(s.server_id, start, filter),
+    )
+    .await?;
+    let mut seq = SequenceGenerator::default();
+    let mut txn_rows: Vec<Change> = Vec::new();
+    let mut current: Option<Arc<TxnInfo>> = None;
+    let mut heartbeat =
+        tokio::time::interval(Duration::from_secs(s.heartbeat_interval_secs.max(1)));
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        if !ctx.proceed().await {
+            return Ok(());
+        }
+        let event = tokio::select! {
+            ev = reader.next() => ev?,
+            _ = ctx.control.changed() => continue,
+            _ = heartbeat.tick(), if s.heartbeat_interval_secs > 0 => {
+                send_heartbeats(&mut emitter, routes, &mut seq, ctx).await?;
+                continue;
+            }
+        };
+        match event {
+            SourceEvent::Begin(txn) => {
+                txn_rows.clear();
+                current = Some(txn);
+            }
+            SourceEvent::Row(change) => {
+                let Some(route) = routes.get(&change.table.id) else {
+                    continue;
+                };
+                ctx.status.rows_read.fetch_add(1, Ordering::Relaxed);
+                route.read.inc();
+                if s.tx_sequence {
+                    if txn_rows.len() >= TX_SEQUENCE_MAX_ROWS {
+                        return Err(RunError::TransactionTooLarge {
+                            at: current
+                                .as_ref()
+                                .map(|t| t.start.to_string())
+                                .unwrap_or_default(),
+                            limit: TX_SEQUENCE_MAX_ROWS,
+                        });
+                    }
+                    txn_rows.push(change);
+                } else {
+                    let ts = txn_ts(&current);
+                    let msg = message(ctx, seq.next(ts as u64), None);
+                    emitter.change(&change, route, &msg, Some(ts)).await?;
+                }
+            }
+            SourceEvent::Commit { end, timestamp, .. } => {
+                let size = txn_rows.len() as u32;
+                for (i, change) in txn_rows.drain(..).enumerate() {
+                    let route = &routes[&change.table.id];
+                    let tx = TxnSequence {
+                        seq: i as u32 + 1,
+                        size,
+                    };
+                    let msg = message(ctx, seq.next(timestamp as u64), Some(tx));
+                    emitter
+                        .change(&change, route, &msg, Some(timestamp))
+                        .await?;
+                }
+                current = None;
+                emitter
+                    .mark(Mark::Committed {
+                        position: end,
+                        timestamp,
+                    })
+                    .await?;
+            }
+            SourceEvent::Ddl {
+                database,
+                table,
+                statement,
+                end,
+                timestamp,
+            } => {
+                if s.ddl_messages {
+                    if let Some(route) = table.as_ref().and_then(|t| routes.get(t)) {
+                        let unique = end.coord.to_string();
+                        let ddl = Ddl {
+                            database: &database,
+                            table: table.as_ref().map(|t| t.table.as_str()),
+                            statement: &statement,
+                            timestamp,
+                            unique_id: &unique,
+                        };
+                        let msg = message(ctx, seq.next(timestamp as u64), None);
+                        emitter.ddl(&ddl, route, &msg).await?;
+                    }
+                }
+                emitter
+                    .mark(Mark::Committed {
+                        position: end,
+                        timestamp,
+                    })
+                    .await?;
+            }
+            SourceEvent::Progress {
+                position,
+                timestamp,
+            } => {
+                if current.is_none() {
+                    emitter
+                        .mark(Mark::Committed {
+                            position,
+                            timestamp,
+                        })
+                        .await?;
+                }
+            }
+        }
+    }
+}
+
+fn txn_ts(txn: &Option<Arc<TxnInfo>>) -> u32 {
+    txn.as_ref().map(|t| t.timestamp).unwrap_or(0)
+}
+
+fn message(ctx: &RunContext, sequence: u64, txn_sequence: Option<TxnSequence>) -> MessageContext {
+    let now_ms = Emitter::now_ms();
+    let ckpt = ctx.stats.checkpoint_ts.load(Ordering::Relaxed);
+    MessageContext {
+        sequence,
+        checkpoint_secs: if ckpt > 0 { ckpt } else { now_ms / 1000 },
+        now_ms,
+        message_id: ctx.message_ids.fetch_add(1, Ordering::Relaxed) + 1,
+        txn_sequence,
+    }
+}
+
+async fn send_heartbeats(
+    emitter: &mut Emitter,
+    routes: &BTreeMap<TableId, Route>,
+    seq: &mut SequenceGenerator,
+    ctx: &RunContext,
+) -> Result<(), RunError> {
+    let mut seen = HashSet::new();
+    for route in routes.values() {
+        if seen.insert(route.topic.clone()) {
+            let now = Emitter::now_ms() / 1000;
+            let msg = message(ctx, seq.next(now), None);
+            emitter.heartbeat(route, &msg).await?;
+        }
+    }
+    Ok(())
+}

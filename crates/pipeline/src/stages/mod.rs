@@ -1,0 +1,5 @@
+//! The three stages of a project, run in this order.
+
+pub mod full;
+pub mod incremental;
+pub mod schema;

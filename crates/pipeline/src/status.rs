@@ -1,0 +1,180 @@
+//! The live status of a running project: what a CLI status line, the console and the
+//! REST API show.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Lifecycle state of a project run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunState {
+    Init,
+    Running,
+    /// Paused by the user: nothing is read, the checkpoint is current.
+    Suspend,
+    Failed,
+    /// Every requested stage finished (only without incremental sync).
+    Finished,
+    /// Stopped by the user; resumable from its checkpoint.
+    Stopped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Precheck,
+    Schema,
+    Full,
+    Incremental,
+}
+
+/// Snapshot progress of one table.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct TableStatus {
+    pub rows_done: u64,
+    /// The server's estimate; may be below `rows_done`.
+    pub rows_estimated: u64,
+    pub done: bool,
+}
+
+/// A point-in-time copy of the project's status.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusSnapshot {
+    pub project: String,
+    pub state: RunState,
+    pub stage: Stage,
+    pub tables: BTreeMap<String, TableStatus>,
+    /// Human-readable checkpoint position (`file:pos`).
+    pub checkpoint: Option<String>,
+    /// Source commit time of the checkpoint, Unix seconds.
+    pub checkpoint_time: Option<u64>,
+    /// Seconds between now and the checkpoint's commit time.
+    pub lag_seconds: Option<u64>,
+    pub rows_read: u64,
+    pub messages_acked: u64,
+    pub rows_per_second: f64,
+    pub last_error: Option<String>,
+}
+
+/// Shared, cheaply updated status cells. Hot counters are atomics; rarely changed
+/// fields sit behind a mutex.
+#[derive(Debug)]
+pub struct StatusCell {
+    pub project: String,
+    pub rows_read: AtomicU64,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    state: RunState,
+    stage: Stage,
+    tables: BTreeMap<String, TableStatus>,
+    checkpoint: Option<String>,
+    last_error: Option<String>,
+    rate: RateWindow,
+}
+
+/// Rows/s over the last sampling interval.
+#[derive(Debug, Default)]
+struct RateWindow {
+    last_rows: u64,
+    last_at: Option<std::time::Instant>,
+    rate: f64,
+}
+
+impl StatusCell {
+    pub fn new(project: impl Into<String>) -> Arc<Self> {
+        Arc::new(Self {
+            project: project.into(),
+            rows_read: AtomicU64::new(0),
+            inner: Mutex::new(Inner {
+                state: RunState::Init,
+                stage: Stage::Precheck,
+                tables: BTreeMap::new(),
+                checkpoint: None,
+                last_error: None,
+                rate: RateWindow::default(),
+            }),
+        })
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        // A poisoned lock only means another thread panicked while holding it; the
+        // status is still the best information available.
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut g)
+    }
+
+    pub fn set_state(&self, state: RunState) {
+        self.with(|i| i.state = state);
+    }
+
+    pub fn state(&self) -> RunState {
+        self.with(|i| i.state)
+    }
+
+    pub fn set_stage(&self, stage: Stage) {
+        self.with(|i| i.stage = stage);
+    }
+
+    pub fn fail(&self, error: impl Into<String>) {
+        self.with(|i| {
+            i.state = RunState::Failed;
+            i.last_error = Some(error.into());
+        });
+    }
+
+    pub fn set_table(&self, table: &str, status: TableStatus) {
+        self.with(|i| {
+            i.tables.insert(table.to_string(), status);
+        });
+    }
+
+    pub fn add_table_rows(&self, table: &str, rows: u64, done: bool) {
+        self.with(|i| {
+            let t = i.tables.entry(table.to_string()).or_default();
+            t.rows_done += rows;
+            t.done |= done;
+        });
+    }
+
+    pub fn set_checkpoint(&self, checkpoint: String) {
+        self.with(|i| i.checkpoint = Some(checkpoint));
+    }
+
+    /// Copies the status; `acked` and `checkpoint_time` come from the delivery tracker.
+    pub fn snapshot(&self, acked: u64, checkpoint_time: Option<u64>) -> StatusSnapshot {
+        let rows_read = self.rows_read.load(Ordering::Relaxed);
+        let now = crate::delivery::unix_ms() / 1000;
+        self.with(|i| {
+            let at = std::time::Instant::now();
+            if let Some(prev) = i.rate.last_at {
+                let secs = at.duration_since(prev).as_secs_f64();
+                if secs >= 0.5 {
+                    i.rate.rate = (rows_read - i.rate.last_rows) as f64 / secs;
+                    i.rate.last_rows = rows_read;
+                    i.rate.last_at = Some(at);
+                }
+            } else {
+                i.rate.last_rows = rows_read;
+                i.rate.last_at = Some(at);
+            }
+            StatusSnapshot {
+                project: self.project.clone(),
+                state: i.state,
+                stage: i.stage,
+                tables: i.tables.clone(),
+                checkpoint: i.checkpoint.clone(),
+                checkpoint_time,
+                lag_seconds: checkpoint_time.map(|t| now.saturating_sub(t)),
+                rows_read,
+                messages_acked: acked,
+                rows_per_second: i.rate.rate,
+                last_error: i.last_error.clone(),
+            }
+        })
+    }
+}
