@@ -96,9 +96,12 @@ mod tests {
         let m = ProjectMetrics::new("订单同步01");
         m.rows_read.with_label_values(&["shop.orders"]).inc_by(3);
         let text = m.render();
-        assert!(
-            text.contains(r#"obsync_rows_read_total{project="订单同步01",table="shop.orders"} 3"#),
-            "{text}"
-        );
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("obsync_rows_read_total{"))
+            .unwrap_or_else(|| panic!("no rows_read line in:\n{text}"));
+        assert!(line.contains(r#"project="订单同步01""#), "{line}");
+        assert!(line.contains(r#"table="shop.orders""#), "{line}");
+        assert!(line.ends_with(" 3"), "{line}");
     }
 }
