@@ -127,6 +127,15 @@ impl StatusCell {
         });
     }
 
+    /// Records a problem the project is riding out (it keeps running).
+    pub fn set_error(&self, error: impl Into<String>) {
+        self.with(|i| i.last_error = Some(error.into()));
+    }
+
+    pub fn clear_error(&self) {
+        self.with(|i| i.last_error = None);
+    }
+
     pub fn set_table(&self, table: &str, status: TableStatus) {
         self.with(|i| {
             i.tables.insert(table.to_string(), status);

@@ -9,7 +9,7 @@ use crate::status::Stage;
 use crate::RunError;
 use obsync_format::{Ddl, MessageContext, SequenceGenerator, TxnSequence};
 use obsync_model::{Change, SourceEvent, TableId, TxnInfo};
-use obsync_source::binlog::{BinlogOptions, BinlogReader, StartFrom};
+use obsync_source::binlog::{BinlogError, BinlogOptions, BinlogReader, StartFrom, TableFilter};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -30,14 +30,21 @@ pub async fn run(
 ) -> Result<(), RunError> {
     ctx.status.set_stage(Stage::Incremental);
     let s = ctx.settings.clone();
-    tracing::info!(?start, "incremental sync starts");
     let tables: HashSet<TableId> = plan.tables.keys().cloned().collect();
-    let filter = Arc::new(move |t: &TableId| tables.contains(t));
-    let mut reader = BinlogReader::start(
-        s.source.clone(),
-        BinlogOptions::new(s.server_id, start, filter),
-    )
-    .await?;
+    let filter: TableFilter = Arc::new(move |t: &TableId| tables.contains(t));
+    // "Now" is pinned to a position once, so a restart after an outage continues from
+    // there instead of skipping what was written meanwhile.
+    let mut start = match start {
+        StartFrom::Current => {
+            let mut conn = s.source.connect().await?;
+            StartFrom::Position(obsync_source::snapshot::current_position(&mut conn).await?)
+        }
+        other => other,
+    };
+    tracing::info!(?start, "incremental sync starts");
+    let Some(mut reader) = open_reader(ctx, &start, &filter).await? else {
+        return Ok(());
+    };
     let mut seq = SequenceGenerator::default();
     let mut txn_rows: Vec<Change> = Vec::new();
     let mut current: Option<Arc<TxnInfo>> = None;
@@ -49,7 +56,27 @@ pub async fn run(
             return Ok(());
         }
         let event = tokio::select! {
-            ev = reader.next() => ev?,
+            ev = reader.next() => match ev {
+                Ok(ev) => ev,
+                Err(e) if is_transient(&e) => {
+                    // The reader already retried for a while. Keep going from the last
+                    // transaction it completed: rows of the open transaction were sent
+                    // and will be sent again (duplicates, never gaps).
+                    if let Some(p) = reader.committed_position() {
+                        start = StartFrom::Position(p.clone());
+                    }
+                    tracing::warn!(error = %e, ?start, "source unavailable: retrying until it is back");
+                    ctx.status.set_error(e.to_string());
+                    txn_rows.clear();
+                    current = None;
+                    match open_reader(ctx, &start, &filter).await? {
+                        Some(r) => reader = r,
+                        None => return Ok(()),
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            },
             _ = ctx.control.changed() => continue,
             _ = heartbeat.tick(), if s.heartbeat_interval_secs > 0 => {
                 send_heartbeats(&mut emitter, routes, &mut seq, ctx).await?;
@@ -147,6 +174,53 @@ pub async fn run(
                 }
             }
         }
+    }
+}
+
+/// The longest wait between attempts to reach an unavailable source.
+const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Errors that mean "the source is not reachable right now", as opposed to data or
+/// configuration problems that a retry cannot fix.
+fn is_transient(e: &BinlogError) -> bool {
+    matches!(
+        e,
+        BinlogError::Connect(_)
+            | BinlogError::ReconnectExhausted { .. }
+            | BinlogError::Query { .. }
+    )
+}
+
+/// Opens a reader at `start`, retrying transient failures with backoff until it works
+/// or the project is stopped (`None`).
+async fn open_reader(
+    ctx: &mut RunContext,
+    start: &StartFrom,
+    filter: &TableFilter,
+) -> Result<Option<BinlogReader>, RunError> {
+    let s = ctx.settings.clone();
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let opts = BinlogOptions::new(s.server_id, start.clone(), filter.clone());
+        match BinlogReader::start(s.source.clone(), opts).await {
+            Ok(r) => {
+                ctx.status.clear_error();
+                return Ok(Some(r));
+            }
+            Err(e) if is_transient(&e) => {
+                tracing::warn!(error = %e, retry_in = ?backoff, "cannot open the binlog stream");
+                ctx.status.set_error(e.to_string());
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = ctx.control.changed() => {}
+        }
+        if ctx.stop_requested() {
+            return Ok(None);
+        }
+        backoff = (backoff * 2).min(MAX_RETRY_BACKOFF);
     }
 }
 
