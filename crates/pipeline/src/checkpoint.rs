@@ -5,6 +5,7 @@
 //! has acknowledged; the delivery tracker is the only writer during a run.
 
 use obsync_model::{LogPosition, Value};
+use obsync_source::snapshot::KeyRange;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -26,13 +27,25 @@ pub struct ProjectState {
     pub incremental: Option<IncrementalCheckpoint>,
 }
 
-/// Snapshot progress of one table: resume after `last_key`.
+/// Snapshot progress of one table: resume after `last_key`, or, when the table is
+/// read in parallel key ranges, after each range's own `last_key`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TableProgress {
     pub done: bool,
     /// Key of the last row of the last acknowledged chunk (`None`: start of table).
     pub last_key: Option<Vec<Value>>,
     pub rows: u64,
+    /// The key ranges read in parallel, fixed before the first of their rows is read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ranges: Vec<RangeProgress>,
+}
+
+/// Progress of one key range of a table read in parallel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RangeProgress {
+    pub range: KeyRange,
+    pub last_key: Option<Vec<Value>>,
+    pub done: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -174,6 +187,14 @@ mod tests {
                 done: false,
                 last_key: Some(vec![Value::UInt(u64::MAX), Value::Text("é".into())]),
                 rows: 42,
+                ranges: vec![RangeProgress {
+                    range: KeyRange {
+                        after: Some(Value::Int(-5)),
+                        up_to: None,
+                    },
+                    last_key: Some(vec![Value::Int(7)]),
+                    done: false,
+                }],
             },
         );
         state.incremental = Some(IncrementalCheckpoint {

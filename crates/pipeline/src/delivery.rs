@@ -8,8 +8,11 @@
 //! Architecture invariant: this is the only place that advances the checkpoint, and it
 //! advances only past acknowledged messages.
 
-use crate::checkpoint::{CheckpointError, CheckpointStore, IncrementalCheckpoint, ProjectState};
+use crate::checkpoint::{
+    CheckpointError, CheckpointStore, IncrementalCheckpoint, ProjectState, RangeProgress,
+};
 use obsync_model::{LogPosition, Value};
+use obsync_source::snapshot::KeyRange;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -22,12 +25,19 @@ pub enum Mark {
     SchemaDone,
     /// Recorded before the first snapshot row is read.
     SnapshotStart(LogPosition),
-    /// A snapshot chunk of `table` is fully delivered.
+    /// `table` will be read in these key ranges (saved before any of their rows).
+    RangesPlanned {
+        table: String,
+        ranges: Vec<KeyRange>,
+    },
+    /// A snapshot chunk of `table` (of key range `range`, if read in ranges) is fully
+    /// delivered; `done` says the table (or the range) is finished.
     ChunkDone {
         table: String,
+        range: Option<usize>,
         last_key: Option<Vec<Value>>,
         rows: u64,
-        table_done: bool,
+        done: bool,
     },
     FullDone,
     /// A source transaction (or skipped stretch of log) is fully delivered.
@@ -87,16 +97,39 @@ pub fn apply(state: &mut ProjectState, mark: Mark) {
     match mark {
         Mark::SchemaDone => state.schema_done = true,
         Mark::SnapshotStart(pos) => state.snapshot_start = Some(pos),
+        Mark::RangesPlanned { table, ranges } => {
+            let t = state.tables.entry(table).or_default();
+            t.ranges = ranges
+                .into_iter()
+                .map(|range| RangeProgress {
+                    range,
+                    last_key: None,
+                    done: false,
+                })
+                .collect();
+        }
         Mark::ChunkDone {
             table,
+            range,
             last_key,
             rows,
-            table_done,
+            done,
         } => {
             let t = state.tables.entry(table).or_default();
-            t.last_key = last_key;
             t.rows += rows;
-            t.done = table_done;
+            match range.and_then(|i| t.ranges.get_mut(i)) {
+                None => {
+                    t.last_key = last_key;
+                    t.done = done;
+                }
+                Some(r) => {
+                    if last_key.is_some() {
+                        r.last_key = last_key;
+                    }
+                    r.done = done;
+                    t.done = t.ranges.iter().all(|r| r.done);
+                }
+            }
         }
         Mark::FullDone => state.full_done = true,
         Mark::Committed {
@@ -323,9 +356,10 @@ mod tests {
         let mut s = ProjectState::default();
         let chunk = |k: u64, done| Mark::ChunkDone {
             table: "d.t".into(),
+            range: None,
             last_key: Some(vec![Value::UInt(k)]),
             rows: 10,
-            table_done: done,
+            done,
         };
         apply(&mut s, chunk(10, false));
         apply(&mut s, chunk(20, true));
@@ -334,5 +368,45 @@ mod tests {
             (t.rows, t.done, t.last_key.clone()),
             (20, true, Some(vec![Value::UInt(20)]))
         );
+    }
+
+    #[test]
+    fn table_read_in_ranges_is_done_only_when_every_range_is() {
+        let mut s = ProjectState::default();
+        let ranges = vec![
+            KeyRange {
+                after: None,
+                up_to: Some(Value::Int(100)),
+            },
+            KeyRange {
+                after: Some(Value::Int(100)),
+                up_to: None,
+            },
+        ];
+        apply(
+            &mut s,
+            Mark::RangesPlanned {
+                table: "d.t".into(),
+                ranges,
+            },
+        );
+        let chunk = |i, k: i64, done| Mark::ChunkDone {
+            table: "d.t".into(),
+            range: Some(i),
+            last_key: Some(vec![Value::Int(k)]),
+            rows: 5,
+            done,
+        };
+        apply(&mut s, chunk(1, 150, false));
+        apply(&mut s, chunk(0, 100, true));
+        assert!(!s.tables["d.t"].done);
+        assert_eq!(
+            s.tables["d.t"].ranges[1].last_key,
+            Some(vec![Value::Int(150)])
+        );
+        apply(&mut s, chunk(1, 200, true));
+        let t = &s.tables["d.t"];
+        assert!(t.done && t.ranges.iter().all(|r| r.done));
+        assert_eq!(t.rows, 15);
     }
 }

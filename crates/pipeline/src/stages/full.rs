@@ -10,7 +10,7 @@ use crate::status::{Stage, TableStatus};
 use crate::RunError;
 use obsync_format::MessageContext;
 use obsync_model::{Change, ChangeOrigin, KeySource, LogPosition, RowChange, TableId};
-use obsync_source::snapshot::SnapshotReader;
+use obsync_source::snapshot::{KeyRange, SnapshotReader};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -47,40 +47,56 @@ pub async fn run(
     let mut tasks = JoinSet::new();
     let limit = Arc::new(tokio::sync::Semaphore::new(s.snapshot_parallelism));
     for (id, table) in &plan.tables {
-        let progress = state
-            .tables
-            .get(&id.to_string())
-            .cloned()
-            .unwrap_or_default();
+        let name = id.to_string();
+        let progress = state.tables.get(&name).cloned().unwrap_or_default();
+        let reader = Arc::new(SnapshotReader::new(
+            pool.clone(),
+            table.meta.clone(),
+            s.snapshot_chunk_rows,
+        ));
+        let estimated = match reader.estimate_rows().await {
+            Ok(e) => e.rows,
+            Err(_) => table.meta.estimated_rows,
+        };
         ctx.status.set_table(
-            &id.to_string(),
+            &name,
             TableStatus {
                 rows_done: progress.rows,
-                rows_estimated: table.meta.estimated_rows,
+                rows_estimated: estimated,
                 done: progress.done,
             },
         );
         ctx.metrics
             .snapshot_rows_estimated
-            .with_label_values(&[&id.to_string()])
-            .set(table.meta.estimated_rows as i64);
+            .with_label_values(&[&name])
+            .set(estimated as i64);
+        ctx.metrics
+            .snapshot_rows_done
+            .with_label_values(&[&name])
+            .set(progress.rows as i64);
         if progress.done {
             continue;
         }
-        let reader = SnapshotReader::new(pool.clone(), table.meta.clone(), s.snapshot_chunk_rows);
-        let job = TableJob {
-            ctx: ctx.clone(),
-            table: table.clone(),
-            route: routes[id].clone(),
-            emitter: emitter.clone(),
-            last_key: progress.last_key,
-            rows_before: progress.rows,
-        };
-        let limit = limit.clone();
-        tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            job.run(reader).await
-        });
+        let parts = plan_parts(ctx, &reader, &progress, estimated, emitter, &name).await?;
+        let remaining = Arc::new(std::sync::atomic::AtomicUsize::new(parts.len()));
+        for (range, key_range, last_key) in parts {
+            let job = TableJob {
+                ctx: ctx.clone(),
+                table: table.clone(),
+                route: routes[id].clone(),
+                emitter: emitter.clone(),
+                range,
+                key_range,
+                last_key,
+                remaining: remaining.clone(),
+            };
+            let reader = reader.clone();
+            let limit = limit.clone();
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                job.run(reader).await
+            });
+        }
     }
     let mut completed = true;
     while let Some(joined) = tasks.join_next().await {
@@ -94,6 +110,53 @@ pub async fn run(
     })
 }
 
+/// One unit of parallel snapshot work: (range index, key range, resume key).
+type Part = (Option<usize>, KeyRange, Option<Vec<obsync_model::Value>>);
+
+/// Decides how a table is read: the ranges of an interrupted parallel read, else the
+/// single-range resume point, else — for a big table with an integer key and
+/// parallelism to spare — new key ranges, saved before any of their rows is read.
+async fn plan_parts(
+    ctx: &RunContext,
+    reader: &SnapshotReader,
+    progress: &crate::checkpoint::TableProgress,
+    estimated: u64,
+    emitter: &Emitter,
+    name: &str,
+) -> Result<Vec<Part>, RunError> {
+    let s = &ctx.settings;
+    if !progress.ranges.is_empty() {
+        return Ok(progress
+            .ranges
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !r.done)
+            .map(|(i, r)| (Some(i), r.range.clone(), r.last_key.clone()))
+            .collect());
+    }
+    let fresh = progress.last_key.is_none() && progress.rows == 0;
+    // Below a few chunks, splitting costs more round trips than it saves.
+    let big = estimated > 4 * s.snapshot_chunk_rows as u64;
+    if fresh && big && reader.is_chunked() && s.snapshot_parallelism > 1 {
+        let ranges = reader.key_ranges(s.snapshot_parallelism).await?;
+        if ranges.len() > 1 {
+            tracing::info!(table = %name, ranges = ranges.len(), "snapshot in parallel key ranges");
+            emitter
+                .mark(Mark::RangesPlanned {
+                    table: name.to_string(),
+                    ranges: ranges.clone(),
+                })
+                .await?;
+            return Ok(ranges
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| (Some(i), r, None))
+                .collect());
+        }
+    }
+    Ok(vec![(None, KeyRange::all(), progress.last_key.clone())])
+}
+
 async fn current_position(ctx: &RunContext) -> Result<LogPosition, RunError> {
     let mut conn = ctx.settings.source.connect().await?;
     Ok(obsync_source::snapshot::current_position(&mut conn).await?)
@@ -104,51 +167,61 @@ struct TableJob {
     table: TablePlan,
     route: Route,
     emitter: Emitter,
+    /// The range index when the table is read in parallel ranges.
+    range: Option<usize>,
+    key_range: KeyRange,
     last_key: Option<Vec<obsync_model::Value>>,
-    rows_before: u64,
+    /// Parts of the table not finished yet; the last one to finish marks the table.
+    remaining: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl TableJob {
-    /// Returns `false` when stopped before the table finished.
-    async fn run(mut self, reader: SnapshotReader) -> Result<bool, RunError> {
+    /// Reads this part (the table, or one key range of it) chunk by chunk. Returns
+    /// `false` when stopped before it finished.
+    async fn run(mut self, reader: Arc<SnapshotReader>) -> Result<bool, RunError> {
         let name = self.table.meta.id.to_string();
-        tracing::info!(table = %name, key = ?self.table.meta.key_source, resume_after = ?self.last_key, "snapshot starts");
+        tracing::info!(table = %name, range = ?self.range, resume_after = ?self.last_key, "snapshot starts");
         if self.table.meta.key_source == KeySource::AllColumns {
             return self.run_without_key(reader, &name).await;
         }
+        let rows_done = self
+            .ctx
+            .metrics
+            .snapshot_rows_done
+            .with_label_values(&[&name]);
         let mut chunk_no = 0u64;
-        let mut done_rows = self.rows_before;
         loop {
             if !self.ctx.proceed().await {
                 return Ok(false);
             }
-            let chunk = reader.read_chunk(self.last_key.as_deref()).await?;
+            let chunk = reader
+                .read_chunk_in(&self.key_range, self.last_key.as_deref())
+                .await?;
             let n = chunk.rows.len() as u64;
             for row in chunk.rows {
                 self.send_row(row, chunk_no).await?;
             }
             chunk_no += 1;
-            done_rows += n;
-            let table_done = chunk.last_key.is_none();
+            let done = chunk.last_key.is_none();
             if chunk.last_key.is_some() {
-                self.last_key = chunk.last_key.clone();
+                self.last_key = chunk.last_key;
             }
             self.emitter
                 .mark(Mark::ChunkDone {
                     table: name.clone(),
+                    range: self.range,
                     last_key: self.last_key.clone(),
                     rows: n,
-                    table_done,
+                    done,
                 })
                 .await?;
+            rows_done.add(n as i64);
+            let table_done = done && self.remaining.fetch_sub(1, Ordering::AcqRel) == 1;
             self.ctx.status.add_table_rows(&name, n, table_done);
-            self.ctx
-                .metrics
-                .snapshot_rows_done
-                .with_label_values(&[&name])
-                .set(done_rows as i64);
-            if table_done {
-                tracing::info!(table = %name, rows = done_rows, "snapshot finished");
+            if done {
+                if table_done {
+                    tracing::info!(table = %name, "snapshot finished");
+                }
                 return Ok(true);
             }
         }
@@ -158,7 +231,7 @@ impl TableJob {
     /// table (its rows are delivered again: at-least-once).
     async fn run_without_key(
         mut self,
-        reader: SnapshotReader,
+        reader: Arc<SnapshotReader>,
         name: &str,
     ) -> Result<bool, RunError> {
         let (tx, mut rx) = tokio::sync::mpsc::channel(4);
@@ -181,9 +254,10 @@ impl TableJob {
         self.emitter
             .mark(Mark::ChunkDone {
                 table: name.to_string(),
+                range: None,
                 last_key: None,
                 rows,
-                table_done: true,
+                done: true,
             })
             .await?;
         self.ctx.status.add_table_rows(name, 0, true);
@@ -191,7 +265,7 @@ impl TableJob {
             .metrics
             .snapshot_rows_done
             .with_label_values(&[name])
-            .set(rows as i64);
+            .add(rows as i64);
         Ok(true)
     }
 
