@@ -4,7 +4,15 @@ use crate::plan::ProjectPlan;
 use crate::project::RunContext;
 use crate::status::Stage;
 use crate::RunError;
-use obsync_kafka::{KafkaAdmin, NewTopicSpec, TopicCreation};
+use obsync_kafka::{AdminError, KafkaAdmin, NewTopicSpec, TopicCreation};
+use std::time::{Duration, Instant};
+
+/// How long a topic just created may take to show in the broker's metadata with all its
+/// partitions. The broker answers CreateTopics once the controller has the topic, but
+/// (KRaft) brokers learn it asynchronously: reading the partition count at once may find
+/// no topic, or no partitions yet.
+const VISIBLE_TIMEOUT: Duration = Duration::from_secs(30);
+const VISIBLE_POLL: Duration = Duration::from_millis(100);
 
 pub async fn run(ctx: &RunContext, plan: &ProjectPlan, admin: &KafkaAdmin) -> Result<(), RunError> {
     ctx.status.set_stage(Stage::Schema);
@@ -28,10 +36,40 @@ pub async fn run(ctx: &RunContext, plan: &ProjectPlan, admin: &KafkaAdmin) -> Re
     for (spec, result) in specs.iter().zip(results) {
         match result {
             TopicCreation::Created => {
+                wait_visible(admin, spec).await?;
                 tracing::info!(topic = %spec.name, partitions = spec.partitions, "topic created")
             }
             TopicCreation::AlreadyExists => tracing::info!(topic = %spec.name, "topic exists"),
         }
     }
     Ok(())
+}
+
+/// Waits until the metadata shows `spec`'s topic with all its partitions, so later stages
+/// never see a topic schema sync has created as missing.
+async fn wait_visible(admin: &KafkaAdmin, spec: &NewTopicSpec) -> Result<(), RunError> {
+    let deadline = Instant::now() + VISIBLE_TIMEOUT;
+    loop {
+        let seen = match admin.partition_count(&spec.name).await {
+            Ok(n) if n >= spec.partitions => return Ok(()),
+            Ok(n) => n,
+            Err(AdminError::TopicNotFound(_)) => 0,
+            Err(e) => {
+                return Err(RunError::Topic {
+                    topic: spec.name.clone(),
+                    reason: e.to_string(),
+                })
+            }
+        };
+        if Instant::now() >= deadline {
+            return Err(RunError::Topic {
+                topic: spec.name.clone(),
+                reason: format!(
+                    "created with {} partitions, but after {VISIBLE_TIMEOUT:?} the broker's metadata shows {seen}: check the broker logs",
+                    spec.partitions
+                ),
+            });
+        }
+        tokio::time::sleep(VISIBLE_POLL).await;
+    }
 }
