@@ -17,7 +17,8 @@
 //!   pipeline's settings code), [`ProjectSpec::topics`] the topics its tables go to.
 //! - [`Obsync`]: the `obsync run` process, with `/status` ([`Obsync::status`],
 //!   [`Obsync::wait_for`]), [`Obsync::terminate`] (SIGTERM), [`Obsync::kill9`] (SIGKILL),
-//!   [`Obsync::wait_exit`]. While a test panics, dropping it prints the last 50 log lines.
+//!   [`Obsync::wait_exit`], [`Obsync::try_exit`]. While a test panics, dropping it prints
+//!   the last 50 log lines.
 //! - [`consume`]: every record of a topic, through `kcat` (the independent client).
 //! - [`reconstruct`]: rebuilds tables from records, per partition in offset order.
 //! - [`source_state`]: the same shape read from the source with obsync's own metadata and
@@ -125,7 +126,11 @@ impl SourceDb {
             .pass(Some(password.to_string()))
             .prefer_socket(false)
             // Emoji and other 4-byte characters must reach the server intact.
-            .setup(vec!["SET NAMES utf8mb4".to_string()]);
+            // TIMESTAMP literals in tests are UTC, like obsync's own sessions.
+            .setup(vec![
+                "SET NAMES utf8mb4".to_string(),
+                "SET time_zone = '+00:00'".to_string(),
+            ]);
         let pool = {
             let _guard = rt.enter();
             mysql_async::Pool::new(opts)
@@ -143,7 +148,10 @@ impl SourceDb {
         };
         db.run(
             None,
-            &[format!("CREATE DATABASE `{}` CHARACTER SET utf8mb4", db.name)],
+            &[format!(
+                "CREATE DATABASE `{}` CHARACTER SET utf8mb4",
+                db.name
+            )],
         );
         db
     }
@@ -528,7 +536,8 @@ impl Obsync {
         }
     }
 
-    fn try_exit(&mut self) -> Option<ExitStatus> {
+    /// The exit status once the process has exited (without waiting).
+    pub fn try_exit(&mut self) -> Option<ExitStatus> {
         if self.exit.is_none() {
             self.exit = self.child.try_wait().expect("try_wait");
         }
