@@ -1,0 +1,677 @@
+//! Fault injection end to end: the real `obsync` binary between a real MariaDB and a real
+//! Kafka, killed, stopped and starved while it works. Every scenario ends by rebuilding the
+//! source tables from Kafka and comparing them with the source (nothing lost), and counts
+//! what was delivered twice (allowed: at-least-once).
+//!
+//! Servers that a scenario stops or kills are private instances (testkit), so the shared
+//! services never notice. Each scenario prints one `fault summary:` line (run with
+//! `--nocapture` to see the measured duplicates and times).
+
+#[path = "support/faults.rs"]
+mod faults;
+mod support;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use faults::{
+    assert_every_change_delivered, burst_inserts, create_writer_table, insert_counts, poll,
+    redeliveries, rows_written, services_with, snapshot_counts, ProjectStateFile, Rng, Session,
+    SnapshotProgress, Writer,
+};
+use obsync_testkit::{KafkaInstance, MariaDbInstance, SqlServer};
+use serde_json::Value;
+use support::{
+    consume, reconstruct, scratch_dir, wait_until_equal, Obsync, ProjectSpec, Services, SourceDb,
+};
+
+/// Generous bounds for a loaded 2-core machine; the happy path takes a fraction.
+const START: Duration = Duration::from_secs(120);
+const CONVERGE: Duration = Duration::from_secs(240);
+
+/// A project file and its state directory.
+struct Project {
+    spec: ProjectSpec,
+    file: PathBuf,
+    state: PathBuf,
+}
+
+impl Project {
+    /// A project of every table of `db` in the Default format; `partition_rule` is
+    /// `"hash"` or `"one"`.
+    fn new(
+        services: &Services,
+        db: &SourceDb,
+        partition_rule: &str,
+        extra_sync: &[&str],
+    ) -> Project {
+        let mut spec = ProjectSpec::new(services, db, "Default");
+        spec.partition_rule = partition_rule.to_string();
+        spec.extra_sync = extra_sync.iter().map(|s| s.to_string()).collect();
+        let dir = scratch_dir(&spec.name);
+        let file = spec.write_project(&dir);
+        Project {
+            spec,
+            file,
+            state: dir.join("state"),
+        }
+    }
+
+    fn start(&self) -> Obsync {
+        Obsync::start(&self.file, &self.state)
+    }
+
+    fn state_file(&self) -> ProjectStateFile {
+        ProjectStateFile::read(&self.state).expect("state.json exists")
+    }
+}
+
+fn state_is(s: &Value, state: &str) -> bool {
+    s["state"] == state
+}
+
+/// Waits until the run streams the binlog (full sync, if any, is done).
+fn wait_streaming(ob: &mut Obsync) -> Value {
+    ob.wait_for("incremental sync", START, |s| {
+        state_is(s, "RUNNING") && s["stage"] == "incremental"
+    })
+}
+
+fn rows_done(s: &Value, table: &str) -> u64 {
+    s["tables"][table]["rows_done"].as_u64().unwrap_or(0)
+}
+
+/// The shared MariaDB as the writers' login.
+fn shared_mariadb(services: &Services) -> SqlServer {
+    services.mariadb.clone()
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. kill -9 during the snapshot
+// ---------------------------------------------------------------------------------------
+
+/// Enough rows that each run of the snapshot outlives its first checkpoint save (the
+/// tracker saves at most once a second) with margin: a debug build snapshots ~60k rows/s.
+const SNAPSHOT_ROWS: u64 = 200_000;
+
+/// Waits until `state.json` records snapshot progress of `table` beyond `rows_before`
+/// (with a resume key), lets the run go on for `delay` (chunks sent but not yet
+/// checkpointed pile up), SIGKILLs obsync, and returns the snapshot progress saved.
+fn kill_after_chunk_checkpoint(
+    ob: &mut Obsync,
+    p: &Project,
+    table: &str,
+    rows_before: u64,
+    delay: Duration,
+) -> SnapshotProgress {
+    poll(
+        "a chunk checkpoint in state.json",
+        START,
+        Duration::from_millis(5),
+        || {
+            let s = ProjectStateFile::read(&p.state)?.snapshot(table)?;
+            assert!(
+                !s.done,
+                "the snapshot of {table} finished before it could be killed mid-way: raise SNAPSHOT_ROWS"
+            );
+            (s.has_resume_key() && s.rows > rows_before).then_some(())
+        },
+    );
+    std::thread::sleep(delay);
+    ob.kill9();
+    let s = p
+        .state_file()
+        .snapshot(table)
+        .expect("snapshot progress in state.json");
+    assert!(
+        !s.done,
+        "the snapshot of {table} finished before the kill: raise SNAPSHOT_ROWS"
+    );
+    assert!(
+        s.has_resume_key() && s.rows > rows_before,
+        "no resume point saved: {s:?}"
+    );
+    s
+}
+
+/// Kills obsync twice during the snapshot of a 200k-row table, changes the table while it
+/// is down, and checks the resumed runs: no checkpointed row read again, every row read,
+/// the result equal to the source.
+fn snapshot_survives_two_kills(parallelism: u32) {
+    let t0 = Instant::now();
+    let services = Services::load();
+    let db = SourceDb::create(&services);
+    let mut sql = Session::new(&shared_mariadb(&services), db.name());
+    create_writer_table(&mut sql, "big", SNAPSHOT_ROWS);
+    let p = Project::new(
+        &services,
+        &db,
+        "hash",
+        &[
+            "snapshot_chunk_rows = 500",
+            &format!("snapshot_parallelism = {parallelism}"),
+        ],
+    );
+    let table = format!("{}.big", db.name());
+
+    let mut ob = p.start();
+    ob.wait_for("a tenth of the snapshot", START, |s| {
+        rows_done(s, &table) >= SNAPSHOT_ROWS / 10
+    });
+    let first = kill_after_chunk_checkpoint(&mut ob, &p, &table, 0, Duration::ZERO);
+    assert!(
+        p.state_file().0["snapshot_start"].is_object(),
+        "the binlog position before the snapshot is in state.json"
+    );
+    // While obsync is down: change rows the snapshot may already have delivered (they
+    // must come through the binlog from the position recorded before the snapshot), delete
+    // rows and add rows.
+    let deleted: Vec<u64> = (100..120)
+        .chain(SNAPSHOT_ROWS - 9..=SNAPSHOT_ROWS)
+        .collect();
+    sql.run(&[
+        "UPDATE big SET v = v + 1000000, s = 'between1' WHERE id BETWEEN 1 AND 50".into(),
+        "DELETE FROM big WHERE id BETWEEN 100 AND 119".into(),
+        format!(
+            "INSERT INTO big (id, v, s) SELECT seq, 1, 'new1' FROM seq_{}_to_{}",
+            SNAPSHOT_ROWS + 1,
+            SNAPSHOT_ROWS + 20
+        ),
+    ])
+    .unwrap();
+
+    let mut ob = p.start();
+    ob.wait_for("the snapshot to continue", START, |s| {
+        rows_done(s, &table) >= first.rows + SNAPSHOT_ROWS / 10
+    });
+    let second =
+        kill_after_chunk_checkpoint(&mut ob, &p, &table, first.rows, Duration::from_millis(300));
+    sql.run(&[
+        "UPDATE big SET s = 'between2' WHERE id BETWEEN 50001 AND 50030".into(),
+        format!(
+            "DELETE FROM big WHERE id BETWEEN {} AND {}",
+            SNAPSHOT_ROWS - 9,
+            SNAPSHOT_ROWS
+        ),
+        format!(
+            "INSERT INTO big (id, v, s) SELECT seq, 2, 'new2' FROM seq_{}_to_{}",
+            SNAPSHOT_ROWS + 21,
+            SNAPSHOT_ROWS + 40
+        ),
+    ])
+    .unwrap();
+
+    let mut ob = p.start();
+    ob.wait_for("the snapshot to finish", START, |s| {
+        s["stage"] == "incremental" && s["tables"][&table]["done"] == true
+    });
+    let r = wait_until_equal(&db, &p.spec, &["big"], CONVERGE);
+    assert!(p.state_file().full_done());
+
+    let counts = snapshot_counts(&r, "big", "id");
+    let total: usize = counts.values().sum();
+    let n = SNAPSHOT_ROWS as usize;
+    for id in 1..=SNAPSHOT_ROWS {
+        let c = counts.get(&id).copied().unwrap_or(0);
+        // A row whose chunk was checkpointed before a kill must not be read again by the
+        // resumed run: at most one read, plus one per kill that found it unsaved.
+        let bound =
+            1 + usize::from(!first.covers(id as i64)) + usize::from(!second.covers(id as i64));
+        assert!(
+            c <= bound,
+            "row {id} has {c} snapshot records (saved progress {first:?} then {second:?}): a restart re-read checkpointed chunks"
+        );
+        assert!(
+            c >= 1 || deleted.contains(&id),
+            "row {id} has no snapshot record"
+        );
+    }
+    assert!(total >= n - deleted.len(), "{total} snapshot records");
+    assert!(
+        total < 2 * n,
+        "{total} snapshot records for {n} rows: the snapshot restarted from the beginning"
+    );
+    drop(ob);
+    eprintln!(
+        "fault summary: kill -9 during snapshot (parallelism {parallelism}): {n} rows, saved {} then {} rows at the kills; \
+         {total} snapshot records ({} re-read), {} records re-delivered in all, harness duplicates {}; {:.1?}",
+        first.rows,
+        second.rows,
+        total - counts.len(),
+        redeliveries(&r),
+        r.duplicates,
+        t0.elapsed()
+    );
+}
+
+#[test]
+fn kill9_during_snapshot_resumes_after_the_last_acknowledged_chunk() {
+    snapshot_survives_two_kills(1);
+}
+
+#[test]
+fn kill9_during_parallel_range_snapshot_resumes_every_range() {
+    snapshot_survives_two_kills(4);
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. kill -9 while streaming
+// ---------------------------------------------------------------------------------------
+
+/// Rows of one burst; inserted one transaction each, in well under a second.
+const BURST: u64 = 300;
+
+#[derive(Debug, Clone, Copy)]
+enum Kill {
+    /// At a random moment under steady writes.
+    Random,
+    /// Right after Kafka acknowledged a burst, before the next checkpoint save.
+    AfterBurst,
+}
+
+#[test]
+fn kill9_while_streaming_replays_but_loses_nothing() {
+    let t0 = Instant::now();
+    let services = Services::load();
+    let server = shared_mariadb(&services);
+    let db = SourceDb::create(&services);
+    let mut sql = Session::new(&server, db.name());
+    create_writer_table(&mut sql, "t", 500);
+    create_writer_table(&mut sql, "b", 0);
+    let p = Project::new(&services, &db, "hash", &[]);
+    let burst_table = format!("{}.b", db.name());
+
+    let mut ob = p.start();
+    wait_streaming(&mut ob);
+    let writer = Writer::start(
+        &server,
+        db.name(),
+        "t",
+        501,
+        Duration::from_millis(15),
+        false,
+    );
+    let mut rng = Rng::seeded();
+    let mut bursts: Vec<Vec<u64>> = Vec::new();
+    let mut notes = Vec::new();
+    let plan = [
+        Kill::Random,
+        Kill::AfterBurst,
+        Kill::Random,
+        Kill::AfterBurst,
+        Kill::Random,
+    ];
+    for (i, kill) in plan.into_iter().enumerate() {
+        writer.wait_transactions(30, START);
+        match kill {
+            Kill::Random => {
+                std::thread::sleep(Duration::from_millis(rng.range(200, 2500)));
+                ob.kill9();
+            }
+            Kill::AfterBurst => {
+                let before = rows_written(ob.metrics, &burst_table).expect("/metrics answers");
+                let first = 1_000_000 * (i as u64 + 1);
+                let ids = burst_inserts(&mut sql, "b", first..first + BURST);
+                assert_eq!(ids.len() as u64, BURST, "burst inserts failed");
+                let target = before + BURST;
+                poll(
+                    "Kafka to acknowledge the burst",
+                    START,
+                    Duration::from_millis(2),
+                    || (rows_written(ob.metrics, &burst_table)? >= target).then_some(()),
+                );
+                ob.kill9();
+                bursts.push(ids);
+            }
+        }
+        let ckpt = p.state_file().checkpoint();
+        notes.push(format!("{kill:?} kill at checkpoint {ckpt:?}"));
+        ob = p.start();
+        wait_streaming(&mut ob);
+    }
+    writer.wait_transactions(30, START);
+    let log = writer.finish();
+    let r = wait_until_equal(&db, &p.spec, &["t", "b"], CONVERGE);
+    assert_every_change_delivered(&log, &r, "t");
+    let inserts = insert_counts(&r, "b");
+    let per_burst: Vec<usize> = bursts
+        .iter()
+        .map(|ids| {
+            ids.iter()
+                .map(|id| {
+                    let c = inserts.get(id).copied().unwrap_or(0);
+                    assert!(c >= 1, "burst row {id} is not in Kafka");
+                    c - 1
+                })
+                .sum()
+        })
+        .collect();
+    assert!(
+        per_burst.iter().any(|&d| d > 0),
+        "no burst row was delivered twice after a kill right behind its acknowledgement \
+         ({per_burst:?}): the kill never landed between produce and checkpoint; {notes:?}"
+    );
+    assert!(state_is(&ob.status().expect("status"), "RUNNING"));
+    eprintln!(
+        "fault summary: kill -9 while streaming: 5 kills ({notes:?}), {} writer transactions ({} committed changes); \
+         {} records re-delivered ({per_burst:?} of them burst rows after the two kills behind a burst), harness duplicates {}; {:.1?}",
+        log.transactions,
+        log.committed.len(),
+        redeliveries(&r),
+        r.duplicates,
+        t0.elapsed()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Kafka down for 30 s
+// ---------------------------------------------------------------------------------------
+
+const OUTAGE: Duration = Duration::from_secs(30);
+
+#[test]
+fn broker_down_for_30s_is_ridden_out_without_loss() {
+    let t0 = Instant::now();
+    let mut kafka = KafkaInstance::spawn();
+    let services = services_with(None, Some(kafka.bootstrap()));
+    let server = shared_mariadb(&services);
+    let db = SourceDb::create(&services);
+    let mut sql = Session::new(&server, db.name());
+    create_writer_table(&mut sql, "t", 300);
+    let p = Project::new(&services, &db, "hash", &[]);
+
+    let mut ob = p.start();
+    wait_streaming(&mut ob);
+    let writer = Writer::start(
+        &server,
+        db.name(),
+        "t",
+        301,
+        Duration::from_millis(20),
+        false,
+    );
+    writer.wait_transactions(50, START);
+    kafka.stop();
+    let down = Instant::now();
+    let written_at_stop = writer.transactions();
+    let mut acked_early = None;
+    let mut acked_late = 0;
+    while down.elapsed() < OUTAGE {
+        let s = ob.status().unwrap_or_else(|| {
+            panic!(
+                "obsync stopped answering while Kafka was down:\n{}",
+                ob.log_tail(30)
+            )
+        });
+        assert!(
+            state_is(&s, "RUNNING") && s["last_error"].is_null(),
+            "obsync must ride out a broker outage: {s}"
+        );
+        let acked = s["messages_acked"].as_u64().unwrap_or(0);
+        if down.elapsed() > Duration::from_secs(5) {
+            acked_early.get_or_insert(acked);
+            acked_late = acked;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(
+        acked_early,
+        Some(acked_late),
+        "messages were acknowledged while the broker was down: the outage was not real"
+    );
+    let during = writer.transactions() - written_at_stop;
+    assert!(during > 100, "only {during} transactions during the outage");
+    kafka.start();
+    let up = Instant::now();
+    writer.wait_transactions(50, START);
+    let log = writer.finish();
+    let r = wait_until_equal(&db, &p.spec, &["t"], CONVERGE);
+    let caught_up = up.elapsed();
+    assert_every_change_delivered(&log, &r, "t");
+    let s = ob.status().expect("status");
+    assert!(state_is(&s, "RUNNING") && s["last_error"].is_null(), "{s}");
+    eprintln!(
+        "fault summary: broker down {OUTAGE:?}: {during} transactions written meanwhile, caught up {caught_up:.1?} after restart; \
+         {} records re-delivered, harness duplicates {}; {:.1?}",
+        redeliveries(&r),
+        r.duplicates,
+        t0.elapsed()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. MariaDB restarted and killed
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn source_restart_and_crash_are_ridden_out_without_loss() {
+    let t0 = Instant::now();
+    let mut maria = MariaDbInstance::spawn();
+    let server = maria.server();
+    let services = services_with(Some(server.clone()), None);
+    let db = SourceDb::create(&services);
+    let mut sql = Session::new(&server, db.name());
+    create_writer_table(&mut sql, "t", 300);
+    let p = Project::new(&services, &db, "one", &[]);
+
+    let mut ob = p.start();
+    wait_streaming(&mut ob);
+    let writer = Writer::start(
+        &server,
+        db.name(),
+        "t",
+        301,
+        Duration::from_millis(15),
+        true,
+    );
+    let mut downtimes = Vec::new();
+    for crash in [false, true] {
+        writer.wait_transactions(60, START);
+        let down = Instant::now();
+        if crash {
+            maria.kill();
+        } else {
+            maria.stop();
+        }
+        // The writer fails meanwhile; obsync's binlog stream is cut.
+        std::thread::sleep(Duration::from_secs(2));
+        maria.start();
+        downtimes.push(down.elapsed());
+        let s = ob
+            .status()
+            .expect("obsync answers after the source came back");
+        assert!(!state_is(&s, "FAILED"), "{s}");
+    }
+    writer.wait_transactions(60, START);
+    let log = writer.finish();
+    assert!(log.failures > 0, "the writer never saw the source go away");
+    let r = wait_until_equal(&db, &p.spec, &["t"], CONVERGE);
+    assert_every_change_delivered(&log, &r, "t");
+    let s = ob.wait_for("the source error to clear", START, |s| {
+        s["last_error"].is_null()
+    });
+    assert!(state_is(&s, "RUNNING"), "{s}");
+    drop(ob);
+    drop(db);
+    eprintln!(
+        "fault summary: MariaDB stop+start and kill+start (down {downtimes:.1?}): {} transactions, {} failed while down; \
+         {} records re-delivered, harness duplicates {}; {:.1?}",
+        log.transactions,
+        log.failures,
+        redeliveries(&r),
+        r.duplicates,
+        t0.elapsed()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. SIGTERM
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn sigterm_exits_0_and_a_quiet_stop_resumes_without_duplicates() {
+    let t0 = Instant::now();
+    let services = Services::load();
+    let server = shared_mariadb(&services);
+    let db = SourceDb::create(&services);
+    let mut sql = Session::new(&server, db.name());
+    create_writer_table(&mut sql, "t", 300);
+    let p = Project::new(&services, &db, "one", &[]);
+
+    let mut ob = p.start();
+    wait_streaming(&mut ob);
+    let writer = Writer::start(
+        &server,
+        db.name(),
+        "t",
+        301,
+        Duration::from_millis(15),
+        true,
+    );
+    writer.wait_transactions(60, START);
+    writer.pause();
+    wait_until_equal(&db, &p.spec, &["t"], CONVERGE);
+
+    // Quiet: everything is delivered; the stop must checkpoint all of it.
+    ob.terminate();
+    let code = ob.wait_exit(START);
+    assert!(code.success(), "graceful stop exited with {code}");
+    assert!(
+        ob.log_tail(5).contains("stopped; the checkpoint is saved"),
+        "{}",
+        ob.log_tail(20)
+    );
+    assert!(p.state_file().checkpoint().is_some(), "no checkpoint saved");
+    let mut ob = p.start();
+    wait_streaming(&mut ob);
+    writer.resume();
+    writer.wait_transactions(60, START);
+    writer.pause();
+    let r = wait_until_equal(&db, &p.spec, &["t"], CONVERGE);
+    assert_eq!(
+        (redeliveries(&r), r.duplicates),
+        (0, 0),
+        "a graceful stop with nothing in flight must resume exactly where it stopped"
+    );
+
+    // Under load: transactions are in flight when the signal arrives.
+    writer.resume();
+    writer.wait_transactions(40, START);
+    ob.terminate();
+    let code = ob.wait_exit(START);
+    assert!(
+        code.success(),
+        "graceful stop under load exited with {code}"
+    );
+    let mut ob = p.start();
+    wait_streaming(&mut ob);
+    writer.wait_transactions(40, START);
+    let log = writer.finish();
+    let r = wait_until_equal(&db, &p.spec, &["t"], CONVERGE);
+    assert_every_change_delivered(&log, &r, "t");
+    drop(ob);
+    eprintln!(
+        "fault summary: SIGTERM: quiet stop 0 re-delivered; stop under load {} re-delivered, harness duplicates {}; {:.1?}",
+        redeliveries(&r),
+        r.duplicates,
+        t0.elapsed()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. A message too large for Kafka
+// ---------------------------------------------------------------------------------------
+
+/// Over the producer's default 1,000,000-byte limit however the format renders bytes.
+const POISON_BYTES: usize = 1_500_000;
+
+#[test]
+fn oversized_row_fails_the_project_and_is_never_skipped() {
+    let t0 = Instant::now();
+    let services = Services::load();
+    let server = shared_mariadb(&services);
+    let db = SourceDb::create(&services);
+    let mut sql = Session::new(&server, db.name());
+    sql.run(&[
+        "CREATE TABLE p (id INT PRIMARY KEY, b LONGBLOB)".into(),
+        "INSERT INTO p VALUES (1, 'seed')".into(),
+    ])
+    .unwrap();
+    let p = Project::new(&services, &db, "hash", &[]);
+    let table = format!("{}.p", db.name());
+
+    let mut ob = p.start();
+    wait_streaming(&mut ob);
+    sql.run(&["INSERT INTO p VALUES (2, 'before')".into()])
+        .unwrap();
+    let gtid_before = sql.value("SELECT @@last_gtid").unwrap().unwrap();
+    wait_until_equal(&db, &p.spec, &["p"], CONVERGE);
+    sql.run(&[
+        "BEGIN".into(),
+        "INSERT INTO p VALUES (3, 'same transaction')".into(),
+        format!("INSERT INTO p VALUES (4, REPEAT('z', {POISON_BYTES}))"),
+        "COMMIT".into(),
+    ])
+    .unwrap();
+    let gtid_poison = sql.value("SELECT @@last_gtid").unwrap().unwrap();
+    sql.run(&["INSERT INTO p VALUES (5, 'after')".into()])
+        .unwrap();
+    let seq = |g: &str| faults::gtid_seq(g, 0).unwrap_or_else(|| panic!("GTID {g}"));
+    let (before, poison) = (seq(&gtid_before), seq(&gtid_poison));
+
+    let mut errors = Vec::new();
+    for run in 0..2 {
+        if run > 0 {
+            ob = p.start();
+        }
+        let code = ob.wait_exit(START);
+        assert_eq!(code.code(), Some(1), "run {run}: {}", ob.log_tail(20));
+        let log = ob.log_tail(4);
+        let error = log
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or_else(|| panic!("run {run}: no error line:\n{log}"))
+            .to_string();
+        for needle in [
+            format!("({table})"),
+            "bytes".to_string(),
+            "over the 1000000-byte limit".to_string(),
+            "raise the topic's max.message.bytes".to_string(),
+        ] {
+            assert!(
+                error.contains(&needle),
+                "run {run}: {needle:?} missing from {error}"
+            );
+        }
+        assert!(
+            log.contains("Failed Incremental"),
+            "run {run}: the final status is not FAILED:\n{log}"
+        );
+        let ckpt = p
+            .state_file()
+            .checkpoint_gtid_seq(0)
+            .expect("a checkpoint GTID");
+        assert!(
+            (before..poison).contains(&ckpt),
+            "run {run}: checkpoint at GTID seq {ckpt}, expected from {before} (last good) up to before {poison} (the oversized transaction)"
+        );
+        errors.push(error);
+    }
+    assert_eq!(errors[0], errors[1], "the restart failed somewhere else");
+
+    let records = consume(&p.spec.bootstrap, &p.spec.topics(&["p"])[0]);
+    let r = reconstruct(&records, &p.spec.format_options(), &db.table_metas(&["p"]));
+    let ids: Vec<&String> = r.tables[&table].keys().collect();
+    assert!(ids.contains(&&"2".to_string()), "{ids:?}");
+    for id in ["4", "5"] {
+        assert!(
+            !ids.contains(&&id.to_string()),
+            "row {id} is in Kafka although the oversized transaction before it was not delivered: {ids:?}"
+        );
+    }
+    eprintln!(
+        "fault summary: oversized row: exit 1 twice at the same place ({}); {:.1?}",
+        errors[0],
+        t0.elapsed()
+    );
+}
