@@ -219,7 +219,7 @@ pub enum ConfigError {
     },
     /// An `extra` property clashes with a setting obsync manages.
     #[error(
-        "target.extra sets \"{property}\", which obsync manages ({reason}){}",
+        "[target.producer] sets \"{property}\", which obsync manages ({reason}){}",
         match .instead { Some(field) => format!(": use {field} instead"), None => String::new() }
     )]
     ManagedProperty {
@@ -259,12 +259,12 @@ const MANAGED: &[(&str, &str, Option<&str>)] = &[
     ("allow.auto.create.topics", "topics come from schema sync", None),
     ("compression.type", "compression", Some("target.compression")),
     ("compression.codec", "compression", Some("target.compression")),
-    ("message.max.bytes", "oversize detection", Some("target.producer.max_message_bytes")),
-    ("message.timeout.ms", "outage tolerance", Some("target.producer.message_timeout")),
-    ("delivery.timeout.ms", "outage tolerance", Some("target.producer.message_timeout")),
-    ("linger.ms", "latency", Some("target.producer.linger")),
-    ("queue.buffering.max.ms", "latency", Some("target.producer.linger")),
-    ("queue.buffering.max.kbytes", "memory bound", Some("target.producer.queue_max_bytes")),
+    ("message.max.bytes", "oversize detection", Some("KafkaTarget.producer.max_message_bytes")),
+    ("message.timeout.ms", "outage tolerance", Some("KafkaTarget.producer.message_timeout")),
+    ("delivery.timeout.ms", "outage tolerance", Some("KafkaTarget.producer.message_timeout")),
+    ("linger.ms", "latency", Some("KafkaTarget.producer.linger")),
+    ("queue.buffering.max.ms", "latency", Some("KafkaTarget.producer.linger")),
+    ("queue.buffering.max.kbytes", "memory bound", Some("KafkaTarget.producer.queue_max_bytes")),
 ];
 
 /// Which client the config is for: the admin client needs no producer properties.
@@ -577,14 +577,14 @@ mod tests {
         let err = t.properties(ClientRole::Producer).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "target.extra sets \"acks\", which obsync manages (no-loss guarantee)"
+            "[target.producer] sets \"acks\", which obsync manages (no-loss guarantee)"
         );
         t.extra.clear();
         t.extra.insert("message.max.bytes".into(), "5".into());
         let err = t.properties(ClientRole::Producer).unwrap_err();
         assert!(err
             .to_string()
-            .ends_with(": use target.producer.max_message_bytes instead"));
+            .ends_with(": use KafkaTarget.producer.max_message_bytes instead"));
     }
 
     #[test]

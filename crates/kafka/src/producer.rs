@@ -69,8 +69,9 @@ pub enum ProduceError {
     #[error(
         "message for topic \"{topic}\" partition {partition}{} is {size} bytes (key + value + \
          {RECORD_OVERHEAD} bytes framing), over the {max}-byte limit: raise the topic's \
-         max.message.bytes (or the broker's message.max.bytes) and target.producer \
-         max_message_bytes to at least {size}, or leave the large column out of the sync",
+         max.message.bytes (or the broker's message.max.bytes) and \"message.max.bytes\" in the \
+         project's [target.producer] to at least {size}, or leave the large column out of the \
+         sync",
         label_suffix(.label)
     )]
     Oversized {
@@ -184,8 +185,8 @@ fn fatal_fix(code: RDKafkaErrorCode) -> &'static str {
     match code {
         MessageSizeTooLarge | MessageBatchTooLarge | InvalidMessageSize => {
             "raise the topic's max.message.bytes (or the broker's message.max.bytes) above the \
-             message size and keep target.producer max_message_bytes at or below it, or leave \
-             the large column out of the sync"
+             message size and keep \"message.max.bytes\" in the project's [target.producer] at \
+             or below it, or leave the large column out of the sync"
         }
         TopicAuthorizationFailed => "grant the obsync user WRITE and DESCRIBE on the topic",
         ClusterAuthorizationFailed => {

@@ -46,7 +46,7 @@ topic = "{topic}"
     );
     let config = ProjectConfig::parse(&text, Path::new("ranges.toml"))
         .unwrap_or_else(|e| panic!("test project is invalid: {e:?}"));
-    Settings::from_config(config)
+    Settings::from_config(config).expect("valid producer settings")
 }
 
 /// Message count per key in the topic, read with kcat (an independent client).

@@ -15,7 +15,13 @@ pub async fn execute(args: PrecheckArgs) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let settings = Settings::from_config(config);
+    let settings = match Settings::from_config(config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}: {e}", args.config.display());
+            return Ok(ExitCode::from(super::EXIT_INVALID_CONFIG));
+        }
+    };
     let items = precheck::run(&settings).await;
     print!("{}", precheck::report(&items));
     Ok(if precheck::passed(&items) {

@@ -19,7 +19,13 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let settings = Settings::from_config(config);
+    let settings = match Settings::from_config(config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}: {e}", args.config.display());
+            return Ok(ExitCode::from(super::EXIT_INVALID_CONFIG));
+        }
+    };
     if !args.skip_precheck {
         let items = precheck::run(&settings).await;
         if !precheck::passed(&items) {
