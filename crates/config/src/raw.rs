@@ -89,6 +89,7 @@ pub(crate) struct RawSync {
     pub tx_sequence: Option<Spanned<bool>>,
     pub partition_rule: Option<Spanned<String>>,
     pub ddl_messages: Option<bool>,
+    pub split_key_updates: Option<bool>,
     pub heartbeat_interval_secs: Option<Spanned<i64>>,
     pub topic_partitions: Option<Spanned<i64>>,
     pub topic_replication_factor: Option<Spanned<i64>>,

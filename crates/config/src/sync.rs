@@ -143,6 +143,9 @@ pub struct SyncConfig {
     pub partition_rule: PartitionRule,
     /// Whether DDL messages are emitted.
     pub ddl_messages: bool,
+    /// Under Hash partitioning, send an UPDATE that moves a row to another partition
+    /// (its shard key changed) as DELETE + INSERT, so each key's changes stay in order.
+    pub split_key_updates: bool,
     /// Heartbeat message interval; `None` = no heartbeats.
     pub heartbeat_interval: Option<Duration>,
     /// Partitions of topics created by schema sync.
@@ -276,6 +279,7 @@ pub(crate) fn check_sync(
         tx_sequence,
         partition_rule: partition_rule?,
         ddl_messages: raw.ddl_messages.unwrap_or(false),
+        split_key_updates: raw.split_key_updates.unwrap_or(true),
         heartbeat_interval: (secs > 0).then(|| Duration::from_secs(secs)),
         topic_partitions: partitions? as i32,
         topic_replication_factor: replication? as i32,

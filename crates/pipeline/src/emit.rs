@@ -4,7 +4,7 @@
 use crate::delivery::{unix_ms, Ack, Mark, Pending};
 use obsync_format::{Ddl, MessageContext, Serializer};
 use obsync_kafka::{DeliveryTicket, KafkaProducer, PartitionRule};
-use obsync_model::{Change, TableMeta};
+use obsync_model::{Change, Row, RowChange, TableMeta};
 use prometheus::IntCounter;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -61,6 +61,7 @@ pub struct Emitter {
     serializer: Arc<Serializer>,
     producer: Arc<KafkaProducer>,
     rule: PartitionRule,
+    split_key_updates: bool,
     pending: PendingTx,
     key: Vec<u8>,
     value: Vec<u8>,
@@ -75,12 +76,14 @@ impl Emitter {
         serializer: Arc<Serializer>,
         producer: Arc<KafkaProducer>,
         rule: PartitionRule,
+        split_key_updates: bool,
         pending: PendingTx,
     ) -> Self {
         Self {
             serializer,
             producer,
             rule,
+            split_key_updates,
             pending,
             key: Vec::with_capacity(256),
             value: Vec::with_capacity(4096),
@@ -118,9 +121,68 @@ impl Emitter {
     }
 
     /// Encodes and sends one row change; its acknowledgement joins the queue.
+    ///
+    /// Under Hash, an UPDATE whose new key hashes to another partition than its old key
+    /// is sent (when `split_key_updates` is on) as a DELETE to the old key's partition
+    /// and an INSERT to the new key's: each key's changes then stay in one partition,
+    /// in order.
     pub async fn change(
         &mut self,
         change: &Change,
+        route: &Route,
+        ctx: &MessageContext,
+        source_ts: Option<u32>,
+    ) -> Result<(), EmitError> {
+        let partition = match self.rule {
+            PartitionRule::One => 0,
+            PartitionRule::Hash => {
+                let before = self.partition_of(change, change.row.key_image(), route)?;
+                if let (true, RowChange::Update { before: old, after }) =
+                    (self.split_key_updates, &change.row)
+                {
+                    let moved_to = self.partition_of(change, after, route)?;
+                    if moved_to != before {
+                        let delete = RowChange::Delete {
+                            before: old.clone(),
+                        };
+                        let insert = RowChange::Insert {
+                            after: after.clone(),
+                        };
+                        let as_change = |row| Change {
+                            table: change.table.clone(),
+                            row,
+                            origin: change.origin.clone(),
+                        };
+                        self.send(&as_change(delete), before, route, ctx, source_ts)
+                            .await?;
+                        return self
+                            .send(&as_change(insert), moved_to, route, ctx, source_ts)
+                            .await;
+                    }
+                }
+                before
+            }
+        };
+        self.send(change, partition, route, ctx, source_ts).await
+    }
+
+    /// The Hash partition of `image`'s shard-column values.
+    fn partition_of(
+        &mut self,
+        change: &Change,
+        image: &Row,
+        route: &Route,
+    ) -> Result<i32, EmitError> {
+        let cols = Self::shard_columns(&mut self.shard_index, &change.table, route)?;
+        self.shard.clear();
+        obsync_format::shard_key(&change.table, image, cols, &mut self.shard);
+        Ok(PartitionRule::Hash.partition(&self.shard, route.partitions))
+    }
+
+    async fn send(
+        &mut self,
+        change: &Change,
+        partition: i32,
         route: &Route,
         ctx: &MessageContext,
         source_ts: Option<u32>,
@@ -129,20 +191,6 @@ impl Emitter {
         self.value.clear();
         self.serializer
             .encode_change(change, ctx, &mut self.key, &mut self.value)?;
-        let partition = match self.rule {
-            PartitionRule::One => 0,
-            PartitionRule::Hash => {
-                let cols = Self::shard_columns(&mut self.shard_index, &change.table, route)?;
-                self.shard.clear();
-                obsync_format::shard_key(
-                    &change.table,
-                    change.row.key_image(),
-                    cols,
-                    &mut self.shard,
-                );
-                PartitionRule::Hash.partition(&self.shard, route.partitions)
-            }
-        };
         let ack = self
             .producer
             .send(

@@ -213,6 +213,7 @@ async fn run(mut ctx: RunContext) -> Result<RunOutcome, RunError> {
         Arc::new(obsync_format::Serializer::new(settings.format.clone())),
         producer.clone(),
         settings.partition_rule,
+        settings.split_key_updates,
         tx,
     );
 

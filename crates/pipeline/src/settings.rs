@@ -34,6 +34,8 @@ pub struct Settings {
     pub start_time: Option<u32>,
     pub tx_sequence: bool,
     pub ddl_messages: bool,
+    /// Send a partition-moving UPDATE as DELETE + INSERT (Hash only).
+    pub split_key_updates: bool,
     /// 0 = no heartbeats.
     pub heartbeat_interval_secs: u64,
     pub topic_partitions: i32,
@@ -103,6 +105,7 @@ impl Settings {
             },
             tx_sequence: sync.tx_sequence,
             ddl_messages: sync.ddl_messages,
+            split_key_updates: sync.split_key_updates,
             heartbeat_interval_secs: sync.heartbeat_interval.map(|d| d.as_secs()).unwrap_or(0),
             topic_partitions: sync.topic_partitions,
             topic_replication_factor: sync.topic_replication_factor,
