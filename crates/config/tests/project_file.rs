@@ -183,7 +183,7 @@ fn several_problems_in_one_file_are_all_reported_in_file_order() {
              (use \"0.9\", \"1.0\", \"2.x\", \"3.x\" or \"4.x\")",
             "p.toml:16:1: sync.fromat: unknown field `fromat`, expected one of `types`, \
              `start_time`, `time_zone`, `format`, `tx_sequence`, `partition_rule`, \
-             `ddl_messages`, `heartbeat_interval_secs`, `topic_partitions`, \
+             `ddl_messages`, `split_key_updates`, `heartbeat_interval_secs`, `topic_partitions`, \
              `topic_replication_factor`, `snapshot_chunk_rows`, `snapshot_parallelism` \
              (check the spelling; every field is listed in docs/configuration.md)",
             "p.toml:21:9: objects[0].topic: topic \"a b\" is invalid: it contains ' ', \
