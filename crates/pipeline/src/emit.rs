@@ -227,21 +227,8 @@ impl Emitter {
             PartitionRule::One => 0..1,
             PartitionRule::Hash => 0..route.partitions,
         };
-        for p in partitions {
-            let ack = self
-                .producer
-                .send(&route.topic, p, &self.key, &self.value, Some("DDL"))
-                .await?;
-            self.pending
-                .send(Pending::Message {
-                    ack,
-                    source_ts: Some(ddl.timestamp),
-                    written: None,
-                })
-                .await
-                .map_err(|_| EmitError::TrackerGone)?;
-        }
-        Ok(())
+        self.send_encoded_to(route, partitions, "DDL", Some(ddl.timestamp))
+            .await
     }
 
     /// Sends a heartbeat record to every partition of `route`'s topic.
@@ -254,15 +241,27 @@ impl Emitter {
         self.value.clear();
         self.serializer
             .encode_heartbeat(ctx, &mut self.key, &mut self.value)?;
-        for p in 0..route.partitions {
+        self.send_encoded_to(route, 0..route.partitions, "heartbeat", None)
+            .await
+    }
+
+    /// Sends the encoded key and value to each of `partitions` (identical copies).
+    async fn send_encoded_to(
+        &mut self,
+        route: &Route,
+        partitions: std::ops::Range<i32>,
+        label: &str,
+        source_ts: Option<u32>,
+    ) -> Result<(), EmitError> {
+        for p in partitions {
             let ack = self
                 .producer
-                .send(&route.topic, p, &self.key, &self.value, Some("heartbeat"))
+                .send(&route.topic, p, &self.key, &self.value, Some(label))
                 .await?;
             self.pending
                 .send(Pending::Message {
                     ack,
-                    source_ts: None,
+                    source_ts,
                     written: None,
                 })
                 .await

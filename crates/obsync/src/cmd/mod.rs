@@ -32,6 +32,16 @@ pub fn load_config(path: &Path) -> Result<ProjectConfig, ExitCode> {
     })
 }
 
+/// Loads the project file and turns it into the engine's settings, or prints what is
+/// wrong and returns the exit code.
+pub fn load_settings(path: &Path) -> Result<obsync_pipeline::Settings, ExitCode> {
+    let config = load_config(path)?;
+    obsync_pipeline::Settings::from_config(config).map_err(|e| {
+        eprintln!("{}: {e}", path.display());
+        ExitCode::from(EXIT_INVALID_CONFIG)
+    })
+}
+
 /// Says plainly that `engine` is not there yet and returns [`EXIT_NOT_READY`].
 pub fn not_ready(engine: &str) -> ExitCode {
     eprintln!("not ready yet: the {engine} arrives in a later release; run projects with `obsync run -c FILE` meanwhile");

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use obsync_pipeline::{precheck, Settings};
+use obsync_pipeline::precheck;
 
 use crate::cli::PrecheckArgs;
 
@@ -11,16 +11,9 @@ pub const EXIT_PRECHECK_FAILED: u8 = 4;
 
 /// Prints the precheck report of `args.config`; exits 0 when it passed, 4 when not.
 pub async fn execute(args: PrecheckArgs) -> anyhow::Result<ExitCode> {
-    let config = match super::load_config(&args.config) {
-        Ok(c) => c,
-        Err(code) => return Ok(code),
-    };
-    let settings = match Settings::from_config(config) {
+    let settings = match super::load_settings(&args.config) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("{}: {e}", args.config.display());
-            return Ok(ExitCode::from(super::EXIT_INVALID_CONFIG));
-        }
+        Err(code) => return Ok(code),
     };
     let items = precheck::run(&settings).await;
     print!("{}", precheck::report(&items));

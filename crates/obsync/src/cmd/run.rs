@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use obsync_pipeline::{precheck, ProjectHandle, RunOutcome, Settings};
+use obsync_pipeline::{precheck, ProjectHandle, RunOutcome};
 
 use super::precheck::EXIT_PRECHECK_FAILED;
 use crate::cli::{ProgressMode, RunArgs};
@@ -15,16 +15,9 @@ use crate::progress;
 pub const EXIT_RUN_FAILED: u8 = 1;
 
 pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let config = match super::load_config(&args.config) {
-        Ok(c) => c,
-        Err(code) => return Ok(code),
-    };
-    let settings = match Settings::from_config(config) {
+    let settings = match super::load_settings(&args.config) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("{}: {e}", args.config.display());
-            return Ok(ExitCode::from(super::EXIT_INVALID_CONFIG));
-        }
+        Err(code) => return Ok(code),
     };
     if !args.skip_precheck {
         let items = precheck::run(&settings).await;
