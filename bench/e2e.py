@@ -208,6 +208,16 @@ def create_topic(topic, log_append_time=False):
         raise RuntimeError(f"creating topic {topic}: {out.stderr.strip()[-500:]}")
 
 
+def delete_topics(topics):
+    """Deletes the bench's topics once measured: each full run writes ~2 GB to the broker."""
+    if not topics:
+        return
+    out = kafka_java("org.apache.kafka.tools.TopicCommand", "--bootstrap-server",
+                     ENV["KAFKA_BOOTSTRAP"], "--delete", "--topic", "|".join(topics))
+    if out.returncode != 0:
+        log(f"could not delete topics {topics}: {out.stderr.strip()[-300:]}")
+
+
 def topic_messages(topic):
     """Sum of the partitions' end offsets: the message count of a topic nobody trims."""
     args = ["kcat", "-b", ENV["KAFKA_BOOTSTRAP"], "-Q"]
@@ -365,12 +375,33 @@ class Run:
         self.res = {"stamp": self.stamp, "started": dt.datetime.now(dt.timezone.utc).isoformat(
             timespec="seconds")}
         self.prev = json.loads(LAST_RUN.read_text()) if LAST_RUN.exists() else {}
+        self.topics = []  # created by this run; deleted at the end unless --keep-topics
+        self.children = []  # obsync processes, stopped if a phase fails
+
+    def obsync(self, label, project):
+        ob = Obsync(self.raw, label, project)
+        self.children.append(ob)
+        return ob
+
+    def cleanup(self):
+        for ob in self.children:
+            if ob.proc.poll() is None and ob.exited is None:
+                log(f"stopping obsync {ob.proc.pid} ({ob.log_path.name})")
+                ob.proc.send_signal(signal.SIGTERM)
+                try:
+                    ob.proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    ob.proc.kill()
+        if not self.args.keep_topics:
+            delete_topics(self.topics)
 
     def name(self, what):
         return f"bench{what}{self.stamp}"
 
     def topic(self, what):
-        return f"bench_{what}_{self.stamp}"
+        t = f"bench_{what}_{self.stamp}"
+        self.topics.append(t)
+        return t
 
     # -- full sync
 
@@ -403,7 +434,7 @@ class Run:
             project_file(proj, self.name(f"full{short}"), topic, "full_1m", ["schema", "full"], fmt)
             log(f"full sync, {fmt} -> {topic}")
             win = Window()
-            ob = Obsync(self.raw, f"full-{short}", proj)
+            ob = self.obsync(f"full-{short}", proj)
             win.obsync_pid = ob.proc.pid
             t_full = ob.wait_until(lambda s: s.get("stage") == "full", 120, "stage full")
             ob.wait_exit(1800)
@@ -443,7 +474,7 @@ class Run:
         project_file(proj, self.name("incrlive"), topic, "incr", ["incremental"], "Default")
         log(f"incremental (live): obsync on idle table, then {ROWS // INCR_BATCH} x {INCR_BATCH}-row "
             f"INSERT ... SELECT -> {topic}")
-        ob = Obsync(self.raw, "incr-live", proj)
+        ob = self.obsync("incr-live", proj)
         ob.wait_reader_started()
         time.sleep(2)
         win = Window()
@@ -488,7 +519,7 @@ class Run:
                      start_time=start_time)
         log(f"incremental (catch-up): replay the same binlog region from start_time -> {topic}")
         win = Window()
-        ob = Obsync(self.raw, "incr-catchup", proj)
+        ob = self.obsync("incr-catchup", proj)
         win.obsync_pid = ob.proc.pid
         t_first = ob.wait_until(lambda s: s.get("rows_read", 0) > 0, 300, "first row")
         t_acked = ob.wait_until(lambda s: s.get("messages_acked", 0) >= ROWS, 1800,
@@ -519,7 +550,7 @@ class Run:
         create_topic(topic, log_append_time=True)
         proj = self.raw / "latency.toml"
         project_file(proj, self.name("latency"), topic, "lat", ["incremental"], "Default")
-        ob = Obsync(self.raw, "latency", proj)
+        ob = self.obsync("latency", proj)
         ob.wait_reader_started()
         time.sleep(2)
         log(f"latency: {rate} single-row transactions/s for {secs}s -> {topic} (LogAppendTime)")
@@ -784,6 +815,8 @@ def main():
     ap.add_argument("mode", nargs="?", default="all",
                     choices=["full", "incremental", "latency", "limits", "all"])
     ap.add_argument("--reload", action="store_true", help="rebuild the 1M-row source table")
+    ap.add_argument("--keep-topics", action="store_true",
+                    help="keep the bench_* topics (deleted by default: ~3.5 GB per run)")
     ap.add_argument("--latency-rate", type=int, default=500)
     ap.add_argument("--latency-seconds", type=int, default=60)
     args = ap.parse_args()
@@ -801,6 +834,7 @@ def main():
         for phase in phases:
             phase()
     finally:
+        run.cleanup()
         (run.raw / "results.json").write_text(json.dumps(run.res, indent=2))
         merged = dict(run.prev, **{k: v for k, v in run.res.items()})
         LAST_RUN.parent.mkdir(parents=True, exist_ok=True)
