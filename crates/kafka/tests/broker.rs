@@ -121,8 +121,9 @@ async fn oversized_message_fails_before_sending_and_names_the_fix() {
         format!(
             "message for topic \"{topic}\" partition 1 (shop.orders id=1) is 10038 bytes (key + \
              value + 36 bytes framing), over the 10000-byte limit: raise the topic's \
-             max.message.bytes (or the broker's message.max.bytes) and target.producer \
-             max_message_bytes to at least 10038, or leave the large column out of the sync"
+             max.message.bytes (or the broker's message.max.bytes) and \"message.max.bytes\" \
+             in the project's [target.producer] to at least 10038, or leave the large column \
+             out of the sync"
         )
     );
     // A message just under the limit goes through; nothing of the oversized one does.

@@ -4,7 +4,7 @@
 //! Architecture invariant: the state written here only ever describes data that Kafka
 //! has acknowledged; the delivery tracker is the only writer during a run.
 
-use obsync_model::{LogPosition, Value};
+use obsync_model::{LogPosition, TableMeta, Value};
 use obsync_source::snapshot::KeyRange;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -25,6 +25,13 @@ pub struct ProjectState {
     pub full_done: bool,
     /// Position right after the last transaction whose messages Kafka acknowledged.
     pub incremental: Option<IncrementalCheckpoint>,
+    /// Definitions of the project's tables in force at the position incremental sync
+    /// resumes from (the checkpoint's, else the snapshot start's). Rows logged before
+    /// the next DDL are decoded with these: today's definition may already include a
+    /// DDL run while the project was down. A table is left out when it had DDL since
+    /// its last row (today's definition is read then).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub definitions: Vec<TableMeta>,
 }
 
 /// Snapshot progress of one table: resume after `last_key`, or, when the table is

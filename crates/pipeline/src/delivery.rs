@@ -11,7 +11,7 @@
 use crate::checkpoint::{
     CheckpointError, CheckpointStore, IncrementalCheckpoint, ProjectState, RangeProgress,
 };
-use obsync_model::{LogPosition, Value};
+use obsync_model::{LogPosition, TableMeta, Value};
 use obsync_source::snapshot::KeyRange;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,8 +23,11 @@ use tokio::sync::mpsc;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mark {
     SchemaDone,
-    /// Recorded before the first snapshot row is read.
-    SnapshotStart(LogPosition),
+    /// Recorded before the first snapshot row is read, with the tables' definitions then.
+    SnapshotStart {
+        position: LogPosition,
+        definitions: Vec<TableMeta>,
+    },
     /// `table` will be read in these key ranges (saved before any of their rows).
     RangesPlanned {
         table: String,
@@ -40,10 +43,12 @@ pub enum Mark {
         done: bool,
     },
     FullDone,
-    /// A source transaction (or skipped stretch of log) is fully delivered.
+    /// A source transaction (or skipped stretch of log) is fully delivered;
+    /// `definitions` is set when the tables' definitions in force changed.
     Committed {
         position: LogPosition,
         timestamp: u32,
+        definitions: Option<Vec<TableMeta>>,
     },
 }
 
@@ -96,7 +101,13 @@ pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 pub fn apply(state: &mut ProjectState, mark: Mark) {
     match mark {
         Mark::SchemaDone => state.schema_done = true,
-        Mark::SnapshotStart(pos) => state.snapshot_start = Some(pos),
+        Mark::SnapshotStart {
+            position,
+            definitions,
+        } => {
+            state.snapshot_start = Some(position);
+            state.definitions = definitions;
+        }
         Mark::RangesPlanned { table, ranges } => {
             let t = state.tables.entry(table).or_default();
             t.ranges = ranges
@@ -135,11 +146,15 @@ pub fn apply(state: &mut ProjectState, mark: Mark) {
         Mark::Committed {
             position,
             timestamp,
+            definitions,
         } => {
             state.incremental = Some(IncrementalCheckpoint {
                 position,
                 timestamp,
-            })
+            });
+            if let Some(d) = definitions {
+                state.definitions = d;
+            }
         }
     }
 }
@@ -196,6 +211,7 @@ pub async fn track<A: Ack>(
                 if let Mark::Committed {
                     timestamp,
                     position,
+                    ..
                 } = &mark
                 {
                     stats
@@ -284,6 +300,7 @@ mod tests {
         tx.send(Pending::Mark(Mark::Committed {
             position: pos(100),
             timestamp: 7,
+            definitions: None,
         }))
         .await
         .ok();
@@ -328,6 +345,7 @@ mod tests {
         tx.send(Pending::Mark(Mark::Committed {
             position: pos(10),
             timestamp: 1,
+            definitions: None,
         }))
         .await
         .ok();
@@ -341,6 +359,7 @@ mod tests {
         tx.send(Pending::Mark(Mark::Committed {
             position: pos(20),
             timestamp: 2,
+            definitions: None,
         }))
         .await
         .ok();

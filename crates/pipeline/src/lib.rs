@@ -5,6 +5,7 @@
 //! [`ProjectHandle`]; projects share no global state.
 
 pub mod checkpoint;
+mod definitions;
 pub mod delivery;
 pub mod emit;
 pub mod metrics;

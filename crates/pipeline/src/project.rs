@@ -265,7 +265,14 @@ async fn run_stages(
                 None => StartFrom::Current,
             },
         };
-        stages::incremental::run(ctx, plan, &routes, start, emitter).await?;
+        // The definitions in force at that position: saved with the checkpoint (or the
+        // snapshot start) by an earlier run, else this run's, read just before.
+        let known = if state.incremental.is_some() || state.snapshot_start.is_some() {
+            state.definitions.iter().cloned().map(Arc::new).collect()
+        } else {
+            plan.tables.values().map(|t| t.meta.clone()).collect()
+        };
+        stages::incremental::run(ctx, plan, &routes, start, known, emitter).await?;
         return Ok(RunOutcome::Stopped);
     }
     Ok(RunOutcome::Finished)

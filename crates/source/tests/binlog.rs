@@ -459,3 +459,55 @@ async fn table_map_that_disagrees_with_current_metadata_is_a_clear_error() {
     );
     exec(&mut conn, &[&format!("DROP DATABASE {db}")]).await;
 }
+
+#[tokio::test]
+async fn definitions_known_at_the_start_decode_rows_logged_before_a_later_ddl() {
+    let ep = shared_endpoint();
+    let db = unique_name("bl_known");
+    let mut conn = sql(&ep).await;
+    create_db(
+        &mut conn,
+        &db,
+        &["CREATE TABLE t (id INT PRIMARY KEY, a INT)"],
+    )
+    .await;
+    let id = TableId::new(&db, "t");
+    let old = obsync_source::metadata::MetadataReader::from_endpoint(&ep)
+        .table_meta(&id)
+        .await
+        .unwrap();
+    let mut r = reader(&ep, StartFrom::Current, db_filter(&db)).await;
+    exec(&mut conn, &["INSERT INTO t VALUES (1, 10)"]).await;
+    let before_insert = next_txn(&mut r).await.info.start.clone();
+    // What happens while a project is down: the table changes after rows it has not read.
+    exec(
+        &mut conn,
+        &[
+            "ALTER TABLE t MODIFY COLUMN a VARCHAR(10)",
+            "INSERT INTO t VALUES (2, 'x')",
+        ],
+    )
+    .await;
+
+    let start = obsync_model::LogPosition {
+        coord: before_insert,
+        gtid: None,
+    };
+    let mut opts = obsync_source::binlog::BinlogOptions::new(
+        server_id(),
+        StartFrom::Position(start),
+        db_filter(&db),
+    );
+    opts.known_tables = vec![Arc::new(old)];
+    let mut replay = obsync_source::binlog::BinlogReader::start(ep.clone(), opts)
+        .await
+        .unwrap();
+    let t = next_txn(&mut replay).await;
+    assert_eq!(t.rows[0].table.columns[1].column_type, "int(11)");
+    assert_eq!(t.rows[0].row.after().unwrap(), &vec![int(1), int(10)]);
+    expect_ddl(&mut replay, &db, "t", "MODIFY").await;
+    let t = next_txn(&mut replay).await;
+    assert_eq!(t.rows[0].table.columns[1].column_type, "varchar(10)");
+    assert_eq!(t.rows[0].row.after().unwrap(), &vec![int(2), text("x")]);
+    exec(&mut conn, &[&format!("DROP DATABASE {db}")]).await;
+}

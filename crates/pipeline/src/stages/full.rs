@@ -40,7 +40,12 @@ pub async fn run(
         // every change committed during the snapshot (duplicates, never gaps).
         let position = current_position(ctx).await?;
         tracing::info!(%position, "change-log position recorded before the snapshot");
-        emitter.mark(Mark::SnapshotStart(position.clone())).await?;
+        emitter
+            .mark(Mark::SnapshotStart {
+                position: position.clone(),
+                definitions: plan.tables.values().map(|t| (*t.meta).clone()).collect(),
+            })
+            .await?;
         recorded_start = Some(position);
     }
     let pool = s.source.pool();

@@ -1,6 +1,7 @@
 //! Incremental sync: stream the change log from the checkpoint (or the snapshot's
 //! start position, or the configured start time) into Kafka, one transaction at a time.
 
+use crate::definitions::Definitions;
 use crate::delivery::Mark;
 use crate::emit::{Emitter, Route};
 use crate::plan::ProjectPlan;
@@ -8,7 +9,7 @@ use crate::project::RunContext;
 use crate::status::Stage;
 use crate::RunError;
 use obsync_format::{Ddl, MessageContext, SequenceGenerator, TxnSequence};
-use obsync_model::{Change, SourceEvent, TableId, TxnInfo};
+use obsync_model::{Change, SourceEvent, TableId, TableMeta, TxnInfo};
 use obsync_source::binlog::{BinlogError, BinlogOptions, BinlogReader, StartFrom, TableFilter};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -26,6 +27,7 @@ pub async fn run(
     plan: &ProjectPlan,
     routes: &BTreeMap<TableId, Route>,
     start: StartFrom,
+    known: Vec<Arc<TableMeta>>,
     mut emitter: Emitter,
 ) -> Result<(), RunError> {
     ctx.status.set_stage(Stage::Incremental);
@@ -42,7 +44,8 @@ pub async fn run(
         other => other,
     };
     tracing::info!(?start, "incremental sync starts");
-    let Some(mut reader) = open_reader(ctx, &start, &filter).await? else {
+    let mut defs = Definitions::new(known);
+    let Some(mut reader) = open_reader(ctx, &start, &filter, &defs).await? else {
         return Ok(());
     };
     let mut seq = SequenceGenerator::default();
@@ -69,7 +72,7 @@ pub async fn run(
                     ctx.status.set_error(e.to_string());
                     txn_rows.clear();
                     current = None;
-                    match open_reader(ctx, &start, &filter).await? {
+                    match open_reader(ctx, &start, &filter, &defs).await? {
                         Some(r) => reader = r,
                         None => return Ok(()),
                     }
@@ -94,6 +97,7 @@ pub async fn run(
                 };
                 ctx.status.rows_read.fetch_add(1, Ordering::Relaxed);
                 route.read.inc();
+                defs.saw(&change.table);
                 if s.tx_sequence {
                     if txn_rows.len() >= TX_SEQUENCE_MAX_ROWS {
                         return Err(RunError::TransactionTooLarge {
@@ -129,6 +133,7 @@ pub async fn run(
                     .mark(Mark::Committed {
                         position: end,
                         timestamp,
+                        definitions: defs.take_changed(),
                     })
                     .await?;
             }
@@ -153,10 +158,12 @@ pub async fn run(
                         emitter.ddl(&ddl, route, &msg).await?;
                     }
                 }
+                defs.ddl(table.as_ref().map_or(&database, |t| &t.database));
                 emitter
                     .mark(Mark::Committed {
                         position: end,
                         timestamp,
+                        definitions: defs.take_changed(),
                     })
                     .await?;
             }
@@ -169,6 +176,7 @@ pub async fn run(
                         .mark(Mark::Committed {
                             position,
                             timestamp,
+                            definitions: None,
                         })
                         .await?;
                 }
@@ -197,11 +205,13 @@ async fn open_reader(
     ctx: &mut RunContext,
     start: &StartFrom,
     filter: &TableFilter,
+    defs: &Definitions,
 ) -> Result<Option<BinlogReader>, RunError> {
     let s = ctx.settings.clone();
     let mut backoff = Duration::from_secs(1);
     loop {
-        let opts = BinlogOptions::new(s.server_id, start.clone(), filter.clone());
+        let mut opts = BinlogOptions::new(s.server_id, start.clone(), filter.clone());
+        opts.known_tables = defs.current();
         match BinlogReader::start(s.source.clone(), opts).await {
             Ok(r) => {
                 ctx.status.clear_error();

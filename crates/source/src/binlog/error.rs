@@ -56,9 +56,9 @@ pub enum BinlogError {
         #[source]
         source: Box<MetadataError>,
     },
-    /// The binlog's table map disagrees with the table's current definition even after
-    /// re-reading it: decoding would assign values to the wrong columns.
-    #[error("the binlog at {position} describes {table} differently from its current definition ({detail}); this happens when resuming from before a DDL on the table: restart the project from a snapshot")]
+    /// The binlog's table map fits neither the definition known at the start position
+    /// nor today's: decoding would assign values to the wrong columns.
+    #[error("the binlog at {position} describes {table} differently from its current definition ({detail}); this happens when resuming from before more than one DDL on the table, as only its definition at the checkpoint and today's are known: restart the project from a snapshot")]
     SchemaMismatch {
         table: TableId,
         position: BinlogCoord,

@@ -92,6 +92,11 @@ pub struct BinlogOptions {
     /// silent for three periods is treated as dropped.
     pub heartbeat: Duration,
     pub reconnect: ReconnectPolicy,
+    /// Definitions of project tables as they were at `start` (a checkpoint keeps them).
+    /// Rows before the next DDL on a table are decoded with these instead of today's
+    /// definition, which a DDL run while the project was down may have changed. One
+    /// that does not fit the binlog's table map is ignored (today's definition is read).
+    pub known_tables: Vec<Arc<TableMeta>>,
 }
 
 impl BinlogOptions {
@@ -103,6 +108,7 @@ impl BinlogOptions {
             filter,
             heartbeat: Duration::from_secs(5),
             reconnect: ReconnectPolicy::default(),
+            known_tables: Vec::new(),
         }
     }
 }
@@ -114,6 +120,7 @@ impl fmt::Debug for BinlogOptions {
             .field("start", &self.start)
             .field("heartbeat", &self.heartbeat)
             .field("reconnect", &self.reconnect)
+            .field("known_tables", &self.known_tables.len())
             .finish_non_exhaustive()
     }
 }
@@ -276,7 +283,7 @@ impl BinlogReader {
         let stream = stream::open(&endpoint, opts.server_id, &from, opts.heartbeat, false).await?;
         tracing::info!(source = %endpoint.address(), start = ?from, server_id = opts.server_id, "binlog reader started");
         Ok(Self {
-            schema: SchemaCache::new(MetadataReader::from_endpoint(&endpoint)),
+            schema: SchemaCache::new(MetadataReader::from_endpoint(&endpoint), &opts.known_tables),
             endpoint,
             opts,
             mariadb,

@@ -31,10 +31,11 @@ pub(crate) struct SchemaCache {
 }
 
 impl SchemaCache {
-    pub fn new(reader: MetadataReader) -> Self {
+    /// `known`: definitions valid at the start position (see `BinlogOptions::known_tables`).
+    pub fn new(reader: MetadataReader, known: &[Arc<TableMeta>]) -> Self {
         Self {
             reader,
-            metas: HashMap::new(),
+            metas: known.iter().map(|m| (m.id.clone(), m.clone())).collect(),
             maps: HashMap::new(),
             project_dbs: HashSet::new(),
         }
