@@ -2,47 +2,13 @@
 //! rows are decoded with the definition saved at the checkpoint, the rows after the DDL
 //! with the new one. Against the real MariaDB and Kafka, driven through the library.
 
-use obsync_config::ProjectConfig;
-use obsync_pipeline::{ProjectHandle, Settings, Stage};
+mod support;
+
+use obsync_pipeline::{ProjectHandle, Stage};
 use obsync_testkit::{unique_name, Services};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
-
-fn settings(services: &Services, db: &str, topic: &str) -> Settings {
-    let m = &services.mariadb;
-    let text = format!(
-        r#"
-[project]
-name = "ddlresume{pid}"
-[source]
-kind = "mariadb"
-host = "{host}"
-port = {port}
-user = "{user}"
-password = "{password}"
-[target]
-bootstrap_servers = "{kafka}"
-version = "3.x"
-[sync]
-types = ["schema", "incremental"]
-format = "Default"
-partition_rule = "one"
-[[objects]]
-tables = ["{db}.t"]
-topic = "{topic}"
-"#,
-        pid = std::process::id(),
-        host = m.host,
-        port = m.port,
-        user = m.user,
-        password = m.password,
-        kafka = services.kafka_bootstrap,
-    );
-    let config = ProjectConfig::parse(&text, Path::new("ddlresume.toml")).expect("valid project");
-    Settings::from_config(config).expect("valid settings")
-}
+use std::time::Duration;
 
 /// Runs the project until `messages` more are acknowledged (after `write`, run once it
 /// streams), then stops it gracefully.
@@ -54,41 +20,32 @@ async fn run_until(
     write: &str,
     messages: u64,
 ) {
-    let handle = ProjectHandle::start(settings(services, db, topic), state.to_path_buf());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while handle.status().stage != Stage::Incremental {
-        assert!(
-            Instant::now() < deadline,
-            "not streaming: {:?}",
-            handle.status()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let sync = r#"types = ["schema", "incremental"]
+format = "Default"
+partition_rule = "one""#;
+    let settings = support::settings(services, "ddlresume", sync, &format!("\"{db}.t\""), topic);
+    let handle = ProjectHandle::start(settings, state.to_path_buf());
+    let timeout = Duration::from_secs(60);
+    support::wait_for(&handle, timeout, "not streaming", |s| {
+        s.stage == Stage::Incremental
+    })
+    .await;
     if !write.is_empty() {
         // Let the reader reach the binlog end before writing.
         tokio::time::sleep(Duration::from_millis(500)).await;
         services.mariadb.execute(write);
     }
-    while handle.status().messages_acked < messages {
-        assert!(
-            Instant::now() < deadline,
-            "not delivered: {:?}",
-            handle.status()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::wait_for(&handle, timeout, "not delivered", |s| {
+        s.messages_acked >= messages
+    })
+    .await;
     handle.stop();
     handle.join().await.expect("the run ends without error");
 }
 
 /// The `postStruct` of every message, in offset order (one partition).
 fn after_images(bootstrap: &str, topic: &str) -> Vec<Value> {
-    let out = Command::new("kcat")
-        .args(["-C", "-b", bootstrap, "-t", topic, "-e", "-q", "-f", "%s\n"])
-        .output()
-        .expect("kcat runs");
-    String::from_utf8(out.stdout)
-        .unwrap()
+    support::consume(bootstrap, topic, "%s\n")
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap()["postStruct"].clone())
         .filter(|v| !v.is_null())

@@ -2,66 +2,28 @@
 //! (no CLI), against the real MariaDB and Kafka: every row arrives exactly once, and a
 //! stop in the middle resumes each range where it stopped.
 
-use obsync_config::ProjectConfig;
+mod support;
+
 use obsync_pipeline::checkpoint::CheckpointStore;
 use obsync_pipeline::{ProjectHandle, RunOutcome, Settings};
 use obsync_testkit::{unique_name, Services};
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const ROWS: u64 = 20_000;
 
 fn project(services: &Services, db: &str, topic: &str) -> Settings {
-    let m = &services.mariadb;
-    let text = format!(
-        r#"
-[project]
-name = "ranges{suffix}"
-[source]
-kind = "mariadb"
-host = "{host}"
-port = {port}
-user = "{user}"
-password = "{password}"
-[target]
-bootstrap_servers = "{kafka}"
-version = "3.x"
-[sync]
-types = ["schema", "full"]
+    let sync = r#"types = ["schema", "full"]
 format = "Default"
 snapshot_chunk_rows = 200
-snapshot_parallelism = 4
-[[objects]]
-tables = ["{db}.big"]
-topic = "{topic}"
-"#,
-        suffix = std::process::id(),
-        host = m.host,
-        port = m.port,
-        user = m.user,
-        password = m.password,
-        kafka = services.kafka_bootstrap,
-    );
-    let config = ProjectConfig::parse(&text, Path::new("ranges.toml"))
-        .unwrap_or_else(|e| panic!("test project is invalid: {e:?}"));
-    Settings::from_config(config).expect("valid producer settings")
+snapshot_parallelism = 4"#;
+    support::settings(services, "ranges", sync, &format!("\"{db}.big\""), topic)
 }
 
 /// Message count per key in the topic, read with kcat (an independent client).
 fn keys_in_topic(bootstrap: &str, topic: &str) -> BTreeMap<u64, u32> {
-    let out = Command::new("kcat")
-        .args(["-C", "-b", bootstrap, "-t", topic, "-e", "-q", "-f", "%k\n"])
-        .output()
-        .expect("kcat runs");
-    assert!(
-        out.status.success(),
-        "kcat: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let mut counts = BTreeMap::new();
-    for line in String::from_utf8(out.stdout).unwrap().lines() {
+    for line in support::consume(bootstrap, topic, "%k\n").lines() {
         *counts
             .entry(line.parse::<u64>().expect("numeric key"))
             .or_insert(0) += 1;
@@ -82,15 +44,10 @@ async fn big_table_is_read_in_parallel_ranges_and_resumes_each_range_after_a_sto
 
     // First run: stop as soon as some rows are acknowledged.
     let handle = ProjectHandle::start(project(&services, &db, &topic), state_dir.clone());
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while handle.status().messages_acked < 1_000 {
-        assert!(
-            Instant::now() < deadline,
-            "no progress: {:?}",
-            handle.status()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    support::wait_for(&handle, Duration::from_secs(120), "no progress", |s| {
+        s.messages_acked >= 1_000
+    })
+    .await;
     handle.stop();
     assert_eq!(handle.join().await.unwrap(), RunOutcome::Stopped);
 

@@ -2,58 +2,26 @@
 //! changes the key: the move is sent as DELETE (old key's partition) + INSERT (new
 //! key's partition). Against the real MariaDB and Kafka, driven through the library.
 
-use obsync_config::ProjectConfig;
+mod support;
+
 use obsync_pipeline::{ProjectHandle, Settings, Stage};
 use obsync_testkit::{unique_name, Services};
-use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn settings(services: &Services, db: &str, topic: &str, split: bool) -> Settings {
-    let m = &services.mariadb;
-    let text = format!(
-        r#"
-[project]
-name = "keyupd{pid}{split}"
-[source]
-kind = "mariadb"
-host = "{host}"
-port = {port}
-user = "{user}"
-password = "{password}"
-[target]
-bootstrap_servers = "{kafka}"
-version = "3.x"
-[sync]
-types = ["schema", "incremental"]
+    let sync = format!(
+        r#"types = ["schema", "incremental"]
 format = "Default"
 partition_rule = "hash"
-split_key_updates = {split}
-[[objects]]
-tables = ["{db}.t"]
-topic = "{topic}"
-"#,
-        pid = std::process::id(),
-        host = m.host,
-        port = m.port,
-        user = m.user,
-        password = m.password,
-        kafka = services.kafka_bootstrap,
+split_key_updates = {split}"#
     );
-    let config = ProjectConfig::parse(&text, Path::new("keyupd.toml")).expect("valid project");
-    Settings::from_config(config).expect("valid settings")
+    let name = format!("keyupd{split}");
+    support::settings(services, &name, &sync, &format!("\"{db}.t\""), topic)
 }
 
 /// (partition, recordType, prevStruct.id, postStruct.id) of every message, by offset.
 fn records(bootstrap: &str, topic: &str) -> Vec<(i32, String, Option<String>, Option<String>)> {
-    let out = Command::new("kcat")
-        .args([
-            "-C", "-b", bootstrap, "-t", topic, "-e", "-q", "-f", "%p %s\n",
-        ])
-        .output()
-        .expect("kcat runs");
-    let mut v: Vec<_> = String::from_utf8(out.stdout)
-        .unwrap()
+    let mut v: Vec<_> = support::consume(bootstrap, topic, "%p %s\n")
         .lines()
         .map(|l| {
             let (p, json) = l.split_once(' ').unwrap();
@@ -86,15 +54,11 @@ async fn run_case(split: bool) -> Vec<(i32, String, Option<String>, Option<Strin
     ));
     let state_dir = std::env::temp_dir().join(unique_name("keyupd_state"));
     let handle = ProjectHandle::start(settings(&services, &db, &topic, split), state_dir);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while handle.status().stage != Stage::Incremental {
-        assert!(
-            Instant::now() < deadline,
-            "not streaming: {:?}",
-            handle.status()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let timeout = Duration::from_secs(60);
+    support::wait_for(&handle, timeout, "not streaming", |s| {
+        s.stage == Stage::Incremental
+    })
+    .await;
     // Let the reader reach the binlog end before writing.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let k = id_in_other_partition();
@@ -103,14 +67,10 @@ async fn run_case(split: bool) -> Vec<(i32, String, Option<String>, Option<Strin
          UPDATE {db}.t SET v = 11 WHERE id = {k}"
     ));
     let expected = if split { 4 } else { 3 };
-    while handle.status().messages_acked < expected {
-        assert!(
-            Instant::now() < deadline,
-            "not delivered: {:?}",
-            handle.status()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::wait_for(&handle, timeout, "not delivered", |s| {
+        s.messages_acked >= expected
+    })
+    .await;
     handle.stop();
     handle.join().await.unwrap();
     services.mariadb.execute(&format!("DROP DATABASE {db}"));

@@ -48,8 +48,14 @@ impl MariaDbInstance {
         let dir = services.dev_dir.join("private").join(&name);
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
         let data = dir.join("data");
+        // A temporary directory of its own: bootstraps running side by side in a shared
+        // /tmp were seen to lose their temporary tables ("Unknown table
+        // 'mysql.tmp_user_sys'").
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("creating {}: {e}", tmp.display()));
         let mut install = Command::new(&services.mariadb_install_db);
         install
+            .env("TMPDIR", &tmp)
             .arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
             .arg("--auth-root-authentication-method=normal")
@@ -175,6 +181,7 @@ fn server_args(dir: &Path, data: &Path, socket: &Path, port: u16) -> Vec<OsStrin
         format!("--socket={}", socket.display()).into(),
         format!("--pid-file={}", dir.join("mariadbd.pid").display()).into(),
         format!("--log-error={}", dir.join("error.log").display()).into(),
+        format!("--tmpdir={}", dir.join("tmp").display()).into(),
         "--skip-name-resolve".into(),
         "--character-set-server=utf8mb4".into(),
         "--collation-server=utf8mb4_general_ci".into(),

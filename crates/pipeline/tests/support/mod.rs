@@ -1,0 +1,83 @@
+//! Shared helpers of the pipeline's library-level tests (real MariaDB and Kafka).
+#![allow(dead_code)] // each test binary uses a different subset
+
+use obsync_config::ProjectConfig;
+use obsync_pipeline::{ProjectHandle, Settings, StatusSnapshot};
+use obsync_testkit::Services;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A project on the shared MariaDB and Kafka replicating `tables` (`db.table`, …) into
+/// `topic`; `sync` is the body of its `[sync]` section.
+pub fn settings(
+    services: &Services,
+    name: &str,
+    sync: &str,
+    tables: &str,
+    topic: &str,
+) -> Settings {
+    let m = &services.mariadb;
+    let text = format!(
+        r#"
+[project]
+name = "{name}{pid}"
+[source]
+kind = "mariadb"
+host = "{host}"
+port = {port}
+user = "{user}"
+password = "{password}"
+[target]
+bootstrap_servers = "{kafka}"
+version = "3.x"
+[sync]
+{sync}
+[[objects]]
+tables = [{tables}]
+topic = "{topic}"
+"#,
+        pid = std::process::id(),
+        host = m.host,
+        port = m.port,
+        user = m.user,
+        password = m.password,
+        kafka = services.kafka_bootstrap,
+    );
+    let config = ProjectConfig::parse(&text, Path::new(&format!("{name}.toml")))
+        .unwrap_or_else(|e| panic!("test project is invalid: {e:?}"));
+    Settings::from_config(config).expect("valid settings")
+}
+
+/// Every message of `topic`, one line each in kcat's `-f` format (an independent client).
+pub fn consume(bootstrap: &str, topic: &str, format: &str) -> String {
+    let out = Command::new("kcat")
+        .args(["-C", "-b", bootstrap, "-t", topic, "-e", "-q", "-f", format])
+        .output()
+        .expect("kcat runs");
+    assert!(
+        out.status.success(),
+        "kcat: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 messages")
+}
+
+/// Waits until `done` holds for the project's status; fails the test, showing the
+/// status, when `timeout` passes first.
+pub async fn wait_for(
+    handle: &ProjectHandle,
+    timeout: Duration,
+    what: &str,
+    done: impl Fn(&StatusSnapshot) -> bool,
+) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let status = handle.status();
+        if done(&status) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: {status:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
