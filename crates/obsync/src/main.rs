@@ -13,6 +13,12 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
+// glibc malloc/free took ~29% of obsync's CPU in full sync (docs/performance.md, "Where
+// obsync's time goes"): the client libraries allocate per row and per message, from
+// several threads. mimalloc's thread-local free lists make those allocations cheap.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
