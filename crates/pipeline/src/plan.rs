@@ -4,7 +4,7 @@
 use obsync_config::{contains_chinese, ProjectConfig};
 use obsync_model::{TableId, TableMeta};
 use obsync_source::metadata::{MetadataReader, TableKind};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// Databases that are never user data.
@@ -57,6 +57,13 @@ pub enum PlanError {
     ChineseColumnName { table: TableId, column: String },
     #[error("{0}")]
     Route(String),
+    #[error("[[objects]] names {} that the source does not have; check the names (matching is case-sensitive) and that the source user can see them, or remove them from the rules", list(.0))]
+    NamedTablesMissing(Vec<TableId>),
+}
+
+fn list(tables: &[TableId]) -> String {
+    let names: Vec<String> = tables.iter().map(|t| t.to_string()).collect();
+    names.join(", ")
 }
 
 /// Lists the source's tables and applies the project's rules.
@@ -71,7 +78,24 @@ pub async fn resolve(
         .into_iter()
         .filter(|d| !SYSTEM_DATABASES.contains(&d.to_ascii_lowercase().as_str()))
         .collect();
-    for listing in reader.list_tables(Some(&databases)).await? {
+    let listings = reader.list_tables(Some(&databases)).await?;
+    // A table named without wildcards that does not exist is a mistake (a typo, a wrong
+    // case), never something to skip silently.
+    let missing: BTreeSet<TableId> = config
+        .objects
+        .iter()
+        .flat_map(|rule| {
+            rule.include
+                .iter()
+                .filter_map(|p| p.exact())
+                .filter(|id| rule.selects(id))
+        })
+        .filter(|id| !listings.iter().any(|l| &l.id == id))
+        .collect();
+    if !missing.is_empty() {
+        return Err(PlanError::NamedTablesMissing(missing.into_iter().collect()));
+    }
+    for listing in listings {
         let route = match config.route(&listing.id) {
             Ok(Some(route)) => route,
             Ok(None) => continue,
