@@ -85,7 +85,8 @@ fn version_item(version: KafkaVersion, schema_sync: bool) -> CheckItem {
         (v, _) => CheckItem::pass(
             NAME,
             format!(
-                "Kafka {}: idempotent producer, topic creation available",
+                "configured for Kafka {} (version in [target]): idempotent producer, topic \
+                 creation available",
                 v.label()
             ),
         ),
