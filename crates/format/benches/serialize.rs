@@ -14,17 +14,9 @@ use std::sync::Arc;
 
 fn col(name: &str, kind: ColumnType, column_type: &str, fsp: Option<u8>) -> Column {
     Column {
-        name: name.into(),
-        kind,
         column_type: column_type.into(),
-        unsigned: false,
-        nullable: true,
-        length: None,
-        precision: None,
-        scale: None,
         fsp,
-        charset: None,
-        labels: Vec::new(),
+        ..Column::new(name, kind)
     }
 }
 

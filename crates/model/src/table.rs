@@ -173,6 +173,26 @@ pub struct Column {
     pub labels: Vec<String>,
 }
 
+impl Column {
+    /// A nullable column of `kind` declared as the type's plain name (`int`, `varchar`),
+    /// no length, precision, charset or labels: a base for `Column { .., ..Column::new() }`.
+    pub fn new(name: impl Into<String>, kind: ColumnType) -> Self {
+        Self {
+            name: name.into(),
+            kind,
+            column_type: kind.name().to_ascii_lowercase(),
+            unsigned: false,
+            nullable: true,
+            length: None,
+            precision: None,
+            scale: None,
+            fsp: None,
+            charset: None,
+            labels: vec![],
+        }
+    }
+}
+
 /// Where a table's row identity comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KeySource {

@@ -3,14 +3,22 @@
 //!
 //! Architecture invariant: the state written here only ever describes data that Kafka
 //! has acknowledged; the delivery tracker is the only writer during a run.
+//!
+//! The tables' definitions can be large (every column of every table) and change
+//! rarely, while the state is saved every second: they live in a file of their own,
+//! named by a hash of its content and written only when it changes. `state.json`
+//! names the one that belongs to it, so the pair is replaced as atomically as
+//! `state.json` alone.
 
 use obsync_model::{LogPosition, TableMeta, Value};
 use obsync_source::snapshot::KeyRange;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{self, File};
+use std::hash::{DefaultHasher, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Everything a restart needs to continue without losing data.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -30,8 +38,12 @@ pub struct ProjectState {
     /// the next DDL are decoded with these: today's definition may already include a
     /// DDL run while the project was down. A table is left out when it had DDL since
     /// its last row (today's definition is read then).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip)]
     pub definitions: Vec<TableMeta>,
+    /// The file in the state directory that holds `definitions` (managed by
+    /// [`CheckpointStore`]; `None` in memory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    definitions_file: Option<String>,
 }
 
 /// Snapshot progress of one table: resume after `last_key`, or, when the table is
@@ -89,10 +101,18 @@ pub enum CheckpointError {
     },
 }
 
+/// The definitions file last written or read, so an unchanged set is not written again.
+#[derive(Debug)]
+struct Written {
+    definitions: Vec<TableMeta>,
+    file: String,
+}
+
 /// Reads and atomically replaces `state.json` in a project's state directory.
 #[derive(Debug, Clone)]
 pub struct CheckpointStore {
     dir: PathBuf,
+    written: Arc<Mutex<Option<Written>>>,
 }
 
 impl CheckpointStore {
@@ -103,7 +123,10 @@ impl CheckpointStore {
             path: dir.clone(),
             source,
         })?;
-        Ok(Self { dir })
+        Ok(Self {
+            dir,
+            written: Arc::default(),
+        })
     }
 
     pub fn path(&self) -> PathBuf {
@@ -132,9 +155,68 @@ impl CheckpointStore {
                 })
             }
         };
-        match serde_json::from_str::<StateFile>(&text) {
-            Ok(StateFile::V1(state)) => Ok(state),
-            Err(source) => Err(CheckpointError::Corrupt { path, source }),
+        let mut state = match serde_json::from_str::<StateFile>(&text) {
+            Ok(StateFile::V1(state)) => state,
+            Err(source) => return Err(CheckpointError::Corrupt { path, source }),
+        };
+        if let Some(file) = state.definitions_file.take() {
+            let path = self.dir.join(&file);
+            let text = fs::read_to_string(&path).map_err(|source| CheckpointError::Io {
+                action: "read",
+                path: path.clone(),
+                source,
+            })?;
+            state.definitions = serde_json::from_str(&text)
+                .map_err(|source| CheckpointError::Corrupt { path, source })?;
+            *self.written() = Some(Written {
+                definitions: state.definitions.clone(),
+                file,
+            });
+        }
+        Ok(state)
+    }
+
+    fn written(&self) -> std::sync::MutexGuard<'_, Option<Written>> {
+        self.written.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Makes sure the definitions are on disk (written and synced only when they
+    /// changed); returns the name of their file and whether it is another than before.
+    fn save_definitions(
+        &self,
+        definitions: &[TableMeta],
+    ) -> Result<(Option<String>, bool), CheckpointError> {
+        let mut written = self.written();
+        if definitions.is_empty() {
+            return Ok((None, written.take().is_some()));
+        }
+        if let Some(w) = written.as_ref().filter(|w| w.definitions == definitions) {
+            return Ok((Some(w.file.clone()), false));
+        }
+        let bytes = serde_json::to_vec(definitions).expect("table definitions always serialize");
+        let mut hasher = DefaultHasher::new();
+        hasher.write(&bytes);
+        let file = format!("definitions-{:016x}.json", hasher.finish());
+        write_synced(&self.dir, &file, &bytes)?;
+        *written = Some(Written {
+            definitions: definitions.to_vec(),
+            file: file.clone(),
+        });
+        Ok((Some(file), true))
+    }
+
+    /// Removes definitions files other than `keep` (after `state.json` stopped naming
+    /// them). Best effort: a leftover file is only wasted space.
+    fn remove_stale_definitions(&self, keep: Option<&str>) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with("definitions-") && Some(name.as_ref()) != keep {
+                let _ = fs::remove_file(entry.path());
+            }
         }
     }
 
@@ -150,7 +232,13 @@ impl CheckpointStore {
                 source,
             }
         };
-        let bytes = serde_json::to_vec_pretty(&StateFile::V1(state.clone()))
+        let (definitions_file, changed_file) = self.save_definitions(&state.definitions)?;
+        let on_disk = ProjectState {
+            definitions: Vec::new(),
+            definitions_file: definitions_file.clone(),
+            ..state.clone()
+        };
+        let bytes = serde_json::to_vec_pretty(&StateFile::V1(on_disk))
             .expect("project state always serializes");
         let mut f = File::create(&tmp).map_err(io("create", &tmp))?;
         f.write_all(&bytes).map_err(io("write", &tmp))?;
@@ -160,7 +248,102 @@ impl CheckpointStore {
         File::open(&self.dir)
             .and_then(|d| d.sync_all())
             .map_err(io("sync the directory of", &self.dir))?;
+        if changed_file {
+            self.remove_stale_definitions(definitions_file.as_deref());
+        }
         Ok(())
+    }
+}
+
+/// Writes `dir/name` with tmp → fsync → rename → fsync(dir).
+fn write_synced(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), CheckpointError> {
+    let path = dir.join(name);
+    let tmp = dir.join(format!("{name}.tmp"));
+    let io = |action, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CheckpointError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let mut f = File::create(&tmp).map_err(io("create", &tmp))?;
+    f.write_all(bytes).map_err(io("write", &tmp))?;
+    f.sync_all().map_err(io("sync", &tmp))?;
+    drop(f);
+    fs::rename(&tmp, &path).map_err(io("replace", &path))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io("sync the directory of", dir))
+}
+
+#[cfg(test)]
+mod definitions_file_tests {
+    use super::*;
+    use obsync_model::{Column, ColumnType, KeySource, TableId};
+
+    #[test]
+    fn definitions_are_written_once_per_change_and_old_files_go() {
+        let dir = std::env::temp_dir().join(format!("obsync-ckpt-defs-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let store = CheckpointStore::open(&dir).unwrap();
+        let meta = |cols: &[&str]| TableMeta {
+            id: TableId::new("d", "t"),
+            columns: cols
+                .iter()
+                .map(|c| Column::new(*c, ColumnType::Int))
+                .collect(),
+            key: vec![0],
+            key_source: KeySource::PrimaryKey,
+            primary_key: vec![0],
+            unique_keys: vec![],
+            estimated_rows: 0,
+        };
+        let files = || {
+            let mut v: Vec<String> = fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("definitions-"))
+                .collect();
+            v.sort();
+            v
+        };
+        let mut state = ProjectState {
+            definitions: vec![meta(&["id", "a"])],
+            ..Default::default()
+        };
+        store.save(&state).unwrap();
+        let first = files();
+        assert_eq!(first.len(), 1);
+        let written_at = fs::metadata(dir.join(&first[0]))
+            .unwrap()
+            .modified()
+            .unwrap();
+        state.full_done = true;
+        store.save(&state).unwrap();
+        assert_eq!(files(), first, "unchanged definitions keep their file");
+        assert_eq!(
+            fs::metadata(dir.join(&first[0]))
+                .unwrap()
+                .modified()
+                .unwrap(),
+            written_at,
+            "and it is not rewritten"
+        );
+        // A fresh store (a restart) reads them back exactly.
+        assert_eq!(CheckpointStore::open(&dir).unwrap().load().unwrap(), state);
+
+        state.definitions = vec![meta(&["id", "b", "a"])];
+        store.save(&state).unwrap();
+        let second = files();
+        assert_eq!(second.len(), 1, "the old file is removed: {second:?}");
+        assert_ne!(second, first);
+        assert_eq!(CheckpointStore::open(&dir).unwrap().load().unwrap(), state);
+
+        state.definitions.clear();
+        store.save(&state).unwrap();
+        assert!(files().is_empty());
+        assert_eq!(CheckpointStore::open(&dir).unwrap().load().unwrap(), state);
     }
 }
 

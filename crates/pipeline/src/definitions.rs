@@ -78,19 +78,7 @@ mod tests {
     fn meta(db: &str, table: &str, cols: &[&str]) -> Arc<TableMeta> {
         let columns: Vec<Column> = cols
             .iter()
-            .map(|c| Column {
-                name: c.to_string(),
-                kind: ColumnType::Int,
-                column_type: "int".into(),
-                unsigned: false,
-                nullable: false,
-                length: None,
-                precision: None,
-                scale: None,
-                fsp: None,
-                charset: None,
-                labels: vec![],
-            })
+            .map(|c| Column::new(*c, ColumnType::Int))
             .collect();
         Arc::new(TableMeta {
             id: TableId::new(db, table),

@@ -4,6 +4,7 @@
 
 mod support;
 
+use obsync_pipeline::checkpoint::CheckpointStore;
 use obsync_pipeline::{ProjectHandle, Stage};
 use obsync_testkit::{unique_name, Services};
 use serde_json::{json, Value};
@@ -88,13 +89,11 @@ async fn rows_logged_before_a_ddl_made_while_stopped_keep_their_definition() {
         ]
     );
     // The checkpoint now holds the new definition, for the next restart.
-    let saved: Value =
-        serde_json::from_str(&std::fs::read_to_string(state.join("state.json")).unwrap()).unwrap();
-    let columns: Vec<&str> = saved["definitions"][0]["columns"]
-        .as_array()
-        .expect("definitions saved with the checkpoint")
+    let saved = CheckpointStore::open(&state).unwrap().load().unwrap();
+    let columns: Vec<&str> = saved.definitions[0]
+        .columns
         .iter()
-        .map(|c| c["name"].as_str().unwrap())
+        .map(|c| c.name.as_str())
         .collect();
     assert_eq!(columns, ["id", "b", "a"]);
     services.mariadb.execute(&format!("DROP DATABASE {db}"));

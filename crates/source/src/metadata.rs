@@ -728,17 +728,9 @@ mod tests {
 
     fn col(name: &str, nullable: bool) -> Column {
         Column {
-            name: name.into(),
-            kind: ColumnType::Int,
             column_type: "int(11)".into(),
-            unsigned: false,
             nullable,
-            length: None,
-            precision: None,
-            scale: None,
-            fsp: None,
-            charset: None,
-            labels: vec![],
+            ..Column::new(name, ColumnType::Int)
         }
     }
 

@@ -14,17 +14,9 @@ use std::sync::Arc;
 
 pub fn col(name: &str, kind: ColumnType, column_type: &str) -> Column {
     Column {
-        name: name.to_string(),
-        kind,
         column_type: column_type.to_string(),
         unsigned: column_type.contains("unsigned"),
-        nullable: true,
-        length: None,
-        precision: None,
-        scale: None,
-        fsp: None,
-        charset: None,
-        labels: Vec::new(),
+        ..Column::new(name, kind)
     }
 }
 

@@ -268,17 +268,8 @@ mod tests {
 
     fn col(kind: T, unsigned: bool) -> Column {
         Column {
-            name: "c".into(),
-            kind,
-            column_type: kind.name().to_ascii_lowercase(),
             unsigned,
-            nullable: true,
-            length: None,
-            precision: None,
-            scale: None,
-            fsp: None,
-            charset: None,
-            labels: Vec::new(),
+            ..Column::new("c", kind)
         }
     }
 

@@ -199,17 +199,8 @@ mod tests {
 
     fn col(kind: ColumnType, unsigned: bool) -> Column {
         Column {
-            name: "c".into(),
-            kind,
-            column_type: kind.name().to_ascii_lowercase(),
             unsigned,
-            nullable: true,
-            length: None,
-            precision: None,
-            scale: None,
-            fsp: None,
-            charset: None,
-            labels: vec![],
+            ..Column::new("c", kind)
         }
     }
 

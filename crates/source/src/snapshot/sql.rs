@@ -119,17 +119,9 @@ mod tests {
 
     fn col(name: &str, kind: ColumnType) -> Column {
         Column {
-            name: name.into(),
-            kind,
             column_type: String::new(),
-            unsigned: false,
             nullable: false,
-            length: None,
-            precision: None,
-            scale: None,
-            fsp: None,
-            charset: None,
-            labels: vec![],
+            ..Column::new(name, kind)
         }
     }
 
