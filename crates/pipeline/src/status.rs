@@ -56,6 +56,10 @@ pub struct StatusSnapshot {
     pub messages_acked: u64,
     pub rows_per_second: f64,
     pub last_error: Option<String>,
+    /// Things the user should know that are not errors, oldest first (e.g. a synced
+    /// table renamed out of the project).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
 }
 
 /// Shared, cheaply updated status cells. Hot counters are atomics; rarely changed
@@ -74,6 +78,7 @@ struct Inner {
     tables: BTreeMap<String, TableStatus>,
     checkpoint: Option<String>,
     last_error: Option<String>,
+    notices: Vec<String>,
     rate: RateWindow,
 }
 
@@ -96,6 +101,7 @@ impl StatusCell {
                 tables: BTreeMap::new(),
                 checkpoint: None,
                 last_error: None,
+                notices: Vec::new(),
                 rate: RateWindow::default(),
             }),
         })
@@ -150,6 +156,16 @@ impl StatusCell {
         });
     }
 
+    /// Records a notice (see [`StatusSnapshot::notices`]); the last 100 are kept.
+    pub fn add_notice(&self, notice: impl Into<String>) {
+        self.with(|i| {
+            if i.notices.len() == 100 {
+                i.notices.remove(0);
+            }
+            i.notices.push(notice.into());
+        });
+    }
+
     pub fn set_checkpoint(&self, checkpoint: String) {
         self.with(|i| i.checkpoint = Some(checkpoint));
     }
@@ -183,6 +199,7 @@ impl StatusCell {
                 messages_acked: acked,
                 rows_per_second: i.rate.rate,
                 last_error: i.last_error.clone(),
+                notices: i.notices.clone(),
             }
         })
     }

@@ -98,3 +98,44 @@ async fn rows_logged_before_a_ddl_made_while_stopped_keep_their_definition() {
     assert_eq!(columns, ["id", "b", "a"]);
     services.mariadb.execute(&format!("DROP DATABASE {db}"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_renamed_out_of_the_project_is_reported_in_the_status() {
+    let services = Services::load();
+    let db = unique_name("renameout");
+    let topic = unique_name("renameout_topic");
+    services.mariadb.execute(&format!(
+        "CREATE DATABASE {db}; CREATE TABLE {db}.t (id BIGINT PRIMARY KEY, a INT)"
+    ));
+    let sync = r#"types = ["schema", "incremental"]
+format = "Default""#;
+    let settings = support::settings(&services, "renameout", sync, &format!("\"{db}.t\""), &topic);
+    let state = std::env::temp_dir().join(unique_name("renameout_state"));
+    let handle = ProjectHandle::start(settings, state);
+    let timeout = Duration::from_secs(60);
+    support::wait_for(&handle, timeout, "not streaming", |s| {
+        s.stage == Stage::Incremental
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    services.mariadb.execute(&format!(
+        "INSERT INTO {db}.t VALUES (1, 10); RENAME TABLE {db}.t TO {db}.t_old; \
+         INSERT INTO {db}.t_old VALUES (2, 20)"
+    ));
+    support::wait_for(&handle, timeout, "no notice", |s| !s.notices.is_empty()).await;
+    let status = handle.status();
+    assert_eq!(status.notices.len(), 1, "{status:?}");
+    let notice = &status.notices[0];
+    assert!(
+        notice.starts_with(&format!("{db}.t was renamed to {db}.t_old at "))
+            && notice.ends_with("its later changes are not synced"),
+        "{notice}"
+    );
+    assert_eq!(
+        status.rows_read, 1,
+        "the row after the rename is not synced"
+    );
+    handle.stop();
+    handle.join().await.expect("the run ends without error");
+    services.mariadb.execute(&format!("DROP DATABASE {db}"));
+}
