@@ -51,7 +51,7 @@ async fn bars(handle: ProjectHandle) {
     }
 }
 
-/// One line: state, stage, rows, checkpoint, lag and rate.
+/// One line: state, stage, rows, checkpoint, lag, rate, error and the latest notice.
 pub fn summary(s: &StatusSnapshot) -> String {
     let mut out = format!(
         "{:?} {:?}: {} rows read, {} messages acknowledged, {:.0} rows/s",
@@ -65,6 +65,9 @@ pub fn summary(s: &StatusSnapshot) -> String {
     }
     if let Some(e) = &s.last_error {
         out.push_str(&format!(", error: {e}"));
+    }
+    if let Some(last) = s.notices.last() {
+        out.push_str(&format!(", {} notice(s), latest: {last}", s.notices.len()));
     }
     out
 }
