@@ -101,6 +101,8 @@ pub enum CheckpointError {
     },
 }
 
+const STATE_FILE: &str = "state.json";
+
 /// The definitions file last written or read, so an unchanged set is not written again.
 #[derive(Debug)]
 struct Written {
@@ -130,11 +132,12 @@ impl CheckpointStore {
     }
 
     pub fn path(&self) -> PathBuf {
-        self.dir.join("state.json")
+        self.dir.join(STATE_FILE)
     }
 
+    #[cfg(test)]
     fn tmp_path(&self) -> PathBuf {
-        self.dir.join("state.json.tmp")
+        self.dir.join(format!("{STATE_FILE}.tmp"))
     }
 
     /// Loads the state; a missing file means a fresh project. A leftover temporary file
@@ -221,33 +224,22 @@ impl CheckpointStore {
     }
 
     /// Writes tmp → fsync → rename → fsync(dir), so a crash leaves the old or the new
-    /// state, never a torn one.
+    /// state, never a torn one. The definitions file it names is on disk before it.
     pub fn save(&self, state: &ProjectState) -> Result<(), CheckpointError> {
-        let tmp = self.tmp_path();
-        let io = |action, path: &Path| {
-            let path = path.to_path_buf();
-            move |source| CheckpointError::Io {
-                action,
-                path,
-                source,
-            }
-        };
         let (definitions_file, changed_file) = self.save_definitions(&state.definitions)?;
+        // Field by field, so the definitions are not copied every second.
         let on_disk = ProjectState {
+            schema_done: state.schema_done,
+            snapshot_start: state.snapshot_start.clone(),
+            tables: state.tables.clone(),
+            full_done: state.full_done,
+            incremental: state.incremental.clone(),
             definitions: Vec::new(),
             definitions_file: definitions_file.clone(),
-            ..state.clone()
         };
         let bytes = serde_json::to_vec_pretty(&StateFile::V1(on_disk))
             .expect("project state always serializes");
-        let mut f = File::create(&tmp).map_err(io("create", &tmp))?;
-        f.write_all(&bytes).map_err(io("write", &tmp))?;
-        f.sync_all().map_err(io("sync", &tmp))?;
-        drop(f);
-        fs::rename(&tmp, self.path()).map_err(io("replace", &self.path()))?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io("sync the directory of", &self.dir))?;
+        write_synced(&self.dir, STATE_FILE, &bytes)?;
         if changed_file {
             self.remove_stale_definitions(definitions_file.as_deref());
         }
