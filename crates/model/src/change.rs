@@ -99,6 +99,9 @@ pub enum SourceEvent {
         database: String,
         table: Option<TableId>,
         statement: String,
+        /// `(from, to)`: synced tables this statement renamed to names outside the
+        /// project; their later changes are not synced, which the user must be told.
+        renamed_out: Vec<(TableId, TableId)>,
         end: LogPosition,
         timestamp: u32,
     },

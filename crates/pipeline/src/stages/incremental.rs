@@ -10,9 +10,7 @@ use crate::status::Stage;
 use crate::RunError;
 use obsync_format::{Ddl, MessageContext, SequenceGenerator, TxnSequence};
 use obsync_model::{Change, SourceEvent, TableId, TableMeta, TxnInfo};
-use obsync_source::binlog::{
-    renamed_out_of_project, BinlogError, BinlogOptions, BinlogReader, StartFrom, TableFilter,
-};
+use obsync_source::binlog::{BinlogError, BinlogOptions, BinlogReader, StartFrom, TableFilter};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -34,11 +32,8 @@ pub async fn run(
 ) -> Result<(), RunError> {
     ctx.status.set_stage(Stage::Incremental);
     let s = ctx.settings.clone();
-    let tables: Arc<HashSet<TableId>> = Arc::new(plan.tables.keys().cloned().collect());
-    let filter: TableFilter = {
-        let tables = tables.clone();
-        Arc::new(move |t: &TableId| tables.contains(t))
-    };
+    let tables: HashSet<TableId> = plan.tables.keys().cloned().collect();
+    let filter: TableFilter = Arc::new(move |t: &TableId| tables.contains(t));
     // "Now" is pinned to a position once, so a restart after an outage continues from
     // there instead of skipping what was written meanwhile.
     let mut start = match start {
@@ -146,6 +141,7 @@ pub async fn run(
                 database,
                 table,
                 statement,
+                renamed_out,
                 end,
                 timestamp,
             } => {
@@ -163,16 +159,14 @@ pub async fn run(
                         emitter.ddl(&ddl, route, &msg).await?;
                     }
                 }
-                if table.is_some() {
-                    let out = renamed_out_of_project(&database, &statement, |t| tables.contains(t));
-                    for (from, to) in out {
-                        ctx.status.add_notice(format!(
-                            "{from} was renamed to {to} at {}, a name outside the project's objects: its later changes are not synced",
-                            end.coord
-                        ));
-                    }
+                for (from, to) in renamed_out {
+                    ctx.status.add_notice(format!(
+                        "{from} was renamed to {to} at {}, a name outside the project's objects: its later changes are not synced",
+                        end.coord
+                    ));
                 }
-                defs.ddl(table.as_ref().map_or(&database, |t| &t.database));
+                // `database` is the table's own when the DDL names a project table.
+                defs.ddl(&database);
                 emitter
                     .mark(Mark::Committed {
                         position: end,

@@ -46,23 +46,6 @@ pub(crate) enum DdlScope {
     Database(String),
 }
 
-/// The `(from, to)` renames in DDL statement `sql` (run with default database `schema`)
-/// that take a table for which `in_project` holds to a name for which it does not: the
-/// table's later changes are not synced any more, which the user must be told.
-pub fn renamed_out_of_project(
-    schema: &str,
-    sql: &str,
-    in_project: impl Fn(&TableId) -> bool,
-) -> Vec<(TableId, TableId)> {
-    match classify(schema, sql) {
-        QueryKind::Ddl(DdlScope::Rename(pairs)) => pairs
-            .into_iter()
-            .filter(|(from, to)| in_project(from) && !in_project(to))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// Classifies `sql`, run with default database `schema`.
 pub(crate) fn classify(schema: &str, sql: &str) -> QueryKind {
     let mut t = Tokens::new(sql);
@@ -409,24 +392,6 @@ mod tests {
             classify("d", "ALTER TABLE t COMMENT 'it''s a rename to x'"),
             tables(&[("d", "t")])
         );
-    }
-
-    #[test]
-    fn only_renames_that_leave_the_project_are_reported() {
-        let in_project = |t: &TableId| t.database == "d" && t.table.starts_with('t');
-        assert_eq!(
-            renamed_out_of_project(
-                "d",
-                "RENAME TABLE t1 TO t2, t3 TO old3, x TO t4",
-                in_project
-            ),
-            vec![(TableId::new("d", "t3"), TableId::new("d", "old3"))]
-        );
-        assert_eq!(
-            renamed_out_of_project("d", "ALTER TABLE t1 RENAME TO e.t1", in_project),
-            vec![(TableId::new("d", "t1"), TableId::new("e", "t1"))]
-        );
-        assert!(renamed_out_of_project("d", "ALTER TABLE t1 ADD c INT", in_project).is_empty());
     }
 
     #[test]

@@ -22,7 +22,6 @@
 #![allow(clippy::result_large_err)]
 
 mod ddl;
-pub use ddl::renamed_out_of_project;
 mod decode;
 mod error;
 mod gtid;

@@ -833,6 +833,7 @@ impl BinlogReader {
             self.end_txn(None, ts);
         }
         let filter = self.opts.filter.clone();
+        let mut renamed_out = Vec::new();
         let (database, table) = match &scope {
             DdlScope::Tables(ids) => {
                 ids.iter().for_each(|id| self.schema.invalidate(id));
@@ -851,6 +852,7 @@ impl BinlogReader {
                     let (a, b) = (filter(from), filter(to));
                     if a && !b {
                         tracing::warn!(table = %from, new_name = %to, "a synced table was renamed to a name outside the project: its later changes are not synced");
+                        renamed_out.push((from.clone(), to.clone()));
                     }
                     if hit.is_none() && (a || b) {
                         hit = Some(if a { from.clone() } else { to.clone() });
@@ -880,6 +882,7 @@ impl BinlogReader {
                 database,
                 table,
                 statement: sql.to_string(),
+                renamed_out,
                 end,
                 timestamp: ts,
             });
