@@ -270,79 +270,9 @@ fn write_synced(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), CheckpointEr
 }
 
 #[cfg(test)]
-mod definitions_file_tests {
-    use super::*;
-    use obsync_model::{Column, ColumnType, KeySource, TableId};
-
-    #[test]
-    fn definitions_are_written_once_per_change_and_old_files_go() {
-        let dir = std::env::temp_dir().join(format!("obsync-ckpt-defs-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        let store = CheckpointStore::open(&dir).unwrap();
-        let meta = |cols: &[&str]| TableMeta {
-            id: TableId::new("d", "t"),
-            columns: cols
-                .iter()
-                .map(|c| Column::new(*c, ColumnType::Int))
-                .collect(),
-            key: vec![0],
-            key_source: KeySource::PrimaryKey,
-            primary_key: vec![0],
-            unique_keys: vec![],
-            estimated_rows: 0,
-        };
-        let files = || {
-            let mut v: Vec<String> = fs::read_dir(&dir)
-                .unwrap()
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with("definitions-"))
-                .collect();
-            v.sort();
-            v
-        };
-        let mut state = ProjectState {
-            definitions: vec![meta(&["id", "a"])],
-            ..Default::default()
-        };
-        store.save(&state).unwrap();
-        let first = files();
-        assert_eq!(first.len(), 1);
-        let written_at = fs::metadata(dir.join(&first[0]))
-            .unwrap()
-            .modified()
-            .unwrap();
-        state.full_done = true;
-        store.save(&state).unwrap();
-        assert_eq!(files(), first, "unchanged definitions keep their file");
-        assert_eq!(
-            fs::metadata(dir.join(&first[0]))
-                .unwrap()
-                .modified()
-                .unwrap(),
-            written_at,
-            "and it is not rewritten"
-        );
-        // A fresh store (a restart) reads them back exactly.
-        assert_eq!(CheckpointStore::open(&dir).unwrap().load().unwrap(), state);
-
-        state.definitions = vec![meta(&["id", "b", "a"])];
-        store.save(&state).unwrap();
-        let second = files();
-        assert_eq!(second.len(), 1, "the old file is removed: {second:?}");
-        assert_ne!(second, first);
-        assert_eq!(CheckpointStore::open(&dir).unwrap().load().unwrap(), state);
-
-        state.definitions.clear();
-        store.save(&state).unwrap();
-        assert!(files().is_empty());
-        assert_eq!(CheckpointStore::open(&dir).unwrap().load().unwrap(), state);
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
-    use obsync_model::{BinlogCoord, Gtid};
+    use obsync_model::{BinlogCoord, Column, ColumnType, Gtid, KeySource, TableId};
 
     fn temp_dir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("obsync-ckpt-{name}-{}", std::process::id()));
@@ -410,5 +340,68 @@ mod tests {
         store.save(&state).unwrap();
         fs::write(store.tmp_path(), b"garbage from a crash").unwrap();
         assert_eq!(store.load().unwrap(), state);
+    }
+
+    #[test]
+    fn definitions_are_written_once_per_change_and_old_files_go() {
+        let dir = temp_dir("defs");
+        let store = CheckpointStore::open(&dir).unwrap();
+        let meta = |cols: &[&str]| TableMeta {
+            id: TableId::new("d", "t"),
+            columns: cols
+                .iter()
+                .map(|c| Column::new(*c, ColumnType::Int))
+                .collect(),
+            key: vec![0],
+            key_source: KeySource::PrimaryKey,
+            primary_key: vec![0],
+            unique_keys: vec![],
+            estimated_rows: 0,
+        };
+        let files = || {
+            let mut v: Vec<String> = fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("definitions-"))
+                .collect();
+            v.sort();
+            v
+        };
+        let mut state = ProjectState {
+            definitions: vec![meta(&["id", "a"])],
+            ..Default::default()
+        };
+        store.save(&state).unwrap();
+        let first = files();
+        assert_eq!(first.len(), 1);
+        let written_at = fs::metadata(dir.join(&first[0]))
+            .unwrap()
+            .modified()
+            .unwrap();
+        state.full_done = true;
+        store.save(&state).unwrap();
+        assert_eq!(files(), first, "unchanged definitions keep their file");
+        assert_eq!(
+            fs::metadata(dir.join(&first[0]))
+                .unwrap()
+                .modified()
+                .unwrap(),
+            written_at,
+            "and it is not rewritten"
+        );
+        // A fresh store (a restart) reads them back exactly.
+        assert_eq!(CheckpointStore::open(&dir).unwrap().load().unwrap(), state);
+
+        state.definitions = vec![meta(&["id", "b", "a"])];
+        store.save(&state).unwrap();
+        let second = files();
+        assert_eq!(second.len(), 1, "the old file is removed: {second:?}");
+        assert_ne!(second, first);
+        assert_eq!(CheckpointStore::open(&dir).unwrap().load().unwrap(), state);
+
+        state.definitions.clear();
+        store.save(&state).unwrap();
+        assert!(files().is_empty());
+        assert_eq!(CheckpointStore::open(&dir).unwrap().load().unwrap(), state);
     }
 }
