@@ -5,11 +5,9 @@
 mod support;
 
 use obsync_pipeline::checkpoint::CheckpointStore;
-use obsync_pipeline::{ProjectHandle, Stage};
 use obsync_testkit::{unique_name, Services};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::time::Duration;
 
 /// Runs the project until `messages` more are acknowledged (after `write`, run once it
 /// streams), then stops it gracefully.
@@ -25,18 +23,11 @@ async fn run_until(
 format = "Default"
 partition_rule = "one""#;
     let settings = support::settings(services, "ddlresume", sync, &format!("\"{db}.t\""), topic);
-    let handle = ProjectHandle::start(settings, state.to_path_buf());
-    let timeout = Duration::from_secs(60);
-    support::wait_for(&handle, timeout, "not streaming", |s| {
-        s.stage == Stage::Incremental
-    })
-    .await;
+    let handle = support::start_streaming(settings, state.to_path_buf()).await;
     if !write.is_empty() {
-        // Let the reader reach the binlog end before writing.
-        tokio::time::sleep(Duration::from_millis(500)).await;
         services.mariadb.execute(write);
     }
-    support::wait_for(&handle, timeout, "not delivered", |s| {
+    support::wait_for(&handle, support::TIMEOUT, "not delivered", |s| {
         s.messages_acked >= messages
     })
     .await;
@@ -111,18 +102,15 @@ async fn a_table_renamed_out_of_the_project_is_reported_in_the_status() {
 format = "Default""#;
     let settings = support::settings(&services, "renameout", sync, &format!("\"{db}.t\""), &topic);
     let state = std::env::temp_dir().join(unique_name("renameout_state"));
-    let handle = ProjectHandle::start(settings, state);
-    let timeout = Duration::from_secs(60);
-    support::wait_for(&handle, timeout, "not streaming", |s| {
-        s.stage == Stage::Incremental
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let handle = support::start_streaming(settings, state).await;
     services.mariadb.execute(&format!(
         "INSERT INTO {db}.t VALUES (1, 10); RENAME TABLE {db}.t TO {db}.t_old; \
          INSERT INTO {db}.t_old VALUES (2, 20)"
     ));
-    support::wait_for(&handle, timeout, "no notice", |s| !s.notices.is_empty()).await;
+    support::wait_for(&handle, support::TIMEOUT, "no notice", |s| {
+        !s.notices.is_empty()
+    })
+    .await;
     let status = handle.status();
     assert_eq!(status.notices.len(), 1, "{status:?}");
     let notice = &status.notices[0];

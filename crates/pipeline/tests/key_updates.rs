@@ -4,9 +4,8 @@
 
 mod support;
 
-use obsync_pipeline::{ProjectHandle, Settings, Stage};
+use obsync_pipeline::Settings;
 use obsync_testkit::{unique_name, Services};
-use std::time::Duration;
 
 fn settings(services: &Services, db: &str, topic: &str, split: bool) -> Settings {
     let sync = format!(
@@ -53,21 +52,14 @@ async fn run_case(split: bool) -> Vec<(i32, String, Option<String>, Option<Strin
         "CREATE DATABASE {db}; CREATE TABLE {db}.t (id BIGINT PRIMARY KEY, v INT)"
     ));
     let state_dir = std::env::temp_dir().join(unique_name("keyupd_state"));
-    let handle = ProjectHandle::start(settings(&services, &db, &topic, split), state_dir);
-    let timeout = Duration::from_secs(60);
-    support::wait_for(&handle, timeout, "not streaming", |s| {
-        s.stage == Stage::Incremental
-    })
-    .await;
-    // Let the reader reach the binlog end before writing.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let handle = support::start_streaming(settings(&services, &db, &topic, split), state_dir).await;
     let k = id_in_other_partition();
     services.mariadb.execute(&format!(
         "INSERT INTO {db}.t VALUES (1, 10); UPDATE {db}.t SET id = {k} WHERE id = 1; \
          UPDATE {db}.t SET v = 11 WHERE id = {k}"
     ));
     let expected = if split { 4 } else { 3 };
-    support::wait_for(&handle, timeout, "not delivered", |s| {
+    support::wait_for(&handle, support::TIMEOUT, "not delivered", |s| {
         s.messages_acked >= expected
     })
     .await;

@@ -2,9 +2,9 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use obsync_config::ProjectConfig;
-use obsync_pipeline::{ProjectHandle, Settings, StatusSnapshot};
+use obsync_pipeline::{ProjectHandle, Settings, Stage, StatusSnapshot};
 use obsync_testkit::Services;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -80,4 +80,20 @@ pub async fn wait_for(
         assert!(Instant::now() < deadline, "{what}: {status:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// How long the tests wait for a project to reach a stage or deliver.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Starts the project and returns once it streams the binlog from its end, so that
+/// what the test writes next is read as a change.
+pub async fn start_streaming(settings: Settings, state_dir: PathBuf) -> ProjectHandle {
+    let handle = ProjectHandle::start(settings, state_dir);
+    wait_for(&handle, TIMEOUT, "not streaming", |s| {
+        s.stage == Stage::Incremental
+    })
+    .await;
+    // Let the reader reach the binlog end before the test writes.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    handle
 }
