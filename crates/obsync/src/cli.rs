@@ -64,7 +64,9 @@ pub enum Command {
     Validate(ValidateArgs),
 
     /// Serve the web console and REST API for managing projects.
-    #[command(after_help = "Example:\n  obsync server --listen 0.0.0.0:8080")]
+    #[command(
+        after_help = "Example:\n  OBSYNC_ADMIN_PASSWORD=... obsync server --data-dir /var/lib/obsync --listen 127.0.0.1:8080"
+    )]
     Server(ServerArgs),
 }
 
@@ -121,7 +123,23 @@ pub struct ValidateArgs {
 /// Arguments of `obsync server`.
 #[derive(Debug, Args)]
 pub struct ServerArgs {
-    /// Address and port to listen on.
+    /// Address and port to listen on. A non-loopback address needs --insecure-listen.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+
+    /// Where the server keeps its database, secret key and the projects' checkpoints.
+    #[arg(long, value_name = "DIR", default_value = ".obsync-server")]
+    pub data_dir: PathBuf,
+
+    /// Listen on a non-loopback address without TLS (a TLS proxy in front).
+    #[arg(long)]
+    pub insecure_listen: bool,
+
+    /// PEM certificate for TLS (not supported yet).
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for TLS (not supported yet).
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
 }

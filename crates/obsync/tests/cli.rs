@@ -144,15 +144,25 @@ fn validate_of_a_syntax_error_points_at_it() {
 }
 
 #[test]
-fn server_is_not_ready_and_says_so_with_exit_3() {
-    for args in [vec!["server"], vec!["server", "--listen", "0.0.0.0:9000"]] {
-        let output = obsync(&args);
-        assert_eq!(output.status.code(), Some(3), "{args:?}");
-        assert_eq!(
-            stderr(&output).trim(),
-            "not ready yet: the server (web console and REST API) arrives in a later release; run projects with `obsync run -c FILE` meanwhile"
-        );
-    }
+fn server_refuses_a_non_loopback_address_without_tls() {
+    let dir = std::env::temp_dir().join(format!("obsync-cli-server-{}", std::process::id()));
+    let output = obsync(&[
+        "server",
+        "--listen",
+        "0.0.0.0:9000",
+        "--data-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("refusing to listen on 0.0.0.0:9000 without TLS"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !dir.exists(),
+        "nothing is created when the address is refused"
+    );
 }
 
 #[test]
@@ -228,6 +238,12 @@ fn missing_arguments_are_a_usage_error() {
 
 #[test]
 fn json_log_format_is_accepted() {
-    let output = obsync(&["--log-format", "json", "server"]);
-    assert_eq!(output.status.code(), Some(3));
+    let output = obsync(&[
+        "--log-format",
+        "json",
+        "validate",
+        "-c",
+        "/nonexistent.toml",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
 }

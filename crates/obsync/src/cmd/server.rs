@@ -1,11 +1,49 @@
-//! `obsync server`: the web console and REST API.
+//! `obsync server`: the web console and REST API over many projects.
 
 use std::process::ExitCode;
 
+use obsync_server::{Server, ServerOptions};
+
 use crate::cli::ServerArgs;
 
-/// Serves the console on `args.listen`. Not built yet: the service brings it.
+/// Serves until SIGINT/SIGTERM, then stops every project with a saved checkpoint.
 pub async fn execute(args: ServerArgs) -> anyhow::Result<ExitCode> {
-    tracing::debug!(listen = %args.listen, "server requested");
-    Ok(super::not_ready("server (web console and REST API)"))
+    if args.tls_cert.is_some() || args.tls_key.is_some() {
+        eprintln!("not supported yet: --tls-cert/--tls-key (TLS in the server itself); put a TLS proxy in front and pass --insecure-listen");
+        return Ok(ExitCode::from(2));
+    }
+    let server = Server::bind(ServerOptions {
+        data_dir: args.data_dir.clone(),
+        listen: args.listen,
+        insecure_listen: args.insecure_listen,
+        admin_password: std::env::var("OBSYNC_ADMIN_PASSWORD").ok(),
+    })
+    .await?;
+    let addr = server.local_addr()?;
+    if let Some(password) = &server.generated_admin_password {
+        // Printed once, on the terminal only: it is not kept anywhere in clear text.
+        eprintln!("first start: created user \"admin\" with password {password}  (shown only now; set OBSYNC_ADMIN_PASSWORD to choose it)");
+    }
+    eprintln!(
+        "obsync server on http://{addr}/ (API http://{addr}/api/v1, data in {})",
+        args.data_dir.display()
+    );
+    server.run(shutdown_signal()).await?;
+    eprintln!("stopped; every project's checkpoint is saved and running projects resume at the next start");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGTERM");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }

@@ -33,6 +33,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+pub mod server;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

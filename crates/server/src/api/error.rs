@@ -1,0 +1,171 @@
+//! The API's error answer: `{code, message, advice, field}` with a fitting status.
+//! Internal failures are logged in full and answered with a short, safe message.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::lifecycle::{Action, ProjectState};
+use crate::spec::SpecError;
+use crate::store::StoreError;
+
+/// The body of every error answer.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable code the console translates, e.g. `INVALID_STATE`.
+    pub code: String,
+    pub message: String,
+    /// How to fix it.
+    pub advice: String,
+    /// The request field concerned, e.g. `objects[0].topic`.
+    pub field: Option<String>,
+    /// Further problems of the same request (validation reports all of them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<FieldProblem>,
+}
+
+/// One more problem of a request.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
+    pub advice: String,
+}
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Boxed: every handler returns `Result<_, ApiError>`, and the body is large.
+    pub body: Box<ErrorBody>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: &str,
+        message: impl Into<String>,
+        advice: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            status,
+            body: Box::new(ErrorBody {
+                code: code.into(),
+                message: message.into(),
+                advice: advice.into(),
+                field: None,
+                details: Vec::new(),
+            }),
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> ApiError {
+        self.body.field = Some(field.into());
+        self
+    }
+
+    pub fn with_code(mut self, code: &str) -> ApiError {
+        self.body.code = code.into();
+        self
+    }
+
+    pub fn not_found(what: &str, id: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("{what} {id:?} does not exist"),
+            format!("list the {what}s to find the right id"),
+        )
+    }
+
+    pub fn bad_request(field: &str, message: impl Into<String>, advice: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", message, advice).with_field(field)
+    }
+
+    pub fn unauthenticated() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "you are not logged in",
+            "log in with POST /api/v1/session, or send Authorization: Bearer <API token>",
+        )
+    }
+
+    /// 409 naming the state and what it allows.
+    pub fn invalid_state(action: Action, state: ProjectState) -> ApiError {
+        let allowed: Vec<&str> = state
+            .allowed_actions()
+            .into_iter()
+            .map(Action::as_str)
+            .collect();
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "INVALID_STATE",
+            format!(
+                "cannot {} a project that is {}; allowed now: {}",
+                action.as_str(),
+                state.as_str(),
+                allowed.join(", ")
+            ),
+            "wait for the project to reach a state that allows this action, or choose one of the allowed actions",
+        )
+    }
+
+    /// An internal failure: the cause chain goes to the log, the client gets a safe text.
+    pub fn internal(error: &(dyn std::error::Error + 'static)) -> ApiError {
+        let info = crate::model::ErrorInfo::from_error(error);
+        tracing::error!(error = %info.message, chain = ?info.chain, "request failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "the server failed to handle the request",
+            "see the server log for the cause; retry when it is fixed",
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        ApiError::internal(&e)
+    }
+}
+
+impl From<SpecError> for ApiError {
+    fn from(e: SpecError) -> ApiError {
+        match e {
+            SpecError::Invalid(problems) => {
+                let first = problems.first().cloned();
+                let mut err = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "INVALID_PROJECT",
+                    first
+                        .as_ref()
+                        .map(|p| p.message.clone())
+                        .unwrap_or_else(|| "the project definition is invalid".into()),
+                    first.as_ref().map(|p| p.fix.clone()).unwrap_or_default(),
+                );
+                err.body.field = first.map(|p| p.field);
+                err.body.details = problems
+                    .into_iter()
+                    .map(|p| FieldProblem {
+                        field: p.field,
+                        message: p.message,
+                        advice: p.fix,
+                    })
+                    .collect();
+                err
+            }
+            SpecError::Secret(e) => ApiError::internal(&e),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(*self.body)).into_response()
+    }
+}

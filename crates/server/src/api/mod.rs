@@ -1,0 +1,137 @@
+//! The HTTP surface: `/api/v1` (REST, JSON, OpenAPI generated from these handlers),
+//! `/api/v2?Action=…` (the OMS shim), `/metrics`, and the console for everything else.
+
+pub mod datasources;
+pub mod error;
+mod oms;
+mod preview;
+mod projects;
+mod session;
+mod system;
+mod tags;
+
+use axum::middleware;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+
+pub use crate::auth::Actor;
+use crate::state::AppState;
+use error::{ApiError, ApiResult};
+
+/// Most items one page holds (OMS's limit for project lists).
+pub const MAX_PAGE_SIZE: u64 = 150;
+const DEFAULT_PAGE_SIZE: u64 = 20;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "obsync server API",
+        description = "Data sources, tags and sync projects of obsync. Errors are {code, message, advice, field}. Every path but /api/v1/health needs a session cookie (POST /api/v1/session) or an API token (Authorization: Bearer).",
+        version = "1"
+    ),
+    components(schemas(error::ErrorBody))
+)]
+struct ApiDoc;
+
+/// A project named in another object's answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProjectRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// `?page=&page_size=` checked.
+pub struct Paging {
+    pub page: u64,
+    pub size: u64,
+}
+
+impl Paging {
+    pub fn new(page: Option<u64>, size: Option<u64>) -> ApiResult<Paging> {
+        let page = page.unwrap_or(1);
+        let size = size.unwrap_or(DEFAULT_PAGE_SIZE);
+        if page == 0 {
+            return Err(ApiError::bad_request(
+                "page",
+                "page starts at 1",
+                "ask for page=1 or later",
+            ));
+        }
+        if size == 0 || size > MAX_PAGE_SIZE {
+            return Err(ApiError::bad_request(
+                "page_size",
+                format!("page_size {size} is out of range"),
+                format!("use 1-{MAX_PAGE_SIZE}"),
+            ));
+        }
+        Ok(Paging { page, size })
+    }
+
+    pub fn offset(&self) -> u64 {
+        (self.page - 1).saturating_mul(self.size)
+    }
+
+    pub fn slice<T>(&self, all: Vec<T>) -> Vec<T> {
+        all.into_iter()
+            .skip(self.offset() as usize)
+            .take(self.size as usize)
+            .collect()
+    }
+}
+
+fn api_routes(state: &AppState) -> (Router<AppState>, OpenApiDoc) {
+    let protected = OpenApiRouter::new()
+        .merge(session::routes())
+        .merge(datasources::routes())
+        .merge(tags::routes())
+        .merge(projects::routes())
+        .merge(preview::routes())
+        .merge(system::protected_routes())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_login,
+        ));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(system::public_routes())
+        .merge(session::public_routes())
+        .merge(protected)
+        .split_for_parts()
+}
+
+/// The OpenAPI document the server serves (and `docs/openapi.json` holds).
+pub fn openapi(state: &AppState) -> OpenApiDoc {
+    api_routes(state).1
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let (api, doc) = api_routes(&state);
+    let doc = std::sync::Arc::new(doc);
+    Router::new()
+        .merge(api)
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .merge(oms::routes(state.clone()))
+        .merge(system::metrics_route(state.clone()))
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
+        .fallback(crate::console::serve)
+        .layer(middleware::from_fn(crate::auth::reject_cross_site))
+        .with_state(state)
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "no such API path",
+        "see /api/v1/openapi.json for the paths",
+    )
+}

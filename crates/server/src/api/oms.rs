@@ -1,0 +1,403 @@
+//! OMS OpenAPI compatibility: `POST /api/v2?Action=…` in OMS's envelope and state names,
+//! mapped onto the same store and lifecycle as `/api/v1`, so automation written for OMS
+//! CE keeps working. Not in the OpenAPI document (OMS documents it).
+
+use std::time::Instant;
+
+use axum::extract::{Query, State};
+use axum::routing::post;
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::datasources::{build_record, DataSourceInput, KafkaInput, SaslInput};
+use super::error::{ApiError, ApiResult};
+use super::{Actor, Paging};
+use crate::lifecycle::ProjectState;
+use crate::model::{DataSourceKind, ProjectRecord};
+use crate::service;
+use crate::state::AppState;
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new().route(
+        "/api/v2",
+        post(action).layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::auth::require_login,
+        )),
+    )
+}
+
+#[derive(Deserialize)]
+struct ActionQuery {
+    #[serde(rename = "Action")]
+    action: Option<String>,
+}
+
+async fn action(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Query(q): Query<ActionQuery>,
+    body: Option<Json<Value>>,
+) -> Json<Value> {
+    let started = Instant::now();
+    let body = body.map(|Json(v)| v).unwrap_or(Value::Null);
+    let request_id = crate::model::new_id("req");
+    let name = q.action.unwrap_or_default();
+    let outcome = dispatch(&state, &actor.0, &name, &body).await;
+    let cost = started.elapsed().as_millis() as u64;
+    Json(match outcome {
+        Ok(Reply { data, page }) => json!({
+            "success": true,
+            "errorDetail": null,
+            "requestId": request_id,
+            "pageNumber": page.as_ref().map(|p| p.0),
+            "pageSize": page.as_ref().map(|p| p.1),
+            "totalCount": page.as_ref().map(|p| p.2),
+            "cost": format!("{cost} ms"),
+            "data": data,
+        }),
+        Err(e) => json!({
+            "success": false,
+            "errorDetail": {"code": e.body.code, "message": e.body.message, "advice": e.body.advice},
+            "requestId": request_id,
+            "pageNumber": null, "pageSize": null, "totalCount": null,
+            "cost": format!("{cost} ms"),
+            "data": null,
+        }),
+    })
+}
+
+struct Reply {
+    data: Value,
+    /// pageNumber, pageSize, totalCount.
+    page: Option<(u64, u64, u64)>,
+}
+
+impl Reply {
+    fn data(data: Value) -> Reply {
+        Reply { data, page: None }
+    }
+}
+
+fn param<'a>(body: &'a Value, key: &str) -> ApiResult<&'a str> {
+    body.get(key).and_then(Value::as_str).ok_or_else(|| {
+        ApiError::bad_request(
+            key,
+            format!("parameter {key} is missing"),
+            format!("send {{\"{key}\": \"…\"}} in the JSON body"),
+        )
+        .with_code("ParamError")
+    })
+}
+
+async fn dispatch(state: &AppState, actor: &str, action: &str, body: &Value) -> ApiResult<Reply> {
+    match action {
+        "ListProjects" => list_projects(state, body),
+        "DescribeProject" => Ok(Reply::data(describe(state, &service::get(state, param(body, "id")?)?))),
+        "DescribeProjectProgress" => Ok(Reply::data(progress(state, &service::get(state, param(body, "id")?)?))),
+        "DescribeProjectSteps" => Ok(Reply::data(steps(state, &service::get(state, param(body, "id")?)?))),
+        "StartProject" => {
+            let id = param(body, "id")?;
+            let record = service::get(state, id)?;
+            // OMS's start runs the precheck itself when it has not passed.
+            let current = record.precheck.as_ref().is_some_and(|p| p.passed && p.spec == record.spec);
+            if !current && record.state.allows(crate::lifecycle::Action::Precheck) {
+                let checked = service::precheck(state, id, actor).await?;
+                if checked.state == ProjectState::PrecheckFailed {
+                    let failed: Vec<String> = checked.precheck.iter().flat_map(|p| &p.items)
+                        .filter(|i| i.status == obsync_model::CheckStatus::Fail)
+                        .map(|i| format!("{}: {}", i.name, i.detail)).collect();
+                    return Err(ApiError::new(axum::http::StatusCode::CONFLICT, "PRECHECK_FAILED",
+                        format!("the precheck failed: {}", failed.join("; ")),
+                        "fix the failed items, then start again"));
+                }
+            }
+            service::start(state, id, actor).await?;
+            Ok(Reply::data(Value::Null))
+        }
+        "StopProject" => {
+            service::pause(state, param(body, "id")?, actor).await?;
+            Ok(Reply::data(Value::Null))
+        }
+        "ResumeProject" => {
+            service::resume(state, param(body, "id")?, actor).await?;
+            Ok(Reply::data(Value::Null))
+        }
+        "ReleaseProject" => {
+            service::release(state, param(body, "id")?, actor).await?;
+            Ok(Reply::data(Value::Null))
+        }
+        "DeleteProject" => {
+            service::delete(state, param(body, "id")?, actor).await?;
+            Ok(Reply::data(Value::Null))
+        }
+        "ListDataSource" => list_datasources(state, body),
+        "CreateKafkaDataSource" => create_kafka(state, body),
+        "" => Err(ApiError::bad_request("Action", "the Action query parameter is missing", "call POST /api/v2?Action=ListProjects (or another action)").with_code("ParamError")),
+        other => Err(ApiError::bad_request("Action", format!("action {other} is not supported"),
+            "supported: ListProjects, DescribeProject, DescribeProjectProgress, DescribeProjectSteps, StartProject, StopProject, ResumeProject, ReleaseProject, DeleteProject, ListDataSource, CreateKafkaDataSource").with_code("ActionNotSupported")),
+    }
+}
+
+fn oms_type(kind: DataSourceKind) -> &'static str {
+    match kind {
+        DataSourceKind::Oceanbase => "OB_MYSQL",
+        DataSourceKind::Mysql => "MYSQL",
+        DataSourceKind::Mariadb => "MARIADB",
+        DataSourceKind::Kafka => "KAFKA",
+    }
+}
+
+fn page_of(body: &Value) -> ApiResult<Paging> {
+    Paging::new(
+        body.get("pageNumber").and_then(Value::as_u64),
+        body.get("pageSize").and_then(Value::as_u64).or(Some(10)),
+    )
+}
+
+fn list_projects(state: &AppState, body: &Value) -> ApiResult<Reply> {
+    let paging = page_of(body)?;
+    let search = body.get("searchKey").and_then(Value::as_str).unwrap_or("");
+    let statuses: Vec<&str> = body
+        .get("status")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let labels: Vec<&str> = body
+        .get("labelIds")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut all: Vec<ProjectRecord> = state
+        .store
+        .list_projects()?
+        .into_iter()
+        .filter(|p| p.spec.name.contains(search) || p.id.contains(search))
+        .filter(|p| statuses.is_empty() || statuses.contains(&p.state.oms_status()))
+        .filter(|p| {
+            labels.is_empty() || labels.iter().any(|l| p.spec.tag_ids.iter().any(|t| t == l))
+        })
+        .collect();
+    all.reverse();
+    let total = all.len() as u64;
+    let data: Vec<Value> = paging
+        .slice(all)
+        .iter()
+        .map(|p| summary(state, p))
+        .collect();
+    Ok(Reply {
+        data: Value::Array(data),
+        page: Some((paging.page, paging.size, total)),
+    })
+}
+
+fn summary(state: &AppState, p: &ProjectRecord) -> Value {
+    let tags = state.store.list_tags().unwrap_or_default();
+    let source_type = state
+        .store
+        .get_datasource(&p.spec.source_id)
+        .ok()
+        .flatten()
+        .map(|d| oms_type(d.kind));
+    json!({
+        "id": p.id,
+        "name": p.spec.name,
+        "type": "SYNC",
+        "status": p.state.oms_status(),
+        "labels": p.spec.tag_ids.iter().filter_map(|id| tags.iter().find(|t| &t.id == id))
+            .map(|t| json!({"id": t.id, "name": t.name})).collect::<Vec<_>>(),
+        "sourceEndpointType": source_type,
+        "sinkEndpointType": "KAFKA",
+        "creator": p.created_by,
+        "gmtCreate": p.created_at,
+        "gmtModified": p.updated_at,
+    })
+}
+
+fn describe(state: &AppState, p: &ProjectRecord) -> Value {
+    let mut v = summary(state, p);
+    v["sourceEndpointId"] = json!(p.spec.source_id);
+    v["sinkEndpointId"] = json!(p.spec.target_id);
+    v["transferMapping"] =
+        json!({"tables": p.spec.objects.iter().flat_map(|o| o.tables.clone()).collect::<Vec<_>>()});
+    v["commonTransferConfig"] =
+        json!({"sinkStoreFormat": p.spec.sync.format, "partitionMode": p.spec.sync.partition_rule});
+    v["steps"] = steps(state, p);
+    v
+}
+
+/// OMS's step of the running stage.
+fn current_step(state: &AppState, p: &ProjectRecord) -> &'static str {
+    let stage = state
+        .runtime
+        .status(&p.id)
+        .map(|s| crate::runtime::stage_name(s.stage).to_string())
+        .or(p.stage.clone());
+    match (p.state, stage.as_deref()) {
+        (
+            ProjectState::NotStarted | ProjectState::Prechecking | ProjectState::PrecheckFailed,
+            _,
+        ) => "TRANSFER_PRECHECK",
+        (_, Some("full")) => "FULL_TRANSFER",
+        (_, Some("incremental")) => "INCR_TRANSFER",
+        _ => "STRUCT_TRANSFER",
+    }
+}
+
+fn progress(state: &AppState, p: &ProjectRecord) -> Value {
+    let live = state.runtime.status(&p.id);
+    json!({
+        "status": p.state.oms_status(),
+        "currentStep": current_step(state, p),
+        "alarmLevel": "IGNORE",
+        "incrSyncCheckpoint": live.as_ref().and_then(|s| s.checkpoint_time),
+        "lagSeconds": live.as_ref().and_then(|s| s.lag_seconds),
+        "ackedMessages": live.as_ref().map(|s| s.messages_acked),
+    })
+}
+
+fn steps(state: &AppState, p: &ProjectRecord) -> Value {
+    let types = &p.spec.sync.types;
+    let current = current_step(state, p);
+    let order = [
+        "TRANSFER_PRECHECK",
+        "STRUCT_TRANSFER",
+        "FULL_TRANSFER",
+        "INCR_TRANSFER",
+    ];
+    let wanted = |step: &str| match step {
+        "STRUCT_TRANSFER" => types.iter().any(|t| t == "schema"),
+        "FULL_TRANSFER" => types.iter().any(|t| t == "full"),
+        "INCR_TRANSFER" => types.iter().any(|t| t == "incremental"),
+        _ => true,
+    };
+    let cur_idx = order.iter().position(|s| *s == current).unwrap_or(0);
+    let live = state.runtime.status(&p.id);
+    let mut out = Vec::new();
+    for (i, step) in order.iter().enumerate().filter(|(_, s)| wanted(s)) {
+        let status = if p.state == ProjectState::Finished || i < cur_idx {
+            "FINISHED"
+        } else if i == cur_idx {
+            match p.state {
+                ProjectState::Running => "MONITORING",
+                ProjectState::Paused => "SUSPEND",
+                ProjectState::Failed => "FAILED",
+                ProjectState::PrecheckFailed => "FAILED",
+                ProjectState::Released | ProjectState::Releasing => "FINISHED",
+                _ => "INIT",
+            }
+        } else {
+            "INIT"
+        };
+        let mut info = json!({});
+        if *step == "FULL_TRANSFER" {
+            if let Some(s) = &live {
+                let done: u64 = s.tables.values().map(|t| t.rows_done).sum();
+                let est: u64 = s.tables.values().map(|t| t.rows_estimated).sum();
+                info =
+                    json!({"processedRecords": done, "capacity": est, "srcRps": s.rows_per_second});
+            }
+        }
+        if *step == "INCR_TRANSFER" {
+            if let Some(s) = &live {
+                info = json!({"incrTimestampCheckpoint": s.checkpoint_time, "checkpointSampleTimestamp": chrono::Utc::now().timestamp()});
+            }
+        }
+        let errors: Vec<Value> = if status == "FAILED" {
+            p.last_error.iter().map(|e| json!({"errorCode": "RUN_FAILED", "errorMsg": e.message, "causes": e.chain})).collect()
+        } else {
+            vec![]
+        };
+        out.push(json!({
+            "order": out.len() + 1,
+            "name": step,
+            "status": status,
+            "progress": if status == "FINISHED" { 100 } else { 0 },
+            "extraInfo": {"errorDetails": errors},
+            "stepInfo": info,
+        }));
+    }
+    Value::Array(out)
+}
+
+fn list_datasources(state: &AppState, body: &Value) -> ApiResult<Reply> {
+    let paging = page_of(body)?;
+    let all = state.store.list_datasources()?;
+    let total = all.len() as u64;
+    let data: Vec<Value> = paging
+        .slice(all)
+        .into_iter()
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "name": d.name,
+                "type": oms_type(d.kind),
+                "host": d.source.as_ref().map(|s| s.host.clone()),
+                "port": d.source.as_ref().map(|s| s.port),
+                "userName": d.source.as_ref().map(|s| s.user.clone()),
+                "endpoint": d.kafka.as_ref().map(|k| k.bootstrap_servers.clone()),
+                "description": d.description,
+                "gmtCreate": d.created_at,
+                "gmtModified": d.updated_at,
+            })
+        })
+        .collect();
+    Ok(Reply {
+        data: Value::Array(data),
+        page: Some((paging.page, paging.size, total)),
+    })
+}
+
+fn create_kafka(state: &AppState, body: &Value) -> ApiResult<Reply> {
+    let sasl = if body
+        .get("enableSASL")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
+        Some(SaslInput {
+            mechanism: param(body, "saslMechanism")?.replace('_', "-"),
+            username: param(body, "userName")?.to_string(),
+            password: body
+                .get("password")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            kerberos_service_name: body
+                .get("serviceName")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            kerberos_principal: body
+                .get("saslKerberosPrincipal")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            kerberos_keytab: body
+                .get("kdcPath")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        })
+    } else {
+        None
+    };
+    let input = DataSourceInput {
+        name: param(body, "name")?.to_string(),
+        kind: DataSourceKind::Kafka,
+        description: body
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        source: None,
+        kafka: Some(KafkaInput {
+            bootstrap_servers: param(body, "endpoint")?.to_string(),
+            version: body
+                .get("version")
+                .and_then(Value::as_str)
+                .unwrap_or("3.x")
+                .to_string(),
+            sasl,
+            tls: None,
+        }),
+    };
+    let record = build_record(state, input, None)?;
+    state.store.put_datasource(&record)?;
+    Ok(Reply::data(json!({"id": record.id})))
+}

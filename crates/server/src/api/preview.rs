@@ -1,0 +1,163 @@
+//! `POST /api/v1/preview`: the exact Kafka records (topic, partition, key, value) that a
+//! project definition would send for the first rows of one table, rendered by the real
+//! format and partitioning code. Nothing is written anywhere.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use obsync_format::MessageContext;
+use obsync_model::{Change, ChangeOrigin, RowChange, TableId};
+use obsync_source::metadata::MetadataReader;
+use obsync_source::snapshot::SnapshotReader;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::error::{ApiError, ApiResult, ErrorBody};
+use crate::model::ProjectSpec;
+use crate::service;
+use crate::state::AppState;
+
+/// Most rows one preview renders.
+const MAX_PREVIEW_ROWS: usize = 50;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(preview))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    /// A project definition, saved or not.
+    pub spec: ProjectSpec,
+    /// `db.table`, one of the tables the spec selects.
+    pub table: String,
+    /// Rows to render, 1-50 (default 5).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Preview {
+    pub records: Vec<PreviewRecord>,
+}
+
+/// One Kafka record as the project would send it during full sync.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PreviewRecord {
+    pub topic: String,
+    pub partition: i32,
+    pub key: String,
+    pub value: String,
+}
+
+fn unavailable(e: &(dyn std::error::Error + 'static)) -> ApiError {
+    let info = crate::model::ErrorInfo::from_error(e);
+    ApiError::new(
+        StatusCode::FAILED_DEPENDENCY,
+        "SOURCE_UNAVAILABLE",
+        info.message,
+        "test the source data source's connection and fix what it reports",
+    )
+}
+
+/// Render the first rows of a table as the project's Kafka records (nothing is sent).
+#[utoipa::path(post, path = "/api/v1/preview", tag = "projects", request_body = PreviewRequest,
+    responses((status = 200, body = Preview), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody), (status = 424, body = ErrorBody)))]
+async fn preview(
+    State(state): State<AppState>,
+    Json(req): Json<PreviewRequest>,
+) -> ApiResult<Json<Preview>> {
+    let limit = req.limit.unwrap_or(5);
+    if limit == 0 || limit > MAX_PREVIEW_ROWS {
+        return Err(ApiError::bad_request(
+            "limit",
+            format!("limit {limit} is out of range"),
+            format!("use 1-{MAX_PREVIEW_ROWS}"),
+        ));
+    }
+    let Some((db, table)) = req.table.split_once('.') else {
+        return Err(ApiError::bad_request(
+            "table",
+            format!("{:?} is not db.table", req.table),
+            "name the table as database.table",
+        ));
+    };
+    let id = TableId::new(db, table);
+    let settings = service::settings(&state, &req.spec)?;
+    let reader = MetadataReader::from_endpoint(&settings.source);
+    let plan = obsync_pipeline::plan::resolve(&settings.config, &reader)
+        .await
+        .map_err(|e| unavailable(&e))?;
+    let Some(planned) = plan.tables.get(&id) else {
+        return Err(ApiError::bad_request(
+            "table",
+            format!("the definition does not sync {id}"),
+            "choose one of the tables its objects select",
+        ));
+    };
+    // The topic's partition count if it exists; else what schema sync would create.
+    let partitions = match obsync_kafka::KafkaAdmin::new(&settings.kafka) {
+        Ok(admin) => admin
+            .partition_count(&planned.topic)
+            .await
+            .unwrap_or(settings.topic_partitions),
+        Err(_) => settings.topic_partitions,
+    };
+    let shard: Vec<usize> = match &planned.shard_columns {
+        None => planned.meta.key.clone(),
+        Some(names) => names
+            .iter()
+            .filter_map(|n| planned.meta.column_index(n))
+            .collect(),
+    };
+    let snapshot = SnapshotReader::new(settings.source.pool(), planned.meta.clone(), limit);
+    let chunk = snapshot
+        .read_chunk(None)
+        .await
+        .map_err(|e| unavailable(&e))?;
+    let serializer = obsync_format::Serializer::new(settings.format.clone());
+    let now_ms = chrono::Utc::now().timestamp_millis() as u64;
+    let mut records = Vec::new();
+    for (i, row) in chunk.rows.into_iter().take(limit).enumerate() {
+        let mut shard_key = Vec::new();
+        obsync_format::shard_key(&planned.meta, &row, &shard, &mut shard_key);
+        let partition = match settings.partition_rule {
+            obsync_kafka::PartitionRule::One => 0,
+            obsync_kafka::PartitionRule::Hash => {
+                obsync_kafka::PartitionRule::Hash.partition(&shard_key, partitions)
+            }
+        };
+        let change = Change {
+            table: planned.meta.clone(),
+            row: RowChange::Snapshot { row },
+            origin: ChangeOrigin::Snapshot { chunk: 0 },
+        };
+        let ctx = MessageContext {
+            sequence: 0,
+            checkpoint_secs: now_ms / 1000,
+            now_ms,
+            message_id: i as u64 + 1,
+            txn_sequence: None,
+        };
+        let (mut key, mut value) = (Vec::new(), Vec::new());
+        serializer
+            .encode_change(&change, &ctx, &mut key, &mut value)
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "UNREPRESENTABLE",
+                    e.to_string(),
+                    "choose another format for this table, or exclude it",
+                )
+            })?;
+        records.push(PreviewRecord {
+            topic: planned.topic.clone(),
+            partition,
+            key: String::from_utf8_lossy(&key).into_owned(),
+            value: String::from_utf8_lossy(&value).into_owned(),
+        });
+    }
+    Ok(Json(Preview { records }))
+}

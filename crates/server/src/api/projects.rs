@@ -1,0 +1,599 @@
+//! `/api/v1/projects`: definitions, lifecycle, progress, history, events, export and
+//! import. The work is in [`crate::service`]; these are the HTTP shapes.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::{Extension, Json};
+use obsync_model::CheckStatus;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::{Actor, Paging};
+
+use crate::lifecycle::{Action, ProjectState};
+use crate::model::{ErrorInfo, Event, MetricPoint, ProjectRecord, ProjectSpec, Tag};
+use crate::service;
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_projects, create_project))
+        .routes(routes!(get_project, update_project, delete_project))
+        .routes(routes!(get_precheck, run_precheck))
+        .routes(routes!(start_project))
+        .routes(routes!(pause_project))
+        .routes(routes!(resume_project))
+        .routes(routes!(release_project))
+        .routes(routes!(clone_project))
+        .routes(routes!(progress))
+        .routes(routes!(metrics))
+        .routes(routes!(events))
+        .routes(routes!(export))
+        .routes(routes!(import))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DataSourceRef {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+}
+
+/// A project as the API shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Project {
+    pub id: String,
+    pub spec: ProjectSpec,
+    pub tags: Vec<Tag>,
+    pub state: ProjectState,
+    /// OMS's name of the state: INIT, RUNNING, SUSPEND, FAILED, FINISHED, RELEASING, RELEASED.
+    pub oms_status: String,
+    /// While running (or where it stopped): `schema`, `full` or `incremental`.
+    pub stage: Option<String>,
+    pub source: DataSourceRef,
+    pub target: DataSourceRef,
+    pub lag_seconds: Option<u64>,
+    pub last_error: Option<ErrorInfo>,
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub allowed_actions: Vec<Action>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProjectList {
+    pub items: Vec<Project>,
+    pub total: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectInput {
+    pub spec: ProjectSpec,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProjectFilter {
+    /// Only projects in this state (`not_started`, `running`, …).
+    pub state: Option<String>,
+    /// Only projects carrying this tag id.
+    pub tag: Option<String>,
+    /// Only projects whose name contains this text.
+    pub q: Option<String>,
+    pub page: Option<u64>,
+    pub page_size: Option<u64>,
+}
+
+/// The last precheck.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Precheck {
+    pub passed: bool,
+    pub checked_at: Option<String>,
+    /// Whether it checked the current definition (start needs that).
+    pub current: bool,
+    pub items: Vec<PrecheckItem>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PrecheckItem {
+    pub name: String,
+    /// `pass`, `fail`, `warn` or `not_checked`.
+    pub status: String,
+    pub message: String,
+    pub fix: Option<String>,
+}
+
+/// Where a project is, per stage.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Progress {
+    pub state: ProjectState,
+    pub stage: Option<String>,
+    pub acked_messages: u64,
+    pub last_error: Option<ErrorInfo>,
+    pub schema: SchemaProgress,
+    pub full: FullProgress,
+    pub incremental: IncrementalProgress,
+    pub notices: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SchemaProgress {
+    pub topics: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FullProgress {
+    pub tables: Vec<TableProgress>,
+    pub rows_per_sec: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TableProgress {
+    pub table: String,
+    pub rows_done: u64,
+    pub rows_estimated: u64,
+    pub done: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IncrementalProgress {
+    /// Source commit time of the checkpoint, RFC 3339.
+    pub checkpoint_time: Option<String>,
+    pub position: Option<LogPositionView>,
+    pub lag_seconds: Option<u64>,
+    pub rows_per_sec: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LogPositionView {
+    pub file: String,
+    pub pos: u64,
+    pub gtid: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MetricHistory {
+    pub points: Vec<MetricPoint>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryRange {
+    /// How far back, in seconds (default 3600, at most 86400).
+    pub seconds: Option<u64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EventList {
+    pub items: Vec<Event>,
+    pub total: u64,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    pub page: Option<u64>,
+    pub page_size: Option<u64>,
+}
+
+/// Builds the API view of a record.
+pub fn view(state: &AppState, record: ProjectRecord) -> ApiResult<Project> {
+    let live = state.runtime.status(&record.id);
+    let tags_all = state.store.list_tags()?;
+    let ds_ref = |id: &str| -> ApiResult<DataSourceRef> {
+        Ok(match state.store.get_datasource(id)? {
+            Some(d) => DataSourceRef {
+                id: d.id,
+                name: d.name,
+                kind: d.kind.as_str().into(),
+            },
+            None => DataSourceRef {
+                id: id.into(),
+                name: String::new(),
+                kind: String::new(),
+            },
+        })
+    };
+    let stage = match (&live, record.state) {
+        (Some(s), ProjectState::Running) => Some(crate::runtime::stage_name(s.stage).to_string()),
+        _ => record.stage.clone(),
+    };
+    Ok(Project {
+        tags: record
+            .spec
+            .tag_ids
+            .iter()
+            .filter_map(|id| tags_all.iter().find(|t| &t.id == id).cloned())
+            .collect(),
+        oms_status: record.state.oms_status().into(),
+        source: ds_ref(&record.spec.source_id)?,
+        target: ds_ref(&record.spec.target_id)?,
+        lag_seconds: live.as_ref().and_then(|s| s.lag_seconds),
+        allowed_actions: record.state.allowed_actions(),
+        stage,
+        id: record.id,
+        spec: record.spec,
+        state: record.state,
+        last_error: record.last_error,
+        created_by: record.created_by,
+        created_at: record.created_at,
+        updated_at: record.updated_at,
+    })
+}
+
+/// Projects, filtered and paged.
+#[utoipa::path(get, path = "/api/v1/projects", tag = "projects", params(ProjectFilter),
+    responses((status = 200, body = ProjectList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn list_projects(
+    State(state): State<AppState>,
+    Query(filter): Query<ProjectFilter>,
+) -> ApiResult<Json<ProjectList>> {
+    let wanted_state = match filter.state.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(ProjectState::parse(s).ok_or_else(|| {
+            ApiError::bad_request(
+                "state",
+                format!("state {s:?} is not a project state"),
+                "use not_started, prechecking, precheck_failed, running, paused, failed, finished, releasing or released",
+            )
+        })?),
+    };
+    let paging = Paging::new(filter.page, filter.page_size)?;
+    let mut all: Vec<ProjectRecord> = state
+        .store
+        .list_projects()?
+        .into_iter()
+        .filter(|p| wanted_state.is_none_or(|s| p.state == s))
+        .filter(|p| {
+            filter
+                .tag
+                .as_ref()
+                .is_none_or(|t| p.spec.tag_ids.contains(t))
+        })
+        .filter(|p| {
+            filter
+                .q
+                .as_ref()
+                .is_none_or(|q| p.spec.name.contains(q.as_str()))
+        })
+        .collect();
+    all.reverse(); // newest first
+    let total = all.len() as u64;
+    let items = paging
+        .slice(all)
+        .into_iter()
+        .map(|p| view(&state, p))
+        .collect::<ApiResult<_>>()?;
+    Ok(Json(ProjectList { items, total }))
+}
+
+/// Save a new project (not started).
+#[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = ProjectInput,
+    responses((status = 201, body = Project), (status = 422, body = ErrorBody)))]
+async fn create_project(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Json(input): Json<ProjectInput>,
+) -> ApiResult<(StatusCode, Json<Project>)> {
+    let record = service::create(&state, input.spec, &actor.0).await?;
+    Ok((StatusCode::CREATED, Json(view(&state, record)?)))
+}
+
+/// One project.
+#[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)),
+    responses((status = 200, body = Project), (status = 404, body = ErrorBody)))]
+async fn get_project(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Project>> {
+    Ok(Json(view(&state, service::get(&state, &id)?)?))
+}
+
+/// Edit a project's definition (only before it started).
+#[utoipa::path(put, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)), request_body = ProjectInput,
+    responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_project(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    Json(input): Json<ProjectInput>,
+) -> ApiResult<Json<Project>> {
+    let record = service::update(&state, &id, input.spec, &actor.0).await?;
+    Ok(Json(view(&state, record)?))
+}
+
+/// Delete a project (only not started or released).
+#[utoipa::path(delete, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn delete_project(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    service::delete(&state, &id, &actor.0).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn precheck_view(record: &ProjectRecord) -> Precheck {
+    match &record.precheck {
+        None => Precheck {
+            passed: false,
+            checked_at: None,
+            current: false,
+            items: vec![],
+        },
+        Some(p) => Precheck {
+            passed: p.passed,
+            checked_at: Some(p.checked_at.clone()),
+            current: p.spec == record.spec,
+            items: p
+                .items
+                .iter()
+                .map(|i| PrecheckItem {
+                    name: i.name.clone(),
+                    status: match i.status {
+                        CheckStatus::Pass => "pass",
+                        CheckStatus::Warn => "warn",
+                        CheckStatus::Fail => "fail",
+                    }
+                    .into(),
+                    message: i.detail.clone(),
+                    fix: i.fix.clone(),
+                })
+                .collect(),
+        },
+    }
+}
+
+/// The last precheck of the project.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/precheck", tag = "projects", params(("id" = String, Path)),
+    responses((status = 200, body = Precheck), (status = 404, body = ErrorBody)))]
+async fn get_precheck(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Precheck>> {
+    Ok(Json(precheck_view(&service::get(&state, &id)?)))
+}
+
+/// Run the precheck (source, objects, Kafka), item by item with fixes.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/precheck", tag = "projects", params(("id" = String, Path)),
+    responses((status = 200, body = Precheck), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn run_precheck(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Precheck>> {
+    let record = service::precheck(&state, &id, &actor.0).await?;
+    Ok(Json(precheck_view(&record)))
+}
+
+macro_rules! lifecycle_endpoint {
+    ($fn_name:ident, $op:ident, $path:literal, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, tag = "projects", params(("id" = String, Path)),
+            responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+        async fn $fn_name(
+            State(state): State<AppState>,
+            Extension(actor): Extension<Actor>,
+            Path(id): Path<String>,
+        ) -> ApiResult<Json<Project>> {
+            let record = service::$op(&state, &id, &actor.0).await?;
+            Ok(Json(view(&state, record)?))
+        }
+    };
+}
+
+lifecycle_endpoint!(
+    start_project,
+    start,
+    "/api/v1/projects/{id}/start",
+    "Start a project whose current definition passed its precheck."
+);
+lifecycle_endpoint!(
+    pause_project,
+    pause,
+    "/api/v1/projects/{id}/pause",
+    "Pause a running project (answers once its checkpoint is saved)."
+);
+lifecycle_endpoint!(
+    resume_project,
+    resume,
+    "/api/v1/projects/{id}/resume",
+    "Resume a paused or failed project from its checkpoint."
+);
+lifecycle_endpoint!(
+    release_project,
+    release,
+    "/api/v1/projects/{id}/release",
+    "Release a paused, failed or finished project for good."
+);
+lifecycle_endpoint!(
+    clone_project,
+    clone,
+    "/api/v1/projects/{id}/clone",
+    "A new, unstarted project with the same definition."
+);
+
+/// Per-stage progress.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/progress", tag = "projects", params(("id" = String, Path)),
+    responses((status = 200, body = Progress), (status = 404, body = ErrorBody)))]
+async fn progress(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Progress>> {
+    let record = service::get(&state, &id)?;
+    let live = state.runtime.status(&id);
+    let topics = match service::config(&state, &record.spec) {
+        Ok(config) => config
+            .objects
+            .iter()
+            .filter_map(|o| match &o.topic {
+                obsync_config::TopicTarget::Named(t) => Some(t.as_str().to_string()),
+                _ => None,
+            })
+            .collect(),
+        Err(_) => vec![],
+    };
+    let Some(s) = live else {
+        return Ok(Json(Progress {
+            state: record.state,
+            stage: record.stage,
+            acked_messages: 0,
+            last_error: record.last_error,
+            schema: SchemaProgress { topics },
+            full: FullProgress {
+                tables: vec![],
+                rows_per_sec: 0.0,
+            },
+            incremental: IncrementalProgress {
+                checkpoint_time: None,
+                position: None,
+                lag_seconds: None,
+                rows_per_sec: 0.0,
+            },
+            notices: vec![],
+        }));
+    };
+    let stage = crate::runtime::stage_name(s.stage);
+    let position = s.checkpoint.as_deref().and_then(parse_position);
+    Ok(Json(Progress {
+        state: record.state,
+        stage: Some(stage.into()),
+        acked_messages: s.messages_acked,
+        last_error: record.last_error.or_else(|| {
+            s.last_error.clone().map(|message| ErrorInfo {
+                message,
+                chain: vec![],
+            })
+        }),
+        schema: SchemaProgress { topics },
+        full: FullProgress {
+            tables: s
+                .tables
+                .iter()
+                .map(|(t, p)| TableProgress {
+                    table: t.clone(),
+                    rows_done: p.rows_done,
+                    rows_estimated: p.rows_estimated,
+                    done: p.done,
+                })
+                .collect(),
+            rows_per_sec: if stage == "full" {
+                s.rows_per_second
+            } else {
+                0.0
+            },
+        },
+        incremental: IncrementalProgress {
+            checkpoint_time: s.checkpoint_time.and_then(|t| {
+                chrono::DateTime::from_timestamp(t as i64, 0)
+                    .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            }),
+            position,
+            lag_seconds: s.lag_seconds,
+            rows_per_sec: if stage == "incremental" {
+                s.rows_per_second
+            } else {
+                0.0
+            },
+        },
+        notices: s.notices,
+    }))
+}
+
+/// `file:pos` or `file:pos (gtid G)` as the pipeline displays a checkpoint.
+fn parse_position(text: &str) -> Option<LogPositionView> {
+    let (coord, gtid) = match text.split_once(" (gtid ") {
+        Some((c, g)) => (c, Some(g.trim_end_matches(')').to_string())),
+        None => (text, None),
+    };
+    let (file, pos) = coord.rsplit_once(':')?;
+    Some(LogPositionView {
+        file: file.to_string(),
+        pos: pos.parse().ok()?,
+        gtid,
+    })
+}
+
+/// Metric history at 10 s resolution (kept 24 h).
+#[utoipa::path(get, path = "/api/v1/projects/{id}/metrics", tag = "projects", params(("id" = String, Path), HistoryRange),
+    responses((status = 200, body = MetricHistory), (status = 404, body = ErrorBody)))]
+async fn metrics(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(range): Query<HistoryRange>,
+) -> ApiResult<Json<MetricHistory>> {
+    service::get(&state, &id)?;
+    let seconds = range
+        .seconds
+        .unwrap_or(3600)
+        .min(crate::runtime::HISTORY_SECONDS as u64) as i64;
+    let since = chrono::Utc::now().timestamp() - seconds;
+    Ok(Json(MetricHistory {
+        points: state.runtime.history(&id, since),
+    }))
+}
+
+/// The project's event log, newest first: state changes, audit, errors, notices.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/events", tag = "projects", params(("id" = String, Path), PageQuery),
+    responses((status = 200, body = EventList), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<EventList>> {
+    service::get(&state, &id)?;
+    let paging = Paging::new(page.page, page.page_size)?;
+    let (items, total) = state.store.list_events(&id, paging.offset(), paging.size)?;
+    Ok(Json(EventList { items, total }))
+}
+
+/// The project as a TOML file `obsync run` accepts (passwords as `password_env`).
+#[utoipa::path(get, path = "/api/v1/projects/{id}/export", tag = "projects", params(("id" = String, Path)),
+    responses((status = 200, body = String, content_type = "text/plain"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn export(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let record = service::get(&state, &id)?;
+    let rendered = service::render(&state, &record.spec, false)?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        crate::spec::export_text(&rendered, &record.spec),
+    ))
+}
+
+/// Create a project from a project file (TOML). Data sources are matched by address
+/// and user, or created; a new one takes `password` from the file.
+#[utoipa::path(post, path = "/api/v1/projects/import", tag = "projects",
+    request_body(content = String, content_type = "text/plain"),
+    responses((status = 201, body = Project), (status = 422, body = ErrorBody)))]
+async fn import(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    body: String,
+) -> ApiResult<(StatusCode, Json<Project>)> {
+    let record = crate::import::import(&state, &body, &actor.0).await?;
+    Ok((StatusCode::CREATED, Json(view(&state, record)?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoint_text_becomes_file_pos_and_gtid() {
+        let p = parse_position("mysql-bin.000003:4521 (gtid 0-1-42)").unwrap();
+        assert_eq!(
+            (p.file.as_str(), p.pos, p.gtid.as_deref()),
+            ("mysql-bin.000003", 4521, Some("0-1-42"))
+        );
+        let p = parse_position("mysql-bin.000003:4521").unwrap();
+        assert_eq!(p.gtid, None);
+    }
+}

@@ -1,0 +1,78 @@
+//! Health, version and the Prometheus endpoint.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+pub fn public_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(health))
+}
+
+pub fn protected_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(version))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` when the server answers.
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Version {
+    pub version: String,
+    pub running_projects: u64,
+}
+
+/// Liveness; needs no login.
+#[utoipa::path(get, path = "/api/v1/health", tag = "system", responses((status = 200, body = Health)))]
+async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+    })
+}
+
+/// The server's version.
+#[utoipa::path(get, path = "/api/v1/version", tag = "system", responses((status = 200, body = Version)))]
+async fn version(State(state): State<AppState>) -> Json<Version> {
+    let running = state
+        .store
+        .list_projects()
+        .map(|p| {
+            p.into_iter()
+                .filter(|p| state.runtime.is_running(&p.id))
+                .count()
+        })
+        .unwrap_or(0);
+    Json(Version {
+        version: env!("CARGO_PKG_VERSION").into(),
+        running_projects: running as u64,
+    })
+}
+
+/// `/metrics`: every running project's metrics, each with its `project` label. Behind
+/// the login like the API (scrape it with an API token).
+pub fn metrics_route(state: AppState) -> Router<AppState> {
+    Router::new().route(
+        "/metrics",
+        get(metrics).layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::auth::require_login,
+        )),
+    )
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.runtime.render_metrics(),
+    )
+}

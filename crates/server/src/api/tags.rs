@@ -1,0 +1,147 @@
+//! `/api/v1/tags`: labels to group and filter projects (OMS limits: 1-20 characters, no
+//! spaces, unique, at most 100).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::error::{ApiError, ApiResult, ErrorBody};
+use crate::model::{new_id, Tag};
+use crate::state::AppState;
+
+/// Most tags a server holds, as OMS.
+const MAX_TAGS: usize = 100;
+const TAG_MAX_CHARS: usize = 20;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tags, create_tag))
+        .routes(routes!(rename_tag, delete_tag))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TagList {
+    pub items: Vec<Tag>,
+    pub total: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagInput {
+    pub name: String,
+}
+
+fn checked_name(state: &AppState, name: &str, own_id: Option<&str>) -> ApiResult<String> {
+    let name = name.trim();
+    let count = name.chars().count();
+    if count == 0 || count > TAG_MAX_CHARS || name.chars().any(char::is_whitespace) {
+        return Err(ApiError::bad_request(
+            "name",
+            format!("tag {name:?} is invalid"),
+            "use 1-20 characters without spaces",
+        )
+        .with_code("INVALID_TAG"));
+    }
+    // The project file's own rule for tags, so that every tag can be exported.
+    if let Err(e) = obsync_config::Tag::parse(name) {
+        return Err(
+            ApiError::bad_request("name", e.to_string(), obsync_config::InvalidTag::RULE)
+                .with_code("INVALID_TAG"),
+        );
+    }
+    if state
+        .store
+        .list_tags()?
+        .iter()
+        .any(|t| t.name == name && Some(t.id.as_str()) != own_id)
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "NAME_TAKEN",
+            format!("a tag named {name:?} exists already"),
+            "choose another name",
+        )
+        .with_field("name"));
+    }
+    Ok(name.to_string())
+}
+
+/// Every tag.
+#[utoipa::path(get, path = "/api/v1/tags", tag = "tags", responses((status = 200, body = TagList), (status = 401, body = ErrorBody)))]
+async fn list_tags(State(state): State<AppState>) -> ApiResult<Json<TagList>> {
+    let items = state.store.list_tags()?;
+    Ok(Json(TagList {
+        total: items.len() as u64,
+        items,
+    }))
+}
+
+/// Create a tag.
+#[utoipa::path(post, path = "/api/v1/tags", tag = "tags", request_body = TagInput,
+    responses((status = 201, body = Tag), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn create_tag(
+    State(state): State<AppState>,
+    Json(input): Json<TagInput>,
+) -> ApiResult<(StatusCode, Json<Tag>)> {
+    let name = checked_name(&state, &input.name, None)?;
+    if state.store.list_tags()?.len() >= MAX_TAGS {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "TOO_MANY_TAGS",
+            format!("the server has {MAX_TAGS} tags, the most it keeps"),
+            "delete tags that are no longer used",
+        ));
+    }
+    let tag = Tag {
+        id: new_id("tag"),
+        name,
+    };
+    state.store.put_tag(&tag)?;
+    Ok((StatusCode::CREATED, Json(tag)))
+}
+
+/// Rename a tag.
+#[utoipa::path(put, path = "/api/v1/tags/{id}", tag = "tags", params(("id" = String, Path)), request_body = TagInput,
+    responses((status = 200, body = Tag), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn rename_tag(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(input): Json<TagInput>,
+) -> ApiResult<Json<Tag>> {
+    if !state.store.list_tags()?.iter().any(|t| t.id == id) {
+        return Err(ApiError::not_found("tag", &id));
+    }
+    let tag = Tag {
+        name: checked_name(&state, &input.name, Some(&id))?,
+        id,
+    };
+    state.store.put_tag(&tag)?;
+    Ok(Json(tag))
+}
+
+/// Delete a tag; projects that carry it lose it.
+#[utoipa::path(delete, path = "/api/v1/tags/{id}", tag = "tags", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_tag(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let _guard = state.lifecycle.lock().await;
+    if !state.store.delete_tag(&id)? {
+        return Err(ApiError::not_found("tag", &id));
+    }
+    for mut p in state.store.list_projects()? {
+        if p.spec.tag_ids.contains(&id) {
+            p.spec.tag_ids.retain(|t| t != &id);
+            if let Some(pre) = p.precheck.as_mut() {
+                pre.spec.tag_ids.retain(|t| t != &id);
+            }
+            state.store.put_project(&p)?;
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

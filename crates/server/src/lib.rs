@@ -1,0 +1,149 @@
+//! `obsync server`: many sync projects in one process, managed over a REST API and the
+//! web console. Each project runs on the same engine as `obsync run`
+//! ([`obsync_pipeline::ProjectHandle`]); its definition is checked by the same rules as
+//! a project file (`obsync-config`).
+//!
+//! Map: [`api`] (HTTP shapes, OpenAPI, OMS shim), [`service`] (project operations),
+//! [`lifecycle`] (states and allowed actions), [`runtime`] (running projects, metric
+//! history), [`store`] (SQLite behind a trait), [`spec`] (spec → project file),
+//! [`auth`], [`secrets`], [`console`].
+
+pub mod api;
+pub mod auth;
+mod console;
+mod import;
+pub mod lifecycle;
+pub mod model;
+pub mod runtime;
+pub mod secrets;
+pub mod service;
+pub mod spec;
+pub mod state;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::secrets::{SecretError, SecretKey};
+use crate::state::{AppState, ServerState};
+use crate::store::{SqliteStore, Store, StoreError};
+
+/// How the server is started.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Where the database, the secret key and the projects' checkpoints live.
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// Allow a non-loopback address without TLS.
+    pub insecure_listen: bool,
+    /// The first admin's password (`OBSYNC_ADMIN_PASSWORD`); generated when `None`.
+    pub admin_password: Option<String>,
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    #[error("cannot create the data directory {path}")]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("refusing to listen on {addr} without TLS: other machines could read passwords and sessions; listen on 127.0.0.1, or pass --insecure-listen if a TLS proxy sits in front")]
+    InsecureListen { addr: SocketAddr },
+    #[error("cannot listen on {addr}: choose another --listen address")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the HTTP server failed")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A server bound to its address, ready to run.
+pub struct Server {
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    /// The generated first admin password, to be printed once.
+    pub generated_admin_password: Option<String>,
+}
+
+impl Server {
+    /// Opens the data directory (creating the store, the key and the first admin) and
+    /// binds the address.
+    pub async fn bind(options: ServerOptions) -> Result<Server, ServerError> {
+        if !options.listen.ip().is_loopback() && !options.insecure_listen {
+            return Err(ServerError::InsecureListen {
+                addr: options.listen,
+            });
+        }
+        std::fs::create_dir_all(&options.data_dir).map_err(|source| ServerError::DataDir {
+            path: options.data_dir.clone(),
+            source,
+        })?;
+        let store = SqliteStore::open(&options.data_dir)?;
+        let key = SecretKey::load_or_create(&options.data_dir)?;
+        let generated_admin_password = auth::ensure_admin(&store, options.admin_password)?;
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .map_err(|source| ServerError::Listen {
+                addr: options.listen,
+                source,
+            })?;
+        let state = Arc::new(ServerState {
+            store: Arc::new(store) as Arc<dyn Store>,
+            key,
+            data_dir: options.data_dir,
+            runtime: Default::default(),
+            logins: Default::default(),
+            tls: false,
+            lifecycle: Default::default(),
+        });
+        Ok(Server {
+            state,
+            listener,
+            generated_admin_password,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The server's shared state (tests and the OpenAPI export use it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Resumes the projects that were running, serves until `shutdown` completes, then
+    /// stops every project (each delivers its in-flight messages and checkpoints, and
+    /// resumes at the next start).
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let state = self.state;
+        service::recover(&state).await?;
+        let sampler = tokio::spawn(runtime::sample_forever(state.clone()));
+        let app = api::app(state.clone());
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(ServerError::Serve);
+        tracing::info!(
+            "stopping: delivering in-flight messages and saving every project's checkpoint"
+        );
+        runtime::shutdown(&state).await;
+        sampler.abort();
+        served
+    }
+}

@@ -1,0 +1,263 @@
+//! What the server stores: data sources (secrets sealed), tags, projects, events and
+//! metric points. These are the store's records; the API's views are built from them.
+
+use std::collections::BTreeMap;
+
+use obsync_model::CheckItem;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::lifecycle::ProjectState;
+use crate::secrets::Sealed;
+
+/// Now as RFC 3339 UTC with seconds.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A new random id with the given prefix (`ds`, `np`, `tag`, `tok`): 16 lowercase
+/// base-36 characters, 82 bits of randomness.
+pub fn new_id(prefix: &str) -> String {
+    use rand::Rng;
+    const CHARS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::thread_rng();
+    let tail: String = (0..16)
+        .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
+        .collect();
+    format!("{prefix}_{tail}")
+}
+
+/// What a data source is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DataSourceKind {
+    /// An OceanBase CE MySQL tenant.
+    Oceanbase,
+    Mysql,
+    Mariadb,
+    /// A Kafka cluster (target only).
+    Kafka,
+}
+
+impl DataSourceKind {
+    /// The `[source] kind` of the project file; `None` for Kafka.
+    pub fn source_kind(self) -> Option<&'static str> {
+        match self {
+            DataSourceKind::Oceanbase => Some("oceanbase"),
+            DataSourceKind::Mysql => Some("mysql"),
+            DataSourceKind::Mariadb => Some("mariadb"),
+            DataSourceKind::Kafka => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.source_kind().unwrap_or("kafka")
+    }
+}
+
+/// A stored data source. Exactly one of `source` / `kafka` is set, by `kind`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataSourceRecord {
+    pub id: String,
+    pub name: String,
+    pub kind: DataSourceKind,
+    pub description: String,
+    pub source: Option<SourceRecord>,
+    pub kafka: Option<KafkaRecord>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Connection facts of a database source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRecord {
+    pub host: String,
+    pub port: u16,
+    /// As written: `user`, or `user@tenant[#cluster]` for OceanBase.
+    pub user: String,
+    pub password: Option<Sealed>,
+}
+
+/// Connection facts of a Kafka cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KafkaRecord {
+    pub bootstrap_servers: String,
+    /// `0.9`, `1.0`, `2.x`, `3.x`.
+    pub version: String,
+    pub sasl: Option<SaslRecord>,
+    pub tls: Option<TlsRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaslRecord {
+    /// `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`, `GSSAPI`.
+    pub mechanism: String,
+    pub username: String,
+    pub password: Option<Sealed>,
+    pub kerberos_service_name: Option<String>,
+    pub kerberos_principal: Option<String>,
+    pub kerberos_keytab: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsRecord {
+    pub enabled: bool,
+    pub verify_hostname: bool,
+    pub ca_pem: Option<String>,
+    pub client_cert_pem: Option<String>,
+    /// The client's private key is a secret: sealed like passwords.
+    pub client_key_pem: Option<Sealed>,
+}
+
+/// A label to group projects by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Tag {
+    pub id: String,
+    pub name: String,
+}
+
+/// A project definition as the API takes it: the project file's model, with data
+/// sources by id. Values stay strings where the project file has them as strings, so
+/// the project file's rules judge them (one validation path).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectSpec {
+    /// Up to 64 Chinese characters, letters and digits.
+    pub name: String,
+    #[serde(default)]
+    pub tag_ids: Vec<String>,
+    pub source_id: String,
+    pub target_id: String,
+    pub sync: SyncSpec,
+    pub objects: Vec<ObjectSpec>,
+}
+
+/// What is synced, how and from when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSpec {
+    /// Any of `schema`, `full`, `incremental`.
+    pub types: Vec<String>,
+    /// `Default`, `DefaultExtendColumnType`, `Canal`, `DataWorks`, `SharePlex`.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// `hash` (default) or `one`.
+    #[serde(default)]
+    pub partition_rule: Option<String>,
+    /// SharePlex only: number the DML of a transaction.
+    #[serde(default)]
+    pub tx_sequence: bool,
+    /// Incremental start (Unix seconds), only without full sync; null = now.
+    #[serde(default)]
+    pub start_time: Option<i64>,
+}
+
+/// One table selection and where it goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectSpec {
+    /// `db.table` names or patterns (`shop.*`).
+    pub tables: Vec<String>,
+    /// One topic for every selected table.
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// `batch`: `Topic_${Database Name}_${Table Name}`.
+    #[serde(default)]
+    pub topic_rule: Option<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Partitioning columns per table (default: the primary key).
+    #[serde(default)]
+    pub shard_columns: BTreeMap<String, Vec<String>>,
+}
+
+/// An error with its cause chain, as the API and the event log show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorInfo {
+    pub message: String,
+    /// The causes, outermost first.
+    pub chain: Vec<String>,
+}
+
+impl ErrorInfo {
+    /// The error's own message and each `source()` below it.
+    pub fn from_error(error: &(dyn std::error::Error + 'static)) -> ErrorInfo {
+        let mut chain = Vec::new();
+        let mut cause = error.source();
+        while let Some(c) = cause {
+            chain.push(c.to_string());
+            cause = c.source();
+        }
+        ErrorInfo {
+            message: error.to_string(),
+            chain,
+        }
+    }
+}
+
+/// The outcome of a project's last precheck.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrecheckRecord {
+    pub passed: bool,
+    pub checked_at: String,
+    pub items: Vec<CheckItem>,
+    /// The spec it checked; start needs a passed precheck of the current spec.
+    pub spec: ProjectSpec,
+}
+
+/// A stored project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectRecord {
+    pub id: String,
+    pub spec: ProjectSpec,
+    pub state: ProjectState,
+    /// The running stage last seen (`schema`, `full`, `incremental`).
+    pub stage: Option<String>,
+    pub last_error: Option<ErrorInfo>,
+    pub precheck: Option<PrecheckRecord>,
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// What an event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    State,
+    Audit,
+    Error,
+    Notice,
+}
+
+/// One entry of a project's event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Event {
+    pub id: i64,
+    pub at: String,
+    pub kind: EventKind,
+    /// Who did it: a user name, or `system`.
+    pub actor: String,
+    pub message: String,
+    pub chain: Vec<String>,
+}
+
+/// One sample of a project's metric history.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MetricPoint {
+    /// Unix seconds.
+    pub t: i64,
+    pub lag_seconds: Option<u64>,
+    pub rows_per_sec: f64,
+    pub acked_messages: u64,
+}
+
+/// An API token as stored (the token itself only as a hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub id: String,
+    pub name: String,
+    pub username: String,
+    pub hash: String,
+    pub created_at: String,
+}

@@ -1,0 +1,152 @@
+//! Secrets at rest: AES-256-GCM with a key created on first start in the data directory
+//! (file mode 0600). Sealed values are `base64(nonce || ciphertext)`.
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+/// Name of the key file inside the data directory.
+pub const KEY_FILE: &str = "secret.key";
+
+/// AES-GCM nonces are 96 bits.
+const NONCE_BYTES: usize = 12;
+
+/// Failure to load or use the secret key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SecretError {
+    /// The key file could not be read or created.
+    #[error(
+        "cannot read or create the secret key file {path}: check the data directory's permissions"
+    )]
+    KeyFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The key file exists but is not 32 bytes.
+    #[error("the secret key file {path} is not 32 bytes long: restore it from a backup (the stored secrets cannot be read without it)")]
+    BadKey { path: PathBuf },
+    /// The key file is readable by others.
+    #[error("the secret key file {path} is readable by other users (mode {mode:o}): run chmod 600 {path}")]
+    OpenPermissions { path: PathBuf, mode: u32 },
+    /// A sealed value does not decrypt with this key.
+    #[error("a stored secret cannot be decrypted: the data directory's secret.key is not the key it was sealed with")]
+    Unseal,
+}
+
+/// A secret as stored: encrypted, never readable without the [`SecretKey`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Sealed(String);
+
+/// The data directory's secret key.
+#[derive(Clone)]
+pub struct SecretKey {
+    cipher: Aes256Gcm,
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(***)")
+    }
+}
+
+impl SecretKey {
+    /// Loads `dir/secret.key`, creating it (mode 0600) when absent.
+    pub fn load_or_create(dir: &Path) -> Result<SecretKey, SecretError> {
+        let path = dir.join(KEY_FILE);
+        let key_file = |source| SecretError::KeyFile {
+            path: path.clone(),
+            source,
+        };
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => {
+                let mode = std::fs::metadata(&path)
+                    .map_err(key_file)?
+                    .permissions()
+                    .mode();
+                if mode & 0o077 != 0 {
+                    return Err(SecretError::OpenPermissions {
+                        path,
+                        mode: mode & 0o777,
+                    });
+                }
+                bytes
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = Aes256Gcm::generate_key(OsRng);
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .map_err(key_file)?;
+                file.write_all(&key).map_err(key_file)?;
+                file.sync_all().map_err(key_file)?;
+                key.to_vec()
+            }
+            Err(e) => return Err(key_file(e)),
+        };
+        if bytes.len() != 32 {
+            return Err(SecretError::BadKey { path });
+        }
+        Ok(SecretKey {
+            cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes)),
+        })
+    }
+
+    /// Encrypts `plain` with a fresh random nonce.
+    pub fn seal(&self, plain: &str) -> Sealed {
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let ciphertext = self
+            .cipher
+            .encrypt(&nonce, plain.as_bytes())
+            .expect("AES-GCM encryption of an in-memory buffer cannot fail");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ciphertext);
+        Sealed(B64.encode(out))
+    }
+
+    /// Decrypts a value sealed with this key.
+    pub fn open(&self, sealed: &Sealed) -> Result<String, SecretError> {
+        let bytes = B64.decode(&sealed.0).map_err(|_| SecretError::Unseal)?;
+        if bytes.len() < NONCE_BYTES {
+            return Err(SecretError::Unseal);
+        }
+        let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
+        let plain = self
+            .cipher
+            .decrypt(Nonce::from_slice(nonce), ciphertext)
+            .map_err(|_| SecretError::Unseal)?;
+        String::from_utf8(plain).map_err(|_| SecretError::Unseal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_secret_opens_with_its_key_and_hides_the_plain_text() {
+        let dir = std::env::temp_dir().join(format!("obsync-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = SecretKey::load_or_create(&dir).unwrap();
+        let mode = std::fs::metadata(dir.join(KEY_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let sealed = key.seal("hunter2-pass");
+        assert!(!sealed.0.contains("hunter2"));
+        let again = SecretKey::load_or_create(&dir).unwrap();
+        assert_eq!(again.open(&sealed).unwrap(), "hunter2-pass");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

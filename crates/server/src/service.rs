@@ -1,0 +1,317 @@
+//! Project operations shared by the REST API and the OMS shim: each checks the state
+//! machine ([`crate::lifecycle`]), changes the record, logs an event and drives the
+//! runtime.
+
+use axum::http::StatusCode;
+use obsync_config::ProjectConfig;
+use obsync_pipeline::Settings;
+
+use crate::api::error::{ApiError, ApiResult};
+use crate::lifecycle::{Action, ProjectState};
+use crate::model::{new_id, now_rfc3339, EventKind, PrecheckRecord, ProjectRecord, ProjectSpec};
+use crate::spec::{self, Rendered, SpecContext};
+use crate::state::AppState;
+
+/// Renders `spec` against the stored data sources and tags; `with_secrets` opens the
+/// sealed passwords (for running), else they stay variable names (for export).
+pub fn render(state: &AppState, spec: &ProjectSpec, with_secrets: bool) -> ApiResult<Rendered> {
+    let source = state.store.get_datasource(&spec.source_id)?;
+    let target = state.store.get_datasource(&spec.target_id)?;
+    let tags = state.store.list_tags()?;
+    let tls_dir = state.tls_dir();
+    let ctx = SpecContext {
+        source: source.as_ref(),
+        target: target.as_ref(),
+        tags: &tags,
+        tls_dir: &tls_dir,
+    };
+    Ok(spec::render(
+        spec,
+        &ctx,
+        with_secrets.then_some(&state.key),
+    )?)
+}
+
+/// The validated config of `spec` (the project file's rules).
+pub fn config(state: &AppState, spec: &ProjectSpec) -> ApiResult<ProjectConfig> {
+    Ok(render(state, spec, true)?.config(chrono::Utc::now().timestamp())?)
+}
+
+/// The engine's settings for `spec`.
+pub fn settings(state: &AppState, spec: &ProjectSpec) -> ApiResult<Settings> {
+    let config = config(state, spec)?;
+    Settings::from_config(config).map_err(|e| ApiError::internal(&e))
+}
+
+pub fn get(state: &AppState, id: &str) -> ApiResult<ProjectRecord> {
+    state
+        .store
+        .get_project(id)?
+        .ok_or_else(|| ApiError::not_found("project", id))
+}
+
+fn check(record: &ProjectRecord, action: Action) -> ApiResult<()> {
+    if record.state.allows(action) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_state(action, record.state))
+    }
+}
+
+fn audit(state: &AppState, id: &str, actor: &str, message: &str) -> ApiResult<()> {
+    Ok(state
+        .store
+        .add_event(id, EventKind::Audit, actor, message, &[])?)
+}
+
+fn set_state(
+    state: &AppState,
+    record: &mut ProjectRecord,
+    new_state: ProjectState,
+    actor: &str,
+) -> ApiResult<()> {
+    if record.state != new_state {
+        state.store.add_event(
+            &record.id,
+            EventKind::State,
+            actor,
+            &format!("{} → {}", record.state.as_str(), new_state.as_str()),
+            &[],
+        )?;
+    }
+    record.state = new_state;
+    record.updated_at = now_rfc3339();
+    state.store.put_project(record)?;
+    Ok(())
+}
+
+/// Saves a new project (not started) after validating its spec.
+pub async fn create(state: &AppState, spec: ProjectSpec, actor: &str) -> ApiResult<ProjectRecord> {
+    config(state, &spec)?;
+    let now = now_rfc3339();
+    let record = ProjectRecord {
+        id: new_id("np"),
+        spec,
+        state: ProjectState::NotStarted,
+        stage: None,
+        last_error: None,
+        precheck: None,
+        created_by: actor.to_string(),
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    state.store.put_project(&record)?;
+    audit(
+        state,
+        &record.id,
+        actor,
+        &format!("created project {:?}", record.spec.name),
+    )?;
+    Ok(record)
+}
+
+/// Replaces the spec of a project that has not started.
+pub async fn update(
+    state: &AppState,
+    id: &str,
+    spec: ProjectSpec,
+    actor: &str,
+) -> ApiResult<ProjectRecord> {
+    config(state, &spec)?;
+    let _guard = state.lifecycle.lock().await;
+    let mut record = get(state, id)?;
+    check(&record, Action::Edit)?;
+    record.spec = spec;
+    audit(state, id, actor, "edited the definition")?;
+    set_state(state, &mut record, ProjectState::NotStarted, actor)?;
+    Ok(record)
+}
+
+pub async fn delete(state: &AppState, id: &str, actor: &str) -> ApiResult<()> {
+    let _guard = state.lifecycle.lock().await;
+    let record = get(state, id)?;
+    check(&record, Action::Delete)?;
+    state.store.delete_project(id)?;
+    state.runtime.forget(id);
+    let dir = state.project_dir(id);
+    if dir.exists() {
+        if let Err(e) = std::fs::remove_dir_all(&dir) {
+            tracing::warn!(project = %id, error = %e, "cannot remove the project's checkpoint folder");
+        }
+    }
+    tracing::info!(project = %id, actor, "project deleted");
+    Ok(())
+}
+
+/// Runs the engine's precheck and keeps it as the project's last precheck.
+pub async fn precheck(state: &AppState, id: &str, actor: &str) -> ApiResult<ProjectRecord> {
+    let (before, spec) = {
+        let _guard = state.lifecycle.lock().await;
+        let mut record = get(state, id)?;
+        check(&record, Action::Precheck)?;
+        let before = record.state;
+        set_state(state, &mut record, ProjectState::Prechecking, actor)?;
+        (before, record.spec)
+    };
+    let items = match settings(state, &spec) {
+        Ok(settings) => obsync_pipeline::precheck::run(&settings).await,
+        Err(e) => {
+            let _guard = state.lifecycle.lock().await;
+            let mut record = get(state, id)?;
+            set_state(state, &mut record, before, "system")?;
+            return Err(e);
+        }
+    };
+    let passed = obsync_pipeline::precheck::passed(&items);
+    let _guard = state.lifecycle.lock().await;
+    let mut record = get(state, id)?;
+    record.precheck = Some(PrecheckRecord {
+        passed,
+        checked_at: now_rfc3339(),
+        items,
+        spec: spec.clone(),
+    });
+    let after = if passed {
+        ProjectState::NotStarted
+    } else {
+        ProjectState::PrecheckFailed
+    };
+    audit(
+        state,
+        id,
+        actor,
+        if passed {
+            "precheck passed"
+        } else {
+            "precheck failed"
+        },
+    )?;
+    set_state(state, &mut record, after, "system")?;
+    Ok(record)
+}
+
+/// Starts a project whose current spec passed its precheck.
+pub async fn start(state: &AppState, id: &str, actor: &str) -> ApiResult<ProjectRecord> {
+    let _guard = state.lifecycle.lock().await;
+    let mut record = get(state, id)?;
+    check(&record, Action::Start)?;
+    let passed = record
+        .precheck
+        .as_ref()
+        .is_some_and(|p| p.passed && p.spec == record.spec);
+    if !passed {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "PRECHECK_REQUIRED",
+            "the project's current definition has not passed a precheck",
+            "run POST /api/v1/projects/{id}/precheck and fix the failed items, then start",
+        ));
+    }
+    let settings = settings(state, &record.spec)?;
+    record.last_error = None;
+    record.stage = Some("schema".into());
+    audit(state, id, actor, "started")?;
+    set_state(state, &mut record, ProjectState::Running, actor)?;
+    crate::runtime::start(state, id, settings);
+    Ok(record)
+}
+
+/// Pauses a running project; returns once its checkpoint is saved.
+pub async fn pause(state: &AppState, id: &str, actor: &str) -> ApiResult<ProjectRecord> {
+    {
+        let _guard = state.lifecycle.lock().await;
+        let record = get(state, id)?;
+        check(&record, Action::Pause)?;
+        audit(state, id, actor, "paused")?;
+    }
+    crate::runtime::pause(state, id).await;
+    get(state, id)
+}
+
+/// Resumes a paused or failed project from its checkpoint.
+pub async fn resume(state: &AppState, id: &str, actor: &str) -> ApiResult<ProjectRecord> {
+    let _guard = state.lifecycle.lock().await;
+    let mut record = get(state, id)?;
+    check(&record, Action::Resume)?;
+    let settings = settings(state, &record.spec)?;
+    record.last_error = None;
+    audit(state, id, actor, "resumed")?;
+    set_state(state, &mut record, ProjectState::Running, actor)?;
+    crate::runtime::start(state, id, settings);
+    Ok(record)
+}
+
+/// Releases a project for good (paused, failed or finished ones only).
+pub async fn release(state: &AppState, id: &str, actor: &str) -> ApiResult<ProjectRecord> {
+    let _guard = state.lifecycle.lock().await;
+    let mut record = get(state, id)?;
+    check(&record, Action::Release)?;
+    audit(state, id, actor, "released")?;
+    set_state(state, &mut record, ProjectState::Releasing, actor)?;
+    // Nothing runs in the states release is allowed from; releasing ends at once.
+    set_state(state, &mut record, ProjectState::Released, "system")?;
+    Ok(record)
+}
+
+/// A new, unstarted project with the same definition and " copy" naming.
+pub async fn clone(state: &AppState, id: &str, actor: &str) -> ApiResult<ProjectRecord> {
+    let record = get(state, id)?;
+    let mut spec = record.spec;
+    let mut name: String = spec.name.chars().take(60).collect();
+    name.push_str("copy");
+    spec.name = name;
+    let copy = create(state, spec, actor).await?;
+    audit(state, id, actor, &format!("cloned as {}", copy.id))?;
+    Ok(copy)
+}
+
+/// After a restart: running projects resume from their checkpoints; interrupted
+/// prechecks and releases are settled.
+pub async fn recover(state: &AppState) -> crate::store::Result<()> {
+    let _guard = state.lifecycle.lock().await;
+    for mut record in state.store.list_projects()? {
+        let since = chrono::Utc::now().timestamp() - crate::runtime::HISTORY_SECONDS;
+        state
+            .runtime
+            .load_history(&record.id, state.store.metrics_since(&record.id, since)?);
+        match record.state {
+            ProjectState::Running => match settings(state, &record.spec) {
+                Ok(settings) => {
+                    state.store.add_event(
+                        &record.id,
+                        EventKind::State,
+                        "system",
+                        "resuming from the checkpoint after a server start",
+                        &[],
+                    )?;
+                    crate::runtime::start(state, &record.id, settings);
+                }
+                Err(e) => {
+                    record.last_error = Some(crate::model::ErrorInfo {
+                        message: e.body.message.clone(),
+                        chain: vec![],
+                    });
+                    record.state = ProjectState::Failed;
+                    state.store.add_event(
+                        &record.id,
+                        EventKind::Error,
+                        "system",
+                        &e.body.message,
+                        &[],
+                    )?;
+                    state.store.put_project(&record)?;
+                }
+            },
+            ProjectState::Prechecking => {
+                record.state = ProjectState::NotStarted;
+                state.store.put_project(&record)?;
+            }
+            ProjectState::Releasing => {
+                record.state = ProjectState::Released;
+                state.store.put_project(&record)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,426 @@
+//! A project spec (the API's model, data sources by id) rendered as a project file and
+//! judged by the project file's own rules (`obsync-config`): one validation path for
+//! files and the API. The same rendering, without secrets, is the TOML export.
+
+use std::path::{Path, PathBuf};
+
+use obsync_config::{ConfigError, Environment, ProjectConfig};
+
+use crate::model::{DataSourceKind, DataSourceRecord, ProjectSpec, Tag};
+use crate::secrets::{SecretError, SecretKey};
+
+/// Environment variable the exported file names for the source password.
+pub const SOURCE_PASSWORD_ENV: &str = "OBSYNC_SOURCE_PASSWORD";
+/// Environment variable the exported file names for the SASL password.
+pub const KAFKA_PASSWORD_ENV: &str = "OBSYNC_KAFKA_PASSWORD";
+
+/// Name the rendered text carries in config messages (it has no file).
+const API_FILE: &str = "<api>";
+
+/// One problem of a spec, with the spec field it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecProblem {
+    /// The spec's field path (`name`, `sync.format`, `objects[0].topic`, `source_id`).
+    pub field: String,
+    pub message: String,
+    pub fix: String,
+}
+
+/// Why a spec could not become a project config.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("the project definition is invalid: {}", .0.first().map(|p| format!("{}: {}", p.field, p.message)).unwrap_or_default())]
+    Invalid(Vec<SpecProblem>),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
+impl SpecError {
+    fn one(field: &str, message: impl Into<String>, fix: impl Into<String>) -> SpecError {
+        SpecError::Invalid(vec![SpecProblem {
+            field: field.into(),
+            message: message.into(),
+            fix: fix.into(),
+        }])
+    }
+}
+
+/// What a spec refers to, looked up by the caller.
+pub struct SpecContext<'a> {
+    pub source: Option<&'a DataSourceRecord>,
+    pub target: Option<&'a DataSourceRecord>,
+    pub tags: &'a [Tag],
+    /// Where TLS CA files of Kafka data sources are written for the client to read.
+    pub tls_dir: &'a Path,
+}
+
+/// A spec rendered as a project file, plus the secrets its `password_env` names.
+pub struct Rendered {
+    pub toml: String,
+    secrets: Vec<(String, String)>,
+}
+
+impl Rendered {
+    /// Validates the rendered file with the project file's rules.
+    pub fn config(&self, now_unix: i64) -> Result<ProjectConfig, SpecError> {
+        let env = Environment::fixed(now_unix, self.secrets.clone());
+        ProjectConfig::parse_with(&self.toml, API_FILE, &env)
+            .map_err(|errors| SpecError::Invalid(errors.0.into_iter().map(spec_problem).collect()))
+    }
+}
+
+/// Renders `spec` as a project file. With `key`, secrets are opened so that
+/// [`Rendered::config`] can resolve them; without it (export) only their variable names
+/// are written.
+pub fn render(
+    spec: &ProjectSpec,
+    ctx: &SpecContext<'_>,
+    key: Option<&SecretKey>,
+) -> Result<Rendered, SpecError> {
+    let source = ctx.source.ok_or_else(|| {
+        SpecError::one(
+            "source_id",
+            format!("data source {:?} does not exist", spec.source_id),
+            "choose one of GET /api/v1/datasources?kind=mysql (or oceanbase, mariadb)",
+        )
+    })?;
+    let target = ctx.target.ok_or_else(|| {
+        SpecError::one(
+            "target_id",
+            format!("data source {:?} does not exist", spec.target_id),
+            "choose one of GET /api/v1/datasources?kind=kafka",
+        )
+    })?;
+    let (Some(kind), Some(src)) = (source.kind.source_kind(), &source.source) else {
+        return Err(SpecError::one(
+            "source_id",
+            format!(
+                "data source {} is a Kafka cluster, not a database",
+                source.name
+            ),
+            "choose an OceanBase, MySQL or MariaDB data source as the source",
+        ));
+    };
+    let (DataSourceKind::Kafka, Some(kafka)) = (target.kind, &target.kafka) else {
+        return Err(SpecError::one(
+            "target_id",
+            format!("data source {} is not a Kafka cluster", target.name),
+            "choose a Kafka data source as the target",
+        ));
+    };
+    let mut secrets = Vec::new();
+    let mut tags = Vec::new();
+    for id in &spec.tag_ids {
+        match ctx.tags.iter().find(|t| &t.id == id) {
+            Some(tag) => tags.push(toml::Value::from(tag.name.as_str())),
+            None => {
+                return Err(SpecError::one(
+                    "tag_ids",
+                    format!("tag {id:?} does not exist"),
+                    "create it first (POST /api/v1/tags) or remove it from tag_ids",
+                ))
+            }
+        }
+    }
+    let mut doc = toml::Table::new();
+    let mut project = toml::Table::new();
+    project.insert("name".into(), spec.name.as_str().into());
+    project.insert("tags".into(), toml::Value::Array(tags));
+    doc.insert("project".into(), project.into());
+
+    let mut s = toml::Table::new();
+    s.insert("kind".into(), kind.into());
+    s.insert("host".into(), src.host.as_str().into());
+    s.insert("port".into(), i64::from(src.port).into());
+    s.insert("user".into(), src.user.as_str().into());
+    s.insert("password_env".into(), SOURCE_PASSWORD_ENV.into());
+    if let Some(key) = key {
+        let password = match &src.password {
+            Some(sealed) => key.open(sealed)?,
+            None => String::new(),
+        };
+        secrets.push((SOURCE_PASSWORD_ENV.to_string(), password));
+    }
+    doc.insert("source".into(), s.into());
+
+    let mut t = toml::Table::new();
+    t.insert(
+        "bootstrap_servers".into(),
+        kafka.bootstrap_servers.as_str().into(),
+    );
+    t.insert("version".into(), kafka.version.as_str().into());
+    if let Some(sasl) = &kafka.sasl {
+        if sasl.mechanism == "GSSAPI" {
+            return Err(SpecError::one(
+                "target_id",
+                "not supported yet: SASL GSSAPI (Kerberos) for projects",
+                "use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 on this Kafka data source",
+            ));
+        }
+        let mut table = toml::Table::new();
+        table.insert("mechanism".into(), sasl.mechanism.as_str().into());
+        table.insert("username".into(), sasl.username.as_str().into());
+        table.insert("password_env".into(), KAFKA_PASSWORD_ENV.into());
+        if let Some(key) = key {
+            let password = match &sasl.password {
+                Some(sealed) => key.open(sealed)?,
+                None => String::new(),
+            };
+            secrets.push((KAFKA_PASSWORD_ENV.to_string(), password));
+        }
+        t.insert("sasl".into(), table.into());
+    }
+    if let Some(tls) = kafka.tls.as_ref().filter(|tls| tls.enabled) {
+        if tls.client_cert_pem.is_some() || tls.client_key_pem.is_some() {
+            return Err(SpecError::one(
+                "target_id",
+                "not supported yet: TLS client certificates for projects",
+                "use TLS with a CA only, with SASL for authentication",
+            ));
+        }
+        let mut table = toml::Table::new();
+        table.insert("enabled".into(), true.into());
+        table.insert("verify_hostname".into(), tls.verify_hostname.into());
+        if let Some(ca) = &tls.ca_pem {
+            let path = write_ca(ctx.tls_dir, &target.id, ca).map_err(|e| {
+                SpecError::one(
+                    "target_id",
+                    format!(
+                        "cannot write the CA file of data source {}: {e}",
+                        target.name
+                    ),
+                    "check that the server's data directory is writable",
+                )
+            })?;
+            table.insert("ca_file".into(), path.display().to_string().into());
+        }
+        t.insert("tls".into(), table.into());
+    }
+    doc.insert("target".into(), t.into());
+
+    let mut sync = toml::Table::new();
+    sync.insert(
+        "types".into(),
+        toml::Value::Array(spec.sync.types.iter().map(|s| s.as_str().into()).collect()),
+    );
+    if let Some(format) = &spec.sync.format {
+        sync.insert("format".into(), format.as_str().into());
+    }
+    if let Some(rule) = &spec.sync.partition_rule {
+        sync.insert("partition_rule".into(), rule.as_str().into());
+    }
+    if spec.sync.tx_sequence {
+        sync.insert("tx_sequence".into(), true.into());
+    }
+    if let Some(start) = spec.sync.start_time {
+        sync.insert("start_time".into(), start.into());
+    }
+    doc.insert("sync".into(), sync.into());
+
+    let objects = spec
+        .objects
+        .iter()
+        .map(|o| {
+            let mut table = toml::Table::new();
+            table.insert(
+                "tables".into(),
+                toml::Value::Array(o.tables.iter().map(|s| s.as_str().into()).collect()),
+            );
+            if !o.exclude.is_empty() {
+                table.insert(
+                    "exclude".into(),
+                    toml::Value::Array(o.exclude.iter().map(|s| s.as_str().into()).collect()),
+                );
+            }
+            if let Some(topic) = &o.topic {
+                table.insert("topic".into(), topic.as_str().into());
+            }
+            if let Some(rule) = &o.topic_rule {
+                table.insert("topic_rule".into(), rule.as_str().into());
+            }
+            if !o.shard_columns.is_empty() {
+                let columns: toml::Table = o
+                    .shard_columns
+                    .iter()
+                    .map(|(t, cols)| {
+                        (
+                            t.clone(),
+                            toml::Value::Array(cols.iter().map(|c| c.as_str().into()).collect()),
+                        )
+                    })
+                    .collect();
+                table.insert("shard_columns".into(), columns.into());
+            }
+            toml::Value::Table(table)
+        })
+        .collect();
+    doc.insert("objects".into(), toml::Value::Array(objects));
+    let body = toml::to_string(&doc).map_err(|e| {
+        SpecError::one(
+            "",
+            format!("the definition cannot be written as TOML: {e}"),
+            "check the values for control characters",
+        )
+    })?;
+    Ok(Rendered {
+        toml: body,
+        secrets,
+    })
+}
+
+/// The export: a project file `obsync run` accepts, with secrets named by variable.
+pub fn export_text(rendered: &Rendered, spec: &ProjectSpec) -> String {
+    let mut out = format!(
+        "# obsync project {:?}, exported from obsync server.\n\
+         # Passwords are not exported: set {SOURCE_PASSWORD_ENV}",
+        spec.name
+    );
+    if rendered.toml.contains(KAFKA_PASSWORD_ENV) {
+        out.push_str(&format!(" and {KAFKA_PASSWORD_ENV}"));
+    }
+    out.push_str(" before obsync run.\n\n");
+    out.push_str(&rendered.toml);
+    out
+}
+
+fn write_ca(dir: &Path, id: &str, pem: &str) -> std::io::Result<PathBuf> {
+    let dir = dir.join(id);
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("ca.pem");
+    std::fs::write(&path, pem)?;
+    Ok(path)
+}
+
+/// Maps a config problem onto the spec's field names.
+fn spec_problem(e: ConfigError) -> SpecProblem {
+    let field = e.field;
+    let field = if let Some(rest) = field.strip_prefix("project.") {
+        match rest {
+            "tags" => "tag_ids".to_string(),
+            other => other.to_string(),
+        }
+    } else if field == "source" || field.starts_with("source.") {
+        "source_id".to_string()
+    } else if field == "target" || field.starts_with("target.") {
+        "target_id".to_string()
+    } else {
+        field
+    };
+    SpecProblem {
+        field,
+        message: e.message,
+        fix: e.fix.unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{KafkaRecord, ObjectSpec, SourceRecord, SyncSpec};
+
+    fn datasources(key: &SecretKey) -> (DataSourceRecord, DataSourceRecord) {
+        let source = DataSourceRecord {
+            id: "ds_src".into(),
+            name: "maria".into(),
+            kind: DataSourceKind::Mariadb,
+            description: String::new(),
+            source: Some(SourceRecord {
+                host: "127.0.0.1".into(),
+                port: 3306,
+                user: "obsync".into(),
+                password: Some(key.seal("s3cret-pw")),
+            }),
+            kafka: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        let target = DataSourceRecord {
+            id: "ds_k".into(),
+            name: "kafka".into(),
+            kind: DataSourceKind::Kafka,
+            description: String::new(),
+            source: None,
+            kafka: Some(KafkaRecord {
+                bootstrap_servers: "127.0.0.1:9092".into(),
+                version: "3.x".into(),
+                sasl: None,
+                tls: None,
+            }),
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        (source, target)
+    }
+
+    fn spec() -> ProjectSpec {
+        ProjectSpec {
+            name: "订单同步01".into(),
+            tag_ids: vec![],
+            source_id: "ds_src".into(),
+            target_id: "ds_k".into(),
+            sync: SyncSpec {
+                types: vec!["full".into(), "incremental".into()],
+                format: Some("Canal".into()),
+                partition_rule: None,
+                tx_sequence: false,
+                start_time: None,
+            },
+            objects: vec![ObjectSpec {
+                tables: vec!["shop.orders".into()],
+                topic: Some("shop-orders".into()),
+                topic_rule: None,
+                exclude: vec![],
+                shard_columns: Default::default(),
+            }],
+        }
+    }
+
+    fn key() -> SecretKey {
+        let dir = std::env::temp_dir().join(format!("obsync-spec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        SecretKey::load_or_create(&dir).unwrap()
+    }
+
+    #[test]
+    fn export_is_a_project_file_that_loads_to_the_same_config_without_the_secret() {
+        let key = key();
+        let (source, target) = datasources(&key);
+        let ctx = SpecContext {
+            source: Some(&source),
+            target: Some(&target),
+            tags: &[],
+            tls_dir: Path::new("/nonexistent"),
+        };
+        let served = render(&spec(), &ctx, Some(&key))
+            .unwrap()
+            .config(0)
+            .unwrap();
+        let exported = export_text(&render(&spec(), &ctx, None).unwrap(), &spec());
+        assert!(!exported.contains("s3cret-pw"), "{exported}");
+        let env = Environment::fixed(0, [(SOURCE_PASSWORD_ENV, "s3cret-pw")]);
+        let loaded = ProjectConfig::parse_with(&exported, "export.toml", &env).unwrap();
+        assert_eq!(loaded, served);
+    }
+
+    #[test]
+    fn an_invalid_topic_is_reported_under_the_spec_field() {
+        let key = key();
+        let (source, target) = datasources(&key);
+        let ctx = SpecContext {
+            source: Some(&source),
+            target: Some(&target),
+            tags: &[],
+            tls_dir: Path::new("/nonexistent"),
+        };
+        let mut spec = spec();
+        spec.objects[0].topic = Some("a b".into());
+        spec.sync.format = Some("Avro".into());
+        let Err(SpecError::Invalid(problems)) = render(&spec, &ctx, Some(&key)).unwrap().config(0)
+        else {
+            panic!("expected problems");
+        };
+        let fields: Vec<_> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert!(fields.contains(&"objects[0].topic"), "{problems:?}");
+        assert!(fields.contains(&"sync.format"), "{problems:?}");
+    }
+}

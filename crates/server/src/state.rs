@@ -1,0 +1,36 @@
+//! What every request handler shares.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::auth::LoginLimiter;
+use crate::runtime::Runtime;
+use crate::secrets::SecretKey;
+use crate::store::Store;
+
+/// The server's shared state; cheap to clone.
+pub type AppState = Arc<ServerState>;
+
+pub struct ServerState {
+    pub store: Arc<dyn Store>,
+    pub key: SecretKey,
+    pub data_dir: PathBuf,
+    pub runtime: Runtime,
+    pub logins: LoginLimiter,
+    /// Whether the server speaks TLS (session cookies are then `Secure`).
+    pub tls: bool,
+    /// Serialises lifecycle changes so that a state is read and written as one step.
+    pub lifecycle: tokio::sync::Mutex<()>,
+}
+
+impl ServerState {
+    /// Where project `id` keeps its checkpoint.
+    pub fn project_dir(&self, id: &str) -> PathBuf {
+        self.data_dir.join("projects").join(id)
+    }
+
+    /// Where CA files of Kafka data sources are written for the client library.
+    pub fn tls_dir(&self) -> PathBuf {
+        self.data_dir.join("tls")
+    }
+}
