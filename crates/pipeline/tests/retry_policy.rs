@@ -201,3 +201,50 @@ async fn a_stopped_broker_counts_errors_and_the_project_resumes_when_it_is_back(
     services.mariadb.execute(&format!("DROP DATABASE {db}"));
     outcome.expect("the project stops cleanly after the outage");
 }
+
+#[tokio::test]
+async fn a_killed_binlog_connection_is_counted_as_a_reconnect() {
+    let services = Services::load();
+    let db = unique_name("reconnect");
+    let topic = unique_name("reconnect_topic");
+    // A user of its own, so that the test kills only this project's binlog connection.
+    let user = unique_name("reconn");
+    services.mariadb_root.execute(&format!(
+        "CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT PRIMARY KEY); \
+         CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'; \
+         GRANT SELECT, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO '{user}'@'%'"
+    ));
+    let s = settings(
+        &services,
+        (&user, "pw"),
+        &services.kafka_bootstrap,
+        "types = [\"schema\", \"incremental\"]",
+        "",
+        &db,
+        &topic,
+    );
+    let state = std::env::temp_dir().join(unique_name("reconnect_state"));
+    let handle = support::start_streaming(s, state).await;
+    assert_eq!(metric(&handle, "obsync_binlog_reconnects_total"), 0);
+    let dumps = services.mariadb_root.query(&format!(
+        "SELECT ID FROM information_schema.PROCESSLIST \
+         WHERE USER = '{user}' AND COMMAND LIKE 'Binlog Dump%'"
+    ));
+    assert_eq!(dumps.len(), 1, "one binlog connection: {dumps:?}");
+    services
+        .mariadb_root
+        .execute(&format!("KILL CONNECTION {}", dumps[0][0]));
+    services
+        .mariadb
+        .execute(&format!("INSERT INTO {db}.t VALUES (1)"));
+    wait_until("the reconnect is counted", support::TIMEOUT, || {
+        metric(&handle, "obsync_binlog_reconnects_total") >= 1
+    })
+    .await;
+    handle.stop();
+    let outcome = handle.join().await;
+    services
+        .mariadb_root
+        .execute(&format!("DROP USER '{user}'@'%'; DROP DATABASE {db}"));
+    outcome.expect("the project stops cleanly");
+}
