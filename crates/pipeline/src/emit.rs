@@ -19,11 +19,8 @@ pub const IN_FLIGHT_MESSAGES: usize = 100_000;
 pub type PendingTx = mpsc::Sender<Pending<DeliveryTicket>>;
 
 impl Ack for DeliveryTicket {
-    async fn acknowledged(self) -> Result<(), String> {
-        DeliveryTicket::acknowledged(self)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+    async fn acknowledged(self) -> Result<(), obsync_kafka::ProduceError> {
+        DeliveryTicket::acknowledged(self).await.map(|_| ())
     }
 }
 
@@ -275,6 +272,12 @@ impl Emitter {
             .send(Pending::Mark(mark))
             .await
             .map_err(|_| EmitError::TrackerGone)
+    }
+
+    /// Resolves once the delivery tracker stopped (a message was rejected): a stage
+    /// waiting for the source notices then, not only at its next send.
+    pub async fn tracker_gone(&self) {
+        self.pending.closed().await
     }
 
     pub fn now_ms() -> u64 {

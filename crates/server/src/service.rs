@@ -39,8 +39,7 @@ pub fn config(state: &AppState, spec: &ProjectSpec) -> ApiResult<ProjectConfig> 
 
 /// The engine's settings for `spec`.
 pub fn settings(state: &AppState, spec: &ProjectSpec) -> ApiResult<Settings> {
-    let config = config(state, spec)?;
-    Settings::from_config(config).map_err(|e| ApiError::internal(&e))
+    Ok(Settings::from_config(config(state, spec)?))
 }
 
 pub fn get(state: &AppState, id: &str) -> ApiResult<ProjectRecord> {

@@ -63,7 +63,9 @@ pub struct Rendered {
 impl Rendered {
     /// Validates the rendered file with the project file's rules.
     pub fn config(&self, now_unix: i64) -> Result<ProjectConfig, SpecError> {
-        let env = Environment::fixed(now_unix, self.secrets.clone());
+        // The environment `obsync run` loads with, but with the sealed secrets.
+        let env = Environment::fixed(now_unix, self.secrets.clone())
+            .with_client_property_check(obsync_kafka::client_property_check());
         ProjectConfig::parse_with(&self.toml, API_FILE, &env)
             .map_err(|errors| SpecError::Invalid(errors.0.into_iter().map(spec_problem).collect()))
     }

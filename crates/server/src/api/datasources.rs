@@ -666,7 +666,7 @@ pub fn kafka_target(
         target.sasl = Some(k::Sasl {
             mechanism,
             username: s.username.clone(),
-            password,
+            password: obsync_config::Secret::new(password),
         });
     }
     Ok(target)
