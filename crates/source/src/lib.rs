@@ -6,6 +6,7 @@
 pub mod binlog;
 pub mod endpoint;
 pub mod metadata;
+pub mod position;
 pub mod precheck;
 pub mod snapshot;
 

@@ -109,7 +109,8 @@ pub struct TableListing {
     pub kind: TableKind,
 }
 
-/// The server's identity.
+/// The server facts every part of the source crate decides on, detected once per
+/// endpoint ([`server_info`]) and passed along instead of being asked again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerInfo {
     /// `SELECT VERSION()`, e.g. `10.11.19-MariaDB-log`, `5.7.25-OceanBase_CE-v4.2.1.0`.
@@ -119,6 +120,13 @@ pub struct ServerInfo {
     pub flavor: SourceFlavor,
     /// The OceanBase kernel version (`ob_version()`), e.g. `4.3.5.3`.
     pub ob_version: Option<String>,
+    /// MySQL-style GTIDs are on (`@@GLOBAL.gtid_mode = ON`): every transaction has a
+    /// `uuid:n` GTID, so dumps can be positioned by GTID set. Always false on MariaDB,
+    /// whose own GTIDs have no such switch.
+    pub gtid_mode: bool,
+    /// The server's default time zone (`@@GLOBAL.time_zone`, e.g. `SYSTEM`, `+08:00`);
+    /// obsync's own sessions run in UTC whatever it is.
+    pub time_zone: Option<String>,
 }
 
 impl ServerInfo {
@@ -165,10 +173,27 @@ pub async fn server_info(conn: &mut Conn) -> Result<ServerInfo, MetadataError> {
     } else {
         None
     };
+    // A server without the variable (error 1193) simply does not have the feature.
+    let gtid_mode = flavor != SourceFlavor::MariaDb
+        && conn
+            .query_first::<Option<String>, _>("SELECT @@GLOBAL.gtid_mode")
+            .await
+            .ok()
+            .flatten()
+            .flatten()
+            .is_some_and(|m| m.eq_ignore_ascii_case("ON"));
+    let time_zone = conn
+        .query_first::<Option<String>, _>("SELECT @@GLOBAL.time_zone")
+        .await
+        .ok()
+        .flatten()
+        .flatten();
     Ok(ServerInfo {
         version,
         flavor,
         ob_version,
+        gtid_mode,
+        time_zone,
     })
 }
 
@@ -814,6 +839,8 @@ mod tests {
             version: "5.7.25-OceanBase_CE-v4.2.1.0".into(),
             flavor: SourceFlavor::OceanBase,
             ob_version: Some("4.2.1.0".into()),
+            gtid_mode: false,
+            time_zone: None,
         };
         assert_eq!(info.major(), Some(4));
     }

@@ -25,10 +25,13 @@ pub enum BinlogError {
         source: mysql_async::Error,
     },
     /// The server refused or aborted the binlog dump (e.g. error 1236: the requested
-    /// binlog file was purged, or the position is not an event boundary).
-    #[error("the source stopped the binlog stream at {position}; if the file was purged, restart the project from a snapshot")]
+    /// binlog file or transactions were purged; or a dump command the server does not
+    /// serve). The server's own answer is the source.
+    #[error("the source stopped the binlog dump {at}; {fix}")]
     Stream {
-        position: BinlogCoord,
+        /// Where: `when opened from …` or `at FILE:POS (opened from …)`.
+        at: String,
+        fix: &'static str,
         #[source]
         source: mysql_async::Error,
     },
@@ -75,6 +78,9 @@ pub enum BinlogError {
     /// A start timestamp lies before the oldest binlog the server still has.
     #[error("cannot start from timestamp {requested}: the oldest binlog on the source starts at {oldest}; changes in between were purged: start from a snapshot or a later time")]
     TimestampNotRetained { requested: u32, oldest: u32 },
+    /// The current position (`StartFrom::Current`) could not be read.
+    #[error(transparent)]
+    Position(#[from] crate::position::PositionError),
     /// The server has binary logging off or lists no binlog files.
     #[error("the source has no binary log: enable log_bin with binlog_format=ROW")]
     NoBinlog,

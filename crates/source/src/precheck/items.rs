@@ -418,6 +418,8 @@ mod tests {
             version: "5.7.25-OceanBase seekdb-v1.4.0.0".into(),
             flavor: SourceFlavor::OceanBase,
             ob_version: Some("4.3.5.3".into()),
+            gtid_mode: false,
+            time_zone: None,
         };
         assert_eq!(
             version_item(&info, SourceFlavor::OceanBase).status,
