@@ -67,7 +67,9 @@ pub use names::{
 pub use objects::{InvalidTablePattern, ObjectRule, Route, TablePattern};
 pub use project::ProjectConfig;
 pub use secret::{Environment, Secret};
-pub use source::{derived_server_id, InvalidSourceUser, SourceConfig, SourceKind, SourceUser};
+pub use source::{
+    derived_server_id, BinlogPositioning, InvalidSourceUser, SourceConfig, SourceKind, SourceUser,
+};
 pub use sync::{FormatKind, PartitionRule, StartPosition, SyncConfig, SyncTypes};
 pub use target::{
     BrokerAddress, Compression, KafkaVersion, Sasl, SaslMechanism, TargetConfig, Tls,

@@ -54,6 +54,7 @@ pub async fn run(settings: &Settings) -> Vec<CheckItem> {
             .unwrap_or_default(),
         need_incremental: settings.sync.incremental,
         start_time: settings.start_time,
+        positioning: settings.positioning,
     };
     items.extend(check_source(&settings.source, &source_plan).await);
     let topics: Vec<NewTopicSpec> = plan

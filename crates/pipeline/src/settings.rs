@@ -2,8 +2,8 @@
 //! only place that knows both the config types and the component types.
 
 use obsync_config::{
-    Compression, FormatKind, KafkaVersion, PartitionRule, ProjectConfig, SaslMechanism, SourceKind,
-    StartPosition,
+    BinlogPositioning, Compression, FormatKind, KafkaVersion, PartitionRule, ProjectConfig,
+    SaslMechanism, SourceKind, StartPosition,
 };
 use obsync_format::FormatOptions;
 use obsync_kafka::ProducerSettings;
@@ -26,6 +26,8 @@ pub struct Settings {
     pub config: ProjectConfig,
     pub source: SourceEndpoint,
     pub server_id: u32,
+    /// How the binlog reader positions its dumps.
+    pub positioning: obsync_source::binlog::Positioning,
     pub kafka: obsync_kafka::KafkaTarget,
     pub format: FormatOptions,
     pub partition_rule: obsync_kafka::PartitionRule,
@@ -88,6 +90,11 @@ impl Settings {
             name: config.name.as_str().to_string(),
             source,
             server_id: src.server_id,
+            positioning: match src.binlog_positioning {
+                BinlogPositioning::Auto => obsync_source::binlog::Positioning::Auto,
+                BinlogPositioning::Gtid => obsync_source::binlog::Positioning::Gtid,
+                BinlogPositioning::File => obsync_source::binlog::Positioning::FilePosition,
+            },
             kafka: kafka_target(&config)?,
             format,
             partition_rule: match sync.partition_rule {

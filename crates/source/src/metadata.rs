@@ -202,6 +202,9 @@ pub async fn server_info(conn: &mut Conn) -> Result<ServerInfo, MetadataError> {
 pub struct MetadataReader {
     pool: Pool,
     endpoint: Option<SourceEndpoint>,
+    /// Detected on first use and shared by the clones (one `SELECT VERSION()` per
+    /// endpoint, not one per table read).
+    info: std::sync::Arc<tokio::sync::OnceCell<ServerInfo>>,
 }
 
 impl fmt::Debug for MetadataReader {
@@ -219,6 +222,7 @@ impl MetadataReader {
         Self {
             pool,
             endpoint: None,
+            info: Default::default(),
         }
     }
 
@@ -227,7 +231,16 @@ impl MetadataReader {
         Self {
             pool: endpoint.pool(),
             endpoint: Some(endpoint.clone()),
+            info: Default::default(),
         }
+    }
+
+    /// A reader with its own pool for a server already identified.
+    pub fn for_server(endpoint: &SourceEndpoint, info: ServerInfo) -> Self {
+        let reader = Self::from_endpoint(endpoint);
+        // A fresh cell always takes the value.
+        let _ = reader.info.set(info);
+        reader
     }
 
     async fn conn(&self) -> Result<Conn, MetadataError> {
@@ -243,9 +256,12 @@ impl MetadataReader {
         }
     }
 
-    /// The server's identity.
+    /// The server's identity, detected once per reader (and its clones).
     pub async fn server_info(&self) -> Result<ServerInfo, MetadataError> {
-        server_info(&mut self.conn().await?).await
+        self.info
+            .get_or_try_init(|| async { server_info(&mut self.conn().await?).await })
+            .await
+            .cloned()
     }
 
     /// User databases, sorted, without the server's system schemas.
@@ -299,7 +315,8 @@ impl MetadataReader {
 
     /// The table's columns, keys and row estimate; see [`read_table_meta`].
     pub async fn table_meta(&self, id: &TableId) -> Result<TableMeta, MetadataError> {
-        read_table_meta(&mut self.conn().await?, id).await
+        let flavor = self.server_info().await?.flavor;
+        read_table_meta(&mut self.conn().await?, id, flavor).await
     }
 }
 
@@ -328,13 +345,13 @@ fn table_query_err(what: &str, id: &TableId) -> impl Fn(mysql_async::Error) -> M
 /// OceanBase before statistics exist).
 ///
 /// The returned `id` carries the names as the server stores them, which differ from
-/// `id` in letter case on servers with `lower_case_table_names=1`.
-pub async fn read_table_meta(conn: &mut Conn, id: &TableId) -> Result<TableMeta, MetadataError> {
-    let version: Option<String> = conn
-        .query_first("SELECT VERSION()")
-        .await
-        .map_err(query_err("the server version"))?;
-    let flavor = flavor_from_version(version.as_deref().unwrap_or_default());
+/// `id` in letter case on servers with `lower_case_table_names=1`. `flavor` is the
+/// server's ([`ServerInfo::flavor`]), for its dialect traps.
+pub async fn read_table_meta(
+    conn: &mut Conn,
+    id: &TableId,
+    flavor: SourceFlavor,
+) -> Result<TableMeta, MetadataError> {
     let table_rows: Vec<(String, String, String, Option<u64>)> = conn
         .exec(
             "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_ROWS FROM information_schema.TABLES \

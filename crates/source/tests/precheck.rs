@@ -72,6 +72,7 @@ async fn mariadb_plan_with_incremental_passes() {
         shard_columns: vec![(TableId::new(&db, "orders"), vec!["customer".into()])],
         need_incremental: true,
         start_time: Some(now()),
+        ..Default::default()
     };
     let items = check_source(&ep, &plan).await;
     for i in &items {
@@ -93,6 +94,7 @@ async fn mariadb_plan_with_incremental_passes() {
             "source.binlog_row_image",
             "source.privileges.replication",
             "source.binlog_retention",
+            "source.binlog_dump",
         ]
     );
     assert!(item(&items, "source.version").detail.contains("MariaDB"));
@@ -117,6 +119,7 @@ async fn seekdb_passes_full_sync_but_fails_binlog() {
         shard_columns: vec![],
         need_incremental: true,
         start_time: None,
+        ..Default::default()
     };
     let items = check_source(&ep, &plan).await;
     assert!(item(&items, "source.version").detail.contains("4.3"));
@@ -211,6 +214,7 @@ async fn bad_objects_fail_with_their_names(flavor: SourceFlavor) {
         )],
         need_incremental: false,
         start_time: None,
+        ..Default::default()
     };
     let items = check_source(&ep, &plan).await;
 

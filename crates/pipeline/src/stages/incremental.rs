@@ -220,6 +220,7 @@ async fn open_reader(
     loop {
         let mut opts = BinlogOptions::new(s.server_id, start.clone(), filter.clone());
         opts.known_tables = defs.current();
+        opts.positioning = s.positioning;
         match BinlogReader::start(s.source.clone(), opts).await {
             Ok(r) => {
                 ctx.status.clear_error();

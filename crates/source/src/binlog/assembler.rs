@@ -339,11 +339,7 @@ impl Assembler {
             }
             maria::GTID_LIST if in_sequence => {
                 let list = maria::parse_gtid_list(ev.data()).map_err(|r| self.malformed(r))?;
-                let mut state = GtidState::MariaDb(Default::default());
-                for g in list {
-                    state.apply_mariadb(g);
-                }
-                self.cursor.gtid = state;
+                self.cursor.gtid.add_mariadb_list(&list);
             }
             maria::GTID_LIST
             | maria::ANNOTATE_ROWS

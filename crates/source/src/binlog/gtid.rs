@@ -205,6 +205,23 @@ impl GtidState {
         }
     }
 
+    /// Adds a MariaDB file's `GTID_LIST`: per domain the later of what the reader knew
+    /// and the list (a GTID dump re-sends the list of the file it starts in, which may
+    /// predate the position).
+    pub fn add_mariadb_list(&mut self, list: &[MariaGtid]) {
+        if !matches!(self, GtidState::MariaDb(_)) {
+            *self = GtidState::MariaDb(BTreeMap::new());
+        }
+        let GtidState::MariaDb(map) = self else {
+            unreachable!("just made MariaDB")
+        };
+        for g in list {
+            if map.get(&g.domain).is_none_or(|known| known.seq < g.seq) {
+                map.insert(g.domain, *g);
+            }
+        }
+    }
+
     /// Adds a file's `PREVIOUS_GTIDS` set: what the server executed before the file is
     /// executed; what the reader already knew stays executed.
     pub fn add_previous(&mut self, previous: &GtidSet) {
@@ -262,6 +279,21 @@ mod tests {
             GtidState::parse_mariadb("").unwrap().render().unwrap().0,
             ""
         );
+    }
+
+    #[test]
+    fn a_mariadb_gtid_list_never_moves_a_domain_back() {
+        let mut s = GtidState::parse_mariadb("0-1-20,1-2-5").unwrap();
+        let g = |domain, seq| MariaGtid {
+            domain,
+            server: 1,
+            seq,
+        };
+        s.add_mariadb_list(&[g(0, 12), g(1, 9), g(2, 3)]);
+        assert_eq!(s.render().unwrap().0, "0-1-20,1-1-9,2-1-3");
+        let mut unknown = GtidState::Unknown;
+        unknown.add_mariadb_list(&[g(0, 7)]);
+        assert_eq!(unknown.render().unwrap().0, "0-1-7");
     }
 
     #[test]

@@ -41,3 +41,15 @@ pub use reader::{
     BinlogOptions, BinlogReader, Positioning, ProbeReport, ReconnectPolicy, StartFrom, TableFilter,
 };
 pub use timestamp_start::{binary_logs, first_event_time, oldest_retained_time};
+
+/// A refused dump's error as the reader builds it (file:pos or GTID), for other
+/// modules' unit tests.
+#[cfg(test)]
+pub(crate) fn refusal_for_test(by_gtid: bool, source: mysql_async::Error) -> BinlogError {
+    let from = if by_gtid {
+        stream::DumpFrom::MySqlGtid(gtid::GtidSet::default())
+    } else {
+        stream::DumpFrom::Coord(obsync_model::BinlogCoord::new("binlog.000001", 4))
+    };
+    stream::refusal(&from, None, source)
+}

@@ -99,6 +99,10 @@ pub struct BinlogOptions {
     /// that does not fit the binlog's table map is ignored (today's definition is read).
     pub known_tables: Vec<Arc<TableMeta>>,
     pub positioning: Positioning,
+    /// A connection without any event (not even a heartbeat) for this long is re-opened
+    /// in the same mode; `None`: three heartbeat periods. Sources that send no
+    /// heartbeat while idle are re-opened this often, which is harmless.
+    pub silence: Option<Duration>,
 }
 
 impl BinlogOptions {
@@ -112,6 +116,7 @@ impl BinlogOptions {
             reconnect: ReconnectPolicy::default(),
             known_tables: Vec::new(),
             positioning: Positioning::Auto,
+            silence: None,
         }
     }
 }
@@ -189,7 +194,7 @@ impl BinlogReader {
                 opts.filter.clone(),
                 &opts.known_tables,
             ),
-            metadata: MetadataReader::from_endpoint(&endpoint),
+            metadata: MetadataReader::for_server(&endpoint, info),
             endpoint,
             opts,
             mariadb,
@@ -300,7 +305,7 @@ impl BinlogReader {
     }
 
     async fn read_event(&mut self) -> Result<Event, BinlogError> {
-        let idle = self.opts.heartbeat * 3;
+        let idle = self.opts.silence.unwrap_or(self.opts.heartbeat * 3);
         loop {
             if self.stream.is_none() {
                 self.reopen().await?;
@@ -552,5 +557,61 @@ async fn gtid_at(
     match state.flatten() {
         Some(s) => parse_state(true, &s),
         None => Ok(GtidState::Unknown),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(flavor: SourceFlavor, gtid_mode: bool) -> ServerInfo {
+        ServerInfo {
+            version: "8.0.31".into(),
+            flavor,
+            ob_version: None,
+            gtid_mode,
+            time_zone: None,
+        }
+    }
+
+    #[test]
+    fn gtid_positioning_is_chosen_where_the_source_has_gtid_mode_on() {
+        use Positioning::*;
+        use SourceFlavor::*;
+        let now = StartFrom::Current;
+        let mode = |p, info: &ServerInfo, start: &StartFrom| choose_mode(p, info, start).ok();
+        assert_eq!(mode(Auto, &server(MySql, true), &now), Some(DumpMode::Gtid));
+        assert_eq!(
+            mode(Auto, &server(OceanBase, true), &now),
+            Some(DumpMode::Gtid)
+        );
+        assert_eq!(
+            mode(Auto, &server(MySql, false), &now),
+            Some(DumpMode::FilePos)
+        );
+        assert_eq!(
+            mode(Auto, &server(MariaDb, false), &now),
+            Some(DumpMode::FilePos)
+        );
+        // A start time is found by file, so it starts (and stays) by file.
+        let at = StartFrom::Timestamp(1);
+        assert_eq!(
+            mode(Auto, &server(MySql, true), &at),
+            Some(DumpMode::FilePos)
+        );
+        assert_eq!(
+            mode(FilePosition, &server(MySql, true), &now),
+            Some(DumpMode::FilePos)
+        );
+        assert_eq!(
+            mode(Gtid, &server(MariaDb, false), &now),
+            Some(DumpMode::Gtid)
+        );
+        // Forcing GTIDs where they are off, or with a start time, says why.
+        assert!(matches!(
+            choose_mode(Gtid, &server(MySql, false), &now),
+            Err(BinlogError::InvalidOptions { reason }) if reason.contains("gtid_mode=ON")
+        ));
+        assert!(choose_mode(Gtid, &server(MySql, true), &at).is_err());
     }
 }

@@ -6,7 +6,8 @@
 //! `source.column_types`, `source.names`, `source.shard_columns`,
 //! `source.privileges.select`; with incremental sync also `source.binlog`,
 //! `source.binlog_format`, `source.binlog_row_image`, `source.privileges.replication`
-//! and, with a start time, `source.binlog_retention`.
+//! and, with a start time, `source.binlog_retention`; last `source.binlog_dump`, which
+//! opens the change log as the run will and reads its first event.
 //!
 //! The verdicts are pure functions in [`items`]; this module only gathers the facts.
 
@@ -14,7 +15,9 @@ pub mod items;
 
 pub use items::{check_start_time_covered, contains_chinese};
 
-use crate::binlog::oldest_retained_time;
+use crate::binlog::{
+    oldest_retained_time, BinlogOptions, BinlogReader, Positioning, StartFrom, TableFilter,
+};
 use crate::endpoint::SourceEndpoint;
 use crate::metadata::{read_table_meta, server_info, MetadataError};
 use items::{BinaryLogsProbe, BinlogSettings, TableProblem};
@@ -34,6 +37,8 @@ pub struct SourceCheckPlan {
     /// The incremental start time (Unix seconds) when chosen by the user; with full
     /// sync the start is "now" and needs no retention check.
     pub start_time: Option<u32>,
+    /// How the run positions its binlog dumps (`source.binlog_dump` opens it the same way).
+    pub positioning: Positioning,
 }
 
 /// Runs every source check of `plan` against `endpoint`. When the server cannot be
@@ -47,17 +52,21 @@ pub async fn check_source(endpoint: &SourceEndpoint, plan: &SourceCheckPlan) -> 
         "source.connect",
         format!("connected to {} as {:?}", endpoint.address(), endpoint.user),
     )];
+    let mut flavor = endpoint.flavor;
     match server_info(&mut conn).await {
-        Ok(info) => out.push(items::version_item(&info, endpoint.flavor)),
+        Ok(info) => {
+            flavor = info.flavor;
+            out.push(items::version_item(&info, endpoint.flavor))
+        }
         Err(e) => out.push(CheckItem::fail(
             "source.version",
             format!("cannot read the server version: {}", error_chain(&e)),
             "check that the server speaks the MySQL protocol (OceanBase: the MySQL tenant)",
         )),
     }
-    out.extend(table_items(&mut conn, plan).await);
+    out.extend(table_items(&mut conn, plan, flavor).await);
     if plan.need_incremental {
-        out.extend(binlog_items(endpoint, &mut conn, plan.start_time).await);
+        out.extend(binlog_items(endpoint, &mut conn, plan).await);
     }
     out
 }
@@ -98,7 +107,11 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Table existence, types, names, shard columns and SELECT privilege.
-async fn table_items(conn: &mut Conn, plan: &SourceCheckPlan) -> Vec<CheckItem> {
+async fn table_items(
+    conn: &mut Conn,
+    plan: &SourceCheckPlan,
+    flavor: crate::SourceFlavor,
+) -> Vec<CheckItem> {
     let mut metas: Vec<(TableId, TableMeta)> = Vec::new();
     // Tables that exist, whatever else is wrong with them: the SELECT probe runs on these.
     let mut existing: Vec<TableId> = Vec::new();
@@ -106,7 +119,7 @@ async fn table_items(conn: &mut Conn, plan: &SourceCheckPlan) -> Vec<CheckItem> 
     let mut unsupported = Vec::new();
     let mut failures = Vec::new();
     for id in &plan.tables {
-        match read_table_meta(conn, id).await {
+        match read_table_meta(conn, id, flavor).await {
             Ok(meta) => {
                 existing.push(meta.id.clone());
                 metas.push((id.clone(), meta));
@@ -231,8 +244,9 @@ const NO_BINLOG_CODES: &[u16] = &[1064, 1235, 1381];
 async fn binlog_items(
     endpoint: &SourceEndpoint,
     conn: &mut Conn,
-    start_time: Option<u32>,
+    plan: &SourceCheckPlan,
 ) -> Vec<CheckItem> {
+    let start_time = plan.start_time;
     let settings = read_binlog_settings(conn).await;
     let probe = probe_binary_logs(conn).await;
     let grants: Vec<String> = conn.query("SHOW GRANTS").await.unwrap_or_default();
@@ -254,7 +268,24 @@ async fn binlog_items(
         };
         out.push(check_start_time_covered(oldest, start));
     }
+    if binlog_ok {
+        out.push(dump_item(endpoint, plan).await);
+    }
     out
+}
+
+/// `source.binlog_dump`: the dump a new run would open (from the start time, else the
+/// current end; with the project's positioning), and its first event.
+async fn dump_item(endpoint: &SourceEndpoint, plan: &SourceCheckPlan) -> CheckItem {
+    let start = match plan.start_time {
+        Some(t) => StartFrom::Timestamp(t),
+        None => StartFrom::Current,
+    };
+    let none: TableFilter = std::sync::Arc::new(|_| false);
+    // The probe registers with its own throwaway replica id (see `BinlogReader::probe`).
+    let mut opts = BinlogOptions::new(u32::MAX, start, none);
+    opts.positioning = plan.positioning;
+    items::binlog_dump_item(&BinlogReader::probe(endpoint, &opts).await)
 }
 
 async fn read_binlog_settings(conn: &mut Conn) -> BinlogSettings {
