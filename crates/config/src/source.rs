@@ -178,6 +178,8 @@ pub struct SourceConfig {
     /// `tenant` field, else for OceanBase the user's tenant, else `sys` (a login without
     /// tenant lands in `sys`). MySQL and MariaDB have none unless `tenant` is set.
     pub message_tenant: Option<String>,
+    /// How the binlog dump is positioned.
+    pub binlog_positioning: BinlogPositioning,
 }
 
 /// The server id used when `server_id` is not set: a stable hash of the project name in
