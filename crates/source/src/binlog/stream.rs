@@ -129,6 +129,9 @@ pub(crate) fn refusal(
         _ => None,
     };
     let fix = match (from, server_code) {
+        _ if super::error::is_privilege_error(&source) => {
+            super::error::PRIVILEGE_FIX.trim_start_matches(": ")
+        }
         // 1236: the requested file or transactions were purged (or never existed).
         (DumpFrom::Coord(_), Some(1236)) => "the binlog file was purged or the position is not an event boundary: restart the project from a snapshot",
         (DumpFrom::MySqlGtid(_) | DumpFrom::MariaGtid(_), Some(1236)) => "the source purged binlogs holding transactions this project has not read yet: restart the project from a snapshot",
@@ -172,7 +175,9 @@ pub(crate) fn is_transient(e: &mysql_async::Error) -> bool {
 pub(crate) fn is_transient_error(e: &BinlogError) -> bool {
     match e {
         BinlogError::Connect(c) => is_transient(&c.source),
-        BinlogError::Query { source, .. } | BinlogError::Stream { source, .. } => {
+        BinlogError::Query { source, .. }
+        | BinlogError::Stream { source, .. }
+        | BinlogError::Position(crate::position::PositionError::Query { source, .. }) => {
             is_transient(source)
         }
         _ => false,
