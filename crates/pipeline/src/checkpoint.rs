@@ -84,7 +84,7 @@ enum StateFile {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
-    #[error("cannot {action} checkpoint file {path}: {source}")]
+    #[error("cannot {action} checkpoint file {path}")]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -93,7 +93,7 @@ pub enum CheckpointError {
     },
     /// A corrupt checkpoint is never replaced silently: resuming from nothing could
     /// skip data or replay everything, and only the user can choose.
-    #[error("checkpoint file {path} is corrupt ({source}); restore it from a backup, or delete the state directory to start the project from scratch")]
+    #[error("checkpoint file {path} is corrupt (restore it from a backup, or delete the state directory to start the project from scratch)")]
     Corrupt {
         path: PathBuf,
         #[source]

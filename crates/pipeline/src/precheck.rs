@@ -4,7 +4,7 @@
 use crate::plan;
 use crate::settings::Settings;
 use obsync_kafka::NewTopicSpec;
-use obsync_model::{CheckItem, CheckStatus};
+use obsync_model::{CheckItem, CheckStatus, ErrorChain};
 use obsync_source::metadata::MetadataReader;
 use obsync_source::precheck::{check_source, SourceCheckPlan};
 
@@ -32,7 +32,7 @@ pub async fn run(settings: &Settings) -> Vec<CheckItem> {
         Err(e) => {
             items.push(CheckItem::fail(
                 "objects.resolve",
-                e.to_string(),
+                ErrorChain(&e).to_string(),
                 "fix the [[objects]] rules or the source connection, then rerun the precheck",
             ));
             None

@@ -37,7 +37,7 @@ pub fn load_config(path: &Path) -> Result<ProjectConfig, ExitCode> {
 pub fn load_settings(path: &Path) -> Result<obsync_pipeline::Settings, ExitCode> {
     let config = load_config(path)?;
     obsync_pipeline::Settings::from_config(config).map_err(|e| {
-        eprintln!("{}: {e}", path.display());
+        eprintln!("{}: {}", path.display(), obsync_model::ErrorChain(&e));
         ExitCode::from(EXIT_INVALID_CONFIG)
     })
 }

@@ -3,6 +3,7 @@
 
 use crate::endpoint::ConnectError;
 use crate::metadata::MetadataError;
+use crate::SqlError;
 use obsync_model::{BinlogCoord, LogPosition, TableId};
 
 /// Why the binlog reader stopped. Transient connection failures never surface here:
@@ -22,7 +23,7 @@ pub enum BinlogError {
     Query {
         what: String,
         #[source]
-        source: mysql_async::Error,
+        source: SqlError,
     },
     /// The server refused or aborted the binlog dump (e.g. error 1236: the requested
     /// binlog file was purged, or the position is not an event boundary).
@@ -30,7 +31,7 @@ pub enum BinlogError {
     Stream {
         position: BinlogCoord,
         #[source]
-        source: mysql_async::Error,
+        source: SqlError,
     },
     /// The connection dropped and could not be re-established.
     #[error("lost the binlog connection and could not resume from {position} after {attempts} attempts ({last_error}); check that the source is running and reachable")]

@@ -17,10 +17,11 @@ pub use items::{check_start_time_covered, contains_chinese};
 use crate::binlog::oldest_retained_time;
 use crate::endpoint::SourceEndpoint;
 use crate::metadata::{read_table_meta, server_info, MetadataError};
+use crate::SqlError;
 use items::{BinaryLogsProbe, BinlogSettings, TableProblem};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
-use obsync_model::{CheckItem, TableId, TableMeta};
+use obsync_model::{CheckItem, ErrorChain, TableId, TableMeta};
 
 /// What the project will read, as the precheck needs to know it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,7 +52,7 @@ pub async fn check_source(endpoint: &SourceEndpoint, plan: &SourceCheckPlan) -> 
         Ok(info) => out.push(items::version_item(&info, endpoint.flavor)),
         Err(e) => out.push(CheckItem::fail(
             "source.version",
-            format!("cannot read the server version: {}", error_chain(&e)),
+            format!("cannot read the server version: {}", ErrorChain(&e)),
             "check that the server speaks the MySQL protocol (OceanBase: the MySQL tenant)",
         )),
     }
@@ -62,16 +63,16 @@ pub async fn check_source(endpoint: &SourceEndpoint, plan: &SourceCheckPlan) -> 
     out
 }
 
-fn connect_failure(endpoint: &SourceEndpoint, e: &mysql_async::Error) -> CheckItem {
+fn connect_failure(endpoint: &SourceEndpoint, e: &SqlError) -> CheckItem {
     let detail = format!(
         "cannot connect to the {} source at {} as {:?}: {e}",
         endpoint.flavor,
         endpoint.address(),
         endpoint.user
     );
-    let fix = match e {
+    let fix = match e.server_code() {
         // 1045 access denied, 1044 no access to the database.
-        mysql_async::Error::Server(s) if s.code == 1045 || s.code == 1044 => {
+        Some(1045 | 1044) => {
             "check the user and password; for OceanBase write the user as user@tenant \
              (user@tenant#cluster through OceanBase Database Proxy)"
                 .to_string()
@@ -83,18 +84,6 @@ fn connect_failure(endpoint: &SourceEndpoint, e: &mysql_async::Error) -> CheckIt
         ),
     };
     CheckItem::fail("source.connect", detail, fix)
-}
-
-/// The error and its causes on one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cause = c.source();
-    }
-    s
 }
 
 /// Table existence, types, names, shard columns and SELECT privilege.
@@ -125,7 +114,7 @@ async fn table_items(conn: &mut Conn, plan: &SourceCheckPlan) -> Vec<CheckItem> 
             }
             Err(e) => {
                 existing.push(id.clone());
-                failures.push(format!("{id}: {}", error_chain(&e)));
+                failures.push(format!("{id}: {}", ErrorChain(&e)));
             }
         }
     }
@@ -204,7 +193,7 @@ async fn select_privilege_item(conn: &mut Conn, tables: &[TableId]) -> CheckItem
             crate::snapshot::sql::quote_table(table)
         );
         if let Err(e) = conn.query_drop(sql).await {
-            denied.push(format!("{table}: {e}"));
+            denied.push(format!("{table}: {}", SqlError::from(e)));
         }
     }
     if denied.is_empty() {
@@ -248,7 +237,7 @@ async fn binlog_items(
         let oldest = match oldest_retained_time(endpoint).await {
             Ok(t) => Some(t),
             Err(e) => {
-                tracing::warn!(error = %e, "cannot read the oldest binlog's start time");
+                tracing::warn!(error = %ErrorChain(&e), "cannot read the oldest binlog's start time");
                 None
             }
         };
@@ -294,7 +283,7 @@ async fn probe_binary_logs(conn: &mut Conn) -> BinaryLogsProbe {
             message: format!("ERROR {}: {}", e.code, e.message),
         },
         Err(e) => BinaryLogsProbe::Failed {
-            message: e.to_string(),
+            message: SqlError::from(e).to_string(),
         },
     }
 }
