@@ -39,10 +39,7 @@ pub async fn run(settings: &Settings) -> Vec<CheckItem> {
         }
     };
     let source_plan = SourceCheckPlan {
-        tables: plan
-            .as_ref()
-            .map(|p| p.tables.keys().cloned().collect())
-            .unwrap_or_default(),
+        tables: plan.as_ref().map(|p| p.tables.keys().cloned().collect()),
         shard_columns: plan
             .as_ref()
             .map(|p| {
@@ -94,6 +91,7 @@ pub fn report(items: &[CheckItem]) -> String {
             CheckStatus::Pass => "PASS",
             CheckStatus::Warn => "WARN",
             CheckStatus::Fail => "FAIL",
+            CheckStatus::NotChecked => "SKIP",
         };
         out.push_str(&format!("[{mark}] {}: {}\n", i.name, i.detail));
         if let (Some(fix), false) = (&i.fix, i.status == CheckStatus::Pass) {

@@ -26,8 +26,9 @@ use obsync_model::{CheckItem, ErrorChain, TableId, TableMeta};
 /// What the project will read, as the precheck needs to know it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SourceCheckPlan {
-    /// The selected tables.
-    pub tables: Vec<TableId>,
+    /// The selected tables; `None` when they could not be determined (the object rules
+    /// could not be resolved), and then the table items say they were not checked.
+    pub tables: Option<Vec<TableId>>,
     /// Shard columns chosen per table (tables without a choice are absent).
     pub shard_columns: Vec<(TableId, Vec<String>)>,
     /// Whether incremental sync is on (then the binlog items run).
@@ -86,15 +87,38 @@ fn connect_failure(endpoint: &SourceEndpoint, e: &SqlError) -> CheckItem {
     CheckItem::fail("source.connect", detail, fix)
 }
 
+/// The items about the selected tables, none of which can pass on nothing.
+const TABLE_ITEMS: [&str; 4] = [
+    "source.tables",
+    "source.column_types",
+    "source.names",
+    "source.privileges.select",
+];
+
 /// Table existence, types, names, shard columns and SELECT privilege.
 async fn table_items(conn: &mut Conn, plan: &SourceCheckPlan) -> Vec<CheckItem> {
+    let tables = match plan.tables.as_deref() {
+        None => {
+            return TABLE_ITEMS
+                .iter()
+                .map(|name| CheckItem::not_checked(*name, "the object rules could not be resolved"))
+                .collect()
+        }
+        Some([]) => {
+            return TABLE_ITEMS
+                .iter()
+                .map(|name| CheckItem::not_checked(*name, "no table is selected"))
+                .collect()
+        }
+        Some(tables) => tables,
+    };
     let mut metas: Vec<(TableId, TableMeta)> = Vec::new();
     // Tables that exist, whatever else is wrong with them: the SELECT probe runs on these.
     let mut existing: Vec<TableId> = Vec::new();
     let mut problems = Vec::new();
     let mut unsupported = Vec::new();
     let mut failures = Vec::new();
-    for id in &plan.tables {
+    for id in tables {
         match read_table_meta(conn, id).await {
             Ok(meta) => {
                 existing.push(meta.id.clone());
@@ -118,7 +142,7 @@ async fn table_items(conn: &mut Conn, plan: &SourceCheckPlan) -> Vec<CheckItem> 
             }
         }
     }
-    let mut out = vec![items::tables_item(plan.tables.len(), &problems)];
+    let mut out = vec![items::tables_item(tables.len(), &problems)];
     if !failures.is_empty() {
         out.push(CheckItem::fail(
             "source.metadata",
@@ -126,7 +150,13 @@ async fn table_items(conn: &mut Conn, plan: &SourceCheckPlan) -> Vec<CheckItem> 
             "check that the sync user may read information_schema and the tables",
         ));
     }
-    out.push(if unsupported.is_empty() {
+    // Column items judge the tables whose columns were read; with none, they cannot.
+    let no_columns = metas.is_empty() && unsupported.is_empty();
+    let unread =
+        "no selected table's columns could be read (see source.tables and source.metadata)";
+    out.push(if no_columns {
+        CheckItem::not_checked("source.column_types", unread)
+    } else if unsupported.is_empty() {
         CheckItem::pass("source.column_types", "every column type is supported")
     } else {
         CheckItem::fail(
@@ -135,19 +165,31 @@ async fn table_items(conn: &mut Conn, plan: &SourceCheckPlan) -> Vec<CheckItem> 
             "remove these tables from the selection, or change the column types",
         )
     });
-    out.push(items::names_item(&chinese_names(plan, &metas)));
+    out.push(if no_columns {
+        CheckItem::not_checked("source.names", unread)
+    } else {
+        items::names_item(&chinese_names(tables, &metas))
+    });
     if !plan.shard_columns.is_empty() {
-        out.push(items::shard_columns_item(&missing_shard_columns(
-            plan, &metas,
-        )));
+        out.push(if no_columns {
+            CheckItem::not_checked("source.shard_columns", unread)
+        } else {
+            items::shard_columns_item(&missing_shard_columns(plan, &metas))
+        });
     }
-    out.push(select_privilege_item(conn, &existing).await);
+    out.push(if existing.is_empty() {
+        CheckItem::not_checked(
+            "source.privileges.select",
+            "none of the selected tables exists (see source.tables)",
+        )
+    } else {
+        select_privilege_item(conn, &existing).await
+    });
     out
 }
 
-fn chinese_names(plan: &SourceCheckPlan, metas: &[(TableId, TableMeta)]) -> Vec<String> {
-    let mut offending: Vec<String> = plan
-        .tables
+fn chinese_names(tables: &[TableId], metas: &[(TableId, TableMeta)]) -> Vec<String> {
+    let mut offending: Vec<String> = tables
         .iter()
         .filter(|t| contains_chinese(&t.database) || contains_chinese(&t.table))
         .map(|t| format!("table {t}"))
