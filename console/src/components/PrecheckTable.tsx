@@ -1,0 +1,30 @@
+import { Table, Tag, Typography } from 'antd';
+import { useTranslation } from 'react-i18next';
+import type { Precheck, PrecheckItem } from '../api/types';
+
+const COLOR: Record<PrecheckItem['status'], string> = { pass: 'success', fail: 'error', warn: 'warning', not_checked: 'default' };
+
+/** Every precheck item with its status and, when it did not pass, the fix. */
+export function PrecheckTable({ precheck }: { precheck: Precheck }) {
+  const { t } = useTranslation();
+  return (
+    <Table<PrecheckItem>
+      size="small"
+      rowKey={(item, i) => `${item.name}-${i}`}
+      pagination={false}
+      dataSource={precheck.items}
+      data-testid="precheck-items"
+      rowClassName={(item) => `precheck-${item.status}`}
+      columns={[
+        { title: t('precheck.item'), dataIndex: 'name', width: 240 },
+        { title: t('precheck.status'), dataIndex: 'status', width: 110, render: (s: PrecheckItem['status']) => <Tag color={COLOR[s]}>{t(`precheck.statuses.${s}`)}</Tag> },
+        { title: t('precheck.message'), dataIndex: 'message' },
+        {
+          title: t('precheck.fix'),
+          dataIndex: 'fix',
+          render: (fix?: string | null, item?: PrecheckItem) => (fix && item?.status !== 'pass' ? <Typography.Text type="warning">{fix}</Typography.Text> : '-'),
+        },
+      ]}
+    />
+  );
+}
