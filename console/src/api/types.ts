@@ -18,6 +18,12 @@ export interface List<T> {
   total: number;
 }
 
+/** An error with its cause chain, outermost first. */
+export interface ErrorInfo {
+  message: string;
+  chain: string[];
+}
+
 export interface ProjectRef {
   id: string;
   name: string;
@@ -162,7 +168,8 @@ export interface Project {
   source: { id: string; name: string; kind: string };
   target: { id: string; name: string };
   lag_seconds?: number | null;
-  last_error?: ApiErrorBody | string | null;
+  last_error?: ErrorInfo | null;
+  created_by?: string;
   created_at: string;
   updated_at: string;
   allowed_actions: string[];
@@ -176,7 +183,9 @@ export interface PrecheckItem {
 }
 export interface Precheck {
   passed: boolean;
-  checked_at: string;
+  checked_at?: string | null;
+  /** Whether it checked the project's current spec (start needs a passed, current one). */
+  current?: boolean;
   items: PrecheckItem[];
 }
 
@@ -191,9 +200,9 @@ export interface Progress {
   state: ProjectState;
   stage?: SyncType | null;
   acked_messages: number;
-  last_error?: ApiErrorBody | string | null;
+  last_error?: ErrorInfo | null;
   schema?: { topics: string[] } | null;
-  full?: { tables: TableProgress[] } | null;
+  full?: { tables: TableProgress[]; rows_per_sec?: number | null } | null;
   incremental?: {
     checkpoint_time?: string | null;
     position?: { file?: string | null; pos?: number | null; gtid?: string | null } | null;

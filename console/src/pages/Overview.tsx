@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { get } from '../api/client';
 import type { List, Project } from '../api/types';
-import { ErrorAlert, useErrorText } from '../components/ErrorAlert';
+import { ErrorAlert } from '../components/ErrorAlert';
 import { StateTag, useLagText } from '../components/ProjectBits';
 import { POLL_MS, STATES } from './Projects';
 
@@ -18,7 +18,6 @@ export function attentionOrder(a: Project, b: Project): number {
 export function OverviewPage() {
   const { t } = useTranslation();
   const lag = useLagText();
-  const errorText = useErrorText();
   // page_size 150 is the API's maximum; the counts come from the totals per state below.
   const projects = useQuery({ queryKey: ['projects', 'overview'], queryFn: () => get<List<Project>>('/projects?page_size=150'), refetchInterval: POLL_MS });
   const items = projects.data?.items ?? [];
@@ -56,7 +55,7 @@ export function OverviewPage() {
                     <Link to={`/projects/${p.id}`}>{p.spec.name}</Link> <StateTag state={p.state} />
                   </span>
                 }
-                description={p.last_error ? errorText(p.last_error).title + (typeof p.last_error === 'object' ? `: ${p.last_error.message}` : `: ${p.last_error}`) : `${p.source.name} → ${p.target.name}`}
+                description={p.last_error ? `${t('errors.PROJECT_FAILED')}: ${p.last_error.message}` : `${p.source.name} → ${p.target.name}`}
               />
               <div>
                 {t('projects.lag')}: {lag(p.lag_seconds)}

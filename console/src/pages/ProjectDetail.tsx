@@ -1,10 +1,10 @@
 import { useMemo, useState } from 'react';
-import { App, Button, Card, Col, Descriptions, Empty, Input, List as AntList, Modal, Progress as AntProgress, Row, Space, Statistic, Table, Tag, Typography } from 'antd';
+import { Alert, App, Button, Card, Col, Descriptions, Empty, Input, List as AntList, Modal, Progress as AntProgress, Row, Space, Statistic, Table, Tag, Typography } from 'antd';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useParams } from 'react-router';
 import { del, get, post } from '../api/client';
-import type { List, MetricPoint, Precheck, Progress, Project, ProjectEvent, TableProgress } from '../api/types';
+import type { ErrorInfo, List, MetricPoint, Precheck, Progress, Project, ProjectEvent, TableProgress } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { PrecheckTable } from '../components/PrecheckTable';
 import { StageText, StateTag, formatNumber, formatTime, useLagText } from '../components/ProjectBits';
@@ -164,9 +164,7 @@ function StagePanels({ project, progress, error }: { project: Project; progress?
   return (
     <>
       <ErrorAlert error={error} />
-      {lastError && (
-        <ErrorAlert error={typeof lastError === 'string' ? { code: 'PROJECT_FAILED', message: lastError } : lastError} />
-      )}
+      {lastError && <LastError error={lastError} />}
       {progress && progress.notices.length > 0 && (
         <Card size="small" title={t('detail.notices')}>
           <AntList size="small" dataSource={progress.notices} renderItem={(n) => <AntList.Item>{n}</AntList.Item>} />
@@ -184,7 +182,7 @@ function StagePanels({ project, progress, error }: { project: Project; progress?
         {types.includes('full') && (
           <Col xs={24} lg={types.includes('schema') ? 16 : 24}>
             <Card title={t('stage.full')} size="small" data-testid="panel-full">
-              <FullTables tables={progress?.full?.tables ?? []} />
+              <FullTables tables={progress?.full?.tables ?? []} rate={progress?.full?.rows_per_sec} />
             </Card>
           </Col>
         )}
@@ -214,13 +212,40 @@ function StagePanels({ project, progress, error }: { project: Project; progress?
   );
 }
 
-function FullTables({ tables }: { tables: TableProgress[] }) {
+/** The project's error with its whole cause chain. */
+function LastError({ error }: { error: ErrorInfo }) {
+  const { t } = useTranslation();
+  return (
+    <Alert
+      type="error"
+      showIcon
+      data-testid="last-error"
+      title={`${t('errors.PROJECT_FAILED')}: ${error.message}`}
+      description={
+        error.chain.length > 0 && (
+          <ol style={{ margin: 0 }}>
+            {error.chain.map((c, i) => (
+              <li key={i}>{c}</li>
+            ))}
+          </ol>
+        )
+      }
+    />
+  );
+}
+
+function FullTables({ tables, rate }: { tables: TableProgress[]; rate?: number | null }) {
   const { t } = useTranslation();
   const percent = (x: TableProgress) => (x.done ? 100 : x.rows_estimated ? Math.min(99, Math.floor((100 * x.rows_done) / x.rows_estimated)) : 0);
   const total = tables.length === 0 ? 0 : Math.floor(tables.reduce((s, x) => s + percent(x), 0) / tables.length);
   return (
     <>
-      <AntProgress percent={total} data-testid="full-total" data-percent={total} />
+      <Space>
+        <AntProgress percent={total} data-testid="full-total" data-percent={total} style={{ width: 320 }} />
+        <Typography.Text type="secondary">
+          {t('detail.rowsPerSec')}: {formatNumber(rate, 1)}
+        </Typography.Text>
+      </Space>
       <Table<TableProgress>
         size="small"
         rowKey="table"
@@ -230,7 +255,6 @@ function FullTables({ tables }: { tables: TableProgress[] }) {
           { title: t('detail.table'), dataIndex: 'table' },
           { title: t('detail.progress'), width: 220, render: (_, x) => <AntProgress percent={percent(x)} size="small" /> },
           { title: t('detail.rows'), render: (_, x) => `${formatNumber(x.rows_done)} / ${formatNumber(x.rows_estimated)}` },
-          { title: t('detail.rowsPerSec'), render: (_, x) => formatNumber(x.rows_per_sec, 1) },
         ]}
       />
     </>
