@@ -63,7 +63,7 @@ export function ShardDialog({
           placeholder={t('wizard.shard.defaultPk')}
           data-testid="shard-columns"
           options={(columns.data?.items ?? []).map((c) => {
-            const reason = c.invalid_reason ?? (hasChinese(c.name) ? t('wizard.objects.chineseName') : null);
+            const reason = c.invalid_reason || hasChinese(c.name) ? t('wizard.objects.chineseName') : null;
             return {
               value: c.name,
               disabled: !!reason,

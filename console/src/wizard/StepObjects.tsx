@@ -54,7 +54,9 @@ export function StepObjects({ draft, update }: { draft: Draft; update: DraftUpda
   };
 
   const mapped = useMemo(() => new Set(draft.mappings.map((m) => m.table)), [draft.mappings]);
-  const invalidReason = (tb: TableInfo) => tb.invalid_reason ?? (hasChinese(tb.name) ? t('wizard.objects.chineseName') : null);
+  // The only reason the server gives is Chinese characters in the name: shown in the user's
+  // language, with the server's own words on hover.
+  const invalidReason = (tb: TableInfo) => (tb.invalid_reason || hasChinese(tb.name) ? t('wizard.objects.chineseName') : null);
   const needle = search.trim().toLowerCase();
 
   const treeData: TreeDataNode[] = (databases.data?.items ?? [])
@@ -78,7 +80,7 @@ export function StepObjects({ draft, update }: { draft: Draft; update: DraftUpda
                 {!tb.has_primary_key && <Tag>{t('wizard.objects.noPk')}</Tag>}
                 {isMapped && <Tag color="blue">{t('wizard.objects.mapped')}</Tag>}
                 {reason && (
-                  <Tooltip title={reason}>
+                  <Tooltip title={tb.invalid_reason ?? reason}>
                     <Typography.Text type="danger">{reason}</Typography.Text>
                   </Tooltip>
                 )}
