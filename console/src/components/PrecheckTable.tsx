@@ -6,7 +6,9 @@ const COLOR: Record<PrecheckItem['status'], string> = { pass: 'success', fail: '
 
 /** Every precheck item with its status and, when it did not pass, the fix. */
 export function PrecheckTable({ precheck }: { precheck: Precheck }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
+  // Known items by name in the user's language; others (e.g. one per topic) as the server names them.
+  const itemName = (name: string) => (i18n.exists(`precheck.items.${name}`) ? `${t(`precheck.items.${name}`)} (${name})` : name);
   return (
     <Table<PrecheckItem>
       size="small"
@@ -16,7 +18,7 @@ export function PrecheckTable({ precheck }: { precheck: Precheck }) {
       data-testid="precheck-items"
       rowClassName={(item) => `precheck-${item.status}`}
       columns={[
-        { title: t('precheck.item'), dataIndex: 'name', width: 240 },
+        { title: t('precheck.item'), dataIndex: 'name', width: 280, render: (name: string) => itemName(name) },
         { title: t('precheck.status'), dataIndex: 'status', width: 110, render: (s: PrecheckItem['status']) => <Tag color={COLOR[s]}>{t(`precheck.statuses.${s}`)}</Tag> },
         { title: t('precheck.message'), dataIndex: 'message' },
         {

@@ -1,8 +1,26 @@
 import { useEffect, useRef } from 'react';
+import dayjs from 'dayjs';
 import uPlot from 'uplot';
 
-/** A line chart of one series over time (seconds since the epoch), sized to its container. */
-export function TimeChart({ times, values, label, color, testId }: { times: number[]; values: (number | null)[]; label: string; color: string; testId?: string }) {
+/**
+ * A line chart of one series over time (seconds since the epoch), sized to its container.
+ * Times are written by dayjs, so no English month or legend text of uPlot's shows.
+ */
+export function TimeChart({
+  times,
+  values,
+  label,
+  timeLabel,
+  color,
+  testId,
+}: {
+  times: number[];
+  values: (number | null)[];
+  label: string;
+  timeLabel: string;
+  color: string;
+  testId?: string;
+}) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
 
@@ -12,8 +30,11 @@ export function TimeChart({ times, values, label, color, testId }: { times: numb
       {
         width: el.clientWidth || 400,
         height: 180,
-        series: [{}, { label, stroke: color, width: 2, fill: `${color}22` }],
-        axes: [{}, { size: 60 }],
+        series: [
+          { label: timeLabel, value: (_u, v) => (v === null ? '--' : dayjs.unix(v).format('HH:mm:ss')) },
+          { label, stroke: color, width: 2, fill: `${color}22` },
+        ],
+        axes: [{ values: (_u, splits) => splits.map((v) => dayjs.unix(v).format('HH:mm')) }, { size: 60 }],
         legend: { show: true },
       },
       [[], []],
@@ -26,7 +47,7 @@ export function TimeChart({ times, values, label, color, testId }: { times: numb
       plot.current?.destroy();
       plot.current = null;
     };
-  }, [label, color]);
+  }, [label, timeLabel, color]);
 
   useEffect(() => {
     plot.current?.setData([times, values]);

@@ -182,7 +182,7 @@ function StagePanels({ project, progress, error }: { project: Project; progress?
         {types.includes('full') && (
           <Col xs={24} lg={types.includes('schema') ? 16 : 24}>
             <Card title={t('stage.full')} size="small" data-testid="panel-full">
-              <FullTables tables={progress?.full?.tables ?? []} rate={progress?.full?.rows_per_sec} />
+              <FullTables tables={progress?.full?.tables ?? []} rate={progress?.full?.rows_per_sec} complete={progress?.stage === 'incremental'} />
             </Card>
           </Col>
         )}
@@ -234,10 +234,14 @@ function LastError({ error }: { error: ErrorInfo }) {
   );
 }
 
-function FullTables({ tables, rate }: { tables: TableProgress[]; rate?: number | null }) {
+/**
+ * Per-table snapshot progress. `complete`: the project is past the full stage (stages run in
+ * order), which counts as 100 % also when the server no longer lists the tables.
+ */
+function FullTables({ tables, rate, complete }: { tables: TableProgress[]; rate?: number | null; complete: boolean }) {
   const { t } = useTranslation();
-  const percent = (x: TableProgress) => (x.done ? 100 : x.rows_estimated ? Math.min(99, Math.floor((100 * x.rows_done) / x.rows_estimated)) : 0);
-  const total = tables.length === 0 ? 0 : Math.floor(tables.reduce((s, x) => s + percent(x), 0) / tables.length);
+  const percent = (x: TableProgress) => (x.done || complete ? 100 : x.rows_estimated ? Math.min(99, Math.floor((100 * x.rows_done) / x.rows_estimated)) : 0);
+  const total = complete ? 100 : tables.length === 0 ? 0 : Math.floor(tables.reduce((s, x) => s + percent(x), 0) / tables.length);
   return (
     <>
       <Space>
@@ -275,11 +279,11 @@ function MetricsPanel({ id }: { id: string }) {
       <Row gutter={16}>
         <Col xs={24} lg={12}>
           <Typography.Text strong>{t('detail.lagChart')}</Typography.Text>
-          <TimeChart times={series.times} values={series.lag} label={t('detail.lagSeconds')} color="#fa8c16" testId="chart-lag" />
+          <TimeChart times={series.times} values={series.lag} label={t('detail.lagSeconds')} timeLabel={t('detail.time')} color="#fa8c16" testId="chart-lag" />
         </Col>
         <Col xs={24} lg={12}>
           <Typography.Text strong>{t('detail.rateChart')}</Typography.Text>
-          <TimeChart times={series.times} values={series.rate} label={t('detail.rowsPerSec')} color="#006aff" testId="chart-rate" />
+          <TimeChart times={series.times} values={series.rate} label={t('detail.rowsPerSec')} timeLabel={t('detail.time')} color="#006aff" testId="chart-rate" />
         </Col>
       </Row>
     </Card>

@@ -132,7 +132,7 @@ export function StepObjects({ draft, update }: { draft: Draft; update: DraftUpda
         </Space>
       </Card>
       <ErrorAlert error={databases.error ?? loadError} />
-      <Row gutter={16} align="middle" wrap={false}>
+      <Row gutter={16} wrap={false}>
         <Col flex="1">
           <Card size="small" title={t('wizard.objects.sourceObjects')}>
             <Input.Search allowClear placeholder={t('wizard.objects.search')} onChange={(e) => searchFor(e.target.value)} style={{ marginBottom: 8 }} data-testid="objects-search" />
@@ -153,7 +153,7 @@ export function StepObjects({ draft, update }: { draft: Draft; update: DraftUpda
             />
           </Card>
         </Col>
-        <Col>
+        <Col style={{ alignSelf: 'center' }}>
           <Tooltip title={t('wizard.objects.mapSelected')}>
             <Button
               type="primary"
