@@ -367,6 +367,10 @@ describe('console in Chromium against obsync server', () => {
       if (name === 'project-detail') await byTestId('panel-incremental').getByText('Checkpoint time').waitFor();
       await screenshot(page, `en-${name}`);
     }
+    await page.goto(server.url + '/login');
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    await screenshot(page, 'en-login');
+    await page.goto(server.url + '/overview');
     // The choice is kept across a reload.
     await page.reload();
     await page.getByRole('menuitem', { name: 'Data sources' }).waitFor();
