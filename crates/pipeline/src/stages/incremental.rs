@@ -92,6 +92,7 @@ pub async fn run(
                 Err(e) => return Err(e.into()),
             },
             _ = ctx.control.changed() => continue,
+            _ = emitter.tracker_gone() => return Err(crate::emit::EmitError::TrackerGone.into()),
             _ = heartbeat.tick(), if s.heartbeat_interval_secs > 0 => {
                 send_heartbeats(&mut emitter, routes, &mut seq, ctx).await?;
                 continue;
