@@ -4,6 +4,7 @@
 
 use crate::metadata::ServerInfo;
 use crate::SourceFlavor;
+use crate::SqlError;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row};
 use obsync_model::{BinlogCoord, Gtid, LogPosition};
@@ -20,7 +21,7 @@ pub enum PositionError {
     Query {
         what: &'static str,
         #[source]
-        source: mysql_async::Error,
+        source: SqlError,
     },
 }
 
@@ -37,7 +38,12 @@ pub async fn current_position(
     conn: &mut Conn,
     info: &ServerInfo,
 ) -> Result<LogPosition, PositionError> {
-    let query = |what| move |source| PositionError::Query { what, source };
+    let query = |what| {
+        move |source: mysql_async::Error| PositionError::Query {
+            what,
+            source: source.into(),
+        }
+    };
     let row = match master_status(conn, "SHOW MASTER STATUS").await {
         // MySQL 8.4 renamed the statement.
         Err(mysql_async::Error::Server(e)) if NO_SUCH_STATEMENT.contains(&e.code) => {

@@ -549,7 +549,7 @@ async fn the_probe_opens_the_dump_as_the_reader_would_and_a_refusal_shows_the_se
     };
     assert!(at.contains("no-such-binlog.000042:4"), "{at}");
     assert!(fix.contains("purged"), "{fix}");
-    let mysql_async::Error::Server(server) = source else {
+    let mysql_async::Error::Server(server) = source.inner() else {
         panic!("{source:?}")
     };
     assert_eq!(server.code, 1236);

@@ -11,12 +11,12 @@ use super::stream::{self, DumpFrom, DumpMode};
 use super::timestamp_start;
 use crate::endpoint::SourceEndpoint;
 use crate::metadata::{server_info, MetadataError, MetadataReader, ServerInfo};
-use crate::SourceFlavor;
+use crate::{SourceFlavor, SqlError};
 use futures::StreamExt;
 use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, Conn};
 use mysql_common::binlog::events::Event;
-use obsync_model::{BinlogCoord, Gtid, LogPosition, SourceEvent, TableId, TableMeta};
+use obsync_model::{BinlogCoord, ErrorChain, Gtid, LogPosition, SourceEvent, TableId, TableMeta};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -238,7 +238,7 @@ impl BinlogReader {
             Ok(None) => Err(stream::refusal(
                 &from,
                 None,
-                mysql_async::DriverError::ConnectionClosed.into(),
+                mysql_async::Error::from(mysql_async::DriverError::ConnectionClosed),
             )),
             Err(_) => Err(BinlogError::Malformed {
                 position: resolved.start.coord,
@@ -317,7 +317,7 @@ impl BinlogReader {
                     self.attempts = 0;
                     return Ok(ev);
                 }
-                Ok(Some(Err(e))) if stream::is_transient(&e) => e.to_string(),
+                Ok(Some(Err(e))) if stream::is_transient(&e) => SqlError::from(e).to_string(),
                 Ok(Some(Err(source))) => {
                     return Err(stream::refusal(
                         &self.opened_from,
@@ -381,8 +381,8 @@ impl BinlogReader {
                     return Ok(());
                 }
                 Err(e) if stream::is_transient_error(&e) => {
-                    tracing::warn!(attempt = self.attempts, error = %e, "re-opening the binlog connection failed");
-                    self.last_error = e.to_string();
+                    tracing::warn!(attempt = self.attempts, error = %ErrorChain(&e), "re-opening the binlog connection failed");
+                    self.last_error = ErrorChain(&e).to_string();
                 }
                 Err(e) => return Err(e),
             }
@@ -552,7 +552,7 @@ async fn gtid_at(
         .await
         .map_err(|source| BinlogError::Query {
             what: format!("SELECT BINLOG_GTID_POS('{}', {})", c.file, c.pos),
-            source,
+            source: source.into(),
         })?;
     match state.flatten() {
         Some(s) => parse_state(true, &s),

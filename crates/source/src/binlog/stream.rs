@@ -4,6 +4,7 @@
 use super::error::BinlogError;
 use super::gtid::GtidSet;
 use crate::endpoint::SourceEndpoint;
+use crate::SqlError;
 use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, BinlogStreamRequest, Conn};
 use obsync_model::BinlogCoord;
@@ -82,7 +83,7 @@ pub(crate) async fn open(
             .await
             .map_err(|source| BinlogError::Query {
                 what: format!("SET @slave_connect_state = '{state}'"),
-                source,
+                source: source.into(),
             })?;
     }
     // Heartbeat period in nanoseconds; a server that ignores it just sends none.
@@ -91,7 +92,7 @@ pub(crate) async fn open(
         .query_drop(format!("SET @master_heartbeat_period = {ns}"))
         .await
     {
-        tracing::warn!(error = %e, "the source refused a heartbeat period; idle connections are detected later");
+        tracing::warn!(error = %SqlError::from(e), "the source refused a heartbeat period; idle connections are detected later");
     }
 
     let mut request = BinlogStreamRequest::new(server_id);
@@ -122,12 +123,10 @@ pub(crate) async fn open(
 pub(crate) fn refusal(
     from: &DumpFrom,
     read_up_to: Option<&BinlogCoord>,
-    source: mysql_async::Error,
+    source: impl Into<SqlError>,
 ) -> BinlogError {
-    let server_code = match &source {
-        mysql_async::Error::Server(s) => Some(s.code),
-        _ => None,
-    };
+    let source: SqlError = source.into();
+    let server_code = source.server_code();
     let fix = match (from, server_code) {
         _ if super::error::is_privilege_error(&source) => {
             super::error::PRIVILEGE_FIX.trim_start_matches(": ")
@@ -149,7 +148,10 @@ pub(crate) fn refusal(
 async fn run(conn: &mut Conn, sql: String) -> Result<(), BinlogError> {
     conn.query_drop(&sql)
         .await
-        .map_err(|source| BinlogError::Query { what: sql, source })
+        .map_err(|source| BinlogError::Query {
+            what: sql,
+            source: source.into(),
+        })
 }
 
 /// True for errors after which a fresh connection can continue: the network, a server
@@ -174,11 +176,11 @@ pub(crate) fn is_transient(e: &mysql_async::Error) -> bool {
 /// Like [`is_transient`], for the reader's error type.
 pub(crate) fn is_transient_error(e: &BinlogError) -> bool {
     match e {
-        BinlogError::Connect(c) => is_transient(&c.source),
+        BinlogError::Connect(c) => is_transient(c.source.inner()),
         BinlogError::Query { source, .. }
         | BinlogError::Stream { source, .. }
         | BinlogError::Position(crate::position::PositionError::Query { source, .. }) => {
-            is_transient(source)
+            is_transient(source.inner())
         }
         _ => false,
     }

@@ -29,7 +29,7 @@ pub async fn binary_logs(endpoint: &SourceEndpoint) -> Result<Vec<(String, u64)>
             mysql_async::Error::Server(s) if s.code == 1381 => BinlogError::NoBinlog,
             _ => BinlogError::Query {
                 what: "SHOW BINARY LOGS".into(),
-                source,
+                source: source.into(),
             },
         })?;
     let files: Vec<(String, u64)> = rows
