@@ -8,5 +8,7 @@ pub mod endpoint;
 pub mod metadata;
 pub mod precheck;
 pub mod snapshot;
+mod sql_error;
 
 pub use endpoint::{ConnectError, SourceEndpoint, SourceFlavor};
+pub use sql_error::SqlError;

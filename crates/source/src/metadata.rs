@@ -16,6 +16,7 @@
 //! binlog reader can re-read it at DDL positions through [`read_table_meta`].
 
 use crate::endpoint::{ConnectError, SourceEndpoint, SourceFlavor};
+use crate::SqlError;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Pool, Value as SqlValue};
 use obsync_model::{Column, ColumnType, KeySource, TableId, TableMeta};
@@ -47,7 +48,7 @@ pub enum MetadataError {
     Query {
         what: String,
         #[source]
-        source: mysql_async::Error,
+        source: SqlError,
     },
     /// The table does not exist (or the user cannot see it).
     #[error("table {table} does not exist at the source, or the sync user has no privilege on it: check the name and GRANT SELECT ON {table} TO the sync user")]
@@ -212,7 +213,7 @@ impl MetadataReader {
                 Some(ep) => MetadataError::Connect(ep.connect_error(e)),
                 None => MetadataError::Query {
                     what: "a connection".into(),
-                    source: e,
+                    source: e.into(),
                 },
             }),
         }
@@ -285,7 +286,7 @@ fn is_system(db: &str) -> bool {
 fn query_err(what: &'static str) -> impl Fn(mysql_async::Error) -> MetadataError {
     move |source| MetadataError::Query {
         what: what.to_string(),
-        source,
+        source: source.into(),
     }
 }
 
@@ -293,7 +294,7 @@ fn table_query_err(what: &str, id: &TableId) -> impl Fn(mysql_async::Error) -> M
     let what = format!("{what} of {id}");
     move |source| MetadataError::Query {
         what: what.clone(),
-        source,
+        source: source.into(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::endpoint::ConnectError;
 use crate::metadata::MetadataError;
+use crate::SqlError;
 use obsync_model::{BinlogCoord, LogPosition, TableId};
 
 /// Why the binlog reader stopped. Transient connection failures never surface here:
@@ -22,7 +23,7 @@ pub enum BinlogError {
     Query {
         what: String,
         #[source]
-        source: mysql_async::Error,
+        source: SqlError,
     },
     /// The server refused or aborted the binlog dump (e.g. error 1236: the requested
     /// binlog file was purged, or the position is not an event boundary).
@@ -30,7 +31,7 @@ pub enum BinlogError {
     Stream {
         position: BinlogCoord,
         #[source]
-        source: mysql_async::Error,
+        source: SqlError,
     },
     /// The connection dropped and could not be re-established.
     #[error("lost the binlog connection and could not resume from {position} after {attempts} attempts ({last_error}); check that the source is running and reachable")]
@@ -95,13 +96,13 @@ impl BinlogError {
 
 /// MySQL/MariaDB error codes meaning the user lacks a privilege: 1044/1045 access denied,
 /// 1142 command denied, 1227 "you need the … privilege(s)".
-fn is_privilege_error(e: &mysql_async::Error) -> bool {
-    matches!(e, mysql_async::Error::Server(s) if matches!(s.code, 1044 | 1045 | 1142 | 1227))
+fn is_privilege_error(e: &SqlError) -> bool {
+    matches!(e.server_code(), Some(1044 | 1045 | 1142 | 1227))
 }
 
 const PRIVILEGE_FIX: &str = ": grant the source user the replication privileges (GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO the user; on MariaDB 10.5+ BINLOG MONITOR instead of REPLICATION CLIENT), then start the project again";
 
-fn privilege_fix(e: &mysql_async::Error) -> &'static str {
+fn privilege_fix(e: &SqlError) -> &'static str {
     if is_privilege_error(e) {
         PRIVILEGE_FIX
     } else {
@@ -109,7 +110,7 @@ fn privilege_fix(e: &mysql_async::Error) -> &'static str {
     }
 }
 
-fn stream_fix(e: &mysql_async::Error) -> &'static str {
+fn stream_fix(e: &SqlError) -> &'static str {
     if is_privilege_error(e) {
         PRIVILEGE_FIX
     } else {

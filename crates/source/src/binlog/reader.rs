@@ -21,6 +21,7 @@ use super::stream::{self, DumpFrom};
 use super::timestamp_start;
 use crate::endpoint::SourceEndpoint;
 use crate::metadata::MetadataReader;
+use crate::SqlError;
 use futures::StreamExt;
 use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, Conn, Row as SqlRow};
@@ -30,8 +31,8 @@ use mysql_common::binlog::events::{
     TableMapEvent,
 };
 use obsync_model::{
-    BinlogCoord, Change, ChangeOrigin, Gtid, LogPosition, RowChange, SourceEvent, TableId,
-    TableMeta, TxnInfo,
+    BinlogCoord, Change, ChangeOrigin, ErrorChain, Gtid, LogPosition, RowChange, SourceEvent,
+    TableId, TableMeta, TxnInfo,
 };
 use std::collections::VecDeque;
 use std::fmt;
@@ -386,11 +387,11 @@ impl BinlogReader {
                     self.attempts = 0;
                     return Ok(ev);
                 }
-                Ok(Some(Err(e))) if stream::is_transient(&e) => e.to_string(),
+                Ok(Some(Err(e))) if stream::is_transient(&e) => SqlError::from(e).to_string(),
                 Ok(Some(Err(source))) => {
                     return Err(BinlogError::Stream {
                         position: self.coord(),
-                        source,
+                        source: source.into(),
                     })
                 }
                 Ok(None) => "the server ended the binlog stream".to_string(),
@@ -470,8 +471,8 @@ impl BinlogReader {
                     return Ok(());
                 }
                 Err(e) if stream::is_transient_error(&e) => {
-                    tracing::warn!(attempt = self.attempts, error = %e, "re-opening the binlog connection failed");
-                    self.last_error = e.to_string();
+                    tracing::warn!(attempt = self.attempts, error = %ErrorChain(&e), "re-opening the binlog connection failed");
+                    self.last_error = ErrorChain(&e).to_string();
                 }
                 Err(e) => return Err(e),
             }
@@ -997,7 +998,7 @@ async fn gtid_at(
         .await
         .map_err(|source| BinlogError::Query {
             what: format!("SELECT BINLOG_GTID_POS('{}', {})", c.file, c.pos),
-            source,
+            source: source.into(),
         })?;
     match state.flatten() {
         Some(s) => parse_state(true, &s),
@@ -1015,7 +1016,7 @@ async fn master_status(conn: &mut Conn) -> Result<(BinlogCoord, Option<String>),
             .await
             .map_err(|source| BinlogError::Query {
                 what: "SHOW MASTER STATUS".into(),
-                source,
+                source: source.into(),
             })?,
     };
     let row = row.ok_or(BinlogError::NoBinlog)?;

@@ -3,6 +3,7 @@
 
 use super::error::BinlogError;
 use crate::endpoint::SourceEndpoint;
+use crate::SqlError;
 use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, BinlogStreamRequest, Conn};
 use obsync_model::BinlogCoord;
@@ -27,7 +28,7 @@ pub(crate) async fn is_mariadb(conn: &mut Conn) -> Result<bool, BinlogError> {
         .await
         .map_err(|source| BinlogError::Query {
             what: "SELECT VERSION()".into(),
-            source,
+            source: source.into(),
         })?;
     Ok(version.is_some_and(|v| v.to_ascii_lowercase().contains("mariadb")))
 }
@@ -60,7 +61,7 @@ pub(crate) async fn open(
             .await
             .map_err(|source| BinlogError::Query {
                 what: format!("SET @slave_connect_state = '{state}'"),
-                source,
+                source: source.into(),
             })?;
     }
     // Heartbeat period in nanoseconds; a server that ignores it just sends none.
@@ -69,7 +70,7 @@ pub(crate) async fn open(
         .query_drop(format!("SET @master_heartbeat_period = {ns}"))
         .await
     {
-        tracing::warn!(error = %e, "the source refused a heartbeat period; idle connections are detected later");
+        tracing::warn!(error = %SqlError::from(e), "the source refused a heartbeat period; idle connections are detected later");
     }
 
     let mut request = BinlogStreamRequest::new(server_id);
@@ -98,14 +99,17 @@ pub(crate) async fn open(
             DumpFrom::Coord(c) => c.clone(),
             _ => BinlogCoord::new("", 4),
         },
-        source,
+        source: source.into(),
     })
 }
 
 async fn run(conn: &mut Conn, sql: String) -> Result<(), BinlogError> {
     conn.query_drop(&sql)
         .await
-        .map_err(|source| BinlogError::Query { what: sql, source })
+        .map_err(|source| BinlogError::Query {
+            what: sql,
+            source: source.into(),
+        })
 }
 
 fn parse_sids(set: &str) -> Result<Vec<mysql_common::packets::Sid<'static>>, BinlogError> {
@@ -142,9 +146,9 @@ pub(crate) fn is_transient(e: &mysql_async::Error) -> bool {
 /// Like [`is_transient`], for the reader's error type.
 pub(crate) fn is_transient_error(e: &BinlogError) -> bool {
     match e {
-        BinlogError::Connect(c) => is_transient(&c.source),
+        BinlogError::Connect(c) => is_transient(c.source.inner()),
         BinlogError::Query { source, .. } | BinlogError::Stream { source, .. } => {
-            is_transient(source)
+            is_transient(source.inner())
         }
         _ => false,
     }

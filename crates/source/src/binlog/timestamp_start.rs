@@ -28,7 +28,7 @@ pub async fn binary_logs(endpoint: &SourceEndpoint) -> Result<Vec<(String, u64)>
             mysql_async::Error::Server(s) if s.code == 1381 => BinlogError::NoBinlog,
             _ => BinlogError::Query {
                 what: "SHOW BINARY LOGS".into(),
-                source,
+                source: source.into(),
             },
         })?;
     let files: Vec<(String, u64)> = rows
@@ -64,7 +64,7 @@ pub async fn first_event_time(endpoint: &SourceEndpoint, file: &str) -> Result<u
         while let Some(ev) = s.next().await {
             let ev = ev.map_err(|source| BinlogError::Stream {
                 position: BinlogCoord::new(file, 4),
-                source,
+                source: source.into(),
             })?;
             // The first fake ROTATE has timestamp 0; the next real event is the file's
             // format description, stamped when the file was opened.

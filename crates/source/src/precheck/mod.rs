@@ -17,16 +17,18 @@ pub use items::{check_start_time_covered, contains_chinese};
 use crate::binlog::oldest_retained_time;
 use crate::endpoint::SourceEndpoint;
 use crate::metadata::{read_table_meta, server_info, MetadataError};
+use crate::SqlError;
 use items::{BinaryLogsProbe, BinlogSettings, TableProblem};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
-use obsync_model::{CheckItem, TableId, TableMeta};
+use obsync_model::{CheckItem, ErrorChain, TableId, TableMeta};
 
 /// What the project will read, as the precheck needs to know it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SourceCheckPlan {
-    /// The selected tables.
-    pub tables: Vec<TableId>,
+    /// The selected tables; `None` when they could not be determined (the object rules
+    /// could not be resolved), and then the table items say they were not checked.
+    pub tables: Option<Vec<TableId>>,
     /// Shard columns chosen per table (tables without a choice are absent).
     pub shard_columns: Vec<(TableId, Vec<String>)>,
     /// Whether incremental sync is on (then the binlog items run).
@@ -51,7 +53,7 @@ pub async fn check_source(endpoint: &SourceEndpoint, plan: &SourceCheckPlan) -> 
         Ok(info) => out.push(items::version_item(&info, endpoint.flavor)),
         Err(e) => out.push(CheckItem::fail(
             "source.version",
-            format!("cannot read the server version: {}", error_chain(&e)),
+            format!("cannot read the server version: {}", ErrorChain(&e)),
             "check that the server speaks the MySQL protocol (OceanBase: the MySQL tenant)",
         )),
     }
@@ -62,16 +64,16 @@ pub async fn check_source(endpoint: &SourceEndpoint, plan: &SourceCheckPlan) -> 
     out
 }
 
-fn connect_failure(endpoint: &SourceEndpoint, e: &mysql_async::Error) -> CheckItem {
+fn connect_failure(endpoint: &SourceEndpoint, e: &SqlError) -> CheckItem {
     let detail = format!(
         "cannot connect to the {} source at {} as {:?}: {e}",
         endpoint.flavor,
         endpoint.address(),
         endpoint.user
     );
-    let fix = match e {
+    let fix = match e.server_code() {
         // 1045 access denied, 1044 no access to the database.
-        mysql_async::Error::Server(s) if s.code == 1045 || s.code == 1044 => {
+        Some(1045 | 1044) => {
             "check the user and password; for OceanBase write the user as user@tenant \
              (user@tenant#cluster through OceanBase Database Proxy)"
                 .to_string()
@@ -85,27 +87,38 @@ fn connect_failure(endpoint: &SourceEndpoint, e: &mysql_async::Error) -> CheckIt
     CheckItem::fail("source.connect", detail, fix)
 }
 
-/// The error and its causes on one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cause = c.source();
-    }
-    s
-}
+/// The items about the selected tables, none of which can pass on nothing.
+const TABLE_ITEMS: [&str; 4] = [
+    "source.tables",
+    "source.column_types",
+    "source.names",
+    "source.privileges.select",
+];
 
 /// Table existence, types, names, shard columns and SELECT privilege.
 async fn table_items(conn: &mut Conn, plan: &SourceCheckPlan) -> Vec<CheckItem> {
+    let tables = match plan.tables.as_deref() {
+        None => {
+            return TABLE_ITEMS
+                .iter()
+                .map(|name| CheckItem::not_checked(*name, "the object rules could not be resolved"))
+                .collect()
+        }
+        Some([]) => {
+            return TABLE_ITEMS
+                .iter()
+                .map(|name| CheckItem::not_checked(*name, "no table is selected"))
+                .collect()
+        }
+        Some(tables) => tables,
+    };
     let mut metas: Vec<(TableId, TableMeta)> = Vec::new();
     // Tables that exist, whatever else is wrong with them: the SELECT probe runs on these.
     let mut existing: Vec<TableId> = Vec::new();
     let mut problems = Vec::new();
     let mut unsupported = Vec::new();
     let mut failures = Vec::new();
-    for id in &plan.tables {
+    for id in tables {
         match read_table_meta(conn, id).await {
             Ok(meta) => {
                 existing.push(meta.id.clone());
@@ -125,11 +138,11 @@ async fn table_items(conn: &mut Conn, plan: &SourceCheckPlan) -> Vec<CheckItem> 
             }
             Err(e) => {
                 existing.push(id.clone());
-                failures.push(format!("{id}: {}", error_chain(&e)));
+                failures.push(format!("{id}: {}", ErrorChain(&e)));
             }
         }
     }
-    let mut out = vec![items::tables_item(plan.tables.len(), &problems)];
+    let mut out = vec![items::tables_item(tables.len(), &problems)];
     if !failures.is_empty() {
         out.push(CheckItem::fail(
             "source.metadata",
@@ -137,7 +150,13 @@ async fn table_items(conn: &mut Conn, plan: &SourceCheckPlan) -> Vec<CheckItem> 
             "check that the sync user may read information_schema and the tables",
         ));
     }
-    out.push(if unsupported.is_empty() {
+    // Column items judge the tables whose columns were read; with none, they cannot.
+    let no_columns = metas.is_empty() && unsupported.is_empty();
+    let unread =
+        "no selected table's columns could be read (see source.tables and source.metadata)";
+    out.push(if no_columns {
+        CheckItem::not_checked("source.column_types", unread)
+    } else if unsupported.is_empty() {
         CheckItem::pass("source.column_types", "every column type is supported")
     } else {
         CheckItem::fail(
@@ -146,19 +165,31 @@ async fn table_items(conn: &mut Conn, plan: &SourceCheckPlan) -> Vec<CheckItem> 
             "remove these tables from the selection, or change the column types",
         )
     });
-    out.push(items::names_item(&chinese_names(plan, &metas)));
+    out.push(if no_columns {
+        CheckItem::not_checked("source.names", unread)
+    } else {
+        items::names_item(&chinese_names(tables, &metas))
+    });
     if !plan.shard_columns.is_empty() {
-        out.push(items::shard_columns_item(&missing_shard_columns(
-            plan, &metas,
-        )));
+        out.push(if no_columns {
+            CheckItem::not_checked("source.shard_columns", unread)
+        } else {
+            items::shard_columns_item(&missing_shard_columns(plan, &metas))
+        });
     }
-    out.push(select_privilege_item(conn, &existing).await);
+    out.push(if existing.is_empty() {
+        CheckItem::not_checked(
+            "source.privileges.select",
+            "none of the selected tables exists (see source.tables)",
+        )
+    } else {
+        select_privilege_item(conn, &existing).await
+    });
     out
 }
 
-fn chinese_names(plan: &SourceCheckPlan, metas: &[(TableId, TableMeta)]) -> Vec<String> {
-    let mut offending: Vec<String> = plan
-        .tables
+fn chinese_names(tables: &[TableId], metas: &[(TableId, TableMeta)]) -> Vec<String> {
+    let mut offending: Vec<String> = tables
         .iter()
         .filter(|t| contains_chinese(&t.database) || contains_chinese(&t.table))
         .map(|t| format!("table {t}"))
@@ -204,7 +235,7 @@ async fn select_privilege_item(conn: &mut Conn, tables: &[TableId]) -> CheckItem
             crate::snapshot::sql::quote_table(table)
         );
         if let Err(e) = conn.query_drop(sql).await {
-            denied.push(format!("{table}: {e}"));
+            denied.push(format!("{table}: {}", SqlError::from(e)));
         }
     }
     if denied.is_empty() {
@@ -248,7 +279,7 @@ async fn binlog_items(
         let oldest = match oldest_retained_time(endpoint).await {
             Ok(t) => Some(t),
             Err(e) => {
-                tracing::warn!(error = %e, "cannot read the oldest binlog's start time");
+                tracing::warn!(error = %ErrorChain(&e), "cannot read the oldest binlog's start time");
                 None
             }
         };
@@ -294,7 +325,7 @@ async fn probe_binary_logs(conn: &mut Conn) -> BinaryLogsProbe {
             message: format!("ERROR {}: {}", e.code, e.message),
         },
         Err(e) => BinaryLogsProbe::Failed {
-            message: e.to_string(),
+            message: SqlError::from(e).to_string(),
         },
     }
 }

@@ -75,7 +75,7 @@ pub enum SnapshotError {
     Query {
         table: TableId,
         #[source]
-        source: mysql_async::Error,
+        source: crate::SqlError,
     },
     /// A value could not be decoded.
     #[error("reading rows of {table}: a value does not decode")]
@@ -234,7 +234,7 @@ impl SnapshotReader {
     fn query_err(&self, source: mysql_async::Error) -> SnapshotError {
         SnapshotError::Query {
             table: self.meta.id.clone(),
-            source,
+            source: source.into(),
         }
     }
 
@@ -401,7 +401,7 @@ impl SnapshotReader {
             ))
             .await
         {
-            tracing::warn!(table = %self.meta.id, error = %e, "cannot raise net_write_timeout; a slow consumer may abort the scan");
+            tracing::warn!(table = %self.meta.id, error = %crate::SqlError::from(e), "cannot raise net_write_timeout; a slow consumer may abort the scan");
         }
         let query = format!("SELECT {} FROM {}", self.select_list, self.from);
         let mut result = conn
@@ -511,7 +511,7 @@ impl SnapshotReader {
                 exact: true,
             }),
             Ok(Err(e)) => {
-                tracing::info!(table = %self.meta.id, error = %e, "row count unavailable; progress shows no total");
+                tracing::info!(table = %self.meta.id, error = %crate::SqlError::from(e), "row count unavailable; progress shows no total");
                 Ok(RowEstimate {
                     rows: 0,
                     exact: false,

@@ -82,6 +82,6 @@ fn no_binlog(flavor: SourceFlavor, message: &str) -> SnapshotError {
 fn query_err(source: mysql_async::Error) -> SnapshotError {
     SnapshotError::from(MetadataError::Query {
         what: "the current binlog position".into(),
-        source,
+        source: source.into(),
     })
 }
