@@ -41,9 +41,9 @@ function toValues(ds: DataSource): FormValues {
     port: ds.source?.port,
     user: ds.source?.user,
     bootstrap_servers: ds.kafka?.bootstrap_servers,
-    version: ds.kafka?.version,
+    version: ds.kafka?.version as FormValues['version'],
     sasl_enabled: !!ds.kafka?.sasl,
-    sasl_mechanism: ds.kafka?.sasl?.mechanism,
+    sasl_mechanism: ds.kafka?.sasl?.mechanism as FormValues['sasl_mechanism'],
     sasl_username: ds.kafka?.sasl?.username ?? undefined,
     kerberos_service_name: ds.kafka?.sasl?.kerberos_service_name ?? undefined,
     kerberos_principal: ds.kafka?.sasl?.kerberos_principal ?? undefined,
@@ -76,7 +76,7 @@ function toBody(v: FormValues): DataSourceBody {
       sasl: v.sasl_enabled
         ? {
             mechanism: v.sasl_mechanism ?? 'PLAIN',
-            username: v.sasl_username || null,
+            username: v.sasl_username ?? '',
             password: secret(v.sasl_password),
             kerberos_service_name: v.sasl_mechanism === 'GSSAPI' ? v.kerberos_service_name || null : null,
             kerberos_principal: v.sasl_mechanism === 'GSSAPI' ? v.kerberos_principal || null : null,
