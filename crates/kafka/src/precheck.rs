@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use obsync_model::CheckItem;
+use obsync_model::{CheckItem, ErrorChain};
 
 use crate::admin::{AdminError, KafkaAdmin, NewTopicSpec, TopicInfo};
 use crate::config::{KafkaTarget, KafkaVersion};
@@ -36,7 +36,7 @@ pub async fn kafka_precheck(
         ),
         Err(e) => CheckItem::fail(
             "kafka.connectivity",
-            e.to_string(),
+            ErrorChain(e).to_string(),
             connectivity_fix(target),
         ),
     });
