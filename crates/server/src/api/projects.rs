@@ -340,6 +340,7 @@ fn precheck_view(record: &ProjectRecord) -> Precheck {
                         CheckStatus::Pass => "pass",
                         CheckStatus::Warn => "warn",
                         CheckStatus::Fail => "fail",
+                        CheckStatus::NotChecked => "not_checked",
                     }
                     .into(),
                     message: i.detail.clone(),
