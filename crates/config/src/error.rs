@@ -119,6 +119,7 @@ pub(crate) struct Problems<'a> {
     file: &'a Path,
     text: &'a str,
     errors: Vec<ConfigError>,
+    warnings: Vec<ConfigError>,
 }
 
 impl<'a> Problems<'a> {
@@ -127,6 +128,7 @@ impl<'a> Problems<'a> {
             file,
             text,
             errors: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -142,14 +144,37 @@ impl<'a> Problems<'a> {
         message: impl Into<String>,
         fix: impl Into<String>,
     ) {
-        let fix = fix.into();
-        self.errors.push(ConfigError {
+        let problem = self.at(span, field.into(), message.into(), fix.into());
+        self.errors.push(problem);
+    }
+
+    /// Records something worth saying that does not make the file invalid.
+    pub(crate) fn warn(
+        &mut self,
+        span: Range<usize>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        let warning = self.at(span, field.into(), message.into(), fix.into());
+        self.warnings.push(warning);
+    }
+
+    fn at(&self, span: Range<usize>, field: String, message: String, fix: String) -> ConfigError {
+        ConfigError {
             file: self.file.to_path_buf(),
             location: Some(Location::from_offset(self.text, span.start)),
-            field: field.into(),
-            message: message.into(),
+            field,
+            message,
             fix: (!fix.is_empty()).then_some(fix),
-        });
+        }
+    }
+
+    /// The warnings found so far, in file order.
+    pub(crate) fn take_warnings(&mut self) -> Vec<ConfigError> {
+        let mut warnings = std::mem::take(&mut self.warnings);
+        warnings.sort_by_key(|w| w.location);
+        warnings
     }
 
     /// Checks that an integer field lies in `range` and converts it; `what` names it in the

@@ -51,6 +51,7 @@
 mod error;
 mod names;
 mod objects;
+mod producer;
 mod project;
 mod raw;
 mod secret;
@@ -65,11 +66,13 @@ pub use names::{
     PROJECT_NAME_MAX_CHARS, TAG_MAX_CHARS,
 };
 pub use objects::{InvalidTablePattern, ObjectRule, Route, TablePattern};
+pub use producer::ProducerSettings;
 pub use project::ProjectConfig;
-pub use secret::{Environment, Secret};
+pub use secret::{ClientPropertyCheck, Environment, Secret};
 pub use source::{derived_server_id, InvalidSourceUser, SourceConfig, SourceKind, SourceUser};
 pub use sync::{FormatKind, PartitionRule, StartPosition, SyncConfig, SyncTypes};
 pub use target::{
-    BrokerAddress, Compression, KafkaVersion, Sasl, SaslMechanism, TargetConfig, Tls,
+    BrokerAddress, ClientCertificate, Compression, KafkaVersion, Sasl, SaslMechanism, TargetConfig,
+    Tls,
 };
 pub use topic::{InvalidTopicName, TopicName, TopicNameProblem, TopicTarget};

@@ -29,15 +29,26 @@ pub struct ProjectConfig {
     pub sync: SyncConfig,
     /// Table selections and their topics, in file order (the first match wins). Never empty.
     pub objects: Vec<ObjectRule>,
+    /// What is worth saying but does not make the file invalid (for example a `password_env`
+    /// that is unset while the file is only checked), in file order.
+    pub warnings: Vec<ConfigError>,
 }
 
 impl ProjectConfig {
     /// Reads and validates the project file at `path`, with passwords from the process
     /// environment and the current time.
     pub fn from_file(path: impl AsRef<Path>) -> Result<ProjectConfig, ConfigErrors> {
+        ProjectConfig::from_file_with(path, &Environment::process())
+    }
+
+    /// Like [`ProjectConfig::from_file`] with an explicit environment.
+    pub fn from_file_with(
+        path: impl AsRef<Path>,
+        env: &Environment,
+    ) -> Result<ProjectConfig, ConfigErrors> {
         let path = path.as_ref();
         match std::fs::read_to_string(path) {
-            Ok(text) => ProjectConfig::parse(&text, path),
+            Ok(text) => ProjectConfig::parse_with(&text, path, env),
             Err(error) => Err(ConfigErrors(vec![ConfigError {
                 file: path.to_path_buf(),
                 location: None,
@@ -65,8 +76,9 @@ impl ProjectConfig {
         let mut problems = Problems::new(path, text);
         let config =
             RawFile::load(&mut problems).and_then(|raw| check_file(raw, path, env, &mut problems));
+        let warnings = problems.take_warnings();
         match (problems.into_errors(), config) {
-            (None, Some(config)) => Ok(config),
+            (None, Some(config)) => Ok(ProjectConfig { warnings, ..config }),
             (Some(errors), _) => Err(errors),
             // Every path that yields no config reports a problem; keep a message anyway
             // rather than panic should one ever be missed.
@@ -141,6 +153,7 @@ fn check_file(
         target: target?,
         sync: sync?,
         objects: objects?,
+        warnings: Vec::new(),
     })
 }
 

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 
 use toml::Spanned;
 
@@ -31,12 +32,36 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Checks one pass-through Kafka client property (name, value) the way the client library
+/// will, returning what is wrong. Supplied by the Kafka crate, which knows the library.
+pub type ClientPropertyCheck = Arc<dyn Fn(&str, &str) -> Result<(), String> + Send + Sync>;
+
 /// What loading a project file may look at besides the text: environment variables (for
-/// `password_env`) and the current time (for `sync.start_time`).
-#[derive(Debug, Clone)]
+/// `password_env`), the current time (for `sync.start_time`), and optionally the Kafka
+/// client's own property check (for `[target.producer]`).
+#[derive(Clone)]
 pub struct Environment {
     now_unix: i64,
     vars: Option<BTreeMap<String, String>>,
+    client_property_check: Option<ClientPropertyCheck>,
+    unset_passwords_warn: bool,
+}
+
+impl fmt::Debug for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Environment")
+            .field("now_unix", &self.now_unix)
+            .field(
+                "vars",
+                &self.vars.as_ref().map(|v| v.keys().collect::<Vec<_>>()),
+            )
+            .field(
+                "client_property_check",
+                &self.client_property_check.is_some(),
+            )
+            .field("unset_passwords_warn", &self.unset_passwords_warn)
+            .finish()
+    }
 }
 
 impl Environment {
@@ -45,6 +70,8 @@ impl Environment {
         Environment {
             now_unix: chrono::Utc::now().timestamp(),
             vars: None,
+            client_property_check: None,
+            unset_passwords_warn: false,
         }
     }
 
@@ -60,6 +87,29 @@ impl Environment {
                     .map(|(k, v)| (k.into(), v.into()))
                     .collect(),
             ),
+            client_property_check: None,
+            unset_passwords_warn: false,
+        }
+    }
+
+    /// Also checks every pass-through `[target.producer]` property with `check`.
+    pub fn with_client_property_check(mut self, check: ClientPropertyCheck) -> Environment {
+        self.client_property_check = Some(check);
+        self
+    }
+
+    /// Reports a `password_env` variable that is not set as a warning instead of an error,
+    /// for checking a file where it will not run (`obsync validate`). The password of such
+    /// a config is empty: never connect with it.
+    pub fn unset_passwords_warn(mut self) -> Environment {
+        self.unset_passwords_warn = true;
+        self
+    }
+
+    pub(crate) fn check_client_property(&self, name: &str, value: &str) -> Result<(), String> {
+        match &self.client_property_check {
+            Some(check) => check(name, value),
+            None => Ok(()),
         }
     }
 
@@ -101,13 +151,19 @@ pub(crate) fn resolve_password(
         (None, Some(var)) => match env.var(var.get_ref()) {
             Some(value) => Some(Secret::new(value)),
             None => {
-                problems.report(
+                let report = if env.unset_passwords_warn {
+                    Problems::warn
+                } else {
+                    Problems::report
+                };
+                report(
+                    problems,
                     var.span(),
                     format!("{field}.password_env"),
                     format!("environment variable {} is not set", var.get_ref()),
                     format!("export {} before running obsync", var.get_ref()),
                 );
-                None
+                env.unset_passwords_warn.then(|| Secret::new(""))
             }
         },
         (Some(_), Some(var)) => {

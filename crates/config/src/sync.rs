@@ -62,51 +62,10 @@ impl fmt::Display for StartPosition {
     }
 }
 
-/// The message format written to Kafka (see `reference/message-formats.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FormatKind {
-    /// OMS Default JSON.
-    Default,
-    /// Default with the column types added.
-    DefaultExtendColumnType,
-    /// Canal JSON.
-    Canal,
-    /// DataWorks 2.0 JSON.
-    DataWorks,
-    /// SharePlex JSON.
-    SharePlex,
-}
-
-impl FormatKind {
-    /// Parses a format name in any case; `DataWorks2.0` is DataWorks.
-    pub fn parse(name: &str) -> Option<FormatKind> {
-        match name.to_ascii_lowercase().as_str() {
-            "default" => Some(FormatKind::Default),
-            "defaultextendcolumntype" => Some(FormatKind::DefaultExtendColumnType),
-            "canal" => Some(FormatKind::Canal),
-            "dataworks" | "dataworks2.0" => Some(FormatKind::DataWorks),
-            "shareplex" => Some(FormatKind::SharePlex),
-            _ => None,
-        }
-    }
-
-    /// The name as OMS writes it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FormatKind::Default => "Default",
-            FormatKind::DefaultExtendColumnType => "DefaultExtendColumnType",
-            FormatKind::Canal => "Canal",
-            FormatKind::DataWorks => "DataWorks",
-            FormatKind::SharePlex => "SharePlex",
-        }
-    }
-}
-
-impl fmt::Display for FormatKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The message format written to Kafka (see `reference/message-formats.md`). Its names in
+/// every spelling (console `DataWorks`, OMS `DATAWORKS_V2`, `DataWorks2.0`, …) are parsed in
+/// one place, `FormatKind::from_str` in the format crate.
+pub use obsync_format::FormatKind;
 
 /// How a message's partition is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -185,7 +144,7 @@ pub(crate) fn check_sync(
     let format = match &raw.format {
         None => Some(FormatKind::Default),
         Some(name) => {
-            let parsed = FormatKind::parse(name.get_ref());
+            let parsed = name.get_ref().parse::<FormatKind>().ok();
             if parsed.is_none() {
                 problems.report(
                     name.span(),
@@ -463,16 +422,28 @@ mod tests {
     }
 
     #[test]
-    fn formats_parse_case_insensitively_with_dataworks_2_0() {
-        assert_eq!(FormatKind::parse("canal"), Some(FormatKind::Canal));
-        assert_eq!(
-            FormatKind::parse("DataWorks2.0"),
-            Some(FormatKind::DataWorks)
-        );
-        assert_eq!(
-            FormatKind::parse("defaultextendcolumntype"),
-            Some(FormatKind::DefaultExtendColumnType)
-        );
-        assert_eq!(FormatKind::parse("json"), None);
+    fn formats_parse_in_console_and_oms_spellings() {
+        for (names, kind) in [
+            (&["Default", "DEFAULT", "default"][..], FormatKind::Default),
+            (
+                &[
+                    "DefaultExtendColumnType",
+                    "DEFAULT_WITH_SCHEMA",
+                    "default_with_schema",
+                ],
+                FormatKind::DefaultExtendColumnType,
+            ),
+            (&["Canal", "CANAL"], FormatKind::Canal),
+            (
+                &["DataWorks", "dataworks2.0", "DataWorks2.0", "DATAWORKS_V2"],
+                FormatKind::DataWorks,
+            ),
+            (&["SharePlex", "SHAREPLEX"], FormatKind::SharePlex),
+        ] {
+            for name in names {
+                assert_eq!(name.parse::<FormatKind>().ok(), Some(kind), "{name}");
+            }
+        }
+        assert!("json".parse::<FormatKind>().is_err());
     }
 }

@@ -7,10 +7,14 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 use crate::error::Problems;
-use crate::raw::{header_span, PropertyValue, RawSasl, RawTarget, RawTls};
+use crate::producer::{check_producer, ProducerSettings};
+use crate::raw::{header_span, RawSasl, RawTarget, RawTls};
 use crate::secret::{resolve_password, Environment, Secret};
 
 /// The Kafka broker version family the project talks to.
+///
+/// Every rule that depends on the version is one `supports_*` function below; the config
+/// checks and the Kafka client both ask these, so a new per-version rule goes here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum KafkaVersion {
     /// 0.9: no CreateTopics, no idempotence, SASL only as GSSAPI.
@@ -181,17 +185,24 @@ pub struct Sasl {
 }
 
 /// TLS to the brokers. Present only when enabled.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Tls {
     /// CA bundle to trust instead of the system's, resolved against the project file's
     /// directory; the file existed when the project was loaded.
     pub ca_file: Option<PathBuf>,
-    /// Client certificate (always together with `key_file`).
-    pub cert_file: Option<PathBuf>,
-    /// Client private key (always together with `cert_file`).
-    pub key_file: Option<PathBuf>,
+    /// Client certificate and key, for brokers that authenticate clients (mTLS).
+    pub client_cert: Option<ClientCertificate>,
     /// Whether the broker's host name must match its certificate.
     pub verify_hostname: bool,
+}
+
+/// A TLS client certificate: the certificate and its private key, both PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCertificate {
+    /// PEM client certificate.
+    pub cert_file: PathBuf,
+    /// PEM private key of `cert_file`.
+    pub key_file: PathBuf,
 }
 
 /// One `host:port` of the bootstrap list.
@@ -243,9 +254,11 @@ pub struct TargetConfig {
     pub sasl: Option<Sasl>,
     /// TLS, if enabled.
     pub tls: Option<Tls>,
-    /// Extra librdkafka producer properties, passed through as given. Never contains a
-    /// property that another field of this table controls.
-    pub producer: BTreeMap<String, String>,
+    /// The producer numbers obsync acts on, from `[target.producer]`.
+    pub producer: ProducerSettings,
+    /// The other `[target.producer]` properties, passed to librdkafka as given. Never
+    /// contains a property that a field controls or that obsync's guarantees rest on.
+    pub producer_extra: BTreeMap<String, String>,
 }
 
 impl TargetConfig {
@@ -309,7 +322,7 @@ pub(crate) fn check_target(
         .tls
         .as_ref()
         .map(|tls| check_tls(tls, base_dir, problems));
-    let producer = check_producer(&raw.producer, problems);
+    let (producer, producer_extra) = check_producer(&raw.producer, env, problems);
     if problems.len() != before {
         return None;
     }
@@ -320,6 +333,7 @@ pub(crate) fn check_target(
         sasl: sasl.flatten(),
         tls: tls.flatten(),
         producer,
+        producer_extra,
     })
 }
 
@@ -439,73 +453,19 @@ fn check_tls(raw: &RawTls, base_dir: &Path, problems: &mut Problems<'_>) -> Opti
             message,
             "set both for a client certificate, or neither",
         );
+        return None;
     }
+    let client_cert = cert_file
+        .zip(key_file)
+        .map(|(cert_file, key_file)| ClientCertificate {
+            cert_file,
+            key_file,
+        });
     Some(Tls {
         ca_file,
-        cert_file,
-        key_file,
+        client_cert,
         verify_hostname: raw.verify_hostname.unwrap_or(true),
     })
-}
-
-/// librdkafka properties that a typed field controls, and that field.
-const MANAGED_PROPERTIES: &[(&str, &str)] = &[
-    ("bootstrap.servers", "target.bootstrap_servers"),
-    ("metadata.broker.list", "target.bootstrap_servers"),
-    ("compression.type", "target.compression"),
-    ("compression.codec", "target.compression"),
-    ("security.protocol", "[target.sasl] and [target.tls]"),
-    ("sasl.mechanism", "[target.sasl]"),
-    ("sasl.mechanisms", "[target.sasl]"),
-    ("sasl.username", "[target.sasl]"),
-    ("sasl.password", "[target.sasl]"),
-    ("ssl.ca.location", "[target.tls]"),
-    ("ssl.certificate.location", "[target.tls]"),
-    ("ssl.key.location", "[target.tls]"),
-    ("enable.ssl.certificate.verification", "[target.tls]"),
-    ("ssl.endpoint.identification.algorithm", "[target.tls]"),
-];
-
-fn check_producer(
-    raw: &BTreeMap<Spanned<String>, PropertyValue>,
-    problems: &mut Problems<'_>,
-) -> BTreeMap<String, String> {
-    let mut properties = BTreeMap::new();
-    for (key, value) in raw {
-        let name = key.get_ref();
-        if let Some((_, field)) = MANAGED_PROPERTIES.iter().find(|(p, _)| p == name) {
-            problems.report(
-                key.span(),
-                "target.producer",
-                format!("property {name:?} is set by obsync"),
-                format!("use {field} instead"),
-            );
-            continue;
-        }
-        let text = match value {
-            PropertyValue::Text(text) => text.clone(),
-            PropertyValue::Table => {
-                problems.report(
-                    key.span(),
-                    "target.producer",
-                    format!("property {name:?} is a table"),
-                    "quote dotted property names, e.g. \"linger.ms\" = \"5\"",
-                );
-                continue;
-            }
-            PropertyValue::Other => {
-                problems.report(
-                    key.span(),
-                    "target.producer",
-                    format!("property {name:?} must be a string, number or boolean"),
-                    "write the value as librdkafka expects it, e.g. \"5\"",
-                );
-                continue;
-            }
-        };
-        properties.insert(name.clone(), text);
-    }
-    properties
 }
 
 #[cfg(test)]

@@ -120,11 +120,13 @@ fn full_example_parses_into_the_expected_values() {
     assert_eq!(target.compression, Compression::Lz4);
     assert_eq!(
         target.producer,
-        BTreeMap::from([
-            ("linger.ms".to_string(), "20".to_string()),
-            ("message.max.bytes".to_string(), "8388608".to_string()),
-        ])
+        ProducerSettings {
+            max_message_bytes: 8_388_608,
+            linger: Duration::from_millis(20),
+            ..ProducerSettings::default()
+        }
     );
+    assert_eq!(target.producer_extra, BTreeMap::new());
     let sync = &config.sync;
     assert_eq!(
         sync.types,
@@ -348,6 +350,22 @@ fn password_env_must_be_set() {
 }
 
 #[test]
+fn an_unset_password_env_only_warns_when_the_file_is_only_checked() {
+    let text = with("OBSYNC_SOURCE_PASSWORD", "NOT_SET_ANYWHERE");
+    let config = ProjectConfig::parse_with(&text, "p.toml", &env().unset_passwords_warn()).unwrap();
+    let warnings: Vec<String> = config.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        [
+            "p.toml:9:16: source.password_env: environment variable NOT_SET_ANYWHERE is not set \
+          (export NOT_SET_ANYWHERE before running obsync)"
+        ]
+    );
+    assert_eq!(config.source.password.expose(), "");
+    assert!(parse(BASE).unwrap().warnings.is_empty());
+}
+
+#[test]
 fn exactly_one_of_password_and_password_env() {
     assert_eq!(
         errors(&with("password_env = \"OBSYNC_SOURCE_PASSWORD\"\n", "")),
@@ -476,7 +494,25 @@ fn tls_files_must_exist_and_resolve_against_the_file_directory() {
     .unwrap();
     let parsed = config.target.tls.unwrap();
     assert_eq!(parsed.ca_file, Some(format!("{dir}/Cargo.toml").into()));
+    assert_eq!(parsed.client_cert, None);
     assert!(!parsed.verify_hostname);
+    let pair = tls.replace(
+        "ca_file = \"Cargo.toml\"",
+        "cert_file = \"Cargo.toml\"\nkey_file = \"src/lib.rs\"",
+    );
+    let config = ProjectConfig::parse_with(
+        &with("version = \"3.x\"", &pair),
+        format!("{dir}/p.toml"),
+        &env(),
+    )
+    .unwrap();
+    assert_eq!(
+        config.target.tls.unwrap().client_cert,
+        Some(ClientCertificate {
+            cert_file: format!("{dir}/Cargo.toml").into(),
+            key_file: format!("{dir}/src/lib.rs").into(),
+        })
+    );
     let missing = with("version = \"3.x\"", &tls.replace("Cargo.toml", "nope.pem"));
     let errors: Vec<String> = ProjectConfig::parse_with(&missing, format!("{dir}/p.toml"), &env())
         .unwrap_err()
@@ -501,29 +537,116 @@ fn tls_files_must_exist_and_resolve_against_the_file_directory() {
     );
 }
 
+/// `BASE` with `[target.producer]` holding `lines`.
+fn with_producer(lines: &str) -> String {
+    with(
+        "version = \"3.x\"",
+        &format!("version = \"3.x\"\n[target.producer]\n{lines}"),
+    )
+}
+
 #[test]
-fn producer_properties_pass_through_but_not_managed_ones() {
-    let producer = "version = \"3.x\"\n[target.producer]\n\"linger.ms\" = 5\nacks = \"all\"";
-    let config = parse(&with("version = \"3.x\"", producer)).unwrap();
-    assert_eq!(config.target.producer["linger.ms"], "5");
+fn producer_numbers_obsync_acts_on_become_typed_settings() {
+    let config = parse(&with_producer(
+        "\"message.max.bytes\" = \"8388608\"\n\"linger.ms\" = 20\n\
+         \"message.timeout.ms\" = 60000\n\"queue.buffering.max.kbytes\" = \"1024\"\n\
+         \"batch.num.messages\" = 5000",
+    ))
+    .unwrap();
     assert_eq!(
-        errors(&with(
-            "version = \"3.x\"",
-            &format!("{producer}\n\"compression.type\" = \"lz4\"")
-        )),
+        config.target.producer,
+        ProducerSettings {
+            max_message_bytes: 8_388_608,
+            message_timeout: Duration::from_secs(60),
+            linger: Duration::from_millis(20),
+            queue_max_bytes: 1024 * 1024,
+        }
+    );
+    assert_eq!(
+        config.target.producer_extra,
+        BTreeMap::from([("batch.num.messages".to_string(), "5000".to_string())])
+    );
+}
+
+#[test]
+fn producer_sizes_and_times_must_be_plain_numbers_in_range() {
+    assert_eq!(
+        errors(&with_producer("\"message.max.bytes\" = \"8MB\"")),
+        ["p.toml:15:1: target.producer: message.max.bytes = \"8MB\" is not a number of bytes \
+          (write a plain number of bytes from 1000 to 1000000000, e.g. \"message.max.bytes\" = 8388608)"]
+    );
+    assert_eq!(
+        errors(&with_producer("\"linger.ms\" = 900001")),
         [
-            "p.toml:17:1: target.producer: property \"compression.type\" is set by obsync \
+            "p.toml:15:1: target.producer: linger.ms = 900001 is out of range \
+          (write a plain number of milliseconds from 0 to 900000, e.g. \"linger.ms\" = 5)"
+        ]
+    );
+}
+
+#[test]
+fn producer_acks_other_than_all_are_refused() {
+    assert!(parse(&with_producer("acks = \"all\"")).is_ok());
+    assert!(parse(&with_producer("acks = -1")).is_ok());
+    assert_eq!(
+        errors(&with_producer("acks = \"1\"")),
+        [
+            "p.toml:15:1: target.producer: acks = \"1\" would let a checkpoint run ahead of what \
+          every replica has (remove it: obsync always sends with acks = \"all\")"
+        ]
+    );
+    assert_eq!(
+        errors(&with_producer("\"enable.idempotence\" = false")),
+        ["p.toml:15:1: target.producer: property \"enable.idempotence\" is fixed by obsync: the \
+          idempotent producer keeps retried batches in order (remove it)"]
+    );
+}
+
+#[test]
+fn producer_properties_set_by_a_field_or_as_tables_are_refused() {
+    assert_eq!(
+        errors(&with_producer("\"compression.type\" = \"lz4\"")),
+        [
+            "p.toml:15:1: target.producer: property \"compression.type\" is set by obsync \
           (use target.compression instead)"
         ]
     );
     assert_eq!(
-        errors(&with(
-            "version = \"3.x\"",
-            "version = \"3.x\"\n[target.producer]\nlinger.ms = 5"
-        )),
+        errors(&with_producer("\"api.version.request\" = false")),
+        [
+            "p.toml:15:1: target.producer: property \"api.version.request\" is set by obsync \
+          (use target.version instead)"
+        ]
+    );
+    assert_eq!(
+        errors(&with_producer("linger.ms = 5")),
         [
             "p.toml:15:1: target.producer: property \"linger\" is a table \
           (quote dotted property names, e.g. \"linger.ms\" = \"5\")"
+        ]
+    );
+}
+
+#[test]
+fn pass_through_producer_properties_go_through_the_client_check_with_their_place() {
+    let check: ClientPropertyCheck = std::sync::Arc::new(|name: &str, _: &str| {
+        (name != "linger.msec")
+            .then_some(())
+            .ok_or_else(|| format!("No such configuration property: \"{name}\""))
+    });
+    let env = env().with_client_property_check(check);
+    let text = with_producer("\"batch.num.messages\" = 5\n\"linger.msec\" = 5");
+    let errors: Vec<String> = ProjectConfig::parse_with(&text, "p.toml", &env)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "p.toml:16:1: target.producer: librdkafka refuses linger.msec = \"5\": No such \
+          configuration property: \"linger.msec\" \
+          (see librdkafka's CONFIGURATION.md for the property's name and values)"
         ]
     );
 }
@@ -637,6 +760,14 @@ fn format_is_case_insensitive_and_tx_sequence_needs_shareplex() {
         "types = [\"incremental\"]\nformat = \"canal\"",
     );
     assert_eq!(parse(&canal).unwrap().sync.format, FormatKind::Canal);
+    for (name, kind) in [
+        ("DEFAULT_WITH_SCHEMA", FormatKind::DefaultExtendColumnType),
+        ("dataworks2.0", FormatKind::DataWorks),
+        ("DATAWORKS_V2", FormatKind::DataWorks),
+    ] {
+        let text = canal.replace("\"canal\"", &format!("{name:?}"));
+        assert_eq!(parse(&text).unwrap().sync.format, kind, "{name}");
+    }
     assert_eq!(
         errors(&format!("{canal}\n").replace("\"canal\"\n", "\"canal\"\ntx_sequence = true\n")),
         ["p.toml:18:15: sync.tx_sequence: tx_sequence needs the SharePlex format, the format is \

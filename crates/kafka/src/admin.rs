@@ -12,7 +12,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::metadata::Metadata;
 
 use crate::client_context::TracingContext;
-use crate::config::{ClientRole, ConfigError, KafkaTarget, KafkaVersion};
+use crate::config::{ClientRole, KafkaTarget, KafkaVersion};
 
 /// Default time allowed for one metadata or admin request round.
 pub const DEFAULT_ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -82,9 +82,6 @@ pub enum TopicCreation {
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum AdminError {
-    /// The target config is invalid.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
     /// librdkafka refused to create the client.
     #[error("cannot create the Kafka admin client: {0}")]
     Client(KafkaError),
@@ -146,7 +143,7 @@ impl KafkaAdmin {
     /// Builds the admin client; each request waits at most `timeout` for the cluster.
     pub fn with_timeout(target: &KafkaTarget, timeout: Duration) -> Result<Self, AdminError> {
         let client = target
-            .client_config(ClientRole::Admin)?
+            .client_config(ClientRole::Admin)
             .create_with_context(TracingContext::new(&target.bootstrap_servers))
             .map_err(AdminError::Client)?;
         Ok(Self {
@@ -203,7 +200,7 @@ impl KafkaAdmin {
         if !self.version.supports_topic_creation() {
             return Err(AdminError::UnsupportedOnVersion {
                 operation: "creating topics",
-                version: self.version.label(),
+                version: self.version.as_str(),
             });
         }
         let new_topics: Vec<NewTopic<'_>> = specs

@@ -18,8 +18,8 @@ pub use admin::{
     AdminError, BrokerInfo, ClusterInfo, KafkaAdmin, NewTopicSpec, TopicCreation, TopicInfo,
 };
 pub use config::{
-    ClientRole, Compression, ConfigError, KafkaTarget, KafkaVersion, ProducerSettings, Sasl,
-    SaslMechanism, Tls,
+    check_client_property, client_property_check, ClientCertificate, ClientRole, Compression,
+    KafkaTarget, KafkaVersion, ProducerSettings, Sasl, SaslMechanism, Tls,
 };
 pub use partitioner::{murmur2, PartitionRule};
 pub use precheck::{kafka_precheck, PRECHECK_TIMEOUT};

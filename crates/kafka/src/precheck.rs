@@ -245,7 +245,7 @@ fn version_item(version: KafkaVersion, schema_sync: bool) -> CheckItem {
             format!(
                 "configured for Kafka {} (version in [target]): idempotent producer, topic \
                  creation available",
-                v.label()
+                v.as_str()
             ),
         ),
     }

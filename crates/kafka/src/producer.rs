@@ -17,7 +17,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 
 use crate::client_context::TracingContext;
-use crate::config::{ClientRole, ConfigError, KafkaTarget};
+use crate::config::{ClientRole, KafkaTarget};
 
 /// Bytes librdkafka adds to key + value for one record at most (record-format v2 varints and
 /// attributes: `RD_KAFKAP_MESSAGE_V2_MAX_OVERHEAD`). Its own size check uses the same sum.
@@ -112,9 +112,6 @@ pub enum ProduceError {
     /// `flush` ran out of time with messages still unacknowledged.
     #[error("{pending} messages were still unacknowledged after waiting {waited:?} for Kafka")]
     FlushTimedOut { pending: i32, waited: Duration },
-    /// The target config is invalid.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
     /// librdkafka refused to create the client.
     #[error("cannot create the Kafka producer: {0}")]
     Client(KafkaError),
@@ -232,14 +229,23 @@ impl KafkaProducer {
     /// Builds the producer. Does not connect: connection problems show up as unacknowledged
     /// messages, and before that in the precheck.
     pub fn new(target: &KafkaTarget) -> Result<Self, ProduceError> {
-        let config = target.client_config(ClientRole::Producer)?;
+        Self::with_metrics(target, Arc::default())
+    }
+
+    /// Like [`KafkaProducer::new`], counting into `metrics`, which may outlive the producer
+    /// (a project that resumes with a new producer keeps counting in the same place).
+    pub fn with_metrics(
+        target: &KafkaTarget,
+        metrics: Arc<ProducerMetrics>,
+    ) -> Result<Self, ProduceError> {
+        let config = target.client_config(ClientRole::Producer);
         let inner: Inner = config
             .create_with_context(TracingContext::new(&target.bootstrap_servers))
             .map_err(ProduceError::Client)?;
         Ok(Self {
             inner,
             max_message_bytes: target.producer.max_message_bytes,
-            metrics: Arc::new(ProducerMetrics::default()),
+            metrics,
         })
     }
 

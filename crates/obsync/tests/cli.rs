@@ -105,21 +105,166 @@ fn validate_reports_every_problem_with_place_and_exits_2() {
 }
 
 #[test]
-fn validate_names_an_unset_password_variable() {
+fn an_unset_password_variable_is_a_warning_in_validate_and_an_error_in_run() {
     let path = examples_dir().join("minimal.toml");
-    let output = Command::new(env!("CARGO_BIN_EXE_obsync"))
-        .args(["validate", "-c", path.to_str().unwrap()])
-        .env_remove("OBSYNC_SOURCE_PASSWORD")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
+    let path = path.to_str().unwrap();
+    let unset = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_obsync"))
+            .args(args)
+            .env_remove("OBSYNC_SOURCE_PASSWORD")
+            .output()
+            .unwrap()
+    };
+    let message =
+        ":12:16: source.password_env: environment variable OBSYNC_SOURCE_PASSWORD is not set";
+    let validate = unset(&["validate", "-c", path]);
+    assert_eq!(validate.status.code(), Some(0), "{}", stderr(&validate));
     assert!(
-        stderr(&output).contains(
-            ":12:16: source.password_env: environment variable OBSYNC_SOURCE_PASSWORD is not set"
-        ),
+        stderr(&validate).starts_with("warning: ") && stderr(&validate).contains(message),
         "{}",
-        stderr(&output)
+        stderr(&validate)
     );
+    for command in ["run", "precheck"] {
+        let output = unset(&[command, "-c", path]);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{command}: {}",
+            stderr(&output)
+        );
+        assert!(stderr(&output).contains(message), "{}", stderr(&output));
+    }
+}
+
+/// Edits of `examples/minimal.toml` that a user might make, each one `(from, to)`.
+/// The first group is valid, the rest is not; together with the files in `examples/` they
+/// are the cases `validate` and `run` must agree on.
+const VALID_EDITS: &[(&str, &str)] = &[
+    ("version = \"3.x\"", "version = \"3.x\"\n[target.producer]\n\"message.max.bytes\" = 8388608\nacks = \"all\"\n\"batch.num.messages\" = 5000"),
+    ("[[objects]]", "format = \"DEFAULT_WITH_SCHEMA\"\n[[objects]]"),
+    ("[[objects]]", "format = \"dataworks2.0\"\n[[objects]]"),
+];
+
+const INVALID_EDITS: &[(&str, &str)] = &[
+    (
+        "version = \"3.x\"",
+        "version = \"3.x\"\n[target.producer]\n\"message.max.bytes\" = \"8MB\"",
+    ),
+    (
+        "version = \"3.x\"",
+        "version = \"3.x\"\n[target.producer]\nacks = \"1\"",
+    ),
+    (
+        "version = \"3.x\"",
+        "version = \"3.x\"\n[target.producer]\n\"enable.idempotence\" = false",
+    ),
+    (
+        "version = \"3.x\"",
+        "version = \"3.x\"\n[target.producer]\n\"linger.msec\" = 5",
+    ),
+    (
+        "version = \"3.x\"",
+        "version = \"3.x\"\n[target.producer]\n\"batch.num.messages\" = \"many\"",
+    ),
+    (
+        "version = \"3.x\"",
+        "version = \"3.x\"\n[target.producer]\n\"linger.ms\" = 900001",
+    ),
+    (
+        "version = \"3.x\"",
+        "version = \"1.0\"\ncompression = \"zstd\"",
+    ),
+    (
+        "version = \"3.x\"",
+        "version = \"3.x\"\n[target.tls]\ncert_file = \"SELF\"",
+    ),
+    ("version = \"3.x\"", "version = \"0.9\""),
+    ("\"127.0.0.1:1\"", "\" \""),
+    ("port = 1", "port = 0"),
+    ("[[objects]]", "format = \"avro\"\n[[objects]]"),
+];
+
+/// The file `text` with the source and Kafka on port 1 of loopback, which refuses at once.
+fn unreachable(text: &str) -> String {
+    text.replace("127.0.0.1:9092", "127.0.0.1:1")
+        .replace("port = 3306", "port = 1")
+        .replace("port = 2881", "port = 1")
+}
+
+#[test]
+fn validate_and_run_agree_on_every_example_and_every_bad_case() {
+    let minimal =
+        unreachable(&std::fs::read_to_string(examples_dir().join("minimal.toml")).unwrap());
+    let mut cases: Vec<(String, String, bool)> = Vec::new();
+    for entry in std::fs::read_dir(examples_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let text = unreachable(&std::fs::read_to_string(&path).unwrap());
+            cases.push((path.display().to_string(), text, true));
+        }
+    }
+    for (edits, valid) in [(VALID_EDITS, true), (INVALID_EDITS, false)] {
+        for (from, to) in edits {
+            assert!(minimal.contains(from), "{from:?} is not in minimal.toml");
+            cases.push((
+                format!("{from} -> {to}"),
+                minimal.replacen(from, to, 1),
+                valid,
+            ));
+        }
+    }
+    // Valid files get as far as the precheck, which waits for the unreachable Kafka: run
+    // them side by side.
+    let runs: Vec<_> = cases
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, text, valid))| {
+            std::thread::spawn(move || {
+                // SELF names a file that exists: the case's own file.
+                let file_name = format!("agree-{i}.toml");
+                let path = scratch_file(&file_name, &text.replace("SELF", &file_name));
+                let file = path.to_str().unwrap();
+                let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("agree-{i}"));
+                let validate = obsync(&["validate", "-c", file]);
+                let run = obsync(&[
+                    "run",
+                    "-c",
+                    file,
+                    "--state-dir",
+                    state.to_str().unwrap(),
+                    "--metrics-listen",
+                    "off",
+                ]);
+                (name, valid, validate, run)
+            })
+        })
+        .collect();
+    for handle in runs {
+        let (name, valid, validate, run) = handle.join().unwrap();
+        let expected = if valid { 0 } else { 2 };
+        assert_eq!(
+            validate.status.code(),
+            Some(expected),
+            "validate, {name}: {}",
+            stderr(&validate)
+        );
+        if valid {
+            assert_ne!(
+                run.status.code(),
+                Some(2),
+                "run refused what validate accepted, {name}: {}",
+                stderr(&run)
+            );
+        } else {
+            assert_eq!(
+                run.status.code(),
+                Some(2),
+                "run accepted what validate refused, {name}: {}",
+                stderr(&run)
+            );
+            assert_eq!(stderr(&run), stderr(&validate), "{name}");
+        }
+    }
 }
 
 #[test]

@@ -11,6 +11,7 @@
 use crate::checkpoint::{
     CheckpointError, CheckpointStore, IncrementalCheckpoint, ProjectState, RangeProgress,
 };
+use obsync_kafka::ProduceError;
 use obsync_model::{LogPosition, TableMeta, Value};
 use obsync_source::snapshot::KeyRange;
 use std::future::Future;
@@ -55,7 +56,7 @@ pub enum Mark {
 /// A message's pending acknowledgement from Kafka.
 pub trait Ack: Send + 'static {
     /// Resolves once Kafka acknowledged the message, or with why it never will.
-    fn acknowledged(self) -> impl Future<Output = Result<(), String>> + Send;
+    fn acknowledged(self) -> impl Future<Output = Result<(), ProduceError>> + Send;
 }
 
 /// One entry of the in-order delivery queue.
@@ -87,8 +88,10 @@ pub struct DeliveryStats {
 /// Failure of the delivery side; the state on disk is the last good checkpoint.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
-    #[error("Kafka did not acknowledge a message: {0}")]
-    Rejected(String),
+    /// A message was not acknowledged; [`ProduceError::is_fatal`] says whether resuming
+    /// from the checkpoint may work.
+    #[error("Kafka did not acknowledge a message")]
+    Rejected(#[source] ProduceError),
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
 }
@@ -264,9 +267,19 @@ mod tests {
         CheckpointStore::open(d).unwrap()
     }
 
-    impl Ack for oneshot::Receiver<Result<(), String>> {
-        async fn acknowledged(self) -> Result<(), String> {
-            self.await.unwrap_or_else(|_| Err("dropped".into()))
+    impl Ack for oneshot::Receiver<Result<(), ProduceError>> {
+        async fn acknowledged(self) -> Result<(), ProduceError> {
+            self.await.expect("the test keeps every sender")
+        }
+    }
+
+    fn too_large() -> ProduceError {
+        ProduceError::Oversized {
+            topic: "t-1".into(),
+            partition: 0,
+            label: None,
+            size: 2_000_000,
+            max: 1_000_000,
         }
     }
 
@@ -364,9 +377,16 @@ mod tests {
         .await
         .ok();
         a1.send(Ok(())).unwrap();
-        a2.send(Err("MessageSizeTooLarge on t-1/0".into())).unwrap();
-        let err = tracker.await.unwrap().unwrap_err().to_string();
-        assert!(err.contains("MessageSizeTooLarge"), "{err}");
+        a2.send(Err(too_large())).unwrap();
+        let err = tracker.await.unwrap().unwrap_err();
+        match &err {
+            DeliveryError::Rejected(cause) => assert!(cause.is_fatal(), "{cause}"),
+            other => panic!("expected Rejected, got {other:?}"),
+        }
+        let cause = std::error::Error::source(&err)
+            .expect("the cause is kept")
+            .to_string();
+        assert!(cause.contains("over the 1000000-byte limit"), "{cause}");
         assert_eq!(store.load().unwrap().incremental.unwrap().position, pos(10));
     }
 

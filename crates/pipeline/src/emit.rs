@@ -19,11 +19,8 @@ pub const IN_FLIGHT_MESSAGES: usize = 100_000;
 pub type PendingTx = mpsc::Sender<Pending<DeliveryTicket>>;
 
 impl Ack for DeliveryTicket {
-    async fn acknowledged(self) -> Result<(), String> {
-        DeliveryTicket::acknowledged(self)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+    async fn acknowledged(self) -> Result<(), obsync_kafka::ProduceError> {
+        DeliveryTicket::acknowledged(self).await.map(|_| ())
     }
 }
 

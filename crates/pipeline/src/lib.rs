@@ -45,12 +45,39 @@ pub enum RunError {
     Produce(#[from] obsync_kafka::ProduceError),
     #[error(transparent)]
     Admin(#[from] obsync_kafka::AdminError),
-    #[error("topic {topic}: {reason}")]
-    Topic { topic: String, reason: String },
+    /// An operation on one topic the project maps to failed.
+    #[error("topic {topic} cannot be used")]
+    Topic {
+        topic: String,
+        #[source]
+        source: obsync_kafka::AdminError,
+    },
+    /// A topic schema sync created does not show all its partitions in time.
+    #[error("topic {topic} was created with {partitions} partitions, but after {waited:?} the broker's metadata shows {seen}: check the broker logs")]
+    TopicNotVisible {
+        topic: String,
+        partitions: i32,
+        seen: i32,
+        waited: std::time::Duration,
+    },
     #[error("transaction starting at {at} has more than {limit} rows; SharePlex intra-transaction sequence numbers need a whole transaction in memory: turn off sync.tx_sequence for this workload, or split the transaction at the source")]
     TransactionTooLarge { at: String, limit: usize },
-    #[error("precheck failed:\n{0}")]
-    Precheck(String),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl RunError {
+    /// Whether resuming from the checkpoint may cure this without the user acting: Kafka
+    /// did not acknowledge in time ([`obsync_kafka::ProduceError::is_fatal`] is false), or
+    /// the source is unavailable ([`obsync_source::binlog::BinlogError::is_transient`]).
+    /// Every other error needs the user to act.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            RunError::Delivery(delivery::DeliveryError::Rejected(e))
+            | RunError::Produce(e)
+            | RunError::Emit(emit::EmitError::Produce(e)) => !e.is_fatal(),
+            RunError::Binlog(e) => e.is_transient(),
+            _ => false,
+        }
+    }
 }

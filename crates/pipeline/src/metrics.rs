@@ -1,6 +1,12 @@
 //! Prometheus metrics of one project, in a registry of its own (projects share no
 //! global state, so a server can host many).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use obsync_kafka::ProducerMetrics;
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
@@ -12,7 +18,11 @@ pub struct ProjectMetrics {
     pub registry: Registry,
     pub rows_read: IntCounterVec,
     pub rows_written: IntCounterVec,
-    pub kafka_errors: IntCounter,
+    /// The counters of every producer the project creates (one per run attempt), which
+    /// the registry exports as `obsync_kafka_*_total`.
+    pub producer: Arc<ProducerMetrics>,
+    /// Times the binlog connection was re-established after it dropped.
+    pub binlog_reconnects: IntCounter,
     pub checkpoint_lag_seconds: IntGauge,
     pub snapshot_rows_done: IntGaugeVec,
     pub snapshot_rows_estimated: IntGaugeVec,
@@ -38,8 +48,12 @@ impl ProjectMetrics {
                 "rows_written_total",
                 "Messages acknowledged by Kafka, per source table.",
             ),
-            kafka_errors: IntCounter::new("kafka_errors_total", "Messages Kafka rejected.")
-                .expect("valid metric"),
+            producer: Arc::default(),
+            binlog_reconnects: IntCounter::new(
+                "binlog_reconnects_total",
+                "Times the binlog connection was re-established after it dropped.",
+            )
+            .expect("valid metric"),
             checkpoint_lag_seconds: IntGauge::new(
                 "checkpoint_lag_seconds",
                 "Seconds between now and the source commit time of the checkpoint.",
@@ -66,7 +80,8 @@ impl ProjectMetrics {
         for c in [
             Box::new(m.rows_read.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(m.rows_written.clone()),
-            Box::new(m.kafka_errors.clone()),
+            Box::new(ProducerCounters::new(m.producer.clone())),
+            Box::new(m.binlog_reconnects.clone()),
             Box::new(m.checkpoint_lag_seconds.clone()),
             Box::new(m.snapshot_rows_done.clone()),
             Box::new(m.snapshot_rows_estimated.clone()),
@@ -87,6 +102,70 @@ impl ProjectMetrics {
     }
 }
 
+/// Exports the producer's own atomics as Prometheus counters, read when scraped: the
+/// Kafka crate counts without knowing Prometheus.
+struct ProducerCounters {
+    source: Arc<ProducerMetrics>,
+    counters: [IntCounter; 5],
+    /// Serializes scrapes so two never both add the same difference.
+    sync: Mutex<()>,
+}
+
+impl ProducerCounters {
+    fn new(source: Arc<ProducerMetrics>) -> Self {
+        let counter = |name: &str, help: &str| IntCounter::new(name, help).expect("valid metric");
+        Self {
+            source,
+            counters: [
+                counter(
+                    "kafka_messages_enqueued_total",
+                    "Messages handed to the Kafka client.",
+                ),
+                counter("kafka_messages_sent_total", "Messages Kafka acknowledged."),
+                counter(
+                    "kafka_bytes_sent_total",
+                    "Key and value bytes of the messages Kafka acknowledged.",
+                ),
+                counter(
+                    "kafka_errors_total",
+                    "Messages that failed: refused before sending or not acknowledged by Kafka.",
+                ),
+                counter(
+                    "kafka_queue_full_waits_total",
+                    "Times sending waited because the Kafka client's queue was full.",
+                ),
+            ],
+            sync: Mutex::new(()),
+        }
+    }
+
+    fn sources(&self) -> [&AtomicU64; 5] {
+        let p = &self.source;
+        [
+            &p.messages_enqueued,
+            &p.messages_sent,
+            &p.bytes_sent,
+            &p.errors,
+            &p.queue_full_waits,
+        ]
+    }
+}
+
+impl Collector for ProducerCounters {
+    fn desc(&self) -> Vec<&Desc> {
+        self.counters.iter().flat_map(|c| c.desc()).collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let _one_at_a_time = self.sync.lock().unwrap_or_else(|p| p.into_inner());
+        for (counter, source) in self.counters.iter().zip(self.sources()) {
+            let behind = source.load(Ordering::Relaxed).saturating_sub(counter.get());
+            counter.inc_by(behind);
+        }
+        self.counters.iter().flat_map(|c| c.collect()).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +182,42 @@ mod tests {
         assert!(line.contains(r#"project="订单同步01""#), "{line}");
         assert!(line.contains(r#"table="shop.orders""#), "{line}");
         assert!(line.ends_with(" 3"), "{line}");
+    }
+
+    fn value(text: &str, metric: &str) -> String {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{metric}{{")))
+            .unwrap_or_else(|| panic!("no {metric} line in:\n{text}"));
+        line.rsplit(' ').next().unwrap().to_string()
+    }
+
+    #[test]
+    fn producer_counters_are_exported_as_they_are_when_scraped() {
+        let m = ProjectMetrics::new("p");
+        let p = &m.producer;
+        for (counter, n) in [
+            (&p.messages_enqueued, 5),
+            (&p.messages_sent, 4),
+            (&p.bytes_sent, 400),
+            (&p.errors, 1),
+            (&p.queue_full_waits, 2),
+        ] {
+            counter.fetch_add(n, Ordering::Relaxed);
+        }
+        m.binlog_reconnects.inc();
+        let text = m.render();
+        for (metric, expected) in [
+            ("obsync_kafka_messages_enqueued_total", "5"),
+            ("obsync_kafka_messages_sent_total", "4"),
+            ("obsync_kafka_bytes_sent_total", "400"),
+            ("obsync_kafka_errors_total", "1"),
+            ("obsync_kafka_queue_full_waits_total", "2"),
+            ("obsync_binlog_reconnects_total", "1"),
+        ] {
+            assert_eq!(value(&text, metric), expected, "{metric}");
+        }
+        p.errors.fetch_add(2, Ordering::Relaxed);
+        assert_eq!(value(&m.render(), "obsync_kafka_errors_total"), "3");
     }
 }

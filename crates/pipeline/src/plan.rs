@@ -55,8 +55,8 @@ pub enum PlanError {
     ChineseTableName { table: TableId },
     #[error("column {column:?} of {table} contains Chinese characters; rename the column or exclude the table")]
     ChineseColumnName { table: TableId, column: String },
-    #[error("{0}")]
-    Route(String),
+    #[error(transparent)]
+    Route(#[from] obsync_config::InvalidTopicName),
     #[error("[[objects]] names {} that the source does not have; check the names (matching is case-sensitive) and that the source user can see them, or remove them from the rules", list(.0))]
     NamedTablesMissing(Vec<TableId>),
 }
@@ -99,7 +99,7 @@ pub async fn resolve(
         let route = match config.route(&listing.id) {
             Ok(Some(route)) => route,
             Ok(None) => continue,
-            Err(e) => return Err(PlanError::Route(e.to_string())),
+            Err(e) => return Err(PlanError::Route(e)),
         };
         match listing.kind {
             TableKind::Table => {}

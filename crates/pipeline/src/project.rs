@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -72,7 +73,7 @@ impl ProjectHandle {
         };
         let task = tokio::spawn(async move {
             let status = ctx.status.clone();
-            let result = run(ctx).await;
+            let result = run_resuming(ctx).await;
             match &result {
                 Ok(RunOutcome::Finished) => status.set_state(RunState::Finished),
                 Ok(RunOutcome::Stopped) => status.set_state(RunState::Stopped),
@@ -187,7 +188,36 @@ impl RunContext {
     }
 }
 
-async fn run(mut ctx: RunContext) -> Result<RunOutcome, RunError> {
+/// The first wait before resuming after a transient failure; it doubles up to
+/// [`MAX_RESUME_BACKOFF`].
+const RESUME_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_RESUME_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Runs the project, and after a failure that resuming may cure
+/// ([`RunError::is_transient`]: brokers away for longer than the message timeout) resumes
+/// from the checkpoint, as a restart would, until it works or the project is stopped.
+async fn run_resuming(mut ctx: RunContext) -> Result<RunOutcome, RunError> {
+    let mut backoff = RESUME_BACKOFF;
+    loop {
+        match run(&mut ctx).await {
+            Err(e) if e.is_transient() => {
+                tracing::warn!(error = %e, retry_in = ?backoff, "resuming from the checkpoint");
+                ctx.status.set_error(e.to_string());
+            }
+            other => return other,
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = ctx.control.changed() => {}
+        }
+        if ctx.stop_requested() {
+            return Ok(RunOutcome::Stopped);
+        }
+        backoff = (backoff * 2).min(MAX_RESUME_BACKOFF);
+    }
+}
+
+async fn run(ctx: &mut RunContext) -> Result<RunOutcome, RunError> {
     let settings = ctx.settings.clone();
     ctx.status.set_state(RunState::Running);
     let store = CheckpointStore::open(&ctx.state_dir)?;
@@ -199,7 +229,10 @@ async fn run(mut ctx: RunContext) -> Result<RunOutcome, RunError> {
     for (id, why) in &plan.excluded {
         tracing::warn!(table = %id, reason = %why, "object matched but is not synced");
     }
-    let producer = Arc::new(KafkaProducer::new(&settings.kafka)?);
+    let producer = Arc::new(KafkaProducer::with_metrics(
+        &settings.kafka,
+        ctx.metrics.producer.clone(),
+    )?);
     let admin = KafkaAdmin::new(&settings.kafka)?;
 
     let (tx, rx) = mpsc::channel(IN_FLIGHT_MESSAGES);
@@ -217,7 +250,7 @@ async fn run(mut ctx: RunContext) -> Result<RunOutcome, RunError> {
         tx,
     );
 
-    let outcome = run_stages(&mut ctx, &plan, &state, &admin, emitter).await;
+    let outcome = run_stages(ctx, &plan, &state, &admin, emitter).await;
     // Every sender is gone now: the tracker drains the acknowledgements still due
     // and writes the final checkpoint.
     let tracked = tracker
@@ -287,20 +320,20 @@ async fn routes(
     let mut counts: BTreeMap<String, i32> = BTreeMap::new();
     let mut out = BTreeMap::new();
     for (id, t) in &plan.tables {
-        let partitions = match counts.get(&t.topic) {
-            Some(n) => *n,
-            None => {
-                let n = admin
-                    .partition_count(&t.topic)
-                    .await
-                    .map_err(|e| RunError::Topic {
-                        topic: t.topic.clone(),
-                        reason: e.to_string(),
+        let partitions =
+            match counts.get(&t.topic) {
+                Some(n) => *n,
+                None => {
+                    let n = admin.partition_count(&t.topic).await.map_err(|source| {
+                        RunError::Topic {
+                            topic: t.topic.clone(),
+                            source,
+                        }
                     })?;
-                counts.insert(t.topic.clone(), n);
-                n
-            }
-        };
+                    counts.insert(t.topic.clone(), n);
+                    n
+                }
+            };
         out.insert(
             id.clone(),
             Route {

@@ -1,15 +1,16 @@
 //! A validated project file turned into the settings of each component. This is the
 //! only place that knows both the config types and the component types.
 
-use obsync_config::{
-    Compression, FormatKind, KafkaVersion, PartitionRule, ProjectConfig, SaslMechanism, SourceKind,
-    StartPosition,
-};
+use obsync_config::{Environment, PartitionRule, ProjectConfig, SourceKind, StartPosition};
 use obsync_format::FormatOptions;
-use obsync_kafka::ProducerSettings;
 use obsync_source::{SourceEndpoint, SourceFlavor};
-use std::collections::BTreeMap;
-use std::time::Duration;
+
+/// The environment project files are loaded in: the process's variables and clock, plus
+/// the Kafka client's own check of pass-through `[target.producer]` properties, so that a
+/// file that loads also builds its Kafka clients.
+pub fn project_environment() -> Environment {
+    Environment::process().with_client_property_check(obsync_kafka::client_property_check())
+}
 
 /// Which stages run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +46,9 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Fails only on a `[target.producer]` value obsync must interpret itself.
-    pub fn from_config(config: ProjectConfig) -> Result<Self, InvalidProducerProperty> {
+    /// The config is valid by construction: every rule a user can break was checked when
+    /// the project file was loaded.
+    pub fn from_config(config: ProjectConfig) -> Self {
         let src = &config.source;
         let flavor = match src.kind {
             SourceKind::OceanBase => SourceFlavor::OceanBase,
@@ -61,15 +63,7 @@ impl Settings {
             password: src.password.expose().to_string(),
         };
         let sync = &config.sync;
-        let mut format = FormatOptions::new(match sync.format {
-            FormatKind::Default => obsync_format::FormatKind::Default,
-            FormatKind::DefaultExtendColumnType => {
-                obsync_format::FormatKind::DefaultExtendColumnType
-            }
-            FormatKind::Canal => obsync_format::FormatKind::Canal,
-            FormatKind::DataWorks => obsync_format::FormatKind::DataWorks,
-            FormatKind::SharePlex => obsync_format::FormatKind::SharePlex,
-        });
+        let mut format = FormatOptions::new(sync.format);
         if let Some(t) = src
             .message_tenant
             .clone()
@@ -84,11 +78,11 @@ impl Settings {
         .to_string();
         format.source_identity = config.name.as_str().to_string();
         format.source_time_zone_offset_secs = sync.time_zone.local_minus_utc();
-        Ok(Self {
+        Self {
             name: config.name.as_str().to_string(),
             source,
             server_id: src.server_id,
-            kafka: kafka_target(&config)?,
+            kafka: obsync_kafka::KafkaTarget::from(&config.target),
             format,
             partition_rule: match sync.partition_rule {
                 PartitionRule::Hash => obsync_kafka::PartitionRule::Hash,
@@ -112,136 +106,6 @@ impl Settings {
             snapshot_chunk_rows: sync.snapshot_chunk_rows as usize,
             snapshot_parallelism: sync.snapshot_parallelism.max(1),
             config,
-        })
-    }
-}
-
-fn kafka_target(
-    config: &ProjectConfig,
-) -> Result<obsync_kafka::KafkaTarget, InvalidProducerProperty> {
-    use obsync_kafka::config as k;
-    let t = &config.target;
-    let mut target = obsync_kafka::KafkaTarget::new(t.bootstrap_servers_string());
-    target.version = match t.version {
-        KafkaVersion::V0_9 => k::KafkaVersion::V0_9,
-        KafkaVersion::V1_0 => k::KafkaVersion::V1_0,
-        KafkaVersion::V2 => k::KafkaVersion::V2,
-        KafkaVersion::V3Plus => k::KafkaVersion::V3Plus,
-    };
-    target.compression = match t.compression {
-        Compression::None => k::Compression::None,
-        Compression::Gzip => k::Compression::Gzip,
-        Compression::Snappy => k::Compression::Snappy,
-        Compression::Lz4 => k::Compression::Lz4,
-        Compression::Zstd => k::Compression::Zstd,
-    };
-    target.sasl = t.sasl.as_ref().map(|s| k::Sasl {
-        mechanism: match s.mechanism {
-            SaslMechanism::Plain => k::SaslMechanism::Plain,
-            SaslMechanism::ScramSha256 => k::SaslMechanism::ScramSha256,
-            SaslMechanism::ScramSha512 => k::SaslMechanism::ScramSha512,
-        },
-        username: s.username.clone(),
-        password: s.password.expose().to_string(),
-    });
-    target.tls = t.tls.as_ref().map(|tls| k::Tls {
-        ca_file: tls.ca_file.clone(),
-        cert_file: tls.cert_file.clone(),
-        key_file: tls.key_file.clone(),
-        verify_hostname: tls.verify_hostname,
-    });
-    let (producer, extra) = producer_settings(&t.producer)?;
-    target.producer = producer;
-    target.extra = extra;
-    Ok(target)
-}
-
-/// A `[target.producer]` value obsync cannot use.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("[target.producer] \"{property}\" = {value:?} is not {expected}: write it as a plain number, e.g. \"{property}\" = \"{example}\"")]
-pub struct InvalidProducerProperty {
-    pub property: String,
-    pub value: String,
-    pub expected: &'static str,
-    pub example: &'static str,
-}
-
-/// Splits `[target.producer]` into the settings obsync manages itself (the size limit
-/// it checks before sending, the outage tolerance, the batching delay and the memory
-/// bound, written with their librdkafka names) and the pass-through rest.
-fn producer_settings(
-    given: &BTreeMap<String, String>,
-) -> Result<(ProducerSettings, BTreeMap<String, String>), InvalidProducerProperty> {
-    let mut settings = ProducerSettings::default();
-    let mut extra = BTreeMap::new();
-    for (key, value) in given {
-        let number = |expected, example| {
-            value
-                .trim()
-                .parse::<u64>()
-                .map_err(|_| InvalidProducerProperty {
-                    property: key.clone(),
-                    value: value.clone(),
-                    expected,
-                    example,
-                })
-        };
-        match key.as_str() {
-            "message.max.bytes" => {
-                settings.max_message_bytes = number("a size in bytes", "8388608")? as usize
-            }
-            "message.timeout.ms" | "delivery.timeout.ms" => {
-                settings.message_timeout =
-                    Duration::from_millis(number("a time in milliseconds", "300000")?)
-            }
-            "linger.ms" | "queue.buffering.max.ms" => {
-                settings.linger = Duration::from_millis(number("a time in milliseconds", "5")?)
-            }
-            "queue.buffering.max.kbytes" => {
-                settings.queue_max_bytes = number("a size in KiB", "65536")? as usize * 1024
-            }
-            _ => {
-                extra.insert(key.clone(), value.clone());
-            }
         }
-    }
-    Ok((settings, extra))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn managed_producer_properties_become_typed_settings() {
-        let (p, extra) = producer_settings(&map(&[
-            ("message.max.bytes", "8388608"),
-            ("linger.ms", "20"),
-            ("message.timeout.ms", "60000"),
-            ("queue.buffering.max.kbytes", "1024"),
-            ("batch.num.messages", "5000"),
-        ]))
-        .unwrap();
-        assert_eq!(p.max_message_bytes, 8_388_608);
-        assert_eq!(p.linger, Duration::from_millis(20));
-        assert_eq!(p.message_timeout, Duration::from_secs(60));
-        assert_eq!(p.queue_max_bytes, 1024 * 1024);
-        assert_eq!(extra, map(&[("batch.num.messages", "5000")]));
-    }
-
-    #[test]
-    fn a_managed_property_that_is_not_a_number_is_named_in_the_error() {
-        let err = producer_settings(&map(&[("message.max.bytes", "8MB")])).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "[target.producer] \"message.max.bytes\" = \"8MB\" is not a size in bytes: write it as a plain number, e.g. \"message.max.bytes\" = \"8388608\""
-        );
     }
 }

@@ -16,9 +16,31 @@ pub const EXIT_INVALID_CONFIG: u8 = 2;
 /// Exit code of commands whose engine is not built yet.
 pub const EXIT_NOT_READY: u8 = 3;
 
-/// Loads the project file, or prints every problem to stderr and returns the exit code.
-pub fn load_config(path: &Path) -> Result<ProjectConfig, ExitCode> {
-    ProjectConfig::from_file(path).map_err(|errors| {
+/// What a project file is loaded for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Only checked (`validate`): an unset `password_env` variable is a warning, since it is
+    /// needed where the project runs, not to check the file.
+    Check,
+    /// Connected with (`run`, `precheck`): every password must be there.
+    Connect,
+}
+
+/// Loads the project file, printing its warnings to stderr, or prints every problem to
+/// stderr and returns the exit code.
+pub fn load_config(path: &Path, purpose: Purpose) -> Result<ProjectConfig, ExitCode> {
+    let env = obsync_pipeline::settings::project_environment();
+    let env = match purpose {
+        Purpose::Check => env.unset_passwords_warn(),
+        Purpose::Connect => env,
+    };
+    let loaded = ProjectConfig::from_file_with(path, &env);
+    if let Ok(config) = &loaded {
+        for warning in &config.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
+    loaded.map_err(|errors| {
         for error in &errors {
             eprintln!("{error}");
         }
@@ -32,14 +54,12 @@ pub fn load_config(path: &Path) -> Result<ProjectConfig, ExitCode> {
     })
 }
 
-/// Loads the project file and turns it into the engine's settings, or prints what is
-/// wrong and returns the exit code.
-pub fn load_settings(path: &Path) -> Result<obsync_pipeline::Settings, ExitCode> {
-    let config = load_config(path)?;
-    obsync_pipeline::Settings::from_config(config).map_err(|e| {
-        eprintln!("{}: {e}", path.display());
-        ExitCode::from(EXIT_INVALID_CONFIG)
-    })
+/// Loads the project file and builds the engine's settings from it, everything `run`
+/// builds short of connecting; or prints what is wrong and returns the exit code.
+pub fn load_settings(path: &Path, purpose: Purpose) -> Result<obsync_pipeline::Settings, ExitCode> {
+    Ok(obsync_pipeline::Settings::from_config(load_config(
+        path, purpose,
+    )?))
 }
 
 /// Says plainly that `engine` is not there yet and returns [`EXIT_NOT_READY`].

@@ -11,7 +11,7 @@ pub const EXIT_PRECHECK_FAILED: u8 = 4;
 
 /// Prints the precheck report of `args.config`; exits 0 when it passed, 4 when not.
 pub async fn execute(args: PrecheckArgs) -> anyhow::Result<ExitCode> {
-    let settings = match super::load_settings(&args.config) {
+    let settings = match super::load_settings(&args.config, super::Purpose::Connect) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };

@@ -15,7 +15,7 @@ use crate::progress;
 pub const EXIT_RUN_FAILED: u8 = 1;
 
 pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let settings = match super::load_settings(&args.config) {
+    let settings = match super::load_settings(&args.config, super::Purpose::Connect) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };

@@ -8,12 +8,12 @@ use obsync_config::{ObjectRule, ProjectConfig, StartPosition};
 
 use crate::cli::ValidateArgs;
 
-/// Validates `args.config`: prints every problem to stderr (exit 2) or a summary to stdout
-/// (exit 0).
+/// Validates `args.config` by building the same settings `run` builds, short of connecting:
+/// prints every problem to stderr (exit 2) or a summary to stdout (exit 0).
 pub async fn execute(args: ValidateArgs) -> anyhow::Result<ExitCode> {
-    match super::load_config(&args.config) {
-        Ok(config) => {
-            print!("{}", summary(&config, &args.config));
+    match super::load_settings(&args.config, super::Purpose::Check) {
+        Ok(settings) => {
+            print!("{}", summary(&settings.config, &args.config));
             Ok(ExitCode::SUCCESS)
         }
         Err(code) => Ok(code),

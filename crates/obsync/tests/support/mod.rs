@@ -399,14 +399,7 @@ impl ProjectSpec {
     /// The options the records are written with, derived from the spec by the rules of
     /// docs/configuration.md (tenant `default` for MariaDB, `sys` for `root@sys`).
     pub fn format_options(&self) -> FormatOptions {
-        let kind = match self.format.to_ascii_lowercase().as_str() {
-            "default" => FormatKind::Default,
-            "defaultextendcolumntype" => FormatKind::DefaultExtendColumnType,
-            "canal" => FormatKind::Canal,
-            "dataworks" | "dataworks2.0" => FormatKind::DataWorks,
-            "shareplex" => FormatKind::SharePlex,
-            other => panic!("unknown format {other}"),
-        };
+        let kind: FormatKind = self.format.parse().expect("a known format");
         let mut opts = FormatOptions::new(kind);
         match self.server {
             SourceServer::MariaDb => opts.db_type = "MYSQL".into(),

@@ -10,7 +10,7 @@ use crate::status::Stage;
 use crate::RunError;
 use obsync_format::{Ddl, MessageContext, SequenceGenerator, TxnSequence};
 use obsync_model::{Change, SourceEvent, TableId, TableMeta, TxnInfo};
-use obsync_source::binlog::{BinlogError, BinlogOptions, BinlogReader, StartFrom, TableFilter};
+use obsync_source::binlog::{BinlogOptions, BinlogReader, StartFrom, TableFilter};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -51,6 +51,8 @@ pub async fn run(
     let mut seq = SequenceGenerator::default();
     let mut txn_rows: Vec<Change> = Vec::new();
     let mut current: Option<Arc<TxnInfo>> = None;
+    // The reader's own reconnect count, already added to the project's counter.
+    let mut reconnects_counted = 0;
     let mut heartbeat =
         tokio::time::interval(Duration::from_secs(s.heartbeat_interval_secs.max(1)));
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -60,8 +62,15 @@ pub async fn run(
         }
         let event = tokio::select! {
             ev = reader.next() => match ev {
-                Ok(ev) => ev,
-                Err(e) if is_transient(&e) => {
+                Ok(ev) => {
+                    let reconnects = reader.reconnects();
+                    if reconnects > reconnects_counted {
+                        ctx.metrics.binlog_reconnects.inc_by(reconnects - reconnects_counted);
+                        reconnects_counted = reconnects;
+                    }
+                    ev
+                }
+                Err(e) if e.is_transient() => {
                     // The reader already retried for a while. Keep going from the last
                     // transaction it completed: rows of the open transaction were sent
                     // and will be sent again (duplicates, never gaps).
@@ -76,6 +85,8 @@ pub async fn run(
                         Some(r) => reader = r,
                         None => return Ok(()),
                     }
+                    ctx.metrics.binlog_reconnects.inc();
+                    reconnects_counted = 0;
                     continue;
                 }
                 Err(e) => return Err(e.into()),
@@ -196,17 +207,6 @@ pub async fn run(
 /// The longest wait between attempts to reach an unavailable source.
 const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(30);
 
-/// Errors that mean "the source is not reachable right now", as opposed to data or
-/// configuration problems that a retry cannot fix.
-fn is_transient(e: &BinlogError) -> bool {
-    matches!(
-        e,
-        BinlogError::Connect(_)
-            | BinlogError::ReconnectExhausted { .. }
-            | BinlogError::Query { .. }
-    )
-}
-
 /// Opens a reader at `start`, retrying transient failures with backoff until it works
 /// or the project is stopped (`None`).
 async fn open_reader(
@@ -225,7 +225,7 @@ async fn open_reader(
                 ctx.status.clear_error();
                 return Ok(Some(r));
             }
-            Err(e) if is_transient(&e) => {
+            Err(e) if e.is_transient() => {
                 tracing::warn!(error = %e, retry_in = ?backoff, "cannot open the binlog stream");
                 ctx.status.set_error(e.to_string());
             }

@@ -26,13 +26,7 @@ pub async fn run(ctx: &RunContext, plan: &ProjectPlan, admin: &KafkaAdmin) -> Re
             replication: s.topic_replication_factor,
         })
         .collect();
-    let results = admin
-        .create_topics(&specs)
-        .await
-        .map_err(|e| RunError::Topic {
-            topic: "(schema sync)".into(),
-            reason: e.to_string(),
-        })?;
+    let results = admin.create_topics(&specs).await?;
     for (spec, result) in specs.iter().zip(results) {
         match result {
             TopicCreation::Created => {
@@ -54,20 +48,19 @@ async fn wait_visible(admin: &KafkaAdmin, spec: &NewTopicSpec) -> Result<(), Run
             Ok(n) if n >= spec.partitions => return Ok(()),
             Ok(n) => n,
             Err(AdminError::TopicNotFound(_)) => 0,
-            Err(e) => {
+            Err(source) => {
                 return Err(RunError::Topic {
                     topic: spec.name.clone(),
-                    reason: e.to_string(),
+                    source,
                 })
             }
         };
         if Instant::now() >= deadline {
-            return Err(RunError::Topic {
+            return Err(RunError::TopicNotVisible {
                 topic: spec.name.clone(),
-                reason: format!(
-                    "created with {} partitions, but after {VISIBLE_TIMEOUT:?} the broker's metadata shows {seen}: check the broker logs",
-                    spec.partitions
-                ),
+                partitions: spec.partitions,
+                seen,
+                waited: VISIBLE_TIMEOUT,
             });
         }
         tokio::time::sleep(VISIBLE_POLL).await;

@@ -46,7 +46,7 @@ topic = "{topic}"
     );
     let config = ProjectConfig::parse(&text, Path::new(&format!("{name}.toml")))
         .unwrap_or_else(|e| panic!("test project is invalid: {e:?}"));
-    Settings::from_config(config).expect("valid settings")
+    Settings::from_config(config)
 }
 
 /// Every message of `topic`, one line each in kcat's `-f` format (an independent client).

@@ -18,7 +18,7 @@ pub enum BinlogError {
     #[error(transparent)]
     Connect(#[from] ConnectError),
     /// A setup query (`SHOW MASTER STATUS`, `SET @…`) failed.
-    #[error("{what} failed on the source")]
+    #[error("{what} failed on the source{}", privilege_fix(.source))]
     Query {
         what: String,
         #[source]
@@ -26,7 +26,7 @@ pub enum BinlogError {
     },
     /// The server refused or aborted the binlog dump (e.g. error 1236: the requested
     /// binlog file was purged, or the position is not an event boundary).
-    #[error("the source stopped the binlog stream at {position}; if the file was purged, restart the project from a snapshot")]
+    #[error("the source stopped the binlog stream at {position}{}", stream_fix(.source))]
     Stream {
         position: BinlogCoord,
         #[source]
@@ -78,4 +78,41 @@ pub enum BinlogError {
     /// The server has binary logging off or lists no binlog files.
     #[error("the source has no binary log: enable log_bin with binlog_format=ROW")]
     NoBinlog,
+}
+
+impl BinlogError {
+    /// Whether a fresh connection may succeed where this failed: the network, a server
+    /// restart or a killed connection, or the reader's own reconnect attempts ran out.
+    /// Everything else (privileges, purged logs, data the reader cannot decode) needs the
+    /// user to act, so a stage fails on it instead of retrying.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            BinlogError::ReconnectExhausted { .. } => true,
+            other => super::stream::is_transient_error(other),
+        }
+    }
+}
+
+/// MySQL/MariaDB error codes meaning the user lacks a privilege: 1044/1045 access denied,
+/// 1142 command denied, 1227 "you need the … privilege(s)".
+fn is_privilege_error(e: &mysql_async::Error) -> bool {
+    matches!(e, mysql_async::Error::Server(s) if matches!(s.code, 1044 | 1045 | 1142 | 1227))
+}
+
+const PRIVILEGE_FIX: &str = ": grant the source user the replication privileges (GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO the user; on MariaDB 10.5+ BINLOG MONITOR instead of REPLICATION CLIENT), then start the project again";
+
+fn privilege_fix(e: &mysql_async::Error) -> &'static str {
+    if is_privilege_error(e) {
+        PRIVILEGE_FIX
+    } else {
+        ""
+    }
+}
+
+fn stream_fix(e: &mysql_async::Error) -> &'static str {
+    if is_privilege_error(e) {
+        PRIVILEGE_FIX
+    } else {
+        "; if the file was purged, restart the project from a snapshot"
+    }
 }
