@@ -199,7 +199,7 @@ fn broker_version_item(
             NAME,
             format!(
                 "target.version is \"{}\" but the broker at {at} is Kafka {}: it {evidence}",
-                declared.label(),
+                declared.as_str(),
                 generation.label()
             ),
             set_version(generation.config_value().unwrap_or("1.0")),

@@ -24,7 +24,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseProducer, Producer, ProducerContext};
 use rdkafka::ClientContext;
 
-use crate::config::{ClientRole, ConfigError, KafkaTarget, KafkaVersion};
+use crate::config::{ClientRole, KafkaTarget, KafkaVersion};
 
 /// Request types the generation table looks at (Kafka protocol API keys).
 const PRODUCE: i16 = 0;
@@ -179,8 +179,6 @@ impl BrokerVersion {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProbeError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
     #[error("cannot create the Kafka client for the version probe")]
     Client(#[source] KafkaError),
     /// Neither an answer nor a refusal of ApiVersions within the time allowed.
@@ -228,11 +226,7 @@ fn probe_blocking(target: &KafkaTarget, timeout: Duration) -> ConnectionProbe {
     };
     let api_timeout = (timeout / 2).min(Duration::from_secs(4));
     let mut config = rdkafka::ClientConfig::new();
-    let properties = match target.properties(ClientRole::Admin) {
-        Ok(p) => p,
-        Err(e) => return failed(e.into()),
-    };
-    for (key, value) in properties {
+    for (key, value) in target.properties(ClientRole::Admin) {
         // The probe always asks, whatever the declared version says.
         if key != "api.version.request" && key != "broker.version.fallback" {
             config.set(key, value);
@@ -244,8 +238,13 @@ fn probe_blocking(target: &KafkaTarget, timeout: Duration) -> ConnectionProbe {
             "api.version.request.timeout.ms",
             api_timeout.as_millis().to_string(),
         )
-        // When a 0.9 broker stays silent, librdkafka falls back to this feature set.
+        // When a 0.9 broker stays silent, librdkafka falls back to this feature set, and
+        // keeps it instead of asking again on every reconnect: each ApiVersions request
+        // makes a 0.9 broker's network thread throw (ArrayIndexOutOfBoundsException), which
+        // can drop other clients' requests received in the same poll (they are retried
+        // after their request timeout). One request per probe is the least that tells.
         .set("broker.version.fallback", "0.9.0.1")
+        .set("api.version.fallback.ms", "3600000")
         .set("debug", "feature")
         .set_log_level(RDKafkaLogLevel::Debug);
     let capture = Capture::default();

@@ -14,8 +14,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use obsync_kafka::{
-    kafka_precheck, KafkaAdmin, KafkaProducer, KafkaTarget, KafkaVersion, NewTopicSpec, Sasl,
-    SaslMechanism, Tls,
+    kafka_precheck, ClientCertificate, KafkaAdmin, KafkaProducer, KafkaTarget, KafkaVersion,
+    NewTopicSpec, Sasl, SaslMechanism, Tls,
 };
 use obsync_model::{CheckItem, CheckStatus};
 use obsync_testkit::{unique_name, BrokerOptions, KafkaBroker, KafkaRelease, ListenerSpec};
@@ -212,15 +212,17 @@ fn sasl(mechanism: SaslMechanism, (user, password): (&str, &str)) -> Option<Sasl
     Some(Sasl {
         mechanism,
         username: user.into(),
-        password: password.into(),
+        password: obsync_config::Secret::new(password),
     })
 }
 
 fn tls(certs: &Certs, ca: &str, client: bool) -> Option<Tls> {
     Some(Tls {
         ca_file: Some(certs.path(ca)),
-        cert_file: client.then(|| certs.path("client.pem")),
-        key_file: client.then(|| certs.path("client.key")),
+        client_cert: client.then(|| ClientCertificate {
+            cert_file: certs.path("client.pem"),
+            key_file: certs.path("client.key"),
+        }),
         verify_hostname: true,
     })
 }
@@ -228,7 +230,7 @@ fn tls(certs: &Certs, ca: &str, client: bool) -> Option<Tls> {
 /// kcat's `-X` settings for the same connection as `target`.
 fn kcat_args(target: &KafkaTarget) -> Vec<String> {
     let mut args = vec!["-b".to_string(), target.bootstrap_servers.clone()];
-    for (key, value) in target.properties(obsync_kafka::ClientRole::Admin).unwrap() {
+    for (key, value) in target.properties(obsync_kafka::ClientRole::Admin) {
         if key.starts_with("sasl.") || key.starts_with("ssl.") || key == "security.protocol" {
             args.push("-X".into());
             args.push(format!("{key}={value}"));

@@ -122,7 +122,7 @@ async fn release_scenarios(release: KafkaRelease) {
         assert!(
             v.detail.contains(&format!(
                 "target.version is \"{}\" but the broker at",
-                declared.label()
+                declared.as_str()
             )),
             "{v:?}"
         );
