@@ -69,7 +69,9 @@ pub use objects::{InvalidTablePattern, ObjectRule, Route, TablePattern};
 pub use producer::ProducerSettings;
 pub use project::ProjectConfig;
 pub use secret::{ClientPropertyCheck, Environment, Secret};
-pub use source::{derived_server_id, InvalidSourceUser, SourceConfig, SourceKind, SourceUser};
+pub use source::{
+    derived_server_id, BinlogPositioning, InvalidSourceUser, SourceConfig, SourceKind, SourceUser,
+};
 pub use sync::{FormatKind, PartitionRule, StartPosition, SyncConfig, SyncTypes};
 pub use target::{
     BrokerAddress, ClientCertificate, Compression, KafkaVersion, Sasl, SaslMechanism, TargetConfig,

@@ -46,6 +46,7 @@ pub(crate) struct RawSource {
     pub password_env: Option<Spanned<String>>,
     pub server_id: Option<Spanned<i64>>,
     pub tenant: Option<Spanned<String>>,
+    pub binlog_positioning: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

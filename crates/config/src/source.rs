@@ -43,6 +43,32 @@ impl fmt::Display for SourceKind {
     }
 }
 
+/// How the binlog dump is positioned (`binlog_positioning`), at the start and at every
+/// reconnect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum BinlogPositioning {
+    /// By GTID set on a MySQL-flavoured source with `gtid_mode=ON` (MySQL, OceanBase's
+    /// Binlog Service), by file and offset elsewhere.
+    #[default]
+    Auto,
+    /// Always by GTID: for sources that serve only GTID auto-positioning.
+    Gtid,
+    /// Always by file and offset: for sources or proxies without GTID dumps.
+    File,
+}
+
+impl BinlogPositioning {
+    /// Parses `auto`, `gtid` or `file` (any case).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Some(Self::Auto),
+            "gtid" => Some(Self::Gtid),
+            "file" => Some(Self::File),
+            _ => None,
+        }
+    }
+}
+
 /// The login user. For OceanBase it is written `user@tenant#cluster` (tenant and cluster
 /// optional, cluster only with a tenant); for MySQL and MariaDB it is the plain user name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -152,6 +178,8 @@ pub struct SourceConfig {
     /// `tenant` field, else for OceanBase the user's tenant, else `sys` (a login without
     /// tenant lands in `sys`). MySQL and MariaDB have none unless `tenant` is set.
     pub message_tenant: Option<String>,
+    /// How the binlog dump is positioned.
+    pub binlog_positioning: BinlogPositioning,
 }
 
 /// The server id used when `server_id` is not set: a stable hash of the project name in
@@ -226,6 +254,21 @@ pub(crate) fn check_source(
             );
         }
     }
+    let binlog_positioning = match &raw.binlog_positioning {
+        None => Some(BinlogPositioning::Auto),
+        Some(p) => {
+            let parsed = BinlogPositioning::parse(p.get_ref());
+            if parsed.is_none() {
+                problems.report(
+                    p.span(),
+                    "source.binlog_positioning",
+                    format!("unknown binlog positioning {:?}", p.get_ref()),
+                    "use \"auto\" (GTID where the source has gtid_mode=ON), \"gtid\" or \"file\"",
+                );
+            }
+            parsed
+        }
+    };
     if problems.len() != before {
         return None;
     }
@@ -243,6 +286,7 @@ pub(crate) fn check_source(
         password: password?,
         server_id: server_id?,
         message_tenant,
+        binlog_positioning: binlog_positioning?,
     })
 }
 

@@ -339,6 +339,36 @@ fn tenant_override_applies_to_mysql_too() {
 }
 
 #[test]
+fn binlog_positioning_defaults_to_auto_and_accepts_gtid_or_file() {
+    assert_eq!(
+        parse(BASE).unwrap().source.binlog_positioning,
+        BinlogPositioning::Auto
+    );
+    let gtid = parse(&with(
+        "port = 3306",
+        "port = 3306\nbinlog_positioning = \"GTID\"",
+    ))
+    .unwrap();
+    assert_eq!(gtid.source.binlog_positioning, BinlogPositioning::Gtid);
+    let file = parse(&with(
+        "port = 3306",
+        "port = 3306\nbinlog_positioning = \"file\"",
+    ))
+    .unwrap();
+    assert_eq!(file.source.binlog_positioning, BinlogPositioning::File);
+    assert_eq!(
+        errors(&with(
+            "port = 3306",
+            "port = 3306\nbinlog_positioning = \"pos\""
+        )),
+        [
+            "p.toml:8:22: source.binlog_positioning: unknown binlog positioning \"pos\" \
+          (use \"auto\" (GTID where the source has gtid_mode=ON), \"gtid\" or \"file\")"
+        ]
+    );
+}
+
+#[test]
 fn password_env_must_be_set() {
     assert_eq!(
         errors(&with("OBSYNC_SOURCE_PASSWORD", "NOT_SET_ANYWHERE")),

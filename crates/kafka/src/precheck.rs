@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use obsync_model::CheckItem;
+use obsync_model::{CheckItem, ErrorChain};
 
 use crate::admin::{AdminError, KafkaAdmin, NewTopicSpec, TopicInfo};
 use crate::config::{Compression, KafkaTarget, KafkaVersion};
@@ -45,8 +45,8 @@ pub async fn kafka_precheck(
         Err(e) => {
             // The admin client only knows that it timed out; the probe saw why.
             let mut reason = match &probe.failure {
-                Some(failure) => format!("{e}; the connection failed with: {failure}"),
-                None => e.to_string(),
+                Some(failure) => format!("{}; the connection failed with: {failure}", ErrorChain(e)),
+                None => ErrorChain(e).to_string(),
             };
             if let Some(problem) = certificate_problem(target, &reason).await {
                 reason.push_str(&format!("; the broker's certificate: {problem}"));

@@ -95,6 +95,32 @@ async fn ten_thousand_keyed_messages_arrive_complete_and_in_order_per_partition(
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_full_queue_makes_send_wait_and_every_counter_moves() {
+    use std::sync::atomic::Ordering::Relaxed;
+    const COUNT: u64 = 50;
+    let mut target = target();
+    // 1 KiB of queue holds one 900-byte message: every further send must wait.
+    target.producer.queue_max_bytes = 1024;
+    let topic = unique_name("queuefull");
+    create_topic(&target, &topic, 1).await;
+    let producer = KafkaProducer::new(&target).unwrap();
+    let value = vec![b'v'; 900];
+    let mut tickets = Vec::new();
+    for _ in 0..COUNT {
+        tickets.push(producer.send(&topic, 0, b"k", &value, None).await.unwrap());
+    }
+    for ticket in tickets {
+        ticket.acknowledged().await.unwrap();
+    }
+    let m = producer.metrics();
+    assert!(m.queue_full_waits.load(Relaxed) > 0, "send never waited");
+    assert_eq!(m.messages_enqueued.load(Relaxed), COUNT);
+    assert_eq!(m.messages_sent.load(Relaxed), COUNT);
+    assert_eq!(m.bytes_sent.load(Relaxed), COUNT * 901);
+    assert_eq!(m.errors.load(Relaxed), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn oversized_message_fails_before_sending_and_names_the_fix() {
     let mut target = target();
     target.producer.max_message_bytes = 10_000;

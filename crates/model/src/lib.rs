@@ -5,12 +5,14 @@
 //! pipeline consume them.
 
 mod change;
+mod error_chain;
 mod position;
 mod precheck;
 mod table;
 mod value;
 
 pub use change::{Change, ChangeOrigin, RowChange, SourceEvent, TxnInfo};
+pub use error_chain::ErrorChain;
 pub use position::{BinlogCoord, Gtid, LogPosition, ParsePositionError};
 pub use precheck::{CheckItem, CheckStatus};
 pub use table::{Column, ColumnType, KeySource, TableId, TableMeta};

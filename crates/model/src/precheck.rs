@@ -9,6 +9,10 @@ pub enum CheckStatus {
     /// Not fatal, but the user should know (e.g. a feature unavailable on this version).
     Warn,
     Fail,
+    /// The item's input could not be computed (an item it depends on failed), so it
+    /// says nothing either way: never a pass over nothing.
+    #[serde(rename = "not_checked")]
+    NotChecked,
 }
 
 /// One precheck item: what was checked, the outcome, and how to fix a failure.
@@ -43,6 +47,17 @@ impl CheckItem {
             status: CheckStatus::Fail,
             detail: detail.into(),
             fix: Some(fix.into()),
+        }
+    }
+
+    /// An item that could not run because `why` (an earlier item failed); the fix
+    /// points there.
+    pub fn not_checked(name: impl Into<String>, why: impl std::fmt::Display) -> Self {
+        Self {
+            name: name.into(),
+            status: CheckStatus::NotChecked,
+            detail: format!("not checked: {why}"),
+            fix: Some("fix the failed items above, then rerun the precheck".into()),
         }
     }
 

@@ -13,7 +13,7 @@ pub async fn serve(listener: tokio::net::TcpListener, handle: ProjectHandle) {
         .route("/status", get(status))
         .with_state(handle);
     if let Err(e) = axum::serve(listener, app).await {
-        tracing::warn!(error = %e, "metrics endpoint stopped");
+        tracing::warn!(error = %obsync_model::ErrorChain(&e), "metrics endpoint stopped");
     }
 }
 

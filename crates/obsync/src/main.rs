@@ -30,7 +30,7 @@ async fn main() -> ExitCode {
         Command::Server(args) => cmd::server::execute(args).await,
     };
     result.unwrap_or_else(|error| {
-        eprintln!("error: {error:#}");
+        eprintln!("error: {}", obsync_model::ErrorChain(error.as_ref()));
         ExitCode::FAILURE
     })
 }

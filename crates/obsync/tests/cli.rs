@@ -376,3 +376,59 @@ fn json_log_format_is_accepted() {
     let output = obsync(&["--log-format", "json", "server"]);
     assert_eq!(output.status.code(), Some(3));
 }
+
+/// `obsync run` against a source port where nothing listens: it fails at once, logging.
+fn run_against_a_closed_port() -> Output {
+    let project = scratch_file(
+        "closed-port.toml",
+        &std::fs::read_to_string(examples_dir().join("minimal.toml"))
+            .unwrap()
+            .replace("port = 3306", "port = 1"),
+    );
+    let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join("closed-port-state");
+    Command::new(env!("CARGO_BIN_EXE_obsync"))
+        .args([
+            "run",
+            "--skip-precheck",
+            "--metrics-listen",
+            "off",
+            "--progress",
+            "off",
+        ])
+        .arg("-c")
+        .arg(&project)
+        .arg("--state-dir")
+        .arg(&state)
+        .env("OBSYNC_SOURCE_PASSWORD", "s3cret")
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("the obsync binary runs")
+}
+
+#[test]
+fn log_lines_carry_no_colour_codes_when_stderr_is_not_a_terminal() {
+    let err = stderr(&run_against_a_closed_port());
+    assert!(err.contains("project failed"), "a log line: {err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "no ANSI escape codes in a pipe: {err:?}"
+    );
+}
+
+#[test]
+fn a_failed_run_prints_the_whole_cause_once() {
+    let output = run_against_a_closed_port();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("an error line: {err}"));
+    assert!(
+        line.contains("cannot connect to the mysql source at 127.0.0.1:1"),
+        "{line}"
+    );
+    assert_eq!(line.matches("Connection refused").count(), 1, "{line}");
+    assert!(!line.contains("Input/output error"), "{line}");
+}

@@ -9,10 +9,20 @@
 //! named by a hash of its content and written only when it changes. `state.json`
 //! names the one that belongs to it, so the pair is replaced as atomically as
 //! `state.json` alone.
+//!
+//! The files are a serialization boundary: the types here are the in-memory state,
+//! free to change; what is on disk is the private format of [`disk_v1`], converted
+//! both ways. `state.json` carries the format's version; a newer version than this
+//! build reads fails loudly instead of being taken for a corrupt file.
+
+mod disk_v1;
+pub mod writer;
+
+pub use writer::{CheckpointWriter, Snapshot};
 
 use obsync_model::{LogPosition, TableMeta, Value};
 use obsync_source::snapshot::KeyRange;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::hash::{DefaultHasher, Hasher};
@@ -21,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Everything a restart needs to continue without losing data.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProjectState {
     /// Set once every mapped new topic exists.
     pub schema_done: bool,
@@ -38,53 +48,53 @@ pub struct ProjectState {
     /// the next DDL are decoded with these: today's definition may already include a
     /// DDL run while the project was down. A table is left out when it had DDL since
     /// its last row (today's definition is read then).
-    #[serde(skip)]
     pub definitions: Vec<TableMeta>,
-    /// The file in the state directory that holds `definitions` (managed by
-    /// [`CheckpointStore`]; `None` in memory).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    definitions_file: Option<String>,
+}
+
+impl ProjectState {
+    /// A copy without the definitions, which are shared separately (see [`Snapshot`]).
+    pub fn without_definitions(&self) -> ProjectState {
+        ProjectState {
+            schema_done: self.schema_done,
+            snapshot_start: self.snapshot_start.clone(),
+            tables: self.tables.clone(),
+            full_done: self.full_done,
+            incremental: self.incremental.clone(),
+            definitions: Vec::new(),
+        }
+    }
 }
 
 /// Snapshot progress of one table: resume after `last_key`, or, when the table is
 /// read in parallel key ranges, after each range's own `last_key`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TableProgress {
     pub done: bool,
     /// Key of the last row of the last acknowledged chunk (`None`: start of table).
     pub last_key: Option<Vec<Value>>,
     pub rows: u64,
     /// The key ranges read in parallel, fixed before the first of their rows is read.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ranges: Vec<RangeProgress>,
 }
 
 /// Progress of one key range of a table read in parallel.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RangeProgress {
     pub range: KeyRange,
     pub last_key: Option<Vec<Value>>,
     pub done: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct IncrementalCheckpoint {
     pub position: LogPosition,
     /// Source commit time of that transaction, Unix seconds.
     pub timestamp: u32,
 }
 
-/// The on-disk envelope; the tag lets a later release read older files.
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "version")]
-enum StateFile {
-    #[serde(rename = "1")]
-    V1(ProjectState),
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
-    #[error("cannot {action} checkpoint file {path}: {source}")]
+    #[error("cannot {action} checkpoint file {path}")]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -93,15 +103,29 @@ pub enum CheckpointError {
     },
     /// A corrupt checkpoint is never replaced silently: resuming from nothing could
     /// skip data or replay everything, and only the user can choose.
-    #[error("checkpoint file {path} is corrupt ({source}); restore it from a backup, or delete the state directory to start the project from scratch")]
+    #[error("checkpoint file {path} is corrupt (restore it from a backup, or delete the state directory to start the project from scratch)")]
     Corrupt {
         path: PathBuf,
         #[source]
         source: serde_json::Error,
     },
+    /// Written by a newer obsync, whose format this one cannot read.
+    #[error("checkpoint file {path} has format version {version}, which this obsync does not read (it reads version {known}): run the obsync release that wrote it, or a newer one")]
+    UnknownVersion {
+        path: PathBuf,
+        version: String,
+        known: &'static str,
+    },
 }
 
 const STATE_FILE: &str = "state.json";
+
+/// Just the version of a `state.json`, read before its body so that a file of another
+/// version is told apart from a corrupt one.
+#[derive(Deserialize)]
+struct VersionProbe {
+    version: String,
+}
 
 /// The definitions file last written or read, so an unchanged set is not written again.
 #[derive(Debug)]
@@ -115,6 +139,20 @@ struct Written {
 pub struct CheckpointStore {
     dir: PathBuf,
     written: Arc<Mutex<Option<Written>>>,
+    /// Runs inside every save (tests slow the disk down with it).
+    #[cfg(test)]
+    on_save: Option<SaveHook>,
+}
+
+#[cfg(test)]
+#[derive(Clone)]
+struct SaveHook(Arc<dyn Fn() + Send + Sync>);
+
+#[cfg(test)]
+impl std::fmt::Debug for SaveHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SaveHook")
+    }
 }
 
 impl CheckpointStore {
@@ -128,11 +166,19 @@ impl CheckpointStore {
         Ok(Self {
             dir,
             written: Arc::default(),
+            #[cfg(test)]
+            on_save: None,
         })
     }
 
     pub fn path(&self) -> PathBuf {
         self.dir.join(STATE_FILE)
+    }
+
+    /// Makes every save call `hook` first (on the thread that saves).
+    #[cfg(test)]
+    pub(crate) fn set_save_hook(&mut self, hook: impl Fn() + Send + Sync + 'static) {
+        self.on_save = Some(SaveHook(Arc::new(hook)));
     }
 
     #[cfg(test)]
@@ -158,19 +204,35 @@ impl CheckpointStore {
                 })
             }
         };
-        let mut state = match serde_json::from_str::<StateFile>(&text) {
-            Ok(StateFile::V1(state)) => state,
-            Err(source) => return Err(CheckpointError::Corrupt { path, source }),
+        let corrupt = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| CheckpointError::Corrupt { path, source }
         };
-        if let Some(file) = state.definitions_file.take() {
+        let probe: VersionProbe = serde_json::from_str(&text).map_err(corrupt(&path))?;
+        // Each format reads into its own types and converts; a later format adds a
+        // branch here that reads the older ones and migrates them.
+        let file: disk_v1::State = match probe.version.as_str() {
+            disk_v1::VERSION => serde_json::from_str(&text).map_err(corrupt(&path))?,
+            _ => {
+                return Err(CheckpointError::UnknownVersion {
+                    path,
+                    version: probe.version,
+                    known: disk_v1::VERSION,
+                })
+            }
+        };
+        let definitions_file = file.definitions_file.clone();
+        let mut state = file.into_state();
+        if let Some(file) = definitions_file {
             let path = self.dir.join(&file);
             let text = fs::read_to_string(&path).map_err(|source| CheckpointError::Io {
                 action: "read",
                 path: path.clone(),
                 source,
             })?;
-            state.definitions = serde_json::from_str(&text)
-                .map_err(|source| CheckpointError::Corrupt { path, source })?;
+            let on_disk: disk_v1::Definitions =
+                serde_json::from_str(&text).map_err(corrupt(&path))?;
+            state.definitions = on_disk.into_iter().map(Into::into).collect();
             *self.written() = Some(Written {
                 definitions: state.definitions.clone(),
                 file,
@@ -196,7 +258,8 @@ impl CheckpointStore {
         if let Some(w) = written.as_ref().filter(|w| w.definitions == definitions) {
             return Ok((Some(w.file.clone()), false));
         }
-        let bytes = serde_json::to_vec(definitions).expect("table definitions always serialize");
+        let on_disk: disk_v1::Definitions = definitions.iter().map(Into::into).collect();
+        let bytes = serde_json::to_vec(&on_disk).expect("table definitions always serialize");
         let mut hasher = DefaultHasher::new();
         hasher.write(&bytes);
         let file = format!("definitions-{:016x}.json", hasher.finish());
@@ -225,20 +288,25 @@ impl CheckpointStore {
 
     /// Writes tmp → fsync → rename → fsync(dir), so a crash leaves the old or the new
     /// state, never a torn one. The definitions file it names is on disk before it.
+    /// Blocking: on the async runtime, go through a [`CheckpointWriter`].
     pub fn save(&self, state: &ProjectState) -> Result<(), CheckpointError> {
-        let (definitions_file, changed_file) = self.save_definitions(&state.definitions)?;
-        // Field by field, so the definitions are not copied every second.
-        let on_disk = ProjectState {
-            schema_done: state.schema_done,
-            snapshot_start: state.snapshot_start.clone(),
-            tables: state.tables.clone(),
-            full_done: state.full_done,
-            incremental: state.incremental.clone(),
-            definitions: Vec::new(),
-            definitions_file: definitions_file.clone(),
-        };
-        let bytes = serde_json::to_vec_pretty(&StateFile::V1(on_disk))
-            .expect("project state always serializes");
+        self.save_with(state, &state.definitions)
+    }
+
+    /// Like [`save`](Self::save), with the definitions given apart (those in `state`
+    /// are ignored).
+    pub fn save_with(
+        &self,
+        state: &ProjectState,
+        definitions: &[TableMeta],
+    ) -> Result<(), CheckpointError> {
+        #[cfg(test)]
+        if let Some(hook) = &self.on_save {
+            (hook.0)();
+        }
+        let (definitions_file, changed_file) = self.save_definitions(definitions)?;
+        let on_disk = disk_v1::State::from_state(state, definitions_file.clone());
+        let bytes = serde_json::to_vec_pretty(&on_disk).expect("project state always serializes");
         write_synced(&self.dir, STATE_FILE, &bytes)?;
         if changed_file {
             self.remove_stale_definitions(definitions_file.as_deref());
@@ -328,6 +396,23 @@ mod tests {
         let err = store.load().unwrap_err().to_string();
         assert!(err.contains("is corrupt"), "{err}");
         assert!(err.contains("delete the state directory"), "{err}");
+    }
+
+    #[test]
+    fn a_newer_format_fails_loudly_naming_its_version() {
+        let store = CheckpointStore::open(temp_dir("newer")).unwrap();
+        fs::write(store.path(), br#"{"version":"2","whatever":"comes next"}"#).unwrap();
+        let err = store.load().unwrap_err().to_string();
+        assert!(err.contains("format version 2"), "{err}");
+        assert!(err.contains("reads version 1"), "{err}");
+    }
+
+    #[test]
+    fn a_state_without_a_version_is_corrupt() {
+        let store = CheckpointStore::open(temp_dir("unversioned")).unwrap();
+        fs::write(store.path(), br#"{"schema_done":true}"#).unwrap();
+        let err = store.load().unwrap_err().to_string();
+        assert!(err.contains("is corrupt"), "{err}");
     }
 
     #[test]

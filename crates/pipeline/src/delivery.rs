@@ -9,7 +9,8 @@
 //! advances only past acknowledged messages.
 
 use crate::checkpoint::{
-    CheckpointError, CheckpointStore, IncrementalCheckpoint, ProjectState, RangeProgress,
+    CheckpointError, CheckpointStore, CheckpointWriter, IncrementalCheckpoint, ProjectState,
+    RangeProgress, Snapshot,
 };
 use obsync_kafka::ProduceError;
 use obsync_model::{LogPosition, TableMeta, Value};
@@ -162,14 +163,37 @@ pub fn apply(state: &mut ProjectState, mark: Mark) {
     }
 }
 
+/// The tracker's side of the checkpoint writer: hands states over without copying the
+/// definitions each time.
+struct Saver {
+    writer: CheckpointWriter,
+    definitions: Arc<Vec<TableMeta>>,
+}
+
+impl Saver {
+    async fn save(&mut self, state: &ProjectState) -> Result<(), CheckpointError> {
+        let snapshot = Snapshot {
+            state: state.without_definitions(),
+            definitions: self.definitions.clone(),
+        };
+        self.writer.publish(snapshot).await
+    }
+}
+
 /// Runs until the sender side closes (then writes a final checkpoint) or a message is
-/// rejected (then writes the last good checkpoint and returns the error).
+/// rejected (then writes the last good checkpoint and returns the error). Checkpoints
+/// are written by a [`CheckpointWriter`], off the async runtime: acknowledgements keep
+/// draining while the disk syncs.
 pub async fn track<A: Ack>(
     mut rx: mpsc::Receiver<Pending<A>>,
     store: CheckpointStore,
     mut state: ProjectState,
     stats: Arc<DeliveryStats>,
 ) -> Result<ProjectState, DeliveryError> {
+    let mut saver = Saver {
+        writer: CheckpointWriter::spawn(store),
+        definitions: Arc::new(state.definitions.clone()),
+    };
     let mut dirty = false;
     let mut last_save = Instant::now();
     let mut ticker = tokio::time::interval(CHECKPOINT_INTERVAL);
@@ -178,7 +202,7 @@ pub async fn track<A: Ack>(
             item = rx.recv() => item,
             _ = ticker.tick() => {
                 if dirty {
-                    store.save(&state)?;
+                    saver.save(&state).await?;
                     dirty = false;
                     last_save = Instant::now();
                 }
@@ -194,8 +218,9 @@ pub async fn track<A: Ack>(
             } => {
                 if let Err(e) = ack.acknowledged().await {
                     if dirty {
-                        store.save(&state)?;
+                        saver.save(&state).await?;
                     }
+                    saver.writer.finish().await?;
                     return Err(DeliveryError::Rejected(e));
                 }
                 stats.acked.fetch_add(1, Ordering::Relaxed);
@@ -225,10 +250,21 @@ pub async fn track<A: Ack>(
                 }
                 // Stage transitions are rare and worth saving at once.
                 let urgent = !matches!(mark, Mark::Committed { .. } | Mark::ChunkDone { .. });
+                let new_definitions = matches!(
+                    mark,
+                    Mark::SnapshotStart { .. }
+                        | Mark::Committed {
+                            definitions: Some(_),
+                            ..
+                        }
+                );
                 apply(&mut state, mark);
+                if new_definitions {
+                    saver.definitions = Arc::new(state.definitions.clone());
+                }
                 dirty = true;
                 if urgent || last_save.elapsed() >= CHECKPOINT_INTERVAL {
-                    store.save(&state)?;
+                    saver.save(&state).await?;
                     dirty = false;
                     last_save = Instant::now();
                 }
@@ -236,8 +272,9 @@ pub async fn track<A: Ack>(
         }
     }
     if dirty {
-        store.save(&state)?;
+        saver.save(&state).await?;
     }
+    saver.writer.finish().await?;
     Ok(state)
 }
 
@@ -388,6 +425,69 @@ mod tests {
             .to_string();
         assert!(cause.contains("over the 1000000-byte limit"), "{cause}");
         assert_eq!(store.load().unwrap().incremental.unwrap().position, pos(10));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_slow_checkpoint_write_stalls_neither_the_runtime_nor_the_acknowledgements() {
+        let mut store = store("slow-disk");
+        let runtime_thread = std::thread::current().id();
+        let written_on_runtime = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = written_on_runtime.clone();
+        store.set_save_hook(move || {
+            if std::thread::current().id() == runtime_thread {
+                flag.store(true, Ordering::Relaxed);
+            }
+            // A disk busy for 300 ms per fsync'd write.
+            std::thread::sleep(Duration::from_millis(300));
+        });
+        let (tx, rx) = mpsc::channel(16);
+        let stats = Arc::new(DeliveryStats::default());
+        let tracker = tokio::spawn(track(
+            rx,
+            store.clone(),
+            ProjectState::default(),
+            stats.clone(),
+        ));
+        // A stage transition is saved at once; three messages follow.
+        tx.send(Pending::Mark(Mark::SchemaDone)).await.ok();
+        for _ in 0..3 {
+            let (ack, pending) = oneshot::channel();
+            ack.send(Ok(())).unwrap();
+            tx.send(Pending::Message {
+                ack: pending,
+                source_ts: None,
+                written: None,
+            })
+            .await
+            .ok();
+        }
+        let start = Instant::now();
+        let mut worst = Duration::ZERO;
+        while start.elapsed() < Duration::from_millis(200) {
+            let tick = Instant::now();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            worst = worst.max(tick.elapsed());
+        }
+        assert_eq!(
+            stats.acked.load(Ordering::Relaxed),
+            3,
+            "acknowledgements drain while the checkpoint is written"
+        );
+        assert!(
+            worst < Duration::from_millis(150),
+            "the runtime stalled for {worst:?} during a checkpoint write"
+        );
+        drop(tx);
+        let state = tracker.await.unwrap().unwrap();
+        assert!(state.schema_done);
+        assert!(
+            store.load().unwrap().schema_done,
+            "the final state is on disk"
+        );
+        assert!(
+            !written_on_runtime.load(Ordering::Relaxed),
+            "a checkpoint was written on the async runtime's thread"
+        );
     }
 
     #[test]

@@ -274,6 +274,12 @@ impl Emitter {
             .map_err(|_| EmitError::TrackerGone)
     }
 
+    /// Resolves once the delivery tracker stopped (a message was rejected): a stage
+    /// waiting for the source notices then, not only at its next send.
+    pub async fn tracker_gone(&self) {
+        self.pending.closed().await
+    }
+
     pub fn now_ms() -> u64 {
         unix_ms()
     }

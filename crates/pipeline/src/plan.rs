@@ -7,17 +7,6 @@ use obsync_source::metadata::{MetadataReader, TableKind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-/// Databases that are never user data.
-const SYSTEM_DATABASES: &[&str] = &[
-    "information_schema",
-    "mysql",
-    "performance_schema",
-    "sys",
-    "oceanbase",
-    "__recyclebin",
-    "__public",
-];
-
 /// One synced table.
 #[derive(Debug, Clone)]
 pub struct TablePlan {
@@ -72,12 +61,8 @@ pub async fn resolve(
     reader: &MetadataReader,
 ) -> Result<ProjectPlan, PlanError> {
     let mut plan = ProjectPlan::default();
-    let databases: Vec<String> = reader
-        .list_databases()
-        .await?
-        .into_iter()
-        .filter(|d| !SYSTEM_DATABASES.contains(&d.to_ascii_lowercase().as_str()))
-        .collect();
+    // Without the server's system schemas (`obsync_source::metadata::SYSTEM_DATABASES`).
+    let databases: Vec<String> = reader.list_databases().await?;
     let listings = reader.list_tables(Some(&databases)).await?;
     // A table named without wildcards that does not exist is a mistake (a typo, a wrong
     // case), never something to skip silently.

@@ -4,7 +4,7 @@
 use crate::plan;
 use crate::settings::Settings;
 use obsync_kafka::NewTopicSpec;
-use obsync_model::{CheckItem, CheckStatus};
+use obsync_model::{CheckItem, CheckStatus, ErrorChain};
 use obsync_source::metadata::MetadataReader;
 use obsync_source::precheck::{check_source, SourceCheckPlan};
 
@@ -32,17 +32,14 @@ pub async fn run(settings: &Settings) -> Vec<CheckItem> {
         Err(e) => {
             items.push(CheckItem::fail(
                 "objects.resolve",
-                e.to_string(),
+                ErrorChain(&e).to_string(),
                 "fix the [[objects]] rules or the source connection, then rerun the precheck",
             ));
             None
         }
     };
     let source_plan = SourceCheckPlan {
-        tables: plan
-            .as_ref()
-            .map(|p| p.tables.keys().cloned().collect())
-            .unwrap_or_default(),
+        tables: plan.as_ref().map(|p| p.tables.keys().cloned().collect()),
         shard_columns: plan
             .as_ref()
             .map(|p| {
@@ -54,6 +51,7 @@ pub async fn run(settings: &Settings) -> Vec<CheckItem> {
             .unwrap_or_default(),
         need_incremental: settings.sync.incremental,
         start_time: settings.start_time,
+        positioning: settings.positioning,
     };
     items.extend(check_source(&settings.source, &source_plan).await);
     let topics: Vec<NewTopicSpec> = plan
@@ -94,6 +92,7 @@ pub fn report(items: &[CheckItem]) -> String {
             CheckStatus::Pass => "PASS",
             CheckStatus::Warn => "WARN",
             CheckStatus::Fail => "FAIL",
+            CheckStatus::NotChecked => "SKIP",
         };
         out.push_str(&format!("[{mark}] {}: {}\n", i.name, i.detail));
         if let (Some(fix), false) = (&i.fix, i.status == CheckStatus::Pass) {

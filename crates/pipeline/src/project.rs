@@ -11,6 +11,7 @@ use crate::stages;
 use crate::status::{RunState, StatusCell, StatusSnapshot};
 use crate::RunError;
 use obsync_kafka::{KafkaAdmin, KafkaProducer};
+use obsync_model::ErrorChain;
 use obsync_source::binlog::StartFrom;
 use obsync_source::metadata::MetadataReader;
 use std::collections::BTreeMap;
@@ -78,8 +79,8 @@ impl ProjectHandle {
                 Ok(RunOutcome::Finished) => status.set_state(RunState::Finished),
                 Ok(RunOutcome::Stopped) => status.set_state(RunState::Stopped),
                 Err(e) => {
-                    tracing::error!(error = %e, "project failed");
-                    status.fail(e.to_string());
+                    tracing::error!(error = %ErrorChain(e), "project failed");
+                    status.fail(ErrorChain(e).to_string());
                 }
             }
             result

@@ -1,7 +1,9 @@
 //! A validated project file turned into the settings of each component. This is the
 //! only place that knows both the config types and the component types.
 
-use obsync_config::{Environment, PartitionRule, ProjectConfig, SourceKind, StartPosition};
+use obsync_config::{
+    BinlogPositioning, Environment, PartitionRule, ProjectConfig, SourceKind, StartPosition,
+};
 use obsync_format::FormatOptions;
 use obsync_source::{SourceEndpoint, SourceFlavor};
 
@@ -27,6 +29,8 @@ pub struct Settings {
     pub config: ProjectConfig,
     pub source: SourceEndpoint,
     pub server_id: u32,
+    /// How the binlog reader positions its dumps.
+    pub positioning: obsync_source::binlog::Positioning,
     pub kafka: obsync_kafka::KafkaTarget,
     pub format: FormatOptions,
     pub partition_rule: obsync_kafka::PartitionRule,
@@ -82,6 +86,11 @@ impl Settings {
             name: config.name.as_str().to_string(),
             source,
             server_id: src.server_id,
+            positioning: match src.binlog_positioning {
+                BinlogPositioning::Auto => obsync_source::binlog::Positioning::Auto,
+                BinlogPositioning::Gtid => obsync_source::binlog::Positioning::Gtid,
+                BinlogPositioning::File => obsync_source::binlog::Positioning::FilePosition,
+            },
             kafka: obsync_kafka::KafkaTarget::from(&config.target),
             format,
             partition_rule: match sync.partition_rule {

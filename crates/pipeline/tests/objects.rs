@@ -49,3 +49,46 @@ async fn a_named_table_that_does_not_exist_fails_the_precheck_by_name() {
     );
     services.mariadb.execute(&format!("DROP DATABASE {db}"));
 }
+
+/// Tried as a new user would: the rules match a table with a column named in Chinese, so
+/// they do not resolve; the items about the tables then say they were not checked
+/// instead of passing over an empty list.
+#[tokio::test]
+async fn items_after_unresolved_objects_are_not_checked_never_passed() {
+    let services = Services::load();
+    let db = unique_name("probe");
+    services.mariadb.execute(&format!(
+        "CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT PRIMARY KEY, `名字` VARCHAR(10))"
+    ));
+    let sync = r#"types = ["schema", "full"]"#;
+    let settings = support::settings(
+        &services,
+        "probe",
+        sync,
+        &format!("\"{db}.*\""),
+        "probe-topic",
+    );
+    let items = obsync_pipeline::precheck::run(&settings).await;
+    services.mariadb.execute(&format!("DROP DATABASE {db}"));
+    let status = |name: &str| {
+        items
+            .iter()
+            .find(|i| i.name == name)
+            .unwrap_or_else(|| panic!("no {name}: {items:#?}"))
+    };
+    assert_eq!(status("objects.resolve").status, CheckStatus::Fail);
+    for name in [
+        "source.tables",
+        "source.names",
+        "source.column_types",
+        "source.privileges.select",
+    ] {
+        let item = status(name);
+        assert_eq!(item.status, CheckStatus::NotChecked, "{item:#?}");
+        assert_eq!(
+            item.detail, "not checked: the object rules could not be resolved",
+            "{item:#?}"
+        );
+    }
+    assert!(!obsync_pipeline::precheck::report(&items).contains("[PASS] source.tables"));
+}

@@ -12,6 +12,9 @@
 //!
 //! The figure is source + decode cost, without Kafka or formatting.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use futures::StreamExt;
 use mysql_async::prelude::Queryable;
 use mysql_async::BinlogStreamRequest;
@@ -108,14 +111,7 @@ fn best(times: &[Duration]) -> Duration {
 
 fn main() {
     let server = MariaDbInstance::spawn();
-    let s = server.server();
-    let ep = SourceEndpoint {
-        flavor: SourceFlavor::MariaDb,
-        host: s.host,
-        port: s.port,
-        user: s.user,
-        password: s.password,
-    };
+    let ep = common::endpoint_of(SourceFlavor::MariaDb, server.server());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

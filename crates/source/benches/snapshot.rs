@@ -13,12 +13,16 @@
 //! Every read decodes every value into model `Value`s and drops the rows, so the
 //! figure is source + decode cost, without Kafka or formatting.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::endpoint;
 use mysql_async::prelude::Queryable;
 use obsync_model::{TableId, Value};
 use obsync_source::metadata::MetadataReader;
 use obsync_source::snapshot::{SnapshotReader, DEFAULT_CHUNK_ROWS};
 use obsync_source::{SourceEndpoint, SourceFlavor};
-use obsync_testkit::{unique_name, Services};
+use obsync_testkit::unique_name;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,21 +51,6 @@ fn row_expr(n: &str) -> String {
          TIMESTAMPADD(SECOND, {n}, '2024-06-01 00:00:00.654321'), {n} % 256, \
          CONCAT('{{\"sku\":\"SKU-', {n} % 1000, '\",\"qty\":', {n} % 7, ',\"gift\":false}}')"
     )
-}
-
-fn endpoint(flavor: SourceFlavor) -> SourceEndpoint {
-    let services = Services::load();
-    let server = match flavor {
-        SourceFlavor::OceanBase => services.seekdb,
-        _ => services.mariadb,
-    };
-    SourceEndpoint {
-        flavor,
-        host: server.host,
-        port: server.port,
-        user: server.user,
-        password: server.password,
-    }
 }
 
 async fn run(conn: &mut mysql_async::Conn, sql: String) {

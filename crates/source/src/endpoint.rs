@@ -1,5 +1,6 @@
 //! How to reach the source server.
 
+use crate::SqlError;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool};
 use std::fmt;
 use std::time::Duration;
@@ -48,14 +49,14 @@ impl fmt::Debug for SourceEndpoint {
 
 /// Failure to open a connection, with the address so the user knows which server.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot connect to the {flavor} source at {host}:{port} as {user:?}: {source}; check host, port, user and password, and that the server is running")]
+#[error("cannot connect to the {flavor} source at {host}:{port} as {user:?} (check host, port, user and password, and that the server is running)")]
 pub struct ConnectError {
     pub flavor: SourceFlavor,
     pub host: String,
     pub port: u16,
     pub user: String,
     #[source]
-    pub source: mysql_async::Error,
+    pub source: SqlError,
 }
 
 /// How long a connection attempt may take before it counts as unreachable.
@@ -104,7 +105,7 @@ impl SourceEndpoint {
             host: self.host.clone(),
             port: self.port,
             user: self.user.clone(),
-            source,
+            source: source.into(),
         }
     }
 }

@@ -6,7 +6,10 @@
 pub mod binlog;
 pub mod endpoint;
 pub mod metadata;
+pub mod position;
 pub mod precheck;
 pub mod snapshot;
+mod sql_error;
 
 pub use endpoint::{ConnectError, SourceEndpoint, SourceFlavor};
+pub use sql_error::SqlError;

@@ -16,6 +16,7 @@
 //! binlog reader can re-read it at DDL positions through [`read_table_meta`].
 
 use crate::endpoint::{ConnectError, SourceEndpoint, SourceFlavor};
+use crate::SqlError;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Pool, Value as SqlValue};
 use obsync_model::{Column, ColumnType, KeySource, TableId, TableMeta};
@@ -47,7 +48,7 @@ pub enum MetadataError {
     Query {
         what: String,
         #[source]
-        source: mysql_async::Error,
+        source: SqlError,
     },
     /// The table does not exist (or the user cannot see it).
     #[error("table {table} does not exist at the source, or the sync user has no privilege on it: check the name and GRANT SELECT ON {table} TO the sync user")]
@@ -109,7 +110,8 @@ pub struct TableListing {
     pub kind: TableKind,
 }
 
-/// The server's identity.
+/// The server facts every part of the source crate decides on, detected once per
+/// endpoint ([`server_info`]) and passed along instead of being asked again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerInfo {
     /// `SELECT VERSION()`, e.g. `10.11.19-MariaDB-log`, `5.7.25-OceanBase_CE-v4.2.1.0`.
@@ -119,6 +121,13 @@ pub struct ServerInfo {
     pub flavor: SourceFlavor,
     /// The OceanBase kernel version (`ob_version()`), e.g. `4.3.5.3`.
     pub ob_version: Option<String>,
+    /// MySQL-style GTIDs are on (`@@GLOBAL.gtid_mode = ON`): every transaction has a
+    /// `uuid:n` GTID, so dumps can be positioned by GTID set. Always false on MariaDB,
+    /// whose own GTIDs have no such switch.
+    pub gtid_mode: bool,
+    /// The server's default time zone (`@@GLOBAL.time_zone`, e.g. `SYSTEM`, `+08:00`);
+    /// obsync's own sessions run in UTC whatever it is.
+    pub time_zone: Option<String>,
 }
 
 impl ServerInfo {
@@ -165,10 +174,27 @@ pub async fn server_info(conn: &mut Conn) -> Result<ServerInfo, MetadataError> {
     } else {
         None
     };
+    // A server without the variable (error 1193) simply does not have the feature.
+    let gtid_mode = flavor != SourceFlavor::MariaDb
+        && conn
+            .query_first::<Option<String>, _>("SELECT @@GLOBAL.gtid_mode")
+            .await
+            .ok()
+            .flatten()
+            .flatten()
+            .is_some_and(|m| m.eq_ignore_ascii_case("ON"));
+    let time_zone = conn
+        .query_first::<Option<String>, _>("SELECT @@GLOBAL.time_zone")
+        .await
+        .ok()
+        .flatten()
+        .flatten();
     Ok(ServerInfo {
         version,
         flavor,
         ob_version,
+        gtid_mode,
+        time_zone,
     })
 }
 
@@ -177,6 +203,9 @@ pub async fn server_info(conn: &mut Conn) -> Result<ServerInfo, MetadataError> {
 pub struct MetadataReader {
     pool: Pool,
     endpoint: Option<SourceEndpoint>,
+    /// Detected on first use and shared by the clones (one `SELECT VERSION()` per
+    /// endpoint, not one per table read).
+    info: std::sync::Arc<tokio::sync::OnceCell<ServerInfo>>,
 }
 
 impl fmt::Debug for MetadataReader {
@@ -194,6 +223,7 @@ impl MetadataReader {
         Self {
             pool,
             endpoint: None,
+            info: Default::default(),
         }
     }
 
@@ -202,7 +232,16 @@ impl MetadataReader {
         Self {
             pool: endpoint.pool(),
             endpoint: Some(endpoint.clone()),
+            info: Default::default(),
         }
+    }
+
+    /// A reader with its own pool for a server already identified.
+    pub fn for_server(endpoint: &SourceEndpoint, info: ServerInfo) -> Self {
+        let reader = Self::from_endpoint(endpoint);
+        // A fresh cell always takes the value.
+        let _ = reader.info.set(info);
+        reader
     }
 
     async fn conn(&self) -> Result<Conn, MetadataError> {
@@ -212,15 +251,18 @@ impl MetadataReader {
                 Some(ep) => MetadataError::Connect(ep.connect_error(e)),
                 None => MetadataError::Query {
                     what: "a connection".into(),
-                    source: e,
+                    source: e.into(),
                 },
             }),
         }
     }
 
-    /// The server's identity.
+    /// The server's identity, detected once per reader (and its clones).
     pub async fn server_info(&self) -> Result<ServerInfo, MetadataError> {
-        server_info(&mut self.conn().await?).await
+        self.info
+            .get_or_try_init(|| async { server_info(&mut self.conn().await?).await })
+            .await
+            .cloned()
     }
 
     /// User databases, sorted, without the server's system schemas.
@@ -274,7 +316,8 @@ impl MetadataReader {
 
     /// The table's columns, keys and row estimate; see [`read_table_meta`].
     pub async fn table_meta(&self, id: &TableId) -> Result<TableMeta, MetadataError> {
-        read_table_meta(&mut self.conn().await?, id).await
+        let flavor = self.server_info().await?.flavor;
+        read_table_meta(&mut self.conn().await?, id, flavor).await
     }
 }
 
@@ -285,7 +328,7 @@ fn is_system(db: &str) -> bool {
 fn query_err(what: &'static str) -> impl Fn(mysql_async::Error) -> MetadataError {
     move |source| MetadataError::Query {
         what: what.to_string(),
-        source,
+        source: source.into(),
     }
 }
 
@@ -293,7 +336,7 @@ fn table_query_err(what: &str, id: &TableId) -> impl Fn(mysql_async::Error) -> M
     let what = format!("{what} of {id}");
     move |source| MetadataError::Query {
         what: what.clone(),
-        source,
+        source: source.into(),
     }
 }
 
@@ -303,13 +346,13 @@ fn table_query_err(what: &str, id: &TableId) -> impl Fn(mysql_async::Error) -> M
 /// OceanBase before statistics exist).
 ///
 /// The returned `id` carries the names as the server stores them, which differ from
-/// `id` in letter case on servers with `lower_case_table_names=1`.
-pub async fn read_table_meta(conn: &mut Conn, id: &TableId) -> Result<TableMeta, MetadataError> {
-    let version: Option<String> = conn
-        .query_first("SELECT VERSION()")
-        .await
-        .map_err(query_err("the server version"))?;
-    let flavor = flavor_from_version(version.as_deref().unwrap_or_default());
+/// `id` in letter case on servers with `lower_case_table_names=1`. `flavor` is the
+/// server's ([`ServerInfo::flavor`]), for its dialect traps.
+pub async fn read_table_meta(
+    conn: &mut Conn,
+    id: &TableId,
+    flavor: SourceFlavor,
+) -> Result<TableMeta, MetadataError> {
     let table_rows: Vec<(String, String, String, Option<u64>)> = conn
         .exec(
             "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_ROWS FROM information_schema.TABLES \
@@ -814,6 +857,8 @@ mod tests {
             version: "5.7.25-OceanBase_CE-v4.2.1.0".into(),
             flavor: SourceFlavor::OceanBase,
             ob_version: Some("4.2.1.0".into()),
+            gtid_mode: false,
+            time_zone: None,
         };
         assert_eq!(info.major(), Some(4));
     }

@@ -6,8 +6,11 @@ mod binlog_support;
 
 use binlog_support::*;
 use mysql_async::prelude::Queryable;
+use obsync_model::{BinlogCoord, LogPosition};
 use obsync_model::{RowChange, SourceEvent, TableId, Value};
-use obsync_source::binlog::{first_event_time, oldest_retained_time, StartFrom};
+use obsync_source::binlog::{
+    first_event_time, oldest_retained_time, BinlogError, BinlogOptions, BinlogReader, StartFrom,
+};
 use obsync_testkit::unique_name;
 use std::sync::Arc;
 use std::time::Duration;
@@ -525,4 +528,32 @@ async fn definitions_known_at_the_start_decode_rows_logged_before_a_later_ddl() 
     assert_eq!(t.rows[0].table.columns[1].column_type, "varchar(10)");
     assert_eq!(t.rows[0].row.after().unwrap(), &vec![int(2), text("x")]);
     exec(&mut conn, &[&format!("DROP DATABASE {db}")]).await;
+}
+
+#[tokio::test]
+async fn the_probe_opens_the_dump_as_the_reader_would_and_a_refusal_shows_the_server_message() {
+    let ep = shared_endpoint();
+    let opts = |start| BinlogOptions::new(server_id(), start, db_filter("none"));
+    let ok = BinlogReader::probe(&ep, &opts(StartFrom::Current))
+        .await
+        .expect("the probe reads the first event");
+    assert_eq!(ok.mode, "file and position");
+    // A file the server does not have: MariaDB answers 1236, and the error keeps its text.
+    let missing = StartFrom::Position(LogPosition {
+        coord: BinlogCoord::new("no-such-binlog.000042", 4),
+        gtid: None,
+    });
+    let err = BinlogReader::probe(&ep, &opts(missing)).await.unwrap_err();
+    let BinlogError::Stream { at, fix, source } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(at.contains("no-such-binlog.000042:4"), "{at}");
+    assert!(fix.contains("purged"), "{fix}");
+    let mysql_async::Error::Server(server) = source.inner() else {
+        panic!("{source:?}")
+    };
+    assert_eq!(server.code, 1236);
+    let message = server.message.clone();
+    let item = obsync_source::precheck::items::binlog_dump_item(&Err(err));
+    assert!(item.detail.contains(&message), "{item:#?}");
 }

@@ -1,6 +1,7 @@
 //! The binlog reader across a killed dump connection and a server restart, on a private
 //! MariaDB (the shared one is never disturbed): no transaction or row is lost or
-//! repeated, even when the connection drops in the middle of a transaction.
+//! repeated, even when the connection drops in the middle of a transaction; a source
+//! silent for longer than the reader waits is re-opened in the start's mode.
 //! Needs `scripts/services up` (for the MariaDB binaries); fails when they are down.
 
 mod binlog_support;
@@ -8,10 +9,11 @@ mod binlog_support;
 use binlog_support::*;
 use mysql_async::prelude::Queryable;
 use obsync_model::{SourceEvent, TxnInfo, Value};
-use obsync_source::binlog::{BinlogReader, StartFrom};
+use obsync_source::binlog::{BinlogOptions, BinlogReader, Positioning, StartFrom};
 use obsync_source::SourceEndpoint;
 use obsync_testkit::MariaDbInstance;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Rows in each large transaction, each with a [`PAD`]-byte blob: 50 MB, far more than
@@ -160,4 +162,51 @@ async fn killed_connection_and_server_restart_lose_and_repeat_nothing() {
     assert_eq!(begins.len(), 4, "each transaction begins once: {begins:?}");
     assert!(begins.windows(2).all(|w| w[0] < w[1]), "{begins:?}");
     assert!(r.reconnects() >= 2, "one reconnect per fault at least");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_connection_is_reopened_in_the_same_mode_and_loses_nothing() {
+    // Heartbeats asked for far more rarely than the silence window make this MariaDB as
+    // silent as a source that sends none: the reader must re-open (by GTID here, the
+    // start's mode) and carry on.
+    // A private server: the shared one is never silent while other tests write.
+    let server = tokio::task::block_in_place(MariaDbInstance::spawn);
+    let ep = private_endpoint(&server);
+    let db = "idle";
+    let mut conn = sql(&ep).await;
+    create_db(
+        &mut conn,
+        db,
+        &["CREATE TABLE t1 (id INT PRIMARY KEY, v VARCHAR(20))"],
+    )
+    .await;
+    let gtid: String = conn
+        .query_first("SELECT @@gtid_binlog_pos")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut opts = BinlogOptions::new(
+        server_id(),
+        StartFrom::Gtid(obsync_model::Gtid(gtid)),
+        db_filter(db),
+    );
+    opts.heartbeat = Duration::from_secs(60);
+    opts.silence = Some(Duration::from_millis(500));
+    opts.positioning = Positioning::Gtid;
+    opts.reconnect.max_attempts = 3;
+    let mut r = BinlogReader::start(ep.clone(), opts).await.unwrap();
+    exec(&mut conn, &["INSERT INTO t1 VALUES (1, 'a')"]).await;
+    let first = next_txn(&mut r).await;
+    // The reader waits through several silence windows (each re-open must work: three
+    // failed attempts in a row would end it) before the next write.
+    let (second, ()) = tokio::join!(next_txn(&mut r), async {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        exec(&mut conn, &["INSERT INTO t1 VALUES (2, 'b')"]).await;
+    });
+    assert_eq!(first.rows.len(), 1);
+    assert_eq!(second.rows.len(), 1);
+    assert_eq!(second.rows[0].row.after().unwrap()[0], Value::Int(2));
+    assert!(r.reconnects() >= 1, "the silent connection was re-opened");
+    // The position kept its GTID state across the re-opens.
+    assert!(second.end.gtid.is_some());
 }

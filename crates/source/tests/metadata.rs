@@ -1,26 +1,14 @@
 //! Metadata reader against the real MariaDB and seekdb (OceanBase 4.3) services.
 //! Needs `scripts/services up`; fails when the services are down.
 
+mod common;
+
+use common::endpoint;
 use mysql_async::prelude::Queryable;
 use obsync_model::{ColumnType, KeySource, TableId};
 use obsync_source::metadata::{MetadataError, MetadataReader, TableKind};
 use obsync_source::{SourceEndpoint, SourceFlavor};
-use obsync_testkit::{unique_name, Services};
-
-fn endpoint(flavor: SourceFlavor) -> SourceEndpoint {
-    let services = Services::load();
-    let server = match flavor {
-        SourceFlavor::OceanBase => services.seekdb,
-        _ => services.mariadb,
-    };
-    SourceEndpoint {
-        flavor,
-        host: server.host,
-        port: server.port,
-        user: server.user,
-        password: server.password,
-    }
-}
+use obsync_testkit::unique_name;
 
 /// Creates a fresh database on `flavor`'s server and runs `ddl` in it.
 async fn database_with(flavor: SourceFlavor, ddl: &[&str]) -> (SourceEndpoint, String) {

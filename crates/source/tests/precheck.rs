@@ -1,26 +1,14 @@
 //! Source precheck against the real MariaDB and seekdb. Needs `scripts/services up`.
 
+mod common;
+
+use common::endpoint;
 use mysql_async::prelude::Queryable;
 use obsync_model::{CheckItem, CheckStatus, TableId};
 use obsync_source::precheck::{check_source, SourceCheckPlan};
 use obsync_source::{SourceEndpoint, SourceFlavor};
-use obsync_testkit::{unique_name, Services};
+use obsync_testkit::unique_name;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-fn endpoint(flavor: SourceFlavor) -> SourceEndpoint {
-    let services = Services::load();
-    let server = match flavor {
-        SourceFlavor::OceanBase => services.seekdb,
-        _ => services.mariadb,
-    };
-    SourceEndpoint {
-        flavor,
-        host: server.host,
-        port: server.port,
-        user: server.user,
-        password: server.password,
-    }
-}
 
 async fn database_with(ep: &SourceEndpoint, ddl: &[&str]) -> String {
     let db = unique_name("pre");
@@ -68,10 +56,14 @@ async fn mariadb_plan_with_incremental_passes() {
     let ep = endpoint(SourceFlavor::MariaDb);
     let db = database_with(&ep, GOOD_TABLES).await;
     let plan = SourceCheckPlan {
-        tables: vec![TableId::new(&db, "orders"), TableId::new(&db, "events")],
+        tables: Some(vec![
+            TableId::new(&db, "orders"),
+            TableId::new(&db, "events"),
+        ]),
         shard_columns: vec![(TableId::new(&db, "orders"), vec!["customer".into()])],
         need_incremental: true,
         start_time: Some(now()),
+        ..Default::default()
     };
     let items = check_source(&ep, &plan).await;
     for i in &items {
@@ -93,6 +85,7 @@ async fn mariadb_plan_with_incremental_passes() {
             "source.binlog_row_image",
             "source.privileges.replication",
             "source.binlog_retention",
+            "source.binlog_dump",
         ]
     );
     assert!(item(&items, "source.version").detail.contains("MariaDB"));
@@ -113,10 +106,14 @@ async fn seekdb_passes_full_sync_but_fails_binlog() {
     let ep = endpoint(SourceFlavor::OceanBase);
     let db = database_with(&ep, GOOD_TABLES).await;
     let plan = SourceCheckPlan {
-        tables: vec![TableId::new(&db, "orders"), TableId::new(&db, "events")],
+        tables: Some(vec![
+            TableId::new(&db, "orders"),
+            TableId::new(&db, "events"),
+        ]),
         shard_columns: vec![],
         need_incremental: true,
         start_time: None,
+        ..Default::default()
     };
     let items = check_source(&ep, &plan).await;
     assert!(item(&items, "source.version").detail.contains("4.3"));
@@ -198,19 +195,20 @@ async fn bad_objects_fail_with_their_names(flavor: SourceFlavor) {
     )
     .await;
     let plan = SourceCheckPlan {
-        tables: vec![
+        tables: Some(vec![
             TableId::new(&db, "orders"),
             TableId::new(&db, "nope"),
             TableId::new(&db, "v_orders"),
             TableId::new(&db, "订单"),
             TableId::new(&db, "wide"),
-        ],
+        ]),
         shard_columns: vec![(
             TableId::new(&db, "orders"),
             vec!["id".into(), "region".into()],
         )],
         need_incremental: false,
         start_time: None,
+        ..Default::default()
     };
     let items = check_source(&ep, &plan).await;
 
@@ -269,7 +267,7 @@ async fn mariadb_user_without_privileges_fails_select_and_replication() {
         ..ep.clone()
     };
     let plan = SourceCheckPlan {
-        tables: vec![TableId::new(&db, "orders")],
+        tables: Some(vec![TableId::new(&db, "orders")]),
         need_incremental: true,
         ..Default::default()
     };
@@ -287,4 +285,75 @@ async fn mariadb_user_without_privileges_fails_select_and_replication() {
         .await
         .unwrap();
     drop_database(&ep, &db).await;
+}
+
+/// The items about tables, and their statuses, in `items`.
+fn table_statuses(items: &[CheckItem]) -> Vec<(&str, CheckStatus)> {
+    items
+        .iter()
+        .filter(|i| i.name != "source.connect" && i.name != "source.version")
+        .map(|i| (i.name.as_str(), i.status))
+        .collect()
+}
+
+#[tokio::test]
+async fn table_items_are_not_checked_when_the_object_rules_did_not_resolve() {
+    let ep = endpoint(SourceFlavor::MariaDb);
+    let plan = SourceCheckPlan {
+        tables: None,
+        ..Default::default()
+    };
+    let items = check_source(&ep, &plan).await;
+    let statuses = table_statuses(&items);
+    assert_eq!(statuses.len(), 4, "{items:#?}");
+    for (name, status) in statuses {
+        assert_eq!(status, CheckStatus::NotChecked, "{name}: {items:#?}");
+        assert!(
+            item(&items, name)
+                .detail
+                .contains("not checked: the object rules could not be resolved"),
+            "{items:#?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn table_items_are_not_checked_when_no_table_is_selected() {
+    let ep = endpoint(SourceFlavor::MariaDb);
+    let plan = SourceCheckPlan {
+        tables: Some(vec![]),
+        ..Default::default()
+    };
+    let items = check_source(&ep, &plan).await;
+    for (name, status) in table_statuses(&items) {
+        assert_eq!(status, CheckStatus::NotChecked, "{name}: {items:#?}");
+    }
+    assert!(item(&items, "source.tables")
+        .detail
+        .contains("no table is selected"));
+}
+
+#[tokio::test]
+async fn column_and_privilege_items_are_not_checked_when_no_selected_table_exists() {
+    let ep = endpoint(SourceFlavor::MariaDb);
+    let db = database_with(&ep, &[]).await;
+    let missing = TableId::new(&db, "nope");
+    let plan = SourceCheckPlan {
+        tables: Some(vec![missing.clone()]),
+        shard_columns: vec![(missing, vec!["id".into()])],
+        ..Default::default()
+    };
+    let items = check_source(&ep, &plan).await;
+    drop_database(&ep, &db).await;
+    assert_eq!(item(&items, "source.tables").status, CheckStatus::Fail);
+    for name in [
+        "source.column_types",
+        "source.names",
+        "source.shard_columns",
+        "source.privileges.select",
+    ] {
+        let i = item(&items, name);
+        assert_eq!(i.status, CheckStatus::NotChecked, "{i:#?}");
+        assert!(i.detail.starts_with("not checked: "), "{i:#?}");
+    }
 }

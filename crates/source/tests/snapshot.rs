@@ -3,6 +3,9 @@
 //! tables in bounded batches, survives OceanBase's query timeout, and takes the binlog
 //! position. Needs `scripts/services up`.
 
+mod common;
+
+use common::endpoint;
 use mysql_async::prelude::Queryable;
 use obsync_model::{TableId, Value};
 use obsync_source::metadata::MetadataReader;
@@ -10,25 +13,10 @@ use obsync_source::snapshot::{
     current_position, KeyRange, SnapshotError, SnapshotReader, STREAM_BATCH_ROWS,
 };
 use obsync_source::{SourceEndpoint, SourceFlavor};
-use obsync_testkit::{unique_name, Services};
+use obsync_testkit::unique_name;
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-
-fn endpoint(flavor: SourceFlavor) -> SourceEndpoint {
-    let services = Services::load();
-    let server = match flavor {
-        SourceFlavor::OceanBase => services.seekdb,
-        _ => services.mariadb,
-    };
-    SourceEndpoint {
-        flavor,
-        host: server.host,
-        port: server.port,
-        user: server.user,
-        password: server.password,
-    }
-}
 
 struct TestDb {
     ep: SourceEndpoint,

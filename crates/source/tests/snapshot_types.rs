@@ -2,28 +2,16 @@
 //! seekdb (OceanBase 4.3). Expectations are written as model values; a few are also
 //! cross-checked against what the server itself prints. Needs `scripts/services up`.
 
+mod common;
+
+use common::endpoint;
 use mysql_async::prelude::Queryable;
 use obsync_model::{Date, DateTime, Row, TableId, Time, Timestamp, Value};
 use obsync_source::metadata::MetadataReader;
 use obsync_source::snapshot::SnapshotReader;
-use obsync_source::{SourceEndpoint, SourceFlavor};
-use obsync_testkit::{unique_name, Services};
+use obsync_source::SourceFlavor;
+use obsync_testkit::unique_name;
 use std::sync::Arc;
-
-fn endpoint(flavor: SourceFlavor) -> SourceEndpoint {
-    let services = Services::load();
-    let server = match flavor {
-        SourceFlavor::OceanBase => services.seekdb,
-        _ => services.mariadb,
-    };
-    SourceEndpoint {
-        flavor,
-        host: server.host,
-        port: server.port,
-        user: server.user,
-        password: server.password,
-    }
-}
 
 const TYPES_DDL: &str = "CREATE TABLE types (
     id INT NOT NULL PRIMARY KEY,

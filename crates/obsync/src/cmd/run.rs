@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use obsync_model::ErrorChain;
 use obsync_pipeline::{precheck, ProjectHandle, RunOutcome};
 
 use super::precheck::EXIT_PRECHECK_FAILED;
@@ -68,7 +69,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", ErrorChain(&e));
             eprintln!("the project failed; its checkpoint in {} is intact: fix the cause and run again to resume", args.state_dir.display());
             Ok(ExitCode::from(EXIT_RUN_FAILED))
         }
@@ -81,7 +82,7 @@ async fn stop_on_signal(handle: ProjectHandle) {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,
         Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGTERM");
+            tracing::warn!(error = %ErrorChain(&e), "cannot listen for SIGTERM");
             return;
         }
     };

@@ -9,7 +9,7 @@ use crate::project::RunContext;
 use crate::status::Stage;
 use crate::RunError;
 use obsync_format::{Ddl, MessageContext, SequenceGenerator, TxnSequence};
-use obsync_model::{Change, SourceEvent, TableId, TableMeta, TxnInfo};
+use obsync_model::{Change, ErrorChain, SourceEvent, TableId, TableMeta, TxnInfo};
 use obsync_source::binlog::{BinlogOptions, BinlogReader, StartFrom, TableFilter};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -77,8 +77,8 @@ pub async fn run(
                     if let Some(p) = reader.committed_position() {
                         start = StartFrom::Position(p.clone());
                     }
-                    tracing::warn!(error = %e, ?start, "source unavailable: retrying until it is back");
-                    ctx.status.set_error(e.to_string());
+                    tracing::warn!(error = %ErrorChain(&e), ?start, "source unavailable: retrying until it is back");
+                    ctx.status.set_error(ErrorChain(&e).to_string());
                     txn_rows.clear();
                     current = None;
                     match open_reader(ctx, &start, &filter, &defs).await? {
@@ -92,6 +92,7 @@ pub async fn run(
                 Err(e) => return Err(e.into()),
             },
             _ = ctx.control.changed() => continue,
+            _ = emitter.tracker_gone() => return Err(crate::emit::EmitError::TrackerGone.into()),
             _ = heartbeat.tick(), if s.heartbeat_interval_secs > 0 => {
                 send_heartbeats(&mut emitter, routes, &mut seq, ctx).await?;
                 continue;
@@ -220,14 +221,15 @@ async fn open_reader(
     loop {
         let mut opts = BinlogOptions::new(s.server_id, start.clone(), filter.clone());
         opts.known_tables = defs.current();
+        opts.positioning = s.positioning;
         match BinlogReader::start(s.source.clone(), opts).await {
             Ok(r) => {
                 ctx.status.clear_error();
                 return Ok(Some(r));
             }
             Err(e) if e.is_transient() => {
-                tracing::warn!(error = %e, retry_in = ?backoff, "cannot open the binlog stream");
-                ctx.status.set_error(e.to_string());
+                tracing::warn!(error = %ErrorChain(&e), retry_in = ?backoff, "cannot open the binlog stream");
+                ctx.status.set_error(ErrorChain(&e).to_string());
             }
             Err(e) => return Err(e.into()),
         }

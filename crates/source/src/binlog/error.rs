@@ -3,6 +3,7 @@
 
 use crate::endpoint::ConnectError;
 use crate::metadata::MetadataError;
+use crate::SqlError;
 use obsync_model::{BinlogCoord, LogPosition, TableId};
 
 /// Why the binlog reader stopped. Transient connection failures never surface here:
@@ -22,15 +23,19 @@ pub enum BinlogError {
     Query {
         what: String,
         #[source]
-        source: mysql_async::Error,
+        source: SqlError,
     },
     /// The server refused or aborted the binlog dump (e.g. error 1236: the requested
-    /// binlog file was purged, or the position is not an event boundary).
-    #[error("the source stopped the binlog stream at {position}{}", stream_fix(.source))]
+    /// binlog file or transactions were purged; a privilege is missing; or a dump command
+    /// the server does not serve). The server's own answer is the source.
+    #[error("the source stopped the binlog dump {at}; {fix}")]
     Stream {
-        position: BinlogCoord,
+        /// Where: `when opened from …` or `at FILE:POS (opened from …)`.
+        at: String,
+        /// What to do, for how the dump was positioned (see `stream::refusal`).
+        fix: &'static str,
         #[source]
-        source: mysql_async::Error,
+        source: SqlError,
     },
     /// The connection dropped and could not be re-established.
     #[error("lost the binlog connection and could not resume from {position} after {attempts} attempts ({last_error}); check that the source is running and reachable")]
@@ -75,6 +80,9 @@ pub enum BinlogError {
     /// A start timestamp lies before the oldest binlog the server still has.
     #[error("cannot start from timestamp {requested}: the oldest binlog on the source starts at {oldest}; changes in between were purged: start from a snapshot or a later time")]
     TimestampNotRetained { requested: u32, oldest: u32 },
+    /// The current position (`StartFrom::Current`) could not be read.
+    #[error(transparent)]
+    Position(#[from] crate::position::PositionError),
     /// The server has binary logging off or lists no binlog files.
     #[error("the source has no binary log: enable log_bin with binlog_format=ROW")]
     NoBinlog,
@@ -95,24 +103,16 @@ impl BinlogError {
 
 /// MySQL/MariaDB error codes meaning the user lacks a privilege: 1044/1045 access denied,
 /// 1142 command denied, 1227 "you need the … privilege(s)".
-fn is_privilege_error(e: &mysql_async::Error) -> bool {
-    matches!(e, mysql_async::Error::Server(s) if matches!(s.code, 1044 | 1045 | 1142 | 1227))
+pub(crate) fn is_privilege_error(e: &SqlError) -> bool {
+    matches!(e.server_code(), Some(1044 | 1045 | 1142 | 1227))
 }
 
-const PRIVILEGE_FIX: &str = ": grant the source user the replication privileges (GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO the user; on MariaDB 10.5+ BINLOG MONITOR instead of REPLICATION CLIENT), then start the project again";
+pub(crate) const PRIVILEGE_FIX: &str = ": grant the source user the replication privileges (GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO the user; on MariaDB 10.5+ BINLOG MONITOR instead of REPLICATION CLIENT), then start the project again";
 
-fn privilege_fix(e: &mysql_async::Error) -> &'static str {
+fn privilege_fix(e: &SqlError) -> &'static str {
     if is_privilege_error(e) {
         PRIVILEGE_FIX
     } else {
         ""
-    }
-}
-
-fn stream_fix(e: &mysql_async::Error) -> &'static str {
-    if is_privilege_error(e) {
-        PRIVILEGE_FIX
-    } else {
-        "; if the file was purged, restart the project from a snapshot"
     }
 }

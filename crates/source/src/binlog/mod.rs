@@ -3,9 +3,12 @@
 //! [`SourceEvent`](obsync_model::SourceEvent)s.
 //!
 //! Map of this module:
-//! - [`reader`]: [`BinlogReader`], the event state machine (transactions, positions,
-//!   DDL, reconnects).
-//! - `stream`: opening a dump connection (replica registration, MariaDB settings).
+//! - `assembler`: the I/O-free core: decoded events → `SourceEvent`s (transactions,
+//!   cursor and GTID state, DDL, what a reconnect must not repeat).
+//! - [`reader`]: [`BinlogReader`], the I/O shell: start resolution and dump
+//!   positioning (GTID or file), metadata reads, reconnects.
+//! - `stream`: opening a dump connection (replica registration, MariaDB settings), and
+//!   the error for a refused dump.
 //! - `rows`, `decode`: rows-event images → model rows, with information_schema
 //!   metadata.
 //! - `schema_cache`: table maps and metadata, checked against each other.
@@ -21,6 +24,7 @@
 // named context fields (table, column, position) read better than boxed ones.
 #![allow(clippy::result_large_err)]
 
+mod assembler;
 mod ddl;
 mod decode;
 mod error;
@@ -33,5 +37,19 @@ mod stream;
 pub mod timestamp_start;
 
 pub use error::BinlogError;
-pub use reader::{BinlogOptions, BinlogReader, ReconnectPolicy, StartFrom, TableFilter};
+pub use reader::{
+    BinlogOptions, BinlogReader, Positioning, ProbeReport, ReconnectPolicy, StartFrom, TableFilter,
+};
 pub use timestamp_start::{binary_logs, first_event_time, oldest_retained_time};
+
+/// A refused dump's error as the reader builds it (file:pos or GTID), for other
+/// modules' unit tests.
+#[cfg(test)]
+pub(crate) fn refusal_for_test(by_gtid: bool, source: mysql_async::Error) -> BinlogError {
+    let from = if by_gtid {
+        stream::DumpFrom::MySqlGtid(gtid::GtidSet::default())
+    } else {
+        stream::DumpFrom::Coord(obsync_model::BinlogCoord::new("binlog.000001", 4))
+    };
+    stream::refusal(&from, None, source)
+}

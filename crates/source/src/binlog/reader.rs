@@ -1,42 +1,27 @@
-//! [`BinlogReader`]: turns binlog events into the canonical event stream.
-//!
-//! Contract of the stream it produces:
-//! - Rows of a transaction come between its `Begin` and `Commit`, streamed as read:
-//!   a transaction is never buffered whole (memory is bounded by one binlog event).
-//! - A transaction without rows of the project produces no `Begin`/`Commit`; its end
-//!   may be reported as `Progress` (at most once per [`PROGRESS_INTERVAL`], and on
-//!   server heartbeats) so checkpoints advance over unrelated traffic.
-//! - `Commit.end`, `Ddl.end` and `Progress.position` are positions right after a
-//!   transaction: starting a reader there continues with the next transaction.
-//! - After a dropped connection the reader resumes by itself from the last position it
-//!   returned and skips what it had already returned, so nothing is lost or repeated.
+//! [`BinlogReader`]: the I/O shell around the [`Assembler`]. It opens the dump
+//! (choosing how it is positioned), reads events, reads table metadata the assembler
+//! asks for, and re-opens the dump after a dropped or silent connection, in the same
+//! mode as the start. What the stream contains, and what a reconnect repeats (nothing),
+//! is the assembler's contract: see [`super::assembler`].
 
-use super::ddl::{classify, DdlScope, QueryKind, XaVerb};
+use super::assembler::{dump_from, parse_state, Assembler, AssemblyStart, Step};
 use super::error::BinlogError;
 use super::gtid::GtidState;
-use super::mariadb_events as maria;
-use super::rows::decode_rows;
-use super::schema_cache::SchemaCache;
-use super::stream::{self, DumpFrom};
+use super::stream::{self, DumpFrom, DumpMode};
 use super::timestamp_start;
 use crate::endpoint::SourceEndpoint;
-use crate::metadata::MetadataReader;
+use crate::metadata::{server_info, MetadataError, MetadataReader, ServerInfo};
+use crate::{SourceFlavor, SqlError};
 use futures::StreamExt;
 use mysql_async::prelude::Queryable;
-use mysql_async::{BinlogStream, Conn, Row as SqlRow};
-use mysql_common::binlog::consts::{BinlogChecksumAlg, EventFlags, EventType};
-use mysql_common::binlog::events::{
-    Event, EventData, GtidEvent as MyGtidEvent, QueryEvent, RotateEvent, RowsEventData,
-    TableMapEvent,
-};
-use obsync_model::{
-    BinlogCoord, Change, ChangeOrigin, Gtid, LogPosition, RowChange, SourceEvent, TableId,
-    TableMeta, TxnInfo,
-};
-use std::collections::VecDeque;
+use mysql_async::{BinlogStream, Conn};
+use mysql_common::binlog::events::Event;
+use obsync_model::{BinlogCoord, ErrorChain, Gtid, LogPosition, SourceEvent, TableId, TableMeta};
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+pub use super::assembler::PROGRESS_INTERVAL;
 
 /// Decides which tables belong to the project.
 pub type TableFilter = Arc<dyn Fn(&TableId) -> bool + Send + Sync>;
@@ -55,6 +40,22 @@ pub enum StartFrom {
     Timestamp(u32),
     /// The current end of the binlog (`SHOW MASTER STATUS`).
     Current,
+}
+
+/// How the reader positions its dumps; every reconnect uses the same mode as the start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Positioning {
+    /// By GTID set (`COM_BINLOG_DUMP_GTID`) on a MySQL-flavoured source with
+    /// `gtid_mode=ON` (MySQL, OceanBase's Binlog Service); by file and offset elsewhere
+    /// (MariaDB, GTIDs off) and for a start time, which is found by file.
+    #[default]
+    Auto,
+    /// Always by GTID: MySQL `COM_BINLOG_DUMP_GTID`, MariaDB `@slave_connect_state`.
+    /// For sources that serve only GTID auto-positioning.
+    Gtid,
+    /// Always by file and offset (`COM_BINLOG_DUMP`), e.g. behind a proxy that does not
+    /// serve GTID dumps.
+    FilePosition,
 }
 
 /// Bounded retries after a dropped connection.
@@ -97,6 +98,11 @@ pub struct BinlogOptions {
     /// definition, which a DDL run while the project was down may have changed. One
     /// that does not fit the binlog's table map is ignored (today's definition is read).
     pub known_tables: Vec<Arc<TableMeta>>,
+    pub positioning: Positioning,
+    /// A connection without any event (not even a heartbeat) for this long is re-opened
+    /// in the same mode; `None`: three heartbeat periods. Sources that send no
+    /// heartbeat while idle are re-opened this often, which is harmless.
+    pub silence: Option<Duration>,
 }
 
 impl BinlogOptions {
@@ -109,6 +115,8 @@ impl BinlogOptions {
             heartbeat: Duration::from_secs(5),
             reconnect: ReconnectPolicy::default(),
             known_tables: Vec::new(),
+            positioning: Positioning::Auto,
+            silence: None,
         }
     }
 }
@@ -121,67 +129,9 @@ impl fmt::Debug for BinlogOptions {
             .field("heartbeat", &self.heartbeat)
             .field("reconnect", &self.reconnect)
             .field("known_tables", &self.known_tables.len())
+            .field("positioning", &self.positioning)
             .finish_non_exhaustive()
     }
-}
-
-/// Minimum time between two `Progress` events for skipped transactions: often enough
-/// for checkpoints, rare enough not to flood the pipeline with no-op events.
-pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
-
-/// A transaction being read.
-struct OpenTxn {
-    info: Arc<TxnInfo>,
-    /// `Begin` has been queued (or was returned before a reconnect).
-    begun: bool,
-    /// Index of the next row of the project in this transaction.
-    next_index: u32,
-    /// Rows with a lower index were returned before a reconnect: not queued again.
-    replayed_rows: u32,
-    /// The transaction began before a start timestamp: its rows are not returned.
-    skipped: bool,
-    gtid: Option<TxnGtid>,
-}
-
-/// A transaction's own GTID, applied to the GTID state at its end.
-#[derive(Debug, Clone)]
-enum TxnGtid {
-    Maria(maria::MariaGtid),
-    MySql { sid: String, gno: u64 },
-}
-
-impl fmt::Display for TxnGtid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TxnGtid::Maria(g) => write!(f, "{g}"),
-            TxnGtid::MySql { sid, gno } => write!(f, "{sid}:{gno}"),
-        }
-    }
-}
-
-/// A GTID event seen, whose transaction has not started yet (MySQL: before `BEGIN`;
-/// MariaDB: a standalone DDL).
-struct PendingGtid {
-    gtid: Option<TxnGtid>,
-    start: BinlogCoord,
-    timestamp: u32,
-}
-
-/// What the caller has been given of the transaction in progress.
-#[derive(Clone)]
-struct Delivered {
-    info: Arc<TxnInfo>,
-    rows: u32,
-}
-
-/// Where to re-open the stream after a dropped connection.
-#[derive(Clone)]
-enum Resume {
-    /// Nothing returned yet: the original start, with its GTID state.
-    Start(DumpFrom, GtidState),
-    /// Right after a returned `Commit`/`Ddl`/`Progress` (or the first transaction at/after
-    /// a start timestamp).
-    At(LogPosition),
 }
 
 /// Reads the binlog of one source as a stream of [`SourceEvent`]s; see the module doc
@@ -191,28 +141,12 @@ pub struct BinlogReader {
     opts: BinlogOptions,
     mariadb: bool,
     stream: Option<BinlogStream>,
-    schema: SchemaCache,
-    // Read cursor: the position after the last event read, and the GTID state after the
-    // last transaction read.
-    file: String,
-    pos: u64,
-    gtid: GtidState,
-    fde_seen: bool,
-    fake_rotate_name: Option<Vec<u8>>,
-    txn: Option<OpenTxn>,
-    pending_gtid: Option<PendingGtid>,
-    /// Events decoded but not yet returned; at most one binlog event's rows.
-    out: VecDeque<SourceEvent>,
+    /// Where the open dump started (for error messages).
+    opened_from: DumpFrom,
+    assembler: Assembler,
+    metadata: MetadataReader,
     /// An event whose handling awaits metadata (kept here so a cancelled `next` redoes it).
     held: Option<Event>,
-    seq: u64,
-    skip_before: Option<u32>,
-    progress_owed: Option<(LogPosition, u32)>,
-    last_progress: Instant,
-    // What the caller has been given.
-    resume: Resume,
-    delivered: Option<Delivered>,
-    replay: Option<Delivered>,
     attempts: u32,
     last_error: String,
     reconnects: u64,
@@ -223,91 +157,96 @@ impl fmt::Debug for BinlogReader {
         f.debug_struct("BinlogReader")
             .field("endpoint", &self.endpoint)
             .field("server_id", &self.opts.server_id)
-            .field("position", &BinlogCoord::new(self.file.clone(), self.pos))
+            .field("mode", &self.assembler.mode())
+            .field("position", &self.assembler.coord())
             .finish_non_exhaustive()
     }
+}
+
+/// A start resolved against the server: how dumps are positioned and where the first
+/// one starts.
+pub(crate) struct ResolvedStart {
+    pub mode: DumpMode,
+    pub start: AssemblyStart,
 }
 
 impl BinlogReader {
     /// Connects, resolves the start position and opens the dump.
     pub async fn start(endpoint: SourceEndpoint, opts: BinlogOptions) -> Result<Self, BinlogError> {
-        if opts.server_id == 0 {
-            return Err(BinlogError::InvalidOptions {
-                reason: "server_id 0 is reserved: choose a replica id unique on the source".into(),
-            });
-        }
-        let mut conn = endpoint.connect().await?;
-        let mariadb = stream::is_mariadb(&mut conn).await?;
-        let mut skip_before = None;
-        let (from, gtid) = match &opts.start {
-            StartFrom::Position(p) => {
-                let gtid = match &p.gtid {
-                    Some(g) => parse_state(mariadb, &g.0)?,
-                    None => gtid_at(&mut conn, mariadb, &p.coord).await?,
-                };
-                (DumpFrom::Coord(p.coord.clone()), gtid)
-            }
-            StartFrom::Gtid(g) => {
-                let state = parse_state(mariadb, &g.0)?;
-                let from = if mariadb {
-                    DumpFrom::MariaGtid(g.0.clone())
-                } else {
-                    DumpFrom::MySqlGtid(g.0.clone())
-                };
-                (from, state)
-            }
-            StartFrom::Current => {
-                let (coord, executed) = master_status(&mut conn).await?;
-                let gtid = match executed.filter(|s| !s.is_empty() && !mariadb) {
-                    Some(set) => parse_state(false, &set)?,
-                    None => gtid_at(&mut conn, mariadb, &coord).await?,
-                };
-                (DumpFrom::Coord(coord), gtid)
-            }
-            StartFrom::Timestamp(t) => {
-                let file = timestamp_start::file_for_timestamp(&endpoint, *t).await?;
-                skip_before = Some(*t);
-                // The file's GTID list / previous-GTIDs event seeds the state.
-                (
-                    DumpFrom::Coord(BinlogCoord::new(file, 4)),
-                    GtidState::Unknown,
-                )
-            }
-        };
-        // Best effort: a failed goodbye leaves only a server log line.
-        let _ = conn.disconnect().await;
-        let (file, pos) = match &from {
-            DumpFrom::Coord(c) => (c.file.clone(), c.pos),
-            _ => (String::new(), 4),
-        };
-        let stream = stream::open(&endpoint, opts.server_id, &from, opts.heartbeat, false).await?;
-        tracing::info!(source = %endpoint.address(), start = ?from, server_id = opts.server_id, "binlog reader started");
+        let (info, resolved) = resolve(&endpoint, &opts).await?;
+        let mariadb = info.flavor == SourceFlavor::MariaDb;
+        let from = resolved.start.from.clone();
+        let stream = stream::open(
+            &endpoint,
+            mariadb,
+            opts.server_id,
+            &from,
+            opts.heartbeat,
+            false,
+        )
+        .await?;
+        tracing::info!(source = %endpoint.address(), start = %from, mode = %resolved.mode, server_id = opts.server_id, "binlog reader started");
         Ok(Self {
-            schema: SchemaCache::new(MetadataReader::from_endpoint(&endpoint), &opts.known_tables),
+            assembler: Assembler::new(
+                resolved.start,
+                resolved.mode,
+                mariadb,
+                opts.filter.clone(),
+                &opts.known_tables,
+            ),
+            metadata: MetadataReader::for_server(&endpoint, info),
             endpoint,
             opts,
             mariadb,
             stream: Some(stream),
-            file,
-            pos,
-            gtid: gtid.clone(),
-            fde_seen: false,
-            fake_rotate_name: None,
-            txn: None,
-            pending_gtid: None,
-            out: VecDeque::new(),
+            opened_from: from,
             held: None,
-            seq: 0,
-            skip_before,
-            progress_owed: None,
-            last_progress: Instant::now(),
-            resume: Resume::Start(from, gtid),
-            delivered: None,
-            replay: None,
             attempts: 0,
             last_error: String::new(),
             reconnects: 0,
         })
+    }
+
+    /// Opens the change log exactly as [`Self::start`] would with `opts` (same
+    /// positioning, same position or GTID set) and reads its first event, then closes
+    /// it. Uses a throwaway replica id so a running reader with `opts.server_id` is not
+    /// disconnected. A passed probe means the server accepts this reader's dump.
+    pub async fn probe(
+        endpoint: &SourceEndpoint,
+        opts: &BinlogOptions,
+    ) -> Result<ProbeReport, BinlogError> {
+        let (info, resolved) = resolve(endpoint, opts).await?;
+        let mariadb = info.flavor == SourceFlavor::MariaDb;
+        let from = resolved.start.from;
+        let mut s = stream::open(
+            endpoint,
+            mariadb,
+            timestamp_start::probe_server_id(),
+            &from,
+            opts.heartbeat,
+            false,
+        )
+        .await?;
+        let first = tokio::time::timeout(PROBE_TIMEOUT, s.next()).await;
+        let _ = s.close().await;
+        match first {
+            Ok(Some(Ok(_))) => Ok(ProbeReport {
+                mode: resolved.mode.to_string(),
+                from: from.to_string(),
+            }),
+            Ok(Some(Err(source))) => Err(stream::refusal(&from, None, source)),
+            Ok(None) => Err(stream::refusal(
+                &from,
+                None,
+                mysql_async::Error::from(mysql_async::DriverError::ConnectionClosed),
+            )),
+            Err(_) => Err(BinlogError::Malformed {
+                position: resolved.start.coord,
+                reason: format!(
+                    "the source sent no binlog event within {PROBE_TIMEOUT:?} of the dump request"
+                ),
+            }),
+        }
     }
 
     /// The next event. Waits for the server when the binlog has no more.
@@ -316,25 +255,28 @@ impl BinlogReader {
     /// metadata read or reconnect is redone by the next call).
     pub async fn next(&mut self) -> Result<SourceEvent, BinlogError> {
         loop {
-            if let Some(ev) = self.out.pop_front() {
-                self.note_returned(&ev);
+            if let Some(ev) = self.assembler.pop() {
                 return Ok(ev);
             }
             let event = match self.held.take() {
                 Some(e) => e,
                 None => self.read_event().await?,
             };
-            self.handle(event).await?;
+            match self.assembler.push(&event)? {
+                Step::Done => {}
+                Step::NeedsTable(id) => {
+                    self.held = Some(event);
+                    let meta = self.table_meta(&id).await?;
+                    self.assembler.provide_table(id, meta);
+                }
+            }
         }
     }
 
     /// The position after the last event returned by [`Self::next`] that ends a
     /// transaction: where a restarted reader continues.
     pub fn committed_position(&self) -> Option<&LogPosition> {
-        match &self.resume {
-            Resume::At(p) => Some(p),
-            Resume::Start(..) => None,
-        }
+        self.assembler.committed_position()
     }
 
     /// How often the connection was re-opened after a drop (for metrics and tests).
@@ -349,32 +291,21 @@ impl BinlogReader {
         }
     }
 
-    fn note_returned(&mut self, ev: &SourceEvent) {
-        match ev {
-            SourceEvent::Begin(info) => {
-                self.delivered = Some(Delivered {
-                    info: info.clone(),
-                    rows: 0,
-                })
-            }
-            SourceEvent::Row(_) => {
-                if let Some(d) = &mut self.delivered {
-                    d.rows += 1;
-                }
-            }
-            SourceEvent::Commit { end, .. } => {
-                self.delivered = None;
-                self.resume = Resume::At(end.clone());
-            }
-            SourceEvent::Ddl { end, .. } => self.resume = Resume::At(end.clone()),
-            SourceEvent::Progress { position, .. } => self.resume = Resume::At(position.clone()),
+    /// Today's metadata of `id`; `None` when the table no longer exists.
+    async fn table_meta(&self, id: &TableId) -> Result<Option<TableMeta>, BinlogError> {
+        match self.metadata.table_meta(id).await {
+            Ok(m) => Ok(Some(m)),
+            Err(MetadataError::TableNotFound { .. }) => Ok(None),
+            Err(source) => Err(BinlogError::Metadata {
+                table: id.clone(),
+                position: self.assembler.coord(),
+                source: Box::new(source),
+            }),
         }
     }
 
-    // ---- connection ----
-
     async fn read_event(&mut self) -> Result<Event, BinlogError> {
-        let idle = self.opts.heartbeat * 3;
+        let idle = self.opts.silence.unwrap_or(self.opts.heartbeat * 3);
         loop {
             if self.stream.is_none() {
                 self.reopen().await?;
@@ -386,64 +317,43 @@ impl BinlogReader {
                     self.attempts = 0;
                     return Ok(ev);
                 }
-                Ok(Some(Err(e))) if stream::is_transient(&e) => e.to_string(),
+                Ok(Some(Err(e))) if stream::is_transient(&e) => SqlError::from(e).to_string(),
                 Ok(Some(Err(source))) => {
-                    return Err(BinlogError::Stream {
-                        position: self.coord(),
+                    return Err(stream::refusal(
+                        &self.opened_from,
+                        Some(&self.assembler.coord()),
                         source,
-                    })
+                    ))
                 }
                 Ok(None) => "the server ended the binlog stream".to_string(),
-                Err(_) => format!("no event or heartbeat for {idle:?}"),
+                Err(_) => {
+                    // Some servers send no heartbeat while idle: silence alone is not
+                    // an error, so re-open (same mode) and keep waiting.
+                    tracing::info!(position = %self.assembler.coord(), silent_for = ?idle, "no binlog event or heartbeat; re-opening the dump");
+                    self.last_error = format!("no event or heartbeat for {idle:?}");
+                    self.drop_connection();
+                    continue;
+                }
             };
-            tracing::warn!(position = %self.coord(), problem = %problem, "binlog connection lost; resuming");
+            tracing::warn!(position = %self.assembler.coord(), problem = %problem, "binlog connection lost; resuming");
             self.last_error = problem;
-            self.rewind_to_resume_point();
+            self.drop_connection();
         }
     }
 
-    /// Drops the connection and everything read past the last returned transaction end.
-    fn rewind_to_resume_point(&mut self) {
+    fn drop_connection(&mut self) {
         self.stream = None;
-        self.out.clear();
         self.held = None;
-        self.txn = None;
-        self.pending_gtid = None;
-        self.progress_owed = None;
-        self.fde_seen = false;
-        self.fake_rotate_name = None;
-        self.schema.clear_maps();
-        self.replay = self.delivered.clone();
-        match &self.resume {
-            Resume::Start(from, gtid) => {
-                if let DumpFrom::Coord(c) = from {
-                    self.file = c.file.clone();
-                    self.pos = c.pos;
-                }
-                self.gtid = gtid.clone();
-            }
-            Resume::At(p) => {
-                self.file = p.coord.file.clone();
-                self.pos = p.coord.pos;
-                self.gtid = p
-                    .gtid
-                    .as_ref()
-                    .and_then(|g| parse_state(self.mariadb, &g.0).ok())
-                    .unwrap_or_default();
-            }
-        }
+        self.opened_from = self.assembler.rewind();
     }
 
     async fn reopen(&mut self) -> Result<(), BinlogError> {
-        let from = match &self.resume {
-            Resume::Start(from, _) => from.clone(),
-            Resume::At(p) => DumpFrom::Coord(p.coord.clone()),
-        };
+        let from = self.opened_from.clone();
         loop {
             self.attempts += 1;
             if self.attempts > self.opts.reconnect.max_attempts {
                 return Err(BinlogError::ReconnectExhausted {
-                    position: self.resume_position(),
+                    position: self.assembler.resume_position(),
                     attempts: self.opts.reconnect.max_attempts,
                     last_error: self.last_error.clone(),
                 });
@@ -456,6 +366,7 @@ impl BinlogReader {
             tokio::time::sleep(backoff).await;
             match stream::open(
                 &self.endpoint,
+                self.mariadb,
                 self.opts.server_id,
                 &from,
                 self.opts.heartbeat,
@@ -464,521 +375,165 @@ impl BinlogReader {
             .await
             {
                 Ok(s) => {
-                    tracing::info!(start = ?from, attempt = self.attempts, "binlog connection re-opened");
+                    tracing::info!(start = %from, mode = %self.assembler.mode(), attempt = self.attempts, "binlog connection re-opened");
                     self.reconnects += 1;
                     self.stream = Some(s);
                     return Ok(());
                 }
                 Err(e) if stream::is_transient_error(&e) => {
-                    tracing::warn!(attempt = self.attempts, error = %e, "re-opening the binlog connection failed");
-                    self.last_error = e.to_string();
+                    tracing::warn!(attempt = self.attempts, error = %ErrorChain(&e), "re-opening the binlog connection failed");
+                    self.last_error = ErrorChain(&e).to_string();
                 }
                 Err(e) => return Err(e),
             }
         }
     }
+}
 
-    fn resume_position(&self) -> LogPosition {
-        match &self.resume {
-            Resume::At(p) => p.clone(),
-            Resume::Start(from, gtid) => LogPosition {
-                coord: match from {
-                    DumpFrom::Coord(c) => c.clone(),
-                    _ => BinlogCoord::new("", 4),
-                },
-                gtid: gtid.render(),
-            },
-        }
-    }
+/// What a passed [`BinlogReader::probe`] opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeReport {
+    /// How the dump was positioned (`GTID auto-positioning`, `file and position`).
+    pub mode: String,
+    /// Where it started: a file:offset or the GTID set sent.
+    pub from: String,
+}
 
-    // ---- events ----
+/// How long a probe waits for the first event: a server sends its rotate and format
+/// description at once.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
 
-    fn coord(&self) -> BinlogCoord {
-        BinlogCoord::new(self.file.clone(), self.pos)
-    }
-
-    fn log_position(&self) -> LogPosition {
-        LogPosition {
-            coord: self.coord(),
-            gtid: self.gtid.render(),
-        }
-    }
-
-    async fn handle(&mut self, ev: Event) -> Result<(), BinlogError> {
-        let h = ev.header();
-        let ty = h.event_type_raw();
-        let real = h.log_pos() != 0 && !h.flags().contains(EventFlags::LOG_EVENT_ARTIFICIAL_F);
-        // Where this event starts (for transaction starts); events inside a MySQL
-        // transaction payload have no position of their own.
-        let start = if real {
-            BinlogCoord::new(
-                self.file.clone(),
-                (h.log_pos() as u64).saturating_sub(h.event_size() as u64),
-            )
-        } else {
-            self.coord()
-        };
-        // Positions only grow within a file (a rotate resets them): the format
-        // description and GTID list a server re-sends when a dump starts mid-file carry
-        // their original, earlier positions and must not move the cursor back.
-        let in_sequence = real && start.pos >= self.pos;
-        if real && ty != EventType::HEARTBEAT_EVENT as u8 && h.log_pos() as u64 > self.pos {
-            self.pos = h.log_pos() as u64;
-        }
-        let ts = h.timestamp();
-        const ROTATE: u8 = EventType::ROTATE_EVENT as u8;
-        const FDE: u8 = EventType::FORMAT_DESCRIPTION_EVENT as u8;
-        const QUERY: u8 = EventType::QUERY_EVENT as u8;
-        const XID: u8 = EventType::XID_EVENT as u8;
-        const TABLE_MAP: u8 = EventType::TABLE_MAP_EVENT as u8;
-        const GTID: u8 = EventType::GTID_EVENT as u8;
-        const GTID_TAGGED: u8 = EventType::GTID_TAGGED_LOG_EVENT as u8;
-        const ANONYMOUS_GTID: u8 = EventType::ANONYMOUS_GTID_EVENT as u8;
-        const PREVIOUS_GTIDS: u8 = EventType::PREVIOUS_GTIDS_EVENT as u8;
-        const HEARTBEAT: u8 = EventType::HEARTBEAT_EVENT as u8;
-        const INCIDENT: u8 = EventType::INCIDENT_EVENT as u8;
-        const PARTIAL_UPDATE: u8 = EventType::PARTIAL_UPDATE_ROWS_EVENT as u8;
-        match ty {
-            ROTATE => self.on_rotate(&ev)?,
-            FDE => self.on_format_description(&ev),
-            maria::GTID => {
-                let g = maria::parse_gtid(ev.data(), h.server_id()).map_err(|r| self.malformed(r))?;
-                if g.xa {
-                    tracing::warn!(gtid = %g.gtid, "XA transaction: its rows are reported at XA PREPARE");
-                }
-                let pending = PendingGtid {
-                    gtid: Some(TxnGtid::Maria(g.gtid)),
-                    start,
-                    timestamp: ts,
-                };
-                if g.standalone {
-                    self.pending_gtid = Some(pending);
-                } else {
-                    // MariaDB's GTID event takes the place of BEGIN.
-                    self.open_txn(pending);
-                }
-            }
-            maria::GTID_LIST if in_sequence => {
-                let list = maria::parse_gtid_list(ev.data()).map_err(|r| self.malformed(r))?;
-                let mut state = GtidState::MariaDb(Default::default());
-                for g in list {
-                    state.apply_mariadb(g);
-                }
-                self.gtid = state;
-            }
-            maria::GTID_LIST
-            | maria::ANNOTATE_ROWS
-            | maria::BINLOG_CHECKPOINT
-            | maria::START_ENCRYPTION => {}
-            maria::FIRST_COMPRESSED..=maria::LAST_COMPRESSED => {
-                return Err(BinlogError::Unsupported {
-                    position: start,
-                    what: "compressed binlog events: set log_bin_compress=OFF on the MariaDB source".into(),
-                })
-            }
-            GTID | GTID_TAGGED => {
-                let g: MyGtidEvent = ev.read_event().map_err(|e| self.malformed(e.to_string()))?;
-                let mut sid = uuid_text(&g.sid());
-                if let Some(tag) = g.tag() {
-                    sid = format!("{sid}:{}", tag.as_str());
-                }
-                self.pending_gtid = Some(PendingGtid {
-                    gtid: Some(TxnGtid::MySql { sid, gno: g.gno() }),
-                    start,
-                    timestamp: ts,
-                });
-            }
-            ANONYMOUS_GTID => {
-                self.pending_gtid = Some(PendingGtid {
-                    gtid: None,
-                    start,
-                    timestamp: ts,
-                })
-            }
-            PREVIOUS_GTIDS if in_sequence => {
-                if let Ok(Some(EventData::PreviousGtidsEvent(p))) = ev.read_data() {
-                    let text = p
-                        .sids()
-                        .iter()
-                        .map(|s| {
-                            let mut t = uuid_text(&s.uuid());
-                            if let Some(tag) = s.tag() {
-                                t = format!("{t}:{}", tag.as_str());
-                            }
-                            for iv in s.intervals() {
-                                t.push_str(&format!(":{}-{}", iv.start(), iv.end() - 1));
-                            }
-                            t
-                        })
-                        .collect::<Vec<_>>()
-                        .join(",");
-                    self.gtid = GtidState::parse_mysql(&text).map_err(|r| self.malformed(r))?;
-                }
-            }
-            QUERY => self.on_query(&ev, start, ts)?,
-            XID => {
-                let xid = match ev.read_data() {
-                    Ok(Some(EventData::XidEvent(x))) => Some(x.xid),
-                    _ => None,
-                };
-                self.end_txn(xid, ts);
-            }
-            TABLE_MAP => self.on_table_map(ev).await?,
-            PARTIAL_UPDATE => {
-                return Err(BinlogError::Unsupported {
-                    position: start,
-                    what: "partial JSON updates: set binlog_row_value_options='' on the source".into(),
-                })
-            }
-            HEARTBEAT => self.flush_progress(),
-            INCIDENT => {
-                return Err(BinlogError::Unsupported {
-                    position: start,
-                    what: "an incident event (the source lost binlog events): restart the project from a snapshot".into(),
-                })
-            }
-            _ => {
-                if let Ok(Some(EventData::RowsEvent(rows))) = ev.read_data() {
-                    self.on_rows(rows, start, ts)?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn malformed(&self, reason: impl Into<String>) -> BinlogError {
-        BinlogError::Malformed {
-            position: self.coord(),
-            reason: reason.into(),
-        }
-    }
-
-    fn on_rotate(&mut self, ev: &Event) -> Result<(), BinlogError> {
-        let r: RotateEvent<'_> = ev.read_event().map_err(|e| self.malformed(e.to_string()))?;
-        if self.fde_seen {
-            self.file = String::from_utf8_lossy(r.name_raw()).into_owned();
-        } else {
-            // The rotate sent before the first format description still carries its
-            // checksum after the name: the format description says whether it has one.
-            self.fake_rotate_name = Some(r.name_raw().to_vec());
-        }
-        self.pos = r.position();
-        Ok(())
-    }
-
-    fn on_format_description(&mut self, ev: &Event) {
-        if let Some(mut name) = self.fake_rotate_name.take() {
-            let crc = matches!(
-                ev.footer().get_checksum_alg(),
-                Ok(Some(BinlogChecksumAlg::BINLOG_CHECKSUM_ALG_CRC32))
-            );
-            if crc && name.len() > 4 {
-                name.truncate(name.len() - 4);
-            }
-            self.file = String::from_utf8_lossy(&name).into_owned();
-        }
-        self.fde_seen = true;
-    }
-
-    fn on_query(&mut self, ev: &Event, start: BinlogCoord, ts: u32) -> Result<(), BinlogError> {
-        let q: QueryEvent<'_> = ev.read_event().map_err(|e| self.malformed(e.to_string()))?;
-        let schema = q.schema();
-        let sql = q.query();
-        match classify(&schema, &sql) {
-            QueryKind::Begin | QueryKind::Xa(XaVerb::Start) => {
-                if self.txn.is_none() {
-                    let pending = self.pending_gtid.take().unwrap_or(PendingGtid {
-                        gtid: None,
-                        start,
-                        timestamp: ts,
-                    });
-                    self.open_txn(pending);
-                }
-            }
-            QueryKind::Commit | QueryKind::Xa(XaVerb::Prepare) => self.end_txn(None, ts),
-            QueryKind::Rollback => {
-                if self.txn.as_ref().is_some_and(|t| t.begun) {
-                    tracing::warn!(position = %self.coord(), "transaction ended with ROLLBACK after changing non-transactional tables; its rows are reported as committed");
-                }
-                self.end_txn(None, ts)
-            }
-            QueryKind::Xa(XaVerb::End) => {}
-            QueryKind::Xa(XaVerb::Commit) | QueryKind::Xa(XaVerb::Rollback) => {
-                self.end_txn(None, ts)
-            }
-            QueryKind::Ddl(scope) => self.on_ddl(scope, &schema, &sql, ts),
-            QueryKind::Other => {
-                // SAVEPOINT and the like inside a transaction; GRANT, CREATE USER… on
-                // their own.
-                if self.txn.is_none() {
-                    self.end_txn(None, ts);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn open_txn(&mut self, p: PendingGtid) {
-        if let Some(t) = self.txn.take() {
-            tracing::warn!(start = %t.info.start, "transaction without an end in the binlog; dropping it");
-        }
-        let mut skipped = false;
-        if let Some(t) = self.skip_before {
-            if p.timestamp >= t {
-                // The first transaction at/after the start time: from here on everything
-                // counts, and a reconnect must come back here, not to the file start.
-                self.skip_before = None;
-                self.resume = Resume::At(LogPosition {
-                    coord: p.start.clone(),
-                    gtid: self.gtid.render(),
-                });
-            } else {
-                skipped = true;
-            }
-        }
-        let replay = self.replay.take();
-        let (info, begun, replayed_rows) = match replay {
-            Some(r) if r.info.start == p.start => {
-                tracing::info!(start = %p.start, rows = r.rows, "continuing the interrupted transaction after its returned rows");
-                (r.info, true, r.rows)
-            }
-            other => {
-                if let Some(r) = other {
-                    tracing::warn!(expected = %r.info.start, found = %p.start, "after reconnecting, the binlog did not continue with the interrupted transaction");
-                }
-                self.seq += 1;
-                let info = TxnInfo {
-                    start: p.start,
-                    gtid: p.gtid.as_ref().map(|g| Gtid(g.to_string())),
-                    timestamp: p.timestamp,
-                    seq: self.seq,
-                };
-                (Arc::new(info), false, 0)
-            }
-        };
-        self.txn = Some(OpenTxn {
-            info,
-            begun,
-            next_index: 0,
-            replayed_rows,
-            skipped,
-            gtid: p.gtid,
+/// Identifies the server once and turns `opts.start` into the first dump and the
+/// positioning every later dump uses.
+pub(crate) async fn resolve(
+    endpoint: &SourceEndpoint,
+    opts: &BinlogOptions,
+) -> Result<(ServerInfo, ResolvedStart), BinlogError> {
+    if opts.server_id == 0 {
+        return Err(BinlogError::InvalidOptions {
+            reason: "server_id 0 is reserved: choose a replica id unique on the source".into(),
         });
     }
+    let mut conn = endpoint.connect().await?;
+    let info = server_info(&mut conn).await.map_err(identify_error)?;
+    let resolved = resolve_on(&mut conn, endpoint, &info, opts).await;
+    // Best effort: a failed goodbye leaves only a server log line.
+    let _ = conn.disconnect().await;
+    Ok((info, resolved?))
+}
 
-    /// Ends the open transaction (or a standalone statement) at the current position.
-    fn end_txn(&mut self, xid: Option<u64>, ts: u32) {
-        let txn = self.txn.take();
-        let gtid = match &txn {
-            Some(t) => t.gtid.clone(),
-            None => self.pending_gtid.take().and_then(|p| p.gtid),
-        };
-        self.pending_gtid = None;
-        self.apply_gtid(gtid);
-        let end = self.log_position();
-        match txn {
-            Some(t) if t.begun => {
-                self.out.push_back(SourceEvent::Commit {
-                    txn: t.info,
-                    xid,
-                    end,
-                    timestamp: ts,
-                });
-                self.progress_owed = None;
-                self.last_progress = Instant::now();
-            }
-            Some(t) if t.skipped => {}
-            _ if self.skip_before.is_some() => {}
-            _ => self.owe_progress(end, ts),
-        }
-    }
-
-    fn apply_gtid(&mut self, gtid: Option<TxnGtid>) {
-        match gtid {
-            Some(TxnGtid::Maria(g)) => self.gtid.apply_mariadb(g),
-            Some(TxnGtid::MySql { sid, gno }) => {
-                // Before the file's previous-GTIDs event the executed set is unknown; one
-                // GTID alone would claim a wrong set.
-                if matches!(self.gtid, GtidState::MySql(_)) {
-                    self.gtid.add_mysql(&sid, gno)
-                }
-            }
-            None => {}
-        }
-    }
-
-    fn owe_progress(&mut self, position: LogPosition, ts: u32) {
-        self.progress_owed = Some((position, ts));
-        if self.last_progress.elapsed() >= PROGRESS_INTERVAL {
-            self.flush_progress();
-        }
-    }
-
-    fn flush_progress(&mut self) {
-        if self.txn.is_some() {
-            return;
-        }
-        if let Some((position, timestamp)) = self.progress_owed.take() {
-            self.out.push_back(SourceEvent::Progress {
-                position,
-                timestamp,
-            });
-            self.last_progress = Instant::now();
-        }
-    }
-
-    fn on_ddl(&mut self, scope: DdlScope, schema: &str, sql: &str, ts: u32) {
-        if self.txn.is_some() {
-            // DDL commits implicitly: a transaction still open here ends now.
-            self.end_txn(None, ts);
-        }
-        let filter = self.opts.filter.clone();
-        let mut renamed_out = Vec::new();
-        let (database, table) = match &scope {
-            DdlScope::Tables(ids) => {
-                ids.iter().for_each(|id| self.schema.invalidate(id));
-                let hit = ids.iter().find(|id| filter(id)).cloned();
-                (
-                    hit.as_ref()
-                        .map_or(schema.to_string(), |t| t.database.clone()),
-                    hit,
-                )
-            }
-            DdlScope::Rename(pairs) => {
-                let mut hit = None;
-                for (from, to) in pairs {
-                    self.schema.invalidate(from);
-                    self.schema.invalidate(to);
-                    let (a, b) = (filter(from), filter(to));
-                    if a && !b {
-                        tracing::warn!(table = %from, new_name = %to, "a synced table was renamed to a name outside the project: its later changes are not synced");
-                        renamed_out.push((from.clone(), to.clone()));
-                    }
-                    if hit.is_none() && (a || b) {
-                        hit = Some(if a { from.clone() } else { to.clone() });
-                    }
-                }
-                (
-                    hit.as_ref()
-                        .map_or(schema.to_string(), |t| t.database.clone()),
-                    hit,
-                )
-            }
-            DdlScope::Database(db) => {
-                self.schema.invalidate_database(db);
-                (db.clone(), None)
-            }
-        };
-        let relevant = table.is_some()
-            || matches!(&scope, DdlScope::Database(db) if self.schema.is_project_database(db));
-        let gtid = self.pending_gtid.take().and_then(|p| p.gtid);
-        self.apply_gtid(gtid);
-        let end = self.log_position();
-        if self.skip_before.is_some() {
-            return;
-        }
-        if relevant {
-            self.out.push_back(SourceEvent::Ddl {
-                database,
-                table,
-                statement: sql.to_string(),
-                renamed_out,
-                end,
-                timestamp: ts,
-            });
-            self.progress_owed = None;
-            self.last_progress = Instant::now();
-        } else {
-            self.owe_progress(end, ts);
-        }
-    }
-
-    async fn on_table_map(&mut self, ev: Event) -> Result<(), BinlogError> {
-        let tme: TableMapEvent<'static> = ev
-            .read_event::<TableMapEvent<'_>>()
-            .map_err(|e| self.malformed(e.to_string()))?
-            .into_owned();
-        let id = TableId::new(tme.database_name(), tme.table_name());
-        let in_project = (self.opts.filter)(&id);
-        let position = self.coord();
-        // Kept until the metadata is in: a cancelled call handles the event again.
-        self.held = Some(ev);
-        self.schema
-            .map_table(tme.table_id(), tme, in_project, &position)
-            .await?;
-        self.held = None;
-        Ok(())
-    }
-
-    fn on_rows(
-        &mut self,
-        rows: RowsEventData<'_>,
-        start: BinlogCoord,
-        ts: u32,
-    ) -> Result<(), BinlogError> {
-        let table_id = rows.table_id();
-        let Some(mapped) = self.schema.mapped(table_id) else {
-            return Err(self.malformed(format!(
-                "rows event for table id {table_id} without a table map"
-            )));
-        };
-        if mapped.decoding.is_none() {
-            return Ok(());
-        }
-        if self.txn.is_none() {
-            // Rows outside BEGIN…COMMIT (a non-transactional engine on an old server).
-            self.open_txn(PendingGtid {
-                gtid: None,
-                start,
-                timestamp: ts,
-            });
-        }
-        if self.txn.as_ref().is_some_and(|t| t.skipped) {
-            return Ok(());
-        }
-        let position = self.coord();
-        let mapped = self.schema.mapped(table_id).expect("checked above");
-        let (meta, wire) = mapped.decoding.as_ref().expect("checked above");
-        let meta = meta.clone();
-        let changes = decode_rows(&rows, wire, &meta, &position)?;
-        for change in changes {
-            self.emit_row(&meta, change);
-        }
-        Ok(())
-    }
-
-    fn emit_row(&mut self, meta: &Arc<TableMeta>, row: RowChange) {
-        let txn = self
-            .txn
-            .as_mut()
-            .expect("rows are read inside a transaction");
-        let index = txn.next_index;
-        txn.next_index += 1;
-        if index < txn.replayed_rows {
-            return;
-        }
-        if !txn.begun {
-            txn.begun = true;
-            self.out.push_back(SourceEvent::Begin(txn.info.clone()));
-        }
-        self.out.push_back(SourceEvent::Row(Change {
-            table: meta.clone(),
-            row,
-            origin: ChangeOrigin::Binlog {
-                txn: txn.info.clone(),
-                index,
+async fn resolve_on(
+    conn: &mut Conn,
+    endpoint: &SourceEndpoint,
+    info: &ServerInfo,
+    opts: &BinlogOptions,
+) -> Result<ResolvedStart, BinlogError> {
+    let mariadb = info.flavor == SourceFlavor::MariaDb;
+    let mode = choose_mode(opts.positioning, info, &opts.start)?;
+    let at_position = |p: LogPosition, gtid: GtidState| {
+        let from = dump_from(mode, mariadb, &p, &gtid);
+        ResolvedStart {
+            mode: match (&from, mode) {
+                // A position without a GTID set can only be continued by file.
+                (DumpFrom::Coord(_), DumpMode::Gtid) => DumpMode::FilePos,
+                _ => mode,
             },
-        }));
+            start: AssemblyStart {
+                from,
+                coord: p.coord,
+                gtid,
+                skip_before: None,
+            },
+        }
+    };
+    let resolved = match &opts.start {
+        StartFrom::Position(p) => {
+            let gtid = match &p.gtid {
+                Some(g) => parse_state(mariadb, &g.0)?,
+                None => gtid_at(conn, mariadb, &p.coord).await?,
+            };
+            at_position(p.clone(), gtid)
+        }
+        StartFrom::Current => {
+            let p = crate::position::current_position(conn, info).await?;
+            let gtid = match &p.gtid {
+                Some(g) => parse_state(mariadb, &g.0)?,
+                None => gtid_at(conn, mariadb, &p.coord).await?,
+            };
+            at_position(p, gtid)
+        }
+        StartFrom::Gtid(g) => {
+            let state = parse_state(mariadb, &g.0)?;
+            let from = match &state {
+                GtidState::MySql(set) => DumpFrom::MySqlGtid(set.clone()),
+                _ => DumpFrom::MariaGtid(g.0.clone()),
+            };
+            ResolvedStart {
+                mode,
+                start: AssemblyStart {
+                    from,
+                    coord: BinlogCoord::new("", 4),
+                    gtid: state,
+                    skip_before: None,
+                },
+            }
+        }
+        StartFrom::Timestamp(t) => {
+            let file = timestamp_start::file_for_timestamp(endpoint, mariadb, *t).await?;
+            // The file's GTID list / previous-GTIDs event seeds the state.
+            let coord = BinlogCoord::new(file, 4);
+            ResolvedStart {
+                mode,
+                start: AssemblyStart {
+                    from: DumpFrom::Coord(coord.clone()),
+                    coord,
+                    gtid: GtidState::Unknown,
+                    skip_before: Some(*t),
+                },
+            }
+        }
+    };
+    if resolved.mode != mode {
+        if opts.positioning == Positioning::Gtid {
+            return Err(BinlogError::InvalidOptions {
+                reason: format!("binlog_positioning = \"gtid\" needs a GTID set to start from, and the start position {} has none (it was saved while GTIDs were off): set binlog_positioning = \"auto\" for this run, or restart the project from a snapshot", resolved.start.coord),
+            });
+        }
+        tracing::info!(start = %resolved.start.coord, "the start position has no GTID set: positioning by file and offset");
+    }
+    Ok(resolved)
+}
+
+/// The positioning for `choice` on this server: see [`Positioning`].
+fn choose_mode(
+    choice: Positioning,
+    info: &ServerInfo,
+    start: &StartFrom,
+) -> Result<DumpMode, BinlogError> {
+    let mariadb = info.flavor == SourceFlavor::MariaDb;
+    let timestamp = matches!(start, StartFrom::Timestamp(_));
+    match choice {
+        Positioning::FilePosition => Ok(DumpMode::FilePos),
+        Positioning::Auto if !mariadb && info.gtid_mode && !timestamp => Ok(DumpMode::Gtid),
+        Positioning::Auto => Ok(DumpMode::FilePos),
+        Positioning::Gtid if !mariadb && !info.gtid_mode => Err(BinlogError::InvalidOptions {
+            reason: format!("binlog_positioning = \"gtid\" needs gtid_mode=ON on the source, and {} reports it off: enable GTIDs (gtid_mode=ON, enforce_gtid_consistency=ON) or set binlog_positioning = \"auto\"", info.version),
+        }),
+        Positioning::Gtid if timestamp => Err(BinlogError::InvalidOptions {
+            reason: "not supported yet: a start time with binlog_positioning = \"gtid\" (the start file is found by file and offset); set binlog_positioning = \"auto\", or start from a snapshot".into(),
+        }),
+        Positioning::Gtid => Ok(DumpMode::Gtid),
     }
 }
 
-fn parse_state(mariadb: bool, s: &str) -> Result<GtidState, BinlogError> {
-    let parsed = if mariadb {
-        GtidState::parse_mariadb(s)
-    } else {
-        GtidState::parse_mysql(s)
-    };
-    parsed.map_err(|reason| BinlogError::InvalidOptions { reason })
+fn identify_error(e: MetadataError) -> BinlogError {
+    match e {
+        MetadataError::Connect(c) => BinlogError::Connect(c),
+        MetadataError::Query { what, source } => BinlogError::Query { what, source },
+        other => BinlogError::InvalidOptions {
+            reason: other.to_string(),
+        },
+    }
 }
 
 /// MariaDB: the GTID state at a binlog coordinate (`BINLOG_GTID_POS`). Elsewhere the
@@ -997,7 +552,7 @@ async fn gtid_at(
         .await
         .map_err(|source| BinlogError::Query {
             what: format!("SELECT BINLOG_GTID_POS('{}', {})", c.file, c.pos),
-            source,
+            source: source.into(),
         })?;
     match state.flatten() {
         Some(s) => parse_state(true, &s),
@@ -1005,37 +560,58 @@ async fn gtid_at(
     }
 }
 
-/// `SHOW MASTER STATUS` (MySQL 8.4: `SHOW BINARY LOG STATUS`): the current end and,
-/// on MySQL, the executed GTID set.
-async fn master_status(conn: &mut Conn) -> Result<(BinlogCoord, Option<String>), BinlogError> {
-    let row: Option<SqlRow> = match conn.query_first("SHOW MASTER STATUS").await {
-        Ok(r) => r,
-        Err(_) => conn
-            .query_first("SHOW BINARY LOG STATUS")
-            .await
-            .map_err(|source| BinlogError::Query {
-                what: "SHOW MASTER STATUS".into(),
-                source,
-            })?,
-    };
-    let row = row.ok_or(BinlogError::NoBinlog)?;
-    let file: Option<String> = row.get(0);
-    let pos: Option<u64> = row.get(1);
-    let executed: Option<String> = row.get::<Option<String>, _>(4).flatten();
-    match (file, pos) {
-        (Some(f), Some(p)) => Ok((BinlogCoord::new(f, p), executed)),
-        _ => Err(BinlogError::NoBinlog),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn uuid_text(b: &[u8; 16]) -> String {
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    fn server(flavor: SourceFlavor, gtid_mode: bool) -> ServerInfo {
+        ServerInfo {
+            version: "8.0.31".into(),
+            flavor,
+            ob_version: None,
+            gtid_mode,
+            time_zone: None,
+        }
+    }
+
+    #[test]
+    fn gtid_positioning_is_chosen_where_the_source_has_gtid_mode_on() {
+        use Positioning::*;
+        use SourceFlavor::*;
+        let now = StartFrom::Current;
+        let mode = |p, info: &ServerInfo, start: &StartFrom| choose_mode(p, info, start).ok();
+        assert_eq!(mode(Auto, &server(MySql, true), &now), Some(DumpMode::Gtid));
+        assert_eq!(
+            mode(Auto, &server(OceanBase, true), &now),
+            Some(DumpMode::Gtid)
+        );
+        assert_eq!(
+            mode(Auto, &server(MySql, false), &now),
+            Some(DumpMode::FilePos)
+        );
+        assert_eq!(
+            mode(Auto, &server(MariaDb, false), &now),
+            Some(DumpMode::FilePos)
+        );
+        // A start time is found by file, so it starts (and stays) by file.
+        let at = StartFrom::Timestamp(1);
+        assert_eq!(
+            mode(Auto, &server(MySql, true), &at),
+            Some(DumpMode::FilePos)
+        );
+        assert_eq!(
+            mode(FilePosition, &server(MySql, true), &now),
+            Some(DumpMode::FilePos)
+        );
+        assert_eq!(
+            mode(Gtid, &server(MariaDb, false), &now),
+            Some(DumpMode::Gtid)
+        );
+        // Forcing GTIDs where they are off, or with a start time, says why.
+        assert!(matches!(
+            choose_mode(Gtid, &server(MySql, false), &now),
+            Err(BinlogError::InvalidOptions { reason }) if reason.contains("gtid_mode=ON")
+        ));
+        assert!(choose_mode(Gtid, &server(MySql, true), &at).is_err());
+    }
 }

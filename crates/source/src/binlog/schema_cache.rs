@@ -1,5 +1,7 @@
 //! Table metadata for decoding rows events: the current table maps (by binlog table
 //! id) and the information_schema metadata of the project's tables (by table name).
+//! No I/O: metadata it lacks is asked for ([`MapOutcome::NeedsMetadata`]) and handed in
+//! by the reader's shell ([`SchemaCache::provide`]).
 //!
 //! Metadata is keyed by the *name* the table map carries, never by the binlog table id:
 //! after `RENAME TABLE a TO b` the server maps `b` (possibly with the same id), and `b`
@@ -7,7 +9,6 @@
 
 use super::error::BinlogError;
 use super::rows::WireColumns;
-use crate::metadata::{MetadataError, MetadataReader};
 use mysql_common::binlog::events::TableMapEvent;
 use mysql_common::constants::ColumnType as WireType;
 use obsync_model::{BinlogCoord, ColumnType, TableId, TableMeta};
@@ -21,23 +22,34 @@ pub(crate) struct MappedTable {
     pub decoding: Option<(Arc<TableMeta>, WireColumns)>,
 }
 
+/// What [`SchemaCache::map_table`] did with a table map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MapOutcome {
+    Mapped,
+    /// The table's metadata must be read first (none cached, or the cached one does
+    /// not fit the map); nothing was recorded.
+    NeedsMetadata,
+}
+
 pub(crate) struct SchemaCache {
-    reader: MetadataReader,
     metas: HashMap<TableId, Arc<TableMeta>>,
     maps: HashMap<u64, MappedTable>,
     /// Databases holding at least one project table seen in the binlog: database-wide
     /// DDL there is reported.
     project_dbs: HashSet<String>,
+    /// Metadata just read for a table map that asked for it (`None`: the table no
+    /// longer exists).
+    fresh: Option<(TableId, Option<TableMeta>)>,
 }
 
 impl SchemaCache {
     /// `known`: definitions valid at the start position (see `BinlogOptions::known_tables`).
-    pub fn new(reader: MetadataReader, known: &[Arc<TableMeta>]) -> Self {
+    pub fn new(known: &[Arc<TableMeta>]) -> Self {
         Self {
-            reader,
             metas: known.iter().map(|m| (m.id.clone(), m.clone())).collect(),
             maps: HashMap::new(),
             project_dbs: HashSet::new(),
+            fresh: None,
         }
     }
 
@@ -45,29 +57,38 @@ impl SchemaCache {
         self.maps.get(&table_id)
     }
 
-    /// Records a table map. For a project table (`in_project`), makes sure the cached
-    /// metadata matches the map's columns: a mismatch re-reads the metadata once, and a
-    /// mismatch after that is an error (never a silent mis-assignment of values).
+    /// Metadata read for the table a [`MapOutcome::NeedsMetadata`] named.
+    pub fn provide(&mut self, id: TableId, meta: Option<TableMeta>) {
+        self.fresh = Some((id, meta));
+    }
+
+    /// Records a table map. For a project table (`in_project`), makes sure the
+    /// metadata matches the map's columns: cached metadata that does not fit is read
+    /// again once, and a mismatch after that is an error (never a silent
+    /// mis-assignment of values).
     ///
     /// A project table that no longer exists (dropped or renamed since this binlog
     /// position was written) cannot be decoded; its rows are skipped with a warning, and
     /// the DROP/RENAME that follows in the binlog is reported as DDL.
-    ///
-    /// Cancel-safe: the cache changes only after the metadata has been read.
-    pub async fn map_table(
+    pub fn map_table(
         &mut self,
         table_id: u64,
         tme: TableMapEvent<'static>,
         in_project: bool,
         position: &BinlogCoord,
-    ) -> Result<(), BinlogError> {
+    ) -> Result<MapOutcome, BinlogError> {
         let id = TableId::new(tme.database_name(), tme.table_name());
         let meta = if in_project {
-            self.project_dbs.insert(id.database.clone());
-            self.checked_meta(&id, &tme, position).await?
+            match self.checked_meta(&id, &tme, position)? {
+                Some(found) => found,
+                None => return Ok(MapOutcome::NeedsMetadata),
+            }
         } else {
             None
         };
+        if in_project {
+            self.project_dbs.insert(id.database.clone());
+        }
         let decoding = match meta {
             Some(m) => {
                 let wire =
@@ -80,35 +101,34 @@ impl SchemaCache {
             None => None,
         };
         self.maps.insert(table_id, MappedTable { decoding });
-        Ok(())
+        Ok(MapOutcome::Mapped)
     }
 
-    async fn checked_meta(
+    /// The metadata to decode `id` with (`Some(None)`: the table is gone), or `None`
+    /// when it must be read first.
+    fn checked_meta(
         &mut self,
         id: &TableId,
         tme: &TableMapEvent<'static>,
         position: &BinlogCoord,
-    ) -> Result<Option<Arc<TableMeta>>, BinlogError> {
-        if let Some(m) = self.metas.get(id) {
-            if check_table_map(m, tme).is_ok() {
-                return Ok(Some(m.clone()));
+    ) -> Result<Option<Option<Arc<TableMeta>>>, BinlogError> {
+        let fresh = match self.fresh.take() {
+            Some((fid, meta)) if fid == *id => Some(meta),
+            _ => None,
+        };
+        let Some(read) = fresh else {
+            if let Some(m) = self.metas.get(id) {
+                if check_table_map(m, tme).is_ok() {
+                    return Ok(Some(Some(m.clone())));
+                }
+                tracing::info!(table = %id, %position, "table map differs from cached metadata; re-reading it");
             }
-            tracing::info!(table = %id, %position, "table map differs from cached metadata; re-reading it");
-        }
-        let meta = match self.reader.table_meta(id).await {
-            Ok(m) => m,
-            Err(MetadataError::TableNotFound { .. }) => {
-                tracing::warn!(table = %id, %position, "table no longer exists at the source (dropped or renamed since); skipping its rows at this position");
-                self.metas.remove(id);
-                return Ok(None);
-            }
-            Err(source) => {
-                return Err(BinlogError::Metadata {
-                    table: id.clone(),
-                    position: position.clone(),
-                    source: Box::new(source),
-                })
-            }
+            return Ok(None);
+        };
+        let Some(meta) = read else {
+            tracing::warn!(table = %id, %position, "table no longer exists at the source (dropped or renamed since); skipping its rows at this position");
+            self.metas.remove(id);
+            return Ok(Some(None));
         };
         check_table_map(&meta, tme).map_err(|detail| BinlogError::SchemaMismatch {
             table: id.clone(),
@@ -117,7 +137,7 @@ impl SchemaCache {
         })?;
         let meta = Arc::new(meta);
         self.metas.insert(id.clone(), meta.clone());
-        Ok(Some(meta))
+        Ok(Some(Some(meta)))
     }
 
     /// Forgets a table's metadata (after DDL on it): the next table map re-reads it.

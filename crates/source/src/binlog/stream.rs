@@ -2,11 +2,34 @@
 //! settings, and where to start.
 
 use super::error::BinlogError;
+use super::gtid::GtidSet;
 use crate::endpoint::SourceEndpoint;
+use crate::SqlError;
 use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, BinlogStreamRequest, Conn};
 use obsync_model::BinlogCoord;
+use std::fmt;
 use std::time::Duration;
+
+/// How a reader positions its dumps, at the start and at every reconnect (a source may
+/// serve only one of them: some GTID-only primaries refuse `COM_BINLOG_DUMP`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DumpMode {
+    /// `COM_BINLOG_DUMP` from a file and offset.
+    FilePos,
+    /// MySQL: `COM_BINLOG_DUMP_GTID` from the executed GTID set; MariaDB: its own
+    /// `@slave_connect_state`.
+    Gtid,
+}
+
+impl fmt::Display for DumpMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DumpMode::FilePos => "file and position",
+            DumpMode::Gtid => "GTID auto-positioning",
+        })
+    }
+}
 
 /// Where a dump starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,35 +39,35 @@ pub(crate) enum DumpFrom {
     /// MariaDB: right after the transactions of this `gtid_slave_pos`-style state.
     MariaGtid(String),
     /// MySQL: everything not in this executed GTID set (`COM_BINLOG_DUMP_GTID`).
-    MySqlGtid(String),
+    MySqlGtid(GtidSet),
 }
 
-/// What kind of server answers on a connection, decided from `VERSION()` (the endpoint's
-/// declared flavor could be wrong, and MariaDB needs its own session settings).
-pub(crate) async fn is_mariadb(conn: &mut Conn) -> Result<bool, BinlogError> {
-    let version: Option<String> = conn
-        .query_first("SELECT VERSION()")
-        .await
-        .map_err(|source| BinlogError::Query {
-            what: "SELECT VERSION()".into(),
-            source,
-        })?;
-    Ok(version.is_some_and(|v| v.to_ascii_lowercase().contains("mariadb")))
+impl fmt::Display for DumpFrom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DumpFrom::Coord(c) => write!(f, "{c}"),
+            DumpFrom::MariaGtid(g) => write!(f, "GTID state {g:?}"),
+            DumpFrom::MySqlGtid(set) => write!(f, "GTID set {:?}", set.render()),
+        }
+    }
 }
 
-/// Opens a dump as replica `server_id`. `heartbeat` asks the server to send a
-/// heartbeat event after that long without events (so a dead connection is noticed and
-/// idle progress can be reported). `non_blocking` ends the stream at the end of the
-/// last binlog instead of waiting for more.
+/// Opens a dump as replica `server_id` on a server that is (`mariadb`) or is not
+/// MariaDB. `heartbeat` asks the server to send a heartbeat event after that long
+/// without events (so a dead connection is noticed and idle progress can be reported).
+/// `non_blocking` ends the stream at the end of the last binlog instead of waiting.
+///
+/// The server answers a refused dump only when the first event is read: see
+/// [`refusal`] for turning that answer into an error a user can act on.
 pub(crate) async fn open(
     endpoint: &SourceEndpoint,
+    mariadb: bool,
     server_id: u32,
     from: &DumpFrom,
     heartbeat: Duration,
     non_blocking: bool,
 ) -> Result<BinlogStream, BinlogError> {
     let mut conn = endpoint.connect().await?;
-    let mariadb = is_mariadb(&mut conn).await?;
     if mariadb {
         // Without this MariaDB replaces its GTID, GTID-list and annotate events with
         // stand-ins (a BEGIN query, user-variable events, "# Dummy event" queries).
@@ -60,7 +83,7 @@ pub(crate) async fn open(
             .await
             .map_err(|source| BinlogError::Query {
                 what: format!("SET @slave_connect_state = '{state}'"),
-                source,
+                source: source.into(),
             })?;
     }
     // Heartbeat period in nanoseconds; a server that ignores it just sends none.
@@ -69,14 +92,13 @@ pub(crate) async fn open(
         .query_drop(format!("SET @master_heartbeat_period = {ns}"))
         .await
     {
-        tracing::warn!(error = %e, "the source refused a heartbeat period; idle connections are detected later");
+        tracing::warn!(error = %SqlError::from(e), "the source refused a heartbeat period; idle connections are detected later");
     }
 
     let mut request = BinlogStreamRequest::new(server_id);
     if non_blocking {
         request = request.with_non_blocking();
     }
-    let sids;
     let stream = match from {
         DumpFrom::Coord(c) => {
             let req = request.with_filename(c.file.as_bytes()).with_pos(c.pos);
@@ -88,36 +110,48 @@ pub(crate) async fn open(
                 .await
         }
         DumpFrom::MySqlGtid(set) => {
-            sids = parse_sids(set)?;
-            conn.get_binlog_stream(request.with_gtid().with_gtid_set(sids))
+            conn.get_binlog_stream(request.with_gtid().with_gtid_set(set.to_sids()))
                 .await
         }
     };
-    stream.map_err(|source| BinlogError::Stream {
-        position: match from {
-            DumpFrom::Coord(c) => c.clone(),
-            _ => BinlogCoord::new("", 4),
-        },
-        source,
-    })
+    stream.map_err(|source| refusal(from, None, source))
+}
+
+/// The error for a dump the server refused (`read_up_to` = `None`: before any event)
+/// or aborted after events up to `read_up_to`. The server's own message is the
+/// `#[source]`; the fix fits how the dump was positioned.
+pub(crate) fn refusal(
+    from: &DumpFrom,
+    read_up_to: Option<&BinlogCoord>,
+    source: impl Into<SqlError>,
+) -> BinlogError {
+    let source: SqlError = source.into();
+    let server_code = source.server_code();
+    let fix = match (from, server_code) {
+        _ if super::error::is_privilege_error(&source) => {
+            super::error::PRIVILEGE_FIX.trim_start_matches(": ")
+        }
+        // 1236: the requested file or transactions were purged (or never existed).
+        (DumpFrom::Coord(_), Some(1236)) => "the binlog file was purged or the position is not an event boundary: restart the project from a snapshot",
+        (DumpFrom::MySqlGtid(_) | DumpFrom::MariaGtid(_), Some(1236)) => "the source purged binlogs holding transactions this project has not read yet: restart the project from a snapshot",
+        (DumpFrom::Coord(_), _) => "if this source serves only GTID auto-positioning (COM_BINLOG_DUMP_GTID), set binlog_positioning = \"gtid\" in [source] (the source needs gtid_mode=ON)",
+        (DumpFrom::MySqlGtid(_), _) => "if this source does not serve GTID auto-positioning, set binlog_positioning = \"file\" in [source], or enable gtid_mode=ON on the source",
+        (DumpFrom::MariaGtid(_), _) => "check the GTID state and the source's binlog retention (gtid_binlog_pos), or restart the project from a snapshot",
+    };
+    let at = match read_up_to {
+        Some(c) => format!("at {c} (opened from {from})"),
+        None => format!("when opened from {from}"),
+    };
+    BinlogError::Stream { at, fix, source }
 }
 
 async fn run(conn: &mut Conn, sql: String) -> Result<(), BinlogError> {
     conn.query_drop(&sql)
         .await
-        .map_err(|source| BinlogError::Query { what: sql, source })
-}
-
-fn parse_sids(set: &str) -> Result<Vec<mysql_common::packets::Sid<'static>>, BinlogError> {
-    set.split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            p.parse().map_err(|e| BinlogError::InvalidOptions {
-                reason: format!("GTID set entry {p:?} is invalid: {e}"),
-            })
+        .map_err(|source| BinlogError::Query {
+            what: sql,
+            source: source.into(),
         })
-        .collect()
 }
 
 /// True for errors after which a fresh connection can continue: the network, a server
@@ -142,9 +176,11 @@ pub(crate) fn is_transient(e: &mysql_async::Error) -> bool {
 /// Like [`is_transient`], for the reader's error type.
 pub(crate) fn is_transient_error(e: &BinlogError) -> bool {
     match e {
-        BinlogError::Connect(c) => is_transient(&c.source),
-        BinlogError::Query { source, .. } | BinlogError::Stream { source, .. } => {
-            is_transient(source)
+        BinlogError::Connect(c) => is_transient(c.source.inner()),
+        BinlogError::Query { source, .. }
+        | BinlogError::Stream { source, .. }
+        | BinlogError::Position(crate::position::PositionError::Query { source, .. }) => {
+            is_transient(source.inner())
         }
         _ => false,
     }

@@ -7,7 +7,8 @@
 
 use super::error::BinlogError;
 use super::stream::{self, DumpFrom};
-use crate::endpoint::SourceEndpoint;
+use crate::endpoint::{SourceEndpoint, SourceFlavor};
+use crate::metadata::server_info;
 use futures::StreamExt;
 use mysql_async::prelude::Queryable;
 use mysql_async::Row;
@@ -28,7 +29,7 @@ pub async fn binary_logs(endpoint: &SourceEndpoint) -> Result<Vec<(String, u64)>
             mysql_async::Error::Server(s) if s.code == 1381 => BinlogError::NoBinlog,
             _ => BinlogError::Query {
                 what: "SHOW BINARY LOGS".into(),
-                source,
+                source: source.into(),
             },
         })?;
     let files: Vec<(String, u64)> = rows
@@ -46,14 +47,36 @@ pub async fn binary_logs(endpoint: &SourceEndpoint) -> Result<Vec<(String, u64)>
 }
 
 /// The Unix time at which binlog `file` was started (its format description event).
+pub async fn first_event_time(endpoint: &SourceEndpoint, file: &str) -> Result<u32, BinlogError> {
+    first_event_time_on(endpoint, is_mariadb(endpoint).await?, file).await
+}
+
+/// Whether the endpoint is a MariaDB server (which needs its own dump settings).
+async fn is_mariadb(endpoint: &SourceEndpoint) -> Result<bool, BinlogError> {
+    let mut conn = endpoint.connect().await?;
+    let info = server_info(&mut conn)
+        .await
+        .map_err(|e| BinlogError::InvalidOptions {
+            reason: e.to_string(),
+        })?;
+    let _ = conn.disconnect().await;
+    Ok(info.flavor == SourceFlavor::MariaDb)
+}
+
+/// [`first_event_time`] on a server already identified.
 ///
 /// Opens a short non-blocking dump with a throwaway replica id (a dump with an id in
 /// use would make the server disconnect that replica).
-pub async fn first_event_time(endpoint: &SourceEndpoint, file: &str) -> Result<u32, BinlogError> {
+async fn first_event_time_on(
+    endpoint: &SourceEndpoint,
+    mariadb: bool,
+    file: &str,
+) -> Result<u32, BinlogError> {
     let from = DumpFrom::Coord(BinlogCoord::new(file, 4));
     let probe = async {
         let mut s = stream::open(
             endpoint,
+            mariadb,
             probe_server_id(),
             &from,
             Duration::from_secs(30),
@@ -62,10 +85,7 @@ pub async fn first_event_time(endpoint: &SourceEndpoint, file: &str) -> Result<u
         .await?;
         let mut found = None;
         while let Some(ev) = s.next().await {
-            let ev = ev.map_err(|source| BinlogError::Stream {
-                position: BinlogCoord::new(file, 4),
-                source,
-            })?;
+            let ev = ev.map_err(|source| stream::refusal(&from, None, source))?;
             // The first fake ROTATE has timestamp 0; the next real event is the file's
             // format description, stamped when the file was opened.
             if ev.header().timestamp() != 0 {
@@ -99,10 +119,11 @@ pub async fn oldest_retained_time(endpoint: &SourceEndpoint) -> Result<u32, Binl
 /// File start times grow with the file sequence, so this is a binary search.
 pub(crate) async fn file_for_timestamp(
     endpoint: &SourceEndpoint,
+    mariadb: bool,
     t: u32,
 ) -> Result<String, BinlogError> {
     let files = binary_logs(endpoint).await?;
-    let oldest = first_event_time(endpoint, &files[0].0).await?;
+    let oldest = first_event_time_on(endpoint, mariadb, &files[0].0).await?;
     if oldest > t {
         return Err(BinlogError::TimestampNotRetained {
             requested: t,
@@ -113,7 +134,7 @@ pub(crate) async fn file_for_timestamp(
     let (mut lo, mut hi) = (0usize, files.len());
     while hi - lo > 1 {
         let mid = (lo + hi) / 2;
-        if first_event_time(endpoint, &files[mid].0).await? <= t {
+        if first_event_time_on(endpoint, mariadb, &files[mid].0).await? <= t {
             lo = mid;
         } else {
             hi = mid;
@@ -124,7 +145,7 @@ pub(crate) async fn file_for_timestamp(
 
 /// A replica id for probes, from the high range real replicas rarely use, varied per
 /// call so concurrent probes do not disconnect each other.
-fn probe_server_id() -> u32 {
+pub(crate) fn probe_server_id() -> u32 {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.subsec_nanos())

@@ -1,5 +1,6 @@
 //! Pure precheck verdicts: facts read from the server in, [`CheckItem`]s out.
 
+use crate::binlog::{BinlogError, ProbeReport};
 use crate::metadata::ServerInfo;
 use crate::SourceFlavor;
 use obsync_model::{CheckItem, TableId};
@@ -117,6 +118,49 @@ pub fn binlog_item(settings: &BinlogSettings, probe: &BinaryLogsProbe) -> CheckI
             "check the server's error log; incremental sync needs a readable binary log",
         ),
     }
+}
+
+/// `source.binlog_dump`: the binlog dump the run will open was accepted and sent its
+/// first event. A refusal shows the server's own message and the fix for how the dump
+/// was positioned.
+pub fn binlog_dump_item(probe: &Result<ProbeReport, BinlogError>) -> CheckItem {
+    const NAME: &str = "source.binlog_dump";
+    match probe {
+        Ok(r) => CheckItem::pass(
+            NAME,
+            format!(
+                "the source accepted the binlog dump by {} from {} and sent its first event",
+                r.mode, r.from
+            ),
+        ),
+        Err(BinlogError::Stream { at, fix, source }) => CheckItem::fail(
+            NAME,
+            format!("the source refused the binlog dump {at}: the server answered: {source}"),
+            *fix,
+        ),
+        Err(e @ BinlogError::InvalidOptions { .. }) => CheckItem::fail(
+            NAME,
+            e.to_string(),
+            "change source.binlog_positioning or the source's GTID settings as the message says",
+        ),
+        Err(e) => CheckItem::fail(
+            NAME,
+            format!("cannot open the binlog dump: {}", chain(e)),
+            "check the source.binlog and source.privileges.replication items and that the server is reachable",
+        ),
+    }
+}
+
+/// An error and its causes on one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
 }
 
 /// `source.binlog_format`: must be ROW.
@@ -418,6 +462,8 @@ mod tests {
             version: "5.7.25-OceanBase seekdb-v1.4.0.0".into(),
             flavor: SourceFlavor::OceanBase,
             ob_version: Some("4.3.5.3".into()),
+            gtid_mode: false,
+            time_zone: None,
         };
         assert_eq!(
             version_item(&info, SourceFlavor::OceanBase).status,
@@ -435,5 +481,36 @@ mod tests {
             version_item(&old, SourceFlavor::OceanBase).status,
             CheckStatus::Warn
         );
+    }
+
+    #[test]
+    fn a_refused_dump_names_the_server_message_and_the_positioning_fix() {
+        use crate::binlog::refusal_for_test as refusal;
+        let server = |code, message: &str| {
+            mysql_async::Error::Server(mysql_async::ServerError {
+                code,
+                message: message.into(),
+                state: "HY000".into(),
+            })
+        };
+        let by_file = binlog_dump_item(&Err(refusal(false, server(1105, "unhandled packet"))));
+        assert_eq!(by_file.status, CheckStatus::Fail);
+        assert!(by_file.detail.contains("unhandled packet"), "{by_file:#?}");
+        assert!(
+            by_file
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("binlog_positioning = \"gtid\""),
+            "{by_file:#?}"
+        );
+        let by_gtid = binlog_dump_item(&Err(refusal(true, server(1236, "purged"))));
+        assert!(by_gtid.detail.contains("GTID set"), "{by_gtid:#?}");
+        assert!(by_gtid.fix.as_deref().unwrap().contains("snapshot"));
+        let ok = binlog_dump_item(&Ok(ProbeReport {
+            mode: "GTID auto-positioning".into(),
+            from: "GTID set \"u:1-5\"".into(),
+        }));
+        assert_eq!(ok.status, CheckStatus::Pass);
     }
 }

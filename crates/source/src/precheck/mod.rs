@@ -6,7 +6,8 @@
 //! `source.column_types`, `source.names`, `source.shard_columns`,
 //! `source.privileges.select`; with incremental sync also `source.binlog`,
 //! `source.binlog_format`, `source.binlog_row_image`, `source.privileges.replication`
-//! and, with a start time, `source.binlog_retention`.
+//! and, with a start time, `source.binlog_retention`; last `source.binlog_dump`, which
+//! opens the change log as the run will and reads its first event.
 //!
 //! The verdicts are pure functions in [`items`]; this module only gathers the facts.
 
@@ -14,19 +15,23 @@ pub mod items;
 
 pub use items::{check_start_time_covered, contains_chinese};
 
-use crate::binlog::oldest_retained_time;
+use crate::binlog::{
+    oldest_retained_time, BinlogOptions, BinlogReader, Positioning, StartFrom, TableFilter,
+};
 use crate::endpoint::SourceEndpoint;
 use crate::metadata::{read_table_meta, server_info, MetadataError};
+use crate::SqlError;
 use items::{BinaryLogsProbe, BinlogSettings, TableProblem};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
-use obsync_model::{CheckItem, TableId, TableMeta};
+use obsync_model::{CheckItem, ErrorChain, TableId, TableMeta};
 
 /// What the project will read, as the precheck needs to know it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SourceCheckPlan {
-    /// The selected tables.
-    pub tables: Vec<TableId>,
+    /// The selected tables; `None` when they could not be determined (the object rules
+    /// could not be resolved), and then the table items say they were not checked.
+    pub tables: Option<Vec<TableId>>,
     /// Shard columns chosen per table (tables without a choice are absent).
     pub shard_columns: Vec<(TableId, Vec<String>)>,
     /// Whether incremental sync is on (then the binlog items run).
@@ -34,6 +39,8 @@ pub struct SourceCheckPlan {
     /// The incremental start time (Unix seconds) when chosen by the user; with full
     /// sync the start is "now" and needs no retention check.
     pub start_time: Option<u32>,
+    /// How the run positions its binlog dumps (`source.binlog_dump` opens it the same way).
+    pub positioning: Positioning,
 }
 
 /// Runs every source check of `plan` against `endpoint`. When the server cannot be
@@ -47,31 +54,35 @@ pub async fn check_source(endpoint: &SourceEndpoint, plan: &SourceCheckPlan) -> 
         "source.connect",
         format!("connected to {} as {:?}", endpoint.address(), endpoint.user),
     )];
+    let mut flavor = endpoint.flavor;
     match server_info(&mut conn).await {
-        Ok(info) => out.push(items::version_item(&info, endpoint.flavor)),
+        Ok(info) => {
+            flavor = info.flavor;
+            out.push(items::version_item(&info, endpoint.flavor))
+        }
         Err(e) => out.push(CheckItem::fail(
             "source.version",
-            format!("cannot read the server version: {}", error_chain(&e)),
+            format!("cannot read the server version: {}", ErrorChain(&e)),
             "check that the server speaks the MySQL protocol (OceanBase: the MySQL tenant)",
         )),
     }
-    out.extend(table_items(&mut conn, plan).await);
+    out.extend(table_items(&mut conn, plan, flavor).await);
     if plan.need_incremental {
-        out.extend(binlog_items(endpoint, &mut conn, plan.start_time).await);
+        out.extend(binlog_items(endpoint, &mut conn, plan).await);
     }
     out
 }
 
-fn connect_failure(endpoint: &SourceEndpoint, e: &mysql_async::Error) -> CheckItem {
+fn connect_failure(endpoint: &SourceEndpoint, e: &SqlError) -> CheckItem {
     let detail = format!(
         "cannot connect to the {} source at {} as {:?}: {e}",
         endpoint.flavor,
         endpoint.address(),
         endpoint.user
     );
-    let fix = match e {
+    let fix = match e.server_code() {
         // 1045 access denied, 1044 no access to the database.
-        mysql_async::Error::Server(s) if s.code == 1045 || s.code == 1044 => {
+        Some(1045 | 1044) => {
             "check the user and password; for OceanBase write the user as user@tenant \
              (user@tenant#cluster through OceanBase Database Proxy)"
                 .to_string()
@@ -85,28 +96,43 @@ fn connect_failure(endpoint: &SourceEndpoint, e: &mysql_async::Error) -> CheckIt
     CheckItem::fail("source.connect", detail, fix)
 }
 
-/// The error and its causes on one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cause = c.source();
-    }
-    s
-}
+/// The items about the selected tables, none of which can pass on nothing.
+const TABLE_ITEMS: [&str; 4] = [
+    "source.tables",
+    "source.column_types",
+    "source.names",
+    "source.privileges.select",
+];
 
 /// Table existence, types, names, shard columns and SELECT privilege.
-async fn table_items(conn: &mut Conn, plan: &SourceCheckPlan) -> Vec<CheckItem> {
+async fn table_items(
+    conn: &mut Conn,
+    plan: &SourceCheckPlan,
+    flavor: crate::SourceFlavor,
+) -> Vec<CheckItem> {
+    let tables = match plan.tables.as_deref() {
+        None => {
+            return TABLE_ITEMS
+                .iter()
+                .map(|name| CheckItem::not_checked(*name, "the object rules could not be resolved"))
+                .collect()
+        }
+        Some([]) => {
+            return TABLE_ITEMS
+                .iter()
+                .map(|name| CheckItem::not_checked(*name, "no table is selected"))
+                .collect()
+        }
+        Some(tables) => tables,
+    };
     let mut metas: Vec<(TableId, TableMeta)> = Vec::new();
     // Tables that exist, whatever else is wrong with them: the SELECT probe runs on these.
     let mut existing: Vec<TableId> = Vec::new();
     let mut problems = Vec::new();
     let mut unsupported = Vec::new();
     let mut failures = Vec::new();
-    for id in &plan.tables {
-        match read_table_meta(conn, id).await {
+    for id in tables {
+        match read_table_meta(conn, id, flavor).await {
             Ok(meta) => {
                 existing.push(meta.id.clone());
                 metas.push((id.clone(), meta));
@@ -125,11 +151,11 @@ async fn table_items(conn: &mut Conn, plan: &SourceCheckPlan) -> Vec<CheckItem> 
             }
             Err(e) => {
                 existing.push(id.clone());
-                failures.push(format!("{id}: {}", error_chain(&e)));
+                failures.push(format!("{id}: {}", ErrorChain(&e)));
             }
         }
     }
-    let mut out = vec![items::tables_item(plan.tables.len(), &problems)];
+    let mut out = vec![items::tables_item(tables.len(), &problems)];
     if !failures.is_empty() {
         out.push(CheckItem::fail(
             "source.metadata",
@@ -137,7 +163,13 @@ async fn table_items(conn: &mut Conn, plan: &SourceCheckPlan) -> Vec<CheckItem> 
             "check that the sync user may read information_schema and the tables",
         ));
     }
-    out.push(if unsupported.is_empty() {
+    // Column items judge the tables whose columns were read; with none, they cannot.
+    let no_columns = metas.is_empty() && unsupported.is_empty();
+    let unread =
+        "no selected table's columns could be read (see source.tables and source.metadata)";
+    out.push(if no_columns {
+        CheckItem::not_checked("source.column_types", unread)
+    } else if unsupported.is_empty() {
         CheckItem::pass("source.column_types", "every column type is supported")
     } else {
         CheckItem::fail(
@@ -146,19 +178,31 @@ async fn table_items(conn: &mut Conn, plan: &SourceCheckPlan) -> Vec<CheckItem> 
             "remove these tables from the selection, or change the column types",
         )
     });
-    out.push(items::names_item(&chinese_names(plan, &metas)));
+    out.push(if no_columns {
+        CheckItem::not_checked("source.names", unread)
+    } else {
+        items::names_item(&chinese_names(tables, &metas))
+    });
     if !plan.shard_columns.is_empty() {
-        out.push(items::shard_columns_item(&missing_shard_columns(
-            plan, &metas,
-        )));
+        out.push(if no_columns {
+            CheckItem::not_checked("source.shard_columns", unread)
+        } else {
+            items::shard_columns_item(&missing_shard_columns(plan, &metas))
+        });
     }
-    out.push(select_privilege_item(conn, &existing).await);
+    out.push(if existing.is_empty() {
+        CheckItem::not_checked(
+            "source.privileges.select",
+            "none of the selected tables exists (see source.tables)",
+        )
+    } else {
+        select_privilege_item(conn, &existing).await
+    });
     out
 }
 
-fn chinese_names(plan: &SourceCheckPlan, metas: &[(TableId, TableMeta)]) -> Vec<String> {
-    let mut offending: Vec<String> = plan
-        .tables
+fn chinese_names(tables: &[TableId], metas: &[(TableId, TableMeta)]) -> Vec<String> {
+    let mut offending: Vec<String> = tables
         .iter()
         .filter(|t| contains_chinese(&t.database) || contains_chinese(&t.table))
         .map(|t| format!("table {t}"))
@@ -204,7 +248,7 @@ async fn select_privilege_item(conn: &mut Conn, tables: &[TableId]) -> CheckItem
             crate::snapshot::sql::quote_table(table)
         );
         if let Err(e) = conn.query_drop(sql).await {
-            denied.push(format!("{table}: {e}"));
+            denied.push(format!("{table}: {}", SqlError::from(e)));
         }
     }
     if denied.is_empty() {
@@ -231,8 +275,9 @@ const NO_BINLOG_CODES: &[u16] = &[1064, 1235, 1381];
 async fn binlog_items(
     endpoint: &SourceEndpoint,
     conn: &mut Conn,
-    start_time: Option<u32>,
+    plan: &SourceCheckPlan,
 ) -> Vec<CheckItem> {
+    let start_time = plan.start_time;
     let settings = read_binlog_settings(conn).await;
     let probe = probe_binary_logs(conn).await;
     let grants: Vec<String> = conn.query("SHOW GRANTS").await.unwrap_or_default();
@@ -248,13 +293,30 @@ async fn binlog_items(
         let oldest = match oldest_retained_time(endpoint).await {
             Ok(t) => Some(t),
             Err(e) => {
-                tracing::warn!(error = %e, "cannot read the oldest binlog's start time");
+                tracing::warn!(error = %ErrorChain(&e), "cannot read the oldest binlog's start time");
                 None
             }
         };
         out.push(check_start_time_covered(oldest, start));
     }
+    if binlog_ok {
+        out.push(dump_item(endpoint, plan).await);
+    }
     out
+}
+
+/// `source.binlog_dump`: the dump a new run would open (from the start time, else the
+/// current end; with the project's positioning), and its first event.
+async fn dump_item(endpoint: &SourceEndpoint, plan: &SourceCheckPlan) -> CheckItem {
+    let start = match plan.start_time {
+        Some(t) => StartFrom::Timestamp(t),
+        None => StartFrom::Current,
+    };
+    let none: TableFilter = std::sync::Arc::new(|_| false);
+    // The probe registers with its own throwaway replica id (see `BinlogReader::probe`).
+    let mut opts = BinlogOptions::new(u32::MAX, start, none);
+    opts.positioning = plan.positioning;
+    items::binlog_dump_item(&BinlogReader::probe(endpoint, &opts).await)
 }
 
 async fn read_binlog_settings(conn: &mut Conn) -> BinlogSettings {
@@ -294,7 +356,7 @@ async fn probe_binary_logs(conn: &mut Conn) -> BinaryLogsProbe {
             message: format!("ERROR {}: {}", e.code, e.message),
         },
         Err(e) => BinaryLogsProbe::Failed {
-            message: e.to_string(),
+            message: SqlError::from(e).to_string(),
         },
     }
 }

@@ -26,18 +26,16 @@
 //! 10 s default would kill long scans.
 
 pub mod decode;
-mod position;
 pub mod sql;
 
 pub use decode::{decode_text, DecodeError};
-pub use position::current_position;
 
 use crate::metadata::{server_info, MetadataError};
 use crate::SourceFlavor;
 use futures::TryStreamExt;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Pool, Value as SqlValue};
-use obsync_model::{Column, KeySource, Row, TableId, TableMeta, Value};
+use obsync_model::{Column, KeySource, LogPosition, Row, TableId, TableMeta, Value};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -75,7 +73,7 @@ pub enum SnapshotError {
     Query {
         table: TableId,
         #[source]
-        source: mysql_async::Error,
+        source: crate::SqlError,
     },
     /// A value could not be decoded.
     #[error("reading rows of {table}: a value does not decode")]
@@ -100,6 +98,27 @@ pub enum SnapshotError {
     /// The server has no change log to take a position from.
     #[error("{detail}")]
     NoBinlog { detail: String },
+}
+
+impl From<crate::position::PositionError> for SnapshotError {
+    fn from(e: crate::position::PositionError) -> Self {
+        use crate::position::PositionError as P;
+        match e {
+            P::NoBinlog { detail } => SnapshotError::NoBinlog { detail },
+            P::Query { what, source } => MetadataError::Query {
+                what: what.to_string(),
+                source,
+            }
+            .into(),
+        }
+    }
+}
+
+/// The current change-log position ([`crate::position::current_position`]) on a
+/// server not yet identified: the one call a snapshot needs before its first row.
+pub async fn current_position(conn: &mut Conn) -> Result<LogPosition, SnapshotError> {
+    let info = server_info(conn).await?;
+    Ok(crate::position::current_position(conn, &info).await?)
 }
 
 impl From<MetadataError> for SnapshotError {
@@ -234,7 +253,7 @@ impl SnapshotReader {
     fn query_err(&self, source: mysql_async::Error) -> SnapshotError {
         SnapshotError::Query {
             table: self.meta.id.clone(),
-            source,
+            source: source.into(),
         }
     }
 
@@ -401,7 +420,7 @@ impl SnapshotReader {
             ))
             .await
         {
-            tracing::warn!(table = %self.meta.id, error = %e, "cannot raise net_write_timeout; a slow consumer may abort the scan");
+            tracing::warn!(table = %self.meta.id, error = %crate::SqlError::from(e), "cannot raise net_write_timeout; a slow consumer may abort the scan");
         }
         let query = format!("SELECT {} FROM {}", self.select_list, self.from);
         let mut result = conn
@@ -511,7 +530,7 @@ impl SnapshotReader {
                 exact: true,
             }),
             Ok(Err(e)) => {
-                tracing::info!(table = %self.meta.id, error = %e, "row count unavailable; progress shows no total");
+                tracing::info!(table = %self.meta.id, error = %crate::SqlError::from(e), "row count unavailable; progress shows no total");
                 Ok(RowEstimate {
                     rows: 0,
                     exact: false,

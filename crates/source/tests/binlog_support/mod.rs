@@ -1,12 +1,15 @@
 //! Shared helpers of the binlog reader tests (real MariaDB, no mocks).
 #![allow(dead_code)] // each test binary uses a different subset
 
+#[path = "../common/mod.rs"]
+mod common;
+
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use obsync_model::{Change, LogPosition, SourceEvent, TableId, TxnInfo, Value};
 use obsync_source::binlog::{BinlogOptions, BinlogReader, StartFrom, TableFilter};
 use obsync_source::{SourceEndpoint, SourceFlavor};
-use obsync_testkit::{MariaDbInstance, Services};
+use obsync_testkit::MariaDbInstance;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,25 +18,11 @@ use std::time::Duration;
 pub const EVENT_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub fn shared_endpoint() -> SourceEndpoint {
-    let s = Services::load().mariadb;
-    SourceEndpoint {
-        flavor: SourceFlavor::MariaDb,
-        host: s.host,
-        port: s.port,
-        user: s.user,
-        password: s.password,
-    }
+    common::endpoint(SourceFlavor::MariaDb)
 }
 
 pub fn private_endpoint(db: &MariaDbInstance) -> SourceEndpoint {
-    let s = db.server();
-    SourceEndpoint {
-        flavor: SourceFlavor::MariaDb,
-        host: s.host,
-        port: s.port,
-        user: s.user,
-        password: s.password,
-    }
+    common::endpoint_of(SourceFlavor::MariaDb, db.server())
 }
 
 /// A replica id no other reader of this test run uses (ids are per server, and tests of

@@ -1,0 +1,410 @@
+// The console's "Done when" scenario in real headless Chromium against a real obsync server,
+// MariaDB (the binlog source), seekdb (an OceanBase kernel) and Kafka, checked with kcat.
+// The steps share one browser and one server and run in order; each is its own test.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { kafkaMessages, launchBrowser, mariadb, screenshot, services, startServer, waitFor } from './harness.mjs';
+
+const RUN = Math.random().toString(36).slice(2, 8);
+const DB = `ce2e_${RUN}`;
+const MANY_DB = `ce2e_many_${RUN}`;
+const TOPIC = `e2e-orders-${RUN}`;
+const PROJECT = `端到端订单${RUN}`;
+const WRONG = `错误分片${RUN}`;
+const BATCH_TOPIC = `Topic_${DB}_users`;
+/** Tables in the object-selector responsiveness check. */
+const MANY = 1000;
+
+let env;
+let server;
+let browser;
+let page;
+let projectId;
+let manyTables;
+
+const byTestId = (id) => page.getByTestId(id);
+/** The text field of an antd input, whether the test id sits on the input or on its wrapper. */
+const field = (id) => page.locator(`input[data-testid="${id}"], textarea[data-testid="${id}"], [data-testid="${id}"] input`).first();
+const treeNode = (testId) => page.locator('.ant-tree-treenode', { has: page.getByTestId(testId) });
+
+/** Picks an option of the antd Select with the given test id. */
+async function choose(testId, optionText) {
+  await byTestId(testId).click();
+  await page.locator('.ant-select-dropdown:visible .ant-select-item-option', { hasText: optionText }).first().click();
+}
+
+/** In the settings dialog: adds the column and drops the preselected primary key. */
+async function pickShardColumn(column) {
+  await choose('shard-columns', `${column} (`);
+  await page.locator('.ant-select-dropdown:visible .ant-select-item-option', { hasText: '主键' }).first().click();
+  await page.keyboard.press('Escape');
+  await page.locator('[data-testid=shard-columns]', { hasText: column }).waitFor();
+}
+
+async function expectState(state, timeoutMs = 60_000) {
+  await page.locator(`[data-testid=project-state][data-state=${state}]`).first().waitFor({ timeout: timeoutMs });
+}
+
+let broken = null;
+/**
+ * One step of the scenario. The steps build on each other, so after a failure the later ones
+ * fail at once (naming the first failure) instead of each waiting for its timeouts; a failing
+ * step leaves a screenshot of the page in the artifacts folder.
+ */
+function step(name, fn) {
+  it(name, async () => {
+    if (broken) throw new Error(`not run: the earlier step "${broken}" failed`);
+    try {
+      await fn();
+    } catch (e) {
+      broken = name;
+      await screenshot(page, `failed-${name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60)}`).catch(() => undefined);
+      throw e;
+    }
+  });
+}
+
+async function api(method, path, body) {
+  const res = await page.request.fetch(`${server.url}/api/v1${path}`, { method, data: body, headers: { Origin: server.url } });
+  return { status: res.status(), body: await res.json().catch(() => null) };
+}
+
+before(async () => {
+  env = services();
+  const rows = (n, f) => Array.from({ length: n }, (_, i) => f(i + 1)).join(',');
+  await mariadb(
+    env,
+    `CREATE DATABASE ${DB};
+     CREATE TABLE ${DB}.orders (id BIGINT PRIMARY KEY AUTO_INCREMENT, customer_id BIGINT NOT NULL, note VARCHAR(100));
+     CREATE TABLE ${DB}.items (id BIGINT PRIMARY KEY, order_id BIGINT NOT NULL, sku VARCHAR(20));
+     CREATE TABLE ${DB}.users (id BIGINT PRIMARY KEY, name VARCHAR(50));
+     CREATE TABLE ${DB}.regions (id BIGINT PRIMARY KEY, region VARCHAR(20));
+     CREATE TABLE ${DB}.\`订单表\` (id BIGINT PRIMARY KEY);
+     INSERT INTO ${DB}.orders (customer_id, note) VALUES ${rows(20, (i) => `(${i % 5}, 'full-${i}')`)};
+     INSERT INTO ${DB}.items VALUES ${rows(20, (i) => `(${i}, ${i}, 'SKU-${i}')`)};
+     INSERT INTO ${DB}.users VALUES ${rows(10, (i) => `(${i}, 'user-${i}')`)};
+     INSERT INTO ${DB}.regions VALUES (1, 'east'), (2, 'west');
+     CREATE DATABASE ${MANY_DB};`,
+  );
+  // 1,000 CREATE TABLEs take most of a minute here (a binlog sync each): four connections
+  // create them while the first steps run; the wizard step waits for them.
+  manyTables = Promise.all(
+    [0, 1, 2, 3].map((part) =>
+      mariadb(
+        env,
+        Array.from({ length: MANY / 4 }, (_, i) => `CREATE TABLE ${MANY_DB}.t${String(part * (MANY / 4) + i).padStart(4, '0')} (id INT PRIMARY KEY);`).join('\n'),
+      ),
+    ),
+  );
+  manyTables.catch(() => undefined);
+  server = await startServer();
+  browser = await launchBrowser('zh-CN');
+  page = browser.page;
+  page.setDefaultTimeout(20_000);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (env) await mariadb(env, `DROP DATABASE IF EXISTS ${DB}; DROP DATABASE IF EXISTS ${MANY_DB};`).catch(() => undefined);
+});
+
+describe('console in Chromium against obsync server', () => {
+  step('opens in the browser language (zh-CN) and logs in', async () => {
+    await page.goto(server.url + '/');
+    await page.waitForURL('**/login');
+    await byTestId('login-submit').waitFor();
+    assert.match(await byTestId('login-submit').innerText(), /登\s*录/);
+    await screenshot(page, 'zh-CN-login');
+    await field('login-password').fill('wrong-password');
+    await byTestId('login-submit').click();
+    // The server's BAD_CREDENTIALS, in Chinese.
+    await page.getByText('用户名或密码错误').waitFor();
+    await field('login-password').fill(server.password);
+    await byTestId('login-submit').click();
+    await page.waitForURL('**/overview');
+    await page.getByRole('heading', { name: '概览' }).waitFor();
+  });
+
+  step('adds a seekdb (OceanBase), a MariaDB and a Kafka data source, each after a passing connection test', async () => {
+    await page.goto(server.url + '/datasources');
+    const add = async ({ kind, name, fill, shot }) => {
+      await byTestId('ds-add').click();
+      await choose('ds-kind', kind);
+      await field('ds-name').fill(name);
+      await fill();
+      await byTestId('ds-test').click();
+      const result = byTestId('ds-test-result');
+      await result.waitFor({ timeout: 30_000 });
+      assert.equal(await result.getAttribute('data-ok'), 'true', `connection test of ${name}: ${await result.innerText()}`);
+      if (shot) await screenshot(page, shot);
+      await byTestId('ds-save').click();
+      await page.locator('[data-testid=ds-table]').getByText(name, { exact: true }).waitFor();
+    };
+    await add({
+      kind: 'OceanBase',
+      name: `seekdb-${RUN}`,
+      fill: async () => {
+        await field('ds-host').fill(env.SEEKDB_HOST);
+        await field('ds-port').fill(env.SEEKDB_PORT);
+        await field('ds-user').fill(`${env.SEEKDB_USER}@sys`);
+        if (env.SEEKDB_PASSWORD) await field('ds-password').fill(env.SEEKDB_PASSWORD);
+      },
+      shot: 'zh-CN-datasource-dialog',
+    });
+    await add({
+      kind: 'MariaDB',
+      name: `mariadb-${RUN}`,
+      fill: async () => {
+        await field('ds-host').fill(env.MARIADB_HOST);
+        await field('ds-port').fill(env.MARIADB_PORT);
+        await field('ds-user').fill(env.MARIADB_ROOT_USER);
+        await field('ds-password').fill(env.MARIADB_ROOT_PASSWORD);
+      },
+    });
+    await add({
+      kind: 'Kafka',
+      name: `kafka-${RUN}`,
+      fill: async () => {
+        await field('ds-bootstrap').fill(env.KAFKA_BOOTSTRAP);
+      },
+    });
+    await screenshot(page, 'zh-CN-datasources');
+  });
+
+  step('creates and renames a tag', async () => {
+    await page.goto(server.url + '/tags');
+    await byTestId('tag-create').click();
+    await field('tag-name').fill(`标签${RUN}`);
+    await byTestId('tag-save').click();
+    await page.getByRole('cell', { name: `标签${RUN}` }).waitFor();
+    await page.getByRole('row', { name: new RegExp(`标签${RUN}`) }).getByRole('button', { name: '重命名' }).click();
+    await field('tag-name').fill(`订单${RUN}`);
+    await byTestId('tag-save').click();
+    await page.getByRole('cell', { name: `订单${RUN}` }).waitFor();
+    await screenshot(page, 'zh-CN-tags');
+  });
+
+  step('walks the wizard: two tables to a new topic, one by batch rule, a shard column, remove and add back', async () => {
+    await manyTables; // created before the project starts, so its binlog position is past them
+    await page.goto(server.url + '/projects');
+    await byTestId('project-create').click();
+    // Step 1: the name is checked as it is typed.
+    await field('wizard-name').fill('bad name!');
+    await page.getByText('只能包含汉字、字母和数字').waitFor();
+    await field('wizard-name').fill(PROJECT);
+    await choose('wizard-tags', `订单${RUN}`);
+    await page.keyboard.press('Escape');
+    await choose('wizard-source', `mariadb-${RUN}`);
+    await choose('wizard-target', `kafka-${RUN}`);
+    await screenshot(page, 'zh-CN-wizard-1-source-target');
+    await byTestId('wizard-next').click();
+
+    // Step 2: databases → tables on the left, Topic > Database > Table on the right.
+    await treeNode(`src-db-${DB}`).locator('.ant-tree-switcher').click();
+    await byTestId(`src-table-${DB}.orders`).waitFor();
+    // A table whose name has Chinese characters is shown disabled, with the reason.
+    const chinese = treeNode(`src-table-${DB}.订单表`);
+    assert.match(await chinese.getAttribute('class'), /ant-tree-treenode-disabled/);
+    assert.match(await chinese.innerText(), /名称包含汉字/);
+    const check = (table) => treeNode(`src-table-${DB}.${table}`).locator('.ant-tree-checkbox').click();
+    await check('orders');
+    await check('items');
+    await byTestId('objects-map').click();
+    await field('map-new-topic').fill('x');
+    await page.getByText('长度为 3～64 个字符').waitFor();
+    await field('map-new-topic').fill(TOPIC);
+    await byTestId('map-ok').click();
+    await check('users');
+    await byTestId('objects-map').click();
+    await page.getByRole('radio', { name: '批量生成 Topic' }).check();
+    await byTestId('map-ok').click();
+    await byTestId(`dst-topic-${TOPIC}`).waitFor();
+    await byTestId(`dst-topic-${BATCH_TOPIC}`).waitFor();
+
+    // Shard column of orders: customer_id instead of the primary key.
+    await byTestId(`dst-table-${DB}.orders`).hover();
+    await byTestId(`dst-settings-${DB}.orders`).click();
+    await page.getByText('分片列决定每条消息写入的分区').waitFor();
+    await pickShardColumn('customer_id');
+    await byTestId('shard-ok').click();
+    await byTestId(`dst-table-${DB}.orders`).getByText('分片列：customer_id').waitFor();
+
+    // Remove items, then add it back to the same new topic.
+    await byTestId(`dst-table-${DB}.items`).hover();
+    await byTestId(`dst-remove-${DB}.items`).click();
+    await byTestId(`dst-table-${DB}.items`).waitFor({ state: 'detached' });
+    await check('items');
+    await byTestId('objects-map').click();
+    await field('map-new-topic').fill(TOPIC);
+    await byTestId('map-ok').click();
+    await byTestId(`dst-table-${DB}.items`).waitFor();
+    assert.equal(await page.locator('[data-testid=target-tree] [data-testid^=dst-table-]').count(), 3);
+    await screenshot(page, 'zh-CN-wizard-2-objects');
+    await byTestId('wizard-next').click();
+
+    // Step 3: with full sync the start position is the project start time; a message preview.
+    await byTestId('start-time-fixed').waitFor();
+    await choose('format', 'DefaultExtendColumnType');
+    await choose('preview-table', `${DB}.orders`);
+    await byTestId('preview-run').click();
+    const records = byTestId('preview-records');
+    await records.waitFor({ timeout: 30_000 });
+    assert.match(await records.innerText(), new RegExp(TOPIC));
+    await screenshot(page, 'zh-CN-wizard-3-options');
+    await byTestId('wizard-next').click();
+
+    // Step 4: precheck passes, then start.
+    const result = byTestId('precheck-result');
+    await result.waitFor({ timeout: 90_000 });
+    assert.equal(await result.getAttribute('data-passed'), 'true', await page.locator('[data-testid=precheck-items]').innerText());
+    assert.ok((await page.locator('[data-testid=precheck-items] tr.precheck-pass').count()) > 0);
+    await screenshot(page, 'zh-CN-wizard-4-precheck');
+    await byTestId('wizard-start').click();
+    await page.waitForURL(/\/projects\/np_/);
+    projectId = page.url().split('/').pop();
+  });
+
+  step('full sync reaches 100 %', async () => {
+    await page.locator('[data-testid=full-total][data-percent="100"]').waitFor({ timeout: 120_000 });
+    await expectState('running');
+    // Every full-sync row is in Kafka: 20 orders + 20 items on the topic, 10 users by batch rule.
+    const onTopic = await waitFor('full sync rows in Kafka', async () => ((await kafkaMessages(env, TOPIC)).length >= 40 ? true : null));
+    assert.ok(onTopic);
+    assert.equal((await kafkaMessages(env, BATCH_TOPIC)).length, 10);
+    await screenshot(page, 'zh-CN-project-detail');
+  });
+
+  step('rows inserted afterwards arrive in Kafka (read with kcat)', async () => {
+    await mariadb(env, `INSERT INTO ${DB}.orders (customer_id, note) VALUES (7, 'live-${RUN}-a'), (8, 'live-${RUN}-b')`);
+    await waitFor('the live rows in Kafka', async () => {
+      const values = (await kafkaMessages(env, TOPIC)).map((m) => m.value).join('\n');
+      return values.includes(`live-${RUN}-a`) && values.includes(`live-${RUN}-b`);
+    });
+  });
+
+  step('pauses and resumes; a row written while paused arrives after the resume', async () => {
+    await byTestId('action-pause').click();
+    await expectState('paused');
+    await mariadb(env, `INSERT INTO ${DB}.orders (customer_id, note) VALUES (9, 'paused-${RUN}')`);
+    await byTestId('action-resume').click();
+    await expectState('running');
+    await waitFor('the row written while paused in Kafka', async () => (await kafkaMessages(env, TOPIC)).some((m) => m.value.includes(`paused-${RUN}`)));
+  });
+
+  step('refuses to delete a data source in use, translated, naming the project', async () => {
+    await page.goto(server.url + '/datasources');
+    await page.getByRole('row', { name: new RegExp(`mariadb-${RUN}`) }).getByRole('button', { name: /^删\s*除$/ }).click();
+    await page.locator('.ant-popconfirm').getByRole('button', { name: /^删\s*除$/ }).click();
+    const dialog = page.locator('.ant-modal-confirm');
+    await dialog.locator('.ant-modal-confirm-title', { hasText: '数据源正被项目使用' }).waitFor();
+    assert.match(await dialog.innerText(), new RegExp(PROJECT));
+    await dialog.getByRole('button').last().click();
+  });
+
+  step('keeps a 1,000-table database responsive and shows a wrong shard column as a failed precheck item with advice', async () => {
+    await page.goto(server.url + '/projects/new');
+    await field('wizard-name').fill(WRONG);
+    await choose('wizard-source', `mariadb-${RUN}`);
+    await choose('wizard-target', `kafka-${RUN}`);
+    await byTestId('wizard-next').click();
+
+    // The server lists the 1,000 tables (its time is its own); the console then stays quick.
+    const listed = Date.now();
+    await treeNode(`src-db-${MANY_DB}`).locator('.ant-tree-switcher').click();
+    await byTestId(`src-table-${MANY_DB}.t0000`).waitFor({ timeout: 120_000 });
+    console.log(`# GET .../databases/${MANY_DB}/tables with ${MANY} tables + render: ${Date.now() - listed} ms`);
+    const rendered = await page.locator('[data-testid=source-tree] .ant-tree-treenode').count();
+    assert.ok(rendered < 100, `the source tree renders only the visible rows, not all ${MANY}: ${rendered}`);
+    const searched = Date.now();
+    await field('objects-search').fill('t0999');
+    await byTestId(`src-table-${MANY_DB}.t0999`).waitFor();
+    const elapsed = Date.now() - searched;
+    console.log(`# search among ${MANY} tables: ${elapsed} ms`);
+    assert.ok(elapsed < 3_000, `searching ${MANY} tables took ${elapsed} ms`);
+    await field('objects-search').fill('regions');
+
+    await treeNode(`src-table-${DB}.regions`).locator('.ant-tree-checkbox').click();
+    await byTestId('objects-map').click();
+    await field('map-new-topic').fill(`e2e-regions-${RUN}`);
+    await byTestId('map-ok').click();
+    await byTestId(`dst-table-${DB}.regions`).hover();
+    await byTestId(`dst-settings-${DB}.regions`).click();
+    await pickShardColumn('region');
+    await byTestId('shard-ok').click();
+    await byTestId('wizard-next').click();
+    // The column goes away at the source before the precheck.
+    await mariadb(env, `ALTER TABLE ${DB}.regions DROP COLUMN region`);
+    await byTestId('wizard-next').click();
+    const result = byTestId('precheck-result');
+    await result.waitFor({ timeout: 90_000 });
+    assert.equal(await result.getAttribute('data-passed'), 'false');
+    const failed = page.locator('[data-testid=precheck-items] tr.precheck-fail');
+    assert.ok((await failed.count()) >= 1);
+    const text = await failed.allInnerTexts();
+    assert.ok(text.some((row) => row.includes('region')), `a failed item names the column: ${text}`);
+    assert.ok((await failed.locator('.ant-typography-warning').count()) >= 1, 'the failed item shows its fix advice');
+    await screenshot(page, 'zh-CN-precheck-failed');
+    await byTestId('wizard-save').click();
+    await page.waitForURL(/\/projects\/np_/);
+    await expectState('precheck_failed').catch(() => expectState('not_started'));
+  });
+
+  step('switches to English and back', async () => {
+    await page.getByTestId('language-switch').getByText('English').click();
+    await page.getByRole('menuitem', { name: 'Sync projects' }).waitFor();
+    const pages = [
+      ['overview', '/overview'],
+      ['projects', '/projects'],
+      ['datasources', '/datasources'],
+      ['tags', '/tags'],
+      ['project-detail', `/projects/${projectId}`],
+      ['wizard-1-source-target', '/projects/new'],
+    ];
+    for (const [name, path] of pages) {
+      await page.goto(server.url + path);
+      await page.getByRole('menuitem', { name: 'Overview' }).waitFor();
+      if (name === 'project-detail') await byTestId('panel-incremental').getByText('Checkpoint time').waitFor();
+      await screenshot(page, `en-${name}`);
+    }
+    await page.goto(server.url + '/login');
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    await screenshot(page, 'en-login');
+    await page.goto(server.url + '/overview');
+    // The choice is kept across a reload.
+    await page.reload();
+    await page.getByRole('menuitem', { name: 'Data sources' }).waitFor();
+    await page.getByTestId('language-switch').getByText('中文').click();
+    await page.getByRole('menuitem', { name: '数据源管理' }).waitFor();
+    for (const [name, path] of [
+      ['overview', '/overview'],
+      ['projects', '/projects'],
+    ]) {
+      await page.goto(server.url + path);
+      await page.getByRole('menuitem', { name: '概览' }).waitFor();
+      await screenshot(page, `zh-CN-${name}`);
+    }
+  });
+
+  step('deletes projects only after their name is typed', async () => {
+    // The running project: pause, release, then delete.
+    await page.goto(`${server.url}/projects/${projectId}`);
+    await byTestId('action-pause').click();
+    await expectState('paused');
+    await byTestId('action-release').click();
+    await expectState('released', 60_000);
+    await byTestId('action-delete').click();
+    const confirm = byTestId('delete-confirm');
+    assert.equal(await confirm.isDisabled(), true);
+    await field('delete-name').fill(PROJECT.slice(0, -1));
+    assert.equal(await confirm.isDisabled(), true);
+    await field('delete-name').fill(PROJECT);
+    assert.equal(await confirm.isDisabled(), false);
+    await confirm.click();
+    await page.waitForURL('**/projects');
+    assert.equal((await api('GET', `/projects/${projectId}`)).status, 404);
+    const list = await api('GET', '/projects');
+    assert.ok(!list.body.items.some((p) => p.spec.name === PROJECT));
+    assert.equal(browser.problems.length, 0, browser.problems.join('\n'));
+  });
+});

@@ -1,0 +1,96 @@
+// The REST API's shapes. What the server returns comes from its OpenAPI document
+// (docs/openapi.json → schema.d.ts by `npm run gen:api`); what the console builds itself
+// (the wizard's spec) is typed more narrowly here and checked to fit the server's input.
+import type { components } from './schema';
+
+type Schemas = components['schemas'];
+
+export type SourceKind = 'oceanbase' | 'mysql' | 'mariadb';
+export type DataSourceKind = SourceKind | 'kafka';
+export type KafkaVersion = '0.9' | '1.0' | '2.x' | '3.x';
+export type SaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'GSSAPI';
+
+/** An error answer; the console makes some itself (network failures), so advice may be absent. */
+export type ApiErrorBody = Pick<Schemas['ErrorBody'], 'code' | 'message'> & { advice?: string | null; field?: string | null };
+
+export interface List<T> {
+  items: T[];
+  total: number;
+}
+
+export type ErrorInfo = Schemas['ErrorInfo'];
+
+export type ProjectRef = Schemas['ProjectRef'];
+
+export type DataSource = Schemas['DataSource'];
+
+/** Create/update body: like DataSource with write-only secrets in place of the *_set flags. */
+/** Create/update body: write-only secrets in place of the *_set flags. */
+export type DataSourceBody = Schemas['DataSourceInput'];
+
+export type TestResult = Schemas['TestResult'];
+
+export type DatabaseInfo = Schemas['NameItem'];
+export type TableInfo = Schemas['TableItem'];
+export type ColumnInfo = Schemas['ColumnItem'];
+export type TopicInfo = Schemas['TopicItem'];
+
+export type Tag = Schemas['Tag'];
+
+export type SyncType = 'schema' | 'full' | 'incremental';
+export type Format = 'Default' | 'Canal' | 'DataWorks' | 'SharePlex' | 'DefaultExtendColumnType';
+export type PartitionRule = 'hash' | 'one';
+
+export interface ObjectMapping {
+  tables: string[];
+  topic?: string | null;
+  topic_rule?: 'batch' | null;
+  exclude?: string[];
+  shard_columns?: Record<string, string[]>;
+}
+
+export interface ProjectSpec {
+  name: string;
+  tag_ids: string[];
+  source_id: string;
+  target_id: string;
+  sync: {
+    types: SyncType[];
+    format: Format;
+    partition_rule: PartitionRule;
+    tx_sequence: boolean;
+    start_time: number | null;
+  };
+  objects: ObjectMapping[];
+}
+
+export type ProjectState =
+  | 'not_started'
+  | 'prechecking'
+  | 'precheck_failed'
+  | 'running'
+  | 'paused'
+  | 'failed'
+  | 'finished'
+  | 'releasing'
+  | 'released';
+
+export type ProjectAction = 'start' | 'pause' | 'resume' | 'release' | 'clone' | 'delete' | 'precheck';
+
+export type Project = Schemas['Project'];
+
+export type PrecheckItem = Omit<Schemas['PrecheckItem'], 'status'> & { status: 'pass' | 'fail' | 'warn' | 'not_checked' };
+export type Precheck = Omit<Schemas['Precheck'], 'items'> & { items: PrecheckItem[] };
+
+export type TableProgress = Schemas['TableProgress'];
+export type Progress = Schemas['Progress'];
+
+export type MetricPoint = Schemas['MetricPoint'];
+
+export type ProjectEvent = Schemas['Event'];
+
+export type PreviewRecord = Schemas['PreviewRecord'];
+
+/** Compile-time check that the wizard's narrower spec is what the server accepts. */
+type Fits<T extends U, U> = T;
+export type SpecFitsServer = Fits<ProjectSpec, Schemas['ProjectSpec']>;

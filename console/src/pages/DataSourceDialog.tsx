@@ -1,0 +1,322 @@
+import { useState } from 'react';
+import { Alert, Button, Form, Input, InputNumber, Modal, Select, Space, Switch } from 'antd';
+import { useQueryClient } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { post, put } from '../api/client';
+import type { DataSource, DataSourceBody, DataSourceKind, TestResult } from '../api/types';
+import { ErrorAlert } from '../components/ErrorAlert';
+
+interface FormValues {
+  name: string;
+  kind: DataSourceKind;
+  description?: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  bootstrap_servers?: string;
+  version?: '0.9' | '1.0' | '2.x' | '3.x';
+  sasl_enabled?: boolean;
+  sasl_mechanism?: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'GSSAPI';
+  sasl_username?: string;
+  sasl_password?: string;
+  kerberos_service_name?: string;
+  kerberos_principal?: string;
+  kerberos_keytab?: string;
+  tls_enabled?: boolean;
+  tls_verify_hostname?: boolean;
+  tls_ca_pem?: string;
+  tls_client_cert_pem?: string;
+  tls_client_key_pem?: string;
+}
+
+const DEFAULT_PORT: Record<string, number> = { oceanbase: 2881, mysql: 3306, mariadb: 3306 };
+
+function toValues(ds: DataSource): FormValues {
+  return {
+    name: ds.name,
+    kind: ds.kind,
+    description: ds.description,
+    host: ds.source?.host,
+    port: ds.source?.port,
+    user: ds.source?.user,
+    bootstrap_servers: ds.kafka?.bootstrap_servers,
+    version: ds.kafka?.version as FormValues['version'],
+    sasl_enabled: !!ds.kafka?.sasl,
+    sasl_mechanism: ds.kafka?.sasl?.mechanism as FormValues['sasl_mechanism'],
+    sasl_username: ds.kafka?.sasl?.username ?? undefined,
+    kerberos_service_name: ds.kafka?.sasl?.kerberos_service_name ?? undefined,
+    kerberos_principal: ds.kafka?.sasl?.kerberos_principal ?? undefined,
+    kerberos_keytab: ds.kafka?.sasl?.kerberos_keytab ?? undefined,
+    tls_enabled: !!ds.kafka?.tls?.enabled,
+    tls_verify_hostname: ds.kafka?.tls?.verify_hostname ?? true,
+  };
+}
+
+/** The request body; empty secrets are left out so that an update keeps the stored ones. */
+function toBody(v: FormValues): DataSourceBody {
+  const secret = (s?: string) => (s ? s : undefined);
+  if (v.kind !== 'kafka') {
+    return {
+      name: v.name,
+      kind: v.kind,
+      description: v.description ?? '',
+      source: { host: v.host ?? '', port: v.port ?? DEFAULT_PORT[v.kind], user: v.user ?? '', password: secret(v.password) },
+      kafka: null,
+    };
+  }
+  return {
+    name: v.name,
+    kind: 'kafka',
+    description: v.description ?? '',
+    source: null,
+    kafka: {
+      bootstrap_servers: v.bootstrap_servers ?? '',
+      version: v.version ?? '3.x',
+      sasl: v.sasl_enabled
+        ? {
+            mechanism: v.sasl_mechanism ?? 'PLAIN',
+            username: v.sasl_username ?? '',
+            password: secret(v.sasl_password),
+            kerberos_service_name: v.sasl_mechanism === 'GSSAPI' ? v.kerberos_service_name || null : null,
+            kerberos_principal: v.sasl_mechanism === 'GSSAPI' ? v.kerberos_principal || null : null,
+            kerberos_keytab: v.sasl_mechanism === 'GSSAPI' ? v.kerberos_keytab || null : null,
+          }
+        : null,
+      tls: v.tls_enabled
+        ? {
+            enabled: true,
+            verify_hostname: v.tls_verify_hostname ?? true,
+            ca_pem: secret(v.tls_ca_pem),
+            client_cert_pem: secret(v.tls_client_cert_pem),
+            client_key_pem: secret(v.tls_client_key_pem),
+          }
+        : null,
+    },
+  };
+}
+
+export interface DataSourceDialogProps {
+  open: boolean;
+  /** The data source to edit; absent to add one. */
+  editing?: DataSource | null;
+  /** The kinds offered (the wizard offers source kinds or Kafka only). */
+  kinds?: DataSourceKind[];
+  onClose: () => void;
+  onSaved?: (ds: DataSource) => void;
+}
+
+/** Mounted only while open, so every opening starts from a fresh form and no old test result. */
+export function DataSourceDialog(props: DataSourceDialogProps) {
+  return props.open ? <DataSourceForm {...props} /> : null;
+}
+
+function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogProps) {
+  const { t } = useTranslation();
+  const queryClient = useQueryClient();
+  const [form] = Form.useForm<FormValues>();
+  const kind = Form.useWatch('kind', form);
+  const saslEnabled = Form.useWatch('sasl_enabled', form);
+  const mechanism = Form.useWatch('sasl_mechanism', form);
+  const tlsEnabled = Form.useWatch('tls_enabled', form);
+  const [test, setTest] = useState<TestResult | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState<'test' | 'save' | null>(null);
+  const offered = kinds ?? (['oceanbase', 'mysql', 'mariadb', 'kafka'] as DataSourceKind[]);
+
+
+  const runTest = async () => {
+    const values = await form.validateFields();
+    setBusy('test');
+    setTest(null);
+    setError(null);
+    try {
+      // An edit with its secrets left blank is tested with the stored secrets.
+      const stored = editing && !values.password && !values.sasl_password;
+      const result = stored
+        ? await post<TestResult>(`/datasources/${editing.id}/test`)
+        : await post<TestResult>('/datasources/test', toBody(values));
+      setTest(result);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const save = async () => {
+    const values = await form.validateFields();
+    setBusy('save');
+    setError(null);
+    try {
+      const body = toBody(values);
+      const saved = editing ? await put<DataSource>(`/datasources/${editing.id}`, body) : await post<DataSource>('/datasources', body);
+      await queryClient.invalidateQueries({ queryKey: ['datasources'] });
+      onSaved?.(saved);
+      onClose();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const isSource = kind && kind !== 'kafka';
+  return (
+    <Modal
+      open
+      title={editing ? t('datasources.editTitle') : t('datasources.addTitle')}
+      onCancel={onClose}
+      width={640}
+      destroyOnHidden
+      footer={
+        <Space>
+          <Button onClick={onClose}>{t('common.cancel')}</Button>
+          <Button onClick={runTest} loading={busy === 'test'} data-testid="ds-test">
+            {t('datasources.testConnection')}
+          </Button>
+          <Button type="primary" onClick={save} loading={busy === 'save'} data-testid="ds-save">
+            {t('common.save')}
+          </Button>
+        </Space>
+      }
+    >
+      <Form
+        form={form}
+        layout="vertical"
+        data-testid="ds-form"
+        initialValues={editing ? toValues(editing) : { kind: offered[0], port: DEFAULT_PORT[offered[0]], version: '3.x', tls_verify_hostname: true }}
+      >
+        <Form.Item name="kind" label={t('datasources.kind')} rules={[{ required: true }]}>
+          <Select
+            data-testid="ds-kind"
+            disabled={!!editing}
+            options={offered.map((k) => ({ value: k, label: t(`kind.${k}`) }))}
+            onChange={(k: DataSourceKind) => {
+              if (k !== 'kafka') form.setFieldValue('port', DEFAULT_PORT[k]);
+            }}
+          />
+        </Form.Item>
+        <Form.Item
+          name="name"
+          label={t('datasources.name')}
+          rules={[
+            { required: true, message: t('datasources.nameRequired') },
+            { max: 64, message: t('datasources.nameTooLong') },
+          ]}
+        >
+          <Input data-testid="ds-name" />
+        </Form.Item>
+        {isSource && (
+          <>
+            <Space.Compact style={{ width: '100%' }}>
+              <Form.Item name="host" label={t('datasources.host')} rules={[{ required: true, message: t('datasources.hostRequired') }]} style={{ flex: 1 }}>
+                <Input data-testid="ds-host" placeholder="127.0.0.1" />
+              </Form.Item>
+              <Form.Item name="port" label={t('datasources.port')} rules={[{ required: true, message: t('datasources.portRequired') }]}>
+                <InputNumber min={1} max={65535} data-testid="ds-port" />
+              </Form.Item>
+            </Space.Compact>
+            <Form.Item
+              name="user"
+              label={t('datasources.user')}
+              extra={kind === 'oceanbase' ? t('datasources.userOceanBase') : undefined}
+              rules={[{ required: true, message: t('datasources.userRequired') }]}
+            >
+              <Input data-testid="ds-user" placeholder={kind === 'oceanbase' ? 'root@tenant#cluster' : 'root'} />
+            </Form.Item>
+            <Form.Item name="password" label={t('datasources.password')} extra={editing ? t('datasources.secretKept') : undefined}>
+              <Input.Password data-testid="ds-password" autoComplete="new-password" />
+            </Form.Item>
+          </>
+        )}
+        {kind === 'kafka' && (
+          <>
+            <Form.Item
+              name="bootstrap_servers"
+              label={t('datasources.bootstrapServers')}
+              extra={t('datasources.bootstrapServersHint')}
+              rules={[{ required: true, message: t('datasources.bootstrapRequired') }]}
+            >
+              <Input data-testid="ds-bootstrap" placeholder="127.0.0.1:9092" />
+            </Form.Item>
+            <Form.Item name="version" label={t('datasources.kafkaVersion')} extra={t('datasources.kafkaVersionHint')}>
+              <Select options={['0.9', '1.0', '2.x', '3.x'].map((v) => ({ value: v, label: v }))} data-testid="ds-version" />
+            </Form.Item>
+            <Form.Item name="sasl_enabled" label={t('datasources.sasl')} valuePropName="checked">
+              <Switch />
+            </Form.Item>
+            {saslEnabled && (
+              <>
+                <Form.Item name="sasl_mechanism" label={t('datasources.saslMechanism')} initialValue="PLAIN">
+                  <Select options={['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'GSSAPI'].map((v) => ({ value: v, label: v }))} />
+                </Form.Item>
+                {mechanism !== 'GSSAPI' && (
+                  <>
+                    <Form.Item name="sasl_username" label={t('datasources.saslUsername')} rules={[{ required: true, message: t('datasources.userRequired') }]}>
+                      <Input />
+                    </Form.Item>
+                    <Form.Item name="sasl_password" label={t('datasources.saslPassword')} extra={editing ? t('datasources.secretKept') : undefined}>
+                      <Input.Password autoComplete="new-password" />
+                    </Form.Item>
+                  </>
+                )}
+                {mechanism === 'GSSAPI' && (
+                  <>
+                    <Form.Item name="kerberos_service_name" label={t('datasources.kerberosServiceName')}>
+                      <Input placeholder="kafka" />
+                    </Form.Item>
+                    <Form.Item name="kerberos_principal" label={t('datasources.kerberosPrincipal')}>
+                      <Input />
+                    </Form.Item>
+                    <Form.Item name="kerberos_keytab" label={t('datasources.kerberosKeytab')}>
+                      <Input />
+                    </Form.Item>
+                  </>
+                )}
+              </>
+            )}
+            <Form.Item name="tls_enabled" label={t('datasources.tls')} valuePropName="checked">
+              <Switch />
+            </Form.Item>
+            {tlsEnabled && (
+              <>
+                <Form.Item name="tls_verify_hostname" label={t('datasources.tlsVerifyHostname')} valuePropName="checked">
+                  <Switch />
+                </Form.Item>
+                <Form.Item name="tls_ca_pem" label={t('datasources.tlsCa')} extra={editing ? t('datasources.secretKept') : undefined}>
+                  <Input.TextArea rows={3} placeholder="-----BEGIN CERTIFICATE-----" />
+                </Form.Item>
+                <Form.Item name="tls_client_cert_pem" label={t('datasources.tlsClientCert')}>
+                  <Input.TextArea rows={2} />
+                </Form.Item>
+                <Form.Item name="tls_client_key_pem" label={t('datasources.tlsClientKey')}>
+                  <Input.TextArea rows={2} />
+                </Form.Item>
+              </>
+            )}
+          </>
+        )}
+        <Form.Item name="description" label={t('datasources.description')} rules={[{ max: 128, message: t('datasources.descriptionTooLong') }]}>
+          <Input.TextArea rows={2} />
+        </Form.Item>
+      </Form>
+      {test && (
+        <Alert
+          data-testid="ds-test-result"
+          data-ok={String(test.ok)}
+          type={test.ok ? 'success' : 'error'}
+          showIcon
+          title={test.ok ? t('datasources.testOk') : t('datasources.testFailed')}
+          description={test.ok ? test.summary : <TestError result={test} />}
+        />
+      )}
+      <ErrorAlert error={error} style={{ marginTop: 8 }} />
+    </Modal>
+  );
+}
+
+function TestError({ result }: { result: TestResult }) {
+  if (!result.error) return <>{result.summary}</>;
+  return <ErrorAlert error={result.error} />;
+}

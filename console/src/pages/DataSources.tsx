@@ -1,0 +1,98 @@
+import { useState } from 'react';
+import { App, Button, Card, Popconfirm, Space, Table, Tag, Typography } from 'antd';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { Link } from 'react-router';
+import { del, get, post } from '../api/client';
+import type { DataSource, List, TestResult } from '../api/types';
+import { ErrorAlert, useErrorText } from '../components/ErrorAlert';
+import { formatTime } from '../components/ProjectBits';
+import { DataSourceDialog } from './DataSourceDialog';
+
+export function address(ds: DataSource): string {
+  if (ds.source) return `${ds.source.host}:${ds.source.port} (${ds.source.user})`;
+  return ds.kafka?.bootstrap_servers ?? '';
+}
+
+export function DataSourcesPage() {
+  const { t } = useTranslation();
+  const { message, modal } = App.useApp();
+  const errorText = useErrorText();
+  const queryClient = useQueryClient();
+  const list = useQuery({ queryKey: ['datasources'], queryFn: () => get<List<DataSource>>('/datasources') });
+  const [dialog, setDialog] = useState<{ open: boolean; editing: DataSource | null }>({ open: false, editing: null });
+
+  const test = async (ds: DataSource) => {
+    try {
+      const r = await post<TestResult>(`/datasources/${ds.id}/test`);
+      if (r.ok) message.success(`${ds.name}: ${r.summary}`);
+      else {
+        const e = r.error ? errorText(r.error) : { title: r.summary, advice: null, detail: '' };
+        modal.error({ title: `${ds.name}: ${e.title}`, content: [e.detail, e.advice && `${t('common.advice')}: ${e.advice}`].filter(Boolean).join('\n') });
+      }
+    } catch (e) {
+      const x = errorText(e);
+      modal.error({ title: x.title, content: [x.detail, x.advice].filter(Boolean).join('\n') });
+    }
+  };
+  const remove = async (ds: DataSource) => {
+    try {
+      await del(`/datasources/${ds.id}`);
+      message.success(t('datasources.deleted', { name: ds.name }));
+      await queryClient.invalidateQueries({ queryKey: ['datasources'] });
+    } catch (e) {
+      const x = errorText(e);
+      modal.error({ title: x.title, content: [x.detail, x.advice].filter(Boolean).join('\n') });
+    }
+  };
+
+  return (
+    <Card
+      title={t('datasources.title')}
+      extra={
+        <Button type="primary" onClick={() => setDialog({ open: true, editing: null })} data-testid="ds-add">
+          {t('datasources.add')}
+        </Button>
+      }
+    >
+      <ErrorAlert error={list.error} />
+      <Table<DataSource>
+        rowKey="id"
+        loading={list.isPending}
+        dataSource={list.data?.items ?? []}
+        pagination={{ pageSize: 20, hideOnSinglePage: true }}
+        data-testid="ds-table"
+        columns={[
+          { title: t('datasources.name'), dataIndex: 'name' },
+          { title: t('datasources.kind'), dataIndex: 'kind', render: (k: string) => <Tag>{t(`kind.${k}`)}</Tag> },
+          { title: t('datasources.address'), render: (_, ds) => <Typography.Text code>{address(ds)}</Typography.Text> },
+          {
+            title: t('datasources.usedBy'),
+            render: (_, ds) =>
+              ds.used_by.length === 0 ? '-' : ds.used_by.map((p) => <Link key={p.id} to={`/projects/${p.id}`} style={{ marginRight: 8 }}>{p.name}</Link>),
+          },
+          { title: t('common.updatedAt'), dataIndex: 'updated_at', render: (v: string) => formatTime(v) },
+          {
+            title: t('common.actions'),
+            render: (_, ds) => (
+              <Space>
+                <Button size="small" onClick={() => test(ds)}>
+                  {t('datasources.testConnection')}
+                </Button>
+                <Button size="small" onClick={() => setDialog({ open: true, editing: ds })}>
+                  {t('common.edit')}
+                </Button>
+                <Popconfirm title={t('datasources.deleteConfirm', { name: ds.name })} onConfirm={() => remove(ds)} okText={t('common.delete')} cancelText={t('common.cancel')}>
+                  <Button size="small" danger>
+                    {t('common.delete')}
+                  </Button>
+                </Popconfirm>
+              </Space>
+            ),
+          },
+        ]}
+      />
+      <DataSourceDialog open={dialog.open} editing={dialog.editing} onClose={() => setDialog({ open: false, editing: null })} />
+    </Card>
+  );
+}

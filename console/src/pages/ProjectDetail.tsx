@@ -1,0 +1,368 @@
+import { useMemo, useState } from 'react';
+import { Alert, App, Button, Card, Col, Descriptions, Empty, Input, List as AntList, Modal, Progress as AntProgress, Row, Space, Statistic, Table, Tag, Typography } from 'antd';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { useNavigate, useParams } from 'react-router';
+import { del, get, post } from '../api/client';
+import type { ErrorInfo, List, MetricPoint, Precheck, Progress, Project, ProjectEvent, TableProgress } from '../api/types';
+import { ErrorAlert } from '../components/ErrorAlert';
+import { PrecheckTable } from '../components/PrecheckTable';
+import { StageText, StateTag, formatNumber, formatTime, useLagText } from '../components/ProjectBits';
+import { TimeChart } from '../components/TimeChart';
+import { POLL_MS } from './Projects';
+
+const ACTIONS = ['start', 'pause', 'resume', 'release'] as const;
+
+export function ProjectDetailPage() {
+  const { id } = useParams<{ id: string }>();
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const project = useQuery({ queryKey: ['project', id], queryFn: () => get<Project>(`/projects/${id}`), refetchInterval: POLL_MS });
+  const progress = useQuery({ queryKey: ['project', id, 'progress'], queryFn: () => get<Progress>(`/projects/${id}/progress`), refetchInterval: POLL_MS });
+  const [actionError, setActionError] = useState<unknown>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState(false);
+  const [toml, setToml] = useState<string | null>(null);
+
+  const refresh = () => queryClient.invalidateQueries({ queryKey: ['project', id] });
+  const act = async (action: string) => {
+    setBusy(action);
+    setActionError(null);
+    try {
+      if (action === 'clone') {
+        const copy = await post<Project>(`/projects/${id}/clone`);
+        message.success(t('detail.cloned', { name: copy.spec.name }));
+        navigate(`/projects/${copy.id}`);
+      } else if (action === 'precheck') {
+        await post<Precheck>(`/projects/${id}/precheck`);
+      } else {
+        await post<Project>(`/projects/${id}/${action}`);
+        message.success(t(`detail.done.${action}`));
+      }
+      await refresh();
+    } catch (e) {
+      setActionError(e);
+    } finally {
+      setBusy(null);
+    }
+  };
+  const exportToml = async () => {
+    setActionError(null);
+    try {
+      setToml(await get<string>(`/projects/${id}/export`));
+    } catch (e) {
+      setActionError(e);
+    }
+  };
+
+  if (project.isPending) return <Card loading />;
+  if (project.isError) return <ErrorAlert error={project.error} />;
+  const p = project.data;
+  const allowed = new Set(p.allowed_actions);
+
+  return (
+    <Space orientation="vertical" style={{ width: '100%' }} size="middle">
+      <Card
+        title={
+          <Space>
+            <span data-testid="detail-name">{p.spec.name}</span>
+            <StateTag state={p.state} />
+          </Space>
+        }
+        extra={
+          <Space wrap>
+            {ACTIONS.filter((a) => allowed.has(a)).map((a) => (
+              <Button key={a} type={a === 'start' || a === 'resume' ? 'primary' : 'default'} loading={busy === a} onClick={() => act(a)} data-testid={`action-${a}`}>
+                {t(`detail.actions.${a}`)}
+              </Button>
+            ))}
+            <Button onClick={() => act('clone')} loading={busy === 'clone'} data-testid="action-clone">
+              {t('detail.actions.clone')}
+            </Button>
+            <Button onClick={exportToml} data-testid="action-export">
+              {t('detail.actions.export')}
+            </Button>
+            <Button danger disabled={!allowed.has('delete')} onClick={() => setDeleting(true)} data-testid="action-delete">
+              {t('detail.actions.delete')}
+            </Button>
+          </Space>
+        }
+      >
+        <ErrorAlert error={actionError} style={{ marginBottom: 12 }} />
+        <BasicInfo project={p} />
+      </Card>
+      {(p.state === 'not_started' || p.state === 'precheck_failed') && <PrecheckPanel id={p.id} onRecheck={() => act('precheck')} busy={busy === 'precheck'} />}
+      <StagePanels project={p} progress={progress.data} error={progress.error} />
+      <MetricsPanel id={p.id} />
+      <EventsPanel id={p.id} />
+      <DeleteDialog project={p} open={deleting} onClose={() => setDeleting(false)} onDeleted={() => navigate('/projects')} />
+      <Modal open={toml !== null} title={t('detail.exportTitle')} onCancel={() => setToml(null)} footer={null} width={760}>
+        <Space orientation="vertical" style={{ width: '100%' }}>
+          <a href={URL.createObjectURL(new Blob([toml ?? ''], { type: 'text/plain' }))} download={`${p.spec.name}.toml`}>
+            {t('detail.download')}
+          </a>
+          <pre style={{ maxHeight: 480, overflow: 'auto', background: '#f6f8fa', padding: 12 }} data-testid="export-toml">
+            {toml}
+          </pre>
+        </Space>
+      </Modal>
+    </Space>
+  );
+}
+
+function BasicInfo({ project: p }: { project: Project }) {
+  const { t } = useTranslation();
+  const lag = useLagText();
+  return (
+    <Descriptions
+      size="small"
+      column={{ xs: 1, md: 2, xl: 3 }}
+      items={[
+        { key: 'id', label: t('detail.id'), children: <Typography.Text copyable>{p.id}</Typography.Text> },
+        { key: 'state', label: t('detail.state'), children: <>{t(`state.${p.state}`)} ({p.oms_status})</> },
+        { key: 'stage', label: t('detail.stage'), children: <StageText stage={p.stage} /> },
+        { key: 'tags', label: t('detail.tags'), children: p.tags.length ? p.tags.map((tag) => <Tag key={tag.id}>{tag.name}</Tag>) : '-' },
+        { key: 'source', label: t('detail.source'), children: `${p.source.name} (${t(`kind.${p.source.kind}`)})` },
+        { key: 'target', label: t('detail.target'), children: p.target.name },
+        { key: 'types', label: t('detail.types'), children: p.spec.sync.types.map((x) => t(`stage.${x}`)).join(' · ') },
+        { key: 'format', label: t('detail.format'), children: t(`format.${p.spec.sync.format}`) },
+        { key: 'partition', label: t('detail.partitionRule'), children: t(`wizard.options.${p.spec.sync.partition_rule}`) },
+        { key: 'lag', label: t('projects.lag'), children: lag(p.lag_seconds) },
+        { key: 'created', label: t('common.createdAt'), children: formatTime(p.created_at) },
+        { key: 'updated', label: t('common.updatedAt'), children: formatTime(p.updated_at) },
+      ]}
+    />
+  );
+}
+
+function PrecheckPanel({ id, onRecheck, busy }: { id: string; onRecheck: () => void; busy: boolean }) {
+  const { t } = useTranslation();
+  const last = useQuery({ queryKey: ['project', id, 'precheck'], queryFn: () => get<Precheck>(`/projects/${id}/precheck`), retry: false });
+  return (
+    <Card
+      title={t('detail.precheck')}
+      extra={
+        <Button onClick={onRecheck} loading={busy} data-testid="detail-recheck">
+          {t('wizard.precheck.recheck')}
+        </Button>
+      }
+    >
+      {last.data ? <PrecheckTable precheck={last.data} /> : <Empty description={t('detail.noPrecheck')} />}
+    </Card>
+  );
+}
+
+function StagePanels({ project, progress, error }: { project: Project; progress?: Progress; error: unknown }) {
+  const { t } = useTranslation();
+  const lag = useLagText();
+  const types = project.spec.sync.types;
+  const lastError = progress?.last_error ?? project.last_error;
+  const inc = progress?.incremental;
+  const position = inc?.position ? [inc.position.file && `${inc.position.file}:${inc.position.pos ?? ''}`, inc.position.gtid].filter(Boolean).join(' · ') : '-';
+  return (
+    <>
+      <ErrorAlert error={error} />
+      {lastError && <LastError error={lastError} />}
+      {progress && progress.notices.length > 0 && (
+        <Card size="small" title={t('detail.notices')}>
+          <AntList size="small" dataSource={progress.notices} renderItem={(n) => <AntList.Item>{n}</AntList.Item>} />
+        </Card>
+      )}
+      <Row gutter={[16, 16]}>
+        {types.includes('schema') && (
+          <Col xs={24} lg={8}>
+            <Card title={t('stage.schema')} size="small" data-testid="panel-schema">
+              <Typography.Text type="secondary">{t('detail.topicsCreated', { n: progress?.schema?.topics.length ?? 0 })}</Typography.Text>
+              <div style={{ marginTop: 8 }}>{(progress?.schema?.topics ?? []).map((tp) => <Tag key={tp}>{tp}</Tag>)}</div>
+            </Card>
+          </Col>
+        )}
+        {types.includes('full') && (
+          <Col xs={24} lg={types.includes('schema') ? 16 : 24}>
+            <Card title={t('stage.full')} size="small" data-testid="panel-full">
+              <FullTables tables={progress?.full?.tables ?? []} rate={progress?.full?.rows_per_sec} complete={progress?.stage === 'incremental'} />
+            </Card>
+          </Col>
+        )}
+        {types.includes('incremental') && (
+          <Col xs={24}>
+            <Card title={t('stage.incremental')} size="small" data-testid="panel-incremental">
+              <Row gutter={16}>
+                <Col xs={12} md={6}>
+                  <Statistic title={t('detail.checkpointTime')} value={formatTime(inc?.checkpoint_time)} valueStyle={{ fontSize: 16 }} />
+                </Col>
+                <Col xs={12} md={6}>
+                  <Statistic title={t('detail.position')} value={position} valueStyle={{ fontSize: 16 }} />
+                </Col>
+                <Col xs={12} md={6}>
+                  <Statistic title={t('projects.lag')} value={lag(inc?.lag_seconds)} valueStyle={{ fontSize: 16 }} data-testid="incremental-lag" />
+                </Col>
+                <Col xs={12} md={6}>
+                  <Statistic title={t('detail.rowsPerSec')} value={formatNumber(inc?.rows_per_sec, 1)} valueStyle={{ fontSize: 16 }} />
+                </Col>
+              </Row>
+              <Typography.Text type="secondary">{t('detail.acked', { n: formatNumber(progress?.acked_messages) })}</Typography.Text>
+            </Card>
+          </Col>
+        )}
+      </Row>
+    </>
+  );
+}
+
+/** The project's error with its whole cause chain. */
+function LastError({ error }: { error: ErrorInfo }) {
+  const { t } = useTranslation();
+  return (
+    <Alert
+      type="error"
+      showIcon
+      data-testid="last-error"
+      title={`${t('errors.PROJECT_FAILED')}: ${error.message}`}
+      description={
+        error.chain.length > 0 && (
+          <ol style={{ margin: 0 }}>
+            {error.chain.map((c, i) => (
+              <li key={i}>{c}</li>
+            ))}
+          </ol>
+        )
+      }
+    />
+  );
+}
+
+/**
+ * Per-table snapshot progress. `complete`: the project is past the full stage (stages run in
+ * order), which counts as 100 % also when the server no longer lists the tables.
+ */
+function FullTables({ tables, rate, complete }: { tables: TableProgress[]; rate?: number | null; complete: boolean }) {
+  const { t } = useTranslation();
+  const percent = (x: TableProgress) => (x.done || complete ? 100 : x.rows_estimated ? Math.min(99, Math.floor((100 * x.rows_done) / x.rows_estimated)) : 0);
+  const total = complete ? 100 : tables.length === 0 ? 0 : Math.floor(tables.reduce((s, x) => s + percent(x), 0) / tables.length);
+  return (
+    <>
+      <Space>
+        <AntProgress percent={total} data-testid="full-total" data-percent={total} style={{ width: 320 }} />
+        <Typography.Text type="secondary">
+          {t('detail.rowsPerSec')}: {formatNumber(rate, 1)}
+        </Typography.Text>
+      </Space>
+      <Table<TableProgress>
+        size="small"
+        rowKey="table"
+        dataSource={tables}
+        pagination={{ pageSize: 10, hideOnSinglePage: true }}
+        columns={[
+          { title: t('detail.table'), dataIndex: 'table' },
+          { title: t('detail.progress'), width: 220, render: (_, x) => <AntProgress percent={percent(x)} size="small" /> },
+          { title: t('detail.rows'), render: (_, x) => `${formatNumber(x.rows_done)} / ${formatNumber(x.rows_estimated)}` },
+        ]}
+      />
+    </>
+  );
+}
+
+function MetricsPanel({ id }: { id: string }) {
+  const { t } = useTranslation();
+  const metrics = useQuery({ queryKey: ['project', id, 'metrics'], queryFn: () => get<{ points: MetricPoint[] }>(`/projects/${id}/metrics?seconds=3600`), refetchInterval: 10_000 });
+  const series = useMemo(() => {
+    const points = metrics.data?.points ?? [];
+    const times = points.map((pt) => (typeof pt.t === 'number' ? pt.t : Date.parse(pt.t) / 1000));
+    return { times, lag: points.map((pt) => pt.lag_seconds ?? null), rate: points.map((pt) => pt.rows_per_sec ?? null) };
+  }, [metrics.data]);
+  return (
+    <Card title={t('detail.history')} size="small">
+      <ErrorAlert error={metrics.error} />
+      <Row gutter={16}>
+        <Col xs={24} lg={12}>
+          <Typography.Text strong>{t('detail.lagChart')}</Typography.Text>
+          <TimeChart times={series.times} values={series.lag} label={t('detail.lagSeconds')} timeLabel={t('detail.time')} color="#fa8c16" testId="chart-lag" />
+        </Col>
+        <Col xs={24} lg={12}>
+          <Typography.Text strong>{t('detail.rateChart')}</Typography.Text>
+          <TimeChart times={series.times} values={series.rate} label={t('detail.rowsPerSec')} timeLabel={t('detail.time')} color="#006aff" testId="chart-rate" />
+        </Col>
+      </Row>
+    </Card>
+  );
+}
+
+function EventsPanel({ id }: { id: string }) {
+  const { t } = useTranslation();
+  const [page, setPage] = useState(1);
+  const events = useQuery({ queryKey: ['project', id, 'events', page], queryFn: () => get<List<ProjectEvent>>(`/projects/${id}/events?page=${page}`), refetchInterval: 5000 });
+  const color: Record<string, string> = { error: 'error', notice: 'warning', state: 'processing', audit: 'default' };
+  return (
+    <Card title={t('detail.events')} size="small">
+      <ErrorAlert error={events.error} />
+      <Table<ProjectEvent>
+        size="small"
+        rowKey="id"
+        data-testid="events"
+        dataSource={events.data?.items ?? []}
+        pagination={{ current: page, pageSize: 20, total: events.data?.total ?? 0, onChange: setPage, hideOnSinglePage: true }}
+        expandable={{
+          rowExpandable: (e) => (e.chain?.length ?? 0) > 0,
+          expandedRowRender: (e) => (
+            <ol style={{ margin: 0 }}>
+              {(e.chain ?? []).map((c, i) => (
+                <li key={i}>
+                  <Typography.Text code>{c}</Typography.Text>
+                </li>
+              ))}
+            </ol>
+          ),
+        }}
+        columns={[
+          { title: t('detail.eventAt'), dataIndex: 'at', width: 180, render: (v: string) => formatTime(v) },
+          { title: t('detail.eventKind'), dataIndex: 'kind', width: 110, render: (k: string) => <Tag color={color[k]}>{t(`events.${k}`)}</Tag> },
+          { title: t('detail.eventActor'), dataIndex: 'actor', width: 120, render: (a?: string | null) => a ?? '-' },
+          { title: t('detail.eventMessage'), dataIndex: 'message' },
+        ]}
+      />
+    </Card>
+  );
+}
+
+/** Delete asks for the project's name, typed, as OMS does. */
+function DeleteDialog({ project, open, onClose, onDeleted }: { project: Project; open: boolean; onClose: () => void; onDeleted: () => void }) {
+  const { t } = useTranslation();
+  const queryClient = useQueryClient();
+  const [typed, setTyped] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const confirm = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await del(`/projects/${project.id}`);
+      await queryClient.invalidateQueries({ queryKey: ['projects'] });
+      onDeleted();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal
+      open={open}
+      title={t('detail.deleteTitle')}
+      onCancel={onClose}
+      onOk={confirm}
+      okText={t('common.delete')}
+      cancelText={t('common.cancel')}
+      okButtonProps={{ danger: true, disabled: typed !== project.spec.name, loading: busy, 'data-testid': 'delete-confirm' }}
+      destroyOnHidden
+    >
+      <Space orientation="vertical" style={{ width: '100%' }}>
+        <Typography.Text>{t('detail.deleteExplain', { name: project.spec.name })}</Typography.Text>
+        <Input value={typed} onChange={(e) => setTyped(e.target.value)} placeholder={project.spec.name} data-testid="delete-name" />
+        <ErrorAlert error={error} />
+      </Space>
+    </Modal>
+  );
+}

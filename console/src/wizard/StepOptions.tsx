@@ -1,0 +1,136 @@
+import { useState } from 'react';
+import { Alert, Button, Card, DatePicker, Form, Input, Radio, Select, Space, Switch, Table, Typography } from 'antd';
+import dayjs from 'dayjs';
+import { useTranslation } from 'react-i18next';
+import { post } from '../api/client';
+import type { Format, PreviewRecord } from '../api/types';
+import { ErrorAlert } from '../components/ErrorAlert';
+import { checkStartTime } from '../rules';
+import { toSpec, type Draft, type DraftUpdate } from './Wizard';
+
+export const FORMATS: Format[] = ['Default', 'DefaultExtendColumnType', 'Canal', 'DataWorks', 'SharePlex'];
+
+export function StepOptions({ draft, update }: { draft: Draft; update: DraftUpdate }) {
+  const { t } = useTranslation();
+  const withFull = draft.types.includes('full');
+  // "Now" as of entering the step: the default start and the limit of the picker.
+  const [now] = useState(() => Math.floor(Date.now() / 1000));
+  const startError = withFull ? null : checkStartTime(draft.start_time, now);
+
+  return (
+    <Space orientation="vertical" style={{ width: '100%' }} size="large">
+      <Form layout="vertical" style={{ maxWidth: 720 }}>
+        {draft.types.includes('incremental') && (
+          <Form.Item
+            label={t('wizard.options.startTime')}
+            validateStatus={startError ? 'error' : undefined}
+            help={startError ? t(startError.key) : withFull ? t('wizard.options.startWithFull') : t('wizard.options.startNote')}
+          >
+            {withFull ? (
+              <Input disabled value={t('wizard.options.projectStartTime')} data-testid="start-time-fixed" />
+            ) : (
+              <Space>
+                <DatePicker
+                  showTime
+                  value={draft.start_time === null ? dayjs.unix(now) : dayjs.unix(draft.start_time)}
+                  disabledDate={(d) => d.isAfter(dayjs())}
+                  onChange={(d) => update({ start_time: d ? d.unix() : null })}
+                  data-testid="start-time-picker"
+                />
+                <Input
+                  style={{ width: 200 }}
+                  addonBefore={t('wizard.options.unixSeconds')}
+                  value={draft.start_time === null ? '' : String(draft.start_time)}
+                  placeholder={String(now)}
+                  onChange={(e) => {
+                    const v = e.target.value.trim();
+                    update({ start_time: v === '' ? null : /^\d+$/.test(v) ? Number(v) : (v as unknown as number) });
+                  }}
+                  data-testid="start-time-unix"
+                />
+              </Space>
+            )}
+          </Form.Item>
+        )}
+        <Form.Item label={t('wizard.options.format')} help={t(`wizard.options.formatNote.${draft.format}`)}>
+          <Select
+            value={draft.format}
+            onChange={(format: Format) => update({ format, tx_sequence: format === 'SharePlex' ? draft.tx_sequence : false })}
+            options={FORMATS.map((f) => ({ value: f, label: t(`format.${f}`) }))}
+            data-testid="format"
+          />
+        </Form.Item>
+        <Form.Item label={t('wizard.options.txSequence')} help={draft.format === 'SharePlex' ? t('wizard.options.txSequenceNote') : t('wizard.options.txSequenceOnlyShareplex')}>
+          <Switch checked={draft.tx_sequence} disabled={draft.format !== 'SharePlex'} onChange={(tx_sequence) => update({ tx_sequence })} data-testid="tx-sequence" />
+        </Form.Item>
+        <Form.Item label={t('wizard.options.partitionRule')} help={t(`wizard.options.partitionNote.${draft.partition_rule}`)}>
+          <Radio.Group value={draft.partition_rule} onChange={(e) => update({ partition_rule: e.target.value })} data-testid="partition-rule">
+            <Radio value="hash">{t('wizard.options.hash')}</Radio>
+            <Radio value="one">{t('wizard.options.one')}</Radio>
+          </Radio.Group>
+        </Form.Item>
+      </Form>
+      <Preview draft={draft} />
+    </Space>
+  );
+}
+
+/** The server's message preview of one table in the chosen format; nothing is written. */
+function Preview({ draft }: { draft: Draft }) {
+  const { t } = useTranslation();
+  const [table, setTable] = useState<string | undefined>(draft.mappings[0]?.table);
+  const [records, setRecords] = useState<PreviewRecord[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const run = async () => {
+    if (!table) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await post<{ records: PreviewRecord[] }>('/preview', { spec: toSpec(draft), table, limit: 5 });
+      setRecords(r.records);
+    } catch (e) {
+      setError(e);
+      setRecords(null);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Card size="small" title={t('wizard.preview.title')}>
+      <Space style={{ marginBottom: 12 }}>
+        <Select style={{ width: 320 }} value={table} onChange={setTable} options={draft.mappings.map((m) => ({ value: m.table, label: m.table }))} data-testid="preview-table" />
+        <Button onClick={run} loading={busy} disabled={!table} data-testid="preview-run">
+          {t('wizard.preview.run')}
+        </Button>
+        <Typography.Text type="secondary">{t('wizard.preview.note')}</Typography.Text>
+      </Space>
+      <ErrorAlert error={error} />
+      {records && records.length === 0 && <Alert type="info" title={t('wizard.preview.empty')} />}
+      {records && records.length > 0 && (
+        <Table<PreviewRecord>
+          size="small"
+          rowKey={(_, i) => String(i)}
+          pagination={false}
+          dataSource={records}
+          data-testid="preview-records"
+          columns={[
+            { title: t('wizard.preview.topic'), dataIndex: 'topic', width: 180 },
+            { title: t('wizard.preview.partition'), dataIndex: 'partition', width: 90 },
+            { title: t('wizard.preview.key'), dataIndex: 'key', width: 160, render: (k?: string | null) => <Typography.Text code>{k ?? 'null'}</Typography.Text> },
+            { title: t('wizard.preview.value'), dataIndex: 'value', render: (v?: string | null) => <pre style={{ margin: 0, whiteSpace: 'pre-wrap', wordBreak: 'break-all', maxHeight: 200, overflow: 'auto' }}>{prettyJson(v)}</pre> },
+          ]}
+        />
+      )}
+    </Card>
+  );
+}
+
+function prettyJson(v?: string | null): string {
+  if (v === null || v === undefined) return 'null';
+  try {
+    return JSON.stringify(JSON.parse(v), null, 2);
+  } catch {
+    return v;
+  }
+}
