@@ -39,9 +39,8 @@ pub struct BrokerInfo {
     pub port: i32,
 }
 
-/// What the cluster metadata says about the cluster itself. librdkafka does not expose the
-/// broker's ApiVersions answer, so the Kafka version is not probed: it is what the user
-/// configured.
+/// What the cluster metadata says about the cluster itself (the broker's version is read
+/// separately, by [`crate::version_probe`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterInfo {
     /// The broker that answered.

@@ -11,6 +11,8 @@ pub mod config;
 pub mod partitioner;
 pub mod precheck;
 pub mod producer;
+mod tls_diagnosis;
+pub mod version_probe;
 
 pub use admin::{
     AdminError, BrokerInfo, ClusterInfo, KafkaAdmin, NewTopicSpec, TopicCreation, TopicInfo,
@@ -23,4 +25,8 @@ pub use partitioner::{murmur2, PartitionRule};
 pub use precheck::{kafka_precheck, PRECHECK_TIMEOUT};
 pub use producer::{
     is_fatal_code, Delivered, DeliveryTicket, KafkaProducer, ProduceError, ProducerMetrics,
+};
+pub use version_probe::{
+    probe_broker_version, probe_connection, ApiSupport, BrokerVersion, ConnectionProbe, Generation,
+    ProbeError,
 };

@@ -1,11 +1,14 @@
-//! Kafka precheck items: connectivity, version limits, and the mapped topics.
+//! Kafka precheck items: connectivity (with the cause of TLS and SASL failures), the
+//! declared version's limits, the broker's real version against the declared one, and the
+//! mapped topics.
 
 use std::time::Duration;
 
 use obsync_model::{CheckItem, ErrorChain};
 
 use crate::admin::{AdminError, KafkaAdmin, NewTopicSpec, TopicInfo};
-use crate::config::{KafkaTarget, KafkaVersion};
+use crate::config::{Compression, KafkaTarget, KafkaVersion};
+use crate::version_probe::{probe_connection, BrokerVersion, ProbeError};
 
 /// How long the precheck waits for the cluster: long enough for a TLS + SASL handshake to a
 /// distant cluster, short enough that a wrong address fails the precheck promptly.
@@ -14,16 +17,21 @@ pub const PRECHECK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Checks the target before a project starts. `topics` are the mapped topics, each as schema
 /// sync would create it; `schema_sync` says whether the project creates missing topics.
 ///
-/// Items: `kafka.connectivity`, `kafka.version`, and one `kafka.topic.<name>` per topic.
-/// Never fails as a whole: every problem is an item with a fix.
+/// Items: `kafka.connectivity`, `kafka.version` (what the declared version allows),
+/// `kafka.broker_version` (the broker's real version against the declared one), and one
+/// `kafka.topic.<name>` per topic. Never fails as a whole: every problem is an item with a
+/// fix. Takes at most about `timeout`: the connection and the version probe run together.
 pub async fn kafka_precheck(
     target: &KafkaTarget,
     topics: &[NewTopicSpec],
     schema_sync: bool,
     timeout: Duration,
 ) -> Vec<CheckItem> {
-    let mut items = Vec::with_capacity(topics.len() + 2);
-    let listing = connect(target, timeout).await;
+    let mut items = Vec::with_capacity(topics.len() + 3);
+    // The probe runs even when the connection fails: a 0.9 broker declared as 1.0+ fails
+    // the connection, and the probe is what says why.
+    let (listing, probe) =
+        tokio::join!(connect(target, timeout), probe_connection(target, timeout));
     items.push(match &listing {
         Ok((brokers, _)) => CheckItem::pass(
             "kafka.connectivity",
@@ -34,13 +42,21 @@ pub async fn kafka_precheck(
                 brokers
             ),
         ),
-        Err(e) => CheckItem::fail(
-            "kafka.connectivity",
-            ErrorChain(e).to_string(),
-            connectivity_fix(target),
-        ),
+        Err(e) => {
+            // The admin client only knows that it timed out; the probe saw why.
+            let mut reason = match &probe.failure {
+                Some(failure) => format!("{}; the connection failed with: {failure}", ErrorChain(e)),
+                None => ErrorChain(e).to_string(),
+            };
+            if let Some(problem) = certificate_problem(target, &reason).await {
+                reason.push_str(&format!("; the broker's certificate: {problem}"));
+            }
+            let fix = security_fix(target, &reason).unwrap_or_else(|| connectivity_fix(target));
+            CheckItem::fail("kafka.connectivity", reason, fix)
+        }
     });
     items.push(version_item(target.version, schema_sync));
+    items.push(broker_version_item(target, &probe.version, listing.is_ok()));
     for spec in topics {
         items.push(topic_item(spec, &listing, schema_sync, target.version));
     }
@@ -65,6 +81,148 @@ fn connectivity_fix(target: &KafkaTarget) -> String {
         if target.sasl.is_some() { "on" } else { "off" },
         if target.tls.is_some() { "on" } else { "off" },
     )
+}
+
+/// OpenSSL's verdict on the broker's certificate, when librdkafka said only that it could
+/// not be verified.
+async fn certificate_problem(target: &KafkaTarget, reason: &str) -> Option<String> {
+    let tls = target.tls.clone()?;
+    if !reason.contains("certificate verify failed") {
+        return None;
+    }
+    let address = target
+        .bootstrap_servers
+        .split(',')
+        .next()?
+        .trim()
+        .to_owned();
+    tokio::task::spawn_blocking(move || {
+        crate::tls_diagnosis::certificate_problem(&address, &tls, Duration::from_secs(3))
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// The cause of a failed TLS or SASL connection, named from librdkafka's error text, with
+/// its fix. `None` when the text names no security cause.
+fn security_fix(target: &KafkaTarget, reason: &str) -> Option<String> {
+    let r = reason.to_ascii_lowercase();
+    let mechanism = target
+        .sasl
+        .as_ref()
+        .map_or("SASL", |s| s.mechanism.as_str());
+    let fix = if r.contains("authentication failed") || r.contains("invalid credentials") {
+        format!(
+            "SASL {mechanism} authentication was refused: check target.sasl username and \
+             password (or password_env); for SCRAM the user must exist on the cluster with \
+             credentials for {mechanism} (kafka-configs.sh --alter --entity-type users \
+             --add-config '{mechanism}=[password=...]')"
+        )
+    } else if r.contains("certificate has expired") {
+        "the broker's TLS certificate has expired: renew it on the broker (obsync will not \
+         accept an expired certificate)"
+            .to_string()
+    } else if r.contains("hostname mismatch") || r.contains("ip address mismatch") {
+        "the broker's TLS certificate does not name the host in target.bootstrap_servers: \
+         connect by a name the certificate lists, reissue it, or set target.tls \
+         verify_hostname = false"
+            .to_string()
+    } else if r.contains("certificate verify failed") || r.contains("could not be verified") {
+        "the broker's TLS certificate is not signed by a CA obsync trusts: set target.tls \
+         ca_file to the PEM file of the CA that signed it"
+            .to_string()
+    } else if r.contains("certificate required")
+        || r.contains("alert bad certificate")
+        || r.contains("alert unknown ca")
+    {
+        "the broker wants a client certificate it trusts (mutual TLS): set target.tls \
+         cert_file and key_file to a certificate signed by a CA in the broker's truststore"
+            .to_string()
+    } else if r.contains("ssl handshake failed") || r.contains("connecting to a ssl listener") {
+        "the TLS handshake failed: check that the listener is TLS (target.tls on) or \
+         plaintext (target.tls off), and the certificates"
+            .to_string()
+    } else if r.contains("sasl") && r.contains("mechanism") {
+        format!(
+            "the broker does not accept SASL {mechanism} on this listener: use a mechanism in \
+             its sasl.enabled.mechanisms, or check target.sasl and target.tls"
+        )
+    } else {
+        return None;
+    };
+    Some(fix)
+}
+
+/// The broker's real version against the declared one (and against the chosen codec).
+fn broker_version_item(
+    target: &KafkaTarget,
+    probed: &Result<BrokerVersion, ProbeError>,
+    connected: bool,
+) -> CheckItem {
+    const NAME: &str = "kafka.broker_version";
+    let declared = target.version;
+    let set_version = |value: &str| {
+        format!("set version = \"{value}\" in the [target] table of the project file")
+    };
+    let probed = match probed {
+        Ok(probed) => probed,
+        Err(e) if connected => {
+            return CheckItem::warn(
+                NAME,
+                format!("the broker's version could not be read: {e}"),
+                "make sure target.version names the brokers' Kafka version",
+            )
+        }
+        Err(_) => {
+            return CheckItem::fail(
+                NAME,
+                "the broker's version was not read: Kafka is unreachable",
+                "fix kafka.connectivity first",
+            )
+        }
+    };
+    let generation = probed.generation();
+    let at = &target.bootstrap_servers;
+    let evidence = probed.evidence();
+    match generation.family() {
+        None => CheckItem::fail(
+            NAME,
+            format!(
+                "the broker at {at} is Kafka {}: it {evidence}; obsync supports 0.9 and 1.0 \
+                 or later",
+                generation.label()
+            ),
+            "upgrade the brokers to Kafka 1.0 or later",
+        ),
+        Some(real) if real != declared => CheckItem::fail(
+            NAME,
+            format!(
+                "target.version is \"{}\" but the broker at {at} is Kafka {}: it {evidence}",
+                declared.as_str(),
+                generation.label()
+            ),
+            set_version(generation.config_value().unwrap_or("1.0")),
+        ),
+        Some(_) if target.compression == Compression::Zstd && !generation.supports_zstd() => {
+            CheckItem::fail(
+                NAME,
+                format!(
+                    "compression \"zstd\" needs Kafka 2.1 or later but the broker at {at} is \
+                     Kafka {}: it {evidence}",
+                    generation.label()
+                ),
+                "set compression = \"lz4\" (or gzip, snappy) in [target], or upgrade the brokers",
+            )
+        }
+        Some(_) => CheckItem::pass(
+            NAME,
+            format!(
+                "the broker at {at} is Kafka {}, as target.version says: it {evidence}",
+                generation.label()
+            ),
+        ),
+    }
 }
 
 fn version_item(version: KafkaVersion, schema_sync: bool) -> CheckItem {

@@ -7,6 +7,8 @@
 //!   or between runs against long-lived services.
 //! - [`MariaDbInstance`] and [`KafkaInstance`]: private, throwaway servers for fault tests
 //!   that stop, kill and restart a server without disturbing the shared ones.
+//! - [`KafkaBroker`]: a private broker of any [`KafkaRelease`] from 0.9 to 4.1 (ZooKeeper
+//!   or KRaft), with extra SASL/TLS listeners, for the version-matrix and security tests.
 //!
 //! Everything here blocks (std::process, sleeps): call it from plain `#[test]`s, or from
 //! `spawn_blocking` inside async tests.
@@ -16,12 +18,14 @@
 //! (`mariadb`, `kcat`, Kafka's Java tools).
 
 mod kafka;
+mod kafka_versions;
 mod mariadb;
 mod names;
 mod process;
 mod services;
 
 pub use kafka::{create_topic, KafkaInstance};
+pub use kafka_versions::{release_libs, BrokerOptions, KafkaBroker, KafkaRelease, ListenerSpec};
 pub use mariadb::MariaDbInstance;
 pub use names::unique_name;
 pub use services::{Services, SqlServer};

@@ -20,18 +20,14 @@ pub struct Consumed {
 
 /// Every message of `topic`, read with `kcat -C -e` from the beginning of all partitions.
 pub fn consume_all(bootstrap: &str, topic: &str) -> Vec<Consumed> {
+    consume_with(&["-b".to_string(), bootstrap.to_string()], topic)
+}
+
+/// Like [`consume_all`], with the connection given as kcat arguments (`-b …`, `-X …`).
+pub fn consume_with(connection: &[String], topic: &str) -> Vec<Consumed> {
     let out = Command::new("kcat")
-        .args([
-            "-b",
-            bootstrap,
-            "-C",
-            "-t",
-            topic,
-            "-o",
-            "beginning",
-            "-e",
-            "-q",
-        ])
+        .args(connection)
+        .args(["-C", "-t", topic, "-o", "beginning", "-e", "-q"])
         .args(["-f", "%p\t%o\t%k\t%s\n"])
         .output()
         .expect("running kcat (is it installed?)");

@@ -317,6 +317,13 @@ pub struct ProjectSpec {
     pub tx_sequence: bool,
     /// Raw TOML lines appended to `[sync]`, e.g. `snapshot_chunk_rows = 100`.
     pub extra_sync: Vec<String>,
+    /// `target.version` as written in the file (default `"3.x"`).
+    pub kafka_version: String,
+    /// Raw TOML lines appended to `[target]`, e.g. `compression = "lz4"`.
+    pub extra_target: Vec<String>,
+    /// Extra kcat arguments for reading the topics back (e.g. `-X api.version.request=false`
+    /// for Kafka 0.9).
+    pub kcat_extra: Vec<String>,
 }
 
 impl ProjectSpec {
@@ -342,6 +349,9 @@ impl ProjectSpec {
             ddl_messages: false,
             tx_sequence: false,
             extra_sync: Vec::new(),
+            kafka_version: "3.x".to_string(),
+            extra_target: Vec::new(),
+            kcat_extra: Vec::new(),
         }
     }
 
@@ -361,7 +371,7 @@ impl ProjectSpec {
         let mut s = format!(
             "[project]\nname = {name:?}\n\n\
              [source]\nkind = {kind:?}\nhost = {host:?}\nport = {port}\nuser = {user:?}\npassword = {password:?}\n\n\
-             [target]\nbootstrap_servers = {bootstrap:?}\nversion = \"3.x\"\n\n\
+             [target]\nbootstrap_servers = {bootstrap:?}\nversion = {version:?}\n{target}\n\
              [sync]\ntypes = [{types}]\nformat = {format:?}\npartition_rule = {rule:?}\n\
              ddl_messages = {ddl}\ntx_sequence = {tx}\ntopic_partitions = 3\n",
             name = self.name,
@@ -370,6 +380,12 @@ impl ProjectSpec {
             user = self.user,
             password = self.password,
             bootstrap = self.bootstrap,
+            version = self.kafka_version,
+            target = self
+                .extra_target
+                .iter()
+                .map(|l| format!("{l}\n"))
+                .collect::<String>(),
             format = self.format,
             rule = self.partition_rule,
             ddl = self.ddl_messages,
@@ -631,6 +647,15 @@ pub fn consume(bootstrap: &str, topic: &str) -> Vec<KafkaRecord> {
 
 /// Like [`consume`], `Err` with kcat's message (e.g. the topic does not exist yet).
 pub fn try_consume(bootstrap: &str, topic: &str) -> Result<Vec<KafkaRecord>, String> {
+    try_consume_with(bootstrap, &[], topic)
+}
+
+/// Like [`try_consume`], with extra kcat arguments (`-X key=value` pairs).
+pub fn try_consume_with(
+    bootstrap: &str,
+    extra: &[String],
+    topic: &str,
+) -> Result<Vec<KafkaRecord>, String> {
     // -J wraps each record in a JSON envelope: keys and payloads are JSON strings, which is
     // lossless here because obsync writes UTF-8 keys (U+0001 separators) and JSON values.
     let out = Command::new("kcat")
@@ -646,6 +671,7 @@ pub fn try_consume(bootstrap: &str, topic: &str) -> Result<Vec<KafkaRecord>, Str
             "-J",
             "-q",
         ])
+        .args(extra)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("running kcat: {e}"))?;
@@ -987,7 +1013,12 @@ pub fn wait_until_equal(
     loop {
         let metas = db.table_metas(tables);
         let expected = source_state(db, &metas);
-        let problem = match try_consume_all(&spec.bootstrap, &topics) {
+        let consumed: Result<Vec<KafkaRecord>, String> = topics
+            .iter()
+            .map(|t| try_consume_with(&spec.bootstrap, &spec.kcat_extra, t))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|all| all.into_iter().flatten().collect());
+        let problem = match consumed {
             Err(e) => e,
             Ok(records) => {
                 let r = reconstruct(&records, &opts, &metas);
