@@ -45,7 +45,9 @@ pub async fn kafka_precheck(
         Err(e) => {
             // The admin client only knows that it timed out; the probe saw why.
             let mut reason = match &probe.failure {
-                Some(failure) => format!("{}; the connection failed with: {failure}", ErrorChain(e)),
+                Some(failure) => {
+                    format!("{}; the connection failed with: {failure}", ErrorChain(e))
+                }
                 None => ErrorChain(e).to_string(),
             };
             if let Some(problem) = certificate_problem(target, &reason).await {
