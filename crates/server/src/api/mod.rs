@@ -7,6 +7,7 @@ pub mod error;
 mod extract;
 mod oms;
 mod preview;
+mod progress;
 mod projects;
 mod session;
 mod system;
