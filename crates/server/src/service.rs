@@ -95,6 +95,7 @@ pub async fn create(state: &AppState, spec: ProjectSpec, actor: &str) -> ApiResu
         stage: None,
         last_error: None,
         precheck: None,
+        acked_messages: 0,
         created_by: actor.to_string(),
         created_at: now.clone(),
         updated_at: now,
