@@ -284,12 +284,30 @@ describe('console in Chromium against obsync server', () => {
   });
 
   step('pauses and resumes; a row written while paused arrives after the resume', async () => {
+    const acked = async () => Number(await byTestId('acked').getAttribute('data-count'));
+    // 40 + 10 full-sync rows and the 2 live ones.
+    await waitFor('52 messages acknowledged', async () => (await acked()) >= 52);
+    const before = await acked();
     await byTestId('action-pause').click();
     await expectState('paused');
     await mariadb(env, `INSERT INTO ${DB}.orders (customer_id, note) VALUES (9, 'paused-${RUN}')`);
     await byTestId('action-resume').click();
     await expectState('running');
     await waitFor('the row written while paused in Kafka', async () => (await kafkaMessages(env, TOPIC)).some((m) => m.value.includes(`paused-${RUN}`)));
+    // The resumed run skips full sync and counts from zero; the page still shows the whole
+    // snapshot and the messages of both runs.
+    await waitFor('the count to include the row written while paused', async () => (await acked()) > before);
+    const fullRows = page.locator('[data-testid=panel-full] .ant-table-row');
+    assert.equal(await fullRows.count(), 3, await byTestId('panel-full').innerText());
+    const texts = (await fullRows.allInnerTexts()).map((r) => r.replace(/\s+/g, ' ').trim());
+    for (const [i, [table, rows]] of [['items', 20], ['orders', 20], ['users', 10]].entries()) {
+      assert.ok(texts[i].startsWith(`${DB}.${table} `) && texts[i].endsWith(`${rows} / ${rows}`), `full-sync row ${i}: ${texts[i]}`);
+    }
+    await page.locator('[data-testid=full-total][data-percent="100"]').waitFor();
+    // The batch rule's topic counts among the project's topics.
+    await byTestId(`schema-topic-${BATCH_TOPIC}`).waitFor();
+    await byTestId(`schema-topic-${TOPIC}`).waitFor();
+    assert.equal(await byTestId('topics-count').innerText(), '2 个 Topic');
   });
 
   step('refuses to delete a data source in use, translated, naming the project', async () => {
@@ -364,9 +382,43 @@ describe('console in Chromium against obsync server', () => {
     for (const [name, path] of pages) {
       await page.goto(server.url + path);
       await page.getByRole('menuitem', { name: 'Overview' }).waitFor();
-      if (name === 'project-detail') await byTestId('panel-incremental').getByText('Checkpoint time').waitFor();
+      if (name === 'project-detail') {
+        await byTestId('panel-incremental').getByText('Checkpoint time').waitFor();
+        await page.locator('[data-testid=full-total][data-percent="100"]').waitFor();
+        assert.equal(await byTestId('topics-count').innerText(), '2 topics');
+      }
       await screenshot(page, `en-${name}`);
     }
+    await page.goto(server.url + '/datasources');
+    await byTestId('ds-add').click();
+    await choose('ds-kind', 'OceanBase');
+    await screenshot(page, 'en-datasource-dialog');
+    await page.keyboard.press('Escape');
+    // The wizard's other steps in English: users by batch rule, up to the precheck (not saved).
+    await page.goto(server.url + '/projects/new');
+    await field('wizard-name').fill(`English${RUN}`);
+    await choose('wizard-source', `mariadb-${RUN}`);
+    await choose('wizard-target', `kafka-${RUN}`);
+    await byTestId('wizard-next').click();
+    await treeNode(`src-db-${DB}`).locator('.ant-tree-switcher').click();
+    await treeNode(`src-table-${DB}.users`).locator('.ant-tree-checkbox').click();
+    await byTestId('objects-map').click();
+    await page.getByRole('radio', { name: 'Batch rule' }).check();
+    await screenshot(page, 'en-wizard-map-dialog');
+    await byTestId('map-ok').click();
+    await byTestId(`dst-topic-${BATCH_TOPIC}`).waitFor();
+    await page.getByText('Target: Topic > Database > Table (1 table)').waitFor();
+    await screenshot(page, 'en-wizard-2-objects');
+    await byTestId('wizard-next').click();
+    await choose('preview-table', `${DB}.users`);
+    await byTestId('preview-run').click();
+    await byTestId('preview-records').waitFor({ timeout: 30_000 });
+    await screenshot(page, 'en-wizard-3-options');
+    await byTestId('wizard-next').click();
+    const precheck = byTestId('precheck-result');
+    await precheck.waitFor({ timeout: 90_000 });
+    assert.equal(await precheck.getAttribute('data-passed'), 'true', await page.locator('[data-testid=precheck-items]').innerText());
+    await screenshot(page, 'en-wizard-4-precheck');
     await page.goto(server.url + '/login');
     await page.getByRole('button', { name: 'Log in' }).waitFor();
     await screenshot(page, 'en-login');

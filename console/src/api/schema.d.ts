@@ -361,7 +361,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Per-stage progress. */
+        /** Per-stage progress: the saved checkpoint with the live run over it (see [`super::progress`]). */
         get: operations["progress"];
         put?: never;
         post?: never;
@@ -644,6 +644,7 @@ export interface components {
         FullProgress: {
             /** Format: double */
             rows_per_sec: number;
+            /** @description Every table of the snapshot, also after full sync is over or the project paused. */
             tables: components["schemas"]["TableProgress"][];
         };
         Health: {
@@ -653,7 +654,10 @@ export interface components {
         IncrementalProgress: {
             /** @description Source commit time of the checkpoint, RFC 3339. */
             checkpoint_time?: string | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Only while the project runs.
+             */
             lag_seconds?: number | null;
             position?: null | components["schemas"]["LogPositionView"];
             /** Format: double */
@@ -765,7 +769,11 @@ export interface components {
         };
         /** @description Where a project is, per stage. */
         Progress: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Messages Kafka acknowledged over the project's runs (the count of a run whose end
+             *     the server did not see, as after `kill -9`, is lost).
+             */
             acked_messages: number;
             full: components["schemas"]["FullProgress"];
             incremental: components["schemas"]["IncrementalProgress"];
@@ -845,6 +853,10 @@ export interface components {
             username: string;
         };
         SchemaProgress: {
+            /**
+             * @description The project's topics: named ones, and those the batch rule built for the tables
+             *     the project has seen (known once it has started).
+             */
             topics: string[];
         };
         SourceInput: {
@@ -896,7 +908,10 @@ export interface components {
             done: boolean;
             /** Format: int64 */
             rows_done: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The source's estimate while the table is read; the rows read once it is done.
+             */
             rows_estimated: number;
             table: string;
         };

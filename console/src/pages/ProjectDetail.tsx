@@ -174,8 +174,16 @@ function StagePanels({ project, progress, error }: { project: Project; progress?
         {types.includes('schema') && (
           <Col xs={24} lg={8}>
             <Card title={t('stage.schema')} size="small" data-testid="panel-schema">
-              <Typography.Text type="secondary">{t('detail.topicsCreated', { n: progress?.schema?.topics.length ?? 0 })}</Typography.Text>
-              <div style={{ marginTop: 8 }}>{(progress?.schema?.topics ?? []).map((tp) => <Tag key={tp}>{tp}</Tag>)}</div>
+              <Typography.Text type="secondary" data-testid="topics-count">
+                {t('detail.topicsCreated', { count: progress?.schema?.topics.length ?? 0 })}
+              </Typography.Text>
+              <div style={{ marginTop: 8 }}>
+                {(progress?.schema?.topics ?? []).map((tp) => (
+                  <Tag key={tp} data-testid={`schema-topic-${tp}`}>
+                    {tp}
+                  </Tag>
+                ))}
+              </div>
             </Card>
           </Col>
         )}
@@ -203,7 +211,9 @@ function StagePanels({ project, progress, error }: { project: Project; progress?
                   <Statistic title={t('detail.rowsPerSec')} value={formatNumber(inc?.rows_per_sec, 1)} valueStyle={{ fontSize: 16 }} />
                 </Col>
               </Row>
-              <Typography.Text type="secondary">{t('detail.acked', { n: formatNumber(progress?.acked_messages) })}</Typography.Text>
+              <Typography.Text type="secondary" data-testid="acked" data-count={progress?.acked_messages ?? 0}>
+                {t('detail.acked', { count: progress?.acked_messages ?? 0, n: formatNumber(progress?.acked_messages) })}
+              </Typography.Text>
             </Card>
           </Col>
         )}

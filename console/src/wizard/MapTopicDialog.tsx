@@ -82,7 +82,7 @@ function MapTopicForm({
               onChange={setExisting}
               placeholder={t('wizard.map.pickTopic')}
               style={{ width: '100%' }}
-              options={(topics.data?.items ?? []).map((tp) => ({ value: tp.name, label: `${tp.name} (${t('wizard.map.partitions', { n: tp.partitions })})` }))}
+              options={(topics.data?.items ?? []).map((tp) => ({ value: tp.name, label: `${tp.name} (${t('wizard.map.partitions', { count: tp.partitions })})` }))}
               data-testid="map-existing"
             />
             {touched && !existing && <Typography.Text type="danger">{t('wizard.map.pickTopic')}</Typography.Text>}

@@ -215,6 +215,10 @@ pub struct ProjectRecord {
     pub stage: Option<String>,
     pub last_error: Option<ErrorInfo>,
     pub precheck: Option<PrecheckRecord>,
+    /// Messages Kafka acknowledged in the project's finished runs; a run counts from
+    /// zero, so the progress answer adds the live run's count to this.
+    #[serde(default)]
+    pub acked_messages: u64,
     pub created_by: String,
     pub created_at: String,
     pub updated_at: String,

@@ -137,11 +137,13 @@ pub fn start(state: &AppState, id: &str, settings: Settings) {
     let id = id.to_string();
     tokio::spawn(async move {
         let outcome = handle.join().await;
-        let stage = stage_name(handle.status().stage).to_string();
+        let last = handle.status();
+        let stage = stage_name(last.stage).to_string();
         let intent = *intent.lock().unwrap_or_else(|p| p.into_inner());
         {
             let _guard = state.lifecycle.lock().await;
-            if let Err(e) = record_outcome(&state, &id, outcome, intent, stage) {
+            if let Err(e) = record_outcome(&state, &id, outcome, intent, stage, last.messages_acked)
+            {
                 tracing::error!(project = %id, error = %e, "cannot record how the run ended");
             }
             state
@@ -161,11 +163,13 @@ fn record_outcome(
     outcome: Result<RunOutcome, obsync_pipeline::RunError>,
     intent: Intent,
     stage: String,
+    acked_messages: u64,
 ) -> crate::store::Result<()> {
     let Some(mut record) = state.store.get_project(id)? else {
         return Ok(());
     };
     record.stage = Some(stage);
+    record.acked_messages += acked_messages;
     let (new_state, message) = match (&outcome, intent) {
         (Ok(RunOutcome::Finished), _) => (
             ProjectState::Finished,

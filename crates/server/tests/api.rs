@@ -798,6 +798,19 @@ async fn a_project_goes_through_its_whole_life_and_refuses_what_its_state_does_n
     );
     let (status, _) = api.post(&p("pause"), json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT);
+    // Paused, nothing runs: the progress comes from the checkpoint and the record.
+    let while_paused = api.get(&p("progress")).await;
+    let acked_before = while_paused["acked_messages"].as_u64().unwrap_or(0);
+    assert!(acked_before >= 8, "{while_paused}");
+    assert_eq!(
+        while_paused["full"]["tables"][0],
+        json!({"table": format!("{db}.orders"), "rows_done": 5, "rows_estimated": 5, "done": true}),
+        "{while_paused}"
+    );
+    assert!(
+        while_paused["incremental"]["position"]["file"].is_string(),
+        "{while_paused}"
+    );
     // Changes while paused arrive after resume.
     services.mariadb.execute(&format!(
         "INSERT INTO {db}.orders VALUES (101, 'while-paused');"
@@ -815,6 +828,20 @@ async fn a_project_goes_through_its_whole_life_and_refuses_what_its_state_does_n
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    // The resumed run skips full sync and counts from zero: the answer still lists the
+    // snapshot's tables and adds the earlier runs' acknowledgements.
+    let after_resume = wait_until(
+        api,
+        &p("progress"),
+        TIMEOUT,
+        "the row written while paused acknowledged",
+        |b| b["acked_messages"].as_u64().unwrap_or(0) > acked_before,
+    )
+    .await;
+    assert_eq!(
+        after_resume["full"]["tables"], while_paused["full"]["tables"],
+        "{after_resume}"
+    );
 
     // Clone: a new project, not started, same definition.
     let copy = api.post_ok(&p("clone"), json!({}), StatusCode::OK).await;

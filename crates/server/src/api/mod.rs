@@ -5,6 +5,7 @@ pub mod datasources;
 pub mod error;
 mod oms;
 mod preview;
+mod progress;
 mod projects;
 mod session;
 mod system;

@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult, ErrorBody};
+use super::progress::Progress;
 use super::{Actor, Paging};
 
 use crate::lifecycle::{Action, ProjectState};
@@ -106,54 +107,6 @@ pub struct PrecheckItem {
     pub status: String,
     pub message: String,
     pub fix: Option<String>,
-}
-
-/// Where a project is, per stage.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Progress {
-    pub state: ProjectState,
-    pub stage: Option<String>,
-    pub acked_messages: u64,
-    pub last_error: Option<ErrorInfo>,
-    pub schema: SchemaProgress,
-    pub full: FullProgress,
-    pub incremental: IncrementalProgress,
-    pub notices: Vec<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SchemaProgress {
-    pub topics: Vec<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct FullProgress {
-    pub tables: Vec<TableProgress>,
-    pub rows_per_sec: f64,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct TableProgress {
-    pub table: String,
-    pub rows_done: u64,
-    pub rows_estimated: u64,
-    pub done: bool,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct IncrementalProgress {
-    /// Source commit time of the checkpoint, RFC 3339.
-    pub checkpoint_time: Option<String>,
-    pub position: Option<LogPositionView>,
-    pub lag_seconds: Option<u64>,
-    pub rows_per_sec: f64,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct LogPositionView {
-    pub file: String,
-    pub pos: u64,
-    pub gtid: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -420,7 +373,7 @@ lifecycle_endpoint!(
     "A new, unstarted project with the same definition."
 );
 
-/// Per-stage progress.
+/// Per-stage progress: the saved checkpoint with the live run over it (see [`super::progress`]).
 #[utoipa::path(get, path = "/api/v1/projects/{id}/progress", tag = "projects", params(("id" = String, Path)),
     responses((status = 200, body = Progress), (status = 404, body = ErrorBody)))]
 async fn progress(
@@ -428,97 +381,7 @@ async fn progress(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Progress>> {
     let record = service::get(&state, &id)?;
-    let live = state.runtime.status(&id);
-    let topics = match service::config(&state, &record.spec) {
-        Ok(config) => config
-            .objects
-            .iter()
-            .filter_map(|o| match &o.topic {
-                obsync_config::TopicTarget::Named(t) => Some(t.as_str().to_string()),
-                _ => None,
-            })
-            .collect(),
-        Err(_) => vec![],
-    };
-    let Some(s) = live else {
-        return Ok(Json(Progress {
-            state: record.state,
-            stage: record.stage,
-            acked_messages: 0,
-            last_error: record.last_error,
-            schema: SchemaProgress { topics },
-            full: FullProgress {
-                tables: vec![],
-                rows_per_sec: 0.0,
-            },
-            incremental: IncrementalProgress {
-                checkpoint_time: None,
-                position: None,
-                lag_seconds: None,
-                rows_per_sec: 0.0,
-            },
-            notices: vec![],
-        }));
-    };
-    let stage = crate::runtime::stage_name(s.stage);
-    let position = s.checkpoint.as_deref().and_then(parse_position);
-    Ok(Json(Progress {
-        state: record.state,
-        stage: Some(stage.into()),
-        acked_messages: s.messages_acked,
-        last_error: record.last_error.or_else(|| {
-            s.last_error.clone().map(|message| ErrorInfo {
-                message,
-                chain: vec![],
-            })
-        }),
-        schema: SchemaProgress { topics },
-        full: FullProgress {
-            tables: s
-                .tables
-                .iter()
-                .map(|(t, p)| TableProgress {
-                    table: t.clone(),
-                    rows_done: p.rows_done,
-                    rows_estimated: p.rows_estimated,
-                    done: p.done,
-                })
-                .collect(),
-            rows_per_sec: if stage == "full" {
-                s.rows_per_second
-            } else {
-                0.0
-            },
-        },
-        incremental: IncrementalProgress {
-            checkpoint_time: s.checkpoint_time.and_then(|t| {
-                chrono::DateTime::from_timestamp(t as i64, 0)
-                    .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            }),
-            position,
-            lag_seconds: s.lag_seconds,
-            rows_per_sec: if stage == "incremental" {
-                s.rows_per_second
-            } else {
-                0.0
-            },
-        },
-        notices: s.notices,
-    }))
-}
-
-/// `file:pos` or `file:pos (gtid G)` as the pipeline displays a checkpoint.
-fn parse_position(text: &str) -> Option<LogPositionView> {
-    let (coord, gtid) = match text.split_once(" (gtid ") {
-        Some((c, g)) => (c, Some(g.trim_end_matches(')').to_string())),
-        None => (text, None),
-    };
-    let (file, pos) = coord.rsplit_once(':')?;
-    Some(LogPositionView {
-        file: file.to_string(),
-        pos: pos.parse().ok()?,
-        gtid,
-    })
+    Ok(Json(super::progress::of(&state, record)))
 }
 
 /// Metric history at 10 s resolution (kept 24 h).
@@ -581,20 +444,4 @@ async fn import(
 ) -> ApiResult<(StatusCode, Json<Project>)> {
     let record = crate::import::import(&state, &body, &actor.0).await?;
     Ok((StatusCode::CREATED, Json(view(&state, record)?)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn checkpoint_text_becomes_file_pos_and_gtid() {
-        let p = parse_position("mysql-bin.000003:4521 (gtid 0-1-42)").unwrap();
-        assert_eq!(
-            (p.file.as_str(), p.pos, p.gtid.as_deref()),
-            ("mysql-bin.000003", 4521, Some("0-1-42"))
-        );
-        let p = parse_position("mysql-bin.000003:4521").unwrap();
-        assert_eq!(p.gtid, None);
-    }
 }

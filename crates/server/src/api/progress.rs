@@ -1,0 +1,259 @@
+//! `GET /api/v1/projects/{id}/progress`: where a project is, per stage.
+//!
+//! A run's live status only knows what that run did: a run resumed after full sync lists
+//! no snapshot tables and counts acknowledgements from zero, and a paused project has
+//! no live status at all. The answer therefore starts from the project's saved
+//! checkpoint (`state.json`, written by the pipeline) and the counts of earlier runs
+//! kept in its record, and lays the live status over them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use obsync_config::ProjectConfig;
+use obsync_model::TableId;
+use obsync_pipeline::checkpoint::{CheckpointStore, ProjectState as SavedState};
+use obsync_pipeline::StatusSnapshot;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::lifecycle::ProjectState;
+use crate::model::{ErrorInfo, ProjectRecord};
+use crate::service;
+use crate::state::AppState;
+
+/// Where a project is, per stage.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Progress {
+    pub state: ProjectState,
+    pub stage: Option<String>,
+    /// Messages Kafka acknowledged over the project's runs (the count of a run whose end
+    /// the server did not see, as after `kill -9`, is lost).
+    pub acked_messages: u64,
+    pub last_error: Option<ErrorInfo>,
+    pub schema: SchemaProgress,
+    pub full: FullProgress,
+    pub incremental: IncrementalProgress,
+    pub notices: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SchemaProgress {
+    /// The project's topics: named ones, and those the batch rule built for the tables
+    /// the project has seen (known once it has started).
+    pub topics: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FullProgress {
+    /// Every table of the snapshot, also after full sync is over or the project paused.
+    pub tables: Vec<TableProgress>,
+    pub rows_per_sec: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TableProgress {
+    pub table: String,
+    pub rows_done: u64,
+    /// The source's estimate while the table is read; the rows read once it is done.
+    pub rows_estimated: u64,
+    pub done: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IncrementalProgress {
+    /// Source commit time of the checkpoint, RFC 3339.
+    pub checkpoint_time: Option<String>,
+    pub position: Option<LogPositionView>,
+    /// Only while the project runs.
+    pub lag_seconds: Option<u64>,
+    pub rows_per_sec: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LogPositionView {
+    pub file: String,
+    pub pos: u64,
+    pub gtid: Option<String>,
+}
+
+/// The progress of `record`: its saved checkpoint with the live status over it.
+pub fn of(state: &AppState, record: ProjectRecord) -> Progress {
+    let live = state.runtime.status(&record.id);
+    let saved = saved_state(state, &record.id);
+    let config = service::config(state, &record.spec).ok();
+    let tables = tables(saved.as_ref(), live.as_ref());
+    let topics = topics(config.as_ref(), saved.as_ref(), &tables);
+    let stage = live
+        .as_ref()
+        .map(|s| crate::runtime::stage_name(s.stage).to_string())
+        .or(record.stage);
+    let rate = |in_stage: &str| match (&live, stage.as_deref()) {
+        (Some(s), Some(current)) if current == in_stage => s.rows_per_second,
+        _ => 0.0,
+    };
+    let (full_rate, incremental_rate) = (rate("full"), rate("incremental"));
+    let (checkpoint_time, position) = match (&live, &saved) {
+        (Some(s), _) if s.checkpoint.is_some() => (
+            s.checkpoint_time,
+            s.checkpoint.as_deref().and_then(parse_position),
+        ),
+        (_, Some(saved)) => match &saved.incremental {
+            Some(c) => (
+                Some(u64::from(c.timestamp)),
+                parse_position(&c.position.to_string()),
+            ),
+            None => (None, None),
+        },
+        _ => (None, None),
+    };
+    Progress {
+        state: record.state,
+        stage,
+        acked_messages: record.acked_messages
+            + live.as_ref().map(|s| s.messages_acked).unwrap_or(0),
+        last_error: record.last_error.or_else(|| {
+            live.as_ref()
+                .and_then(|s| s.last_error.clone())
+                .map(|message| ErrorInfo {
+                    message,
+                    chain: vec![],
+                })
+        }),
+        schema: SchemaProgress { topics },
+        full: FullProgress {
+            tables: tables.into_values().collect(),
+            rows_per_sec: full_rate,
+        },
+        incremental: IncrementalProgress {
+            checkpoint_time: checkpoint_time.and_then(|t| {
+                chrono::DateTime::from_timestamp(t as i64, 0)
+                    .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            }),
+            position,
+            lag_seconds: live.as_ref().and_then(|s| s.lag_seconds),
+            rows_per_sec: incremental_rate,
+        },
+        notices: live.map(|s| s.notices).unwrap_or_default(),
+    }
+}
+
+/// The project's checkpoint, if it has one. A checkpoint that cannot be read is left out
+/// here: the run that uses it stops with the error, which the answer then carries.
+fn saved_state(state: &AppState, id: &str) -> Option<SavedState> {
+    let dir = state.project_dir(id);
+    if !dir.join("state.json").exists() {
+        return None;
+    }
+    match CheckpointStore::open(&dir).and_then(|store| store.load()) {
+        Ok(saved) => Some(saved),
+        Err(e) => {
+            tracing::debug!(project = %id, error = %obsync_model::ErrorChain(&e), "progress without the checkpoint");
+            None
+        }
+    }
+}
+
+/// Saved snapshot progress per table, with the live run's (which has the estimates) over it.
+fn tables(
+    saved: Option<&SavedState>,
+    live: Option<&StatusSnapshot>,
+) -> BTreeMap<String, TableProgress> {
+    let mut out = BTreeMap::new();
+    if let Some(saved) = saved {
+        let estimates: BTreeMap<String, u64> = saved
+            .definitions
+            .iter()
+            .map(|d| (d.id.to_string(), d.estimated_rows))
+            .collect();
+        for (table, p) in &saved.tables {
+            let estimate = estimates.get(table).copied().unwrap_or(0);
+            out.insert(
+                table.clone(),
+                TableProgress {
+                    table: table.clone(),
+                    rows_done: p.rows,
+                    rows_estimated: if p.done { p.rows } else { estimate.max(p.rows) },
+                    done: p.done,
+                },
+            );
+        }
+    }
+    for (table, p) in live.map(|s| &s.tables).into_iter().flatten() {
+        let entry = out.entry(table.clone()).or_insert(TableProgress {
+            table: table.clone(),
+            rows_done: 0,
+            rows_estimated: 0,
+            done: false,
+        });
+        entry.rows_done = entry.rows_done.max(p.rows_done);
+        entry.done |= p.done;
+        entry.rows_estimated = if entry.done {
+            entry.rows_done
+        } else {
+            p.rows_estimated.max(entry.rows_done)
+        };
+    }
+    out
+}
+
+/// The named topics of the project's rules, and the topic of every table it has seen
+/// (which is how batch-rule topics become known).
+fn topics(
+    config: Option<&ProjectConfig>,
+    saved: Option<&SavedState>,
+    tables: &BTreeMap<String, TableProgress>,
+) -> Vec<String> {
+    let Some(config) = config else {
+        return vec![];
+    };
+    let mut topics: BTreeSet<String> = config
+        .objects
+        .iter()
+        .filter_map(|o| match &o.topic {
+            obsync_config::TopicTarget::Named(t) => Some(t.as_str().to_string()),
+            obsync_config::TopicTarget::BatchRule => None,
+        })
+        .collect();
+    let mut seen: Vec<TableId> = saved
+        .map(|s| s.definitions.iter().map(|d| d.id.clone()).collect())
+        .unwrap_or_default();
+    seen.extend(tables.keys().filter_map(|t| {
+        t.split_once('.')
+            .map(|(database, table)| TableId::new(database, table))
+    }));
+    for table in seen {
+        if let Ok(Some(route)) = config.route(&table) {
+            topics.insert(route.topic.as_str().to_string());
+        }
+    }
+    topics.into_iter().collect()
+}
+
+/// `file:pos` or `file:pos (gtid G)` as the pipeline displays a checkpoint.
+fn parse_position(text: &str) -> Option<LogPositionView> {
+    let (coord, gtid) = match text.split_once(" (gtid ") {
+        Some((c, g)) => (c, Some(g.trim_end_matches(')').to_string())),
+        None => (text, None),
+    };
+    let (file, pos) = coord.rsplit_once(':')?;
+    Some(LogPositionView {
+        file: file.to_string(),
+        pos: pos.parse().ok()?,
+        gtid,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoint_text_becomes_file_pos_and_gtid() {
+        let p = parse_position("mysql-bin.000003:4521 (gtid 0-1-42)").unwrap();
+        assert_eq!(
+            (p.file.as_str(), p.pos, p.gtid.as_deref()),
+            ("mysql-bin.000003", 4521, Some("0-1-42"))
+        );
+        let p = parse_position("mysql-bin.000003:4521").unwrap();
+        assert_eq!(p.gtid, None);
+    }
+}
