@@ -104,6 +104,8 @@ pub struct BrokerOptions {
     pub listeners: Vec<ListenerSpec>,
     /// `server.properties` lines appended as given (per-listener SASL and TLS settings).
     pub properties: String,
+    /// JVM options of the broker, before its main class (`-Djava.security.krb5.conf=…`).
+    pub jvm_options: Vec<String>,
 }
 
 /// A broker of one release, with its ZooKeeper for releases before KRaft.
@@ -200,6 +202,7 @@ impl KafkaBroker {
         }
         let mut args = jvm_args(&libs, &dir, "kafka", release);
         args.extend(BROKER_HEAP.map(OsString::from));
+        args.extend(options.jvm_options.iter().map(OsString::from));
         args.push("kafka.Kafka".into());
         args.push(dir.join("server.properties").into());
         let kafka = ServerProcess::new(
