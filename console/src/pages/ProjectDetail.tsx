@@ -284,9 +284,10 @@ function MetricsPanel({ id }: { id: string }) {
     return { times, lag: points.map((pt) => pt.lag_seconds ?? null), rate: points.map((pt) => pt.rows_per_sec ?? null) };
   }, [metrics.data]);
   return (
-    <Card title={t('detail.history')} size="small">
+    <Card title={t('detail.history')} size="small" extra={<Typography.Text type="secondary">{t('detail.historyNote')}</Typography.Text>}>
       <ErrorAlert error={metrics.error} />
-      <Row gutter={16}>
+      {series.times.length === 0 && <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('detail.noHistory')} data-testid="no-history" />}
+      <Row gutter={16} style={series.times.length === 0 ? { display: 'none' } : undefined}>
         <Col xs={24} lg={12}>
           <Typography.Text strong>{t('detail.lagChart')}</Typography.Text>
           <TimeChart times={series.times} values={series.lag} label={t('detail.lagSeconds')} timeLabel={t('detail.time')} color="#fa8c16" testId="chart-lag" />
