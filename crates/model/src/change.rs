@@ -111,4 +111,9 @@ pub enum SourceEvent {
         position: LogPosition,
         timestamp: u32,
     },
+    /// The reader has read everything the source had written (it sent a heartbeat,
+    /// which a server does only while it has nothing else to send, or its binlog ends
+    /// where the reader is), outside any transaction. Once everything before it is
+    /// delivered, the target is current: the lag is zero, however old the last change.
+    CaughtUp,
 }

@@ -110,6 +110,11 @@ pub struct PrecheckArgs {
     /// The project file (TOML).
     #[arg(short, long, value_name = "FILE")]
     pub config: PathBuf,
+
+    /// The state directory `obsync run` uses: a resume is checked from its checkpoint
+    /// (read only, never changed).
+    #[arg(long, value_name = "DIR", default_value = ".obsync-state")]
+    pub state_dir: PathBuf,
 }
 
 /// Arguments of `obsync validate`.

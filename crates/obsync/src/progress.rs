@@ -60,8 +60,13 @@ pub fn summary(s: &StatusSnapshot) -> String {
     if let Some(c) = &s.checkpoint {
         out.push_str(&format!(", checkpoint {c}"));
     }
-    if let Some(lag) = s.lag_seconds {
-        out.push_str(&format!(", lag {lag}s"));
+    match (s.lag_seconds, s.idle_since) {
+        (_, Some(since)) => out.push_str(&format!(
+            ", caught up (idle for {}s)",
+            (obsync_pipeline::delivery::unix_ms() / 1000).saturating_sub(since)
+        )),
+        (Some(lag), None) => out.push_str(&format!(", lag {lag}s")),
+        (None, None) => {}
     }
     if let Some(e) = &s.last_error {
         out.push_str(&format!(", error: {e}"));

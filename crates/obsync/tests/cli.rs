@@ -448,3 +448,87 @@ fn a_failed_run_prints_the_whole_cause_once() {
     assert_eq!(line.matches("Connection refused").count(), 1, "{line}");
     assert!(!line.contains("Input/output error"), "{line}");
 }
+
+/// `obsync precheck --state-dir` checks a resume from its checkpoint: one whose binlog
+/// file the source does not have fails `source.binlog_dump` with the server's answer,
+/// a corrupt one fails `checkpoint` naming the file; neither file is changed.
+#[test]
+fn precheck_checks_the_resume_from_the_state_dirs_checkpoint() {
+    use obsync_pipeline::checkpoint::{CheckpointStore, IncrementalCheckpoint, ProjectState};
+    let services = obsync_testkit::Services::load();
+    let m = &services.mariadb;
+    let db = obsync_testkit::unique_name("cli_resume");
+    m.execute(&format!(
+        "CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT PRIMARY KEY)"
+    ));
+    let config = scratch_file(
+        &format!("{db}.toml"),
+        &format!(
+            "[project]\nname = \"cliresume\"\n[source]\nkind = \"mariadb\"\nhost = \"{}\"\nport = {}\nuser = \"{}\"\npassword = \"{}\"\n[target]\nbootstrap_servers = \"{}\"\nversion = \"3.x\"\n[sync]\ntypes = [\"schema\", \"incremental\"]\n[[objects]]\ntables = [\"{db}.t\"]\ntopic = \"{db}\"\n",
+            m.host, m.port, m.user, m.password, services.kafka_bootstrap
+        ),
+    );
+    let config = config.to_str().unwrap();
+    let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{db}-state"));
+    let precheck = |state: &Path| {
+        obsync(&[
+            "precheck",
+            "-c",
+            config,
+            "--state-dir",
+            state.to_str().unwrap(),
+        ])
+    };
+
+    let missing = obsync_model::BinlogCoord::new("no-such-binlog.000042", 4);
+    let saved = ProjectState {
+        schema_done: true,
+        incremental: Some(IncrementalCheckpoint {
+            position: obsync_model::LogPosition {
+                coord: missing.clone(),
+                gtid: None,
+            },
+            timestamp: 1,
+        }),
+        ..Default::default()
+    };
+    CheckpointStore::open(&state).unwrap().save(&saved).unwrap();
+    let before = std::fs::read(state.join("state.json")).unwrap();
+    let output = precheck(&state);
+    let report = stdout(&output);
+    assert_eq!(output.status.code(), Some(4), "{report}{}", stderr(&output));
+    assert!(report.contains("[PASS] checkpoint"), "{report}");
+    let dump = report
+        .lines()
+        .find(|l| l.contains("] source.binlog_dump:"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(dump.starts_with("[FAIL]"), "{report}");
+    assert!(dump.contains(&missing.to_string()), "{report}");
+    assert!(dump.contains("ERROR 1236"), "{report}");
+    assert!(
+        report.contains("restart the project from a snapshot"),
+        "{report}"
+    );
+    assert_eq!(std::fs::read(state.join("state.json")).unwrap(), before);
+
+    std::fs::write(state.join("state.json"), "{ not json").unwrap();
+    let output = precheck(&state);
+    let report = stdout(&output);
+    assert_eq!(output.status.code(), Some(4), "{report}");
+    let line = report
+        .lines()
+        .find(|l| l.contains("] checkpoint:"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(line.starts_with("[FAIL]"), "{report}");
+    assert!(
+        line.contains(&state.join("state.json").display().to_string()),
+        "{report}"
+    );
+    assert!(report.contains("[SKIP] source.binlog_dump"), "{report}");
+    assert_eq!(
+        std::fs::read_to_string(state.join("state.json")).unwrap(),
+        "{ not json"
+    );
+    m.execute(&format!("DROP DATABASE {db}"));
+    let _ = std::fs::remove_dir_all(&state);
+}

@@ -118,7 +118,8 @@ pub enum CheckpointError {
     },
 }
 
-const STATE_FILE: &str = "state.json";
+/// The state's file name in a project's state directory.
+pub const STATE_FILE: &str = "state.json";
 
 /// Just the version of a `state.json`, read before its body so that a file of another
 /// version is told apart from a corrupt one.
@@ -173,6 +174,28 @@ impl CheckpointStore {
 
     pub fn path(&self) -> PathBuf {
         self.dir.join(STATE_FILE)
+    }
+
+    /// The state saved in `dir`, read without creating or changing anything there (the
+    /// precheck looks before a run); `None` when no state was saved yet. A corrupt file
+    /// is an error, as for [`Self::load`].
+    pub fn peek(dir: &Path) -> Result<Option<ProjectState>, CheckpointError> {
+        let store = Self {
+            dir: dir.to_path_buf(),
+            written: Arc::default(),
+            #[cfg(test)]
+            on_save: None,
+        };
+        let path = store.path();
+        match path.try_exists() {
+            Ok(false) => Ok(None),
+            Ok(true) => store.load().map(Some),
+            Err(source) => Err(CheckpointError::Io {
+                action: "read",
+                path,
+                source,
+            }),
+        }
     }
 
     /// Makes every save call `hook` first (on the thread that saves).

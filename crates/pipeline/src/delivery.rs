@@ -52,6 +52,11 @@ pub enum Mark {
         timestamp: u32,
         definitions: Option<Vec<TableMeta>>,
     },
+    /// At wall time `at` (Unix s) the reader had read everything the source had
+    /// written; reached, everything it read is in Kafka. Changes no state.
+    CaughtUp {
+        at: u64,
+    },
 }
 
 /// A message's pending acknowledgement from Kafka.
@@ -84,6 +89,12 @@ pub struct DeliveryStats {
     pub checkpoint: std::sync::Mutex<Option<String>>,
     /// Where commit-to-acknowledgement latencies are recorded, if anywhere.
     pub commit_to_ack: Option<prometheus::Histogram>,
+    /// Wall time (Unix s) of the last [`Mark::CaughtUp`] reached, 0 when a change was
+    /// delivered after it: Kafka held everything the source had written then.
+    pub caught_up_at: AtomicU64,
+    /// Wall time (Unix s) of the first [`Mark::CaughtUp`] since the last delivered
+    /// change: since when the project is idle; 0 when it is not.
+    pub idle_since: AtomicU64,
 }
 
 /// Failure of the delivery side; the state on disk is the last good checkpoint.
@@ -147,6 +158,7 @@ pub fn apply(state: &mut ProjectState, mark: Mark) {
             }
         }
         Mark::FullDone => state.full_done = true,
+        Mark::CaughtUp { .. } => {}
         Mark::Committed {
             position,
             timestamp,
@@ -235,6 +247,13 @@ pub async fn track<A: Ack>(
                     }
                 }
             }
+            Pending::Mark(Mark::CaughtUp { at }) => {
+                stats.caught_up_at.store(at, Ordering::Relaxed);
+                let _ =
+                    stats
+                        .idle_since
+                        .compare_exchange(0, at, Ordering::Relaxed, Ordering::Relaxed);
+            }
             Pending::Mark(mark) => {
                 if let Mark::Committed {
                     timestamp,
@@ -247,6 +266,9 @@ pub async fn track<A: Ack>(
                         .store(*timestamp as u64, Ordering::Relaxed);
                     *stats.checkpoint.lock().unwrap_or_else(|p| p.into_inner()) =
                         Some(position.to_string());
+                    // Something was read after the last time the reader was caught up.
+                    stats.caught_up_at.store(0, Ordering::Relaxed);
+                    stats.idle_since.store(0, Ordering::Relaxed);
                 }
                 // Stage transitions are rare and worth saving at once.
                 let urgent = !matches!(mark, Mark::Committed { .. } | Mark::ChunkDone { .. });

@@ -1,18 +1,26 @@
-//! The project precheck: source items, the resolved objects and Kafka items, in one
-//! report. `obsync precheck` prints it; `obsync run` refuses to start when it fails.
+//! The project precheck: the checkpoint, source items, the resolved objects and Kafka
+//! items, in one report. `obsync precheck` prints it; `obsync run` refuses to start
+//! when it fails.
 
+use crate::checkpoint::{CheckpointError, CheckpointStore, STATE_FILE};
 use crate::plan;
+use crate::project::incremental_start;
 use crate::settings::Settings;
 use obsync_kafka::NewTopicSpec;
 use obsync_model::{CheckItem, CheckStatus, ErrorChain};
+use obsync_source::binlog::StartFrom;
 use obsync_source::metadata::MetadataReader;
-use obsync_source::precheck::{check_source, SourceCheckPlan};
+use obsync_source::precheck::{check_source, IncrementalStart, SourceCheckPlan};
+use std::path::Path;
 
-/// Runs every check; never fails as a whole: each problem is an item with a fix.
-pub async fn run(settings: &Settings) -> Vec<CheckItem> {
+/// Runs every check for the project whose checkpoint lives in `state_dir` (read, never
+/// written: a resume is checked from where it will continue). Never fails as a whole:
+/// each problem is an item with a fix.
+pub async fn run(settings: &Settings, state_dir: &Path) -> Vec<CheckItem> {
+    let (checkpoint, start) = checkpoint_item(settings, state_dir);
+    let mut items = vec![checkpoint];
     let reader = MetadataReader::from_endpoint(&settings.source);
     let resolved = plan::resolve(&settings.config, &reader).await;
-    let mut items = Vec::new();
     let plan = match resolved {
         Ok(plan) => {
             let n = plan.tables.len();
@@ -52,6 +60,7 @@ pub async fn run(settings: &Settings) -> Vec<CheckItem> {
         need_incremental: settings.sync.incremental,
         start_time: settings.start_time,
         positioning: settings.positioning,
+        start,
     };
     items.extend(check_source(&settings.source, &source_plan).await);
     let topics: Vec<NewTopicSpec> = plan
@@ -77,6 +86,65 @@ pub async fn run(settings: &Settings) -> Vec<CheckItem> {
         .await,
     );
     items
+}
+
+/// The `checkpoint` item, and where incremental sync will start by it: the saved
+/// position the run resumes from, or a new start.
+fn checkpoint_item(settings: &Settings, state_dir: &Path) -> (CheckItem, IncrementalStart) {
+    const NAME: &str = "checkpoint";
+    let state = match CheckpointStore::peek(state_dir) {
+        Ok(Some(state)) => state,
+        Ok(None) => {
+            let item = CheckItem::pass(
+                NAME,
+                format!(
+                    "no checkpoint in {}: the project starts from the beginning",
+                    state_dir.display()
+                ),
+            );
+            return (item, IncrementalStart::New);
+        }
+        Err(e) => {
+            let fix = match &e {
+                CheckpointError::UnknownVersion { .. } => {
+                    "run the obsync release that wrote the checkpoint, or a newer one".to_string()
+                }
+                _ => format!(
+                    "restore the state directory {} from a backup, or delete it to start the project from scratch",
+                    state_dir.display()
+                ),
+            };
+            let item = CheckItem::fail(NAME, ErrorChain(&e).to_string(), fix);
+            return (item, IncrementalStart::Unknown);
+        }
+    };
+    let file = state_dir.join(STATE_FILE);
+    let start = incremental_start(
+        state.incremental.as_ref(),
+        state.snapshot_start.clone(),
+        settings.start_time,
+    );
+    let (detail, start) = match (start, settings.sync.incremental) {
+        (StartFrom::Position(p), true) => (
+            format!(
+                "{} resumes incremental sync at {p} (source.binlog_dump opens the binlog there)",
+                file.display()
+            ),
+            IncrementalStart::Resume(p),
+        ),
+        (_, true) => (
+            format!(
+                "{} is readable and holds no change-log position yet: incremental sync starts as for a new project",
+                file.display()
+            ),
+            IncrementalStart::New,
+        ),
+        (_, false) => (
+            format!("{} is readable: the run resumes from it", file.display()),
+            IncrementalStart::New,
+        ),
+    };
+    (CheckItem::pass(NAME, detail), start)
 }
 
 /// True when no item failed.

@@ -1,17 +1,17 @@
 //! The project runtime: runs schema → full → incremental for one project and exposes
 //! a control handle and a status snapshot. `obsync run` and the server both drive it.
 
-use crate::checkpoint::{CheckpointStore, ProjectState};
+use crate::checkpoint::{CheckpointStore, IncrementalCheckpoint, ProjectState};
 use crate::delivery::{self, DeliveryStats, Mark};
 use crate::emit::{Emitter, Route, IN_FLIGHT_MESSAGES};
 use crate::metrics::ProjectMetrics;
 use crate::plan::{self, ProjectPlan};
 use crate::settings::Settings;
 use crate::stages;
-use crate::status::{RunState, StatusCell, StatusSnapshot};
+use crate::status::{CaughtUp, RunState, StatusCell, StatusSnapshot};
 use crate::RunError;
 use obsync_kafka::{KafkaAdmin, KafkaProducer};
-use obsync_model::ErrorChain;
+use obsync_model::{ErrorChain, LogPosition};
 use obsync_source::binlog::StartFrom;
 use obsync_source::metadata::MetadataReader;
 use std::collections::BTreeMap;
@@ -109,9 +109,16 @@ impl ProjectHandle {
 
     pub fn status(&self) -> StatusSnapshot {
         let ts = self.stats.checkpoint_ts.load(Ordering::Relaxed);
+        let at = self.stats.caught_up_at.load(Ordering::Relaxed);
+        let since = self.stats.idle_since.load(Ordering::Relaxed);
+        let caught_up = (at > 0).then_some(CaughtUp {
+            at,
+            since: if since > 0 { since } else { at },
+        });
         let mut s = self.status.snapshot(
             self.stats.acked.load(Ordering::Relaxed),
             (ts > 0).then_some(ts),
+            caught_up,
         );
         if let Some(c) = self
             .stats
@@ -289,16 +296,7 @@ async fn run_stages(
         emitter.mark(Mark::FullDone).await?;
     }
     if s.sync.incremental {
-        // Resume order: the acknowledged checkpoint, else the position recorded before
-        // the snapshot, else the configured start time, else now.
-        let start = match (&state.incremental, snapshot_start) {
-            (Some(ckpt), _) => StartFrom::Position(ckpt.position.clone()),
-            (None, Some(pos)) => StartFrom::Position(pos),
-            (None, None) => match s.start_time {
-                Some(t) => StartFrom::Timestamp(t),
-                None => StartFrom::Current,
-            },
-        };
+        let start = incremental_start(state.incremental.as_ref(), snapshot_start, s.start_time);
         // The definitions in force at that position: saved with the checkpoint (or the
         // snapshot start) by an earlier run, else this run's, read just before.
         let known = if state.incremental.is_some() || state.snapshot_start.is_some() {
@@ -310,6 +308,25 @@ async fn run_stages(
         return Ok(RunOutcome::Stopped);
     }
     Ok(RunOutcome::Finished)
+}
+
+/// Where incremental sync starts. Resume order: the acknowledged checkpoint, else the
+/// position recorded before the snapshot, else the configured start time, else now.
+/// The precheck asks the same question of the saved state, so it opens the dump the
+/// run will open.
+pub(crate) fn incremental_start(
+    checkpoint: Option<&IncrementalCheckpoint>,
+    snapshot_start: Option<LogPosition>,
+    start_time: Option<u32>,
+) -> StartFrom {
+    match (checkpoint, snapshot_start) {
+        (Some(ckpt), _) => StartFrom::Position(ckpt.position.clone()),
+        (None, Some(pos)) => StartFrom::Position(pos),
+        (None, None) => match start_time {
+            Some(t) => StartFrom::Timestamp(t),
+            None => StartFrom::Current,
+        },
+    }
 }
 
 /// Looks up each mapped topic's partition count.

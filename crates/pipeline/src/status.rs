@@ -50,8 +50,14 @@ pub struct StatusSnapshot {
     pub checkpoint: Option<String>,
     /// Source commit time of the checkpoint, Unix seconds.
     pub checkpoint_time: Option<u64>,
-    /// Seconds between now and the checkpoint's commit time.
+    /// How far Kafka is behind the source, in seconds: 0 while the reader is caught up
+    /// (it read everything the source had written, see [`CAUGHT_UP_FOR`]), however old
+    /// the last change; else the time since the checkpoint's commit (or since the
+    /// reader was last caught up, if later).
     pub lag_seconds: Option<u64>,
+    /// While caught up: since when (Unix s) no new change arrived. `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_since: Option<u64>,
     pub rows_read: u64,
     pub messages_acked: u64,
     pub rows_per_second: f64,
@@ -60,6 +66,39 @@ pub struct StatusSnapshot {
     /// table renamed out of the project).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<String>,
+}
+
+/// How long one sign of being caught up (a server heartbeat, which comes every 5 s, or
+/// the binlog's end found after a 15 s silence) counts: longer without one, the lag
+/// counts again from the last.
+pub const CAUGHT_UP_FOR: u64 = 30;
+
+/// What the delivery tracker knows about being caught up (Unix s; see
+/// [`crate::delivery::DeliveryStats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaughtUp {
+    /// When everything the source had was last seen in Kafka.
+    pub at: u64,
+    /// When the project became idle (the first time caught up since the last change).
+    pub since: u64,
+}
+
+/// `(lag_seconds, idle_since)` at `now` from the checkpoint's commit time and the
+/// last time the project was caught up.
+pub fn lag(
+    now: u64,
+    checkpoint_time: Option<u64>,
+    caught_up: Option<CaughtUp>,
+) -> (Option<u64>, Option<u64>) {
+    match caught_up {
+        Some(c) if now.saturating_sub(c.at) <= CAUGHT_UP_FOR => (Some(0), Some(c.since)),
+        // Caught up once, not seen since: current as of then, or of a later commit.
+        Some(c) => {
+            let current_at = checkpoint_time.unwrap_or(0).max(c.at);
+            (Some(now.saturating_sub(current_at)), None)
+        }
+        None => (checkpoint_time.map(|t| now.saturating_sub(t)), None),
+    }
 }
 
 /// Shared, cheaply updated status cells. Hot counters are atomics; rarely changed
@@ -170,10 +209,17 @@ impl StatusCell {
         self.with(|i| i.checkpoint = Some(checkpoint));
     }
 
-    /// Copies the status; `acked` and `checkpoint_time` come from the delivery tracker.
-    pub fn snapshot(&self, acked: u64, checkpoint_time: Option<u64>) -> StatusSnapshot {
+    /// Copies the status; `acked`, `checkpoint_time` and `caught_up` come from the
+    /// delivery tracker.
+    pub fn snapshot(
+        &self,
+        acked: u64,
+        checkpoint_time: Option<u64>,
+        caught_up: Option<CaughtUp>,
+    ) -> StatusSnapshot {
         let rows_read = self.rows_read.load(Ordering::Relaxed);
         let now = crate::delivery::unix_ms() / 1000;
+        let (lag_seconds, idle_since) = lag(now, checkpoint_time, caught_up);
         self.with(|i| {
             let at = std::time::Instant::now();
             if let Some(prev) = i.rate.last_at {
@@ -194,7 +240,8 @@ impl StatusCell {
                 tables: i.tables.clone(),
                 checkpoint: i.checkpoint.clone(),
                 checkpoint_time,
-                lag_seconds: checkpoint_time.map(|t| now.saturating_sub(t)),
+                lag_seconds,
+                idle_since,
                 rows_read,
                 messages_acked: acked,
                 rows_per_second: i.rate.rate,
@@ -202,5 +249,37 @@ impl StatusCell {
                 notices: i.notices.clone(),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lag_is_zero_while_caught_up_however_old_the_last_change() {
+        let now = 10_000;
+        // Idle for an hour: the last change is old, the reader is at the source's end.
+        let idle = CaughtUp {
+            at: now - 3,
+            since: now - 3_600,
+        };
+        assert_eq!(
+            lag(now, Some(now - 3_600), Some(idle)),
+            (Some(0), Some(now - 3_600))
+        );
+        // No sign of being caught up for longer than CAUGHT_UP_FOR: the lag counts
+        // from the last one (or a later commit), and the project is not called idle.
+        let stale = CaughtUp {
+            at: now - CAUGHT_UP_FOR - 10,
+            since: now - 3_600,
+        };
+        assert_eq!(
+            lag(now, Some(now - 3_600), Some(stale)),
+            (Some(CAUGHT_UP_FOR + 10), None)
+        );
+        // Never caught up (reading a backlog): the time since the checkpoint's commit.
+        assert_eq!(lag(now, Some(now - 42), None), (Some(42), None));
+        assert_eq!(lag(now, None, None), (None, None));
     }
 }

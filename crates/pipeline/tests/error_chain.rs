@@ -50,7 +50,7 @@ async fn a_failed_run_shows_the_server_error_once_in_its_error_and_status() {
 
 #[tokio::test]
 async fn the_precheck_connect_item_shows_the_server_error_once() {
-    let items = precheck::run(&wrong_password()).await;
+    let items = precheck::run(&wrong_password(), &support::no_state_dir()).await;
     let connect = items
         .iter()
         .find(|i| i.name == "source.connect")

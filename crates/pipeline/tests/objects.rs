@@ -29,7 +29,7 @@ async fn a_named_table_that_does_not_exist_fails_the_precheck_by_name() {
         ),
         other => panic!("expected the missing tables, got {other:?}"),
     }
-    let items = obsync_pipeline::precheck::run(&settings).await;
+    let items = obsync_pipeline::precheck::run(&settings, &support::no_state_dir()).await;
     let resolve = items.iter().find(|i| i.name == "objects.resolve").unwrap();
     assert_eq!(resolve.status, CheckStatus::Fail);
     assert!(
@@ -68,7 +68,7 @@ async fn items_after_unresolved_objects_are_not_checked_never_passed() {
         &format!("\"{db}.*\""),
         "probe-topic",
     );
-    let items = obsync_pipeline::precheck::run(&settings).await;
+    let items = obsync_pipeline::precheck::run(&settings, &support::no_state_dir()).await;
     services.mariadb.execute(&format!("DROP DATABASE {db}"));
     let status = |name: &str| {
         items

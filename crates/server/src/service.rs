@@ -154,7 +154,7 @@ pub async fn precheck(state: &AppState, id: &str, actor: &str) -> ApiResult<Proj
         (before, record.spec)
     };
     let items = match settings(state, &spec) {
-        Ok(settings) => obsync_pipeline::precheck::run(&settings).await,
+        Ok(settings) => obsync_pipeline::precheck::run(&settings, &state.project_dir(id)).await,
         Err(e) => {
             let _guard = state.lifecycle.lock().await;
             let mut record = get(state, id)?;

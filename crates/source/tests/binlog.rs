@@ -366,7 +366,7 @@ async fn irrelevant_traffic_advances_progress() {
                     break;
                 }
             }
-            SourceEvent::Ddl { .. } => {}
+            SourceEvent::Ddl { .. } | SourceEvent::CaughtUp => {}
             other => panic!("only progress expected, got {other:?}"),
         }
     }
@@ -554,6 +554,9 @@ async fn the_probe_opens_the_dump_as_the_reader_would_and_a_refusal_shows_the_se
     };
     assert_eq!(server.code, 1236);
     let message = server.message.clone();
-    let item = obsync_source::precheck::items::binlog_dump_item(&Err(err));
+    let item = obsync_source::precheck::items::binlog_dump_item(
+        &Err(err),
+        &obsync_source::precheck::IncrementalStart::New,
+    );
     assert!(item.detail.contains(&message), "{item:#?}");
 }

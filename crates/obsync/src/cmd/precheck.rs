@@ -15,7 +15,7 @@ pub async fn execute(args: PrecheckArgs) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let items = precheck::run(&settings).await;
+    let items = precheck::run(&settings, &args.state_dir).await;
     print!("{}", precheck::report(&items));
     Ok(if precheck::passed(&items) {
         ExitCode::SUCCESS

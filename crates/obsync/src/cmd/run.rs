@@ -21,7 +21,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     if !args.skip_precheck {
-        let items = precheck::run(&settings).await;
+        let items = precheck::run(&settings, &args.state_dir).await;
         if !precheck::passed(&items) {
             eprint!("{}", precheck::report(&items));
             eprintln!(

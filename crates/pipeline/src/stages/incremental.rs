@@ -187,6 +187,15 @@ pub async fn run(
                     })
                     .await?;
             }
+            SourceEvent::CaughtUp => {
+                if current.is_none() {
+                    emitter
+                        .mark(Mark::CaughtUp {
+                            at: Emitter::now_ms() / 1000,
+                        })
+                        .await?;
+                }
+            }
             SourceEvent::Progress {
                 position,
                 timestamp,

@@ -3,7 +3,7 @@
 
 use obsync_config::ProjectConfig;
 use obsync_pipeline::{ProjectHandle, Settings, Stage, StatusSnapshot};
-use obsync_testkit::Services;
+use obsync_testkit::{Services, SqlServer};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -17,7 +17,30 @@ pub fn settings(
     tables: &str,
     topic: &str,
 ) -> Settings {
-    let m = &services.mariadb;
+    let project = Project {
+        name,
+        sync,
+        tables,
+        topic,
+        source_extra: "",
+    };
+    settings_on(&services.mariadb, &services.kafka_bootstrap, &project)
+}
+
+/// What a test project is made of, apart from where its source and Kafka are.
+pub struct Project<'a> {
+    pub name: &'a str,
+    /// The body of `[sync]`.
+    pub sync: &'a str,
+    /// `"db.table", …`
+    pub tables: &'a str,
+    pub topic: &'a str,
+    /// More `[source]` lines, e.g. `binlog_positioning = "gtid"`.
+    pub source_extra: &'a str,
+}
+
+/// A project reading from the MariaDB `source` into Kafka at `kafka`.
+pub fn settings_on(source: &SqlServer, kafka: &str, p: &Project<'_>) -> Settings {
     let text = format!(
         r#"
 [project]
@@ -28,6 +51,7 @@ host = "{host}"
 port = {port}
 user = "{user}"
 password = "{password}"
+{source_extra}
 [target]
 bootstrap_servers = "{kafka}"
 version = "3.x"
@@ -37,16 +61,25 @@ version = "3.x"
 tables = [{tables}]
 topic = "{topic}"
 "#,
+        name = p.name,
         pid = std::process::id(),
-        host = m.host,
-        port = m.port,
-        user = m.user,
-        password = m.password,
-        kafka = services.kafka_bootstrap,
+        host = source.host,
+        port = source.port,
+        user = source.user,
+        password = source.password,
+        source_extra = p.source_extra,
+        sync = p.sync,
+        tables = p.tables,
+        topic = p.topic,
     );
-    let config = ProjectConfig::parse(&text, Path::new(&format!("{name}.toml")))
+    let config = ProjectConfig::parse(&text, Path::new(&format!("{}.toml", p.name)))
         .unwrap_or_else(|e| panic!("test project is invalid: {e:?}"));
     Settings::from_config(config)
+}
+
+/// A state directory that does not exist (a project that never ran).
+pub fn no_state_dir() -> PathBuf {
+    std::env::temp_dir().join(obsync_testkit::unique_name("no_state"))
 }
 
 /// Every message of `topic`, one line each in kcat's `-f` format (an independent client).

@@ -12,6 +12,8 @@
 //!   server heartbeats) so checkpoints advance over unrelated traffic.
 //! - `Commit.end`, `Ddl.end` and `Progress.position` are positions right after a
 //!   transaction: starting a reader there continues with the next transaction.
+//! - `CaughtUp` follows a server heartbeat sent where the cursor is (the server had
+//!   nothing more to send), outside any transaction; owed `Progress` comes before it.
 //! - After [`Assembler::rewind`] (a dropped connection) the stream re-opened where it
 //!   says continues without losing or repeating anything already returned.
 //! - A MySQL transaction whose GTID is already in the executed set is never returned
@@ -209,6 +211,7 @@ impl Assembler {
             }
             SourceEvent::Ddl { end, .. } => self.resume = Resume::At(end.clone()),
             SourceEvent::Progress { position, .. } => self.resume = Resume::At(position.clone()),
+            SourceEvent::CaughtUp => {}
         }
         Some(ev)
     }
@@ -395,7 +398,7 @@ impl Assembler {
                     what: "partial JSON updates: set binlog_row_value_options='' on the source".into(),
                 })
             }
-            HEARTBEAT => self.flush_progress(),
+            HEARTBEAT => self.on_heartbeat(ev),
             INCIDENT => {
                 return Err(BinlogError::Unsupported {
                     position: start,
@@ -586,6 +589,34 @@ impl Assembler {
             Some(TxnGtid::Maria(g)) => self.cursor.gtid.apply_mariadb(g),
             Some(TxnGtid::MySql { source, gno }) => self.cursor.gtid.add_mysql(&source, gno),
             None => {}
+        }
+    }
+
+    /// Whether no transaction is open or announced (what is waiting in the output, if
+    /// anything, is whole).
+    pub fn is_idle(&self) -> bool {
+        self.txn.is_none() && self.pending_gtid.is_none()
+    }
+
+    /// Reports that the reader has read everything the server had (the I/O shell found
+    /// the server's binlog ending at the cursor); ignored unless [`Self::is_idle`].
+    pub fn caught_up(&mut self) {
+        if self.is_idle() {
+            self.out.push_back(SourceEvent::CaughtUp);
+        }
+    }
+
+    /// A heartbeat: the server waits for new events at its (file, offset). Sent where
+    /// the cursor is, it means the reader is caught up. One sent elsewhere (MySQL sends
+    /// them while it skips events a GTID dump excludes) means only that the connection
+    /// is alive.
+    fn on_heartbeat(&mut self, ev: &Event) {
+        self.flush_progress();
+        let name = ev.data();
+        let at_cursor = ev.header().log_pos() as u64 == self.cursor.pos
+            && (name.is_empty() || name == self.cursor.file.as_bytes());
+        if at_cursor {
+            self.caught_up();
         }
     }
 

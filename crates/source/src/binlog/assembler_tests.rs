@@ -752,3 +752,57 @@ fn a_transaction_whose_gtid_is_executed_is_not_returned_again() {
     assert!(gnos.keys().all(|g| *g > 12), "{gnos:?}");
     assert_eq!(gnos.values().sum::<usize>(), gnos.len());
 }
+
+/// A `HEARTBEAT_LOG_EVENT` as a server sends it while waiting at `file`:`log_pos`.
+fn heartbeat(file: &str, log_pos: u64) -> Vec<u8> {
+    let size = 19 + file.len() + 4;
+    let mut r = Vec::with_capacity(size);
+    r.extend_from_slice(&0u32.to_le_bytes()); // timestamp: heartbeats carry none
+    r.push(EventType::HEARTBEAT_EVENT as u8);
+    r.extend_from_slice(&1u32.to_le_bytes()); // server id
+    r.extend_from_slice(&(size as u32).to_le_bytes());
+    r.extend_from_slice(&(log_pos as u32).to_le_bytes());
+    r.extend_from_slice(&0u16.to_le_bytes()); // flags
+    r.extend_from_slice(file.as_bytes());
+    r.extend_from_slice(&[0; 4]);
+    let n = r.len() - 4;
+    patch(&mut r, n, &[0; 4]);
+    r
+}
+
+#[test]
+fn a_heartbeat_at_the_cursor_outside_a_transaction_reports_caught_up() {
+    let all = records();
+    let served = serve_gtid_set(&all, &GtidSet::default());
+    let end = log_pos(served.last().unwrap());
+    let mut asm = assembler(start_at(None, DumpMode::Gtid), DumpMode::Gtid);
+    let mut conn = connection();
+    // Inside the first transaction (its GTID event read, not its commit): not caught up.
+    let (_, _) = feed_on(&mut conn, &mut asm, &served[..4], |_| false);
+    let (mid, _) = feed_on(
+        &mut conn,
+        &mut asm,
+        &[heartbeat(FILE, log_pos(&served[3]))],
+        |_| false,
+    );
+    assert!(!mid.contains(&SourceEvent::CaughtUp), "{mid:?}");
+    let (_, _) = feed_on(&mut conn, &mut asm, &served[4..], |_| false);
+    assert_eq!(asm.coord().pos, end);
+    // A heartbeat from further on (a server skipping events for the dump): alive only.
+    let (ahead, _) = feed_on(&mut conn, &mut asm, &[heartbeat(FILE, end + 500)], |_| {
+        false
+    });
+    assert!(!ahead.contains(&SourceEvent::CaughtUp), "{ahead:?}");
+    // Another file at the same offset is elsewhere too.
+    let (other, _) = feed_on(
+        &mut conn,
+        &mut asm,
+        &[heartbeat("binlog-main.000002", end)],
+        |_| false,
+    );
+    assert!(!other.contains(&SourceEvent::CaughtUp), "{other:?}");
+    // Waiting where the reader is: caught up, and the cursor stays.
+    let (idle, _) = feed_on(&mut conn, &mut asm, &[heartbeat(FILE, end)], |_| false);
+    assert_eq!(idle.last(), Some(&SourceEvent::CaughtUp), "{idle:?}");
+    assert_eq!(asm.coord().pos, end);
+}

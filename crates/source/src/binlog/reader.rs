@@ -260,7 +260,11 @@ impl BinlogReader {
             }
             let event = match self.held.take() {
                 Some(e) => e,
-                None => self.read_event().await?,
+                None => match self.read_event().await? {
+                    Some(e) => e,
+                    // A silence was handled; the assembler may have news (`CaughtUp`).
+                    None => continue,
+                },
             };
             match self.assembler.push(&event)? {
                 Step::Done => {}
@@ -304,7 +308,10 @@ impl BinlogReader {
         }
     }
 
-    async fn read_event(&mut self) -> Result<Event, BinlogError> {
+    /// The next event from the server; `None` after a silence (the connection was
+    /// dropped, to be re-opened by the next call, and the assembler told whether the
+    /// reader is caught up).
+    async fn read_event(&mut self) -> Result<Option<Event>, BinlogError> {
         let idle = self.opts.silence.unwrap_or(self.opts.heartbeat * 3);
         loop {
             if self.stream.is_none() {
@@ -315,7 +322,7 @@ impl BinlogReader {
                 Ok(Some(Ok(ev))) => {
                     // Events flow again: the next failure starts a fresh retry budget.
                     self.attempts = 0;
-                    return Ok(ev);
+                    return Ok(Some(ev));
                 }
                 Ok(Some(Err(e))) if stream::is_transient(&e) => SqlError::from(e).to_string(),
                 Ok(Some(Err(source))) => {
@@ -328,17 +335,37 @@ impl BinlogReader {
                 Ok(None) => "the server ended the binlog stream".to_string(),
                 Err(_) => {
                     // Some servers send no heartbeat while idle: silence alone is not
-                    // an error, so re-open (same mode) and keep waiting.
-                    tracing::info!(position = %self.assembler.coord(), silent_for = ?idle, "no binlog event or heartbeat; re-opening the dump");
+                    // an error, so re-open (same mode) and keep waiting. Whether the
+                    // reader is caught up is then asked of the server: its binlog ends
+                    // where the reader is.
+                    let caught_up = self.assembler.is_idle() && self.at_server_end().await;
+                    tracing::info!(position = %self.assembler.coord(), silent_for = ?idle, caught_up, "no binlog event or heartbeat; re-opening the dump");
                     self.last_error = format!("no event or heartbeat for {idle:?}");
                     self.drop_connection();
-                    continue;
+                    if caught_up {
+                        self.assembler.caught_up();
+                    }
+                    return Ok(None);
                 }
             };
             tracing::warn!(position = %self.assembler.coord(), problem = %problem, "binlog connection lost; resuming");
             self.last_error = problem;
             self.drop_connection();
         }
+    }
+
+    /// Whether the server's binlog ends at the read cursor (a fresh connection asks
+    /// `SHOW MASTER STATUS`); `false` when that cannot be told.
+    async fn at_server_end(&self) -> bool {
+        let Ok(info) = self.metadata.server_info().await else {
+            return false;
+        };
+        let Ok(mut conn) = self.endpoint.connect().await else {
+            return false;
+        };
+        let end = crate::position::current_position(&mut conn, &info).await;
+        let _ = conn.disconnect().await;
+        matches!(end, Ok(p) if p.coord == self.assembler.coord())
     }
 
     fn drop_connection(&mut self) {

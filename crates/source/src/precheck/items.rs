@@ -1,9 +1,10 @@
 //! Pure precheck verdicts: facts read from the server in, [`CheckItem`]s out.
 
+use super::IncrementalStart;
 use crate::binlog::{BinlogError, ProbeReport};
 use crate::metadata::ServerInfo;
 use crate::SourceFlavor;
-use obsync_model::{CheckItem, TableId};
+use obsync_model::{CheckItem, ErrorChain, TableId};
 
 /// Whether `c` is a Chinese character (CJK Unified or Compatibility Ideograph, any
 /// extension block). Chinese punctuation does not count.
@@ -120,47 +121,47 @@ pub fn binlog_item(settings: &BinlogSettings, probe: &BinaryLogsProbe) -> CheckI
     }
 }
 
-/// `source.binlog_dump`: the binlog dump the run will open was accepted and sent its
-/// first event. A refusal shows the server's own message and the fix for how the dump
-/// was positioned.
-pub fn binlog_dump_item(probe: &Result<ProbeReport, BinlogError>) -> CheckItem {
-    const NAME: &str = "source.binlog_dump";
+/// The name of the `source.binlog_dump` item.
+pub const BINLOG_DUMP: &str = "source.binlog_dump";
+
+/// `source.binlog_dump`: the binlog dump the run will open (from `start`) was accepted
+/// and sent its first event. A refusal shows the server's own message and the fix for
+/// how the dump was positioned.
+pub fn binlog_dump_item(
+    probe: &Result<ProbeReport, BinlogError>,
+    start: &IncrementalStart,
+) -> CheckItem {
+    const NAME: &str = BINLOG_DUMP;
+    // A resume names the saved position, so a refusal reads as "the checkpoint's
+    // position is gone", not as a problem of the source's current binlog.
+    let resuming = match start {
+        IncrementalStart::Resume(p) => format!("resuming from the checkpoint's position {p}: "),
+        _ => String::new(),
+    };
     match probe {
         Ok(r) => CheckItem::pass(
             NAME,
             format!(
-                "the source accepted the binlog dump by {} from {} and sent its first event",
+                "{resuming}the source accepted the binlog dump by {} from {} and sent its first event",
                 r.mode, r.from
             ),
         ),
         Err(BinlogError::Stream { at, fix, source }) => CheckItem::fail(
             NAME,
-            format!("the source refused the binlog dump {at}: the server answered: {source}"),
+            format!("{resuming}the source refused the binlog dump {at}: the server answered: {source}"),
             *fix,
         ),
         Err(e @ BinlogError::InvalidOptions { .. }) => CheckItem::fail(
             NAME,
-            e.to_string(),
+            format!("{resuming}{e}"),
             "change source.binlog_positioning or the source's GTID settings as the message says",
         ),
         Err(e) => CheckItem::fail(
             NAME,
-            format!("cannot open the binlog dump: {}", chain(e)),
+            format!("{resuming}cannot open the binlog dump: {}", ErrorChain(e)),
             "check the source.binlog and source.privileges.replication items and that the server is reachable",
         ),
     }
-}
-
-/// An error and its causes on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cause = c.source();
-    }
-    s
 }
 
 /// `source.binlog_format`: must be ROW.
@@ -493,7 +494,10 @@ mod tests {
                 state: "HY000".into(),
             })
         };
-        let by_file = binlog_dump_item(&Err(refusal(false, server(1105, "unhandled packet"))));
+        let by_file = binlog_dump_item(
+            &Err(refusal(false, server(1105, "unhandled packet"))),
+            &IncrementalStart::New,
+        );
         assert_eq!(by_file.status, CheckStatus::Fail);
         assert!(by_file.detail.contains("unhandled packet"), "{by_file:#?}");
         assert!(
@@ -504,13 +508,19 @@ mod tests {
                 .contains("binlog_positioning = \"gtid\""),
             "{by_file:#?}"
         );
-        let by_gtid = binlog_dump_item(&Err(refusal(true, server(1236, "purged"))));
+        let by_gtid = binlog_dump_item(
+            &Err(refusal(true, server(1236, "purged"))),
+            &IncrementalStart::New,
+        );
         assert!(by_gtid.detail.contains("GTID set"), "{by_gtid:#?}");
         assert!(by_gtid.fix.as_deref().unwrap().contains("snapshot"));
-        let ok = binlog_dump_item(&Ok(ProbeReport {
-            mode: "GTID auto-positioning".into(),
-            from: "GTID set \"u:1-5\"".into(),
-        }));
+        let ok = binlog_dump_item(
+            &Ok(ProbeReport {
+                mode: "GTID auto-positioning".into(),
+                from: "GTID set \"u:1-5\"".into(),
+            }),
+            &IncrementalStart::New,
+        );
         assert_eq!(ok.status, CheckStatus::Pass);
     }
 }

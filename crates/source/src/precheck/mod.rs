@@ -6,8 +6,9 @@
 //! `source.column_types`, `source.names`, `source.shard_columns`,
 //! `source.privileges.select`; with incremental sync also `source.binlog`,
 //! `source.binlog_format`, `source.binlog_row_image`, `source.privileges.replication`
-//! and, with a start time, `source.binlog_retention`; last `source.binlog_dump`, which
-//! opens the change log as the run will and reads its first event.
+//! and, for a new start with a start time, `source.binlog_retention`; last
+//! `source.binlog_dump`, which opens the change log as the run will (from the
+//! checkpoint when the project resumes) and reads its first event.
 //!
 //! The verdicts are pure functions in [`items`]; this module only gathers the facts.
 
@@ -24,7 +25,7 @@ use crate::SqlError;
 use items::{BinaryLogsProbe, BinlogSettings, TableProblem};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
-use obsync_model::{CheckItem, ErrorChain, TableId, TableMeta};
+use obsync_model::{CheckItem, ErrorChain, LogPosition, TableId, TableMeta};
 
 /// What the project will read, as the precheck needs to know it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,6 +42,22 @@ pub struct SourceCheckPlan {
     pub start_time: Option<u32>,
     /// How the run positions its binlog dumps (`source.binlog_dump` opens it the same way).
     pub positioning: Positioning,
+    /// Where the run's incremental sync starts.
+    pub start: IncrementalStart,
+}
+
+/// Where incremental sync starts, as the run will decide it from the project's
+/// checkpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum IncrementalStart {
+    /// No saved position: from the start time, else the binlog's current end.
+    #[default]
+    New,
+    /// A resume from this saved position (its GTID state, when it has one, is what a
+    /// GTID-positioned dump sends); the start time no longer matters.
+    Resume(LogPosition),
+    /// The checkpoint could not be read; the reason is reported elsewhere.
+    Unknown,
 }
 
 /// Runs every source check of `plan` against `endpoint`. When the server cannot be
@@ -289,7 +306,8 @@ async fn binlog_items(
         items::binlog_row_image_item(&settings),
         items::replication_grants_item(&grants),
     ];
-    if let (Some(start), true) = (start_time, binlog_ok) {
+    let new_start = plan.start == IncrementalStart::New;
+    if let (Some(start), true, true) = (start_time, binlog_ok, new_start) {
         let oldest = match oldest_retained_time(endpoint).await {
             Ok(t) => Some(t),
             Err(e) => {
@@ -305,18 +323,26 @@ async fn binlog_items(
     out
 }
 
-/// `source.binlog_dump`: the dump a new run would open (from the start time, else the
-/// current end; with the project's positioning), and its first event.
+/// `source.binlog_dump`: the dump the run would open (from the saved position, else
+/// the start time, else the current end; with the project's positioning), and its
+/// first event.
 async fn dump_item(endpoint: &SourceEndpoint, plan: &SourceCheckPlan) -> CheckItem {
-    let start = match plan.start_time {
-        Some(t) => StartFrom::Timestamp(t),
-        None => StartFrom::Current,
+    let start = match (&plan.start, plan.start_time) {
+        (IncrementalStart::Resume(p), _) => StartFrom::Position(p.clone()),
+        (IncrementalStart::New, Some(t)) => StartFrom::Timestamp(t),
+        (IncrementalStart::New, None) => StartFrom::Current,
+        (IncrementalStart::Unknown, _) => {
+            return CheckItem::not_checked(
+                items::BINLOG_DUMP,
+                "the checkpoint could not be read, so where incremental sync starts is unknown (see checkpoint)",
+            )
+        }
     };
     let none: TableFilter = std::sync::Arc::new(|_| false);
     // The probe registers with its own throwaway replica id (see `BinlogReader::probe`).
     let mut opts = BinlogOptions::new(u32::MAX, start, none);
     opts.positioning = plan.positioning;
-    items::binlog_dump_item(&BinlogReader::probe(endpoint, &opts).await)
+    items::binlog_dump_item(&BinlogReader::probe(endpoint, &opts).await, &plan.start)
 }
 
 async fn read_binlog_settings(conn: &mut Conn) -> BinlogSettings {

@@ -75,11 +75,11 @@ pub async fn next(r: &mut BinlogReader) -> SourceEvent {
         .unwrap_or_else(|e| panic!("reader failed: {e}"))
 }
 
-/// The next event that is not `Progress`.
+/// The next event that is not `Progress` or `CaughtUp`.
 pub async fn next_relevant(r: &mut BinlogReader) -> SourceEvent {
     loop {
         match next(r).await {
-            SourceEvent::Progress { .. } => continue,
+            SourceEvent::Progress { .. } | SourceEvent::CaughtUp => continue,
             ev => return ev,
         }
     }
@@ -94,7 +94,8 @@ pub struct Txn {
     pub end: LogPosition,
 }
 
-/// Reads the next transaction (skipping `Progress`); panics on anything else.
+/// Reads the next transaction (skipping `Progress` and `CaughtUp`); panics on anything
+/// else.
 pub async fn next_txn(r: &mut BinlogReader) -> Txn {
     let info = match next_relevant(r).await {
         SourceEvent::Begin(info) => info,
