@@ -206,6 +206,11 @@ function StagePanels({ project, progress, error }: { project: Project; progress?
                 </Col>
                 <Col xs={12} md={6}>
                   <Statistic title={t('projects.lag')} value={lag(inc?.lag_seconds)} valueStyle={{ fontSize: 16 }} data-testid="incremental-lag" />
+                  {inc?.idle_since && (
+                    <Typography.Text type="secondary" data-testid="idle-since">
+                      {t('detail.idleSince', { time: formatTime(inc.idle_since) })}
+                    </Typography.Text>
+                  )}
                 </Col>
                 <Col xs={12} md={6}>
                   <Statistic title={t('detail.rowsPerSec')} value={formatNumber(inc?.rows_per_sec, 1)} valueStyle={{ fontSize: 16 }} />
