@@ -176,6 +176,7 @@ fn start() -> Setup {
                 listener("EXPIRED", "SSL"),
             ],
             properties,
+            ..BrokerOptions::default()
         },
     );
     // SCRAM credentials live in the cluster metadata: the broker's own tool writes them.
@@ -213,6 +214,7 @@ fn sasl(mechanism: SaslMechanism, (user, password): (&str, &str)) -> Option<Sasl
         mechanism,
         username: user.into(),
         password: obsync_config::Secret::new(password),
+        kerberos: None,
     })
 }
 

@@ -19,6 +19,7 @@
 
 mod kafka;
 mod kafka_versions;
+mod kdc;
 mod mariadb;
 mod names;
 mod process;
@@ -26,6 +27,7 @@ mod services;
 
 pub use kafka::{create_topic, KafkaInstance};
 pub use kafka_versions::{release_libs, BrokerOptions, KafkaBroker, KafkaRelease, ListenerSpec};
+pub use kdc::{Kdc, REALM as KERBEROS_REALM};
 pub use mariadb::MariaDbInstance;
 pub use names::unique_name;
 pub use services::{Services, SqlServer};
