@@ -106,6 +106,8 @@ pub struct BrokerOptions {
     pub properties: String,
     /// JVM options of the broker, before its main class (`-Djava.security.krb5.conf=…`).
     pub jvm_options: Vec<String>,
+    /// The PLAINTEXT port; a free one when `None`.
+    pub port: Option<u16>,
 }
 
 /// A broker of one release, with its ZooKeeper for releases before KRaft.
@@ -139,7 +141,7 @@ impl KafkaBroker {
         )));
         std::fs::create_dir_all(dir.join("logs"))
             .unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
-        let port = free_port();
+        let port = options.port.unwrap_or_else(free_port);
         let listener_ports: Vec<(String, u16)> = options
             .listeners
             .iter()
