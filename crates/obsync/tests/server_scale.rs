@@ -14,6 +14,16 @@ use support::*;
 
 const PROJECTS: usize = 50;
 
+/// The threads of process `pid` (librdkafka runs several per producer).
+fn threads(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
 /// (RSS in KiB, CPU seconds used so far) of process `pid`.
 fn usage(pid: u32) -> (u64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -130,8 +140,9 @@ fn fifty_small_projects_run_at_once_in_one_server() {
     let secs = window.elapsed().as_secs_f64();
     let (rss, cpu_after) = usage(pid);
     let cpu = (cpu_after - cpu_before) / secs * 100.0;
+    let threads = threads(pid);
     println!(
-        "RESULT projects={PROJECTS} rss_idle_kib={rss_idle} rss_kib={rss} cpu_percent_of_one_core={cpu:.1} rows_per_sec={:.0} all_streaming_after_s={:.1}",
+        "RESULT projects={PROJECTS} rss_idle_kib={rss_idle} rss_kib={rss} threads={threads} cpu_percent_of_one_core={cpu:.1} rows_per_sec={:.0} all_streaming_after_s={:.1}",
         (PROJECTS as f64) / 2.0,
         all_streaming.as_secs_f64()
     );

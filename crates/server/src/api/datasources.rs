@@ -96,6 +96,7 @@ pub struct TlsView {
 #[serde(deny_unknown_fields)]
 pub struct DataSourceInput {
     /// 1-32 characters, no spaces, unique.
+    #[schema(pattern = r"^\S{1,32}$")]
     pub name: String,
     pub kind: DataSourceKind,
     #[serde(default)]
@@ -534,7 +535,7 @@ async fn get_datasource(
 /// Edit a data source; omitted secrets are kept.
 #[utoipa::path(put, path = "/api/v1/datasources/{id}", tag = "datasources", params(("id" = String, Path)),
     request_body = DataSourceInput,
-    responses((status = 200, body = DataSource), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = DataSource), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn update_datasource(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -32,6 +32,8 @@ pub struct TagList {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TagInput {
+    /// 1-20 characters, no spaces, unique.
+    #[schema(pattern = r"^[^\s\x00-\x1f\x7f-\x9f]{1,20}$")]
     pub name: String,
 }
 

@@ -301,7 +301,10 @@ impl Store for SqliteStore {
                 "SELECT id, at, kind, actor, message, chain FROM events
                  WHERE project_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
             )?;
-            let rows = stmt.query_map(params![project_id, limit, offset], |r| {
+            // SQLite's integers are i64: a page far past the end is an empty page, not an
+            // error (rusqlite refuses a u64 above i64::MAX).
+            let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(params![project_id, clamp(limit), clamp(offset)], |r| {
                 Ok((
                     r.get(0)?,
                     r.get(1)?,
@@ -390,6 +393,9 @@ mod tests {
         assert_eq!(store.list_tags().unwrap()[0].name, "orders");
         let (events, total) = store.list_events("np_1", 0, 10).unwrap();
         assert_eq!((events[0].message.as_str(), total), ("created", 1));
+        // A page beyond i64 (what a client may ask for) is empty, with the total.
+        let (events, total) = store.list_events("np_1", u64::MAX, u64::MAX).unwrap();
+        assert_eq!((events.len(), total), (0, 1));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
