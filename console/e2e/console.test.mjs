@@ -272,7 +272,6 @@ describe('console in Chromium against obsync server', () => {
     const onTopic = await waitFor('full sync rows in Kafka', async () => ((await kafkaMessages(env, TOPIC)).length >= 40 ? true : null));
     assert.ok(onTopic);
     assert.equal((await kafkaMessages(env, BATCH_TOPIC)).length, 10);
-    await screenshot(page, 'zh-CN-project-detail');
   });
 
   step('rows inserted afterwards arrive in Kafka (read with kcat)', async () => {
@@ -308,6 +307,8 @@ describe('console in Chromium against obsync server', () => {
     await byTestId(`schema-topic-${BATCH_TOPIC}`).waitFor();
     await byTestId(`schema-topic-${TOPIC}`).waitFor();
     assert.equal(await byTestId('topics-count').innerText(), '2 个 Topic');
+    await byTestId('panel-incremental').getByText('mysql-bin.').waitFor();
+    await screenshot(page, 'zh-CN-project-detail');
   });
 
   step('refuses to delete a data source in use, translated, naming the project', async () => {

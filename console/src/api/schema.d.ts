@@ -655,8 +655,13 @@ export interface components {
             /** @description Source commit time of the checkpoint, RFC 3339. */
             checkpoint_time?: string | null;
             /**
+             * @description While caught up with a source that writes nothing: since when no change arrived,
+             *     RFC 3339.
+             */
+            idle_since?: string | null;
+            /**
              * Format: int64
-             * @description Only while the project runs.
+             * @description Only while the project runs; 0 while the reader is caught up with the source.
              */
             lag_seconds?: number | null;
             position?: null | components["schemas"]["LogPositionView"];

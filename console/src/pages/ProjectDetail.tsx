@@ -206,6 +206,11 @@ function StagePanels({ project, progress, error }: { project: Project; progress?
                 </Col>
                 <Col xs={12} md={6}>
                   <Statistic title={t('projects.lag')} value={lag(inc?.lag_seconds)} valueStyle={{ fontSize: 16 }} data-testid="incremental-lag" />
+                  {inc?.idle_since && (
+                    <Typography.Text type="secondary" data-testid="idle-since">
+                      {t('detail.idleSince', { time: formatTime(inc.idle_since) })}
+                    </Typography.Text>
+                  )}
                 </Col>
                 <Col xs={12} md={6}>
                   <Statistic title={t('detail.rowsPerSec')} value={formatNumber(inc?.rows_per_sec, 1)} valueStyle={{ fontSize: 16 }} />
@@ -284,9 +289,10 @@ function MetricsPanel({ id }: { id: string }) {
     return { times, lag: points.map((pt) => pt.lag_seconds ?? null), rate: points.map((pt) => pt.rows_per_sec ?? null) };
   }, [metrics.data]);
   return (
-    <Card title={t('detail.history')} size="small">
+    <Card title={t('detail.history')} size="small" extra={<Typography.Text type="secondary">{t('detail.historyNote')}</Typography.Text>}>
       <ErrorAlert error={metrics.error} />
-      <Row gutter={16}>
+      {series.times.length === 0 && <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('detail.noHistory')} data-testid="no-history" />}
+      <Row gutter={16} style={series.times.length === 0 ? { display: 'none' } : undefined}>
         <Col xs={24} lg={12}>
           <Typography.Text strong>{t('detail.lagChart')}</Typography.Text>
           <TimeChart times={series.times} values={series.lag} label={t('detail.lagSeconds')} timeLabel={t('detail.time')} color="#fa8c16" testId="chart-lag" />

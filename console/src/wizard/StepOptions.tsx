@@ -19,12 +19,14 @@ export function StepOptions({ draft, update }: { draft: Draft; update: DraftUpda
 
   return (
     <Space orientation="vertical" style={{ width: '100%' }} size="large">
+      {/* Notes go in `extra`, errors in `help`: antd drops an item's bottom margin under `help`. */}
       <Form layout="vertical" style={{ maxWidth: 720 }}>
         {draft.types.includes('incremental') && (
           <Form.Item
             label={t('wizard.options.startTime')}
             validateStatus={startError ? 'error' : undefined}
-            help={startError ? t(startError.key) : withFull ? t('wizard.options.startWithFull') : t('wizard.options.startNote')}
+            help={startError ? t(startError.key) : undefined}
+            extra={withFull ? t('wizard.options.startWithFull') : t('wizard.options.startNote')}
           >
             {withFull ? (
               <Input disabled value={t('wizard.options.projectStartTime')} data-testid="start-time-fixed" />
@@ -52,7 +54,7 @@ export function StepOptions({ draft, update }: { draft: Draft; update: DraftUpda
             )}
           </Form.Item>
         )}
-        <Form.Item label={t('wizard.options.format')} help={t(`wizard.options.formatNote.${draft.format}`)}>
+        <Form.Item label={t('wizard.options.format')} extra={t(`wizard.options.formatNote.${draft.format}`)}>
           <Select
             value={draft.format}
             onChange={(format: Format) => update({ format, tx_sequence: format === 'SharePlex' ? draft.tx_sequence : false })}
@@ -60,10 +62,10 @@ export function StepOptions({ draft, update }: { draft: Draft; update: DraftUpda
             data-testid="format"
           />
         </Form.Item>
-        <Form.Item label={t('wizard.options.txSequence')} help={draft.format === 'SharePlex' ? t('wizard.options.txSequenceNote') : t('wizard.options.txSequenceOnlyShareplex')}>
+        <Form.Item label={t('wizard.options.txSequence')} extra={draft.format === 'SharePlex' ? t('wizard.options.txSequenceNote') : t('wizard.options.txSequenceOnlyShareplex')}>
           <Switch checked={draft.tx_sequence} disabled={draft.format !== 'SharePlex'} onChange={(tx_sequence) => update({ tx_sequence })} data-testid="tx-sequence" />
         </Form.Item>
-        <Form.Item label={t('wizard.options.partitionRule')} help={t(`wizard.options.partitionNote.${draft.partition_rule}`)}>
+        <Form.Item label={t('wizard.options.partitionRule')} extra={t(`wizard.options.partitionNote.${draft.partition_rule}`)}>
           <Radio.Group value={draft.partition_rule} onChange={(e) => update({ partition_rule: e.target.value })} data-testid="partition-rule">
             <Radio value="hash">{t('wizard.options.hash')}</Radio>
             <Radio value="one">{t('wizard.options.one')}</Radio>

@@ -74,7 +74,7 @@ pub use source::{
 };
 pub use sync::{FormatKind, PartitionRule, StartPosition, SyncConfig, SyncTypes};
 pub use target::{
-    BrokerAddress, ClientCertificate, Compression, KafkaVersion, Sasl, SaslMechanism, TargetConfig,
-    Tls,
+    BrokerAddress, ClientCertificate, Compression, KafkaVersion, Kerberos, Sasl, SaslMechanism,
+    TargetConfig, Tls, DEFAULT_KERBEROS_SERVICE_NAME,
 };
 pub use topic::{InvalidTopicName, TopicName, TopicNameProblem, TopicTarget};

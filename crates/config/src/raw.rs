@@ -65,9 +65,12 @@ pub(crate) struct RawTarget {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSasl {
     pub mechanism: Spanned<String>,
-    pub username: Spanned<String>,
+    pub username: Option<Spanned<String>>,
     pub password: Option<Spanned<String>>,
     pub password_env: Option<Spanned<String>>,
+    pub kerberos_principal: Option<Spanned<String>>,
+    pub kerberos_keytab: Option<Spanned<String>>,
+    pub kerberos_service_name: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

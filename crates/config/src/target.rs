@@ -17,7 +17,7 @@ use crate::secret::{resolve_password, Environment, Secret};
 /// checks and the Kafka client both ask these, so a new per-version rule goes here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum KafkaVersion {
-    /// 0.9: no CreateTopics, no idempotence, SASL only as GSSAPI.
+    /// 0.9: no CreateTopics, no idempotence, SASL only as GSSAPI (Kerberos).
     V0_9,
     /// 1.0 (and 1.1).
     V1_0,
@@ -62,9 +62,10 @@ impl KafkaVersion {
         self != KafkaVersion::V0_9
     }
 
-    /// Whether SASL PLAIN and SCRAM work (0.10 and 0.10.2 and newer; here 1.0 and up).
-    pub fn supports_sasl(self) -> bool {
-        self != KafkaVersion::V0_9
+    /// Whether the brokers speak this SASL mechanism: GSSAPI since 0.9, PLAIN since 0.10.0
+    /// and SCRAM since 0.10.2 (here: 1.0 and up).
+    pub fn supports_sasl(self, mechanism: SaslMechanism) -> bool {
+        mechanism == SaslMechanism::Gssapi || self != KafkaVersion::V0_9
     }
 
     /// Whether zstd compression works (Kafka 2.1 and newer).
@@ -144,15 +145,18 @@ pub enum SaslMechanism {
     ScramSha256,
     /// SCRAM-SHA-512.
     ScramSha512,
+    /// GSSAPI (Kerberos): a principal and its keytab instead of a user name and password.
+    Gssapi,
 }
 
 impl SaslMechanism {
-    /// Parses `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512` (any case).
+    /// Parses `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512` or `GSSAPI` (any case).
     pub fn parse(name: &str) -> Option<SaslMechanism> {
         match name.to_ascii_uppercase().as_str() {
             "PLAIN" => Some(SaslMechanism::Plain),
             "SCRAM-SHA-256" => Some(SaslMechanism::ScramSha256),
             "SCRAM-SHA-512" => Some(SaslMechanism::ScramSha512),
+            "GSSAPI" => Some(SaslMechanism::Gssapi),
             _ => None,
         }
     }
@@ -163,6 +167,7 @@ impl SaslMechanism {
             SaslMechanism::Plain => "PLAIN",
             SaslMechanism::ScramSha256 => "SCRAM-SHA-256",
             SaslMechanism::ScramSha512 => "SCRAM-SHA-512",
+            SaslMechanism::Gssapi => "GSSAPI",
         }
     }
 }
@@ -178,11 +183,26 @@ impl fmt::Display for SaslMechanism {
 pub struct Sasl {
     /// The mechanism.
     pub mechanism: SaslMechanism,
-    /// The user name.
+    /// The user name; for GSSAPI the Kerberos principal (`obsync@EXAMPLE.COM`).
     pub username: String,
-    /// The password, resolved from `password` or `password_env`.
+    /// The password, resolved from `password` or `password_env`; empty for GSSAPI.
     pub password: Secret,
+    /// GSSAPI's settings; present exactly when the mechanism is GSSAPI.
+    pub kerberos: Option<Kerberos>,
 }
+
+/// How obsync authenticates with Kerberos: librdkafka runs `kinit` with the keytab (and
+/// renews the ticket) for the principal in [`Sasl::username`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kerberos {
+    /// The brokers' Kerberos service name (the first part of their principal).
+    pub service_name: String,
+    /// The keytab holding the principal's key; the file existed when the project was loaded.
+    pub keytab: PathBuf,
+}
+
+/// The brokers' service name when `kerberos_service_name` is not set (Kafka's own default).
+pub const DEFAULT_KERBEROS_SERVICE_NAME: &str = "kafka";
 
 /// TLS to the brokers. Present only when enabled.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -317,7 +337,7 @@ pub(crate) fn check_target(
     let sasl = raw
         .sasl
         .as_ref()
-        .map(|sasl| check_sasl(sasl, version, env, problems));
+        .map(|sasl| check_sasl(sasl, version, base_dir, env, problems));
     let tls = raw
         .tls
         .as_ref()
@@ -365,41 +385,59 @@ fn check_bootstrap(raw: &Spanned<String>, problems: &mut Problems<'_>) -> Vec<Br
 fn check_sasl(
     raw: &RawSasl,
     version: Option<KafkaVersion>,
+    base_dir: &Path,
     env: &Environment,
     problems: &mut Problems<'_>,
 ) -> Option<Sasl> {
     let mechanism = SaslMechanism::parse(raw.mechanism.get_ref());
     match (mechanism, version) {
-        (None, _) => {
-            let name = raw.mechanism.get_ref();
-            let message = if name.eq_ignore_ascii_case("GSSAPI") {
-                "not supported yet: SASL mechanism GSSAPI (Kerberos)".to_string()
-            } else {
-                format!("unknown SASL mechanism {name:?}")
-            };
-            problems.report(
-                raw.mechanism.span(),
-                "target.sasl.mechanism",
-                message,
-                "use \"PLAIN\", \"SCRAM-SHA-256\" or \"SCRAM-SHA-512\"",
-            );
-        }
-        (Some(m), Some(v)) if !v.supports_sasl() => problems.report(
+        (None, _) => problems.report(
+            raw.mechanism.span(),
+            "target.sasl.mechanism",
+            format!("unknown SASL mechanism {:?}", raw.mechanism.get_ref()),
+            "use \"PLAIN\", \"SCRAM-SHA-256\", \"SCRAM-SHA-512\" or \"GSSAPI\"",
+        ),
+        (Some(m), Some(v)) if !v.supports_sasl(m) => problems.report(
             raw.mechanism.span(),
             "target.sasl.mechanism",
             format!("Kafka {v} does not support SASL {m}"),
-            "upgrade the brokers to 1.0 or newer, or remove [target.sasl]",
+            "upgrade the brokers to 1.0 or newer, use GSSAPI, or remove [target.sasl]",
         ),
         _ => {}
     }
-    if raw.username.get_ref().is_empty() {
-        problems.report(
-            raw.username.span(),
-            "target.sasl.username",
-            "username is empty",
-            "write the SASL user name",
-        );
+    let mechanism = mechanism?;
+    if mechanism == SaslMechanism::Gssapi {
+        return check_kerberos(raw, base_dir, problems);
     }
+    // Kerberos settings on a password mechanism are a mistake worth naming: they would be
+    // ignored silently.
+    for (name, value) in [
+        ("kerberos_principal", &raw.kerberos_principal),
+        ("kerberos_keytab", &raw.kerberos_keytab),
+        ("kerberos_service_name", &raw.kerberos_service_name),
+    ] {
+        if let Some(value) = value {
+            problems.report(
+                value.span(),
+                format!("target.sasl.{name}"),
+                format!("{name} is only used by GSSAPI, the mechanism is {mechanism}"),
+                "remove it, or set mechanism = \"GSSAPI\"",
+            );
+        }
+    }
+    let username = match &raw.username {
+        Some(name) if !name.get_ref().is_empty() => name.get_ref().clone(),
+        other => {
+            let span = other.as_ref().map_or(raw.mechanism.span(), |n| n.span());
+            problems.report(
+                span,
+                "target.sasl.username",
+                format!("{mechanism} needs a user name"),
+                "write the SASL user name: username = \"...\"",
+            );
+            String::new()
+        }
+    };
     let anchor =
         header_span(problems.text(), "target.sasl").unwrap_or_else(|| raw.mechanism.span());
     let password = resolve_password(
@@ -411,9 +449,100 @@ fn check_sasl(
         problems,
     );
     Some(Sasl {
-        mechanism: mechanism?,
-        username: raw.username.get_ref().clone(),
+        mechanism,
+        username,
         password: password?,
+        kerberos: None,
+    })
+}
+
+/// `[target.sasl]` with `mechanism = "GSSAPI"`: a principal and a keytab that exists; no
+/// user name or password, which Kerberos does not use.
+fn check_kerberos(raw: &RawSasl, base_dir: &Path, problems: &mut Problems<'_>) -> Option<Sasl> {
+    for (name, value) in [
+        ("username", &raw.username),
+        ("password", &raw.password),
+        ("password_env", &raw.password_env),
+    ] {
+        if let Some(value) = value {
+            problems.report(
+                value.span(),
+                format!("target.sasl.{name}"),
+                format!("GSSAPI does not use {name}: Kerberos authenticates with the keytab"),
+                "remove it; name the principal in kerberos_principal and its keytab in kerberos_keytab",
+            );
+        }
+    }
+    let principal = match &raw.kerberos_principal {
+        Some(p) if p.get_ref().contains('@') && !p.get_ref().contains(char::is_whitespace) => {
+            Some(p.get_ref().clone())
+        }
+        Some(p) => {
+            problems.report(
+                p.span(),
+                "target.sasl.kerberos_principal",
+                format!("{:?} is not a Kerberos principal", p.get_ref()),
+                "write it as name@REALM or name/host@REALM, e.g. \"obsync@EXAMPLE.COM\"",
+            );
+            None
+        }
+        None => {
+            problems.report(
+                raw.mechanism.span(),
+                "target.sasl.kerberos_principal",
+                "GSSAPI needs the client's Kerberos principal",
+                "add kerberos_principal = \"obsync@EXAMPLE.COM\" (the principal in your keytab)",
+            );
+            None
+        }
+    };
+    let keytab =
+        match &raw.kerberos_keytab {
+            Some(k) => {
+                let path = base_dir.join(k.get_ref());
+                if path.is_file() {
+                    Some(path)
+                } else {
+                    problems.report(
+                    k.span(),
+                    "target.sasl.kerberos_keytab",
+                    format!("keytab {:?} does not exist ({})", k.get_ref(), path.display()),
+                    "check the path; a relative path is relative to the project file's directory",
+                );
+                    None
+                }
+            }
+            None => {
+                problems.report(
+                    raw.mechanism.span(),
+                    "target.sasl.kerberos_keytab",
+                    "GSSAPI needs a keytab for the principal",
+                    "add kerberos_keytab = \"/path/to/obsync.keytab\" (made with kadmin's ktadd)",
+                );
+                None
+            }
+        };
+    let service_name = match &raw.kerberos_service_name {
+        Some(n) if n.get_ref().trim().is_empty() || n.get_ref().contains(['/', '@']) => {
+            problems.report(
+                n.span(),
+                "target.sasl.kerberos_service_name",
+                format!("{:?} is not a service name", n.get_ref()),
+                "write the first part of the brokers' principal (kafka/host@REALM -> \"kafka\"), or remove it for the default \"kafka\"",
+            );
+            None
+        }
+        Some(n) => Some(n.get_ref().clone()),
+        None => Some(DEFAULT_KERBEROS_SERVICE_NAME.to_string()),
+    };
+    Some(Sasl {
+        mechanism: SaslMechanism::Gssapi,
+        username: principal?,
+        password: Secret::new(""),
+        kerberos: Some(Kerberos {
+            service_name: service_name?,
+            keytab: keytab?,
+        }),
     })
 }
 

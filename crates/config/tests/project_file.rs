@@ -497,18 +497,71 @@ fn sasl_is_parsed_and_needs_kafka_1_0() {
         errors(&with("version = \"3.x\"", &sasl.replace("3.x", "0.9"))),
         [
             "p.toml:15:13: target.sasl.mechanism: Kafka 0.9 does not support SASL SCRAM-SHA-512 \
-          (upgrade the brokers to 1.0 or newer, or remove [target.sasl])"
+          (upgrade the brokers to 1.0 or newer, use GSSAPI, or remove [target.sasl])"
         ]
     );
+}
+
+#[test]
+fn gssapi_needs_a_principal_and_an_existing_keytab_and_works_with_kafka_0_9() {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let gssapi = "version = \"0.9\"\n[target.sasl]\nmechanism = \"gssapi\"\n\
+                  kerberos_principal = \"obsync@EXAMPLE.COM\"\nkerberos_keytab = \"Cargo.toml\"";
+    let file = format!("{dir}/p.toml");
+    let config =
+        ProjectConfig::parse_with(&with("version = \"3.x\"", gssapi), &file, &env()).unwrap();
+    let sasl = config.target.sasl.unwrap();
+    assert_eq!(sasl.mechanism, SaslMechanism::Gssapi);
+    assert_eq!(sasl.username, "obsync@EXAMPLE.COM");
+    let kerberos = sasl.kerberos.unwrap();
+    assert_eq!(kerberos.service_name, "kafka");
     assert_eq!(
-        errors(&with(
-            "version = \"3.x\"",
-            &sasl.replace("scram-sha-512", "GSSAPI")
-        )),
-        [
-            "p.toml:15:13: target.sasl.mechanism: not supported yet: SASL mechanism GSSAPI \
-          (Kerberos) (use \"PLAIN\", \"SCRAM-SHA-256\" or \"SCRAM-SHA-512\")"
-        ]
+        kerberos.keytab,
+        std::path::Path::new(dir).join("Cargo.toml")
+    );
+
+    // A password, no keytab, a principal without realm: each named with its field.
+    let bad = "version = \"3.x\"\n[target.sasl]\nmechanism = \"GSSAPI\"\n\
+               kerberos_principal = \"obsync\"\npassword = \"x\"";
+    let problems = errors(&with("version = \"3.x\"", bad));
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("target.sasl.password: GSSAPI does not use password")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p
+            .contains("target.sasl.kerberos_principal: \"obsync\" is not a Kerberos principal")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("target.sasl.kerberos_keytab: GSSAPI needs a keytab")),
+        "{problems:?}"
+    );
+    let missing = gssapi
+        .replace("Cargo.toml", "no-such.keytab")
+        .replace("0.9", "3.x");
+    let problems = errors(&with("version = \"3.x\"", &missing));
+    assert!(
+        problems
+            .iter()
+            .any(|p| p
+                .contains("target.sasl.kerberos_keytab: keytab \"no-such.keytab\" does not exist")),
+        "{problems:?}"
+    );
+    // Kerberos fields on a password mechanism would be ignored: refused instead.
+    let mixed = "version = \"3.x\"\n[target.sasl]\nmechanism = \"PLAIN\"\nusername = \"u\"\n\
+                 password = \"p\"\nkerberos_keytab = \"Cargo.toml\"";
+    let problems = errors(&with("version = \"3.x\"", mixed));
+    assert!(
+        problems
+            .iter()
+            .any(|p| p
+                .contains("target.sasl.kerberos_keytab: kerberos_keytab is only used by GSSAPI")),
+        "{problems:?}"
     );
 }
 

@@ -122,8 +122,22 @@ impl KafkaTarget {
         set("security.protocol", protocol.into());
         if let Some(sasl) = &self.sasl {
             set("sasl.mechanisms", sasl.mechanism.as_str().into());
-            set("sasl.username", sasl.username.clone());
-            set("sasl.password", sasl.password.expose().to_string());
+            match &sasl.kerberos {
+                // librdkafka's default `sasl.kerberos.kinit.cmd` runs `kinit` with these
+                // and renews the ticket before it expires.
+                Some(kerberos) => {
+                    set("sasl.kerberos.principal", sasl.username.clone());
+                    set(
+                        "sasl.kerberos.keytab",
+                        kerberos.keytab.display().to_string(),
+                    );
+                    set("sasl.kerberos.service.name", kerberos.service_name.clone());
+                }
+                None => {
+                    set("sasl.username", sasl.username.clone());
+                    set("sasl.password", sasl.password.expose().to_string());
+                }
+            }
         }
         if let Some(tls) = &self.tls {
             if let Some(cert) = &tls.client_cert {
@@ -255,6 +269,7 @@ mod tests {
             mechanism: SaslMechanism::ScramSha512,
             username: "u".into(),
             password: obsync_config::Secret::new("p"),
+            kerberos: None,
         };
         let tls = Tls {
             ca_file: Some("/ca.pem".into()),
@@ -274,6 +289,24 @@ mod tests {
         t.sasl = None;
         assert_eq!(props(&t)["security.protocol"], "ssl");
         assert!(!format!("{sasl:?}").contains("\"p\""));
+
+        t.tls = None;
+        t.sasl = Some(Sasl {
+            mechanism: SaslMechanism::Gssapi,
+            username: "obsync@EXAMPLE.COM".into(),
+            password: obsync_config::Secret::new(""),
+            kerberos: Some(obsync_config::Kerberos {
+                service_name: "kafka".into(),
+                keytab: "/etc/obsync.keytab".into(),
+            }),
+        });
+        let p = props(&t);
+        assert_eq!(p["security.protocol"], "sasl_plaintext");
+        assert_eq!(p["sasl.mechanisms"], "GSSAPI");
+        assert_eq!(p["sasl.kerberos.principal"], "obsync@EXAMPLE.COM");
+        assert_eq!(p["sasl.kerberos.keytab"], "/etc/obsync.keytab");
+        assert_eq!(p["sasl.kerberos.service.name"], "kafka");
+        assert!(!p.contains_key("sasl.username") && !p.contains_key("sasl.password"));
     }
 
     #[test]

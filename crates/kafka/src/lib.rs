@@ -8,6 +8,7 @@
 pub mod admin;
 mod client_context;
 pub mod config;
+mod kerberos;
 pub mod partitioner;
 pub mod precheck;
 pub mod producer;

@@ -8,6 +8,7 @@ use obsync_model::{CheckItem, ErrorChain};
 
 use crate::admin::{AdminError, KafkaAdmin, NewTopicSpec, TopicInfo};
 use crate::config::{Compression, KafkaTarget, KafkaVersion};
+use crate::kerberos::kerberos_item;
 use crate::version_probe::{probe_connection, BrokerVersion, ProbeError};
 
 /// How long the precheck waits for the cluster: long enough for a TLS + SASL handshake to a
@@ -17,7 +18,7 @@ pub const PRECHECK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Checks the target before a project starts. `topics` are the mapped topics, each as schema
 /// sync would create it; `schema_sync` says whether the project creates missing topics.
 ///
-/// Items: `kafka.connectivity`, `kafka.version` (what the declared version allows),
+/// Items: `kafka.kerberos` (GSSAPI only: a ticket from the keytab), `kafka.connectivity`, `kafka.version` (what the declared version allows),
 /// `kafka.broker_version` (the broker's real version against the declared one), and one
 /// `kafka.topic.<name>` per topic. Never fails as a whole: every problem is an item with a
 /// fix. Takes at most about `timeout`: the connection and the version probe run together.
@@ -30,8 +31,12 @@ pub async fn kafka_precheck(
     let mut items = Vec::with_capacity(topics.len() + 3);
     // The probe runs even when the connection fails: a 0.9 broker declared as 1.0+ fails
     // the connection, and the probe is what says why.
-    let (listing, probe) =
-        tokio::join!(connect(target, timeout), probe_connection(target, timeout));
+    let (listing, probe, kerberos) = tokio::join!(
+        connect(target, timeout),
+        probe_connection(target, timeout),
+        kerberos_item(target.sasl.as_ref(), timeout)
+    );
+    items.extend(kerberos);
     items.push(match &listing {
         Ok((brokers, _)) => CheckItem::pass(
             "kafka.connectivity",
@@ -114,7 +119,18 @@ fn security_fix(target: &KafkaTarget, reason: &str) -> Option<String> {
         .sasl
         .as_ref()
         .map_or("SASL", |s| s.mechanism.as_str());
-    let fix = if r.contains("authentication failed") || r.contains("invalid credentials") {
+    let service = target
+        .sasl
+        .as_ref()
+        .and_then(|s| s.kerberos.as_ref())
+        .map_or("kafka", |k| k.service_name.as_str());
+    let fix = if r.contains("no kerberos credentials") {
+        "librdkafka's kinit got no Kerberos ticket: the kafka.kerberos item says why".to_string()
+    } else if r.contains("(server ") && r.contains("not found in kerberos database") {
+        format!(
+            "the KDC knows no principal {service}/<broker host>@REALM: set              target.sasl.kerberos_service_name to the first part of the brokers' principal,              and connect to the brokers by the host name their principal names"
+        )
+    } else if r.contains("authentication failed") || r.contains("invalid credentials") {
         format!(
             "SASL {mechanism} authentication was refused: check target.sasl username and \
              password (or password_env); for SCRAM the user must exist on the cluster with \

@@ -152,23 +152,29 @@ pub fn render(
     );
     t.insert("version".into(), kafka.version.as_str().into());
     if let Some(sasl) = &kafka.sasl {
-        if sasl.mechanism == "GSSAPI" {
-            return Err(SpecError::one(
-                "target_id",
-                "not supported yet: SASL GSSAPI (Kerberos) for projects",
-                "use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 on this Kafka data source",
-            ));
-        }
         let mut table = toml::Table::new();
         table.insert("mechanism".into(), sasl.mechanism.as_str().into());
-        table.insert("username".into(), sasl.username.as_str().into());
-        table.insert("password_env".into(), KAFKA_PASSWORD_ENV.into());
-        if let Some(key) = key {
-            let password = match &sasl.password {
-                Some(sealed) => key.open(sealed)?,
-                None => String::new(),
-            };
-            secrets.push((KAFKA_PASSWORD_ENV.to_string(), password));
+        if sasl.mechanism == "GSSAPI" {
+            // Kerberos authenticates with a keytab on the server's disk: no password.
+            for (name, value) in [
+                ("kerberos_principal", &sasl.kerberos_principal),
+                ("kerberos_keytab", &sasl.kerberos_keytab),
+                ("kerberos_service_name", &sasl.kerberos_service_name),
+            ] {
+                if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                    table.insert(name.into(), value.into());
+                }
+            }
+        } else {
+            table.insert("username".into(), sasl.username.as_str().into());
+            table.insert("password_env".into(), KAFKA_PASSWORD_ENV.into());
+            if let Some(key) = key {
+                let password = match &sasl.password {
+                    Some(sealed) => key.open(sealed)?,
+                    None => String::new(),
+                };
+                secrets.push((KAFKA_PASSWORD_ENV.to_string(), password));
+            }
         }
         t.insert("sasl".into(), table.into());
     }
@@ -424,5 +430,45 @@ mod tests {
         let fields: Vec<_> = problems.iter().map(|p| p.field.as_str()).collect();
         assert!(fields.contains(&"objects[0].topic"), "{problems:?}");
         assert!(fields.contains(&"sync.format"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_gssapi_target_renders_its_kerberos_settings_and_no_password() {
+        let key = key();
+        let (source, mut target) = datasources(&key);
+        // The keytab must exist: the project file's rules check it.
+        let keytab =
+            std::env::temp_dir().join(format!("obsync-spec-{}.keytab", std::process::id()));
+        std::fs::write(&keytab, b"keytab").unwrap();
+        target.kafka.as_mut().unwrap().sasl = Some(crate::model::SaslRecord {
+            mechanism: "GSSAPI".into(),
+            username: String::new(),
+            password: None,
+            kerberos_service_name: Some("kafka-prod".into()),
+            kerberos_principal: Some("obsync@EXAMPLE.COM".into()),
+            kerberos_keytab: Some(keytab.display().to_string()),
+        });
+        let ctx = SpecContext {
+            source: Some(&source),
+            target: Some(&target),
+            tags: &[],
+            tls_dir: Path::new("/nonexistent"),
+        };
+        let config = render(&spec(), &ctx, Some(&key))
+            .unwrap()
+            .config(0)
+            .unwrap();
+        let sasl = config.target.sasl.unwrap();
+        assert_eq!(sasl.mechanism, obsync_config::SaslMechanism::Gssapi);
+        assert_eq!(sasl.username, "obsync@EXAMPLE.COM");
+        let kerberos = sasl.kerberos.unwrap();
+        assert_eq!(kerberos.service_name, "kafka-prod");
+        assert_eq!(kerberos.keytab, keytab);
+        let exported = export_text(&render(&spec(), &ctx, None).unwrap(), &spec());
+        assert!(exported.contains("kerberos_keytab"), "{exported}");
+        assert!(
+            !exported.contains("password_env = \"OBSYNC_KAFKA"),
+            "{exported}"
+        );
     }
 }

@@ -104,6 +104,10 @@ pub struct BrokerOptions {
     pub listeners: Vec<ListenerSpec>,
     /// `server.properties` lines appended as given (per-listener SASL and TLS settings).
     pub properties: String,
+    /// JVM options of the broker, before its main class (`-Djava.security.krb5.conf=…`).
+    pub jvm_options: Vec<String>,
+    /// The PLAINTEXT port; a free one when `None`.
+    pub port: Option<u16>,
 }
 
 /// A broker of one release, with its ZooKeeper for releases before KRaft.
@@ -137,7 +141,7 @@ impl KafkaBroker {
         )));
         std::fs::create_dir_all(dir.join("logs"))
             .unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
-        let port = free_port();
+        let port = options.port.unwrap_or_else(free_port);
         let listener_ports: Vec<(String, u16)> = options
             .listeners
             .iter()
@@ -200,6 +204,7 @@ impl KafkaBroker {
         }
         let mut args = jvm_args(&libs, &dir, "kafka", release);
         args.extend(BROKER_HEAP.map(OsString::from));
+        args.extend(options.jvm_options.iter().map(OsString::from));
         args.push("kafka.Kafka".into());
         args.push(dir.join("server.properties").into());
         let kafka = ServerProcess::new(

@@ -23,6 +23,7 @@ pub mod all_types;
 mod kafka;
 mod kafka_versions;
 pub mod kcat;
+mod kdc;
 mod mariadb;
 mod names;
 mod process;
@@ -30,6 +31,7 @@ mod services;
 
 pub use kafka::{create_topic, KafkaInstance};
 pub use kafka_versions::{release_libs, BrokerOptions, KafkaBroker, KafkaRelease, ListenerSpec};
+pub use kdc::{Kdc, REALM as KERBEROS_REALM};
 pub use mariadb::MariaDbInstance;
 pub use names::unique_name;
 pub use services::{Services, SqlServer};

@@ -25,6 +25,7 @@ pub(crate) struct ServerProcess {
     /// The child's stdout and stderr; more logs may be listed in `extra_logs`.
     output_log: PathBuf,
     extra_logs: Vec<PathBuf>,
+    env: Vec<(OsString, OsString)>,
     pid_file: PathBuf,
     child: Option<Child>,
 }
@@ -43,6 +44,7 @@ impl ServerProcess {
             args,
             output_log,
             extra_logs: Vec::new(),
+            env: Vec::new(),
             pid_file,
             child: None,
         }
@@ -51,6 +53,12 @@ impl ServerProcess {
     /// Logs besides stdout/stderr whose tail a failure should show.
     pub(crate) fn with_extra_log(mut self, log: PathBuf) -> ServerProcess {
         self.extra_logs.push(log);
+        self
+    }
+
+    /// Environment variables the process gets besides the test's own.
+    pub(crate) fn with_env(mut self, env: Vec<(OsString, OsString)>) -> ServerProcess {
+        self.env = env;
         self
     }
 
@@ -68,6 +76,7 @@ impl ServerProcess {
         let log_err = log.try_clone().expect("cloning a log file handle");
         let child = Command::new(&self.program)
             .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)

@@ -3,9 +3,8 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use obsync_source::metadata::{MetadataReader, TableKind};
 use obsync_source::{SourceEndpoint, SourceFlavor};
 use serde::{Deserialize, Serialize};
@@ -14,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{Json, Path, Query};
 use super::{Actor, ProjectRef};
 use crate::model::{
     new_id, now_rfc3339, DataSourceKind, DataSourceRecord, KafkaRecord, SaslRecord, SourceRecord,
@@ -370,6 +370,9 @@ pub fn build_record(
                         )
                         .with_code("INVALID_DATASOURCE"));
                     }
+                    if s.mechanism == "GSSAPI" {
+                        check_kerberos(&s)?;
+                    }
                     let old_pw = old_k
                         .and_then(|k| k.sasl.as_ref())
                         .and_then(|s| s.password.as_ref());
@@ -589,9 +592,43 @@ async fn test_unsaved(
     Ok(Json(test(&state, &record).await?))
 }
 
+/// GSSAPI needs the client's principal and a keytab on the server's disk (the server runs
+/// `kinit` with them); the same rules as the project file's `[target.sasl]`.
+fn check_kerberos(s: &SaslInput) -> Result<(), ApiError> {
+    let invalid = |field: &str, message: String, advice: &str| {
+        ApiError::bad_request(field, message, advice).with_code("INVALID_DATASOURCE")
+    };
+    match s.kerberos_principal.as_deref() {
+        Some(p) if p.contains('@') && !p.contains(char::is_whitespace) => {}
+        Some(p) => {
+            return Err(invalid(
+                "kafka.sasl.kerberos_principal",
+                format!("{p:?} is not a Kerberos principal"),
+                "write it as name@REALM or name/host@REALM, e.g. obsync@EXAMPLE.COM",
+            ))
+        }
+        None => {
+            return Err(invalid(
+                "kafka.sasl.kerberos_principal",
+                "GSSAPI needs the client's Kerberos principal".into(),
+                "set kerberos_principal, e.g. obsync@EXAMPLE.COM (the principal in the keytab)",
+            ))
+        }
+    }
+    match s.kerberos_keytab.as_deref() {
+        Some(k) if std::path::Path::new(k).is_absolute() => Ok(()),
+        _ => Err(invalid(
+            "kafka.sasl.kerberos_keytab",
+            "GSSAPI needs the absolute path of a keytab on the server's machine".into(),
+            "set kerberos_keytab, e.g. /etc/obsync/obsync.keytab (made with kadmin's ktadd)",
+        )),
+    }
+}
+
 /// Test a saved data source.
 #[utoipa::path(post, path = "/api/v1/datasources/{id}/test", tag = "datasources", params(("id" = String, Path)),
     responses((status = 200, body = TestResult), (status = 404, body = ErrorBody)))]
+
 async fn test_saved(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -647,26 +684,34 @@ pub fn kafka_target(
         _ => k::KafkaVersion::V3Plus,
     };
     if let Some(s) = &kafka.sasl {
-        let mechanism = match s.mechanism.as_str() {
-            "PLAIN" => k::SaslMechanism::Plain,
-            "SCRAM-SHA-256" => k::SaslMechanism::ScramSha256,
-            "SCRAM-SHA-512" => k::SaslMechanism::ScramSha512,
-            _ => {
-                return Err(ApiError::bad_request(
-                    "kafka.sasl.mechanism",
-                    "not supported yet: SASL GSSAPI (Kerberos) connections",
-                    "use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
-                ))
-            }
+        let Some(mechanism) = k::SaslMechanism::parse(&s.mechanism) else {
+            return Err(ApiError::bad_request(
+                "kafka.sasl.mechanism",
+                format!("unknown SASL mechanism {:?}", s.mechanism),
+                "use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or GSSAPI",
+            ));
         };
         let password = match &s.password {
             Some(sealed) => state.key.open(sealed).map_err(|e| ApiError::internal(&e))?,
             None => String::new(),
         };
+        let kerberos = (mechanism == k::SaslMechanism::Gssapi).then(|| obsync_config::Kerberos {
+            service_name: s
+                .kerberos_service_name
+                .clone()
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| obsync_config::DEFAULT_KERBEROS_SERVICE_NAME.to_string()),
+            keytab: s.kerberos_keytab.clone().unwrap_or_default().into(),
+        });
+        let username = match &kerberos {
+            Some(_) => s.kerberos_principal.clone().unwrap_or_default(),
+            None => s.username.clone(),
+        };
         target.sasl = Some(k::Sasl {
             mechanism,
-            username: s.username.clone(),
+            username,
             password: obsync_config::Secret::new(password),
+            kerberos,
         });
     }
     Ok(target)

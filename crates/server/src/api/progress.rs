@@ -63,8 +63,11 @@ pub struct IncrementalProgress {
     /// Source commit time of the checkpoint, RFC 3339.
     pub checkpoint_time: Option<String>,
     pub position: Option<LogPositionView>,
-    /// Only while the project runs.
+    /// Only while the project runs; 0 while the reader is caught up with the source.
     pub lag_seconds: Option<u64>,
+    /// While caught up with a source that writes nothing: since when no change arrived,
+    /// RFC 3339.
+    pub idle_since: Option<String>,
     pub rows_per_sec: f64,
 }
 
@@ -124,16 +127,19 @@ pub fn of(state: &AppState, record: ProjectRecord) -> Progress {
             rows_per_sec: full_rate,
         },
         incremental: IncrementalProgress {
-            checkpoint_time: checkpoint_time.and_then(|t| {
-                chrono::DateTime::from_timestamp(t as i64, 0)
-                    .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            }),
+            checkpoint_time: checkpoint_time.and_then(rfc3339),
             position,
             lag_seconds: live.as_ref().and_then(|s| s.lag_seconds),
+            idle_since: live.as_ref().and_then(|s| s.idle_since).and_then(rfc3339),
             rows_per_sec: incremental_rate,
         },
         notices: live.map(|s| s.notices).unwrap_or_default(),
     }
+}
+
+fn rfc3339(unix_seconds: u64) -> Option<String> {
+    chrono::DateTime::from_timestamp(unix_seconds as i64, 0)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 /// The project's checkpoint, if it has one. A checkpoint that cannot be read is left out
