@@ -128,7 +128,8 @@ pub struct ValidateArgs {
 /// Arguments of `obsync server`.
 #[derive(Debug, Args)]
 pub struct ServerArgs {
-    /// Address and port to listen on. A non-loopback address needs --insecure-listen.
+    /// Address and port to listen on. A non-loopback address needs TLS (--tls-cert and
+    /// --tls-key) or --insecure-listen.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
@@ -140,11 +141,11 @@ pub struct ServerArgs {
     #[arg(long)]
     pub insecure_listen: bool,
 
-    /// PEM certificate for TLS (not supported yet).
-    #[arg(long, value_name = "FILE")]
+    /// Serve HTTPS with this PEM certificate (followed by its intermediates).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
 
-    /// PEM private key for TLS (not supported yet).
-    #[arg(long, value_name = "FILE")]
+    /// The PEM private key of --tls-cert (unencrypted).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 }

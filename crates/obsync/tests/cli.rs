@@ -311,6 +311,44 @@ fn server_refuses_a_non_loopback_address_without_tls() {
 }
 
 #[test]
+fn server_tls_needs_both_the_certificate_and_the_key() {
+    let dir = std::env::temp_dir().join(format!("obsync-cli-tls-{}", std::process::id()));
+    let output = obsync(&[
+        "server",
+        "--tls-cert",
+        "server.crt",
+        "--data-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--tls-key"), "{}", stderr(&output));
+    assert!(
+        !dir.exists(),
+        "nothing is created when the arguments are refused"
+    );
+
+    let output = obsync(&[
+        "server",
+        "--tls-cert",
+        "missing.crt",
+        "--tls-key",
+        "missing.key",
+        "--data-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("cannot read the TLS certificate missing.crt"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !dir.exists(),
+        "nothing is created when the certificate is missing"
+    );
+}
+
+#[test]
 fn precheck_and_run_refuse_an_unreachable_source_with_exit_4() {
     let dir = std::env::temp_dir().join(format!("obsync-cli-unreachable-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -20,6 +20,7 @@ pub mod service;
 pub mod spec;
 pub mod state;
 pub mod store;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 use crate::secrets::{SecretError, SecretKey};
 use crate::state::{AppState, ServerState};
 use crate::store::{SqliteStore, Store, StoreError};
+use crate::tls::{TlsError, TlsFiles, TlsListener};
 
 /// How the server is started.
 #[derive(Debug, Clone)]
@@ -36,6 +38,8 @@ pub struct ServerOptions {
     /// Where the database, the secret key and the projects' checkpoints live.
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
+    /// Serve HTTPS with this certificate and key (session cookies are then `Secure`).
+    pub tls: Option<TlsFiles>,
     /// Allow a non-loopback address without TLS.
     pub insecure_listen: bool,
     /// The first admin's password (`OBSYNC_ADMIN_PASSWORD`); generated when `None`.
@@ -56,7 +60,9 @@ pub enum ServerError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Secret(#[from] SecretError),
-    #[error("refusing to listen on {addr} without TLS: other machines could read passwords and sessions; listen on 127.0.0.1, or pass --insecure-listen if a TLS proxy sits in front")]
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("refusing to listen on {addr} without TLS: other machines could read passwords and sessions; listen on 127.0.0.1, pass --tls-cert and --tls-key, or pass --insecure-listen if a TLS proxy sits in front")]
     InsecureListen { addr: SocketAddr },
     #[error("cannot listen on {addr}: choose another --listen address")]
     Listen {
@@ -68,10 +74,16 @@ pub enum ServerError {
     Serve(#[source] std::io::Error),
 }
 
+/// Plain HTTP, or HTTPS with the handshake done by [`TlsListener`].
+enum Listener {
+    Plain(tokio::net::TcpListener),
+    Tls(TlsListener),
+}
+
 /// A server bound to its address, ready to run.
 pub struct Server {
     state: AppState,
-    listener: tokio::net::TcpListener,
+    listener: Listener,
     /// The generated first admin password, to be printed once.
     pub generated_admin_password: Option<String>,
 }
@@ -80,11 +92,13 @@ impl Server {
     /// Opens the data directory (creating the store, the key and the first admin) and
     /// binds the address.
     pub async fn bind(options: ServerOptions) -> Result<Server, ServerError> {
-        if !options.listen.ip().is_loopback() && !options.insecure_listen {
+        if !options.listen.ip().is_loopback() && options.tls.is_none() && !options.insecure_listen {
             return Err(ServerError::InsecureListen {
                 addr: options.listen,
             });
         }
+        // Before anything is created: a bad certificate leaves no data directory behind.
+        let tls = options.tls.as_ref().map(tls::load).transpose()?;
         std::fs::create_dir_all(&options.data_dir).map_err(|source| ServerError::DataDir {
             path: options.data_dir.clone(),
             source,
@@ -104,19 +118,41 @@ impl Server {
             data_dir: options.data_dir,
             runtime: Default::default(),
             logins: Default::default(),
-            tls: false,
+            tls: tls.is_some(),
             lifecycle: Default::default(),
         });
         Ok(Server {
             state,
-            listener,
+            listener: match tls {
+                None => Listener::Plain(listener),
+                Some(acceptor) => {
+                    Listener::Tls(TlsListener::new(listener, acceptor).map_err(|source| {
+                        ServerError::Listen {
+                            addr: options.listen,
+                            source,
+                        }
+                    })?)
+                }
+            },
             generated_admin_password,
         })
     }
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.listener.local_addr()
+        match &self.listener {
+            Listener::Plain(tcp) => tcp.local_addr(),
+            Listener::Tls(tls) => axum::serve::Listener::local_addr(tls),
+        }
+    }
+
+    /// The server's base URL (`https://` under TLS).
+    pub fn url(&self) -> std::io::Result<String> {
+        let scheme = match self.listener {
+            Listener::Plain(_) => "http",
+            Listener::Tls(_) => "https",
+        };
+        Ok(format!("{scheme}://{}", self.local_addr()?))
     }
 
     /// The server's shared state (tests and the OpenAPI export use it).
@@ -135,10 +171,11 @@ impl Server {
         service::recover(&state).await?;
         let sampler = tokio::spawn(runtime::sample_forever(state.clone()));
         let app = api::app(state.clone());
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(ServerError::Serve);
+        let served = match self.listener {
+            Listener::Plain(tcp) => axum::serve(tcp, app).with_graceful_shutdown(shutdown).await,
+            Listener::Tls(tls) => axum::serve(tls, app).with_graceful_shutdown(shutdown).await,
+        }
+        .map_err(ServerError::Serve);
         tracing::info!(
             "stopping: delivering in-flight messages and saving every project's checkpoint"
         );

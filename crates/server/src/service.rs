@@ -117,10 +117,12 @@ pub async fn update(
     spec: ProjectSpec,
     actor: &str,
 ) -> ApiResult<ProjectRecord> {
-    config(state, &spec)?;
     let _guard = state.lifecycle.lock().await;
     let mut record = get(state, id)?;
     check(&record, Action::Edit)?;
+    // Judged after the id and the state: a definition for a project that does not exist
+    // or cannot be edited answers 404 or 409, not its validation errors.
+    config(state, &spec)?;
     record.spec = spec;
     audit(state, id, actor, "edited the definition")?;
     set_state(state, &mut record, ProjectState::NotStarted, actor)?;

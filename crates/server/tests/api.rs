@@ -1097,3 +1097,158 @@ async fn preview_renders_the_exact_records_and_writes_nothing() {
     );
     server.stop().await;
 }
+
+/// What a new user's mistakes get: malformed JSON, a wrong type, a missing content
+/// type, a bad query value and unknown ids each answer a 4xx `{code, message, advice}`
+/// that names the problem (and the field where there is one), never a 500 or plain text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_and_unknown_ids_get_a_4xx_error_body() {
+    let server = TestServer::start("badinput").await;
+    let api = &server.api;
+    let raw = |method: Method, path: &str, content_type: Option<&str>, body: &str| {
+        let mut req = api
+            .client
+            .request(method, format!("{}{path}", server.base))
+            .body(body.to_string());
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        req
+    };
+    let json_ct = Some("application/json");
+    let cases = [
+        (
+            raw(Method::POST, "/api/v1/tags", json_ct, "{\"name\": "),
+            StatusCode::BAD_REQUEST,
+            "Failed to parse the request body as JSON",
+            None,
+        ),
+        (
+            raw(Method::POST, "/api/v1/tags", json_ct, "{\"name\": 7}"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid type: integer `7`, expected a string",
+            Some("name"),
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/projects",
+                json_ct,
+                r#"{"spec": {"name": "p", "source_id": "s", "target_id": "t", "sync": {"types": "full"}, "objects": []}}"#,
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "expected a sequence",
+            Some("spec.sync.types"),
+        ),
+        (
+            raw(Method::POST, "/api/v1/datasources", json_ct, "{}"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing field",
+            None,
+        ),
+        (
+            raw(Method::POST, "/api/v1/tags", None, "{\"name\": \"x\"}"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type: application/json",
+            None,
+        ),
+        (
+            raw(Method::GET, "/api/v1/projects?page=first", None, ""),
+            StatusCode::BAD_REQUEST,
+            "page: invalid digit",
+            None,
+        ),
+        (
+            raw(Method::GET, "/api/v1/datasources?kind=oracle", None, ""),
+            StatusCode::BAD_REQUEST,
+            "unknown variant `oracle`",
+            None,
+        ),
+        (
+            raw(
+                Method::GET,
+                "/api/v1/projects/np_1/metrics?seconds=-5",
+                None,
+                "",
+            ),
+            StatusCode::BAD_REQUEST,
+            "seconds: invalid digit",
+            None,
+        ),
+    ];
+    for (req, status, message, field) in cases {
+        let (got, body) = api.send(req).await;
+        assert_eq!(got, status, "{body}");
+        assert_eq!(body["code"], "INVALID_REQUEST", "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(message),
+            "{message:?} not in {body}"
+        );
+        assert!(!body["advice"].as_str().unwrap().is_empty(), "{body}");
+        if let Some(field) = field {
+            assert_eq!(body["field"], field, "{body}");
+        }
+    }
+
+    // Unknown ids, on every operation that takes one: 404 naming the id. The
+    // operations that would connect somewhere (test, browse) answer before trying.
+    let unknown = [
+        (Method::GET, "/api/v1/datasources/ds_nope"),
+        (Method::PUT, "/api/v1/datasources/ds_nope"),
+        (Method::DELETE, "/api/v1/datasources/ds_nope"),
+        (Method::POST, "/api/v1/datasources/ds_nope/test"),
+        (Method::GET, "/api/v1/datasources/ds_nope/databases"),
+        (
+            Method::GET,
+            "/api/v1/datasources/ds_nope/databases/d/tables",
+        ),
+        (
+            Method::GET,
+            "/api/v1/datasources/ds_nope/databases/d/tables/t/columns",
+        ),
+        (Method::GET, "/api/v1/datasources/ds_nope/topics"),
+        (Method::PUT, "/api/v1/tags/tag_nope"),
+        (Method::DELETE, "/api/v1/tags/tag_nope"),
+        (Method::DELETE, "/api/v1/tokens/tok_nope"),
+        (Method::GET, "/api/v1/projects/np_nope"),
+        (Method::PUT, "/api/v1/projects/np_nope"),
+        (Method::DELETE, "/api/v1/projects/np_nope"),
+        (Method::GET, "/api/v1/projects/np_nope/precheck"),
+        (Method::POST, "/api/v1/projects/np_nope/precheck"),
+        (Method::POST, "/api/v1/projects/np_nope/start"),
+        (Method::POST, "/api/v1/projects/np_nope/pause"),
+        (Method::POST, "/api/v1/projects/np_nope/resume"),
+        (Method::POST, "/api/v1/projects/np_nope/release"),
+        (Method::POST, "/api/v1/projects/np_nope/clone"),
+        (Method::GET, "/api/v1/projects/np_nope/progress"),
+        (Method::GET, "/api/v1/projects/np_nope/metrics"),
+        (Method::GET, "/api/v1/projects/np_nope/events"),
+        (Method::GET, "/api/v1/projects/np_nope/export"),
+    ];
+    let bodies = [
+        (
+            "/api/v1/datasources/",
+            json!({"name": "x", "kind": "kafka", "kafka": {"bootstrap_servers": "127.0.0.1:1", "version": "3.x"}}),
+        ),
+        ("/api/v1/tags/", json!({"name": "x"})),
+        (
+            "/api/v1/projects/",
+            json!({"spec": {"name": "p", "source_id": "s", "target_id": "t", "sync": {"types": ["full"]}, "objects": []}}),
+        ),
+    ];
+    for (method, path) in unknown {
+        let body = bodies
+            .iter()
+            .find(|(prefix, _)| method == Method::PUT && path.starts_with(prefix))
+            .map(|(_, b)| b.clone());
+        let (status, answer) = api.call(method.clone(), path, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {answer}");
+        assert_eq!(answer["code"], "NOT_FOUND", "{method} {path}: {answer}");
+        assert!(
+            answer["message"].as_str().unwrap().contains("nope"),
+            "{method} {path}: {answer}"
+        );
+        assert!(!answer["advice"].as_str().unwrap().is_empty());
+    }
+    server.stop().await;
+}

@@ -2,30 +2,32 @@
 
 use std::process::ExitCode;
 
+use obsync_server::tls::TlsFiles;
 use obsync_server::{Server, ServerOptions};
 
 use crate::cli::ServerArgs;
 
 /// Serves until SIGINT/SIGTERM, then stops every project with a saved checkpoint.
 pub async fn execute(args: ServerArgs) -> anyhow::Result<ExitCode> {
-    if args.tls_cert.is_some() || args.tls_key.is_some() {
-        eprintln!("not supported yet: --tls-cert/--tls-key (TLS in the server itself); put a TLS proxy in front and pass --insecure-listen");
-        return Ok(ExitCode::from(2));
-    }
     let server = Server::bind(ServerOptions {
         data_dir: args.data_dir.clone(),
         listen: args.listen,
+        // clap makes the two arguments come together.
+        tls: args
+            .tls_cert
+            .zip(args.tls_key)
+            .map(|(cert, key)| TlsFiles { cert, key }),
         insecure_listen: args.insecure_listen,
         admin_password: std::env::var("OBSYNC_ADMIN_PASSWORD").ok(),
     })
     .await?;
-    let addr = server.local_addr()?;
+    let url = server.url()?;
     if let Some(password) = &server.generated_admin_password {
         // Printed once, on the terminal only: it is not kept anywhere in clear text.
         eprintln!("first start: created user \"admin\" with password {password}  (shown only now; set OBSYNC_ADMIN_PASSWORD to choose it)");
     }
     eprintln!(
-        "obsync server on http://{addr}/ (API http://{addr}/api/v1, data in {})",
+        "obsync server on {url}/ (API {url}/api/v1, data in {})",
         args.data_dir.display()
     );
     server.run(shutdown_signal()).await?;

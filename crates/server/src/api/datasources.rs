@@ -3,9 +3,8 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use obsync_source::metadata::{MetadataReader, TableKind};
 use obsync_source::{SourceEndpoint, SourceFlavor};
 use serde::{Deserialize, Serialize};
@@ -14,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{Json, Path, Query};
 use super::{Actor, ProjectRef};
 use crate::model::{
     new_id, now_rfc3339, DataSourceKind, DataSourceRecord, KafkaRecord, SaslRecord, SourceRecord,

@@ -2,7 +2,9 @@
 //! `/api/v2?Action=…` (the OMS shim), `/metrics`, and the console for everything else.
 
 pub mod datasources;
+mod doc_errors;
 pub mod error;
+mod extract;
 mod oms;
 mod preview;
 mod progress;
@@ -84,7 +86,7 @@ impl Paging {
 }
 
 fn api_routes(state: &AppState) -> (Router<AppState>, OpenApiDoc) {
-    let protected = OpenApiRouter::new()
+    let mut protected = OpenApiRouter::new()
         .merge(session::routes())
         .merge(datasources::routes())
         .merge(tags::routes())
@@ -95,11 +97,14 @@ fn api_routes(state: &AppState) -> (Router<AppState>, OpenApiDoc) {
             state.clone(),
             crate::auth::require_login,
         ));
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    doc_errors::add_login_errors(protected.get_openapi_mut());
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(system::public_routes())
         .merge(session::public_routes())
         .merge(protected)
-        .split_for_parts()
+        .split_for_parts();
+    doc_errors::add_request_errors(&mut doc);
+    (router, doc)
 }
 
 /// The OpenAPI document the server serves (and `docs/openapi.json` holds).

@@ -4,7 +4,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use obsync_format::MessageContext;
 use obsync_model::{Change, ChangeOrigin, RowChange, TableId};
 use obsync_source::metadata::MetadataReader;
@@ -15,6 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::Json;
 use crate::model::ProjectSpec;
 use crate::service;
 use crate::state::AppState;

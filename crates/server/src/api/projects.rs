@@ -1,10 +1,10 @@
 //! `/api/v1/projects`: definitions, lifecycle, progress, history, events, export and
 //! import. The work is in [`crate::service`]; these are the HTTP shapes.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::{Extension, Json};
+use axum::Extension;
 use obsync_model::CheckStatus;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{Json, Path, Query};
 use super::progress::Progress;
 use super::{Actor, Paging};
 
@@ -86,7 +87,9 @@ pub struct ProjectFilter {
     pub tag: Option<String>,
     /// Only projects whose name contains this text.
     pub q: Option<String>,
+    #[param(minimum = 1)]
     pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 150)]
     pub page_size: Option<u64>,
 }
 
@@ -130,7 +133,9 @@ pub struct EventList {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    #[param(minimum = 1)]
     pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 150)]
     pub page_size: Option<u64>,
 }
 

@@ -1,15 +1,16 @@
 //! `/api/v1/session`, `/api/v1/me` and `/api/v1/tokens`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use axum::{Extension, Json};
+use axum::Extension;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{Json, Path};
 use crate::auth::{self, Actor};
 use crate::model::{new_id, now_rfc3339, TokenRecord};
 use crate::state::AppState;

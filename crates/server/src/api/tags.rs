@@ -1,15 +1,15 @@
 //! `/api/v1/tags`: labels to group and filter projects (OMS limits: 1-20 characters, no
 //! spaces, unique, at most 100).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{Json, Path};
 use crate::model::{new_id, Tag};
 use crate::state::AppState;
 

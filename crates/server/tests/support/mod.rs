@@ -36,6 +36,7 @@ impl TestServer {
         let server = Server::bind(ServerOptions {
             data_dir: dir.clone(),
             listen: "127.0.0.1:0".parse().unwrap(),
+            tls: None,
             insecure_listen: false,
             admin_password: Some(ADMIN_PASSWORD.into()),
         })
