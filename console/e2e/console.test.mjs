@@ -420,6 +420,11 @@ describe('console in Chromium against obsync server', () => {
     await precheck.waitFor({ timeout: 90_000 });
     assert.equal(await precheck.getAttribute('data-passed'), 'true', await page.locator('[data-testid=precheck-items]').innerText());
     await screenshot(page, 'en-wizard-4-precheck');
+    // Saved, not started: the batch rule's topic is known from the exact table name.
+    await byTestId('wizard-save').click();
+    await page.waitForURL(/\/projects\/np_/);
+    await byTestId(`schema-topic-${BATCH_TOPIC}`).waitFor();
+    assert.equal(await byTestId('topics-count').innerText(), '1 topic');
     await page.goto(server.url + '/login');
     await page.getByRole('button', { name: 'Log in' }).waitFor();
     await screenshot(page, 'en-login');

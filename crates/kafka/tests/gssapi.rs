@@ -16,8 +16,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use obsync_kafka::{
-    kafka_precheck, KafkaAdmin, KafkaProducer, KafkaTarget, KafkaVersion, NewTopicSpec, Sasl,
-    SaslMechanism,
+    kafka_precheck, KafkaAdmin, KafkaTarget, KafkaVersion, NewTopicSpec, Sasl, SaslMechanism,
 };
 use obsync_model::{CheckItem, CheckStatus};
 use obsync_testkit::{unique_name, BrokerOptions, KafkaBroker, KafkaRelease, Kdc, ListenerSpec};
@@ -103,6 +102,7 @@ fn gssapi_works_end_to_end_and_bad_kerberos_settings_are_named() {
                 "-Djava.security.krb5.conf={}",
                 kdc.krb5_conf().display()
             )],
+            ..BrokerOptions::default()
         },
     );
     eprintln!("KDC and Kerberos broker up in {:?}", started.elapsed());
@@ -131,20 +131,15 @@ fn gssapi_works_end_to_end_and_bad_kerberos_settings_are_named() {
             .create_topics(&topics)
             .await
             .unwrap();
-        let producer = KafkaProducer::new(&good).unwrap();
-        let mut tickets = Vec::new();
-        for i in 0..50usize {
-            let value = i.to_string();
-            tickets.push(
-                producer
-                    .send(&topic, (i % 3) as i32, b"k", value.as_bytes(), None)
-                    .await
-                    .unwrap(),
-            );
-        }
-        for t in tickets {
-            t.acknowledged().await.unwrap();
-        }
+        common::send_numbered(
+            "GSSAPI",
+            &good,
+            &topic,
+            50,
+            |_| "k".into(),
+            |i| (i % 3) as i32,
+        )
+        .await;
         // Read back by an independent client over the broker's PLAINTEXT listener.
         let bootstrap = broker.bootstrap();
         let consumed = tokio::task::spawn_blocking(move || common::consume_all(&bootstrap, &topic))

@@ -14,8 +14,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use obsync_kafka::{
-    kafka_precheck, ClientCertificate, KafkaAdmin, KafkaProducer, KafkaTarget, KafkaVersion,
-    NewTopicSpec, Sasl, SaslMechanism, Tls,
+    kafka_precheck, ClientCertificate, KafkaAdmin, KafkaTarget, KafkaVersion, NewTopicSpec, Sasl,
+    SaslMechanism, Tls,
 };
 use obsync_model::{CheckItem, CheckStatus};
 use obsync_testkit::{unique_name, BrokerOptions, KafkaBroker, KafkaRelease, ListenerSpec};
@@ -263,22 +263,15 @@ async fn works_end_to_end(what: &str, target: KafkaTarget) {
         .create_topics(&topics)
         .await
         .unwrap_or_else(|e| panic!("{what}: {e}"));
-    let producer = KafkaProducer::new(&target).unwrap();
-    let mut tickets = Vec::new();
-    for i in 0..50usize {
-        let value = i.to_string();
-        tickets.push(
-            producer
-                .send(&topic, (i % 3) as i32, b"k", value.as_bytes(), None)
-                .await
-                .unwrap(),
-        );
-    }
-    for t in tickets {
-        t.acknowledged()
-            .await
-            .unwrap_or_else(|e| panic!("{what}: {e}"));
-    }
+    common::send_numbered(
+        what,
+        &target,
+        &topic,
+        50,
+        |_| "k".into(),
+        |i| (i % 3) as i32,
+    )
+    .await;
     let args = kcat_args(&target);
     let consumed = tokio::task::spawn_blocking(move || common::consume_with(&args, &topic))
         .await

@@ -10,8 +10,8 @@ mod common;
 use std::time::Duration;
 
 use obsync_kafka::{
-    kafka_precheck, probe_broker_version, Generation, KafkaAdmin, KafkaProducer, KafkaTarget,
-    KafkaVersion, NewTopicSpec, PartitionRule,
+    kafka_precheck, probe_broker_version, Generation, KafkaAdmin, KafkaTarget, KafkaVersion,
+    NewTopicSpec, PartitionRule,
 };
 use obsync_model::{CheckItem, CheckStatus};
 use obsync_testkit::{unique_name, KafkaBroker, KafkaRelease};
@@ -149,22 +149,17 @@ async fn release_scenarios(release: KafkaRelease) {
         let admin = KafkaAdmin::with_timeout(&target, TIMEOUT).unwrap();
         admin.create_topics(&topics).await.unwrap();
     }
-    let producer = KafkaProducer::new(&target).unwrap();
-    let mut tickets = Vec::new();
     let partition = |i: usize| PartitionRule::Hash.partition(format!("k{}", i % 17).as_bytes(), 3);
-    for i in 0..300 {
-        let key = format!("k{}", i % 17);
-        let value = i.to_string();
-        tickets.push(
-            producer
-                .send(&topic, partition(i), key.as_bytes(), value.as_bytes(), None)
-                .await
-                .unwrap(),
-        );
-    }
-    for t in tickets {
-        t.acknowledged().await.unwrap();
-    }
+    let what = format!("{release:?}");
+    common::send_numbered(
+        &what,
+        &target,
+        &topic,
+        300,
+        |i| format!("k{}", i % 17),
+        partition,
+    )
+    .await;
     let args = broker.kcat_args();
     let consumed = tokio::task::spawn_blocking(move || common::consume_with(&args, &topic))
         .await

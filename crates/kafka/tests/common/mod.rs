@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
-use obsync_kafka::{DeliveryTicket, KafkaAdmin, KafkaTarget, NewTopicSpec, TopicCreation};
+use obsync_kafka::{
+    DeliveryTicket, KafkaAdmin, KafkaProducer, KafkaTarget, NewTopicSpec, TopicCreation,
+};
 
 /// One message as kcat read it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,4 +119,37 @@ pub async fn await_in_order(
         out.push((d.partition, d.offset));
     }
     out
+}
+
+/// Sends values `0..count` to `topic` (key `key(i)`, partition `partition(i)`) and waits until
+/// Kafka acknowledged every one; panics naming `what` on a failure.
+pub async fn send_numbered(
+    what: &str,
+    target: &KafkaTarget,
+    topic: &str,
+    count: usize,
+    key: impl Fn(usize) -> String,
+    partition: impl Fn(usize) -> i32,
+) {
+    let producer = KafkaProducer::new(target).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let mut tickets = Vec::with_capacity(count);
+    for i in 0..count {
+        let value = i.to_string();
+        let ticket = producer
+            .send(
+                topic,
+                partition(i),
+                key(i).as_bytes(),
+                value.as_bytes(),
+                None,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{what}: message {i}: {e}"));
+        tickets.push(ticket);
+    }
+    for t in tickets {
+        t.acknowledged()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+    }
 }

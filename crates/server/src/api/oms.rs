@@ -253,7 +253,8 @@ fn progress(state: &AppState, p: &ProjectRecord) -> Value {
         "alarmLevel": "IGNORE",
         "incrSyncCheckpoint": live.as_ref().and_then(|s| s.checkpoint_time),
         "lagSeconds": live.as_ref().and_then(|s| s.lag_seconds),
-        "ackedMessages": live.as_ref().map(|s| s.messages_acked),
+        // Earlier runs' acknowledgements plus this run's, as /api/v1 progress counts them.
+        "ackedMessages": live.as_ref().map(|s| p.acked_messages + s.messages_acked),
     })
 }
 

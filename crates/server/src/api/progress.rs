@@ -201,8 +201,8 @@ fn tables(
     out
 }
 
-/// The named topics of the project's rules, and the topic of every table it has seen
-/// (which is how batch-rule topics become known).
+/// The named topics of the project's rules, and the topic of every table the rules name
+/// exactly or the project has seen (which is how batch-rule topics become known).
 fn topics(
     config: Option<&ProjectConfig>,
     saved: Option<&SavedState>,
@@ -219,9 +219,18 @@ fn topics(
             obsync_config::TopicTarget::BatchRule => None,
         })
         .collect();
-    let mut seen: Vec<TableId> = saved
-        .map(|s| s.definitions.iter().map(|d| d.id.clone()).collect())
-        .unwrap_or_default();
+    // The console's wizard names every table exactly, so its batch topics are known
+    // before the start; a wildcard rule's tables only once the project has run.
+    let mut seen: Vec<TableId> = config
+        .objects
+        .iter()
+        .flat_map(|o| o.include.iter().filter_map(|p| p.exact()))
+        .collect();
+    seen.extend(
+        saved
+            .iter()
+            .flat_map(|s| s.definitions.iter().map(|d| d.id.clone())),
+    );
     seen.extend(tables.keys().filter_map(|t| {
         t.split_once('.')
             .map(|(database, table)| TableId::new(database, table))
