@@ -3,7 +3,7 @@
 
 use obsync_config::{contains_chinese, ProjectConfig};
 use obsync_model::{TableId, TableMeta};
-use obsync_source::metadata::{MetadataReader, TableKind};
+use obsync_source::metadata::{MetadataReader, ServerInfo, TableKind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -17,10 +17,12 @@ pub struct TablePlan {
 
 /// The resolved project: synced tables, and objects that matched a rule but cannot be
 /// synced (views, other objects) with the reason, shown to the user.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ProjectPlan {
     pub tables: BTreeMap<TableId, TablePlan>,
     pub excluded: Vec<(TableId, String)>,
+    /// The source, identified once: the stages pass it on instead of asking again.
+    pub server: ServerInfo,
 }
 
 impl ProjectPlan {
@@ -60,7 +62,11 @@ pub async fn resolve(
     config: &ProjectConfig,
     reader: &MetadataReader,
 ) -> Result<ProjectPlan, PlanError> {
-    let mut plan = ProjectPlan::default();
+    let mut plan = ProjectPlan {
+        tables: BTreeMap::new(),
+        excluded: Vec::new(),
+        server: reader.server_info().await?,
+    };
     // Without the server's system schemas (`obsync_source::metadata::SYSTEM_DATABASES`).
     let databases: Vec<String> = reader.list_databases().await?;
     let listings = reader.list_tables(Some(&databases)).await?;

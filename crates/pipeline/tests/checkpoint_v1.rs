@@ -247,14 +247,14 @@ async fn a_full_sync_resumes_from_a_v1_checkpoint() {
         .await
         .expect("the run ends");
     assert!(matches!(outcome, Ok(RunOutcome::Finished)), "{outcome:?}");
-    let keys = support::consume(&services.kafka_bootstrap, &topic, "%k\n");
-    let mut ids: Vec<&str> = keys.lines().collect();
+    let records = obsync_testkit::kcat::consume(&services.kafka_bootstrap, &topic);
+    let mut ids: Vec<&str> = records.iter().map(|r| r.key_str()).collect();
     ids.sort();
-    assert_eq!(ids.len(), 3, "only the rows after key 5: {keys}");
+    assert_eq!(ids.len(), 3, "only the rows after key 5: {ids:?}");
     for id in ["6", "7", "8"] {
         assert!(
             ids.iter().any(|k| k.contains(id)),
-            "row {id} is sent: {keys}"
+            "row {id} is sent: {ids:?}"
         );
     }
     let state = CheckpointStore::open(&dir).unwrap().load().unwrap();

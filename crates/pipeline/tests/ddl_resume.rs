@@ -37,9 +37,9 @@ partition_rule = "one""#;
 
 /// The `postStruct` of every message, in offset order (one partition).
 fn after_images(bootstrap: &str, topic: &str) -> Vec<Value> {
-    support::consume(bootstrap, topic, "%s\n")
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["postStruct"].clone())
+    obsync_testkit::kcat::consume(bootstrap, topic)
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.value).unwrap()["postStruct"].clone())
         .filter(|v| !v.is_null())
         .collect()
 }

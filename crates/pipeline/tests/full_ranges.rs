@@ -23,9 +23,9 @@ snapshot_parallelism = 4"#;
 /// Message count per key in the topic, read with kcat (an independent client).
 fn keys_in_topic(bootstrap: &str, topic: &str) -> BTreeMap<u64, u32> {
     let mut counts = BTreeMap::new();
-    for line in support::consume(bootstrap, topic, "%k\n").lines() {
+    for record in obsync_testkit::kcat::consume(bootstrap, topic) {
         *counts
-            .entry(line.parse::<u64>().expect("numeric key"))
+            .entry(record.key_str().parse::<u64>().expect("numeric key"))
             .or_insert(0) += 1;
     }
     counts

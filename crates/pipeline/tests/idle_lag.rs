@@ -36,7 +36,7 @@ async fn an_idle_source_keeps_the_lag_at_zero_and_a_new_row_still_arrives() {
         sync: "types = [\"schema\", \"incremental\"]\nformat = \"Default\"",
         tables: &tables,
         topic: &topic,
-        source_extra: "",
+        ..Default::default()
     };
     let settings = support::settings_on(&server, &services.kafka_bootstrap, &project);
     let state_dir = std::env::temp_dir().join(unique_name("idle_state"));
@@ -90,7 +90,11 @@ async fn an_idle_source_keeps_the_lag_at_zero_and_a_new_row_still_arrives() {
     }
     handle.stop();
     handle.join().await.unwrap();
-    let values = support::consume(&services.kafka_bootstrap, &topic, "%s\n");
-    assert!(values.contains("after idle"), "{values}");
-    assert!(values.contains("first"), "{values}");
+    let values: Vec<String> = obsync_testkit::kcat::consume(&services.kafka_bootstrap, &topic)
+        .iter()
+        .map(|r| r.value_str().to_string())
+        .collect();
+    assert_eq!(values.len(), 2, "{values:?}");
+    assert!(values[0].contains("first"), "{values:?}");
+    assert!(values[1].contains("after idle"), "{values:?}");
 }

@@ -20,14 +20,13 @@ split_key_updates = {split}"#
 
 /// (partition, recordType, prevStruct.id, postStruct.id) of every message, by offset.
 fn records(bootstrap: &str, topic: &str) -> Vec<(i32, String, Option<String>, Option<String>)> {
-    let mut v: Vec<_> = support::consume(bootstrap, topic, "%p %s\n")
-        .lines()
-        .map(|l| {
-            let (p, json) = l.split_once(' ').unwrap();
-            let m: serde_json::Value = serde_json::from_str(json).unwrap();
+    let mut v: Vec<_> = obsync_testkit::kcat::consume(bootstrap, topic)
+        .iter()
+        .map(|r| {
+            let m: serde_json::Value = serde_json::from_slice(&r.value).unwrap();
             let id = |img: &str| m[img]["id"].as_str().map(str::to_string);
             (
-                p.parse().unwrap(),
+                r.partition,
                 m["recordType"].as_str().unwrap().to_string(),
                 id("prevStruct"),
                 id("postStruct"),

@@ -73,6 +73,7 @@ async fn precheck_on(
         tables: &tables,
         topic: &format!("{db}-topic"),
         source_extra: &source_extra,
+        ..Default::default()
     };
     let settings = support::settings_on(server, &services.kafka_bootstrap, &project);
     precheck::run(&settings, state_dir).await

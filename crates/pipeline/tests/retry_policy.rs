@@ -6,12 +6,10 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use obsync_config::ProjectConfig;
 use obsync_pipeline::{ProjectHandle, Settings};
-use obsync_testkit::{unique_name, KafkaInstance, Services};
+use obsync_testkit::{unique_name, KafkaInstance, Services, SqlServer};
 
 /// A project reading `db.t` as `user`/`password` into `topic` on `bootstrap`.
 fn settings(
@@ -23,35 +21,23 @@ fn settings(
     db: &str,
     topic: &str,
 ) -> Settings {
-    let m = &services.mariadb;
-    let text = format!(
-        r#"
-[project]
-name = "{name}"
-[source]
-kind = "mariadb"
-host = "{host}"
-port = {port}
-user = "{user}"
-password = "{password}"
-[target]
-bootstrap_servers = "{bootstrap}"
-version = "3.x"
-[target.producer]
-{producer}
-[sync]
-{sync}
-[[objects]]
-tables = ["{db}.t"]
-topic = "{topic}"
-"#,
-        name = topic.replace(['_', '-'], ""),
-        host = m.host,
-        port = m.port,
-    );
-    let config = ProjectConfig::parse(&text, Path::new("retry.toml"))
-        .unwrap_or_else(|e| panic!("test project is invalid: {e}"));
-    Settings::from_config(config)
+    let source = SqlServer {
+        user: user.to_string(),
+        password: password.to_string(),
+        ..services.mariadb.clone()
+    };
+    let tables = format!("\"{db}.t\"");
+    // One name per test: they run side by side.
+    let name = topic.replace(['_', '-'], "");
+    let project = support::Project {
+        name: &name,
+        sync,
+        tables: &tables,
+        topic,
+        producer,
+        ..Default::default()
+    };
+    support::settings_on(&source, bootstrap, &project)
 }
 
 /// The error and every cause under it, one per line.
@@ -186,10 +172,9 @@ async fn a_stopped_broker_counts_errors_and_the_project_resumes_when_it_is_back(
         "rows 2 and 3 arrive after the outage",
         support::TIMEOUT,
         || {
-            let values = support::consume(&bootstrap, &topic, "%s\n");
-            ids = values
-                .lines()
-                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            ids = obsync_testkit::kcat::consume(&bootstrap, &topic)
+                .iter()
+                .filter_map(|r| serde_json::from_slice::<serde_json::Value>(&r.value).ok())
                 .filter_map(|m| m["postStruct"]["id"].as_str().map(str::to_string))
                 .collect();
             ["1", "2", "3"].iter().all(|id| ids.iter().any(|i| i == id))

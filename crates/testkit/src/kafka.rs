@@ -167,12 +167,7 @@ pub fn create_topic(kafka_libs: &Path, bootstrap: &str, topic: &str, partitions:
 
 /// Whether a broker at `bootstrap` serves metadata that lists itself.
 fn broker_answers(bootstrap: &str) -> bool {
-    Command::new("kcat")
-        .args(["-b", bootstrap, "-L", "-m", "3"])
-        .output()
-        .is_ok_and(|o| {
-            o.status.success() && String::from_utf8_lossy(&o.stdout).contains(" 1 brokers:")
-        })
+    crate::kcat::broker_answers(&["-b".to_string(), bootstrap.to_string()])
 }
 
 fn classpath(kafka_libs: &Path) -> OsString {

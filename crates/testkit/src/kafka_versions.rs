@@ -277,7 +277,7 @@ impl KafkaBroker {
         self.kafka.start();
         let args = self.kcat_args();
         self.kafka
-            .wait_until(READY_TIMEOUT, || broker_answers(&args));
+            .wait_until(READY_TIMEOUT, || crate::kcat::broker_answers(&args));
     }
 
     /// Controlled shutdown (SIGTERM).
@@ -355,17 +355,6 @@ impl Drop for KafkaBroker {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
-}
-
-/// Whether `kcat <args> -L` lists one broker.
-fn broker_answers(args: &[String]) -> bool {
-    Command::new("kcat")
-        .args(args)
-        .args(["-L", "-m", "3"])
-        .output()
-        .is_ok_and(|o| {
-            o.status.success() && String::from_utf8_lossy(&o.stdout).contains(" 1 brokers:")
-        })
 }
 
 fn server_properties(

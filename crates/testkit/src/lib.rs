@@ -7,6 +7,8 @@
 //!   or between runs against long-lived services.
 //! - [`MariaDbInstance`] and [`KafkaInstance`]: private, throwaway servers for fault tests
 //!   that stop, kill and restart a server without disturbing the shared ones.
+//! - [`kcat`]: reading a topic back with kcat, the independent client.
+//! - [`all_types`]: the type-matrix table the end-to-end tests share.
 //! - [`KafkaBroker`]: a private broker of any [`KafkaRelease`] from 0.9 to 4.1 (ZooKeeper
 //!   or KRaft), with extra SASL/TLS listeners, for the version-matrix and security tests.
 //!
@@ -17,8 +19,10 @@
 //! pull a runtime or a client library in; servers are driven through their own CLIs
 //! (`mariadb`, `kcat`, Kafka's Java tools).
 
+pub mod all_types;
 mod kafka;
 mod kafka_versions;
+pub mod kcat;
 mod kdc;
 mod mariadb;
 mod names;

@@ -19,30 +19,9 @@ fn produce(bootstrap: &str, topic: &str, message: &str) {
 }
 
 fn consume_all(bootstrap: &str, topic: &str) -> Vec<String> {
-    let out = Command::new("kcat")
-        .args([
-            "-b",
-            bootstrap,
-            "-C",
-            "-t",
-            topic,
-            "-p",
-            "0",
-            "-o",
-            "beginning",
-            "-e",
-            "-q",
-        ])
-        .output()
-        .expect("running kcat");
-    assert!(
-        out.status.success(),
-        "kcat could not consume {topic}: {out:?}"
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
+    obsync_testkit::kcat::consume(bootstrap, topic)
+        .iter()
+        .map(|r| r.value_str().to_string())
         .collect()
 }
 

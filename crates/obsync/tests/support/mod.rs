@@ -36,7 +36,7 @@
 pub mod server;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -630,19 +630,11 @@ pub fn scratch_dir(name: &str) -> PathBuf {
 // Kafka
 // ---------------------------------------------------------------------------------------
 
-/// One Kafka record as `kcat` saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KafkaRecord {
-    pub topic: String,
-    pub partition: i32,
-    pub offset: i64,
-    pub key: Vec<u8>,
-    pub value: Vec<u8>,
-}
+pub use obsync_testkit::kcat::KafkaRecord;
 
 /// Every record of `topic`, sorted by (partition, offset). Panics when kcat fails.
 pub fn consume(bootstrap: &str, topic: &str) -> Vec<KafkaRecord> {
-    try_consume(bootstrap, topic).unwrap_or_else(|e| panic!("{e}"))
+    obsync_testkit::kcat::consume(bootstrap, topic)
 }
 
 /// Like [`consume`], `Err` with kcat's message (e.g. the topic does not exist yet).
@@ -656,56 +648,9 @@ pub fn try_consume_with(
     extra: &[String],
     topic: &str,
 ) -> Result<Vec<KafkaRecord>, String> {
-    // -J wraps each record in a JSON envelope: keys and payloads are JSON strings, which is
-    // lossless here because obsync writes UTF-8 keys (U+0001 separators) and JSON values.
-    let out = Command::new("kcat")
-        .args([
-            "-C",
-            "-b",
-            bootstrap,
-            "-t",
-            topic,
-            "-o",
-            "beginning",
-            "-e",
-            "-J",
-            "-q",
-        ])
-        .args(extra)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("running kcat: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "kcat -C -t {topic} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let mut records = Vec::new();
-    for line in out.stdout.lines() {
-        let line = line.map_err(|e| e.to_string())?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let j: serde_json::Value =
-            serde_json::from_str(&line).map_err(|e| format!("kcat line {line:?}: {e}"))?;
-        let bytes = |field: &str| {
-            j[field]
-                .as_str()
-                .map(|s| s.as_bytes().to_vec())
-                .unwrap_or_default()
-        };
-        records.push(KafkaRecord {
-            topic: topic.to_string(),
-            partition: j["partition"].as_i64().ok_or("no partition")? as i32,
-            offset: j["offset"].as_i64().ok_or("no offset")?,
-            key: bytes("key"),
-            value: bytes("payload"),
-        });
-    }
-    records.sort_by_key(|r| (r.partition, r.offset));
-    Ok(records)
+    let mut connection = vec!["-b".to_string(), bootstrap.to_string()];
+    connection.extend_from_slice(extra);
+    obsync_testkit::kcat::try_consume(&connection, topic)
 }
 
 /// Records of all `topics`, sorted by (topic, partition, offset).

@@ -38,7 +38,7 @@ pub async fn run(
     if s.sync.incremental && state.snapshot_start.is_none() {
         // Recorded before any row is read: streaming from here afterwards replays
         // every change committed during the snapshot (duplicates, never gaps).
-        let position = current_position(ctx).await?;
+        let position = current_position(ctx, plan).await?;
         tracing::info!(%position, "change-log position recorded before the snapshot");
         emitter
             .mark(Mark::SnapshotStart {
@@ -54,11 +54,10 @@ pub async fn run(
     for (id, table) in &plan.tables {
         let name = id.to_string();
         let progress = state.tables.get(&name).cloned().unwrap_or_default();
-        let reader = Arc::new(SnapshotReader::new(
-            pool.clone(),
-            table.meta.clone(),
-            s.snapshot_chunk_rows,
-        ));
+        let reader = Arc::new(
+            SnapshotReader::new(pool.clone(), table.meta.clone(), s.snapshot_chunk_rows)
+                .on_server(&plan.server),
+        );
         let estimated = match reader.estimate_rows().await {
             Ok(e) => e.rows,
             Err(_) => table.meta.estimated_rows,
@@ -162,9 +161,11 @@ async fn plan_parts(
     Ok(vec![(None, KeyRange::all(), progress.last_key.clone())])
 }
 
-async fn current_position(ctx: &RunContext) -> Result<LogPosition, RunError> {
+async fn current_position(ctx: &RunContext, plan: &ProjectPlan) -> Result<LogPosition, RunError> {
     let mut conn = ctx.settings.source.connect().await?;
-    Ok(obsync_source::snapshot::current_position(&mut conn).await?)
+    obsync_source::position::current_position(&mut conn, &plan.server)
+        .await
+        .map_err(|e| RunError::Snapshot(e.into()))
 }
 
 struct TableJob {

@@ -39,7 +39,10 @@ pub async fn run(
     let mut start = match start {
         StartFrom::Current => {
             let mut conn = s.source.connect().await?;
-            StartFrom::Position(obsync_source::snapshot::current_position(&mut conn).await?)
+            let now = obsync_source::position::current_position(&mut conn, &plan.server)
+                .await
+                .map_err(|e| RunError::Snapshot(e.into()))?;
+            StartFrom::Position(now)
         }
         other => other,
     };

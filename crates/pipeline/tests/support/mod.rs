@@ -5,7 +5,6 @@ use obsync_config::ProjectConfig;
 use obsync_pipeline::{ProjectHandle, Settings, Stage, StatusSnapshot};
 use obsync_testkit::{Services, SqlServer};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A project on the shared MariaDB and Kafka replicating `tables` (`db.table`, …) into
@@ -22,12 +21,13 @@ pub fn settings(
         sync,
         tables,
         topic,
-        source_extra: "",
+        ..Default::default()
     };
     settings_on(&services.mariadb, &services.kafka_bootstrap, &project)
 }
 
 /// What a test project is made of, apart from where its source and Kafka are.
+#[derive(Default)]
 pub struct Project<'a> {
     pub name: &'a str,
     /// The body of `[sync]`.
@@ -37,6 +37,8 @@ pub struct Project<'a> {
     pub topic: &'a str,
     /// More `[source]` lines, e.g. `binlog_positioning = "gtid"`.
     pub source_extra: &'a str,
+    /// The body of `[target.producer]`, if any.
+    pub producer: &'a str,
 }
 
 /// A project reading from the MariaDB `source` into Kafka at `kafka`.
@@ -55,6 +57,8 @@ password = "{password}"
 [target]
 bootstrap_servers = "{kafka}"
 version = "3.x"
+[target.producer]
+{producer}
 [sync]
 {sync}
 [[objects]]
@@ -62,6 +66,7 @@ tables = [{tables}]
 topic = "{topic}"
 "#,
         name = p.name,
+        producer = p.producer,
         pid = std::process::id(),
         host = source.host,
         port = source.port,
@@ -80,20 +85,6 @@ topic = "{topic}"
 /// A state directory that does not exist (a project that never ran).
 pub fn no_state_dir() -> PathBuf {
     std::env::temp_dir().join(obsync_testkit::unique_name("no_state"))
-}
-
-/// Every message of `topic`, one line each in kcat's `-f` format (an independent client).
-pub fn consume(bootstrap: &str, topic: &str, format: &str) -> String {
-    let out = Command::new("kcat")
-        .args(["-C", "-b", bootstrap, "-t", topic, "-e", "-q", "-f", format])
-        .output()
-        .expect("kcat runs");
-    assert!(
-        out.status.success(),
-        "kcat: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 messages")
 }
 
 /// Waits until `done` holds for the project's status; fails the test, showing the

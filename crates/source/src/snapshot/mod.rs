@@ -30,7 +30,7 @@ pub mod sql;
 
 pub use decode::{decode_text, DecodeError};
 
-use crate::metadata::{server_info, MetadataError};
+use crate::metadata::{server_info, MetadataError, ServerInfo};
 use crate::SourceFlavor;
 use futures::TryStreamExt;
 use mysql_async::prelude::Queryable;
@@ -202,6 +202,13 @@ impl SnapshotReader {
             select_list,
             from,
         }
+    }
+
+    /// A reader for a server already identified, which then never asks who it is
+    /// (one detection per endpoint, not one per table).
+    pub fn on_server(mut self, info: &ServerInfo) -> Self {
+        self.oceanbase = OnceCell::new_with(Some(info.flavor == SourceFlavor::OceanBase));
+        self
     }
 
     /// Counts rows into `counter` instead of a private one (e.g. one per project).
