@@ -33,10 +33,23 @@ async function choose(testId, optionText) {
   await page.locator('.ant-select-dropdown:visible .ant-select-item-option', { hasText: optionText }).first().click();
 }
 
-/** In the settings dialog: adds the column and drops the preselected primary key. */
+/**
+ * In the settings dialog: adds the column and drops the preselected primary key. Each round
+ * reads the options' selected state and makes one click, so a click that lands while the
+ * dropdown still moves (a loaded machine) is corrected instead of failing the scenario.
+ */
 async function pickShardColumn(column) {
-  await choose('shard-columns', `${column} (`);
-  await page.locator('.ant-select-dropdown:visible .ant-select-item-option', { hasText: '主键' }).first().click();
+  const open = page.locator('.ant-select-dropdown:visible');
+  const option = (text) => open.locator('.ant-select-item-option', { hasText: text }).first();
+  const selected = async (text) => /ant-select-item-option-selected/.test((await option(text).getAttribute('class')) ?? '');
+  await waitFor(`${column} as the only shard column`, async () => {
+    if ((await open.count()) === 0) await byTestId('shard-columns').click();
+    await option(`${column} (`).waitFor();
+    if (!(await selected(`${column} (`))) await option(`${column} (`).click();
+    else if (await selected('· 主键')) await option('· 主键').click();
+    else return true;
+    return false;
+  }, { timeoutMs: 20_000, everyMs: 300 });
   await page.keyboard.press('Escape');
   await page.locator('[data-testid=shard-columns]', { hasText: column }).waitFor();
 }

@@ -7,8 +7,12 @@ const COLOR: Record<PrecheckItem['status'], string> = { pass: 'success', fail: '
 /** Every precheck item with its status and, when it did not pass, the fix. */
 export function PrecheckTable({ precheck }: { precheck: Precheck }) {
   const { t, i18n } = useTranslation();
-  // Known items by name in the user's language; others (e.g. one per topic) as the server names them.
-  const itemName = (name: string) => (i18n.exists(`precheck.items.${name}`) ? `${t(`precheck.items.${name}`)} (${name})` : name);
+  // Known items by name in the user's language (one per topic by its prefix); others as the server names them.
+  const TOPIC_ITEM = 'kafka.topic.';
+  const itemName = (name: string) => {
+    if (name.startsWith(TOPIC_ITEM)) return t('precheck.items.kafka.topic', { topic: name.slice(TOPIC_ITEM.length) });
+    return i18n.exists(`precheck.items.${name}`) ? `${t(`precheck.items.${name}`)} (${name})` : name;
+  };
   return (
     <Table<PrecheckItem>
       size="small"

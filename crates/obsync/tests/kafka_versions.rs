@@ -25,29 +25,10 @@ use support::*;
 const CATCH_UP: Duration = Duration::from_secs(180);
 const STAGE: Duration = Duration::from_secs(180);
 
-const TYPES_DDL: &str = "CREATE TABLE types (
-    id INT PRIMARY KEY,
-    ti TINYINT, tiu TINYINT UNSIGNED, mi MEDIUMINT, biu BIGINT UNSIGNED, bi BIGINT,
-    dec65 DECIMAL(65,30), f FLOAT, d DOUBLE, b64 BIT(64),
-    dt DATE, dtm DATETIME(6), ts TIMESTAMP(6) NULL DEFAULT NULL, tm TIME(6), y YEAR,
-    s VARCHAR(64), bin BINARY(4), blb BLOB, e ENUM('a','b','c'), st SET('x','y','z'), j JSON
-) CHARACTER SET utf8mb4";
-
-const TYPES_ROWS: &[&str] = &[
-    "INSERT INTO types VALUES (1, -128, 0, -8388608, 0, -9223372036854775808,
-        '-99999999999999999999999999999999999.999999999999999999999999999999',
-        -3.40282e38, -1.7976931348623157e308, b'0', '1000-01-01', '1000-01-01 00:00:00.000000',
-        '1970-01-01 00:00:01.000000', '-838:59:59.000000', 1901, '', X'00000000', X'00',
-        'a', '', '{}')",
-    "INSERT INTO types VALUES (2, 127, 255, 8388607, 18446744073709551615, 9223372036854775807,
-        '99999999999999999999999999999999999.999999999999999999999999999999',
-        3.40282e38, 1.7976931348623157e308,
-        b'1111111111111111111111111111111111111111111111111111111111111111',
-        '9999-12-31', '9999-12-31 23:59:59.999999', '2038-01-19 03:14:07.999999',
-        '838:59:59.000000', 2155, '😀 emoji 中文 \"quoted\" \\\\ back', X'00FF7F80', X'00FF00FE',
-        'c', 'x,y,z', '{\"k\": \"中文😀\", \"n\": [1, 2.5, null, true]}')",
-    "INSERT INTO types (id) VALUES (3)",
-];
+// The type matrix, shared with the other end-to-end tests.
+use obsync_testkit::all_types::{
+    COLUMNS as TYPES_COLS, DDL as TYPES_DDL, EDGE_ROWS as TYPES_EDGE_ROWS,
+};
 
 const COMP_DDL: &str = "CREATE TABLE comp (
     a INT NOT NULL, b VARCHAR(20) NOT NULL, v INT, PRIMARY KEY (a, b)
@@ -65,7 +46,7 @@ const FORMATS: [&str; 5] = [
 
 fn create_workload(db: &SourceDb) {
     db.exec_many(&[TYPES_DDL, COMP_DDL, NOKEY_DDL]);
-    db.exec_many(TYPES_ROWS);
+    db.exec_many(TYPES_EDGE_ROWS);
     db.exec_many(&[
         "INSERT INTO types (id, bi, s, dec65, dtm, j) SELECT seq, seq * 1000003, \
          CONCAT('bulk ', seq), seq / 7, TIMESTAMPADD(SECOND, seq, '2020-01-01'), \
@@ -82,10 +63,10 @@ fn incremental_changes(db: &SourceDb, round: u32) {
     let base = 1_000_000 * (round + 1);
     db.exec_many(&[
         format!(
-            "INSERT INTO types SELECT id + {base}, ti, tiu, mi, biu, bi, dec65, f, d, b64, dt, \
-             dtm, ts, tm, y, s, bin, blb, e, st, j FROM types WHERE id <= 3"
+            "INSERT INTO types (id, {TYPES_COLS}) SELECT id + {base}, {TYPES_COLS} FROM types \
+             WHERE id <= 4"
         ),
-        format!("UPDATE types SET s = CONCAT(IFNULL(s, ''), '!{round}') WHERE id <= 3"),
+        format!("UPDATE types SET s = CONCAT(IFNULL(s, ''), '!{round}') WHERE id <= 4"),
         format!("DELETE FROM types WHERE id = {}", base + 1),
         format!(
             "UPDATE comp SET b = CONCAT(b, 'x{round}') WHERE a = {}",

@@ -45,6 +45,9 @@ use std::time::{Duration, Instant};
 /// for checkpoints, rare enough not to flood the pipeline with no-op events.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 
+/// MySQL 8.0.26+'s `HEARTBEAT_LOG_EVENT_V2`, which mysql_common does not name.
+const HEARTBEAT_V2: u8 = 0x29;
+
 /// What [`Assembler::push`] needs next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Step {
@@ -304,7 +307,8 @@ impl Assembler {
         // description and GTID list a server re-sends when a dump starts mid-file carry
         // their original, earlier positions and must not move the cursor back.
         let in_sequence = real && start.pos >= self.cursor.pos;
-        if real && ty != EventType::HEARTBEAT_EVENT as u8 && h.log_pos() as u64 > self.cursor.pos {
+        let heartbeat = ty == EventType::HEARTBEAT_EVENT as u8 || ty == HEARTBEAT_V2;
+        if real && !heartbeat && h.log_pos() as u64 > self.cursor.pos {
             self.cursor.pos = h.log_pos() as u64;
         }
         let ts = h.timestamp();
@@ -399,6 +403,9 @@ impl Assembler {
                 })
             }
             HEARTBEAT => self.on_heartbeat(ev),
+            // Its body (file and 64-bit offset) is not decoded by mysql_common: it only
+            // says the connection is alive, and owed progress can go out.
+            HEARTBEAT_V2 => self.flush_progress(),
             INCIDENT => {
                 return Err(BinlogError::Unsupported {
                     position: start,
