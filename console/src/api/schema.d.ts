@@ -926,6 +926,7 @@ export interface components {
             name: string;
         };
         TagInput: {
+            /** @description 1-20 characters, no spaces, unique. */
             name: string;
         };
         TagList: {
@@ -1267,6 +1268,14 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
