@@ -4,7 +4,6 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::Duration;
 
 use obsync_kafka::{
@@ -27,28 +26,14 @@ pub fn consume_all(bootstrap: &str, topic: &str) -> Vec<Consumed> {
 
 /// Like [`consume_all`], with the connection given as kcat arguments (`-b …`, `-X …`).
 pub fn consume_with(connection: &[String], topic: &str) -> Vec<Consumed> {
-    let out = Command::new("kcat")
-        .args(connection)
-        .args(["-C", "-t", topic, "-o", "beginning", "-e", "-q"])
-        .args(["-f", "%p\t%o\t%k\t%s\n"])
-        .output()
-        .expect("running kcat (is it installed?)");
-    assert!(
-        out.status.success(),
-        "kcat could not consume {topic}: {out:?}"
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf-8 from kcat")
-        .lines()
-        .map(|line| {
-            let mut f = line.splitn(4, '\t');
-            let mut next = || f.next().unwrap_or_else(|| panic!("bad kcat line {line:?}"));
-            Consumed {
-                partition: next().parse().unwrap(),
-                offset: next().parse().unwrap(),
-                key: next().to_owned(),
-                value: next().to_owned(),
-            }
+    obsync_testkit::kcat::try_consume(connection, topic)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|r| Consumed {
+            partition: r.partition,
+            offset: r.offset,
+            key: r.key_str().to_owned(),
+            value: r.value_str().to_owned(),
         })
         .collect()
 }

@@ -221,22 +221,9 @@ pub async fn wait_until(
 
 /// Every message of `topic` as `key\tvalue` lines, read by kcat (an independent client).
 pub fn consume(bootstrap: &str, topic: &str) -> Vec<String> {
-    let out = std::process::Command::new("kcat")
-        .args([
-            "-C", "-b", bootstrap, "-t", topic, "-e", "-q", "-f", "%k\t%s\n",
-        ])
-        .output()
-        .expect("kcat runs");
-    assert!(
-        out.status.success(),
-        "kcat: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
+    obsync_testkit::kcat::consume(bootstrap, topic)
+        .iter()
+        .map(|r| format!("{}\t{}", r.key_str(), r.value_str()))
         .collect()
 }
 
