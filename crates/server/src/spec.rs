@@ -179,13 +179,6 @@ pub fn render(
         t.insert("sasl".into(), table.into());
     }
     if let Some(tls) = kafka.tls.as_ref().filter(|tls| tls.enabled) {
-        if tls.client_cert_pem.is_some() || tls.client_key_pem.is_some() {
-            return Err(SpecError::one(
-                "target_id",
-                "not supported yet: TLS client certificates for projects",
-                "use TLS with a CA only, with SASL for authentication",
-            ));
-        }
         let mut table = toml::Table::new();
         table.insert("enabled".into(), true.into());
         table.insert("verify_hostname".into(), tls.verify_hostname.into());
@@ -201,6 +194,42 @@ pub fn render(
                 )
             })?;
             table.insert("ca_file".into(), path.display().to_string().into());
+        }
+        match (&tls.client_cert_pem, &tls.client_key_pem) {
+            (None, None) => {}
+            (Some(cert), Some(sealed)) => {
+                let cannot_write = |e: std::io::Error| {
+                    SpecError::one(
+                        "target_id",
+                        format!(
+                            "cannot write the client certificate of data source {}: {e}",
+                            target.name
+                        ),
+                        "check that the server's data directory is writable",
+                    )
+                };
+                let (cert_file, key_file) = client_cert_paths(ctx.tls_dir, &target.id);
+                std::fs::create_dir_all(ctx.tls_dir.join(&target.id)).map_err(cannot_write)?;
+                std::fs::write(&cert_file, cert).map_err(cannot_write)?;
+                // The key is opened only to run the project (never for an export, which
+                // names the file): librdkafka reads it from a file, kept 0600 beside the
+                // data directory's other secrets.
+                if let Some(key) = key {
+                    write_private(&key_file, key.open(sealed)?.as_bytes()).map_err(cannot_write)?;
+                }
+                table.insert("cert_file".into(), cert_file.display().to_string().into());
+                table.insert("key_file".into(), key_file.display().to_string().into());
+            }
+            _ => {
+                return Err(SpecError::one(
+                    "target_id",
+                    format!(
+                        "data source {} has only half of a TLS client certificate",
+                        target.name
+                    ),
+                    "upload both the client certificate and its private key, or neither",
+                ))
+            }
         }
         t.insert("tls".into(), table.into());
     }
@@ -289,6 +318,27 @@ pub fn export_text(rendered: &Rendered, spec: &ProjectSpec) -> String {
     out.push_str(" before obsync run.\n\n");
     out.push_str(&rendered.toml);
     out
+}
+
+/// Where a Kafka data source's client certificate and key are written for its projects.
+fn client_cert_paths(dir: &Path, id: &str) -> (PathBuf, PathBuf) {
+    (
+        dir.join(id).join("client.pem"),
+        dir.join(id).join("client.key"),
+    )
+}
+
+/// Writes `bytes` to `path` readable by the owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)
 }
 
 fn write_ca(dir: &Path, id: &str, pem: &str) -> std::io::Result<PathBuf> {
@@ -470,5 +520,48 @@ mod tests {
             !exported.contains("password_env = \"OBSYNC_KAFKA"),
             "{exported}"
         );
+    }
+
+    #[test]
+    fn a_tls_client_certificate_is_written_for_the_run_and_its_key_never_exported() {
+        use std::os::unix::fs::PermissionsExt;
+        let key = key();
+        let (source, mut target) = datasources(&key);
+        target.kafka.as_mut().unwrap().tls = Some(crate::model::TlsRecord {
+            enabled: true,
+            verify_hostname: false,
+            ca_pem: Some("CA PEM".into()),
+            client_cert_pem: Some("CERT PEM".into()),
+            client_key_pem: Some(key.seal("PRIVATE KEY PEM")),
+        });
+        let tls_dir = std::env::temp_dir().join(format!("obsync-spec-tls-{}", std::process::id()));
+        let ctx = SpecContext {
+            source: Some(&source),
+            target: Some(&target),
+            tags: &[],
+            tls_dir: &tls_dir,
+        };
+        let config = render(&spec(), &ctx, Some(&key))
+            .unwrap()
+            .config(0)
+            .unwrap();
+        let cert = config.target.tls.unwrap().client_cert.unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&cert.cert_file).unwrap(),
+            "CERT PEM"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&cert.key_file).unwrap(),
+            "PRIVATE KEY PEM"
+        );
+        let mode = std::fs::metadata(&cert.key_file)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let exported = export_text(&render(&spec(), &ctx, None).unwrap(), &spec());
+        assert!(exported.contains("key_file"), "{exported}");
+        assert!(!exported.contains("PRIVATE KEY PEM"), "{exported}");
+        let _ = std::fs::remove_dir_all(&tls_dir);
     }
 }
