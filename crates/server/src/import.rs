@@ -289,14 +289,30 @@ fn target_datasource(
     }
     let sasl = match sasl {
         None => None,
-        Some(s) => Some(SaslInput {
-            mechanism: text(s, "mechanism", "target.sasl.mechanism")?,
-            username: text(s, "username", "target.sasl.username")?,
-            password: password(s, "target.sasl", false)?,
-            kerberos_service_name: None,
-            kerberos_principal: None,
-            kerberos_keytab: None,
-        }),
+        Some(s) => {
+            let mechanism = text(s, "mechanism", "target.sasl.mechanism")?;
+            let optional = |key: &str| s.get(key).and_then(|v| v.as_str()).map(str::to_string);
+            if mechanism.eq_ignore_ascii_case("GSSAPI") {
+                // Kerberos: the keytab is a file on the server's machine, named as it is.
+                Some(SaslInput {
+                    mechanism: "GSSAPI".into(),
+                    username: String::new(),
+                    password: None,
+                    kerberos_service_name: optional("kerberos_service_name"),
+                    kerberos_principal: optional("kerberos_principal"),
+                    kerberos_keytab: optional("kerberos_keytab"),
+                })
+            } else {
+                Some(SaslInput {
+                    mechanism,
+                    username: text(s, "username", "target.sasl.username")?,
+                    password: password(s, "target.sasl", false)?,
+                    kerberos_service_name: None,
+                    kerberos_principal: None,
+                    kerberos_keytab: None,
+                })
+            }
+        }
     };
     let input = DataSourceInput {
         name: unique_name(
