@@ -183,7 +183,14 @@ pub fn render(
         table.insert("enabled".into(), true.into());
         table.insert("verify_hostname".into(), tls.verify_hostname.into());
         if let Some(ca) = &tls.ca_pem {
-            let path = write_ca(ctx.tls_dir, &target.id, ca).map_err(|e| {
+            let path = write_tls_file(
+                ctx.tls_dir,
+                &target.id,
+                "ca.pem",
+                Some(ca.as_bytes()),
+                0o644,
+            )
+            .map_err(|e| {
                 SpecError::one(
                     "target_id",
                     format!(
@@ -208,15 +215,26 @@ pub fn render(
                         "check that the server's data directory is writable",
                     )
                 };
-                let (cert_file, key_file) = client_cert_paths(ctx.tls_dir, &target.id);
-                std::fs::create_dir_all(ctx.tls_dir.join(&target.id)).map_err(cannot_write)?;
-                std::fs::write(&cert_file, cert).map_err(cannot_write)?;
+                let cert_file = write_tls_file(
+                    ctx.tls_dir,
+                    &target.id,
+                    "client.pem",
+                    Some(cert.as_bytes()),
+                    0o644,
+                )
+                .map_err(cannot_write)?;
                 // The key is opened only to run the project (never for an export, which
                 // names the file): librdkafka reads it from a file, kept 0600 beside the
                 // data directory's other secrets.
-                if let Some(key) = key {
-                    write_private(&key_file, key.open(sealed)?.as_bytes()).map_err(cannot_write)?;
-                }
+                let opened = key.map(|key| key.open(sealed)).transpose()?;
+                let key_file = write_tls_file(
+                    ctx.tls_dir,
+                    &target.id,
+                    "client.key",
+                    opened.as_deref().map(str::as_bytes),
+                    0o600,
+                )
+                .map_err(cannot_write)?;
                 table.insert("cert_file".into(), cert_file.display().to_string().into());
                 table.insert("key_file".into(), key_file.display().to_string().into());
             }
@@ -320,32 +338,30 @@ pub fn export_text(rendered: &Rendered, spec: &ProjectSpec) -> String {
     out
 }
 
-/// Where a Kafka data source's client certificate and key are written for its projects.
-fn client_cert_paths(dir: &Path, id: &str) -> (PathBuf, PathBuf) {
-    (
-        dir.join(id).join("client.pem"),
-        dir.join(id).join("client.key"),
-    )
-}
-
-/// Writes `bytes` to `path` readable by the owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes one PEM file of a Kafka data source (`<tls_dir>/<id>/<name>`) for its projects,
+/// with `mode`, and returns its path. Without `bytes` only the path is returned (an export
+/// names the key file without opening the key).
+fn write_tls_file(
+    dir: &Path,
+    id: &str,
+    name: &str,
+    bytes: Option<&[u8]>,
+    mode: u32,
+) -> std::io::Result<PathBuf> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)
-}
-
-fn write_ca(dir: &Path, id: &str, pem: &str) -> std::io::Result<PathBuf> {
     let dir = dir.join(id);
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join("ca.pem");
-    std::fs::write(&path, pem)?;
+    let path = dir.join(name);
+    if let Some(bytes) = bytes {
+        std::fs::create_dir_all(&dir)?;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&path)?
+            .write_all(bytes)?;
+    }
     Ok(path)
 }
 
@@ -434,7 +450,11 @@ mod tests {
     }
 
     fn key() -> SecretKey {
-        let dir = std::env::temp_dir().join(format!("obsync-spec-{}", std::process::id()));
+        // A folder per call: tests run in parallel, and two first starts racing on one key
+        // file is not what they test.
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("obsync-spec-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         SecretKey::load_or_create(&dir).unwrap()
     }
