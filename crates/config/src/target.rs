@@ -201,6 +201,15 @@ pub struct Kerberos {
     pub keytab: PathBuf,
 }
 
+impl Kerberos {
+    /// Whether `principal` has the shape of a Kerberos principal: `name@REALM` or
+    /// `name/host@REALM`, no spaces. The one rule for project files and the server's data
+    /// sources.
+    pub fn is_principal(principal: &str) -> bool {
+        principal.contains('@') && !principal.contains(char::is_whitespace)
+    }
+}
+
 /// The brokers' service name when `kerberos_service_name` is not set (Kafka's own default).
 pub const DEFAULT_KERBEROS_SERVICE_NAME: &str = "kafka";
 
@@ -474,9 +483,7 @@ fn check_kerberos(raw: &RawSasl, base_dir: &Path, problems: &mut Problems<'_>) -
         }
     }
     let principal = match &raw.kerberos_principal {
-        Some(p) if p.get_ref().contains('@') && !p.get_ref().contains(char::is_whitespace) => {
-            Some(p.get_ref().clone())
-        }
+        Some(p) if Kerberos::is_principal(p.get_ref()) => Some(p.get_ref().clone()),
         Some(p) => {
             problems.report(
                 p.span(),

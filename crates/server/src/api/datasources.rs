@@ -600,7 +600,7 @@ fn check_kerberos(s: &SaslInput) -> Result<(), ApiError> {
         ApiError::bad_request(field, message, advice).with_code("INVALID_DATASOURCE")
     };
     match s.kerberos_principal.as_deref() {
-        Some(p) if p.contains('@') && !p.contains(char::is_whitespace) => {}
+        Some(p) if obsync_config::Kerberos::is_principal(p) => {}
         Some(p) => {
             return Err(invalid(
                 "kafka.sasl.kerberos_principal",
