@@ -47,6 +47,16 @@ pub(crate) struct RawSource {
     pub server_id: Option<Spanned<i64>>,
     pub tenant: Option<Spanned<String>>,
     pub binlog_positioning: Option<Spanned<String>>,
+    pub tls: Option<RawSourceTls>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSourceTls {
+    pub mode: Option<Spanned<String>>,
+    pub ca_file: Option<Spanned<String>>,
+    pub client_cert_file: Option<Spanned<String>>,
+    pub client_key_file: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
