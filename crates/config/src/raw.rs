@@ -233,7 +233,11 @@ impl RawFile {
             return None;
         };
         let mut file = RawFile::default();
-        for key in root.iter().map(|(key, _)| key.to_string()).collect::<Vec<_>>() {
+        for key in root
+            .iter()
+            .map(|(key, _)| key.to_string())
+            .collect::<Vec<_>>()
+        {
             if !SECTIONS.contains(&key.as_str()) {
                 let span = root.key(&key).and_then(|k| k.span());
                 let expected = SECTIONS.map(|s| format!("`{s}`")).join(", ");
