@@ -78,8 +78,11 @@ pub(crate) struct RawSasl {
 pub(crate) struct RawTls {
     pub enabled: Option<bool>,
     pub ca_file: Option<Spanned<String>>,
+    pub ca_pem: Option<Spanned<String>>,
     pub cert_file: Option<Spanned<String>>,
+    pub cert_pem: Option<Spanned<String>>,
     pub key_file: Option<Spanned<String>>,
+    pub key_pem_env: Option<Spanned<String>>,
     pub verify_hostname: Option<bool>,
 }
 

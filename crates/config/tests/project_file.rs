@@ -576,7 +576,10 @@ fn tls_files_must_exist_and_resolve_against_the_file_directory() {
     )
     .unwrap();
     let parsed = config.target.tls.unwrap();
-    assert_eq!(parsed.ca_file, Some(format!("{dir}/Cargo.toml").into()));
+    assert_eq!(
+        parsed.ca,
+        Some(Pem::File(format!("{dir}/Cargo.toml").into()))
+    );
     assert_eq!(parsed.client_cert, None);
     assert!(!parsed.verify_hostname);
     let pair = tls.replace(
@@ -592,8 +595,8 @@ fn tls_files_must_exist_and_resolve_against_the_file_directory() {
     assert_eq!(
         config.target.tls.unwrap().client_cert,
         Some(ClientCertificate {
-            cert_file: format!("{dir}/Cargo.toml").into(),
-            key_file: format!("{dir}/src/lib.rs").into(),
+            cert: Pem::File(format!("{dir}/Cargo.toml").into()),
+            key: Pem::File(format!("{dir}/src/lib.rs").into()),
         })
     );
     let missing = with("version = \"3.x\"", &tls.replace("Cargo.toml", "nope.pem"));
@@ -614,9 +617,55 @@ fn tls_files_must_exist_and_resolve_against_the_file_directory() {
     assert_eq!(
         errors.0[0].to_string(),
         format!(
-            "{dir}/p.toml:15:13: target.tls: cert_file is set without key_file \
-                 (set both for a client certificate, or neither)"
+            "{dir}/p.toml:15:13: target.tls: a client certificate is set without its key \
+                 (set both for a client certificate (cert_file or cert_pem, key_file or \
+                 key_pem_env), or neither)"
         )
+    );
+}
+
+#[test]
+fn tls_pems_can_be_inline_and_the_key_comes_from_the_environment() {
+    let tls = "version = \"3.x\"\n[target.tls]\nca_pem = \"-----BEGIN CERTIFICATE-----\\nCA\"\n\
+               cert_pem = \"-----BEGIN CERTIFICATE-----\\nC\"\nkey_pem_env = \"CLIENT_KEY\"";
+    let environment = Environment::fixed(
+        NOW,
+        [
+            ("OBSYNC_SOURCE_PASSWORD", "s3cret"),
+            ("CLIENT_KEY", "-----BEGIN PRIVATE KEY-----\nK"),
+        ],
+    );
+    let config =
+        ProjectConfig::parse_with(&with("version = \"3.x\"", tls), "p.toml", &environment).unwrap();
+    let parsed = config.target.tls.unwrap();
+    assert_eq!(
+        parsed.ca,
+        Some(Pem::Inline(Secret::new("-----BEGIN CERTIFICATE-----\nCA")))
+    );
+    let cert = parsed.client_cert.unwrap();
+    assert_eq!(
+        cert.key,
+        Pem::Inline(Secret::new("-----BEGIN PRIVATE KEY-----\nK"))
+    );
+    let errors: Vec<String> =
+        ProjectConfig::parse_with(&with("version = \"3.x\"", tls), "p.toml", &env())
+            .unwrap_err()
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect();
+    assert_eq!(
+        errors,
+        ["target.tls.key_pem_env: environment variable CLIENT_KEY is not set"]
+    );
+    let both = tls.replace("ca_pem", "ca_file = \"Cargo.toml\"\nca_pem");
+    let errors =
+        ProjectConfig::parse_with(&with("version = \"3.x\"", &both), "p.toml", &environment)
+            .unwrap_err();
+    assert!(
+        errors.0[0]
+            .message
+            .contains("ca_file and ca_pem are both set"),
+        "{errors:?}"
     );
 }
 
