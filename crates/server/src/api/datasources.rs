@@ -305,6 +305,7 @@ pub fn build_record(
     old: Option<&DataSourceRecord>,
 ) -> ApiResult<DataSourceRecord> {
     let name = input.name.trim().to_string();
+    crate::names::check_visible("name", &name)?;
     if name.is_empty() || name.chars().count() > 32 || name.chars().any(char::is_whitespace) {
         return Err(ApiError::bad_request(
             "name",
@@ -357,7 +358,11 @@ pub fn build_record(
                 )
                 .with_code("INVALID_DATASOURCE"));
             }
-            let old_k = old.and_then(|o| o.kafka.as_ref());
+            // Stored secrets stay with the connection they were sent for: a changed
+            // address, identity or TLS setting drops them unless they are sent again.
+            let old_k = old
+                .and_then(|o| o.kafka.as_ref())
+                .filter(|o| same_kafka_connection(o, &k));
             let sasl = match k.sasl {
                 None => None,
                 Some(s) => {
@@ -453,8 +458,10 @@ pub fn build_record(
                 )
                 .with_code("INVALID_DATASOURCE"));
             }
+            // The password stays with the address and user it was sent for.
             let old_pw = old
                 .and_then(|o| o.source.as_ref())
+                .filter(|o| o.host == s.host.trim() && o.port == s.port && o.user == s.user)
                 .and_then(|s| s.password.as_ref());
             (
                 Some(SourceRecord {
@@ -479,6 +486,34 @@ pub fn build_record(
             .unwrap_or_else(|| now.clone()),
         updated_at: now,
     })
+}
+
+/// Whether `new` talks to the same brokers, as the same identity, with the same TLS as
+/// `old`: only then may `old`'s sealed secrets (SASL password, client key) be kept.
+fn same_kafka_connection(old: &KafkaRecord, new: &KafkaInput) -> bool {
+    let sasl = match (&old.sasl, &new.sasl) {
+        (None, None) => true,
+        (Some(o), Some(n)) => {
+            o.mechanism == n.mechanism
+                && o.username == n.username
+                && o.kerberos_principal == n.kerberos_principal
+        }
+        _ => false,
+    };
+    let old_tls = old.tls.as_ref().filter(|t| t.enabled);
+    let new_tls = new.tls.as_ref().filter(|t| t.enabled);
+    let tls = match (old_tls, new_tls) {
+        (None, None) => true,
+        (Some(o), Some(n)) => {
+            let same =
+                |sent: &Option<String>, kept: &Option<String>| sent.is_none() || sent == kept;
+            o.verify_hostname == n.verify_hostname.unwrap_or(true)
+                && same(&n.ca_pem, &o.ca_pem)
+                && same(&n.client_cert_pem, &o.client_cert_pem)
+        }
+        _ => false,
+    };
+    old.bootstrap_servers == new.bootstrap_servers.trim() && sasl && tls
 }
 
 fn get_record(state: &AppState, id: &str) -> ApiResult<DataSourceRecord> {
@@ -594,20 +629,16 @@ async fn test_unsaved(
 }
 
 /// GSSAPI needs the client's principal and a keytab on the server's disk (the server runs
-/// `kinit` with them); the same rules as the project file's `[target.sasl]`.
+/// `kinit` with them, as an argument vector); the project file's rules
+/// (`obsync_config::Kerberos`), with an absolute keytab path.
 fn check_kerberos(s: &SaslInput) -> Result<(), ApiError> {
     let invalid = |field: &str, message: String, advice: &str| {
         ApiError::bad_request(field, message, advice).with_code("INVALID_DATASOURCE")
     };
+    let refused = |field: &str, e: obsync_config::InvalidKerberos| invalid(field, e.message, e.fix);
     match s.kerberos_principal.as_deref() {
-        Some(p) if obsync_config::Kerberos::is_principal(p) => {}
-        Some(p) => {
-            return Err(invalid(
-                "kafka.sasl.kerberos_principal",
-                format!("{p:?} is not a Kerberos principal"),
-                "write it as name@REALM or name/host@REALM, e.g. obsync@EXAMPLE.COM",
-            ))
-        }
+        Some(p) => obsync_config::Kerberos::check_principal(p)
+            .map_err(|e| refused("kafka.sasl.kerberos_principal", e))?,
         None => {
             return Err(invalid(
                 "kafka.sasl.kerberos_principal",
@@ -616,8 +647,15 @@ fn check_kerberos(s: &SaslInput) -> Result<(), ApiError> {
             ))
         }
     }
+    if let Some(name) = s.kerberos_service_name.as_deref().filter(|n| !n.is_empty()) {
+        obsync_config::Kerberos::check_service_name(name)
+            .map_err(|e| refused("kafka.sasl.kerberos_service_name", e))?;
+    }
     match s.kerberos_keytab.as_deref() {
-        Some(k) if std::path::Path::new(k).is_absolute() => Ok(()),
+        Some(k) if std::path::Path::new(k).is_absolute() => {
+            obsync_config::Kerberos::check_keytab(std::path::Path::new(k))
+                .map_err(|e| refused("kafka.sasl.kerberos_keytab", e))
+        }
         _ => Err(invalid(
             "kafka.sasl.kerberos_keytab",
             "GSSAPI needs the absolute path of a keytab on the server's machine".into(),
@@ -715,6 +753,8 @@ pub fn kafka_target(
             kerberos,
         });
     }
+    target.tls = crate::spec::kafka_tls(&ds.name, kafka.tls.as_ref(), Some(&state.key))
+        .map_err(ApiError::from)?;
     Ok(target)
 }
 
