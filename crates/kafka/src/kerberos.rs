@@ -161,8 +161,11 @@ pub struct KerberosLogin {
 
 /// The live logins, by principal and keytab. One process has one credential cache, so
 /// only one principal may be live at a time (see [`KinitError::OtherPrincipal`]).
-static LOGINS: LazyLock<Mutex<HashMap<(String, PathBuf), Weak<KerberosLogin>>>> =
+static LOGINS: LazyLock<Mutex<HashMap<LoginKey, Weak<KerberosLogin>>>> =
     LazyLock::new(Mutex::default);
+
+/// A login's principal and keytab.
+type LoginKey = (String, PathBuf);
 
 /// Gets a ticket for a GSSAPI target before its client is built (`None` for other
 /// targets). A principal already logged in shares the existing login and its renewal.
