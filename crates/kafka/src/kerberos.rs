@@ -35,26 +35,42 @@ const KINIT_TIMEOUT: Duration = Duration::from_secs(15);
 /// The environment variable MIT Kerberos and librdkafka's GSSAPI take the cache from.
 const CCACHE_ENV: &str = "KRB5CCNAME";
 
+/// The folder of the private credential cache, created (0700) before the first `kinit`.
+static PRIVATE_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
 /// Points this process's Kerberos credential cache at `dir/krb5cc` (a FILE cache; `dir`
-/// is created 0700, `kinit` writes the cache 0600) unless `KRB5CCNAME` is already set.
-/// Returns the cache in use.
+/// is created 0700 before the first `kinit`, which writes the cache 0600) unless
+/// `KRB5CCNAME` is already set. Returns the cache in use. Creates nothing yet: a command
+/// that fails early leaves no folder behind.
 ///
 /// Call it before any thread starts (it sets an environment variable): the binary does,
 /// before it builds its runtime, with the server's data directory or the run's state
 /// directory. Without it, tickets go to the system's default cache.
-pub fn use_private_credential_cache(dir: &Path) -> std::io::Result<String> {
+pub fn use_private_credential_cache(dir: &Path) -> String {
     if let Some(cache) = std::env::var_os(CCACHE_ENV) {
-        return Ok(cache.to_string_lossy().into_owned());
+        return cache.to_string_lossy().into_owned();
     }
+    let cache = format!("FILE:{}", dir.join("krb5cc").display());
+    std::env::set_var(CCACHE_ENV, &cache);
+    let _ = PRIVATE_DIR.set(dir.to_path_buf());
+    cache
+}
+
+/// Creates the private cache's folder, 0700, if one was chosen.
+fn private_dir() -> Result<(), KinitError> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let Some(dir) = PRIVATE_DIR.get() else {
+        return Ok(());
+    };
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
-        .create(dir)?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    let cache = format!("FILE:{}", dir.join("krb5cc").display());
-    std::env::set_var(CCACHE_ENV, &cache);
-    Ok(cache)
+        .create(dir)
+        .and_then(|()| std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)))
+        .map_err(|e| KinitError::CacheFolder {
+            folder: dir.clone(),
+            source: Arc::new(e),
+        })
 }
 
 /// `kinit -k -t <keytab> <principal>`: an argument vector, never a shell line.
@@ -83,6 +99,16 @@ pub enum KinitError {
     )]
     NotRunnable {
         principal: String,
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// The private ticket cache's folder cannot be made.
+    #[error(
+        "cannot create the Kerberos ticket cache folder {} (mode 0700): check that obsync's \
+         user may write there", folder.display()
+    )]
+    CacheFolder {
+        folder: PathBuf,
         #[source]
         source: Arc<std::io::Error>,
     },
@@ -185,6 +211,7 @@ pub(crate) fn login(sasl: Option<&Sasl>) -> Result<Option<Arc<KerberosLogin>>, K
             wanted: sasl.username.clone(),
         });
     }
+    private_dir()?;
     run_kinit(kinit(&key.1, &key.0), &key.0, &key.1)?;
     let (stop, stopped) = mpsc::channel::<()>();
     let login = Arc::new(KerberosLogin {

@@ -31,13 +31,7 @@ fn main() -> ExitCode {
         Command::Validate(_) => None,
     };
     if let Some(dir) = private_dir {
-        if let Err(e) = obsync_kafka::use_private_credential_cache(&dir) {
-            eprintln!(
-                "error: cannot create the Kerberos credential cache folder {}: {e}",
-                dir.display()
-            );
-            return ExitCode::FAILURE;
-        }
+        obsync_kafka::use_private_credential_cache(&dir);
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
