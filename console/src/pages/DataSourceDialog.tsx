@@ -116,6 +116,36 @@ function toBody(v: FormValues): DataSourceBody {
   };
 }
 
+/**
+ * Whether `v` connects elsewhere, as someone else or with other TLS than `ds`: the server
+ * then drops the stored secrets unless they are sent again (they stay where they were sent).
+ */
+export function connectionChanged(ds: DataSource, v: Partial<FormValues>): boolean {
+  if (ds.source) {
+    return (
+      v.host !== ds.source.host ||
+      v.port !== ds.source.port ||
+      v.user !== ds.source.user ||
+      (v.source_tls_mode ?? 'preferred') !== (ds.source.tls?.mode ?? 'preferred') ||
+      !!v.source_tls_ca_pem ||
+      !!v.source_tls_client_cert_pem
+    );
+  }
+  const k = ds.kafka;
+  if (!k) return false;
+  const sasl = k.sasl;
+  const tls = k.tls?.enabled ? k.tls : null;
+  return (
+    v.bootstrap_servers?.trim() !== k.bootstrap_servers ||
+    !!v.sasl_enabled !== !!sasl ||
+    (!!sasl &&
+      (v.sasl_mechanism !== sasl.mechanism ||
+        (v.sasl_mechanism === 'GSSAPI' ? v.kerberos_principal !== sasl.kerberos_principal : (v.sasl_username ?? '') !== sasl.username))) ||
+    !!v.tls_enabled !== !!tls ||
+    (!!tls && ((v.tls_verify_hostname ?? true) !== tls.verify_hostname || !!v.tls_ca_pem || !!v.tls_client_cert_pem))
+  );
+}
+
 export interface DataSourceDialogProps {
   open: boolean;
   /** The data source to edit; absent to add one. */
@@ -140,6 +170,8 @@ function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogPr
   const mechanism = Form.useWatch('sasl_mechanism', form);
   const tlsEnabled = Form.useWatch('tls_enabled', form);
   const sourceTlsMode = Form.useWatch('source_tls_mode', form);
+  const watched = Form.useWatch([], form) as Partial<FormValues> | undefined;
+  const changed = !!editing && !!watched && connectionChanged(editing, watched);
   const [test, setTest] = useState<TestResult | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState<'test' | 'save' | null>(null);
@@ -152,15 +184,14 @@ function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogPr
     setTest(null);
     setError(null);
     try {
-      // An edit with its secrets left blank is tested with the stored secrets.
+      // An edit with its secrets left blank is tested with the stored secrets, unless it
+      // connects elsewhere: the stored secrets do not follow a changed connection.
       const stored =
         editing &&
+        !changed &&
         !values.password &&
         !values.sasl_password &&
-        !values.source_tls_ca_pem &&
-        !values.source_tls_client_cert_pem &&
-        !values.source_tls_client_key_pem &&
-        (values.kind === 'kafka' || values.source_tls_mode === (editing.source?.tls.mode ?? 'preferred'));
+        !values.source_tls_client_key_pem;
       const result = stored
         ? await post<TestResult>(`/datasources/${editing.id}/test`)
         : await post<TestResult>('/datasources/test', toBody(values));
@@ -361,6 +392,9 @@ function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogPr
               </>
             )}
           </>
+        )}
+        {changed && (
+          <Alert data-testid="ds-secrets-cleared" type="info" showIcon title={t('datasources.secretsCleared')} style={{ marginBottom: 16 }} />
         )}
         <Form.Item name="description" label={t('datasources.description')} rules={[{ max: 128, message: t('datasources.descriptionTooLong') }]}>
           <Input.TextArea rows={2} />

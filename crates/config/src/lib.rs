@@ -63,8 +63,8 @@ mod topic;
 
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use names::{
-    contains_chinese, is_chinese_char, InvalidProjectName, InvalidTag, ProjectName, Tag,
-    PROJECT_NAME_MAX_CHARS, TAG_MAX_CHARS,
+    contains_chinese, hidden_char, is_chinese_char, is_format_char, InvalidProjectName, InvalidTag,
+    ProjectName, Tag, PROJECT_NAME_MAX_CHARS, TAG_MAX_CHARS,
 };
 pub use objects::{InvalidTablePattern, ObjectRule, Route, TablePattern};
 pub use producer::ProducerSettings;
@@ -76,7 +76,7 @@ pub use source::{
 };
 pub use sync::{FormatKind, PartitionRule, StartPosition, SyncConfig, SyncTypes};
 pub use target::{
-    BrokerAddress, ClientCertificate, Compression, KafkaVersion, Kerberos, Sasl, SaslMechanism,
-    TargetConfig, Tls, DEFAULT_KERBEROS_SERVICE_NAME,
+    BrokerAddress, ClientCertificate, Compression, InvalidKerberos, KafkaVersion, Kerberos, Pem,
+    Sasl, SaslMechanism, TargetConfig, Tls, DEFAULT_KERBEROS_SERVICE_NAME,
 };
 pub use topic::{InvalidTopicName, TopicName, TopicNameProblem, TopicTarget};

@@ -23,6 +23,25 @@ pub fn contains_chinese(s: &str) -> bool {
     s.chars().any(is_chinese_char)
 }
 
+/// Whether `c` is an invisible format character (Unicode category Cf): bidi overrides and
+/// isolates (U+202A-U+202E, U+2066-U+2069), zero-width characters (U+200B-U+200D), the
+/// byte-order mark (U+FEFF) and the rest. They make a name display as something it is not.
+/// Hand-listed because no dependency carries the category table; the ranges are Unicode
+/// 15's Cf set.
+pub fn is_format_char(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x0890..=0x0891 | 0x08E2
+        | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F
+        | 0xFEFF | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F
+        | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F)
+}
+
+/// The first control (Cc) or format (Cf) character of `name`, if any: the one rule for
+/// every name a user gives (data sources, projects, tags, tokens).
+pub fn hidden_char(name: &str) -> Option<char> {
+    name.chars().find(|&c| c.is_control() || is_format_char(c))
+}
+
 /// The longest project name, in characters.
 pub const PROJECT_NAME_MAX_CHARS: usize = 64;
 
@@ -109,8 +128,8 @@ pub enum InvalidTag {
         /// Characters in the tag.
         count: usize,
     },
-    /// The tag contains a control character (such as a newline or tab).
-    #[error("tag {tag:?} contains a control character")]
+    /// The tag contains a control or format character (a newline, a bidi override).
+    #[error("tag {tag:?} contains a control or invisible format character")]
     ControlChar {
         /// The tag as written.
         tag: String,
@@ -135,7 +154,7 @@ impl Tag {
                 count,
             });
         }
-        if tag.chars().any(char::is_control) {
+        if hidden_char(tag).is_some() {
             return Err(InvalidTag::ControlChar {
                 tag: tag.to_string(),
             });

@@ -65,9 +65,18 @@ const SET_BY_FIELD: &[(&str, &str)] = &[
     ("sasl.mechanisms", "[target.sasl]"),
     ("sasl.username", "[target.sasl]"),
     ("sasl.password", "[target.sasl]"),
+    ("sasl.kerberos.principal", "[target.sasl] kerberos_principal"),
+    ("sasl.kerberos.keytab", "[target.sasl] kerberos_keytab"),
+    ("sasl.kerberos.service.name", "[target.sasl] kerberos_service_name"),
+    // obsync runs kinit itself, without a shell; librdkafka's is a shell line (system()).
+    ("sasl.kerberos.kinit.cmd", "[target.sasl] kerberos_keytab (obsync runs kinit)"),
+    ("sasl.kerberos.min.time.before.relogin", "[target.sasl] kerberos_keytab (obsync renews tickets)"),
     ("ssl.ca.location", "[target.tls]"),
+    ("ssl.ca.pem", "[target.tls] ca_pem"),
     ("ssl.certificate.location", "[target.tls]"),
+    ("ssl.certificate.pem", "[target.tls] cert_pem"),
     ("ssl.key.location", "[target.tls]"),
+    ("ssl.key.pem", "[target.tls] key_pem_env"),
     ("enable.ssl.certificate.verification", "[target.tls]"),
     ("ssl.endpoint.identification.algorithm", "[target.tls]"),
 ];

@@ -44,8 +44,11 @@ pub(crate) struct RawSource {
 pub(crate) struct RawSourceTls {
     pub mode: Option<Spanned<String>>,
     pub ca_file: Option<Spanned<String>>,
+    pub ca_pem: Option<Spanned<String>>,
     pub client_cert_file: Option<Spanned<String>>,
+    pub client_cert_pem: Option<Spanned<String>>,
     pub client_key_file: Option<Spanned<String>>,
+    pub client_key_pem_env: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -77,8 +80,11 @@ pub(crate) struct RawSasl {
 pub(crate) struct RawTls {
     pub enabled: Option<bool>,
     pub ca_file: Option<Spanned<String>>,
+    pub ca_pem: Option<Spanned<String>>,
     pub cert_file: Option<Spanned<String>>,
+    pub cert_pem: Option<Spanned<String>>,
     pub key_file: Option<Spanned<String>>,
+    pub key_pem_env: Option<Spanned<String>>,
     pub verify_hostname: Option<bool>,
 }
 

@@ -44,7 +44,7 @@ pub struct Environment {
     now_unix: i64,
     vars: Option<BTreeMap<String, String>>,
     client_property_check: Option<ClientPropertyCheck>,
-    unset_passwords_warn: bool,
+    pub(crate) unset_passwords_warn: bool,
 }
 
 impl fmt::Debug for Environment {

@@ -277,7 +277,7 @@ pub(crate) fn check_source(
     };
     let tls = match &raw.tls {
         None => Some(SourceTls::default()),
-        Some(tls) => check_source_tls(tls, base_dir, problems),
+        Some(tls) => check_source_tls(tls, base_dir, env, problems),
     };
     if problems.len() != before {
         return None;

@@ -2,13 +2,12 @@
 //! precheck), with the modes MySQL clients know from `--ssl-mode`.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
-
-use toml::Spanned;
+use std::path::Path;
 
 use crate::error::Problems;
 use crate::raw::RawSourceTls;
-use crate::target::ClientCertificate;
+use crate::secret::Environment;
+use crate::target::{self, ClientCertificate, Pem};
 
 /// How a source connection uses TLS: MySQL's `--ssl-mode` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -78,10 +77,10 @@ pub struct SourceTls {
     /// How TLS is used.
     pub mode: SourceTlsMode,
     /// The CA bundle the server's certificate must be signed by (only with
-    /// `verify_ca`/`verify_identity`), resolved against the project file's directory; the
-    /// file existed when the project was loaded. Without it those modes trust the system's
-    /// CAs.
-    pub ca_file: Option<PathBuf>,
+    /// `verify_ca`/`verify_identity`): `ca_file` (resolved against the project file's
+    /// directory; it existed when the project was loaded) or `ca_pem`. Without it those
+    /// modes trust the system's CAs.
+    pub ca: Option<Pem>,
     /// A client certificate and key, for users created `REQUIRE X509` (any mode but
     /// `disabled`).
     pub client_cert: Option<ClientCertificate>,
@@ -90,6 +89,7 @@ pub struct SourceTls {
 pub(crate) fn check_source_tls(
     raw: &RawSourceTls,
     base_dir: &Path,
+    env: &Environment,
     problems: &mut Problems<'_>,
 ) -> Option<SourceTls> {
     let before = problems.len();
@@ -109,27 +109,43 @@ pub(crate) fn check_source_tls(
             parsed
         }
     };
-    let mut file = |name: &str, value: &Option<Spanned<String>>| -> Option<PathBuf> {
-        let value = value.as_ref()?;
-        let path = base_dir.join(value.get_ref());
-        if !path.is_file() {
-            problems.report(
-                value.span(),
-                format!("source.tls.{name}"),
-                format!(
-                    "file {:?} does not exist ({})",
-                    value.get_ref(),
-                    path.display()
-                ),
-                "check the path; a relative path is relative to the project file's directory",
-            );
-        }
-        Some(path)
+    let mut pem = |file_name, file, inline_name, inline, is_env| {
+        target::pem(
+            problems,
+            base_dir,
+            env,
+            "source.tls",
+            file_name,
+            file,
+            inline_name,
+            inline,
+            is_env,
+        )
     };
-    let ca_file = file("ca_file", &raw.ca_file);
-    let cert_file = file("client_cert_file", &raw.client_cert_file);
-    let key_file = file("client_key_file", &raw.client_key_file);
-    let lone = match (&raw.client_cert_file, &raw.client_key_file) {
+    let ca = pem("ca_file", &raw.ca_file, "ca_pem", &raw.ca_pem, false);
+    let cert = pem(
+        "client_cert_file",
+        &raw.client_cert_file,
+        "client_cert_pem",
+        &raw.client_cert_pem,
+        false,
+    );
+    let key = pem(
+        "client_key_file",
+        &raw.client_key_file,
+        "client_key_pem_env",
+        &raw.client_key_pem_env,
+        true,
+    );
+    let has_cert = raw
+        .client_cert_file
+        .as_ref()
+        .or(raw.client_cert_pem.as_ref());
+    let has_key = raw
+        .client_key_file
+        .as_ref()
+        .or(raw.client_key_pem_env.as_ref());
+    let lone = match (has_cert, has_key) {
         (Some(cert), None) => Some((cert, "client_cert_file is set without client_key_file")),
         (None, Some(key)) => Some((key, "client_key_file is set without client_cert_file")),
         _ => None,
@@ -144,22 +160,31 @@ pub(crate) fn check_source_tls(
     }
     let mode = mode?;
     // A CA that is not checked would only look like protection.
-    if let (Some(ca), false) = (&raw.ca_file, mode.verifies_certificate()) {
+    let ca_given = raw.ca_file.as_ref().map(|v| (v, "ca_file"));
+    let ca_given = ca_given.or(raw.ca_pem.as_ref().map(|v| (v, "ca_pem")));
+    if let (Some((ca, name)), false) = (ca_given, mode.verifies_certificate()) {
         problems.report(
             ca.span(),
-            "source.tls.ca_file",
+            format!("source.tls.{name}"),
             format!(
-                "ca_file is not used with mode {mode:?}",
+                "{name} is not used with mode {mode:?}",
                 mode = mode.as_str()
             ),
-            "set mode = \"verify_identity\" (or \"verify_ca\") to check the server's \
-             certificate against it, or remove ca_file",
+            format!(
+                "set mode = \"verify_identity\" (or \"verify_ca\") to check the server's \
+                 certificate against it, or remove {name}"
+            ),
         );
     }
-    if let (Some(cert), SourceTlsMode::Disabled) = (&raw.client_cert_file, mode) {
+    if let (Some(cert), SourceTlsMode::Disabled) = (has_cert, mode) {
+        let name = if raw.client_cert_file.is_some() {
+            "client_cert_file"
+        } else {
+            "client_cert_pem"
+        };
         problems.report(
             cert.span(),
-            "source.tls.client_cert_file",
+            format!("source.tls.{name}"),
             "a client certificate needs TLS, which mode \"disabled\" turns off",
             "choose another mode, or remove client_cert_file and client_key_file",
         );
@@ -169,13 +194,10 @@ pub(crate) fn check_source_tls(
     }
     Some(SourceTls {
         mode,
-        ca_file,
-        client_cert: cert_file
-            .zip(key_file)
-            .map(|(cert_file, key_file)| ClientCertificate {
-                cert_file,
-                key_file,
-            }),
+        ca,
+        client_cert: cert
+            .zip(key)
+            .map(|(cert, key)| ClientCertificate { cert, key }),
     })
 }
 

@@ -191,8 +191,9 @@ pub struct Sasl {
     pub kerberos: Option<Kerberos>,
 }
 
-/// How obsync authenticates with Kerberos: librdkafka runs `kinit` with the keytab (and
-/// renews the ticket) for the principal in [`Sasl::username`].
+/// How obsync authenticates with Kerberos: obsync runs `kinit` with the keytab (argument
+/// vectors, never a shell) into a private credential cache, and renews the ticket, for the
+/// principal in [`Sasl::username`]; librdkafka only reads that cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Kerberos {
     /// The brokers' Kerberos service name (the first part of their principal).
@@ -201,12 +202,112 @@ pub struct Kerberos {
     pub keytab: PathBuf,
 }
 
+/// Why a Kerberos setting was refused, and how to write it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidKerberos {
+    /// What is wrong, naming the value.
+    pub message: String,
+    /// How to write it instead.
+    pub fix: &'static str,
+}
+
+/// Longest principal, keytab path or service name accepted: far above real ones, and a
+/// bound on what reaches `kinit`'s arguments.
+const KERBEROS_MAX_LEN: usize = 255;
+
+/// Characters refused in a keytab path: they have no business in a file name and are the
+/// tools of shell injection (the path once reached a shell through librdkafka's kinit).
+const KEYTAB_REFUSED: &[char] = &[
+    '"', '\'', '`', '$', ';', '&', '|', '<', '>', '\\', '(', ')', '{', '}', '*', '?', '!', '#',
+    '~', '\n', '\r',
+];
+
+/// A component of a principal (name, instance or realm): letters, digits and `._-`,
+/// starting with a letter or digit (so that it can never read as a command-line option).
+fn is_principal_component(part: &str) -> bool {
+    part.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && part
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
 impl Kerberos {
-    /// Whether `principal` has the shape of a Kerberos principal: `name@REALM` or
-    /// `name/host@REALM`, no spaces. The one rule for project files and the server's data
-    /// sources.
+    /// Checks the shape of a principal: `name@REALM` or `name/instance@REALM`, each part
+    /// letters, digits and `._-` (starting with a letter or digit), one `/` at most, one
+    /// `@`. The one rule for project files, the API, the OMS shim and import.
+    pub fn check_principal(principal: &str) -> Result<(), InvalidKerberos> {
+        let invalid = || InvalidKerberos {
+            message: format!("{principal:?} is not a Kerberos principal"),
+            fix: "write it as name@REALM or name/host@REALM with letters, digits and ._- \
+                  only, e.g. obsync@EXAMPLE.COM",
+        };
+        if principal.len() > KERBEROS_MAX_LEN {
+            return Err(invalid());
+        }
+        let (name, realm) = principal.split_once('@').ok_or_else(invalid)?;
+        let (primary, instance) = match name.split_once('/') {
+            Some((primary, instance)) => (primary, Some(instance)),
+            None => (name, None),
+        };
+        let ok = is_principal_component(primary)
+            && instance.is_none_or(is_principal_component)
+            && is_principal_component(realm);
+        if ok {
+            Ok(())
+        } else {
+            Err(invalid())
+        }
+    }
+
+    /// Whether `principal` passes [`Kerberos::check_principal`].
     pub fn is_principal(principal: &str) -> bool {
-        principal.contains('@') && !principal.contains(char::is_whitespace)
+        Self::check_principal(principal).is_ok()
+    }
+
+    /// Checks a keytab path as it will be handed to `kinit`: no control or format
+    /// characters, none of `"'`$;&|<>\(){}*?!#~`, and an existing regular file. Relative
+    /// paths are resolved by the caller first (against the project file's directory; the
+    /// server takes absolute paths only).
+    pub fn check_keytab(path: &Path) -> Result<(), InvalidKerberos> {
+        let text = path.to_string_lossy();
+        let bad = text.len() > KERBEROS_MAX_LEN
+            || text.contains(|c: char| {
+                c.is_control() || crate::names::is_format_char(c) || KEYTAB_REFUSED.contains(&c)
+            });
+        if bad {
+            return Err(InvalidKerberos {
+                message: format!("keytab path {text:?} has characters a file name should not have"),
+                fix: "move the keytab to a path of letters, digits, spaces and ./_-, e.g. \
+                      /etc/obsync/obsync.keytab",
+            });
+        }
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => Ok(()),
+            Ok(_) => Err(InvalidKerberos {
+                message: format!("keytab {text:?} is not a regular file"),
+                fix: "name the keytab file itself (made with kadmin's ktadd)",
+            }),
+            Err(_) => Err(InvalidKerberos {
+                message: format!("keytab {text:?} does not exist"),
+                fix: "check the path; a relative path is relative to the project file's directory",
+            }),
+        }
+    }
+
+    /// Checks the brokers' service name: letters, digits and `._-`, as the first part of
+    /// a principal is.
+    pub fn check_service_name(name: &str) -> Result<(), InvalidKerberos> {
+        if name.len() <= KERBEROS_MAX_LEN && is_principal_component(name) {
+            Ok(())
+        } else {
+            Err(InvalidKerberos {
+                message: format!("{name:?} is not a service name"),
+                fix: "write the first part of the brokers' principal (kafka/host@REALM -> \
+                      \"kafka\"), or remove it for the default \"kafka\"",
+            })
+        }
     }
 }
 
@@ -216,22 +317,31 @@ pub const DEFAULT_KERBEROS_SERVICE_NAME: &str = "kafka";
 /// TLS to the brokers. Present only when enabled.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Tls {
-    /// CA bundle to trust instead of the system's, resolved against the project file's
-    /// directory; the file existed when the project was loaded.
-    pub ca_file: Option<PathBuf>,
+    /// CA bundle to trust instead of the system's.
+    pub ca: Option<Pem>,
     /// Client certificate and key, for brokers that authenticate clients (mTLS).
     pub client_cert: Option<ClientCertificate>,
     /// Whether the broker's host name must match its certificate.
     pub verify_hostname: bool,
 }
 
-/// A TLS client certificate: the certificate and its private key, both PEM files.
+/// A PEM document: a file the client reads, or the text itself, handed to the client in
+/// memory (the server's data sources: a private key never touches the disk).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pem {
+    /// A file, resolved against the project file's directory; it existed at load time.
+    File(PathBuf),
+    /// The PEM text (`ca_pem`, `cert_pem`, or the variable `key_pem_env` names).
+    Inline(Secret),
+}
+
+/// A TLS client certificate: the certificate and its private key, both PEM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientCertificate {
     /// PEM client certificate.
-    pub cert_file: PathBuf,
-    /// PEM private key of `cert_file`.
-    pub key_file: PathBuf,
+    pub cert: Pem,
+    /// PEM private key of `cert`.
+    pub key: Pem,
 }
 
 /// One `host:port` of the bootstrap list.
@@ -350,7 +460,7 @@ pub(crate) fn check_target(
     let tls = raw
         .tls
         .as_ref()
-        .map(|tls| check_tls(tls, base_dir, problems));
+        .map(|tls| check_tls(tls, base_dir, env, problems));
     let (producer, producer_extra) = check_producer(&raw.producer, env, problems);
     if problems.len() != before {
         return None;
@@ -483,16 +593,13 @@ fn check_kerberos(raw: &RawSasl, base_dir: &Path, problems: &mut Problems<'_>) -
         }
     }
     let principal = match &raw.kerberos_principal {
-        Some(p) if Kerberos::is_principal(p.get_ref()) => Some(p.get_ref().clone()),
-        Some(p) => {
-            problems.report(
-                p.span(),
-                "target.sasl.kerberos_principal",
-                format!("{:?} is not a Kerberos principal", p.get_ref()),
-                "write it as name@REALM or name/host@REALM, e.g. \"obsync@EXAMPLE.COM\"",
-            );
-            None
-        }
+        Some(p) => match Kerberos::check_principal(p.get_ref()) {
+            Ok(()) => Some(p.get_ref().clone()),
+            Err(e) => {
+                problems.report(p.span(), "target.sasl.kerberos_principal", e.message, e.fix);
+                None
+            }
+        },
         None => {
             problems.report(
                 raw.mechanism.span(),
@@ -503,43 +610,40 @@ fn check_kerberos(raw: &RawSasl, base_dir: &Path, problems: &mut Problems<'_>) -
             None
         }
     };
-    let keytab =
-        match &raw.kerberos_keytab {
-            Some(k) => {
-                let path = base_dir.join(k.get_ref());
-                if path.is_file() {
-                    Some(path)
-                } else {
-                    problems.report(
-                    k.span(),
-                    "target.sasl.kerberos_keytab",
-                    format!("keytab {:?} does not exist ({})", k.get_ref(), path.display()),
-                    "check the path; a relative path is relative to the project file's directory",
-                );
+    let keytab = match &raw.kerberos_keytab {
+        Some(k) => {
+            let path = base_dir.join(k.get_ref());
+            match Kerberos::check_keytab(&path) {
+                Ok(()) => Some(path),
+                Err(e) => {
+                    problems.report(k.span(), "target.sasl.kerberos_keytab", e.message, e.fix);
                     None
                 }
             }
-            None => {
-                problems.report(
-                    raw.mechanism.span(),
-                    "target.sasl.kerberos_keytab",
-                    "GSSAPI needs a keytab for the principal",
-                    "add kerberos_keytab = \"/path/to/obsync.keytab\" (made with kadmin's ktadd)",
-                );
-                None
-            }
-        };
-    let service_name = match &raw.kerberos_service_name {
-        Some(n) if n.get_ref().trim().is_empty() || n.get_ref().contains(['/', '@']) => {
+        }
+        None => {
             problems.report(
-                n.span(),
-                "target.sasl.kerberos_service_name",
-                format!("{:?} is not a service name", n.get_ref()),
-                "write the first part of the brokers' principal (kafka/host@REALM -> \"kafka\"), or remove it for the default \"kafka\"",
+                raw.mechanism.span(),
+                "target.sasl.kerberos_keytab",
+                "GSSAPI needs a keytab for the principal",
+                "add kerberos_keytab = \"/path/to/obsync.keytab\" (made with kadmin's ktadd)",
             );
             None
         }
-        Some(n) => Some(n.get_ref().clone()),
+    };
+    let service_name = match &raw.kerberos_service_name {
+        Some(n) => match Kerberos::check_service_name(n.get_ref()) {
+            Ok(()) => Some(n.get_ref().clone()),
+            Err(e) => {
+                problems.report(
+                    n.span(),
+                    "target.sasl.kerberos_service_name",
+                    e.message,
+                    e.fix,
+                );
+                None
+            }
+        },
         None => Some(DEFAULT_KERBEROS_SERVICE_NAME.to_string()),
     };
     Some(Sasl {
@@ -553,33 +657,53 @@ fn check_kerberos(raw: &RawSasl, base_dir: &Path, problems: &mut Problems<'_>) -
     })
 }
 
-fn check_tls(raw: &RawTls, base_dir: &Path, problems: &mut Problems<'_>) -> Option<Tls> {
+fn check_tls(
+    raw: &RawTls,
+    base_dir: &Path,
+    env: &Environment,
+    problems: &mut Problems<'_>,
+) -> Option<Tls> {
     if raw.enabled == Some(false) {
         return None;
     }
-    let mut file = |name: &str, value: &Option<Spanned<String>>| -> Option<PathBuf> {
-        let value = value.as_ref()?;
-        let path = base_dir.join(value.get_ref());
-        if !path.is_file() {
-            problems.report(
-                value.span(),
-                format!("target.tls.{name}"),
-                format!(
-                    "file {:?} does not exist ({})",
-                    value.get_ref(),
-                    path.display()
-                ),
-                "check the path; a relative path is relative to the project file's directory",
-            );
-        }
-        Some(path)
-    };
-    let ca_file = file("ca_file", &raw.ca_file);
-    let cert_file = file("cert_file", &raw.cert_file);
-    let key_file = file("key_file", &raw.key_file);
-    let lone = match (&raw.cert_file, &raw.key_file) {
-        (Some(cert), None) => Some((cert, "cert_file is set without key_file")),
-        (None, Some(key)) => Some((key, "key_file is set without cert_file")),
+    let ca = pem(
+        problems,
+        base_dir,
+        env,
+        "target.tls",
+        "ca_file",
+        &raw.ca_file,
+        "ca_pem",
+        &raw.ca_pem,
+        false,
+    );
+    let cert = pem(
+        problems,
+        base_dir,
+        env,
+        "target.tls",
+        "cert_file",
+        &raw.cert_file,
+        "cert_pem",
+        &raw.cert_pem,
+        false,
+    );
+    let key = pem(
+        problems,
+        base_dir,
+        env,
+        "target.tls",
+        "key_file",
+        &raw.key_file,
+        "key_pem_env",
+        &raw.key_pem_env,
+        true,
+    );
+    let has_cert = raw.cert_file.as_ref().or(raw.cert_pem.as_ref());
+    let has_key = raw.key_file.as_ref().or(raw.key_pem_env.as_ref());
+    let lone = match (has_cert, has_key) {
+        (Some(cert), None) => Some((cert, "a client certificate is set without its key")),
+        (None, Some(key)) => Some((key, "a client key is set without its certificate")),
         _ => None,
     };
     if let Some((value, message)) = lone {
@@ -587,21 +711,106 @@ fn check_tls(raw: &RawTls, base_dir: &Path, problems: &mut Problems<'_>) -> Opti
             value.span(),
             "target.tls",
             message,
-            "set both for a client certificate, or neither",
+            "set both for a client certificate (cert_file or cert_pem, key_file or key_pem_env), or neither",
         );
         return None;
     }
-    let client_cert = cert_file
-        .zip(key_file)
-        .map(|(cert_file, key_file)| ClientCertificate {
-            cert_file,
-            key_file,
-        });
+    let client_cert = cert
+        .zip(key)
+        .map(|(cert, key)| ClientCertificate { cert, key });
     Some(Tls {
-        ca_file,
+        ca,
         client_cert,
         verify_hostname: raw.verify_hostname.unwrap_or(true),
     })
+}
+
+/// One PEM of `[target.tls]` or `[source.tls]` (`section`): from a file, or inline
+/// (`ca_pem`, `cert_pem`; for the key, the environment variable `key_pem_env` names, so
+/// that the key stays out of the file).
+#[allow(clippy::too_many_arguments)] // two spelled-out alternatives of one setting
+pub(crate) fn pem(
+    problems: &mut Problems<'_>,
+    base_dir: &Path,
+    env: &Environment,
+    section: &str,
+    file_name: &str,
+    file: &Option<Spanned<String>>,
+    inline_name: &str,
+    inline: &Option<Spanned<String>>,
+    inline_is_env: bool,
+) -> Option<Pem> {
+    match (file, inline) {
+        (Some(_), Some(value)) => {
+            problems.report(
+                value.span(),
+                format!("{section}.{inline_name}"),
+                format!("{file_name} and {inline_name} are both set"),
+                "keep one of them",
+            );
+            None
+        }
+        (Some(value), None) => {
+            let path = base_dir.join(value.get_ref());
+            if !path.is_file() {
+                problems.report(
+                    value.span(),
+                    format!("{section}.{file_name}"),
+                    format!(
+                        "file {:?} does not exist ({})",
+                        value.get_ref(),
+                        path.display()
+                    ),
+                    "check the path; a relative path is relative to the project file's directory",
+                );
+            }
+            Some(Pem::File(path))
+        }
+        (None, Some(value)) => {
+            let text = if inline_is_env {
+                match env.var(value.get_ref()) {
+                    Some(text) => text,
+                    None if env.unset_passwords_warn => {
+                        problems.warn(
+                            value.span(),
+                            format!("{section}.{inline_name}"),
+                            format!("environment variable {} is not set", value.get_ref()),
+                            format!(
+                                "export {} (the client key, PEM) before running obsync",
+                                value.get_ref()
+                            ),
+                        );
+                        return Some(Pem::Inline(Secret::new("")));
+                    }
+                    None => {
+                        problems.report(
+                            value.span(),
+                            format!("{section}.{inline_name}"),
+                            format!("environment variable {} is not set", value.get_ref()),
+                            format!(
+                                "export {} (the client key, PEM) before running obsync",
+                                value.get_ref()
+                            ),
+                        );
+                        return None;
+                    }
+                }
+            } else {
+                value.get_ref().clone()
+            };
+            if !text.contains("-----BEGIN ") {
+                problems.report(
+                    value.span(),
+                    format!("{section}.{inline_name}"),
+                    format!("{inline_name} is not PEM text"),
+                    "give the PEM document itself, from -----BEGIN ... to -----END ...",
+                );
+                return None;
+            }
+            Some(Pem::Inline(Secret::new(text)))
+        }
+        (None, None) => None,
+    }
 }
 
 #[cfg(test)]
@@ -631,6 +840,55 @@ mod tests {
             assert!(v.supports_topic_creation());
             assert!(v.supports_idempotence());
         }
+    }
+
+    #[test]
+    fn principals_are_name_instance_and_realm_of_plain_characters() {
+        for good in [
+            "obsync@EXAMPLE.COM",
+            "obsync/host-1.example.com@EXAMPLE.COM",
+            "a_b@R",
+        ] {
+            assert!(Kerberos::is_principal(good), "{good}");
+        }
+        for bad in [
+            "x@R;touch${IFS}FILE;#",
+            "x@R`id`",
+            "x@R$(id)",
+            "x @R",
+            "x@R\n",
+            "-x@R",
+            "obsync",
+            "a/b/c@R",
+            "a@b@R",
+            "@R",
+            "x@",
+            "x\u{202e}@R",
+        ] {
+            assert!(!Kerberos::is_principal(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn keytab_paths_refuse_shell_characters_and_need_a_regular_file() {
+        let file = std::env::temp_dir().join(format!("obsync-kt-{}", std::process::id()));
+        std::fs::write(&file, b"kt").unwrap();
+        assert_eq!(Kerberos::check_keytab(&file), Ok(()));
+        for bad in [
+            "/tmp/\";touch FILE;echo \"",
+            "/tmp/$(id)",
+            "/tmp/`id`",
+            "/tmp/a\nb",
+            "/tmp/a;b",
+        ] {
+            let e = Kerberos::check_keytab(Path::new(bad)).unwrap_err();
+            assert!(e.message.contains("characters"), "{bad:?}: {e:?}");
+        }
+        assert!(Kerberos::check_keytab(&std::env::temp_dir())
+            .unwrap_err()
+            .message
+            .contains("regular file"));
+        let _ = std::fs::remove_file(&file);
     }
 
     #[test]

@@ -578,7 +578,10 @@ fn tls_files_must_exist_and_resolve_against_the_file_directory() {
     )
     .unwrap();
     let parsed = config.target.tls.unwrap();
-    assert_eq!(parsed.ca_file, Some(format!("{dir}/Cargo.toml").into()));
+    assert_eq!(
+        parsed.ca,
+        Some(Pem::File(format!("{dir}/Cargo.toml").into()))
+    );
     assert_eq!(parsed.client_cert, None);
     assert!(!parsed.verify_hostname);
     let pair = tls.replace(
@@ -594,8 +597,8 @@ fn tls_files_must_exist_and_resolve_against_the_file_directory() {
     assert_eq!(
         config.target.tls.unwrap().client_cert,
         Some(ClientCertificate {
-            cert_file: format!("{dir}/Cargo.toml").into(),
-            key_file: format!("{dir}/src/lib.rs").into(),
+            cert: Pem::File(format!("{dir}/Cargo.toml").into()),
+            key: Pem::File(format!("{dir}/src/lib.rs").into()),
         })
     );
     let missing = with("version = \"3.x\"", &tls.replace("Cargo.toml", "nope.pem"));
@@ -616,8 +619,9 @@ fn tls_files_must_exist_and_resolve_against_the_file_directory() {
     assert_eq!(
         errors.0[0].to_string(),
         format!(
-            "{dir}/p.toml:15:13: target.tls: cert_file is set without key_file \
-                 (set both for a client certificate, or neither)"
+            "{dir}/p.toml:15:13: target.tls: a client certificate is set without its key \
+                 (set both for a client certificate (cert_file or cert_pem, key_file or \
+                 key_pem_env), or neither)"
         )
     );
 }
@@ -653,10 +657,10 @@ fn source_tls_takes_mysql_modes_and_files_beside_the_project_file() {
         config.source.tls,
         SourceTls {
             mode: SourceTlsMode::VerifyIdentity,
-            ca_file: Some(format!("{dir}/Cargo.toml").into()),
+            ca: Some(Pem::File(format!("{dir}/Cargo.toml").into())),
             client_cert: Some(ClientCertificate {
-                cert_file: format!("{dir}/Cargo.toml").into(),
-                key_file: format!("{dir}/src/lib.rs").into(),
+                cert: Pem::File(format!("{dir}/Cargo.toml").into()),
+                key: Pem::File(format!("{dir}/src/lib.rs").into()),
             }),
         }
     );
@@ -671,7 +675,7 @@ fn source_tls_takes_mysql_modes_and_files_beside_the_project_file() {
     }
     // A verifying mode without ca_file trusts the system's CAs.
     let system = with_source_tls("mode = \"verify_identity\"").unwrap();
-    assert_eq!(system.source.tls.ca_file, None);
+    assert_eq!(system.source.tls.ca, None);
 }
 
 #[test]
@@ -721,6 +725,51 @@ fn source_tls_problems_name_their_line_and_fix() {
             .unwrap()
             .trim(),
         "source.tls.mod"
+    );
+}
+
+#[test]
+fn tls_pems_can_be_inline_and_the_key_comes_from_the_environment() {
+    let tls = "version = \"3.x\"\n[target.tls]\nca_pem = \"-----BEGIN CERTIFICATE-----\\nCA\"\n\
+               cert_pem = \"-----BEGIN CERTIFICATE-----\\nC\"\nkey_pem_env = \"CLIENT_KEY\"";
+    let environment = Environment::fixed(
+        NOW,
+        [
+            ("OBSYNC_SOURCE_PASSWORD", "s3cret"),
+            ("CLIENT_KEY", "-----BEGIN PRIVATE KEY-----\nK"),
+        ],
+    );
+    let config =
+        ProjectConfig::parse_with(&with("version = \"3.x\"", tls), "p.toml", &environment).unwrap();
+    let parsed = config.target.tls.unwrap();
+    assert_eq!(
+        parsed.ca,
+        Some(Pem::Inline(Secret::new("-----BEGIN CERTIFICATE-----\nCA")))
+    );
+    let cert = parsed.client_cert.unwrap();
+    assert_eq!(
+        cert.key,
+        Pem::Inline(Secret::new("-----BEGIN PRIVATE KEY-----\nK"))
+    );
+    let errors: Vec<String> =
+        ProjectConfig::parse_with(&with("version = \"3.x\"", tls), "p.toml", &env())
+            .unwrap_err()
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect();
+    assert_eq!(
+        errors,
+        ["target.tls.key_pem_env: environment variable CLIENT_KEY is not set"]
+    );
+    let both = tls.replace("ca_pem", "ca_file = \"Cargo.toml\"\nca_pem");
+    let errors =
+        ProjectConfig::parse_with(&with("version = \"3.x\"", &both), "p.toml", &environment)
+            .unwrap_err();
+    assert!(
+        errors.0[0]
+            .message
+            .contains("ca_file and ca_pem are both set"),
+        "{errors:?}"
     );
 }
 
@@ -1251,4 +1300,50 @@ fn damaged_files_give_errors_never_a_panic() {
         swapped[skip] = "= \"訂\" [[";
         let _ = parse(&swapped.join("\n"));
     }
+}
+
+#[test]
+fn source_tls_pems_can_be_inline_and_the_key_comes_from_the_environment() {
+    let tls = "mode = \"verify_ca\"\nca_pem = \"-----BEGIN CERTIFICATE-----\\nCA\"\n\
+               client_cert_pem = \"-----BEGIN CERTIFICATE-----\\nC\"\n\
+               client_key_pem_env = \"SOURCE_KEY\"";
+    let text = with(
+        "password_env = \"OBSYNC_SOURCE_PASSWORD\"\n",
+        &format!("password_env = \"OBSYNC_SOURCE_PASSWORD\"\n[source.tls]\n{tls}\n"),
+    );
+    let environment = Environment::fixed(
+        NOW,
+        [
+            ("OBSYNC_SOURCE_PASSWORD", "s3cret"),
+            ("SOURCE_KEY", "-----BEGIN PRIVATE KEY-----\nK"),
+        ],
+    );
+    let config = ProjectConfig::parse_with(&text, "p.toml", &environment).unwrap();
+    let source_tls = config.source.tls;
+    assert_eq!(
+        source_tls.ca,
+        Some(Pem::Inline(Secret::new("-----BEGIN CERTIFICATE-----\nCA")))
+    );
+    let cert = source_tls.client_cert.unwrap();
+    assert_eq!(
+        cert.key,
+        Pem::Inline(Secret::new("-----BEGIN PRIVATE KEY-----\nK"))
+    );
+    // An unset key variable is named with its fix.
+    let errors = ProjectConfig::parse_with(&text, "p.toml", &env()).unwrap_err();
+    assert!(
+        errors.0[0]
+            .to_string()
+            .contains("source.tls.client_key_pem_env"),
+        "{errors:?}"
+    );
+    // A CA that would not be checked is refused, inline as from a file.
+    let unchecked = text.replace("verify_ca", "required");
+    let errors = ProjectConfig::parse_with(&unchecked, "p.toml", &environment).unwrap_err();
+    assert!(
+        errors.0[0]
+            .to_string()
+            .contains("source.tls.ca_pem: ca_pem is not used"),
+        "{errors:?}"
+    );
 }

@@ -13,6 +13,7 @@ use rdkafka::metadata::Metadata;
 
 use crate::client_context::TracingContext;
 use crate::config::{ClientRole, KafkaTarget, KafkaVersion};
+use crate::kerberos::{login, KerberosLogin, KinitError};
 
 /// Default time allowed for one metadata or admin request round.
 pub const DEFAULT_ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -85,6 +86,9 @@ pub enum AdminError {
     /// librdkafka refused to create the client.
     #[error("cannot create the Kafka admin client: {0}")]
     Client(KafkaError),
+    /// No Kerberos ticket for a GSSAPI target.
+    #[error(transparent)]
+    Kerberos(#[from] KinitError),
     /// No broker answered in time.
     #[error(
         "cannot reach Kafka at {bootstrap} within {timeout:?} ({reason}): check the bootstrap \
@@ -120,6 +124,8 @@ pub enum AdminError {
 /// Topic and cluster administration for one Kafka target.
 pub struct KafkaAdmin {
     client: Arc<AdminClient<TracingContext>>,
+    /// Keeps the Kerberos ticket renewed while the client lives (GSSAPI only).
+    _kerberos: Option<Arc<KerberosLogin>>,
     bootstrap: String,
     version: KafkaVersion,
     timeout: Duration,
@@ -142,12 +148,14 @@ impl KafkaAdmin {
 
     /// Builds the admin client; each request waits at most `timeout` for the cluster.
     pub fn with_timeout(target: &KafkaTarget, timeout: Duration) -> Result<Self, AdminError> {
+        let kerberos = login(target.sasl.as_ref())?;
         let client = target
             .client_config(ClientRole::Admin)
             .create_with_context(TracingContext::new(&target.bootstrap_servers))
             .map_err(AdminError::Client)?;
         Ok(Self {
             client: Arc::new(client),
+            _kerberos: kerberos,
             bootstrap: target.bootstrap_servers.clone(),
             version: target.version,
             timeout,

@@ -15,7 +15,7 @@ use rdkafka::ClientConfig;
 /// The target's vocabulary comes from the project file's types: their rules are checked
 /// once, there, and this crate trusts them.
 pub use obsync_config::{
-    ClientCertificate, Compression, KafkaVersion, ProducerSettings, Sasl, SaslMechanism, Tls,
+    ClientCertificate, Compression, KafkaVersion, Pem, ProducerSettings, Sasl, SaslMechanism, Tls,
 };
 
 /// A Kafka data source used as a sync target.
@@ -61,6 +61,11 @@ impl KafkaTarget {
         }
     }
 }
+
+/// librdkafka's `sasl.kerberos.kinit.cmd`, fixed: it is never run (relogin is 0), and if
+/// it were, it holds no user data. librdkafka's default interpolates the principal and the
+/// keytab path into a shell line.
+pub const FIXED_KINIT_CMD: &str = "kinit -R";
 
 /// Which client the config is for: the admin client needs no producer properties.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,14 +128,14 @@ impl KafkaTarget {
         if let Some(sasl) = &self.sasl {
             set("sasl.mechanisms", sasl.mechanism.as_str().into());
             match &sasl.kerberos {
-                // librdkafka's default `sasl.kerberos.kinit.cmd` runs `kinit` with these
-                // and renews the ticket before it expires.
+                // obsync runs kinit itself (kerberos.rs: argument vectors, a private cache)
+                // and librdkafka only reads the ticket cache. Its own kinit is a shell line
+                // run with system(), so it is off (relogin 0 disables it) and its command is
+                // a fixed text with no principal or path in it; neither the principal nor
+                // the keytab path is handed to librdkafka.
                 Some(kerberos) => {
-                    set("sasl.kerberos.principal", sasl.username.clone());
-                    set(
-                        "sasl.kerberos.keytab",
-                        kerberos.keytab.display().to_string(),
-                    );
+                    set("sasl.kerberos.min.time.before.relogin", "0".into());
+                    set("sasl.kerberos.kinit.cmd", FIXED_KINIT_CMD.into());
                     set("sasl.kerberos.service.name", kerberos.service_name.clone());
                 }
                 None => {
@@ -140,15 +145,22 @@ impl KafkaTarget {
             }
         }
         if let Some(tls) = &self.tls {
+            // Inline PEMs (the server's data sources) go to librdkafka in memory: the
+            // client key never touches the disk.
+            let mut pem = |location: &str, in_memory: &str, pem: &Pem| match pem {
+                Pem::File(path) => set(location, path.display().to_string()),
+                Pem::Inline(text) => set(in_memory, text.expose().to_string()),
+            };
             if let Some(cert) = &tls.client_cert {
-                set(
+                pem(
                     "ssl.certificate.location",
-                    cert.cert_file.display().to_string(),
+                    "ssl.certificate.pem",
+                    &cert.cert,
                 );
-                set("ssl.key.location", cert.key_file.display().to_string());
+                pem("ssl.key.location", "ssl.key.pem", &cert.key);
             }
-            if let Some(ca) = &tls.ca_file {
-                set("ssl.ca.location", ca.display().to_string());
+            if let Some(ca) = &tls.ca {
+                pem("ssl.ca.location", "ssl.ca.pem", ca);
             }
             let algorithm = if tls.verify_hostname { "https" } else { "none" };
             set("ssl.endpoint.identification.algorithm", algorithm.into());
@@ -272,7 +284,7 @@ mod tests {
             kerberos: None,
         };
         let tls = Tls {
-            ca_file: Some("/ca.pem".into()),
+            ca: Some(Pem::File("/ca.pem".into())),
             verify_hostname: false,
             ..Tls::default()
         };
@@ -303,9 +315,17 @@ mod tests {
         let p = props(&t);
         assert_eq!(p["security.protocol"], "sasl_plaintext");
         assert_eq!(p["sasl.mechanisms"], "GSSAPI");
-        assert_eq!(p["sasl.kerberos.principal"], "obsync@EXAMPLE.COM");
-        assert_eq!(p["sasl.kerberos.keytab"], "/etc/obsync.keytab");
         assert_eq!(p["sasl.kerberos.service.name"], "kafka");
+        // No shell line from user data: librdkafka's kinit is off and fixed, and neither
+        // the principal nor the keytab reaches librdkafka.
+        assert_eq!(p["sasl.kerberos.min.time.before.relogin"], "0");
+        assert_eq!(p["sasl.kerberos.kinit.cmd"], FIXED_KINIT_CMD);
+        for (name, value) in &p {
+            assert!(
+                !value.contains("obsync@EXAMPLE.COM") && !value.contains("obsync.keytab"),
+                "{name} carries user data: {value}"
+            );
+        }
         assert!(!p.contains_key("sasl.username") && !p.contains_key("sasl.password"));
     }
 
@@ -321,8 +341,8 @@ mod tests {
         let mut t = KafkaTarget::new("k:9092");
         t.tls = Some(Tls {
             client_cert: Some(ClientCertificate {
-                cert_file: "/c.pem".into(),
-                key_file: "/k.pem".into(),
+                cert: Pem::File("/c.pem".into()),
+                key: Pem::File("/k.pem".into()),
             }),
             verify_hostname: true,
             ..Tls::default()
@@ -331,6 +351,24 @@ mod tests {
         assert_eq!(p["ssl.certificate.location"], "/c.pem");
         assert_eq!(p["ssl.key.location"], "/k.pem");
         assert_eq!(p["ssl.endpoint.identification.algorithm"], "https");
+    }
+
+    #[test]
+    fn inline_pems_go_to_librdkafka_in_memory() {
+        let mut t = KafkaTarget::new("k:9092");
+        t.tls = Some(Tls {
+            ca: Some(Pem::Inline(obsync_config::Secret::new("CA"))),
+            client_cert: Some(ClientCertificate {
+                cert: Pem::Inline(obsync_config::Secret::new("CERT")),
+                key: Pem::Inline(obsync_config::Secret::new("KEY")),
+            }),
+            verify_hostname: true,
+        });
+        let p = props(&t);
+        assert_eq!(p["ssl.ca.pem"], "CA");
+        assert_eq!(p["ssl.certificate.pem"], "CERT");
+        assert_eq!(p["ssl.key.pem"], "KEY");
+        assert!(!p.keys().any(|k| k.ends_with(".location")), "{p:?}");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 pub mod admin;
 mod client_context;
 pub mod config;
-mod kerberos;
+pub mod kerberos;
 pub mod partitioner;
 pub mod precheck;
 pub mod producer;
@@ -20,8 +20,9 @@ pub use admin::{
 };
 pub use config::{
     check_client_property, client_property_check, ClientCertificate, ClientRole, Compression,
-    KafkaTarget, KafkaVersion, ProducerSettings, Sasl, SaslMechanism, Tls,
+    KafkaTarget, KafkaVersion, Pem, ProducerSettings, Sasl, SaslMechanism, Tls,
 };
+pub use kerberos::{use_private_credential_cache, KerberosLogin, KinitError};
 pub use partitioner::{murmur2, PartitionRule};
 pub use precheck::{kafka_precheck, PRECHECK_TIMEOUT};
 pub use producer::{

@@ -125,7 +125,8 @@ fn security_fix(target: &KafkaTarget, reason: &str) -> Option<String> {
         .and_then(|s| s.kerberos.as_ref())
         .map_or("kafka", |k| k.service_name.as_str());
     let fix = if r.contains("no kerberos credentials") {
-        "librdkafka's kinit got no Kerberos ticket: the kafka.kerberos item says why".to_string()
+        "no Kerberos ticket was in the credential cache: the kafka.kerberos item says why"
+            .to_string()
     } else if r.contains("(server ") && r.contains("not found in kerberos database") {
         format!(
             "the KDC knows no principal {service}/<broker host>@REALM: set              target.sasl.kerberos_service_name to the first part of the brokers' principal,              and connect to the brokers by the host name their principal names"

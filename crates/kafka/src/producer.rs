@@ -18,6 +18,7 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 
 use crate::client_context::TracingContext;
 use crate::config::{ClientRole, KafkaTarget};
+use crate::kerberos::{login, KerberosLogin, KinitError};
 
 /// Bytes librdkafka adds to key + value for one record at most (record-format v2 varints and
 /// attributes: `RD_KAFKAP_MESSAGE_V2_MAX_OVERHEAD`). Its own size check uses the same sum.
@@ -115,6 +116,9 @@ pub enum ProduceError {
     /// librdkafka refused to create the client.
     #[error("cannot create the Kafka producer: {0}")]
     Client(KafkaError),
+    /// No Kerberos ticket for a GSSAPI target.
+    #[error(transparent)]
+    Kerberos(#[from] KinitError),
 }
 
 impl ProduceError {
@@ -212,6 +216,8 @@ fn fatal_fix(code: RDKafkaErrorCode) -> &'static str {
 /// Sends messages to explicit partitions. Cheap to share behind an `Arc`; `send` takes `&self`.
 pub struct KafkaProducer {
     inner: Inner,
+    /// Keeps the Kerberos ticket renewed while the producer lives (GSSAPI only).
+    _kerberos: Option<Arc<KerberosLogin>>,
     max_message_bytes: usize,
     metrics: Arc<ProducerMetrics>,
 }
@@ -238,12 +244,14 @@ impl KafkaProducer {
         target: &KafkaTarget,
         metrics: Arc<ProducerMetrics>,
     ) -> Result<Self, ProduceError> {
+        let kerberos = login(target.sasl.as_ref())?;
         let config = target.client_config(ClientRole::Producer);
         let inner: Inner = config
             .create_with_context(TracingContext::new(&target.bootstrap_servers))
             .map_err(ProduceError::Client)?;
         Ok(Self {
             inner,
+            _kerberos: kerberos,
             max_message_bytes: target.producer.max_message_bytes,
             metrics,
         })

@@ -3,15 +3,15 @@
 //! librdkafka reports every verification failure as "broker certificate could not be
 //! verified"; whether the certificate expired, has an unknown issuer or names another host
 //! is lost. After such a failure we repeat the handshake once with OpenSSL (the library
-//! librdkafka uses, with the same CA file) and read the verification result.
+//! librdkafka uses, with the same CA) and read the verification result.
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
-use openssl::x509::X509VerifyResult;
+use openssl::x509::{X509VerifyResult, X509};
 
-use crate::config::Tls;
+use crate::config::{Pem, Tls};
 
 /// The verification error of the broker at `host:port`, e.g. "certificate has expired
 /// (valid until Jan  2 00:00:00 2020 GMT)"; `None` when the certificate verifies, or the
@@ -23,8 +23,15 @@ pub fn certificate_problem(address: &str, tls: &Tls, timeout: Duration) -> Optio
     stream.set_read_timeout(Some(timeout)).ok()?;
     stream.set_write_timeout(Some(timeout)).ok()?;
     let mut builder = SslConnector::builder(SslMethod::tls_client()).ok()?;
-    if let Some(ca) = &tls.ca_file {
-        builder.set_ca_file(ca).ok()?;
+    match &tls.ca {
+        Some(Pem::File(ca)) => builder.set_ca_file(ca).ok()?,
+        Some(Pem::Inline(text)) => {
+            let store = builder.cert_store_mut();
+            for cert in X509::stack_from_pem(text.expose().as_bytes()).ok()? {
+                store.add_cert(cert).ok()?;
+            }
+        }
+        None => {}
     }
     let problem = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
     let seen = std::sync::Arc::clone(&problem);

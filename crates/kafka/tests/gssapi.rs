@@ -2,7 +2,8 @@
 //! here (crates/testkit: `Kdc` from Debian's krb5-kdc, `KafkaBroker`). The broker's
 //! principal is `kafka/127.0.0.1@OBSYNC.TEST` (clients address it by IP, and the KDC's
 //! `krb5.conf` turns DNS canonicalisation off); obsync authenticates as
-//! `obsync@OBSYNC.TEST` with a keytab, librdkafka running `kinit` itself.
+//! `obsync@OBSYNC.TEST` with a keytab; obsync runs `kinit` itself (an argument vector, no
+//! shell) into the cache `KRB5CCNAME` names, and librdkafka only reads that cache.
 //!
 //! Precheck passes, a topic is created, messages go out over the GSSAPI listener and kcat
 //! reads them back over the broker's PLAINTEXT one. A keytab with a stale key, a principal
@@ -47,7 +48,7 @@ fn item<'a>(items: &'a [CheckItem], name: &str) -> &'a CheckItem {
 }
 
 /// Checks that the precheck fails item `name` naming `cause`. The ticket cache is emptied
-/// first: librdkafka's `kinit -R` would otherwise renew the good ticket of an earlier case.
+/// first: the good ticket of an earlier case would otherwise still be in it.
 async fn is_refused(kdc: &Kdc, what: &str, target: KafkaTarget, name: &str, cause: &str) {
     let status = std::process::Command::new("kdestroy")
         .arg("-q")
@@ -77,7 +78,7 @@ fn gssapi_works_end_to_end_and_bad_kerberos_settings_are_named() {
     // The same principal from another KDC: a keytab with the wrong key.
     let stranger = Kdc::spawn();
     let stranger_keytab = stranger.add_principal("obsync");
-    // librdkafka (in this process) and its kinit find the realm through these; each test
+    // librdkafka (in this process) and obsync's kinit find the realm through these; each test
     // process keeps its own ticket cache. Set before any thread that reads the environment.
     std::env::set_var("KRB5_CONFIG", kdc.krb5_conf());
     std::env::set_var("KRB5CCNAME", kdc.dir().join("client.ccache"));

@@ -14,8 +14,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use obsync_kafka::{
-    kafka_precheck, ClientCertificate, KafkaAdmin, KafkaTarget, KafkaVersion, NewTopicSpec, Sasl,
-    SaslMechanism, Tls,
+    kafka_precheck, ClientCertificate, KafkaAdmin, KafkaTarget, KafkaVersion, NewTopicSpec, Pem,
+    Sasl, SaslMechanism, Tls,
 };
 use obsync_model::{CheckItem, CheckStatus};
 use obsync_testkit::{unique_name, BrokerOptions, KafkaBroker, KafkaRelease, ListenerSpec};
@@ -220,10 +220,10 @@ fn sasl(mechanism: SaslMechanism, (user, password): (&str, &str)) -> Option<Sasl
 
 fn tls(certs: &Certs, ca: &str, client: bool) -> Option<Tls> {
     Some(Tls {
-        ca_file: Some(certs.path(ca)),
+        ca: Some(Pem::File(certs.path(ca))),
         client_cert: client.then(|| ClientCertificate {
-            cert_file: certs.path("client.pem"),
-            key_file: certs.path("client.key"),
+            cert: Pem::File(certs.path("client.pem")),
+            key: Pem::File(certs.path("client.key")),
         }),
         verify_hostname: true,
     })

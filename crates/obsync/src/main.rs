@@ -19,16 +19,35 @@ use crate::cli::{Cli, Command};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format);
-    let result = match cli.command {
-        Command::Run(args) => cmd::run::execute(args).await,
-        Command::Precheck(args) => cmd::precheck::execute(args).await,
-        Command::Validate(args) => cmd::validate::execute(args).await,
-        Command::Server(args) => cmd::server::execute(args).await,
+    // Kerberos tickets go to a private cache in the server's data directory or the run's
+    // state directory. It is named in the environment, so before any thread starts.
+    let private_dir = match &cli.command {
+        Command::Run(args) => Some(args.state_dir.join("krb5")),
+        Command::Precheck(args) => Some(args.state_dir.join("krb5")),
+        Command::Server(args) => Some(args.data_dir.join("krb5")),
+        Command::Validate(_) => None,
     };
+    if let Some(dir) = private_dir {
+        obsync_kafka::use_private_credential_cache(&dir);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Run(args) => cmd::run::execute(args).await,
+            Command::Precheck(args) => cmd::precheck::execute(args).await,
+            Command::Validate(args) => cmd::validate::execute(args).await,
+            Command::Server(args) => cmd::server::execute(args).await,
+        }
+    });
     result.unwrap_or_else(|error| {
         eprintln!("error: {}", obsync_model::ErrorChain(error.as_ref()));
         ExitCode::FAILURE

@@ -268,6 +268,58 @@ fn validate_and_run_agree_on_every_example_and_every_bad_case() {
 }
 
 #[test]
+fn kerberos_settings_that_would_run_a_shell_command_are_refused_by_validate_run_and_precheck() {
+    let minimal =
+        unreachable(&std::fs::read_to_string(examples_dir().join("minimal.toml")).unwrap());
+    let keytab = scratch_file("good.keytab", "not really a keytab");
+    let marker = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pwned-by-project-file");
+    let _ = std::fs::remove_file(&marker);
+    let evil_principal = format!("x@R;touch${{IFS}}{};#", marker.display());
+    let evil_keytab = format!("/tmp/\";touch {};echo \"", marker.display());
+    for (principal, kt, field) in [
+        (
+            evil_principal.as_str(),
+            keytab.to_str().unwrap(),
+            "target.sasl.kerberos_principal",
+        ),
+        (
+            "obsync@R",
+            evil_keytab.as_str(),
+            "target.sasl.kerberos_keytab",
+        ),
+    ] {
+        let text = minimal.replace(
+            "version = \"3.x\"",
+            &format!(
+                "version = \"3.x\"\n[target.sasl]\nmechanism = \"GSSAPI\"\n\
+                 kerberos_principal = {principal:?}\nkerberos_keytab = {kt:?}"
+            ),
+        );
+        let path = scratch_file("kinit_injection.toml", &text);
+        let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kinit_injection_state");
+        for command in ["validate", "run", "precheck"] {
+            let mut args = vec![command, "-c", path.to_str().unwrap()];
+            if command != "validate" {
+                args.extend(["--state-dir", state.to_str().unwrap()]);
+            }
+            let output = obsync(&args);
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{command}: {}",
+                stderr(&output)
+            );
+            assert!(
+                stderr(&output).contains(&format!("{field}: ")),
+                "{command}: {}",
+                stderr(&output)
+            );
+        }
+    }
+    assert!(!marker.exists(), "a Kerberos setting ran a command");
+}
+
+#[test]
 fn validate_of_a_missing_file_says_it_cannot_be_read() {
     let output = obsync(&["validate", "-c", "/nonexistent/project.toml"]);
     assert_eq!(output.status.code(), Some(2));

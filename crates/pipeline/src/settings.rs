@@ -62,11 +62,19 @@ fn source_tls(tls: &obsync_config::SourceTls) -> SourceTls {
             SourceTlsMode::VerifyCa => TlsMode::VerifyCa,
             SourceTlsMode::VerifyIdentity => TlsMode::VerifyIdentity,
         },
-        ca: tls.ca_file.clone().map(Pem::File),
+        ca: tls.ca.as_ref().map(pem),
         client_cert: tls.client_cert.as_ref().map(|c| ClientCertificate {
-            cert: Pem::File(c.cert_file.clone()),
-            key: Pem::File(c.key_file.clone()),
+            cert: pem(&c.cert),
+            key: pem(&c.key),
         }),
+    }
+}
+
+/// One PEM of the project file as the source crate reads it.
+fn pem(pem: &obsync_config::Pem) -> Pem {
+    match pem {
+        obsync_config::Pem::File(path) => Pem::File(path.clone()),
+        obsync_config::Pem::Inline(text) => Pem::Text(text.expose().to_string()),
     }
 }
 

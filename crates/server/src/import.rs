@@ -10,8 +10,8 @@ use crate::api::datasources::{
 };
 use crate::api::error::{ApiError, ApiResult};
 use crate::model::{
-    new_id, DataSourceKind, DataSourceRecord, ObjectSpec, ProjectRecord, ProjectSpec,
-    SourceTlsMode, SyncSpec, Tag,
+    DataSourceKind, DataSourceRecord, ObjectSpec, ProjectRecord, ProjectSpec, SourceTlsMode,
+    SyncSpec, Tag,
 };
 use crate::service;
 use crate::state::AppState;
@@ -106,10 +106,11 @@ pub async fn import(state: &AppState, body: &str, actor: &str) -> ApiResult<Proj
         ));
     }
     let mut created = Vec::new();
+    let mut new_tags = Vec::new();
     let result = async {
         let source_id = source_datasource(state, source, &mut created)?;
         let target_id = target_datasource(state, target, &mut created)?;
-        let tag_ids = tags(state, project)?;
+        let tag_ids = tags(state, project, &mut new_tags)?;
         let objects = doc
             .get("objects")
             .and_then(|v| v.as_array())
@@ -156,7 +157,7 @@ pub async fn import(state: &AppState, body: &str, actor: &str) -> ApiResult<Proj
             },
             objects,
         };
-        service::create(state, spec, actor).await
+        service::create_with_tags(state, spec, actor, &new_tags).await
     }
     .await;
     if result.is_err() {
@@ -314,23 +315,50 @@ fn target_datasource(
     let bootstrap = text(t, "bootstrap_servers", "target.bootstrap_servers")?;
     let version = text(t, "version", "target.version")?;
     let sasl = t.get("sasl").and_then(|v| v.as_table());
-    let sasl_user = sasl
-        .and_then(|s| s.get("username"))
-        .and_then(|v| v.as_str());
-    let existing = state.store.list_datasources()?.into_iter().find(|d| {
-        d.kafka.as_ref().is_some_and(|k| {
-            k.bootstrap_servers == bootstrap
-                && k.sasl.as_ref().map(|s| s.username.as_str()) == sasl_user
+    let tls = t
+        .get("tls")
+        .and_then(|v| v.as_table())
+        .filter(|tls| tls.get("enabled").and_then(|v| v.as_bool()) != Some(false));
+    // The security settings are part of the match: a file with TLS never lands on a
+    // plaintext data source at the same address, nor one SASL identity on another's.
+    let same_brokers: Vec<DataSourceRecord> = state
+        .store
+        .list_datasources()?
+        .into_iter()
+        .filter(|d| {
+            d.kafka
+                .as_ref()
+                .is_some_and(|k| k.bootstrap_servers == bootstrap.trim())
         })
-    });
-    if let Some(d) = existing {
-        return Ok(d.id);
+        .collect();
+    let mut differences = Vec::new();
+    for d in &same_brokers {
+        let k = d.kafka.as_ref().expect("filtered on kafka");
+        let found: Vec<String> = [sasl_difference(sasl, k), tls_difference(tls, k)]
+            .into_iter()
+            .flatten()
+            .collect();
+        if found.is_empty() {
+            return Ok(d.id.clone());
+        }
+        differences.push(format!("{}: {}", d.name, found.join(", ")));
     }
-    if t.contains_key("tls") {
+    if !differences.is_empty() {
+        return Err(invalid(
+            "target",
+            format!(
+                "the Kafka data source(s) at {bootstrap} differ from the file's [target]: {}",
+                differences.join("; ")
+            ),
+            "edit the data source so that its SASL and TLS settings match the file (or the \
+             file to match the data source), then import again",
+        ));
+    }
+    if tls.is_some() {
         return Err(invalid(
             "target.tls",
-            "not supported yet in import: [target.tls]",
-            "create the Kafka data source with its CA in the console first, then import",
+            "not supported yet in import: [target.tls] for a new data source (its CA and keys are files on another machine)",
+            "create the Kafka data source with its TLS settings in the console first, then import",
         ));
     }
     let sasl = match sasl {
@@ -378,6 +406,77 @@ fn target_datasource(
     store_new(state, input, created)
 }
 
+/// What differs between the file's `[target.sasl]` and data source `k`'s SASL, if anything.
+fn sasl_difference(file: Option<&toml::Table>, k: &crate::model::KafkaRecord) -> Option<String> {
+    let field =
+        |s: &toml::Table, key: &str| s.get(key).and_then(|v| v.as_str()).map(str::to_string);
+    match (file, &k.sasl) {
+        (None, None) => None,
+        (Some(_), None) => Some("the file has [target.sasl], the data source no SASL".into()),
+        (None, Some(d)) => Some(format!(
+            "the data source uses SASL {}, the file none",
+            d.mechanism
+        )),
+        (Some(f), Some(d)) => {
+            let mechanism = field(f, "mechanism")
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            if mechanism != d.mechanism {
+                return Some(format!(
+                    "SASL mechanism {} in the file, {} in the data source",
+                    mechanism, d.mechanism
+                ));
+            }
+            let (file_identity, source_identity) = if mechanism == "GSSAPI" {
+                (field(f, "kerberos_principal"), d.kerberos_principal.clone())
+            } else {
+                (field(f, "username"), Some(d.username.clone()))
+            };
+            (file_identity != source_identity).then(|| {
+                format!(
+                    "SASL user {:?} in the file, {:?} in the data source",
+                    file_identity.unwrap_or_default(),
+                    source_identity.unwrap_or_default()
+                )
+            })
+        }
+    }
+}
+
+/// What differs between the file's enabled `[target.tls]` and data source `k`'s TLS. A
+/// file names its CA and keys by paths on another machine, so a data source matches when
+/// it has them too (and the same inline CA when the file carries one).
+fn tls_difference(file: Option<&toml::Table>, k: &crate::model::KafkaRecord) -> Option<String> {
+    let enabled = k.tls.as_ref().filter(|t| t.enabled);
+    match (file, enabled) {
+        (None, None) => None,
+        (Some(_), None) => Some("the file has [target.tls], the data source no TLS".into()),
+        (None, Some(_)) => Some("the data source uses TLS, the file has no [target.tls]".into()),
+        (Some(f), Some(d)) => {
+            let verify = f
+                .get("verify_hostname")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(true);
+            let has = |key: &str| f.contains_key(key);
+            let ca_pem = f.get("ca_pem").and_then(|v| v.as_str());
+            if verify != d.verify_hostname {
+                Some(format!(
+                    "verify_hostname {verify} in the file, {} in the data source",
+                    d.verify_hostname
+                ))
+            } else if (has("ca_file") || has("ca_pem")) != d.ca_pem.is_some()
+                || ca_pem.is_some_and(|ca| Some(ca) != d.ca_pem.as_deref())
+            {
+                Some("the CA differs".into())
+            } else if (has("cert_file") || has("cert_pem")) != d.client_cert_pem.is_some() {
+                Some("the TLS client certificate differs".into())
+            } else {
+                None
+            }
+        }
+    }
+}
+
 fn store_new(
     state: &AppState,
     input: DataSourceInput,
@@ -411,21 +510,25 @@ fn unique_name(state: &AppState, base: &str) -> ApiResult<String> {
     Ok(name)
 }
 
-fn tags(state: &AppState, project: &toml::Table) -> ApiResult<Vec<String>> {
+/// The ids of the file's tags: existing ones by name, new ones judged by the tags API's
+/// rules and cap and pushed to `created` (stored only once the project is accepted).
+fn tags(state: &AppState, project: &toml::Table, created: &mut Vec<Tag>) -> ApiResult<Vec<String>> {
     let names = strings(project.get("tags"), "tag_ids")?;
-    let mut all = state.store.list_tags()?;
+    let all = state.store.list_tags()?;
     let mut ids = Vec::new();
     for name in names {
-        match all.iter().find(|t| t.name == name) {
+        let name = name.trim();
+        let known = all.iter().chain(created.iter()).find(|t| t.name == name);
+        match known {
             Some(t) => ids.push(t.id.clone()),
             None => {
-                let tag = Tag {
-                    id: new_id("tag"),
-                    name,
-                };
-                state.store.put_tag(&tag)?;
+                let tag =
+                    crate::api::tags::new_tag(state, name, created.len()).map_err(|mut e| {
+                        e.body.field = Some("project.tags".into());
+                        e
+                    })?;
                 ids.push(tag.id.clone());
-                all.push(tag);
+                created.push(tag);
             }
         }
     }

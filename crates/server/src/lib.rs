@@ -15,6 +15,7 @@ pub mod http;
 mod import;
 pub mod lifecycle;
 pub mod model;
+pub mod names;
 pub mod runtime;
 pub mod secrets;
 pub mod service;
@@ -68,7 +69,9 @@ pub struct HttpOptions {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServerError {
-    #[error("cannot create the data directory {path}")]
+    #[error(
+        "cannot create the data directory {path} (mode 0700): check that the server's user owns it"
+    )]
     DataDir {
         path: PathBuf,
         #[source]
@@ -88,6 +91,29 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Creates the data directory 0700 (it holds the key, the database and Kerberos tickets),
+/// tightens an existing one to 0700, and removes the data sources' folders under `tls/`
+/// where earlier versions wrote Kafka client keys (keys now go to the client in memory).
+fn private_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    // Only the data sources' folders (`tls/ds_…`): the folder may hold other files.
+    let legacy = dir.join("tls");
+    if let Ok(entries) = std::fs::read_dir(&legacy) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with("ds_") {
+                std::fs::remove_dir_all(entry.path())?;
+            }
+        }
+        let _ = std::fs::remove_dir(&legacy); // only if now empty
+    }
+    Ok(())
 }
 
 /// A server bound to its address, ready to run.
@@ -110,7 +136,7 @@ impl Server {
         }
         // Before anything is created: a bad certificate leaves no data directory behind.
         let tls = options.tls.as_ref().map(tls::load).transpose()?;
-        std::fs::create_dir_all(&options.data_dir).map_err(|source| ServerError::DataDir {
+        private_data_dir(&options.data_dir).map_err(|source| ServerError::DataDir {
             path: options.data_dir.clone(),
             source,
         })?;

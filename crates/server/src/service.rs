@@ -8,22 +8,33 @@ use obsync_pipeline::Settings;
 
 use crate::api::error::{ApiError, ApiResult};
 use crate::lifecycle::{Action, ProjectState};
-use crate::model::{new_id, now_rfc3339, EventKind, PrecheckRecord, ProjectRecord, ProjectSpec};
+use crate::model::{
+    new_id, now_rfc3339, EventKind, PrecheckRecord, ProjectRecord, ProjectSpec, Tag,
+};
 use crate::spec::{self, Rendered, SpecContext};
 use crate::state::AppState;
 
 /// Renders `spec` against the stored data sources and tags; `with_secrets` opens the
 /// sealed passwords (for running), else they stay variable names (for export).
 pub fn render(state: &AppState, spec: &ProjectSpec, with_secrets: bool) -> ApiResult<Rendered> {
+    render_with(state, spec, with_secrets, &[])
+}
+
+/// [`render`], with `new_tags` (not stored yet) known besides the stored ones.
+fn render_with(
+    state: &AppState,
+    spec: &ProjectSpec,
+    with_secrets: bool,
+    new_tags: &[Tag],
+) -> ApiResult<Rendered> {
     let source = state.store.get_datasource(&spec.source_id)?;
     let target = state.store.get_datasource(&spec.target_id)?;
-    let tags = state.store.list_tags()?;
-    let tls_dir = state.tls_dir();
+    let mut tags = state.store.list_tags()?;
+    tags.extend_from_slice(new_tags);
     let ctx = SpecContext {
         source: source.as_ref(),
         target: target.as_ref(),
         tags: &tags,
-        tls_dir: &tls_dir,
     };
     Ok(spec::render(
         spec,
@@ -86,7 +97,21 @@ fn set_state(
 
 /// Saves a new project (not started) after validating its spec.
 pub async fn create(state: &AppState, spec: ProjectSpec, actor: &str) -> ApiResult<ProjectRecord> {
-    config(state, &spec)?;
+    create_with_tags(state, spec, actor, &[]).await
+}
+
+/// [`create`], storing `new_tags` (which the spec may name) only if the spec is accepted.
+pub async fn create_with_tags(
+    state: &AppState,
+    spec: ProjectSpec,
+    actor: &str,
+    new_tags: &[Tag],
+) -> ApiResult<ProjectRecord> {
+    crate::names::check_visible("name", &spec.name)?;
+    render_with(state, &spec, true, new_tags)?.config(chrono::Utc::now().timestamp())?;
+    for tag in new_tags {
+        state.store.put_tag(tag)?;
+    }
     let now = now_rfc3339();
     let record = ProjectRecord {
         id: new_id("np"),
@@ -122,6 +147,7 @@ pub async fn update(
     check(&record, Action::Edit)?;
     // Judged after the id and the state: a definition for a project that does not exist
     // or cannot be edited answers 404 or 409, not its validation errors.
+    crate::names::check_visible("name", &spec.name)?;
     config(state, &spec)?;
     record.spec = spec;
     audit(state, id, actor, "edited the definition")?;

@@ -2,17 +2,21 @@
 //! judged by the project file's own rules (`obsync-config`): one validation path for
 //! files and the API. The same rendering, without secrets, is the TOML export.
 
-use std::path::{Path, PathBuf};
+use obsync_config::{ClientCertificate, ConfigError, Environment, Pem, ProjectConfig, Secret, Tls};
 
-use obsync_config::{ConfigError, Environment, ProjectConfig};
-
-use crate::model::{DataSourceKind, DataSourceRecord, ProjectSpec, SourceTlsRecord, Tag};
+use crate::model::{
+    DataSourceKind, DataSourceRecord, ProjectSpec, SourceTlsRecord, Tag, TlsRecord,
+};
 use crate::secrets::{SecretError, SecretKey};
 
 /// Environment variable the exported file names for the source password.
 pub const SOURCE_PASSWORD_ENV: &str = "OBSYNC_SOURCE_PASSWORD";
 /// Environment variable the exported file names for the SASL password.
 pub const KAFKA_PASSWORD_ENV: &str = "OBSYNC_KAFKA_PASSWORD";
+/// Environment variable the exported file names for the TLS client key (PEM).
+pub const KAFKA_CLIENT_KEY_ENV: &str = "OBSYNC_KAFKA_CLIENT_KEY";
+/// Environment variable the exported file names for the source's TLS client key (PEM).
+pub const SOURCE_CLIENT_KEY_ENV: &str = "OBSYNC_SOURCE_CLIENT_KEY";
 
 /// Name the rendered text carries in config messages (it has no file).
 const API_FILE: &str = "<api>";
@@ -50,8 +54,6 @@ pub struct SpecContext<'a> {
     pub source: Option<&'a DataSourceRecord>,
     pub target: Option<&'a DataSourceRecord>,
     pub tags: &'a [Tag],
-    /// Where the TLS files of data sources are written for the clients to read.
-    pub tls_dir: &'a Path,
 }
 
 /// A spec rendered as a project file, plus the secrets its `password_env` names.
@@ -146,7 +148,7 @@ pub fn render(
     if let Some(tls) = &src.tls {
         s.insert(
             "tls".into(),
-            source_tls_table(tls, source, ctx, key)?.into(),
+            source_tls_table(tls, key, &mut secrets)?.into(),
         );
     }
     doc.insert("source".into(), s.into());
@@ -185,74 +187,20 @@ pub fn render(
         t.insert("sasl".into(), table.into());
     }
     if let Some(tls) = kafka.tls.as_ref().filter(|tls| tls.enabled) {
+        // The PEMs travel in the text (CA and certificate are public) and the key in a
+        // variable: nothing is written to disk, and librdkafka gets them in memory.
+        check_client_pair(&target.name, tls)?;
         let mut table = toml::Table::new();
         table.insert("enabled".into(), true.into());
         table.insert("verify_hostname".into(), tls.verify_hostname.into());
         if let Some(ca) = &tls.ca_pem {
-            let path = write_tls_file(
-                ctx.tls_dir,
-                &target.id,
-                "ca.pem",
-                Some(ca.as_bytes()),
-                0o644,
-            )
-            .map_err(|e| {
-                SpecError::one(
-                    "target_id",
-                    format!(
-                        "cannot write the CA file of data source {}: {e}",
-                        target.name
-                    ),
-                    "check that the server's data directory is writable",
-                )
-            })?;
-            table.insert("ca_file".into(), path.display().to_string().into());
+            table.insert("ca_pem".into(), ca.as_str().into());
         }
-        match (&tls.client_cert_pem, &tls.client_key_pem) {
-            (None, None) => {}
-            (Some(cert), Some(sealed)) => {
-                let cannot_write = |e: std::io::Error| {
-                    SpecError::one(
-                        "target_id",
-                        format!(
-                            "cannot write the client certificate of data source {}: {e}",
-                            target.name
-                        ),
-                        "check that the server's data directory is writable",
-                    )
-                };
-                let cert_file = write_tls_file(
-                    ctx.tls_dir,
-                    &target.id,
-                    "client.pem",
-                    Some(cert.as_bytes()),
-                    0o644,
-                )
-                .map_err(cannot_write)?;
-                // The key is opened only to run the project (never for an export, which
-                // names the file): librdkafka reads it from a file, kept 0600 beside the
-                // data directory's other secrets.
-                let opened = key.map(|key| key.open(sealed)).transpose()?;
-                let key_file = write_tls_file(
-                    ctx.tls_dir,
-                    &target.id,
-                    "client.key",
-                    opened.as_deref().map(str::as_bytes),
-                    0o600,
-                )
-                .map_err(cannot_write)?;
-                table.insert("cert_file".into(), cert_file.display().to_string().into());
-                table.insert("key_file".into(), key_file.display().to_string().into());
-            }
-            _ => {
-                return Err(SpecError::one(
-                    "target_id",
-                    format!(
-                        "data source {} has only half of a TLS client certificate",
-                        target.name
-                    ),
-                    "upload both the client certificate and its private key, or neither",
-                ))
+        if let (Some(cert), Some(sealed)) = (&tls.client_cert_pem, &tls.client_key_pem) {
+            table.insert("cert_pem".into(), cert.as_str().into());
+            table.insert("key_pem_env".into(), KAFKA_CLIENT_KEY_ENV.into());
+            if let Some(key) = key {
+                secrets.push((KAFKA_CLIENT_KEY_ENV.to_string(), key.open(sealed)?));
             }
         }
         t.insert("tls".into(), table.into());
@@ -329,63 +277,24 @@ pub fn render(
     })
 }
 
-/// `[source.tls]` of a database data source: the CA and client certificate written as
-/// files for the run (the key, 0600, only with `key`; an export names its path).
+/// `[source.tls]` of a database data source: the CA and client certificate in the text
+/// (public), the key in a variable, as for Kafka: nothing is written to disk.
 fn source_tls_table(
     tls: &SourceTlsRecord,
-    source: &DataSourceRecord,
-    ctx: &SpecContext<'_>,
     key: Option<&SecretKey>,
+    secrets: &mut Vec<(String, String)>,
 ) -> Result<toml::Table, SpecError> {
-    let cannot_write = |e: std::io::Error| {
-        SpecError::one(
-            "source_id",
-            format!(
-                "cannot write the TLS files of data source {}: {e}",
-                source.name
-            ),
-            "check that the server's data directory is writable",
-        )
-    };
     let mut table = toml::Table::new();
     table.insert("mode".into(), tls.mode.as_str().into());
     if let Some(ca) = &tls.ca_pem {
-        let path = write_tls_file(
-            ctx.tls_dir,
-            &source.id,
-            "ca.pem",
-            Some(ca.as_bytes()),
-            0o644,
-        )
-        .map_err(cannot_write)?;
-        table.insert("ca_file".into(), path.display().to_string().into());
+        table.insert("ca_pem".into(), ca.as_str().into());
     }
     if let (Some(cert), Some(sealed)) = (&tls.client_cert_pem, &tls.client_key_pem) {
-        let cert_file = write_tls_file(
-            ctx.tls_dir,
-            &source.id,
-            "client.pem",
-            Some(cert.as_bytes()),
-            0o644,
-        )
-        .map_err(cannot_write)?;
-        let opened = key.map(|key| key.open(sealed)).transpose()?;
-        let key_file = write_tls_file(
-            ctx.tls_dir,
-            &source.id,
-            "client.key",
-            opened.as_deref().map(str::as_bytes),
-            0o600,
-        )
-        .map_err(cannot_write)?;
-        table.insert(
-            "client_cert_file".into(),
-            cert_file.display().to_string().into(),
-        );
-        table.insert(
-            "client_key_file".into(),
-            key_file.display().to_string().into(),
-        );
+        table.insert("client_cert_pem".into(), cert.as_str().into());
+        table.insert("client_key_pem_env".into(), SOURCE_CLIENT_KEY_ENV.into());
+        if let Some(key) = key {
+            secrets.push((SOURCE_CLIENT_KEY_ENV.to_string(), key.open(sealed)?));
+        }
     }
     Ok(table)
 }
@@ -398,38 +307,59 @@ pub fn export_text(rendered: &Rendered, spec: &ProjectSpec) -> String {
         spec.name
     );
     if rendered.toml.contains(KAFKA_PASSWORD_ENV) {
-        out.push_str(&format!(" and {KAFKA_PASSWORD_ENV}"));
+        out.push_str(&format!(", {KAFKA_PASSWORD_ENV}"));
+    }
+    if rendered.toml.contains(KAFKA_CLIENT_KEY_ENV) {
+        out.push_str(&format!(
+            ", {KAFKA_CLIENT_KEY_ENV} (the TLS client key, PEM)"
+        ));
+    }
+    if rendered.toml.contains(SOURCE_CLIENT_KEY_ENV) {
+        out.push_str(&format!(
+            ", {SOURCE_CLIENT_KEY_ENV} (the source's TLS client key, PEM)"
+        ));
     }
     out.push_str(" before obsync run.\n\n");
     out.push_str(&rendered.toml);
     out
 }
 
-/// Writes one PEM file of a data source (`<tls_dir>/<id>/<name>`) for its projects,
-/// with `mode`, and returns its path. Without `bytes` only the path is returned (an export
-/// names the key file without opening the key).
-fn write_tls_file(
-    dir: &Path,
-    id: &str,
-    name: &str,
-    bytes: Option<&[u8]>,
-    mode: u32,
-) -> std::io::Result<PathBuf> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = dir.join(id);
-    let path = dir.join(name);
-    if let Some(bytes) = bytes {
-        std::fs::create_dir_all(&dir)?;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&path)?
-            .write_all(bytes)?;
+/// Refuses half a client certificate (a certificate without its key, or the reverse).
+fn check_client_pair(name: &str, tls: &TlsRecord) -> Result<(), SpecError> {
+    if tls.client_cert_pem.is_some() == tls.client_key_pem.is_some() {
+        return Ok(());
     }
-    Ok(path)
+    Err(SpecError::one(
+        "target_id",
+        format!("data source {name} has only half of a TLS client certificate"),
+        "upload both the client certificate and its private key, or neither",
+    ))
+}
+
+/// The TLS settings of a Kafka data source as the client gets them, PEMs in memory: what a
+/// run's project file (rendered above) loads to, for the probes (test connection, topics)
+/// to use exactly the same. `key` opens the client key; without it the key is left out.
+pub fn kafka_tls(
+    name: &str,
+    tls: Option<&TlsRecord>,
+    key: Option<&SecretKey>,
+) -> Result<Option<Tls>, SpecError> {
+    let Some(tls) = tls.filter(|tls| tls.enabled) else {
+        return Ok(None);
+    };
+    check_client_pair(name, tls)?;
+    let client_cert = match (&tls.client_cert_pem, &tls.client_key_pem, key) {
+        (Some(cert), Some(sealed), Some(key)) => Some(ClientCertificate {
+            cert: Pem::Inline(Secret::new(cert.as_str())),
+            key: Pem::Inline(Secret::new(key.open(sealed)?)),
+        }),
+        _ => None,
+    };
+    Ok(Some(Tls {
+        ca: tls.ca_pem.as_deref().map(|ca| Pem::Inline(Secret::new(ca))),
+        client_cert,
+        verify_hostname: tls.verify_hostname,
+    }))
 }
 
 /// Maps a config problem onto the spec's field names.
@@ -535,7 +465,6 @@ mod tests {
             source: Some(&source),
             target: Some(&target),
             tags: &[],
-            tls_dir: Path::new("/nonexistent"),
         };
         let served = render(&spec(), &ctx, Some(&key))
             .unwrap()
@@ -556,7 +485,6 @@ mod tests {
             source: Some(&source),
             target: Some(&target),
             tags: &[],
-            tls_dir: Path::new("/nonexistent"),
         };
         let mut spec = spec();
         spec.objects[0].topic = Some("a b".into());
@@ -590,7 +518,6 @@ mod tests {
             source: Some(&source),
             target: Some(&target),
             tags: &[],
-            tls_dir: Path::new("/nonexistent"),
         };
         let config = render(&spec(), &ctx, Some(&key))
             .unwrap()
@@ -611,45 +538,52 @@ mod tests {
     }
 
     #[test]
-    fn a_tls_client_certificate_is_written_for_the_run_and_its_key_never_exported() {
-        use std::os::unix::fs::PermissionsExt;
+    fn a_tls_client_key_goes_to_the_client_in_memory_and_is_never_exported() {
         let key = key();
         let (source, mut target) = datasources(&key);
         target.kafka.as_mut().unwrap().tls = Some(crate::model::TlsRecord {
             enabled: true,
             verify_hostname: false,
-            ca_pem: Some("CA PEM".into()),
-            client_cert_pem: Some("CERT PEM".into()),
-            client_key_pem: Some(key.seal("PRIVATE KEY PEM")),
+            ca_pem: Some("-----BEGIN CERTIFICATE-----\nCA".into()),
+            client_cert_pem: Some("-----BEGIN CERTIFICATE-----\nCERT".into()),
+            client_key_pem: Some(key.seal("-----BEGIN PRIVATE KEY-----\nKEY")),
         });
-        let tls_dir = std::env::temp_dir().join(format!("obsync-spec-tls-{}", std::process::id()));
         let ctx = SpecContext {
             source: Some(&source),
             target: Some(&target),
             tags: &[],
-            tls_dir: &tls_dir,
         };
         let config = render(&spec(), &ctx, Some(&key))
             .unwrap()
             .config(0)
             .unwrap();
-        let cert = config.target.tls.unwrap().client_cert.unwrap();
+        let tls = config.target.tls.clone().unwrap();
+        let cert = tls.client_cert.clone().unwrap();
         assert_eq!(
-            std::fs::read_to_string(&cert.cert_file).unwrap(),
-            "CERT PEM"
+            cert.key,
+            Pem::Inline(Secret::new("-----BEGIN PRIVATE KEY-----\nKEY"))
         );
+        // The probes' settings are the run's.
         assert_eq!(
-            std::fs::read_to_string(&cert.key_file).unwrap(),
-            "PRIVATE KEY PEM"
+            kafka_tls(
+                &target.name,
+                target.kafka.as_ref().unwrap().tls.as_ref(),
+                Some(&key)
+            )
+            .unwrap(),
+            Some(tls)
         );
-        let mode = std::fs::metadata(&cert.key_file)
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
         let exported = export_text(&render(&spec(), &ctx, None).unwrap(), &spec());
-        assert!(exported.contains("key_file"), "{exported}");
-        assert!(!exported.contains("PRIVATE KEY PEM"), "{exported}");
-        let _ = std::fs::remove_dir_all(&tls_dir);
+        assert!(exported.contains(KAFKA_CLIENT_KEY_ENV), "{exported}");
+        assert!(!exported.contains("PRIVATE KEY"), "{exported}");
+        let env = Environment::fixed(
+            0,
+            [
+                (SOURCE_PASSWORD_ENV, "s3cret-pw"),
+                (KAFKA_CLIENT_KEY_ENV, "-----BEGIN PRIVATE KEY-----\nKEY"),
+            ],
+        );
+        let loaded = ProjectConfig::parse_with(&exported, "export.toml", &env).unwrap();
+        assert_eq!(loaded, config);
     }
 }

@@ -32,9 +32,4 @@ impl ServerState {
     pub fn project_dir(&self, id: &str) -> PathBuf {
         self.data_dir.join("projects").join(id)
     }
-
-    /// Where CA files of Kafka data sources are written for the client library.
-    pub fn tls_dir(&self) -> PathBuf {
-        self.data_dir.join("tls")
-    }
 }

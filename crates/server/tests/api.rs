@@ -1449,12 +1449,30 @@ async fn a_source_with_tls_is_tested_browsed_and_prechecked_over_tls_and_hides_i
         .await
         .unwrap();
     assert!(export.contains("mode = \"verify_identity\""), "{export}");
-    assert!(export.contains("client_key_file = "), "{export}");
+    assert!(
+        export.contains("client_key_pem_env = \"OBSYNC_SOURCE_CLIENT_KEY\""),
+        "{export}"
+    );
     let key_body = key.lines().nth(1).unwrap();
     assert!(!export.contains(key_body), "the export holds no key");
     assert!(
         !api.all_bodies().contains(key_body),
         "no answer holds the key"
     );
+    // The key went to the connections in memory: no file under the data directory
+    // holds it after a test, a precheck and an export.
+    let dir = server.dir.clone();
     server.stop().await;
+    let mut pending = vec![dir];
+    while let Some(path) = pending.pop() {
+        if path.is_dir() {
+            pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(key_body),
+                "{} holds the client key",
+                path.display()
+            );
+        }
+    }
 }

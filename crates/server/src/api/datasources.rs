@@ -352,6 +352,7 @@ pub fn build_record(
     old: Option<&DataSourceRecord>,
 ) -> ApiResult<DataSourceRecord> {
     let name = input.name.trim().to_string();
+    crate::names::check_visible("name", &name)?;
     if name.is_empty() || name.chars().count() > 32 || name.chars().any(char::is_whitespace) {
         return Err(ApiError::bad_request(
             "name",
@@ -404,7 +405,11 @@ pub fn build_record(
                 )
                 .with_code("INVALID_DATASOURCE"));
             }
-            let old_k = old.and_then(|o| o.kafka.as_ref());
+            // Stored secrets stay with the connection they were sent for: a changed
+            // address, identity or TLS setting drops them unless they are sent again.
+            let old_k = old
+                .and_then(|o| o.kafka.as_ref())
+                .filter(|o| same_kafka_connection(o, &k));
             let sasl = match k.sasl {
                 None => None,
                 Some(s) => {
@@ -500,12 +505,26 @@ pub fn build_record(
                 )
                 .with_code("INVALID_DATASOURCE"));
             }
+            // The secrets (password, client key) stay with the address, user and TLS
+            // settings they were sent for.
             let old_s = old.and_then(|o| o.source.as_ref());
-            let old_pw = old_s.and_then(|s| s.password.as_ref());
             let old_tls = old_s.and_then(|s| s.tls.as_ref());
+            let same_connection = old_s.is_some_and(|o| {
+                o.host == s.host.trim()
+                    && o.port == s.port
+                    && o.user == s.user
+                    && same_source_tls(o.tls.as_ref(), s.tls.as_ref())
+            });
+            let old_pw = old_s
+                .filter(|_| same_connection)
+                .and_then(|s| s.password.as_ref());
+            let kept_tls = old_tls.map(|t| SourceTlsRecord {
+                client_key_pem: t.client_key_pem.clone().filter(|_| same_connection),
+                ..t.clone()
+            });
             let tls = match s.tls {
-                None => old_tls.cloned(),
-                Some(t) => Some(source_tls_record(state, t, old_tls)?),
+                None => kept_tls,
+                Some(t) => Some(source_tls_record(state, t, kept_tls.as_ref())?),
             };
             (
                 Some(SourceRecord {
@@ -649,6 +668,53 @@ pub fn source_tls(state: &AppState, tls: Option<&SourceTlsRecord>) -> ApiResult<
     })
 }
 
+/// Whether `new` talks to the same brokers, as the same identity, with the same TLS as
+/// `old`: only then may `old`'s sealed secrets (SASL password, client key) be kept.
+fn same_kafka_connection(old: &KafkaRecord, new: &KafkaInput) -> bool {
+    let sasl = match (&old.sasl, &new.sasl) {
+        (None, None) => true,
+        (Some(o), Some(n)) => {
+            o.mechanism == n.mechanism
+                && o.username == n.username
+                && o.kerberos_principal == n.kerberos_principal
+        }
+        _ => false,
+    };
+    let old_tls = old.tls.as_ref().filter(|t| t.enabled);
+    let new_tls = new.tls.as_ref().filter(|t| t.enabled);
+    let tls = match (old_tls, new_tls) {
+        (None, None) => true,
+        (Some(o), Some(n)) => {
+            let same =
+                |sent: &Option<String>, kept: &Option<String>| sent.is_none() || sent == kept;
+            o.verify_hostname == n.verify_hostname.unwrap_or(true)
+                && same(&n.ca_pem, &o.ca_pem)
+                && same(&n.client_cert_pem, &o.client_cert_pem)
+        }
+        _ => false,
+    };
+    old.bootstrap_servers == new.bootstrap_servers.trim() && sasl && tls
+}
+
+/// Whether a source's TLS input keeps the stored TLS settings: omitted, or the same mode
+/// with no other CA or client certificate. A connection that checks another certificate,
+/// or none, is a different connection for the stored secrets.
+fn same_source_tls(old: Option<&SourceTlsRecord>, new: Option<&SourceTlsInput>) -> bool {
+    let Some(new) = new else {
+        return true;
+    };
+    let old_mode = old.map_or(SourceTlsMode::default(), |o| o.mode);
+    let same = |sent: &Option<String>, kept: Option<&String>| {
+        sent.as_ref().is_none_or(|s| Some(s) == kept)
+    };
+    new.mode == old_mode
+        && same(&new.ca_pem, old.and_then(|o| o.ca_pem.as_ref()))
+        && same(
+            &new.client_cert_pem,
+            old.and_then(|o| o.client_cert_pem.as_ref()),
+        )
+}
+
 fn get_record(state: &AppState, id: &str) -> ApiResult<DataSourceRecord> {
     state
         .store
@@ -762,20 +828,16 @@ async fn test_unsaved(
 }
 
 /// GSSAPI needs the client's principal and a keytab on the server's disk (the server runs
-/// `kinit` with them); the same rules as the project file's `[target.sasl]`.
+/// `kinit` with them, as an argument vector); the project file's rules
+/// (`obsync_config::Kerberos`), with an absolute keytab path.
 fn check_kerberos(s: &SaslInput) -> Result<(), ApiError> {
     let invalid = |field: &str, message: String, advice: &str| {
         ApiError::bad_request(field, message, advice).with_code("INVALID_DATASOURCE")
     };
+    let refused = |field: &str, e: obsync_config::InvalidKerberos| invalid(field, e.message, e.fix);
     match s.kerberos_principal.as_deref() {
-        Some(p) if obsync_config::Kerberos::is_principal(p) => {}
-        Some(p) => {
-            return Err(invalid(
-                "kafka.sasl.kerberos_principal",
-                format!("{p:?} is not a Kerberos principal"),
-                "write it as name@REALM or name/host@REALM, e.g. obsync@EXAMPLE.COM",
-            ))
-        }
+        Some(p) => obsync_config::Kerberos::check_principal(p)
+            .map_err(|e| refused("kafka.sasl.kerberos_principal", e))?,
         None => {
             return Err(invalid(
                 "kafka.sasl.kerberos_principal",
@@ -784,8 +846,15 @@ fn check_kerberos(s: &SaslInput) -> Result<(), ApiError> {
             ))
         }
     }
+    if let Some(name) = s.kerberos_service_name.as_deref().filter(|n| !n.is_empty()) {
+        obsync_config::Kerberos::check_service_name(name)
+            .map_err(|e| refused("kafka.sasl.kerberos_service_name", e))?;
+    }
     match s.kerberos_keytab.as_deref() {
-        Some(k) if std::path::Path::new(k).is_absolute() => Ok(()),
+        Some(k) if std::path::Path::new(k).is_absolute() => {
+            obsync_config::Kerberos::check_keytab(std::path::Path::new(k))
+                .map_err(|e| refused("kafka.sasl.kerberos_keytab", e))
+        }
         _ => Err(invalid(
             "kafka.sasl.kerberos_keytab",
             "GSSAPI needs the absolute path of a keytab on the server's machine".into(),
@@ -884,6 +953,8 @@ pub fn kafka_target(
             kerberos,
         });
     }
+    target.tls = crate::spec::kafka_tls(&ds.name, kafka.tls.as_ref(), Some(&state.key))
+        .map_err(ApiError::from)?;
     Ok(target)
 }
 

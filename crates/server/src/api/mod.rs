@@ -11,7 +11,7 @@ mod progress;
 mod projects;
 mod session;
 mod system;
-mod tags;
+pub(crate) mod tags;
 
 use axum::middleware;
 use axum::Router;

@@ -59,7 +59,7 @@ async fn action(
         }),
         Err(e) => json!({
             "success": false,
-            "errorDetail": {"code": e.body.code, "message": e.body.message, "advice": e.body.advice},
+            "errorDetail": {"code": e.body.code, "message": e.body.message, "advice": e.body.advice, "field": e.body.field},
             "requestId": request_id,
             "pageNumber": null, "pageSize": null, "totalCount": null,
             "cost": format!("{cost} ms"),

@@ -155,6 +155,7 @@ async fn create_token(
     Json(req): Json<NewToken>,
 ) -> ApiResult<(StatusCode, Json<ApiToken>)> {
     let name = req.name.trim();
+    crate::names::check_visible("name", name)?;
     if name.is_empty() || name.chars().count() > 64 {
         return Err(ApiError::bad_request(
             "name",

@@ -39,6 +39,7 @@ pub struct TagInput {
 
 fn checked_name(state: &AppState, name: &str, own_id: Option<&str>) -> ApiResult<String> {
     let name = name.trim();
+    crate::names::check_visible("name", name)?;
     let count = name.chars().count();
     if count == 0 || count > TAG_MAX_CHARS || name.chars().any(char::is_whitespace) {
         return Err(ApiError::bad_request(
@@ -89,8 +90,16 @@ async fn create_tag(
     State(state): State<AppState>,
     Json(input): Json<TagInput>,
 ) -> ApiResult<(StatusCode, Json<Tag>)> {
-    let name = checked_name(&state, &input.name, None)?;
-    if state.store.list_tags()?.len() >= MAX_TAGS {
+    let tag = new_tag(&state, &input.name, 0)?;
+    state.store.put_tag(&tag)?;
+    Ok((StatusCode::CREATED, Json(tag)))
+}
+
+/// A new tag named `name`, judged by the tags' rules and their cap, not yet stored;
+/// `pending` tags are about to be stored with it (an import's).
+pub(crate) fn new_tag(state: &AppState, name: &str, pending: usize) -> ApiResult<Tag> {
+    let name = checked_name(state, name, None)?;
+    if state.store.list_tags()?.len() + pending >= MAX_TAGS {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "TOO_MANY_TAGS",
@@ -98,12 +107,10 @@ async fn create_tag(
             "delete tags that are no longer used",
         ));
     }
-    let tag = Tag {
+    Ok(Tag {
         id: new_id("tag"),
         name,
-    };
-    state.store.put_tag(&tag)?;
-    Ok((StatusCode::CREATED, Json(tag)))
+    })
 }
 
 /// Rename a tag.

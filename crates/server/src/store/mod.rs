@@ -22,6 +22,12 @@ pub enum StoreError {
     Migration(#[from] rusqlite_migration::Error),
     #[error("a stored record could not be read")]
     Record(#[from] serde_json::Error),
+    #[error("cannot make {path} private (mode 0600): check that the server's user owns it")]
+    Permissions {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

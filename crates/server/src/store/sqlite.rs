@@ -42,6 +42,23 @@ fn migrations() -> Migrations<'static> {
     )])
 }
 
+/// Creates `path` empty with mode 0600 if absent, else sets its mode to 0600.
+fn private_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let failed = |source| super::StoreError::Permissions {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(failed)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(failed)
+}
+
 /// The SQLite store in a data directory.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -50,8 +67,19 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating and migrating) `dir/obsync.db`.
     pub fn open(dir: &Path) -> Result<SqliteStore> {
-        let mut conn = Connection::open(dir.join(DB_FILE))?;
+        let path = dir.join(DB_FILE);
+        // The database holds password hashes and sealed secrets: 0600, created so (SQLite
+        // gives the -wal and -shm files the database file's mode) and tightened when an
+        // earlier version left it readable.
+        private_file(&path)?;
+        let mut conn = Connection::open(&path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        for suffix in ["-wal", "-shm"] {
+            let side = dir.join(format!("{DB_FILE}{suffix}"));
+            if side.exists() {
+                private_file(&side)?;
+            }
+        }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrations().to_latest(&mut conn)?;

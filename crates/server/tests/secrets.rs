@@ -1,0 +1,620 @@
+//! Attacks on the secrets a server holds, performed through the API: shell commands in
+//! Kerberos settings (API test and create, the OMS shim, import), stored passwords
+//! redirected by an edit to a rogue Kafka broker or MySQL server, a SASL password sent to a
+//! plaintext listener although the data source has TLS, file modes, client keys on disk,
+//! invisible characters in names, and import's data-source match and tags.
+//!
+//! The rogue servers are here: a Kafka "broker" that speaks just enough of the protocol
+//! (ApiVersions, SaslHandshake) to be handed a SASL PLAIN password, and a MySQL "server"
+//! that asks `caching_sha2_password` for full authentication over plain TCP, hands out its
+//! own RSA key and decrypts what comes back. Each test first shows that its rogue does get
+//! the password when the user sends it there on purpose, so that "never arrives" means
+//! something.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Everything a rogue server received (Kafka) or decrypted (MySQL), across connections.
+#[derive(Clone, Default)]
+struct Received(Arc<Mutex<Vec<u8>>>);
+
+impl Received {
+    fn push(&self, bytes: &[u8]) {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+    }
+
+    fn contains(&self, needle: &str) -> bool {
+        let got = self.0.lock().unwrap();
+        got.windows(needle.len()).any(|w| w == needle.as_bytes())
+    }
+}
+
+/// A listener on a free loopback port serving every connection with `serve`.
+async fn rogue<F, Fut>(serve: F) -> (String, Received)
+where
+    F: Fn(TcpStream, Received) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = std::io::Result<()>> + Send,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let received = Received::default();
+    let seen = received.clone();
+    let serve = Arc::new(serve);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (serve, seen) = (Arc::clone(&serve), seen.clone());
+            tokio::spawn(async move {
+                let _ = serve(stream, seen).await;
+            });
+        }
+    });
+    (address, received)
+}
+
+/// A fake Kafka broker: answers ApiVersions (as a broker that knows only version 0 of it,
+/// SaslHandshake and SaslAuthenticate) and SaslHandshake (PLAIN), and records every byte,
+/// so that a client's SaslAuthenticate with the PLAIN password lands in the record.
+async fn rogue_kafka() -> (String, Received) {
+    rogue(|mut stream: TcpStream, seen: Received| async move {
+        loop {
+            let size = stream.read_i32().await?;
+            seen.push(&size.to_be_bytes());
+            if !(8..=1 << 20).contains(&size) {
+                // Not Kafka framing (a TLS ClientHello): keep what comes, answer nothing.
+                let mut rest = Vec::new();
+                let _ = tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut rest))
+                    .await;
+                seen.push(&rest);
+                return Ok(());
+            }
+            let mut request = vec![0; size as usize];
+            stream.read_exact(&mut request).await?;
+            seen.push(&request);
+            let key = i16::from_be_bytes([request[0], request[1]]);
+            let version = i16::from_be_bytes([request[2], request[3]]);
+            let correlation = &request[4..8];
+            let mut body = correlation.to_vec();
+            match key {
+                18 => {
+                    // ApiVersions v0 body; error 35 (UNSUPPORTED_VERSION) to a newer one.
+                    body.extend_from_slice(&(if version == 0 { 0i16 } else { 35 }).to_be_bytes());
+                    let apis: [(i16, i16, i16); 3] = [(18, 0, 0), (17, 0, 1), (36, 0, 0)];
+                    body.extend_from_slice(&(apis.len() as i32).to_be_bytes());
+                    for (k, min, max) in apis {
+                        for n in [k, min, max] {
+                            body.extend_from_slice(&n.to_be_bytes());
+                        }
+                    }
+                }
+                17 => {
+                    body.extend_from_slice(&0i16.to_be_bytes());
+                    body.extend_from_slice(&1i32.to_be_bytes());
+                    body.extend_from_slice(&5i16.to_be_bytes());
+                    body.extend_from_slice(b"PLAIN");
+                }
+                _ => return Ok(()), // the password (SaslAuthenticate) is recorded: done
+            }
+            stream.write_i32(body.len() as i32).await?;
+            stream.write_all(&body).await?;
+        }
+    })
+    .await
+}
+
+/// One MySQL packet: 3-byte length, sequence number, payload.
+async fn mysql_write(stream: &mut TcpStream, seq: u8, payload: &[u8]) -> std::io::Result<()> {
+    let len = (payload.len() as u32).to_le_bytes();
+    stream.write_all(&[len[0], len[1], len[2], seq]).await?;
+    stream.write_all(payload).await
+}
+
+async fn mysql_read(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut header = [0u8; 4];
+    stream.read_exact(&mut header).await?;
+    let len = u32::from_le_bytes([header[0], header[1], header[2], 0]) as usize;
+    let mut payload = vec![0; len];
+    stream.read_exact(&mut payload).await?;
+    Ok(payload)
+}
+
+/// A fake MySQL 8 server: offers `caching_sha2_password` without TLS, asks for full
+/// authentication, sends its own RSA key when asked and records the decrypted password.
+async fn rogue_mysql() -> (String, Received) {
+    let rsa = Arc::new(openssl::rsa::Rsa::generate(2048).unwrap());
+    rogue(move |mut stream: TcpStream, seen: Received| {
+        let rsa = Arc::clone(&rsa);
+        async move {
+            let nonce: Vec<u8> = (1..=20u8).map(|i| i.wrapping_mul(7) | 1).collect();
+            // Protocol 10 handshake: protocol-41, secure connection, plugin auth; no SSL.
+            let mut hello = vec![10u8];
+            hello.extend_from_slice(b"8.0.36-rogue\0");
+            hello.extend_from_slice(&7u32.to_le_bytes());
+            hello.extend_from_slice(&nonce[..8]);
+            hello.push(0);
+            hello.extend_from_slice(&0xA201u16.to_le_bytes());
+            hello.push(0xff);
+            hello.extend_from_slice(&2u16.to_le_bytes());
+            hello.extend_from_slice(&0x0028u16.to_le_bytes());
+            hello.push(21);
+            hello.extend_from_slice(&[0; 10]);
+            hello.extend_from_slice(&nonce[8..]);
+            hello.push(0);
+            hello.extend_from_slice(b"caching_sha2_password\0");
+            mysql_write(&mut stream, 0, &hello).await?;
+            mysql_read(&mut stream).await?; // HandshakeResponse41
+            mysql_write(&mut stream, 2, &[0x01, 0x04]).await?; // perform full authentication
+            let asked = mysql_read(&mut stream).await?;
+            if asked != [0x02] {
+                return Ok(()); // sent in clear? then it would be here: record it
+            }
+            let mut key = vec![0x01];
+            key.extend_from_slice(&rsa.public_key_to_pem().unwrap());
+            mysql_write(&mut stream, 4, &key).await?;
+            let encrypted = mysql_read(&mut stream).await?;
+            let mut plain = vec![0; rsa.size() as usize];
+            let n = rsa
+                .private_decrypt(&encrypted, &mut plain, openssl::rsa::Padding::PKCS1_OAEP)
+                .unwrap();
+            let password: Vec<u8> = plain[..n]
+                .iter()
+                .enumerate()
+                .map(|(i, b)| b ^ nonce[i % nonce.len()])
+                .collect();
+            seen.push(&password);
+            let mut error = vec![0xff];
+            error.extend_from_slice(&1045u16.to_le_bytes());
+            error.extend_from_slice(b"#28000rogue");
+            mysql_write(&mut stream, 6, &error).await
+        }
+    })
+    .await
+}
+
+fn id(body: &Value) -> String {
+    body["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_string()
+}
+
+async fn test_saved(api: &Api, ds: &str) -> Value {
+    api.post_ok(
+        &format!("/api/v1/datasources/{ds}/test"),
+        json!({}),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn kafka_source(api: &Api, name: &str, bootstrap: &str, password: &str, tls: bool) -> String {
+    let mut kafka = json!({"bootstrap_servers": bootstrap, "version": "3.x",
+        "sasl": {"mechanism": "PLAIN", "username": "alice", "password": password}});
+    if tls {
+        kafka["tls"] = json!({"enabled": true, "verify_hostname": false});
+    }
+    id(&api
+        .post_ok(
+            "/api/v1/datasources",
+            json!({"name": name, "kind": "kafka", "kafka": kafka}),
+            StatusCode::CREATED,
+        )
+        .await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rogue_kafka_listener_gets_no_sasl_password_over_tls_or_after_an_address_change() {
+    let server = TestServer::start("rogue_kafka").await;
+    let api = &server.api;
+    let (address, received) = rogue_kafka().await;
+
+    // The rogue works: a password sent there on purpose arrives.
+    let control = kafka_source(api, "control", &address, "meant-for-rogue", false).await;
+    // TLS on: the client must speak TLS first, never SASL in clear.
+    let with_tls = kafka_source(api, "with-tls", &address, "tls-only-pw", true).await;
+    // Saved for a closed port, then pointed at the rogue without sending the password.
+    let moved = kafka_source(api, "moved", "127.0.0.1:1", "stay-home-pw", false).await;
+    let (status, edited) = api
+        .call(
+            Method::PUT,
+            &format!("/api/v1/datasources/{moved}"),
+            Some(
+                json!({"name": "moved", "kind": "kafka", "kafka": {"bootstrap_servers": address,
+                "version": "3.x", "sasl": {"mechanism": "PLAIN", "username": "alice"}}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["kafka"]["sasl"]["password_set"], false, "{edited}");
+
+    let topics = |ds: String| async move {
+        api.call(
+            Method::GET,
+            &format!("/api/v1/datasources/{ds}/topics"),
+            None,
+        )
+        .await
+    };
+    let (c, t, m, _, _) = tokio::join!(
+        test_saved(api, &control),
+        test_saved(api, &with_tls),
+        test_saved(api, &moved),
+        topics(with_tls.clone()),
+        topics(moved.clone()),
+    );
+    for answer in [&c, &t, &m] {
+        assert_eq!(answer["ok"], false, "{answer}");
+    }
+    assert!(
+        received.contains("meant-for-rogue"),
+        "the rogue broker does not work"
+    );
+    assert!(
+        !received.contains("tls-only-pw"),
+        "a TLS data source sent its password in clear"
+    );
+    assert!(
+        !received.contains("stay-home-pw"),
+        "the stored password followed the new address"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_mysql_address_or_user_does_not_take_the_stored_password_along() {
+    let server = TestServer::start("rogue_mysql").await;
+    let api = &server.api;
+    let (address, received) = rogue_mysql().await;
+    let (host, port) = address.rsplit_once(':').unwrap();
+    let port: u16 = port.parse().unwrap();
+    let source = |name: &str, host: &str, port: u16, user: &str, password: Option<&str>| {
+        let mut source = json!({"host": host, "port": port, "user": user});
+        if let Some(p) = password {
+            source["password"] = json!(p);
+        }
+        json!({"name": name, "kind": "mysql", "source": source})
+    };
+
+    let control = id(&api
+        .post_ok(
+            "/api/v1/datasources",
+            source("control", host, port, "u", Some("meant-for-rogue")),
+            StatusCode::CREATED,
+        )
+        .await);
+    assert_eq!(test_saved(api, &control).await["ok"], false);
+    assert!(
+        received.contains("meant-for-rogue"),
+        "the rogue MySQL does not work"
+    );
+
+    let moved = id(&api
+        .post_ok(
+            "/api/v1/datasources",
+            source("moved", "127.0.0.1", 1, "u", Some("stay-home-pw")),
+            StatusCode::CREATED,
+        )
+        .await);
+    // Same user, new address; and then the same address with another user: each drops it.
+    for (h, p, user) in [(host, port, "u"), ("127.0.0.1", 1, "u"), (host, port, "v")] {
+        let (status, edited) = api
+            .call(
+                Method::PUT,
+                &format!("/api/v1/datasources/{moved}"),
+                Some(source("moved", h, p, user, None)),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{edited}");
+        assert_eq!(edited["source"]["password_set"], false, "{edited}");
+        assert_eq!(test_saved(api, &moved).await["ok"], false);
+    }
+    assert!(
+        !received.contains("stay-home-pw"),
+        "the stored password followed the new address"
+    );
+
+    // An edit that keeps address and user keeps the password.
+    let kept = id(&api
+        .post_ok(
+            "/api/v1/datasources",
+            source("kept", "127.0.0.1", 1, "u", Some("pw")),
+            StatusCode::CREATED,
+        )
+        .await);
+    let mut same = source("kept", "127.0.0.1", 1, "u", None);
+    same["description"] = json!("renamed nothing, described");
+    let (status, edited) = api
+        .call(
+            Method::PUT,
+            &format!("/api/v1/datasources/{kept}"),
+            Some(same),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["source"]["password_set"], true, "{edited}");
+    server.stop().await;
+}
+
+/// Where an injected command would leave its mark.
+fn marker(name: &str) -> PathBuf {
+    std::env::temp_dir().join(obsync_testkit::unique_name(name))
+}
+
+fn assert_field_error(what: &str, status: StatusCode, body: &Value, field: &str) {
+    assert!(status.is_client_error(), "{what}: {status} {body}");
+    let got = body["field"]
+        .as_str()
+        .or_else(|| body["errorDetail"]["field"].as_str())
+        .unwrap_or_default();
+    assert!(
+        got.ends_with(field),
+        "{what}: field {got:?}, expected {field}: {body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kerberos_settings_that_would_run_a_shell_command_are_refused_at_every_entry() {
+    let server = TestServer::start("kinit_injection").await;
+    let api = &server.api;
+    let keytab = server.dir.join("good.keytab");
+    std::fs::write(&keytab, b"not really a keytab").unwrap();
+    let keytab = keytab.display().to_string();
+
+    let by_principal = marker("pwned_principal");
+    let by_keytab = marker("pwned_keytab");
+    let evil_principal = format!("x@R;touch${{IFS}}{};#", by_principal.display());
+    let evil_keytab = format!("/tmp/\";touch {};echo \"", by_keytab.display());
+    let cases = [
+        (
+            evil_principal.as_str(),
+            keytab.as_str(),
+            "kerberos_principal",
+        ),
+        ("obsync@R", evil_keytab.as_str(), "kerberos_keytab"),
+    ];
+    for (principal, kt, field) in cases {
+        let kafka = json!({"bootstrap_servers": "127.0.0.1:1", "version": "3.x",
+            "sasl": {"mechanism": "GSSAPI", "username": "", "kerberos_principal": principal,
+                     "kerberos_keytab": kt}});
+        let body = json!({"name": "krb", "kind": "kafka", "kafka": kafka});
+        let (status, answer) = api.post("/api/v1/datasources/test", body.clone()).await;
+        assert_field_error("API test", status, &answer, field);
+        let (status, answer) = api.post("/api/v1/datasources", body).await;
+        assert_field_error("API create", status, &answer, field);
+
+        let oms = json!({"name": "krb-oms", "endpoint": "127.0.0.1:1", "enableSASL": true,
+            "saslMechanism": "GSSAPI", "userName": "", "saslKerberosPrincipal": principal,
+            "kdcPath": kt});
+        let (_, answer) = api.post("/api/v2?Action=CreateKafkaDataSource", oms).await;
+        assert_eq!(answer["success"], false, "OMS: {answer}");
+        assert_field_error("OMS", StatusCode::BAD_REQUEST, &answer, field);
+
+        let file = format!(
+            "[project]\nname = \"krbimport\"\n[source]\nkind = \"mysql\"\nhost = \"127.0.0.1\"\n\
+             port = 1\nuser = \"u\"\npassword = \"p\"\n[target]\nbootstrap_servers = \"127.0.0.1:1\"\n\
+             version = \"3.x\"\n[target.sasl]\nmechanism = \"GSSAPI\"\nkerberos_principal = {principal:?}\n\
+             kerberos_keytab = {kt:?}\n[sync]\ntypes = [\"full\"]\n[[objects]]\ntables = [\"a.b\"]\n"
+        );
+        let resp = api
+            .client
+            .post(format!("{}/api/v1/projects/import", server.base))
+            .body(file)
+            .send()
+            .await
+            .unwrap();
+        let (status, answer) = (resp.status(), resp.json::<Value>().await.unwrap());
+        assert_field_error("import", status, &answer, field);
+    }
+    assert_eq!(
+        api.get("/api/v1/datasources").await["total"],
+        0,
+        "nothing was stored"
+    );
+    // librdkafka would have run its kinit line at client creation; give a shell time.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!by_principal.exists(), "the principal ran a command");
+    assert!(!by_keytab.exists(), "the keytab path ran a command");
+    server.stop().await;
+}
+
+/// Every regular file under `dir`.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_directory_is_private_and_no_client_key_reaches_the_disk() {
+    let server = TestServer::start("modes").await;
+    let api = &server.api;
+    const KEY: &str = "-----BEGIN PRIVATE KEY-----\nTHE-CLIENT-KEY\n-----END PRIVATE KEY-----\n";
+    let src = id(&api
+        .post_ok(
+            "/api/v1/datasources",
+            json!({"name": "src", "kind": "mariadb",
+                   "source": {"host": "127.0.0.1", "port": 1, "user": "u", "password": "p"}}),
+            StatusCode::CREATED,
+        )
+        .await);
+    let kafka = id(&api
+        .post_ok(
+            "/api/v1/datasources",
+            json!({"name": "mtls", "kind": "kafka", "kafka": {"bootstrap_servers": "127.0.0.1:1",
+                "version": "3.x", "tls": {"enabled": true, "verify_hostname": false,
+                "ca_pem": "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n",
+                "client_cert_pem": "-----BEGIN CERTIFICATE-----\nC\n-----END CERTIFICATE-----\n",
+                "client_key_pem": KEY}}}),
+            StatusCode::CREATED,
+        )
+        .await);
+    // Creating a project renders it for the client (the key was written to disk here).
+    let project = id(&api
+        .post_ok(
+            "/api/v1/projects",
+            json!({"spec": spec("keyfiles01", &src, &kafka, &["full"], &["a.b".to_string()], "topic1")}),
+            StatusCode::CREATED,
+        )
+        .await);
+    let (status, export) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/projects/{project}/export"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{export}");
+    let export = export.as_str().unwrap_or_default().to_string();
+    assert!(
+        export.contains("OBSYNC_KAFKA_CLIENT_KEY") && !export.contains("THE-CLIENT-KEY"),
+        "{export}"
+    );
+    let _ = test_saved(api, &kafka).await;
+
+    assert_eq!(mode(&server.dir), 0o700, "data directory");
+    for name in ["obsync.db", "obsync.db-wal", "obsync.db-shm", "secret.key"] {
+        let path = server.dir.join(name);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{name}");
+        }
+    }
+    let key_on_disk = |dir: &Path| {
+        files(dir)
+            .into_iter()
+            .filter(|f| {
+                std::fs::read(f)
+                    .unwrap_or_default()
+                    .windows(14)
+                    .any(|w| w == b"THE-CLIENT-KEY")
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(key_on_disk(&server.dir), Vec::<PathBuf>::new());
+    let (status, _) = api
+        .call(Method::DELETE, &format!("/api/v1/projects/{project}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = api
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/datasources/{kafka}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(!server.dir.join("tls").exists());
+    assert_eq!(key_on_disk(&server.dir), Vec::<PathBuf>::new());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_with_invisible_or_control_characters_are_refused_everywhere() {
+    let server = TestServer::start("names").await;
+    let api = &server.api;
+    for bad in [
+        "a\u{0}b",
+        "evil\u{202e}lmth",
+        "zero\u{200b}",
+        "\u{feff}bom",
+        "a\u{2066}b",
+    ] {
+        let (status, body) = api
+            .post(
+                "/api/v1/datasources",
+                json!({"name": bad, "kind": "mysql",
+                       "source": {"host": "127.0.0.1", "port": 1, "user": "u"}}),
+            )
+            .await;
+        assert_field_error("data source", status, &body, "name");
+        let (status, body) = api.post("/api/v1/tags", json!({"name": bad})).await;
+        assert_field_error("tag", status, &body, "name");
+        let (status, body) = api.post("/api/v1/tokens", json!({"name": bad})).await;
+        assert_field_error("token", status, &body, "name");
+        let (status, body) = api
+            .post(
+                "/api/v1/projects",
+                json!({"spec": spec(bad, "ds_x", "ds_y", &["full"], &["a.b".to_string()], "t")}),
+            )
+            .await;
+        assert_field_error("project", status, &body, "name");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_matches_tls_and_sasl_and_keeps_the_tag_rules() {
+    let server = TestServer::start("import_match").await;
+    let api = &server.api;
+    let plain = id(&api
+        .post_ok(
+            "/api/v1/datasources",
+            json!({"name": "plain", "kind": "kafka",
+                   "kafka": {"bootstrap_servers": "127.0.0.1:1", "version": "3.x"}}),
+            StatusCode::CREATED,
+        )
+        .await);
+    let base = server.base.clone();
+    let import = |file: String| {
+        let url = format!("{base}/api/v1/projects/import");
+        async move {
+            let resp = api.client.post(url).body(file).send().await.unwrap();
+            (resp.status(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let file = |name: &str, tags: &str, target_extra: &str| {
+        format!(
+            "[project]\nname = {name:?}\ntags = [{tags}]\n[source]\nkind = \"mysql\"\nhost = \"127.0.0.1\"\n\
+             port = 1\nuser = \"u\"\npassword = \"p\"\n[target]\nbootstrap_servers = \"127.0.0.1:1\"\n\
+             version = \"3.x\"\n{target_extra}\n[sync]\ntypes = [\"full\"]\n[[objects]]\ntables = [\"a.b\"]\ntopic = \"topic1\"\n"
+        )
+    };
+    // TLS in the file, plaintext data source at the same brokers: refused, naming TLS.
+    let (status, body) = import(file("tls01", "", "[target.tls]\nverify_hostname = false")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("TLS"), "{body}");
+    // SASL in the file, none in the data source: refused too.
+    let (status, body) = import(file(
+        "sasl01",
+        "",
+        "[target.sasl]\nmechanism = \"PLAIN\"\nusername = \"u\"\npassword = \"p\"",
+    ))
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("SASL"), "{body}");
+
+    // Tags: the tags API's rules; none is created when the project is refused.
+    let (status, body) = import(file("tags01", "\"a b c d e f g h i j k l m n o p q\"", "")).await;
+    assert!(status.is_client_error(), "{body}");
+    let (status, body) = import(file("bad name", "\"newtag\"", "")).await;
+    assert!(status.is_client_error(), "{body}");
+    assert_eq!(
+        api.get("/api/v1/tags").await["total"],
+        0,
+        "a refused import created tags"
+    );
+    let (status, body) = import(file("tags02", "\"newtag\"", "")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["spec"]["target_id"], plain.as_str(), "{body}");
+    assert_eq!(api.get("/api/v1/tags").await["total"], 1);
+    server.stop().await;
+}
