@@ -6,12 +6,10 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::serve::IncomingStream;
 use sha2::{Digest, Sha256};
 
 use crate::api::error::ApiError;
@@ -220,30 +218,12 @@ fn caller(state: &AppState, headers: &HeaderMap, client: Option<IpAddr>) -> Opti
     })
 }
 
-/// The peer address of a connection, as [`crate::Server`] hands it to the router for
-/// both its plain and its TLS listener (axum only knows how to take it from a plain
-/// TCP listener).
-#[derive(Debug, Clone, Copy)]
-pub struct PeerAddr(pub SocketAddr);
-
-impl Connected<IncomingStream<'_, tokio::net::TcpListener>> for PeerAddr {
-    fn connect_info(stream: IncomingStream<'_, tokio::net::TcpListener>) -> PeerAddr {
-        PeerAddr(*stream.remote_addr())
-    }
-}
-
-impl Connected<IncomingStream<'_, crate::tls::TlsListener>> for PeerAddr {
-    fn connect_info(stream: IncomingStream<'_, crate::tls::TlsListener>) -> PeerAddr {
-        PeerAddr(*stream.remote_addr())
-    }
-}
-
 /// The client's address, when the server was started with connection info (a router
 /// served without it gets `None`).
 pub fn client_ip(req: &Request) -> Option<IpAddr> {
     req.extensions()
-        .get::<ConnectInfo<PeerAddr>>()
-        .map(|c| c.0 .0.ip())
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
 }
 
 /// The client's address as an extractor (for the login, which has no [`Actor`]).
@@ -260,8 +240,8 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
         Ok(ClientIp(
             parts
                 .extensions
-                .get::<ConnectInfo<PeerAddr>>()
-                .map(|c| c.0 .0.ip()),
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
         ))
     }
 }

@@ -12,6 +12,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 mod console;
+pub mod http;
 mod import;
 pub mod lifecycle;
 pub mod login;
@@ -30,7 +31,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
+use crate::http::{HttpLimits, Listener};
 use crate::secrets::{SecretError, SecretKey};
 use crate::state::{AppState, ServerState};
 use crate::store::{SqliteStore, Store, StoreError};
@@ -48,6 +51,21 @@ pub struct ServerOptions {
     pub insecure_listen: bool,
     /// The first admin's password (`OBSYNC_ADMIN_PASSWORD`); generated when `None`.
     pub admin_password: Option<String>,
+    /// Host names, connection cap and idle timeout of the HTTP listener.
+    pub http: HttpOptions,
+}
+
+/// The HTTP listener's settings beyond its address; the defaults suit most servers.
+#[derive(Debug, Clone, Default)]
+pub struct HttpOptions {
+    /// Names the server is reached by besides its IP addresses and `localhost` (a proxy's
+    /// or DNS name); requests for other names are refused (DNS rebinding).
+    pub public_names: Vec<String>,
+    /// Open connections at most; default a quarter of the open-files limit, 16 to 1,024.
+    pub max_connections: Option<usize>,
+    /// How long a connection may stay silent before its request headers or between
+    /// requests; default 15 s.
+    pub idle_timeout: Option<Duration>,
 }
 
 /// Why the server could not start or stopped with an error.
@@ -74,8 +92,6 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the HTTP server failed")]
-    Serve(#[source] std::io::Error),
     #[error("cannot lock {path}")]
     Lock {
         path: PathBuf,
@@ -153,16 +169,13 @@ pub fn reset_admin_password(data_dir: &std::path::Path, password: &str) -> Resul
     Ok(())
 }
 
-/// Plain HTTP, or HTTPS with the handshake done by [`TlsListener`].
-enum Listener {
-    Plain(tokio::net::TcpListener),
-    Tls(TlsListener),
 }
 
 /// A server bound to its address, ready to run.
 pub struct Server {
     state: AppState,
     listener: Listener,
+    limits: HttpLimits,
     /// Held while the server runs ([`LOCK_FILE`]).
     lock: std::fs::File,
     /// The generated first admin password, to be printed once.
@@ -199,6 +212,13 @@ impl Server {
                 addr: options.listen,
                 source,
             })?;
+        let mut limits = HttpLimits::for_fd_limit(http::raise_fd_limit());
+        if let Some(max) = options.http.max_connections {
+            limits.max_connections = max.max(1);
+        }
+        if let Some(idle) = options.http.idle_timeout {
+            limits.header_read_timeout = idle;
+        }
         let state = Arc::new(ServerState {
             store: Arc::new(store) as Arc<dyn Store>,
             key,
@@ -207,6 +227,8 @@ impl Server {
             logins: Default::default(),
             tls: tls.is_some(),
             lifecycle: Default::default(),
+            allowed_hosts: Arc::new(http::AllowedHosts::new(&options.http.public_names)),
+            request_timeout: limits.request_timeout,
         });
         Ok(Server {
             state,
@@ -221,6 +243,7 @@ impl Server {
                     })?)
                 }
             },
+            limits,
             generated_admin_password,
             lock,
         })
@@ -228,10 +251,7 @@ impl Server {
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        match &self.listener {
-            Listener::Plain(tcp) => tcp.local_addr(),
-            Listener::Tls(tls) => axum::serve::Listener::local_addr(tls),
-        }
+        self.listener.local_addr()
     }
 
     /// The server's base URL (`https://` under TLS).
@@ -259,18 +279,15 @@ impl Server {
         let _lock = self.lock;
         service::recover(&state).await?;
         let sampler = tokio::spawn(runtime::sample_forever(state.clone()));
-        // With the client's address: the login limits and the audit trail use it.
-        let app = api::app(state.clone()).into_make_service_with_connect_info::<auth::PeerAddr>();
-        let served = match self.listener {
-            Listener::Plain(tcp) => axum::serve(tcp, app).with_graceful_shutdown(shutdown).await,
-            Listener::Tls(tls) => axum::serve(tls, app).with_graceful_shutdown(shutdown).await,
-        }
-        .map_err(ServerError::Serve);
+        // The HTTP loop hands the client's address to the router (`ConnectInfo`): the
+        // login limits and the audit trail use it.
+        let app = api::app(state.clone());
+        http::serve(self.listener, app, self.limits, shutdown).await;
         tracing::info!(
             "stopping: delivering in-flight messages and saving every project's checkpoint"
         );
         runtime::shutdown(&state).await;
         sampler.abort();
-        served
+        Ok(())
     }
 }
