@@ -169,8 +169,6 @@ pub fn reset_admin_password(data_dir: &std::path::Path, password: &str) -> Resul
     Ok(())
 }
 
-}
-
 /// A server bound to its address, ready to run.
 pub struct Server {
     state: AppState,
