@@ -591,6 +591,98 @@ mod tests {
         migrations().validate().unwrap();
     }
 
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("obsync-store-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_last_admin_can_be_neither_demoted_nor_deleted() {
+        let dir = scratch("admins");
+        let store = SqliteStore::open(&dir).unwrap();
+        for (name, role) in [("a", Role::Admin), ("v", Role::Viewer)] {
+            let user = NewUser {
+                username: name,
+                password_hash: "h",
+                role,
+            };
+            assert!(store.create_user(&user).unwrap());
+            assert!(!store.create_user(&user).unwrap(), "a second {name}");
+        }
+        assert_eq!(
+            store.set_user_role("a", Role::Operator).unwrap(),
+            UserChange::LastAdmin
+        );
+        assert_eq!(store.delete_user("a").unwrap(), UserChange::LastAdmin);
+        assert_eq!(
+            store.set_user_role("x", Role::Admin).unwrap(),
+            UserChange::NoSuchUser
+        );
+        assert_eq!(
+            store.set_user_role("v", Role::Admin).unwrap(),
+            UserChange::Done
+        );
+        assert_eq!(
+            store.set_user_role("a", Role::Viewer).unwrap(),
+            UserChange::Done
+        );
+        assert_eq!(store.delete_user("a").unwrap(), UserChange::Done);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_expired_token_is_refused_and_a_used_one_remembers_when() {
+        let dir = scratch("tokens");
+        let store = SqliteStore::open(&dir).unwrap();
+        let token = |id: &str, expires_unix| TokenRecord {
+            id: id.into(),
+            name: "ci".into(),
+            username: "a".into(),
+            hash: format!("hash-{id}"),
+            created_at: now_rfc3339(),
+            role: Role::Viewer,
+            expires_unix,
+            last_used_unix: None,
+        };
+        store.put_token(&token("old", 1_000)).unwrap();
+        store.put_token(&token("new", 3_000)).unwrap();
+        assert_eq!(store.use_token("hash-old", 2_000).unwrap(), None);
+        let used = store.use_token("hash-new", 2_000).unwrap().unwrap();
+        assert_eq!(
+            (used.role, used.last_used_unix),
+            (Role::Viewer, Some(2_000))
+        );
+        // Within a minute the last use is not rewritten.
+        store.use_token("hash-new", 2_030).unwrap();
+        let listed = store.list_tokens("a").unwrap();
+        assert_eq!(listed[1].last_used_unix, Some(2_000));
+        assert_eq!(listed[1].name, "ci");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_token_of_the_first_version_expires_90_days_after_its_creation() {
+        let dir = scratch("migrate");
+        {
+            let mut conn = Connection::open(dir.join(DB_FILE)).unwrap();
+            migrations().to_version(&mut conn, 1).unwrap();
+            conn.execute_batch(
+                r#"INSERT INTO users VALUES ('admin', 'h');
+                   INSERT INTO tokens VALUES ('tok_1', 'admin', 'hash-1',
+                     '{"id":"tok_1","name":"ci","username":"admin","hash":"hash-1","created_at":"2026-01-01T00:00:00Z"}');"#,
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&dir).unwrap();
+        let token = &store.list_tokens("admin").unwrap()[0];
+        let created = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap();
+        assert_eq!(token.expires_unix, created.timestamp() + 90 * 86_400);
+        assert_eq!((token.role, token.name.as_str()), (Role::Admin, "ci"));
+        assert_eq!(store.get_user("admin").unwrap().unwrap().role, Role::Admin);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn records_survive_reopening_the_database() {
         let dir = std::env::temp_dir().join(format!("obsync-store-{}", std::process::id()));
