@@ -7,7 +7,8 @@ import 'dayjs/locale/zh-cn';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router';
-import { del, get } from './api/client';
+import { del } from './api/client';
+import { meQuery, roleAllows } from './auth/role';
 import { setLanguage, type Language } from './i18n';
 import { LoginPage } from './pages/Login';
 import { OverviewPage } from './pages/Overview';
@@ -15,6 +16,8 @@ import { DataSourcesPage } from './pages/DataSources';
 import { TagsPage } from './pages/Tags';
 import { ProjectsPage } from './pages/Projects';
 import { ProjectDetailPage } from './pages/ProjectDetail';
+import { UsersPage } from './pages/Users';
+import { PasswordDialog } from './pages/PasswordDialog';
 import { WizardPage } from './wizard/Wizard';
 
 // OceanBase's blue, so the console looks like the OMS console its users know.
@@ -60,8 +63,9 @@ function Shell() {
   const navigate = useNavigate();
   const location = useLocation();
   const queryClient = useQueryClient();
-  const me = useQuery({ queryKey: ['me'], queryFn: () => get<{ username: string }>('/me'), retry: false });
+  const me = useQuery(meQuery);
   const [expired, setExpired] = useState(false);
+  const [changingPassword, setChangingPassword] = useState(false);
   useEffect(() => {
     const onExpired = () => setExpired(true);
     window.addEventListener('obsync:unauthenticated', onExpired);
@@ -77,6 +81,7 @@ function Shell() {
     queryClient.clear();
     navigate('/login');
   };
+  const isAdmin = roleAllows(me.data.role, 'admin');
   return (
     <Layout style={{ minHeight: '100vh' }}>
       <Layout.Header style={{ display: 'flex', alignItems: 'center', gap: 24, background: '#fff', borderBottom: '1px solid #f0f0f0' }}>
@@ -93,11 +98,17 @@ function Shell() {
             { key: '/projects', label: t('nav.projects') },
             { key: '/datasources', label: t('nav.datasources') },
             { key: '/tags', label: t('nav.tags') },
+            ...(isAdmin ? [{ key: '/users', label: t('nav.users') }] : []),
           ]}
         />
         <Space>
           <LanguageSwitch />
-          <Typography.Text type="secondary">{me.data.username}</Typography.Text>
+          <Typography.Text type="secondary" data-testid="me" data-role={me.data.role}>
+            {me.data.username} · {t(`users.roles.${me.data.role}`)}
+          </Typography.Text>
+          <Button size="small" onClick={() => setChangingPassword(true)} data-testid="change-password">
+            {t('password.title')}
+          </Button>
           <Button size="small" onClick={logout} data-testid="logout">
             {t('nav.logout')}
           </Button>
@@ -112,9 +123,11 @@ function Shell() {
           <Route path="/projects/:id" element={<ProjectDetailPage />} />
           <Route path="/datasources" element={<DataSourcesPage />} />
           <Route path="/tags" element={<TagsPage />} />
+          {isAdmin && <Route path="/users" element={<UsersPage />} />}
           <Route path="*" element={<Navigate to="/overview" replace />} />
         </Routes>
       </Layout.Content>
+      <PasswordDialog open={changingPassword} onClose={() => setChangingPassword(false)} />
     </Layout>
   );
 }

@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit trail, newest first: changes of users, tokens, data sources and projects
+         *     (who, from where), failed logins and login delays.
+         */
+        get: operations["audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/datasources": {
         parameters: {
             query?: never;
@@ -167,9 +187,30 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Who is logged in. */
+        /** Who is logged in, and with which role. */
         get: operations["me"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change the own password (with the current one). Ends the user's other sessions;
+         *     API tokens stay valid (delete them with `DELETE /api/v1/tokens/{id}`). Not with an
+         *     API token.
+         */
+        put: operations["change_password"];
         post?: never;
         delete?: never;
         options?: never;
@@ -431,7 +472,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log in: sets the `obsync_session` cookie (HttpOnly, SameSite=Strict). */
+        /**
+         * Log in: sets the `obsync_session` cookie (HttpOnly, SameSite=Strict). Failures are
+         *     counted per user name and client address: after 5, each further try from that
+         *     address waits a delay that doubles (429 with `Retry-After`); other addresses are not
+         *     affected. When every password-check slot is busy the answer is 503 with
+         *     `Retry-After`.
+         */
         post: operations["login"];
         /** Log out: ends the session. */
         delete: operations["logout"];
@@ -483,10 +530,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's API tokens (without the token text). */
+        /** The caller's API tokens (without the token text), expired ones included. */
         get: operations["list_tokens"];
         put?: never;
-        /** Create an API token for scripts (`Authorization: Bearer <token>`); shown once. */
+        /**
+         * Create an API token for scripts (`Authorization: Bearer <token>`); shown once. It
+         *     expires (default 90 days, at most 365) and has at most the caller's role. Only a
+         *     logged-in user creates tokens: a token cannot create tokens (403).
+         */
         post: operations["create_token"];
         delete?: never;
         options?: never;
@@ -504,8 +555,47 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke an API token. */
+        /** Revoke an own API token. */
         delete: operations["delete_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every user with their role. */
+        get: operations["list_users"];
+        put?: never;
+        /** Create a user with a role and an initial password (at least 12 characters). */
+        post: operations["create_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{username}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a user's role (the last admin stays admin). Takes effect on the user's next
+         *     request, sessions and tokens alike.
+         */
+        put: operations["update_user"];
+        post?: never;
+        /** Delete a user with their sessions and API tokens (not the last admin). */
+        delete: operations["delete_user"];
         options?: never;
         head?: never;
         patch?: never;
@@ -540,8 +630,13 @@ export interface components {
         /** @description An API token; `token` is only in the answer of its creation. */
         ApiToken: {
             created_at: string;
+            expires_at: string;
             id: string;
+            /** @description Last request made with it (to the minute), if any. */
+            last_used_at?: string | null;
             name: string;
+            /** @description What the token may do: never more than its user's role (the lower one applies). */
+            role: components["schemas"]["Role"];
             token?: string | null;
         };
         ColumnItem: {
@@ -614,22 +709,28 @@ export interface components {
             chain: string[];
             message: string;
         };
-        /** @description One entry of a project's event log. */
+        /** @description One entry of the event log. */
         Event: {
-            /** @description Who did it: a user name, or `system`. */
+            /** @description Who did it: a user name, `name (token tok_…)`, or `system`. */
             actor: string;
             at: string;
             chain: string[];
+            /** @description The client's address, for changes made over the API. */
+            client?: string | null;
             /** Format: int64 */
             id: number;
             kind: components["schemas"]["EventKind"];
             message: string;
+            /** @description What it is about: `project`, `datasource`, `user`, `token` or `login`. */
+            subject: string;
+            /** @description The project, data source or token id, or the user name. */
+            subject_id: string;
         };
         /**
          * @description What an event records.
          * @enum {string}
          */
-        EventKind: "state" | "audit" | "error" | "notice";
+        EventKind: "state" | "audit" | "error" | "notice" | "security";
         EventList: {
             items: components["schemas"]["Event"][];
             /** Format: int64 */
@@ -689,10 +790,15 @@ export interface components {
             pos: number;
         };
         LoginRequest: {
+            /** @description At most 1024 bytes. */
             password: string;
+            /** @description At most 64 characters. */
             username: string;
         };
+        /** @description The logged-in user. */
         Me: {
+            /** @description What the caller may do (an API token's role when called with one). */
+            role: components["schemas"]["Role"];
             username: string;
         };
         MetricHistory: {
@@ -721,8 +827,21 @@ export interface components {
             total: number;
         };
         NewToken: {
+            /**
+             * Format: int32
+             * @description Days until it expires: 1-365, default 90.
+             */
+            expires_in_days?: number | null;
             /** @description What the token is for, 1-64 characters. */
             name: string;
+            role?: null | components["schemas"]["Role"];
+        };
+        NewUserInput: {
+            /** @description At least 12 characters. */
+            password: string;
+            role: components["schemas"]["Role"];
+            /** @description 1-64 of letters, digits, `.`, `_`, `-`, `@`. */
+            username: string;
         };
         /** @description One table selection and where it goes. */
         ObjectSpec: {
@@ -737,6 +856,11 @@ export interface components {
             topic?: string | null;
             /** @description `batch`: `Topic_${Database Name}_${Table Name}`. */
             topic_rule?: string | null;
+        };
+        PasswordChange: {
+            current_password: string;
+            /** @description At least 12 characters. */
+            new_password: string;
         };
         /** @description The last precheck. */
         Precheck: {
@@ -840,6 +964,11 @@ export interface components {
          * @enum {string}
          */
         ProjectState: "not_started" | "prechecking" | "precheck_failed" | "running" | "paused" | "failed" | "finished" | "releasing" | "released";
+        /**
+         * @description What a user (or an API token) may do; each role includes the ones below it.
+         * @enum {string}
+         */
+        Role: "viewer" | "operator" | "admin";
         SaslInput: {
             kerberos_keytab?: string | null;
             kerberos_principal?: string | null;
@@ -1006,6 +1135,21 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
+        /** @description A user (never with the password). */
+        User: {
+            /** @description Empty for the admin created before roles existed. */
+            created_at: string;
+            role: components["schemas"]["Role"];
+            username: string;
+        };
+        UserList: {
+            items: components["schemas"]["User"][];
+            /** Format: int64 */
+            total: number;
+        };
+        UserUpdate: {
+            role: components["schemas"]["Role"];
+        };
         Version: {
             /** Format: int64 */
             running_projects: number;
@@ -1020,6 +1164,45 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    audit: {
+        parameters: {
+            query?: {
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in: no valid session cookie or API token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_datasources: {
         parameters: {
             query?: {
@@ -1712,6 +1895,90 @@ export interface operations {
             };
             401: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    change_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in: no valid session cookie or API token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field of the body has the wrong type or is missing. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2801,7 +3068,6 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
-            /** @description The request is malformed (JSON syntax, a query or path parameter). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2845,8 +3111,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many failed logins of this user from this address; retry after the `Retry-After` seconds. */
             429: {
                 headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Every password check slot is busy; retry after the `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3194,7 +3474,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3268,6 +3547,257 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_users: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserList"];
+                };
+            };
+            /** @description Not logged in: no valid session cookie or API token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewUserInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in: no valid session cookie or API token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A state-changing request from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field of the body has the wrong type or is missing. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description The request is malformed (JSON syntax, a query or path parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in: no valid session cookie or API token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A state-changing request from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field of the body has the wrong type or is missing. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed (JSON syntax, a query or path parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in: no valid session cookie or API token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A state-changing request from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -40,6 +40,11 @@ export type TopicInfo = Schemas['TopicItem'];
 
 export type Tag = Schemas['Tag'];
 
+export type Role = Schemas['Role'];
+export type Me = Schemas['Me'];
+export type User = Schemas['User'];
+export type ApiToken = Schemas['ApiToken'];
+
 export type SyncType = 'schema' | 'full' | 'incremental';
 export type Format = 'Default' | 'Canal' | 'DataWorks' | 'SharePlex' | 'DefaultExtendColumnType';
 export type PartitionRule = 'hash' | 'one';

@@ -7,6 +7,7 @@ import en from './en.json';
 import zhCN from './zh-CN.json';
 import { STATES } from '../pages/Projects';
 import { FORMATS } from '../wizard/StepOptions';
+import { ROLES } from '../pages/Users';
 
 type Dict = { [key: string]: string | Dict };
 
@@ -61,7 +62,8 @@ function builtKeys(): string[] {
     ...['pass', 'fail', 'warn', 'not_checked'].map((s) => `precheck.statuses.${s}`),
     ...['start', 'pause', 'resume', 'release', 'clone', 'export', 'delete'].map((a) => `detail.actions.${a}`),
     ...['start', 'pause', 'resume', 'release'].map((a) => `detail.done.${a}`),
-    ...['state', 'audit', 'error', 'notice'].map((k) => `events.${k}`),
+    ...['state', 'audit', 'error', 'notice', 'security'].map((k) => `events.${k}`),
+    ...ROLES.map((r) => `users.roles.${r}`),
   ];
 }
 

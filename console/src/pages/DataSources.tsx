@@ -7,6 +7,7 @@ import { del, get, post } from '../api/client';
 import type { DataSource, List, TestResult } from '../api/types';
 import { ErrorAlert, useErrorText } from '../components/ErrorAlert';
 import { formatTime } from '../components/ProjectBits';
+import { useCan } from '../auth/role';
 import { DataSourceDialog } from './DataSourceDialog';
 
 export function address(ds: DataSource): string {
@@ -19,6 +20,7 @@ export function DataSourcesPage() {
   const { message, modal } = App.useApp();
   const errorText = useErrorText();
   const queryClient = useQueryClient();
+  const can = useCan();
   const list = useQuery({ queryKey: ['datasources'], queryFn: () => get<List<DataSource>>('/datasources') });
   const [dialog, setDialog] = useState<{ open: boolean; editing: DataSource | null }>({ open: false, editing: null });
 
@@ -50,9 +52,11 @@ export function DataSourcesPage() {
     <Card
       title={t('datasources.title')}
       extra={
-        <Button type="primary" onClick={() => setDialog({ open: true, editing: null })} data-testid="ds-add">
-          {t('datasources.add')}
-        </Button>
+        can('admin') && (
+          <Button type="primary" onClick={() => setDialog({ open: true, editing: null })} data-testid="ds-add">
+            {t('datasources.add')}
+          </Button>
+        )
       }
     >
       <ErrorAlert error={list.error} />
@@ -74,6 +78,7 @@ export function DataSourcesPage() {
           { title: t('common.updatedAt'), dataIndex: 'updated_at', render: (v: string) => formatTime(v) },
           {
             title: t('common.actions'),
+            hidden: !can('admin'),
             render: (_, ds) => (
               <Space>
                 <Button size="small" onClick={() => test(ds)}>

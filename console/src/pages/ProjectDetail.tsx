@@ -10,6 +10,7 @@ import { PrecheckTable } from '../components/PrecheckTable';
 import { StageText, StateTag, formatNumber, formatTime, useLagText } from '../components/ProjectBits';
 import { TimeChart } from '../components/TimeChart';
 import { POLL_MS } from './Projects';
+import { useCan } from '../auth/role';
 
 const ACTIONS = ['start', 'pause', 'resume', 'release'] as const;
 
@@ -17,6 +18,7 @@ export function ProjectDetailPage() {
   const { id } = useParams<{ id: string }>();
   const { t } = useTranslation();
   const { message } = App.useApp();
+  const can = useCan();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const project = useQuery({ queryKey: ['project', id], queryFn: () => get<Project>(`/projects/${id}`), refetchInterval: POLL_MS });
@@ -60,7 +62,9 @@ export function ProjectDetailPage() {
   if (project.isPending) return <Card loading />;
   if (project.isError) return <ErrorAlert error={project.error} />;
   const p = project.data;
-  const allowed = new Set(p.allowed_actions);
+  // A viewer sees the state and the export; acting on the project is an operator's.
+  const operate = can('operator');
+  const allowed = new Set(operate ? p.allowed_actions : []);
 
   return (
     <Space orientation="vertical" style={{ width: '100%' }} size="middle">
@@ -78,22 +82,26 @@ export function ProjectDetailPage() {
                 {t(`detail.actions.${a}`)}
               </Button>
             ))}
-            <Button onClick={() => act('clone')} loading={busy === 'clone'} data-testid="action-clone">
-              {t('detail.actions.clone')}
-            </Button>
+            {operate && (
+              <Button onClick={() => act('clone')} loading={busy === 'clone'} data-testid="action-clone">
+                {t('detail.actions.clone')}
+              </Button>
+            )}
             <Button onClick={exportToml} data-testid="action-export">
               {t('detail.actions.export')}
             </Button>
-            <Button danger disabled={!allowed.has('delete')} onClick={() => setDeleting(true)} data-testid="action-delete">
-              {t('detail.actions.delete')}
-            </Button>
+            {operate && (
+              <Button danger disabled={!allowed.has('delete')} onClick={() => setDeleting(true)} data-testid="action-delete">
+                {t('detail.actions.delete')}
+              </Button>
+            )}
           </Space>
         }
       >
         <ErrorAlert error={actionError} style={{ marginBottom: 12 }} />
         <BasicInfo project={p} />
       </Card>
-      {(p.state === 'not_started' || p.state === 'precheck_failed') && <PrecheckPanel id={p.id} onRecheck={() => act('precheck')} busy={busy === 'precheck'} />}
+      {(p.state === 'not_started' || p.state === 'precheck_failed') && <PrecheckPanel id={p.id} onRecheck={operate ? () => act('precheck') : undefined} busy={busy === 'precheck'} />}
       <StagePanels project={p} progress={progress.data} error={progress.error} />
       <MetricsPanel id={p.id} />
       <EventsPanel id={p.id} />
@@ -137,16 +145,18 @@ function BasicInfo({ project: p }: { project: Project }) {
   );
 }
 
-function PrecheckPanel({ id, onRecheck, busy }: { id: string; onRecheck: () => void; busy: boolean }) {
+function PrecheckPanel({ id, onRecheck, busy }: { id: string; onRecheck?: () => void; busy: boolean }) {
   const { t } = useTranslation();
   const last = useQuery({ queryKey: ['project', id, 'precheck'], queryFn: () => get<Precheck>(`/projects/${id}/precheck`), retry: false });
   return (
     <Card
       title={t('detail.precheck')}
       extra={
-        <Button onClick={onRecheck} loading={busy} data-testid="detail-recheck">
-          {t('wizard.precheck.recheck')}
-        </Button>
+        onRecheck && (
+          <Button onClick={onRecheck} loading={busy} data-testid="detail-recheck">
+            {t('wizard.precheck.recheck')}
+          </Button>
+        )
       }
     >
       {last.data ? <PrecheckTable precheck={last.data} /> : <Empty description={t('detail.noPrecheck')} />}

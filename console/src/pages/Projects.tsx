@@ -6,6 +6,7 @@ import { Link, useNavigate } from 'react-router';
 import { get, qs } from '../api/client';
 import type { List, Project, ProjectState, Tag as TagT } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
+import { useCan } from '../auth/role';
 import { StageText, StateTag, formatTime, useLagText } from '../components/ProjectBits';
 
 export const STATES: ProjectState[] = ['not_started', 'prechecking', 'precheck_failed', 'running', 'paused', 'failed', 'finished', 'releasing', 'released'];
@@ -16,6 +17,7 @@ export const POLL_MS = 2000;
 export function ProjectsPage() {
   const { t } = useTranslation();
   const navigate = useNavigate();
+  const can = useCan();
   const lag = useLagText();
   const [filter, setFilter] = useState<{ state?: string; tag?: string; q?: string }>({});
   const [page, setPage] = useState({ page: 1, page_size: 20 });
@@ -31,9 +33,11 @@ export function ProjectsPage() {
     <Card
       title={t('projects.title')}
       extra={
-        <Button type="primary" onClick={() => navigate('/projects/new')} data-testid="project-create">
-          {t('projects.create')}
-        </Button>
+        can('operator') && (
+          <Button type="primary" onClick={() => navigate('/projects/new')} data-testid="project-create">
+            {t('projects.create')}
+          </Button>
+        )
       }
     >
       <Space wrap style={{ marginBottom: 16 }}>

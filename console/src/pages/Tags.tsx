@@ -5,6 +5,7 @@ import { useTranslation } from 'react-i18next';
 import { del, get, post, put } from '../api/client';
 import type { List, Tag } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
+import { useCan } from '../auth/role';
 
 /** Create or rename a tag; 1–20 characters without spaces, as OMS allows. */
 export function TagDialog({ open, editing, onClose }: { open: boolean; editing: Tag | null; onClose: (saved?: Tag) => void }) {
@@ -51,6 +52,7 @@ export function TagDialog({ open, editing, onClose }: { open: boolean; editing: 
 export function TagsPage() {
   const { t } = useTranslation();
   const { message } = App.useApp();
+  const can = useCan();
   const queryClient = useQueryClient();
   const list = useQuery({ queryKey: ['tags'], queryFn: () => get<List<Tag>>('/tags') });
   const [dialog, setDialog] = useState<{ open: boolean; editing: Tag | null }>({ open: false, editing: null });
@@ -69,9 +71,11 @@ export function TagsPage() {
     <Card
       title={t('tags.title')}
       extra={
-        <Button type="primary" onClick={() => setDialog({ open: true, editing: null })} data-testid="tag-create">
-          {t('tags.create')}
-        </Button>
+        can('operator') && (
+          <Button type="primary" onClick={() => setDialog({ open: true, editing: null })} data-testid="tag-create">
+            {t('tags.create')}
+          </Button>
+        )
       }
     >
       <ErrorAlert error={list.error ?? error} style={{ marginBottom: 12 }} />
@@ -84,6 +88,7 @@ export function TagsPage() {
           { title: t('tags.name'), dataIndex: 'name' },
           {
             title: t('common.actions'),
+            hidden: !can('operator'),
             render: (_, tag) => (
               <Space>
                 <Button size="small" onClick={() => setDialog({ open: true, editing: tag })}>

@@ -127,7 +127,11 @@ pub struct ValidateArgs {
 
 /// Arguments of `obsync server`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ServerArgs {
+    #[command(subcommand)]
+    pub command: Option<ServerCommand>,
+
     /// Address and port to listen on. A non-loopback address needs TLS (--tls-cert and
     /// --tls-key) or --insecure-listen.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
@@ -169,4 +173,25 @@ pub struct ServerArgs {
     /// requests) before the server closes it. Default 15.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub idle_timeout: Option<u64>,
+}
+
+/// Maintenance of a stopped server's data directory.
+#[derive(Debug, Subcommand)]
+pub enum ServerCommand {
+    /// Set the password of user "admin" (making it admin again if it was demoted) and end
+    /// its sessions. The server must be stopped.
+    ///
+    /// The new password (at least 12 characters) comes from OBSYNC_ADMIN_PASSWORD when
+    /// set, else from the first line of standard input. Nothing secret is printed.
+    #[command(after_help = "Example:\n  \
+        obsync server reset-admin-password --data-dir /var/lib/obsync < new-password.txt")]
+    ResetAdminPassword(ResetAdminPasswordArgs),
+}
+
+/// Arguments of `obsync server reset-admin-password`.
+#[derive(Debug, Args)]
+pub struct ResetAdminPasswordArgs {
+    /// The data directory of the (stopped) server.
+    #[arg(long, value_name = "DIR", default_value = ".obsync-server")]
+    pub data_dir: PathBuf,
 }

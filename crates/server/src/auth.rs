@@ -1,20 +1,21 @@
-//! Who is calling: users (Argon2id password hashes), sessions (an opaque cookie whose
-//! SHA-256 is stored), API tokens (stored hashed), the login rate limit, and the
-//! cross-site check on state-changing requests.
+//! Who is calling: users (Argon2id password hashes, a role each), sessions (an opaque
+//! cookie whose SHA-256 is stored), API tokens (stored hashed, with an expiry and a
+//! role), and the cross-site check on state-changing requests. The login limits are in
+//! [`crate::login`], the roles' enforcement in [`crate::roles`].
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
 use crate::api::error::ApiError;
+use crate::roles::Role;
 use crate::state::AppState;
-use crate::store::Store;
+use crate::store::{NewUser, Store};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "obsync_session";
@@ -22,13 +23,45 @@ pub const SESSION_COOKIE: &str = "obsync_session";
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 /// The first admin's user name.
 pub const ADMIN_USER: &str = "admin";
-/// Failed logins of one user name allowed per [`LOGIN_WINDOW`]; then 429 until it ends.
-const LOGIN_FAILURES_ALLOWED: usize = 5;
-const LOGIN_WINDOW: Duration = Duration::from_secs(60);
+/// Shortest password a user may set.
+pub const MIN_PASSWORD_CHARS: usize = 12;
 
 /// The logged-in user, put into the request's extensions by [`require_login`].
 #[derive(Debug, Clone)]
-pub struct Actor(pub String);
+pub struct Actor {
+    pub username: String,
+    /// The user's role, or the token's when the request came with an API token.
+    pub role: Role,
+    /// The API token the request came with.
+    pub token_id: Option<String>,
+    /// The client's address (the proxy's when one sits in front).
+    pub client: Option<IpAddr>,
+}
+
+impl Actor {
+    /// The server itself (runtime events, recovery).
+    pub fn system() -> Actor {
+        Actor {
+            username: "system".into(),
+            role: Role::Admin,
+            token_id: None,
+            client: None,
+        }
+    }
+
+    /// Who, as the event log records it: `alice`, or `alice (token tok_…)`.
+    pub fn who(&self) -> String {
+        match &self.token_id {
+            Some(id) => format!("{} (token {id})", self.username),
+            None => self.username.clone(),
+        }
+    }
+
+    /// The client address as the event log records it.
+    pub fn client_text(&self) -> Option<String> {
+        self.client.map(|ip| ip.to_string())
+    }
+}
 
 /// A random 256-bit token as hex.
 pub fn new_token() -> String {
@@ -52,7 +85,7 @@ fn hex(bytes: &[u8]) -> String {
 pub fn ensure_admin(
     store: &dyn Store,
     env_password: Option<String>,
-) -> crate::store::Result<Option<String>> {
+) -> Result<Option<String>, crate::ServerError> {
     if store.user_count()? > 0 {
         return Ok(None);
     }
@@ -60,48 +93,73 @@ pub fn ensure_admin(
         Some(p) => (p, false),
         None => (new_token()[..20].to_string(), true),
     };
-    store.put_user(ADMIN_USER, &password_auth::generate_hash(&password))?;
+    store.create_user(&NewUser {
+        username: ADMIN_USER,
+        password_hash: &crate::passwords::hash(&password)?,
+        role: Role::Admin,
+    })?;
     Ok(generated.then_some(password))
 }
 
-/// Counts failed logins per user name.
-#[derive(Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
-}
-
-impl LoginLimiter {
-    /// Whether `username` may try now.
-    pub fn allowed(&self, username: &str) -> bool {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let list = map.entry(username.to_string()).or_default();
-        list.retain(|t| t.elapsed() < LOGIN_WINDOW);
-        list.len() < LOGIN_FAILURES_ALLOWED
-    }
-
-    pub fn failed(&self, username: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(username.to_string())
-            .or_default()
-            .push(Instant::now());
-    }
-
-    pub fn succeeded(&self, username: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(username);
-    }
-}
-
-/// Checks a password against the stored Argon2id hash, off the async threads (a hash
-/// costs tens of milliseconds of CPU).
-pub async fn verify_login(state: &AppState, username: &str, password: &str) -> bool {
-    let Ok(Some(hash)) = state.store.user_password_hash(username) else {
+/// Whether `env_password` (`OBSYNC_ADMIN_PASSWORD`) is not the stored admin's password:
+/// it only sets the password at the first start, and a changed variable would be
+/// ignored without a word. Checked once at start, off the async threads' hot path.
+pub fn env_password_differs(store: &dyn Store, env_password: Option<&str>) -> bool {
+    let Some(password) = env_password.filter(|p| !p.is_empty()) else {
         return false;
     };
+    match store.get_user(ADMIN_USER) {
+        Ok(Some(user)) => !crate::passwords::verify(password, &user.password_hash),
+        _ => false,
+    }
+}
+
+/// Why a new password is refused, as the API and the CLI say it.
+pub fn password_problem(password: &str) -> Option<String> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        Some(format!(
+            "the password has {chars} characters; it needs at least {MIN_PASSWORD_CHARS}"
+        ))
+    } else if password.len() > crate::login::MAX_PASSWORD_BYTES {
+        Some(format!(
+            "the password is longer than {} bytes",
+            crate::login::MAX_PASSWORD_BYTES
+        ))
+    } else {
+        None
+    }
+}
+
+/// Checks a password against the stored Argon2id hash on the Argon2 threads
+/// ([`crate::login::LoginLimiter::argon2`]: 503 when they stay busy). An unknown user
+/// is checked against [`crate::login::DUMMY_HASH`], so the answer takes as long as for
+/// a known one. `Some(role)` when the password is right.
+pub async fn verify_password(
+    state: &AppState,
+    username: &str,
+    password: &str,
+) -> Result<Option<Role>, ApiError> {
+    let user = state.store.get_user(username)?;
+    let (hash, role) = match &user {
+        Some(u) => (u.password_hash.clone(), Some(u.role)),
+        None => (crate::login::DUMMY_HASH.clone(), None),
+    };
     let password = password.to_string();
-    tokio::task::spawn_blocking(move || password_auth::verify_password(password, &hash).is_ok())
-        .await
-        .unwrap_or(false)
+    let matches = state
+        .logins
+        .argon2(move || crate::passwords::verify(&password, &hash))
+        .await?;
+    Ok(role.filter(|_| matches))
+}
+
+/// A new Argon2id hash of `password`, made on the Argon2 threads.
+pub async fn hash_password(state: &AppState, password: String) -> Result<String, ApiError> {
+    let hash = state
+        .logins
+        .argon2(move || crate::passwords::hash(&password))
+        .await?;
+    hash.map_err(|e| ApiError::internal(&e))
 }
 
 /// The `Set-Cookie` value of a new session (or, with `None`, one that clears it).
@@ -128,19 +186,64 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_string())
 }
 
-fn caller(state: &AppState, headers: &HeaderMap) -> Option<String> {
+/// The caller of a request: an unexpired API token (its role, never above its user's
+/// current one) or a session (its user's current role).
+fn caller(state: &AppState, headers: &HeaderMap, client: Option<IpAddr>) -> Option<Actor> {
+    let now = chrono::Utc::now().timestamp();
     if let Some(bearer) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
     {
-        return state.store.token_user(&token_hash(bearer.trim())).ok()?;
+        let token = state
+            .store
+            .use_token(&token_hash(bearer.trim()), now)
+            .ok()??;
+        let user = state.store.get_user(&token.username).ok()??;
+        return Some(Actor {
+            username: token.username,
+            role: token.role.min(user.role),
+            token_id: Some(token.id),
+            client,
+        });
     }
     let token = session_token(headers)?;
-    state
-        .store
-        .session_user(&token_hash(&token), chrono::Utc::now().timestamp())
-        .ok()?
+    let username = state.store.session_user(&token_hash(&token), now).ok()??;
+    let user = state.store.get_user(&username).ok()??;
+    Some(Actor {
+        username,
+        role: user.role,
+        token_id: None,
+        client,
+    })
+}
+
+/// The client's address, when the server was started with connection info (a router
+/// served without it gets `None`).
+pub fn client_ip(req: &Request) -> Option<IpAddr> {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// The client's address as an extractor (for the login, which has no [`Actor`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<ClientIp, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
 }
 
 /// Middleware: answers 401 unless the request carries a valid session or API token.
@@ -149,9 +252,10 @@ pub async fn require_login(
     mut req: Request,
     next: Next,
 ) -> Response {
-    match caller(&state, req.headers()) {
-        Some(user) => {
-            req.extensions_mut().insert(Actor(user));
+    let client = client_ip(&req);
+    match caller(&state, req.headers(), client) {
+        Some(actor) => {
+            req.extensions_mut().insert(actor);
             next.run(req).await
         }
         None => ApiError::unauthenticated().into_response(),
@@ -233,13 +337,9 @@ mod tests {
     }
 
     #[test]
-    fn limiter_refuses_after_five_failures() {
-        let l = LoginLimiter::default();
-        for _ in 0..5 {
-            assert!(l.allowed("admin"));
-            l.failed("admin");
-        }
-        assert!(!l.allowed("admin"));
-        assert!(l.allowed("other"));
+    fn short_passwords_are_refused_saying_the_minimum() {
+        assert!(password_problem("short").unwrap().contains("at least 12"));
+        assert_eq!(password_problem("twelve chars"), None);
+        assert!(password_problem(&"x".repeat(2000)).is_some());
     }
 }

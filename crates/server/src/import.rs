@@ -9,10 +9,12 @@ use crate::api::datasources::{
     build_record, DataSourceInput, KafkaInput, SaslInput, SourceInput, SourceTlsInput,
 };
 use crate::api::error::{ApiError, ApiResult};
+use crate::auth::Actor;
 use crate::model::{
     DataSourceKind, DataSourceRecord, ObjectSpec, ProjectRecord, ProjectSpec, SourceTlsMode,
     SyncSpec, Tag,
 };
+use crate::roles::Role;
 use crate::service;
 use crate::state::AppState;
 
@@ -86,7 +88,9 @@ fn strings(value: Option<&toml::Value>, field: &str) -> ApiResult<Vec<String>> {
 }
 
 /// Creates a project from project file `body`.
-pub async fn import(state: &AppState, body: &str, actor: &str) -> ApiResult<ProjectRecord> {
+/// An operator may import only onto data sources that exist (matched); creating one is
+/// an admin's.
+pub async fn import(state: &AppState, body: &str, actor: &Actor) -> ApiResult<ProjectRecord> {
     let doc: toml::Table = body.parse().map_err(|e: toml::de::Error| {
         invalid(
             "",
@@ -110,6 +114,15 @@ pub async fn import(state: &AppState, body: &str, actor: &str) -> ApiResult<Proj
     let result = async {
         let source_id = source_datasource(state, source, &mut created)?;
         let target_id = target_datasource(state, target, &mut created)?;
+        if !created.is_empty() && actor.role < Role::Admin {
+            return Err(crate::roles::forbidden(actor.role, Role::Admin).with_field(
+                if source_id == created[0] {
+                    "source"
+                } else {
+                    "target"
+                },
+            ));
+        }
         let tag_ids = tags(state, project, &mut new_tags)?;
         let objects = doc
             .get("objects")
@@ -160,9 +173,21 @@ pub async fn import(state: &AppState, body: &str, actor: &str) -> ApiResult<Proj
         service::create_with_tags(state, spec, actor, &new_tags).await
     }
     .await;
-    if result.is_err() {
-        for id in created {
-            let _ = state.store.delete_datasource(&id);
+    match &result {
+        Ok(_) => {
+            for id in &created {
+                crate::audit::record(
+                    state,
+                    actor,
+                    crate::audit::Subject::DataSource(id),
+                    "created the data source (project import)",
+                )?;
+            }
+        }
+        Err(_) => {
+            for id in created {
+                let _ = state.store.delete_datasource(&id);
+            }
         }
     }
     result

@@ -9,13 +9,17 @@
 //! [`auth`], [`secrets`], [`console`].
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 mod console;
 pub mod http;
 mod import;
 pub mod lifecycle;
+pub mod login;
 pub mod model;
 pub mod names;
+pub mod passwords;
+pub mod roles;
 pub mod runtime;
 pub mod secrets;
 pub mod service;
@@ -91,6 +95,81 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot lock {path}")]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("another obsync server uses the data directory {dir}: stop it first (one server per data directory; reset-admin-password needs it stopped)")]
+    Running { dir: PathBuf },
+    #[error("{dir} holds no obsync server data ({file} is missing): pass the --data-dir the server runs with")]
+    NoData { dir: PathBuf, file: &'static str },
+    #[error("the new admin password is refused: {problem}")]
+    WeakPassword { problem: String },
+    #[error(transparent)]
+    Hash(#[from] passwords::HashError),
+}
+
+/// The file a running server holds an exclusive lock on, so that a second server or
+/// `reset-admin-password` cannot work on the same data directory at the same time.
+const LOCK_FILE: &str = "server.lock";
+
+/// Takes the data directory's lock (released when the file is dropped).
+fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, ServerError> {
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| ServerError::Lock {
+            path: path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(ServerError::Running {
+            dir: dir.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(ServerError::Lock { path, source }),
+    }
+}
+
+/// `obsync server reset-admin-password`: sets the password of user `admin` (creating it,
+/// or making it admin again, if needed) and ends its sessions. Works on the data
+/// directory of a stopped server; the change is in the audit trail.
+pub fn reset_admin_password(data_dir: &std::path::Path, password: &str) -> Result<(), ServerError> {
+    if let Some(problem) = auth::password_problem(password) {
+        return Err(ServerError::WeakPassword { problem });
+    }
+    if !data_dir.join(store::DB_FILE).exists() {
+        return Err(ServerError::NoData {
+            dir: data_dir.to_path_buf(),
+            file: store::DB_FILE,
+        });
+    }
+    let _lock = lock_data_dir(data_dir)?;
+    let store = SqliteStore::open(data_dir)?;
+    let hash = passwords::hash(password)?;
+    if !store.set_user_password(auth::ADMIN_USER, &hash)? {
+        store.create_user(&store::NewUser {
+            username: auth::ADMIN_USER,
+            password_hash: &hash,
+            role: roles::Role::Admin,
+        })?;
+    }
+    store.set_user_role(auth::ADMIN_USER, roles::Role::Admin)?;
+    store.delete_sessions_of(auth::ADMIN_USER, None)?;
+    store.add_audit(&store::AuditEntry {
+        subject: "user",
+        subject_id: auth::ADMIN_USER,
+        kind: model::EventKind::Audit,
+        actor: "obsync server reset-admin-password",
+        client: None,
+        message: "reset the admin's password (its sessions ended)",
+    })?;
+    Ok(())
 }
 
 /// Creates the data directory 0700 (it holds the key, the database and Kerberos tickets),
@@ -121,6 +200,8 @@ pub struct Server {
     state: AppState,
     listener: Listener,
     limits: HttpLimits,
+    /// Held while the server runs ([`LOCK_FILE`]).
+    lock: std::fs::File,
     /// The generated first admin password, to be printed once.
     pub generated_admin_password: Option<String>,
 }
@@ -140,8 +221,14 @@ impl Server {
             path: options.data_dir.clone(),
             source,
         })?;
+        let lock = lock_data_dir(&options.data_dir)?;
         let store = SqliteStore::open(&options.data_dir)?;
         let key = SecretKey::load_or_create(&options.data_dir)?;
+        if auth::env_password_differs(&store, options.admin_password.as_deref()) {
+            tracing::warn!(
+                "OBSYNC_ADMIN_PASSWORD is not the stored password of user \"admin\": it only sets the password at the first start and is ignored now; unset it, or run `obsync server reset-admin-password` with the server stopped to make it the password"
+            );
+        }
         let generated_admin_password = auth::ensure_admin(&store, options.admin_password)?;
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
@@ -182,6 +269,7 @@ impl Server {
             },
             limits,
             generated_admin_password,
+            lock,
         })
     }
 
@@ -212,8 +300,11 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let state = self.state;
+        let _lock = self.lock;
         service::recover(&state).await?;
         let sampler = tokio::spawn(runtime::sample_forever(state.clone()));
+        // The HTTP loop hands the client's address to the router (`ConnectInfo`): the
+        // login limits and the audit trail use it.
         let app = api::app(state.clone());
         http::serve(self.listener, app, self.limits, shutdown).await;
         tracing::info!(

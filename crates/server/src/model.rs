@@ -292,19 +292,28 @@ pub struct ProjectRecord {
 #[serde(rename_all = "lowercase")]
 pub enum EventKind {
     State,
+    /// A change someone made (projects, data sources, users, tokens).
     Audit,
     Error,
     Notice,
+    /// A failed login or a login delay.
+    Security,
 }
 
-/// One entry of a project's event log.
+/// One entry of the event log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Event {
     pub id: i64,
     pub at: String,
     pub kind: EventKind,
-    /// Who did it: a user name, or `system`.
+    /// What it is about: `project`, `datasource`, `user`, `token` or `login`.
+    pub subject: String,
+    /// The project, data source or token id, or the user name.
+    pub subject_id: String,
+    /// Who did it: a user name, `name (token tok_…)`, or `system`.
     pub actor: String,
+    /// The client's address, for changes made over the API.
+    pub client: Option<String>,
     pub message: String,
     pub chain: Vec<String>,
 }
@@ -320,11 +329,15 @@ pub struct MetricPoint {
 }
 
 /// An API token as stored (the token itself only as a hash).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRecord {
     pub id: String,
     pub name: String,
     pub username: String,
     pub hash: String,
     pub created_at: String,
+    /// At most its user's role (the lower of the two applies).
+    pub role: crate::roles::Role,
+    pub expires_unix: i64,
+    pub last_used_unix: Option<i64>,
 }

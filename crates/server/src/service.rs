@@ -7,6 +7,7 @@ use obsync_config::ProjectConfig;
 use obsync_pipeline::Settings;
 
 use crate::api::error::{ApiError, ApiResult};
+use crate::auth::Actor;
 use crate::lifecycle::{Action, ProjectState};
 use crate::model::{
     new_id, now_rfc3339, EventKind, PrecheckRecord, ProjectRecord, ProjectSpec, Tag,
@@ -68,10 +69,13 @@ fn check(record: &ProjectRecord, action: Action) -> ApiResult<()> {
     }
 }
 
-fn audit(state: &AppState, id: &str, actor: &str, message: &str) -> ApiResult<()> {
-    Ok(state
-        .store
-        .add_event(id, EventKind::Audit, actor, message, &[])?)
+fn audit(state: &AppState, id: &str, actor: &Actor, message: &str) -> ApiResult<()> {
+    Ok(crate::audit::record(
+        state,
+        actor,
+        crate::audit::Subject::Project(id),
+        message,
+    )?)
 }
 
 fn set_state(
@@ -96,7 +100,11 @@ fn set_state(
 }
 
 /// Saves a new project (not started) after validating its spec.
-pub async fn create(state: &AppState, spec: ProjectSpec, actor: &str) -> ApiResult<ProjectRecord> {
+pub async fn create(
+    state: &AppState,
+    spec: ProjectSpec,
+    actor: &Actor,
+) -> ApiResult<ProjectRecord> {
     create_with_tags(state, spec, actor, &[]).await
 }
 
@@ -104,7 +112,7 @@ pub async fn create(state: &AppState, spec: ProjectSpec, actor: &str) -> ApiResu
 pub async fn create_with_tags(
     state: &AppState,
     spec: ProjectSpec,
-    actor: &str,
+    actor: &Actor,
     new_tags: &[Tag],
 ) -> ApiResult<ProjectRecord> {
     crate::names::check_visible("name", &spec.name)?;
@@ -121,7 +129,7 @@ pub async fn create_with_tags(
         last_error: None,
         precheck: None,
         acked_messages: 0,
-        created_by: actor.to_string(),
+        created_by: actor.username.clone(),
         created_at: now.clone(),
         updated_at: now,
     };
@@ -140,7 +148,7 @@ pub async fn update(
     state: &AppState,
     id: &str,
     spec: ProjectSpec,
-    actor: &str,
+    actor: &Actor,
 ) -> ApiResult<ProjectRecord> {
     let _guard = state.lifecycle.lock().await;
     let mut record = get(state, id)?;
@@ -151,11 +159,11 @@ pub async fn update(
     config(state, &spec)?;
     record.spec = spec;
     audit(state, id, actor, "edited the definition")?;
-    set_state(state, &mut record, ProjectState::NotStarted, actor)?;
+    set_state(state, &mut record, ProjectState::NotStarted, &actor.who())?;
     Ok(record)
 }
 
-pub async fn delete(state: &AppState, id: &str, actor: &str) -> ApiResult<()> {
+pub async fn delete(state: &AppState, id: &str, actor: &Actor) -> ApiResult<()> {
     let _guard = state.lifecycle.lock().await;
     let record = get(state, id)?;
     check(&record, Action::Delete)?;
@@ -167,18 +175,23 @@ pub async fn delete(state: &AppState, id: &str, actor: &str) -> ApiResult<()> {
             tracing::warn!(project = %id, error = %e, "cannot remove the project's checkpoint folder");
         }
     }
-    tracing::info!(project = %id, actor, "project deleted");
+    audit(
+        state,
+        id,
+        actor,
+        &format!("deleted project {:?}", record.spec.name),
+    )?;
     Ok(())
 }
 
 /// Runs the engine's precheck and keeps it as the project's last precheck.
-pub async fn precheck(state: &AppState, id: &str, actor: &str) -> ApiResult<ProjectRecord> {
+pub async fn precheck(state: &AppState, id: &str, actor: &Actor) -> ApiResult<ProjectRecord> {
     let (before, spec) = {
         let _guard = state.lifecycle.lock().await;
         let mut record = get(state, id)?;
         check(&record, Action::Precheck)?;
         let before = record.state;
-        set_state(state, &mut record, ProjectState::Prechecking, actor)?;
+        set_state(state, &mut record, ProjectState::Prechecking, &actor.who())?;
         (before, record.spec)
     };
     let items = match settings(state, &spec) {
@@ -219,7 +232,7 @@ pub async fn precheck(state: &AppState, id: &str, actor: &str) -> ApiResult<Proj
 }
 
 /// Starts a project whose current spec passed its precheck.
-pub async fn start(state: &AppState, id: &str, actor: &str) -> ApiResult<ProjectRecord> {
+pub async fn start(state: &AppState, id: &str, actor: &Actor) -> ApiResult<ProjectRecord> {
     let _guard = state.lifecycle.lock().await;
     let mut record = get(state, id)?;
     check(&record, Action::Start)?;
@@ -239,13 +252,13 @@ pub async fn start(state: &AppState, id: &str, actor: &str) -> ApiResult<Project
     record.last_error = None;
     record.stage = Some("schema".into());
     audit(state, id, actor, "started")?;
-    set_state(state, &mut record, ProjectState::Running, actor)?;
+    set_state(state, &mut record, ProjectState::Running, &actor.who())?;
     crate::runtime::start(state, id, settings);
     Ok(record)
 }
 
 /// Pauses a running project; returns once its checkpoint is saved.
-pub async fn pause(state: &AppState, id: &str, actor: &str) -> ApiResult<ProjectRecord> {
+pub async fn pause(state: &AppState, id: &str, actor: &Actor) -> ApiResult<ProjectRecord> {
     {
         let _guard = state.lifecycle.lock().await;
         let record = get(state, id)?;
@@ -257,32 +270,32 @@ pub async fn pause(state: &AppState, id: &str, actor: &str) -> ApiResult<Project
 }
 
 /// Resumes a paused or failed project from its checkpoint.
-pub async fn resume(state: &AppState, id: &str, actor: &str) -> ApiResult<ProjectRecord> {
+pub async fn resume(state: &AppState, id: &str, actor: &Actor) -> ApiResult<ProjectRecord> {
     let _guard = state.lifecycle.lock().await;
     let mut record = get(state, id)?;
     check(&record, Action::Resume)?;
     let settings = settings(state, &record.spec)?;
     record.last_error = None;
     audit(state, id, actor, "resumed")?;
-    set_state(state, &mut record, ProjectState::Running, actor)?;
+    set_state(state, &mut record, ProjectState::Running, &actor.who())?;
     crate::runtime::start(state, id, settings);
     Ok(record)
 }
 
 /// Releases a project for good (paused, failed or finished ones only).
-pub async fn release(state: &AppState, id: &str, actor: &str) -> ApiResult<ProjectRecord> {
+pub async fn release(state: &AppState, id: &str, actor: &Actor) -> ApiResult<ProjectRecord> {
     let _guard = state.lifecycle.lock().await;
     let mut record = get(state, id)?;
     check(&record, Action::Release)?;
     audit(state, id, actor, "released")?;
-    set_state(state, &mut record, ProjectState::Releasing, actor)?;
+    set_state(state, &mut record, ProjectState::Releasing, &actor.who())?;
     // Nothing runs in the states release is allowed from; releasing ends at once.
     set_state(state, &mut record, ProjectState::Released, "system")?;
     Ok(record)
 }
 
 /// A new, unstarted project with the same definition and " copy" naming.
-pub async fn clone(state: &AppState, id: &str, actor: &str) -> ApiResult<ProjectRecord> {
+pub async fn clone(state: &AppState, id: &str, actor: &Actor) -> ApiResult<ProjectRecord> {
     let record = get(state, id)?;
     let mut spec = record.spec;
     let mut name: String = spec.name.chars().take(60).collect();

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::auth::LoginLimiter;
+use crate::login::LoginLimiter;
 use crate::runtime::Runtime;
 use crate::secrets::SecretKey;
 use crate::store::Store;

@@ -6,10 +6,13 @@ use std::time::Duration;
 use obsync_server::tls::TlsFiles;
 use obsync_server::{HttpOptions, Server, ServerOptions};
 
-use crate::cli::ServerArgs;
+use crate::cli::{ResetAdminPasswordArgs, ServerArgs, ServerCommand};
 
 /// Serves until SIGINT/SIGTERM, then stops every project with a saved checkpoint.
 pub async fn execute(args: ServerArgs) -> anyhow::Result<ExitCode> {
+    if let Some(ServerCommand::ResetAdminPassword(reset)) = args.command {
+        return reset_admin_password(reset);
+    }
     let server = Server::bind(ServerOptions {
         data_dir: args.data_dir.clone(),
         listen: args.listen,
@@ -38,6 +41,30 @@ pub async fn execute(args: ServerArgs) -> anyhow::Result<ExitCode> {
     );
     server.run(shutdown_signal()).await?;
     eprintln!("stopped; every project's checkpoint is saved and running projects resume at the next start");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The new password from OBSYNC_ADMIN_PASSWORD, else stdin's first line; never printed.
+fn reset_admin_password(args: ResetAdminPasswordArgs) -> anyhow::Result<ExitCode> {
+    let password = match std::env::var("OBSYNC_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => p,
+        _ => {
+            use std::io::IsTerminal;
+            if std::io::stdin().is_terminal() {
+                eprintln!(
+                    "new password for \"admin\" (read from this line; it is shown as typed):"
+                );
+            }
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\n', '\r']).to_string()
+        }
+    };
+    obsync_server::reset_admin_password(&args.data_dir, &password)?;
+    eprintln!(
+        "the password of user \"admin\" in {} is reset and its sessions are ended",
+        args.data_dir.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

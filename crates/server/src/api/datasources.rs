@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{Json, Path, Query};
 use super::{Actor, ProjectRef};
+use crate::audit::Subject;
 use crate::model::{
     new_id, now_rfc3339, DataSourceKind, DataSourceRecord, KafkaRecord, SaslRecord, SourceRecord,
     SourceTlsMode, SourceTlsRecord, TlsRecord,
@@ -752,7 +753,8 @@ async fn create_datasource(
 ) -> ApiResult<(StatusCode, Json<DataSource>)> {
     let record = build_record(&state, input, None)?;
     state.store.put_datasource(&record)?;
-    tracing::info!(datasource = %record.id, actor = %actor.0, "data source created");
+    let message = format!("created data source {:?}", record.name);
+    crate::audit::record(&state, &actor, Subject::DataSource(&record.id), &message)?;
     Ok((StatusCode::CREATED, Json(view(&state, record)?)))
 }
 
@@ -772,6 +774,7 @@ async fn get_datasource(
     responses((status = 200, body = DataSource), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn update_datasource(
     State(state): State<AppState>,
+    axum::Extension(actor): axum::Extension<Actor>,
     Path(id): Path<String>,
     Json(input): Json<DataSourceInput>,
 ) -> ApiResult<Json<DataSource>> {
@@ -785,6 +788,8 @@ async fn update_datasource(
     }
     let record = build_record(&state, input, Some(&old))?;
     state.store.put_datasource(&record)?;
+    let message = format!("edited data source {:?}", record.name);
+    crate::audit::record(&state, &actor, Subject::DataSource(&id), &message)?;
     Ok(Json(view(&state, record)?))
 }
 
@@ -793,9 +798,10 @@ async fn update_datasource(
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn delete_datasource(
     State(state): State<AppState>,
+    axum::Extension(actor): axum::Extension<Actor>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    get_record(&state, &id)?;
+    let record = get_record(&state, &id)?;
     let users = used_by(&state, &id)?;
     if !users.is_empty() {
         let names: Vec<String> = users
@@ -810,6 +816,8 @@ async fn delete_datasource(
         ));
     }
     state.store.delete_datasource(&id)?;
+    let message = format!("deleted data source {:?}", record.name);
+    crate::audit::record(&state, &actor, Subject::DataSource(&id), &message)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

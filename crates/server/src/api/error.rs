@@ -40,6 +40,8 @@ pub struct ApiError {
     pub status: StatusCode,
     /// Boxed: every handler returns `Result<_, ApiError>`, and the body is large.
     pub body: Box<ErrorBody>,
+    /// Sent as `Retry-After` (whole seconds, rounded up) with a 429 or 503.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -60,7 +62,13 @@ impl ApiError {
                 field: None,
                 details: Vec::new(),
             }),
+            retry_after: None,
         }
+    }
+
+    pub fn with_retry_after(mut self, after: std::time::Duration) -> ApiError {
+        self.retry_after = Some(after);
+        self
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> ApiError {
@@ -166,6 +174,13 @@ impl From<SpecError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(*self.body)).into_response()
+        let mut response = (self.status, Json(*self.body)).into_response();
+        if let Some(after) = self.retry_after {
+            let seconds = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }

@@ -12,6 +12,7 @@ mod projects;
 mod session;
 mod system;
 pub(crate) mod tags;
+mod users;
 
 use axum::middleware;
 use axum::Router;
@@ -33,7 +34,7 @@ const DEFAULT_PAGE_SIZE: u64 = 20;
 #[openapi(
     info(
         title = "obsync server API",
-        description = "Data sources, tags and sync projects of obsync. Errors are {code, message, advice, field}. Every path but /api/v1/health needs a session cookie (POST /api/v1/session) or an API token (Authorization: Bearer).",
+        description = "Data sources, tags and sync projects of obsync. Errors are {code, message, advice, field}. Every path but /api/v1/health and POST /api/v1/session needs a session cookie (POST /api/v1/session) or an API token (Authorization: Bearer). Each operation's x-obsync-role names the least role it needs (viewer < operator < admin); a lower one gets 403 FORBIDDEN_ROLE.",
         version = "1"
     ),
     components(schemas(error::ErrorBody))
@@ -94,11 +95,22 @@ fn api_routes(state: &AppState) -> (Router<AppState>, OpenApiDoc) {
         .merge(projects::routes())
         .merge(preview::routes())
         .merge(system::protected_routes())
+        .merge(users::routes());
+    doc_errors::add_login_errors(protected.get_openapi_mut());
+    crate::roles::declare_defaults(protected.get_openapi_mut());
+    let roles = std::sync::Arc::new(crate::roles::RoleTable::from_doc(
+        protected.get_openapi_mut(),
+    ));
+    // The role check runs inside the login check (the later layer is the outer one).
+    let protected = protected
+        .layer(middleware::from_fn_with_state(
+            roles,
+            crate::roles::require_role,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require_login,
         ));
-    doc_errors::add_login_errors(protected.get_openapi_mut());
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(system::public_routes())
         .merge(session::public_routes())

@@ -15,6 +15,7 @@ use super::error::{ApiError, ApiResult};
 use super::{Actor, Paging};
 use crate::lifecycle::ProjectState;
 use crate::model::{DataSourceKind, ProjectRecord};
+use crate::roles::Role;
 use crate::service;
 use crate::state::AppState;
 
@@ -44,7 +45,12 @@ async fn action(
     let body = body.map(|Json(v)| v).unwrap_or(Value::Null);
     let request_id = crate::model::new_id("req");
     let name = q.action.unwrap_or_default();
-    let outcome = dispatch(&state, &actor.0, &name, &body).await;
+    let needed = required_role(&name);
+    let outcome = if actor.role < needed {
+        Err(crate::roles::forbidden(actor.role, needed))
+    } else {
+        dispatch(&state, &actor, &name, &body).await
+    };
     let cost = started.elapsed().as_millis() as u64;
     Json(match outcome {
         Ok(Reply { data, page }) => json!({
@@ -91,7 +97,26 @@ fn param<'a>(body: &'a Value, key: &str) -> ApiResult<&'a str> {
     })
 }
 
-async fn dispatch(state: &AppState, actor: &str, action: &str, body: &Value) -> ApiResult<Reply> {
+/// The role each action needs, like the `/api/v1` routes they stand for: reading is a
+/// viewer's, the project lifecycle an operator's, data sources (and any action not
+/// listed here) an admin's.
+fn required_role(action: &str) -> Role {
+    match action {
+        // An empty action is answered with how to name one.
+        ""
+        | "ListProjects"
+        | "DescribeProject"
+        | "DescribeProjectProgress"
+        | "DescribeProjectSteps"
+        | "ListDataSource" => Role::Viewer,
+        "StartProject" | "StopProject" | "ResumeProject" | "ReleaseProject" | "DeleteProject" => {
+            Role::Operator
+        }
+        _ => Role::Admin,
+    }
+}
+
+async fn dispatch(state: &AppState, actor: &Actor, action: &str, body: &Value) -> ApiResult<Reply> {
     match action {
         "ListProjects" => list_projects(state, body),
         "DescribeProject" => Ok(Reply::data(describe(state, &service::get(state, param(body, "id")?)?))),
@@ -133,7 +158,7 @@ async fn dispatch(state: &AppState, actor: &str, action: &str, body: &Value) -> 
             Ok(Reply::data(Value::Null))
         }
         "ListDataSource" => list_datasources(state, body),
-        "CreateKafkaDataSource" => create_kafka(state, body),
+        "CreateKafkaDataSource" => create_kafka(state, actor, body),
         "" => Err(ApiError::bad_request("Action", "the Action query parameter is missing", "call POST /api/v2?Action=ListProjects (or another action)").with_code("ParamError")),
         other => Err(ApiError::bad_request("Action", format!("action {other} is not supported"),
             "supported: ListProjects, DescribeProject, DescribeProjectProgress, DescribeProjectSteps, StartProject, StopProject, ResumeProject, ReleaseProject, DeleteProject, ListDataSource, CreateKafkaDataSource").with_code("ActionNotSupported")),
@@ -350,7 +375,7 @@ fn list_datasources(state: &AppState, body: &Value) -> ApiResult<Reply> {
     })
 }
 
-fn create_kafka(state: &AppState, body: &Value) -> ApiResult<Reply> {
+fn create_kafka(state: &AppState, actor: &Actor, body: &Value) -> ApiResult<Reply> {
     let sasl = if body
         .get("enableSASL")
         .and_then(Value::as_bool)
@@ -400,5 +425,11 @@ fn create_kafka(state: &AppState, body: &Value) -> ApiResult<Reply> {
     };
     let record = build_record(state, input, None)?;
     state.store.put_datasource(&record)?;
+    crate::audit::record(
+        state,
+        actor,
+        crate::audit::Subject::DataSource(&record.id),
+        &format!("created data source {:?} (OMS shim)", record.name),
+    )?;
     Ok(Reply::data(json!({"id": record.id})))
 }

@@ -64,7 +64,8 @@ fn unavailable(e: &(dyn std::error::Error + 'static)) -> ApiError {
 
 /// Render the first rows of a table as the project's Kafka records (nothing is sent).
 #[utoipa::path(post, path = "/api/v1/preview", tag = "projects", request_body = PreviewRequest,
-    responses((status = 200, body = Preview), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody), (status = 424, body = ErrorBody)))]
+    responses((status = 200, body = Preview), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody), (status = 424, body = ErrorBody)),
+    extensions(("x-obsync-role" = json!("operator"))))]
 async fn preview(
     State(state): State<AppState>,
     Json(req): Json<PreviewRequest>,

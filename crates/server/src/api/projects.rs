@@ -232,13 +232,14 @@ async fn list_projects(
 
 /// Save a new project (not started).
 #[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = ProjectInput,
-    responses((status = 201, body = Project), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Project), (status = 422, body = ErrorBody)),
+    extensions(("x-obsync-role" = json!("operator"))))]
 async fn create_project(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Json(input): Json<ProjectInput>,
 ) -> ApiResult<(StatusCode, Json<Project>)> {
-    let record = service::create(&state, input.spec, &actor.0).await?;
+    let record = service::create(&state, input.spec, &actor).await?;
     Ok((StatusCode::CREATED, Json(view(&state, record)?)))
 }
 
@@ -254,26 +255,28 @@ async fn get_project(
 
 /// Edit a project's definition (only before it started).
 #[utoipa::path(put, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)), request_body = ProjectInput,
-    responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    extensions(("x-obsync-role" = json!("operator"))))]
 async fn update_project(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     Json(input): Json<ProjectInput>,
 ) -> ApiResult<Json<Project>> {
-    let record = service::update(&state, &id, input.spec, &actor.0).await?;
+    let record = service::update(&state, &id, input.spec, &actor).await?;
     Ok(Json(view(&state, record)?))
 }
 
 /// Delete a project (only not started or released).
 #[utoipa::path(delete, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-obsync-role" = json!("operator"))))]
 async fn delete_project(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    service::delete(&state, &id, &actor.0).await?;
+    service::delete(&state, &id, &actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -321,13 +324,14 @@ async fn get_precheck(
 
 /// Run the precheck (source, objects, Kafka), item by item with fixes.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/precheck", tag = "projects", params(("id" = String, Path)),
-    responses((status = 200, body = Precheck), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = Precheck), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-obsync-role" = json!("operator"))))]
 async fn run_precheck(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Precheck>> {
-    let record = service::precheck(&state, &id, &actor.0).await?;
+    let record = service::precheck(&state, &id, &actor).await?;
     Ok(Json(precheck_view(&record)))
 }
 
@@ -335,13 +339,14 @@ macro_rules! lifecycle_endpoint {
     ($fn_name:ident, $op:ident, $path:literal, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "projects", params(("id" = String, Path)),
-            responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+            responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-obsync-role" = json!("operator"))))]
         async fn $fn_name(
             State(state): State<AppState>,
             Extension(actor): Extension<Actor>,
             Path(id): Path<String>,
         ) -> ApiResult<Json<Project>> {
-            let record = service::$op(&state, &id, &actor.0).await?;
+            let record = service::$op(&state, &id, &actor).await?;
             Ok(Json(view(&state, record)?))
         }
     };
@@ -441,12 +446,13 @@ async fn export(
 /// and user, or created; a new one takes `password` from the file.
 #[utoipa::path(post, path = "/api/v1/projects/import", tag = "projects",
     request_body(content = String, content_type = "text/plain"),
-    responses((status = 201, body = Project), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Project), (status = 422, body = ErrorBody)),
+    extensions(("x-obsync-role" = json!("operator"))))]
 async fn import(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     body: String,
 ) -> ApiResult<(StatusCode, Json<Project>)> {
-    let record = crate::import::import(&state, &body, &actor.0).await?;
+    let record = crate::import::import(&state, &body, &actor).await?;
     Ok((StatusCode::CREATED, Json(view(&state, record)?)))
 }

@@ -85,7 +85,8 @@ async fn list_tags(State(state): State<AppState>) -> ApiResult<Json<TagList>> {
 
 /// Create a tag.
 #[utoipa::path(post, path = "/api/v1/tags", tag = "tags", request_body = TagInput,
-    responses((status = 201, body = Tag), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = Tag), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-obsync-role" = json!("operator"))))]
 async fn create_tag(
     State(state): State<AppState>,
     Json(input): Json<TagInput>,
@@ -115,7 +116,8 @@ pub(crate) fn new_tag(state: &AppState, name: &str, pending: usize) -> ApiResult
 
 /// Rename a tag.
 #[utoipa::path(put, path = "/api/v1/tags/{id}", tag = "tags", params(("id" = String, Path)), request_body = TagInput,
-    responses((status = 200, body = Tag), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = Tag), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-obsync-role" = json!("operator"))))]
 async fn rename_tag(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -134,7 +136,8 @@ async fn rename_tag(
 
 /// Delete a tag; projects that carry it lose it.
 #[utoipa::path(delete, path = "/api/v1/tags/{id}", tag = "tags", params(("id" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 404, body = ErrorBody)),
+    extensions(("x-obsync-role" = json!("operator"))))]
 async fn delete_tag(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -6,11 +6,54 @@
 
 mod sqlite;
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, DB_FILE};
 
 use crate::model::{
     DataSourceRecord, Event, EventKind, MetricPoint, ProjectRecord, Tag, TokenRecord,
 };
+use crate::roles::Role;
+
+/// A user to create.
+#[derive(Debug, Clone, Copy)]
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub password_hash: &'a str,
+    pub role: Role,
+}
+
+/// A stored user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub username: String,
+    pub password_hash: String,
+    pub role: Role,
+    /// RFC 3339; empty for users stored before roles existed.
+    pub created_at: String,
+}
+
+/// The outcome of a change that must leave at least one admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserChange {
+    Done,
+    NoSuchUser,
+    /// Refused: it would leave no admin.
+    LastAdmin,
+}
+
+/// One entry of the event log about something else than a project's run: users,
+/// tokens, data sources, logins (and project changes, with their client address).
+#[derive(Debug, Clone, Copy)]
+pub struct AuditEntry<'a> {
+    /// `project`, `datasource`, `user`, `token` or `login`.
+    pub subject: &'a str,
+    /// The project, data source or token id, or the user name.
+    pub subject_id: &'a str,
+    pub kind: EventKind,
+    /// [`crate::auth::Actor::who`].
+    pub actor: &'a str,
+    pub client: Option<&'a str>,
+    pub message: &'a str,
+}
 
 /// A store operation that failed.
 #[derive(Debug, thiserror::Error)]
@@ -35,18 +78,31 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// Everything the server keeps between starts, except checkpoints.
 pub trait Store: Send + Sync + 'static {
     fn user_count(&self) -> Result<u64>;
-    fn put_user(&self, username: &str, password_hash: &str) -> Result<()>;
-    fn user_password_hash(&self, username: &str) -> Result<Option<String>>;
+    /// `false` when the name is taken.
+    fn create_user(&self, user: &NewUser<'_>) -> Result<bool>;
+    fn get_user(&self, username: &str) -> Result<Option<UserRecord>>;
+    /// By name.
+    fn list_users(&self) -> Result<Vec<UserRecord>>;
+    /// Refuses (in the same statement, so two demotions cannot both pass) to demote
+    /// the last admin.
+    fn set_user_role(&self, username: &str, role: Role) -> Result<UserChange>;
+    fn set_user_password(&self, username: &str, password_hash: &str) -> Result<bool>;
+    /// Deletes the user with their sessions and tokens; refuses to delete the last admin.
+    fn delete_user(&self, username: &str) -> Result<UserChange>;
 
     fn put_session(&self, token_hash: &str, username: &str, expires_unix: i64) -> Result<()>;
     /// The user of an unexpired session.
     fn session_user(&self, token_hash: &str, now_unix: i64) -> Result<Option<String>>;
     fn delete_session(&self, token_hash: &str) -> Result<()>;
+    /// Ends every session of `username` but `keep` (a session token hash).
+    fn delete_sessions_of(&self, username: &str, keep: Option<&str>) -> Result<()>;
 
     fn put_token(&self, token: &TokenRecord) -> Result<()>;
     fn list_tokens(&self, username: &str) -> Result<Vec<TokenRecord>>;
     fn delete_token(&self, username: &str, id: &str) -> Result<bool>;
-    fn token_user(&self, token_hash: &str) -> Result<Option<String>>;
+    /// The unexpired token with this hash; records `now_unix` as its last use (at most
+    /// once a minute, so that a busy script does not write on every request).
+    fn use_token(&self, token_hash: &str, now_unix: i64) -> Result<Option<TokenRecord>>;
 
     fn put_datasource(&self, ds: &DataSourceRecord) -> Result<()>;
     fn get_datasource(&self, id: &str) -> Result<Option<DataSourceRecord>>;
@@ -72,6 +128,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// Newest first, with the total count.
     fn list_events(&self, project_id: &str, offset: u64, limit: u64) -> Result<(Vec<Event>, u64)>;
+    fn add_audit(&self, entry: &AuditEntry<'_>) -> Result<()>;
+    /// Audit and security events of every subject, newest first, with the total count.
+    fn list_audit(&self, offset: u64, limit: u64) -> Result<(Vec<Event>, u64)>;
 
     fn add_metric(&self, project_id: &str, point: &MetricPoint) -> Result<()>;
     /// Points at or after `since_unix`, oldest first.

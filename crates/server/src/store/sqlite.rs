@@ -14,17 +14,19 @@ use rusqlite_migration::{Migrations, M};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{Result, Store};
+use super::{AuditEntry, NewUser, Result, Store, UserChange, UserRecord};
 use crate::model::{
     now_rfc3339, DataSourceRecord, Event, EventKind, MetricPoint, ProjectRecord, Tag, TokenRecord,
 };
+use crate::roles::Role;
 
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "obsync.db";
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        "CREATE TABLE users (username TEXT PRIMARY KEY, password_hash TEXT NOT NULL);
+    Migrations::new(vec![
+        M::up(
+            "CREATE TABLE users (username TEXT PRIMARY KEY, password_hash TEXT NOT NULL);
          CREATE TABLE sessions (token_hash TEXT PRIMARY KEY, username TEXT NOT NULL,
                                 expires_unix INTEGER NOT NULL);
          CREATE TABLE tokens (id TEXT PRIMARY KEY, username TEXT NOT NULL,
@@ -39,7 +41,113 @@ fn migrations() -> Migrations<'static> {
          CREATE TABLE metrics (project_id TEXT NOT NULL, t INTEGER NOT NULL, body TEXT NOT NULL);
          CREATE INDEX metrics_by_project ON metrics (project_id, t);
          CREATE INDEX metrics_by_time ON metrics (t);",
-    )])
+        ),
+        // Roles, token expiry and last use, and the event log's subjects and client
+        // addresses. The users and tokens of earlier versions were all the admin's:
+        // they stay admin, and old tokens expire 90 days after their creation.
+        M::up(
+            "ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'admin';
+         ALTER TABLE users ADD COLUMN created_at TEXT NOT NULL DEFAULT '';
+         ALTER TABLE tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'admin';
+         ALTER TABLE tokens ADD COLUMN expires_unix INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE tokens ADD COLUMN last_used_unix INTEGER;
+         UPDATE tokens SET expires_unix =
+             CAST(strftime('%s', json_extract(body, '$.created_at')) AS INTEGER) + 7776000;
+         ALTER TABLE events ADD COLUMN subject TEXT NOT NULL DEFAULT 'project';
+         ALTER TABLE events ADD COLUMN client TEXT;
+         CREATE INDEX events_by_kind ON events (kind, id);",
+        ),
+    ])
+}
+
+/// How long a token's last use may be stale, in seconds: one write a minute at most.
+const LAST_USED_RESOLUTION: i64 = 60;
+
+fn role_of(text: String) -> Role {
+    // Only this module writes the column, from `Role::as_str`.
+    Role::parse(&text).unwrap_or(Role::Viewer)
+}
+
+type EventRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+);
+
+const EVENT_COLUMNS: &str = "id, at, kind, subject, project_id, actor, client, message, chain";
+
+fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
+}
+
+fn event_of(row: EventRow) -> Result<Event> {
+    let (id, at, kind, subject, subject_id, actor, client, message, chain) = row;
+    Ok(Event {
+        id,
+        at,
+        kind: serde_json::from_value(serde_json::Value::String(kind))?,
+        subject,
+        subject_id,
+        actor,
+        client,
+        message,
+        chain: serde_json::from_str(&chain)?,
+    })
+}
+
+/// SQLite's integers are i64: a page far past the end is an empty page, not an error
+/// (rusqlite refuses a u64 above i64::MAX).
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+const TOKEN_COLUMNS: &str = "id, json_extract(body, '$.name'), username, hash,
+    json_extract(body, '$.created_at'), role, expires_unix, last_used_unix";
+
+fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
+    Ok(TokenRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        username: r.get(2)?,
+        hash: r.get(3)?,
+        created_at: r.get(4)?,
+        role: role_of(r.get(5)?),
+        expires_unix: r.get(6)?,
+        last_used_unix: r.get(7)?,
+    })
+}
+
+/// What an UPDATE or DELETE guarded by "an admin remains" did.
+fn user_change(c: &Connection, username: &str, changed: usize) -> Result<UserChange> {
+    if changed > 0 {
+        return Ok(UserChange::Done);
+    }
+    let exists: bool = c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM users WHERE username = ?1)",
+        params![username],
+        |r| r.get(0),
+    )?;
+    Ok(if exists {
+        UserChange::LastAdmin
+    } else {
+        UserChange::NoSuchUser
+    })
 }
 
 /// Creates `path` empty with mode 0600 if absent, else sets its mode to 0600.
@@ -141,24 +249,94 @@ impl Store for SqliteStore {
         self.with(|c| Ok(c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?))
     }
 
-    fn put_user(&self, username: &str, password_hash: &str) -> Result<()> {
+    fn create_user(&self, user: &NewUser<'_>) -> Result<bool> {
         self.with(|c| {
-            c.execute(
-                "INSERT OR REPLACE INTO users (username, password_hash) VALUES (?1, ?2)",
-                params![username, password_hash],
-            )?;
-            Ok(())
+            Ok(c.execute(
+                "INSERT OR IGNORE INTO users (username, password_hash, role, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    user.username,
+                    user.password_hash,
+                    user.role.as_str(),
+                    now_rfc3339()
+                ],
+            )? > 0)
         })
     }
 
-    fn user_password_hash(&self, username: &str) -> Result<Option<String>> {
+    fn get_user(&self, username: &str) -> Result<Option<UserRecord>> {
         self.with(|c| {
             Ok(c.query_row(
-                "SELECT password_hash FROM users WHERE username = ?1",
+                "SELECT username, password_hash, role, created_at FROM users WHERE username = ?1",
                 params![username],
-                |r| r.get(0),
+                |r| {
+                    Ok(UserRecord {
+                        username: r.get(0)?,
+                        password_hash: r.get(1)?,
+                        role: role_of(r.get(2)?),
+                        created_at: r.get(3)?,
+                    })
+                },
             )
             .optional()?)
+        })
+    }
+
+    fn list_users(&self) -> Result<Vec<UserRecord>> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT username, password_hash, role, created_at FROM users ORDER BY username",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(UserRecord {
+                    username: r.get(0)?,
+                    password_hash: r.get(1)?,
+                    role: role_of(r.get(2)?),
+                    created_at: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn set_user_role(&self, username: &str, role: Role) -> Result<UserChange> {
+        self.with(|c| {
+            let changed = c.execute(
+                "UPDATE users SET role = ?2 WHERE username = ?1 AND (?2 = 'admin' OR
+                   (SELECT COUNT(*) FROM users WHERE role = 'admin' AND username <> ?1) > 0)",
+                params![username, role.as_str()],
+            )?;
+            user_change(c, username, changed)
+        })
+    }
+
+    fn set_user_password(&self, username: &str, password_hash: &str) -> Result<bool> {
+        self.with(|c| {
+            Ok(c.execute(
+                "UPDATE users SET password_hash = ?2 WHERE username = ?1",
+                params![username, password_hash],
+            )? > 0)
+        })
+    }
+
+    fn delete_user(&self, username: &str) -> Result<UserChange> {
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            let deleted = tx.execute(
+                "DELETE FROM users WHERE username = ?1 AND (role <> 'admin' OR
+                   (SELECT COUNT(*) FROM users WHERE role = 'admin' AND username <> ?1) > 0)",
+                params![username],
+            )?;
+            if deleted > 0 {
+                tx.execute(
+                    "DELETE FROM sessions WHERE username = ?1",
+                    params![username],
+                )?;
+                tx.execute("DELETE FROM tokens WHERE username = ?1", params![username])?;
+            }
+            let outcome = user_change(&tx, username, deleted)?;
+            tx.commit()?;
+            Ok(outcome)
         })
     }
 
@@ -197,28 +375,47 @@ impl Store for SqliteStore {
         })
     }
 
-    fn put_token(&self, token: &TokenRecord) -> Result<()> {
-        let body = serde_json::to_string(token)?;
+    fn delete_sessions_of(&self, username: &str, keep: Option<&str>) -> Result<()> {
         self.with(|c| {
             c.execute(
-                "INSERT INTO tokens (id, username, hash, body) VALUES (?1, ?2, ?3, ?4)",
-                params![token.id, token.username, token.hash, body],
+                "DELETE FROM sessions WHERE username = ?1 AND token_hash IS NOT ?2",
+                params![username, keep],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn put_token(&self, token: &TokenRecord) -> Result<()> {
+        // The body keeps the first version's shape (name, creation time).
+        let body = serde_json::to_string(&serde_json::json!({
+            "id": token.id, "name": token.name, "username": token.username,
+            "hash": token.hash, "created_at": token.created_at,
+        }))?;
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO tokens (id, username, hash, body, role, expires_unix)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    token.id,
+                    token.username,
+                    token.hash,
+                    body,
+                    token.role.as_str(),
+                    token.expires_unix
+                ],
             )?;
             Ok(())
         })
     }
 
     fn list_tokens(&self, username: &str) -> Result<Vec<TokenRecord>> {
-        let bodies: Vec<String> = self.with(|c| {
-            let mut stmt =
-                c.prepare("SELECT body FROM tokens WHERE username = ?1 ORDER BY rowid")?;
-            let rows = stmt.query_map(params![username], |r| r.get(0))?;
+        self.with(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM tokens WHERE username = ?1 ORDER BY rowid"
+            ))?;
+            let rows = stmt.query_map(params![username], token_row)?;
             Ok(rows.collect::<Result<_, _>>()?)
-        })?;
-        bodies
-            .iter()
-            .map(|b| Ok(serde_json::from_str(b)?))
-            .collect()
+        })
     }
 
     fn delete_token(&self, username: &str, id: &str) -> Result<bool> {
@@ -230,12 +427,19 @@ impl Store for SqliteStore {
         })
     }
 
-    fn token_user(&self, token_hash: &str) -> Result<Option<String>> {
+    fn use_token(&self, token_hash: &str, now_unix: i64) -> Result<Option<TokenRecord>> {
         self.with(|c| {
+            c.execute(
+                "UPDATE tokens SET last_used_unix = ?2 WHERE hash = ?1 AND expires_unix > ?2
+                   AND (last_used_unix IS NULL OR last_used_unix <= ?2 - ?3)",
+                params![token_hash, now_unix, LAST_USED_RESOLUTION],
+            )?;
             Ok(c.query_row(
-                "SELECT username FROM tokens WHERE hash = ?1",
-                params![token_hash],
-                |r| r.get(0),
+                &format!(
+                    "SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?1 AND expires_unix > ?2"
+                ),
+                params![token_hash, now_unix],
+                token_row,
             )
             .optional()?)
         })
@@ -318,45 +522,59 @@ impl Store for SqliteStore {
     }
 
     fn list_events(&self, project_id: &str, offset: u64, limit: u64) -> Result<(Vec<Event>, u64)> {
-        type Row = (i64, String, String, String, String, String);
-        let (rows, total): (Vec<Row>, u64) = self.with(|c| {
+        let (rows, total): (Vec<EventRow>, u64) = self.with(|c| {
             let total = c.query_row(
-                "SELECT COUNT(*) FROM events WHERE project_id = ?1",
+                "SELECT COUNT(*) FROM events WHERE subject = 'project' AND project_id = ?1",
                 params![project_id],
                 |r| r.get(0),
             )?;
-            let mut stmt = c.prepare(
-                "SELECT id, at, kind, actor, message, chain FROM events
-                 WHERE project_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
-            )?;
-            // SQLite's integers are i64: a page far past the end is an empty page, not an
-            // error (rusqlite refuses a u64 above i64::MAX).
-            let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-            let rows = stmt.query_map(params![project_id, clamp(limit), clamp(offset)], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE subject = 'project' AND project_id = ?1
+                 ORDER BY id DESC LIMIT ?2 OFFSET ?3"
+            ))?;
+            let rows =
+                stmt.query_map(params![project_id, clamp(limit), clamp(offset)], event_row)?;
             Ok((rows.collect::<Result<_, _>>()?, total))
         })?;
-        let events = rows
-            .into_iter()
-            .map(|(id, at, kind, actor, message, chain)| {
-                Ok(Event {
-                    id,
-                    at,
-                    kind: serde_json::from_value(serde_json::Value::String(kind))?,
-                    actor,
-                    message,
-                    chain: serde_json::from_str(&chain)?,
-                })
-            })
-            .collect::<Result<_>>()?;
+        let events = rows.into_iter().map(event_of).collect::<Result<_>>()?;
+        Ok((events, total))
+    }
+
+    fn add_audit(&self, entry: &AuditEntry<'_>) -> Result<()> {
+        let kind = serde_json::to_value(entry.kind)?;
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO events (project_id, at, kind, actor, message, chain, subject, client)
+                 VALUES (?1, ?2, ?3, ?4, ?5, '[]', ?6, ?7)",
+                params![
+                    entry.subject_id,
+                    now_rfc3339(),
+                    kind.as_str().unwrap_or("audit"),
+                    entry.actor,
+                    entry.message,
+                    entry.subject,
+                    entry.client
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn list_audit(&self, offset: u64, limit: u64) -> Result<(Vec<Event>, u64)> {
+        let (rows, total): (Vec<EventRow>, u64) = self.with(|c| {
+            let total = c.query_row(
+                "SELECT COUNT(*) FROM events WHERE kind IN ('audit', 'security')",
+                [],
+                |r| r.get(0),
+            )?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE kind IN ('audit', 'security')
+                 ORDER BY id DESC LIMIT ?1 OFFSET ?2"
+            ))?;
+            let rows = stmt.query_map(params![clamp(limit), clamp(offset)], event_row)?;
+            Ok((rows.collect::<Result<_, _>>()?, total))
+        })?;
+        let events = rows.into_iter().map(event_of).collect::<Result<_>>()?;
         Ok((events, total))
     }
 
@@ -399,6 +617,98 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         migrations().validate().unwrap();
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("obsync-store-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_last_admin_can_be_neither_demoted_nor_deleted() {
+        let dir = scratch("admins");
+        let store = SqliteStore::open(&dir).unwrap();
+        for (name, role) in [("a", Role::Admin), ("v", Role::Viewer)] {
+            let user = NewUser {
+                username: name,
+                password_hash: "h",
+                role,
+            };
+            assert!(store.create_user(&user).unwrap());
+            assert!(!store.create_user(&user).unwrap(), "a second {name}");
+        }
+        assert_eq!(
+            store.set_user_role("a", Role::Operator).unwrap(),
+            UserChange::LastAdmin
+        );
+        assert_eq!(store.delete_user("a").unwrap(), UserChange::LastAdmin);
+        assert_eq!(
+            store.set_user_role("x", Role::Admin).unwrap(),
+            UserChange::NoSuchUser
+        );
+        assert_eq!(
+            store.set_user_role("v", Role::Admin).unwrap(),
+            UserChange::Done
+        );
+        assert_eq!(
+            store.set_user_role("a", Role::Viewer).unwrap(),
+            UserChange::Done
+        );
+        assert_eq!(store.delete_user("a").unwrap(), UserChange::Done);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_expired_token_is_refused_and_a_used_one_remembers_when() {
+        let dir = scratch("tokens");
+        let store = SqliteStore::open(&dir).unwrap();
+        let token = |id: &str, expires_unix| TokenRecord {
+            id: id.into(),
+            name: "ci".into(),
+            username: "a".into(),
+            hash: format!("hash-{id}"),
+            created_at: now_rfc3339(),
+            role: Role::Viewer,
+            expires_unix,
+            last_used_unix: None,
+        };
+        store.put_token(&token("old", 1_000)).unwrap();
+        store.put_token(&token("new", 3_000)).unwrap();
+        assert_eq!(store.use_token("hash-old", 2_000).unwrap(), None);
+        let used = store.use_token("hash-new", 2_000).unwrap().unwrap();
+        assert_eq!(
+            (used.role, used.last_used_unix),
+            (Role::Viewer, Some(2_000))
+        );
+        // Within a minute the last use is not rewritten.
+        store.use_token("hash-new", 2_030).unwrap();
+        let listed = store.list_tokens("a").unwrap();
+        assert_eq!(listed[1].last_used_unix, Some(2_000));
+        assert_eq!(listed[1].name, "ci");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_token_of_the_first_version_expires_90_days_after_its_creation() {
+        let dir = scratch("migrate");
+        {
+            let mut conn = Connection::open(dir.join(DB_FILE)).unwrap();
+            migrations().to_version(&mut conn, 1).unwrap();
+            conn.execute_batch(
+                r#"INSERT INTO users VALUES ('admin', 'h');
+                   INSERT INTO tokens VALUES ('tok_1', 'admin', 'hash-1',
+                     '{"id":"tok_1","name":"ci","username":"admin","hash":"hash-1","created_at":"2026-01-01T00:00:00Z"}');"#,
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&dir).unwrap();
+        let token = &store.list_tokens("admin").unwrap()[0];
+        let created = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap();
+        assert_eq!(token.expires_unix, created.timestamp() + 90 * 86_400);
+        assert_eq!((token.role, token.name.as_str()), (Role::Admin, "ci"));
+        assert_eq!(store.get_user("admin").unwrap().unwrap().role, Role::Admin);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
