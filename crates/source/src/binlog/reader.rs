@@ -149,6 +149,9 @@ pub struct BinlogReader {
     held: Option<Event>,
     attempts: u32,
     last_error: String,
+    /// Since the last event: the server's refusals of dumps from a position it still
+    /// has (see [`stream::is_passing_refusal`]), retried within the reconnect policy.
+    refusals: Option<Refusals>,
     reconnects: u64,
 }
 
@@ -203,6 +206,7 @@ impl BinlogReader {
             held: None,
             attempts: 0,
             last_error: String::new(),
+            refusals: None,
             reconnects: 0,
         })
     }
@@ -322,9 +326,22 @@ impl BinlogReader {
                 Ok(Some(Ok(ev))) => {
                     // Events flow again: the next failure starts a fresh retry budget.
                     self.attempts = 0;
+                    self.refusals = None;
                     return Ok(Some(ev));
                 }
                 Ok(Some(Err(e))) if stream::is_transient(&e) => SqlError::from(e).to_string(),
+                Ok(Some(Err(e))) if stream::is_passing_refusal(&e) => {
+                    let source = SqlError::from(e);
+                    let problem = format!("the source refused the dump: {source}");
+                    let r = self.refusals.get_or_insert_with(|| Refusals {
+                        first: std::time::Instant::now(),
+                        count: 0,
+                        last: None,
+                    });
+                    r.count += 1;
+                    r.last = Some(source);
+                    problem
+                }
                 Ok(Some(Err(source))) => {
                     return Err(stream::refusal(
                         &self.opened_from,
@@ -379,6 +396,21 @@ impl BinlogReader {
         loop {
             self.attempts += 1;
             if self.attempts > self.opts.reconnect.max_attempts {
+                // Refused all along by a server that has the position: final, with the
+                // server's own words.
+                if let Some(Refusals {
+                    first,
+                    count,
+                    last: Some(source),
+                }) = self.refusals.take()
+                {
+                    return Err(BinlogError::Refused {
+                        from: from.to_string(),
+                        attempts: count,
+                        secs: first.elapsed().as_secs(),
+                        source,
+                    });
+                }
                 return Err(BinlogError::ReconnectExhausted {
                     position: self.assembler.resume_position(),
                     attempts: self.opts.reconnect.max_attempts,
@@ -415,6 +447,14 @@ impl BinlogReader {
             }
         }
     }
+}
+
+/// Refusals of dumps from a position the source still has, since the last event.
+#[derive(Debug)]
+struct Refusals {
+    first: std::time::Instant,
+    count: u32,
+    last: Option<SqlError>,
 }
 
 /// What a passed [`BinlogReader::probe`] opened.
