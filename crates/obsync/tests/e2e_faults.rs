@@ -846,6 +846,14 @@ fn a_restart_storm_keeps_every_table_exact_in_offset_and_sequence_order() {
     create_writer_table(&mut sql, "t", 300);
     let p = Project::new(&services, &db, "hash", &["snapshot_chunk_rows = 200"]);
     let big = format!("{}.big", db.name());
+    let mut ob = p.start();
+    // Changes from the snapshot's start position on each reach Kafka as a record.
+    poll(
+        "the snapshot's start position in state.json",
+        START,
+        Duration::from_millis(5),
+        || ProjectStateFile::read(&p.state).filter(|s| s.0["snapshot_start"].is_object()),
+    );
     let writer = Writer::start(
         &server,
         db.name(),
@@ -857,7 +865,6 @@ fn a_restart_storm_keeps_every_table_exact_in_offset_and_sequence_order() {
     // 2020-09-13: far behind the real clock, constant across restarts.
     writer.pin_clock(1_600_000_000);
     let mut rng = Rng::seeded();
-    let mut ob = p.start();
     let mut kinds = Vec::new();
     let mut in_snapshot = 0;
     for i in 0..20 {
