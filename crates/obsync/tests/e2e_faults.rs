@@ -986,3 +986,170 @@ fn a_foreign_sessions_set_timestamp_moves_neither_checkpoint_time_nor_lag() {
         t0.elapsed()
     );
 }
+
+/// What happens to a private MariaDB's binlog while the project is stopped.
+#[derive(Debug, Clone, Copy)]
+enum LogLoss {
+    /// `RESET MASTER`: the binlog starts over (another history).
+    Reset,
+    /// `PURGE BINARY LOGS` past the checkpoint's file.
+    Purge,
+}
+
+/// A project stops; the source loses the binlog it would resume from; the next start
+/// must end at once, naming the cause and the fix, never resume somewhere else.
+fn lost_binlog_is_a_final_error(loss: LogLoss, cause: &str) {
+    let t0 = Instant::now();
+    let maria = MariaDbInstance::spawn();
+    let server = maria.server();
+    let services = services_with(Some(server.clone()), None);
+    let db = SourceDb::create(&services);
+    let mut sql = Session::new(&server, db.name());
+    create_writer_table(&mut sql, "t", 10);
+    let p = Project::new(&services, &db, "one", &[]);
+    let mut ob = p.start();
+    wait_streaming(&mut ob);
+    sql.run(&["UPDATE t SET v = v + 1 WHERE id < 5".into()])
+        .unwrap();
+    wait_until_equal(&db, &p.spec, &["t"], CONVERGE);
+    sigterm(&mut ob);
+    let checkpoint = p.state_file().checkpoint().expect("a checkpoint");
+    match loss {
+        LogLoss::Reset => {
+            sql.run(&["RESET MASTER".into()]).unwrap();
+        }
+        LogLoss::Purge => {
+            // Changes the project never read, then their files purged.
+            sql.run(&[
+                "UPDATE t SET v = v + 1 WHERE id = 7".into(),
+                "FLUSH BINARY LOGS".into(),
+                "UPDATE t SET v = v + 1 WHERE id = 8".into(),
+                "FLUSH BINARY LOGS".into(),
+            ])
+            .unwrap();
+            // Every file before the active one, the checkpoint's among them. A dump
+            // thread of the stopped run may linger until the server notices its
+            // connection is gone: the server refuses to purge a file in use until then.
+            let active = format!("{}.{:06}", checkpoint.0.rsplit_once('.').unwrap().0, 3);
+            poll("the purge", START, Duration::from_millis(200), || {
+                sql.run(&[format!("PURGE BINARY LOGS TO '{active}'")]).ok()
+            });
+        }
+    }
+    let mut ob = p.start();
+    let code = ob.wait_exit(START);
+    let log = ob.log_tail(40);
+    assert!(!code.success(), "the run went on after {loss:?}:\n{log}");
+    assert!(
+        log.contains(cause) && log.contains("snapshot"),
+        "the error names neither the cause ({cause:?}) nor the fix after {loss:?} (checkpoint {checkpoint:?}):\n{log}"
+    );
+    // Nothing was resumed from another place: the checkpoint is untouched.
+    assert_eq!(p.state_file().checkpoint(), Some(checkpoint));
+    eprintln!(
+        "fault summary: {loss:?} while stopped: exit {code}, {:.1?}\n{}",
+        t0.elapsed(),
+        ob.log_tail(6)
+    );
+}
+
+#[test]
+fn reset_master_while_stopped_ends_in_a_final_error_with_its_fix() {
+    lost_binlog_is_a_final_error(LogLoss::Reset, "RESET MASTER");
+}
+
+#[test]
+fn purged_binlogs_past_the_checkpoint_end_in_a_final_error_with_its_fix() {
+    lost_binlog_is_a_final_error(LogLoss::Purge, "purged binlogs");
+}
+
+/// `max_connections` drops below what the project needs while it streams and its dump
+/// connection is cut: the reconnects are refused ("Too many connections"), shown as a
+/// warning, retried with backoff, and the project recovers once connections are allowed
+/// again, losing nothing.
+#[test]
+fn too_many_connections_is_retried_shown_and_recovered() {
+    let t0 = Instant::now();
+    let maria = MariaDbInstance::spawn();
+    let server = maria.server();
+    let services = services_with(Some(server.clone()), None);
+    let db = SourceDb::create(&services);
+    let mut sql = Session::new(&server, db.name());
+    create_writer_table(&mut sql, "t", 300);
+    // The project logs in as a user without SUPER: no admin slot beyond max_connections.
+    sql.run(&[
+        "CREATE USER 'plain'@'%' IDENTIFIED BY 'plain'".into(),
+        "GRANT SELECT, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'plain'@'%'".into(),
+    ])
+    .unwrap();
+    let mut p = Project::new(&services, &db, "one", &[]);
+    p.spec.user = "plain".into();
+    p.spec.password = "plain".into();
+    p.file = p.spec.write_project(p.file.parent().unwrap());
+    let mut ob = p.start();
+    wait_streaming(&mut ob);
+    let writer = Writer::start(
+        &server,
+        db.name(),
+        "t",
+        301,
+        Duration::from_millis(20),
+        true,
+    );
+    writer.wait_transactions(30, START);
+    let original = sql
+        .value("SELECT @@GLOBAL.max_connections")
+        .unwrap()
+        .unwrap();
+    // Every connection the project user opens from now on is refused: MariaDB's
+    // smallest max_connections is 10, so idle root sessions fill the slots the writer,
+    // this session and the project do not hold, and the one admin slot beyond.
+    sql.run(&["SET GLOBAL max_connections = 10".into()])
+        .unwrap();
+    let mut holders = Vec::new();
+    loop {
+        let connected: u64 = sql
+            .value("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'THREADS_CONNECTED'")
+            .unwrap()
+            .unwrap()
+            .parse()
+            .unwrap();
+        // One more than the limit (the admin slot): the killed dump frees one.
+        if connected >= 11 {
+            break;
+        }
+        let mut h = Session::new(&server, db.name());
+        h.run(&["SELECT 1".into()]).expect("a holder connects");
+        holders.push(h);
+    }
+    let dump = sql
+        .value("SELECT CAST(id AS CHAR) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%' LIMIT 1")
+        .unwrap()
+        .expect("obsync's binlog dump connection");
+    sql.run(&[format!("KILL {dump}")]).unwrap();
+    let warned = ob.wait_for("a warning about the refused connections", START, |s| {
+        s["warning"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("onnections"))
+    });
+    assert!(state_is(&warned, "RUNNING"), "{warned}");
+    std::thread::sleep(Duration::from_secs(3));
+    sql.run(&[format!("SET GLOBAL max_connections = {original}")])
+        .unwrap();
+    drop(holders);
+    writer.wait_transactions(30, START);
+    let log = writer.finish();
+    let r = wait_until_equal(&db, &p.spec, &["t"], CONVERGE);
+    assert_every_change_delivered(&log, &r, "t");
+    assert_sequence_order(&p.spec, &db.table_metas(&["t"]), &r);
+    let s = ob.wait_for("the warning to clear", START, |s| s["warning"].is_null());
+    assert!(state_is(&s, "RUNNING"), "{s}");
+    sigterm(&mut ob);
+    eprintln!(
+        "fault summary: max_connections=10 (filled) with the dump cut: warned {:?}, recovered; {} transactions, {} re-delivered; {:.1?}",
+        warned["warning"],
+        log.transactions,
+        redeliveries(&r),
+        t0.elapsed()
+    );
+}

@@ -238,6 +238,14 @@ async fn open_reader(
         let mut opts = BinlogOptions::new(s.server_id, start.clone(), filter.clone());
         opts.known_tables = defs.current();
         opts.positioning = s.positioning;
+        // The reader's own reconnects show in the status while they happen.
+        let stats = ctx.stats.clone();
+        opts.on_retry = Some(Arc::new(move |problem: Option<String>| match problem {
+            Some(p) => stats
+                .warnings
+                .set(WarningCause::Source, format!("{p}; retrying with backoff")),
+            None => stats.warnings.clear(WarningCause::Source),
+        }));
         match BinlogReader::start(s.source.clone(), opts).await {
             Ok(r) => {
                 ctx.status.clear_error();

@@ -103,7 +103,14 @@ pub struct BinlogOptions {
     /// in the same mode; `None`: three heartbeat periods. Sources that send no
     /// heartbeat while idle are re-opened this often, which is harmless.
     pub silence: Option<Duration>,
+    /// Told about the reader's own reconnect attempts: `Some(problem)` when one fails,
+    /// `None` once the connection is open again, so a status can show the retries
+    /// while they happen.
+    pub on_retry: Option<RetryNotice>,
 }
+
+/// See [`BinlogOptions::on_retry`].
+pub type RetryNotice = Arc<dyn Fn(Option<String>) + Send + Sync>;
 
 impl BinlogOptions {
     /// Options with default heartbeat (5 s) and reconnect policy.
@@ -117,6 +124,7 @@ impl BinlogOptions {
             known_tables: Vec::new(),
             positioning: Positioning::Auto,
             silence: None,
+            on_retry: None,
         }
     }
 }
@@ -435,6 +443,9 @@ impl BinlogReader {
             {
                 Ok(s) => {
                     tracing::info!(start = %from, mode = %self.assembler.mode(), attempt = self.attempts, "binlog connection re-opened");
+                    if let Some(notice) = &self.opts.on_retry {
+                        notice(None);
+                    }
                     self.reconnects += 1;
                     self.stream = Some(s);
                     return Ok(());
@@ -442,6 +453,12 @@ impl BinlogReader {
                 Err(e) if stream::is_transient_error(&e) => {
                     tracing::warn!(attempt = self.attempts, error = %ErrorChain(&e), "re-opening the binlog connection failed");
                     self.last_error = ErrorChain(&e).to_string();
+                    if let Some(notice) = &self.opts.on_retry {
+                        notice(Some(format!(
+                            "re-opening the binlog connection failed {} times: {}",
+                            self.attempts, self.last_error
+                        )));
+                    }
                 }
                 Err(e) => return Err(e),
             }

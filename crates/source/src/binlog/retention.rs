@@ -171,10 +171,12 @@ pub(crate) fn mariadb_verdict<'a>(
     for w in wanted {
         match has(w.domain) {
             Some(h) if h.seq >= w.seq => {}
-            Some(h) => return Err(Verdict::Lineage(format!(
+            Some(h) => {
+                return Err(Verdict::Lineage(format!(
                 "its binlog ends at GTID {}-{}-{} in domain {}, before the checkpoint's {}-{}-{}",
                 h.domain, h.server, h.seq, w.domain, w.domain, w.server, w.seq
-            ))),
+            )))
+            }
             None => {
                 return Err(Verdict::Lineage(format!(
                     "its binlog has no GTID of domain {}, and the checkpoint is at {}-{}-{}",
