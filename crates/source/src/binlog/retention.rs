@@ -25,7 +25,7 @@ pub(crate) async fn check(conn: &mut Conn, from: &DumpFrom) -> Result<(), Binlog
         }
         DumpFrom::MySqlGtid(set) => {
             let wanted = set.render();
-            let row: Option<(Option<i64>, Option<i64>, Option<String>, Option<String>)> = conn
+            let row: Option<GtidFacts> = conn
                 .exec_first(
                     "SELECT GTID_SUBSET(?, @@GLOBAL.gtid_executed), GTID_SUBSET(@@GLOBAL.gtid_purged, ?), @@GLOBAL.gtid_executed, @@GLOBAL.gtid_purged",
                     (wanted.as_str(), wanted.as_str()),
@@ -73,6 +73,10 @@ pub(crate) async fn check(conn: &mut Conn, from: &DumpFrom) -> Result<(), Binlog
         }
     }
 }
+
+/// `GTID_SUBSET(checkpoint, executed)`, `GTID_SUBSET(purged, checkpoint)`, the executed
+/// and the purged set.
+type GtidFacts = (Option<i64>, Option<i64>, Option<String>, Option<String>);
 
 /// What a failed check found.
 #[derive(Debug, PartialEq, Eq)]
