@@ -150,6 +150,10 @@ export async function launchBrowser(locale) {
   const page = context.pages()[0] ?? (await context.newPage());
   const problems = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  // The server's Content-Security-Policy must not block anything the console needs.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
+  });
   const close = async () => {
     await context.close().catch(() => undefined);
     rmSync(profile, { recursive: true, force: true });

@@ -870,14 +870,44 @@ export interface components {
             password?: string | null;
             /** Format: int32 */
             port: number;
+            tls?: null | components["schemas"]["SourceTlsInput"];
             /** @description `user`, or `user@tenant[#cluster]` for OceanBase. */
             user: string;
+        };
+        /**
+         * @description TLS to a database source. A PEM field omitted on update keeps the stored one; an
+         *     empty string removes it.
+         */
+        SourceTlsInput: {
+            /**
+             * @description The CA (PEM) the server's certificate must be signed by; `verify_ca` and
+             *     `verify_identity` only (without it they trust the system's CAs).
+             */
+            ca_pem?: string | null;
+            /** @description A client certificate (PEM), for users created `REQUIRE X509`; with its key. */
+            client_cert_pem?: string | null;
+            /** @description The client certificate's private key (PEM); write-only. */
+            client_key_pem?: string | null;
+            mode: components["schemas"]["SourceTlsMode"];
+        };
+        /**
+         * @description How connections to a database source use TLS: MySQL's `--ssl-mode` values.
+         * @enum {string}
+         */
+        SourceTlsMode: "disabled" | "preferred" | "required" | "verify_ca" | "verify_identity";
+        /** @description TLS to a database source; the client key is never shown, only whether it is set. */
+        SourceTlsView: {
+            ca_set: boolean;
+            client_cert_set: boolean;
+            client_key_set: boolean;
+            mode: components["schemas"]["SourceTlsMode"];
         };
         SourceView: {
             host: string;
             password_set: boolean;
             /** Format: int32 */
             port: number;
+            tls: components["schemas"]["SourceTlsView"];
             user: string;
         };
         /** @description What is synced, how and from when. */

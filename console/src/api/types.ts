@@ -28,6 +28,9 @@ export type DataSource = Schemas['DataSource'];
 /** Create/update body: write-only secrets in place of the *_set flags. */
 export type DataSourceBody = Schemas['DataSourceInput'];
 
+/** How connections to a database source use TLS (MySQL's --ssl-mode values). */
+export type SourceTlsMode = Schemas['SourceTlsMode'];
+
 export type TestResult = Schemas['TestResult'];
 
 export type DatabaseInfo = Schemas['NameItem'];

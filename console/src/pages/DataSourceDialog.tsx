@@ -3,7 +3,7 @@ import { Alert, Button, Form, Input, InputNumber, Modal, Select, Space, Switch }
 import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { post, put } from '../api/client';
-import type { DataSource, DataSourceBody, DataSourceKind, TestResult } from '../api/types';
+import type { DataSource, DataSourceBody, DataSourceKind, SourceTlsMode, TestResult } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 
 interface FormValues {
@@ -28,7 +28,14 @@ interface FormValues {
   tls_ca_pem?: string;
   tls_client_cert_pem?: string;
   tls_client_key_pem?: string;
+  source_tls_mode?: SourceTlsMode;
+  source_tls_ca_pem?: string;
+  source_tls_client_cert_pem?: string;
+  source_tls_client_key_pem?: string;
 }
+
+const SOURCE_TLS_MODES: SourceTlsMode[] = ['disabled', 'preferred', 'required', 'verify_ca', 'verify_identity'];
+const verifies = (mode?: SourceTlsMode) => mode === 'verify_ca' || mode === 'verify_identity';
 
 const DEFAULT_PORT: Record<string, number> = { oceanbase: 2881, mysql: 3306, mariadb: 3306 };
 
@@ -40,6 +47,7 @@ function toValues(ds: DataSource): FormValues {
     host: ds.source?.host,
     port: ds.source?.port,
     user: ds.source?.user,
+    source_tls_mode: ds.source?.tls.mode ?? 'preferred',
     bootstrap_servers: ds.kafka?.bootstrap_servers,
     version: ds.kafka?.version as FormValues['version'],
     sasl_enabled: !!ds.kafka?.sasl,
@@ -61,7 +69,19 @@ function toBody(v: FormValues): DataSourceBody {
       name: v.name,
       kind: v.kind,
       description: v.description ?? '',
-      source: { host: v.host ?? '', port: v.port ?? DEFAULT_PORT[v.kind], user: v.user ?? '', password: secret(v.password) },
+      source: {
+        host: v.host ?? '',
+        port: v.port ?? DEFAULT_PORT[v.kind],
+        user: v.user ?? '',
+        password: secret(v.password),
+        tls: {
+          mode: v.source_tls_mode ?? 'preferred',
+          // A CA only goes with a verifying mode; a client certificate with any mode but disabled.
+          ca_pem: verifies(v.source_tls_mode) ? secret(v.source_tls_ca_pem) : undefined,
+          client_cert_pem: v.source_tls_mode !== 'disabled' ? secret(v.source_tls_client_cert_pem) : undefined,
+          client_key_pem: v.source_tls_mode !== 'disabled' ? secret(v.source_tls_client_key_pem) : undefined,
+        },
+      },
       kafka: null,
     };
   }
@@ -119,6 +139,7 @@ function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogPr
   const saslEnabled = Form.useWatch('sasl_enabled', form);
   const mechanism = Form.useWatch('sasl_mechanism', form);
   const tlsEnabled = Form.useWatch('tls_enabled', form);
+  const sourceTlsMode = Form.useWatch('source_tls_mode', form);
   const [test, setTest] = useState<TestResult | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState<'test' | 'save' | null>(null);
@@ -132,7 +153,14 @@ function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogPr
     setError(null);
     try {
       // An edit with its secrets left blank is tested with the stored secrets.
-      const stored = editing && !values.password && !values.sasl_password;
+      const stored =
+        editing &&
+        !values.password &&
+        !values.sasl_password &&
+        !values.source_tls_ca_pem &&
+        !values.source_tls_client_cert_pem &&
+        !values.source_tls_client_key_pem &&
+        (values.kind === 'kafka' || values.source_tls_mode === (editing.source?.tls.mode ?? 'preferred'));
       const result = stored
         ? await post<TestResult>(`/datasources/${editing.id}/test`)
         : await post<TestResult>('/datasources/test', toBody(values));
@@ -185,7 +213,11 @@ function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogPr
         form={form}
         layout="vertical"
         data-testid="ds-form"
-        initialValues={editing ? toValues(editing) : { kind: offered[0], port: DEFAULT_PORT[offered[0]], version: '3.x', tls_verify_hostname: true }}
+        initialValues={
+          editing
+            ? toValues(editing)
+            : { kind: offered[0], port: DEFAULT_PORT[offered[0]], version: '3.x', tls_verify_hostname: true, source_tls_mode: 'preferred' }
+        }
       >
         <Form.Item name="kind" label={t('datasources.kind')} rules={[{ required: true }]}>
           <Select
@@ -228,6 +260,39 @@ function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogPr
             <Form.Item name="password" label={t('datasources.password')} extra={editing ? t('datasources.secretKept') : undefined}>
               <Input.Password data-testid="ds-password" autoComplete="new-password" />
             </Form.Item>
+            <Form.Item name="source_tls_mode" label={t('datasources.sourceTlsMode')} extra={t('datasources.sourceTlsModeHint')}>
+              <Select
+                data-testid="ds-source-tls-mode"
+                options={SOURCE_TLS_MODES.map((m) => ({ value: m, label: t(`datasources.sourceTlsModes.${m}`) }))}
+              />
+            </Form.Item>
+            {verifies(sourceTlsMode) && (
+              <Form.Item
+                name="source_tls_ca_pem"
+                label={t('datasources.sourceTlsCa')}
+                extra={editing?.source?.tls.ca_set ? t('datasources.secretKept') : t('datasources.sourceTlsCaHint')}
+              >
+                <Input.TextArea rows={3} placeholder="-----BEGIN CERTIFICATE-----" data-testid="ds-source-tls-ca" />
+              </Form.Item>
+            )}
+            {sourceTlsMode && sourceTlsMode !== 'disabled' && (
+              <>
+                <Form.Item
+                  name="source_tls_client_cert_pem"
+                  label={t('datasources.tlsClientCert')}
+                  extra={editing?.source?.tls.client_cert_set ? t('datasources.secretKept') : t('datasources.sourceTlsClientHint')}
+                >
+                  <Input.TextArea rows={2} placeholder="-----BEGIN CERTIFICATE-----" data-testid="ds-source-tls-cert" />
+                </Form.Item>
+                <Form.Item
+                  name="source_tls_client_key_pem"
+                  label={t('datasources.tlsClientKey')}
+                  extra={editing?.source?.tls.client_key_set ? t('datasources.secretKept') : undefined}
+                >
+                  <Input.TextArea rows={2} placeholder="-----BEGIN PRIVATE KEY-----" data-testid="ds-source-tls-key" />
+                </Form.Item>
+              </>
+            )}
           </>
         )}
         {kind === 'kafka' && (

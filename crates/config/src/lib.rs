@@ -56,6 +56,7 @@ mod project;
 mod raw;
 mod secret;
 mod source;
+mod source_tls;
 mod sync;
 mod target;
 mod topic;
@@ -70,7 +71,8 @@ pub use producer::ProducerSettings;
 pub use project::ProjectConfig;
 pub use secret::{ClientPropertyCheck, Environment, Secret};
 pub use source::{
-    derived_server_id, BinlogPositioning, InvalidSourceUser, SourceConfig, SourceKind, SourceUser,
+    derived_server_id, BinlogPositioning, InvalidSourceUser, SourceConfig, SourceKind, SourceTls,
+    SourceTlsMode, SourceUser,
 };
 pub use sync::{FormatKind, PartitionRule, StartPosition, SyncConfig, SyncTypes};
 pub use target::{

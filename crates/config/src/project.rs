@@ -132,11 +132,11 @@ fn check_file(
         .project
         .as_ref()
         .map_or("", |p| p.name.get_ref().as_str());
+    let base_dir = path.parent().unwrap_or(Path::new(""));
     let source = raw
         .source
         .as_ref()
-        .and_then(|s| check_source(s, project_name, env, problems));
-    let base_dir = path.parent().unwrap_or(Path::new(""));
+        .and_then(|s| check_source(s, project_name, base_dir, env, problems));
     let target = raw
         .target
         .as_ref()

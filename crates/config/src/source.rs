@@ -1,10 +1,13 @@
 //! `[source]`: the OceanBase CE MySQL tenant, MySQL or MariaDB server to read from.
 
 use std::fmt;
+use std::path::Path;
 
 use crate::error::Problems;
 use crate::raw::{header_span, RawSource};
 use crate::secret::{resolve_password, Environment, Secret};
+use crate::source_tls::check_source_tls;
+pub use crate::source_tls::{SourceTls, SourceTlsMode};
 
 /// The kind of database server the source is.
 ///
@@ -180,6 +183,8 @@ pub struct SourceConfig {
     pub message_tenant: Option<String>,
     /// How the binlog dump is positioned.
     pub binlog_positioning: BinlogPositioning,
+    /// TLS on every connection to the source (`preferred` when `[source.tls]` is absent).
+    pub tls: SourceTls,
 }
 
 /// The server id used when `server_id` is not set: a stable hash of the project name in
@@ -196,6 +201,7 @@ pub fn derived_server_id(project_name: &str) -> u32 {
 pub(crate) fn check_source(
     raw: &RawSource,
     project_name: &str,
+    base_dir: &Path,
     env: &Environment,
     problems: &mut Problems<'_>,
 ) -> Option<SourceConfig> {
@@ -269,6 +275,10 @@ pub(crate) fn check_source(
             parsed
         }
     };
+    let tls = match &raw.tls {
+        None => Some(SourceTls::default()),
+        Some(tls) => check_source_tls(tls, base_dir, problems),
+    };
     if problems.len() != before {
         return None;
     }
@@ -287,6 +297,7 @@ pub(crate) fn check_source(
         server_id: server_id?,
         message_tenant,
         binlog_positioning: binlog_positioning?,
+        tls: tls?,
     })
 }
 

@@ -78,6 +78,8 @@ fn base_file_is_valid_with_documented_defaults() {
     assert_eq!(config.target.compression, Compression::None);
     assert_eq!(config.target.sasl, None);
     assert_eq!(config.target.tls, None);
+    assert_eq!(config.source.tls.mode, SourceTlsMode::Preferred);
+    assert_eq!(config.source.tls, SourceTls::default());
     let sync = &config.sync;
     assert_eq!(sync.start, StartPosition::Now);
     assert_eq!(sync.format, FormatKind::Default);
@@ -617,6 +619,108 @@ fn tls_files_must_exist_and_resolve_against_the_file_directory() {
             "{dir}/p.toml:15:13: target.tls: cert_file is set without key_file \
                  (set both for a client certificate, or neither)"
         )
+    );
+}
+
+/// `BASE` with a `[source.tls]` of `lines`, parsed as a file in this crate's directory.
+fn with_source_tls(lines: &str) -> Result<ProjectConfig, ConfigErrors> {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let text = with(
+        "password_env = \"OBSYNC_SOURCE_PASSWORD\"\n",
+        &format!("password_env = \"OBSYNC_SOURCE_PASSWORD\"\n[source.tls]\n{lines}\n"),
+    );
+    ProjectConfig::parse_with(&text, format!("{dir}/p.toml"), &env())
+}
+
+fn source_tls_errors(lines: &str) -> Vec<String> {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    with_source_tls(lines)
+        .unwrap_err()
+        .iter()
+        .map(|e| e.to_string().replace(dir, "<dir>"))
+        .collect()
+}
+
+#[test]
+fn source_tls_takes_mysql_modes_and_files_beside_the_project_file() {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let config = with_source_tls(
+        "mode = \"VERIFY-IDENTITY\"\nca_file = \"Cargo.toml\"\n\
+         client_cert_file = \"Cargo.toml\"\nclient_key_file = \"src/lib.rs\"",
+    )
+    .unwrap();
+    assert_eq!(
+        config.source.tls,
+        SourceTls {
+            mode: SourceTlsMode::VerifyIdentity,
+            ca_file: Some(format!("{dir}/Cargo.toml").into()),
+            client_cert: Some(ClientCertificate {
+                cert_file: format!("{dir}/Cargo.toml").into(),
+                key_file: format!("{dir}/src/lib.rs").into(),
+            }),
+        }
+    );
+    for (written, mode) in [
+        ("disabled", SourceTlsMode::Disabled),
+        ("PREFERRED", SourceTlsMode::Preferred),
+        ("required", SourceTlsMode::Required),
+        ("verify_ca", SourceTlsMode::VerifyCa),
+    ] {
+        let config = with_source_tls(&format!("mode = {written:?}")).unwrap();
+        assert_eq!(config.source.tls.mode, mode, "{written}");
+    }
+    // A verifying mode without ca_file trusts the system's CAs.
+    let system = with_source_tls("mode = \"verify_identity\"").unwrap();
+    assert_eq!(system.source.tls.ca_file, None);
+}
+
+#[test]
+fn source_tls_problems_name_their_line_and_fix() {
+    assert_eq!(
+        source_tls_errors("mode = \"verify\""),
+        [
+            "<dir>/p.toml:11:8: source.tls.mode: unknown TLS mode \"verify\" (use \"disabled\", \
+          \"preferred\", \"required\", \"verify_ca\" or \"verify_identity\")"
+        ]
+    );
+    assert_eq!(
+        source_tls_errors("mode = \"required\"\nca_file = \"Cargo.toml\""),
+        [
+            "<dir>/p.toml:12:11: source.tls.ca_file: ca_file is not used with mode \"required\" \
+          (set mode = \"verify_identity\" (or \"verify_ca\") to check the server's \
+          certificate against it, or remove ca_file)"
+        ]
+    );
+    assert_eq!(
+        source_tls_errors("mode = \"verify_ca\"\nclient_cert_file = \"Cargo.toml\""),
+        [
+            "<dir>/p.toml:12:20: source.tls: client_cert_file is set without client_key_file \
+          (set both for a client certificate, or neither)"
+        ]
+    );
+    assert_eq!(
+        source_tls_errors(
+            "mode = \"disabled\"\nclient_cert_file = \"Cargo.toml\"\nclient_key_file = \"Cargo.toml\""
+        ),
+        ["<dir>/p.toml:12:20: source.tls.client_cert_file: a client certificate needs TLS, \
+          which mode \"disabled\" turns off (choose another mode, or remove client_cert_file \
+          and client_key_file)"]
+    );
+    assert_eq!(
+        source_tls_errors("mode = \"verify_ca\"\nca_file = \"nope.pem\""),
+        [
+            "<dir>/p.toml:12:11: source.tls.ca_file: file \"nope.pem\" does not exist \
+          (<dir>/nope.pem) (check the path; a relative path is relative to the project \
+          file's directory)"
+        ]
+    );
+    assert_eq!(
+        source_tls_errors("mod = \"required\"")[0]
+            .split(':')
+            .nth(3)
+            .unwrap()
+            .trim(),
+        "source.tls.mod"
     );
 }
 

@@ -148,4 +148,25 @@ pub struct ServerArgs {
     /// The PEM private key of --tls-cert (unencrypted).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+
+    /// A host name the server is reached by (a DNS name or a proxy's), besides its IP
+    /// addresses and localhost; repeat for several. Requests naming other hosts are
+    /// refused (421), which stops DNS-rebinding attacks from web pages.
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "OBSYNC_PUBLIC_NAMES",
+        value_delimiter = ','
+    )]
+    pub public_name: Vec<String>,
+
+    /// Open HTTP connections at most; more wait for a free one. Default: a quarter of the
+    /// open-files limit, 16 to 1,024.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: Option<u32>,
+
+    /// Seconds a connection may stay silent (before its request headers, or between
+    /// requests) before the server closes it. Default 15.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout: Option<u64>,
 }

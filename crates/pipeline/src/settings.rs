@@ -2,9 +2,11 @@
 //! only place that knows both the config types and the component types.
 
 use obsync_config::{
-    BinlogPositioning, Environment, PartitionRule, ProjectConfig, SourceKind, StartPosition,
+    BinlogPositioning, Environment, PartitionRule, ProjectConfig, SourceKind, SourceTlsMode,
+    StartPosition,
 };
 use obsync_format::FormatOptions;
+use obsync_source::tls::{ClientCertificate, Pem, SourceTls, TlsMode};
 use obsync_source::{SourceEndpoint, SourceFlavor};
 
 /// The environment project files are loaded in: the process's variables and clock, plus
@@ -49,6 +51,25 @@ pub struct Settings {
     pub snapshot_parallelism: usize,
 }
 
+/// The project file's `[source.tls]` as the source crate takes it: the files are read at
+/// each connection, so a renewed certificate needs no restart.
+fn source_tls(tls: &obsync_config::SourceTls) -> SourceTls {
+    SourceTls {
+        mode: match tls.mode {
+            SourceTlsMode::Disabled => TlsMode::Disabled,
+            SourceTlsMode::Preferred => TlsMode::Preferred,
+            SourceTlsMode::Required => TlsMode::Required,
+            SourceTlsMode::VerifyCa => TlsMode::VerifyCa,
+            SourceTlsMode::VerifyIdentity => TlsMode::VerifyIdentity,
+        },
+        ca: tls.ca_file.clone().map(Pem::File),
+        client_cert: tls.client_cert.as_ref().map(|c| ClientCertificate {
+            cert: Pem::File(c.cert_file.clone()),
+            key: Pem::File(c.key_file.clone()),
+        }),
+    }
+}
+
 impl Settings {
     /// The config is valid by construction: every rule a user can break was checked when
     /// the project file was loaded.
@@ -65,6 +86,7 @@ impl Settings {
             port: src.port,
             user: src.user.login_name(),
             password: src.password.expose().to_string(),
+            tls: source_tls(&src.tls),
         };
         let sync = &config.sync;
         let mut format = FormatOptions::new(sync.format);

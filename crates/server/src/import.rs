@@ -5,10 +5,13 @@
 
 use axum::http::StatusCode;
 
-use crate::api::datasources::{build_record, DataSourceInput, KafkaInput, SaslInput, SourceInput};
+use crate::api::datasources::{
+    build_record, DataSourceInput, KafkaInput, SaslInput, SourceInput, SourceTlsInput,
+};
 use crate::api::error::{ApiError, ApiResult};
 use crate::model::{
-    new_id, DataSourceKind, DataSourceRecord, ObjectSpec, ProjectRecord, ProjectSpec, SyncSpec, Tag,
+    new_id, DataSourceKind, DataSourceRecord, ObjectSpec, ProjectRecord, ProjectSpec,
+    SourceTlsMode, SyncSpec, Tag,
 };
 use crate::service;
 use crate::state::AppState;
@@ -236,11 +239,16 @@ fn source_datasource(
             )
         })?;
     let user = text(s, "user", "source.user")?;
+    let tls = source_tls(s)?;
+    let mode = tls.as_ref().map(|t| t.mode).unwrap_or_default();
     let existing = state.store.list_datasources()?.into_iter().find(|d| {
         d.kind == kind
-            && d.source
-                .as_ref()
-                .is_some_and(|r| r.host == host && r.port == port && r.user == user)
+            && d.source.as_ref().is_some_and(|r| {
+                r.host == host
+                    && r.port == port
+                    && r.user == user
+                    && r.tls.as_ref().map(|t| t.mode).unwrap_or_default() == mode
+            })
     });
     if let Some(d) = existing {
         return Ok(d.id);
@@ -254,10 +262,48 @@ fn source_datasource(
             port,
             user,
             password: password(s, "source", false)?,
+            tls,
         }),
         kafka: None,
     };
     store_new(state, input, created)
+}
+
+/// `[source.tls]`: its mode carries over; its files do not (they are paths on another
+/// machine), so a file naming them is refused.
+fn source_tls(s: &toml::Table) -> ApiResult<Option<SourceTlsInput>> {
+    let Some(tls) = s.get("tls").and_then(|v| v.as_table()) else {
+        return Ok(None);
+    };
+    if ["ca_file", "client_cert_file", "client_key_file"]
+        .iter()
+        .any(|k| tls.contains_key(*k))
+    {
+        return Err(invalid(
+            "source.tls",
+            "not supported yet in import: the files of [source.tls]",
+            "create the source data source with its CA and client certificate in the console first, then import",
+        ));
+    }
+    let mode = match tls.get("mode").and_then(|v| v.as_str()) {
+        None => SourceTlsMode::default(),
+        Some(m) => match obsync_config::SourceTlsMode::parse(m) {
+            Some(mode) => SourceTlsMode::from_config(mode),
+            None => {
+                return Err(invalid(
+                    "source.tls.mode",
+                    format!("unknown TLS mode {m:?}"),
+                    "use disabled, preferred, required, verify_ca or verify_identity",
+                ))
+            }
+        },
+    };
+    Ok(Some(SourceTlsInput {
+        mode,
+        ca_pem: None,
+        client_cert_pem: None,
+        client_key_pem: None,
+    }))
 }
 
 fn target_datasource(

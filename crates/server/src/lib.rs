@@ -11,6 +11,7 @@
 pub mod api;
 pub mod auth;
 mod console;
+pub mod http;
 mod import;
 pub mod lifecycle;
 pub mod model;
@@ -26,7 +27,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
+use crate::http::{HttpLimits, Listener};
 use crate::secrets::{SecretError, SecretKey};
 use crate::state::{AppState, ServerState};
 use crate::store::{SqliteStore, Store, StoreError};
@@ -44,6 +47,21 @@ pub struct ServerOptions {
     pub insecure_listen: bool,
     /// The first admin's password (`OBSYNC_ADMIN_PASSWORD`); generated when `None`.
     pub admin_password: Option<String>,
+    /// Host names, connection cap and idle timeout of the HTTP listener.
+    pub http: HttpOptions,
+}
+
+/// The HTTP listener's settings beyond its address; the defaults suit most servers.
+#[derive(Debug, Clone, Default)]
+pub struct HttpOptions {
+    /// Names the server is reached by besides its IP addresses and `localhost` (a proxy's
+    /// or DNS name); requests for other names are refused (DNS rebinding).
+    pub public_names: Vec<String>,
+    /// Open connections at most; default a quarter of the open-files limit, 16 to 1,024.
+    pub max_connections: Option<usize>,
+    /// How long a connection may stay silent before its request headers or between
+    /// requests; default 15 s.
+    pub idle_timeout: Option<Duration>,
 }
 
 /// Why the server could not start or stopped with an error.
@@ -70,20 +88,13 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the HTTP server failed")]
-    Serve(#[source] std::io::Error),
-}
-
-/// Plain HTTP, or HTTPS with the handshake done by [`TlsListener`].
-enum Listener {
-    Plain(tokio::net::TcpListener),
-    Tls(TlsListener),
 }
 
 /// A server bound to its address, ready to run.
 pub struct Server {
     state: AppState,
     listener: Listener,
+    limits: HttpLimits,
     /// The generated first admin password, to be printed once.
     pub generated_admin_password: Option<String>,
 }
@@ -112,6 +123,13 @@ impl Server {
                 addr: options.listen,
                 source,
             })?;
+        let mut limits = HttpLimits::for_fd_limit(http::raise_fd_limit());
+        if let Some(max) = options.http.max_connections {
+            limits.max_connections = max.max(1);
+        }
+        if let Some(idle) = options.http.idle_timeout {
+            limits.header_read_timeout = idle;
+        }
         let state = Arc::new(ServerState {
             store: Arc::new(store) as Arc<dyn Store>,
             key,
@@ -120,6 +138,8 @@ impl Server {
             logins: Default::default(),
             tls: tls.is_some(),
             lifecycle: Default::default(),
+            allowed_hosts: Arc::new(http::AllowedHosts::new(&options.http.public_names)),
+            request_timeout: limits.request_timeout,
         });
         Ok(Server {
             state,
@@ -134,16 +154,14 @@ impl Server {
                     })?)
                 }
             },
+            limits,
             generated_admin_password,
         })
     }
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        match &self.listener {
-            Listener::Plain(tcp) => tcp.local_addr(),
-            Listener::Tls(tls) => axum::serve::Listener::local_addr(tls),
-        }
+        self.listener.local_addr()
     }
 
     /// The server's base URL (`https://` under TLS).
@@ -171,16 +189,12 @@ impl Server {
         service::recover(&state).await?;
         let sampler = tokio::spawn(runtime::sample_forever(state.clone()));
         let app = api::app(state.clone());
-        let served = match self.listener {
-            Listener::Plain(tcp) => axum::serve(tcp, app).with_graceful_shutdown(shutdown).await,
-            Listener::Tls(tls) => axum::serve(tls, app).with_graceful_shutdown(shutdown).await,
-        }
-        .map_err(ServerError::Serve);
+        http::serve(self.listener, app, self.limits, shutdown).await;
         tracing::info!(
             "stopping: delivering in-flight messages and saving every project's checkpoint"
         );
         runtime::shutdown(&state).await;
         sampler.abort();
-        served
+        Ok(())
     }
 }

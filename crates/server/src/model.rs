@@ -76,6 +76,69 @@ pub struct SourceRecord {
     /// As written: `user`, or `user@tenant[#cluster]` for OceanBase.
     pub user: String,
     pub password: Option<Sealed>,
+    /// TLS to the source; absent in records written before it existed, which then use
+    /// the default mode (`preferred`), as a project file without `[source.tls]` does.
+    #[serde(default)]
+    pub tls: Option<SourceTlsRecord>,
+}
+
+/// TLS of a database source: the project file's `[source.tls]` with the files' contents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceTlsRecord {
+    pub mode: SourceTlsMode,
+    pub ca_pem: Option<String>,
+    pub client_cert_pem: Option<String>,
+    /// The client's private key is a secret: sealed like passwords.
+    pub client_key_pem: Option<Sealed>,
+}
+
+/// How connections to a database source use TLS: MySQL's `--ssl-mode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceTlsMode {
+    /// Never TLS: the password and the data cross the network in clear.
+    Disabled,
+    /// TLS when the server offers it, plain otherwise; the certificate is not checked
+    /// (the default, as in MySQL's clients).
+    #[default]
+    Preferred,
+    /// TLS or no connection; the certificate is not checked.
+    Required,
+    /// TLS with a certificate signed by the CA (`ca_pem`, else the system's CAs).
+    VerifyCa,
+    /// `verify_ca`, and the certificate names the host.
+    VerifyIdentity,
+}
+
+impl SourceTlsMode {
+    /// The project file's spelling.
+    pub fn as_str(self) -> &'static str {
+        self.config().as_str()
+    }
+
+    /// The project file's mode.
+    pub fn config(self) -> obsync_config::SourceTlsMode {
+        use obsync_config::SourceTlsMode as C;
+        match self {
+            SourceTlsMode::Disabled => C::Disabled,
+            SourceTlsMode::Preferred => C::Preferred,
+            SourceTlsMode::Required => C::Required,
+            SourceTlsMode::VerifyCa => C::VerifyCa,
+            SourceTlsMode::VerifyIdentity => C::VerifyIdentity,
+        }
+    }
+
+    /// The API's mode of a project file's mode.
+    pub fn from_config(mode: obsync_config::SourceTlsMode) -> Self {
+        use obsync_config::SourceTlsMode as C;
+        match mode {
+            C::Disabled => SourceTlsMode::Disabled,
+            C::Preferred => SourceTlsMode::Preferred,
+            C::Required => SourceTlsMode::Required,
+            C::VerifyCa => SourceTlsMode::VerifyCa,
+            C::VerifyIdentity => SourceTlsMode::VerifyIdentity,
+        }
+    }
 }
 
 /// Connection facts of a Kafka cluster.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use obsync_config::{ConfigError, Environment, ProjectConfig};
 
-use crate::model::{DataSourceKind, DataSourceRecord, ProjectSpec, Tag};
+use crate::model::{DataSourceKind, DataSourceRecord, ProjectSpec, SourceTlsRecord, Tag};
 use crate::secrets::{SecretError, SecretKey};
 
 /// Environment variable the exported file names for the source password.
@@ -50,7 +50,7 @@ pub struct SpecContext<'a> {
     pub source: Option<&'a DataSourceRecord>,
     pub target: Option<&'a DataSourceRecord>,
     pub tags: &'a [Tag],
-    /// Where TLS CA files of Kafka data sources are written for the client to read.
+    /// Where the TLS files of data sources are written for the clients to read.
     pub tls_dir: &'a Path,
 }
 
@@ -142,6 +142,12 @@ pub fn render(
             None => String::new(),
         };
         secrets.push((SOURCE_PASSWORD_ENV.to_string(), password));
+    }
+    if let Some(tls) = &src.tls {
+        s.insert(
+            "tls".into(),
+            source_tls_table(tls, source, ctx, key)?.into(),
+        );
     }
     doc.insert("source".into(), s.into());
 
@@ -323,6 +329,67 @@ pub fn render(
     })
 }
 
+/// `[source.tls]` of a database data source: the CA and client certificate written as
+/// files for the run (the key, 0600, only with `key`; an export names its path).
+fn source_tls_table(
+    tls: &SourceTlsRecord,
+    source: &DataSourceRecord,
+    ctx: &SpecContext<'_>,
+    key: Option<&SecretKey>,
+) -> Result<toml::Table, SpecError> {
+    let cannot_write = |e: std::io::Error| {
+        SpecError::one(
+            "source_id",
+            format!(
+                "cannot write the TLS files of data source {}: {e}",
+                source.name
+            ),
+            "check that the server's data directory is writable",
+        )
+    };
+    let mut table = toml::Table::new();
+    table.insert("mode".into(), tls.mode.as_str().into());
+    if let Some(ca) = &tls.ca_pem {
+        let path = write_tls_file(
+            ctx.tls_dir,
+            &source.id,
+            "ca.pem",
+            Some(ca.as_bytes()),
+            0o644,
+        )
+        .map_err(cannot_write)?;
+        table.insert("ca_file".into(), path.display().to_string().into());
+    }
+    if let (Some(cert), Some(sealed)) = (&tls.client_cert_pem, &tls.client_key_pem) {
+        let cert_file = write_tls_file(
+            ctx.tls_dir,
+            &source.id,
+            "client.pem",
+            Some(cert.as_bytes()),
+            0o644,
+        )
+        .map_err(cannot_write)?;
+        let opened = key.map(|key| key.open(sealed)).transpose()?;
+        let key_file = write_tls_file(
+            ctx.tls_dir,
+            &source.id,
+            "client.key",
+            opened.as_deref().map(str::as_bytes),
+            0o600,
+        )
+        .map_err(cannot_write)?;
+        table.insert(
+            "client_cert_file".into(),
+            cert_file.display().to_string().into(),
+        );
+        table.insert(
+            "client_key_file".into(),
+            key_file.display().to_string().into(),
+        );
+    }
+    Ok(table)
+}
+
 /// The export: a project file `obsync run` accepts, with secrets named by variable.
 pub fn export_text(rendered: &Rendered, spec: &ProjectSpec) -> String {
     let mut out = format!(
@@ -338,7 +405,7 @@ pub fn export_text(rendered: &Rendered, spec: &ProjectSpec) -> String {
     out
 }
 
-/// Writes one PEM file of a Kafka data source (`<tls_dir>/<id>/<name>`) for its projects,
+/// Writes one PEM file of a data source (`<tls_dir>/<id>/<name>`) for its projects,
 /// with `mode`, and returns its path. Without `bytes` only the path is returned (an export
 /// names the key file without opening the key).
 fn write_tls_file(
@@ -403,6 +470,7 @@ mod tests {
                 port: 3306,
                 user: "obsync".into(),
                 password: Some(key.seal("s3cret-pw")),
+                tls: None,
             }),
             kafka: None,
             created_at: String::new(),

@@ -21,6 +21,10 @@ pub struct ServerState {
     pub tls: bool,
     /// Serialises lifecycle changes so that a state is read and written as one step.
     pub lifecycle: tokio::sync::Mutex<()>,
+    /// The `Host` names requests may carry.
+    pub allowed_hosts: Arc<crate::http::AllowedHosts>,
+    /// How long a request may take before it is answered 503.
+    pub request_timeout: std::time::Duration,
 }
 
 impl ServerState {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -128,45 +128,76 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// kernel's accept queue, so a burst slows down instead of growing memory.
 const READY_QUEUE: usize = 64;
 
-/// An [`axum::serve::Listener`] that yields connections whose TLS handshake is done.
-/// A background task accepts TCP connections and runs each handshake in its own task;
-/// it stops when the listener is dropped.
+/// Yields connections whose TLS handshake is done. Once started, a background task
+/// accepts TCP connections, each after taking a connection slot, and runs each handshake
+/// in its own task; it stops when the listener is dropped.
 pub struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    tcp: Option<(TcpListener, TlsAcceptor)>,
+    ready: mpsc::Receiver<Accepted>,
+    ready_tx: mpsc::Sender<Accepted>,
     local_addr: SocketAddr,
-    accept_loop: tokio::task::JoinHandle<()>,
+    accept_loop: Option<tokio::task::JoinHandle<()>>,
 }
+
+type Accepted = (TlsStream<TcpStream>, SocketAddr, OwnedSemaphorePermit);
 
 impl TlsListener {
     pub fn new(tcp: TcpListener, acceptor: TlsAcceptor) -> io::Result<TlsListener> {
         let local_addr = tcp.local_addr()?;
-        let (tx, ready) = mpsc::channel(READY_QUEUE);
-        let accept_loop = tokio::spawn(accept_forever(tcp, acceptor, tx));
+        let (ready_tx, ready) = mpsc::channel(READY_QUEUE);
         Ok(TlsListener {
+            tcp: Some((tcp, acceptor)),
             ready,
+            ready_tx,
             local_addr,
-            accept_loop,
+            accept_loop: None,
         })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Starts accepting; each connection holds one of `slots` until it closes.
+    pub fn start(&mut self, slots: Arc<Semaphore>) {
+        if let Some((tcp, acceptor)) = self.tcp.take() {
+            let ready = self.ready_tx.clone();
+            self.accept_loop = Some(tokio::spawn(accept_forever(tcp, acceptor, slots, ready)));
+        }
+    }
+
+    /// The next connection whose handshake is done, with its slot.
+    pub async fn accept(&mut self) -> Accepted {
+        match self.ready.recv().await {
+            Some(accepted) => accepted,
+            // The accept loop never ends while the listener lives.
+            None => std::future::pending().await,
+        }
     }
 }
 
 impl Drop for TlsListener {
     fn drop(&mut self) {
-        self.accept_loop.abort();
+        if let Some(accept_loop) = &self.accept_loop {
+            accept_loop.abort();
+        }
     }
 }
 
 async fn accept_forever(
     tcp: TcpListener,
     acceptor: TlsAcceptor,
-    ready: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
+    slots: Arc<Semaphore>,
+    ready: mpsc::Sender<Accepted>,
 ) {
     loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
         let (stream, peer) = match tcp.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
-                // Out of file descriptors and the like: wait instead of spinning, as
-                // axum's own TCP listener does.
+                // Out of file descriptors and the like: wait instead of spinning.
                 tracing::warn!(error = %e, "cannot accept a connection");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
@@ -177,28 +208,11 @@ async fn accept_forever(
         tokio::spawn(async move {
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                 Ok(Ok(tls)) => {
-                    let _ = ready.send((tls, peer)).await;
+                    let _ = ready.send((tls, peer, slot)).await;
                 }
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
             }
         });
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(accepted) => accepted,
-            // The accept loop never ends while the listener lives.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.local_addr)
     }
 }

@@ -1252,3 +1252,209 @@ async fn malformed_requests_and_unknown_ids_get_a_4xx_error_body() {
     }
     server.stop().await;
 }
+
+/// A MariaDB data source with TLS (verify_identity, the CA, a client certificate for a user
+/// created REQUIRE X509): test connection, browse and precheck go over verified TLS as a
+/// run does; the key is never shown, exported or answered, and bad TLS input is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_with_tls_is_tested_browsed_and_prechecked_over_tls_and_hides_its_key() {
+    use obsync_testkit::{MariaDbInstance, TestPki};
+    let services = Services::load();
+    let pki = TestPki::create(&["localhost"]);
+    let db = MariaDbInstance::spawn_with_tls(pki.mariadb_tls());
+    db.server().execute(
+        "CREATE USER 'x509'@'%' IDENTIFIED BY 'x509-pw' REQUIRE X509;
+         GRANT ALL PRIVILEGES ON *.* TO 'x509'@'%';
+         CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY);",
+    );
+    let server = TestServer::start("srctls").await;
+    let api = &server.api;
+    let key = TestPki::read(&pki.client_key);
+    let source = |tls: Value| json!({"host": "localhost", "port": db.port(), "user": "x509", "password": "x509-pw", "tls": tls});
+    let tls = json!({"mode": "verify_identity", "ca_pem": TestPki::read(&pki.ca),
+                     "client_cert_pem": TestPki::read(&pki.client_cert), "client_key_pem": key});
+    let created = api
+        .post_ok(
+            "/api/v1/datasources",
+            json!({"name": "tls-maria", "kind": "mariadb", "source": source(tls.clone())}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let src = created["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        created["source"]["tls"],
+        json!({"mode": "verify_identity", "ca_set": true, "client_cert_set": true, "client_key_set": true})
+    );
+
+    let test = api
+        .post_ok(
+            &format!("/api/v1/datasources/{src}/test"),
+            json!({}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(test["ok"], true, "{test}");
+    assert!(
+        test["summary"]
+            .as_str()
+            .unwrap()
+            .ends_with("; TLS (verify_identity)"),
+        "{test}"
+    );
+    let dbs = api
+        .get(&format!("/api/v1/datasources/{src}/databases"))
+        .await;
+    assert!(
+        dbs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["name"] == "shop"),
+        "{dbs}"
+    );
+
+    // The wrong CA fails the test with the reason; a server without TLS fails `required`.
+    let mut wrong = tls.clone();
+    wrong["ca_pem"] = json!(TestPki::read(&pki.other_ca));
+    let failed = api
+        .post_ok(
+            "/api/v1/datasources/test",
+            json!({"name": "x", "kind": "mariadb", "source": source(wrong)}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(failed["ok"], false, "{failed}");
+    let message = failed["error"]["message"].as_str().unwrap();
+    assert!(message.contains("certificate verify failed"), "{failed}");
+    assert!(message.contains("signed by the CA file"), "{failed}");
+    let m = &services.mariadb;
+    let plain = api
+        .post_ok(
+            "/api/v1/datasources/test",
+            json!({"name": "x", "kind": "mariadb", "source": {"host": m.host, "port": m.port,
+                   "user": m.user, "password": m.password, "tls": {"mode": "required"}}}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(plain["ok"], false, "{plain}");
+    assert!(
+        plain["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the server offers no TLS"),
+        "{plain}"
+    );
+
+    // Bad TLS input is refused at the edge, naming the field.
+    for (bad, field) in [
+        (
+            json!({"mode": "required", "ca_pem": TestPki::read(&pki.ca)}),
+            "source.tls.ca_pem",
+        ),
+        (
+            json!({"mode": "verify_ca", "client_cert_pem": TestPki::read(&pki.client_cert)}),
+            "source.tls.client_cert_pem",
+        ),
+        (
+            json!({"mode": "verify_ca", "client_key_pem": "not a key"}),
+            "source.tls.client_key_pem",
+        ),
+        (
+            json!({"mode": "verify_ca", "ca_pem": "not a certificate"}),
+            "source.tls.ca_pem",
+        ),
+    ] {
+        let (status, body) = api
+            .post(
+                "/api/v1/datasources",
+                json!({"name": "bad-tls", "kind": "mariadb", "source": source(bad)}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["field"], field, "{body}");
+    }
+    let (status, body) = api
+        .post(
+            "/api/v1/datasources",
+            json!({"name": "bad-tls", "kind": "mariadb", "source": source(json!({"mode": "verify-ca"}))}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "source.tls.mode", "{body}");
+
+    // An update without the PEM fields keeps them (and the key).
+    let (status, kept) = api
+        .call(
+            Method::PUT,
+            &format!("/api/v1/datasources/{src}"),
+            Some(json!({"name": "tls-maria", "kind": "mariadb",
+                        "source": {"host": "localhost", "port": db.port(), "user": "x509",
+                                   "tls": {"mode": "verify_identity"}}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{kept}");
+    assert_eq!(kept["source"]["tls"], created["source"]["tls"]);
+
+    // A project on it: the precheck connects like the run, the export names the key file.
+    let kafka = api
+        .post_ok(
+            "/api/v1/datasources",
+            json!({"name": obsync_testkit::unique_name("kafka"), "kind": "kafka",
+                   "kafka": {"bootstrap_servers": services.kafka_bootstrap, "version": "3.x"}}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let kafka = kafka["id"].as_str().unwrap();
+    let spec = spec(
+        &project_name(),
+        &src,
+        kafka,
+        &["full"],
+        &["shop.orders".into()],
+        "tls-orders",
+    );
+    let project = api
+        .post_ok(
+            "/api/v1/projects",
+            json!({"spec": spec}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let id = project["id"].as_str().unwrap();
+    let pre = api
+        .post_ok(
+            &format!("/api/v1/projects/{id}/precheck"),
+            json!({}),
+            StatusCode::OK,
+        )
+        .await;
+    let item = pre["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "source.tls")
+        .unwrap_or_else(|| panic!("{pre}"));
+    assert_eq!(item["status"], "pass", "{pre}");
+    assert!(
+        item["message"].as_str().unwrap().contains("names the host"),
+        "{item}"
+    );
+    let export = api
+        .client
+        .get(format!("{}/api/v1/projects/{id}/export", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(export.contains("mode = \"verify_identity\""), "{export}");
+    assert!(export.contains("client_key_file = "), "{export}");
+    let key_body = key.lines().nth(1).unwrap();
+    assert!(!export.contains(key_body), "the export holds no key");
+    assert!(
+        !api.all_bodies().contains(key_body),
+        "no answer holds the key"
+    );
+    server.stop().await;
+}

@@ -43,6 +43,7 @@ fn options(dir: &Path, listen: &str, tls: Option<TlsFiles>) -> ServerOptions {
         tls,
         insecure_listen: false,
         admin_password: Some(PASSWORD.into()),
+        http: Default::default(),
     }
 }
 

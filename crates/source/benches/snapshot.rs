@@ -171,7 +171,7 @@ async fn bench(flavor: SourceFlavor) {
         "loaded {ROWS} rows into {flavor} in {:.1} s",
         load_time.as_secs_f64()
     );
-    let pool = ep.pool();
+    let pool = ep.pool().await.unwrap();
     let meta = Arc::new(
         MetadataReader::new(pool.clone())
             .table_meta(&TableId::new(&db, "orders"))

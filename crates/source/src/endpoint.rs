@@ -1,7 +1,8 @@
 //! How to reach the source server.
 
+use crate::tls::{SourceTls, TlsMode, TlsSetupError};
 use crate::SqlError;
-use mysql_async::{Conn, Opts, OptsBuilder, Pool};
+use mysql_async::{Conn, DriverError, IoError, Opts, OptsBuilder, Pool, SslOpts};
 use std::fmt;
 use std::time::Duration;
 
@@ -33,6 +34,8 @@ pub struct SourceEndpoint {
     pub port: u16,
     pub user: String,
     pub password: String,
+    /// TLS on every connection (`preferred` by default, as MySQL's clients do).
+    pub tls: SourceTls,
 }
 
 impl fmt::Debug for SourceEndpoint {
@@ -43,20 +46,68 @@ impl fmt::Debug for SourceEndpoint {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("user", &self.user)
+            .field("tls", &self.tls.mode)
             .finish_non_exhaustive()
     }
 }
 
 /// Failure to open a connection, with the address so the user knows which server.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot connect to the {flavor} source at {host}:{port} as {user:?} (check host, port, user and password, and that the server is running)")]
+#[error("cannot connect to the {flavor} source at {host}:{port} as {user:?} ({})", advice(.source, *.tls))]
 pub struct ConnectError {
     pub flavor: SourceFlavor,
     pub host: String,
     pub port: u16,
     pub user: String,
+    /// The TLS mode in use.
+    pub tls: TlsMode,
     #[source]
-    pub source: SqlError,
+    pub source: ConnectFailure,
+}
+
+/// Why a connection could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectFailure {
+    /// The client library or the server refused.
+    #[error(transparent)]
+    Sql(#[from] SqlError),
+    /// The TLS settings could not be used; nothing was sent. (Boxed: a rare failure
+    /// should not make every connection result larger.)
+    #[error(transparent)]
+    TlsSetup(Box<TlsSetupError>),
+}
+
+impl From<TlsSetupError> for ConnectFailure {
+    fn from(e: TlsSetupError) -> Self {
+        ConnectFailure::TlsSetup(Box::new(e))
+    }
+}
+
+impl ConnectError {
+    /// The client library's error, when the failure came from it.
+    pub fn sql(&self) -> Option<&SqlError> {
+        match &self.source {
+            ConnectFailure::Sql(e) => Some(e),
+            ConnectFailure::TlsSetup(_) => None,
+        }
+    }
+
+    /// Whether TLS failed: the settings, the server's lack of TLS, or the handshake
+    /// (a certificate refused either way).
+    pub fn is_tls(&self) -> bool {
+        match &self.source {
+            ConnectFailure::TlsSetup(_) => true,
+            ConnectFailure::Sql(e) => is_tls_failure(e.inner()),
+        }
+    }
+}
+
+fn is_tls_failure(e: &mysql_async::Error) -> bool {
+    matches!(
+        e,
+        mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer)
+            | mysql_async::Error::Io(IoError::Tls(_))
+    )
 }
 
 /// How long a connection attempt may take before it counts as unreachable.
@@ -67,13 +118,14 @@ impl SourceEndpoint {
     /// `setup` (not `init`) so the setting survives the reset a pool does when a
     /// connection comes back (`COM_RESET_CONNECTION` restores the server default zone,
     /// `+08:00` on OceanBase).
-    pub fn opts(&self) -> Opts {
+    fn opts(&self, ssl: Option<SslOpts>) -> Opts {
         OptsBuilder::default()
             .ip_or_hostname(self.host.clone())
             .tcp_port(self.port)
             .user(Some(self.user.clone()))
             .pass(Some(self.password.clone()))
             .prefer_socket(false)
+            .ssl_opts(ssl)
             .setup(vec!["SET time_zone = '+00:00'".to_string()])
             .into()
     }
@@ -84,7 +136,37 @@ impl SourceEndpoint {
 
     /// Opens one connection, failing after a bounded time when the host does not answer.
     pub async fn connect(&self) -> Result<Conn, ConnectError> {
-        let attempt = tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(self.opts())).await;
+        Ok(self.connect_with_tls().await?.0)
+    }
+
+    /// Opens one connection with the endpoint's TLS mode; also says whether the
+    /// connection is encrypted. `preferred` is a TLS attempt followed, only when the server
+    /// offers no TLS at all, by a plain one: `mysql_async` has no such mode itself (with
+    /// TLS options it requires TLS), and a failed handshake or a refused certificate must
+    /// not silently become a plain connection.
+    pub async fn connect_with_tls(&self) -> Result<(Conn, bool), ConnectError> {
+        let ssl = self
+            .tls
+            .ssl_opts()
+            .map_err(|e| self.connect_error_of(e.into()))?;
+        let Some(ssl) = ssl else {
+            return Ok((self.open(self.opts(None)).await?, false));
+        };
+        match self.open(self.opts(Some(ssl))).await {
+            Ok(conn) => Ok((conn, true)),
+            Err(e)
+                if self.tls.mode == TlsMode::Preferred
+                    && e.sql().is_some_and(|s| server_lacks_tls(s.inner())) =>
+            {
+                tracing::debug!(source = %self.address(), "the source offers no TLS; connecting without (tls mode preferred)");
+                Ok((self.open(self.opts(None)).await?, false))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn open(&self, opts: Opts) -> Result<Conn, ConnectError> {
+        let attempt = tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts)).await;
         let result = match attempt {
             Ok(r) => r,
             Err(_) => Err(mysql_async::Error::Io(mysql_async::IoError::Io(
@@ -94,18 +176,75 @@ impl SourceEndpoint {
         result.map_err(|source| self.connect_error(source))
     }
 
-    /// A pool for parallel snapshot readers.
-    pub fn pool(&self) -> Pool {
-        Pool::new(self.opts())
+    /// A pool for parallel readers, with the TLS the endpoint's mode settles on: for
+    /// `preferred` one connection is opened first to learn whether the server offers TLS
+    /// (a pool keeps one set of options for all its connections).
+    pub async fn pool(&self) -> Result<Pool, ConnectError> {
+        let ssl = self
+            .tls
+            .ssl_opts()
+            .map_err(|e| self.connect_error_of(e.into()))?;
+        let ssl = match (ssl, self.tls.mode) {
+            (Some(ssl), TlsMode::Preferred) => {
+                let (probe, encrypted) = self.connect_with_tls().await?;
+                // The probe only answered a question; a failed goodbye changes nothing.
+                let _ = probe.disconnect().await;
+                encrypted.then_some(ssl)
+            }
+            (ssl, _) => ssl,
+        };
+        Ok(Pool::new(self.opts(ssl)))
     }
 
     pub fn connect_error(&self, source: mysql_async::Error) -> ConnectError {
+        self.connect_error_of(SqlError::from(source).into())
+    }
+
+    fn connect_error_of(&self, source: ConnectFailure) -> ConnectError {
         ConnectError {
             flavor: self.flavor,
             host: self.host.clone(),
             port: self.port,
             user: self.user.clone(),
-            source: source.into(),
+            tls: self.tls.mode,
+            source,
         }
     }
+}
+
+/// What to check, from the kind of failure.
+fn advice(failure: &ConnectFailure, mode: TlsMode) -> &'static str {
+    let e = match failure {
+        ConnectFailure::TlsSetup(_) => return "check the TLS settings",
+        ConnectFailure::Sql(e) => e.inner(),
+    };
+    if server_lacks_tls(e) {
+        return "the server offers no TLS, which the TLS mode needs: enable TLS on the \
+                server (ssl_cert and ssl_key), or choose TLS mode preferred or disabled";
+    }
+    if !is_tls_failure(e) {
+        return "check host, port, user and password, and that the server is running";
+    }
+    match mode {
+        TlsMode::VerifyIdentity => {
+            "the TLS handshake failed: check that the server's certificate is signed by \
+             the CA file (by a CA the system trusts when none is set) and names the host \
+             connected to, or use TLS mode verify_ca to skip the name check"
+        }
+        TlsMode::VerifyCa => {
+            "the TLS handshake failed: check that the server's certificate is signed by \
+             the CA file (by a CA the system trusts when none is set)"
+        }
+        _ => {
+            "the TLS handshake failed: check the server's TLS setup and, when the user is \
+             created REQUIRE X509, the client certificate"
+        }
+    }
+}
+
+fn server_lacks_tls(e: &mysql_async::Error) -> bool {
+    matches!(
+        e,
+        mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer)
+    )
 }

@@ -10,6 +10,7 @@ pub mod position;
 pub mod precheck;
 pub mod snapshot;
 mod sql_error;
+pub mod tls;
 
-pub use endpoint::{ConnectError, SourceEndpoint, SourceFlavor};
+pub use endpoint::{ConnectError, ConnectFailure, SourceEndpoint, SourceFlavor};
 pub use sql_error::SqlError;

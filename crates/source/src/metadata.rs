@@ -201,7 +201,9 @@ pub async fn server_info(conn: &mut Conn) -> Result<ServerInfo, MetadataError> {
 /// Reads metadata through a connection pool; cheap to clone.
 #[derive(Clone)]
 pub struct MetadataReader {
-    pool: Pool,
+    /// Made on first use from `endpoint` (which may need a connection to settle its TLS),
+    /// or given; shared by the clones.
+    pool: std::sync::Arc<tokio::sync::OnceCell<Pool>>,
     endpoint: Option<SourceEndpoint>,
     /// Detected on first use and shared by the clones (one `SELECT VERSION()` per
     /// endpoint, not one per table read).
@@ -216,12 +218,19 @@ impl fmt::Debug for MetadataReader {
     }
 }
 
+fn no_pool() -> MetadataError {
+    MetadataError::Query {
+        what: "a connection".into(),
+        source: mysql_async::Error::Driver(mysql_async::DriverError::PoolDisconnected).into(),
+    }
+}
+
 impl MetadataReader {
     /// A reader over an existing pool (sessions must run with `time_zone = '+00:00'`,
     /// as [`SourceEndpoint::pool`] sets up).
     pub fn new(pool: Pool) -> Self {
         Self {
-            pool,
+            pool: std::sync::Arc::new(tokio::sync::OnceCell::new_with(Some(pool))),
             endpoint: None,
             info: Default::default(),
         }
@@ -230,7 +239,7 @@ impl MetadataReader {
     /// A reader with its own pool; connection failures name the endpoint's address.
     pub fn from_endpoint(endpoint: &SourceEndpoint) -> Self {
         Self {
-            pool: endpoint.pool(),
+            pool: Default::default(),
             endpoint: Some(endpoint.clone()),
             info: Default::default(),
         }
@@ -245,7 +254,16 @@ impl MetadataReader {
     }
 
     async fn conn(&self) -> Result<Conn, MetadataError> {
-        match self.pool.get_conn().await {
+        // `new` fills the cell, so only a reader made from an endpoint gets here empty.
+        let pool = match &self.endpoint {
+            Some(ep) => self.pool.get_or_try_init(|| ep.pool()).await?,
+            None => {
+                self.pool
+                    .get_or_try_init(|| async { Err(no_pool()) })
+                    .await?
+            }
+        };
+        match pool.get_conn().await {
             Ok(c) => Ok(c),
             Err(e) => Err(match &self.endpoint {
                 Some(ep) => MetadataError::Connect(ep.connect_error(e)),

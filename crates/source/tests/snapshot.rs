@@ -44,7 +44,7 @@ impl TestDb {
     }
 
     async fn reader(&self, table: &str, chunk_rows: usize) -> SnapshotReader {
-        let pool = self.ep.pool();
+        let pool = self.ep.pool().await.unwrap();
         let meta = MetadataReader::new(pool.clone())
             .table_meta(&TableId::new(&self.name, table))
             .await
@@ -375,7 +375,7 @@ async fn seekdb_position_says_it_has_no_binlog() {
 
 #[tokio::test]
 async fn seekdb_pooled_sessions_stay_in_utc_after_reset() {
-    let pool = endpoint(SourceFlavor::OceanBase).pool();
+    let pool = endpoint(SourceFlavor::OceanBase).pool().await.unwrap();
     for _ in 0..3 {
         let mut conn = pool.get_conn().await.unwrap();
         let zone: Option<String> = conn.query_first("SELECT @@time_zone").await.unwrap();

@@ -203,7 +203,7 @@ async fn every_type_round_trips_exactly(flavor: SourceFlavor) {
             .unwrap_or_else(|e| panic!("{insert}: {e}"));
     }
 
-    let pool = ep.pool();
+    let pool = ep.pool().await.unwrap();
     let meta = MetadataReader::new(pool.clone())
         .table_meta(&TableId::new(&db, "types"))
         .await

@@ -26,12 +26,16 @@ pub mod kcat;
 mod kdc;
 mod mariadb;
 mod names;
+#[cfg(feature = "pki")]
+mod pki;
 mod process;
 mod services;
 
 pub use kafka::{create_topic, KafkaInstance};
 pub use kafka_versions::{release_libs, BrokerOptions, KafkaBroker, KafkaRelease, ListenerSpec};
 pub use kdc::{Kdc, REALM as KERBEROS_REALM};
-pub use mariadb::MariaDbInstance;
+pub use mariadb::{MariaDbInstance, MariaDbTls};
 pub use names::unique_name;
+#[cfg(feature = "pki")]
+pub use pki::TestPki;
 pub use services::{Services, SqlServer};

@@ -36,6 +36,19 @@ pub struct MariaDbInstance {
     process: ServerProcess,
 }
 
+/// The TLS files of a private MariaDB (PEM), passed as `--ssl-ca`, `--ssl-cert` and
+/// `--ssl-key`: with them the server offers TLS and checks client certificates (for users
+/// created `REQUIRE X509`) against `ca`.
+#[derive(Debug, Clone)]
+pub struct MariaDbTls {
+    /// The CA client certificates must be signed by.
+    pub ca: PathBuf,
+    /// The server's certificate.
+    pub cert: PathBuf,
+    /// The server certificate's private key.
+    pub key: PathBuf,
+}
+
 impl MariaDbInstance {
     /// Creates a data directory, starts the server and waits until it answers.
     ///
@@ -43,6 +56,15 @@ impl MariaDbInstance {
     /// When the shared services are not set up (the binaries' paths come from there), or
     /// the server does not start (the message shows its log).
     pub fn spawn() -> MariaDbInstance {
+        Self::spawn_with(None)
+    }
+
+    /// [`MariaDbInstance::spawn`] with TLS on.
+    pub fn spawn_with_tls(tls: MariaDbTls) -> MariaDbInstance {
+        Self::spawn_with(Some(tls))
+    }
+
+    fn spawn_with(tls: Option<MariaDbTls>) -> MariaDbInstance {
         let services = Services::load();
         let name = unique_name("mariadb");
         let dir = services.dev_dir.join("private").join(&name);
@@ -70,7 +92,7 @@ impl MariaDbInstance {
         let process = ServerProcess::new(
             format!("private MariaDB on port {port}"),
             services.mariadbd.clone(),
-            server_args(&dir, &data, &socket, port),
+            server_args(&dir, &data, &socket, port, tls.as_ref()),
             dir.join("stdout.log"),
             dir.join("pid"),
         )
@@ -172,7 +194,13 @@ impl Drop for MariaDbInstance {
 
 /// The options of the shared MariaDB (scripts/services), on a private directory and port.
 /// `binlog_row_metadata` stays at its default (NO_LOG) on purpose, as there.
-fn server_args(dir: &Path, data: &Path, socket: &Path, port: u16) -> Vec<OsString> {
+fn server_args(
+    dir: &Path,
+    data: &Path,
+    socket: &Path,
+    port: u16,
+    tls: Option<&MariaDbTls>,
+) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec![
         "--no-defaults".into(),
         format!("--datadir={}", data.display()).into(),
@@ -193,6 +221,11 @@ fn server_args(dir: &Path, data: &Path, socket: &Path, port: u16) -> Vec<OsStrin
         // Smaller than the shared server's 256M: several private instances may run at once.
         "--innodb-buffer-pool-size=64M".into(),
     ];
+    if let Some(tls) = tls {
+        args.push(format!("--ssl-ca={}", tls.ca.display()).into());
+        args.push(format!("--ssl-cert={}", tls.cert.display()).into());
+        args.push(format!("--ssl-key={}", tls.key.display()).into());
+    }
     if is_root() {
         args.push("--user=root".into());
     }

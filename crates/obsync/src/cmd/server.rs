@@ -1,9 +1,10 @@
 //! `obsync server`: the web console and REST API over many projects.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use obsync_server::tls::TlsFiles;
-use obsync_server::{Server, ServerOptions};
+use obsync_server::{HttpOptions, Server, ServerOptions};
 
 use crate::cli::ServerArgs;
 
@@ -19,6 +20,11 @@ pub async fn execute(args: ServerArgs) -> anyhow::Result<ExitCode> {
             .map(|(cert, key)| TlsFiles { cert, key }),
         insecure_listen: args.insecure_listen,
         admin_password: std::env::var("OBSYNC_ADMIN_PASSWORD").ok(),
+        http: HttpOptions {
+            public_names: args.public_name,
+            max_connections: args.max_connections.map(|n| n as usize),
+            idle_timeout: args.idle_timeout.map(Duration::from_secs),
+        },
     })
     .await?;
     let url = server.url()?;

@@ -234,6 +234,7 @@ impl SourceDb {
             port: self.port,
             user: self.user.clone(),
             password: self.password.clone(),
+            tls: Default::default(),
         }
     }
 
@@ -887,7 +888,7 @@ fn remove(rows: &mut TableRows, key: &str, keyless: bool) {
 pub fn source_state(db: &SourceDb, metas: &[TableMeta]) -> Tables {
     let endpoint = db.endpoint();
     db.rt.block_on(async {
-        let pool = endpoint.pool();
+        let pool = endpoint.pool().await.unwrap();
         let mut tables = Tables::new();
         for meta in metas {
             let meta = Arc::new(meta.clone());

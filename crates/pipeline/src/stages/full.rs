@@ -48,7 +48,7 @@ pub async fn run(
             .await?;
         recorded_start = Some(position);
     }
-    let pool = s.source.pool();
+    let pool = s.source.pool().await?;
     let mut tasks = JoinSet::new();
     let limit = Arc::new(tokio::sync::Semaphore::new(s.snapshot_parallelism));
     for (id, table) in &plan.tables {

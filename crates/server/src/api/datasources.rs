@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use obsync_source::metadata::{MetadataReader, TableKind};
+use obsync_source::metadata::{server_info, MetadataError, MetadataReader, TableKind};
+use obsync_source::tls::{ClientCertificate, Pem, SourceTls, TlsMode};
 use obsync_source::{SourceEndpoint, SourceFlavor};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -17,7 +18,7 @@ use super::extract::{Json, Path, Query};
 use super::{Actor, ProjectRef};
 use crate::model::{
     new_id, now_rfc3339, DataSourceKind, DataSourceRecord, KafkaRecord, SaslRecord, SourceRecord,
-    TlsRecord,
+    SourceTlsMode, SourceTlsRecord, TlsRecord,
 };
 use crate::state::AppState;
 
@@ -61,6 +62,16 @@ pub struct SourceView {
     pub port: u16,
     pub user: String,
     pub password_set: bool,
+    pub tls: SourceTlsView,
+}
+
+/// TLS to a database source; the client key is never shown, only whether it is set.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SourceTlsView {
+    pub mode: SourceTlsMode,
+    pub ca_set: bool,
+    pub client_cert_set: bool,
+    pub client_key_set: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -116,6 +127,28 @@ pub struct SourceInput {
     pub user: String,
     #[serde(default)]
     pub password: Option<String>,
+    /// TLS to the source; omitted on create means mode `preferred`, on update the stored
+    /// settings.
+    #[serde(default)]
+    pub tls: Option<SourceTlsInput>,
+}
+
+/// TLS to a database source. A PEM field omitted on update keeps the stored one; an
+/// empty string removes it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceTlsInput {
+    pub mode: SourceTlsMode,
+    /// The CA (PEM) the server's certificate must be signed by; `verify_ca` and
+    /// `verify_identity` only (without it they trust the system's CAs).
+    #[serde(default)]
+    pub ca_pem: Option<String>,
+    /// A client certificate (PEM), for users created `REQUIRE X509`; with its key.
+    #[serde(default)]
+    pub client_cert_pem: Option<String>,
+    /// The client certificate's private key (PEM); write-only.
+    #[serde(default)]
+    pub client_key_pem: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -255,6 +288,20 @@ fn view(state: &AppState, ds: DataSourceRecord) -> ApiResult<DataSource> {
             port: s.port,
             user: s.user,
             password_set: s.password.is_some(),
+            tls: match s.tls {
+                None => SourceTlsView {
+                    mode: SourceTlsMode::default(),
+                    ca_set: false,
+                    client_cert_set: false,
+                    client_key_set: false,
+                },
+                Some(t) => SourceTlsView {
+                    mode: t.mode,
+                    ca_set: t.ca_pem.is_some(),
+                    client_cert_set: t.client_cert_pem.is_some(),
+                    client_key_set: t.client_key_pem.is_some(),
+                },
+            },
         }),
         kafka: ds.kafka.map(|k| KafkaView {
             bootstrap_servers: k.bootstrap_servers,
@@ -453,15 +500,20 @@ pub fn build_record(
                 )
                 .with_code("INVALID_DATASOURCE"));
             }
-            let old_pw = old
-                .and_then(|o| o.source.as_ref())
-                .and_then(|s| s.password.as_ref());
+            let old_s = old.and_then(|o| o.source.as_ref());
+            let old_pw = old_s.and_then(|s| s.password.as_ref());
+            let old_tls = old_s.and_then(|s| s.tls.as_ref());
+            let tls = match s.tls {
+                None => old_tls.cloned(),
+                Some(t) => Some(source_tls_record(state, t, old_tls)?),
+            };
             (
                 Some(SourceRecord {
                     host: s.host.trim().to_string(),
                     port: s.port,
                     user: s.user,
                     password: seal(s.password, old_pw),
+                    tls,
                 }),
                 None,
             )
@@ -478,6 +530,122 @@ pub fn build_record(
             .map(|o| o.created_at.clone())
             .unwrap_or_else(|| now.clone()),
         updated_at: now,
+    })
+}
+
+/// Validates a source's TLS input (the project file's `[source.tls]` rules) and merges it
+/// with the stored settings.
+fn source_tls_record(
+    state: &AppState,
+    input: SourceTlsInput,
+    old: Option<&SourceTlsRecord>,
+) -> ApiResult<SourceTlsRecord> {
+    let invalid = |field: &str, message: &str, advice: &str| {
+        ApiError::bad_request(field, message, advice).with_code("INVALID_DATASOURCE")
+    };
+    // Omitted keeps the stored value, empty removes it.
+    let merge = |given: Option<String>, stored: Option<String>| match given {
+        Some(text) if text.trim().is_empty() => None,
+        Some(text) => Some(text),
+        None => stored,
+    };
+    let mode = input.mode;
+    let verifies = mode.config().verifies_certificate();
+    if input
+        .ca_pem
+        .as_deref()
+        .is_some_and(|c| !c.trim().is_empty())
+        && !verifies
+    {
+        return Err(invalid(
+            "source.tls.ca_pem",
+            &format!("a CA is not used with TLS mode {}", mode.as_str()),
+            "choose mode verify_identity (or verify_ca) to check the server's certificate against it, or leave the CA empty",
+        ));
+    }
+    // A stored CA goes with a mode that no longer checks the certificate.
+    let ca_pem = merge(input.ca_pem, old.and_then(|o| o.ca_pem.clone())).filter(|_| verifies);
+    let client_cert_pem = merge(
+        input.client_cert_pem,
+        old.and_then(|o| o.client_cert_pem.clone()),
+    );
+    let client_key_pem = match input.client_key_pem {
+        Some(key) if key.trim().is_empty() => None,
+        Some(key) => {
+            if !key.contains("PRIVATE KEY-----") {
+                return Err(invalid(
+                    "source.tls.client_key_pem",
+                    "the client key is not a PEM private key",
+                    "paste the key file's whole text, from -----BEGIN ... PRIVATE KEY----- to its END line",
+                ));
+            }
+            Some(state.key.seal(&key))
+        }
+        None => old.and_then(|o| o.client_key_pem.clone()),
+    };
+    for (field, pem) in [
+        ("source.tls.ca_pem", &ca_pem),
+        ("source.tls.client_cert_pem", &client_cert_pem),
+    ] {
+        if pem
+            .as_deref()
+            .is_some_and(|p| !p.contains("-----BEGIN CERTIFICATE-----"))
+        {
+            return Err(invalid(
+                field,
+                "the text is not a PEM certificate",
+                "paste the whole file, from -----BEGIN CERTIFICATE----- to its END line",
+            ));
+        }
+    }
+    match (&client_cert_pem, &client_key_pem) {
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(invalid(
+                "source.tls.client_cert_pem",
+                "a client certificate needs its private key, and a key its certificate",
+                "give both client_cert_pem and client_key_pem, or neither",
+            ))
+        }
+        (Some(_), Some(_)) if mode == SourceTlsMode::Disabled => {
+            return Err(invalid(
+                "source.tls.mode",
+                "a client certificate needs TLS, which mode disabled turns off",
+                "choose another mode, or remove the client certificate and key",
+            ))
+        }
+        _ => {}
+    }
+    Ok(SourceTlsRecord {
+        mode,
+        ca_pem,
+        client_cert_pem,
+        client_key_pem,
+    })
+}
+
+/// The source crate's TLS settings of a stored source, key opened: test connection, browse
+/// and preview connect exactly as a run of the project file does.
+pub fn source_tls(state: &AppState, tls: Option<&SourceTlsRecord>) -> ApiResult<SourceTls> {
+    let Some(tls) = tls else {
+        return Ok(SourceTls::default());
+    };
+    let client_cert = match (&tls.client_cert_pem, &tls.client_key_pem) {
+        (Some(cert), Some(sealed)) => Some(ClientCertificate {
+            cert: Pem::Text(cert.clone()),
+            key: Pem::Text(state.key.open(sealed).map_err(|e| ApiError::internal(&e))?),
+        }),
+        _ => None,
+    };
+    Ok(SourceTls {
+        mode: match tls.mode {
+            SourceTlsMode::Disabled => TlsMode::Disabled,
+            SourceTlsMode::Preferred => TlsMode::Preferred,
+            SourceTlsMode::Required => TlsMode::Required,
+            SourceTlsMode::VerifyCa => TlsMode::VerifyCa,
+            SourceTlsMode::VerifyIdentity => TlsMode::VerifyIdentity,
+        },
+        ca: tls.ca_pem.clone().map(Pem::Text),
+        client_cert,
     })
 }
 
@@ -661,6 +829,7 @@ pub fn endpoint(state: &AppState, ds: &DataSourceRecord) -> ApiResult<SourceEndp
         port: s.port,
         user: s.user.clone(),
         password,
+        tls: source_tls(state, s.tls.as_ref())?,
     })
 }
 
@@ -779,12 +948,23 @@ async fn test(state: &AppState, ds: &DataSourceRecord) -> ApiResult<TestResult> 
         });
     }
     let endpoint = endpoint(state, ds)?;
-    let reader = MetadataReader::from_endpoint(&endpoint);
-    let probe = tokio::time::timeout(PROBE_TIMEOUT, reader.server_info()).await;
+    let probe = tokio::time::timeout(PROBE_TIMEOUT, async {
+        let (mut conn, encrypted) = endpoint.connect_with_tls().await?;
+        let info = server_info(&mut conn).await;
+        // The answer is in; a failed goodbye changes nothing.
+        let _ = conn.disconnect().await;
+        Ok::<_, MetadataError>((info?, encrypted))
+    })
+    .await;
+    let mode = endpoint.tls.mode;
     Ok(match probe {
-        Ok(Ok(info)) => TestResult {
+        Ok(Ok((info, encrypted))) => TestResult {
             ok: true,
-            summary: info.to_string(),
+            summary: match (encrypted, mode) {
+                (true, _) => format!("{info}; TLS ({mode})"),
+                (false, TlsMode::Disabled) => format!("{info}; no TLS (disabled)"),
+                (false, _) => format!("{info}; no TLS: the server offers none ({mode})"),
+            },
             details: TestDetails {
                 version: Some(info.version.clone()),
                 flavor: Some(info.flavor.to_string()),

@@ -21,6 +21,7 @@ use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
 pub use crate::auth::Actor;
+use crate::http;
 use crate::state::AppState;
 use error::{ApiError, ApiResult};
 
@@ -130,6 +131,18 @@ pub fn app(state: AppState) -> Router {
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .fallback(crate::console::serve)
         .layer(middleware::from_fn(crate::auth::reject_cross_site))
+        .layer(middleware::from_fn_with_state(
+            state.request_timeout,
+            http::request_timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.allowed_hosts.clone(),
+            http::check_host,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.tls,
+            http::security_headers,
+        ))
         .with_state(state)
 }
 

@@ -112,7 +112,8 @@ async fn preview(
             .filter_map(|n| planned.meta.column_index(n))
             .collect(),
     };
-    let snapshot = SnapshotReader::new(settings.source.pool(), planned.meta.clone(), limit);
+    let pool = settings.source.pool().await.map_err(|e| unavailable(&e))?;
+    let snapshot = SnapshotReader::new(pool, planned.meta.clone(), limit);
     let chunk = snapshot
         .read_chunk(None)
         .await

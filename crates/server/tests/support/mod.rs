@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use obsync_server::{Server, ServerOptions};
+use obsync_server::{HttpOptions, Server, ServerOptions};
 use obsync_testkit::Services;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -33,12 +33,24 @@ impl TestServer {
 
     /// A server on an existing data directory (a restart), logged in as admin.
     pub async fn start_in(dir: PathBuf) -> TestServer {
+        TestServer::start_in_with(dir, HttpOptions::default()).await
+    }
+
+    /// A fresh server with these HTTP listener settings, logged in as admin.
+    pub async fn start_with(name: &str, http: HttpOptions) -> TestServer {
+        let dir =
+            std::env::temp_dir().join(obsync_testkit::unique_name(&format!("obsync_srv_{name}")));
+        TestServer::start_in_with(dir, http).await
+    }
+
+    async fn start_in_with(dir: PathBuf, http: HttpOptions) -> TestServer {
         let server = Server::bind(ServerOptions {
             data_dir: dir.clone(),
             listen: "127.0.0.1:0".parse().unwrap(),
             tls: None,
             insecure_listen: false,
             admin_password: Some(ADMIN_PASSWORD.into()),
+            http,
         })
         .await
         .expect("server binds");

@@ -177,9 +177,10 @@ async fn run(conn: &mut Conn, sql: String) -> Result<(), BinlogError> {
 /// True for errors after which a fresh connection can continue: the network, a server
 /// restart or shutdown, or a killed connection.
 pub(crate) fn is_transient(e: &mysql_async::Error) -> bool {
-    use mysql_async::{DriverError, Error};
+    use mysql_async::{DriverError, Error, IoError};
     match e {
-        Error::Io(_) => true,
+        // A refused certificate or a failed handshake stays so; only the network heals.
+        Error::Io(IoError::Io(_)) => true,
         Error::Driver(DriverError::ConnectionClosed)
         | Error::Driver(DriverError::PoolDisconnected) => true,
         // 1040 too many connections, 1053 server shutdown, 1152/1158–1161 network,
@@ -203,7 +204,7 @@ pub(crate) fn is_passing_refusal(e: &mysql_async::Error) -> bool {
 /// Like [`is_transient`], for the reader's error type.
 pub(crate) fn is_transient_error(e: &BinlogError) -> bool {
     match e {
-        BinlogError::Connect(c) => is_transient(c.source.inner()),
+        BinlogError::Connect(c) => c.sql().is_some_and(|e| is_transient(e.inner())),
         BinlogError::Query { source, .. }
         | BinlogError::Stream { source, .. }
         | BinlogError::Position(crate::position::PositionError::Query { source, .. }) => {

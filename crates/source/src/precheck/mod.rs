@@ -2,7 +2,7 @@
 //! before it starts. [`check_source`] never fails and never panics: every problem
 //! becomes a failed [`CheckItem`] saying what is wrong and how to fix it.
 //!
-//! Items (stable names): `source.connect`, `source.version`, `source.tables`,
+//! Items (stable names): `source.connect`, `source.tls`, `source.version`, `source.tables`,
 //! `source.column_types`, `source.names`, `source.shard_columns`,
 //! `source.privileges.select`; with incremental sync also `source.binlog`,
 //! `source.binlog_format`, `source.binlog_row_image`, `source.privileges.replication`
@@ -19,8 +19,9 @@ pub use items::{check_start_time_covered, contains_chinese};
 use crate::binlog::{
     oldest_retained_time, BinlogOptions, BinlogReader, Positioning, StartFrom, TableFilter,
 };
-use crate::endpoint::SourceEndpoint;
+use crate::endpoint::{ConnectError, SourceEndpoint};
 use crate::metadata::{read_table_meta, server_info, MetadataError};
+use crate::tls::TlsMode;
 use crate::SqlError;
 use items::{BinaryLogsProbe, BinlogSettings, TableProblem};
 use mysql_async::prelude::Queryable;
@@ -61,16 +62,27 @@ pub enum IncrementalStart {
 }
 
 /// Runs every source check of `plan` against `endpoint`. When the server cannot be
-/// reached the result is the single failed `source.connect` item.
+/// reached the result is the single failed `source.connect` item (with `source.tls` when
+/// TLS was the reason).
 pub async fn check_source(endpoint: &SourceEndpoint, plan: &SourceCheckPlan) -> Vec<CheckItem> {
-    let mut conn = match endpoint.connect().await {
-        Ok(conn) => conn,
-        Err(e) => return vec![connect_failure(endpoint, &e.source)],
+    let (mut conn, encrypted) = match endpoint.connect_with_tls().await {
+        Ok(opened) => opened,
+        Err(e) if e.is_tls() => {
+            return vec![
+                tls_failure(endpoint, &e),
+                CheckItem::not_checked("source.connect", "the TLS connection failed"),
+            ]
+        }
+        Err(e) => match e.sql() {
+            Some(sql) => return vec![connect_failure(endpoint, sql)],
+            None => return vec![tls_failure(endpoint, &e)],
+        },
     };
     let mut out = vec![CheckItem::pass(
         "source.connect",
         format!("connected to {} as {:?}", endpoint.address(), endpoint.user),
     )];
+    out.push(tls_item(endpoint, &mut conn, encrypted).await);
     let mut flavor = endpoint.flavor;
     match server_info(&mut conn).await {
         Ok(info) => {
@@ -88,6 +100,110 @@ pub async fn check_source(endpoint: &SourceEndpoint, plan: &SourceCheckPlan) -> 
         out.extend(binlog_items(endpoint, &mut conn, plan).await);
     }
     out
+}
+
+/// `source.tls` for a connection that TLS stopped: the settings, a server without TLS, or
+/// a refused certificate.
+fn tls_failure(endpoint: &SourceEndpoint, e: &ConnectError) -> CheckItem {
+    let mode = endpoint.tls.mode;
+    let detail = format!(
+        "TLS mode {mode}: cannot connect to {}: {}",
+        endpoint.address(),
+        ErrorChain(&e.source)
+    );
+    let fix = match e.sql().map(SqlError::inner) {
+        None => "check the CA, client certificate and key: readable PEM files (or text), the \
+                 key belonging to the certificate"
+            .to_string(),
+        Some(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)) => {
+            format!(
+                "the server offers no TLS, which mode {mode} needs: configure ssl_cert and \
+                 ssl_key on the server (MySQL 8 and MariaDB 11.4 make their own), or choose \
+                 mode preferred to allow a plain connection"
+            )
+        }
+        Some(_) if mode.verifies_certificate() => {
+            let ca = if endpoint.tls.ca.is_some() {
+                "the CA file (ca_file)"
+            } else {
+                "a CA the system trusts (no ca_file is set)"
+            };
+            let name = if mode == TlsMode::VerifyIdentity {
+                format!(
+                    "; with verify_identity the certificate must also name {:?} \
+                     (subjectAltName), or use verify_ca",
+                    endpoint.host
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "the server's certificate is not signed by {ca} or was refused: set ca_file \
+                 to the CA that signed the server's certificate (the server's ssl_ca){name}"
+            )
+        }
+        Some(_) => "check the server's TLS setup (ssl_cert, ssl_key) and, for a user created \
+                    REQUIRE X509, the client certificate and key"
+            .to_string(),
+    };
+    CheckItem::fail("source.tls", detail, fix)
+}
+
+/// `source.tls` for an open connection: the mode, and what the server negotiated.
+async fn tls_item(endpoint: &SourceEndpoint, conn: &mut Conn, encrypted: bool) -> CheckItem {
+    let mode = endpoint.tls.mode;
+    if !encrypted {
+        return match mode {
+            TlsMode::Disabled => CheckItem::pass(
+                "source.tls",
+                "TLS is off (mode disabled): the password and the data cross the network in clear",
+            ),
+            _ => CheckItem::warn(
+                "source.tls",
+                format!(
+                    "the server at {} offers no TLS, so mode {mode} connected without it: the \
+                     password and the data cross the network in clear",
+                    endpoint.address()
+                ),
+                "enable TLS on the server (ssl_cert, ssl_key), then choose mode verify_identity \
+                 (or required), so that a plain connection is refused",
+            ),
+        };
+    }
+    // Session status of the server's side of this connection; OceanBase may not have it.
+    let status: Vec<(String, String)> = conn
+        .query("SHOW SESSION STATUS LIKE 'Ssl_%'")
+        .await
+        .unwrap_or_default();
+    let value = |name: &str| {
+        status
+            .iter()
+            .find(|(n, v)| n.eq_ignore_ascii_case(name) && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    };
+    let negotiated = match (value("Ssl_version"), value("Ssl_cipher")) {
+        (Some(version), Some(cipher)) => format!("{version} with {cipher}"),
+        _ => "TLS".to_string(),
+    };
+    let checked = match (mode, endpoint.tls.ca.is_some()) {
+        (TlsMode::VerifyIdentity, true) => {
+            "the certificate is signed by ca_file and names the host"
+        }
+        (TlsMode::VerifyIdentity, false) => {
+            "the certificate is signed by a CA the system trusts and names the host"
+        }
+        (TlsMode::VerifyCa, true) => {
+            "the certificate is signed by ca_file (its names are not checked)"
+        }
+        (TlsMode::VerifyCa, false) => {
+            "the certificate is signed by a CA the system trusts (its names are not checked)"
+        }
+        _ => "the server's certificate is not checked",
+    };
+    CheckItem::pass(
+        "source.tls",
+        format!("mode {mode}: {negotiated}; {checked}"),
+    )
 }
 
 fn connect_failure(endpoint: &SourceEndpoint, e: &SqlError) -> CheckItem {

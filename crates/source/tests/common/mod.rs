@@ -1,6 +1,7 @@
 //! How the source crate's tests and benches reach the database servers.
 #![allow(dead_code)] // each test binary uses a different subset
 
+use obsync_source::tls::{SourceTls, TlsMode};
 use obsync_source::{SourceEndpoint, SourceFlavor};
 use obsync_testkit::{Services, SqlServer};
 
@@ -22,5 +23,10 @@ pub fn endpoint_of(flavor: SourceFlavor, server: SqlServer) -> SourceEndpoint {
         port: server.port,
         user: server.user,
         password: server.password,
+        // The shared servers offer no TLS; TLS has its own tests (crates/pipeline/tests/source_tls.rs).
+        tls: SourceTls {
+            mode: TlsMode::Disabled,
+            ..Default::default()
+        },
     }
 }
