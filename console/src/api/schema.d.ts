@@ -911,6 +911,7 @@ export interface components {
             schema: components["schemas"]["SchemaProgress"];
             stage?: string | null;
             state: components["schemas"]["ProjectState"];
+            warning?: null | components["schemas"]["WarningView"];
         };
         /** @description A project as the API shows it. */
         Project: {
@@ -1154,6 +1155,13 @@ export interface components {
             /** Format: int64 */
             running_projects: number;
             version: string;
+        };
+        /** @description What a running project retries, and since when. */
+        WarningView: {
+            /** @description The cause, with what obsync does about it. */
+            message: string;
+            /** @description When the problem began, RFC 3339. */
+            since: string;
         };
     };
     responses: never;

@@ -175,6 +175,20 @@ function StagePanels({ project, progress, error }: { project: Project; progress?
     <>
       <ErrorAlert error={error} />
       {lastError && <LastError error={lastError} />}
+      {progress?.warning && (
+        <Alert
+          type="warning"
+          showIcon
+          data-testid="detail-warning"
+          message={
+            <Space wrap>
+              <Tag color="warning">{t('detail.warning')}</Tag>
+              <Typography.Text type="secondary">{t('detail.warningSince', { time: formatTime(progress.warning.since) })}</Typography.Text>
+            </Space>
+          }
+          description={progress.warning.message}
+        />
+      )}
       {progress && progress.notices.length > 0 && (
         <Card size="small" title={t('detail.notices')}>
           <AntList size="small" dataSource={progress.notices} renderItem={(n) => <AntList.Item>{n}</AntList.Item>} />

@@ -19,10 +19,12 @@ use faults::{
     redeliveries, rows_written, services_with, snapshot_counts, ProjectStateFile, Rng, Session,
     SnapshotProgress, Writer,
 };
+use obsync_format::decode::DecodedOp;
 use obsync_testkit::{KafkaInstance, MariaDbInstance, SqlServer};
 use serde_json::Value;
 use support::{
-    consume, reconstruct, scratch_dir, wait_until_equal, Obsync, ProjectSpec, Services, SourceDb,
+    assert_sequence_order, consume, reconstruct, scratch_dir, wait_until_equal, Obsync,
+    ProjectSpec, Services, SourceDb,
 };
 
 /// Generous bounds for a loaded 2-core machine; the happy path takes a fraction.
@@ -207,6 +209,7 @@ fn snapshot_survives_two_kills(parallelism: u32) {
     });
     let r = wait_until_equal(&db, &p.spec, &["big"], CONVERGE);
     assert!(p.state_file().full_done());
+    assert_sequence_order(&p.spec, &db.table_metas(&["big"]), &r);
 
     let counts = snapshot_counts(&r, "big", "id");
     let total: usize = counts.values().sum();
@@ -333,6 +336,7 @@ fn kill9_while_streaming_replays_but_loses_nothing() {
     let log = writer.finish();
     let r = wait_until_equal(&db, &p.spec, &["t", "b"], CONVERGE);
     assert_every_change_delivered(&log, &r, "t");
+    assert_sequence_order(&p.spec, &db.table_metas(&["t", "b"]), &r);
     let inserts = insert_counts(&r, "b");
     let per_burst: Vec<usize> = bursts
         .iter()
@@ -396,6 +400,7 @@ fn broker_down_for_30s_is_ridden_out_without_loss() {
     let written_at_stop = writer.transactions();
     let mut acked_early = None;
     let mut acked_late = 0;
+    let mut warned = None;
     while down.elapsed() < OUTAGE {
         let s = ob.status().unwrap_or_else(|| {
             panic!(
@@ -407,6 +412,9 @@ fn broker_down_for_30s_is_ridden_out_without_loss() {
             state_is(&s, "RUNNING") && s["last_error"].is_null(),
             "obsync must ride out a broker outage: {s}"
         );
+        if !s["warning"].is_null() && warned.is_none() {
+            warned = Some((down.elapsed(), s["warning"].clone()));
+        }
         let acked = s["messages_acked"].as_u64().unwrap_or(0);
         if down.elapsed() > Duration::from_secs(5) {
             acked_early.get_or_insert(acked);
@@ -421,6 +429,27 @@ fn broker_down_for_30s_is_ridden_out_without_loss() {
     );
     let during = writer.transactions() - written_at_stop;
     assert!(during > 100, "only {during} transactions during the outage");
+    // The outage shows as a warning with its cause and since when, within the
+    // acknowledgement warning time (10 s) and some polling.
+    let (after, warning) = warned.expect("no warning in the status while Kafka was down");
+    assert!(
+        after < Duration::from_secs(20),
+        "warned only after {after:?}"
+    );
+    assert!(
+        warning["message"].as_str().unwrap_or("").contains("Kafka"),
+        "{warning}"
+    );
+    let since = warning["since"].as_u64().expect("warning.since");
+    let stopped_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - down.elapsed().as_secs();
+    assert!(
+        since >= stopped_at.saturating_sub(2) && since <= stopped_at + 15,
+        "warning since {since}, Kafka stopped at {stopped_at}"
+    );
     kafka.start();
     let up = Instant::now();
     writer.wait_transactions(50, START);
@@ -428,7 +457,10 @@ fn broker_down_for_30s_is_ridden_out_without_loss() {
     let r = wait_until_equal(&db, &p.spec, &["t"], CONVERGE);
     let caught_up = up.elapsed();
     assert_every_change_delivered(&log, &r, "t");
-    let s = ob.status().expect("status");
+    assert_sequence_order(&p.spec, &db.table_metas(&["t"]), &r);
+    let s = ob.wait_for("the Kafka warning to clear", START, |s| {
+        s["warning"].is_null()
+    });
     assert!(state_is(&s, "RUNNING") && s["last_error"].is_null(), "{s}");
     eprintln!(
         "fault summary: broker down {OUTAGE:?}: {during} transactions written meanwhile, caught up {caught_up:.1?} after restart; \
@@ -521,6 +553,10 @@ fn ride_out_source_outages(outages: &[Outage]) {
                 !s["last_error"].is_null(),
                 "the outage is visible in the status: {s}"
             );
+            assert!(
+                !s["warning"].is_null(),
+                "the outage is a warning with its cause and since when: {s}"
+            );
         }
         maria.start();
     }
@@ -529,8 +565,9 @@ fn ride_out_source_outages(outages: &[Outage]) {
     assert!(log.failures > 0, "the writer never saw the source go away");
     let r = wait_until_equal(&db, &p.spec, &["t"], CONVERGE);
     assert_every_change_delivered(&log, &r, "t");
-    let s = ob.wait_for("the source error to clear", START, |s| {
-        s["last_error"].is_null()
+    assert_sequence_order(&p.spec, &db.table_metas(&["t"]), &r);
+    let s = ob.wait_for("the source error and warning to clear", START, |s| {
+        s["last_error"].is_null() && s["warning"].is_null()
     });
     assert!(state_is(&s, "RUNNING"), "{s}");
     drop(ob);
@@ -615,6 +652,7 @@ fn sigterm_exits_0_and_a_quiet_stop_resumes_without_duplicates() {
     let log = writer.finish();
     let r = wait_until_equal(&db, &p.spec, &["t"], CONVERGE);
     assert_every_change_delivered(&log, &r, "t");
+    assert_sequence_order(&p.spec, &db.table_metas(&["t"]), &r);
     drop(ob);
     eprintln!(
         "fault summary: SIGTERM: quiet stop 0 re-delivered; stop under load {} re-delivered, harness duplicates {}; {:.1?}",
@@ -718,6 +756,400 @@ fn oversized_row_fails_the_project_and_is_never_skipped() {
     eprintln!(
         "fault summary: oversized row: exit 1 twice at the same place ({}); {:.1?}",
         errors[0],
+        t0.elapsed()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. Order and truth across restarts (issue 17)
+// ---------------------------------------------------------------------------------------
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn sigterm(ob: &mut Obsync) {
+    ob.terminate();
+    let code = ob.wait_exit(START);
+    assert!(code.success(), "graceful stop exited with {code}");
+}
+
+/// Issue 17's reproduction: a writer pins its clock (`SET timestamp = 1800000000`), two
+/// updates, SIGTERM, a restart, a third update. The three messages used to carry
+/// `…00001`, `…00002`, `…00001` (each run numbered from 1 again), so a rebuild by
+/// sequence ended at v=2.
+#[test]
+fn store_data_sequence_never_goes_back_after_a_sigterm_with_a_pinned_clock() {
+    let t0 = Instant::now();
+    let services = Services::load();
+    let server = shared_mariadb(&services);
+    let db = SourceDb::create(&services);
+    let mut sql = Session::new(&server, db.name());
+    sql.run(&[
+        "CREATE TABLE t (id BIGINT PRIMARY KEY, v INT NOT NULL)".into(),
+        "INSERT INTO t VALUES (1, 0)".into(),
+    ])
+    .unwrap();
+    let p = Project::new(&services, &db, "one", &[]);
+    let pin = "SET timestamp = 1800000000".to_string();
+
+    let mut ob = p.start();
+    wait_streaming(&mut ob);
+    sql.run(&[
+        pin.clone(),
+        "UPDATE t SET v = 1 WHERE id = 1".into(),
+        "UPDATE t SET v = 2 WHERE id = 1".into(),
+    ])
+    .unwrap();
+    wait_until_equal(&db, &p.spec, &["t"], CONVERGE);
+    sigterm(&mut ob);
+
+    let mut ob = p.start();
+    wait_streaming(&mut ob);
+    sql.run(&[pin, "UPDATE t SET v = 3 WHERE id = 1".into()])
+        .unwrap();
+    let r = wait_until_equal(&db, &p.spec, &["t"], CONVERGE);
+    sigterm(&mut ob);
+
+    let updates: Vec<u64> = r
+        .records
+        .iter()
+        .filter(|(_, d)| d.op == DecodedOp::Update)
+        .map(|(_, d)| d.sequence.expect("an update carries storeDataSequence"))
+        .collect();
+    assert_eq!(updates.len(), 3, "{updates:?}");
+    assert!(
+        updates.windows(2).all(|w| w[1] > w[0]),
+        "storeDataSequence went back across the restart: {updates:?}"
+    );
+    let numbered = assert_sequence_order(&p.spec, &db.table_metas(&["t"]), &r);
+    eprintln!(
+        "fault summary: pinned clock + SIGTERM: sequences {updates:?}, {numbered} numbered records; {:.1?}",
+        t0.elapsed()
+    );
+}
+
+/// 20 restarts, SIGTERM and kill -9 mixed, during the snapshot and while streaming, with
+/// a writer whose clock is pinned into the past: every table rebuilds exactly in offset
+/// order and in storeDataSequence order, and the numbers never go back in a partition.
+#[test]
+fn a_restart_storm_keeps_every_table_exact_in_offset_and_sequence_order() {
+    let t0 = Instant::now();
+    let services = Services::load();
+    let server = shared_mariadb(&services);
+    let db = SourceDb::create(&services);
+    let mut sql = Session::new(&server, db.name());
+    create_writer_table(&mut sql, "big", 60_000);
+    create_writer_table(&mut sql, "t", 300);
+    let p = Project::new(&services, &db, "hash", &["snapshot_chunk_rows = 200"]);
+    let big = format!("{}.big", db.name());
+    let mut ob = p.start();
+    // Changes from the snapshot's start position on each reach Kafka as a record.
+    poll(
+        "the snapshot's start position in state.json",
+        START,
+        Duration::from_millis(5),
+        || ProjectStateFile::read(&p.state).filter(|s| s.0["snapshot_start"].is_object()),
+    );
+    let writer = Writer::start(
+        &server,
+        db.name(),
+        "t",
+        301,
+        Duration::from_millis(10),
+        false,
+    );
+    // 2020-09-13: far behind the real clock, constant across restarts.
+    writer.pin_clock(1_600_000_000);
+    let mut rng = Rng::seeded();
+    let mut kinds = Vec::new();
+    let mut in_snapshot = 0;
+    for i in 0..20 {
+        // The first restarts land in the snapshot (small chunks make it last), the rest
+        // while streaming.
+        ob.wait_for("the run to make progress", START, |s| {
+            state_is(s, "RUNNING") && (rows_done(s, &big) > 0 || s["stage"] == "incremental")
+        });
+        let snapshotting = !p.state_file().full_done();
+        in_snapshot += usize::from(snapshotting);
+        std::thread::sleep(Duration::from_millis(rng.range(300, 1500)));
+        if i % 3 == 1 {
+            sigterm(&mut ob);
+            kinds.push("TERM");
+        } else {
+            ob.kill9();
+            kinds.push("KILL");
+        }
+        ob = p.start();
+    }
+    wait_streaming(&mut ob);
+    writer.wait_transactions(20, START);
+    let log = writer.finish();
+    let r = wait_until_equal(&db, &p.spec, &["big", "t"], CONVERGE);
+    assert_every_change_delivered(&log, &r, "t");
+    let numbered = assert_sequence_order(&p.spec, &db.table_metas(&["big", "t"]), &r);
+    assert!(
+        in_snapshot >= 2,
+        "only {in_snapshot} restarts hit the snapshot: make it longer"
+    );
+    drop(ob);
+    eprintln!(
+        "fault summary: restart storm: 20 restarts ({kinds:?}), {in_snapshot} during the snapshot, {} writer transactions; \
+         {numbered} numbered records, {} re-delivered, harness duplicates {}; {:.1?}",
+        log.transactions,
+        redeliveries(&r),
+        r.duplicates,
+        t0.elapsed()
+    );
+}
+
+/// Issue 17, finding 3: another session pins its clock into the past and writes a table
+/// outside the project. The project's checkpoint time used to jump back to it (lag of
+/// years); it must stay where the project's own changes put it. A project write pinned
+/// into the future must not move it past the local clock either.
+#[test]
+fn a_foreign_sessions_set_timestamp_moves_neither_checkpoint_time_nor_lag() {
+    let t0 = Instant::now();
+    let services = Services::load();
+    let server = shared_mariadb(&services);
+    let db = SourceDb::create(&services);
+    let other = SourceDb::create(&services);
+    let mut sql = Session::new(&server, db.name());
+    create_writer_table(&mut sql, "t", 10);
+    let mut foreign = Session::new(&server, other.name());
+    create_writer_table(&mut foreign, "elsewhere", 0);
+    let p = Project::new(&services, &db, "one", &[]);
+
+    let mut ob = p.start();
+    wait_streaming(&mut ob);
+    sql.run(&["UPDATE t SET v = v + 1 WHERE id = 1".into()])
+        .unwrap();
+    let before = ob.wait_for("a checkpoint time", START, |s| {
+        s["checkpoint_time"]
+            .as_u64()
+            .is_some_and(|t| t + 60 > unix_now())
+    });
+    let time = before["checkpoint_time"].as_u64().unwrap();
+    let position = p.state_file().checkpoint();
+    for i in 0..20 {
+        foreign
+            .run(&[
+                "SET timestamp = 1700000000".into(),
+                format!("INSERT INTO elsewhere (id, v, s) VALUES ({i}, 0, 'x')"),
+            ])
+            .unwrap();
+    }
+    // The checkpoint moves past the foreign writes (Progress marks); meanwhile the
+    // time and the lag stay true.
+    let end = Instant::now() + Duration::from_secs(8);
+    while Instant::now() < end {
+        let s = ob.status().expect("status");
+        let t = s["checkpoint_time"].as_u64().expect("checkpoint_time");
+        assert!(
+            t >= time,
+            "checkpoint time went back from {time} to {t}: {s}"
+        );
+        let lag = s["lag_seconds"].as_u64().unwrap_or(0);
+        assert!(lag < 120, "lag {lag} s after a foreign SET TIMESTAMP: {s}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_ne!(
+        p.state_file().checkpoint(),
+        position,
+        "the checkpoint did not move past the foreign writes"
+    );
+    let saved = p.state_file().0["incremental"]["timestamp"]
+        .as_u64()
+        .unwrap();
+    assert!(saved >= time, "state.json time {saved}, before {time}");
+    // A project write pinned into the future is clamped to the local clock.
+    sql.run(&[
+        "SET timestamp = 1900000000".into(),
+        "UPDATE t SET v = v + 1 WHERE id = 2".into(),
+    ])
+    .unwrap();
+    wait_until_equal(&db, &p.spec, &["t"], CONVERGE);
+    let s = ob.wait_for("the future write's checkpoint", START, |s| {
+        s["checkpoint_time"].as_u64() != Some(time)
+    });
+    let t = s["checkpoint_time"].as_u64().unwrap();
+    assert!(
+        t <= unix_now() + 1 && t >= time,
+        "checkpoint time {t} after a write pinned to 1900000000"
+    );
+    sigterm(&mut ob);
+    eprintln!(
+        "fault summary: foreign SET TIMESTAMP: checkpoint time kept at {time} (then {t}); {:.1?}",
+        t0.elapsed()
+    );
+}
+
+/// What happens to a private MariaDB's binlog while the project is stopped.
+#[derive(Debug, Clone, Copy)]
+enum LogLoss {
+    /// `RESET MASTER`: the binlog starts over (another history).
+    Reset,
+    /// `PURGE BINARY LOGS` past the checkpoint's file.
+    Purge,
+}
+
+/// A project stops; the source loses the binlog it would resume from; the next start
+/// must end at once, naming the cause and the fix, never resume somewhere else.
+fn lost_binlog_is_a_final_error(loss: LogLoss, cause: &str) {
+    let t0 = Instant::now();
+    let maria = MariaDbInstance::spawn();
+    let server = maria.server();
+    let services = services_with(Some(server.clone()), None);
+    let db = SourceDb::create(&services);
+    let mut sql = Session::new(&server, db.name());
+    create_writer_table(&mut sql, "t", 10);
+    let p = Project::new(&services, &db, "one", &[]);
+    let mut ob = p.start();
+    wait_streaming(&mut ob);
+    sql.run(&["UPDATE t SET v = v + 1 WHERE id < 5".into()])
+        .unwrap();
+    wait_until_equal(&db, &p.spec, &["t"], CONVERGE);
+    sigterm(&mut ob);
+    let checkpoint = p.state_file().checkpoint().expect("a checkpoint");
+    match loss {
+        LogLoss::Reset => {
+            sql.run(&["RESET MASTER".into()]).unwrap();
+        }
+        LogLoss::Purge => {
+            // Changes the project never read, then their files purged.
+            sql.run(&[
+                "UPDATE t SET v = v + 1 WHERE id = 7".into(),
+                "FLUSH BINARY LOGS".into(),
+                "UPDATE t SET v = v + 1 WHERE id = 8".into(),
+                "FLUSH BINARY LOGS".into(),
+            ])
+            .unwrap();
+            // Every file before the active one, the checkpoint's among them. A dump
+            // thread of the stopped run may linger until the server notices its
+            // connection is gone: the server refuses to purge a file in use until then.
+            let active = format!("{}.{:06}", checkpoint.0.rsplit_once('.').unwrap().0, 3);
+            poll("the purge", START, Duration::from_millis(200), || {
+                sql.run(&[format!("PURGE BINARY LOGS TO '{active}'")]).ok()
+            });
+        }
+    }
+    let mut ob = p.start();
+    let code = ob.wait_exit(START);
+    let log = ob.log_tail(40);
+    assert!(!code.success(), "the run went on after {loss:?}:\n{log}");
+    assert!(
+        log.contains(cause) && log.contains("snapshot"),
+        "the error names neither the cause ({cause:?}) nor the fix after {loss:?} (checkpoint {checkpoint:?}):\n{log}"
+    );
+    // Nothing was resumed from another place: the checkpoint is untouched.
+    assert_eq!(p.state_file().checkpoint(), Some(checkpoint));
+    eprintln!(
+        "fault summary: {loss:?} while stopped: exit {code}, {:.1?}\n{}",
+        t0.elapsed(),
+        ob.log_tail(6)
+    );
+}
+
+#[test]
+fn reset_master_while_stopped_ends_in_a_final_error_with_its_fix() {
+    lost_binlog_is_a_final_error(LogLoss::Reset, "RESET MASTER");
+}
+
+#[test]
+fn purged_binlogs_past_the_checkpoint_end_in_a_final_error_with_its_fix() {
+    lost_binlog_is_a_final_error(LogLoss::Purge, "purged binlogs");
+}
+
+/// `max_connections` drops below what the project needs while it streams and its dump
+/// connection is cut: the reconnects are refused ("Too many connections"), shown as a
+/// warning, retried with backoff, and the project recovers once connections are allowed
+/// again, losing nothing.
+#[test]
+fn too_many_connections_is_retried_shown_and_recovered() {
+    let t0 = Instant::now();
+    let maria = MariaDbInstance::spawn();
+    let server = maria.server();
+    let services = services_with(Some(server.clone()), None);
+    let db = SourceDb::create(&services);
+    let mut sql = Session::new(&server, db.name());
+    create_writer_table(&mut sql, "t", 300);
+    // The project logs in as a user without SUPER: no admin slot beyond max_connections.
+    sql.run(&[
+        "CREATE USER 'plain'@'%' IDENTIFIED BY 'plain'".into(),
+        "GRANT SELECT, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'plain'@'%'".into(),
+    ])
+    .unwrap();
+    let mut p = Project::new(&services, &db, "one", &[]);
+    p.spec.user = "plain".into();
+    p.spec.password = "plain".into();
+    p.file = p.spec.write_project(p.file.parent().unwrap());
+    let mut ob = p.start();
+    wait_streaming(&mut ob);
+    let writer = Writer::start(
+        &server,
+        db.name(),
+        "t",
+        301,
+        Duration::from_millis(20),
+        true,
+    );
+    writer.wait_transactions(30, START);
+    let original = sql
+        .value("SELECT @@GLOBAL.max_connections")
+        .unwrap()
+        .unwrap();
+    // Every connection the project user opens from now on is refused: MariaDB's
+    // smallest max_connections is 10, so idle root sessions fill the slots the writer,
+    // this session and the project do not hold, and the one admin slot beyond.
+    sql.run(&["SET GLOBAL max_connections = 10".into()])
+        .unwrap();
+    let mut holders = Vec::new();
+    loop {
+        let connected: u64 = sql
+            .value("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'THREADS_CONNECTED'")
+            .unwrap()
+            .unwrap()
+            .parse()
+            .unwrap();
+        // One more than the limit (the admin slot): the killed dump frees one.
+        if connected >= 11 {
+            break;
+        }
+        let mut h = Session::new(&server, db.name());
+        h.run(&["SELECT 1".into()]).expect("a holder connects");
+        holders.push(h);
+    }
+    let dump = sql
+        .value("SELECT CAST(id AS CHAR) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%' LIMIT 1")
+        .unwrap()
+        .expect("obsync's binlog dump connection");
+    sql.run(&[format!("KILL {dump}")]).unwrap();
+    let warned = ob.wait_for("a warning about the refused connections", START, |s| {
+        s["warning"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("onnections"))
+    });
+    assert!(state_is(&warned, "RUNNING"), "{warned}");
+    std::thread::sleep(Duration::from_secs(3));
+    sql.run(&[format!("SET GLOBAL max_connections = {original}")])
+        .unwrap();
+    drop(holders);
+    writer.wait_transactions(30, START);
+    let log = writer.finish();
+    let r = wait_until_equal(&db, &p.spec, &["t"], CONVERGE);
+    assert_every_change_delivered(&log, &r, "t");
+    assert_sequence_order(&p.spec, &db.table_metas(&["t"]), &r);
+    let s = ob.wait_for("the warning to clear", START, |s| s["warning"].is_null());
+    assert!(state_is(&s, "RUNNING"), "{s}");
+    sigterm(&mut ob);
+    eprintln!(
+        "fault summary: max_connections=10 (filled) with the dump cut: warned {:?}, recovered; {} transactions, {} re-delivered; {:.1?}",
+        warned["warning"],
+        log.transactions,
+        redeliveries(&r),
         t0.elapsed()
     );
 }

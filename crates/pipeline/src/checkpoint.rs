@@ -16,8 +16,10 @@
 //! build reads fails loudly instead of being taken for a corrupt file.
 
 mod disk_v1;
+pub mod sequence;
 pub mod writer;
 
+pub use sequence::{SequenceReservation, SEQUENCE_FILE};
 pub use writer::{CheckpointWriter, Snapshot};
 
 use obsync_model::{LogPosition, TableMeta, Value};

@@ -12,6 +12,7 @@ use crate::checkpoint::{
     CheckpointError, CheckpointStore, CheckpointWriter, IncrementalCheckpoint, ProjectState,
     RangeProgress, Snapshot,
 };
+use crate::status::WarningCause;
 use obsync_kafka::ProduceError;
 use obsync_model::{LogPosition, TableMeta, Value};
 use obsync_source::snapshot::KeyRange;
@@ -49,7 +50,11 @@ pub enum Mark {
     /// `definitions` is set when the tables' definitions in force changed.
     Committed {
         position: LogPosition,
-        timestamp: u32,
+        /// The transaction's commit time (Unix s); `None` for a stretch of other tables'
+        /// changes, whose times (any session may `SET TIMESTAMP`) say nothing about the
+        /// project's tables. The checkpoint's time only moves forward: see
+        /// [`checkpoint_time`].
+        timestamp: Option<u32>,
         definitions: Option<Vec<TableMeta>>,
     },
     /// At wall time `at` (Unix s) the reader had read everything the source had
@@ -95,7 +100,13 @@ pub struct DeliveryStats {
     /// Wall time (Unix s) of the first [`Mark::CaughtUp`] since the last delivered
     /// change: since when the project is idle; 0 when it is not.
     pub idle_since: AtomicU64,
+    /// What the run is riding out right now (Kafka not acknowledging, the source away).
+    pub warnings: crate::status::Warnings,
 }
+
+/// How long an acknowledgement may take before the status warns that Kafka is not
+/// acknowledging (the producer keeps retrying up to its message timeout).
+pub const ACK_WARNING_AFTER: Duration = Duration::from_secs(10);
 
 /// Failure of the delivery side; the state on disk is the last good checkpoint.
 #[derive(Debug, thiserror::Error)]
@@ -164,9 +175,10 @@ pub fn apply(state: &mut ProjectState, mark: Mark) {
             timestamp,
             definitions,
         } => {
+            let previous = state.incremental.as_ref().map(|i| i.timestamp);
             state.incremental = Some(IncrementalCheckpoint {
                 position,
-                timestamp,
+                timestamp: checkpoint_time(previous, timestamp, unix_ms() / 1000),
             });
             if let Some(d) = definitions {
                 state.definitions = d;
@@ -228,7 +240,22 @@ pub async fn track<A: Ack>(
                 source_ts,
                 written,
             } => {
-                if let Err(e) = ack.acknowledged().await {
+                let acked = ack.acknowledged();
+                tokio::pin!(acked);
+                let acked = tokio::select! {
+                    r = &mut acked => r,
+                    _ = tokio::time::sleep(ACK_WARNING_AFTER) => {
+                        stats.warnings.set(
+                            WarningCause::Kafka,
+                            format!("Kafka has not acknowledged a message for more than {}s (brokers unreachable or overloaded): obsync keeps retrying, and resumes from the checkpoint if the producer gives up", ACK_WARNING_AFTER.as_secs()),
+                        );
+                        acked.await
+                    }
+                };
+                if acked.is_ok() && stats.warnings.is_set(WarningCause::Kafka) {
+                    stats.warnings.clear(WarningCause::Kafka);
+                }
+                if let Err(e) = acked {
                     if dirty {
                         saver.save(&state).await?;
                     }
@@ -261,14 +288,14 @@ pub async fn track<A: Ack>(
                     ..
                 } = &mark
                 {
-                    stats
-                        .checkpoint_ts
-                        .store(*timestamp as u64, Ordering::Relaxed);
                     *stats.checkpoint.lock().unwrap_or_else(|p| p.into_inner()) =
                         Some(position.to_string());
-                    // Something was read after the last time the reader was caught up.
-                    stats.caught_up_at.store(0, Ordering::Relaxed);
-                    stats.idle_since.store(0, Ordering::Relaxed);
+                    if timestamp.is_some() {
+                        // A change of the project's was read after the last time the
+                        // reader was caught up.
+                        stats.caught_up_at.store(0, Ordering::Relaxed);
+                        stats.idle_since.store(0, Ordering::Relaxed);
+                    }
                 }
                 // Stage transitions are rare and worth saving at once.
                 let urgent = !matches!(mark, Mark::Committed { .. } | Mark::ChunkDone { .. });
@@ -280,7 +307,13 @@ pub async fn track<A: Ack>(
                             ..
                         }
                 );
+                let committed = matches!(mark, Mark::Committed { .. });
                 apply(&mut state, mark);
+                if let Some(i) = state.incremental.as_ref().filter(|_| committed) {
+                    stats
+                        .checkpoint_ts
+                        .store(i.timestamp as u64, Ordering::Relaxed);
+                }
                 if new_definitions {
                     saver.definitions = Arc::new(state.definitions.clone());
                 }
@@ -298,6 +331,20 @@ pub async fn track<A: Ack>(
     }
     saver.writer.finish().await?;
     Ok(state)
+}
+
+/// The checkpoint's time after a transaction committed at `commit` (Unix s) was
+/// delivered, `previous` being the time before and `now` the local clock: never earlier
+/// than `previous` (a session's `SET TIMESTAMP` into the past, a source clock stepped
+/// back), never later than `now` (a timestamp pinned into the future: the transaction
+/// cannot have committed after it was read). `None` keeps the previous time.
+pub fn checkpoint_time(previous: Option<u32>, commit: Option<u32>, now: u64) -> u32 {
+    let now = u32::try_from(now).unwrap_or(u32::MAX);
+    let previous = previous.unwrap_or(0);
+    match commit {
+        Some(t) => t.min(now).max(previous),
+        None => previous,
+    }
 }
 
 pub fn unix_ms() -> u64 {
@@ -342,6 +389,27 @@ mod tests {
         }
     }
 
+    #[test]
+    fn checkpoint_time_never_goes_back_nor_past_the_local_clock() {
+        let now = 1_796_000_000;
+        // A session's SET TIMESTAMP into the past.
+        assert_eq!(
+            checkpoint_time(Some(1_795_999_000), Some(1_700_000_000), now),
+            1_795_999_000
+        );
+        // Pinned into the future: the transaction was read no later than now.
+        assert_eq!(
+            checkpoint_time(Some(5), Some(1_900_000_000), now),
+            1_796_000_000
+        );
+        // Other tables' changes keep the time.
+        assert_eq!(checkpoint_time(Some(42), None, now), 42);
+        assert_eq!(
+            checkpoint_time(None, Some(1_795_000_000), now),
+            1_795_000_000
+        );
+    }
+
     #[tokio::test]
     async fn checkpoint_waits_for_every_earlier_acknowledgement() {
         let store = store("order");
@@ -371,7 +439,7 @@ mod tests {
         .ok();
         tx.send(Pending::Mark(Mark::Committed {
             position: pos(100),
-            timestamp: 7,
+            timestamp: Some(7),
             definitions: None,
         }))
         .await
@@ -416,7 +484,7 @@ mod tests {
         .ok();
         tx.send(Pending::Mark(Mark::Committed {
             position: pos(10),
-            timestamp: 1,
+            timestamp: Some(1),
             definitions: None,
         }))
         .await
@@ -430,7 +498,7 @@ mod tests {
         .ok();
         tx.send(Pending::Mark(Mark::Committed {
             position: pos(20),
-            timestamp: 2,
+            timestamp: Some(2),
             definitions: None,
         }))
         .await

@@ -27,6 +27,9 @@ pub struct ProjectMetrics {
     pub snapshot_rows_done: IntGaugeVec,
     pub snapshot_rows_estimated: IntGaugeVec,
     pub commit_to_ack_seconds: Histogram,
+    /// Per cause (`kafka`, `source`): since when (Unix s) the project warns that it
+    /// retries; 0 when it does not.
+    pub warning_since_seconds: IntGaugeVec,
 }
 
 impl ProjectMetrics {
@@ -75,6 +78,14 @@ impl ProjectMetrics {
                 .buckets(vec![0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0]),
             )
             .expect("valid metric"),
+            warning_since_seconds: IntGaugeVec::new(
+                Opts::new(
+                    "warning_since_seconds",
+                    "Since when (Unix s) the project retries an unreachable Kafka or source, per cause; 0 while it does not.",
+                ),
+                &["cause"],
+            )
+            .expect("valid metric"),
             registry,
         };
         for c in [
@@ -86,6 +97,7 @@ impl ProjectMetrics {
             Box::new(m.snapshot_rows_done.clone()),
             Box::new(m.snapshot_rows_estimated.clone()),
             Box::new(m.commit_to_ack_seconds.clone()),
+            Box::new(m.warning_since_seconds.clone()),
         ] {
             m.registry.register(c).expect("metric names are unique");
         }

@@ -8,7 +8,7 @@ use crate::metrics::ProjectMetrics;
 use crate::plan::{self, ProjectPlan};
 use crate::settings::Settings;
 use crate::stages;
-use crate::status::{CaughtUp, RunState, StatusCell, StatusSnapshot};
+use crate::status::{CaughtUp, RunState, StatusCell, StatusSnapshot, WarningCause};
 use crate::RunError;
 use obsync_kafka::{KafkaAdmin, KafkaProducer};
 use obsync_model::{ErrorChain, LogPosition};
@@ -132,6 +132,18 @@ impl ProjectHandle {
         if let Some(lag) = s.lag_seconds {
             self.metrics.checkpoint_lag_seconds.set(lag as i64);
         }
+        let warnings = self.stats.warnings.all();
+        for cause in [WarningCause::Kafka, WarningCause::Source] {
+            let since = warnings
+                .iter()
+                .find(|(c, _)| *c == cause)
+                .map_or(0, |(_, w)| w.since);
+            self.metrics
+                .warning_since_seconds
+                .with_label_values(&[cause.label()])
+                .set(since as i64);
+        }
+        s.warning = self.stats.warnings.oldest();
         s
     }
 
@@ -211,6 +223,19 @@ async fn run_resuming(mut ctx: RunContext) -> Result<RunOutcome, RunError> {
             Err(e) if e.is_transient() => {
                 tracing::warn!(error = %e, retry_in = ?backoff, "resuming from the checkpoint");
                 ctx.status.set_error(e.to_string());
+                // Cleared by the next acknowledgement, or the next binlog stream opened.
+                let cause = match e {
+                    RunError::Binlog(_) => WarningCause::Source,
+                    _ => WarningCause::Kafka,
+                };
+                ctx.stats.warnings.set(
+                    cause,
+                    format!(
+                        "{}; resuming from the checkpoint (next attempt in {}s)",
+                        ErrorChain(&e),
+                        backoff.as_secs()
+                    ),
+                );
             }
             other => return other,
         }

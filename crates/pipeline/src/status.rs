@@ -66,6 +66,83 @@ pub struct StatusSnapshot {
     /// table renamed out of the project).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<String>,
+    /// A problem the project is riding out right now (it keeps retrying), the oldest if
+    /// several; `None` once everything works again.
+    #[serde(default)]
+    pub warning: Option<Warning>,
+}
+
+/// What a running project is retrying, and since when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    /// The cause, with what obsync does about it.
+    pub message: String,
+    /// When the problem began, Unix s.
+    pub since: u64,
+}
+
+/// What a warning is about; each cause is set and cleared on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum WarningCause {
+    /// Kafka does not acknowledge messages in time.
+    Kafka,
+    /// The source (its change log) cannot be read.
+    Source,
+}
+
+impl WarningCause {
+    /// The label of the `obsync_warning_since_seconds` metric.
+    pub fn label(self) -> &'static str {
+        match self {
+            WarningCause::Kafka => "kafka",
+            WarningCause::Source => "source",
+        }
+    }
+}
+
+/// The project's current warnings, one per cause. Set and cleared by whichever part of
+/// the run sees the problem and its end (the delivery tracker for Kafka, the incremental
+/// stage and the resume loop for the source).
+#[derive(Debug, Default)]
+pub struct Warnings(Mutex<BTreeMap<WarningCause, Warning>>);
+
+impl Warnings {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<WarningCause, Warning>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records (or updates the message of) the warning for `cause`; its `since` stays
+    /// the time the problem was first seen.
+    pub fn set(&self, cause: WarningCause, message: impl Into<String>) {
+        let now = crate::delivery::unix_ms() / 1000;
+        let message = message.into();
+        self.lock()
+            .entry(cause)
+            .and_modify(|w| w.message.clone_from(&message))
+            .or_insert(Warning {
+                message,
+                since: now,
+            });
+    }
+
+    pub fn clear(&self, cause: WarningCause) {
+        self.lock().remove(&cause);
+    }
+
+    /// Whether a warning for `cause` is set.
+    pub fn is_set(&self, cause: WarningCause) -> bool {
+        self.lock().contains_key(&cause)
+    }
+
+    /// Every warning, by cause.
+    pub fn all(&self) -> Vec<(WarningCause, Warning)> {
+        self.lock().iter().map(|(c, w)| (*c, w.clone())).collect()
+    }
+
+    /// The oldest warning.
+    pub fn oldest(&self) -> Option<Warning> {
+        self.lock().values().min_by_key(|w| w.since).cloned()
+    }
 }
 
 /// How long one sign of being caught up (a server heartbeat, which comes every 5 s, or
@@ -247,6 +324,7 @@ impl StatusCell {
                 rows_per_second: i.rate.rate,
                 last_error: i.last_error.clone(),
                 notices: i.notices.clone(),
+                warning: None,
             }
         })
     }
@@ -281,5 +359,25 @@ mod tests {
         // Never caught up (reading a backlog): the time since the checkpoint's commit.
         assert_eq!(lag(now, Some(now - 42), None), (Some(42), None));
         assert_eq!(lag(now, None, None), (None, None));
+    }
+
+    #[test]
+    fn a_warning_keeps_its_first_time_and_clears_per_cause() {
+        let w = Warnings::default();
+        w.set(WarningCause::Kafka, "first");
+        let since = w.oldest().unwrap().since;
+        w.set(WarningCause::Kafka, "second");
+        assert_eq!(
+            w.oldest(),
+            Some(Warning {
+                message: "second".into(),
+                since
+            })
+        );
+        w.set(WarningCause::Source, "source");
+        w.clear(WarningCause::Kafka);
+        assert_eq!(w.oldest().unwrap().message, "source");
+        w.clear(WarningCause::Source);
+        assert_eq!(w.oldest(), None);
     }
 }

@@ -531,32 +531,35 @@ async fn definitions_known_at_the_start_decode_rows_logged_before_a_later_ddl() 
 }
 
 #[tokio::test]
-async fn the_probe_opens_the_dump_as_the_reader_would_and_a_refusal_shows_the_server_message() {
+async fn the_probe_opens_the_dump_as_the_reader_would_and_a_missing_file_is_named_before_dumping() {
     let ep = shared_endpoint();
     let opts = |start| BinlogOptions::new(server_id(), start, db_filter("none"));
     let ok = BinlogReader::probe(&ep, &opts(StartFrom::Current))
         .await
         .expect("the probe reads the first event");
     assert_eq!(ok.mode, "file and position");
-    // A file the server does not have: MariaDB answers 1236, and the error keeps its text.
+    // A file the server does not have: decided from its binlog index before dumping.
     let missing = StartFrom::Position(LogPosition {
         coord: BinlogCoord::new("no-such-binlog.000042", 4),
         gtid: None,
     });
     let err = BinlogReader::probe(&ep, &opts(missing)).await.unwrap_err();
-    let BinlogError::Stream { at, fix, source } = &err else {
+    let BinlogError::LineageChanged { from, detail } = &err else {
         panic!("{err:?}")
     };
-    assert!(at.contains("no-such-binlog.000042:4"), "{at}");
-    assert!(fix.contains("purged"), "{fix}");
-    let mysql_async::Error::Server(server) = source.inner() else {
-        panic!("{source:?}")
-    };
-    assert_eq!(server.code, 1236);
-    let message = server.message.clone();
+    assert!(from.contains("no-such-binlog.000042:4"), "{from}");
+    assert!(
+        detail.contains("it has no no-such-binlog.000042"),
+        "{detail}"
+    );
+    assert!(err.to_string().contains("RESET MASTER"), "{err}");
     let item = obsync_source::precheck::items::binlog_dump_item(
         &Err(err),
         &obsync_source::precheck::IncrementalStart::New,
     );
-    assert!(item.detail.contains(&message), "{item:#?}");
+    assert!(item.detail.contains("no-such-binlog.000042"), "{item:#?}");
+    assert!(
+        item.fix.as_deref().unwrap_or_default().contains("snapshot"),
+        "{item:#?}"
+    );
 }

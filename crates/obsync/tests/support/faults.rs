@@ -224,6 +224,8 @@ struct WriterShared {
     /// Set by the thread while paused (no transaction open).
     idle: AtomicBool,
     transactions: AtomicU64,
+    /// A Unix time the writer's session pins its clock to (`SET timestamp`), 0: none.
+    clock: AtomicU64,
     log: Mutex<WriterLog>,
 }
 
@@ -318,6 +320,7 @@ impl Writer {
             paused: AtomicBool::new(false),
             idle: AtomicBool::new(false),
             transactions: AtomicU64::new(0),
+            clock: AtomicU64::new(0),
             log: Mutex::new(WriterLog::default()),
         });
         let mut session = Session::new(server, db);
@@ -345,6 +348,11 @@ impl Writer {
                 };
                 let planned: Vec<(String, Effect)> = (0..n).map(|_| st.statement(&table)).collect();
                 let mut stmts: Vec<String> = Vec::new();
+                let clock = sh.clock.load(Ordering::SeqCst);
+                if clock > 0 {
+                    // Every time: a reconnected session forgets it.
+                    stmts.push(format!("SET timestamp = {clock}"));
+                }
                 if n > 1 {
                     stmts.push("BEGIN".into());
                 }
@@ -357,7 +365,7 @@ impl Writer {
                 log.transactions += 1;
                 match result {
                     Ok(affected) => {
-                        let offset = usize::from(n > 1);
+                        let offset = usize::from(n > 1) + usize::from(clock > 0);
                         for (i, (_, effect)) in planned.into_iter().enumerate() {
                             let rows = affected[i + offset];
                             if rows == 0 {
@@ -384,6 +392,13 @@ impl Writer {
             shared,
             thread: Some(thread),
         }
+    }
+
+    /// Pins the writer's session clock to `unix` seconds from its next transaction on
+    /// (`SET timestamp`: the binlog's commit times say `unix`, whatever the real time).
+    #[allow(dead_code)]
+    pub fn pin_clock(&self, unix: u64) {
+        self.shared.clock.store(unix, Ordering::SeqCst);
     }
 
     /// Transactions attempted so far.

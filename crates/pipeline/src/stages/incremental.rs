@@ -1,14 +1,15 @@
 //! Incremental sync: stream the change log from the checkpoint (or the snapshot's
 //! start position, or the configured start time) into Kafka, one transaction at a time.
 
+use crate::checkpoint::SequenceReservation;
 use crate::definitions::Definitions;
 use crate::delivery::Mark;
 use crate::emit::{Emitter, Route};
 use crate::plan::ProjectPlan;
 use crate::project::RunContext;
-use crate::status::Stage;
+use crate::status::{Stage, WarningCause};
 use crate::RunError;
-use obsync_format::{Ddl, MessageContext, SequenceGenerator, TxnSequence};
+use obsync_format::{Ddl, MessageContext, TxnSequence};
 use obsync_model::{Change, ErrorChain, SourceEvent, TableId, TableMeta, TxnInfo};
 use obsync_source::binlog::{BinlogOptions, BinlogReader, StartFrom, TableFilter};
 use std::collections::{BTreeMap, HashSet};
@@ -51,7 +52,8 @@ pub async fn run(
     let Some(mut reader) = open_reader(ctx, &start, &filter, &defs).await? else {
         return Ok(());
     };
-    let mut seq = SequenceGenerator::default();
+    // Numbers continue after every number an earlier run may have sent.
+    let mut seq = SequenceReservation::load(&ctx.state_dir)?;
     let mut txn_rows: Vec<Change> = Vec::new();
     let mut current: Option<Arc<TxnInfo>> = None;
     // The reader's own reconnect count, already added to the project's counter.
@@ -82,6 +84,10 @@ pub async fn run(
                     }
                     tracing::warn!(error = %ErrorChain(&e), ?start, "source unavailable: retrying until it is back");
                     ctx.status.set_error(ErrorChain(&e).to_string());
+                    ctx.stats.warnings.set(
+                        WarningCause::Source,
+                        format!("{}; retrying until the source is back", ErrorChain(&e)),
+                    );
                     txn_rows.clear();
                     current = None;
                     match open_reader(ctx, &start, &filter, &defs).await? {
@@ -126,7 +132,7 @@ pub async fn run(
                     txn_rows.push(change);
                 } else {
                     let ts = txn_ts(&current);
-                    let msg = message(ctx, seq.next(ts as u64), None);
+                    let msg = message(ctx, seq.next(ts as u64).await?, None);
                     emitter.change(&change, route, &msg, Some(ts)).await?;
                 }
             }
@@ -138,7 +144,7 @@ pub async fn run(
                         seq: i as u32 + 1,
                         size,
                     };
-                    let msg = message(ctx, seq.next(timestamp as u64), Some(tx));
+                    let msg = message(ctx, seq.next(timestamp as u64).await?, Some(tx));
                     emitter
                         .change(&change, route, &msg, Some(timestamp))
                         .await?;
@@ -147,7 +153,7 @@ pub async fn run(
                 emitter
                     .mark(Mark::Committed {
                         position: end,
-                        timestamp,
+                        timestamp: Some(timestamp),
                         definitions: defs.take_changed(),
                     })
                     .await?;
@@ -170,7 +176,7 @@ pub async fn run(
                             timestamp,
                             unique_id: &unique,
                         };
-                        let msg = message(ctx, seq.next(timestamp as u64), None);
+                        let msg = message(ctx, seq.next(timestamp as u64).await?, None);
                         emitter.ddl(&ddl, route, &msg).await?;
                     }
                 }
@@ -185,7 +191,7 @@ pub async fn run(
                 emitter
                     .mark(Mark::Committed {
                         position: end,
-                        timestamp,
+                        timestamp: Some(timestamp),
                         definitions: defs.take_changed(),
                     })
                     .await?;
@@ -199,15 +205,13 @@ pub async fn run(
                         .await?;
                 }
             }
-            SourceEvent::Progress {
-                position,
-                timestamp,
-            } => {
+            SourceEvent::Progress { position, .. } => {
                 if current.is_none() {
                     emitter
                         .mark(Mark::Committed {
                             position,
-                            timestamp,
+                            // Other tables' changes: their times are not the project's.
+                            timestamp: None,
                             definitions: None,
                         })
                         .await?;
@@ -234,14 +238,31 @@ async fn open_reader(
         let mut opts = BinlogOptions::new(s.server_id, start.clone(), filter.clone());
         opts.known_tables = defs.current();
         opts.positioning = s.positioning;
+        // The reader's own reconnects show in the status while they happen.
+        let stats = ctx.stats.clone();
+        opts.on_retry = Some(Arc::new(move |problem: Option<String>| match problem {
+            Some(p) => stats
+                .warnings
+                .set(WarningCause::Source, format!("{p}; retrying with backoff")),
+            None => stats.warnings.clear(WarningCause::Source),
+        }));
         match BinlogReader::start(s.source.clone(), opts).await {
             Ok(r) => {
                 ctx.status.clear_error();
+                ctx.stats.warnings.clear(WarningCause::Source);
                 return Ok(Some(r));
             }
             Err(e) if e.is_transient() => {
                 tracing::warn!(error = %ErrorChain(&e), retry_in = ?backoff, "cannot open the binlog stream");
                 ctx.status.set_error(ErrorChain(&e).to_string());
+                ctx.stats.warnings.set(
+                    WarningCause::Source,
+                    format!(
+                        "{}; retrying (next attempt in {}s)",
+                        ErrorChain(&e),
+                        backoff.as_secs()
+                    ),
+                );
             }
             Err(e) => return Err(e.into()),
         }
@@ -275,14 +296,14 @@ fn message(ctx: &RunContext, sequence: u64, txn_sequence: Option<TxnSequence>) -
 async fn send_heartbeats(
     emitter: &mut Emitter,
     routes: &BTreeMap<TableId, Route>,
-    seq: &mut SequenceGenerator,
+    seq: &mut SequenceReservation,
     ctx: &RunContext,
 ) -> Result<(), RunError> {
     let mut seen = HashSet::new();
     for route in routes.values() {
         if seen.insert(route.topic.clone()) {
             let now = Emitter::now_ms() / 1000;
-            let msg = message(ctx, seq.next(now), None);
+            let msg = message(ctx, seq.next(now).await?, None);
             emitter.heartbeat(route, &msg).await?;
         }
     }

@@ -33,6 +33,18 @@ pub struct Progress {
     pub full: FullProgress,
     pub incremental: IncrementalProgress,
     pub notices: Vec<String>,
+    /// A problem the running project is riding out (Kafka or the source unreachable,
+    /// retried); absent once it works again.
+    pub warning: Option<WarningView>,
+}
+
+/// What a running project retries, and since when.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WarningView {
+    /// The cause, with what obsync does about it.
+    pub message: String,
+    /// When the problem began, RFC 3339.
+    pub since: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -133,6 +145,13 @@ pub fn of(state: &AppState, record: ProjectRecord) -> Progress {
             idle_since: live.as_ref().and_then(|s| s.idle_since).and_then(rfc3339),
             rows_per_sec: incremental_rate,
         },
+        warning: live
+            .as_ref()
+            .and_then(|s| s.warning.clone())
+            .map(|w| WarningView {
+                message: w.message,
+                since: rfc3339(w.since).unwrap_or_default(),
+            }),
         notices: live.map(|s| s.notices).unwrap_or_default(),
     }
 }

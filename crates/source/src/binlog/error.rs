@@ -37,6 +37,23 @@ pub enum BinlogError {
         #[source]
         source: SqlError,
     },
+    /// The source no longer has the change log the dump starts from (found before
+    /// dumping, or said by the server's error 1236).
+    #[error("cannot resume the binlog from {from}: the source purged binlogs this project has not read yet ({detail}), so changes in between are lost to it; restart the project from a snapshot (or a chosen start time), and keep binlogs longer than the longest stop (binlog_expire_logs_seconds / expire_logs_days)")]
+    Purged { from: String, detail: String },
+    /// The source's change log is not the history the checkpoint was read from.
+    #[error("cannot resume the binlog from {from}: the source's change log does not contain that position ({detail}); its binlog was reset (RESET MASTER), re-created or restored from a backup, or this is another server. If [source] names the right server, restart the project from a snapshot (or a chosen start time); otherwise point it back at the server the project was reading")]
+    LineageChanged { from: String, detail: String },
+    /// The server kept refusing the dump although the checks before it passed (it still
+    /// has the position); retried with backoff for a while first.
+    #[error("the source refused the binlog dump from {from} {attempts} times over {secs}s although it still has that position; check the source's error log for the reason given below, then start the project again")]
+    Refused {
+        from: String,
+        attempts: u32,
+        secs: u64,
+        #[source]
+        source: SqlError,
+    },
     /// The connection dropped and could not be re-established.
     #[error("lost the binlog connection and could not resume from {position} after {attempts} attempts ({last_error}); check that the source is running and reachable")]
     ReconnectExhausted {

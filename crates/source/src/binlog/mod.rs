@@ -9,6 +9,8 @@
 //!   positioning (GTID or file), metadata reads, reconnects.
 //! - `stream`: opening a dump connection (replica registration, MariaDB settings), and
 //!   the error for a refused dump.
+//! - `retention`: whether the source still has what a dump asks for (checked before
+//!   every dump), and which error 1236 texts are final.
 //! - `rows`, `decode`: rows-event images → model rows, with information_schema
 //!   metadata.
 //! - `schema_cache`: table maps and metadata, checked against each other.
@@ -31,6 +33,7 @@ mod error;
 mod gtid;
 mod mariadb_events;
 pub mod reader;
+mod retention;
 mod rows;
 mod schema_cache;
 mod stream;

@@ -103,7 +103,14 @@ pub struct BinlogOptions {
     /// in the same mode; `None`: three heartbeat periods. Sources that send no
     /// heartbeat while idle are re-opened this often, which is harmless.
     pub silence: Option<Duration>,
+    /// Told about the reader's own reconnect attempts: `Some(problem)` when one fails,
+    /// `None` once the connection is open again, so a status can show the retries
+    /// while they happen.
+    pub on_retry: Option<RetryNotice>,
 }
+
+/// See [`BinlogOptions::on_retry`].
+pub type RetryNotice = Arc<dyn Fn(Option<String>) + Send + Sync>;
 
 impl BinlogOptions {
     /// Options with default heartbeat (5 s) and reconnect policy.
@@ -117,6 +124,7 @@ impl BinlogOptions {
             known_tables: Vec::new(),
             positioning: Positioning::Auto,
             silence: None,
+            on_retry: None,
         }
     }
 }
@@ -149,6 +157,9 @@ pub struct BinlogReader {
     held: Option<Event>,
     attempts: u32,
     last_error: String,
+    /// Since the last event: the server's refusals of dumps from a position it still
+    /// has (see [`stream::is_passing_refusal`]), retried within the reconnect policy.
+    refusals: Option<Refusals>,
     reconnects: u64,
 }
 
@@ -203,6 +214,7 @@ impl BinlogReader {
             held: None,
             attempts: 0,
             last_error: String::new(),
+            refusals: None,
             reconnects: 0,
         })
     }
@@ -322,9 +334,22 @@ impl BinlogReader {
                 Ok(Some(Ok(ev))) => {
                     // Events flow again: the next failure starts a fresh retry budget.
                     self.attempts = 0;
+                    self.refusals = None;
                     return Ok(Some(ev));
                 }
                 Ok(Some(Err(e))) if stream::is_transient(&e) => SqlError::from(e).to_string(),
+                Ok(Some(Err(e))) if stream::is_passing_refusal(&e) => {
+                    let source = SqlError::from(e);
+                    let problem = format!("the source refused the dump: {source}");
+                    let r = self.refusals.get_or_insert_with(|| Refusals {
+                        first: std::time::Instant::now(),
+                        count: 0,
+                        last: None,
+                    });
+                    r.count += 1;
+                    r.last = Some(source);
+                    problem
+                }
                 Ok(Some(Err(source))) => {
                     return Err(stream::refusal(
                         &self.opened_from,
@@ -379,6 +404,21 @@ impl BinlogReader {
         loop {
             self.attempts += 1;
             if self.attempts > self.opts.reconnect.max_attempts {
+                // Refused all along by a server that has the position: final, with the
+                // server's own words.
+                if let Some(Refusals {
+                    first,
+                    count,
+                    last: Some(source),
+                }) = self.refusals.take()
+                {
+                    return Err(BinlogError::Refused {
+                        from: from.to_string(),
+                        attempts: count,
+                        secs: first.elapsed().as_secs(),
+                        source,
+                    });
+                }
                 return Err(BinlogError::ReconnectExhausted {
                     position: self.assembler.resume_position(),
                     attempts: self.opts.reconnect.max_attempts,
@@ -403,6 +443,9 @@ impl BinlogReader {
             {
                 Ok(s) => {
                     tracing::info!(start = %from, mode = %self.assembler.mode(), attempt = self.attempts, "binlog connection re-opened");
+                    if let Some(notice) = &self.opts.on_retry {
+                        notice(None);
+                    }
                     self.reconnects += 1;
                     self.stream = Some(s);
                     return Ok(());
@@ -410,11 +453,25 @@ impl BinlogReader {
                 Err(e) if stream::is_transient_error(&e) => {
                     tracing::warn!(attempt = self.attempts, error = %ErrorChain(&e), "re-opening the binlog connection failed");
                     self.last_error = ErrorChain(&e).to_string();
+                    if let Some(notice) = &self.opts.on_retry {
+                        notice(Some(format!(
+                            "re-opening the binlog connection failed {} times: {}",
+                            self.attempts, self.last_error
+                        )));
+                    }
                 }
                 Err(e) => return Err(e),
             }
         }
     }
+}
+
+/// Refusals of dumps from a position the source still has, since the last event.
+#[derive(Debug)]
+struct Refusals {
+    first: std::time::Instant,
+    count: u32,
+    last: Option<SqlError>,
 }
 
 /// What a passed [`BinlogReader::probe`] opened.

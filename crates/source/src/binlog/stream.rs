@@ -3,6 +3,7 @@
 
 use super::error::BinlogError;
 use super::gtid::GtidSet;
+use super::retention::{self, Refusal};
 use crate::endpoint::SourceEndpoint;
 use crate::SqlError;
 use mysql_async::prelude::Queryable;
@@ -95,6 +96,10 @@ pub(crate) async fn open(
         tracing::warn!(error = %SqlError::from(e), "the source refused a heartbeat period; idle connections are detected later");
     }
 
+    // Purged positions and another history are final: told apart here, from the
+    // server's sets and binlog index, rather than guessed from a refusal.
+    super::retention::check(&mut conn, from).await?;
+
     let mut request = BinlogStreamRequest::new(server_id);
     if non_blocking {
         request = request.with_non_blocking();
@@ -127,20 +132,35 @@ pub(crate) fn refusal(
 ) -> BinlogError {
     let source: SqlError = source.into();
     let server_code = source.server_code();
+    let at = match read_up_to {
+        Some(c) => format!("at {c} (opened from {from})"),
+        None => format!("when opened from {from}"),
+    };
+    match retention::refusal_kind(&source) {
+        Some(Refusal::Purged) => {
+            return BinlogError::Purged {
+                from: from.to_string(),
+                detail: format!("the server said: {source}"),
+            }
+        }
+        Some(Refusal::Lineage) => {
+            return BinlogError::LineageChanged {
+                from: from.to_string(),
+                detail: format!("the server said: {source}"),
+            }
+        }
+        _ => {}
+    }
     let fix = match (from, server_code) {
         _ if super::error::is_privilege_error(&source) => {
             super::error::PRIVILEGE_FIX.trim_start_matches(": ")
         }
         // 1236: the requested file or transactions were purged (or never existed).
-        (DumpFrom::Coord(_), Some(1236)) => "the binlog file was purged or the position is not an event boundary: restart the project from a snapshot",
-        (DumpFrom::MySqlGtid(_) | DumpFrom::MariaGtid(_), Some(1236)) => "the source purged binlogs holding transactions this project has not read yet: restart the project from a snapshot",
+        (DumpFrom::Coord(_), Some(1236)) => "the binlog file is missing or the position is not an event boundary: restart the project from a snapshot",
+        (DumpFrom::MySqlGtid(_) | DumpFrom::MariaGtid(_), Some(1236)) => "check the source's error log for why it refused the dump; if it persists, restart the project from a snapshot",
         (DumpFrom::Coord(_), _) => "if this source serves only GTID auto-positioning (COM_BINLOG_DUMP_GTID), set binlog_positioning = \"gtid\" in [source] (the source needs gtid_mode=ON)",
         (DumpFrom::MySqlGtid(_), _) => "if this source does not serve GTID auto-positioning, set binlog_positioning = \"file\" in [source], or enable gtid_mode=ON on the source",
         (DumpFrom::MariaGtid(_), _) => "check the GTID state and the source's binlog retention (gtid_binlog_pos), or restart the project from a snapshot",
-    };
-    let at = match read_up_to {
-        Some(c) => format!("at {c} (opened from {from})"),
-        None => format!("when opened from {from}"),
     };
     BinlogError::Stream { at, fix, source }
 }
@@ -172,6 +192,13 @@ pub(crate) fn is_transient(e: &mysql_async::Error) -> bool {
         ),
         _ => false,
     }
+}
+
+/// Whether the server refused a dump with an error 1236 that does not say the position
+/// is gone (those are final, see [`retention::refusal_kind`]): worth retrying for a
+/// bounded time, as a dump opened while a commit is in flight can be refused.
+pub(crate) fn is_passing_refusal(e: &mysql_async::Error) -> bool {
+    matches!(e, mysql_async::Error::Server(s) if retention::classify(s.code, &s.message) == Some(Refusal::Passing))
 }
 
 /// Like [`is_transient`], for the reader's error type.

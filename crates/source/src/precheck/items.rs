@@ -151,6 +151,16 @@ pub fn binlog_dump_item(
             format!("{resuming}the source refused the binlog dump {at}: the server answered: {source}"),
             *fix,
         ),
+        Err(BinlogError::Purged { from, detail }) => CheckItem::fail(
+            NAME,
+            format!("{resuming}the source purged binlogs this project has not read from {from}: {detail}"),
+            "restart the project from a snapshot (or a chosen start time), and keep binlogs longer than the longest stop (binlog_expire_logs_seconds / expire_logs_days)",
+        ),
+        Err(BinlogError::LineageChanged { from, detail }) => CheckItem::fail(
+            NAME,
+            format!("{resuming}the source's change log does not contain {from}: {detail}; its binlog was reset (RESET MASTER), re-created or restored, or this is another server"),
+            "if [source] names the right server, restart the project from a snapshot (or a chosen start time); otherwise point it back at the server the project was reading",
+        ),
         Err(e @ BinlogError::InvalidOptions { .. }) => CheckItem::fail(
             NAME,
             format!("{resuming}{e}"),
