@@ -340,6 +340,25 @@ async fn a_changed_mysql_address_or_user_does_not_take_the_stored_password_along
         .await;
     assert_eq!(status, StatusCode::OK, "{edited}");
     assert_eq!(edited["source"]["password_set"], true, "{edited}");
+
+    // TLS settings are part of the connection: the same mode keeps the password, another
+    // mode (here one that turns TLS off) drops it.
+    for (mode, password_kept) in [("preferred", true), ("disabled", false)] {
+        let mut edit = source("kept", "127.0.0.1", 1, "u", None);
+        edit["source"]["tls"] = json!({ "mode": mode });
+        let (status, edited) = api
+            .call(
+                Method::PUT,
+                &format!("/api/v1/datasources/{kept}"),
+                Some(edit),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{edited}");
+        assert_eq!(
+            edited["source"]["password_set"], password_kept,
+            "{mode}: {edited}"
+        );
+    }
     server.stop().await;
 }
 
