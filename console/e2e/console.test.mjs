@@ -5,6 +5,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { kafkaMessages, launchBrowser, mariadb, screenshot, services, startServer, waitFor } from './harness.mjs';
 
+/**
+ * Checks a radio button of a dialog that may still be zooming in: a click can land while
+ * the radio moves and change nothing, so click until it is checked.
+ */
+async function checkRadio(page, name) {
+  const radio = page.getByRole('radio', { name });
+  for (let i = 0; i < 10 && !(await radio.isChecked()); i++) {
+    await radio.click();
+    await page.waitForTimeout(100);
+  }
+  assert.ok(await radio.isChecked(), `the radio "${name}" stays unchecked`);
+}
+
 const RUN = Math.random().toString(36).slice(2, 8);
 const DB = `ce2e_${RUN}`;
 const MANY_DB = `ce2e_many_${RUN}`;
@@ -230,7 +243,7 @@ describe('console in Chromium against obsync server', () => {
     await byTestId('map-ok').click();
     await check('users');
     await byTestId('objects-map').click();
-    await page.getByRole('radio', { name: '批量生成 Topic' }).check();
+    await checkRadio(page, '批量生成 Topic');
     await byTestId('map-ok').click();
     await byTestId(`dst-topic-${TOPIC}`).waitFor();
     await byTestId(`dst-topic-${BATCH_TOPIC}`).waitFor();
@@ -417,7 +430,7 @@ describe('console in Chromium against obsync server', () => {
     await treeNode(`src-db-${DB}`).locator('.ant-tree-switcher').click();
     await treeNode(`src-table-${DB}.users`).locator('.ant-tree-checkbox').click();
     await byTestId('objects-map').click();
-    await page.getByRole('radio', { name: 'Batch rule' }).check();
+    await checkRadio(page, 'Batch rule');
     await screenshot(page, 'en-wizard-map-dialog');
     await byTestId('map-ok').click();
     await byTestId(`dst-topic-${BATCH_TOPIC}`).waitFor();
