@@ -103,7 +103,6 @@ impl TopicReader {
         config
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
-            .set("enable.partition.eof", "true")
             .set("auto.offset.reset", "earliest");
         let consumer: BaseConsumer<TracingContext> = config
             .create_with_context(TracingContext::new(&target.bootstrap_servers))
@@ -197,10 +196,10 @@ impl TopicReader {
                     read += 1;
                     at = offset + 1;
                 }
-                // The log ends before the watermark only where offsets have gaps
-                // (compaction, transaction markers): nothing more is there to read.
-                Some(Err(KafkaError::PartitionEOF(_))) => break,
                 Some(Err(source)) => return Err(self.partition_error(partition, source)),
+                // The log ends before the watermark only where offsets have gaps
+                // (compaction, transaction markers): the fetch position then passes it.
+                None if self.position(partition) >= high => break,
                 None if last_progress.elapsed() > self.timeout => {
                     return Err(ReadError::Stalled {
                         topic: self.topic.clone(),
@@ -215,6 +214,20 @@ impl TopicReader {
         }
         self.next[slot] = high;
         Ok(read)
+    }
+
+    /// The next offset the consumer fetches from `partition` (0 when it does not know).
+    fn position(&self, partition: i32) -> i64 {
+        let Ok(list) = self.consumer.position() else {
+            return 0;
+        };
+        match list
+            .find_partition(&self.topic, partition)
+            .map(|e| e.offset())
+        {
+            Some(Offset::Offset(n)) => n,
+            _ => 0,
+        }
     }
 
     fn partition_error(&self, partition: i32, source: KafkaError) -> ReadError {

@@ -199,7 +199,7 @@ impl VerifyReport {
             && self
                 .topics
                 .iter()
-                .all(|t| t.sequence.as_ref().map_or(true, |s| s.regressions == 0))
+                .all(|t| t.sequence.as_ref().is_none_or(|s| s.regressions == 0))
     }
 }
 

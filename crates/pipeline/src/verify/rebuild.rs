@@ -283,7 +283,7 @@ mod tests {
         let mut r = TopicRebuild::new(
             "topic",
             &FormatOptions::new(FormatKind::Default),
-            &[m.clone()],
+            std::slice::from_ref(&m),
         );
         for rec in [
             record(0, 0, "ROW", 0, "null", r#"{"id":"1","v":"a"}"#),
