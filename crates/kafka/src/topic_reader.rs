@@ -1,7 +1,8 @@
-//! Reads a topic back from its first offset, without a consumer group: partitions are
-//! assigned explicitly, each read up to the high watermark taken when its read starts,
-//! and nothing is committed. It needs no group offsets and disturbs none, so it may run
-//! beside any consumer of the topic (`obsync verify` rebuilds tables with it).
+//! Reads a topic back from its first offset, without joining a consumer group:
+//! partitions are assigned explicitly at explicit offsets, each read up to the high
+//! watermark taken when its read starts, and nothing is committed. It needs no group
+//! offsets and disturbs none, so it may run beside any consumer of the topic
+//! (`obsync verify` rebuilds tables with it).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,6 +20,14 @@ impl ConsumerContext for TracingContext {}
 
 /// How long one poll waits before the reader checks whether a partition stalled.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// A group id of this process and moment, shared with no other consumer.
+fn throwaway_group_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("obsync-verify-{}-{nanos}", std::process::id())
+}
 
 /// One message as stored: partition, offset and the raw key and value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,8 +108,11 @@ impl TopicReader {
     pub fn open(target: &KafkaTarget, topic: &str, timeout: Duration) -> Result<Self, ReadError> {
         let kerberos = login(target.sasl.as_ref())?;
         let mut config = target.client_config(ClientRole::Consumer);
-        // No group: offsets are assigned by hand and never committed anywhere.
+        // librdkafka's assign() needs a group.id, but assigning joins no group: with a
+        // throwaway id that no consumer shares, no JoinGroup and no offset commit, the
+        // brokers keep no state for it and no real group is touched.
         config
+            .set("group.id", throwaway_group_id())
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest");

@@ -193,6 +193,8 @@ fn verify_finds_a_removed_key_and_changes_made_while_the_project_is_stopped() {
     ]);
     let out = verify(&config);
     let (stdout, stderr) = text(&out);
+    // The report as docs/verify.md shows it (`-- --nocapture`).
+    eprintln!("obsync verify -c {}\n{stdout}", config.display());
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     for expected in [
         "rows checked 300, rows in topic 300, missing 1, extra 1, different 1",
