@@ -39,16 +39,6 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// The server itself (runtime events, recovery).
-    pub fn system() -> Actor {
-        Actor {
-            username: "system".into(),
-            role: Role::Admin,
-            token_id: None,
-            client: None,
-        }
-    }
-
     /// Who, as the event log records it: `alice`, or `alice (token tok_…)`.
     pub fn who(&self) -> String {
         match &self.token_id {

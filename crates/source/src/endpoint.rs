@@ -214,10 +214,17 @@ impl SourceEndpoint {
 
 /// What to check, from the kind of failure.
 fn advice(failure: &ConnectFailure, mode: TlsMode) -> &'static str {
-    let e = match failure {
+    let sql = match failure {
         ConnectFailure::TlsSetup(_) => return "check the TLS settings",
-        ConnectFailure::Sql(e) => e.inner(),
+        ConnectFailure::Sql(sql) => sql,
     };
+    // ER_CON_COUNT_ERROR: the login was fine, the server is full; a running project
+    // retries it.
+    if sql.server_code() == Some(1040) {
+        return "the server has no free connection (max_connections): close idle sessions \
+                or raise max_connections on the server; a running project keeps retrying";
+    }
+    let e = sql.inner();
     if server_lacks_tls(e) {
         return "the server offers no TLS, which the TLS mode needs: enable TLS on the \
                 server (ssl_cert and ssl_key), or choose TLS mode preferred or disabled";
@@ -247,4 +254,28 @@ fn server_lacks_tls(e: &mysql_async::Error) -> bool {
         e,
         mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server_error(code: u16) -> ConnectFailure {
+        ConnectFailure::Sql(SqlError::from(mysql_async::Error::Server(
+            mysql_async::ServerError {
+                code,
+                message: "refused".into(),
+                state: "HY000".into(),
+            },
+        )))
+    }
+
+    #[test]
+    fn a_full_server_is_not_blamed_on_the_credentials() {
+        let full = advice(&server_error(1040), TlsMode::Preferred);
+        assert!(full.contains("max_connections"), "{full}");
+        assert!(!full.contains("password"), "{full}");
+        let denied = advice(&server_error(1045), TlsMode::Preferred);
+        assert!(denied.contains("user and password"), "{denied}");
+    }
 }
