@@ -30,9 +30,13 @@ fn create_tables(db: &SourceDb) {
     ]);
 }
 
-/// Starts a Default/hash project over `db` and waits for incremental sync.
-fn start_project(services: &Services, db: &SourceDb) -> (ProjectSpec, std::path::PathBuf, Obsync) {
-    let spec = ProjectSpec::new(services, db, "Default");
+/// Starts a `format`/hash project over `db` and waits for incremental sync.
+fn start_project(
+    services: &Services,
+    db: &SourceDb,
+    format: &str,
+) -> (ProjectSpec, std::path::PathBuf, Obsync) {
+    let spec = ProjectSpec::new(services, db, format);
     let dir = scratch_dir(&spec.name);
     let config = spec.write_project(&dir);
     let mut run = Obsync::start(&config, &dir.join("state"));
@@ -63,7 +67,8 @@ fn a_clean_project_verifies_clean_while_the_source_keeps_changing() {
     let services = Services::load();
     let db = SourceDb::create(&services);
     create_tables(&db);
-    let (spec, config, mut run) = start_project(&services, &db);
+    // Canal: another format than the other test's, and one without storeDataSequence.
+    let (spec, config, mut run) = start_project(&services, &db, "Canal");
     wait_until_equal(&db, &spec, &["t", "nokey"], CATCH_UP);
 
     let stop = AtomicBool::new(false);
@@ -96,6 +101,10 @@ fn a_clean_project_verifies_clean_while_the_source_keeps_changing() {
         "verify of a clean project under writes:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("result: clean"), "{stdout}");
+    assert!(
+        stdout.contains("no storeDataSequence in this format"),
+        "{stdout}"
+    );
     let table = format!(
         "table {}.t (topic t_{}), compared by key (id)",
         db.name(),
@@ -158,7 +167,7 @@ fn verify_finds_a_removed_key_and_changes_made_while_the_project_is_stopped() {
     let services = Services::load();
     let db = SourceDb::create(&services);
     create_tables(&db);
-    let (spec, config, mut run) = start_project(&services, &db);
+    let (spec, config, mut run) = start_project(&services, &db, "Default");
     db.exec("UPDATE t SET v = 'updated once' WHERE id = 42");
     wait_until_equal(&db, &spec, &["t", "nokey"], CATCH_UP);
     run.terminate();
