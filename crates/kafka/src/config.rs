@@ -67,11 +67,14 @@ impl KafkaTarget {
 /// keytab path into a shell line.
 pub const FIXED_KINIT_CMD: &str = "kinit -R";
 
-/// Which client the config is for: the admin client needs no producer properties.
+/// Which client the config is for: the admin client and the consumer need no producer
+/// properties.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientRole {
     Producer,
     Admin,
+    /// A group-less reader of topics (`topic_reader`).
+    Consumer,
 }
 
 impl KafkaTarget {

@@ -13,6 +13,7 @@ pub mod partitioner;
 pub mod precheck;
 pub mod producer;
 mod tls_diagnosis;
+pub mod topic_reader;
 pub mod version_probe;
 
 pub use admin::{
@@ -28,6 +29,7 @@ pub use precheck::{kafka_precheck, PRECHECK_TIMEOUT};
 pub use producer::{
     is_fatal_code, Delivered, DeliveryTicket, KafkaProducer, ProduceError, ProducerMetrics,
 };
+pub use topic_reader::{ReadError, TopicReader, TopicRecord};
 pub use version_probe::{
     probe_broker_version, probe_connection, ApiSupport, BrokerVersion, ConnectionProbe, Generation,
     ProbeError,

@@ -115,7 +115,11 @@ fn the_kinit_command_handed_to_librdkafka_holds_no_user_data_and_never_runs() {
             keytab: "/some/where.keytab".into(),
         }),
     });
-    for role in [ClientRole::Admin, ClientRole::Producer] {
+    for role in [
+        ClientRole::Admin,
+        ClientRole::Producer,
+        ClientRole::Consumer,
+    ] {
         let properties = target.properties(role);
         let get = |name: &str| {
             properties

@@ -27,6 +27,7 @@ fn main() -> ExitCode {
     let private_dir = match &cli.command {
         Command::Run(args) => Some(args.state_dir.join("krb5")),
         Command::Precheck(args) => Some(args.state_dir.join("krb5")),
+        Command::Verify(args) => Some(args.state_dir.join("krb5")),
         Command::Server(args) => Some(args.data_dir.join("krb5")),
         Command::Validate(_) => None,
     };
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
             Command::Run(args) => cmd::run::execute(args).await,
             Command::Precheck(args) => cmd::precheck::execute(args).await,
             Command::Validate(args) => cmd::validate::execute(args).await,
+            Command::Verify(args) => cmd::verify::execute(args).await,
             Command::Server(args) => cmd::server::execute(args).await,
         }
     });

@@ -623,3 +623,36 @@ fn precheck_checks_the_resume_from_the_state_dirs_checkpoint() {
     m.execute(&format!("DROP DATABASE {db}"));
     let _ = std::fs::remove_dir_all(&state);
 }
+
+/// `obsync verify` exits 2 when it cannot check (not 1, which means "differences"), with
+/// the whole cause on one `error:` line; a broken project file is exit 2 as elsewhere.
+#[test]
+fn verify_that_cannot_reach_the_source_exits_2_with_the_cause() {
+    let project = scratch_file(
+        "verify-closed-port.toml",
+        &std::fs::read_to_string(examples_dir().join("minimal.toml"))
+            .unwrap()
+            .replace("port = 3306", "port = 1"),
+    );
+    let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join("verify-closed-port-state");
+    let project = project.to_str().unwrap();
+    let output = obsync(&[
+        "verify",
+        "-c",
+        project,
+        "--state-dir",
+        state.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let err = stderr(&output);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("an error line: {err}"));
+    assert!(line.contains("127.0.0.1:1"), "{line}");
+    assert!(stdout(&output).is_empty(), "no report: {}", stdout(&output));
+
+    let broken = scratch_file("verify-broken.toml", "[project]\nname = 1\n");
+    let output = obsync(&["verify", "-c", broken.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}

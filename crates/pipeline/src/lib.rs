@@ -15,6 +15,7 @@ pub mod project;
 pub mod settings;
 mod stages;
 pub mod status;
+pub mod verify;
 
 pub use project::{Control, ProjectHandle, RunOutcome};
 pub use settings::Settings;

@@ -4,6 +4,7 @@ pub mod precheck;
 pub mod run;
 pub mod server;
 pub mod validate;
+pub mod verify;
 
 use std::path::Path;
 use std::process::ExitCode;

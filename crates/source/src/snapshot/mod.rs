@@ -320,6 +320,43 @@ impl SnapshotReader {
         Ok(SnapshotChunk { rows, last_key })
     }
 
+    /// The row whose key is `key` (the table's key columns in order), or `None` when the
+    /// table has no such row now. For re-reading single rows (`obsync verify`).
+    pub async fn read_row(&self, key: &[Value]) -> Result<Option<Row>, SnapshotError> {
+        if !self.is_chunked() {
+            return Err(SnapshotError::NoUsableKey {
+                table: self.meta.id.clone(),
+            });
+        }
+        let columns = self.key_columns();
+        if key.len() != columns.len() {
+            return Err(self.bad_key(format!("got {} values", key.len())));
+        }
+        let conditions = columns
+            .iter()
+            .zip(key)
+            .map(|(c, v)| {
+                Ok(format!(
+                    "{} = {}",
+                    sql::quote_ident(&c.name),
+                    self.key_literal(c, v)?
+                ))
+            })
+            .collect::<Result<Vec<_>, SnapshotError>>()?;
+        let query = format!(
+            "SELECT {} FROM {} WHERE {} LIMIT 1",
+            self.select_list,
+            self.from,
+            conditions.join(" AND ")
+        );
+        let mut conn = self.session().await?;
+        let raw: Option<mysql_async::Row> = conn
+            .query_first(query)
+            .await
+            .map_err(|source| self.query_err(source))?;
+        raw.map(|r| self.decode_row(r)).transpose()
+    }
+
     fn chunk_query(
         &self,
         range: &KeyRange,
