@@ -55,18 +55,24 @@ pub struct Settings {
 /// each connection, so a renewed certificate needs no restart.
 fn source_tls(tls: &obsync_config::SourceTls) -> SourceTls {
     SourceTls {
-        mode: match tls.mode {
-            SourceTlsMode::Disabled => TlsMode::Disabled,
-            SourceTlsMode::Preferred => TlsMode::Preferred,
-            SourceTlsMode::Required => TlsMode::Required,
-            SourceTlsMode::VerifyCa => TlsMode::VerifyCa,
-            SourceTlsMode::VerifyIdentity => TlsMode::VerifyIdentity,
-        },
+        mode: tls_mode(tls.mode),
         ca: tls.ca.as_ref().map(pem),
         client_cert: tls.client_cert.as_ref().map(|c| ClientCertificate {
             cert: pem(&c.cert),
             key: pem(&c.key),
         }),
+    }
+}
+
+/// A project file's TLS mode as the source crate takes it (the server's data sources use
+/// the same mapping).
+pub fn tls_mode(mode: SourceTlsMode) -> TlsMode {
+    match mode {
+        SourceTlsMode::Disabled => TlsMode::Disabled,
+        SourceTlsMode::Preferred => TlsMode::Preferred,
+        SourceTlsMode::Required => TlsMode::Required,
+        SourceTlsMode::VerifyCa => TlsMode::VerifyCa,
+        SourceTlsMode::VerifyIdentity => TlsMode::VerifyIdentity,
     }
 }
 

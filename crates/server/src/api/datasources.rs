@@ -657,13 +657,7 @@ pub fn source_tls(state: &AppState, tls: Option<&SourceTlsRecord>) -> ApiResult<
         _ => None,
     };
     Ok(SourceTls {
-        mode: match tls.mode {
-            SourceTlsMode::Disabled => TlsMode::Disabled,
-            SourceTlsMode::Preferred => TlsMode::Preferred,
-            SourceTlsMode::Required => TlsMode::Required,
-            SourceTlsMode::VerifyCa => TlsMode::VerifyCa,
-            SourceTlsMode::VerifyIdentity => TlsMode::VerifyIdentity,
-        },
+        mode: obsync_pipeline::settings::tls_mode(tls.mode.config()),
         ca: tls.ca_pem.clone().map(Pem::Text),
         client_cert,
     })
