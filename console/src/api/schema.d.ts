@@ -1209,6 +1209,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     list_datasources: {
@@ -1288,7 +1297,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1363,7 +1372,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1479,7 +1488,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1559,7 +1568,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1791,7 +1800,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2033,7 +2042,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2152,7 +2161,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2210,7 +2219,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2317,7 +2326,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2396,7 +2405,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2460,7 +2469,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2678,7 +2687,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2789,7 +2798,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2900,7 +2909,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2964,7 +2973,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3028,7 +3037,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3242,7 +3251,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3319,7 +3328,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3399,7 +3408,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3590,6 +3599,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     create_user: {
@@ -3630,7 +3648,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3708,7 +3726,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3788,7 +3806,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A state-changing request from another site. */
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -108,6 +108,11 @@ async fn every_operation_refuses_a_role_below_the_one_it_needs() {
                 continue;
             };
             assert_eq!(declared, expected_role(method, path), "{method} {path}");
+            // What a lower role gets is documented, for clients and schemathesis alike.
+            assert!(
+                rank(declared) == rank("viewer") || op["responses"].get("403").is_some(),
+                "{method} {path}: a lower role's 403 is not documented"
+            );
             if path == "/api/v1/session" && method == "delete" {
                 logout.push((method.clone(), path.clone()));
                 continue;

@@ -18,6 +18,29 @@ pub fn add_login_errors(doc: &mut OpenApi) {
     }
 }
 
+/// Adds 403 to every operation that needs more than the `viewer` role: the role check
+/// ([`crate::roles::require_role`]) answers it to a user whose role is below.
+/// Runs after [`crate::roles::declare_defaults`], so every operation names its role.
+pub fn add_role_errors(doc: &mut OpenApi) {
+    for (changes_state, op) in operations(doc) {
+        let role = op
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get(crate::roles::ROLE_EXTENSION))
+            .and_then(|v| v.as_str())
+            .and_then(crate::roles::Role::parse);
+        if role.is_some_and(|r| r > crate::roles::Role::Viewer) {
+            let description = if changes_state {
+                "Forbidden: your role is below the one this operation needs (x-obsync-role), \
+                 or a state-changing request came from another site."
+            } else {
+                "Forbidden: your role is below the one this operation needs (x-obsync-role)."
+            };
+            add(op, "403", description);
+        }
+    }
+}
+
 /// Adds what the cross-site check and the extractors answer, by what each operation takes.
 pub fn add_request_errors(doc: &mut OpenApi) {
     for (changes_state, op) in operations(doc) {

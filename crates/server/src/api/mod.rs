@@ -98,6 +98,7 @@ fn api_routes(state: &AppState) -> (Router<AppState>, OpenApiDoc) {
         .merge(users::routes());
     doc_errors::add_login_errors(protected.get_openapi_mut());
     crate::roles::declare_defaults(protected.get_openapi_mut());
+    doc_errors::add_role_errors(protected.get_openapi_mut());
     let roles = std::sync::Arc::new(crate::roles::RoleTable::from_doc(
         protected.get_openapi_mut(),
     ));
