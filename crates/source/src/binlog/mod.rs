@@ -16,6 +16,7 @@
 //! - `schema_cache`: table maps and metadata, checked against each other.
 //! - `ddl`: which tables a DDL statement touches.
 //! - `gtid`, `mariadb_events`: GTID state and MariaDB's own event bodies.
+//! - [`replay`]: recorded dump streams (captures, fixtures) through the same core.
 //! - [`timestamp_start`]: starting from a point in time; binlog retention facts.
 //!
 //! Architecture invariant: column values are interpreted with metadata read by SQL
@@ -33,10 +34,11 @@ mod error;
 mod gtid;
 mod mariadb_events;
 pub mod reader;
+pub mod replay;
 mod retention;
 mod rows;
 mod schema_cache;
-mod stream;
+pub(crate) mod stream;
 pub mod timestamp_start;
 
 pub use error::BinlogError;
