@@ -150,13 +150,11 @@ pub async fn record<W: AsyncWrite + Unpin>(
         }
     }
     let binary_logs_answer = answer(&mut conn, "SHOW BINARY LOGS").await;
-    let tables = chosen_tables(endpoint, &mut conn, info.flavor, &opts.tables).await?;
 
+    // Also the check that there is a binlog at all, with the fix when there is none.
+    let now = current_position(&mut conn, &info).await?;
     let (start, gtid) = match &opts.from {
-        CaptureFrom::End => {
-            let p = current_position(&mut conn, &info).await?;
-            (p.coord, p.gtid.map(|g| g.0))
-        }
+        CaptureFrom::End => (now.coord, now.gtid.map(|g| g.0)),
         CaptureFrom::LastFile => {
             let files = binary_logs(endpoint).await?;
             let (last, _) = files.last().ok_or(BinlogError::NoBinlog)?;
@@ -164,6 +162,8 @@ pub async fn record<W: AsyncWrite + Unpin>(
         }
         CaptureFrom::At(c) => (c.clone(), None),
     };
+    // After the start: a server without a binlog is told as such, whatever the tables.
+    let tables = chosen_tables(endpoint, &mut conn, info.flavor, &opts.tables).await?;
     drop(conn);
 
     let header = CaptureHeader {
