@@ -77,7 +77,7 @@ pub enum Command {
     /// Record the source's facts and a bounded dump of its binlog into one file, to
     /// attach to a bug report.
     ///
-    /// The file (JSON Lines, docs/troubleshooting.md "Reporting a bug with a capture")
+    /// The file (JSON Lines, docs/mysql-sources.md "Reporting a bug with a capture")
     /// holds the server's variables, SHOW MASTER STATUS, SHOW BINARY LOGS, the chosen
     /// tables' CREATE TABLE and column facts, then the raw binlog events as the server
     /// sent them. Only [source] of the project file is used (and [[objects]] when
