@@ -27,6 +27,7 @@ pub mod spec;
 pub mod state;
 pub mod store;
 pub mod tls;
+pub mod verify_runs;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -253,6 +254,7 @@ impl Server {
             lifecycle: Default::default(),
             allowed_hosts: Arc::new(http::AllowedHosts::new(&options.http.public_names)),
             request_timeout: limits.request_timeout,
+            verifies: Default::default(),
         });
         Ok(Server {
             state,

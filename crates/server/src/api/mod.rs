@@ -13,6 +13,7 @@ mod session;
 mod system;
 pub(crate) mod tags;
 mod users;
+mod verify;
 
 use axum::middleware;
 use axum::Router;
@@ -93,6 +94,7 @@ fn api_routes(state: &AppState) -> (Router<AppState>, OpenApiDoc) {
         .merge(datasources::routes())
         .merge(tags::routes())
         .merge(projects::routes())
+        .merge(verify::routes())
         .merge(preview::routes())
         .merge(system::protected_routes())
         .merge(users::routes());
