@@ -11,6 +11,7 @@ import { StageText, StateTag, formatNumber, formatTime, useLagText } from '../co
 import { TimeChart } from '../components/TimeChart';
 import { POLL_MS } from './Projects';
 import { useCan } from '../auth/role';
+import { VerifyPanel } from './VerifyPanel';
 
 const ACTIONS = ['start', 'pause', 'resume', 'release'] as const;
 
@@ -103,6 +104,7 @@ export function ProjectDetailPage() {
       </Card>
       {(p.state === 'not_started' || p.state === 'precheck_failed') && <PrecheckPanel id={p.id} onRecheck={operate ? () => act('precheck') : undefined} busy={busy === 'precheck'} />}
       <StagePanels project={p} progress={progress.data} error={progress.error} />
+      {!['not_started', 'prechecking', 'precheck_failed'].includes(p.state) && <VerifyPanel id={p.id} canRun={operate} />}
       <MetricsPanel id={p.id} />
       <EventsPanel id={p.id} />
       <DeleteDialog project={p} open={deleting} onClose={() => setDeleting(false)} onDeleted={() => navigate('/projects')} />
