@@ -393,6 +393,12 @@ describe('console in Chromium against obsync server', () => {
     await byTestId('wizard-save').click();
     await page.waitForURL(/\/projects\/np_/);
     await expectState('precheck_failed').catch(() => expectState('not_started'));
+    // Start stays disabled while the last precheck failed, and says why (in Chinese).
+    const blocked = byTestId('start-blocked');
+    await blocked.waitFor();
+    assert.equal(await blocked.getAttribute('data-reason'), 'failed');
+    assert.equal(await byTestId('action-start').isDisabled(), true);
+    assert.match(await byTestId('start-blocked-hint').innerText(), /上次预检查未通过/);
   });
 
   step('switches to English and back', async () => {
@@ -471,11 +477,21 @@ describe('console in Chromium against obsync server', () => {
   });
 
   step('deletes projects only after their name is typed', async () => {
-    // The running project: pause, release, then delete.
-    await page.goto(`${server.url}/projects/${projectId}`);
-    await byTestId('action-pause').click();
+    // The running project: paused from its row in the list, released after its name is
+    // typed (release cannot be undone), then deleted.
+    await page.goto(`${server.url}/projects`);
+    await byTestId(`row-pause-${PROJECT}`).click();
+    await page.getByRole('row', { name: new RegExp(PROJECT) }).locator('[data-testid=project-state][data-state=paused]').waitFor({ timeout: 60_000 });
+    await byTestId(`row-detail-${PROJECT}`).click();
     await expectState('paused');
     await byTestId('action-release').click();
+    const release = byTestId('release-confirm');
+    assert.equal(await release.isDisabled(), true);
+    await field('release-name').fill(PROJECT.slice(1));
+    assert.equal(await release.isDisabled(), true);
+    assert.equal((await api('GET', `/projects/${projectId}`)).body.state, 'paused', 'nothing released before the name is typed');
+    await field('release-name').fill(PROJECT);
+    await release.click();
     await expectState('released', 60_000);
     await byTestId('action-delete').click();
     const confirm = byTestId('delete-confirm');

@@ -1,11 +1,11 @@
 import { useState } from 'react';
-import { Button, Card, Input, Select, Space, Table, Tag } from 'antd';
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { App, Button, Card, Input, Select, Space, Table, Tag } from 'antd';
+import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router';
-import { get, qs } from '../api/client';
+import { get, post, qs } from '../api/client';
 import type { List, Project, ProjectState, Tag as TagT } from '../api/types';
-import { ErrorAlert } from '../components/ErrorAlert';
+import { ErrorAlert, useErrorText } from '../components/ErrorAlert';
 import { useCan } from '../auth/role';
 import { StageText, StateTag, formatTime, useLagText } from '../components/ProjectBits';
 
@@ -95,8 +95,50 @@ export function ProjectsPage() {
           { title: t('projects.route'), render: (_, p) => `${p.source.name} → ${p.target.name}` },
           { title: t('projects.lag'), render: (_, p) => lag(p.lag_seconds) },
           { title: t('common.createdAt'), dataIndex: 'created_at', render: (v: string) => formatTime(v) },
+          { title: t('projects.actions'), key: 'actions', render: (_, p) => <RowActions project={p} operate={can('operator')} /> },
         ]}
       />
     </Card>
+  );
+}
+
+/** The quick actions of a list row: ones that need no confirmation run here; release,
+ * delete and start (which needs a passed precheck) are on the detail page. */
+const ROW_ACTIONS = ['precheck', 'pause', 'resume'] as const;
+
+function RowActions({ project, operate }: { project: Project; operate: boolean }) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const queryClient = useQueryClient();
+  const errorText = useErrorText();
+  const [busy, setBusy] = useState<string | null>(null);
+  const run = async (action: (typeof ROW_ACTIONS)[number]) => {
+    setBusy(action);
+    try {
+      await post(`/projects/${project.id}/${action}`);
+      message.success(t(`projects.rowDone.${action}`, { name: project.spec.name }));
+    } catch (e) {
+      const { title, detail } = errorText(e);
+      message.error(`${title}: ${detail}`);
+    } finally {
+      setBusy(null);
+      await queryClient.invalidateQueries({ queryKey: ['projects'] });
+      await queryClient.invalidateQueries({ queryKey: ['project', project.id] });
+    }
+  };
+  const allowed = operate ? ROW_ACTIONS.filter((a) => project.allowed_actions.includes(a)) : [];
+  return (
+    <Space size={0} wrap>
+      <Link to={`/projects/${project.id}`} data-testid={`row-detail-${project.spec.name}`}>
+        <Button type="link" size="small">
+          {t('projects.details')}
+        </Button>
+      </Link>
+      {allowed.map((a) => (
+        <Button key={a} type="link" size="small" loading={busy === a} onClick={() => run(a)} data-testid={`row-${a}-${project.spec.name}`}>
+          {t(`projects.rowActions.${a}`)}
+        </Button>
+      ))}
+    </Space>
   );
 }
