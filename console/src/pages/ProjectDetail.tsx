@@ -35,11 +35,7 @@ export function ProjectDetailPage() {
     setBusy(action);
     setActionError(null);
     try {
-      if (action === 'clone') {
-        const copy = await post<Project>(`/projects/${id}/clone`);
-        message.success(t('detail.cloned', { name: copy.spec.name }));
-        navigate(`/projects/${copy.id}`);
-      } else if (action === 'precheck') {
+      if (action === 'precheck') {
         await post<Precheck>(`/projects/${id}/precheck`);
       } else {
         await post<Project>(`/projects/${id}/${action}`);
@@ -107,8 +103,13 @@ export function ProjectDetailPage() {
                 button
               );
             })}
+            {allowed.has('edit') && (
+              <Button onClick={() => navigate(`/projects/${p.id}/edit`)} data-testid="action-edit">
+                {t('detail.actions.edit')}
+              </Button>
+            )}
             {operate && (
-              <Button onClick={() => act('clone')} loading={busy === 'clone'} data-testid="action-clone">
+              <Button onClick={() => navigate(`/projects/new?from=${p.id}`)} data-testid="action-clone">
                 {t('detail.actions.clone')}
               </Button>
             )}
