@@ -442,6 +442,26 @@ describe('console in Chromium against obsync server', () => {
     assert.equal((await api('GET', `/projects?q=${encodeURIComponent(`${PROJECT}c2`)}`)).body.total, 0);
   });
 
+  step('imports a project file: a broken one is refused with the reason, a good one becomes a project', async () => {
+    const wrongId = (await api('GET', `/projects?q=${encodeURIComponent(WRONG)}`)).body.items[0].id;
+    const res = await page.request.get(`${server.url}/api/v1/projects/${wrongId}/export`);
+    const exported = await res.text();
+    assert.match(exported, new RegExp(`name = "${WRONG}"`));
+    const imported = `导入${RUN}`;
+    await page.goto(`${server.url}/projects`);
+    await byTestId('project-import').click();
+    await field('import-text').fill(exported.replace(`name = "${WRONG}"`, `name = "${imported}"`).replace('[target]', '[targt]'));
+    await byTestId('import-ok').click();
+    const error = page.locator('.ant-modal .ant-alert-error');
+    await error.waitFor();
+    assert.match(await error.innerText(), /target/);
+    await field('import-text').fill(exported.replace(`name = "${WRONG}"`, `name = "${imported}"`));
+    await byTestId('import-ok').click();
+    await page.waitForURL(/\/projects\/np_/);
+    assert.equal(await byTestId('detail-name').innerText(), imported);
+    await expectState('not_started');
+  });
+
   step('switches to English and back', async () => {
     await page.getByTestId('language-switch').getByText('English').click();
     await page.getByRole('menuitem', { name: 'Sync projects' }).waitFor();
