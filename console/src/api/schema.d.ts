@@ -343,6 +343,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest messages of one of the project's topics. */
+        get: operations["messages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{id}/metrics": {
         parameters: {
             query?: never;
@@ -1135,6 +1152,40 @@ export interface components {
             items: components["schemas"]["TopicItem"][];
             /** Format: int64 */
             total: number;
+        };
+        /** @description One Kafka message. Key and value are shown as UTF-8 text (invalid bytes replaced). */
+        TopicMessage: {
+            key?: string | null;
+            /** Format: int64 */
+            offset: number;
+            /** Format: int32 */
+            partition: number;
+            /** @description The record's timestamp, RFC 3339 (absent on Kafka 0.9's message format). */
+            timestamp?: string | null;
+            /** @description Whether `value` was cut at 64 KiB. */
+            truncated: boolean;
+            /** @description Absent for a tombstone. */
+            value?: string | null;
+            /**
+             * Format: int64
+             * @description The value's size in bytes, before any cut.
+             */
+            value_bytes: number;
+        };
+        /** @description The latest messages of a topic, newest first. */
+        TopicMessages: {
+            items: components["schemas"]["TopicMessage"][];
+            /**
+             * Format: int32
+             * @description The topic's number of partitions.
+             */
+            partitions: number;
+            /**
+             * Format: int64
+             * @description How many messages were read to answer (the search window with `key`).
+             */
+            scanned: number;
+            topic: string;
         };
         /** @description A user (never with the password). */
         User: {
@@ -2591,6 +2642,90 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    messages: {
+        parameters: {
+            query: {
+                /** @description One of the project's topics (its progress lists them). */
+                topic: string;
+                /** @description Only this partition; every partition by default. */
+                partition?: number;
+                /** @description How many messages, newest first: 1-200 (default 20). */
+                limit?: number;
+                /**
+                 * @description Only messages whose key contains this text, searched among the latest 2,000
+                 *     messages of each partition.
+                 */
+                key?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopicMessages"];
+                };
+            };
+            /** @description The request is malformed (JSON syntax, a query or path parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in: no valid session cookie or API token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            424: {
                 headers: {
                     [name: string]: unknown;
                 };

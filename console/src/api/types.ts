@@ -102,3 +102,6 @@ export type PreviewRecord = Schemas['PreviewRecord'];
 /** Compile-time check that the wizard's narrower spec is what the server accepts. */
 type Fits<T extends U, U> = T;
 export type SpecFitsServer = Fits<ProjectSpec, Schemas['ProjectSpec']>;
+
+export type TopicMessages = Schemas['TopicMessages'];
+export type TopicMessage = Schemas['TopicMessage'];

@@ -9,6 +9,7 @@ import { ErrorAlert } from '../components/ErrorAlert';
 import { PrecheckTable } from '../components/PrecheckTable';
 import { StageText, StateTag, formatNumber, formatTime, useLagText } from '../components/ProjectBits';
 import { TimeChart } from '../components/TimeChart';
+import { TopicViewer } from '../components/TopicViewer';
 import { POLL_MS } from './Projects';
 import { useCan } from '../auth/role';
 
@@ -132,6 +133,7 @@ export function ProjectDetailPage() {
       </Card>
       {(p.state === 'not_started' || p.state === 'precheck_failed') && <PrecheckPanel precheck={precheck.data} onRecheck={operate ? () => act('precheck') : undefined} busy={busy === 'precheck'} />}
       <StagePanels project={p} progress={progress.data} error={progress.error} />
+      {operate && <TopicViewer projectId={p.id} topics={progress.data?.schema?.topics ?? []} />}
       <MetricsPanel id={p.id} />
       <EventsPanel id={p.id} />
       <DeleteDialog project={p} open={deleting} onClose={() => setDeleting(false)} onDeleted={() => navigate('/projects')} />

@@ -710,7 +710,7 @@ fn same_source_tls(old: Option<&SourceTlsRecord>, new: Option<&SourceTlsInput>) 
         )
 }
 
-fn get_record(state: &AppState, id: &str) -> ApiResult<DataSourceRecord> {
+pub(crate) fn get_record(state: &AppState, id: &str) -> ApiResult<DataSourceRecord> {
     state
         .store
         .get_datasource(id)?

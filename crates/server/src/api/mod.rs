@@ -5,6 +5,7 @@ pub mod datasources;
 mod doc_errors;
 pub mod error;
 mod extract;
+mod messages;
 mod oms;
 mod preview;
 mod progress;
@@ -93,6 +94,7 @@ fn api_routes(state: &AppState) -> (Router<AppState>, OpenApiDoc) {
         .merge(datasources::routes())
         .merge(tags::routes())
         .merge(projects::routes())
+        .merge(messages::routes())
         .merge(preview::routes())
         .merge(system::protected_routes())
         .merge(users::routes());
