@@ -4,7 +4,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useParams } from 'react-router';
 import { del, get, post } from '../api/client';
-import type { ErrorInfo, List, MetricPoint, Precheck, Progress, Project, ProjectEvent, TableProgress } from '../api/types';
+import type { ErrorInfo, List, MetricPoint, Precheck, Progress, Project, ProjectAction, ProjectEvent, TableProgress } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { PrecheckTable } from '../components/PrecheckTable';
 import { StageText, StateTag, formatNumber, formatTime, useLagText } from '../components/ProjectBits';
@@ -12,7 +12,8 @@ import { TimeChart } from '../components/TimeChart';
 import { POLL_MS } from './Projects';
 import { useCan } from '../auth/role';
 
-const ACTIONS = ['start', 'pause', 'resume', 'release'] as const;
+/** The lifecycle buttons, shown when the server lists the action as allowed. */
+const ACTIONS = ['start', 'pause', 'resume', 'release'] as const satisfies readonly ProjectAction[];
 
 export function ProjectDetailPage() {
   const { id } = useParams<{ id: string }>();
@@ -101,7 +102,7 @@ export function ProjectDetailPage() {
         <ErrorAlert error={actionError} style={{ marginBottom: 12 }} />
         <BasicInfo project={p} />
       </Card>
-      {(p.state === 'not_started' || p.state === 'precheck_failed') && <PrecheckPanel id={p.id} onRecheck={operate ? () => act('precheck') : undefined} busy={busy === 'precheck'} />}
+      {p.allowed_actions.includes('precheck') && <PrecheckPanel id={p.id} onRecheck={operate ? () => act('precheck') : undefined} busy={busy === 'precheck'} />}
       <StagePanels project={p} progress={progress.data} error={progress.error} />
       <MetricsPanel id={p.id} />
       <EventsPanel id={p.id} />
