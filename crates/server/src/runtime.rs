@@ -9,7 +9,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use obsync_pipeline::{ProjectHandle, RunOutcome, Settings, StatusSnapshot};
+use obsync_pipeline::{NoticesSince, ProjectHandle, RunOutcome, Settings, StatusSnapshot};
 use tokio::sync::watch;
 
 use crate::lifecycle::{Event, Stage, StopReason};
@@ -281,28 +281,107 @@ fn sample_once(state: &AppState) {
 fn record_notices(state: &AppState, id: &str, handle: &ProjectHandle, seen: &Mutex<u64>) {
     let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
     let since = handle.notices_since(*seen);
+    let stored = record_since(&mut seen, since, |message| {
+        state
+            .store
+            .add_event(id, EventKind::Notice, "system", message, &[])
+    });
+    if let Err(e) = stored {
+        tracing::warn!(project = %id, error = %obsync_model::ErrorChain(&e), "cannot record a notice as an event; retrying at the next sample");
+    }
+}
+
+/// Hands `since`'s notices to `add` in order (first a line saying how many were missed,
+/// if any), moving `seen` past each one added; stops at the first failure.
+fn record_since<E>(
+    seen: &mut u64,
+    since: NoticesSince,
+    mut add: impl FnMut(&str) -> Result<(), E>,
+) -> Result<(), E> {
     if since.missed > 0 {
-        let message = format!(
+        add(&format!(
             "{} notices came faster than they could be recorded and are not in the log",
             since.missed
-        );
-        if let Err(e) = state
-            .store
-            .add_event(id, EventKind::Notice, "system", &message, &[])
-        {
-            tracing::warn!(project = %id, error = %obsync_model::ErrorChain(&e), "cannot record missed notices");
-            return;
-        }
+        ))?;
         *seen += since.missed;
     }
     for notice in since.notices {
-        if let Err(e) = state
-            .store
-            .add_event(id, EventKind::Notice, "system", &notice.message, &[])
-        {
-            tracing::warn!(project = %id, notice = notice.number, error = %obsync_model::ErrorChain(&e), "cannot record a notice as an event; retrying at the next sample");
-            return;
-        }
+        add(&notice.message)?;
         *seen = notice.number;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use obsync_pipeline::status::{StatusCell, KEPT_NOTICES};
+
+    /// Records `cell`'s notices after `seen` into `log`, as a sample does.
+    fn sample(cell: &StatusCell, seen: &mut u64, log: &mut Vec<String>) {
+        record_since::<()>(seen, cell.notices_since(*seen), |m| {
+            log.push(m.to_string());
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn notices_past_the_hundredth_become_events() {
+        let cell = StatusCell::new("p");
+        let (mut seen, mut log) = (0, Vec::new());
+        for i in 0..KEPT_NOTICES + 50 {
+            cell.add_notice(format!("n{i}"));
+            if i % 10 == 9 {
+                sample(&cell, &mut seen, &mut log);
+            }
+        }
+        assert_eq!(log.len(), KEPT_NOTICES + 50);
+        assert_eq!(log.last().unwrap(), &format!("n{}", KEPT_NOTICES + 49));
+    }
+
+    #[test]
+    fn the_first_notices_after_a_resume_are_recorded() {
+        // The first run: three notices, all recorded.
+        let first = StatusCell::new("p");
+        let (mut seen, mut log) = (0, Vec::new());
+        for i in 0..3 {
+            first.add_notice(format!("run 1 notice {i}"));
+        }
+        sample(&first, &mut seen, &mut log);
+        // The resumed run numbers its notices from 1 again, with a counter of its own.
+        let resumed = StatusCell::new("p");
+        let mut seen = 0;
+        resumed.add_notice("run 2 notice 0");
+        sample(&resumed, &mut seen, &mut log);
+        assert_eq!(log.last().unwrap(), "run 2 notice 0");
+        assert_eq!(log.len(), 4);
+    }
+
+    #[test]
+    fn a_failed_store_retries_the_same_notice_and_missed_ones_are_counted_once() {
+        let cell = StatusCell::new("p");
+        for i in 0..KEPT_NOTICES + 5 {
+            cell.add_notice(format!("n{i}"));
+        }
+        let mut seen = 0;
+        let mut log = Vec::new();
+        // The store fails on the third event.
+        let since = cell.notices_since(seen);
+        let failed = record_since(&mut seen, since, |m| {
+            if log.len() == 2 {
+                return Err("disk full");
+            }
+            log.push(m.to_string());
+            Ok(())
+        });
+        assert_eq!(failed, Err("disk full"));
+        assert_eq!(
+            log[0],
+            "5 notices came faster than they could be recorded and are not in the log"
+        );
+        sample(&cell, &mut seen, &mut log);
+        assert_eq!(log.len(), 1 + KEPT_NOTICES, "{log:?}");
+        assert_eq!(log[1..].first().unwrap(), "n5");
     }
 }

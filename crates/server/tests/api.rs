@@ -1115,7 +1115,7 @@ async fn preview_refuses_a_missing_shard_column_as_a_run_would() {
         &src,
         &kafka,
         &["full"],
-        &[table.clone()],
+        std::slice::from_ref(&table),
         &topic,
     );
     s["objects"][0]["shard_columns"] = json!({ (table.clone()): ["note", "gone"] });
