@@ -874,6 +874,11 @@ export interface components {
             /** @description `batch`: `Topic_${Database Name}_${Table Name}`. */
             topic_rule?: string | null;
         };
+        /**
+         * @description OMS's name of a project state (`oms_status`, and the OMS API shim).
+         * @enum {string}
+         */
+        OmsStatus: "INIT" | "RUNNING" | "SUSPEND" | "FAILED" | "FINISHED" | "RELEASING" | "RELEASED";
         PasswordChange: {
             current_password: string;
             /** @description At least 12 characters. */
@@ -926,7 +931,7 @@ export interface components {
             last_error?: null | components["schemas"]["ErrorInfo"];
             notices: string[];
             schema: components["schemas"]["SchemaProgress"];
-            stage?: string | null;
+            stage?: null | components["schemas"]["Stage"];
             state: components["schemas"]["ProjectState"];
             warning?: null | components["schemas"]["WarningView"];
         };
@@ -939,12 +944,11 @@ export interface components {
             /** Format: int64 */
             lag_seconds?: number | null;
             last_error?: null | components["schemas"]["ErrorInfo"];
-            /** @description OMS's name of the state: INIT, RUNNING, SUSPEND, FAILED, FINISHED, RELEASING, RELEASED. */
-            oms_status: string;
+            /** @description OMS's name of the state. */
+            oms_status: components["schemas"]["OmsStatus"];
             source: components["schemas"]["DataSourceRef"];
             spec: components["schemas"]["ProjectSpec"];
-            /** @description While running (or where it stopped): `schema`, `full` or `incremental`. */
-            stage?: string | null;
+            stage?: null | components["schemas"]["Stage"];
             state: components["schemas"]["ProjectState"];
             tags: components["schemas"]["Tag"][];
             target: components["schemas"]["DataSourceRef"];
@@ -1056,6 +1060,11 @@ export interface components {
             tls: components["schemas"]["SourceTlsView"];
             user: string;
         };
+        /**
+         * @description The stage a run is in (or where it stopped), in the order a run goes through them.
+         * @enum {string}
+         */
+        Stage: "schema" | "full" | "incremental";
         /** @description What is synced, how and from when. */
         SyncSpec: {
             /** @description `Default`, `DefaultExtendColumnType`, `Canal`, `DataWorks`, `SharePlex`. */

@@ -4,7 +4,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useParams } from 'react-router';
 import { del, get, post } from '../api/client';
-import type { ErrorInfo, List, MetricPoint, Precheck, Progress, Project, ProjectEvent, TableProgress } from '../api/types';
+import type { ErrorInfo, List, MetricPoint, Precheck, Progress, Project, ProjectAction, ProjectEvent, TableProgress } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { PrecheckTable } from '../components/PrecheckTable';
 import { StageText, StateTag, formatNumber, formatTime, useLagText } from '../components/ProjectBits';
@@ -13,7 +13,8 @@ import { TopicViewer } from '../components/TopicViewer';
 import { POLL_MS } from './Projects';
 import { useCan } from '../auth/role';
 
-const ACTIONS = ['start', 'pause', 'resume', 'release'] as const;
+/** The lifecycle buttons, shown when the server lists the action as allowed. */
+const ACTIONS = ['start', 'pause', 'resume', 'release'] as const satisfies readonly ProjectAction[];
 
 export function ProjectDetailPage() {
   const { id } = useParams<{ id: string }>();
@@ -131,7 +132,7 @@ export function ProjectDetailPage() {
         )}
         <BasicInfo project={p} />
       </Card>
-      {(p.state === 'not_started' || p.state === 'precheck_failed') && <PrecheckPanel precheck={precheck.data} onRecheck={operate ? () => act('precheck') : undefined} busy={busy === 'precheck'} />}
+      {p.allowed_actions.includes('precheck') && <PrecheckPanel precheck={precheck.data} onRecheck={operate ? () => act('precheck') : undefined} busy={busy === 'precheck'} />}
       <StagePanels project={p} progress={progress.data} error={progress.error} />
       {operate && <TopicViewer projectId={p.id} topics={progress.data?.schema?.topics ?? []} />}
       <MetricsPanel id={p.id} />

@@ -4,12 +4,11 @@ import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-quer
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router';
 import { get, post, postText, qs } from '../api/client';
-import type { List, Project, ProjectState, Tag as TagT } from '../api/types';
+import type { List, Project, Tag as TagT } from '../api/types';
+import { STATES } from '../api/vocabulary';
 import { ErrorAlert, useErrorText } from '../components/ErrorAlert';
 import { useCan } from '../auth/role';
 import { StageText, StateTag, formatTime, useLagText } from '../components/ProjectBits';
-
-export const STATES: ProjectState[] = ['not_started', 'prechecking', 'precheck_failed', 'running', 'paused', 'failed', 'finished', 'releasing', 'released'];
 
 /** How often lists and detail pages poll the server for live state. */
 export const POLL_MS = 2000;

@@ -10,7 +10,7 @@ use crate::project::RunContext;
 use crate::status::{Stage, WarningCause};
 use crate::RunError;
 use obsync_format::{Ddl, MessageContext, TxnSequence};
-use obsync_model::{Change, ErrorChain, SourceEvent, TableId, TableMeta, TxnInfo};
+use obsync_model::{Change, ErrorChain, ErrorReport, SourceEvent, TableId, TableMeta, TxnInfo};
 use obsync_source::binlog::{BinlogOptions, BinlogReader, StartFrom, TableFilter};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -83,7 +83,7 @@ pub async fn run(
                         start = StartFrom::Position(p.clone());
                     }
                     tracing::warn!(error = %ErrorChain(&e), ?start, "source unavailable: retrying until it is back");
-                    ctx.status.set_error(ErrorChain(&e).to_string());
+                    ctx.status.set_error(ErrorReport::from_error(&e));
                     ctx.stats.warnings.set(
                         WarningCause::Source,
                         format!("{}; retrying until the source is back", ErrorChain(&e)),
@@ -254,7 +254,7 @@ async fn open_reader(
             }
             Err(e) if e.is_transient() => {
                 tracing::warn!(error = %ErrorChain(&e), retry_in = ?backoff, "cannot open the binlog stream");
-                ctx.status.set_error(ErrorChain(&e).to_string());
+                ctx.status.set_error(ErrorReport::from_error(&e));
                 ctx.stats.warnings.set(
                     WarningCause::Source,
                     format!(
