@@ -86,6 +86,16 @@ pub enum BinlogError {
         position: BinlogCoord,
         detail: String,
     },
+    /// A partial JSON update (`PARTIAL_UPDATE_ROWS_EVENT`) does not fit the before
+    /// image's document, or there is no document to apply it to. obsync never guesses
+    /// the value, so the table stops here.
+    #[error("cannot apply the partial JSON update of column {column} of {table} at {position}: {reason}; set binlog_row_value_options='' on the source (OceanBase Binlog Service: turn partial JSON off for the tenant's binlog) so that updates carry whole documents, then restart the project from a snapshot, as this event cannot be read exactly")]
+    JsonDiff {
+        table: TableId,
+        column: String,
+        position: BinlogCoord,
+        reason: String,
+    },
     /// A column value could not be converted to the canonical model.
     #[error("cannot decode column {column} of {table} at {position}: {reason}")]
     Decode {
