@@ -79,8 +79,9 @@ pub enum BinlogError {
         source: Box<MetadataError>,
     },
     /// The binlog's table map fits neither the definition known at the start position
-    /// nor today's: decoding would assign values to the wrong columns.
-    #[error("the binlog at {position} describes {table} differently from its current definition ({detail}); this happens when resuming from before more than one DDL on the table, as only its definition at the checkpoint and today's are known: restart the project from a snapshot")]
+    /// nor the one read again over SQL: decoding would assign values to the wrong
+    /// columns.
+    #[error("the binlog at {position} describes {table} differently from its definition read over SQL ({detail}); either its shape changed without a DDL in the binlog (OceanBase's Binlog Service drops DDL it cannot convert) and the change log is not at that shape yet, or this run resumed from before more than one DDL on the table (only its definition at the checkpoint and today's are known): restart the project from a snapshot of {table}")]
     SchemaMismatch {
         table: TableId,
         position: BinlogCoord,

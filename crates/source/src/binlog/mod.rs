@@ -29,6 +29,8 @@
 mod assembler;
 mod ddl;
 mod decode;
+#[cfg(test)]
+mod dialect_tests;
 mod error;
 mod gtid;
 mod heartbeat;
@@ -39,6 +41,8 @@ pub mod reader;
 mod retention;
 mod rows;
 mod schema_cache;
+#[cfg(test)]
+mod spec_events;
 mod stream;
 pub mod timestamp_start;
 

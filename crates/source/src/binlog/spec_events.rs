@@ -18,7 +18,6 @@ pub const QUERY: u8 = 2;
 pub const XID: u8 = 16;
 pub const HEARTBEAT: u8 = 27;
 pub const WRITE_ROWS: u8 = 30;
-pub const UPDATE_ROWS: u8 = 31;
 pub const GTID: u8 = 33;
 pub const PAYLOAD: u8 = 40;
 pub const PARTIAL_UPDATE_ROWS: u8 = 39;
@@ -272,7 +271,11 @@ pub fn payload(inner: &[Vec<u8>]) -> Vec<u8> {
     let raw: Vec<u8> = inner.concat();
     let compressed = zstd::encode_all(&raw[..], 3).expect("zstd compresses");
     let mut b = Vec::new();
-    for (field, value) in [(2u64, 0u64), (3, raw.len() as u64), (1, compressed.len() as u64)] {
+    for (field, value) in [
+        (2u64, 0u64),
+        (3, raw.len() as u64),
+        (1, compressed.len() as u64),
+    ] {
         let mut v = Vec::new();
         lenenc(&mut v, value);
         lenenc(&mut b, field);
@@ -325,7 +328,10 @@ fn jsonb_value(v: &Json) -> (u8, Vec<u8>) {
             let mut entries: Vec<(&String, &Json)> = map.iter().collect();
             entries.sort_by(|a, b| (a.0.len(), a.0).cmp(&(b.0.len(), b.0)));
             let keys = entries.iter().map(|(k, _)| k.as_str()).collect();
-            (0x00, container(Some(keys), entries.iter().map(|(_, v)| *v).collect()))
+            (
+                0x00,
+                container(Some(keys), entries.iter().map(|(_, v)| *v).collect()),
+            )
         }
     }
 }
@@ -353,7 +359,7 @@ fn container(keys: Option<Vec<&str>>, values: Vec<&Json>) -> Vec<u8> {
     for v in values {
         let (ty, body) = jsonb_value(v);
         value_table.push(ty);
-        if matches!(ty, 0x04 | 0x05 | 0x06) {
+        if (0x04..=0x06).contains(&ty) {
             let mut inline = body.clone();
             inline.resize(2, 0);
             value_table.extend_from_slice(&inline);
