@@ -246,6 +246,12 @@ impl Assembler {
         BinlogCoord::new(self.cursor.file.clone(), self.cursor.pos)
     }
 
+    /// The GTID state after the last event read; after [`Self::rewind`], the state the
+    /// re-opened dump continues after.
+    pub fn gtid_state(&self) -> &GtidState {
+        &self.cursor.gtid
+    }
+
     /// The dump mode every (re)connect of this reader uses.
     pub fn mode(&self) -> DumpMode {
         self.mode

@@ -44,6 +44,14 @@ pub enum BinlogError {
     /// The source's change log is not the history the checkpoint was read from.
     #[error("cannot resume the binlog from {from}: the source's change log does not contain that position ({detail}); its binlog was reset (RESET MASTER), re-created or restored from a backup, or this is another server. If [source] names the right server, restart the project from a snapshot (or a chosen start time); otherwise point it back at the server the project was reading")]
     LineageChanged { from: String, detail: String },
+    /// The checkpoint was read from another server, and a file position means
+    /// something only in the binlog it was read from (see `lineage`).
+    #[error("cannot resume the binlog from {from}: the checkpoint was read from the server {was} and the source is now {now}, and a file position belongs to one server's binlog. If this is a failover within one GTID history (the new server's gtid_executed holds the checkpoint's transactions), set binlog_positioning = \"gtid\" in [source] to resume by GTID; otherwise restart the project from a snapshot (or a chosen start time)")]
+    ServerChanged {
+        from: String,
+        was: String,
+        now: String,
+    },
     /// The server kept refusing the dump although the checks before it passed (it still
     /// has the position); retried with backoff for a while first.
     #[error("the source refused the binlog dump from {from} {attempts} times over {secs}s although it still has that position; check the source's error log for the reason given below, then start the project again")]

@@ -35,6 +35,7 @@ mod error;
 mod gtid;
 mod heartbeat;
 mod json_diff;
+mod lineage;
 mod mariadb_events;
 mod payload;
 pub mod reader;
