@@ -17,31 +17,26 @@ use super::stream::DumpFrom;
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 
-/// The identity of the server `conn` is connected to; `None` when it reports none
-/// (a MySQL-protocol server without `server_uuid`).
+/// The identity of the server `conn` is connected to; `None` when it reports none (a
+/// MySQL-protocol server or proxy without `server_uuid` answers with an error: the GTID
+/// and binlog-index checks still run, only the identity is not compared).
 pub(crate) async fn server_identity(
     conn: &mut Conn,
     mariadb: bool,
 ) -> Result<Option<String>, BinlogError> {
-    if mariadb {
-        let id: Option<u64> = conn
-            .query_first("SELECT @@GLOBAL.server_id")
-            .await
-            .map_err(|source| BinlogError::Query {
-                what: "SELECT @@GLOBAL.server_id".into(),
-                source: source.into(),
-            })?;
-        return Ok(id.map(|id| format!("server_id:{id}")));
-    }
-    match conn
-        .query_first::<Option<String>, _>("SELECT @@GLOBAL.server_uuid")
-        .await
-    {
-        Ok(uuid) => Ok(uuid.flatten().filter(|u| !u.is_empty())),
-        // 1193: unknown system variable.
-        Err(mysql_async::Error::Server(e)) if e.code == 1193 => Ok(None),
+    let sql = if mariadb {
+        "SELECT CONCAT('server_id:', @@GLOBAL.server_id)"
+    } else {
+        "SELECT @@GLOBAL.server_uuid"
+    };
+    match conn.query_first::<Option<String>, _>(sql).await {
+        Ok(id) => Ok(id.flatten().filter(|id| !id.is_empty())),
+        Err(mysql_async::Error::Server(e)) => {
+            tracing::warn!(error = %e.message, code = e.code, "the source does not say which server it is: a resume on another server is judged by its GTID set and binlog index only");
+            Ok(None)
+        }
         Err(source) => Err(BinlogError::Query {
-            what: "SELECT @@GLOBAL.server_uuid".into(),
+            what: sql.into(),
             source: source.into(),
         }),
     }

@@ -33,6 +33,10 @@ impl PayloadDue {
         } else {
             p.uncompressed_size()
         };
+        if expected == 0 && p.payload_size() > 0 {
+            // The driver sizes its buffer by this field: without it nothing decompresses.
+            return Err("a compressed transaction without its uncompressed size: set binlog_transaction_compression=OFF on the source and restart the project from a snapshot".into());
+        }
         Ok((expected > 0).then_some(Self {
             start,
             expected,
