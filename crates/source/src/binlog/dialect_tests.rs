@@ -312,6 +312,92 @@ fn a_partial_json_update_that_does_not_fit_fails_naming_table_and_column() {
 }
 
 #[test]
+fn partial_bits_count_json_columns_only() {
+    // `ob.j (id INT, a JSON, n INT, b JSON)`: bit 0 is `a` (a whole document here), bit
+    // 1 is `b` (diffs) — not columns 0 and 1.
+    let meta = TableMeta {
+        id: TableId::new("ob", "j"),
+        columns: vec![
+            col("id", ColumnType::Int, "int"),
+            col("a", ColumnType::Json, "json"),
+            col("n", ColumnType::Int, "int"),
+            col("b", ColumnType::Json, "json"),
+        ],
+        key: vec![0],
+        key_source: KeySource::PrimaryKey,
+        primary_key: vec![0],
+        unique_keys: vec![],
+        estimated_rows: 0,
+    };
+    let (mut records, mut log) = head();
+    let map = table_map(
+        71,
+        "ob",
+        "j",
+        &[(T_LONG, &[]), (T_JSON, &[4]), (T_LONG, &[]), (T_JSON, &[4])],
+    );
+    let before = image(&[
+        int(&1i32.to_le_bytes()),
+        Cell::Json(json!([1])),
+        int(&2i32.to_le_bytes()),
+        Cell::Json(json!({"k": 1})),
+    ]);
+    let after = image(&[
+        int(&1i32.to_le_bytes()),
+        Cell::Json(json!([1, 2])),
+        int(&3i32.to_le_bytes()),
+        Cell::Diffs(diff(0, "$.k", Some(&json!("v")))),
+    ]);
+    let data = [before, shared_image(&[false, true]), after].concat();
+    records.extend([
+        log.event(GTID, LAST_EVENT_TIME, &gtid(UUID, 1)),
+        log.event(QUERY, LAST_EVENT_TIME, &query("ob", "BEGIN")),
+        log.event(TABLE_MAP, LAST_EVENT_TIME, &map),
+        log.event(PARTIAL_UPDATE_ROWS, LAST_EVENT_TIME, &rows(71, 4, 2, &data)),
+        log.event(XID, LAST_EVENT_TIME, &xid(1)),
+    ]);
+    let events = run(&mut assembler(&[Arc::new(meta)]), &decode(&records), |_| {
+        None
+    })
+    .unwrap();
+    let [RowChange::Update { after, .. }] = &rows_of(&events)[..] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        after[..],
+        [
+            Value::Int(1),
+            Value::Text("[1,2]".into()),
+            Value::Int(3),
+            Value::Text(r#"{"k":"v"}"#.into())
+        ]
+    );
+}
+
+#[test]
+fn a_partial_json_update_without_the_document_in_the_before_image_fails_naming_the_setting() {
+    // binlog_row_image=MINIMAL: the before image holds the key (`id`) only.
+    let (mut records, mut log) = head();
+    let before = image(&[int(&7u32.to_le_bytes())]);
+    let mut after = row_t(7, json!(null));
+    after[4] = Cell::Diffs(diff(0, "$.a", Some(&json!(1))));
+    let data = [before, shared_image(&[true]), image(&after)].concat();
+    let update = rows_with_before(70, &[false, true, false, false, false], &data);
+    records.extend(transaction(&mut log, 1, (PARTIAL_UPDATE_ROWS, update)));
+    let err = run(
+        &mut assembler(&[Arc::new(table_t())]),
+        &decode(&records),
+        |_| None,
+    )
+    .unwrap_err();
+    let BinlogError::JsonDiff { column, reason, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(column, "doc");
+    assert!(reason.contains("binlog_row_image=MINIMAL"), "{reason}");
+}
+
+#[test]
 fn heartbeats_repeating_the_last_event_time_say_caught_up_and_carry_no_time() {
     let (mut records, mut log) = head();
     let insert = rows(70, 5, 1, &image(&row_t(1, json!(1))));

@@ -187,6 +187,25 @@ pub fn rows(table_id: u64, ncols: usize, images: usize, rows: &[u8]) -> Vec<u8> 
     b
 }
 
+/// [`rows`] for an update whose before image holds only the columns `before` marks
+/// (`binlog_row_image=MINIMAL`: the key) and whose after image holds all of them.
+pub fn rows_with_before(table_id: u64, before: &[bool], rows: &[u8]) -> Vec<u8> {
+    let mut b = table_id.to_le_bytes()[..6].to_vec();
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    lenenc(&mut b, before.len() as u64);
+    let mut bits = vec![0u8; before.len().div_ceil(8)];
+    for (i, present) in before.iter().enumerate() {
+        if *present {
+            bits[i / 8] |= 1 << (i % 8);
+        }
+    }
+    b.extend(bits);
+    b.extend(all_present(before.len()));
+    b.extend_from_slice(rows);
+    b
+}
+
 fn all_present(n: usize) -> Vec<u8> {
     let mut bits = vec![0u8; n.div_ceil(8)];
     for i in 0..n {
