@@ -135,6 +135,9 @@ struct Cursor {
     /// The name of the rotate sent before the first format description (its checksum,
     /// if any, still attached).
     fake_rotate_name: Option<Vec<u8>>,
+    /// The stream moved to a new file since the dump began: the next file's
+    /// previous-GTIDs set must hold everything read before it.
+    rotated: bool,
 }
 
 /// Turns one connection's decoded events into [`SourceEvent`]s; see the module doc.
@@ -179,6 +182,7 @@ impl Assembler {
                 gtid: start.gtid.clone(),
                 fde_seen: false,
                 fake_rotate_name: None,
+                rotated: false,
             },
             txn: None,
             pending_gtid: None,
@@ -268,6 +272,7 @@ impl Assembler {
         self.progress_owed = None;
         self.cursor.fde_seen = false;
         self.cursor.fake_rotate_name = None;
+        self.cursor.rotated = false;
         self.schema.clear_maps();
         self.replay = self.delivered.clone();
         match &self.resume {
@@ -419,6 +424,7 @@ impl Assembler {
                         let id = SourceId::new(s.uuid(), s.tag().map(|t| t.as_str()));
                         previous.add_intervals(&id, s.intervals());
                     }
+                    self.check_next_file(&previous)?;
                     self.cursor.gtid.add_previous(&previous);
                 }
             }
@@ -472,6 +478,7 @@ impl Assembler {
         let r: RotateEvent<'_> = ev.read_event().map_err(|e| self.malformed(e.to_string()))?;
         if self.cursor.fde_seen {
             self.cursor.file = String::from_utf8_lossy(r.name_raw()).into_owned();
+            self.cursor.rotated = true;
         } else {
             // The rotate sent before the first format description still carries its
             // checksum after the name: the format description says whether it has one.
@@ -479,6 +486,30 @@ impl Assembler {
         }
         self.cursor.pos = r.position();
         Ok(())
+    }
+
+    /// A file the stream rotated into starts with the server's executed set then
+    /// (MySQL's `PREVIOUS_GTIDS`): it holds every transaction read before it, unless the
+    /// log was reset or re-created under the open dump (e.g. the Binlog Service's
+    /// binlog re-created with a new `SERVER UUID`), which is another history.
+    fn check_next_file(&mut self, previous: &GtidSet) -> Result<(), BinlogError> {
+        if !std::mem::take(&mut self.cursor.rotated) {
+            return Ok(());
+        }
+        match &self.cursor.gtid {
+            GtidState::MySql(read) if !read.is_subset_of(previous) => {
+                Err(BinlogError::LineageChanged {
+                    from: self.resume_position().to_string(),
+                    detail: format!(
+                        "{} starts with the executed GTID set {:?}, which lacks transactions read before it ({:?}): the binlog was reset or re-created while it was read",
+                        self.cursor.file,
+                        previous.render(),
+                        read.render()
+                    ),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     fn on_format_description(&mut self, ev: &Event) {

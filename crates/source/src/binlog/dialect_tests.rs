@@ -661,3 +661,60 @@ fn a_table_map_that_still_disagrees_after_reading_the_schema_fails_with_the_tabl
     };
     assert!(detail.contains("column id"), "{detail}");
 }
+
+/// One transaction of `A`, then the file ends and the next one starts with `previous`
+/// as its executed set (the real format description re-sent as that file's), then
+/// transaction `A:2`.
+fn rotation_into(previous: &[([u8; 16], &[(u64, u64)])]) -> Vec<Event> {
+    let (mut records, mut log) = head();
+    let fde = records[1].clone();
+    records.push(log.event(PREVIOUS_GTIDS, 0, &previous_gtids(&[])));
+    let insert = rows(70, 5, 1, &image(&row_t(1, json!(1))));
+    records.extend(transaction(&mut log, 1, (WRITE_ROWS, insert.clone())));
+    records.push(log.event(ROTATE, 0, &rotate("binlog-main.000002")));
+    // The next file: its format description ends at its own offset.
+    let fde_end = u32::from_le_bytes(fde[13..17].try_into().unwrap());
+    records.push(fde);
+    let mut next = Log {
+        next: fde_end,
+        server_id: 7,
+    };
+    records.push(next.event(PREVIOUS_GTIDS, 0, &previous_gtids(previous)));
+    records.extend(transaction(&mut next, 2, (WRITE_ROWS, insert)));
+    decode(&records)
+}
+
+#[test]
+fn the_next_file_of_the_same_history_continues_the_stream() {
+    let events = rotation_into(&[(UUID, &[(1, 1)])]);
+    let mut asm = assembler(&[Arc::new(table_t())]);
+    let out = run(&mut asm, &events, |_| unreachable!()).unwrap();
+    assert_eq!(rows_of(&out).len(), 2);
+    let end = asm.committed_position().unwrap();
+    assert_eq!(end.coord.file, "binlog-main.000002");
+    assert_eq!(
+        end.gtid.as_ref().unwrap().0,
+        "11111111-1111-1111-1111-111111111111:1-2"
+    );
+}
+
+#[test]
+fn a_binlog_re_created_under_the_open_dump_is_another_history() {
+    // A new lineage (the Binlog Service's binlog re-created with another SERVER UUID),
+    // and a log reset to nothing (RESET MASTER).
+    const OTHER: [u8; 16] = [0x22; 16];
+    for previous in [vec![(OTHER, &[(1u64, 3u64)][..])], vec![]] {
+        let events = rotation_into(&previous);
+        let mut asm = assembler(&[Arc::new(table_t())]);
+        let err = run(&mut asm, &events, |_| unreachable!()).unwrap_err();
+        let BinlogError::LineageChanged { detail, .. } = &err else {
+            panic!("{err}")
+        };
+        assert!(detail.contains("binlog-main.000002"), "{detail}");
+        assert!(
+            detail.contains("11111111-1111-1111-1111-111111111111:1"),
+            "{detail}"
+        );
+        assert!(err.to_string().contains("snapshot"), "{err}");
+    }
+}

@@ -13,6 +13,8 @@
 
 use serde_json::Value as Json;
 
+pub const ROTATE: u8 = 4;
+pub const PREVIOUS_GTIDS: u8 = 35;
 pub const TABLE_MAP: u8 = 19;
 pub const QUERY: u8 = 2;
 pub const XID: u8 = 16;
@@ -144,6 +146,29 @@ pub fn query(schema: &str, sql: &str) -> Vec<u8> {
     b.extend_from_slice(schema.as_bytes());
     b.push(0);
     b.extend_from_slice(sql.as_bytes());
+    b
+}
+
+/// `ROTATE_EVENT` body: the next file's first offset (u64) and its name.
+pub fn rotate(next_file: &str) -> Vec<u8> {
+    let mut b = 4u64.to_le_bytes().to_vec();
+    b.extend_from_slice(next_file.as_bytes());
+    b
+}
+
+/// `PREVIOUS_GTIDS_LOG_EVENT` body: the number of sources (u64), then per source its
+/// uuid, the number of intervals (u64) and each interval as start and exclusive end
+/// (i64 each).
+pub fn previous_gtids(sets: &[([u8; 16], &[(u64, u64)])]) -> Vec<u8> {
+    let mut b = (sets.len() as u64).to_le_bytes().to_vec();
+    for (uuid, intervals) in sets {
+        b.extend_from_slice(uuid);
+        b.extend_from_slice(&(intervals.len() as u64).to_le_bytes());
+        for (first, last) in *intervals {
+            b.extend_from_slice(&first.to_le_bytes());
+            b.extend_from_slice(&(last + 1).to_le_bytes());
+        }
+    }
     b
 }
 
