@@ -665,7 +665,7 @@ fn a_table_map_that_still_disagrees_after_reading_the_schema_fails_with_the_tabl
 /// One transaction of `A`, then the file ends and the next one starts with `previous`
 /// as its executed set (the real format description re-sent as that file's), then
 /// transaction `A:2`.
-fn rotation_into(previous: &[([u8; 16], &[(u64, u64)])]) -> Vec<Event> {
+fn rotation_into(previous: &[SourceRanges<'_>]) -> Vec<Event> {
     let (mut records, mut log) = head();
     let fde = records[1].clone();
     records.push(log.event(PREVIOUS_GTIDS, 0, &previous_gtids(&[])));

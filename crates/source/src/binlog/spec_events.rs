@@ -156,10 +156,13 @@ pub fn rotate(next_file: &str) -> Vec<u8> {
     b
 }
 
+/// One source's transactions: its uuid and inclusive `(first, last)` ranges.
+pub type SourceRanges<'a> = ([u8; 16], &'a [(u64, u64)]);
+
 /// `PREVIOUS_GTIDS_LOG_EVENT` body: the number of sources (u64), then per source its
 /// uuid, the number of intervals (u64) and each interval as start and exclusive end
 /// (i64 each).
-pub fn previous_gtids(sets: &[([u8; 16], &[(u64, u64)])]) -> Vec<u8> {
+pub fn previous_gtids(sets: &[SourceRanges<'_>]) -> Vec<u8> {
     let mut b = (sets.len() as u64).to_le_bytes().to_vec();
     for (uuid, intervals) in sets {
         b.extend_from_slice(uuid);
