@@ -66,33 +66,7 @@ pub(crate) fn decode_rows(
         )));
     }
     let partial = matches!(rows, RowsEventData::PartialUpdateRowsEvent(_));
-    if partial {
-        if let Some(missing) = rows.columns_before_image().and_then(|image| {
-            (0..n).find(|&i| !image[i] && wire.cols[i].0 == WireType::MYSQL_TYPE_JSON)
-        }) {
-            return Err(BinlogError::JsonDiff {
-                table: meta.id.clone(),
-                column: meta.columns[missing].name.clone(),
-                position: position.clone(),
-                reason: "the before image lacks the column (binlog_row_image=MINIMAL or NOBLOB), so there is no document to apply the diff to".into(),
-            });
-        }
-    }
-    for image in [rows.columns_before_image(), rows.columns_after_image()]
-        .into_iter()
-        .flatten()
-    {
-        if image.count_ones() != n {
-            return Err(BinlogError::Unsupported {
-                position: position.clone(),
-                what: format!(
-                    "a row image of {} with {} of its {n} columns: set binlog_row_image=FULL on the source",
-                    meta.id,
-                    image.count_ones()
-                ),
-            });
-        }
-    }
+    check_images(rows, wire, meta, position, partial)?;
     let (has_before, has_after) = (
         rows.columns_before_image().is_some(),
         rows.columns_after_image().is_some(),
@@ -125,6 +99,46 @@ pub(crate) fn decode_rows(
         });
     }
     Ok(out)
+}
+
+/// Refuses images without every column: values cannot be placed, and a partial JSON
+/// update needs its document in the before image (named first, with its column).
+fn check_images(
+    rows: &RowsEventData<'_>,
+    wire: &WireColumns,
+    meta: &TableMeta,
+    position: &BinlogCoord,
+    partial: bool,
+) -> Result<(), BinlogError> {
+    let n = wire.cols.len();
+    if partial {
+        if let Some(missing) = rows.columns_before_image().and_then(|image| {
+            (0..n).find(|&i| !image[i] && wire.cols[i].0 == WireType::MYSQL_TYPE_JSON)
+        }) {
+            return Err(BinlogError::JsonDiff {
+                table: meta.id.clone(),
+                column: meta.columns[missing].name.clone(),
+                position: position.clone(),
+                reason: "the before image lacks the column (binlog_row_image=MINIMAL or NOBLOB), so there is no document to apply the diff to".into(),
+            });
+        }
+    }
+    for image in [rows.columns_before_image(), rows.columns_after_image()]
+        .into_iter()
+        .flatten()
+    {
+        if image.count_ones() != n {
+            return Err(BinlogError::Unsupported {
+                position: position.clone(),
+                what: format!(
+                    "a row image of {} with {} of its {n} columns: set binlog_row_image=FULL on the source",
+                    meta.id,
+                    image.count_ones()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Reads a partial update's shared image at the start of `rest` (advanced past it):
