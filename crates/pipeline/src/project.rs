@@ -312,7 +312,10 @@ async fn run_stages(
         } else {
             plan.tables.values().map(|t| t.meta.clone()).collect()
         };
-        stages::incremental::run(ctx, plan, &routes, start, known, emitter).await?;
+        // The server the checkpoint's position was read from (none for a snapshot
+        // start: its position was read moments ago from the server the run reads).
+        let server = state.incremental.as_ref().and(state.source_server.clone());
+        stages::incremental::run(ctx, plan, &routes, start, server, known, emitter).await?;
         return Ok(RunOutcome::Stopped);
     }
     Ok(RunOutcome::Finished)
