@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use obsync_pipeline::verify::{self, Progress, VerifyOptions, VerifyReport};
 
-use crate::api::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::auth::Actor;
 use crate::model::now_rfc3339;
 use crate::state::AppState;
@@ -63,7 +63,7 @@ struct Counters {
 }
 
 /// Starts a verify run of project `id`; refused while one runs.
-pub fn start(state: &AppState, id: &str, actor: &Actor) -> ApiResult<VerifyRun> {
+pub fn start(state: &AppState, id: &str, actor: &Actor) -> Result<VerifyRun> {
     let record = crate::service::get(state, id)?;
     let settings = crate::service::settings(state, &record.spec)?;
     let run = Arc::new(Mutex::new(VerifyRun {
@@ -79,12 +79,7 @@ pub fn start(state: &AppState, id: &str, actor: &Actor) -> ApiResult<VerifyRun> 
         let mut runs = state.verifies.runs.lock().expect("verify runs lock");
         if let Some(r) = runs.get(id) {
             if r.lock().expect("verify run lock").phase == RunPhase::Running {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::CONFLICT,
-                    "VERIFY_RUNNING",
-                    format!("a verify run of project {id} is already running"),
-                    "wait for it to finish (GET /api/v1/projects/{id}/verify shows its progress), then start another",
-                ));
+                return Err(Error::VerifyRunning { id: id.to_string() });
             }
         }
         runs.insert(id.to_string(), run.clone());

@@ -200,7 +200,17 @@ pub async fn record<W: AsyncWrite + Unpin>(
 
     let from = DumpFrom::Coord(start.clone());
     let mariadb = info.flavor == SourceFlavor::MariaDb;
-    let mut dump = stream::open(endpoint, mariadb, opts.server_id, &from, HEARTBEAT, false).await?;
+    // A capture continues no checkpoint: no history to hold the server to.
+    let (mut dump, _identity) = stream::open(
+        endpoint,
+        mariadb,
+        opts.server_id,
+        &from,
+        stream::Lineage::unknown(),
+        HEARTBEAT,
+        false,
+    )
+    .await?;
     let mut masker = opts.mask.then(Masker::new);
     let mut at = start;
     let mut events = 0u64;
