@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use obsync_pipeline::verify::{self, Progress, VerifyOptions, VerifyReport};
 
-use crate::error::{Error, Result};
 use crate::auth::Actor;
+use crate::error::{Error, Result};
 use crate::model::now_rfc3339;
 use crate::state::AppState;
 
