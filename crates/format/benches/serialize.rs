@@ -102,6 +102,7 @@ fn bench(c: &mut Criterion) {
         now_ms: 1_714_528_800_250,
         message_id: 1,
         txn_sequence: Some(TxnSequence { seq: 1, size: 2 }),
+        xid: Some(4_242),
     };
     let mut group = c.benchmark_group("serialize");
     for kind in FormatKind::ALL {

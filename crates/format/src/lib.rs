@@ -18,12 +18,15 @@ mod ddl;
 pub mod decode;
 mod default;
 mod json;
+mod maxwell;
 mod render;
 mod sequence;
 mod shareplex;
+mod wkt;
 
 pub use ddl::DdlKind;
 pub use json::pretty;
+pub use maxwell::{MaxwellKeyFormat, MaxwellOptions, MaxwellSnapshotType};
 pub use sequence::SequenceGenerator;
 
 use obsync_model::{Change, ChangeOrigin, Row, RowChange, TableMeta, TxnInfo};
@@ -43,15 +46,18 @@ pub enum FormatKind {
     DataWorks,
     /// OMS `SHAREPLEX`: SharePlex JSON.
     SharePlex,
+    /// OMS `MAXWELL`: zendesk/maxwell's JSON.
+    Maxwell,
 }
 
 impl FormatKind {
-    pub const ALL: [FormatKind; 5] = [
+    pub const ALL: [FormatKind; 6] = [
         FormatKind::Default,
         FormatKind::DefaultExtendColumnType,
         FormatKind::Canal,
         FormatKind::DataWorks,
         FormatKind::SharePlex,
+        FormatKind::Maxwell,
     ];
 
     /// The name the OMS console shows.
@@ -62,6 +68,7 @@ impl FormatKind {
             FormatKind::Canal => "Canal",
             FormatKind::DataWorks => "DataWorks",
             FormatKind::SharePlex => "SharePlex",
+            FormatKind::Maxwell => "Maxwell",
         }
     }
 
@@ -73,12 +80,21 @@ impl FormatKind {
             FormatKind::Canal => "CANAL",
             FormatKind::DataWorks => "DATAWORKS_V2",
             FormatKind::SharePlex => "SHAREPLEX",
+            FormatKind::Maxwell => "MAXWELL",
         }
     }
 
-    /// Whether the format has a DDL record.
+    /// Whether the format has a DDL record. (Maxwell's DDL records carry whole table
+    /// definitions before and after the change, which obsync does not keep.)
     pub fn supports_ddl(self) -> bool {
-        !matches!(self, FormatKind::SharePlex)
+        !matches!(self, FormatKind::SharePlex | FormatKind::Maxwell)
+    }
+
+    /// Whether a row record needs facts only the end of its transaction brings (Maxwell's
+    /// `xid` and `commit`): the pipeline then holds a transaction's rows until its
+    /// commit, as Maxwell itself does.
+    pub fn needs_whole_transaction(self) -> bool {
+        matches!(self, FormatKind::Maxwell)
     }
 
     /// Whether the format has a heartbeat record.
@@ -99,7 +115,7 @@ impl fmt::Display for FormatKind {
 /// A format name that is not one of the five.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "message format {input:?} is unknown: use Default, DefaultExtendColumnType, Canal, DataWorks or SharePlex"
+    "message format {input:?} is unknown: use Default, DefaultExtendColumnType, Canal, DataWorks, SharePlex or Maxwell"
 )]
 pub struct UnknownFormat {
     pub input: String,
@@ -120,6 +136,7 @@ impl FromStr for FormatKind {
             "canal" => FormatKind::Canal,
             "dataworks" | "dataworksv2" | "dataworks2.0" => FormatKind::DataWorks,
             "shareplex" => FormatKind::SharePlex,
+            "maxwell" => FormatKind::Maxwell,
             _ => {
                 return Err(UnknownFormat {
                     input: s.to_string(),
@@ -186,6 +203,28 @@ pub enum DataWorksTemporal {
     Text,
 }
 
+/// How Canal (in Canal value style) writes BINARY/VARBINARY/BLOB values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CanalBinary {
+    /// One ISO-8859-1 character per byte, as Canal writes them (and OMS).
+    #[default]
+    Latin1,
+    /// Base64: Flink's `canal-json` decodes a `BYTES` column from Base64 and corrupts
+    /// or rejects Canal's own encoding.
+    Base64,
+}
+
+/// How many fraction digits the Default family writes for a TIMESTAMP's epoch value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimestampFraction {
+    /// The column's own precision (`1700000000.123` for TIMESTAMP(3)), as OMS does.
+    #[default]
+    Column,
+    /// Always nine digits (`1700000000.123000000`): a known OMS consumer reads the
+    /// digits after the dot as nanoseconds.
+    Nanos,
+}
+
 /// Project-level settings of the serializer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormatOptions {
@@ -207,6 +246,9 @@ pub struct FormatOptions {
     pub absent_images: AbsentImage,
     pub update_columns: UpdateColumns,
     pub dataworks_temporal: DataWorksTemporal,
+    pub canal_binary: CanalBinary,
+    pub timestamp_fraction: TimestampFraction,
+    pub maxwell: MaxwellOptions,
     /// The source time zone as a fixed UTC offset, for wall-clock renderings of
     /// TIMESTAMP (Canal) and the epoch of DATE/DATETIME (DataWorks).
     pub source_time_zone_offset_secs: i32,
@@ -230,6 +272,9 @@ impl FormatOptions {
             absent_images: AbsentImage::default(),
             update_columns: UpdateColumns::default(),
             dataworks_temporal: DataWorksTemporal::default(),
+            canal_binary: CanalBinary::default(),
+            timestamp_fraction: TimestampFraction::default(),
+            maxwell: MaxwellOptions::default(),
             source_time_zone_offset_secs: 0,
         }
     }
@@ -256,8 +301,11 @@ pub struct MessageContext {
     pub now_ms: u64,
     /// Canal `id`: a per-message increasing number.
     pub message_id: u64,
-    /// SharePlex `seq`/`size`/`idx`; `None` leaves them out.
+    /// SharePlex `seq`/`size`/`idx`, Maxwell `commit`/`xoffset`; `None` leaves them
+    /// out.
     pub txn_sequence: Option<TxnSequence>,
+    /// The transaction's XID (from its commit event), Maxwell's `xid`.
+    pub xid: Option<u64>,
 }
 
 /// A DDL statement to publish.
@@ -330,7 +378,11 @@ impl Serializer {
         value: &mut Vec<u8>,
     ) -> Result<(), FormatError> {
         let rec = Record::new(change, ctx)?;
-        record_key(&change.table, rec.change.row.key_image(), key);
+        if self.opts.kind == FormatKind::Maxwell {
+            maxwell::encode_key(&self.opts, &rec, key)?;
+        } else {
+            record_key(&change.table, rec.change.row.key_image(), key);
+        }
         match self.opts.kind {
             FormatKind::Default | FormatKind::DefaultExtendColumnType => {
                 default::encode_change(&self.opts, &rec, value)
@@ -338,6 +390,7 @@ impl Serializer {
             FormatKind::Canal => canal::encode_change(&self.opts, &rec, value),
             FormatKind::DataWorks => dataworks::encode_change(&self.opts, &rec, value),
             FormatKind::SharePlex => shareplex::encode_change(&self.opts, &rec, value),
+            FormatKind::Maxwell => maxwell::encode_change(&self.opts, &rec, value),
         }
     }
 

@@ -9,8 +9,9 @@ mod common;
 
 use common::*;
 use obsync_format::{
-    AbsentImage, BitWidth, CanalValueStyle, DataWorksTemporal, FormatKind, FormatOptions,
-    Serializer, UpdateColumns,
+    AbsentImage, BitWidth, CanalBinary, CanalValueStyle, DataWorksTemporal, FormatKind,
+    FormatOptions, MaxwellKeyFormat, MaxwellOptions, MaxwellSnapshotType, Serializer,
+    TimestampFraction, UpdateColumns,
 };
 
 fn render(
@@ -97,6 +98,7 @@ fn every_format_matches_its_golden_file() {
         (FormatKind::Canal, "canal.txt"),
         (FormatKind::DataWorks, "dataworks.txt"),
         (FormatKind::SharePlex, "shareplex.txt"),
+        (FormatKind::Maxwell, "maxwell.txt"),
     ] {
         check(file, render(options(kind), &script, None, true));
     }
@@ -149,6 +151,30 @@ fn option_variants_match_their_golden_file() {
         "SharePlex, intra-transaction sequence numbering off, UpdateColumns::All",
         o,
         false,
+    );
+    let mut o = options(FormatKind::Canal);
+    o.canal_binary = CanalBinary::Base64;
+    section("Canal, CanalBinary::Base64", o, true);
+    let mut o = options(FormatKind::Default);
+    o.timestamp_fraction = TimestampFraction::Nanos;
+    section("Default, TimestampFraction::Nanos", o, true);
+    let mut o = options(FormatKind::DefaultExtendColumnType);
+    o.timestamp_fraction = TimestampFraction::Nanos;
+    section("DefaultExtendColumnType, TimestampFraction::Nanos", o, true);
+    let mut o = options(FormatKind::Maxwell);
+    o.maxwell = MaxwellOptions {
+        key_format: MaxwellKeyFormat::Array,
+        snapshot_type: MaxwellSnapshotType::Insert,
+        binlog_position: true,
+        gtid_position: true,
+        xoffset: true,
+        primary_keys: true,
+        primary_key_columns: true,
+    };
+    section(
+        "Maxwell, array keys, snapshot rows as insert, every output_* field on",
+        o,
+        true,
     );
     check("variants.txt", out);
 }

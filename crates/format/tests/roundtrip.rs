@@ -7,8 +7,9 @@ mod common;
 use common::*;
 use obsync_format::decode::{canonical_image, decode, DecodedOp};
 use obsync_format::{
-    BitWidth, CanalValueStyle, DataWorksTemporal, FormatError, FormatKind, FormatOptions,
-    Serializer, UpdateColumns,
+    BitWidth, CanalBinary, CanalValueStyle, DataWorksTemporal, FormatError, FormatKind,
+    FormatOptions, MaxwellKeyFormat, MaxwellSnapshotType, Serializer, TimestampFraction,
+    UpdateColumns,
 };
 use obsync_model::RowChange;
 
@@ -20,6 +21,11 @@ fn variants() -> Vec<FormatOptions> {
         o.canal_values = CanalValueStyle::Oms;
         o.update_columns = UpdateColumns::All;
         o.dataworks_temporal = DataWorksTemporal::Text;
+        o.canal_binary = CanalBinary::Base64;
+        o.timestamp_fraction = TimestampFraction::Nanos;
+        o.maxwell.key_format = MaxwellKeyFormat::Array;
+        o.maxwell.snapshot_type = MaxwellSnapshotType::Insert;
+        o.maxwell.primary_key_columns = true;
         o.source_time_zone_offset_secs = -(5 * 3600 + 30 * 60);
         all.push(o);
         let mut o = options(kind);
@@ -67,7 +73,8 @@ fn every_format_reconstructs_the_source_rows_exactly() {
                     if matches!(
                         opts.kind,
                         FormatKind::Default | FormatKind::DefaultExtendColumnType
-                    ) =>
+                    ) || (opts.kind == FormatKind::Maxwell
+                        && opts.maxwell.snapshot_type == MaxwellSnapshotType::BootstrapInsert) =>
                 {
                     DecodedOp::Snapshot
                 }

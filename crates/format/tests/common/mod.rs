@@ -420,6 +420,7 @@ impl Script {
             now_ms: secs as u64 * 1000 + 250,
             message_id: id,
             txn_sequence: None,
+            xid: None,
         }
     }
 
@@ -439,6 +440,7 @@ impl Script {
                 seq: index as u32 + 1,
                 size,
             });
+            ctx.xid = Some(900 + self.txn_seq);
             self.items.push(Item {
                 label: label.to_string(),
                 payload: Payload::Change(Change {
