@@ -46,7 +46,10 @@ export type User = Schemas['User'];
 export type ApiToken = Schemas['ApiToken'];
 
 export type SyncType = 'schema' | 'full' | 'incremental';
-export type Format = 'Default' | 'Canal' | 'DataWorks' | 'SharePlex' | 'DefaultExtendColumnType';
+export type Format = 'Default' | 'Canal' | 'DataWorks' | 'SharePlex' | 'DefaultExtendColumnType' | 'Maxwell';
+
+/** `[sync.format_options]`: each key belongs to one format; absent = the format's default. */
+export type FormatOptions = Schemas['FormatOptionsSpec'];
 export type PartitionRule = 'hash' | 'one';
 
 export interface ObjectMapping {
@@ -67,6 +70,7 @@ export interface ProjectSpec {
     format: Format;
     partition_rule: PartitionRule;
     tx_sequence: boolean;
+    format_options?: FormatOptions | null;
     start_time: number | null;
   };
   objects: ObjectMapping[];

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { App, Button, Card, Space, Steps } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router';
-import type { Format, PartitionRule, ProjectSpec, SyncType } from '../api/types';
+import type { Format, FormatOptions, PartitionRule, ProjectSpec, SyncType } from '../api/types';
 import { checkProjectName, checkStartTime } from '../rules';
 import { toObjects, type TableMapping } from './mapping';
 import { StepSourceTarget } from './StepSourceTarget';
@@ -21,6 +21,8 @@ export interface Draft {
   format: Format;
   partition_rule: PartitionRule;
   tx_sequence: boolean;
+  /** The chosen format's options; reset when the format changes. */
+  format_options: FormatOptions;
   /** Unix seconds; null = now. Ignored with full sync (the project's start time is used). */
   start_time: number | null;
 }
@@ -38,6 +40,7 @@ export function toSpec(d: Draft): ProjectSpec {
       format: d.format,
       partition_rule: d.partition_rule,
       tx_sequence: d.format === 'SharePlex' && d.tx_sequence,
+      format_options: Object.keys(d.format_options).length > 0 ? d.format_options : null,
       start_time: d.types.includes('full') ? null : d.start_time,
     },
     objects: toObjects(d.mappings),
@@ -52,6 +55,7 @@ const INITIAL: Draft = {
   format: 'Default',
   partition_rule: 'hash',
   tx_sequence: false,
+  format_options: {},
   start_time: null,
 };
 
