@@ -274,7 +274,7 @@ describe('console in Chromium against obsync server', () => {
     // Maxwell with its array key and Flink's snapshot type: the preview shows both.
     await choose('format', 'Maxwell');
     await byTestId('maxwell-key-format').getByText('Array').click();
-    await byTestId('maxwell-snapshot-type').getByText('insert（').click();
+    await byTestId('maxwell-snapshot-type').getByText('insert（用于').click();
     await choose('preview-table', `${DB}.orders`);
     await byTestId('preview-run').click();
     const records = byTestId('preview-records');
