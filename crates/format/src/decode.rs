@@ -87,6 +87,14 @@ pub fn decode(
     if opts.kind == FormatKind::Maxwell {
         return maxwell::decode(opts, value, tables);
     }
+    if opts.kind == FormatKind::DebeziumAvro {
+        return Err(DecodeError::Shape {
+            format: opts.kind,
+            detail:
+                "Avro records need an Avro reader and the registry's schema, not this JSON decoder"
+                    .into(),
+        });
+    }
     let json: Json = serde_json::from_slice(value)?;
     let d = Decoder {
         opts,
@@ -98,7 +106,7 @@ pub fn decode(
         FormatKind::Canal => d.canal(&json),
         FormatKind::DataWorks => d.dataworks(&json),
         FormatKind::SharePlex => d.shareplex(&json),
-        FormatKind::Maxwell => unreachable!("decoded above"),
+        FormatKind::Maxwell | FormatKind::DebeziumAvro => unreachable!("decoded above"),
     }
 }
 

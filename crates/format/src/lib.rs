@@ -12,6 +12,7 @@
 //! Architecture invariant: no I/O, no Kafka, no clock. The [`decode`] module parses the
 //! formats back; it is a test and consumer aid, never used on the write path.
 
+mod avro;
 mod canal;
 mod dataworks;
 mod ddl;
@@ -24,6 +25,7 @@ mod sequence;
 mod shareplex;
 mod wkt;
 
+pub use avro::{avro_name, schemas as avro_schemas, AvroSchemas, SubjectNameStrategy};
 pub use ddl::DdlKind;
 pub use json::pretty;
 pub use maxwell::{MaxwellKeyFormat, MaxwellOptions, MaxwellSnapshotType};
@@ -48,16 +50,20 @@ pub enum FormatKind {
     SharePlex,
     /// OMS `MAXWELL`: zendesk/maxwell's JSON.
     Maxwell,
+    /// Debezium-shaped Avro behind a schema registry's 5-byte header (OMS cloud's Avro;
+    /// `DEBEZIUM_AVRO`).
+    DebeziumAvro,
 }
 
 impl FormatKind {
-    pub const ALL: [FormatKind; 6] = [
+    pub const ALL: [FormatKind; 7] = [
         FormatKind::Default,
         FormatKind::DefaultExtendColumnType,
         FormatKind::Canal,
         FormatKind::DataWorks,
         FormatKind::SharePlex,
         FormatKind::Maxwell,
+        FormatKind::DebeziumAvro,
     ];
 
     /// The name the OMS console shows.
@@ -69,6 +75,7 @@ impl FormatKind {
             FormatKind::DataWorks => "DataWorks",
             FormatKind::SharePlex => "SharePlex",
             FormatKind::Maxwell => "Maxwell",
+            FormatKind::DebeziumAvro => "DebeziumAvro",
         }
     }
 
@@ -81,13 +88,29 @@ impl FormatKind {
             FormatKind::DataWorks => "DATAWORKS_V2",
             FormatKind::SharePlex => "SHAREPLEX",
             FormatKind::Maxwell => "MAXWELL",
+            FormatKind::DebeziumAvro => "DEBEZIUM_AVRO",
         }
     }
 
     /// Whether the format has a DDL record. (Maxwell's DDL records carry whole table
     /// definitions before and after the change, which obsync does not keep.)
     pub fn supports_ddl(self) -> bool {
-        !matches!(self, FormatKind::SharePlex | FormatKind::Maxwell)
+        !matches!(
+            self,
+            FormatKind::SharePlex | FormatKind::Maxwell | FormatKind::DebeziumAvro
+        )
+    }
+
+    /// Whether records are Avro whose schemas live in a schema registry: the pipeline
+    /// registers each table's schemas and passes their ids in
+    /// [`MessageContext::schema_ids`].
+    pub fn needs_schema_registry(self) -> bool {
+        matches!(self, FormatKind::DebeziumAvro)
+    }
+
+    /// Whether records are JSON text (every format but Avro).
+    pub fn is_json(self) -> bool {
+        !self.needs_schema_registry()
     }
 
     /// Whether a row record needs facts only the end of its transaction brings (Maxwell's
@@ -115,7 +138,7 @@ impl fmt::Display for FormatKind {
 /// A format name that is not one of the five.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "message format {input:?} is unknown: use Default, DefaultExtendColumnType, Canal, DataWorks, SharePlex or Maxwell"
+    "message format {input:?} is unknown: use Default, DefaultExtendColumnType, Canal, DataWorks, SharePlex, Maxwell or DebeziumAvro"
 )]
 pub struct UnknownFormat {
     pub input: String,
@@ -137,6 +160,7 @@ impl FromStr for FormatKind {
             "dataworks" | "dataworksv2" | "dataworks2.0" => FormatKind::DataWorks,
             "shareplex" => FormatKind::SharePlex,
             "maxwell" => FormatKind::Maxwell,
+            "debeziumavro" | "avro" => FormatKind::DebeziumAvro,
             _ => {
                 return Err(UnknownFormat {
                     input: s.to_string(),
@@ -249,6 +273,9 @@ pub struct FormatOptions {
     pub canal_binary: CanalBinary,
     pub timestamp_fraction: TimestampFraction,
     pub maxwell: MaxwellOptions,
+    /// The source is MariaDB: Debezium-shaped records name the `mariadb` connector
+    /// (`mysql` for MySQL and OceanBase).
+    pub source_is_mariadb: bool,
     /// The source time zone as a fixed UTC offset, for wall-clock renderings of
     /// TIMESTAMP (Canal) and the epoch of DATE/DATETIME (DataWorks).
     pub source_time_zone_offset_secs: i32,
@@ -275,6 +302,7 @@ impl FormatOptions {
             canal_binary: CanalBinary::default(),
             timestamp_fraction: TimestampFraction::default(),
             maxwell: MaxwellOptions::default(),
+            source_is_mariadb: false,
             source_time_zone_offset_secs: 0,
         }
     }
@@ -306,6 +334,15 @@ pub struct MessageContext {
     pub txn_sequence: Option<TxnSequence>,
     /// The transaction's XID (from its commit event), Maxwell's `xid`.
     pub xid: Option<u64>,
+    /// The registry ids of the table's key and value schemas (Avro formats only).
+    pub schema_ids: Option<SchemaIds>,
+}
+
+/// A table's schema ids in the schema registry, written in each record's 5-byte header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaIds {
+    pub key: u32,
+    pub value: u32,
 }
 
 /// A DDL statement to publish.
@@ -345,6 +382,9 @@ pub enum FormatError {
     /// An incremental record without a `storeDataSequence`.
     #[error("incremental record of {table} has storeDataSequence 0: number messages with SequenceGenerator")]
     MissingSequence { table: String },
+    /// An Avro record without its schema ids.
+    #[error("Avro record of {table} has no schema ids: register the table's schemas first (the pipeline does this before sending)")]
+    MissingSchemaId { table: String },
     /// The format has no such record.
     #[error("{format} has no {what} record: do not enable {what} for this format")]
     Unsupported {
@@ -378,6 +418,9 @@ impl Serializer {
         value: &mut Vec<u8>,
     ) -> Result<(), FormatError> {
         let rec = Record::new(change, ctx)?;
+        if self.opts.kind == FormatKind::DebeziumAvro {
+            return avro::encode_change(&self.opts, &rec, key, value);
+        }
         if self.opts.kind == FormatKind::Maxwell {
             maxwell::encode_key(&self.opts, &rec, key)?;
         } else {
@@ -391,6 +434,7 @@ impl Serializer {
             FormatKind::DataWorks => dataworks::encode_change(&self.opts, &rec, value),
             FormatKind::SharePlex => shareplex::encode_change(&self.opts, &rec, value),
             FormatKind::Maxwell => maxwell::encode_change(&self.opts, &rec, value),
+            FormatKind::DebeziumAvro => unreachable!("encoded above"),
         }
     }
 

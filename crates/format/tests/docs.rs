@@ -18,6 +18,7 @@ fn slug(kind: FormatKind) -> &'static str {
         FormatKind::DataWorks => "dataworks",
         FormatKind::SharePlex => "shareplex",
         FormatKind::Maxwell => "maxwell",
+        FormatKind::DebeziumAvro => "avro",
     }
 }
 
@@ -78,7 +79,7 @@ fn orders_script() -> Script {
 fn examples() -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let script = orders_script();
-    for kind in FormatKind::ALL {
+    for kind in FormatKind::ALL.into_iter().filter(|k| k.is_json()) {
         let ser = Serializer::new(doc_options(kind));
         for item in &script.items {
             let Ok((key, value)) = encode(&ser, item) else {

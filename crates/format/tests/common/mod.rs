@@ -3,7 +3,8 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 use obsync_format::{
-    FormatError, FormatOptions, MessageContext, SequenceGenerator, Serializer, TxnSequence,
+    FormatError, FormatOptions, MessageContext, SchemaIds, SequenceGenerator, Serializer,
+    TxnSequence,
 };
 use obsync_model::{
     BinlogCoord, Change, ChangeOrigin, Column, ColumnType, Date, DateTime, Gtid, KeySource, Row,
@@ -421,6 +422,7 @@ impl Script {
             message_id: id,
             txn_sequence: None,
             xid: None,
+            schema_ids: Some(SchemaIds { key: 7, value: 8 }),
         }
     }
 

@@ -143,6 +143,7 @@ async fn preview(
             message_id: i as u64 + 1,
             txn_sequence: None,
             xid: None,
+            schema_ids: None,
         };
         let (mut key, mut value) = (Vec::new(), Vec::new());
         serializer
