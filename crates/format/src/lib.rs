@@ -15,15 +15,22 @@
 mod canal;
 mod dataworks;
 mod ddl;
+pub mod debezium;
 pub mod decode;
 mod default;
 mod json;
+mod messages;
 mod render;
 mod sequence;
 mod shareplex;
 
 pub use ddl::DdlKind;
+pub use debezium::{
+    schema::DecimalHandling, AddField, Connector, DebeziumOptions, DeleteHandling, FlattenOptions,
+    SnapshotMarker,
+};
 pub use json::pretty;
+pub use messages::{Message, Messages, RowImage};
 pub use sequence::SequenceGenerator;
 
 use obsync_model::{Change, ChangeOrigin, Row, RowChange, TableMeta, TxnInfo};
@@ -43,15 +50,21 @@ pub enum FormatKind {
     DataWorks,
     /// OMS `SHAREPLEX`: SharePlex JSON.
     SharePlex,
+    /// OMS `DEBEZIUM`: Debezium change events (JSON converter).
+    Debezium,
+    /// OMS `DEBEZIUM_FLATTEN`: Debezium events after `ExtractNewRecordState`.
+    DebeziumFlattened,
 }
 
 impl FormatKind {
-    pub const ALL: [FormatKind; 5] = [
+    pub const ALL: [FormatKind; 7] = [
         FormatKind::Default,
         FormatKind::DefaultExtendColumnType,
         FormatKind::Canal,
         FormatKind::DataWorks,
         FormatKind::SharePlex,
+        FormatKind::Debezium,
+        FormatKind::DebeziumFlattened,
     ];
 
     /// The name the OMS console shows.
@@ -62,6 +75,8 @@ impl FormatKind {
             FormatKind::Canal => "Canal",
             FormatKind::DataWorks => "DataWorks",
             FormatKind::SharePlex => "SharePlex",
+            FormatKind::Debezium => "Debezium",
+            FormatKind::DebeziumFlattened => "DebeziumFlattened",
         }
     }
 
@@ -73,12 +88,23 @@ impl FormatKind {
             FormatKind::Canal => "CANAL",
             FormatKind::DataWorks => "DATAWORKS_V2",
             FormatKind::SharePlex => "SHAREPLEX",
+            FormatKind::Debezium => "DEBEZIUM",
+            FormatKind::DebeziumFlattened => "DEBEZIUM_FLATTEN",
         }
+    }
+
+    /// Debezium's formats: several records per change, headers, tombstones.
+    pub fn is_debezium(self) -> bool {
+        matches!(self, FormatKind::Debezium | FormatKind::DebeziumFlattened)
     }
 
     /// Whether the format has a DDL record.
     pub fn supports_ddl(self) -> bool {
-        !matches!(self, FormatKind::SharePlex)
+        // Debezium writes schema changes to a topic of their own, not the tables'.
+        !matches!(
+            self,
+            FormatKind::SharePlex | FormatKind::Debezium | FormatKind::DebeziumFlattened
+        )
     }
 
     /// Whether the format has a heartbeat record.
@@ -99,7 +125,7 @@ impl fmt::Display for FormatKind {
 /// A format name that is not one of the five.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "message format {input:?} is unknown: use Default, DefaultExtendColumnType, Canal, DataWorks or SharePlex"
+    "message format {input:?} is unknown: use Default, DefaultExtendColumnType, Canal, DataWorks, SharePlex, Debezium or DebeziumFlattened"
 )]
 pub struct UnknownFormat {
     pub input: String,
@@ -120,6 +146,8 @@ impl FromStr for FormatKind {
             "canal" => FormatKind::Canal,
             "dataworks" | "dataworksv2" | "dataworks2.0" => FormatKind::DataWorks,
             "shareplex" => FormatKind::SharePlex,
+            "debezium" | "debeziumjson" => FormatKind::Debezium,
+            "debeziumflattened" | "debeziumflatten" => FormatKind::DebeziumFlattened,
             _ => {
                 return Err(UnknownFormat {
                     input: s.to_string(),
@@ -210,6 +238,8 @@ pub struct FormatOptions {
     /// The source time zone as a fixed UTC offset, for wall-clock renderings of
     /// TIMESTAMP (Canal) and the epoch of DATE/DATETIME (DataWorks).
     pub source_time_zone_offset_secs: i32,
+    /// The Debezium formats' settings.
+    pub debezium: DebeziumOptions,
 }
 
 impl FormatOptions {
@@ -231,6 +261,7 @@ impl FormatOptions {
             update_columns: UpdateColumns::default(),
             dataworks_temporal: DataWorksTemporal::default(),
             source_time_zone_offset_secs: 0,
+            debezium: DebeziumOptions::default(),
         }
     }
 }
@@ -258,6 +289,11 @@ pub struct MessageContext {
     pub message_id: u64,
     /// SharePlex `seq`/`size`/`idx`; `None` leaves them out.
     pub txn_sequence: Option<TxnSequence>,
+    /// Debezium's `source.snapshot` of a full-sync row.
+    pub snapshot: SnapshotMarker,
+    /// Debezium's `transaction.data_collection_order`: the row's 1-based position
+    /// among its table's rows in the transaction (0: unknown, the total order is used).
+    pub table_order: u32,
 }
 
 /// A DDL statement to publish.
@@ -330,14 +366,54 @@ impl Serializer {
         value: &mut Vec<u8>,
     ) -> Result<(), FormatError> {
         let rec = Record::new(change, ctx)?;
+        if self.opts.kind.is_debezium() {
+            // The main record: the first with a value (a flattened delete has none).
+            let mut out = Messages::new();
+            debezium::encode(&self.opts, &rec, &mut out)?;
+            if let Some(m) = out.iter().find(|m| m.value.is_some()).or(out.get(0)) {
+                key.extend_from_slice(m.key.unwrap_or_default());
+                value.extend_from_slice(m.value.unwrap_or_default());
+            }
+            return Ok(());
+        }
         record_key(&change.table, rec.change.row.key_image(), key);
+        self.encode_oms_value(&rec, value)
+    }
+
+    /// Appends every Kafka record of one row change to `out` (cleared first): one for
+    /// the OMS formats (no headers), up to three for Debezium's. On error `out` may hold
+    /// a partial record.
+    pub fn encode_messages(
+        &self,
+        change: &Change,
+        ctx: &MessageContext,
+        out: &mut Messages,
+    ) -> Result<(), FormatError> {
+        out.clear();
+        if self.opts.kind.is_debezium() {
+            let rec = Record::new(change, ctx)?;
+            return debezium::encode(&self.opts, &rec, out);
+        }
+        let rec = Record::new(change, ctx)?;
+        out.begin(RowImage::Before);
+        let start = out.mark();
+        record_key(&change.table, rec.change.row.key_image(), &mut out.buf);
+        out.set_key(start);
+        let start = out.mark();
+        self.encode_oms_value(&rec, &mut out.buf)?;
+        out.set_value(start);
+        Ok(())
+    }
+
+    fn encode_oms_value(&self, rec: &Record<'_>, value: &mut Vec<u8>) -> Result<(), FormatError> {
         match self.opts.kind {
             FormatKind::Default | FormatKind::DefaultExtendColumnType => {
-                default::encode_change(&self.opts, &rec, value)
+                default::encode_change(&self.opts, rec, value)
             }
-            FormatKind::Canal => canal::encode_change(&self.opts, &rec, value),
-            FormatKind::DataWorks => dataworks::encode_change(&self.opts, &rec, value),
-            FormatKind::SharePlex => shareplex::encode_change(&self.opts, &rec, value),
+            FormatKind::Canal => canal::encode_change(&self.opts, rec, value),
+            FormatKind::DataWorks => dataworks::encode_change(&self.opts, rec, value),
+            FormatKind::SharePlex => shareplex::encode_change(&self.opts, rec, value),
+            FormatKind::Debezium | FormatKind::DebeziumFlattened => Ok(()),
         }
     }
 

@@ -290,6 +290,7 @@ fn message(ctx: &RunContext, sequence: u64, txn_sequence: Option<TxnSequence>) -
         now_ms,
         message_id: ctx.message_ids.fetch_add(1, Ordering::Relaxed) + 1,
         txn_sequence,
+        ..Default::default()
     }
 }
 
