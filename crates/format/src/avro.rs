@@ -256,24 +256,32 @@ fn header(out: &mut Vec<u8>, id: u32) {
     out.extend_from_slice(&id.to_be_bytes());
 }
 
-pub(crate) fn encode_change(
-    opts: &FormatOptions,
-    rec: &Record<'_>,
-    key: &mut Vec<u8>,
-    value: &mut Vec<u8>,
-) -> Result<(), FormatError> {
-    let Some(ids) = rec.ctx.schema_ids else {
-        return Err(FormatError::MissingSchemaId {
+fn schema_ids(rec: &Record<'_>) -> Result<crate::SchemaIds, FormatError> {
+    rec.ctx
+        .schema_ids
+        .ok_or_else(|| FormatError::MissingSchemaId {
             table: rec.table.id.to_string(),
-        });
-    };
-    let table = rec.table;
-    header(key, ids.key);
+        })
+}
+
+/// The key: the row identity's columns (primary key, else a NOT NULL unique key, else
+/// every column; Debezium writes no key for a table without a primary key, obsync keeps
+/// one so a key-less table still partitions by row).
+pub(crate) fn encode_key(rec: &Record<'_>, key: &mut Vec<u8>) -> Result<(), FormatError> {
+    header(key, schema_ids(rec)?.key);
     let key_row = rec.change.row.key_image();
-    for &i in &table.key {
+    for &i in &rec.table.key {
         field(key, rec, i, &key_row[i])?;
     }
-    header(value, ids.value);
+    Ok(())
+}
+
+pub(crate) fn encode_value(
+    opts: &FormatOptions,
+    rec: &Record<'_>,
+    value: &mut Vec<u8>,
+) -> Result<(), FormatError> {
+    header(value, schema_ids(rec)?.value);
     for image in [rec.change.row.before(), rec.change.row.after()] {
         match image {
             None => long(value, 0),

@@ -68,6 +68,11 @@ pub fn canonical_image(table: &TableMeta, row: &Row) -> Image {
         .collect()
 }
 
+/// The canonical text of one value (`None` = NULL).
+pub fn canonical_value(col: &Column, v: &Value) -> Option<String> {
+    canonical(col, v)
+}
+
 pub(crate) fn canonical(col: &Column, v: &Value) -> Option<String> {
     if v.is_null() {
         return None;
@@ -106,6 +111,9 @@ pub fn decode(
         FormatKind::Canal => d.canal(&json),
         FormatKind::DataWorks => d.dataworks(&json),
         FormatKind::SharePlex => d.shareplex(&json),
+        FormatKind::Debezium | FormatKind::DebeziumFlattened => {
+            crate::debezium::decode::decode(opts, &json, tables)
+        }
         FormatKind::Maxwell | FormatKind::DebeziumAvro => unreachable!("decoded above"),
     }
 }

@@ -16,10 +16,12 @@ mod avro;
 mod canal;
 mod dataworks;
 mod ddl;
+pub mod debezium;
 pub mod decode;
 mod default;
 mod json;
 mod maxwell;
+mod messages;
 mod render;
 mod sequence;
 mod shareplex;
@@ -27,8 +29,13 @@ mod wkt;
 
 pub use avro::{avro_name, schemas as avro_schemas, AvroSchemas, SubjectNameStrategy};
 pub use ddl::DdlKind;
+pub use debezium::{
+    schema::DecimalHandling, AddField, Connector, DebeziumOptions, DeleteHandling, FlattenOptions,
+    SnapshotMarker,
+};
 pub use json::pretty;
 pub use maxwell::{MaxwellKeyFormat, MaxwellOptions, MaxwellSnapshotType};
+pub use messages::{Message, Messages, RowImage};
 pub use sequence::SequenceGenerator;
 
 use obsync_model::{Change, ChangeOrigin, Row, RowChange, TableMeta, TxnInfo};
@@ -48,6 +55,10 @@ pub enum FormatKind {
     DataWorks,
     /// OMS `SHAREPLEX`: SharePlex JSON.
     SharePlex,
+    /// OMS `DEBEZIUM`: Debezium change events (JSON converter).
+    Debezium,
+    /// OMS `DEBEZIUM_FLATTEN`: Debezium events after `ExtractNewRecordState`.
+    DebeziumFlattened,
     /// OMS `MAXWELL`: zendesk/maxwell's JSON.
     Maxwell,
     /// Debezium-shaped Avro behind a schema registry's 5-byte header (OMS cloud's Avro;
@@ -56,12 +67,14 @@ pub enum FormatKind {
 }
 
 impl FormatKind {
-    pub const ALL: [FormatKind; 7] = [
+    pub const ALL: [FormatKind; 9] = [
         FormatKind::Default,
         FormatKind::DefaultExtendColumnType,
         FormatKind::Canal,
         FormatKind::DataWorks,
         FormatKind::SharePlex,
+        FormatKind::Debezium,
+        FormatKind::DebeziumFlattened,
         FormatKind::Maxwell,
         FormatKind::DebeziumAvro,
     ];
@@ -74,6 +87,8 @@ impl FormatKind {
             FormatKind::Canal => "Canal",
             FormatKind::DataWorks => "DataWorks",
             FormatKind::SharePlex => "SharePlex",
+            FormatKind::Debezium => "Debezium",
+            FormatKind::DebeziumFlattened => "DebeziumFlattened",
             FormatKind::Maxwell => "Maxwell",
             FormatKind::DebeziumAvro => "DebeziumAvro",
         }
@@ -87,17 +102,29 @@ impl FormatKind {
             FormatKind::Canal => "CANAL",
             FormatKind::DataWorks => "DATAWORKS_V2",
             FormatKind::SharePlex => "SHAREPLEX",
+            FormatKind::Debezium => "DEBEZIUM",
+            FormatKind::DebeziumFlattened => "DEBEZIUM_FLATTEN",
             FormatKind::Maxwell => "MAXWELL",
             FormatKind::DebeziumAvro => "DEBEZIUM_AVRO",
         }
     }
 
-    /// Whether the format has a DDL record. (Maxwell's DDL records carry whole table
-    /// definitions before and after the change, which obsync does not keep.)
+    /// Debezium's formats: several records per change, headers, tombstones.
+    pub fn is_debezium(self) -> bool {
+        matches!(self, FormatKind::Debezium | FormatKind::DebeziumFlattened)
+    }
+
+    /// Whether the format has a DDL record. Debezium writes schema changes to a topic of
+    /// their own, not the tables'; Maxwell's DDL records carry whole table definitions
+    /// before and after the change, which obsync does not keep.
     pub fn supports_ddl(self) -> bool {
         !matches!(
             self,
-            FormatKind::SharePlex | FormatKind::Maxwell | FormatKind::DebeziumAvro
+            FormatKind::SharePlex
+                | FormatKind::Debezium
+                | FormatKind::DebeziumFlattened
+                | FormatKind::Maxwell
+                | FormatKind::DebeziumAvro
         )
     }
 
@@ -138,7 +165,7 @@ impl fmt::Display for FormatKind {
 /// A format name that is not one of the five.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "message format {input:?} is unknown: use Default, DefaultExtendColumnType, Canal, DataWorks, SharePlex, Maxwell or DebeziumAvro"
+    "message format {input:?} is unknown: use Default, DefaultExtendColumnType, Canal, DataWorks, SharePlex, Debezium, DebeziumFlattened, Maxwell or DebeziumAvro"
 )]
 pub struct UnknownFormat {
     pub input: String,
@@ -159,6 +186,8 @@ impl FromStr for FormatKind {
             "canal" => FormatKind::Canal,
             "dataworks" | "dataworksv2" | "dataworks2.0" => FormatKind::DataWorks,
             "shareplex" => FormatKind::SharePlex,
+            "debezium" | "debeziumjson" => FormatKind::Debezium,
+            "debeziumflattened" | "debeziumflatten" => FormatKind::DebeziumFlattened,
             "maxwell" => FormatKind::Maxwell,
             "debeziumavro" | "avro" => FormatKind::DebeziumAvro,
             _ => {
@@ -279,6 +308,8 @@ pub struct FormatOptions {
     /// The source time zone as a fixed UTC offset, for wall-clock renderings of
     /// TIMESTAMP (Canal) and the epoch of DATE/DATETIME (DataWorks).
     pub source_time_zone_offset_secs: i32,
+    /// The Debezium formats' settings.
+    pub debezium: DebeziumOptions,
 }
 
 impl FormatOptions {
@@ -304,6 +335,7 @@ impl FormatOptions {
             maxwell: MaxwellOptions::default(),
             source_is_mariadb: false,
             source_time_zone_offset_secs: 0,
+            debezium: DebeziumOptions::default(),
         }
     }
 }
@@ -332,6 +364,11 @@ pub struct MessageContext {
     /// SharePlex `seq`/`size`/`idx`, Maxwell `commit`/`xoffset`; `None` leaves them
     /// out.
     pub txn_sequence: Option<TxnSequence>,
+    /// Debezium's `source.snapshot` of a full-sync row.
+    pub snapshot: SnapshotMarker,
+    /// Debezium's `transaction.data_collection_order`: the row's 1-based position
+    /// among its table's rows in the transaction (0: unknown, the total order is used).
+    pub table_order: u32,
     /// The transaction's XID (from its commit event), Maxwell's `xid`.
     pub xid: Option<u64>,
     /// The registry ids of the table's key and value schemas (Avro formats only).
@@ -418,23 +455,68 @@ impl Serializer {
         value: &mut Vec<u8>,
     ) -> Result<(), FormatError> {
         let rec = Record::new(change, ctx)?;
-        if self.opts.kind == FormatKind::DebeziumAvro {
-            return avro::encode_change(&self.opts, &rec, key, value);
+        if self.opts.kind.is_debezium() {
+            // The main record: the first with a value (a flattened delete has none).
+            let mut out = Messages::new();
+            debezium::encode(&self.opts, &rec, &mut out)?;
+            if let Some(m) = out.iter().find(|m| m.value.is_some()).or(out.get(0)) {
+                key.extend_from_slice(m.key.unwrap_or_default());
+                value.extend_from_slice(m.value.unwrap_or_default());
+            }
+            return Ok(());
         }
-        if self.opts.kind == FormatKind::Maxwell {
-            maxwell::encode_key(&self.opts, &rec, key)?;
-        } else {
-            record_key(&change.table, rec.change.row.key_image(), key);
+        self.encode_key(&rec, key)?;
+        self.encode_value(&rec, value)
+    }
+
+    /// Appends every Kafka record of one row change to `out` (cleared first): one for
+    /// the OMS formats, Maxwell and Avro (no headers), up to three for Debezium's. On
+    /// error `out` may hold a partial record.
+    pub fn encode_messages(
+        &self,
+        change: &Change,
+        ctx: &MessageContext,
+        out: &mut Messages,
+    ) -> Result<(), FormatError> {
+        out.clear();
+        if self.opts.kind.is_debezium() {
+            let rec = Record::new(change, ctx)?;
+            return debezium::encode(&self.opts, &rec, out);
         }
+        let rec = Record::new(change, ctx)?;
+        out.begin(RowImage::Before);
+        let start = out.mark();
+        self.encode_key(&rec, &mut out.buf)?;
+        out.set_key(start);
+        let start = out.mark();
+        self.encode_value(&rec, &mut out.buf)?;
+        out.set_value(start);
+        Ok(())
+    }
+
+    /// The Kafka key of a single-record format.
+    fn encode_key(&self, rec: &Record<'_>, key: &mut Vec<u8>) -> Result<(), FormatError> {
+        match self.opts.kind {
+            FormatKind::Maxwell => maxwell::encode_key(&self.opts, rec, key),
+            FormatKind::DebeziumAvro => avro::encode_key(rec, key),
+            _ => {
+                record_key(rec.table, rec.change.row.key_image(), key);
+                Ok(())
+            }
+        }
+    }
+
+    fn encode_value(&self, rec: &Record<'_>, value: &mut Vec<u8>) -> Result<(), FormatError> {
         match self.opts.kind {
             FormatKind::Default | FormatKind::DefaultExtendColumnType => {
-                default::encode_change(&self.opts, &rec, value)
+                default::encode_change(&self.opts, rec, value)
             }
-            FormatKind::Canal => canal::encode_change(&self.opts, &rec, value),
-            FormatKind::DataWorks => dataworks::encode_change(&self.opts, &rec, value),
-            FormatKind::SharePlex => shareplex::encode_change(&self.opts, &rec, value),
-            FormatKind::Maxwell => maxwell::encode_change(&self.opts, &rec, value),
-            FormatKind::DebeziumAvro => unreachable!("encoded above"),
+            FormatKind::Canal => canal::encode_change(&self.opts, rec, value),
+            FormatKind::DataWorks => dataworks::encode_change(&self.opts, rec, value),
+            FormatKind::SharePlex => shareplex::encode_change(&self.opts, rec, value),
+            FormatKind::Maxwell => maxwell::encode_change(&self.opts, rec, value),
+            FormatKind::DebeziumAvro => avro::encode_value(&self.opts, rec, value),
+            FormatKind::Debezium | FormatKind::DebeziumFlattened => Ok(()),
         }
     }
 

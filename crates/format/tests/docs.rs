@@ -17,6 +17,8 @@ fn slug(kind: FormatKind) -> &'static str {
         FormatKind::Canal => "canal",
         FormatKind::DataWorks => "dataworks",
         FormatKind::SharePlex => "shareplex",
+        FormatKind::Debezium => "debezium",
+        FormatKind::DebeziumFlattened => "debezium-flattened",
         FormatKind::Maxwell => "maxwell",
         FormatKind::DebeziumAvro => "avro",
     }

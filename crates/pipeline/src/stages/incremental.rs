@@ -303,7 +303,7 @@ fn message(
         message_id: ctx.message_ids.fetch_add(1, Ordering::Relaxed) + 1,
         txn_sequence,
         xid,
-        schema_ids: None,
+        ..Default::default()
     }
 }
 
