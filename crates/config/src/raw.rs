@@ -120,6 +120,11 @@ pub(crate) struct RawFormatOptions {
     pub maxwell_xoffset: Option<Spanned<bool>>,
     pub maxwell_primary_keys: Option<Spanned<bool>>,
     pub maxwell_primary_key_columns: Option<Spanned<bool>>,
+    pub schema_registry_url: Option<Spanned<String>>,
+    pub schema_registry_username: Option<Spanned<String>>,
+    pub schema_registry_password: Option<Spanned<String>>,
+    pub schema_registry_password_env: Option<Spanned<String>>,
+    pub subject_name_strategy: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

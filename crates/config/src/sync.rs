@@ -159,7 +159,14 @@ pub(crate) fn check_sync(
             parsed
         }
     };
-    let format_options = check_format_options(raw.format_options.as_ref(), format, problems);
+    let format_span = raw.format.as_ref().map_or(raw.types.span(), |f| f.span());
+    let format_options = check_format_options(
+        raw.format_options.as_ref(),
+        format,
+        format_span,
+        env,
+        problems,
+    );
     if let (Some(name), Some(format)) = (&raw.format, format) {
         let heartbeats = raw
             .heartbeat_interval_secs

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod plan;
 pub mod precheck;
 pub mod project;
+pub mod registry;
 pub mod settings;
 mod stages;
 pub mod status;
