@@ -46,7 +46,7 @@ export type User = Schemas['User'];
 export type ApiToken = Schemas['ApiToken'];
 
 export type SyncType = 'schema' | 'full' | 'incremental';
-export type Format = 'Default' | 'Canal' | 'DataWorks' | 'SharePlex' | 'DefaultExtendColumnType' | 'Maxwell';
+export type Format = 'Default' | 'Canal' | 'DataWorks' | 'SharePlex' | 'DefaultExtendColumnType' | 'Maxwell' | 'DebeziumAvro';
 
 /** `[sync.format_options]`: each key belongs to one format; absent = the format's default. */
 export type FormatOptions = Schemas['FormatOptionsSpec'];

@@ -1,4 +1,4 @@
-import { Checkbox, Form, Radio, Space } from 'antd';
+import { Checkbox, Form, Input, Radio, Space } from 'antd';
 import { useTranslation } from 'react-i18next';
 import type { Format, FormatOptions } from '../api/types';
 
@@ -61,6 +61,22 @@ export function FormatOptionsForm({ format, value, onChange }: { format: Format;
               </Checkbox>
             ))}
           </Space>
+        </Form.Item>
+      </>
+    );
+  }
+  if (format === 'DebeziumAvro') {
+    return (
+      <>
+        <Form.Item label={t('wizard.options.schemaRegistryUrl')} extra={t('wizard.options.schemaRegistryUrlNote')} required>
+          <Input value={value.schema_registry_url ?? ''} placeholder="http://127.0.0.1:8081" onChange={(e) => set({ schema_registry_url: e.target.value })} data-testid="schema-registry-url" />
+        </Form.Item>
+        <Form.Item label={t('wizard.options.subjectNameStrategy')} extra={t('wizard.options.subjectNameStrategyNote')}>
+          <Radio.Group value={value.subject_name_strategy ?? 'topic'} onChange={(e) => set({ subject_name_strategy: e.target.value })} data-testid="subject-name-strategy">
+            <Radio value="topic">{t('wizard.options.subjectTopic')}</Radio>
+            <Radio value="record">{t('wizard.options.subjectRecord')}</Radio>
+            <Radio value="topic_record">{t('wizard.options.subjectTopicRecord')}</Radio>
+          </Radio.Group>
         </Form.Item>
       </>
     );

@@ -9,7 +9,7 @@ import { checkStartTime } from '../rules';
 import { FormatOptionsForm } from './FormatOptionsForm';
 import { toSpec, type Draft, type DraftUpdate } from './Wizard';
 
-export const FORMATS: Format[] = ['Default', 'DefaultExtendColumnType', 'Canal', 'DataWorks', 'SharePlex', 'Maxwell'];
+export const FORMATS: Format[] = ['Default', 'DefaultExtendColumnType', 'Canal', 'DataWorks', 'SharePlex', 'Maxwell', 'DebeziumAvro'];
 
 export function StepOptions({ draft, update }: { draft: Draft; update: DraftUpdate }) {
   const { t } = useTranslation();

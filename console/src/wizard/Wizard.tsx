@@ -80,6 +80,7 @@ export function WizardPage() {
       if (draft.mappings.length === 0) return 'wizard.pickObjects';
     }
     if (step === 2 && !draft.types.includes('full') && checkStartTime(draft.start_time, Math.floor(Date.now() / 1000))) return 'wizard.fixStartTime';
+    if (step === 2 && draft.format === 'DebeziumAvro' && !draft.format_options.schema_registry_url?.trim()) return 'wizard.fixRegistryUrl';
     return null;
   };
   const next = () => {

@@ -78,7 +78,7 @@ pub(crate) fn encode_key(
             }
             for &i in &table.primary_key {
                 key.extend_from_slice(b",\"pk.");
-                json::escaped(key, &table.columns[i].name.to_lowercase());
+                lower_name(key, &table.columns[i].name);
                 key.extend_from_slice(b"\":");
                 value(key, rec, i, &data[i])?;
             }
@@ -94,8 +94,9 @@ pub(crate) fn encode_key(
                 if n > 0 {
                     key.push(b',');
                 }
-                key.push(b'{');
-                json::key(key, &table.columns[i].name.to_lowercase());
+                key.extend_from_slice(b"{\"");
+                lower_name(key, &table.columns[i].name);
+                key.extend_from_slice(b"\":");
                 value(key, rec, i, &data[i])?;
                 key.push(b'}');
             }
@@ -103,6 +104,16 @@ pub(crate) fn encode_key(
         }
     }
     Ok(())
+}
+
+/// A key column's name lower-cased as Maxwell's keys have it (Java's `toLowerCase`),
+/// escaped; without allocating for the usual lower-case ASCII name.
+fn lower_name(out: &mut Vec<u8>, name: &str) {
+    if name.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        json::escaped(out, &name.to_lowercase());
+    } else {
+        json::escaped(out, name);
+    }
 }
 
 /// The image Maxwell calls `data`: the row after the change, the deleted row for a
@@ -313,17 +324,17 @@ fn big_decimal(out: &mut Vec<u8>, text: &str) {
     };
     let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
     let scale = frac_part.len() as i64;
-    let unscaled = {
-        let joined = int_part.bytes().chain(frac_part.bytes());
-        let all: Vec<u8> = joined.collect();
-        let first = all.iter().position(|&b| b != b'0').unwrap_or(all.len() - 1);
-        all[first..].to_vec()
-    };
-    let adjusted = unscaled.len() as i64 - 1 - scale;
+    let all = || int_part.bytes().chain(frac_part.bytes());
+    let total = int_part.len() + frac_part.len();
+    // Significant digits of the unscaled value (a zero keeps one digit).
+    let leading_zeros = all().take_while(|&b| b == b'0').count().min(total - 1);
+    let adjusted = (total - leading_zeros) as i64 - 1 - scale;
     if adjusted >= -6 {
         out.extend_from_slice(text.as_bytes());
         return;
     }
+    // Rare (a value below 1e-6): worth an allocation.
+    let unscaled: Vec<u8> = all().skip(leading_zeros).collect();
     if negative {
         out.push(b'-');
     }

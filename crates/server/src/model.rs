@@ -201,7 +201,8 @@ pub struct ProjectSpec {
 pub struct SyncSpec {
     /// Any of `schema`, `full`, `incremental`.
     pub types: Vec<String>,
-    /// `Default`, `DefaultExtendColumnType`, `Canal`, `DataWorks`, `SharePlex`, `Maxwell`.
+    /// `Default`, `DefaultExtendColumnType`, `Canal`, `DataWorks`, `SharePlex`, `Maxwell`,
+    /// `DebeziumAvro` (and the Debezium JSON formats).
     #[serde(default)]
     pub format: Option<String>,
     /// The format's rendering choices (`[sync.format_options]`); each key belongs to one
@@ -251,6 +252,14 @@ pub struct FormatOptionsSpec {
     /// Maxwell: write `primary_key_columns`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maxwell_primary_key_columns: Option<bool>,
+    /// DebeziumAvro (required with it): the schema registry's Confluent-compatible API,
+    /// `http(s)://host:port[/path]`. A registry with basic authentication needs a project
+    /// file (`schema_registry_password_env`); the API takes no registry password yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_registry_url: Option<String>,
+    /// DebeziumAvro: subjects `topic` (default), `record` or `topic_record`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_name_strategy: Option<String>,
 }
 
 /// One table selection and where it goes.
