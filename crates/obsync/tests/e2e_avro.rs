@@ -37,7 +37,10 @@ fn reader_classpath(services: &Services) -> String {
     let libs = services.dev_dir.join("avro-reader/libs");
     if !libs.join("avro-1.12.0.jar").is_file() {
         let pom = repo_root().join("tests/consumers/avro-reader/pom.xml");
-        eprintln!("fetching the Avro reader's jars from Maven Central into {}", libs.display());
+        eprintln!(
+            "fetching the Avro reader's jars from Maven Central into {}",
+            libs.display()
+        );
         let status = Command::new("mvn")
             .args(["-q", "-B", "-Dstyle.color=never", "-f"])
             .arg(&pom)
@@ -45,7 +48,10 @@ fn reader_classpath(services: &Services) -> String {
             .arg(format!("-DoutputDirectory={}", libs.display()))
             .status()
             .expect("mvn runs");
-        assert!(status.success(), "mvn could not fetch the Avro reader's jars");
+        assert!(
+            status.success(),
+            "mvn could not fetch the Avro reader's jars"
+        );
     }
     format!("{}/*", libs.display())
 }
@@ -156,7 +162,11 @@ fn debezium_avro_records_decode_with_apache_avro_and_a_ddl_makes_a_new_schema_ve
         "INSERT INTO comp VALUES (9, 'after-ddl', 90, NULL, 'e1')",
     ]);
     let topics = spec.topics(&["types", "comp"]);
-    let comp_topic = topics.iter().find(|t| t.ends_with("_comp")).unwrap().clone();
+    let comp_topic = topics
+        .iter()
+        .find(|t| t.ends_with("_comp"))
+        .unwrap()
+        .clone();
     // 4 + 20 snapshot rows; 3 + 4 + 1 (+2 for the key change when split) + 4 + 1 + 1 + 1.
     let deadline = Instant::now() + CATCH_UP;
     let records = loop {
@@ -236,23 +246,33 @@ fn debezium_avro_records_decode_with_apache_avro_and_a_ddl_makes_a_new_schema_ve
     assert_eq!(changed["tm"], Json::from(-1i64), "TIME -00:00:00.000001");
 
     // The DDL: comp's value subject has two versions, and the last record uses the second.
-    let versions: Vec<u32> = reqwest::blocking::get(format!("{registry}/subjects/{comp_topic}-value/versions"))
-        .unwrap()
-        .json()
-        .unwrap();
+    let versions: Vec<u32> =
+        reqwest::blocking::get(format!("{registry}/subjects/{comp_topic}-value/versions"))
+            .unwrap()
+            .json()
+            .unwrap();
     assert_eq!(versions, [1, 2], "versions of {comp_topic}-value");
     let ids: std::collections::BTreeSet<i64> = decoded
         .iter()
         .filter(|d| d["value"]["source"]["table"] == "comp")
         .map(|d| d["value_schema"].as_i64().unwrap())
         .collect();
-    assert_eq!(ids.len(), 2, "comp's records use two value schemas: {ids:?}");
-    let last = decoded
+    assert_eq!(
+        ids.len(),
+        2,
+        "comp's records use two value schemas: {ids:?}"
+    );
+    // The row inserted after the DDL carries the new column under the new schema.
+    let after_ddl = decoded
         .iter()
-        .rev()
-        .find(|d| d["value"]["source"]["table"] == "comp")
+        .find(|d| d["value"]["after"]["b"] == "after-ddl")
         .unwrap();
-    assert_eq!(last["value"]["after"]["extra"], Json::from("e1"));
+    assert_eq!(after_ddl["value"]["after"]["extra"], Json::from("e1"));
+    assert_eq!(
+        after_ddl["value_schema"].as_i64(),
+        ids.iter().max().copied(),
+        "the row after the DDL uses the subject's second version"
+    );
     let snapshot_ops = decoded.iter().filter(|d| d["value"]["op"] == "r").count();
     assert_eq!(snapshot_ops, 24, "snapshot rows (op r)");
 
