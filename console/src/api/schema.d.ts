@@ -761,6 +761,14 @@ export interface components {
             /** @description Maxwell: write `xoffset`. */
             maxwell_xoffset?: boolean | null;
             /**
+             * @description DebeziumAvro (required with it): the schema registry's Confluent-compatible API,
+             *     `http(s)://host:port[/path]`. A registry with basic authentication needs a project
+             *     file (`schema_registry_password_env`); the API takes no registry password yet.
+             */
+            schema_registry_url?: string | null;
+            /** @description DebeziumAvro: subjects `topic` (default), `record` or `topic_record`. */
+            subject_name_strategy?: string | null;
+            /**
              * @description Default, DefaultExtendColumnType: TIMESTAMP fraction digits, `column` (default) or
              *     `nanos`.
              */
@@ -1065,7 +1073,10 @@ export interface components {
         };
         /** @description What is synced, how and from when. */
         SyncSpec: {
-            /** @description `Default`, `DefaultExtendColumnType`, `Canal`, `DataWorks`, `SharePlex`, `Maxwell`. */
+            /**
+             * @description `Default`, `DefaultExtendColumnType`, `Canal`, `DataWorks`, `SharePlex`, `Maxwell`,
+             *     `DebeziumAvro` (and the Debezium JSON formats).
+             */
             format?: string | null;
             format_options?: null | components["schemas"]["FormatOptionsSpec"];
             /** @description `hash` (default) or `one`. */
