@@ -49,13 +49,15 @@ pub enum RegistryError {
     },
 }
 
+/// (table-metadata address, topic) → ids; the `Arc` in the value keeps the address from
+/// being reused while cached.
+type IdCache = HashMap<(usize, Arc<str>), (Arc<TableMeta>, SchemaIds)>;
+
 /// Registers schemas and remembers their ids. Cheap to share between emitters.
 pub struct SchemaRegistryClient {
     http: reqwest::Client,
     settings: SchemaRegistry,
-    /// (table-metadata address, topic) → ids; the `Arc` in the value keeps the address
-    /// from being reused while cached.
-    ids: Mutex<HashMap<(usize, Arc<str>), (Arc<TableMeta>, SchemaIds)>>,
+    ids: Mutex<IdCache>,
 }
 
 impl std::fmt::Debug for SchemaRegistryClient {
@@ -103,9 +105,7 @@ impl SchemaRegistryClient {
         Ok(ids)
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(usize, Arc<str>), (Arc<TableMeta>, SchemaIds)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, IdCache> {
         // A panic while holding the lock cannot leave the map half-written (inserts are
         // single calls), so a poisoned lock is still usable.
         self.ids.lock().unwrap_or_else(|p| p.into_inner())
