@@ -1043,6 +1043,34 @@ fn format_options_are_typed_and_belong_to_their_format() {
         ),
         "{problems:?}"
     );
+    let avro = with(
+        "types = [\"incremental\"]",
+        "types = [\"incremental\"]\nformat = \"DebeziumAvro\"",
+    );
+    assert!(errors(&avro)[0].contains("the DebeziumAvro format needs a schema registry"));
+    let avro = format!(
+        "{avro}\n[sync.format_options]\nschema_registry_url = \"http://127.0.0.1:18081/apis/ccompat/v7/\"\n\
+         subject_name_strategy = \"record\"\n"
+    );
+    let registry = parse(&avro)
+        .unwrap()
+        .sync
+        .format_options
+        .schema_registry
+        .unwrap();
+    assert_eq!(registry.url, "http://127.0.0.1:18081/apis/ccompat/v7");
+    assert_eq!(
+        registry.subject_name_strategy,
+        obsync_format::SubjectNameStrategy::Record
+    );
+    assert!(registry.username.is_none() && registry.password.is_none());
+    let half = avro.replace(
+        "subject_name_strategy",
+        "schema_registry_username = \"u\"\nsubject_name_strategy",
+    );
+    assert!(errors(&half)[0].contains("needs both schema_registry_username and a password"));
+    let bad_url = avro.replace("http://127.0.0.1:18081/apis/ccompat/v7/", "ftp://x");
+    assert!(errors(&bad_url)[0].contains("is not an http(s) URL"));
     let ddl = maxwell.replace(
         "format = \"Maxwell\"",
         "format = \"Maxwell\"\nddl_messages = true",
