@@ -109,7 +109,10 @@ pub(crate) fn encode_key(
 /// A key column's name lower-cased as Maxwell's keys have it (Java's `toLowerCase`),
 /// escaped; without allocating for the usual lower-case ASCII name.
 fn lower_name(out: &mut Vec<u8>, name: &str) {
-    if name.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+    if name
+        .bytes()
+        .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+    {
         json::escaped(out, &name.to_lowercase());
     } else {
         json::escaped(out, name);
