@@ -186,7 +186,7 @@ pub async fn import(state: &AppState, body: &str, actor: &Actor) -> ApiResult<Pr
         }
         Err(_) => {
             for id in created {
-                let _ = state.store.delete_datasource(&id);
+                let _ = state.store.delete_datasource(&id, None);
             }
         }
     }

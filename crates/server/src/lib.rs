@@ -37,7 +37,7 @@ use std::time::Duration;
 use crate::http::{HttpLimits, Listener};
 use crate::secrets::{SecretError, SecretKey};
 use crate::state::{AppState, ServerState};
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{EventStore, SqliteStore, Store, StoreError, UserStore};
 use crate::tls::{TlsError, TlsFiles, TlsListener};
 
 /// How the server is started.

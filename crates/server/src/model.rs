@@ -53,6 +53,18 @@ impl DataSourceKind {
     pub fn as_str(self) -> &'static str {
         self.source_kind().unwrap_or("kafka")
     }
+
+    /// Parses [`DataSourceKind::as_str`] names.
+    pub fn parse(s: &str) -> Option<DataSourceKind> {
+        [
+            DataSourceKind::Oceanbase,
+            DataSourceKind::Mysql,
+            DataSourceKind::Mariadb,
+            DataSourceKind::Kafka,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
 }
 
 /// A stored data source. Exactly one of `source` / `kafka` is set, by `kind`.
@@ -66,6 +78,9 @@ pub struct DataSourceRecord {
     pub kafka: Option<KafkaRecord>,
     pub created_at: String,
     pub updated_at: String,
+    /// The stored revision this was read at (0: not stored yet); a write succeeds only
+    /// while it is still the stored one.
+    pub revision: u64,
 }
 
 /// Connection facts of a database source.
@@ -285,6 +300,9 @@ pub struct ProjectRecord {
     pub created_by: String,
     pub created_at: String,
     pub updated_at: String,
+    /// The stored revision this was read at (0: not stored yet); a write succeeds only
+    /// while it is still the stored one.
+    pub revision: u64,
 }
 
 /// What an event records.

@@ -199,7 +199,7 @@ fn record_outcome(
     }
     record.state = new_state;
     record.updated_at = crate::model::now_rfc3339();
-    state.store.put_project(&record)
+    state.store.put_project(&record).map(drop)
 }
 
 /// Stops a running project for a pause (the supervisor records `paused`) and waits

@@ -46,6 +46,18 @@ pub enum SecretError {
 #[serde(transparent)]
 pub struct Sealed(String);
 
+impl Sealed {
+    /// A sealed value as the store keeps it.
+    pub(crate) fn from_stored(text: String) -> Sealed {
+        Sealed(text)
+    }
+
+    /// The text the store keeps.
+    pub(crate) fn as_stored(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The data directory's secret key.
 #[derive(Clone)]
 pub struct SecretKey {

@@ -7,6 +7,7 @@ use obsync_config::ProjectConfig;
 use obsync_pipeline::Settings;
 
 use crate::api::error::{ApiError, ApiResult};
+use crate::api::IfMatch;
 use crate::auth::Actor;
 use crate::lifecycle::{Action, ProjectState};
 use crate::model::{
@@ -95,7 +96,7 @@ fn set_state(
     }
     record.state = new_state;
     record.updated_at = now_rfc3339();
-    state.store.put_project(record)?;
+    record.revision = state.store.put_project(record)?;
     Ok(())
 }
 
@@ -132,8 +133,10 @@ pub async fn create_with_tags(
         created_by: actor.username.clone(),
         created_at: now.clone(),
         updated_at: now,
+        revision: 0,
     };
-    state.store.put_project(&record)?;
+    let mut record = record;
+    record.revision = state.store.put_project(&record)?;
     audit(
         state,
         &record.id,
@@ -150,8 +153,20 @@ pub async fn update(
     spec: ProjectSpec,
     actor: &Actor,
 ) -> ApiResult<ProjectRecord> {
+    update_at(state, id, spec, actor, IfMatch(None)).await
+}
+
+/// [`update`], only while the project is at the revision `expected` names.
+pub async fn update_at(
+    state: &AppState,
+    id: &str,
+    spec: ProjectSpec,
+    actor: &Actor,
+    expected: IfMatch,
+) -> ApiResult<ProjectRecord> {
     let _guard = state.lifecycle.lock().await;
     let mut record = get(state, id)?;
+    expected.check("project", id, record.revision)?;
     check(&record, Action::Edit)?;
     // Judged after the id and the state: a definition for a project that does not exist
     // or cannot be edited answers 404 or 409, not its validation errors.
@@ -164,10 +179,21 @@ pub async fn update(
 }
 
 pub async fn delete(state: &AppState, id: &str, actor: &Actor) -> ApiResult<()> {
+    delete_at(state, id, actor, IfMatch(None)).await
+}
+
+/// [`delete`], only while the project is at the revision `expected` names.
+pub async fn delete_at(
+    state: &AppState,
+    id: &str,
+    actor: &Actor,
+    expected: IfMatch,
+) -> ApiResult<()> {
     let _guard = state.lifecycle.lock().await;
     let record = get(state, id)?;
+    expected.check("project", id, record.revision)?;
     check(&record, Action::Delete)?;
-    state.store.delete_project(id)?;
+    state.store.delete_project(id, Some(record.revision))?;
     state.runtime.forget(id);
     let dir = state.project_dir(id);
     if dir.exists() {

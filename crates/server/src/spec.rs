@@ -405,6 +405,7 @@ mod tests {
             kafka: None,
             created_at: String::new(),
             updated_at: String::new(),
+            revision: 1,
         };
         let target = DataSourceRecord {
             id: "ds_k".into(),
@@ -420,6 +421,7 @@ mod tests {
             }),
             created_at: String::new(),
             updated_at: String::new(),
+            revision: 1,
         };
         (source, target)
     }

@@ -15,6 +15,7 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{Json, Path, Query};
+use super::revision::{etag, IfMatch};
 use super::{Actor, ProjectRef};
 use crate::audit::Subject;
 use crate::model::{
@@ -22,6 +23,7 @@ use crate::model::{
     SourceTlsMode, SourceTlsRecord, TlsRecord,
 };
 use crate::state::AppState;
+use axum::response::IntoResponse;
 
 /// How long a test connection or a browse request waits for the other side.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,6 +57,8 @@ pub struct DataSource {
     pub used_by: Vec<ProjectRef>,
     pub created_at: String,
     pub updated_at: String,
+    /// The stored revision (also the `ETag`); send it as `If-Match` to change this one.
+    pub revision: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -330,6 +334,7 @@ fn view(state: &AppState, ds: DataSourceRecord) -> ApiResult<DataSource> {
         used_by,
         created_at: ds.created_at,
         updated_at: ds.updated_at,
+        revision: ds.revision,
     })
 }
 
@@ -550,6 +555,7 @@ pub fn build_record(
             .map(|o| o.created_at.clone())
             .unwrap_or_else(|| now.clone()),
         updated_at: now,
+        revision: old.map_or(0, |o| o.revision),
     })
 }
 
@@ -745,34 +751,41 @@ async fn create_datasource(
     axum::Extension(actor): axum::Extension<Actor>,
     Json(input): Json<DataSourceInput>,
 ) -> ApiResult<(StatusCode, Json<DataSource>)> {
-    let record = build_record(&state, input, None)?;
-    state.store.put_datasource(&record)?;
+    let mut record = build_record(&state, input, None)?;
+    record.revision = state.store.put_datasource(&record)?;
     let message = format!("created data source {:?}", record.name);
     crate::audit::record(&state, &actor, Subject::DataSource(&record.id), &message)?;
     Ok((StatusCode::CREATED, Json(view(&state, record)?)))
 }
 
-/// One data source.
+/// One data source; its `ETag` is its revision.
 #[utoipa::path(get, path = "/api/v1/datasources/{id}", tag = "datasources", params(("id" = String, Path)),
-    responses((status = 200, body = DataSource), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = DataSource, headers(("ETag" = String, description = "The stored revision, quoted: send it as If-Match to change this revision only"))),
+        (status = 404, body = ErrorBody)))]
 async fn get_datasource(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<Json<DataSource>> {
-    Ok(Json(view(&state, get_record(&state, &id)?)?))
+) -> ApiResult<impl IntoResponse> {
+    let record = get_record(&state, &id)?;
+    Ok((etag(record.revision), Json(view(&state, record)?)))
 }
 
-/// Edit a data source; omitted secrets are kept.
-#[utoipa::path(put, path = "/api/v1/datasources/{id}", tag = "datasources", params(("id" = String, Path)),
+/// Edit a data source; omitted secrets are kept. With `If-Match`, only the revision it
+/// names (409 `REVISION_CONFLICT` if it changed meanwhile).
+#[utoipa::path(put, path = "/api/v1/datasources/{id}", tag = "datasources",
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "The ETag the change was made to")),
     request_body = DataSourceInput,
-    responses((status = 200, body = DataSource), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = DataSource, headers(("ETag" = String, description = "The new revision"))),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn update_datasource(
     State(state): State<AppState>,
     axum::Extension(actor): axum::Extension<Actor>,
     Path(id): Path<String>,
+    if_match: IfMatch,
     Json(input): Json<DataSourceInput>,
-) -> ApiResult<Json<DataSource>> {
+) -> ApiResult<impl IntoResponse> {
     let old = get_record(&state, &id)?;
+    if_match.check("data source", &id, old.revision)?;
     if input.kind != old.kind {
         return Err(ApiError::bad_request(
             "kind",
@@ -780,22 +793,26 @@ async fn update_datasource(
             "create a new data source of the other kind",
         ));
     }
-    let record = build_record(&state, input, Some(&old))?;
-    state.store.put_datasource(&record)?;
+    let mut record = build_record(&state, input, Some(&old))?;
+    // Compare-and-swap at the revision read above: a change made meanwhile is a 409.
+    record.revision = state.store.put_datasource(&record)?;
     let message = format!("edited data source {:?}", record.name);
     crate::audit::record(&state, &actor, Subject::DataSource(&id), &message)?;
-    Ok(Json(view(&state, record)?))
+    Ok((etag(record.revision), Json(view(&state, record)?)))
 }
 
-/// Delete a data source no project uses.
-#[utoipa::path(delete, path = "/api/v1/datasources/{id}", tag = "datasources", params(("id" = String, Path)),
+/// Delete a data source no project uses; with `If-Match`, only that revision.
+#[utoipa::path(delete, path = "/api/v1/datasources/{id}", tag = "datasources",
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "The ETag the deletion was decided on")),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn delete_datasource(
     State(state): State<AppState>,
     axum::Extension(actor): axum::Extension<Actor>,
     Path(id): Path<String>,
+    if_match: IfMatch,
 ) -> ApiResult<StatusCode> {
     let record = get_record(&state, &id)?;
+    if_match.check("data source", &id, record.revision)?;
     let users = used_by(&state, &id)?;
     if !users.is_empty() {
         let names: Vec<String> = users
@@ -809,7 +826,7 @@ async fn delete_datasource(
             "delete those projects (or point them at another data source) first",
         ));
     }
-    state.store.delete_datasource(&id)?;
+    state.store.delete_datasource(&id, Some(record.revision))?;
     let message = format!("deleted data source {:?}", record.name);
     crate::audit::record(&state, &actor, Subject::DataSource(&id), &message)?;
     Ok(StatusCode::NO_CONTENT)

@@ -138,7 +138,15 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
-        ApiError::internal(&e)
+        match e {
+            StoreError::Conflict { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "REVISION_CONFLICT",
+                e.to_string(),
+                "read it again (its ETag is the current revision) and make the change to that",
+            ),
+            e => ApiError::internal(&e),
+        }
     }
 }
 
