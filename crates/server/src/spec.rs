@@ -2,7 +2,11 @@
 //! judged by the project file's own rules (`obsync-config`): one validation path for
 //! files and the API. The same rendering, without secrets, is the TOML export.
 
-use obsync_config::{ClientCertificate, ConfigError, Environment, Pem, ProjectConfig, Secret, Tls};
+use obsync_config::{
+    ClientCertificate, ConfigError, Environment, ObjectSection, Pem, ProjectConfig, ProjectFile,
+    ProjectSection, SaslSection, Secret, SourceSection, SourceTlsSection, SyncSection,
+    TargetSection, Tls, TlsSection,
+};
 
 use crate::model::{
     DataSourceKind, DataSourceRecord, ProjectSpec, SourceTlsRecord, Tag, TlsRecord,
@@ -116,7 +120,7 @@ pub fn render(
     let mut tags = Vec::new();
     for id in &spec.tag_ids {
         match ctx.tags.iter().find(|t| &t.id == id) {
-            Some(tag) => tags.push(toml::Value::from(tag.name.as_str())),
+            Some(tag) => tags.push(tag.name.clone()),
             None => {
                 return Err(SpecError::one(
                     "tag_ids",
@@ -126,145 +130,110 @@ pub fn render(
             }
         }
     }
-    let mut doc = toml::Table::new();
-    let mut project = toml::Table::new();
-    project.insert("name".into(), spec.name.as_str().into());
-    project.insert("tags".into(), toml::Value::Array(tags));
-    doc.insert("project".into(), project.into());
-
-    let mut s = toml::Table::new();
-    s.insert("kind".into(), kind.into());
-    s.insert("host".into(), src.host.as_str().into());
-    s.insert("port".into(), i64::from(src.port).into());
-    s.insert("user".into(), src.user.as_str().into());
-    s.insert("password_env".into(), SOURCE_PASSWORD_ENV.into());
-    if let Some(key) = key {
-        let password = match &src.password {
-            Some(sealed) => key.open(sealed)?,
-            None => String::new(),
-        };
-        secrets.push((SOURCE_PASSWORD_ENV.to_string(), password));
-    }
-    if let Some(tls) = &src.tls {
-        s.insert(
-            "tls".into(),
-            source_tls_table(tls, key, &mut secrets)?.into(),
-        );
-    }
-    doc.insert("source".into(), s.into());
-
-    let mut t = toml::Table::new();
-    t.insert(
-        "bootstrap_servers".into(),
-        kafka.bootstrap_servers.as_str().into(),
-    );
-    t.insert("version".into(), kafka.version.as_str().into());
-    if let Some(sasl) = &kafka.sasl {
-        let mut table = toml::Table::new();
-        table.insert("mechanism".into(), sasl.mechanism.as_str().into());
-        if sasl.mechanism == "GSSAPI" {
-            // Kerberos authenticates with a keytab on the server's disk: no password.
-            for (name, value) in [
-                ("kerberos_principal", &sasl.kerberos_principal),
-                ("kerberos_keytab", &sasl.kerberos_keytab),
-                ("kerberos_service_name", &sasl.kerberos_service_name),
-            ] {
-                if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-                    table.insert(name.into(), value.into());
-                }
-            }
-        } else {
-            table.insert("username".into(), sasl.username.as_str().into());
-            table.insert("password_env".into(), KAFKA_PASSWORD_ENV.into());
-            if let Some(key) = key {
-                let password = match &sasl.password {
-                    Some(sealed) => key.open(sealed)?,
-                    None => String::new(),
-                };
-                secrets.push((KAFKA_PASSWORD_ENV.to_string(), password));
-            }
+    let mut open = |name: &str, sealed: Option<&crate::secrets::Sealed>| -> Result<(), SpecError> {
+        if let Some(key) = key {
+            let plain = match sealed {
+                Some(sealed) => key.open(sealed)?,
+                None => String::new(),
+            };
+            secrets.push((name.to_string(), plain));
         }
-        t.insert("sasl".into(), table.into());
-    }
-    if let Some(tls) = kafka.tls.as_ref().filter(|tls| tls.enabled) {
-        // The PEMs travel in the text (CA and certificate are public) and the key in a
-        // variable: nothing is written to disk, and librdkafka gets them in memory.
-        check_client_pair(&target.name, tls)?;
-        let mut table = toml::Table::new();
-        table.insert("enabled".into(), true.into());
-        table.insert("verify_hostname".into(), tls.verify_hostname.into());
-        if let Some(ca) = &tls.ca_pem {
-            table.insert("ca_pem".into(), ca.as_str().into());
+        Ok(())
+    };
+    open(SOURCE_PASSWORD_ENV, src.password.as_ref())?;
+    let source_tls = match &src.tls {
+        None => None,
+        Some(tls) => Some(source_tls_section(tls, &mut open)?),
+    };
+    let sasl = match &kafka.sasl {
+        None => None,
+        // Kerberos authenticates with a keytab on the server's disk: no password.
+        Some(sasl) if sasl.mechanism == "GSSAPI" => {
+            let given = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+            Some(SaslSection {
+                mechanism: sasl.mechanism.clone(),
+                kerberos_principal: given(&sasl.kerberos_principal),
+                kerberos_keytab: given(&sasl.kerberos_keytab),
+                kerberos_service_name: given(&sasl.kerberos_service_name),
+                ..SaslSection::default()
+            })
         }
-        if let (Some(cert), Some(sealed)) = (&tls.client_cert_pem, &tls.client_key_pem) {
-            table.insert("cert_pem".into(), cert.as_str().into());
-            table.insert("key_pem_env".into(), KAFKA_CLIENT_KEY_ENV.into());
-            if let Some(key) = key {
-                secrets.push((KAFKA_CLIENT_KEY_ENV.to_string(), key.open(sealed)?));
-            }
+        Some(sasl) => {
+            open(KAFKA_PASSWORD_ENV, sasl.password.as_ref())?;
+            Some(SaslSection {
+                mechanism: sasl.mechanism.clone(),
+                username: Some(sasl.username.clone()),
+                password_env: Some(KAFKA_PASSWORD_ENV.into()),
+                ..SaslSection::default()
+            })
         }
-        t.insert("tls".into(), table.into());
-    }
-    doc.insert("target".into(), t.into());
-
-    let mut sync = toml::Table::new();
-    sync.insert(
-        "types".into(),
-        toml::Value::Array(spec.sync.types.iter().map(|s| s.as_str().into()).collect()),
-    );
-    if let Some(format) = &spec.sync.format {
-        sync.insert("format".into(), format.as_str().into());
-    }
-    if let Some(rule) = &spec.sync.partition_rule {
-        sync.insert("partition_rule".into(), rule.as_str().into());
-    }
-    if spec.sync.tx_sequence {
-        sync.insert("tx_sequence".into(), true.into());
-    }
-    if let Some(start) = spec.sync.start_time {
-        sync.insert("start_time".into(), start.into());
-    }
-    doc.insert("sync".into(), sync.into());
-
-    let objects = spec
-        .objects
-        .iter()
-        .map(|o| {
-            let mut table = toml::Table::new();
-            table.insert(
-                "tables".into(),
-                toml::Value::Array(o.tables.iter().map(|s| s.as_str().into()).collect()),
-            );
-            if !o.exclude.is_empty() {
-                table.insert(
-                    "exclude".into(),
-                    toml::Value::Array(o.exclude.iter().map(|s| s.as_str().into()).collect()),
-                );
+    };
+    let tls = match kafka.tls.as_ref().filter(|tls| tls.enabled) {
+        None => None,
+        Some(tls) => {
+            // The PEMs travel in the text (CA and certificate are public) and the key in
+            // a variable: nothing is written to disk, and librdkafka gets them in memory.
+            check_client_pair(&target.name, tls)?;
+            let mut section = TlsSection {
+                enabled: Some(true),
+                verify_hostname: Some(tls.verify_hostname),
+                ca_pem: tls.ca_pem.clone(),
+                ..TlsSection::default()
+            };
+            if let (Some(cert), Some(sealed)) = (&tls.client_cert_pem, &tls.client_key_pem) {
+                section.cert_pem = Some(cert.clone());
+                section.key_pem_env = Some(KAFKA_CLIENT_KEY_ENV.into());
+                open(KAFKA_CLIENT_KEY_ENV, Some(sealed))?;
             }
-            if let Some(topic) = &o.topic {
-                table.insert("topic".into(), topic.as_str().into());
-            }
-            if let Some(rule) = &o.topic_rule {
-                table.insert("topic_rule".into(), rule.as_str().into());
-            }
-            if !o.shard_columns.is_empty() {
-                let columns: toml::Table = o
-                    .shard_columns
-                    .iter()
-                    .map(|(t, cols)| {
-                        (
-                            t.clone(),
-                            toml::Value::Array(cols.iter().map(|c| c.as_str().into()).collect()),
-                        )
-                    })
-                    .collect();
-                table.insert("shard_columns".into(), columns.into());
-            }
-            toml::Value::Table(table)
-        })
-        .collect();
-    doc.insert("objects".into(), toml::Value::Array(objects));
-    let body = toml::to_string(&doc).map_err(|e| {
+            Some(section)
+        }
+    };
+    let file = ProjectFile {
+        project: ProjectSection {
+            name: spec.name.clone(),
+            tags,
+        },
+        source: SourceSection {
+            kind: kind.into(),
+            host: src.host.clone(),
+            port: i64::from(src.port),
+            user: src.user.clone(),
+            password: None,
+            password_env: Some(SOURCE_PASSWORD_ENV.into()),
+            server_id: None,
+            tenant: None,
+            binlog_positioning: None,
+            tls: source_tls,
+        },
+        target: TargetSection {
+            bootstrap_servers: kafka.bootstrap_servers.clone(),
+            version: kafka.version.clone(),
+            compression: None,
+            sasl,
+            tls,
+            producer: Default::default(),
+        },
+        sync: SyncSection {
+            types: spec.sync.types.clone(),
+            start_time: spec.sync.start_time.map(toml::Value::from),
+            format: spec.sync.format.clone(),
+            partition_rule: spec.sync.partition_rule.clone(),
+            tx_sequence: spec.sync.tx_sequence.then_some(true),
+            ..SyncSection::default()
+        },
+        objects: spec
+            .objects
+            .iter()
+            .map(|o| ObjectSection {
+                tables: o.tables.clone(),
+                exclude: o.exclude.clone(),
+                topic: o.topic.clone(),
+                topic_rule: o.topic_rule.clone(),
+                shard_columns: o.shard_columns.clone(),
+            })
+            .collect(),
+    };
+    let body = file.to_toml().map_err(|e| {
         SpecError::one(
             "",
             format!("the definition cannot be written as TOML: {e}"),
@@ -279,24 +248,21 @@ pub fn render(
 
 /// `[source.tls]` of a database data source: the CA and client certificate in the text
 /// (public), the key in a variable, as for Kafka: nothing is written to disk.
-fn source_tls_table(
+fn source_tls_section(
     tls: &SourceTlsRecord,
-    key: Option<&SecretKey>,
-    secrets: &mut Vec<(String, String)>,
-) -> Result<toml::Table, SpecError> {
-    let mut table = toml::Table::new();
-    table.insert("mode".into(), tls.mode.as_str().into());
-    if let Some(ca) = &tls.ca_pem {
-        table.insert("ca_pem".into(), ca.as_str().into());
-    }
+    open: &mut impl FnMut(&str, Option<&crate::secrets::Sealed>) -> Result<(), SpecError>,
+) -> Result<SourceTlsSection, SpecError> {
+    let mut section = SourceTlsSection {
+        mode: Some(tls.mode.as_str().into()),
+        ca_pem: tls.ca_pem.clone(),
+        ..SourceTlsSection::default()
+    };
     if let (Some(cert), Some(sealed)) = (&tls.client_cert_pem, &tls.client_key_pem) {
-        table.insert("client_cert_pem".into(), cert.as_str().into());
-        table.insert("client_key_pem_env".into(), SOURCE_CLIENT_KEY_ENV.into());
-        if let Some(key) = key {
-            secrets.push((SOURCE_CLIENT_KEY_ENV.to_string(), key.open(sealed)?));
-        }
+        section.client_cert_pem = Some(cert.clone());
+        section.client_key_pem_env = Some(SOURCE_CLIENT_KEY_ENV.into());
+        open(SOURCE_CLIENT_KEY_ENV, Some(sealed))?;
     }
-    Ok(table)
+    Ok(section)
 }
 
 /// The export: a project file `obsync run` accepts, with secrets named by variable.

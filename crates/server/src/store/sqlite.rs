@@ -920,7 +920,11 @@ mod tests {
         assert_eq!(store.put_datasource(&a).unwrap(), 2);
         assert!(matches!(
             store.put_datasource(&b),
-            Err(StoreError::Conflict { expected: 1, current: 2, .. })
+            Err(StoreError::Conflict {
+                expected: 1,
+                current: 2,
+                ..
+            })
         ));
         let now = store.get_datasource("ds_1").unwrap().unwrap();
         assert_eq!((now.name.as_str(), now.revision), ("a", 2));
