@@ -67,6 +67,74 @@ impl DataSourceKind {
     }
 }
 
+/// The Kafka release line a Kafka data source runs, as the console offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum KafkaRelease {
+    #[serde(rename = "0.9")]
+    V0_9,
+    #[serde(rename = "1.0")]
+    V1_0,
+    #[serde(rename = "2.x")]
+    V2,
+    #[serde(rename = "3.x")]
+    V3,
+    #[serde(rename = "4.x")]
+    V4,
+}
+
+impl KafkaRelease {
+    /// Every release, oldest first.
+    pub const ALL: [KafkaRelease; 5] = [
+        KafkaRelease::V0_9,
+        KafkaRelease::V1_0,
+        KafkaRelease::V2,
+        KafkaRelease::V3,
+        KafkaRelease::V4,
+    ];
+
+    /// The name the API and the project file use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KafkaRelease::V0_9 => "0.9",
+            KafkaRelease::V1_0 => "1.0",
+            KafkaRelease::V2 => "2.x",
+            KafkaRelease::V3 => "3.x",
+            KafkaRelease::V4 => "4.x",
+        }
+    }
+
+    /// Parses [`KafkaRelease::as_str`] names.
+    pub fn parse(s: &str) -> Option<KafkaRelease> {
+        KafkaRelease::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The release line of a project file's `version` (`2.x`, or an exact `2.8.1`), by
+    /// the project file's own rule ([`obsync_config::KafkaVersion::parse`]) and the
+    /// major version.
+    pub fn of_file(version: &str) -> Option<KafkaRelease> {
+        obsync_config::KafkaVersion::parse(version)?;
+        let major: u32 = version.trim().split('.').next()?.parse().ok()?;
+        Some(match major {
+            0 => KafkaRelease::V0_9,
+            1 => KafkaRelease::V1_0,
+            2 => KafkaRelease::V2,
+            3 => KafkaRelease::V3,
+            _ => KafkaRelease::V4,
+        })
+    }
+
+    /// The client settings' version class.
+    pub fn config(self) -> obsync_config::KafkaVersion {
+        use obsync_config::KafkaVersion as C;
+        match self {
+            KafkaRelease::V0_9 => C::V0_9,
+            KafkaRelease::V1_0 => C::V1_0,
+            KafkaRelease::V2 => C::V2,
+            KafkaRelease::V3 | KafkaRelease::V4 => C::V3Plus,
+        }
+    }
+}
+
 /// A stored data source. Exactly one of `source` / `kafka` is set, by `kind`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataSourceRecord {
