@@ -15,13 +15,13 @@ use crate::model::{
     DataSourceKind, DataSourceRecord, KafkaRelease, ObjectSpec, ProjectRecord, ProjectSpec,
     SourceTlsMode, SyncSpec, Tag,
 };
+use crate::roles::Role;
+use crate::service;
+use crate::state::AppState;
 use obsync_config::{
     Environment, ObjectSection, ProjectConfig, ProjectFile, ProjectSection, SaslSection,
     SourceSection, SourceTlsSection, SyncSection, TargetSection, TlsSection,
 };
-use crate::roles::Role;
-use crate::service;
-use crate::state::AppState;
 
 fn invalid(field: &str, message: impl Into<String>, advice: impl Into<String>) -> ApiError {
     ApiError::new(
@@ -46,7 +46,11 @@ fn not_supported(field: &str) -> ApiError {
 fn file_problems(errors: obsync_config::ConfigErrors) -> ApiError {
     let mut problems = errors.0.into_iter();
     let Some(first) = problems.next() else {
-        return invalid("", "the file is not a project file", "see docs/configuration.md");
+        return invalid(
+            "",
+            "the file is not a project file",
+            "see docs/configuration.md",
+        );
     };
     let detail = |e: &obsync_config::ConfigError| FieldProblem {
         field: e.field.clone(),
@@ -70,7 +74,12 @@ fn read(body: &str) -> ApiResult<ProjectFile> {
     let file = ProjectFile::parse(body);
     let names: Vec<String> = file.as_ref().map_or_else(
         |_| vec![],
-        |f| f.secret_variables().into_iter().map(str::to_string).collect(),
+        |f| {
+            f.secret_variables()
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        },
     );
     let env = Environment::fixed(
         chrono::Utc::now().timestamp(),
@@ -177,9 +186,15 @@ fn sync_spec(sync: SyncSection) -> ApiResult<SyncSpec> {
         ("sync.time_zone", time_zone.is_some()),
         ("sync.ddl_messages", ddl_messages.is_some()),
         ("sync.split_key_updates", split_key_updates.is_some()),
-        ("sync.heartbeat_interval_secs", heartbeat_interval_secs.is_some()),
+        (
+            "sync.heartbeat_interval_secs",
+            heartbeat_interval_secs.is_some(),
+        ),
         ("sync.topic_partitions", topic_partitions.is_some()),
-        ("sync.topic_replication_factor", topic_replication_factor.is_some()),
+        (
+            "sync.topic_replication_factor",
+            topic_replication_factor.is_some(),
+        ),
         ("sync.snapshot_chunk_rows", snapshot_chunk_rows.is_some()),
         ("sync.snapshot_parallelism", snapshot_parallelism.is_some()),
     ];
@@ -263,7 +278,13 @@ fn source_datasource(
         Some(obsync_config::SourceKind::OceanBase) => DataSourceKind::Oceanbase,
         Some(obsync_config::SourceKind::MySql) => DataSourceKind::Mysql,
         Some(obsync_config::SourceKind::MariaDb) => DataSourceKind::Mariadb,
-        None => return Err(invalid("source.kind", format!("source kind {kind:?} is not known"), "use oceanbase, mysql or mariadb")),
+        None => {
+            return Err(invalid(
+                "source.kind",
+                format!("source kind {kind:?} is not known"),
+                "use oceanbase, mysql or mariadb",
+            ))
+        }
     };
     let port = u16::try_from(port)
         .map_err(|_| invalid("source.port", "source.port is out of range", "use 1-65535"))?;
