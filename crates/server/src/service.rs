@@ -50,6 +50,12 @@ pub fn config(state: &AppState, spec: &ProjectSpec) -> ApiResult<ProjectConfig> 
     Ok(render(state, spec, true)?.config(chrono::Utc::now().timestamp())?)
 }
 
+/// The validated config of `spec` with its secrets unopened (empty): for judging and
+/// reading a definition, never for connecting.
+pub fn config_unopened(state: &AppState, spec: &ProjectSpec) -> ApiResult<ProjectConfig> {
+    Ok(render(state, spec, false)?.config_unopened(chrono::Utc::now().timestamp())?)
+}
+
 /// The engine's settings for `spec`.
 pub fn settings(state: &AppState, spec: &ProjectSpec) -> ApiResult<Settings> {
     Ok(Settings::from_config(config(state, spec)?))
@@ -117,7 +123,7 @@ pub async fn create_with_tags(
     new_tags: &[Tag],
 ) -> ApiResult<ProjectRecord> {
     crate::names::check_visible("name", &spec.name)?;
-    render_with(state, &spec, true, new_tags)?.config(chrono::Utc::now().timestamp())?;
+    render_with(state, &spec, false, new_tags)?.config_unopened(chrono::Utc::now().timestamp())?;
     for tag in new_tags {
         state.store.put_tag(tag)?;
     }
@@ -171,7 +177,7 @@ pub async fn update_at(
     // Judged after the id and the state: a definition for a project that does not exist
     // or cannot be edited answers 404 or 409, not its validation errors.
     crate::names::check_visible("name", &spec.name)?;
-    config(state, &spec)?;
+    config_unopened(state, &spec)?;
     record.spec = spec;
     audit(state, id, actor, "edited the definition")?;
     set_state(state, &mut record, ProjectState::NotStarted, &actor.who())?;

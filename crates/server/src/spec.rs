@@ -67,6 +67,17 @@ pub struct Rendered {
 }
 
 impl Rendered {
+    /// Validates the rendered file with the project file's rules, secrets left unopened:
+    /// for judging and reading a definition (validation, progress), never for connecting
+    /// (its passwords are empty).
+    pub fn config_unopened(&self, now_unix: i64) -> Result<ProjectConfig, SpecError> {
+        let env = Environment::fixed(now_unix, std::iter::empty::<(String, String)>())
+            .unset_passwords_warn()
+            .with_client_property_check(obsync_kafka::client_property_check());
+        ProjectConfig::parse_with(&self.toml, API_FILE, &env)
+            .map_err(|errors| SpecError::Invalid(errors.0.into_iter().map(spec_problem).collect()))
+    }
+
     /// Validates the rendered file with the project file's rules.
     pub fn config(&self, now_unix: i64) -> Result<ProjectConfig, SpecError> {
         // The environment `obsync run` loads with, but with the sealed secrets.
@@ -130,21 +141,30 @@ pub fn render(
             }
         }
     }
-    let mut open = |name: &str, sealed: Option<&crate::secrets::Sealed>| -> Result<(), SpecError> {
-        if let Some(key) = key {
-            let plain = match sealed {
-                Some(sealed) => key.open(sealed)?,
-                None => String::new(),
-            };
-            secrets.push((name.to_string(), plain));
-        }
-        Ok(())
-    };
-    open(SOURCE_PASSWORD_ENV, src.password.as_ref())?;
-    let source_tls = match &src.tls {
+    // The secrets, opened only when the caller runs the project (the key is given).
+    let opened = match key {
+        Some(key) => Some((key.open_datasource(source)?, key.open_datasource(target)?)),
         None => None,
-        Some(tls) => Some(source_tls_section(tls, &mut open)?),
     };
+    let mut open = |name: &str, secret: Option<&Secret>| {
+        if opened.is_some() {
+            let plain = secret.map_or("", |s| s.expose());
+            secrets.push((name.to_string(), plain.to_string()));
+        }
+    };
+    let (source_secrets, target_secrets) = match &opened {
+        Some((s, t)) => (Some(s), Some(t)),
+        None => (None, None),
+    };
+    open(SOURCE_PASSWORD_ENV, source_secrets.map(|s| &s.password));
+    let source_tls = src.tls.as_ref().map(|tls| {
+        source_tls_section(tls, || {
+            open(
+                SOURCE_CLIENT_KEY_ENV,
+                source_secrets.and_then(|s| s.client_key.as_ref()),
+            )
+        })
+    });
     let sasl = match &kafka.sasl {
         None => None,
         // Kerberos authenticates with a keytab on the server's disk: no password.
@@ -159,7 +179,7 @@ pub fn render(
             })
         }
         Some(sasl) => {
-            open(KAFKA_PASSWORD_ENV, sasl.password.as_ref())?;
+            open(KAFKA_PASSWORD_ENV, target_secrets.map(|s| &s.password));
             Some(SaslSection {
                 mechanism: sasl.mechanism.clone(),
                 username: Some(sasl.username.clone()),
@@ -180,10 +200,13 @@ pub fn render(
                 ca_pem: tls.ca_pem.clone(),
                 ..TlsSection::default()
             };
-            if let (Some(cert), Some(sealed)) = (&tls.client_cert_pem, &tls.client_key_pem) {
+            if let (Some(cert), Some(_)) = (&tls.client_cert_pem, &tls.client_key_pem) {
                 section.cert_pem = Some(cert.clone());
                 section.key_pem_env = Some(KAFKA_CLIENT_KEY_ENV.into());
-                open(KAFKA_CLIENT_KEY_ENV, Some(sealed))?;
+                open(
+                    KAFKA_CLIENT_KEY_ENV,
+                    target_secrets.and_then(|s| s.client_key.as_ref()),
+                );
             }
             Some(section)
         }
@@ -248,21 +271,18 @@ pub fn render(
 
 /// `[source.tls]` of a database data source: the CA and client certificate in the text
 /// (public), the key in a variable, as for Kafka: nothing is written to disk.
-fn source_tls_section(
-    tls: &SourceTlsRecord,
-    open: &mut impl FnMut(&str, Option<&crate::secrets::Sealed>) -> Result<(), SpecError>,
-) -> Result<SourceTlsSection, SpecError> {
+fn source_tls_section(tls: &SourceTlsRecord, open_key: impl FnOnce()) -> SourceTlsSection {
     let mut section = SourceTlsSection {
         mode: Some(tls.mode.as_str().into()),
         ca_pem: tls.ca_pem.clone(),
         ..SourceTlsSection::default()
     };
-    if let (Some(cert), Some(sealed)) = (&tls.client_cert_pem, &tls.client_key_pem) {
+    if let (Some(cert), Some(_)) = (&tls.client_cert_pem, &tls.client_key_pem) {
         section.client_cert_pem = Some(cert.clone());
         section.client_key_pem_env = Some(SOURCE_CLIENT_KEY_ENV.into());
-        open(SOURCE_CLIENT_KEY_ENV, Some(sealed))?;
+        open_key();
     }
-    Ok(section)
+    section
 }
 
 /// The export: a project file `obsync run` accepts, with secrets named by variable.
@@ -304,20 +324,21 @@ fn check_client_pair(name: &str, tls: &TlsRecord) -> Result<(), SpecError> {
 
 /// The TLS settings of a Kafka data source as the client gets them, PEMs in memory: what a
 /// run's project file (rendered above) loads to, for the probes (test connection, topics)
-/// to use exactly the same. `key` opens the client key; without it the key is left out.
+/// to use exactly the same. `client_key` is the opened key ([`SecretKey::open_datasource`]);
+/// without it the key is left out.
 pub fn kafka_tls(
     name: &str,
     tls: Option<&TlsRecord>,
-    key: Option<&SecretKey>,
+    client_key: Option<&Secret>,
 ) -> Result<Option<Tls>, SpecError> {
     let Some(tls) = tls.filter(|tls| tls.enabled) else {
         return Ok(None);
     };
     check_client_pair(name, tls)?;
-    let client_cert = match (&tls.client_cert_pem, &tls.client_key_pem, key) {
-        (Some(cert), Some(sealed), Some(key)) => Some(ClientCertificate {
+    let client_cert = match (&tls.client_cert_pem, client_key) {
+        (Some(cert), Some(key)) => Some(ClientCertificate {
             cert: Pem::Inline(Secret::new(cert.as_str())),
-            key: Pem::Inline(Secret::new(key.open(sealed)?)),
+            key: Pem::Inline(key.clone()),
         }),
         _ => None,
     };
@@ -536,7 +557,7 @@ mod tests {
             kafka_tls(
                 &target.name,
                 target.kafka.as_ref().unwrap().tls.as_ref(),
-                Some(&key)
+                key.open_datasource(&target).unwrap().client_key.as_ref()
             )
             .unwrap(),
             Some(tls)

@@ -120,6 +120,15 @@ async fn the_first_stored_format_opens_and_serves_every_record() {
             assert_contains(path, want, got);
         }
     }
+    // The sealed secrets open with the fixture's key: a probe of each database source
+    // (port 1: refused at once) gets as far as connecting, not a 500.
+    for ds in actual["/api/v1/datasources"]["items"].as_array().unwrap() {
+        if ds["kind"] != "kafka" {
+            let path = format!("/api/v1/datasources/{}/test", ds["id"].as_str().unwrap());
+            let answer = server.api.post_ok(&path, json!({}), StatusCode::OK).await;
+            assert_eq!(answer["error"]["code"], "CONNECTION_FAILED", "{answer}");
+        }
+    }
     server.stop().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -24,6 +24,7 @@ use crate::model::{
 };
 use crate::state::AppState;
 use axum::response::IntoResponse;
+use obsync_config::Secret;
 
 /// How long a test connection or a browse request waits for the other side.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -649,24 +650,24 @@ fn source_tls_record(
     })
 }
 
-/// The source crate's TLS settings of a stored source, key opened: test connection, browse
-/// and preview connect exactly as a run of the project file does.
-pub fn source_tls(state: &AppState, tls: Option<&SourceTlsRecord>) -> ApiResult<SourceTls> {
+/// The source crate's TLS settings of a stored source with its opened client key: test
+/// connection, browse and preview connect exactly as a run of the project file does.
+fn source_tls(tls: Option<&SourceTlsRecord>, client_key: Option<&Secret>) -> SourceTls {
     let Some(tls) = tls else {
-        return Ok(SourceTls::default());
+        return SourceTls::default();
     };
-    let client_cert = match (&tls.client_cert_pem, &tls.client_key_pem) {
-        (Some(cert), Some(sealed)) => Some(ClientCertificate {
+    let client_cert = match (&tls.client_cert_pem, client_key) {
+        (Some(cert), Some(key)) => Some(ClientCertificate {
             cert: Pem::Text(cert.clone()),
-            key: Pem::Text(state.key.open(sealed).map_err(|e| ApiError::internal(&e))?),
+            key: Pem::Text(key.expose().to_string()),
         }),
         _ => None,
     };
-    Ok(SourceTls {
+    SourceTls {
         mode: obsync_pipeline::settings::tls_mode(tls.mode.config()),
         ca: tls.ca_pem.clone().map(Pem::Text),
         client_cert,
-    })
+    }
 }
 
 /// Whether `new` talks to the same brokers, as the same identity, with the same TLS as
@@ -903,10 +904,10 @@ pub fn endpoint(state: &AppState, ds: &DataSourceRecord) -> ApiResult<SourceEndp
             "choose an OceanBase, MySQL or MariaDB data source",
         ));
     };
-    let password = match &s.password {
-        Some(sealed) => state.key.open(sealed).map_err(|e| ApiError::internal(&e))?,
-        None => String::new(),
-    };
+    let secrets = state
+        .key
+        .open_datasource(ds)
+        .map_err(|e| ApiError::internal(&e))?;
     Ok(SourceEndpoint {
         flavor: match ds.kind {
             DataSourceKind::Oceanbase => SourceFlavor::OceanBase,
@@ -916,8 +917,8 @@ pub fn endpoint(state: &AppState, ds: &DataSourceRecord) -> ApiResult<SourceEndp
         host: s.host.clone(),
         port: s.port,
         user: s.user.clone(),
-        password,
-        tls: source_tls(state, s.tls.as_ref())?,
+        password: secrets.password.expose().to_string(),
+        tls: source_tls(s.tls.as_ref(), secrets.client_key.as_ref()),
     })
 }
 
@@ -934,6 +935,10 @@ pub fn kafka_target(
             "choose a Kafka data source",
         ));
     };
+    let secrets = state
+        .key
+        .open_datasource(ds)
+        .map_err(|e| ApiError::internal(&e))?;
     let mut target = obsync_kafka::KafkaTarget::new(kafka.bootstrap_servers.clone());
     target.version = match kafka.version.as_str() {
         "0.9" => k::KafkaVersion::V0_9,
@@ -948,10 +953,6 @@ pub fn kafka_target(
                 format!("unknown SASL mechanism {:?}", s.mechanism),
                 "use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or GSSAPI",
             ));
-        };
-        let password = match &s.password {
-            Some(sealed) => state.key.open(sealed).map_err(|e| ApiError::internal(&e))?,
-            None => String::new(),
         };
         let kerberos = (mechanism == k::SaslMechanism::Gssapi).then(|| obsync_config::Kerberos {
             service_name: s
@@ -968,11 +969,11 @@ pub fn kafka_target(
         target.sasl = Some(k::Sasl {
             mechanism,
             username,
-            password: obsync_config::Secret::new(password),
+            password: secrets.password.clone(),
             kerberos,
         });
     }
-    target.tls = crate::spec::kafka_tls(&ds.name, kafka.tls.as_ref(), Some(&state.key))
+    target.tls = crate::spec::kafka_tls(&ds.name, kafka.tls.as_ref(), secrets.client_key.as_ref())
         .map_err(ApiError::from)?;
     Ok(target)
 }
