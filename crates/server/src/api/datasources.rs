@@ -1082,11 +1082,10 @@ async fn test(state: &AppState, ds: &DataSourceRecord) -> ApiResult<TestResult> 
 }
 
 fn browse_failed(e: &(dyn std::error::Error + 'static)) -> ApiError {
-    let info = crate::model::ErrorInfo::from_error(e);
     ApiError::new(
         StatusCode::FAILED_DEPENDENCY,
         "SOURCE_UNAVAILABLE",
-        info.message,
+        obsync_model::ErrorChain(e).to_string(),
         "test the data source's connection and fix what it reports",
     )
 }
@@ -1132,9 +1131,12 @@ async fn list_tables(
         .map_err(|e| browse_failed(&e))?;
     let mut items = Vec::new();
     for t in listing.into_iter().filter(|t| t.kind == TableKind::Table) {
+        // A metadata failure is the answer's failure, not "no primary key, 0 rows"; a
+        // table dropped since the listing is simply not listed.
         let (has_primary_key, rows_estimate) = match reader.table_meta(&t.id).await {
             Ok(meta) => (!meta.primary_key.is_empty(), meta.estimated_rows),
-            Err(_) => (false, 0),
+            Err(MetadataError::TableNotFound { .. }) => continue,
+            Err(e) => return Err(browse_failed(&e)),
         };
         items.push(TableItem {
             invalid_reason: chinese_reason("table", &t.id.table),
