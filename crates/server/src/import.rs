@@ -274,18 +274,15 @@ fn source_datasource(
         }
     }
     // The loader accepted the file: the kind and the port are valid.
-    let kind = match obsync_config::SourceKind::parse(&kind) {
-        Some(obsync_config::SourceKind::OceanBase) => DataSourceKind::Oceanbase,
-        Some(obsync_config::SourceKind::MySql) => DataSourceKind::Mysql,
-        Some(obsync_config::SourceKind::MariaDb) => DataSourceKind::Mariadb,
-        None => {
-            return Err(invalid(
+    let kind = obsync_config::SourceKind::parse(&kind)
+        .map(DataSourceKind::from_config)
+        .ok_or_else(|| {
+            invalid(
                 "source.kind",
                 format!("source kind {kind:?} is not known"),
                 "use oceanbase, mysql or mariadb",
-            ))
-        }
-    };
+            )
+        })?;
     let port = u16::try_from(port)
         .map_err(|_| invalid("source.port", "source.port is out of range", "use 1-65535"))?;
     let tls = source_tls(tls)?;
@@ -507,7 +504,7 @@ fn sasl_difference(file: Option<&SaslSection>, k: &crate::model::KafkaRecord) ->
             d.mechanism
         )),
         (Some(f), Some(d)) => {
-            if f.mechanism != d.mechanism {
+            if f.mechanism != d.mechanism.as_str() {
                 return Some(format!(
                     "SASL mechanism {} in the file, {} in the data source",
                     f.mechanism, d.mechanism

@@ -54,6 +54,27 @@ impl DataSourceKind {
         self.source_kind().unwrap_or("kafka")
     }
 
+    /// The project file's source kind; `None` for Kafka. The one mapping of the kinds.
+    pub fn config(self) -> Option<obsync_config::SourceKind> {
+        use obsync_config::SourceKind as C;
+        match self {
+            DataSourceKind::Oceanbase => Some(C::OceanBase),
+            DataSourceKind::Mysql => Some(C::MySql),
+            DataSourceKind::Mariadb => Some(C::MariaDb),
+            DataSourceKind::Kafka => None,
+        }
+    }
+
+    /// The data source kind of a project file's source kind.
+    pub fn from_config(kind: obsync_config::SourceKind) -> DataSourceKind {
+        use obsync_config::SourceKind as C;
+        match kind {
+            C::OceanBase => DataSourceKind::Oceanbase,
+            C::MySql => DataSourceKind::Mysql,
+            C::MariaDb => DataSourceKind::Mariadb,
+        }
+    }
+
     /// Parses [`DataSourceKind::as_str`] names.
     pub fn parse(s: &str) -> Option<DataSourceKind> {
         [
@@ -132,6 +153,68 @@ impl KafkaRelease {
             KafkaRelease::V2 => C::V2,
             KafkaRelease::V3 | KafkaRelease::V4 => C::V3Plus,
         }
+    }
+}
+
+/// How a Kafka client authenticates with SASL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum SaslMechanism {
+    #[serde(rename = "PLAIN")]
+    Plain,
+    #[serde(rename = "SCRAM-SHA-256")]
+    ScramSha256,
+    #[serde(rename = "SCRAM-SHA-512")]
+    ScramSha512,
+    /// Kerberos: a principal and a keytab on the server's disk instead of a password.
+    #[serde(rename = "GSSAPI")]
+    Gssapi,
+}
+
+impl SaslMechanism {
+    /// The project file's mechanism.
+    pub fn config(self) -> obsync_config::SaslMechanism {
+        use obsync_config::SaslMechanism as C;
+        match self {
+            SaslMechanism::Plain => C::Plain,
+            SaslMechanism::ScramSha256 => C::ScramSha256,
+            SaslMechanism::ScramSha512 => C::ScramSha512,
+            SaslMechanism::Gssapi => C::Gssapi,
+        }
+    }
+
+    /// The API's mechanism of a project file's mechanism.
+    pub fn from_config(mechanism: obsync_config::SaslMechanism) -> SaslMechanism {
+        use obsync_config::SaslMechanism as C;
+        match mechanism {
+            C::Plain => SaslMechanism::Plain,
+            C::ScramSha256 => SaslMechanism::ScramSha256,
+            C::ScramSha512 => SaslMechanism::ScramSha512,
+            C::Gssapi => SaslMechanism::Gssapi,
+        }
+    }
+
+    /// The canonical name (`PLAIN`, `SCRAM-SHA-256`, …).
+    pub fn as_str(self) -> &'static str {
+        self.config().as_str()
+    }
+
+    /// Parses the canonical names only (the API publishes them as its enum).
+    pub fn parse(s: &str) -> Option<SaslMechanism> {
+        obsync_config::SaslMechanism::parse(s)
+            .map(SaslMechanism::from_config)
+            .filter(|m| m.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for KafkaRelease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for SaslMechanism {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -228,16 +311,14 @@ impl SourceTlsMode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KafkaRecord {
     pub bootstrap_servers: String,
-    /// `0.9`, `1.0`, `2.x`, `3.x`.
-    pub version: String,
+    pub version: KafkaRelease,
     pub sasl: Option<SaslRecord>,
     pub tls: Option<TlsRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SaslRecord {
-    /// `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`, `GSSAPI`.
-    pub mechanism: String,
+    pub mechanism: SaslMechanism,
     pub username: String,
     pub password: Option<Sealed>,
     pub kerberos_service_name: Option<String>,

@@ -9,7 +9,7 @@ use obsync_config::{
 };
 
 use crate::model::{
-    DataSourceKind, DataSourceRecord, ProjectSpec, SourceTlsRecord, Tag, TlsRecord,
+    DataSourceKind, DataSourceRecord, ProjectSpec, SaslMechanism, SourceTlsRecord, Tag, TlsRecord,
 };
 use crate::secrets::{SecretError, SecretKey};
 
@@ -168,10 +168,10 @@ pub fn render(
     let sasl = match &kafka.sasl {
         None => None,
         // Kerberos authenticates with a keytab on the server's disk: no password.
-        Some(sasl) if sasl.mechanism == "GSSAPI" => {
+        Some(sasl) if sasl.mechanism == SaslMechanism::Gssapi => {
             let given = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
             Some(SaslSection {
-                mechanism: sasl.mechanism.clone(),
+                mechanism: sasl.mechanism.as_str().into(),
                 kerberos_principal: given(&sasl.kerberos_principal),
                 kerberos_keytab: given(&sasl.kerberos_keytab),
                 kerberos_service_name: given(&sasl.kerberos_service_name),
@@ -181,7 +181,7 @@ pub fn render(
         Some(sasl) => {
             open(KAFKA_PASSWORD_ENV, target_secrets.map(|s| &s.password));
             Some(SaslSection {
-                mechanism: sasl.mechanism.clone(),
+                mechanism: sasl.mechanism.as_str().into(),
                 username: Some(sasl.username.clone()),
                 password_env: Some(KAFKA_PASSWORD_ENV.into()),
                 ..SaslSection::default()
@@ -230,7 +230,7 @@ pub fn render(
         },
         target: TargetSection {
             bootstrap_servers: kafka.bootstrap_servers.clone(),
-            version: kafka.version.clone(),
+            version: kafka.version.as_str().into(),
             compression: None,
             sasl,
             tls,
@@ -402,7 +402,7 @@ mod tests {
             source: None,
             kafka: Some(KafkaRecord {
                 bootstrap_servers: "127.0.0.1:9092".into(),
-                version: "3.x".into(),
+                version: crate::model::KafkaRelease::V3,
                 sasl: None,
                 tls: None,
             }),
@@ -496,7 +496,7 @@ mod tests {
             std::env::temp_dir().join(format!("obsync-spec-{}.keytab", std::process::id()));
         std::fs::write(&keytab, b"keytab").unwrap();
         target.kafka.as_mut().unwrap().sasl = Some(crate::model::SaslRecord {
-            mechanism: "GSSAPI".into(),
+            mechanism: SaslMechanism::Gssapi,
             username: String::new(),
             password: None,
             kerberos_service_name: Some("kafka-prod".into()),

@@ -19,12 +19,12 @@ use super::revision::{etag, IfMatch};
 use super::{Actor, ProjectRef};
 use crate::audit::Subject;
 use crate::model::{
-    new_id, now_rfc3339, DataSourceKind, DataSourceRecord, KafkaRecord, SaslRecord, SourceRecord,
-    SourceTlsMode, SourceTlsRecord, TlsRecord,
+    new_id, now_rfc3339, DataSourceKind, DataSourceRecord, KafkaRecord, KafkaRelease,
+    SaslMechanism, SaslRecord, SourceRecord, SourceTlsMode, SourceTlsRecord, TlsRecord,
 };
 use crate::state::AppState;
 use axum::response::IntoResponse;
-use obsync_config::Secret;
+use obsync_config::{Secret, SourceKind};
 
 /// How long a test connection or a browse request waits for the other side.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -83,14 +83,14 @@ pub struct SourceTlsView {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct KafkaView {
     pub bootstrap_servers: String,
-    pub version: String,
+    pub version: KafkaRelease,
     pub sasl: Option<SaslView>,
     pub tls: Option<TlsView>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SaslView {
-    pub mechanism: String,
+    pub mechanism: SaslMechanism,
     pub username: String,
     pub password_set: bool,
     pub kerberos_service_name: Option<String>,
@@ -162,7 +162,8 @@ pub struct SourceTlsInput {
 pub struct KafkaInput {
     /// `host:port[,host:port…]`.
     pub bootstrap_servers: String,
-    /// `0.9`, `1.0`, `2.x` or `3.x`.
+    /// `0.9`, `1.0`, `2.x`, `3.x` or `4.x` (another value answers 400 on `kafka.version`).
+    #[schema(value_type = KafkaRelease)]
     pub version: String,
     #[serde(default)]
     pub sasl: Option<SaslInput>,
@@ -173,7 +174,9 @@ pub struct KafkaInput {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SaslInput {
-    /// `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512` or `GSSAPI`.
+    /// `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512` or `GSSAPI` (another value answers 400
+    /// on `kafka.sasl.mechanism`).
+    #[schema(value_type = SaslMechanism)]
     pub mechanism: String,
     pub username: String,
     #[serde(default)]
@@ -404,14 +407,14 @@ pub fn build_record(
                 )
                 .with_code("INVALID_DATASOURCE"));
             }
-            if !["0.9", "1.0", "2.x", "3.x", "4.x"].contains(&k.version.as_str()) {
+            let Some(version) = KafkaRelease::parse(&k.version) else {
                 return Err(ApiError::bad_request(
                     "kafka.version",
                     format!("Kafka version {:?} is not known", k.version),
-                    "use 0.9, 1.0, 2.x or 3.x",
+                    "use 0.9, 1.0, 2.x, 3.x or 4.x",
                 )
                 .with_code("INVALID_DATASOURCE"));
-            }
+            };
             // Stored secrets stay with the connection they were sent for: a changed
             // address, identity or TLS setting drops them unless they are sent again.
             let old_k = old
@@ -420,17 +423,15 @@ pub fn build_record(
             let sasl = match k.sasl {
                 None => None,
                 Some(s) => {
-                    if !["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI"]
-                        .contains(&s.mechanism.as_str())
-                    {
+                    let Some(mechanism) = SaslMechanism::parse(&s.mechanism) else {
                         return Err(ApiError::bad_request(
                             "kafka.sasl.mechanism",
                             format!("SASL mechanism {:?} is not known", s.mechanism),
                             "use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or GSSAPI",
                         )
                         .with_code("INVALID_DATASOURCE"));
-                    }
-                    if s.mechanism == "GSSAPI" {
+                    };
+                    if mechanism == SaslMechanism::Gssapi {
                         check_kerberos(&s)?;
                     }
                     let old_pw = old_k
@@ -438,7 +439,7 @@ pub fn build_record(
                         .and_then(|s| s.password.as_ref());
                     Some(SaslRecord {
                         password: seal(s.password, old_pw),
-                        mechanism: s.mechanism,
+                        mechanism,
                         username: s.username,
                         kerberos_service_name: s.kerberos_service_name,
                         kerberos_principal: s.kerberos_principal,
@@ -465,13 +466,13 @@ pub fn build_record(
                 None,
                 Some(KafkaRecord {
                     bootstrap_servers: k.bootstrap_servers.trim().to_string(),
-                    version: k.version,
+                    version,
                     sasl,
                     tls,
                 }),
             )
         }
-        _ => {
+        DataSourceKind::Oceanbase | DataSourceKind::Mysql | DataSourceKind::Mariadb => {
             let s = input.source.ok_or_else(|| {
                 ApiError::bad_request(
                     "source",
@@ -676,7 +677,7 @@ fn same_kafka_connection(old: &KafkaRecord, new: &KafkaInput) -> bool {
     let sasl = match (&old.sasl, &new.sasl) {
         (None, None) => true,
         (Some(o), Some(n)) => {
-            o.mechanism == n.mechanism
+            o.mechanism.as_str() == n.mechanism
                 && o.username == n.username
                 && o.kerberos_principal == n.kerberos_principal
         }
@@ -897,7 +898,7 @@ async fn test_saved(
 
 /// The source endpoint of a database data source, password opened.
 pub fn endpoint(state: &AppState, ds: &DataSourceRecord) -> ApiResult<SourceEndpoint> {
-    let Some(s) = &ds.source else {
+    let (Some(kind), Some(s)) = (ds.kind.config(), &ds.source) else {
         return Err(ApiError::bad_request(
             "id",
             format!("data source {} is a Kafka cluster, not a database", ds.name),
@@ -909,10 +910,10 @@ pub fn endpoint(state: &AppState, ds: &DataSourceRecord) -> ApiResult<SourceEndp
         .open_datasource(ds)
         .map_err(|e| ApiError::internal(&e))?;
     Ok(SourceEndpoint {
-        flavor: match ds.kind {
-            DataSourceKind::Oceanbase => SourceFlavor::OceanBase,
-            DataSourceKind::Mariadb => SourceFlavor::MariaDb,
-            _ => SourceFlavor::MySql,
+        flavor: match kind {
+            SourceKind::OceanBase => SourceFlavor::OceanBase,
+            SourceKind::MariaDb => SourceFlavor::MariaDb,
+            SourceKind::MySql => SourceFlavor::MySql,
         },
         host: s.host.clone(),
         port: s.port,
@@ -940,20 +941,9 @@ pub fn kafka_target(
         .open_datasource(ds)
         .map_err(|e| ApiError::internal(&e))?;
     let mut target = obsync_kafka::KafkaTarget::new(kafka.bootstrap_servers.clone());
-    target.version = match kafka.version.as_str() {
-        "0.9" => k::KafkaVersion::V0_9,
-        "1.0" => k::KafkaVersion::V1_0,
-        "2.x" => k::KafkaVersion::V2,
-        _ => k::KafkaVersion::V3Plus,
-    };
+    target.version = kafka.version.config();
     if let Some(s) = &kafka.sasl {
-        let Some(mechanism) = k::SaslMechanism::parse(&s.mechanism) else {
-            return Err(ApiError::bad_request(
-                "kafka.sasl.mechanism",
-                format!("unknown SASL mechanism {:?}", s.mechanism),
-                "use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or GSSAPI",
-            ));
-        };
+        let mechanism = s.mechanism.config();
         let kerberos = (mechanism == k::SaslMechanism::Gssapi).then(|| obsync_config::Kerberos {
             service_name: s
                 .kerberos_service_name
@@ -1025,7 +1015,7 @@ async fn test(state: &AppState, ds: &DataSourceRecord) -> ApiResult<TestResult> 
                         ds.kafka.as_ref().map_or("", |k| k.version.as_str())
                     ),
                     details: TestDetails {
-                        version: ds.kafka.as_ref().map(|k| k.version.clone()),
+                        version: ds.kafka.as_ref().map(|k| k.version.to_string()),
                         flavor: Some("kafka".into()),
                         broker_ids: ids,
                     },

@@ -109,10 +109,32 @@ pub struct Precheck {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PrecheckItem {
     pub name: String,
-    /// `pass`, `fail`, `warn` or `not_checked`.
-    pub status: String,
+    pub status: PrecheckStatus,
     pub message: String,
     pub fix: Option<String>,
+}
+
+/// The outcome of one precheck item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PrecheckStatus {
+    Pass,
+    /// Not fatal, but worth knowing.
+    Warn,
+    Fail,
+    /// Its input could not be computed (an item it depends on failed).
+    NotChecked,
+}
+
+impl From<CheckStatus> for PrecheckStatus {
+    fn from(status: CheckStatus) -> PrecheckStatus {
+        match status {
+            CheckStatus::Pass => PrecheckStatus::Pass,
+            CheckStatus::Warn => PrecheckStatus::Warn,
+            CheckStatus::Fail => PrecheckStatus::Fail,
+            CheckStatus::NotChecked => PrecheckStatus::NotChecked,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -310,13 +332,7 @@ fn precheck_view(record: &ProjectRecord) -> Precheck {
                 .iter()
                 .map(|i| PrecheckItem {
                     name: i.name.clone(),
-                    status: match i.status {
-                        CheckStatus::Pass => "pass",
-                        CheckStatus::Warn => "warn",
-                        CheckStatus::Fail => "fail",
-                        CheckStatus::NotChecked => "not_checked",
-                    }
-                    .into(),
+                    status: i.status.into(),
                     message: i.detail.clone(),
                     fix: i.fix.clone(),
                 })

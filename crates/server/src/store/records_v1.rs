@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 use super::StoreError;
 use crate::lifecycle::ProjectState;
 use crate::model::{
-    DataSourceRecord, ErrorInfo, KafkaRecord, ObjectSpec, PrecheckRecord, ProjectRecord,
-    ProjectSpec, SaslRecord, SourceRecord, SourceTlsMode, SourceTlsRecord, SyncSpec, Tag,
-    TlsRecord,
+    DataSourceRecord, ErrorInfo, KafkaRecord, KafkaRelease, ObjectSpec, PrecheckRecord,
+    ProjectRecord, ProjectSpec, SaslMechanism, SaslRecord, SourceRecord, SourceTlsMode,
+    SourceTlsRecord, SyncSpec, Tag, TlsRecord,
 };
 use crate::secrets::Sealed;
 
@@ -78,6 +78,37 @@ struct KafkaV1 {
     sasl: Option<SaslV1>,
     #[serde(default)]
     tls: Option<TlsV1>,
+}
+
+impl KafkaV1 {
+    fn into_record(self) -> Result<KafkaRecord, StoreError> {
+        let version = KafkaRelease::parse(&self.version)
+            .ok_or_else(|| unknown("Kafka version", &self.version))?;
+        let sasl = match self.sasl {
+            None => None,
+            Some(s) => Some(SaslRecord {
+                mechanism: SaslMechanism::parse(&s.mechanism)
+                    .ok_or_else(|| unknown("SASL mechanism", &s.mechanism))?,
+                username: s.username,
+                password: sealed(s.password),
+                kerberos_service_name: s.kerberos_service_name,
+                kerberos_principal: s.kerberos_principal,
+                kerberos_keytab: s.kerberos_keytab,
+            }),
+        };
+        Ok(KafkaRecord {
+            bootstrap_servers: self.bootstrap_servers,
+            version,
+            sasl,
+            tls: self.tls.map(|t| TlsRecord {
+                enabled: t.enabled,
+                verify_hostname: t.verify_hostname,
+                ca_pem: t.ca_pem,
+                client_cert_pem: t.client_cert_pem,
+                client_key_pem: sealed(t.client_key_pem),
+            }),
+        })
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -164,9 +195,9 @@ impl DataSourceV1 {
             }),
             kafka: ds.kafka.as_ref().map(|k| KafkaV1 {
                 bootstrap_servers: k.bootstrap_servers.clone(),
-                version: k.version.clone(),
+                version: k.version.as_str().to_string(),
                 sasl: k.sasl.as_ref().map(|s| SaslV1 {
-                    mechanism: s.mechanism.clone(),
+                    mechanism: s.mechanism.as_str().to_string(),
                     username: s.username.clone(),
                     password: stored(&s.password),
                     kerberos_service_name: s.kerberos_service_name.clone(),
@@ -213,25 +244,7 @@ impl DataSourceV1 {
             kind,
             description: self.description,
             source,
-            kafka: self.kafka.map(|k| KafkaRecord {
-                bootstrap_servers: k.bootstrap_servers,
-                version: k.version,
-                sasl: k.sasl.map(|s| SaslRecord {
-                    mechanism: s.mechanism,
-                    username: s.username,
-                    password: sealed(s.password),
-                    kerberos_service_name: s.kerberos_service_name,
-                    kerberos_principal: s.kerberos_principal,
-                    kerberos_keytab: s.kerberos_keytab,
-                }),
-                tls: k.tls.map(|t| TlsRecord {
-                    enabled: t.enabled,
-                    verify_hostname: t.verify_hostname,
-                    ca_pem: t.ca_pem,
-                    client_cert_pem: t.client_cert_pem,
-                    client_key_pem: sealed(t.client_key_pem),
-                }),
-            }),
+            kafka: self.kafka.map(KafkaV1::into_record).transpose()?,
             created_at: self.created_at,
             updated_at: self.updated_at,
             revision,
