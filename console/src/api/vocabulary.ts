@@ -1,30 +1,33 @@
-// The values the console offers, each one the server's own: the enums and rules of its
-// OpenAPI document (docs/openapi.json). The types come from the generated schema, so a
-// value the server does not know does not compile; `satisfies` with `Exhaustive` makes a
-// value the server added and the console lacks fail to compile too, and
-// vocabulary.test.ts compares every list with the document itself.
-import type { components } from './schema';
+// The server's vocabulary as lists the console can iterate (filters, dictionaries, form
+// options). The types come from the OpenAPI document (schema.d.ts); the compiler checks that
+// each list names every member, so a value the server adds fails the build until the console
+// knows it, and vocabulary.test.ts compares the lists with the document itself.
+import type { DataSourceKind, KafkaVersion, ProjectState, SaslMechanism, SourceTlsMode, Stage } from './types';
 
-type Schemas = components['schemas'];
+type Missing<T, L extends readonly T[]> = Exclude<T, L[number]>;
 
-/** `true` only when `List` holds every member of `All`. */
-type Exhaustive<All, List extends readonly All[]> = [Exclude<All, List[number]>] extends [never] ? List : never;
+/** `list`, which must name every member of `T`. */
+function every<T>() {
+  return <const L extends readonly T[]>(list: L & ([Missing<T, L>] extends [never] ? unknown : { missing: Missing<T, L> })): L => list;
+}
 
-const kinds = ['oceanbase', 'mysql', 'mariadb', 'kafka'] as const;
+/** Every project state, in the order of a project's life. */
+export const STATES = every<ProjectState>()(['not_started', 'prechecking', 'precheck_failed', 'running', 'paused', 'failed', 'finished', 'releasing', 'released']);
+
+/** Every stage, in the order a run goes through them (also the sync types that ask for them). */
+export const STAGES = every<Stage>()(['schema', 'full', 'incremental']);
+
 /** Every data source kind, in the order the console offers them. */
-export const DATA_SOURCE_KINDS: Exhaustive<Schemas['DataSourceKind'], typeof kinds> = kinds;
+export const DATA_SOURCE_KINDS = every<DataSourceKind>()(['oceanbase', 'mysql', 'mariadb', 'kafka']);
 
-const releases = ['0.9', '1.0', '2.x', '3.x', '4.x'] as const;
 /** Every Kafka release line a Kafka data source can name. */
-export const KAFKA_RELEASES: Exhaustive<Schemas['KafkaRelease'], typeof releases> = releases;
+export const KAFKA_RELEASES = every<KafkaVersion>()(['0.9', '1.0', '2.x', '3.x', '4.x']);
 
-const mechanisms = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'GSSAPI'] as const;
 /** Every SASL mechanism. */
-export const SASL_MECHANISMS: Exhaustive<Schemas['SaslMechanism'], typeof mechanisms> = mechanisms;
+export const SASL_MECHANISMS = every<SaslMechanism>()(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'GSSAPI']);
 
-const tlsModes = ['disabled', 'preferred', 'required', 'verify_ca', 'verify_identity'] as const;
 /** Every TLS mode of a database source (MySQL's --ssl-mode values). */
-export const SOURCE_TLS_MODES: Exhaustive<Schemas['SourceTlsMode'], typeof tlsModes> = tlsModes;
+export const SOURCE_TLS_MODES = every<SourceTlsMode>()(['disabled', 'preferred', 'required', 'verify_ca', 'verify_identity']);
 
 /** A data source's name, as DataSourceInput.name's `pattern`: 1–32 characters, no spaces. */
 export const DATA_SOURCE_NAME = /^\S{1,32}$/;

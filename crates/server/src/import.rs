@@ -4,37 +4,30 @@
 //! user, or created), its tags are matched by name (or created), and the rest becomes a
 //! [`ProjectSpec`]. Every field of the model is mapped or refused by name.
 
-use axum::http::StatusCode;
-
 use crate::api::datasources::{
     build_record, DataSourceInput, KafkaInput, SaslInput, SourceInput, SourceTlsInput,
 };
-use crate::api::error::{ApiError, ApiResult, FieldProblem};
 use crate::auth::Actor;
+use crate::error::{Error, Result, Rule};
 use crate::model::{
     DataSourceKind, DataSourceRecord, KafkaRelease, ObjectSpec, ProjectRecord, ProjectSpec,
     SourceTlsMode, SyncSpec, Tag,
 };
 use crate::roles::Role;
 use crate::service;
+use crate::spec::SpecProblem;
 use crate::state::AppState;
 use obsync_config::{
     Environment, ObjectSection, ProjectConfig, ProjectFile, ProjectSection, SaslSection,
     SourceSection, SourceTlsSection, SyncSection, TargetSection, TlsSection,
 };
 
-fn invalid(field: &str, message: impl Into<String>, advice: impl Into<String>) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "INVALID_PROJECT",
-        message,
-        advice,
-    )
-    .with_field(field)
+fn invalid(field: &str, message: impl Into<String>, advice: impl Into<String>) -> Error {
+    Error::invalid(Rule::Project, field, message, advice)
 }
 
 /// A setting of the file the server has no place for: refused by name.
-fn not_supported(field: &str) -> ApiError {
+fn not_supported(field: &str) -> Error {
     invalid(
         field,
         format!("not supported yet in the server: {field}"),
@@ -42,35 +35,24 @@ fn not_supported(field: &str) -> ApiError {
     )
 }
 
-/// The project file's problems as the API's answer, with the file's field paths.
-fn file_problems(errors: obsync_config::ConfigErrors) -> ApiError {
-    let mut problems = errors.0.into_iter();
-    let Some(first) = problems.next() else {
-        return invalid(
-            "",
-            "the file is not a project file",
-            "see docs/configuration.md",
-        );
-    };
-    let detail = |e: &obsync_config::ConfigError| FieldProblem {
-        field: e.field.clone(),
-        message: e.message.clone(),
-        advice: e.fix.clone().unwrap_or_default(),
-    };
-    let mut err = invalid(
-        &first.field,
-        first.message.clone(),
-        first.fix.clone().unwrap_or_default(),
-    );
-    err.body.details = std::iter::once(detail(&first))
-        .chain(problems.map(|e| detail(&e)))
-        .collect();
-    err
+/// The project file's problems, with the file's field paths.
+fn file_problems(errors: obsync_config::ConfigErrors) -> Error {
+    Error::InvalidProject(
+        errors
+            .0
+            .into_iter()
+            .map(|e| SpecProblem {
+                field: e.field,
+                message: e.message,
+                fix: e.fix.unwrap_or_default(),
+            })
+            .collect(),
+    )
 }
 
 /// The file's shape, judged by the project file's own rules (the loader of `obsync run`),
 /// with the secrets it names from variables taken as given: the server keeps its own.
-fn read(body: &str) -> ApiResult<ProjectFile> {
+fn read(body: &str) -> Result<ProjectFile> {
     let file = ProjectFile::parse(body);
     let names: Vec<String> = file.as_ref().map_or_else(
         |_| vec![],
@@ -103,7 +85,7 @@ const IMPORT_FILE: &str = "import.toml";
 /// Creates a project from project file `body`.
 /// An operator may import only onto data sources that exist (matched); creating one is
 /// an admin's.
-pub async fn import(state: &AppState, body: &str, actor: &Actor) -> ApiResult<ProjectRecord> {
+pub async fn import(state: &AppState, body: &str, actor: &Actor) -> Result<ProjectRecord> {
     // Every field is named: a new one in the file's model does not compile here until it
     // is mapped or refused.
     let ProjectFile {
@@ -117,17 +99,19 @@ pub async fn import(state: &AppState, body: &str, actor: &Actor) -> ApiResult<Pr
     let objects: Vec<ObjectSpec> = objects.into_iter().map(object_spec).collect();
     let mut created = Vec::new();
     let mut new_tags = Vec::new();
-    let result = async {
+    let result: Result<ProjectRecord> = async {
         let source_id = source_datasource(state, source, &mut created)?;
         let target_id = target_datasource(state, target, &mut created)?;
         if !created.is_empty() && actor.role < Role::Admin {
-            return Err(crate::roles::forbidden(actor.role, Role::Admin).with_field(
-                if source_id == created[0] {
-                    "source"
-                } else {
-                    "target"
-                },
-            ));
+            return Err(Error::Forbidden {
+                have: actor.role,
+                needed: Role::Admin,
+            }
+            .at_field(if source_id == created[0] {
+                "source"
+            } else {
+                "target"
+            }));
         }
         let ProjectSection { name, tags: names } = project;
         let tag_ids = tags(state, names, &mut new_tags)?;
@@ -166,7 +150,7 @@ pub async fn import(state: &AppState, body: &str, actor: &Actor) -> ApiResult<Pr
 
 /// `[sync]`: the settings a server project keeps; a file with others cannot be imported
 /// as is.
-fn sync_spec(sync: SyncSection) -> ApiResult<SyncSpec> {
+fn sync_spec(sync: SyncSection) -> Result<SyncSpec> {
     let SyncSection {
         types,
         start_time,
@@ -239,7 +223,7 @@ fn object_spec(o: ObjectSection) -> ObjectSpec {
 
 /// A password for a data source the import creates: the file's own, else none when a
 /// data source matched, else refused (the server cannot read the file's variables).
-fn password(given: Option<String>, field: &str) -> ApiResult<String> {
+fn password(given: Option<String>, field: &str) -> Result<String> {
     given.ok_or_else(|| invalid(
         &format!("{field}.password_env"),
         format!("no data source matches [{field}] and the file has no {field}.password the server could use"),
@@ -251,7 +235,7 @@ fn source_datasource(
     state: &AppState,
     s: SourceSection,
     created: &mut Vec<String>,
-) -> ApiResult<String> {
+) -> Result<String> {
     let SourceSection {
         kind,
         host,
@@ -317,7 +301,7 @@ fn source_datasource(
 
 /// `[source.tls]`: its mode carries over; its files do not (they are paths on another
 /// machine), so a file naming them is refused.
-fn source_tls(tls: Option<SourceTlsSection>) -> ApiResult<Option<SourceTlsInput>> {
+fn source_tls(tls: Option<SourceTlsSection>) -> Result<Option<SourceTlsInput>> {
     let Some(SourceTlsSection {
         mode,
         ca_file,
@@ -367,7 +351,7 @@ fn target_datasource(
     state: &AppState,
     t: TargetSection,
     created: &mut Vec<String>,
-) -> ApiResult<String> {
+) -> Result<String> {
     let TargetSection {
         bootstrap_servers: bootstrap,
         version,
@@ -562,7 +546,7 @@ fn store_new(
     state: &AppState,
     input: DataSourceInput,
     created: &mut Vec<String>,
-) -> ApiResult<String> {
+) -> Result<String> {
     let record: DataSourceRecord = build_record(state, input, None)?;
     state.store.put_datasource(&record)?;
     created.push(record.id.clone());
@@ -570,7 +554,7 @@ fn store_new(
 }
 
 /// A data source name from `base` (spaces removed, 32 characters at most) that is free.
-fn unique_name(state: &AppState, base: &str) -> ApiResult<String> {
+fn unique_name(state: &AppState, base: &str) -> Result<String> {
     let base: String = base
         .chars()
         .filter(|c| !c.is_whitespace())
@@ -593,7 +577,7 @@ fn unique_name(state: &AppState, base: &str) -> ApiResult<String> {
 
 /// The ids of the file's tags: existing ones by name, new ones judged by the tags API's
 /// rules and cap and pushed to `created` (stored only once the project is accepted).
-fn tags(state: &AppState, names: Vec<String>, created: &mut Vec<Tag>) -> ApiResult<Vec<String>> {
+fn tags(state: &AppState, names: Vec<String>, created: &mut Vec<Tag>) -> Result<Vec<String>> {
     let all = state.store.list_tags()?;
     let mut ids = Vec::new();
     for name in names {
@@ -602,11 +586,8 @@ fn tags(state: &AppState, names: Vec<String>, created: &mut Vec<Tag>) -> ApiResu
         match known {
             Some(t) => ids.push(t.id.clone()),
             None => {
-                let tag =
-                    crate::api::tags::new_tag(state, name, created.len()).map_err(|mut e| {
-                        e.body.field = Some("project.tags".into());
-                        e
-                    })?;
+                let tag = crate::tags::new_tag(state, name, created.len())
+                    .map_err(|e| e.at_field("project.tags"))?;
                 ids.push(tag.id.clone());
                 created.push(tag);
             }

@@ -8,7 +8,6 @@ use axum::http::request::Parts;
 use axum::http::HeaderName;
 
 use super::error::ApiError;
-use crate::store::StoreError;
 
 /// The revision a change was made to: `If-Match: "<revision>"`; `None` without the
 /// header or with `*` (any revision).
@@ -43,16 +42,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 impl IfMatch {
     /// Refuses the change when the client's revision is not `current`'s.
     pub fn check(self, what: &'static str, id: &str, current: u64) -> Result<(), ApiError> {
-        match self.0 {
-            Some(expected) if expected != current => Err(StoreError::Conflict {
-                what,
-                id: id.to_string(),
-                expected,
-                current,
-            }
-            .into()),
-            _ => Ok(()),
-        }
+        Ok(crate::store::check_revision(what, id, self.0, current)?)
     }
 }
 

@@ -94,6 +94,24 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Refuses a change made to revision `expected` (when given) of a record now at `current`.
+pub fn check_revision(
+    what: &'static str,
+    id: &str,
+    expected: Option<u64>,
+    current: u64,
+) -> Result<()> {
+    match expected {
+        Some(expected) if expected != current => Err(StoreError::Conflict {
+            what,
+            id: id.to_string(),
+            expected,
+            current,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Users and their login sessions.
 pub trait UserStore: Send + Sync {
     fn user_count(&self) -> Result<u64>;

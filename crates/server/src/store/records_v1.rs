@@ -14,7 +14,7 @@ use obsync_model::{CheckItem, CheckStatus};
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use crate::lifecycle::ProjectState;
+use crate::lifecycle::{ProjectState, Stage};
 use crate::model::{
     DataSourceRecord, ErrorInfo, KafkaRecord, KafkaRelease, ObjectSpec, PrecheckRecord,
     ProjectRecord, ProjectSpec, SaslMechanism, SaslRecord, SourceRecord, SourceTlsMode,
@@ -358,6 +358,12 @@ struct CheckItemV1 {
     fix: Option<String>,
 }
 
+fn stage(name: &str) -> Option<Stage> {
+    [Stage::Schema, Stage::Full, Stage::Incremental]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+}
+
 const CHECK_STATUSES: [(CheckStatus, &str); 4] = [
     (CheckStatus::Pass, "pass"),
     (CheckStatus::Warn, "warn"),
@@ -427,7 +433,7 @@ impl ProjectV1 {
             id: p.id.clone(),
             spec: SpecV1::of(&p.spec),
             state: p.state.as_str().to_string(),
-            stage: p.stage.clone(),
+            stage: p.stage.map(|s| s.as_str().to_string()),
             last_error: p.last_error.as_ref().map(|e| ErrorV1 {
                 message: e.message.clone(),
                 chain: e.chain.clone(),
@@ -490,7 +496,10 @@ impl ProjectV1 {
             id: self.id,
             spec: self.spec.into_spec(),
             state,
-            stage: self.stage,
+            stage: match self.stage {
+                None => None,
+                Some(name) => Some(stage(&name).ok_or_else(|| unknown("stage", &name))?),
+            },
             last_error: self.last_error.map(|e| ErrorInfo {
                 message: e.message,
                 chain: e.chain,
