@@ -4,7 +4,7 @@
 //! user, or created), its tags are matched by name (or created), and the rest becomes a
 //! [`ProjectSpec`]. Every field of the model is mapped or refused by name.
 
-use crate::api::datasources::{
+use crate::datasources::{
     build_record, DataSourceInput, KafkaInput, SaslInput, SourceInput, SourceTlsInput,
 };
 use crate::auth::Actor;

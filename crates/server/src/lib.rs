@@ -13,6 +13,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 mod console;
+pub mod datasources;
 pub mod error;
 pub mod http;
 mod import;
