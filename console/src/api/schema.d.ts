@@ -66,12 +66,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One data source. */
+        /** One data source; its `ETag` is its revision. */
         get: operations["get_datasource"];
-        /** Edit a data source; omitted secrets are kept. */
+        /**
+         * Edit a data source; omitted secrets are kept. With `If-Match`, only the revision it
+         *     names (409 `REVISION_CONFLICT` if it changed meanwhile).
+         */
         put: operations["update_datasource"];
         post?: never;
-        /** Delete a data source no project uses. */
+        /** Delete a data source no project uses; with `If-Match`, only that revision. */
         delete: operations["delete_datasource"];
         options?: never;
         head?: never;
@@ -280,12 +283,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One project. */
+        /** One project; its `ETag` is its revision. */
         get: operations["get_project"];
-        /** Edit a project's definition (only before it started). */
+        /**
+         * Edit a project's definition (only before it started). With `If-Match`, only the
+         *     revision it names (409 `REVISION_CONFLICT` if it changed meanwhile).
+         */
         put: operations["update_project"];
         post?: never;
-        /** Delete a project (only not started or released). */
+        /** Delete a project (only not started or released); with `If-Match`, only that revision. */
         delete: operations["delete_project"];
         options?: never;
         head?: never;
@@ -698,6 +704,11 @@ export interface components {
             kafka?: null | components["schemas"]["KafkaView"];
             kind: components["schemas"]["DataSourceKind"];
             name: string;
+            /**
+             * Format: int64
+             * @description The stored revision (also the `ETag`); send it as `If-Match` to change this one.
+             */
+            revision: number;
             source?: null | components["schemas"]["SourceView"];
             updated_at: string;
             /** @description Projects that use it. */
@@ -845,14 +856,19 @@ export interface components {
             bootstrap_servers: string;
             sasl?: null | components["schemas"]["SaslInput"];
             tls?: null | components["schemas"]["TlsInput"];
-            /** @description `0.9`, `1.0`, `2.x` or `3.x`. */
-            version: string;
+            /** @description `0.9`, `1.0`, `2.x`, `3.x` or `4.x` (another value answers 400 on `kafka.version`). */
+            version: components["schemas"]["KafkaRelease"];
         };
+        /**
+         * @description The Kafka release line a Kafka data source runs, as the console offers it.
+         * @enum {string}
+         */
+        KafkaRelease: "0.9" | "1.0" | "2.x" | "3.x" | "4.x";
         KafkaView: {
             bootstrap_servers: string;
             sasl?: null | components["schemas"]["SaslView"];
             tls?: null | components["schemas"]["TlsView"];
-            version: string;
+            version: components["schemas"]["KafkaRelease"];
         };
         LogPositionView: {
             file: string;
@@ -950,9 +966,13 @@ export interface components {
             fix?: string | null;
             message: string;
             name: string;
-            /** @description `pass`, `fail`, `warn` or `not_checked`. */
-            status: string;
+            status: components["schemas"]["PrecheckStatus"];
         };
+        /**
+         * @description The outcome of one precheck item.
+         * @enum {string}
+         */
+        PrecheckStatus: "pass" | "warn" | "fail" | "not_checked";
         Preview: {
             records: components["schemas"]["PreviewRecord"][];
         };
@@ -1000,6 +1020,11 @@ export interface components {
             last_error?: null | components["schemas"]["ErrorInfo"];
             /** @description OMS's name of the state. */
             oms_status: components["schemas"]["OmsStatus"];
+            /**
+             * Format: int64
+             * @description The stored revision (also the `ETag`); send it as `If-Match` to change this one.
+             */
+            revision: number;
             source: components["schemas"]["DataSourceRef"];
             spec: components["schemas"]["ProjectSpec"];
             stage?: null | components["schemas"]["Stage"];
@@ -1049,16 +1074,24 @@ export interface components {
             kerberos_keytab?: string | null;
             kerberos_principal?: string | null;
             kerberos_service_name?: string | null;
-            /** @description `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512` or `GSSAPI`. */
-            mechanism: string;
+            /**
+             * @description `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512` or `GSSAPI` (another value answers 400
+             *     on `kafka.sasl.mechanism`).
+             */
+            mechanism: components["schemas"]["SaslMechanism"];
             password?: string | null;
             username: string;
         };
+        /**
+         * @description How a Kafka client authenticates with SASL.
+         * @enum {string}
+         */
+        SaslMechanism: "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512" | "GSSAPI";
         SaslView: {
             kerberos_keytab?: string | null;
             kerberos_principal?: string | null;
             kerberos_service_name?: string | null;
-            mechanism: string;
+            mechanism: components["schemas"]["SaslMechanism"];
             password_set: boolean;
             username: string;
         };
@@ -1602,6 +1635,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The stored revision, quoted: send it as If-Match to change this revision only */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1639,7 +1674,10 @@ export interface operations {
     update_datasource: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change was made to */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -1653,6 +1691,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The new revision */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1724,7 +1764,10 @@ export interface operations {
     delete_datasource: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the deletion was decided on */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -2439,6 +2482,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The stored revision, quoted: send it as If-Match to change this revision only */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2476,7 +2521,10 @@ export interface operations {
     update_project: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change was made to */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -2490,6 +2538,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The new revision */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2561,7 +2611,10 @@ export interface operations {
     delete_project: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the deletion was decided on */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };

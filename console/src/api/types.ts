@@ -5,10 +5,10 @@ import type { components } from './schema';
 
 type Schemas = components['schemas'];
 
-export type SourceKind = 'oceanbase' | 'mysql' | 'mariadb';
-export type DataSourceKind = SourceKind | 'kafka';
-export type KafkaVersion = '0.9' | '1.0' | '2.x' | '3.x';
-export type SaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'GSSAPI';
+export type DataSourceKind = Schemas['DataSourceKind'];
+export type SourceKind = Exclude<DataSourceKind, 'kafka'>;
+export type KafkaVersion = Schemas['KafkaRelease'];
+export type SaslMechanism = Schemas['SaslMechanism'];
 
 /** An error answer; the console makes some itself (network failures), so advice may be absent. */
 export type ApiErrorBody = Pick<Schemas['ErrorBody'], 'code' | 'message'> & { advice?: string | null; field?: string | null };

@@ -50,6 +50,7 @@
 
 mod error;
 mod format_options;
+mod file;
 mod names;
 mod objects;
 mod producer;
@@ -64,6 +65,10 @@ mod topic;
 
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use format_options::{FormatChoices, SchemaRegistry};
+pub use file::{
+    NotAProjectFile, ObjectSection, ProjectFile, ProjectSection, SaslSection, SourceSection,
+    SourceTlsSection, SyncSection, TargetSection, TlsSection,
+};
 pub use names::{
     contains_chinese, hidden_char, is_chinese_char, is_format_char, InvalidProjectName, InvalidTag,
     ProjectName, Tag, PROJECT_NAME_MAX_CHARS, TAG_MAX_CHARS,
