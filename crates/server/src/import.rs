@@ -4,10 +4,10 @@
 //! user, or created), its tags are matched by name (or created), and the rest becomes a
 //! [`ProjectSpec`]. Every field of the model is mapped or refused by name.
 
+use crate::auth::Actor;
 use crate::datasources::{
     build_record, DataSourceInput, KafkaInput, SaslInput, SourceInput, SourceTlsInput,
 };
-use crate::auth::Actor;
 use crate::error::{Error, Result, Rule};
 use crate::model::{
     DataSourceKind, DataSourceRecord, KafkaRelease, ObjectSpec, ProjectRecord, ProjectSpec,
