@@ -12,11 +12,11 @@ use crate::checkpoint::{
     ChangeCounts, ChangeKind, CheckpointError, CheckpointStore, CheckpointWriter,
     IncrementalCheckpoint, ProjectState, RangeProgress, Snapshot,
 };
-use std::collections::BTreeMap;
 use crate::status::WarningCause;
 use obsync_kafka::ProduceError;
 use obsync_model::{LogPosition, TableMeta, Value};
 use obsync_source::snapshot::KeyRange;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -29,6 +29,7 @@ pub mod spec;
 pub mod state;
 pub mod store;
 pub mod tags;
+pub mod timeline;
 pub mod tls;
 pub mod transition;
 
