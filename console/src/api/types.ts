@@ -85,6 +85,8 @@ export type Precheck = Omit<Schemas['Precheck'], 'items'> & { items: PrecheckIte
 
 export type TableProgress = Schemas['TableProgress'];
 export type Progress = Schemas['Progress'];
+export type TableCounts = Schemas['TableCounts'];
+export type StageTimes = Schemas['StageTimes'];
 
 export type MetricPoint = Schemas['MetricPoint'];
 
