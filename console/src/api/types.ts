@@ -87,6 +87,9 @@ export type TableProgress = Schemas['TableProgress'];
 export type Progress = Schemas['Progress'];
 export type TableCounts = Schemas['TableCounts'];
 export type StageTimes = Schemas['StageTimes'];
+export type Verify = Omit<Schemas['Verify'], 'state'> & { state: 'none' | 'running' | 'finished' | 'failed' };
+export type VerifyTable = Schemas['VerifyTable'];
+export type VerifyKeys = Schemas['VerifyKeys'];
 
 export type MetricPoint = Schemas['MetricPoint'];
 

@@ -643,6 +643,79 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn changes_count_once_acknowledged_and_are_saved_with_their_transaction() {
+        let store = store("counts");
+        let (tx, rx) = mpsc::channel(16);
+        let stats = Arc::new(DeliveryStats::default());
+        let mut saved = ProjectState::default();
+        saved.changes.insert(
+            "d.t".into(),
+            ChangeCounts {
+                inserts: 5,
+                ..Default::default()
+            },
+        );
+        let tracker = tokio::spawn(track(rx, store.clone(), saved, stats.clone()));
+        let counted = |kind| {
+            Some(Counted {
+                table: "d.t".into(),
+                kind,
+            })
+        };
+        let mut acks = Vec::new();
+        for kind in [ChangeKind::Insert, ChangeKind::Update, ChangeKind::Delete] {
+            let (ack, pending) = oneshot::channel();
+            acks.push(ack);
+            tx.send(Pending::Message {
+                ack: pending,
+                source_ts: None,
+                written: None,
+                counted: counted(kind),
+            })
+            .await
+            .ok();
+        }
+        let counts = |s: &DeliveryStats| s.change_counts().get("d.t").copied().unwrap_or_default();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            counts(&stats).inserts,
+            5,
+            "counted before Kafka acknowledged"
+        );
+        acks.remove(0).send(Ok(())).unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            (counts(&stats).inserts, counts(&stats).updates),
+            (6, 0),
+            "the live count follows the acknowledgements"
+        );
+        for ack in acks {
+            ack.send(Ok(())).unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert!(
+            store.load().unwrap().changes.get("d.t").unwrap().inserts == 5,
+            "saved before the transaction was complete"
+        );
+        tx.send(Pending::Mark(Mark::Committed {
+            position: pos(10),
+            timestamp: Some(1),
+            definitions: None,
+        }))
+        .await
+        .ok();
+        drop(tx);
+        tracker.await.unwrap().unwrap();
+        let expected = ChangeCounts {
+            inserts: 6,
+            updates: 1,
+            deletes: 1,
+        };
+        assert_eq!(counts(&stats), expected);
+        assert_eq!(store.load().unwrap().changes["d.t"], expected);
+    }
+
     #[test]
     fn chunk_marks_accumulate_rows_and_resume_key() {
         let mut s = ProjectState::default();
