@@ -781,6 +781,38 @@ export interface components {
             field: string;
             message: string;
         };
+        /** @description `[sync.format_options]` of the project file; absent keys keep the format's default. */
+        FormatOptionsSpec: {
+            /** @description Canal: `latin1` (default, as Canal) or `base64` (for Flink's `canal-json`). */
+            canal_binary?: string | null;
+            /** @description Maxwell: write `gtid`. */
+            maxwell_gtid?: boolean | null;
+            /** @description Maxwell: Kafka key `hash` (default) or `array`. */
+            maxwell_key_format?: string | null;
+            /** @description Maxwell: write `position`. */
+            maxwell_position?: boolean | null;
+            /** @description Maxwell: write `primary_key_columns`. */
+            maxwell_primary_key_columns?: boolean | null;
+            /** @description Maxwell: write `primary_key`. */
+            maxwell_primary_keys?: boolean | null;
+            /** @description Maxwell: `type` of full-sync rows, `bootstrap-insert` (default) or `insert`. */
+            maxwell_snapshot_type?: string | null;
+            /** @description Maxwell: write `xoffset`. */
+            maxwell_xoffset?: boolean | null;
+            /**
+             * @description DebeziumAvro (required with it): the schema registry's Confluent-compatible API,
+             *     `http(s)://host:port[/path]`. A registry with basic authentication needs a project
+             *     file (`schema_registry_password_env`); the API takes no registry password yet.
+             */
+            schema_registry_url?: string | null;
+            /** @description DebeziumAvro: subjects `topic` (default), `record` or `topic_record`. */
+            subject_name_strategy?: string | null;
+            /**
+             * @description Default, DefaultExtendColumnType: TIMESTAMP fraction digits, `column` (default) or
+             *     `nanos`.
+             */
+            timestamp_fraction?: string | null;
+        };
         FullProgress: {
             /** Format: double */
             rows_per_sec: number;
@@ -1110,8 +1142,12 @@ export interface components {
         };
         /** @description What is synced, how and from when. */
         SyncSpec: {
-            /** @description `Default`, `DefaultExtendColumnType`, `Canal`, `DataWorks`, `SharePlex`. */
+            /**
+             * @description `Default`, `DefaultExtendColumnType`, `Canal`, `DataWorks`, `SharePlex`, `Maxwell`,
+             *     `DebeziumAvro` (and the Debezium JSON formats).
+             */
             format?: string | null;
+            format_options?: null | components["schemas"]["FormatOptionsSpec"];
             /** @description `hash` (default) or `one`. */
             partition_rule?: string | null;
             /**

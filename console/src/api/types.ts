@@ -47,7 +47,10 @@ export type ApiToken = Schemas['ApiToken'];
 
 /** A sync type asks for the stage of the same name. */
 export type SyncType = Stage;
-export type Format = 'Default' | 'Canal' | 'DataWorks' | 'SharePlex' | 'DefaultExtendColumnType';
+export type Format = 'Default' | 'Canal' | 'DataWorks' | 'SharePlex' | 'DefaultExtendColumnType' | 'Maxwell' | 'DebeziumAvro';
+
+/** `[sync.format_options]`: each key belongs to one format; absent = the format's default. */
+export type FormatOptions = Schemas['FormatOptionsSpec'];
 export type PartitionRule = 'hash' | 'one';
 
 export interface ObjectMapping {
@@ -68,6 +71,7 @@ export interface ProjectSpec {
     format: Format;
     partition_rule: PartitionRule;
     tx_sequence: boolean;
+    format_options?: FormatOptions | null;
     start_time: number | null;
   };
   objects: ObjectMapping[];

@@ -4,7 +4,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useParams, useSearchParams } from 'react-router';
 import { get } from '../api/client';
-import type { Format, ObjectMapping, PartitionRule, Project, ProjectSpec, SyncType } from '../api/types';
+import type { Format, FormatOptions, ObjectMapping, PartitionRule, Project, ProjectSpec, SyncType } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { PROJECT_NAME_MAX, checkProjectName, checkStartTime } from '../rules';
 import { fromObjects, toObjects, type TableMapping } from './mapping';
@@ -24,6 +24,8 @@ export interface Draft {
   format: Format;
   partition_rule: PartitionRule;
   tx_sequence: boolean;
+  /** The chosen format's options; reset when the format changes. */
+  format_options: FormatOptions;
   /** Unix seconds; null = now. Ignored with full sync (the project's start time is used). */
   start_time: number | null;
   /** Objects of a saved project the mapping cannot show (patterns, excludes): kept as they are. */
@@ -43,6 +45,7 @@ export function toSpec(d: Draft): ProjectSpec {
       format: d.format,
       partition_rule: d.partition_rule,
       tx_sequence: d.format === 'SharePlex' && d.tx_sequence,
+      format_options: Object.keys(d.format_options).length > 0 ? d.format_options : null,
       start_time: d.types.includes('full') ? null : d.start_time,
     },
     objects: [...toObjects(d.mappings), ...d.kept],
@@ -63,6 +66,7 @@ export function fromProject(p: Project, clone: boolean): Draft {
     format: (sync.format ?? 'Default') as Format,
     partition_rule: (sync.partition_rule ?? 'hash') as PartitionRule,
     tx_sequence: sync.tx_sequence ?? false,
+    format_options: sync.format_options ?? {},
     start_time: sync.start_time ?? null,
     kept,
   };
@@ -76,6 +80,7 @@ const INITIAL: Draft = {
   format: 'Default',
   partition_rule: 'hash',
   tx_sequence: false,
+  format_options: {},
   start_time: null,
   kept: [],
 };
@@ -137,6 +142,7 @@ function Wizard({ initial, editId, cloneOf }: { initial: Draft; editId: string |
       if (draft.mappings.length === 0) return 'wizard.pickObjects';
     }
     if (step === 2 && !draft.types.includes('full') && checkStartTime(draft.start_time, Math.floor(Date.now() / 1000))) return 'wizard.fixStartTime';
+    if (step === 2 && draft.format === 'DebeziumAvro' && !draft.format_options.schema_registry_url?.trim()) return 'wizard.fixRegistryUrl';
     return null;
   };
   const next = () => {

@@ -49,6 +49,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod format_options;
 mod names;
 mod objects;
 mod producer;
@@ -62,6 +63,7 @@ mod target;
 mod topic;
 
 pub use error::{ConfigError, ConfigErrors, Location};
+pub use format_options::{FormatChoices, SchemaRegistry};
 pub use names::{
     contains_chinese, hidden_char, is_chinese_char, is_format_char, InvalidProjectName, InvalidTag,
     ProjectName, Tag, PROJECT_NAME_MAX_CHARS, TAG_MAX_CHARS,

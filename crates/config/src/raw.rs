@@ -104,6 +104,27 @@ pub(crate) struct RawSync {
     pub topic_replication_factor: Option<Spanned<i64>>,
     pub snapshot_chunk_rows: Option<Spanned<i64>>,
     pub snapshot_parallelism: Option<Spanned<i64>>,
+    pub format_options: Option<RawFormatOptions>,
+}
+
+/// `[sync.format_options]` (see `format_options.rs`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFormatOptions {
+    pub canal_binary: Option<Spanned<String>>,
+    pub timestamp_fraction: Option<Spanned<String>>,
+    pub maxwell_key_format: Option<Spanned<String>>,
+    pub maxwell_snapshot_type: Option<Spanned<String>>,
+    pub maxwell_position: Option<Spanned<bool>>,
+    pub maxwell_gtid: Option<Spanned<bool>>,
+    pub maxwell_xoffset: Option<Spanned<bool>>,
+    pub maxwell_primary_keys: Option<Spanned<bool>>,
+    pub maxwell_primary_key_columns: Option<Spanned<bool>>,
+    pub schema_registry_url: Option<Spanned<String>>,
+    pub schema_registry_username: Option<Spanned<String>>,
+    pub schema_registry_password: Option<Spanned<String>>,
+    pub schema_registry_password_env: Option<Spanned<String>>,
+    pub subject_name_strategy: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -4,10 +4,12 @@
 //! `cargo bench -p obsync-format --bench serialize -- --warm-up-time 1 --measurement-time 3`
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use obsync_format::{FormatKind, FormatOptions, MessageContext, Serializer, TxnSequence};
+use obsync_format::{
+    FormatKind, FormatOptions, MessageContext, Messages, SchemaIds, Serializer, TxnSequence,
+};
 use obsync_model::{
-    BinlogCoord, Change, ChangeOrigin, Column, ColumnType, Date, DateTime, RowChange, TableId,
-    TableMeta, Timestamp, TxnInfo, Value,
+    BinlogCoord, Change, ChangeOrigin, Column, ColumnType, Date, DateTime, RowChange, RowEvent,
+    TableId, TableMeta, Timestamp, TxnInfo, Value,
 };
 use std::hint::black_box;
 use std::sync::Arc;
@@ -79,6 +81,8 @@ fn bench(c: &mut Criterion) {
         gtid: None,
         timestamp: 1_714_528_800,
         seq: 1,
+        server_id: 1,
+        thread: Some(7),
     });
     let insert = Change {
         table: table.clone(),
@@ -86,6 +90,10 @@ fn bench(c: &mut Criterion) {
         origin: ChangeOrigin::Binlog {
             txn: txn.clone(),
             index: 0,
+            event: RowEvent {
+                pos: 123_456_900,
+                row: 0,
+            },
         },
     };
     let update = Change {
@@ -94,7 +102,14 @@ fn bench(c: &mut Criterion) {
             before: row(42, 3),
             after: row(42, 4),
         },
-        origin: ChangeOrigin::Binlog { txn, index: 1 },
+        origin: ChangeOrigin::Binlog {
+            txn,
+            index: 1,
+            event: RowEvent {
+                pos: 123_457_000,
+                row: 0,
+            },
+        },
     };
     let ctx = MessageContext {
         sequence: 171_452_880_000_001,
@@ -102,20 +117,33 @@ fn bench(c: &mut Criterion) {
         now_ms: 1_714_528_800_250,
         message_id: 1,
         txn_sequence: Some(TxnSequence { seq: 1, size: 2 }),
+        xid: Some(4_242),
+        // Avro formats need their registry ids; the JSON formats ignore them.
+        schema_ids: Some(SchemaIds { key: 1, value: 2 }),
+        ..Default::default()
     };
     let mut group = c.benchmark_group("serialize");
-    for kind in FormatKind::ALL {
-        let ser = Serializer::new(FormatOptions::new(kind));
-        let (mut key, mut value) = (Vec::with_capacity(64), Vec::with_capacity(4096));
+    // Every format with its defaults, plus the Debezium shapes without the schema.
+    let mut configs: Vec<(String, FormatOptions)> = FormatKind::ALL
+        .into_iter()
+        .map(|k| (k.name().to_string(), FormatOptions::new(k)))
+        .collect();
+    for kind in [FormatKind::Debezium, FormatKind::DebeziumFlattened] {
+        let mut o = FormatOptions::new(kind);
+        o.debezium.schemas = false;
+        configs.push((format!("{}NoSchema", kind.name()), o));
+    }
+    for (label, opts) in configs {
+        let ser = Serializer::new(opts);
+        // The emitter's path: every record of the change into one reused buffer.
+        let mut out = Messages::new();
         for (name, change) in [("insert", &insert), ("update", &update)] {
             group.throughput(Throughput::Elements(1));
-            group.bench_function(BenchmarkId::new(kind.name(), name), |b| {
+            group.bench_function(BenchmarkId::new(&label, name), |b| {
                 b.iter(|| {
-                    key.clear();
-                    value.clear();
-                    ser.encode_change(black_box(change), &ctx, &mut key, &mut value)
+                    ser.encode_messages(black_box(change), &ctx, &mut out)
                         .unwrap();
-                    black_box((&key, &value));
+                    black_box(&out);
                 })
             });
         }

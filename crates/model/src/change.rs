@@ -61,6 +61,20 @@ pub struct TxnInfo {
     pub timestamp: u32,
     /// Reader-local sequence number, strictly increasing per transaction.
     pub seq: u64,
+    /// `server_id` of the server that wrote the transaction (its first event's header;
+    /// 0 when unknown).
+    pub server_id: u32,
+    /// The client connection (thread) id of a BEGIN query event, where there is one
+    /// (MySQL; MariaDB's GTID event has none).
+    pub thread: Option<u32>,
+}
+
+/// Where a row sits in the binlog: the rows event that carries it (its start offset in
+/// the transaction's file) and its 0-based index in that event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RowEvent {
+    pub pos: u64,
+    pub row: u32,
 }
 
 /// Where a change came from.
@@ -68,8 +82,13 @@ pub struct TxnInfo {
 pub enum ChangeOrigin {
     /// Full sync: the chunk number within the table's snapshot.
     Snapshot { chunk: u64 },
-    /// Incremental: the transaction and the 0-based index of the row within it.
-    Binlog { txn: Arc<TxnInfo>, index: u32 },
+    /// Incremental: the transaction, the 0-based index of the row within it and the
+    /// rows event it came in.
+    Binlog {
+        txn: Arc<TxnInfo>,
+        index: u32,
+        event: RowEvent,
+    },
 }
 
 /// One row change with its table metadata (at the change's schema version) and origin.

@@ -11,7 +11,7 @@ mod precheck;
 mod table;
 mod value;
 
-pub use change::{Change, ChangeOrigin, RowChange, SourceEvent, TxnInfo};
+pub use change::{Change, ChangeOrigin, RowChange, RowEvent, SourceEvent, TxnInfo};
 pub use error_chain::{causes, ErrorChain, ErrorReport};
 pub use position::{BinlogCoord, Gtid, LogPosition, ParsePositionError};
 pub use precheck::{CheckItem, CheckStatus};

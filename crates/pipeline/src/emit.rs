@@ -45,6 +45,8 @@ pub enum EmitError {
     Format(#[from] obsync_format::FormatError),
     #[error(transparent)]
     Produce(#[from] obsync_kafka::ProduceError),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
     #[error("shard column {column:?} does not exist in {table} any more (it was dropped or renamed at the source); fix the project's shard_columns and restart")]
     ShardColumnGone { table: String, column: String },
     /// The delivery tracker stopped (it failed or the project is stopping).
@@ -186,6 +188,9 @@ pub struct Emitter {
     pending: PendingTx,
     key: Vec<u8>,
     value: Vec<u8>,
+    /// The schema registry of an Avro format: each table version's schema ids go into
+    /// the records' headers.
+    registry: Option<Arc<crate::registry::SchemaRegistryClient>>,
 }
 
 impl Emitter {
@@ -204,7 +209,14 @@ impl Emitter {
             pending,
             key: Vec::with_capacity(256),
             value: Vec::with_capacity(4096),
+            registry: None,
         }
+    }
+
+    /// Registers every table's schemas with `registry` before its first record (Avro).
+    pub fn with_registry(mut self, registry: Arc<crate::registry::SchemaRegistryClient>) -> Self {
+        self.registry = Some(registry);
+        self
     }
 
     /// Encodes and sends one row change (placed by [`Partitioner::place`]); its
@@ -256,8 +268,16 @@ impl Emitter {
     ) -> Result<(), EmitError> {
         self.key.clear();
         self.value.clear();
+        let mut ctx = *ctx;
+        if let Some(registry) = &self.registry {
+            ctx.schema_ids = Some(
+                registry
+                    .ids(self.serializer.options(), &route.topic, &change.table)
+                    .await?,
+            );
+        }
         self.serializer
-            .encode_change(change, ctx, &mut self.key, &mut self.value)?;
+            .encode_change(change, &ctx, &mut self.key, &mut self.value)?;
         let ack = self
             .producer
             .send(

@@ -143,6 +143,16 @@ pub async fn import(state: &AppState, body: &str, actor: &Actor) -> Result<Proje
                     .get("format")
                     .and_then(|v| v.as_str())
                     .map(str::to_string),
+                format_options: match sync.get("format_options") {
+                    None => None,
+                    Some(v) => Some(v.clone().try_into().map_err(|e| {
+                        invalid(
+                            "sync.format_options",
+                            format!("[sync.format_options] is not what the server takes: {e}"),
+                            "use the keys of docs/configuration.md, strings and booleans",
+                        )
+                    })?),
+                },
                 partition_rule: sync
                     .get("partition_rule")
                     .and_then(|v| v.as_str())

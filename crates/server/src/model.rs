@@ -201,9 +201,14 @@ pub struct ProjectSpec {
 pub struct SyncSpec {
     /// Any of `schema`, `full`, `incremental`.
     pub types: Vec<String>,
-    /// `Default`, `DefaultExtendColumnType`, `Canal`, `DataWorks`, `SharePlex`.
+    /// `Default`, `DefaultExtendColumnType`, `Canal`, `DataWorks`, `SharePlex`, `Maxwell`,
+    /// `DebeziumAvro` (and the Debezium JSON formats).
     #[serde(default)]
     pub format: Option<String>,
+    /// The format's rendering choices (`[sync.format_options]`); each key belongs to one
+    /// format and is refused with another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format_options: Option<FormatOptionsSpec>,
     /// `hash` (default) or `one`.
     #[serde(default)]
     pub partition_rule: Option<String>,
@@ -213,6 +218,48 @@ pub struct SyncSpec {
     /// Incremental start (Unix seconds), only without full sync; null = now.
     #[serde(default)]
     pub start_time: Option<i64>,
+}
+
+/// `[sync.format_options]` of the project file; absent keys keep the format's default.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FormatOptionsSpec {
+    /// Canal: `latin1` (default, as Canal) or `base64` (for Flink's `canal-json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canal_binary: Option<String>,
+    /// Default, DefaultExtendColumnType: TIMESTAMP fraction digits, `column` (default) or
+    /// `nanos`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_fraction: Option<String>,
+    /// Maxwell: Kafka key `hash` (default) or `array`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxwell_key_format: Option<String>,
+    /// Maxwell: `type` of full-sync rows, `bootstrap-insert` (default) or `insert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxwell_snapshot_type: Option<String>,
+    /// Maxwell: write `position`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxwell_position: Option<bool>,
+    /// Maxwell: write `gtid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxwell_gtid: Option<bool>,
+    /// Maxwell: write `xoffset`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxwell_xoffset: Option<bool>,
+    /// Maxwell: write `primary_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxwell_primary_keys: Option<bool>,
+    /// Maxwell: write `primary_key_columns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxwell_primary_key_columns: Option<bool>,
+    /// DebeziumAvro (required with it): the schema registry's Confluent-compatible API,
+    /// `http(s)://host:port[/path]`. A registry with basic authentication needs a project
+    /// file (`schema_registry_password_env`); the API takes no registry password yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_registry_url: Option<String>,
+    /// DebeziumAvro: subjects `topic` (default), `record` or `topic_record`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_name_strategy: Option<String>,
 }
 
 /// One table selection and where it goes.

@@ -221,6 +221,20 @@ pub fn render(
     if spec.sync.tx_sequence {
         sync.insert("tx_sequence".into(), true.into());
     }
+    if let Some(options) = &spec.sync.format_options {
+        // The spec's struct has the project file's keys; serializing it drops the absent
+        // ones, so the file keeps only what the user chose.
+        let table = toml::Table::try_from(options).map_err(|e| {
+            SpecError::one(
+                "sync.format_options",
+                format!("the format options cannot be written as TOML: {e}"),
+                "send strings and booleans only",
+            )
+        })?;
+        if !table.is_empty() {
+            sync.insert("format_options".into(), table.into());
+        }
+    }
     if let Some(start) = spec.sync.start_time {
         sync.insert("start_time".into(), start.into());
     }
@@ -433,6 +447,10 @@ mod tests {
             sync: SyncSpec {
                 types: vec!["full".into(), "incremental".into()],
                 format: Some("Canal".into()),
+                format_options: Some(crate::model::FormatOptionsSpec {
+                    canal_binary: Some("base64".into()),
+                    ..Default::default()
+                }),
                 partition_rule: None,
                 tx_sequence: false,
                 start_time: None,
@@ -475,6 +493,11 @@ mod tests {
         let env = Environment::fixed(0, [(SOURCE_PASSWORD_ENV, "s3cret-pw")]);
         let loaded = ProjectConfig::parse_with(&exported, "export.toml", &env).unwrap();
         assert_eq!(loaded, served);
+        assert_eq!(
+            loaded.sync.format_options.canal_binary,
+            obsync_format::CanalBinary::Base64,
+            "{exported}"
+        );
     }
 
     #[test]
@@ -488,7 +511,7 @@ mod tests {
         };
         let mut spec = spec();
         spec.objects[0].topic = Some("a b".into());
-        spec.sync.format = Some("Avro".into());
+        spec.sync.format = Some("Protobuf".into());
         let Err(SpecError::Invalid(problems)) = render(&spec, &ctx, Some(&key)).unwrap().config(0)
         else {
             panic!("expected problems");

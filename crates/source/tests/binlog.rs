@@ -56,7 +56,7 @@ async fn multi_statement_transactions_are_grouped_in_order() {
                 RowChange::Snapshot { .. } => "snapshot",
             };
             let index = match &c.origin {
-                obsync_model::ChangeOrigin::Binlog { txn, index } => {
+                obsync_model::ChangeOrigin::Binlog { txn, index, .. } => {
                     assert!(Arc::ptr_eq(txn, &t.info));
                     *index
                 }

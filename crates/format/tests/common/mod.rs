@@ -3,11 +3,12 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 use obsync_format::{
-    FormatError, FormatOptions, MessageContext, SequenceGenerator, Serializer, TxnSequence,
+    FormatError, FormatOptions, MessageContext, SchemaIds, SequenceGenerator, Serializer,
+    TxnSequence,
 };
 use obsync_model::{
     BinlogCoord, Change, ChangeOrigin, Column, ColumnType, Date, DateTime, Gtid, KeySource, Row,
-    RowChange, TableId, TableMeta, Time, Timestamp, TxnInfo, Value,
+    RowChange, RowEvent, TableId, TableMeta, Time, Timestamp, TxnInfo, Value,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -420,6 +421,8 @@ impl Script {
             now_ms: secs as u64 * 1000 + 250,
             message_id: id,
             txn_sequence: None,
+            schema_ids: Some(SchemaIds { key: 7, value: 8 }),
+            ..Default::default()
         }
     }
 
@@ -431,6 +434,8 @@ impl Script {
             gtid: (self.txn_seq & 1 == 0).then(|| Gtid(format!("0-1-{}", 100 + self.txn_seq))),
             timestamp: secs,
             seq: self.txn_seq,
+            server_id: 1,
+            thread: (self.txn_seq & 1 == 1).then_some(7),
         });
         let size = rows.len() as u32;
         for (index, (label, table, row)) in rows.into_iter().enumerate() {
@@ -439,6 +444,7 @@ impl Script {
                 seq: index as u32 + 1,
                 size,
             });
+            ctx.xid = Some(900 + self.txn_seq);
             self.items.push(Item {
                 label: label.to_string(),
                 payload: Payload::Change(Change {
@@ -447,6 +453,11 @@ impl Script {
                     origin: ChangeOrigin::Binlog {
                         txn: txn.clone(),
                         index: index as u32,
+                        // Two rows per rows event.
+                        event: RowEvent {
+                            pos: txn.start.pos + 100 + 50 * (index as u64 / 2),
+                            row: index as u32 % 2,
+                        },
                     },
                 }),
                 ctx,

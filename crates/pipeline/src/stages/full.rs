@@ -288,6 +288,7 @@ impl TableJob {
             now_ms,
             message_id: self.ctx.message_ids.fetch_add(1, Ordering::Relaxed) + 1,
             txn_sequence: None,
+            ..Default::default()
         };
         self.ctx.status.rows_read.fetch_add(1, Ordering::Relaxed);
         self.route.read.inc();

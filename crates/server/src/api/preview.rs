@@ -149,6 +149,7 @@ async fn preview(
             now_ms,
             message_id: i as u64 + 1,
             txn_sequence: None,
+            ..Default::default()
         };
         let (mut key, mut value) = (Vec::new(), Vec::new());
         serializer

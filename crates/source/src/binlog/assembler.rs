@@ -35,8 +35,8 @@ use mysql_common::binlog::events::{
     TableMapEvent,
 };
 use obsync_model::{
-    BinlogCoord, Change, ChangeOrigin, Gtid, LogPosition, RowChange, SourceEvent, TableId,
-    TableMeta, TxnInfo,
+    BinlogCoord, Change, ChangeOrigin, Gtid, LogPosition, RowChange, RowEvent, SourceEvent,
+    TableId, TableMeta, TxnInfo,
 };
 use std::collections::VecDeque;
 use std::fmt;
@@ -159,6 +159,10 @@ pub(crate) struct Assembler {
     resume: Resume,
     delivered: Option<Delivered>,
     replay: Option<Delivered>,
+    /// The current event's header `server_id` and, after a BEGIN query, its thread id
+    /// (what Debezium-shaped formats report per transaction).
+    event_server_id: u32,
+    begin_thread: Option<u32>,
     /// A compressed transaction whose inner events are still due.
     payload: Option<PayloadDue>,
 }
@@ -194,6 +198,8 @@ impl Assembler {
             resume: Resume::Start(start),
             delivered: None,
             replay: None,
+            event_server_id: 0,
+            begin_thread: None,
             payload: None,
         }
     }
@@ -352,6 +358,7 @@ impl Assembler {
             self.cursor.pos = h.log_pos() as u64;
         }
         let ts = h.timestamp();
+        self.event_server_id = h.server_id();
         const ROTATE: u8 = EventType::ROTATE_EVENT as u8;
         const FDE: u8 = EventType::FORMAT_DESCRIPTION_EVENT as u8;
         const QUERY: u8 = EventType::QUERY_EVENT as u8;
@@ -533,6 +540,7 @@ impl Assembler {
         match classify(&schema, &sql) {
             QueryKind::Begin | QueryKind::Xa(XaVerb::Start) => {
                 if self.txn.is_none() {
+                    self.begin_thread = Some(q.thread_id());
                     let pending = self.pending_gtid.take().unwrap_or(PendingGtid {
                         gtid: None,
                         start,
@@ -614,6 +622,8 @@ impl Assembler {
                     gtid: p.gtid.as_ref().map(|g| Gtid(g.to_string())),
                     timestamp: p.timestamp,
                     seq: self.seq,
+                    server_id: self.event_server_id,
+                    thread: self.begin_thread.take(),
                 };
                 (Arc::new(info), false, 0)
             }
@@ -802,6 +812,7 @@ impl Assembler {
         ts: u32,
     ) -> Result<(), BinlogError> {
         let table_id = rows.table_id();
+        let event_pos = start.pos;
         let Some(mapped) = self.schema.mapped(table_id) else {
             return Err(self.malformed(format!(
                 "rows event for table id {table_id} without a table map"
@@ -826,13 +837,17 @@ impl Assembler {
         let (meta, wire) = mapped.decoding.as_ref().expect("checked above");
         let meta = meta.clone();
         let changes = decode_rows(&rows, wire, &meta, &position)?;
-        for change in changes {
-            self.emit_row(&meta, change);
+        for (row, change) in changes.into_iter().enumerate() {
+            let event = RowEvent {
+                pos: event_pos,
+                row: row as u32,
+            };
+            self.emit_row(&meta, change, event);
         }
         Ok(())
     }
 
-    fn emit_row(&mut self, meta: &Arc<TableMeta>, row: RowChange) {
+    fn emit_row(&mut self, meta: &Arc<TableMeta>, row: RowChange, event: RowEvent) {
         let txn = self
             .txn
             .as_mut()
@@ -852,6 +867,7 @@ impl Assembler {
             origin: ChangeOrigin::Binlog {
                 txn: txn.info.clone(),
                 index,
+                event,
             },
         }));
     }

@@ -607,7 +607,7 @@ fn a_reconnect_mid_transaction_repeats_nothing_and_reopens_in_the_start_mode() {
             .chain(&after)
             .filter_map(|e| match e {
                 SourceEvent::Row(c) => match &c.origin {
-                    ChangeOrigin::Binlog { txn, index }
+                    ChangeOrigin::Binlog { txn, index, .. }
                         if txn.gtid.as_ref().unwrap().0.ends_with(":20") =>
                     {
                         Some(*index)
