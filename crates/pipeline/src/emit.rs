@@ -1,7 +1,8 @@
 //! Encodes changes, picks partitions and hands messages to Kafka, queueing each
 //! acknowledgement (and the marks between them) for the delivery tracker.
 
-use crate::delivery::{unix_ms, Ack, Mark, Pending};
+use crate::checkpoint::ChangeKind;
+use crate::delivery::{unix_ms, Ack, Counted, Mark, Pending};
 use obsync_format::{Ddl, MessageContext, Serializer};
 use obsync_kafka::{DeliveryTicket, KafkaProducer, PartitionRule};
 use obsync_model::{Change, Row, RowChange, TableMeta};
@@ -230,12 +231,28 @@ impl Emitter {
         let placement =
             self.partitioner
                 .place(change, route.shard_columns.as_deref(), route.partitions)?;
+        // Snapshot rows are counted by their chunk marks; a source change is counted
+        // once, with its last message.
+        let kind = match change.row {
+            RowChange::Insert { .. } => Some(ChangeKind::Insert),
+            RowChange::Update { .. } => Some(ChangeKind::Update),
+            RowChange::Delete { .. } => Some(ChangeKind::Delete),
+            RowChange::Snapshot { .. } => None,
+        };
+        let counted = kind.map(|kind| Counted {
+            table: route.table.clone(),
+            kind,
+        });
         match placement {
-            Placement::One(partition) => self.send(change, partition, route, ctx, source_ts).await,
+            Placement::One(partition) => {
+                self.send(change, partition, route, ctx, source_ts, counted)
+                    .await
+            }
             Placement::Moved { delete, insert } => {
-                self.send(&delete.1, delete.0, route, ctx, source_ts)
+                self.send(&delete.1, delete.0, route, ctx, source_ts, None)
                     .await?;
-                self.send(&insert.1, insert.0, route, ctx, source_ts).await
+                self.send(&insert.1, insert.0, route, ctx, source_ts, counted)
+                    .await
             }
         }
     }
@@ -247,6 +264,7 @@ impl Emitter {
         route: &Route,
         ctx: &MessageContext,
         source_ts: Option<u32>,
+        counted: Option<Counted>,
     ) -> Result<(), EmitError> {
         self.key.clear();
         self.value.clear();
@@ -275,6 +293,7 @@ impl Emitter {
                 ack,
                 source_ts,
                 written: Some(route.written.clone()),
+                counted,
             })
             .await
             .map_err(|_| EmitError::TrackerGone)
@@ -332,6 +351,7 @@ impl Emitter {
                     ack,
                     source_ts,
                     written: None,
+                    counted: None,
                 })
                 .await
                 .map_err(|_| EmitError::TrackerGone)?;
