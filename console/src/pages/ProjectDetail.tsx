@@ -1,10 +1,11 @@
 import { useMemo, useState } from 'react';
-import { Alert, App, Button, Card, Col, Descriptions, Empty, Input, List as AntList, Modal, Progress as AntProgress, Row, Space, Statistic, Steps, Table, Tag, Tooltip, Typography } from 'antd';
+import { Alert, App, Button, Card, Col, Descriptions, Empty, List as AntList, Modal, Progress as AntProgress, Row, Space, Statistic, Steps, Table, Tag, Tooltip, Typography } from 'antd';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useParams } from 'react-router';
 import { del, get, post } from '../api/client';
 import type { ErrorInfo, List, MetricPoint, Precheck, Progress, Project, ProjectAction, ProjectEvent, StageTimes, TableCounts, TableProgress } from '../api/types';
+import { ConfirmByName } from '../components/ConfirmByName';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { PrecheckTable } from '../components/PrecheckTable';
 import { StageText, StateTag, formatNumber, formatTime, useLagText } from '../components/ProjectBits';
@@ -498,76 +499,22 @@ function EventsPanel({ id }: { id: string }) {
 function DeleteDialog({ project, open, onClose, onDeleted }: { project: Project; open: boolean; onClose: () => void; onDeleted: () => void }) {
   const { t } = useTranslation();
   const queryClient = useQueryClient();
-  const [typed, setTyped] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const confirm = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      await del(`/projects/${project.id}`);
-      await queryClient.invalidateQueries({ queryKey: ['projects'] });
-      onDeleted();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+  const name = project.spec.name;
+  const remove = async () => {
+    await del(`/projects/${project.id}`);
+    await queryClient.invalidateQueries({ queryKey: ['projects'] });
+    onDeleted();
   };
-  return (
-    <Modal
-      open={open}
-      title={t('detail.deleteTitle')}
-      onCancel={onClose}
-      onOk={confirm}
-      okText={t('common.delete')}
-      cancelText={t('common.cancel')}
-      okButtonProps={{ danger: true, disabled: typed !== project.spec.name, loading: busy, 'data-testid': 'delete-confirm' }}
-      destroyOnHidden
-    >
-      <Space orientation="vertical" style={{ width: '100%' }}>
-        <Typography.Text>{t('detail.deleteExplain', { name: project.spec.name })}</Typography.Text>
-        <Input value={typed} onChange={(e) => setTyped(e.target.value)} placeholder={project.spec.name} data-testid="delete-name" />
-        <ErrorAlert error={error} />
-      </Space>
-    </Modal>
-  );
+  return <ConfirmByName name={name} open={open} title={t('detail.deleteTitle')} explain={t('detail.deleteExplain', { name })} okText={t('common.delete')} testId="delete" action={remove} onClose={onClose} />;
 }
 
 /** Release cannot be undone: it asks for the project's name, typed, and says what follows. */
 function ReleaseDialog({ project, open, onClose, onReleased }: { project: Project; open: boolean; onClose: () => void; onReleased: () => void }) {
   const { t } = useTranslation();
-  const [typed, setTyped] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const confirm = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      await post<Project>(`/projects/${project.id}/release`);
-      onReleased();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+  const name = project.spec.name;
+  const release = async () => {
+    await post<Project>(`/projects/${project.id}/release`);
+    onReleased();
   };
-  return (
-    <Modal
-      open={open}
-      title={t('detail.releaseTitle')}
-      onCancel={onClose}
-      onOk={confirm}
-      okText={t('detail.actions.release')}
-      cancelText={t('common.cancel')}
-      okButtonProps={{ danger: true, disabled: typed !== project.spec.name, loading: busy, 'data-testid': 'release-confirm' }}
-      destroyOnHidden
-    >
-      <Space orientation="vertical" style={{ width: '100%' }}>
-        <Typography.Text>{t('detail.releaseExplain', { name: project.spec.name })}</Typography.Text>
-        <Input value={typed} onChange={(e) => setTyped(e.target.value)} placeholder={project.spec.name} data-testid="release-name" />
-        <ErrorAlert error={error} />
-      </Space>
-    </Modal>
-  );
+  return <ConfirmByName name={name} open={open} title={t('detail.releaseTitle')} explain={t('detail.releaseExplain', { name })} okText={t('detail.actions.release')} testId="release" action={release} onClose={onClose} />;
 }
