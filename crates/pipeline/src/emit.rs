@@ -2,8 +2,8 @@
 //! acknowledgement (and the marks between them) for the delivery tracker.
 
 use crate::delivery::{unix_ms, Ack, Mark, Pending};
-use obsync_format::{Ddl, MessageContext, Serializer};
-use obsync_kafka::{DeliveryTicket, KafkaProducer, PartitionRule};
+use obsync_format::{Ddl, MessageContext, Messages, RowImage, Serializer};
+use obsync_kafka::{DeliveryTicket, KafkaProducer, OutgoingRecord, PartitionRule};
 use obsync_model::{Change, Row, RowChange, TableMeta};
 use prometheus::IntCounter;
 use std::collections::HashMap;
@@ -62,6 +62,8 @@ pub struct Emitter {
     pending: PendingTx,
     key: Vec<u8>,
     value: Vec<u8>,
+    /// The records of the change being sent (reused).
+    messages: Messages,
     shard: Vec<u8>,
     /// Shard column indexes per table-metadata version (keyed by the Arc's address;
     /// the Arc is kept alive in the value so the address cannot be reused).
@@ -84,9 +86,19 @@ impl Emitter {
             pending,
             key: Vec::with_capacity(256),
             value: Vec::with_capacity(4096),
+            messages: Messages::new(),
             shard: Vec::with_capacity(256),
             shard_index: HashMap::new(),
         }
+    }
+
+    /// Debezium's `source.file`/`pos` of full-sync rows: where the change log stood when
+    /// the snapshot started.
+    pub fn set_snapshot_position(&mut self, coord: &obsync_model::BinlogCoord) {
+        let mut opts = self.serializer.options().clone();
+        opts.debezium.snapshot_file = coord.file.clone();
+        opts.debezium.snapshot_pos = coord.pos;
+        self.serializer = Arc::new(Serializer::new(opts));
     }
 
     /// Shard column indexes of `table`'s metadata version, computed once per version.
@@ -123,6 +135,10 @@ impl Emitter {
     /// is sent (when `split_key_updates` is on) as a DELETE to the old key's partition
     /// and an INSERT to the new key's: each key's changes then stay in one partition,
     /// in order.
+    ///
+    /// A format that writes several records per change (Debezium) splits a
+    /// primary-key change itself (delete + tombstone under the old key, create under the
+    /// new one); each record then goes to the partition of its own key's row image.
     pub async fn change(
         &mut self,
         change: &Change,
@@ -130,14 +146,21 @@ impl Emitter {
         ctx: &MessageContext,
         source_ts: Option<u32>,
     ) -> Result<(), EmitError> {
-        let partition = match self.rule {
-            PartitionRule::One => 0,
+        let (partition, after_partition) = match self.rule {
+            PartitionRule::One => (0, 0),
             PartitionRule::Hash => {
                 let before = self.partition_of(change, change.row.key_image(), route)?;
-                if let (true, RowChange::Update { before: old, after }) =
-                    (self.split_key_updates, &change.row)
+                let after_p = match &change.row {
+                    RowChange::Update { after, .. } => self.partition_of(change, after, route)?,
+                    _ => before,
+                };
+                let format_splits = self.serializer.options().kind.is_debezium()
+                    && matches!(&change.row, RowChange::Update { before: old, after }
+                        if change.table.primary_key.iter().any(|&i| old[i] != after[i]));
+                if let (true, false, RowChange::Update { before: old, after }) =
+                    (self.split_key_updates, format_splits, &change.row)
                 {
-                    let moved_to = self.partition_of(change, after, route)?;
+                    let moved_to = after_p;
                     if moved_to != before {
                         let delete = RowChange::Delete {
                             before: old.clone(),
@@ -150,17 +173,24 @@ impl Emitter {
                             row,
                             origin: change.origin.clone(),
                         };
-                        self.send(&as_change(delete), before, route, ctx, source_ts)
+                        self.send(&as_change(delete), (before, before), route, ctx, source_ts)
                             .await?;
                         return self
-                            .send(&as_change(insert), moved_to, route, ctx, source_ts)
+                            .send(
+                                &as_change(insert),
+                                (moved_to, moved_to),
+                                route,
+                                ctx,
+                                source_ts,
+                            )
                             .await;
                     }
                 }
-                before
+                (before, after_p)
             }
         };
-        self.send(change, partition, route, ctx, source_ts).await
+        self.send(change, (partition, after_partition), route, ctx, source_ts)
+            .await
     }
 
     /// The Hash partition of `image`'s shard-column values.
@@ -176,36 +206,52 @@ impl Emitter {
         Ok(PartitionRule::Hash.partition(&self.shard, route.partitions))
     }
 
+    /// Encodes a change and sends each of its records; `partitions` are those of the
+    /// change's row images (before, after). Every record's acknowledgement joins the
+    /// queue before the caller's next mark, so a checkpoint never passes an unacknowledged
+    /// record of a change.
     async fn send(
         &mut self,
         change: &Change,
-        partition: i32,
+        partitions: (i32, i32),
         route: &Route,
         ctx: &MessageContext,
         source_ts: Option<u32>,
     ) -> Result<(), EmitError> {
-        self.key.clear();
-        self.value.clear();
         self.serializer
-            .encode_change(change, ctx, &mut self.key, &mut self.value)?;
-        let ack = self
-            .producer
-            .send(
-                &route.topic,
-                partition,
-                &self.key,
-                &self.value,
-                Some(&route.table),
-            )
-            .await?;
-        self.pending
-            .send(Pending::Message {
-                ack,
-                source_ts,
-                written: Some(route.written.clone()),
-            })
-            .await
-            .map_err(|_| EmitError::TrackerGone)
+            .encode_messages(change, ctx, &mut self.messages)?;
+        let mut headers: Vec<(&str, &[u8])> = Vec::new();
+        for (n, m) in self.messages.iter().enumerate() {
+            let partition = match m.image {
+                RowImage::Before => partitions.0,
+                RowImage::After => partitions.1,
+            };
+            headers.clear();
+            headers.extend(m.headers());
+            let ack = self
+                .producer
+                .send_record(
+                    &route.topic,
+                    partition,
+                    OutgoingRecord {
+                        key: m.key,
+                        value: m.value,
+                        headers: &headers,
+                    },
+                    Some(&route.table),
+                )
+                .await?;
+            self.pending
+                .send(Pending::Message {
+                    ack,
+                    source_ts,
+                    // A row counts once, however many records it became.
+                    written: (n == 0).then(|| route.written.clone()),
+                })
+                .await
+                .map_err(|_| EmitError::TrackerGone)?;
+        }
+        Ok(())
     }
 
     /// Sends a DDL record: to every partition of the topic under Hash (consumers wait

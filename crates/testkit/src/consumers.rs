@@ -38,7 +38,10 @@ pub fn consumer_libs(services: &Services) -> PathBuf {
         .arg(&pom_path)
         .arg("dependency:copy-dependencies")
         .arg(format!("-DoutputDirectory={}", tmp.display()));
-    run_checked(&mut mvn, "fetching the consumer libraries from Maven Central");
+    run_checked(
+        &mut mvn,
+        "fetching the consumer libraries from Maven Central",
+    );
     std::fs::write(tmp.join(".pom.xml"), &pom).expect("writing the POM stamp");
     // Another test binary may have fetched the same jars meanwhile: keep its copy.
     if std::fs::read(libs.join(".pom.xml")).is_ok_and(|cached| cached == pom) {

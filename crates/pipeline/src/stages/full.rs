@@ -8,11 +8,11 @@ use crate::plan::{ProjectPlan, TablePlan};
 use crate::project::RunContext;
 use crate::status::{Stage, TableStatus};
 use crate::RunError;
-use obsync_format::MessageContext;
+use obsync_format::{MessageContext, SnapshotMarker};
 use obsync_model::{Change, ChangeOrigin, KeySource, LogPosition, RowChange, TableId};
 use obsync_source::snapshot::{KeyRange, SnapshotReader};
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::task::JoinSet;
 
@@ -48,6 +48,26 @@ pub async fn run(
             .await?;
         recorded_start = Some(position);
     }
+    // Debezium's full-sync rows name the change-log position of the snapshot's start
+    // and mark the first and last rows.
+    let mut emitter = emitter.clone();
+    let markers = if s.format.kind.is_debezium() {
+        if let Some(p) = state.snapshot_start.as_ref().or(recorded_start.as_ref()) {
+            emitter.set_snapshot_position(&p.coord);
+        }
+        let unfinished = plan
+            .tables
+            .keys()
+            .filter(|id| !state.tables.get(&id.to_string()).is_some_and(|p| p.done))
+            .count();
+        Some(Arc::new(Markers {
+            first_sent: AtomicBool::new(false),
+            tables_left: AtomicUsize::new(unfinished),
+        }))
+    } else {
+        None
+    };
+    let emitter = &emitter;
     let pool = s.source.pool().await?;
     let mut tasks = JoinSet::new();
     let limit = Arc::new(tokio::sync::Semaphore::new(s.snapshot_parallelism));
@@ -83,6 +103,7 @@ pub async fn run(
         }
         let parts = plan_parts(ctx, &reader, &progress, estimated, emitter, &name).await?;
         let remaining = Arc::new(std::sync::atomic::AtomicUsize::new(parts.len()));
+        let table_first = Arc::new(AtomicBool::new(false));
         for (range, key_range, last_key) in parts {
             let job = TableJob {
                 ctx: ctx.clone(),
@@ -93,6 +114,8 @@ pub async fn run(
                 key_range,
                 last_key,
                 remaining: remaining.clone(),
+                markers: markers.clone(),
+                table_first: table_first.clone(),
             };
             let reader = reader.clone();
             let limit = limit.clone();
@@ -179,6 +202,17 @@ struct TableJob {
     last_key: Option<Vec<obsync_model::Value>>,
     /// Parts of the table not finished yet; the last one to finish marks the table.
     remaining: Arc<std::sync::atomic::AtomicUsize>,
+    /// Debezium's snapshot markers (`None` for other formats).
+    markers: Option<Arc<Markers>>,
+    /// Whether the table's first row has been sent (shared by its parts).
+    table_first: Arc<AtomicBool>,
+}
+
+/// What Debezium's snapshot markers need to know across tables.
+struct Markers {
+    first_sent: AtomicBool,
+    /// Tables whose snapshot has not finished.
+    tables_left: AtomicUsize,
 }
 
 impl TableJob {
@@ -204,11 +238,16 @@ impl TableJob {
                 .read_chunk_in(&self.key_range, self.last_key.as_deref())
                 .await?;
             let n = chunk.rows.len() as u64;
-            for row in chunk.rows {
-                self.send_row(row, chunk_no).await?;
+            let done = chunk.last_key.is_none();
+            let rows = chunk.rows.len();
+            for (i, row) in chunk.rows.into_iter().enumerate() {
+                // The part's last row is the table's last when no other part is left.
+                // (A final chunk that comes back empty leaves the table's last row
+                // without its marker: it was sent with the chunk before.)
+                let last = done && i + 1 == rows;
+                self.send_row(row, chunk_no, last).await?;
             }
             chunk_no += 1;
-            let done = chunk.last_key.is_none();
             if chunk.last_key.is_some() {
                 self.last_key = chunk.last_key;
             }
@@ -227,6 +266,9 @@ impl TableJob {
             if done {
                 if table_done {
                     tracing::info!(table = %name, "snapshot finished");
+                    if let Some(m) = &self.markers {
+                        m.tables_left.fetch_sub(1, Ordering::AcqRel);
+                    }
                 }
                 return Ok(true);
             }
@@ -243,6 +285,9 @@ impl TableJob {
         let (tx, mut rx) = tokio::sync::mpsc::channel(4);
         let scan = tokio::spawn(async move { reader.stream_all(tx).await });
         let mut rows = 0u64;
+        // One row is held back so the table's last one can carry its snapshot marker
+        // (safe: the table's only mark comes after the scan).
+        let mut held = None;
         while let Some(batch) = rx.recv().await {
             if !self.ctx.proceed().await {
                 scan.abort();
@@ -250,13 +295,21 @@ impl TableJob {
             }
             let n = batch.len() as u64;
             for row in batch {
-                self.send_row(row, 0).await?;
+                if let Some(prev) = held.replace(row) {
+                    self.send_row(prev, 0, false).await?;
+                }
             }
             rows += n;
             self.ctx.status.add_table_rows(name, n, false);
         }
         scan.await
             .map_err(|e| RunError::Internal(format!("snapshot scan: {e}")))??;
+        if let Some(last) = held {
+            self.send_row(last, 0, true).await?;
+        }
+        if let Some(m) = &self.markers {
+            m.tables_left.fetch_sub(1, Ordering::AcqRel);
+        }
         self.emitter
             .mark(Mark::ChunkDone {
                 table: name.to_string(),
@@ -275,7 +328,33 @@ impl TableJob {
         Ok(true)
     }
 
-    async fn send_row(&mut self, row: obsync_model::Row, chunk: u64) -> Result<(), RunError> {
+    /// Debezium's `source.snapshot` of a row; `last_of_part`: no row of this part follows.
+    fn marker(&self, last_of_part: bool) -> SnapshotMarker {
+        let Some(m) = &self.markers else {
+            return SnapshotMarker::True;
+        };
+        let first_of_table = !self.table_first.swap(true, Ordering::AcqRel);
+        if first_of_table && !m.first_sent.swap(true, Ordering::AcqRel) {
+            return SnapshotMarker::First;
+        }
+        let last_of_table = last_of_part && self.remaining.load(Ordering::Acquire) == 1;
+        if last_of_table && m.tables_left.load(Ordering::Acquire) == 1 {
+            SnapshotMarker::Last
+        } else if last_of_table {
+            SnapshotMarker::LastInDataCollection
+        } else if first_of_table {
+            SnapshotMarker::FirstInDataCollection
+        } else {
+            SnapshotMarker::True
+        }
+    }
+
+    async fn send_row(
+        &mut self,
+        row: obsync_model::Row,
+        chunk: u64,
+        last_of_part: bool,
+    ) -> Result<(), RunError> {
         let change = Change {
             table: self.table.meta.clone(),
             row: RowChange::Snapshot { row },
@@ -288,6 +367,7 @@ impl TableJob {
             now_ms,
             message_id: self.ctx.message_ids.fetch_add(1, Ordering::Relaxed) + 1,
             txn_sequence: None,
+            snapshot: self.marker(last_of_part),
             ..Default::default()
         };
         self.ctx.status.rows_read.fetch_add(1, Ordering::Relaxed);
