@@ -104,7 +104,7 @@ pub(crate) struct RawSync {
     pub topic_replication_factor: Option<Spanned<i64>>,
     pub snapshot_chunk_rows: Option<Spanned<i64>>,
     pub snapshot_parallelism: Option<Spanned<i64>>,
-    pub debezium: Option<Spanned<RawDebezium>>,
+    pub debezium: Option<RawDebezium>,
 }
 
 /// `[sync.debezium]`: options of the Debezium formats, named after Debezium's own.

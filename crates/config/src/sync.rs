@@ -294,14 +294,15 @@ fn check_debezium(
         return out;
     };
     if let Some(f) = format.filter(|f| !f.is_debezium()) {
+        let span = crate::raw::header_span(problems.text(), "sync.debezium").unwrap_or(0..0);
         problems.report(
-            table.span(),
+            span,
             "sync.debezium",
             format!("[sync.debezium] is set but the format is {f}"),
             "set format = \"Debezium\" or \"DebeziumFlattened\", or remove [sync.debezium]",
         );
     }
-    let d = table.get_ref();
+    let d = table;
     out.schemas = d.schemas.unwrap_or(true);
     out.tombstones_on_delete = d.tombstones_on_delete.unwrap_or(true);
     out.transaction_metadata = d.transaction_metadata.unwrap_or(false);

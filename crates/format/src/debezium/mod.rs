@@ -16,7 +16,7 @@ pub mod value;
 use crate::messages::{Messages, RowImage};
 use crate::{json, write_txn_id, FormatError, FormatKind, FormatOptions, Op, Record};
 use obsync_model::{Row, TableMeta};
-use schema::{column_schema, ColumnSchema, ConnectType, DecimalHandling, Logical};
+use schema::{connector_column_schema, ColumnSchema, ConnectType, DecimalHandling, Logical};
 use value::{connect_value, write_json, ConnectValue};
 
 /// Which Debezium connector obsync writes as (`source.connector`, the `Source` schema's
@@ -440,6 +440,10 @@ impl Encoder<'_> {
         Ok(())
     }
 
+    fn schema_of<'c>(&self, col: &'c obsync_model::Column) -> ColumnSchema<'c> {
+        connector_column_schema(col, self.d.decimal_handling, self.d.connector)
+    }
+
     fn context_headers(&self, out: &mut Messages) {
         let string = |buf: &mut Vec<u8>, text: &str| {
             buf.extend_from_slice(
@@ -493,7 +497,7 @@ impl Encoder<'_> {
             if n > 0 {
                 out.push(b',');
             }
-            let mut cs = column_schema(&self.table.columns[i], self.d.decimal_handling);
+            let mut cs = self.schema_of(&self.table.columns[i]);
             cs.optional = false;
             field_schema(out, &cs);
         }
@@ -518,7 +522,7 @@ impl Encoder<'_> {
     fn column(&self, out: &mut Vec<u8>, i: usize, v: &obsync_model::Value, scratch: &mut Vec<u8>) {
         let col = &self.table.columns[i];
         json::key(out, &col.name);
-        let cs = column_schema(col, self.d.decimal_handling);
+        let cs = self.schema_of(col);
         let cv = connect_value(&cs, v, self.d.decimal_handling, scratch);
         write_json(out, &cv);
     }
@@ -532,7 +536,7 @@ impl Encoder<'_> {
             }
             let col = &self.table.columns[i];
             json::key(out, &col.name);
-            let cs = column_schema(col, self.d.decimal_handling);
+            let cs = self.schema_of(col);
             let cv = connect_value(&cs, v, self.d.decimal_handling, &mut scratch);
             if matches!(cv, ConnectValue::Null)
                 && !v.is_null()
@@ -555,7 +559,7 @@ impl Encoder<'_> {
             if i > 0 {
                 out.push(b',');
             }
-            field_schema(out, &column_schema(col, self.d.decimal_handling));
+            field_schema(out, &self.schema_of(col));
         }
     }
 

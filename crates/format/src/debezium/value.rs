@@ -247,6 +247,48 @@ fn java_number(out: &mut Vec<u8>, v: f64, is_f32: bool) {
     }
 }
 
+/// Decimal text of a two's-complement big-endian unscaled value at `scale` (the inverse
+/// of [`decimal_bytes`]).
+pub fn decimal_text(bytes: &[u8], scale: u32) -> String {
+    let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
+    let mut mag: Vec<u8> = bytes.to_vec();
+    if negative {
+        // Two's complement back to the magnitude.
+        let mut carry = 1u16;
+        for b in mag.iter_mut().rev() {
+            let v = (!*b) as u16 + carry;
+            *b = v as u8;
+            carry = v >> 8;
+        }
+    }
+    // Repeated division by 10 of the big-endian magnitude.
+    let mut digits = Vec::new();
+    while mag.iter().any(|b| *b != 0) {
+        let mut rem = 0u32;
+        for b in mag.iter_mut() {
+            let cur = (rem << 8) | *b as u32;
+            *b = (cur / 10) as u8;
+            rem = cur % 10;
+        }
+        digits.push(b'0' + rem as u8);
+    }
+    while digits.len() <= scale as usize {
+        digits.push(b'0');
+    }
+    digits.reverse();
+    let point = digits.len() - scale as usize;
+    let mut out = String::new();
+    if negative {
+        out.push('-');
+    }
+    out.push_str(std::str::from_utf8(&digits[..point]).unwrap_or("0"));
+    if scale > 0 {
+        out.push('.');
+        out.push_str(std::str::from_utf8(&digits[point..]).unwrap_or(""));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,6 +104,7 @@ pub async fn run(
         let parts = plan_parts(ctx, &reader, &progress, estimated, emitter, &name).await?;
         let remaining = Arc::new(std::sync::atomic::AtomicUsize::new(parts.len()));
         let table_first = Arc::new(AtomicBool::new(false));
+        let table_last = Arc::new(AtomicBool::new(false));
         for (range, key_range, last_key) in parts {
             let job = TableJob {
                 ctx: ctx.clone(),
@@ -116,6 +117,7 @@ pub async fn run(
                 remaining: remaining.clone(),
                 markers: markers.clone(),
                 table_first: table_first.clone(),
+                table_last: table_last.clone(),
             };
             let reader = reader.clone();
             let limit = limit.clone();
@@ -206,6 +208,8 @@ struct TableJob {
     markers: Option<Arc<Markers>>,
     /// Whether the table's first row has been sent (shared by its parts).
     table_first: Arc<AtomicBool>,
+    /// Whether the table has left `Markers::tables_left` (its last row, or its end).
+    table_last: Arc<AtomicBool>,
 }
 
 /// What Debezium's snapshot markers need to know across tables.
@@ -224,12 +228,11 @@ impl TableJob {
         if self.table.meta.key_source == KeySource::AllColumns {
             return self.run_without_key(reader, &name).await;
         }
-        let rows_done = self
-            .ctx
-            .metrics
-            .snapshot_rows_done
-            .with_label_values(&[&name]);
         let mut chunk_no = 0u64;
+        // Debezium marks a table's last row, which is known only when the next read comes
+        // back empty: then each chunk's last row, and the chunk's mark after it, wait for
+        // the next read (the mark still follows every row of its chunk).
+        let mut held: Option<(obsync_model::Row, u64)> = None;
         loop {
             if !self.ctx.proceed().await {
                 return Ok(false);
@@ -237,42 +240,61 @@ impl TableJob {
             let chunk = reader
                 .read_chunk_in(&self.key_range, self.last_key.as_deref())
                 .await?;
-            let n = chunk.rows.len() as u64;
             let done = chunk.last_key.is_none();
-            let rows = chunk.rows.len();
-            for (i, row) in chunk.rows.into_iter().enumerate() {
-                // The part's last row is the table's last when no other part is left.
-                // (A final chunk that comes back empty leaves the table's last row
-                // without its marker: it was sent with the chunk before.)
-                let last = done && i + 1 == rows;
-                self.send_row(row, chunk_no, last).await?;
+            let mut rows = chunk.rows;
+            if let Some((row, n)) = held.take() {
+                self.send_row(row, chunk_no - 1, done && rows.is_empty())
+                    .await?;
+                self.chunk_done(&name, n, false).await?;
+            }
+            let kept = if self.markers.is_some() && !done {
+                rows.pop()
+            } else {
+                None
+            };
+            let n = rows.len() as u64 + kept.is_some() as u64;
+            let count = rows.len();
+            for (i, row) in rows.into_iter().enumerate() {
+                self.send_row(row, chunk_no, done && i + 1 == count).await?;
             }
             chunk_no += 1;
             if chunk.last_key.is_some() {
                 self.last_key = chunk.last_key;
             }
-            self.emitter
-                .mark(Mark::ChunkDone {
-                    table: name.clone(),
-                    range: self.range,
-                    last_key: self.last_key.clone(),
-                    rows: n,
-                    done,
-                })
-                .await?;
-            rows_done.add(n as i64);
-            let table_done = done && self.remaining.fetch_sub(1, Ordering::AcqRel) == 1;
-            self.ctx.status.add_table_rows(&name, n, table_done);
-            if done {
-                if table_done {
-                    tracing::info!(table = %name, "snapshot finished");
-                    if let Some(m) = &self.markers {
-                        m.tables_left.fetch_sub(1, Ordering::AcqRel);
-                    }
-                }
+            if let Some(row) = kept {
+                held = Some((row, n));
+                continue;
+            }
+            if self.chunk_done(&name, n, done).await? {
                 return Ok(true);
             }
         }
+    }
+
+    /// Marks a chunk of `n` rows sent (after every one of its rows); `true` when it was
+    /// the part's last.
+    async fn chunk_done(&mut self, name: &str, n: u64, done: bool) -> Result<bool, RunError> {
+        self.emitter
+            .mark(Mark::ChunkDone {
+                table: name.to_string(),
+                range: self.range,
+                last_key: self.last_key.clone(),
+                rows: n,
+                done,
+            })
+            .await?;
+        self.ctx
+            .metrics
+            .snapshot_rows_done
+            .with_label_values(&[name])
+            .add(n as i64);
+        let table_done = done && self.remaining.fetch_sub(1, Ordering::AcqRel) == 1;
+        self.ctx.status.add_table_rows(name, n, table_done);
+        if table_done {
+            tracing::info!(table = %name, "snapshot finished");
+            self.table_left();
+        }
+        Ok(done)
     }
 
     /// A table without a usable key is read in one scan; an interruption restarts the
@@ -307,9 +329,7 @@ impl TableJob {
         if let Some(last) = held {
             self.send_row(last, 0, true).await?;
         }
-        if let Some(m) = &self.markers {
-            m.tables_left.fetch_sub(1, Ordering::AcqRel);
-        }
+        self.table_left();
         self.emitter
             .mark(Mark::ChunkDone {
                 table: name.to_string(),
@@ -328,6 +348,16 @@ impl TableJob {
         Ok(true)
     }
 
+    /// A table without rows (or whose last row carried no marker) leaves the count of
+    /// tables still to finish when it ends.
+    fn table_left(&self) {
+        if let Some(m) = &self.markers {
+            if !self.table_last.swap(true, Ordering::AcqRel) {
+                m.tables_left.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+    }
+
     /// Debezium's `source.snapshot` of a row; `last_of_part`: no row of this part follows.
     fn marker(&self, last_of_part: bool) -> SnapshotMarker {
         let Some(m) = &self.markers else {
@@ -338,11 +368,14 @@ impl TableJob {
             return SnapshotMarker::First;
         }
         let last_of_table = last_of_part && self.remaining.load(Ordering::Acquire) == 1;
-        if last_of_table && m.tables_left.load(Ordering::Acquire) == 1 {
-            SnapshotMarker::Last
-        } else if last_of_table {
-            SnapshotMarker::LastInDataCollection
-        } else if first_of_table {
+        // Exactly one table sees 1 here: the one whose last row comes last.
+        if last_of_table && !self.table_last.swap(true, Ordering::AcqRel) {
+            if m.tables_left.fetch_sub(1, Ordering::AcqRel) == 1 {
+                return SnapshotMarker::Last;
+            }
+            return SnapshotMarker::LastInDataCollection;
+        }
+        if first_of_table {
             SnapshotMarker::FirstInDataCollection
         } else {
             SnapshotMarker::True
