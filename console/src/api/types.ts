@@ -46,7 +46,8 @@ export type User = Schemas['User'];
 export type ApiToken = Schemas['ApiToken'];
 
 export type SyncType = 'schema' | 'full' | 'incremental';
-export type Format = 'Default' | 'Canal' | 'DataWorks' | 'SharePlex' | 'DefaultExtendColumnType';
+export type Format = 'Default' | 'Canal' | 'DataWorks' | 'SharePlex' | 'DefaultExtendColumnType' | 'Debezium' | 'DebeziumFlattened';
+export type DebeziumOptions = Schemas['DebeziumSpec'];
 export type PartitionRule = 'hash' | 'one';
 
 export interface ObjectMapping {
@@ -67,6 +68,7 @@ export interface ProjectSpec {
     format: Format;
     partition_rule: PartitionRule;
     tx_sequence: boolean;
+    debezium?: DebeziumOptions | null;
     start_time: number | null;
   };
   objects: ObjectMapping[];

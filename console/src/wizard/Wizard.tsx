@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { App, Button, Card, Space, Steps } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router';
-import type { Format, PartitionRule, ProjectSpec, SyncType } from '../api/types';
+import type { DebeziumOptions, Format, PartitionRule, ProjectSpec, SyncType } from '../api/types';
 import { checkProjectName, checkStartTime } from '../rules';
 import { toObjects, type TableMapping } from './mapping';
 import { StepSourceTarget } from './StepSourceTarget';
@@ -21,6 +21,8 @@ export interface Draft {
   format: Format;
   partition_rule: PartitionRule;
   tx_sequence: boolean;
+  /** `[sync.debezium]`: sent only with a Debezium format. */
+  debezium: DebeziumOptions;
   /** Unix seconds; null = now. Ignored with full sync (the project's start time is used). */
   start_time: number | null;
 }
@@ -38,10 +40,18 @@ export function toSpec(d: Draft): ProjectSpec {
       format: d.format,
       partition_rule: d.partition_rule,
       tx_sequence: d.format === 'SharePlex' && d.tx_sequence,
+      debezium: isDebezium(d.format) ? debeziumFor(d.format, d.debezium) : null,
       start_time: d.types.includes('full') ? null : d.start_time,
     },
     objects: toObjects(d.mappings),
   };
+}
+
+export const isDebezium = (f: Format) => f === 'Debezium' || f === 'DebeziumFlattened';
+
+/** The Debezium options a format takes: the flattened format's own only with it. */
+function debeziumFor(format: Format, o: DebeziumOptions): DebeziumOptions {
+  return format === 'DebeziumFlattened' ? o : { ...o, delete_handling: null, add_fields: null };
 }
 
 const INITIAL: Draft = {
@@ -52,6 +62,7 @@ const INITIAL: Draft = {
   format: 'Default',
   partition_rule: 'hash',
   tx_sequence: false,
+  debezium: {},
   start_time: null,
 };
 

@@ -25,6 +25,7 @@ const SYNC_KEYS: &[&str] = &[
     "partition_rule",
     "tx_sequence",
     "start_time",
+    "debezium",
 ];
 
 fn invalid(field: &str, message: impl Into<String>, advice: impl Into<String>) -> ApiError {
@@ -157,6 +158,19 @@ pub async fn import(state: &AppState, body: &str, actor: &Actor) -> ApiResult<Pr
                     .get("tx_sequence")
                     .and_then(|v| v.as_bool())
                     .unwrap_or(false),
+                debezium: match sync.get("debezium") {
+                    None => None,
+                    Some(v) => Some(v.clone().try_into().map_err(|e: toml::de::Error| {
+                        invalid(
+                            "sync.debezium",
+                            format!(
+                                "[sync.debezium] is not what the server takes: {}",
+                                e.message()
+                            ),
+                            "see docs/formats.md, Debezium: options",
+                        )
+                    })?),
+                },
                 start_time: match sync.get("start_time") {
                     None => None,
                     Some(v) => Some(v.as_integer().ok_or_else(|| {

@@ -221,6 +221,19 @@ pub fn render(
     if spec.sync.tx_sequence {
         sync.insert("tx_sequence".into(), true.into());
     }
+    if let Some(debezium) = &spec.sync.debezium {
+        // The struct has the project file's keys; absent ones are not written.
+        let table = toml::Table::try_from(debezium).map_err(|e| {
+            SpecError::one(
+                "sync.debezium",
+                format!("the Debezium options cannot be written as TOML: {e}"),
+                "send strings, booleans and a list of strings only",
+            )
+        })?;
+        if !table.is_empty() {
+            sync.insert("debezium".into(), table.into());
+        }
+    }
     if let Some(start) = spec.sync.start_time {
         sync.insert("start_time".into(), start.into());
     }
@@ -433,6 +446,7 @@ mod tests {
             sync: SyncSpec {
                 types: vec!["full".into(), "incremental".into()],
                 format: Some("Canal".into()),
+                debezium: None,
                 partition_rule: None,
                 tx_sequence: false,
                 start_time: None,
@@ -475,6 +489,44 @@ mod tests {
         let env = Environment::fixed(0, [(SOURCE_PASSWORD_ENV, "s3cret-pw")]);
         let loaded = ProjectConfig::parse_with(&exported, "export.toml", &env).unwrap();
         assert_eq!(loaded, served);
+    }
+
+    #[test]
+    fn debezium_options_render_to_the_project_file_and_load() {
+        let key = key();
+        let (source, target) = datasources(&key);
+        let ctx = SpecContext {
+            source: Some(&source),
+            target: Some(&target),
+            tags: &[],
+        };
+        let mut spec = spec();
+        spec.sync.format = Some("DebeziumFlattened".into());
+        spec.sync.debezium = Some(crate::model::DebeziumSpec {
+            schemas: Some(false),
+            decimal_handling: Some("string".into()),
+            delete_handling: Some("rewrite".into()),
+            add_fields: Some(vec!["op".into(), "source.ts_ms".into()]),
+            ..Default::default()
+        });
+        let config = render(&spec, &ctx, Some(&key)).unwrap().config(0).unwrap();
+        let d = &config.sync.debezium;
+        assert!(!d.schemas);
+        assert_eq!(d.decimal_handling, obsync_format::DecimalHandling::String);
+        assert_eq!(d.delete_handling, obsync_format::DeleteHandling::Rewrite);
+        assert_eq!(d.add_fields.len(), 2);
+        // An option of the flattened format with the plain one is refused under its field.
+        spec.sync.format = Some("Debezium".into());
+        let Err(SpecError::Invalid(problems)) = render(&spec, &ctx, Some(&key)).unwrap().config(0)
+        else {
+            panic!("expected problems");
+        };
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.field == "sync.debezium.delete_handling"),
+            "{problems:?}"
+        );
     }
 
     #[test]
