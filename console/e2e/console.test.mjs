@@ -280,7 +280,10 @@ describe('console in Chromium against obsync server', () => {
     await screenshot(page, 'zh-CN-wizard-3-options');
     await byTestId('wizard-next').click();
 
-    // Step 4: precheck passes, then start.
+    // Step 4: nothing is saved until the precheck runs on purpose; it passes, then start.
+    await byTestId('precheck-not-saved').waitFor();
+    assert.equal((await api('GET', `/projects?q=${encodeURIComponent(PROJECT)}`)).body.total, 0, 'the wizard saved a project before it was asked to');
+    await byTestId('precheck-run').click();
     const result = byTestId('precheck-result');
     await result.waitFor({ timeout: 90_000 });
     assert.equal(await result.getAttribute('data-passed'), 'true', await page.locator('[data-testid=precheck-items]').innerText());
@@ -337,6 +340,28 @@ describe('console in Chromium against obsync server', () => {
     await screenshot(page, 'zh-CN-project-detail');
   });
 
+  step('shows the latest messages of a topic and finds one by key', async () => {
+    const viewer = byTestId('topic-viewer');
+    await viewer.scrollIntoViewIfNeeded();
+    await choose('viewer-topic', TOPIC);
+    const rows = page.locator('[data-testid=viewer-messages] tr.ant-table-row');
+    await waitFor('20 messages in the viewer', async () => (await rows.count()) === 20);
+    // Values are pretty-printed JSON.
+    await rows.first().locator('.ant-table-row-expand-icon').click();
+    assert.match(await byTestId('viewer-value').first().innerText(), /\n {2}"/, 'the JSON value is pretty-printed');
+    await rows.first().locator('.ant-table-row-expand-icon').click();
+    // A key search finds the row written while paused (as kcat reads it) among the others.
+    const inKafka = await kafkaMessages(env, TOPIC);
+    const paused = inKafka.find((m) => m.value.includes(`paused-${RUN}`));
+    assert.ok(paused, 'kcat reads the paused row');
+    const expected = inKafka.filter((m) => m.key.includes(paused.key)).length;
+    await field('viewer-key').fill(paused.key);
+    await page.keyboard.press('Enter');
+    await waitFor(`${expected} message(s) for key ${paused.key}`, async () => (await rows.count()) === expected && (await rows.allInnerTexts()).join('\n').includes(`paused-${RUN}`));
+    await byTestId('viewer-scanned').waitFor();
+    await screenshot(page, 'zh-CN-topic-viewer');
+  });
+
   step('refuses to delete a data source in use, translated, naming the project', async () => {
     await page.goto(server.url + '/datasources');
     await page.getByRole('row', { name: new RegExp(`mariadb-${RUN}`) }).getByRole('button', { name: /^删\s*除$/ }).click();
@@ -381,6 +406,7 @@ describe('console in Chromium against obsync server', () => {
     // The column goes away at the source before the precheck.
     await mariadb(env, `ALTER TABLE ${DB}.regions DROP COLUMN region`);
     await byTestId('wizard-next').click();
+    await byTestId('precheck-run').click();
     const result = byTestId('precheck-result');
     await result.waitFor({ timeout: 90_000 });
     assert.equal(await result.getAttribute('data-passed'), 'false');
@@ -393,6 +419,75 @@ describe('console in Chromium against obsync server', () => {
     await byTestId('wizard-save').click();
     await page.waitForURL(/\/projects\/np_/);
     await expectState('precheck_failed').catch(() => expectState('not_started'));
+    // Start stays disabled while the last precheck failed, and says why (in Chinese).
+    const blocked = byTestId('start-blocked');
+    await blocked.waitFor();
+    assert.equal(await blocked.getAttribute('data-reason'), 'failed');
+    assert.equal(await byTestId('action-start').isDisabled(), true);
+    assert.match(await byTestId('start-blocked-hint').innerText(), /上次预检查未通过/);
+  });
+
+  step('edits a saved project and clones one through the wizard; cancel asks before discarding', async () => {
+    // Edit: the wizard opens with the saved values and saves in place (no second project).
+    const wrongId = page.url().split('/').pop();
+    const before = (await api('GET', `/projects/${wrongId}`)).body;
+    await byTestId('action-edit').click();
+    await page.waitForURL(`**/projects/${wrongId}/edit`);
+    assert.equal(await field('wizard-name').inputValue(), WRONG);
+    await byTestId('wizard-next').click();
+    await byTestId(`dst-table-${DB}.regions`).waitFor();
+    await byTestId('wizard-next').click();
+    await choose('format', 'Canal');
+    await byTestId('wizard-next').click();
+    await byTestId('precheck-not-saved').waitFor();
+    await byTestId('wizard-save').click();
+    await page.waitForURL(`**/projects/${wrongId}`);
+    const after = (await api('GET', `/projects/${wrongId}`)).body;
+    assert.equal(after.spec.sync.format, 'Canal');
+    assert.deepEqual(after.spec.objects, before.spec.objects, 'the objects (with the shard column) survive the edit');
+    assert.equal((await api('GET', `/projects?q=${encodeURIComponent(WRONG)}`)).body.total, 1);
+
+    // Clone: prefilled with a new name and a note about the shared topics; nothing saved
+    // until asked, and cancel asks before dropping a changed draft.
+    await page.goto(`${server.url}/projects/${projectId}`);
+    await byTestId('action-clone').click();
+    await page.waitForURL(/\/projects\/new\?from=/);
+    await byTestId('wizard-clone-note').waitFor();
+    assert.equal(await field('wizard-name').inputValue(), `${PROJECT}copy`);
+    await field('wizard-name').fill(`${PROJECT}c2`);
+    await byTestId('wizard-next').click();
+    assert.equal(await page.locator('[data-testid=target-tree] [data-testid^=dst-table-]').count(), 3);
+    await screenshot(page, 'zh-CN-wizard-clone');
+    await byTestId('wizard-cancel').click();
+    // The confirmation zooms in: a click that lands while it moves changes nothing.
+    await waitFor('the discarded clone to leave the wizard', async () => {
+      if (!page.url().includes('/projects/new')) return true;
+      await byTestId('wizard-discard').click({ timeout: 2_000 }).catch(() => undefined);
+      await page.waitForTimeout(300);
+      return !page.url().includes('/projects/new');
+    }, { timeoutMs: 20_000, everyMs: 200 });
+    assert.match(page.url(), /\/projects$/);
+    assert.equal((await api('GET', `/projects?q=${encodeURIComponent(`${PROJECT}c2`)}`)).body.total, 0);
+  });
+
+  step('imports a project file: a broken one is refused with the reason, a good one becomes a project', async () => {
+    const wrongId = (await api('GET', `/projects?q=${encodeURIComponent(WRONG)}`)).body.items[0].id;
+    const res = await page.request.get(`${server.url}/api/v1/projects/${wrongId}/export`);
+    const exported = await res.text();
+    assert.match(exported, new RegExp(`name = "${WRONG}"`));
+    const imported = `导入${RUN}`;
+    await page.goto(`${server.url}/projects`);
+    await byTestId('project-import').click();
+    await field('import-text').fill(exported.replace(`name = "${WRONG}"`, `name = "${imported}"`).replace('[target]', '[targt]'));
+    await byTestId('import-ok').click();
+    const error = page.locator('.ant-modal .ant-alert-error');
+    await error.waitFor();
+    assert.match(await error.innerText(), /target/);
+    await field('import-text').fill(exported.replace(`name = "${WRONG}"`, `name = "${imported}"`));
+    await byTestId('import-ok').click();
+    await page.waitForURL(/\/projects\/np_/);
+    assert.equal(await byTestId('detail-name').innerText(), imported);
+    await expectState('not_started');
   });
 
   step('switches to English and back', async () => {
@@ -442,6 +537,7 @@ describe('console in Chromium against obsync server', () => {
     await byTestId('preview-records').waitFor({ timeout: 30_000 });
     await screenshot(page, 'en-wizard-3-options');
     await byTestId('wizard-next').click();
+    await byTestId('precheck-run').click();
     const precheck = byTestId('precheck-result');
     await precheck.waitFor({ timeout: 90_000 });
     assert.equal(await precheck.getAttribute('data-passed'), 'true', await page.locator('[data-testid=precheck-items]').innerText());
@@ -471,11 +567,21 @@ describe('console in Chromium against obsync server', () => {
   });
 
   step('deletes projects only after their name is typed', async () => {
-    // The running project: pause, release, then delete.
-    await page.goto(`${server.url}/projects/${projectId}`);
-    await byTestId('action-pause').click();
+    // The running project: paused from its row in the list, released after its name is
+    // typed (release cannot be undone), then deleted.
+    await page.goto(`${server.url}/projects`);
+    await byTestId(`row-pause-${PROJECT}`).click();
+    await page.getByRole('row', { name: new RegExp(PROJECT) }).locator('[data-testid=project-state][data-state=paused]').waitFor({ timeout: 60_000 });
+    await byTestId(`row-detail-${PROJECT}`).click();
     await expectState('paused');
     await byTestId('action-release').click();
+    const release = byTestId('release-confirm');
+    assert.equal(await release.isDisabled(), true);
+    await field('release-name').fill(PROJECT.slice(1));
+    assert.equal(await release.isDisabled(), true);
+    assert.equal((await api('GET', `/projects/${projectId}`)).body.state, 'paused', 'nothing released before the name is typed');
+    await field('release-name').fill(PROJECT);
+    await release.click();
     await expectState('released', 60_000);
     await byTestId('action-delete').click();
     const confirm = byTestId('delete-confirm');

@@ -146,6 +146,8 @@ describe('users and roles in Chromium against obsync server', () => {
     await page.goto(`${server.url}/projects`);
     await page.getByText(`roles${RUN}`).waitFor();
     assert.equal(await byTestId('project-create').count(), 0);
+    assert.equal(await page.locator('[data-testid^=row-precheck-], [data-testid^=row-pause-], [data-testid^=row-resume-]').count(), 0, 'row actions shown to a viewer');
+    assert.equal(await page.locator('[data-testid^=row-detail-]').count() > 0, true);
     await page.goto(`${server.url}/projects/${projectId}`);
     await byTestId('action-export').waitFor();
     for (const action of ['start', 'precheck', 'clone', 'delete', 'pause', 'resume', 'release']) {

@@ -120,6 +120,7 @@ function Shell() {
           <Route path="/overview" element={<OverviewPage />} />
           <Route path="/projects" element={<ProjectsPage />} />
           <Route path="/projects/new" element={<WizardPage />} />
+          <Route path="/projects/:id/edit" element={<WizardPage />} />
           <Route path="/projects/:id" element={<ProjectDetailPage />} />
           <Route path="/datasources" element={<DataSourcesPage />} />
           <Route path="/tags" element={<TagsPage />} />

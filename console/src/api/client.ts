@@ -27,15 +27,21 @@ async function errorBody(res: Response): Promise<ApiErrorBody> {
   return { code: `HTTP_${res.status}`, message: text.slice(0, 300) || res.statusText, advice: null, field: null };
 }
 
-/** Calls the API; JSON in and out, the session cookie sent; a non-2xx answer throws ApiError. */
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+/**
+ * Calls the API; JSON in and out (a `text` body is sent as text/plain), the session cookie
+ * sent; a non-2xx answer throws ApiError.
+ */
+export async function api<T>(method: string, path: string, body?: unknown, text?: string): Promise<T> {
   let res: Response;
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (text !== undefined) headers['Content-Type'] = 'text/plain; charset=utf-8';
+  else if (body !== undefined) headers['Content-Type'] = 'application/json';
   try {
     res = await fetch(BASE + path, {
       method,
       credentials: 'same-origin',
-      headers: body === undefined ? { Accept: 'application/json' } : { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers,
+      body: text ?? (body === undefined ? undefined : JSON.stringify(body)),
     });
   } catch (e) {
     throw new ApiError(0, { code: 'NETWORK', message: String(e), advice: null, field: null });
@@ -54,6 +60,7 @@ export const get = <T>(path: string) => api<T>('GET', path);
 export const post = <T>(path: string, body?: unknown) => api<T>('POST', path, body ?? {});
 export const put = <T>(path: string, body: unknown) => api<T>('PUT', path, body);
 export const del = <T = void>(path: string) => api<T>('DELETE', path);
+export const postText = <T>(path: string, text: string) => api<T>('POST', path, undefined, text);
 
 /** Query string from the defined, non-empty values. */
 export function qs(params: Record<string, string | number | undefined | null>): string {

@@ -343,6 +343,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest messages of one of the project's topics. */
+        get: operations["messages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{id}/metrics": {
         parameters: {
             query?: never;
@@ -886,6 +903,11 @@ export interface components {
             /** @description `batch`: `Topic_${Database Name}_${Table Name}`. */
             topic_rule?: string | null;
         };
+        /**
+         * @description OMS's name of a project state (`oms_status`, and the OMS API shim).
+         * @enum {string}
+         */
+        OmsStatus: "INIT" | "RUNNING" | "SUSPEND" | "FAILED" | "FINISHED" | "RELEASING" | "RELEASED";
         PasswordChange: {
             current_password: string;
             /** @description At least 12 characters. */
@@ -938,7 +960,7 @@ export interface components {
             last_error?: null | components["schemas"]["ErrorInfo"];
             notices: string[];
             schema: components["schemas"]["SchemaProgress"];
-            stage?: string | null;
+            stage?: null | components["schemas"]["Stage"];
             state: components["schemas"]["ProjectState"];
             warning?: null | components["schemas"]["WarningView"];
         };
@@ -951,12 +973,11 @@ export interface components {
             /** Format: int64 */
             lag_seconds?: number | null;
             last_error?: null | components["schemas"]["ErrorInfo"];
-            /** @description OMS's name of the state: INIT, RUNNING, SUSPEND, FAILED, FINISHED, RELEASING, RELEASED. */
-            oms_status: string;
+            /** @description OMS's name of the state. */
+            oms_status: components["schemas"]["OmsStatus"];
             source: components["schemas"]["DataSourceRef"];
             spec: components["schemas"]["ProjectSpec"];
-            /** @description While running (or where it stopped): `schema`, `full` or `incremental`. */
-            stage?: string | null;
+            stage?: null | components["schemas"]["Stage"];
             state: components["schemas"]["ProjectState"];
             tags: components["schemas"]["Tag"][];
             target: components["schemas"]["DataSourceRef"];
@@ -1068,6 +1089,11 @@ export interface components {
             tls: components["schemas"]["SourceTlsView"];
             user: string;
         };
+        /**
+         * @description The stage a run is in (or where it stopped), in the order a run goes through them.
+         * @enum {string}
+         */
+        Stage: "schema" | "full" | "incremental";
         /** @description What is synced, how and from when. */
         SyncSpec: {
             debezium?: null | components["schemas"]["DebeziumSpec"];
@@ -1168,6 +1194,40 @@ export interface components {
             items: components["schemas"]["TopicItem"][];
             /** Format: int64 */
             total: number;
+        };
+        /** @description One Kafka message. Key and value are shown as UTF-8 text (invalid bytes replaced). */
+        TopicMessage: {
+            key?: string | null;
+            /** Format: int64 */
+            offset: number;
+            /** Format: int32 */
+            partition: number;
+            /** @description The record's timestamp, RFC 3339 (absent on Kafka 0.9's message format). */
+            timestamp?: string | null;
+            /** @description Whether `value` was cut at 64 KiB. */
+            truncated: boolean;
+            /** @description Absent for a tombstone. */
+            value?: string | null;
+            /**
+             * Format: int64
+             * @description The value's size in bytes, before any cut.
+             */
+            value_bytes: number;
+        };
+        /** @description The latest messages of a topic, newest first. */
+        TopicMessages: {
+            items: components["schemas"]["TopicMessage"][];
+            /**
+             * Format: int32
+             * @description The topic's number of partitions.
+             */
+            partitions: number;
+            /**
+             * Format: int64
+             * @description How many messages were read to answer (the search window with `key`).
+             */
+            scanned: number;
+            topic: string;
         };
         /** @description A user (never with the password). */
         User: {
@@ -2624,6 +2684,90 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    messages: {
+        parameters: {
+            query: {
+                /** @description One of the project's topics (its progress lists them). */
+                topic: string;
+                /** @description Only this partition; every partition by default. */
+                partition?: number;
+                /** @description How many messages, newest first: 1-200 (default 20). */
+                limit?: number;
+                /**
+                 * @description Only messages whose key contains this text, searched among the latest 2,000
+                 *     messages of each partition.
+                 */
+                key?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopicMessages"];
+                };
+            };
+            /** @description The request is malformed (JSON syntax, a query or path parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in: no valid session cookie or API token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            424: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -45,7 +45,8 @@ export type Me = Schemas['Me'];
 export type User = Schemas['User'];
 export type ApiToken = Schemas['ApiToken'];
 
-export type SyncType = 'schema' | 'full' | 'incremental';
+/** A sync type asks for the stage of the same name. */
+export type SyncType = Stage;
 export type Format = 'Default' | 'Canal' | 'DataWorks' | 'SharePlex' | 'DefaultExtendColumnType' | 'Debezium' | 'DebeziumFlattened';
 export type DebeziumOptions = Schemas['DebeziumSpec'];
 export type PartitionRule = 'hash' | 'one';
@@ -74,18 +75,10 @@ export interface ProjectSpec {
   objects: ObjectMapping[];
 }
 
-export type ProjectState =
-  | 'not_started'
-  | 'prechecking'
-  | 'precheck_failed'
-  | 'running'
-  | 'paused'
-  | 'failed'
-  | 'finished'
-  | 'releasing'
-  | 'released';
-
-export type ProjectAction = 'start' | 'pause' | 'resume' | 'release' | 'clone' | 'delete' | 'precheck';
+export type ProjectState = Schemas['ProjectState'];
+export type ProjectAction = Schemas['Action'];
+export type Stage = Schemas['Stage'];
+export type OmsStatus = Schemas['OmsStatus'];
 
 export type Project = Schemas['Project'];
 
@@ -104,3 +97,6 @@ export type PreviewRecord = Schemas['PreviewRecord'];
 /** Compile-time check that the wizard's narrower spec is what the server accepts. */
 type Fits<T extends U, U> = T;
 export type SpecFitsServer = Fits<ProjectSpec, Schemas['ProjectSpec']>;
+
+export type TopicMessages = Schemas['TopicMessages'];
+export type TopicMessage = Schemas['TopicMessage'];

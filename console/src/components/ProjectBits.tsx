@@ -1,7 +1,7 @@
 import { Tag } from 'antd';
 import dayjs from 'dayjs';
 import { useTranslation } from 'react-i18next';
-import type { ProjectState } from '../api/types';
+import type { ProjectState, Stage } from '../api/types';
 
 const STATE_COLOR: Record<ProjectState, string> = {
   not_started: 'default',
@@ -24,7 +24,7 @@ export function StateTag({ state }: { state: ProjectState }) {
   );
 }
 
-export function StageText({ stage }: { stage?: string | null }) {
+export function StageText({ stage }: { stage?: Stage | null }) {
   const { t } = useTranslation();
   if (!stage) return <>-</>;
   return <>{t(`stage.${stage}`)}</>;

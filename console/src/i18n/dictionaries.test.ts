@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import en from './en.json';
 import zhCN from './zh-CN.json';
-import { STATES } from '../pages/Projects';
+import { STAGES, STATES } from '../api/vocabulary';
 import { FORMATS } from '../wizard/StepOptions';
 import { ROLES } from '../pages/Users';
 
@@ -51,11 +51,10 @@ function literalKeys(): Set<string> {
 
 /** Keys the code builds from a value of a known list: t(`state.${state}`) and the like. */
 function builtKeys(): string[] {
-  const stages = ['schema', 'full', 'incremental'];
   return [
     ...STATES.map((s) => `state.${s}`),
-    ...stages.map((s) => `stage.${s}`),
-    ...stages.map((s) => `wizard.objects.typeNote.${s}`),
+    ...STAGES.map((s) => `stage.${s}`),
+    ...STAGES.map((s) => `wizard.objects.typeNote.${s}`),
     ...['oceanbase', 'mysql', 'mariadb', 'kafka'].map((k) => `kind.${k}`),
     ...FORMATS.flatMap((f) => [`format.${f}`, `wizard.options.formatNote.${f}`]),
     ...['hash', 'one'].flatMap((r) => [`wizard.options.${r}`, `wizard.options.partitionNote.${r}`]),

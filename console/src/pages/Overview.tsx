@@ -6,7 +6,8 @@ import { get } from '../api/client';
 import type { List, Project } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { StateTag, useLagText } from '../components/ProjectBits';
-import { POLL_MS, STATES } from './Projects';
+import { POLL_MS } from './Projects';
+import { STATES } from '../api/vocabulary';
 
 /** Failed first, then by lag, worst first: what needs a look comes first. */
 export function attentionOrder(a: Project, b: Project): number {

@@ -1,18 +1,20 @@
 import { useMemo, useState } from 'react';
-import { Alert, App, Button, Card, Col, Descriptions, Empty, Input, List as AntList, Modal, Progress as AntProgress, Row, Space, Statistic, Table, Tag, Typography } from 'antd';
+import { Alert, App, Button, Card, Col, Descriptions, Empty, Input, List as AntList, Modal, Progress as AntProgress, Row, Space, Statistic, Table, Tag, Tooltip, Typography } from 'antd';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useParams } from 'react-router';
 import { del, get, post } from '../api/client';
-import type { ErrorInfo, List, MetricPoint, Precheck, Progress, Project, ProjectEvent, TableProgress } from '../api/types';
+import type { ErrorInfo, List, MetricPoint, Precheck, Progress, Project, ProjectAction, ProjectEvent, TableProgress } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { PrecheckTable } from '../components/PrecheckTable';
 import { StageText, StateTag, formatNumber, formatTime, useLagText } from '../components/ProjectBits';
 import { TimeChart } from '../components/TimeChart';
+import { TopicViewer } from '../components/TopicViewer';
 import { POLL_MS } from './Projects';
 import { useCan } from '../auth/role';
 
-const ACTIONS = ['start', 'pause', 'resume', 'release'] as const;
+/** The lifecycle buttons, shown when the server lists the action as allowed. */
+const ACTIONS = ['start', 'pause', 'resume', 'release'] as const satisfies readonly ProjectAction[];
 
 export function ProjectDetailPage() {
   const { id } = useParams<{ id: string }>();
@@ -26,18 +28,16 @@ export function ProjectDetailPage() {
   const [actionError, setActionError] = useState<unknown>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [deleting, setDeleting] = useState(false);
+  const [releasing, setReleasing] = useState(false);
   const [toml, setToml] = useState<string | null>(null);
+  const precheck = useQuery({ queryKey: ['project', id, 'precheck'], queryFn: () => get<Precheck>(`/projects/${id}/precheck`), retry: false });
 
   const refresh = () => queryClient.invalidateQueries({ queryKey: ['project', id] });
   const act = async (action: string) => {
     setBusy(action);
     setActionError(null);
     try {
-      if (action === 'clone') {
-        const copy = await post<Project>(`/projects/${id}/clone`);
-        message.success(t('detail.cloned', { name: copy.spec.name }));
-        navigate(`/projects/${copy.id}`);
-      } else if (action === 'precheck') {
+      if (action === 'precheck') {
         await post<Precheck>(`/projects/${id}/precheck`);
       } else {
         await post<Project>(`/projects/${id}/${action}`);
@@ -65,6 +65,7 @@ export function ProjectDetailPage() {
   // A viewer sees the state and the export; acting on the project is an operator's.
   const operate = can('operator');
   const allowed = new Set(operate ? p.allowed_actions : []);
+  const startBlocked = startBlockReason(precheck.data, precheck.isPending);
 
   return (
     <Space orientation="vertical" style={{ width: '100%' }} size="middle">
@@ -77,13 +78,40 @@ export function ProjectDetailPage() {
         }
         extra={
           <Space wrap>
-            {ACTIONS.filter((a) => allowed.has(a)).map((a) => (
-              <Button key={a} type={a === 'start' || a === 'resume' ? 'primary' : 'default'} loading={busy === a} onClick={() => act(a)} data-testid={`action-${a}`}>
-                {t(`detail.actions.${a}`)}
+            {ACTIONS.filter((a) => allowed.has(a)).map((a) => {
+              // Start needs a passed precheck of the current definition: until then the
+              // button says why it cannot be clicked instead of answering a 409.
+              const blocked = a === 'start' ? startBlocked : null;
+              const button = (
+                <Button
+                  key={a}
+                  type={a === 'start' || a === 'resume' ? 'primary' : 'default'}
+                  danger={a === 'release'}
+                  disabled={blocked !== null}
+                  loading={busy === a}
+                  onClick={() => (a === 'release' ? setReleasing(true) : act(a))}
+                  data-testid={`action-${a}`}
+                >
+                  {t(`detail.actions.${a}`)}
+                </Button>
+              );
+              return blocked ? (
+                <Tooltip key={a} title={t(`detail.startBlocked.${blocked}`)}>
+                  <span data-testid="start-blocked" data-reason={blocked}>
+                    {button}
+                  </span>
+                </Tooltip>
+              ) : (
+                button
+              );
+            })}
+            {allowed.has('edit') && (
+              <Button onClick={() => navigate(`/projects/${p.id}/edit`)} data-testid="action-edit">
+                {t('detail.actions.edit')}
               </Button>
-            ))}
+            )}
             {operate && (
-              <Button onClick={() => act('clone')} loading={busy === 'clone'} data-testid="action-clone">
+              <Button onClick={() => navigate(`/projects/new?from=${p.id}`)} data-testid="action-clone">
                 {t('detail.actions.clone')}
               </Button>
             )}
@@ -99,13 +127,27 @@ export function ProjectDetailPage() {
         }
       >
         <ErrorAlert error={actionError} style={{ marginBottom: 12 }} />
+        {operate && allowed.has('start') && startBlocked && (
+          <Alert type="info" showIcon style={{ marginBottom: 12 }} data-testid="start-blocked-hint" title={t(`detail.startBlocked.${startBlocked}`)} />
+        )}
         <BasicInfo project={p} />
       </Card>
-      {(p.state === 'not_started' || p.state === 'precheck_failed') && <PrecheckPanel id={p.id} onRecheck={operate ? () => act('precheck') : undefined} busy={busy === 'precheck'} />}
+      {p.allowed_actions.includes('precheck') && <PrecheckPanel precheck={precheck.data} onRecheck={operate ? () => act('precheck') : undefined} busy={busy === 'precheck'} />}
       <StagePanels project={p} progress={progress.data} error={progress.error} />
+      {operate && <TopicViewer projectId={p.id} topics={progress.data?.schema?.topics ?? []} />}
       <MetricsPanel id={p.id} />
       <EventsPanel id={p.id} />
       <DeleteDialog project={p} open={deleting} onClose={() => setDeleting(false)} onDeleted={() => navigate('/projects')} />
+      <ReleaseDialog
+        project={p}
+        open={releasing}
+        onClose={() => setReleasing(false)}
+        onReleased={async () => {
+          setReleasing(false);
+          message.success(t('detail.done.release'));
+          await refresh();
+        }}
+      />
       <Modal open={toml !== null} title={t('detail.exportTitle')} onCancel={() => setToml(null)} footer={null} width={760}>
         <Space orientation="vertical" style={{ width: '100%' }}>
           <a href={URL.createObjectURL(new Blob([toml ?? ''], { type: 'text/plain' }))} download={`${p.spec.name}.toml`}>
@@ -145,9 +187,20 @@ function BasicInfo({ project: p }: { project: Project }) {
   );
 }
 
-function PrecheckPanel({ id, onRecheck, busy }: { id: string; onRecheck?: () => void; busy: boolean }) {
+/**
+ * Why start cannot be clicked yet, or null when it can: the server starts a project only
+ * after a passed precheck of its current definition (else 409 PRECHECK_REQUIRED).
+ */
+export function startBlockReason(precheck: Precheck | undefined, pending: boolean): 'checking' | 'none' | 'failed' | 'stale' | null {
+  if (pending) return 'checking';
+  if (!precheck) return 'none';
+  if (!precheck.passed) return 'failed';
+  if (!precheck.current) return 'stale';
+  return null;
+}
+
+function PrecheckPanel({ precheck, onRecheck, busy }: { precheck?: Precheck; onRecheck?: () => void; busy: boolean }) {
   const { t } = useTranslation();
-  const last = useQuery({ queryKey: ['project', id, 'precheck'], queryFn: () => get<Precheck>(`/projects/${id}/precheck`), retry: false });
   return (
     <Card
       title={t('detail.precheck')}
@@ -159,7 +212,7 @@ function PrecheckPanel({ id, onRecheck, busy }: { id: string; onRecheck?: () => 
         )
       }
     >
-      {last.data ? <PrecheckTable precheck={last.data} /> : <Empty description={t('detail.noPrecheck')} />}
+      {precheck ? <PrecheckTable precheck={precheck} /> : <Empty description={t('detail.noPrecheck')} />}
     </Card>
   );
 }
@@ -401,6 +454,44 @@ function DeleteDialog({ project, open, onClose, onDeleted }: { project: Project;
       <Space orientation="vertical" style={{ width: '100%' }}>
         <Typography.Text>{t('detail.deleteExplain', { name: project.spec.name })}</Typography.Text>
         <Input value={typed} onChange={(e) => setTyped(e.target.value)} placeholder={project.spec.name} data-testid="delete-name" />
+        <ErrorAlert error={error} />
+      </Space>
+    </Modal>
+  );
+}
+
+/** Release cannot be undone: it asks for the project's name, typed, and says what follows. */
+function ReleaseDialog({ project, open, onClose, onReleased }: { project: Project; open: boolean; onClose: () => void; onReleased: () => void }) {
+  const { t } = useTranslation();
+  const [typed, setTyped] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const confirm = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await post<Project>(`/projects/${project.id}/release`);
+      onReleased();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal
+      open={open}
+      title={t('detail.releaseTitle')}
+      onCancel={onClose}
+      onOk={confirm}
+      okText={t('detail.actions.release')}
+      cancelText={t('common.cancel')}
+      okButtonProps={{ danger: true, disabled: typed !== project.spec.name, loading: busy, 'data-testid': 'release-confirm' }}
+      destroyOnHidden
+    >
+      <Space orientation="vertical" style={{ width: '100%' }}>
+        <Typography.Text>{t('detail.releaseExplain', { name: project.spec.name })}</Typography.Text>
+        <Input value={typed} onChange={(e) => setTyped(e.target.value)} placeholder={project.spec.name} data-testid="release-name" />
         <ErrorAlert error={error} />
       </Space>
     </Modal>

@@ -1,15 +1,14 @@
 import { useState } from 'react';
-import { Button, Card, Input, Select, Space, Table, Tag } from 'antd';
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { App, Button, Card, Input, Modal, Select, Space, Table, Tag, Typography, Upload } from 'antd';
+import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router';
-import { get, qs } from '../api/client';
-import type { List, Project, ProjectState, Tag as TagT } from '../api/types';
-import { ErrorAlert } from '../components/ErrorAlert';
+import { get, post, postText, qs } from '../api/client';
+import type { List, Project, Tag as TagT } from '../api/types';
+import { STATES } from '../api/vocabulary';
+import { ErrorAlert, useErrorText } from '../components/ErrorAlert';
 import { useCan } from '../auth/role';
 import { StageText, StateTag, formatTime, useLagText } from '../components/ProjectBits';
-
-export const STATES: ProjectState[] = ['not_started', 'prechecking', 'precheck_failed', 'running', 'paused', 'failed', 'finished', 'releasing', 'released'];
 
 /** How often lists and detail pages poll the server for live state. */
 export const POLL_MS = 2000;
@@ -21,6 +20,7 @@ export function ProjectsPage() {
   const lag = useLagText();
   const [filter, setFilter] = useState<{ state?: string; tag?: string; q?: string }>({});
   const [page, setPage] = useState({ page: 1, page_size: 20 });
+  const [importing, setImporting] = useState(false);
   const tags = useQuery({ queryKey: ['tags'], queryFn: () => get<List<TagT>>('/tags') });
   const list = useQuery({
     queryKey: ['projects', filter, page],
@@ -34,12 +34,18 @@ export function ProjectsPage() {
       title={t('projects.title')}
       extra={
         can('operator') && (
-          <Button type="primary" onClick={() => navigate('/projects/new')} data-testid="project-create">
-            {t('projects.create')}
-          </Button>
+          <Space>
+            <Button onClick={() => setImporting(true)} data-testid="project-import">
+              {t('projects.import')}
+            </Button>
+            <Button type="primary" onClick={() => navigate('/projects/new')} data-testid="project-create">
+              {t('projects.create')}
+            </Button>
+          </Space>
         )
       }
     >
+      <ImportDialog open={importing} onClose={() => setImporting(false)} onImported={(p) => navigate(`/projects/${p.id}`)} />
       <Space wrap style={{ marginBottom: 16 }}>
         <Input.Search
           allowClear
@@ -95,8 +101,108 @@ export function ProjectsPage() {
           { title: t('projects.route'), render: (_, p) => `${p.source.name} → ${p.target.name}` },
           { title: t('projects.lag'), render: (_, p) => lag(p.lag_seconds) },
           { title: t('common.createdAt'), dataIndex: 'created_at', render: (v: string) => formatTime(v) },
+          { title: t('projects.actions'), key: 'actions', render: (_, p) => <RowActions project={p} operate={can('operator')} /> },
         ]}
       />
     </Card>
+  );
+}
+
+/** The quick actions of a list row: ones that need no confirmation run here; release,
+ * delete and start (which needs a passed precheck) are on the detail page. */
+const ROW_ACTIONS = ['precheck', 'pause', 'resume'] as const;
+
+function RowActions({ project, operate }: { project: Project; operate: boolean }) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const queryClient = useQueryClient();
+  const errorText = useErrorText();
+  const [busy, setBusy] = useState<string | null>(null);
+  const run = async (action: (typeof ROW_ACTIONS)[number]) => {
+    setBusy(action);
+    try {
+      await post(`/projects/${project.id}/${action}`);
+      message.success(t(`projects.rowDone.${action}`, { name: project.spec.name }));
+    } catch (e) {
+      const { title, detail } = errorText(e);
+      message.error(`${title}: ${detail}`);
+    } finally {
+      setBusy(null);
+      await queryClient.invalidateQueries({ queryKey: ['projects'] });
+      await queryClient.invalidateQueries({ queryKey: ['project', project.id] });
+    }
+  };
+  const allowed = operate ? ROW_ACTIONS.filter((a) => project.allowed_actions.includes(a)) : [];
+  return (
+    <Space size={0} wrap>
+      <Link to={`/projects/${project.id}`} data-testid={`row-detail-${project.spec.name}`}>
+        <Button type="link" size="small">
+          {t('projects.details')}
+        </Button>
+      </Link>
+      {allowed.map((a) => (
+        <Button key={a} type="link" size="small" loading={busy === a} onClick={() => run(a)} data-testid={`row-${a}-${project.spec.name}`}>
+          {t(`projects.rowActions.${a}`)}
+        </Button>
+      ))}
+    </Space>
+  );
+}
+
+/**
+ * Creates a project from a project file (the TOML `obsync run` takes and Export writes):
+ * chosen from disk or pasted. Data sources are matched by address and user, or created.
+ */
+function ImportDialog({ open, onClose, onImported }: { open: boolean; onClose: () => void; onImported: (p: Project) => void }) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const queryClient = useQueryClient();
+  const [text, setText] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const p = await postText<Project>('/projects/import', text);
+      await queryClient.invalidateQueries({ queryKey: ['projects'] });
+      message.success(t('projects.imported', { name: p.spec.name }));
+      setText('');
+      onImported(p);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal
+      open={open}
+      title={t('projects.importTitle')}
+      onCancel={onClose}
+      onOk={submit}
+      okText={t('projects.importOk')}
+      cancelText={t('common.cancel')}
+      okButtonProps={{ disabled: text.trim() === '', loading: busy, ...{ 'data-testid': 'import-ok' } }}
+      width={720}
+      destroyOnHidden
+    >
+      <Space orientation="vertical" style={{ width: '100%' }}>
+        <Typography.Text type="secondary">{t('projects.importExplain')}</Typography.Text>
+        <Upload
+          accept=".toml,text/plain"
+          maxCount={1}
+          showUploadList={false}
+          beforeUpload={async (file) => {
+            setText(await file.text());
+            return false;
+          }}
+        >
+          <Button data-testid="import-file">{t('projects.importFile')}</Button>
+        </Upload>
+        <Input.TextArea value={text} onChange={(e) => setText(e.target.value)} rows={14} style={{ fontFamily: 'monospace' }} placeholder={t('projects.importPlaceholder')} data-testid="import-text" />
+        <ErrorAlert error={error} />
+      </Space>
+    </Modal>
   );
 }

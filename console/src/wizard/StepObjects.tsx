@@ -4,6 +4,7 @@ import type { TreeDataNode } from 'antd';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { get } from '../api/client';
+import { STAGES } from '../api/vocabulary';
 import type { DatabaseInfo, List, SyncType, TableInfo } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { hasChinese } from '../rules';
@@ -118,13 +119,13 @@ export function StepObjects({ draft, update }: { draft: Draft; update: DraftUpda
   };
 
   const toggleType = (type: SyncType, on: boolean) =>
-    update({ types: (['schema', 'full', 'incremental'] as SyncType[]).filter((x) => (x === type ? on : draft.types.includes(x))) });
+    update({ types: STAGES.filter((x) => (x === type ? on : draft.types.includes(x))) });
 
   return (
     <Space orientation="vertical" style={{ width: '100%' }} size="large">
       <Card size="small" title={t('wizard.objects.syncTypes')}>
         <Space orientation="vertical">
-          {(['schema', 'full', 'incremental'] as SyncType[]).map((type) => (
+          {STAGES.map((type) => (
             <Checkbox key={type} checked={draft.types.includes(type)} onChange={(e) => toggleType(type, e.target.checked)} data-testid={`type-${type}`}>
               <b>{t(`stage.${type}`)}</b> <Typography.Text type="secondary">{t(`wizard.objects.typeNote.${type}`)}</Typography.Text>
             </Checkbox>

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
 import { Alert, Button, Space, Spin } from 'antd';
 import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -8,8 +8,9 @@ import { ErrorAlert } from '../components/ErrorAlert';
 import { PrecheckTable } from '../components/PrecheckTable';
 
 /**
- * Saves the spec as a project (not started; an update when it was saved before), runs its
- * precheck, and offers Start (after a passed precheck) or Save (keep it to start later).
+ * The last step. Nothing is saved on entering it: Precheck saves the spec as a project (not
+ * started; an update when it was saved before) and checks it; Start follows a passed
+ * precheck; Save keeps the project to check and start later.
  */
 export function StepPrecheck({
   spec,
@@ -29,21 +30,26 @@ export function StepPrecheck({
   const [id, setId] = useState(projectId);
   const [precheck, setPrecheck] = useState<Precheck | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState<'check' | 'start' | null>(null);
-  const started = useRef(false);
+  const [busy, setBusy] = useState<'check' | 'save' | 'start' | null>(null);
 
-  const check = async (savedId: string | null) => {
+  /** Saves the spec: creates the project the first time, updates it after. */
+  const save = async (): Promise<string> => {
+    if (id !== null) {
+      await put<Project>(`/projects/${id}`, { spec });
+      return id;
+    }
+    const p = await post<Project>('/projects', { spec });
+    setId(p.id);
+    onSaved(p.id);
+    return p.id;
+  };
+
+  const check = async () => {
     setBusy('check');
     setError(null);
     setPrecheck(null);
     try {
-      let current = savedId;
-      if (current === null) {
-        const p = await post<Project>('/projects', { spec });
-        current = p.id;
-        setId(current);
-        onSaved(current);
-      }
+      const current = await save();
       setPrecheck(await post<Precheck>(`/projects/${current}/precheck`));
       await queryClient.invalidateQueries({ queryKey: ['projects'] });
     } catch (e) {
@@ -53,24 +59,19 @@ export function StepPrecheck({
     }
   };
 
-  // Entering the step saves the current spec (again, if the user came back to edit) and checks it.
-  useEffect(() => {
-    if (started.current) return;
-    started.current = true;
-    void (async () => {
-      if (projectId !== null) {
-        try {
-          await put<Project>(`/projects/${projectId}`, { spec });
-        } catch (e) {
-          setError(e);
-          return;
-        }
-      }
-      await check(projectId);
-    })();
-    // run once per visit of the step
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
+  const keep = async () => {
+    setBusy('save');
+    setError(null);
+    try {
+      const current = precheck && id ? id : await save();
+      await queryClient.invalidateQueries({ queryKey: ['projects'] });
+      await queryClient.invalidateQueries({ queryKey: ['project', current] });
+      onKept(current);
+    } catch (e) {
+      setError(e);
+      setBusy(null);
+    }
+  };
 
   const start = async () => {
     if (!id) return;
@@ -89,6 +90,7 @@ export function StepPrecheck({
   return (
     <Space orientation="vertical" style={{ width: '100%' }}>
       <ErrorAlert error={error} />
+      {!precheck && busy === null && <Alert type="info" showIcon title={t(projectId ? 'wizard.precheck.notSavedEdit' : 'wizard.precheck.notSaved')} data-testid="precheck-not-saved" />}
       {busy === 'check' && <Spin description={t('wizard.precheck.running')} data-testid="precheck-running" />}
       {precheck && (
         <>
@@ -103,13 +105,13 @@ export function StepPrecheck({
         </>
       )}
       <Space>
-        <Button onClick={() => check(id)} disabled={busy !== null} data-testid="precheck-recheck">
-          {t('wizard.precheck.recheck')}
+        <Button type={precheck ? 'default' : 'primary'} onClick={check} disabled={busy !== null} loading={busy === 'check'} data-testid="precheck-run">
+          {precheck ? t('wizard.precheck.recheck') : t('wizard.precheck.run')}
         </Button>
         <Button type="primary" onClick={start} disabled={!precheck?.passed || busy !== null} loading={busy === 'start'} data-testid="wizard-start">
           {t('wizard.precheck.start')}
         </Button>
-        <Button onClick={() => id && onKept(id)} disabled={!id || busy !== null} data-testid="wizard-save">
+        <Button onClick={keep} disabled={busy !== null} loading={busy === 'save'} data-testid="wizard-save">
           {t('wizard.precheck.save')}
         </Button>
       </Space>

@@ -1,10 +1,13 @@
-import { useState } from 'react';
-import { App, Button, Card, Space, Steps } from 'antd';
+import { useEffect, useState } from 'react';
+import { Alert, App, Button, Card, Space, Steps } from 'antd';
+import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { useNavigate } from 'react-router';
-import type { DebeziumOptions, Format, PartitionRule, ProjectSpec, SyncType } from '../api/types';
-import { checkProjectName, checkStartTime } from '../rules';
-import { toObjects, type TableMapping } from './mapping';
+import { useNavigate, useParams, useSearchParams } from 'react-router';
+import { get } from '../api/client';
+import type { DebeziumOptions, Format, ObjectMapping, PartitionRule, Project, ProjectSpec, SyncType } from '../api/types';
+import { ErrorAlert } from '../components/ErrorAlert';
+import { PROJECT_NAME_MAX, checkProjectName, checkStartTime } from '../rules';
+import { fromObjects, toObjects, type TableMapping } from './mapping';
 import { StepSourceTarget } from './StepSourceTarget';
 import { StepObjects } from './StepObjects';
 import { StepOptions } from './StepOptions';
@@ -25,6 +28,8 @@ export interface Draft {
   debezium: DebeziumOptions;
   /** Unix seconds; null = now. Ignored with full sync (the project's start time is used). */
   start_time: number | null;
+  /** Objects of a saved project the mapping cannot show (patterns, excludes): kept as they are. */
+  kept: ObjectMapping[];
 }
 
 export type DraftUpdate = (change: Partial<Draft>) => void;
@@ -43,7 +48,27 @@ export function toSpec(d: Draft): ProjectSpec {
       debezium: isDebezium(d.format) ? debeziumFor(d.format, d.debezium) : null,
       start_time: d.types.includes('full') ? null : d.start_time,
     },
-    objects: toObjects(d.mappings),
+    objects: [...toObjects(d.mappings), ...d.kept],
+  };
+}
+
+/** A saved project's definition as a draft (edit), or as a new project's (clone). */
+export function fromProject(p: Project, clone: boolean): Draft {
+  const { mappings, kept } = fromObjects(p.spec.objects as ObjectMapping[]);
+  const sync = p.spec.sync;
+  return {
+    name: clone ? [...p.spec.name].slice(0, PROJECT_NAME_MAX - 4).join('') + 'copy' : p.spec.name,
+    tag_ids: p.tags.map((tag) => tag.id),
+    source_id: p.source.id,
+    target_id: p.target.id,
+    types: sync.types as SyncType[],
+    mappings,
+    format: (sync.format ?? 'Default') as Format,
+    partition_rule: (sync.partition_rule ?? 'hash') as PartitionRule,
+    tx_sequence: sync.tx_sequence ?? false,
+    debezium: sync.debezium ?? {},
+    start_time: sync.start_time ?? null,
+    kept,
   };
 }
 
@@ -64,16 +89,53 @@ const INITIAL: Draft = {
   tx_sequence: false,
   debezium: {},
   start_time: null,
+  kept: [],
 };
 
+/**
+ * The project wizard: a new project, an edit of a saved one that has not started
+ * (`/projects/:id/edit`), or a clone (`/projects/new?from=:id`, prefilled, saved as new).
+ * Nothing is saved until the user saves or runs the precheck in step 4.
+ */
 export function WizardPage() {
+  const { id: editId } = useParams<{ id: string }>();
+  const [search] = useSearchParams();
+  const fromId = editId ?? search.get('from');
+  const source = useQuery({ queryKey: ['project', fromId], queryFn: () => get<Project>(`/projects/${fromId}`), enabled: !!fromId });
+  if (fromId && source.isPending) return <Card loading />;
+  if (fromId && source.isError) return <ErrorAlert error={source.error} />;
+  const initial = source.data ? fromProject(source.data, !editId) : INITIAL;
+  return <Wizard key={fromId ?? 'new'} initial={initial} editId={editId ?? null} cloneOf={editId ? null : (source.data ?? null)} />;
+}
+
+function Wizard({ initial, editId, cloneOf }: { initial: Draft; editId: string | null; cloneOf: Project | null }) {
   const { t } = useTranslation();
-  const { message } = App.useApp();
+  const { message, modal } = App.useApp();
   const navigate = useNavigate();
   const [step, setStep] = useState(0);
-  const [draft, setDraft] = useState<Draft>(INITIAL);
-  const [projectId, setProjectId] = useState<string | null>(null);
+  const [draft, setDraft] = useState<Draft>(initial);
+  const [projectId, setProjectId] = useState<string | null>(editId);
   const update: DraftUpdate = (change) => setDraft((d) => ({ ...d, ...change }));
+  const dirty = projectId === editId && JSON.stringify(draft) !== JSON.stringify(initial);
+  // A reload or a closed tab would lose the input too: the browser asks first.
+  useEffect(() => {
+    if (!dirty) return;
+    const warn = (e: BeforeUnloadEvent) => e.preventDefault();
+    window.addEventListener('beforeunload', warn);
+    return () => window.removeEventListener('beforeunload', warn);
+  }, [dirty]);
+  const leave = () => navigate(editId ? `/projects/${editId}` : '/projects');
+  const cancel = () => {
+    if (!dirty) return leave();
+    modal.confirm({
+      title: t('wizard.discardTitle'),
+      content: t('wizard.discardExplain'),
+      okText: t('wizard.discard'),
+      okButtonProps: { danger: true, ...{ 'data-testid': 'wizard-discard' } },
+      cancelText: t('wizard.keepEditing'),
+      onOk: leave,
+    });
+  };
 
   /** The first problem that keeps the user on this step, as a dictionary key. */
   const blocker = (): string | null => {
@@ -99,7 +161,9 @@ export function WizardPage() {
   };
 
   return (
-    <Card title={t('wizard.title')}>
+    <Card title={editId ? t('wizard.editTitle', { name: initial.name }) : cloneOf ? t('wizard.cloneTitle', { name: cloneOf.spec.name }) : t('wizard.title')}>
+      {cloneOf && <Alert type="info" showIcon style={{ marginBottom: 16 }} data-testid="wizard-clone-note" title={t('wizard.cloneNote', { name: cloneOf.spec.name })} />}
+      {step === 1 && draft.kept.length > 0 && <Alert type="info" showIcon style={{ marginBottom: 16 }} data-testid="wizard-kept" title={t('wizard.keptObjects', { count: draft.kept.length })} />}
       <Steps
         current={step}
         style={{ marginBottom: 24 }}
@@ -121,7 +185,12 @@ export function WizardPage() {
         )}
       </div>
       <Space style={{ marginTop: 24 }}>
-        <Button onClick={() => (step === 0 ? navigate('/projects') : setStep((s) => s - 1))} data-testid="wizard-back">
+        {step > 0 && (
+          <Button onClick={cancel} data-testid="wizard-cancel">
+            {t('common.cancel')}
+          </Button>
+        )}
+        <Button onClick={() => (step === 0 ? cancel() : setStep((s) => s - 1))} data-testid="wizard-back">
           {step === 0 ? t('common.cancel') : t('wizard.previous')}
         </Button>
         {step < 3 && (

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assign, targetTree, toObjects } from './mapping';
+import type { ObjectMapping } from '../api/types';
+import { assign, fromObjects, targetTree, toObjects } from './mapping';
 
 describe('table to topic mapping', () => {
   it('groups named topics and puts batch-rule tables in one entry', () => {
@@ -26,5 +27,30 @@ describe('table to topic mapping', () => {
       ['crm', ['users']],
       ['shop', ['orders']],
     ]);
+  });
+});
+
+describe('a saved project back into the wizard', () => {
+  it('turns named-topic and batch-rule objects into mappings that give the same objects again', () => {
+    const objects: ObjectMapping[] = [
+      { tables: ['shop.orders', 'shop.items'], topic: 'orders', topic_rule: null, exclude: [], shard_columns: { 'shop.items': ['order_id'] } },
+      { tables: ['shop.users'], topic: null, topic_rule: 'batch', exclude: [], shard_columns: {} },
+    ];
+    const { mappings, kept } = fromObjects(objects);
+    expect(kept).toEqual([]);
+    expect(mappings.map((m) => [m.table, m.topic, m.shard])).toEqual([
+      ['shop.orders', 'orders', null],
+      ['shop.items', 'orders', ['order_id']],
+      ['shop.users', null, null],
+    ]);
+    expect(toObjects(mappings)).toEqual(objects);
+  });
+
+  it('keeps patterns and excludes as they are', () => {
+    const pattern = { tables: ['shop.*'], topic: 'all', exclude: ['shop.tmp'] };
+    const bare = { tables: ['logs'], topic: 'logs' };
+    const { mappings, kept } = fromObjects([pattern, bare, { tables: ['shop.a'], topic: 't1' }]);
+    expect(kept).toEqual([pattern, bare]);
+    expect(mappings.map((m) => m.table)).toEqual(['shop.a']);
   });
 });

@@ -71,3 +71,32 @@ export function targetTree(mappings: TableMapping[]): { topic: string; databases
         .map(([database, tables]) => ({ database, tables: tables.sort((x, y) => x.name.localeCompare(y.name)) })),
     }));
 }
+
+/** Whether a `tables` entry of a project file is a pattern rather than one table's name. */
+export function isPattern(entry: string): boolean {
+  return /[*?[\]]/.test(entry) || !entry.includes('.');
+}
+
+/**
+ * The wizard's mappings for a saved project's objects (edit and clone), and the objects
+ * the wizard cannot show as table mappings (patterns, excludes, other topic rules): those
+ * are kept as they are and written back unchanged.
+ */
+export function fromObjects(objects: ObjectMapping[]): { mappings: TableMapping[]; kept: ObjectMapping[] } {
+  const mappings: TableMapping[] = [];
+  const kept: ObjectMapping[] = [];
+  for (const o of objects) {
+    const batch = o.topic_rule === 'batch' && !o.topic;
+    const named = !!o.topic && !o.topic_rule;
+    const plain = o.tables.every((t) => !isPattern(t)) && (o.exclude ?? []).length === 0;
+    if (!plain || !(batch || named)) {
+      kept.push(o);
+      continue;
+    }
+    for (const table of o.tables) {
+      const shard = o.shard_columns?.[table];
+      mappings.push({ ...splitTable(table), table, topic: batch ? null : (o.topic ?? null), shard: shard && shard.length > 0 ? shard : null });
+    }
+  }
+  return { mappings, kept };
+}

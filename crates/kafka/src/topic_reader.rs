@@ -29,13 +29,15 @@ fn throwaway_group_id() -> String {
     format!("obsync-verify-{}-{nanos}", std::process::id())
 }
 
-/// One message as stored: partition, offset and the raw key and value.
+/// One message as stored: partition, offset, the raw key and value, and the record's
+/// timestamp (milliseconds since the epoch; absent on 0.9 brokers' old message format).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicRecord {
     pub partition: i32,
     pub offset: i64,
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
+    pub timestamp_ms: Option<i64>,
 }
 
 /// Why a topic could not be read back.
@@ -62,6 +64,13 @@ pub enum ReadError {
     /// The topic is not in the cluster.
     #[error("topic {topic} does not exist: run the project (schema sync creates it) or fix the topic name")]
     TopicNotFound { topic: String },
+    /// A partition number the topic does not have.
+    #[error("topic {topic} has no partition {partition}: it has {partitions} (0 to {})", partitions - 1)]
+    NoSuchPartition {
+        topic: String,
+        partition: i32,
+        partitions: i32,
+    },
     /// A partition's offsets could not be read, or a fetch failed.
     #[error("reading partition {partition} of topic {topic} failed: check that the user may read the topic")]
     Partition {
@@ -162,6 +171,45 @@ impl TopicReader {
         Ok(read)
     }
 
+    /// The topic's number of partitions.
+    pub fn partitions(&self) -> i32 {
+        self.next.len() as i32
+    }
+
+    /// Reads the last `last` messages (at most) of `partition`, or of every partition,
+    /// each up to its high watermark taken as its read starts, in offset order per
+    /// partition. For looking at a topic: it reads only the tail, wherever earlier reads
+    /// stopped. Returns how many records were read.
+    pub fn read_tail(
+        &mut self,
+        partition: Option<i32>,
+        last: u64,
+        mut f: impl FnMut(TopicRecord),
+    ) -> Result<u64, ReadError> {
+        let partitions: Vec<i32> = match partition {
+            Some(p) if (0..self.partitions()).contains(&p) => vec![p],
+            Some(p) => {
+                return Err(ReadError::NoSuchPartition {
+                    topic: self.topic.clone(),
+                    partition: p,
+                    partitions: self.partitions(),
+                })
+            }
+            None => (0..self.partitions()).collect(),
+        };
+        let mut read = 0;
+        for partition in partitions {
+            let (low, high) = self
+                .consumer
+                .fetch_watermarks(&self.topic, partition, self.timeout)
+                .map_err(|source| self.partition_error(partition, source))?;
+            let last = i64::try_from(last).unwrap_or(i64::MAX);
+            self.next[partition as usize] = high.saturating_sub(last).max(low);
+            read += self.read_partition(partition, &mut f)?;
+        }
+        Ok(read)
+    }
+
     fn read_partition(
         &mut self,
         partition: i32,
@@ -204,6 +252,7 @@ impl TopicReader {
                         offset,
                         key: message.key().map(<[u8]>::to_vec),
                         value: message.payload().map(<[u8]>::to_vec),
+                        timestamp_ms: message.timestamp().to_millis(),
                     });
                     read += 1;
                     at = offset + 1;

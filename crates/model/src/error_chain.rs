@@ -5,8 +5,15 @@
 //! (CLI, status `last_error`, precheck items, log fields) then shows every cause
 //! exactly once, the driver's own text included.
 
+use serde::{Deserialize, Serialize};
 use std::error::Error;
 use std::fmt;
+
+/// An error's causes, outermost first (its `source()`, that one's, and so on): the one
+/// walk of a chain, which [`ErrorChain`] and [`ErrorReport`] share.
+pub fn causes<'a>(error: &'a (dyn Error + 'a)) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
+    std::iter::successors(error.source(), |&c| c.source())
+}
 
 /// Displays an error and its `source()` chain on one line, joined by `": "`.
 ///
@@ -21,10 +28,8 @@ pub struct ErrorChain<'a>(pub &'a (dyn Error + 'a));
 impl fmt::Display for ErrorChain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)?;
-        let mut cause = self.0.source();
-        while let Some(c) = cause {
-            write!(f, ": {c}")?;
-            cause = c.source();
+        for cause in causes(self.0) {
+            write!(f, ": {cause}")?;
         }
         Ok(())
     }
@@ -33,6 +38,34 @@ impl fmt::Display for ErrorChain<'_> {
 impl fmt::Debug for ErrorChain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
+    }
+}
+
+/// An error kept as data: its message and each cause's, for a status, an event log or
+/// an API answer that shows them apart. Displays as [`ErrorChain`] does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorReport {
+    pub message: String,
+    /// The causes, outermost first.
+    pub causes: Vec<String>,
+}
+
+impl ErrorReport {
+    pub fn from_error(error: &(dyn Error + '_)) -> ErrorReport {
+        ErrorReport {
+            message: error.to_string(),
+            causes: causes(error).map(|c| c.to_string()).collect(),
+        }
+    }
+}
+
+impl fmt::Display for ErrorReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message)?;
+        for cause in &self.causes {
+            write!(f, ": {cause}")?;
+        }
+        Ok(())
     }
 }
 
@@ -66,5 +99,18 @@ mod tests {
             "reading the orders failed: query on shop.orders failed: refused"
         );
         assert_eq!(format!("{:?}", ErrorChain(&e)), ErrorChain(&e).to_string());
+    }
+
+    #[test]
+    fn a_report_keeps_each_cause_apart_and_displays_as_the_chain() {
+        let e = Outer {
+            source: Middle {
+                source: std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused"),
+            },
+        };
+        let report = ErrorReport::from_error(&e);
+        assert_eq!(report.message, "reading the orders failed");
+        assert_eq!(report.causes, ["query on shop.orders failed", "refused"]);
+        assert_eq!(report.to_string(), ErrorChain(&e).to_string());
     }
 }

@@ -12,7 +12,7 @@ mod table;
 mod value;
 
 pub use change::{Change, ChangeOrigin, RowChange, RowEvent, SourceEvent, TxnInfo};
-pub use error_chain::ErrorChain;
+pub use error_chain::{causes, ErrorChain, ErrorReport};
 pub use position::{BinlogCoord, Gtid, LogPosition, ParsePositionError};
 pub use precheck::{CheckItem, CheckStatus};
 pub use table::{Column, ColumnType, KeySource, TableId, TableMeta};

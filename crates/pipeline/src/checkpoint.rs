@@ -51,6 +51,11 @@ pub struct ProjectState {
     /// DDL run while the project was down. A table is left out when it had DDL since
     /// its last row (today's definition is read then).
     pub definitions: Vec<TableMeta>,
+    /// The server the incremental position was read from (`@@server_uuid`; MariaDB
+    /// `server_id:N`), when known: a resume on another server is accepted only as a
+    /// failover within one GTID history (see `obsync_source::binlog::BinlogOptions`).
+    /// `None` in checkpoints written before obsync kept it; the next save adds it.
+    pub source_server: Option<String>,
 }
 
 impl ProjectState {
@@ -63,6 +68,7 @@ impl ProjectState {
             full_done: self.full_done,
             incremental: self.incremental.clone(),
             definitions: Vec::new(),
+            source_server: self.source_server.clone(),
         }
     }
 }
@@ -438,6 +444,30 @@ mod tests {
         fs::write(store.path(), br#"{"schema_done":true}"#).unwrap();
         let err = store.load().unwrap_err().to_string();
         assert!(err.contains("is corrupt"), "{err}");
+    }
+
+    #[test]
+    fn the_source_server_is_kept_and_a_checkpoint_without_it_still_loads() {
+        let store = CheckpointStore::open(temp_dir("server")).unwrap();
+        let mut state = ProjectState {
+            incremental: Some(IncrementalCheckpoint {
+                position: LogPosition {
+                    coord: BinlogCoord::new("mysql-bin.000002", 1234),
+                    gtid: Some(Gtid("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5".into())),
+                },
+                timestamp: 1_714_528_800,
+            }),
+            ..Default::default()
+        };
+        // As written before obsync kept the server: no key at all.
+        store.save(&state).unwrap();
+        let text = fs::read_to_string(store.dir.join(STATE_FILE)).unwrap();
+        assert!(!text.contains("source_server"), "{text}");
+        assert_eq!(store.load().unwrap().source_server, None);
+        // The next save adds it.
+        state.source_server = Some("3e11fa47-71ca-11e1-9e33-c80aa9429562".into());
+        store.save(&state).unwrap();
+        assert_eq!(store.load().unwrap(), state);
     }
 
     #[test]

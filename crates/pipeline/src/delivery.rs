@@ -62,6 +62,11 @@ pub enum Mark {
     CaughtUp {
         at: u64,
     },
+    /// The positions that follow were read from this server (see
+    /// `ProjectState::source_server`); saved with the next checkpoint.
+    Source {
+        server: String,
+    },
 }
 
 /// A message's pending acknowledgement from Kafka.
@@ -170,6 +175,7 @@ pub fn apply(state: &mut ProjectState, mark: Mark) {
         }
         Mark::FullDone => state.full_done = true,
         Mark::CaughtUp { .. } => {}
+        Mark::Source { server } => state.source_server = Some(server),
         Mark::Committed {
             position,
             timestamp,
@@ -298,7 +304,10 @@ pub async fn track<A: Ack>(
                     }
                 }
                 // Stage transitions are rare and worth saving at once.
-                let urgent = !matches!(mark, Mark::Committed { .. } | Mark::ChunkDone { .. });
+                let urgent = !matches!(
+                    mark,
+                    Mark::Committed { .. } | Mark::ChunkDone { .. } | Mark::Source { .. }
+                );
                 let new_definitions = matches!(
                     mark,
                     Mark::SnapshotStart { .. }

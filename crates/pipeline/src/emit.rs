@@ -51,65 +51,64 @@ pub enum EmitError {
     TrackerGone,
 }
 
-/// One sender's encoder state. Clone one per concurrent task; buffers are reused
-/// across messages so the hot path does not allocate per row beyond librdkafka's copy.
+/// Which partition each message of a change goes to: the engine's one choice, pure,
+/// shared by [`Emitter`] and anything that must show the engine's answer without
+/// sending (the server's preview).
 #[derive(Clone)]
-pub struct Emitter {
-    serializer: Arc<Serializer>,
-    producer: Arc<KafkaProducer>,
+pub struct Partitioner {
     rule: PartitionRule,
     split_key_updates: bool,
-    pending: PendingTx,
-    key: Vec<u8>,
-    value: Vec<u8>,
-    /// The records of the change being sent (reused).
-    messages: Messages,
+    /// The format splits a primary-key change itself (Debezium).
+    format_splits_key_changes: bool,
     shard: Vec<u8>,
     /// Shard column indexes per table-metadata version (keyed by the Arc's address;
     /// the Arc is kept alive in the value so the address cannot be reused).
     shard_index: HashMap<usize, (Arc<TableMeta>, Vec<usize>)>,
 }
 
-impl Emitter {
-    pub fn new(
-        serializer: Arc<Serializer>,
-        producer: Arc<KafkaProducer>,
-        rule: PartitionRule,
-        split_key_updates: bool,
-        pending: PendingTx,
-    ) -> Self {
+/// Where a change's messages go.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Placement {
+    /// The change as it is, to this partition.
+    One(i32),
+    /// An UPDATE whose new key hashes to another partition than its old key: a DELETE to
+    /// the old key's partition, then an INSERT to the new key's.
+    Moved {
+        delete: (i32, Change),
+        insert: (i32, Change),
+    },
+    /// A primary-key change the format writes as several records itself (Debezium:
+    /// delete and tombstone under the old key, create under the new one): each record
+    /// to the partition of its own key's row image.
+    Images { before: i32, after: i32 },
+}
+
+impl Partitioner {
+    pub fn new(rule: PartitionRule, split_key_updates: bool) -> Self {
         Self {
-            serializer,
-            producer,
             rule,
             split_key_updates,
-            pending,
-            key: Vec::with_capacity(256),
-            value: Vec::with_capacity(4096),
-            messages: Messages::new(),
+            format_splits_key_changes: false,
             shard: Vec::with_capacity(256),
             shard_index: HashMap::new(),
         }
     }
 
-    /// Debezium's `source.file`/`pos` of full-sync rows: where the change log stood when
-    /// the snapshot started.
-    pub fn set_snapshot_position(&mut self, coord: &obsync_model::BinlogCoord) {
-        let mut opts = self.serializer.options().clone();
-        opts.debezium.snapshot_file = coord.file.clone();
-        opts.debezium.snapshot_pos = coord.pos;
-        self.serializer = Arc::new(Serializer::new(opts));
+    /// For a format that splits primary-key changes itself ([`Placement::Images`]).
+    pub fn with_format_key_changes(mut self, splits: bool) -> Self {
+        self.format_splits_key_changes = splits;
+        self
     }
 
     /// Shard column indexes of `table`'s metadata version, computed once per version.
     fn shard_columns<'a>(
         index: &'a mut HashMap<usize, (Arc<TableMeta>, Vec<usize>)>,
         table: &Arc<TableMeta>,
-        route: &Route,
+        shard_columns: Option<&[String]>,
     ) -> Result<&'a [usize], EmitError> {
         let addr = Arc::as_ptr(table) as usize;
         if let std::collections::hash_map::Entry::Vacant(slot) = index.entry(addr) {
-            let idx = match &route.shard_columns {
+            let idx = match shard_columns {
                 None => table.key.clone(),
                 Some(names) => names
                     .iter()
@@ -129,68 +128,56 @@ impl Emitter {
         Ok(&index[&addr].1)
     }
 
-    /// Encodes and sends one row change; its acknowledgement joins the queue.
+    /// Where `change` goes in a topic of `partitions` partitions, partitioned by
+    /// `shard_columns` (`None`: the table's key). A shard column the table no longer has
+    /// stops the project ([`EmitError::ShardColumnGone`]): hashing fewer columns would
+    /// move keys to other partitions without a word.
     ///
     /// Under Hash, an UPDATE whose new key hashes to another partition than its old key
-    /// is sent (when `split_key_updates` is on) as a DELETE to the old key's partition
-    /// and an INSERT to the new key's: each key's changes then stay in one partition,
-    /// in order.
-    ///
-    /// A format that writes several records per change (Debezium) splits a
-    /// primary-key change itself (delete + tombstone under the old key, create under the
-    /// new one); each record then goes to the partition of its own key's row image.
-    pub async fn change(
+    /// is [`Placement::Moved`] when `split_key_updates` is on: each key's changes then
+    /// stay in one partition, in order.
+    pub fn place(
         &mut self,
         change: &Change,
-        route: &Route,
-        ctx: &MessageContext,
-        source_ts: Option<u32>,
-    ) -> Result<(), EmitError> {
-        let (partition, after_partition) = match self.rule {
-            PartitionRule::One => (0, 0),
-            PartitionRule::Hash => {
-                let before = self.partition_of(change, change.row.key_image(), route)?;
-                let after_p = match &change.row {
-                    RowChange::Update { after, .. } => self.partition_of(change, after, route)?,
-                    _ => before,
-                };
-                let format_splits = self.serializer.options().kind.is_debezium()
-                    && matches!(&change.row, RowChange::Update { before: old, after }
-                        if change.table.primary_key.iter().any(|&i| old[i] != after[i]));
-                if let (true, false, RowChange::Update { before: old, after }) =
-                    (self.split_key_updates, format_splits, &change.row)
-                {
-                    let moved_to = after_p;
-                    if moved_to != before {
-                        let delete = RowChange::Delete {
-                            before: old.clone(),
-                        };
-                        let insert = RowChange::Insert {
-                            after: after.clone(),
-                        };
-                        let as_change = |row| Change {
-                            table: change.table.clone(),
-                            row,
-                            origin: change.origin.clone(),
-                        };
-                        self.send(&as_change(delete), (before, before), route, ctx, source_ts)
-                            .await?;
-                        return self
-                            .send(
-                                &as_change(insert),
-                                (moved_to, moved_to),
-                                route,
-                                ctx,
-                                source_ts,
-                            )
-                            .await;
-                    }
-                }
-                (before, after_p)
-            }
+        shard_columns: Option<&[String]>,
+        partitions: i32,
+    ) -> Result<Placement, EmitError> {
+        let PartitionRule::Hash = self.rule else {
+            return Ok(Placement::One(0));
         };
-        self.send(change, (partition, after_partition), route, ctx, source_ts)
-            .await
+        let before =
+            self.partition_of(change, change.row.key_image(), shard_columns, partitions)?;
+        if let (true, RowChange::Update { before: old, after }) =
+            (self.format_splits_key_changes, &change.row)
+        {
+            if change.table.primary_key.iter().any(|&i| old[i] != after[i]) {
+                let after = self.partition_of(change, after, shard_columns, partitions)?;
+                return Ok(Placement::Images { before, after });
+            }
+        }
+        if let (true, RowChange::Update { before: old, after }) =
+            (self.split_key_updates, &change.row)
+        {
+            let moved_to = self.partition_of(change, after, shard_columns, partitions)?;
+            if moved_to != before {
+                let as_change = |row| Change {
+                    table: change.table.clone(),
+                    row,
+                    origin: change.origin.clone(),
+                };
+                let delete = RowChange::Delete {
+                    before: old.clone(),
+                };
+                let insert = RowChange::Insert {
+                    after: after.clone(),
+                };
+                return Ok(Placement::Moved {
+                    delete: (before, as_change(delete)),
+                    insert: (moved_to, as_change(insert)),
+                });
+            }
+        }
+        Ok(Placement::One(before))
     }
 
     /// The Hash partition of `image`'s shard-column values.
@@ -198,12 +185,86 @@ impl Emitter {
         &mut self,
         change: &Change,
         image: &Row,
-        route: &Route,
+        shard_columns: Option<&[String]>,
+        partitions: i32,
     ) -> Result<i32, EmitError> {
-        let cols = Self::shard_columns(&mut self.shard_index, &change.table, route)?;
+        let cols = Self::shard_columns(&mut self.shard_index, &change.table, shard_columns)?;
         self.shard.clear();
         obsync_format::shard_key(&change.table, image, cols, &mut self.shard);
-        Ok(PartitionRule::Hash.partition(&self.shard, route.partitions))
+        Ok(PartitionRule::Hash.partition(&self.shard, partitions))
+    }
+}
+
+/// One sender's encoder state. Clone one per concurrent task; buffers are reused
+/// across messages so the hot path does not allocate per row beyond librdkafka's copy.
+#[derive(Clone)]
+pub struct Emitter {
+    serializer: Arc<Serializer>,
+    producer: Arc<KafkaProducer>,
+    rule: PartitionRule,
+    partitioner: Partitioner,
+    pending: PendingTx,
+    key: Vec<u8>,
+    value: Vec<u8>,
+    /// The records of the change being sent (reused).
+    messages: Messages,
+}
+
+impl Emitter {
+    pub fn new(
+        serializer: Arc<Serializer>,
+        producer: Arc<KafkaProducer>,
+        rule: PartitionRule,
+        split_key_updates: bool,
+        pending: PendingTx,
+    ) -> Self {
+        Self {
+            producer,
+            rule,
+            partitioner: Partitioner::new(rule, split_key_updates)
+                .with_format_key_changes(serializer.options().kind.is_debezium()),
+            serializer,
+            pending,
+            key: Vec::with_capacity(256),
+            value: Vec::with_capacity(4096),
+            messages: Messages::new(),
+        }
+    }
+
+    /// Debezium's `source.file`/`pos` of full-sync rows: where the change log stood when
+    /// the snapshot started.
+    pub fn set_snapshot_position(&mut self, coord: &obsync_model::BinlogCoord) {
+        let mut opts = self.serializer.options().clone();
+        opts.debezium.snapshot_file = coord.file.clone();
+        opts.debezium.snapshot_pos = coord.pos;
+        self.serializer = Arc::new(Serializer::new(opts));
+    }
+
+    /// Encodes and sends one row change (placed by [`Partitioner::place`]); its
+    /// acknowledgement joins the queue.
+    pub async fn change(
+        &mut self,
+        change: &Change,
+        route: &Route,
+        ctx: &MessageContext,
+        source_ts: Option<u32>,
+    ) -> Result<(), EmitError> {
+        let placement =
+            self.partitioner
+                .place(change, route.shard_columns.as_deref(), route.partitions)?;
+        match placement {
+            Placement::One(p) => self.send(change, (p, p), route, ctx, source_ts).await,
+            Placement::Images { before, after } => {
+                self.send(change, (before, after), route, ctx, source_ts)
+                    .await
+            }
+            Placement::Moved { delete, insert } => {
+                let (p, delete) = delete;
+                self.send(&delete, (p, p), route, ctx, source_ts).await?;
+                let (p, insert) = insert;
+                self.send(&insert, (p, p), route, ctx, source_ts).await
+            }
+        }
     }
 
     /// Encodes a change and sends each of its records; `partitions` are those of the
@@ -328,5 +389,64 @@ impl Emitter {
 
     pub fn now_ms() -> u64 {
         unix_ms()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use obsync_model::{ChangeOrigin, Column, ColumnType, KeySource, TableId, Value};
+
+    fn orders() -> Arc<TableMeta> {
+        Arc::new(TableMeta {
+            id: TableId::new("shop", "orders"),
+            columns: vec![
+                Column::new("id", ColumnType::Int),
+                Column::new("note", ColumnType::Int),
+            ],
+            key: vec![0],
+            key_source: KeySource::PrimaryKey,
+            primary_key: vec![0],
+            unique_keys: vec![],
+            estimated_rows: 0,
+        })
+    }
+
+    fn row(id: i64, note: i64) -> Change {
+        Change {
+            table: orders(),
+            row: RowChange::Snapshot {
+                row: vec![Value::Int(id), Value::Int(note)],
+            },
+            origin: ChangeOrigin::Snapshot { chunk: 0 },
+        }
+    }
+
+    #[test]
+    fn a_missing_shard_column_stops_instead_of_hashing_fewer_columns() {
+        let mut p = Partitioner::new(PartitionRule::Hash, true);
+        let shard = ["note".to_string(), "gone".to_string()];
+        match p.place(&row(1, 7), Some(&shard), 8) {
+            Err(EmitError::ShardColumnGone { table, column }) => {
+                assert_eq!((table.as_str(), column.as_str()), ("shop.orders", "gone"))
+            }
+            other => panic!("expected ShardColumnGone, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn rows_hash_by_their_shard_columns_or_go_to_partition_0_under_one() {
+        let mut hash = Partitioner::new(PartitionRule::Hash, true);
+        let by_note = ["note".to_string()];
+        // Same note, different keys: one partition; the key alone decides otherwise.
+        let a = hash.place(&row(1, 7), Some(&by_note), 64).unwrap();
+        let b = hash.place(&row(2, 7), Some(&by_note), 64).unwrap();
+        assert_eq!(a, b);
+        let spread: std::collections::BTreeSet<_> = (0..32)
+            .map(|id| format!("{:?}", hash.place(&row(id, 7), None, 64).unwrap()))
+            .collect();
+        assert!(spread.len() > 1, "keys spread over partitions: {spread:?}");
+        let mut one = Partitioner::new(PartitionRule::One, true);
+        assert_eq!(one.place(&row(5, 7), None, 64).unwrap(), Placement::One(0));
     }
 }

@@ -19,7 +19,7 @@ pub mod verify;
 
 pub use project::{Control, ProjectHandle, RunOutcome};
 pub use settings::Settings;
-pub use status::{RunState, Stage, StatusSnapshot};
+pub use status::{Notice, NoticesSince, RunState, Stage, StatusSnapshot};
 
 /// Why a project run stopped in the FAILED state. The checkpoint on disk is intact:
 /// fix the cause and start again to resume.

@@ -17,7 +17,7 @@ use std::path::Path;
 /// written: a resume is checked from where it will continue). Never fails as a whole:
 /// each problem is an item with a fix.
 pub async fn run(settings: &Settings, state_dir: &Path) -> Vec<CheckItem> {
-    let (checkpoint, start) = checkpoint_item(settings, state_dir);
+    let (checkpoint, start, source_server) = checkpoint_item(settings, state_dir);
     let mut items = vec![checkpoint];
     let reader = MetadataReader::from_endpoint(&settings.source);
     let resolved = plan::resolve(&settings.config, &reader).await;
@@ -61,6 +61,7 @@ pub async fn run(settings: &Settings, state_dir: &Path) -> Vec<CheckItem> {
         start_time: settings.start_time,
         positioning: settings.positioning,
         start,
+        source_server,
     };
     items.extend(check_source(&settings.source, &source_plan).await);
     let topics: Vec<NewTopicSpec> = plan
@@ -88,9 +89,12 @@ pub async fn run(settings: &Settings, state_dir: &Path) -> Vec<CheckItem> {
     items
 }
 
-/// The `checkpoint` item, and where incremental sync will start by it: the saved
-/// position the run resumes from, or a new start.
-fn checkpoint_item(settings: &Settings, state_dir: &Path) -> (CheckItem, IncrementalStart) {
+/// The `checkpoint` item, where incremental sync will start by it (the saved position
+/// the run resumes from, or a new start), and the server that position was read from.
+fn checkpoint_item(
+    settings: &Settings,
+    state_dir: &Path,
+) -> (CheckItem, IncrementalStart, Option<String>) {
     const NAME: &str = "checkpoint";
     let state = match CheckpointStore::peek(state_dir) {
         Ok(Some(state)) => state,
@@ -102,7 +106,7 @@ fn checkpoint_item(settings: &Settings, state_dir: &Path) -> (CheckItem, Increme
                     state_dir.display()
                 ),
             );
-            return (item, IncrementalStart::New);
+            return (item, IncrementalStart::New, None);
         }
         Err(e) => {
             let fix = match &e {
@@ -115,7 +119,7 @@ fn checkpoint_item(settings: &Settings, state_dir: &Path) -> (CheckItem, Increme
                 ),
             };
             let item = CheckItem::fail(NAME, ErrorChain(&e).to_string(), fix);
-            return (item, IncrementalStart::Unknown);
+            return (item, IncrementalStart::Unknown, None);
         }
     };
     let file = state_dir.join(STATE_FILE);
@@ -144,7 +148,9 @@ fn checkpoint_item(settings: &Settings, state_dir: &Path) -> (CheckItem, Increme
             IncrementalStart::New,
         ),
     };
-    (CheckItem::pass(NAME, detail), start)
+    // As the run decides it (`project::run_stages`): a snapshot start has no server.
+    let server = state.incremental.as_ref().and(state.source_server.clone());
+    (CheckItem::pass(NAME, detail), start, server)
 }
 
 /// True when no item failed.

@@ -8,10 +8,10 @@ use crate::metrics::ProjectMetrics;
 use crate::plan::{self, ProjectPlan};
 use crate::settings::Settings;
 use crate::stages;
-use crate::status::{CaughtUp, RunState, StatusCell, StatusSnapshot, WarningCause};
+use crate::status::{CaughtUp, NoticesSince, RunState, StatusCell, StatusSnapshot, WarningCause};
 use crate::RunError;
 use obsync_kafka::{KafkaAdmin, KafkaProducer};
-use obsync_model::{ErrorChain, LogPosition};
+use obsync_model::{ErrorChain, ErrorReport, LogPosition};
 use obsync_source::binlog::StartFrom;
 use obsync_source::metadata::MetadataReader;
 use std::collections::BTreeMap;
@@ -26,7 +26,6 @@ use tokio::task::JoinHandle;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
     Run,
-    Pause,
     Stop,
 }
 
@@ -80,7 +79,7 @@ impl ProjectHandle {
                 Ok(RunOutcome::Stopped) => status.set_state(RunState::Stopped),
                 Err(e) => {
                     tracing::error!(error = %ErrorChain(e), "project failed");
-                    status.fail(ErrorChain(e).to_string());
+                    status.fail(ErrorReport::from_error(e));
                 }
             }
             result
@@ -92,14 +91,6 @@ impl ProjectHandle {
             metrics,
             task: Arc::new(tokio::sync::Mutex::new(Some(task))),
         }
-    }
-
-    pub fn pause(&self) {
-        self.control.send_replace(Control::Pause);
-    }
-
-    pub fn resume(&self) {
-        self.control.send_replace(Control::Run);
     }
 
     /// Asks the project to stop; in-flight messages are delivered and checkpointed.
@@ -147,6 +138,12 @@ impl ProjectHandle {
         s
     }
 
+    /// The run's notices numbered above `seen` (0 for all), to be read at least every
+    /// few seconds to miss none (see [`crate::status::KEPT_NOTICES`]).
+    pub fn notices_since(&self, seen: u64) -> NoticesSince {
+        self.status.notices_since(seen)
+    }
+
     pub fn metrics(&self) -> &ProjectMetrics {
         &self.metrics
     }
@@ -183,24 +180,10 @@ pub struct RunContext {
 }
 
 impl RunContext {
-    /// Waits while paused. Returns `false` when the project should stop.
+    /// Whether the project should go on (`false` once a stop was asked for). A pause is
+    /// a stop whose checkpoint the next run resumes from: nothing waits half-way.
     pub async fn proceed(&mut self) -> bool {
-        loop {
-            let c = *self.control.borrow_and_update();
-            match c {
-                Control::Run => return true,
-                Control::Stop => return false,
-                Control::Pause => {
-                    self.status.set_state(RunState::Suspend);
-                    if self.control.changed().await.is_err() {
-                        return false;
-                    }
-                    if *self.control.borrow() == Control::Run {
-                        self.status.set_state(RunState::Running);
-                    }
-                }
-            }
-        }
+        *self.control.borrow_and_update() == Control::Run
     }
 
     pub fn stop_requested(&self) -> bool {
@@ -222,7 +205,7 @@ async fn run_resuming(mut ctx: RunContext) -> Result<RunOutcome, RunError> {
         match run(&mut ctx).await {
             Err(e) if e.is_transient() => {
                 tracing::warn!(error = %e, retry_in = ?backoff, "resuming from the checkpoint");
-                ctx.status.set_error(e.to_string());
+                ctx.status.set_error(ErrorReport::from_error(&e));
                 // Cleared by the next acknowledgement, or the next binlog stream opened.
                 let cause = match e {
                     RunError::Binlog(_) => WarningCause::Source,
@@ -329,7 +312,10 @@ async fn run_stages(
         } else {
             plan.tables.values().map(|t| t.meta.clone()).collect()
         };
-        stages::incremental::run(ctx, plan, &routes, start, known, emitter).await?;
+        // The server the checkpoint's position was read from (none for a snapshot
+        // start: its position was read moments ago from the server the run reads).
+        let server = state.incremental.as_ref().and(state.source_server.clone());
+        stages::incremental::run(ctx, plan, &routes, start, server, known, emitter).await?;
         return Ok(RunOutcome::Stopped);
     }
     Ok(RunOutcome::Finished)

@@ -1,8 +1,9 @@
 //! The live status of a running project: what a CLI status line, the console and the
 //! REST API show.
 
+use obsync_model::ErrorReport;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -12,8 +13,6 @@ use std::sync::{Arc, Mutex};
 pub enum RunState {
     Init,
     Running,
-    /// Paused by the user: nothing is read, the checkpoint is current.
-    Suspend,
     Failed,
     /// Every requested stage finished (only without incremental sync).
     Finished,
@@ -61,9 +60,10 @@ pub struct StatusSnapshot {
     pub rows_read: u64,
     pub messages_acked: u64,
     pub rows_per_second: f64,
-    pub last_error: Option<String>,
+    /// Why the run failed, or the problem it is retrying, with its causes.
+    pub last_error: Option<ErrorReport>,
     /// Things the user should know that are not errors, oldest first (e.g. a synced
-    /// table renamed out of the project).
+    /// table renamed out of the project): the last [`KEPT_NOTICES`] of the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<String>,
     /// A problem the project is riding out right now (it keeps retrying), the oldest if
@@ -178,6 +178,28 @@ pub fn lag(
     }
 }
 
+/// How many notices a run keeps: a reader that asks for them by number
+/// ([`StatusCell::notices_since`]) at least every few seconds misses none, and a run that
+/// notices a lot (a DDL storm) holds bounded memory.
+pub const KEPT_NOTICES: usize = 100;
+
+/// A notice with its number: 1, 2, 3, … in the order the run recorded them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notice {
+    pub number: u64,
+    pub message: String,
+}
+
+/// The notices after a number a reader saw last.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NoticesSince {
+    /// Oldest first.
+    pub notices: Vec<Notice>,
+    /// Notices after the one seen that are no longer kept (more than [`KEPT_NOTICES`]
+    /// came since the reader last asked).
+    pub missed: u64,
+}
+
 /// Shared, cheaply updated status cells. Hot counters are atomics; rarely changed
 /// fields sit behind a mutex.
 #[derive(Debug)]
@@ -193,8 +215,9 @@ struct Inner {
     stage: Stage,
     tables: BTreeMap<String, TableStatus>,
     checkpoint: Option<String>,
-    last_error: Option<String>,
-    notices: Vec<String>,
+    last_error: Option<ErrorReport>,
+    /// The last [`KEPT_NOTICES`], oldest first, numbered from 1.
+    notices: VecDeque<Notice>,
     rate: RateWindow,
 }
 
@@ -217,7 +240,7 @@ impl StatusCell {
                 tables: BTreeMap::new(),
                 checkpoint: None,
                 last_error: None,
-                notices: Vec::new(),
+                notices: VecDeque::new(),
                 rate: RateWindow::default(),
             }),
         })
@@ -242,16 +265,16 @@ impl StatusCell {
         self.with(|i| i.stage = stage);
     }
 
-    pub fn fail(&self, error: impl Into<String>) {
+    pub fn fail(&self, error: ErrorReport) {
         self.with(|i| {
             i.state = RunState::Failed;
-            i.last_error = Some(error.into());
+            i.last_error = Some(error);
         });
     }
 
     /// Records a problem the project is riding out (it keeps running).
-    pub fn set_error(&self, error: impl Into<String>) {
-        self.with(|i| i.last_error = Some(error.into()));
+    pub fn set_error(&self, error: ErrorReport) {
+        self.with(|i| i.last_error = Some(error));
     }
 
     pub fn clear_error(&self) {
@@ -272,14 +295,34 @@ impl StatusCell {
         });
     }
 
-    /// Records a notice (see [`StatusSnapshot::notices`]); the last 100 are kept.
+    /// Records a notice (see [`StatusSnapshot::notices`]) with the next number; the last
+    /// [`KEPT_NOTICES`] are kept.
     pub fn add_notice(&self, notice: impl Into<String>) {
         self.with(|i| {
-            if i.notices.len() == 100 {
-                i.notices.remove(0);
+            let number = i.notices.back().map_or(1, |n| n.number + 1);
+            if i.notices.len() == KEPT_NOTICES {
+                i.notices.pop_front();
             }
-            i.notices.push(notice.into());
+            i.notices.push_back(Notice {
+                number,
+                message: notice.into(),
+            });
         });
+    }
+
+    /// The kept notices numbered above `seen` (0: from the first), and how many of
+    /// those are no longer kept.
+    pub fn notices_since(&self, seen: u64) -> NoticesSince {
+        self.with(|i| {
+            let notices: Vec<Notice> = i
+                .notices
+                .iter()
+                .filter(|n| n.number > seen)
+                .cloned()
+                .collect();
+            let missed = notices.first().map_or(0, |first| first.number - seen - 1);
+            NoticesSince { notices, missed }
+        })
     }
 
     pub fn set_checkpoint(&self, checkpoint: String) {
@@ -323,7 +366,7 @@ impl StatusCell {
                 messages_acked: acked,
                 rows_per_second: i.rate.rate,
                 last_error: i.last_error.clone(),
-                notices: i.notices.clone(),
+                notices: i.notices.iter().map(|n| n.message.clone()).collect(),
                 warning: None,
             }
         })
@@ -359,6 +402,48 @@ mod tests {
         // Never caught up (reading a backlog): the time since the checkpoint's commit.
         assert_eq!(lag(now, Some(now - 42), None), (Some(42), None));
         assert_eq!(lag(now, None, None), (None, None));
+    }
+
+    #[test]
+    fn notices_are_numbered_and_fetched_after_the_last_seen_past_the_kept_window() {
+        let status = StatusCell::new("p");
+        let mut seen = 0;
+        let mut got = Vec::new();
+        for batch in [3, KEPT_NOTICES + 20, 1] {
+            for _ in 0..batch {
+                status.add_notice(format!("notice {}", got.len() + 1));
+                // Read after every notice: nothing is missed however many come.
+                let since = status.notices_since(seen);
+                assert_eq!(since.missed, 0);
+                for n in since.notices {
+                    assert_eq!(n.number, seen + 1, "numbers are consecutive");
+                    seen = n.number;
+                    got.push(n.message);
+                }
+            }
+        }
+        assert_eq!(got.len(), KEPT_NOTICES + 24);
+        assert_eq!(
+            got.last().unwrap(),
+            &format!("notice {}", KEPT_NOTICES + 24)
+        );
+        assert_eq!(status.snapshot(0, None, None).notices.len(), KEPT_NOTICES);
+    }
+
+    #[test]
+    fn a_reader_too_slow_for_the_kept_window_learns_how_many_it_missed() {
+        let status = StatusCell::new("p");
+        for i in 0..KEPT_NOTICES + 30 {
+            status.add_notice(format!("n{i}"));
+        }
+        let since = status.notices_since(5);
+        assert_eq!(since.missed, 25);
+        assert_eq!(since.notices.len(), KEPT_NOTICES);
+        assert_eq!(since.notices[0].number, 31);
+        assert_eq!(
+            status.notices_since(KEPT_NOTICES as u64 + 30),
+            NoticesSince::default()
+        );
     }
 
     #[test]

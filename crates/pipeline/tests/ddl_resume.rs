@@ -87,6 +87,13 @@ async fn rows_logged_before_a_ddl_made_while_stopped_keep_their_definition() {
         .map(|c| c.name.as_str())
         .collect();
     assert_eq!(columns, ["id", "b", "a"]);
+    // And the server its position was read from (MariaDB has no uuid: its server_id).
+    let server_id = &services.mariadb.query("SELECT @@server_id")[0][0];
+    assert_eq!(
+        saved.source_server,
+        Some(format!("server_id:{server_id}")),
+        "the checkpoint names its server"
+    );
     services.mariadb.execute(&format!("DROP DATABASE {db}"));
 }
 

@@ -44,7 +44,7 @@ async fn a_failed_run_shows_the_server_error_once_in_its_error_and_status() {
     once(&ErrorChain(&error).to_string());
     let status = handle.status();
     assert_eq!(status.state, RunState::Failed);
-    once(status.last_error.as_deref().expect("last_error is set"));
+    once(&status.last_error.expect("last_error is set").to_string());
     let _ = std::fs::remove_dir_all(dir);
 }
 

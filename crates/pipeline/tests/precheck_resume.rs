@@ -42,8 +42,14 @@ fn binlog_end(server: &SqlServer) -> (BinlogCoord, String) {
 
 /// A state directory whose checkpoint resumes incremental sync at `coord` (with `gtid`).
 fn checkpoint_at(coord: BinlogCoord, gtid: Option<&str>) -> PathBuf {
+    checkpoint_from(None, coord, gtid)
+}
+
+/// [`checkpoint_at`], read from the server `server` (its `source_server`).
+fn checkpoint_from(server: Option<&str>, coord: BinlogCoord, gtid: Option<&str>) -> PathBuf {
     let dir = std::env::temp_dir().join(unique_name("resume_state"));
     let state = ProjectState {
+        source_server: server.map(str::to_string),
         schema_done: true,
         incremental: Some(IncrementalCheckpoint {
             position: LogPosition {
@@ -229,4 +235,33 @@ async fn a_corrupt_checkpoint_fails_its_item_naming_the_file() {
     );
     server.execute(&format!("DROP DATABASE {db}"));
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A checkpoint read from another server (a failover, or the wrong address in
+/// [source]): by file and offset the dump is refused with the way out; by GTID it
+/// opens, as this server's binlog holds the checkpoint's GTID state.
+#[tokio::test]
+async fn a_checkpoint_from_another_server_resumes_only_by_gtid() {
+    let services = Services::load();
+    let server = &services.mariadb;
+    let db = database(server);
+    let (end, gtid) = binlog_end(server);
+    let dir = checkpoint_from(Some("server_id:424242"), end, Some(&gtid));
+
+    let items = precheck_on(server, &db, "file", &dir).await;
+    let dump = item(&items, "source.binlog_dump");
+    assert_eq!(dump.status, CheckStatus::Fail, "{dump:#?}");
+    assert!(
+        dump.detail
+            .contains("read from the server server_id:424242"),
+        "{dump:#?}"
+    );
+    let fix = dump.fix.as_deref().unwrap_or_default();
+    assert!(fix.contains("binlog_positioning = \"gtid\""), "{dump:#?}");
+    assert!(fix.contains("snapshot"), "{dump:#?}");
+
+    let items = precheck_on(server, &db, "gtid", &dir).await;
+    let dump = item(&items, "source.binlog_dump");
+    assert_eq!(dump.status, CheckStatus::Pass, "{dump:#?}");
+    server.execute(&format!("DROP DATABASE {db}"));
 }

@@ -3,16 +3,13 @@
 //! role), and the cross-site check on state-changing requests. The login limits are in
 //! [`crate::login`], the roles' enforcement in [`crate::roles`].
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap};
 use sha2::{Digest, Sha256};
 
-use crate::api::error::ApiError;
+use crate::error::Result;
 use crate::roles::Role;
 use crate::state::AppState;
 use crate::store::{NewUser, Store};
@@ -129,7 +126,7 @@ pub async fn verify_password(
     state: &AppState,
     username: &str,
     password: &str,
-) -> Result<Option<Role>, ApiError> {
+) -> Result<Option<Role>> {
     let user = state.store.get_user(username)?;
     let (hash, role) = match &user {
         Some(u) => (u.password_hash.clone(), Some(u.role)),
@@ -144,12 +141,12 @@ pub async fn verify_password(
 }
 
 /// A new Argon2id hash of `password`, made on the Argon2 threads.
-pub async fn hash_password(state: &AppState, password: String) -> Result<String, ApiError> {
+pub async fn hash_password(state: &AppState, password: String) -> Result<String> {
     let hash = state
         .logins
         .argon2(move || crate::passwords::hash(&password))
-        .await?;
-    hash.map_err(|e| ApiError::internal(&e))
+        .await??;
+    Ok(hash)
 }
 
 /// The `Set-Cookie` value of a new session (or, with `None`, one that clears it).
@@ -178,7 +175,7 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
 
 /// The caller of a request: an unexpired API token (its role, never above its user's
 /// current one) or a session (its user's current role).
-fn caller(state: &AppState, headers: &HeaderMap, client: Option<IpAddr>) -> Option<Actor> {
+pub fn caller(state: &AppState, headers: &HeaderMap, client: Option<IpAddr>) -> Option<Actor> {
     let now = chrono::Utc::now().timestamp();
     if let Some(bearer) = headers
         .get(header::AUTHORIZATION)
@@ -208,90 +205,6 @@ fn caller(state: &AppState, headers: &HeaderMap, client: Option<IpAddr>) -> Opti
     })
 }
 
-/// The client's address, when the server was started with connection info (a router
-/// served without it gets `None`).
-pub fn client_ip(req: &Request) -> Option<IpAddr> {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-}
-
-/// The client's address as an extractor (for the login, which has no [`Actor`]).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub Option<IpAddr>);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _state: &S,
-    ) -> Result<ClientIp, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
-    }
-}
-
-/// Middleware: answers 401 unless the request carries a valid session or API token.
-pub async fn require_login(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let client = client_ip(&req);
-    match caller(&state, req.headers(), client) {
-        Some(actor) => {
-            req.extensions_mut().insert(actor);
-            next.run(req).await
-        }
-        None => ApiError::unauthenticated().into_response(),
-    }
-}
-
-/// Middleware: refuses state-changing requests that a browser marks as coming from
-/// another site (`Sec-Fetch-Site`), or whose `Origin` is not this server.
-///
-/// Hand-written: tower-http 0.6 (the release axum 0.8 pulls in here) has no CSRF
-/// layer, and the rule is short: Sec-Fetch-Site, else Origin against Host, no token
-/// state.
-pub async fn reject_cross_site(req: Request, next: Next) -> Response {
-    if matches!(
-        *req.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-    ) || same_site(req.headers())
-    {
-        return next.run(req).await;
-    }
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "CROSS_SITE_REQUEST",
-        "a state-changing request from another site was refused",
-        "send the request from the obsync console itself, or from a script without a browser's Origin header",
-    )
-    .into_response()
-}
-
-fn same_site(headers: &HeaderMap) -> bool {
-    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-    if let Some(site) = fetch_site {
-        return matches!(site, "same-origin" | "none");
-    }
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        // Not a browser request (curl, scripts): nothing to protect against.
-        return true;
-    };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let origin_host = origin
-        .split_once("://")
-        .map(|(_, rest)| rest)
-        .unwrap_or(origin);
-    Some(origin_host) == host
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,22 +215,6 @@ mod tests {
             h.insert(*k, v.parse().unwrap());
         }
         h
-    }
-
-    #[test]
-    fn cross_site_requests_are_recognised() {
-        assert!(same_site(&headers(&[])));
-        assert!(same_site(&headers(&[("sec-fetch-site", "same-origin")])));
-        assert!(!same_site(&headers(&[("sec-fetch-site", "cross-site")])));
-        assert!(!same_site(&headers(&[("sec-fetch-site", "same-site")])));
-        assert!(same_site(&headers(&[
-            ("origin", "http://127.0.0.1:8080"),
-            ("host", "127.0.0.1:8080")
-        ])));
-        assert!(!same_site(&headers(&[
-            ("origin", "http://evil.example"),
-            ("host", "127.0.0.1:8080")
-        ])));
     }
 
     #[test]

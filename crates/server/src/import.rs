@@ -3,13 +3,11 @@
 //! (or created), and the rest becomes a [`ProjectSpec`] judged by the same rules as any
 //! other.
 
-use axum::http::StatusCode;
-
 use crate::api::datasources::{
     build_record, DataSourceInput, KafkaInput, SaslInput, SourceInput, SourceTlsInput,
 };
-use crate::api::error::{ApiError, ApiResult};
 use crate::auth::Actor;
+use crate::error::{Error, Result, Rule};
 use crate::model::{
     DataSourceKind, DataSourceRecord, ObjectSpec, ProjectRecord, ProjectSpec, SourceTlsMode,
     SyncSpec, Tag,
@@ -28,17 +26,11 @@ const SYNC_KEYS: &[&str] = &[
     "debezium",
 ];
 
-fn invalid(field: &str, message: impl Into<String>, advice: impl Into<String>) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "INVALID_PROJECT",
-        message,
-        advice,
-    )
-    .with_field(field)
+fn invalid(field: &str, message: impl Into<String>, advice: impl Into<String>) -> Error {
+    Error::invalid(Rule::Project, field, message, advice)
 }
 
-fn text(table: &toml::Table, key: &str, field: &str) -> ApiResult<String> {
+fn text(table: &toml::Table, key: &str, field: &str) -> Result<String> {
     table
         .get(key)
         .and_then(|v| v.as_str())
@@ -52,7 +44,7 @@ fn text(table: &toml::Table, key: &str, field: &str) -> ApiResult<String> {
         })
 }
 
-fn table<'a>(doc: &'a toml::Table, key: &str) -> ApiResult<&'a toml::Table> {
+fn table<'a>(doc: &'a toml::Table, key: &str) -> Result<&'a toml::Table> {
     doc.get(key).and_then(|v| v.as_table()).ok_or_else(|| {
         invalid(
             key,
@@ -62,7 +54,7 @@ fn table<'a>(doc: &'a toml::Table, key: &str) -> ApiResult<&'a toml::Table> {
     })
 }
 
-fn strings(value: Option<&toml::Value>, field: &str) -> ApiResult<Vec<String>> {
+fn strings(value: Option<&toml::Value>, field: &str) -> Result<Vec<String>> {
     match value {
         None => Ok(vec![]),
         Some(v) => v
@@ -91,7 +83,7 @@ fn strings(value: Option<&toml::Value>, field: &str) -> ApiResult<Vec<String>> {
 /// Creates a project from project file `body`.
 /// An operator may import only onto data sources that exist (matched); creating one is
 /// an admin's.
-pub async fn import(state: &AppState, body: &str, actor: &Actor) -> ApiResult<ProjectRecord> {
+pub async fn import(state: &AppState, body: &str, actor: &Actor) -> Result<ProjectRecord> {
     let doc: toml::Table = body.parse().map_err(|e: toml::de::Error| {
         invalid(
             "",
@@ -112,17 +104,19 @@ pub async fn import(state: &AppState, body: &str, actor: &Actor) -> ApiResult<Pr
     }
     let mut created = Vec::new();
     let mut new_tags = Vec::new();
-    let result = async {
+    let result: Result<ProjectRecord> = async {
         let source_id = source_datasource(state, source, &mut created)?;
         let target_id = target_datasource(state, target, &mut created)?;
         if !created.is_empty() && actor.role < Role::Admin {
-            return Err(crate::roles::forbidden(actor.role, Role::Admin).with_field(
-                if source_id == created[0] {
-                    "source"
-                } else {
-                    "target"
-                },
-            ));
+            return Err(Error::Forbidden {
+                have: actor.role,
+                needed: Role::Admin,
+            }
+            .at_field(if source_id == created[0] {
+                "source"
+            } else {
+                "target"
+            }));
         }
         let tag_ids = tags(state, project, &mut new_tags)?;
         let objects = doc
@@ -138,7 +132,7 @@ pub async fn import(state: &AppState, body: &str, actor: &Actor) -> ApiResult<Pr
             .iter()
             .enumerate()
             .map(|(i, o)| object(o, i))
-            .collect::<ApiResult<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         let spec = ProjectSpec {
             name: text(project, "name", "name")?,
             tag_ids,
@@ -200,14 +194,16 @@ pub async fn import(state: &AppState, body: &str, actor: &Actor) -> ApiResult<Pr
         }
         Err(_) => {
             for id in created {
-                let _ = state.store.delete_datasource(&id);
+                if let Err(e) = state.store.delete_datasource(&id) {
+                    tracing::warn!(datasource = %id, error = %obsync_model::ErrorChain(&e), "cannot remove a data source of a refused import");
+                }
             }
         }
     }
     result
 }
 
-fn object(value: &toml::Value, i: usize) -> ApiResult<ObjectSpec> {
+fn object(value: &toml::Value, i: usize) -> Result<ObjectSpec> {
     let field = format!("objects[{i}]");
     let o = value.as_table().ok_or_else(|| {
         invalid(
@@ -237,7 +233,7 @@ fn object(value: &toml::Value, i: usize) -> ApiResult<ObjectSpec> {
     })
 }
 
-fn password(section: &toml::Table, field: &str, found: bool) -> ApiResult<Option<String>> {
+fn password(section: &toml::Table, field: &str, found: bool) -> Result<Option<String>> {
     match section.get("password").and_then(|v| v.as_str()) {
         Some(p) => Ok(Some(p.to_string())),
         None if found => Ok(None),
@@ -253,7 +249,7 @@ fn source_datasource(
     state: &AppState,
     s: &toml::Table,
     created: &mut Vec<String>,
-) -> ApiResult<String> {
+) -> Result<String> {
     let kind = match text(s, "kind", "source.kind")?.as_str() {
         "oceanbase" => DataSourceKind::Oceanbase,
         "mysql" => DataSourceKind::Mysql,
@@ -311,7 +307,7 @@ fn source_datasource(
 
 /// `[source.tls]`: its mode carries over; its files do not (they are paths on another
 /// machine), so a file naming them is refused.
-fn source_tls(s: &toml::Table) -> ApiResult<Option<SourceTlsInput>> {
+fn source_tls(s: &toml::Table) -> Result<Option<SourceTlsInput>> {
     let Some(tls) = s.get("tls").and_then(|v| v.as_table()) else {
         return Ok(None);
     };
@@ -350,7 +346,7 @@ fn target_datasource(
     state: &AppState,
     t: &toml::Table,
     created: &mut Vec<String>,
-) -> ApiResult<String> {
+) -> Result<String> {
     let bootstrap = text(t, "bootstrap_servers", "target.bootstrap_servers")?;
     let version = text(t, "version", "target.version")?;
     let sasl = t.get("sasl").and_then(|v| v.as_table());
@@ -520,7 +516,7 @@ fn store_new(
     state: &AppState,
     input: DataSourceInput,
     created: &mut Vec<String>,
-) -> ApiResult<String> {
+) -> Result<String> {
     let record: DataSourceRecord = build_record(state, input, None)?;
     state.store.put_datasource(&record)?;
     created.push(record.id.clone());
@@ -528,7 +524,7 @@ fn store_new(
 }
 
 /// A data source name from `base` (spaces removed, 32 characters at most) that is free.
-fn unique_name(state: &AppState, base: &str) -> ApiResult<String> {
+fn unique_name(state: &AppState, base: &str) -> Result<String> {
     let base: String = base
         .chars()
         .filter(|c| !c.is_whitespace())
@@ -551,7 +547,7 @@ fn unique_name(state: &AppState, base: &str) -> ApiResult<String> {
 
 /// The ids of the file's tags: existing ones by name, new ones judged by the tags API's
 /// rules and cap and pushed to `created` (stored only once the project is accepted).
-fn tags(state: &AppState, project: &toml::Table, created: &mut Vec<Tag>) -> ApiResult<Vec<String>> {
+fn tags(state: &AppState, project: &toml::Table, created: &mut Vec<Tag>) -> Result<Vec<String>> {
     let names = strings(project.get("tags"), "tag_ids")?;
     let all = state.store.list_tags()?;
     let mut ids = Vec::new();
@@ -561,11 +557,8 @@ fn tags(state: &AppState, project: &toml::Table, created: &mut Vec<Tag>) -> ApiR
         match known {
             Some(t) => ids.push(t.id.clone()),
             None => {
-                let tag =
-                    crate::api::tags::new_tag(state, name, created.len()).map_err(|mut e| {
-                        e.body.field = Some("project.tags".into());
-                        e
-                    })?;
+                let tag = crate::tags::new_tag(state, name, created.len())
+                    .map_err(|e| e.at_field("project.tags"))?;
                 ids.push(tag.id.clone());
                 created.push(tag);
             }

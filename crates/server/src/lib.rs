@@ -3,15 +3,17 @@
 //! ([`obsync_pipeline::ProjectHandle`]); its definition is checked by the same rules as
 //! a project file (`obsync-config`).
 //!
-//! Map: [`api`] (HTTP shapes, OpenAPI, OMS shim), [`service`] (project operations),
-//! [`lifecycle`] (states and allowed actions), [`runtime`] (running projects, metric
-//! history), [`store`] (SQLite behind a trait), [`spec`] (spec → project file),
-//! [`auth`], [`secrets`], [`console`].
+//! Map: [`api`] (HTTP shapes, OpenAPI, OMS shim, the one table from [`error`] to
+//! answers), [`service`] (project operations), [`lifecycle`] (states, events and the
+//! transition table), [`transition`] (the one writer of a project's state), [`runtime`]
+//! (running projects, metric history, notices), [`store`] (SQLite behind a trait),
+//! [`spec`] (spec → project file), [`auth`], [`secrets`], [`console`].
 
 pub mod api;
 pub mod audit;
 pub mod auth;
 mod console;
+pub mod error;
 pub mod http;
 mod import;
 pub mod lifecycle;
@@ -26,7 +28,9 @@ pub mod service;
 pub mod spec;
 pub mod state;
 pub mod store;
+pub mod tags;
 pub mod tls;
+pub mod transition;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -83,6 +87,9 @@ pub enum ServerError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Settling the projects' states at start failed.
+    #[error(transparent)]
+    Recover(#[from] error::Error),
     #[error(transparent)]
     Secret(#[from] SecretError),
     #[error(transparent)]

@@ -25,11 +25,8 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
 use sha2::{Digest, Sha256};
 use tokio::sync::{oneshot, Semaphore};
-
-use crate::api::error::ApiError;
 
 /// Failures of one (user name, address) that cost no delay.
 pub const FREE_FAILURES: u32 = 5;
@@ -98,36 +95,14 @@ struct Entry {
 }
 
 /// Why a login may not be tried now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     /// This user name failed too often from this address: try again after the delay.
+    #[error("too many failed logins for this user from this address: wait {} seconds, then try again", retry_after.as_secs().max(1))]
     TooManyFailures { retry_after: Duration },
     /// Every password-check slot stayed busy.
+    #[error("too many passwords are being checked at once: try again in a second")]
     Busy { retry_after: Duration },
-}
-
-impl From<Refusal> for ApiError {
-    fn from(refusal: Refusal) -> ApiError {
-        match refusal {
-            Refusal::TooManyFailures { retry_after } => ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TOO_MANY_ATTEMPTS",
-                "too many failed logins for this user from this address",
-                format!(
-                    "wait {} seconds, then try again; each further failure doubles the wait",
-                    retry_after.as_secs().max(1)
-                ),
-            )
-            .with_retry_after(retry_after),
-            Refusal::Busy { retry_after } => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "LOGIN_BUSY",
-                "too many passwords are being checked at once",
-                "try again in a second",
-            )
-            .with_retry_after(retry_after),
-        }
-    }
 }
 
 type Job = Box<dyn FnOnce() + Send>;

@@ -7,7 +7,7 @@ use obsync_model::CheckItem;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::lifecycle::ProjectState;
+use crate::lifecycle::{ProjectState, Stage};
 use crate::secrets::Sealed;
 
 /// Now as RFC 3339 UTC with seconds.
@@ -283,15 +283,15 @@ pub struct ErrorInfo {
 impl ErrorInfo {
     /// The error's own message and each `source()` below it.
     pub fn from_error(error: &(dyn std::error::Error + 'static)) -> ErrorInfo {
-        let mut chain = Vec::new();
-        let mut cause = error.source();
-        while let Some(c) = cause {
-            chain.push(c.to_string());
-            cause = c.source();
-        }
+        obsync_model::ErrorReport::from_error(error).into()
+    }
+}
+
+impl From<obsync_model::ErrorReport> for ErrorInfo {
+    fn from(report: obsync_model::ErrorReport) -> ErrorInfo {
         ErrorInfo {
-            message: error.to_string(),
-            chain,
+            message: report.message,
+            chain: report.causes,
         }
     }
 }
@@ -311,9 +311,10 @@ pub struct PrecheckRecord {
 pub struct ProjectRecord {
     pub id: String,
     pub spec: ProjectSpec,
+    /// Written only by [`crate::transition`].
     pub state: ProjectState,
-    /// The running stage last seen (`schema`, `full`, `incremental`).
-    pub stage: Option<String>,
+    /// The running stage last seen.
+    pub stage: Option<Stage>,
     pub last_error: Option<ErrorInfo>,
     pub precheck: Option<PrecheckRecord>,
     /// Messages Kafka acknowledged in the project's finished runs; a run counts from
@@ -323,6 +324,15 @@ pub struct ProjectRecord {
     pub created_by: String,
     pub created_at: String,
     pub updated_at: String,
+}
+
+impl ProjectRecord {
+    /// Whether a precheck of the project's current definition passed (start needs it).
+    pub fn precheck_passed(&self) -> bool {
+        self.precheck
+            .as_ref()
+            .is_some_and(|p| p.passed && p.spec == self.spec)
+    }
 }
 
 /// What an event records.

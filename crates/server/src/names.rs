@@ -3,14 +3,15 @@
 //! (U+202E shows "exe.txt" as "txt.exe") or a zero-width space makes a name look like
 //! another one in the console, the logs and the exports.
 
-use crate::api::error::ApiError;
+use crate::error::{Error, Rule};
 
 /// Refuses `name` (the value of `field`) if it holds a control (Unicode Cc) or format (Cf)
 /// character; see [`obsync_config::hidden_char`].
-pub fn check_visible(field: &str, name: &str) -> Result<(), ApiError> {
+pub fn check_visible(field: &str, name: &str) -> Result<(), Error> {
     match obsync_config::hidden_char(name) {
         None => Ok(()),
-        Some(c) => Err(ApiError::bad_request(
+        Some(c) => Err(Error::invalid(
+            Rule::Name,
             field,
             format!(
                 "{field} {:?} contains the invisible or control character U+{:04X}",
@@ -18,8 +19,7 @@ pub fn check_visible(field: &str, name: &str) -> Result<(), ApiError> {
                 c as u32
             ),
             "type the name again without control characters, bidi marks or zero-width characters",
-        )
-        .with_code("INVALID_NAME")),
+        )),
     }
 }
 
@@ -45,7 +45,7 @@ mod tests {
             "a\u{202a}",
             "soft\u{ad}hyphen",
         ] {
-            let e = check_visible("name", bad).unwrap_err();
+            let e = crate::api::error::ApiError::from(check_visible("name", bad).unwrap_err());
             assert_eq!(e.body.field.as_deref(), Some("name"), "{bad:?}");
             assert_eq!(e.body.code, "INVALID_NAME");
         }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -144,16 +144,7 @@ pub async fn require_role(
 
 /// The 403 of a role too low for the action.
 pub fn forbidden(have: Role, needed: Role) -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "FORBIDDEN_ROLE",
-        format!(
-            "this needs the {} role; you have {}",
-            needed.as_str(),
-            have.as_str()
-        ),
-        "ask an admin to do it, or to give your user the role it needs",
-    )
+    crate::error::Error::Forbidden { have, needed }.into()
 }
 
 #[cfg(test)]

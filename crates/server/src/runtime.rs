@@ -9,10 +9,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use obsync_pipeline::{ProjectHandle, RunOutcome, Settings, Stage, StatusSnapshot};
+use obsync_pipeline::{NoticesSince, ProjectHandle, RunOutcome, Settings, StatusSnapshot};
 use tokio::sync::watch;
 
-use crate::lifecycle::ProjectState;
+use crate::lifecycle::{Event, Stage, StopReason};
 use crate::model::{ErrorInfo, EventKind, MetricPoint};
 use crate::state::AppState;
 
@@ -22,19 +22,14 @@ pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(10);
 pub const HISTORY_SECONDS: i64 = 24 * 3600;
 const HISTORY_POINTS: usize = (HISTORY_SECONDS / 10) as usize;
 
-/// Why a run is being stopped; decides the state recorded when it ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Intent {
-    Run,
-    /// The user paused it: record `paused`.
-    Pause,
-    /// The server is shutting down: keep `running`, resume at the next start.
-    Shutdown,
-}
-
 struct Running {
     handle: ProjectHandle,
-    intent: Arc<Mutex<Intent>>,
+    /// Why the run is being stopped, once it is; decides the state recorded when it
+    /// ends.
+    stop: Arc<Mutex<Option<StopReason>>>,
+    /// The number of the run's last notice recorded as an event (each run numbers its
+    /// notices from 1).
+    notices_seen: Arc<Mutex<u64>>,
     /// Becomes true when the supervisor has recorded the outcome.
     done: watch::Receiver<bool>,
 }
@@ -44,7 +39,6 @@ struct Running {
 pub struct Runtime {
     running: Mutex<HashMap<String, Running>>,
     history: Mutex<HashMap<String, VecDeque<MetricPoint>>>,
-    notices_seen: Mutex<HashMap<String, usize>>,
 }
 
 impl Runtime {
@@ -106,19 +100,11 @@ impl Runtime {
     }
 }
 
-/// The API's name of a pipeline stage.
-pub fn stage_name(stage: Stage) -> &'static str {
-    match stage {
-        Stage::Precheck | Stage::Schema => "schema",
-        Stage::Full => "full",
-        Stage::Incremental => "incremental",
-    }
-}
-
 /// Starts project `id` with `settings`. The caller has recorded `running` already.
 pub fn start(state: &AppState, id: &str, settings: Settings) {
     let handle = ProjectHandle::start(settings, state.project_dir(id));
-    let intent = Arc::new(Mutex::new(Intent::Run));
+    let stop = Arc::new(Mutex::new(None));
+    let notices_seen = Arc::new(Mutex::new(0));
     let (done_tx, done_rx) = watch::channel(false);
     state
         .runtime
@@ -129,7 +115,8 @@ pub fn start(state: &AppState, id: &str, settings: Settings) {
             id.to_string(),
             Running {
                 handle: handle.clone(),
-                intent: intent.clone(),
+                stop: stop.clone(),
+                notices_seen: notices_seen.clone(),
                 done: done_rx,
             },
         );
@@ -137,14 +124,20 @@ pub fn start(state: &AppState, id: &str, settings: Settings) {
     let id = id.to_string();
     tokio::spawn(async move {
         let outcome = handle.join().await;
+        // The notices of the run's last seconds, which the sampler has not seen yet.
+        record_notices(&state, &id, &handle, &notices_seen);
         let last = handle.status();
-        let stage = stage_name(last.stage).to_string();
-        let intent = *intent.lock().unwrap_or_else(|p| p.into_inner());
+        let stop = *stop.lock().unwrap_or_else(|p| p.into_inner());
         {
             let _guard = state.lifecycle.lock().await;
-            if let Err(e) = record_outcome(&state, &id, outcome, intent, stage, last.messages_acked)
-            {
-                tracing::error!(project = %id, error = %e, "cannot record how the run ended");
+            let ended = RunEnd {
+                outcome,
+                stop,
+                stage: last.stage.into(),
+                acked_messages: last.messages_acked,
+            };
+            if let Err(e) = record_outcome(&state, &id, ended) {
+                tracing::error!(project = %id, error = %obsync_model::ErrorChain(&e), "cannot record how the run ended");
             }
             state
                 .runtime
@@ -157,58 +150,58 @@ pub fn start(state: &AppState, id: &str, settings: Settings) {
     });
 }
 
-fn record_outcome(
-    state: &AppState,
-    id: &str,
+/// How a run ended, as the supervisor saw it.
+struct RunEnd {
     outcome: Result<RunOutcome, obsync_pipeline::RunError>,
-    intent: Intent,
-    stage: String,
+    /// Why it was asked to stop, if it was.
+    stop: Option<StopReason>,
+    stage: Stage,
     acked_messages: u64,
-) -> crate::store::Result<()> {
+}
+
+/// The lifecycle event of a run's end, with the note its state event carries.
+fn outcome_event(ended: &RunEnd) -> (Event, Option<&'static str>) {
+    match (&ended.outcome, ended.stop) {
+        (Ok(RunOutcome::Finished), _) => {
+            (Event::RunFinished, Some("every requested stage is done"))
+        }
+        // Kept `running`, silently: the next start resumes it.
+        (Ok(RunOutcome::Stopped), Some(StopReason::Shutdown)) => {
+            (Event::RunStopped(StopReason::Shutdown), None)
+        }
+        (Ok(RunOutcome::Stopped), _) => (
+            Event::RunStopped(StopReason::Pause),
+            Some("checkpoint saved"),
+        ),
+        (Err(_), _) => (Event::RunFailed, None),
+    }
+}
+
+fn record_outcome(state: &AppState, id: &str, ended: RunEnd) -> crate::error::Result<()> {
     let Some(mut record) = state.store.get_project(id)? else {
         return Ok(());
     };
-    record.stage = Some(stage);
-    record.acked_messages += acked_messages;
-    let (new_state, message) = match (&outcome, intent) {
-        (Ok(RunOutcome::Finished), _) => (
-            ProjectState::Finished,
-            "finished: every requested stage is done".to_string(),
-        ),
-        (Ok(RunOutcome::Stopped), Intent::Shutdown) => (
-            ProjectState::Running,
-            "stopped for the server's shutdown; checkpoint saved, resumes at the next start"
-                .to_string(),
-        ),
-        (Ok(RunOutcome::Stopped), _) => {
-            (ProjectState::Paused, "paused; checkpoint saved".to_string())
-        }
-        (Err(e), _) => {
-            let info = ErrorInfo::from_error(e);
-            state
-                .store
-                .add_event(id, EventKind::Error, "system", &info.message, &info.chain)?;
-            record.last_error = Some(info);
-            (ProjectState::Failed, "failed".to_string())
-        }
-    };
-    if record.state != new_state || intent != Intent::Shutdown {
+    record.stage = Some(ended.stage);
+    record.acked_messages += ended.acked_messages;
+    let (event, note) = outcome_event(&ended);
+    if let Err(e) = &ended.outcome {
+        let info = ErrorInfo::from_error(e);
         state
             .store
-            .add_event(id, EventKind::State, "system", &message, &[])?;
+            .add_event(id, EventKind::Error, "system", &info.message, &info.chain)?;
+        record.last_error = Some(info);
     }
-    record.state = new_state;
-    record.updated_at = crate::model::now_rfc3339();
-    state.store.put_project(&record)
+    crate::transition::apply(state, &mut record, event, "system", note)?;
+    Ok(())
 }
 
 /// Stops a running project for a pause (the supervisor records `paused`) and waits
 /// until its in-flight messages are delivered and the checkpoint is saved.
 pub async fn pause(state: &AppState, id: &str) {
-    stop(state, id, Intent::Pause).await
+    stop(state, id, StopReason::Pause).await
 }
 
-async fn stop(state: &AppState, id: &str, why: Intent) {
+async fn stop(state: &AppState, id: &str, why: StopReason) {
     let done = {
         let running = state
             .runtime
@@ -216,7 +209,7 @@ async fn stop(state: &AppState, id: &str, why: Intent) {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         running.get(id).map(|r| {
-            *r.intent.lock().unwrap_or_else(|p| p.into_inner()) = why;
+            *r.stop.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
             r.handle.stop();
             r.done.clone()
         })
@@ -237,7 +230,7 @@ pub async fn shutdown(state: &AppState) {
         .keys()
         .cloned()
         .collect();
-    futures::future::join_all(ids.iter().map(|id| stop(state, id, Intent::Shutdown))).await;
+    futures::future::join_all(ids.iter().map(|id| stop(state, id, StopReason::Shutdown))).await;
 }
 
 /// Samples every running project every [`SAMPLE_INTERVAL`]: a history point (memory
@@ -253,7 +246,7 @@ pub async fn sample_forever(state: AppState) {
 
 fn sample_once(state: &AppState) {
     let now = chrono::Utc::now().timestamp();
-    let snapshots: Vec<(String, StatusSnapshot)> = {
+    let running: Vec<(String, ProjectHandle, Arc<Mutex<u64>>)> = {
         let running = state
             .runtime
             .running
@@ -261,10 +254,11 @@ fn sample_once(state: &AppState) {
             .unwrap_or_else(|p| p.into_inner());
         running
             .iter()
-            .map(|(id, r)| (id.clone(), r.handle.status()))
+            .map(|(id, r)| (id.clone(), r.handle.clone(), r.notices_seen.clone()))
             .collect()
     };
-    for (id, s) in snapshots {
+    for (id, handle, notices_seen) in running {
+        let s = handle.status();
         let point = MetricPoint {
             t: now,
             lag_seconds: s.lag_seconds,
@@ -273,26 +267,121 @@ fn sample_once(state: &AppState) {
         };
         state.runtime.record_point(&id, point);
         if let Err(e) = state.store.add_metric(&id, &point) {
-            tracing::warn!(project = %id, error = %e, "cannot store a metric point");
+            tracing::warn!(project = %id, error = %obsync_model::ErrorChain(&e), "cannot store a metric point");
         }
-        let seen = {
-            let mut seen = state
-                .runtime
-                .notices_seen
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            let entry = seen.entry(id.clone()).or_insert(0);
-            let before = (*entry).min(s.notices.len());
-            *entry = s.notices.len();
-            before
-        };
-        for notice in &s.notices[seen..] {
-            let _ = state
-                .store
-                .add_event(&id, EventKind::Notice, "system", notice, &[]);
-        }
+        record_notices(state, &id, &handle, &notices_seen);
     }
     if let Err(e) = state.store.prune_metrics(now - HISTORY_SECONDS) {
-        tracing::warn!(error = %e, "cannot prune the metric history");
+        tracing::warn!(error = %obsync_model::ErrorChain(&e), "cannot prune the metric history");
+    }
+}
+
+/// Records the run's notices numbered above the last one recorded as events; a notice
+/// whose event cannot be stored is logged, and the next sample tries it again.
+fn record_notices(state: &AppState, id: &str, handle: &ProjectHandle, seen: &Mutex<u64>) {
+    let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+    let since = handle.notices_since(*seen);
+    let stored = record_since(&mut seen, since, |message| {
+        state
+            .store
+            .add_event(id, EventKind::Notice, "system", message, &[])
+    });
+    if let Err(e) = stored {
+        tracing::warn!(project = %id, error = %obsync_model::ErrorChain(&e), "cannot record a notice as an event; retrying at the next sample");
+    }
+}
+
+/// Hands `since`'s notices to `add` in order (first a line saying how many were missed,
+/// if any), moving `seen` past each one added; stops at the first failure.
+fn record_since<E>(
+    seen: &mut u64,
+    since: NoticesSince,
+    mut add: impl FnMut(&str) -> Result<(), E>,
+) -> Result<(), E> {
+    if since.missed > 0 {
+        add(&format!(
+            "{} notices came faster than they could be recorded and are not in the log",
+            since.missed
+        ))?;
+        *seen += since.missed;
+    }
+    for notice in since.notices {
+        add(&notice.message)?;
+        *seen = notice.number;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use obsync_pipeline::status::{StatusCell, KEPT_NOTICES};
+
+    /// Records `cell`'s notices after `seen` into `log`, as a sample does.
+    fn sample(cell: &StatusCell, seen: &mut u64, log: &mut Vec<String>) {
+        record_since::<()>(seen, cell.notices_since(*seen), |m| {
+            log.push(m.to_string());
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn notices_past_the_hundredth_become_events() {
+        let cell = StatusCell::new("p");
+        let (mut seen, mut log) = (0, Vec::new());
+        for i in 0..KEPT_NOTICES + 50 {
+            cell.add_notice(format!("n{i}"));
+            if i % 10 == 9 {
+                sample(&cell, &mut seen, &mut log);
+            }
+        }
+        assert_eq!(log.len(), KEPT_NOTICES + 50);
+        assert_eq!(log.last().unwrap(), &format!("n{}", KEPT_NOTICES + 49));
+    }
+
+    #[test]
+    fn the_first_notices_after_a_resume_are_recorded() {
+        // The first run: three notices, all recorded.
+        let first = StatusCell::new("p");
+        let (mut seen, mut log) = (0, Vec::new());
+        for i in 0..3 {
+            first.add_notice(format!("run 1 notice {i}"));
+        }
+        sample(&first, &mut seen, &mut log);
+        // The resumed run numbers its notices from 1 again, with a counter of its own.
+        let resumed = StatusCell::new("p");
+        let mut seen = 0;
+        resumed.add_notice("run 2 notice 0");
+        sample(&resumed, &mut seen, &mut log);
+        assert_eq!(log.last().unwrap(), "run 2 notice 0");
+        assert_eq!(log.len(), 4);
+    }
+
+    #[test]
+    fn a_failed_store_retries_the_same_notice_and_missed_ones_are_counted_once() {
+        let cell = StatusCell::new("p");
+        for i in 0..KEPT_NOTICES + 5 {
+            cell.add_notice(format!("n{i}"));
+        }
+        let mut seen = 0;
+        let mut log = Vec::new();
+        // The store fails on the third event.
+        let since = cell.notices_since(seen);
+        let failed = record_since(&mut seen, since, |m| {
+            if log.len() == 2 {
+                return Err("disk full");
+            }
+            log.push(m.to_string());
+            Ok(())
+        });
+        assert_eq!(failed, Err("disk full"));
+        assert_eq!(
+            log[0],
+            "5 notices came faster than they could be recorded and are not in the log"
+        );
+        sample(&cell, &mut seen, &mut log);
+        assert_eq!(log.len(), 1 + KEPT_NOTICES, "{log:?}");
+        assert_eq!(log[1..].first().unwrap(), "n5");
     }
 }

@@ -1,23 +1,24 @@
-//! Project operations shared by the REST API and the OMS shim: each checks the state
-//! machine ([`crate::lifecycle`]), changes the record, logs an event and drives the
-//! runtime.
+//! Project operations shared by the REST API and the OMS shim: each checks the
+//! lifecycle ([`crate::lifecycle`]), changes the record, moves its state through the
+//! one writer ([`crate::transition`]) and drives the runtime. Errors are the domain's
+//! ([`crate::error`]); the API maps them.
 
-use axum::http::StatusCode;
 use obsync_config::ProjectConfig;
 use obsync_pipeline::Settings;
 
-use crate::api::error::{ApiError, ApiResult};
 use crate::auth::Actor;
-use crate::lifecycle::{Action, ProjectState};
+use crate::error::{Error, Result};
+use crate::lifecycle::{self, Action, Event, ProjectState, Stage};
 use crate::model::{
-    new_id, now_rfc3339, EventKind, PrecheckRecord, ProjectRecord, ProjectSpec, Tag,
+    new_id, now_rfc3339, ErrorInfo, EventKind, PrecheckRecord, ProjectRecord, ProjectSpec, Tag,
 };
 use crate::spec::{self, Rendered, SpecContext};
 use crate::state::AppState;
+use crate::transition;
 
 /// Renders `spec` against the stored data sources and tags; `with_secrets` opens the
 /// sealed passwords (for running), else they stay variable names (for export).
-pub fn render(state: &AppState, spec: &ProjectSpec, with_secrets: bool) -> ApiResult<Rendered> {
+pub fn render(state: &AppState, spec: &ProjectSpec, with_secrets: bool) -> Result<Rendered> {
     render_with(state, spec, with_secrets, &[])
 }
 
@@ -27,7 +28,7 @@ fn render_with(
     spec: &ProjectSpec,
     with_secrets: bool,
     new_tags: &[Tag],
-) -> ApiResult<Rendered> {
+) -> Result<Rendered> {
     let source = state.store.get_datasource(&spec.source_id)?;
     let target = state.store.get_datasource(&spec.target_id)?;
     let mut tags = state.store.list_tags()?;
@@ -45,31 +46,29 @@ fn render_with(
 }
 
 /// The validated config of `spec` (the project file's rules).
-pub fn config(state: &AppState, spec: &ProjectSpec) -> ApiResult<ProjectConfig> {
+pub fn config(state: &AppState, spec: &ProjectSpec) -> Result<ProjectConfig> {
     Ok(render(state, spec, true)?.config(chrono::Utc::now().timestamp())?)
 }
 
 /// The engine's settings for `spec`.
-pub fn settings(state: &AppState, spec: &ProjectSpec) -> ApiResult<Settings> {
+pub fn settings(state: &AppState, spec: &ProjectSpec) -> Result<Settings> {
     Ok(Settings::from_config(config(state, spec)?))
 }
 
-pub fn get(state: &AppState, id: &str) -> ApiResult<ProjectRecord> {
+pub fn get(state: &AppState, id: &str) -> Result<ProjectRecord> {
     state
         .store
         .get_project(id)?
-        .ok_or_else(|| ApiError::not_found("project", id))
+        .ok_or_else(|| Error::not_found("project", id))
 }
 
-fn check(record: &ProjectRecord, action: Action) -> ApiResult<()> {
-    if record.state.allows(action) {
-        Ok(())
-    } else {
-        Err(ApiError::invalid_state(action, record.state))
-    }
+/// Refuses `action` unless the record's state allows it.
+fn check(record: &ProjectRecord, action: Action) -> Result<()> {
+    lifecycle::next(record.state, Event::Act(action))?;
+    Ok(())
 }
 
-fn audit(state: &AppState, id: &str, actor: &Actor, message: &str) -> ApiResult<()> {
+fn audit(state: &AppState, id: &str, actor: &Actor, message: &str) -> Result<()> {
     Ok(crate::audit::record(
         state,
         actor,
@@ -78,33 +77,8 @@ fn audit(state: &AppState, id: &str, actor: &Actor, message: &str) -> ApiResult<
     )?)
 }
 
-fn set_state(
-    state: &AppState,
-    record: &mut ProjectRecord,
-    new_state: ProjectState,
-    actor: &str,
-) -> ApiResult<()> {
-    if record.state != new_state {
-        state.store.add_event(
-            &record.id,
-            EventKind::State,
-            actor,
-            &format!("{} → {}", record.state.as_str(), new_state.as_str()),
-            &[],
-        )?;
-    }
-    record.state = new_state;
-    record.updated_at = now_rfc3339();
-    state.store.put_project(record)?;
-    Ok(())
-}
-
 /// Saves a new project (not started) after validating its spec.
-pub async fn create(
-    state: &AppState,
-    spec: ProjectSpec,
-    actor: &Actor,
-) -> ApiResult<ProjectRecord> {
+pub async fn create(state: &AppState, spec: ProjectSpec, actor: &Actor) -> Result<ProjectRecord> {
     create_with_tags(state, spec, actor, &[]).await
 }
 
@@ -114,7 +88,7 @@ pub async fn create_with_tags(
     spec: ProjectSpec,
     actor: &Actor,
     new_tags: &[Tag],
-) -> ApiResult<ProjectRecord> {
+) -> Result<ProjectRecord> {
     crate::names::check_visible("name", &spec.name)?;
     render_with(state, &spec, true, new_tags)?.config(chrono::Utc::now().timestamp())?;
     for tag in new_tags {
@@ -124,7 +98,7 @@ pub async fn create_with_tags(
     let record = ProjectRecord {
         id: new_id("np"),
         spec,
-        state: ProjectState::NotStarted,
+        state: lifecycle::INITIAL,
         stage: None,
         last_error: None,
         precheck: None,
@@ -149,7 +123,7 @@ pub async fn update(
     id: &str,
     spec: ProjectSpec,
     actor: &Actor,
-) -> ApiResult<ProjectRecord> {
+) -> Result<ProjectRecord> {
     let _guard = state.lifecycle.lock().await;
     let mut record = get(state, id)?;
     check(&record, Action::Edit)?;
@@ -159,11 +133,17 @@ pub async fn update(
     config(state, &spec)?;
     record.spec = spec;
     audit(state, id, actor, "edited the definition")?;
-    set_state(state, &mut record, ProjectState::NotStarted, &actor.who())?;
+    transition::apply(
+        state,
+        &mut record,
+        Event::Act(Action::Edit),
+        &actor.who(),
+        None,
+    )?;
     Ok(record)
 }
 
-pub async fn delete(state: &AppState, id: &str, actor: &Actor) -> ApiResult<()> {
+pub async fn delete(state: &AppState, id: &str, actor: &Actor) -> Result<()> {
     let _guard = state.lifecycle.lock().await;
     let record = get(state, id)?;
     check(&record, Action::Delete)?;
@@ -185,13 +165,18 @@ pub async fn delete(state: &AppState, id: &str, actor: &Actor) -> ApiResult<()> 
 }
 
 /// Runs the engine's precheck and keeps it as the project's last precheck.
-pub async fn precheck(state: &AppState, id: &str, actor: &Actor) -> ApiResult<ProjectRecord> {
+pub async fn precheck(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectRecord> {
     let (before, spec) = {
         let _guard = state.lifecycle.lock().await;
         let mut record = get(state, id)?;
-        check(&record, Action::Precheck)?;
         let before = record.state;
-        set_state(state, &mut record, ProjectState::Prechecking, &actor.who())?;
+        transition::apply(
+            state,
+            &mut record,
+            Event::Act(Action::Precheck),
+            &actor.who(),
+            None,
+        )?;
         (before, record.spec)
     };
     let items = match settings(state, &spec) {
@@ -199,7 +184,13 @@ pub async fn precheck(state: &AppState, id: &str, actor: &Actor) -> ApiResult<Pr
         Err(e) => {
             let _guard = state.lifecycle.lock().await;
             let mut record = get(state, id)?;
-            set_state(state, &mut record, before, "system")?;
+            transition::apply(
+                state,
+                &mut record,
+                Event::PrecheckAborted { from: before },
+                "system",
+                None,
+            )?;
             return Err(e);
         }
     };
@@ -212,11 +203,6 @@ pub async fn precheck(state: &AppState, id: &str, actor: &Actor) -> ApiResult<Pr
         items,
         spec: spec.clone(),
     });
-    let after = if passed {
-        ProjectState::NotStarted
-    } else {
-        ProjectState::PrecheckFailed
-    };
     audit(
         state,
         id,
@@ -227,75 +213,97 @@ pub async fn precheck(state: &AppState, id: &str, actor: &Actor) -> ApiResult<Pr
             "precheck failed"
         },
     )?;
-    set_state(state, &mut record, after, "system")?;
+    let outcome = if passed {
+        Event::PrecheckPassed
+    } else {
+        Event::PrecheckFailed
+    };
+    transition::apply(state, &mut record, outcome, "system", None)?;
     Ok(record)
 }
 
 /// Starts a project whose current spec passed its precheck.
-pub async fn start(state: &AppState, id: &str, actor: &Actor) -> ApiResult<ProjectRecord> {
+pub async fn start(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectRecord> {
     let _guard = state.lifecycle.lock().await;
     let mut record = get(state, id)?;
     check(&record, Action::Start)?;
-    let passed = record
-        .precheck
-        .as_ref()
-        .is_some_and(|p| p.passed && p.spec == record.spec);
-    if !passed {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "PRECHECK_REQUIRED",
-            "the project's current definition has not passed a precheck",
-            "run POST /api/v1/projects/{id}/precheck and fix the failed items, then start",
-        ));
+    if !record.precheck_passed() {
+        return Err(Error::PrecheckRequired);
     }
     let settings = settings(state, &record.spec)?;
     record.last_error = None;
-    record.stage = Some("schema".into());
+    record.stage = Some(Stage::FIRST);
     audit(state, id, actor, "started")?;
-    set_state(state, &mut record, ProjectState::Running, &actor.who())?;
+    transition::apply(
+        state,
+        &mut record,
+        Event::Act(Action::Start),
+        &actor.who(),
+        None,
+    )?;
     crate::runtime::start(state, id, settings);
     Ok(record)
 }
 
 /// Pauses a running project; returns once its checkpoint is saved.
-pub async fn pause(state: &AppState, id: &str, actor: &Actor) -> ApiResult<ProjectRecord> {
+pub async fn pause(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectRecord> {
     {
         let _guard = state.lifecycle.lock().await;
-        let record = get(state, id)?;
+        let mut record = get(state, id)?;
         check(&record, Action::Pause)?;
         audit(state, id, actor, "paused")?;
+        // The state stays `running` until the run has stopped (`RunStopped`).
+        transition::apply(
+            state,
+            &mut record,
+            Event::Act(Action::Pause),
+            &actor.who(),
+            None,
+        )?;
     }
     crate::runtime::pause(state, id).await;
     get(state, id)
 }
 
 /// Resumes a paused or failed project from its checkpoint.
-pub async fn resume(state: &AppState, id: &str, actor: &Actor) -> ApiResult<ProjectRecord> {
+pub async fn resume(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectRecord> {
     let _guard = state.lifecycle.lock().await;
     let mut record = get(state, id)?;
     check(&record, Action::Resume)?;
     let settings = settings(state, &record.spec)?;
     record.last_error = None;
     audit(state, id, actor, "resumed")?;
-    set_state(state, &mut record, ProjectState::Running, &actor.who())?;
+    transition::apply(
+        state,
+        &mut record,
+        Event::Act(Action::Resume),
+        &actor.who(),
+        None,
+    )?;
     crate::runtime::start(state, id, settings);
     Ok(record)
 }
 
 /// Releases a project for good (paused, failed or finished ones only).
-pub async fn release(state: &AppState, id: &str, actor: &Actor) -> ApiResult<ProjectRecord> {
+pub async fn release(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectRecord> {
     let _guard = state.lifecycle.lock().await;
     let mut record = get(state, id)?;
     check(&record, Action::Release)?;
     audit(state, id, actor, "released")?;
-    set_state(state, &mut record, ProjectState::Releasing, &actor.who())?;
+    transition::apply(
+        state,
+        &mut record,
+        Event::Act(Action::Release),
+        &actor.who(),
+        None,
+    )?;
     // Nothing runs in the states release is allowed from; releasing ends at once.
-    set_state(state, &mut record, ProjectState::Released, "system")?;
+    transition::apply(state, &mut record, Event::ReleaseDone, "system", None)?;
     Ok(record)
 }
 
 /// A new, unstarted project with the same definition and " copy" naming.
-pub async fn clone(state: &AppState, id: &str, actor: &Actor) -> ApiResult<ProjectRecord> {
+pub async fn clone(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectRecord> {
     let record = get(state, id)?;
     let mut spec = record.spec;
     let mut name: String = spec.name.chars().take(60).collect();
@@ -307,51 +315,41 @@ pub async fn clone(state: &AppState, id: &str, actor: &Actor) -> ApiResult<Proje
 }
 
 /// After a restart: running projects resume from their checkpoints; interrupted
-/// prechecks and releases are settled.
-pub async fn recover(state: &AppState) -> crate::store::Result<()> {
+/// prechecks and releases are settled ([`Event::ServerStarted`]).
+pub async fn recover(state: &AppState) -> Result<()> {
     let _guard = state.lifecycle.lock().await;
     for mut record in state.store.list_projects()? {
         let since = chrono::Utc::now().timestamp() - crate::runtime::HISTORY_SECONDS;
         state
             .runtime
             .load_history(&record.id, state.store.metrics_since(&record.id, since)?);
-        match record.state {
-            ProjectState::Running => match settings(state, &record.spec) {
+        if record.state == ProjectState::Running {
+            match settings(state, &record.spec) {
                 Ok(settings) => {
-                    state.store.add_event(
-                        &record.id,
-                        EventKind::State,
+                    transition::apply(
+                        state,
+                        &mut record,
+                        Event::ServerStarted,
                         "system",
-                        "resuming from the checkpoint after a server start",
-                        &[],
+                        Some("resuming from the checkpoint after a server start"),
                     )?;
                     crate::runtime::start(state, &record.id, settings);
                 }
                 Err(e) => {
-                    record.last_error = Some(crate::model::ErrorInfo {
-                        message: e.body.message.clone(),
-                        chain: vec![],
-                    });
-                    record.state = ProjectState::Failed;
+                    let info = ErrorInfo::from_error(&e);
                     state.store.add_event(
                         &record.id,
                         EventKind::Error,
                         "system",
-                        &e.body.message,
-                        &[],
+                        &info.message,
+                        &info.chain,
                     )?;
-                    state.store.put_project(&record)?;
+                    record.last_error = Some(info);
+                    transition::apply(state, &mut record, Event::RunFailed, "system", None)?;
                 }
-            },
-            ProjectState::Prechecking => {
-                record.state = ProjectState::NotStarted;
-                state.store.put_project(&record)?;
             }
-            ProjectState::Releasing => {
-                record.state = ProjectState::Released;
-                state.store.put_project(&record)?;
-            }
-            _ => {}
+        } else if lifecycle::next(record.state, Event::ServerStarted)? != record.state {
+            transition::apply(state, &mut record, Event::ServerStarted, "system", None)?;
         }
     }
     Ok(())

@@ -1098,6 +1098,56 @@ async fn preview_renders_the_exact_records_and_writes_nothing() {
     server.stop().await;
 }
 
+/// The preview gives the engine's answer: a shard column the table lacks stops a run
+/// (it would move keys to other partitions), so the preview refuses it too, instead of
+/// hashing the columns that are left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_refuses_a_missing_shard_column_as_a_run_would() {
+    let services = Services::load();
+    let db = orders_db(&services, 2);
+    let topic = obsync_testkit::unique_name("srvprevshard");
+    let server = TestServer::start("preview_shard").await;
+    let api = &server.api;
+    let (src, kafka) = create_datasources(api, &services).await;
+    let table = format!("{db}.orders");
+    let mut s = spec(
+        &project_name(),
+        &src,
+        &kafka,
+        &["full"],
+        std::slice::from_ref(&table),
+        &topic,
+    );
+    s["objects"][0]["shard_columns"] = json!({ (table.clone()): ["note", "gone"] });
+    let (status, body) = api
+        .post(
+            "/api/v1/preview",
+            json!({"spec": s, "table": table, "limit": 2}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("INVALID_PROJECT")),
+        "{body}"
+    );
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("\"gone\"") && message.contains("orders"),
+        "{message}"
+    );
+    // With columns the table has, the rows are rendered.
+    s["objects"][0]["shard_columns"] = json!({ (table.clone()): ["note"] });
+    let preview = api
+        .post_ok(
+            "/api/v1/preview",
+            json!({"spec": s, "table": table, "limit": 2}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(preview["records"].as_array().unwrap().len(), 2, "{preview}");
+    server.stop().await;
+}
+
 /// What a new user's mistakes get: malformed JSON, a wrong type, a missing content
 /// type, a bad query value and unknown ids each answer a 4xx `{code, message, advice}`
 /// that names the problem (and the field where there is one), never a 500 or plain text.

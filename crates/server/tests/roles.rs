@@ -25,6 +25,9 @@ fn expected_role(method: &str, path: &str) -> &'static str {
     let admin_only = path.starts_with("/api/v1/users") || path == "/api/v1/audit";
     if admin_only {
         "admin"
+    } else if path == "/api/v1/projects/{id}/messages" {
+        // The topic viewer shows row data: not for viewers.
+        "operator"
     } else if method == "get"
         || path == "/api/v1/session"
         || path == "/api/v1/me/password"

@@ -563,3 +563,91 @@ async fn the_probe_opens_the_dump_as_the_reader_would_and_a_missing_file_is_name
         "{item:#?}"
     );
 }
+
+/// Lineage on MariaDB (no `server_uuid`: its identity is `server_id:N`): a checkpoint
+/// from another server resumes by GTID only when this server's binlog holds its
+/// state (a failover); by file and offset never; and a state the binlog does not
+/// reach is another history even on the same server and file.
+#[tokio::test]
+async fn a_resume_on_another_server_is_a_failover_only_by_gtid_within_its_history() {
+    use obsync_source::binlog::Positioning;
+    let ep = shared_endpoint();
+    let db = unique_name("bl_lineage");
+    let mut conn = sql(&ep).await;
+    create_db(&mut conn, &db, &[T1]).await;
+    let mut r = reader(&ep, StartFrom::Current, db_filter(&db)).await;
+    exec(&mut conn, &["INSERT INTO t1 VALUES (1, 'x')"]).await;
+    let first = next_txn(&mut r).await;
+    let this: Option<u64> = conn.query_first("SELECT @@server_id").await.unwrap();
+    let this = format!("server_id:{}", this.unwrap());
+    assert_eq!(
+        r.source_server(),
+        Some(this.as_str()),
+        "the reader names its server"
+    );
+    exec(&mut conn, &["INSERT INTO t1 VALUES (2, 'y')"]).await;
+    let second = next_txn(&mut r).await;
+
+    let start = |positioning, server: &str, at: LogPosition| {
+        let mut opts = BinlogOptions::new(server_id(), StartFrom::Position(at), db_filter(&db));
+        opts.heartbeat = Duration::from_secs(1);
+        opts.positioning = positioning;
+        opts.source_server = Some(server.to_string());
+        BinlogReader::start(ep.clone(), opts)
+    };
+    // The same server, by file: as before.
+    let mut same = start(Positioning::Auto, &this, first.end.clone())
+        .await
+        .unwrap();
+    assert_eq!(next_txn(&mut same).await.end, second.end);
+    // Another server by file: an offset of its binlog means nothing here.
+    let err = start(Positioning::Auto, "server_id:424242", first.end.clone())
+        .await
+        .unwrap_err();
+    let BinlogError::ServerChanged { was, now, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        (was.as_str(), now.as_str()),
+        ("server_id:424242", this.as_str())
+    );
+    assert!(
+        err.to_string().contains("binlog_positioning = \"gtid\""),
+        "{err}"
+    );
+    // Another server by GTID, its state in this binlog: a failover, accepted.
+    let mut failover = start(Positioning::Gtid, "server_id:424242", first.end.clone())
+        .await
+        .unwrap();
+    assert_eq!(next_txn(&mut failover).await.end, second.end);
+    assert_eq!(failover.source_server(), Some(this.as_str()));
+    // A state past this binlog's end (a re-created or restored log), by GTID and by
+    // file on the same server: another history.
+    let gtid = first.end.gtid.clone().unwrap().0;
+    let (domain_server, seq) = gtid.rsplit_once('-').unwrap();
+    let ahead = LogPosition {
+        coord: first.end.coord.clone(),
+        gtid: Some(obsync_model::Gtid(format!(
+            "{domain_server}-{}",
+            seq.parse::<u64>().unwrap() + 1_000_000
+        ))),
+    };
+    for positioning in [Positioning::Gtid, Positioning::Auto] {
+        let err = start(positioning, "server_id:424242", ahead.clone())
+            .await
+            .unwrap_err();
+        let err = match (positioning, err) {
+            // By file, the identity check speaks first; on the same server the GTID
+            // state decides.
+            (Positioning::Auto, BinlogError::ServerChanged { .. }) => {
+                start(positioning, &this, ahead.clone()).await.unwrap_err()
+            }
+            (_, e) => e,
+        };
+        assert!(
+            matches!(err, BinlogError::LineageChanged { .. }),
+            "{positioning:?}: {err:?}"
+        );
+    }
+    exec(&mut conn, &[&format!("DROP DATABASE {db}")]).await;
+}

@@ -30,6 +30,10 @@ pub struct State {
     /// The definitions file in the same directory, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub definitions_file: Option<String>,
+    /// The identity of the server the incremental position was read from; absent in
+    /// files written before obsync kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    source_server: Option<String>,
 }
 
 /// The definitions file: a bare list (format 1 has no envelope of its own; its format
@@ -209,6 +213,7 @@ impl State {
                 timestamp: i.timestamp,
             }),
             definitions_file,
+            source_server: state.source_server.clone(),
         }
     }
 
@@ -228,6 +233,7 @@ impl State {
                 timestamp: i.timestamp,
             }),
             definitions: Vec::new(),
+            source_server: self.source_server,
         }
     }
 }

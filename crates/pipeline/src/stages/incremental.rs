@@ -10,7 +10,7 @@ use crate::project::RunContext;
 use crate::status::{Stage, WarningCause};
 use crate::RunError;
 use obsync_format::{Ddl, MessageContext, TxnSequence};
-use obsync_model::{Change, ErrorChain, SourceEvent, TableId, TableMeta, TxnInfo};
+use obsync_model::{Change, ErrorChain, ErrorReport, SourceEvent, TableId, TableMeta, TxnInfo};
 use obsync_source::binlog::{BinlogOptions, BinlogReader, StartFrom, TableFilter};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -28,6 +28,7 @@ pub async fn run(
     plan: &ProjectPlan,
     routes: &BTreeMap<TableId, Route>,
     start: StartFrom,
+    source_server: Option<String>,
     known: Vec<Arc<TableMeta>>,
     mut emitter: Emitter,
 ) -> Result<(), RunError> {
@@ -49,9 +50,14 @@ pub async fn run(
     };
     tracing::info!(?start, "incremental sync starts");
     let mut defs = Definitions::new(known);
-    let Some(mut reader) = open_reader(ctx, &start, &filter, &defs).await? else {
+    // The server the positions were read from: a reader opened elsewhere must be a
+    // failover within one GTID history (the reader checks), and the checkpoint keeps
+    // whichever server the delivered positions came from.
+    let mut server = source_server;
+    let Some(mut reader) = open_reader(ctx, &start, &server, &filter, &defs).await? else {
         return Ok(());
     };
+    note_server(&reader, &mut server, &emitter).await?;
     // Numbers continue after every number an earlier run may have sent.
     let mut seq = SequenceReservation::load(&ctx.state_dir)?;
     let mut txn_rows: Vec<Change> = Vec::new();
@@ -86,17 +92,18 @@ pub async fn run(
                         start = StartFrom::Position(p.clone());
                     }
                     tracing::warn!(error = %ErrorChain(&e), ?start, "source unavailable: retrying until it is back");
-                    ctx.status.set_error(ErrorChain(&e).to_string());
+                    ctx.status.set_error(ErrorReport::from_error(&e));
                     ctx.stats.warnings.set(
                         WarningCause::Source,
                         format!("{}; retrying until the source is back", ErrorChain(&e)),
                     );
                     txn_rows.clear();
                     current = None;
-                    match open_reader(ctx, &start, &filter, &defs).await? {
+                    match open_reader(ctx, &start, &server, &filter, &defs).await? {
                         Some(r) => reader = r,
                         None => return Ok(()),
                     }
+                    note_server(&reader, &mut server, &emitter).await?;
                     ctx.metrics.binlog_reconnects.inc();
                     reconnects_counted = 0;
                     continue;
@@ -110,6 +117,9 @@ pub async fn run(
                 continue;
             }
         };
+        // A reconnect inside the reader may have reached another server (a failover
+        // it accepted): its positions are that server's from here on.
+        note_server(&reader, &mut server, &emitter).await?;
         match event {
             SourceEvent::Begin(txn) => {
                 txn_rows.clear();
@@ -238,6 +248,7 @@ const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(30);
 async fn open_reader(
     ctx: &mut RunContext,
     start: &StartFrom,
+    server: &Option<String>,
     filter: &TableFilter,
     defs: &Definitions,
 ) -> Result<Option<BinlogReader>, RunError> {
@@ -246,6 +257,7 @@ async fn open_reader(
     loop {
         let mut opts = BinlogOptions::new(s.server_id, start.clone(), filter.clone());
         opts.known_tables = defs.current();
+        opts.source_server = server.clone();
         opts.positioning = s.positioning;
         // The reader's own reconnects show in the status while they happen.
         let stats = ctx.stats.clone();
@@ -263,7 +275,7 @@ async fn open_reader(
             }
             Err(e) if e.is_transient() => {
                 tracing::warn!(error = %ErrorChain(&e), retry_in = ?backoff, "cannot open the binlog stream");
-                ctx.status.set_error(ErrorChain(&e).to_string());
+                ctx.status.set_error(ErrorReport::from_error(&e));
                 ctx.stats.warnings.set(
                     WarningCause::Source,
                     format!(
@@ -284,6 +296,27 @@ async fn open_reader(
         }
         backoff = (backoff * 2).min(MAX_RETRY_BACKOFF);
     }
+}
+
+/// Queues a [`Mark::Source`] when the reader reads from another server than `server`
+/// (or the first one known), before any position read from it.
+async fn note_server(
+    reader: &BinlogReader,
+    server: &mut Option<String>,
+    emitter: &Emitter,
+) -> Result<(), RunError> {
+    match reader.source_server() {
+        Some(now) if server.as_deref() != Some(now) => {
+            *server = Some(now.to_string());
+            emitter
+                .mark(Mark::Source {
+                    server: now.to_string(),
+                })
+                .await?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn txn_ts(txn: &Option<Arc<TxnInfo>>) -> u32 {

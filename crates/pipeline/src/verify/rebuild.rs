@@ -274,6 +274,7 @@ mod tests {
             offset,
             key: None,
             value: Some(value.into_bytes()),
+            timestamp_ms: None,
         }
     }
 
@@ -324,6 +325,7 @@ mod tests {
             offset: 7,
             key: None,
             value: Some(b"not json".to_vec()),
+            timestamp_ms: None,
         });
         let e = r.error.expect("an error");
         assert!(

@@ -17,6 +17,7 @@ use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{Json, Path, Query};
 use super::{Actor, ProjectRef};
 use crate::audit::Subject;
+use crate::error::{Error, Rule};
 use crate::model::{
     new_id, now_rfc3339, DataSourceKind, DataSourceRecord, KafkaRecord, SaslRecord, SourceRecord,
     SourceTlsMode, SourceTlsRecord, TlsRecord,
@@ -351,16 +352,16 @@ pub fn build_record(
     state: &AppState,
     input: DataSourceInput,
     old: Option<&DataSourceRecord>,
-) -> ApiResult<DataSourceRecord> {
+) -> crate::error::Result<DataSourceRecord> {
     let name = input.name.trim().to_string();
     crate::names::check_visible("name", &name)?;
     if name.is_empty() || name.chars().count() > 32 || name.chars().any(char::is_whitespace) {
-        return Err(ApiError::bad_request(
+        return Err(Error::invalid(
+            Rule::DataSource,
             "name",
             format!("data source name {:?} is invalid", input.name),
             "use 1-32 characters without spaces",
-        )
-        .with_code("INVALID_DATASOURCE"));
+        ));
     }
     let taken = state
         .store
@@ -368,13 +369,10 @@ pub fn build_record(
         .into_iter()
         .any(|d| d.name == name && Some(&d.id) != old.map(|o| &o.id));
     if taken {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "NAME_TAKEN",
-            format!("a data source named {name:?} exists already"),
-            "choose another name",
-        )
-        .with_field("name"));
+        return Err(Error::NameTaken {
+            what: "data source",
+            name,
+        });
     }
     let seal = |plain: Option<String>, old: Option<&crate::secrets::Sealed>| {
         plain.map(|p| state.key.seal(&p)).or_else(|| old.cloned())
@@ -383,28 +381,28 @@ pub fn build_record(
     let (source, kafka) = match input.kind {
         DataSourceKind::Kafka => {
             let k = input.kafka.ok_or_else(|| {
-                ApiError::bad_request(
+                Error::invalid(
+                    Rule::DataSource,
                     "kafka",
                     "a Kafka data source needs the kafka object",
                     "add kafka: {bootstrap_servers, version}",
                 )
-                .with_code("INVALID_DATASOURCE")
             })?;
             if k.bootstrap_servers.trim().is_empty() {
-                return Err(ApiError::bad_request(
+                return Err(Error::invalid(
+                    Rule::DataSource,
                     "kafka.bootstrap_servers",
                     "bootstrap_servers is empty",
                     "write host:port[,host:port…]",
-                )
-                .with_code("INVALID_DATASOURCE"));
+                ));
             }
             if !["0.9", "1.0", "2.x", "3.x", "4.x"].contains(&k.version.as_str()) {
-                return Err(ApiError::bad_request(
+                return Err(Error::invalid(
+                    Rule::DataSource,
                     "kafka.version",
                     format!("Kafka version {:?} is not known", k.version),
                     "use 0.9, 1.0, 2.x or 3.x",
-                )
-                .with_code("INVALID_DATASOURCE"));
+                ));
             }
             // Stored secrets stay with the connection they were sent for: a changed
             // address, identity or TLS setting drops them unless they are sent again.
@@ -417,12 +415,12 @@ pub fn build_record(
                     if !["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI"]
                         .contains(&s.mechanism.as_str())
                     {
-                        return Err(ApiError::bad_request(
+                        return Err(Error::invalid(
+                            Rule::DataSource,
                             "kafka.sasl.mechanism",
                             format!("SASL mechanism {:?} is not known", s.mechanism),
                             "use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or GSSAPI",
-                        )
-                        .with_code("INVALID_DATASOURCE"));
+                        ));
                     }
                     if s.mechanism == "GSSAPI" {
                         check_kerberos(&s)?;
@@ -467,44 +465,44 @@ pub fn build_record(
         }
         _ => {
             let s = input.source.ok_or_else(|| {
-                ApiError::bad_request(
+                Error::invalid(
+                    Rule::DataSource,
                     "source",
                     "a database data source needs the source object",
                     "add source: {host, port, user, password}",
                 )
-                .with_code("INVALID_DATASOURCE")
             })?;
             if s.host.trim().is_empty() {
-                return Err(ApiError::bad_request(
+                return Err(Error::invalid(
+                    Rule::DataSource,
                     "source.host",
                     "host is empty",
                     "write the server's host name or IP address",
-                )
-                .with_code("INVALID_DATASOURCE"));
+                ));
             }
             if s.port == 0 {
-                return Err(ApiError::bad_request(
+                return Err(Error::invalid(
+                    Rule::DataSource,
                     "source.port",
                     "port 0 is out of range",
                     "use 1-65535",
-                )
-                .with_code("INVALID_DATASOURCE"));
+                ));
             }
             if input.kind == DataSourceKind::Oceanbase && !s.user.contains('@') {
-                return Err(ApiError::bad_request(
+                return Err(Error::invalid(
+                    Rule::DataSource,
                     "source.user",
                     format!("OceanBase user {:?} names no tenant", s.user),
                     "write user@tenant, or user@tenant#cluster through OBProxy",
-                )
-                .with_code("INVALID_DATASOURCE"));
+                ));
             }
             if s.user.trim().is_empty() {
-                return Err(ApiError::bad_request(
+                return Err(Error::invalid(
+                    Rule::DataSource,
                     "source.user",
                     "user is empty",
                     "write the sync user's name",
-                )
-                .with_code("INVALID_DATASOURCE"));
+                ));
             }
             // The secrets (password, client key) stay with the address, user and TLS
             // settings they were sent for.
@@ -559,9 +557,9 @@ fn source_tls_record(
     state: &AppState,
     input: SourceTlsInput,
     old: Option<&SourceTlsRecord>,
-) -> ApiResult<SourceTlsRecord> {
+) -> crate::error::Result<SourceTlsRecord> {
     let invalid = |field: &str, message: &str, advice: &str| {
-        ApiError::bad_request(field, message, advice).with_code("INVALID_DATASOURCE")
+        Error::invalid(Rule::DataSource, field, message, advice)
     };
     // Omitted keeps the stored value, empty removes it.
     let merge = |given: Option<String>, stored: Option<String>| match given {
@@ -710,7 +708,7 @@ fn same_source_tls(old: Option<&SourceTlsRecord>, new: Option<&SourceTlsInput>) 
         )
 }
 
-fn get_record(state: &AppState, id: &str) -> ApiResult<DataSourceRecord> {
+pub(crate) fn get_record(state: &AppState, id: &str) -> ApiResult<DataSourceRecord> {
     state
         .store
         .get_datasource(id)?
@@ -832,9 +830,9 @@ async fn test_unsaved(
 /// GSSAPI needs the client's principal and a keytab on the server's disk (the server runs
 /// `kinit` with them, as an argument vector); the project file's rules
 /// (`obsync_config::Kerberos`), with an absolute keytab path.
-fn check_kerberos(s: &SaslInput) -> Result<(), ApiError> {
+fn check_kerberos(s: &SaslInput) -> crate::error::Result<()> {
     let invalid = |field: &str, message: String, advice: &str| {
-        ApiError::bad_request(field, message, advice).with_code("INVALID_DATASOURCE")
+        Error::invalid(Rule::DataSource, field, message, advice)
     };
     let refused = |field: &str, e: obsync_config::InvalidKerberos| invalid(field, e.message, e.fix);
     match s.kerberos_principal.as_deref() {

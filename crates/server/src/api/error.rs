@@ -7,7 +7,9 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::lifecycle::{Action, ProjectState};
+use crate::error::{Error, Rule};
+use crate::lifecycle::Event;
+use crate::login::Refusal;
 use crate::spec::SpecError;
 use crate::store::StoreError;
 
@@ -103,30 +105,9 @@ impl ApiError {
         )
     }
 
-    /// 409 naming the state and what it allows.
-    pub fn invalid_state(action: Action, state: ProjectState) -> ApiError {
-        let allowed: Vec<&str> = state
-            .allowed_actions()
-            .into_iter()
-            .map(Action::as_str)
-            .collect();
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "INVALID_STATE",
-            format!(
-                "cannot {} a project that is {}; allowed now: {}",
-                action.as_str(),
-                state.as_str(),
-                allowed.join(", ")
-            ),
-            "wait for the project to reach a state that allows this action, or choose one of the allowed actions",
-        )
-    }
-
     /// An internal failure: the cause chain goes to the log, the client gets a safe text.
     pub fn internal(error: &(dyn std::error::Error + 'static)) -> ApiError {
-        let info = crate::model::ErrorInfo::from_error(error);
-        tracing::error!(error = %info.message, chain = ?info.chain, "request failed");
+        tracing::error!(error = %obsync_model::ErrorChain(error), "request failed");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "INTERNAL",
@@ -136,24 +117,58 @@ impl ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
-        ApiError::internal(&e)
-    }
-}
-
-impl From<SpecError> for ApiError {
-    fn from(e: SpecError) -> ApiError {
+/// The one table from the domain's errors to the API's answers (the OMS shim answers
+/// through it too): status, code, advice and field per kind of error.
+impl From<Error> for ApiError {
+    fn from(e: Error) -> ApiError {
+        let message = e.to_string();
         match e {
-            SpecError::Invalid(problems) => {
+            Error::NotFound { what, .. } => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                message,
+                format!("list the {what}s to find the right id"),
+            ),
+            Error::InvalidTransition(t) => match t.event {
+                Event::Act(_) => ApiError::new(
+                    StatusCode::CONFLICT,
+                    "INVALID_STATE",
+                    message,
+                    "wait for the project to reach a state that allows this action, or choose one of the allowed actions",
+                ),
+                // Only a user's action can be refused by a request; anything else is a
+                // fault of the server's own bookkeeping.
+                _ => ApiError::internal(&t),
+            },
+            Error::PrecheckRequired => ApiError::new(
+                StatusCode::CONFLICT,
+                "PRECHECK_REQUIRED",
+                message,
+                "run POST /api/v1/projects/{id}/precheck and fix the failed items, then start",
+            ),
+            Error::PrecheckFailed { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "PRECHECK_FAILED",
+                message,
+                "fix the failed items, then start again",
+            ),
+            Error::Invalid(invalid) => {
+                let (status, code) = match invalid.rule {
+                    Rule::Request => (StatusCode::BAD_REQUEST, "INVALID_REQUEST"),
+                    Rule::Name => (StatusCode::BAD_REQUEST, "INVALID_NAME"),
+                    Rule::Tag => (StatusCode::BAD_REQUEST, "INVALID_TAG"),
+                    Rule::DataSource => (StatusCode::BAD_REQUEST, "INVALID_DATASOURCE"),
+                    Rule::Project => (StatusCode::UNPROCESSABLE_ENTITY, "INVALID_PROJECT"),
+                };
+                ApiError::new(status, code, invalid.message, invalid.advice)
+                    .with_field(invalid.field)
+            }
+            Error::InvalidProject(problems) => {
                 let first = problems.first().cloned();
                 let mut err = ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "INVALID_PROJECT",
-                    first
-                        .as_ref()
-                        .map(|p| p.message.clone())
-                        .unwrap_or_else(|| "the project definition is invalid".into()),
+                    message,
                     first.as_ref().map(|p| p.fix.clone()).unwrap_or_default(),
                 );
                 err.body.field = first.map(|p| p.field);
@@ -167,8 +182,68 @@ impl From<SpecError> for ApiError {
                     .collect();
                 err
             }
-            SpecError::Secret(e) => ApiError::internal(&e),
+            Error::NameTaken { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "NAME_TAKEN",
+                message,
+                "choose another name",
+            )
+            .with_field("name"),
+            Error::TooMany { what, .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                match what {
+                    "tag" => "TOO_MANY_TAGS",
+                    _ => "TOO_MANY",
+                },
+                message,
+                format!("delete {what}s that are no longer used"),
+            ),
+            Error::Forbidden { .. } => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "FORBIDDEN_ROLE",
+                message,
+                "ask an admin to do it, or to give your user the role it needs",
+            ),
+            Error::AtField { field, error } => ApiError::from(*error).with_field(field),
+            Error::Login(Refusal::TooManyFailures { retry_after }) => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_ATTEMPTS",
+                "too many failed logins for this user from this address",
+                format!(
+                    "wait {} seconds, then try again; each further failure doubles the wait",
+                    retry_after.as_secs().max(1)
+                ),
+            )
+            .with_retry_after(retry_after),
+            Error::Login(Refusal::Busy { retry_after }) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "LOGIN_BUSY",
+                "too many passwords are being checked at once",
+                "try again in a second",
+            )
+            .with_retry_after(retry_after),
+            Error::Store(e) => ApiError::internal(&e),
+            Error::Secret(e) => ApiError::internal(&e),
+            Error::Hash(e) => ApiError::internal(&e),
         }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        Error::from(e).into()
+    }
+}
+
+impl From<SpecError> for ApiError {
+    fn from(e: SpecError) -> ApiError {
+        Error::from(e).into()
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(e: Refusal) -> ApiError {
+        Error::from(e).into()
     }
 }
 

@@ -5,6 +5,8 @@ pub mod datasources;
 mod doc_errors;
 pub mod error;
 mod extract;
+pub mod guard;
+mod messages;
 mod oms;
 mod preview;
 mod progress;
@@ -93,6 +95,7 @@ fn api_routes(state: &AppState) -> (Router<AppState>, OpenApiDoc) {
         .merge(datasources::routes())
         .merge(tags::routes())
         .merge(projects::routes())
+        .merge(messages::routes())
         .merge(preview::routes())
         .merge(system::protected_routes())
         .merge(users::routes());
@@ -110,7 +113,7 @@ fn api_routes(state: &AppState) -> (Router<AppState>, OpenApiDoc) {
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::auth::require_login,
+            crate::api::guard::require_login,
         ));
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(system::public_routes())
@@ -143,7 +146,7 @@ pub fn app(state: AppState) -> Router {
         .merge(system::metrics_route(state.clone()))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .fallback(crate::console::serve)
-        .layer(middleware::from_fn(crate::auth::reject_cross_site))
+        .layer(middleware::from_fn(crate::api::guard::reject_cross_site))
         .layer(middleware::from_fn_with_state(
             state.request_timeout,
             http::request_timeout,

@@ -7,13 +7,14 @@ use std::time::Instant;
 use axum::extract::{Query, State};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::datasources::{build_record, DataSourceInput, KafkaInput, SaslInput};
 use super::error::{ApiError, ApiResult};
 use super::{Actor, Paging};
-use crate::lifecycle::ProjectState;
+use crate::error::Error;
+use crate::lifecycle::{ProjectState, Stage};
 use crate::model::{DataSourceKind, ProjectRecord};
 use crate::roles::Role;
 use crate::service;
@@ -24,7 +25,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         "/api/v2",
         post(action).layer(axum::middleware::from_fn_with_state(
             state,
-            crate::auth::require_login,
+            crate::api::guard::require_login,
         )),
     )
 }
@@ -126,16 +127,13 @@ async fn dispatch(state: &AppState, actor: &Actor, action: &str, body: &Value) -
             let id = param(body, "id")?;
             let record = service::get(state, id)?;
             // OMS's start runs the precheck itself when it has not passed.
-            let current = record.precheck.as_ref().is_some_and(|p| p.passed && p.spec == record.spec);
-            if !current && record.state.allows(crate::lifecycle::Action::Precheck) {
+            if !record.precheck_passed() && record.state.allows(crate::lifecycle::Action::Precheck) {
                 let checked = service::precheck(state, id, actor).await?;
-                if checked.state == ProjectState::PrecheckFailed {
+                if !checked.precheck_passed() {
                     let failed: Vec<String> = checked.precheck.iter().flat_map(|p| &p.items)
                         .filter(|i| i.status == obsync_model::CheckStatus::Fail)
                         .map(|i| format!("{}: {}", i.name, i.detail)).collect();
-                    return Err(ApiError::new(axum::http::StatusCode::CONFLICT, "PRECHECK_FAILED",
-                        format!("the precheck failed: {}", failed.join("; ")),
-                        "fix the failed items, then start again"));
+                    return Err(Error::PrecheckFailed { failed }.into());
                 }
             }
             service::start(state, id, actor).await?;
@@ -199,7 +197,7 @@ fn list_projects(state: &AppState, body: &Value) -> ApiResult<Reply> {
         .list_projects()?
         .into_iter()
         .filter(|p| p.spec.name.contains(search) || p.id.contains(search))
-        .filter(|p| statuses.is_empty() || statuses.contains(&p.state.oms_status()))
+        .filter(|p| statuses.is_empty() || statuses.contains(&p.state.oms_status().as_str()))
         .filter(|p| {
             labels.is_empty() || labels.iter().any(|l| p.spec.tag_ids.iter().any(|t| t == l))
         })
@@ -252,21 +250,59 @@ fn describe(state: &AppState, p: &ProjectRecord) -> Value {
     v
 }
 
+/// OMS's steps of a project, in their order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum Step {
+    TransferPrecheck,
+    StructTransfer,
+    FullTransfer,
+    IncrTransfer,
+}
+
+const STEPS: [Step; 4] = [
+    Step::TransferPrecheck,
+    Step::StructTransfer,
+    Step::FullTransfer,
+    Step::IncrTransfer,
+];
+
+impl Step {
+    /// The stage the step runs, if it is one.
+    fn stage(self) -> Option<Stage> {
+        match self {
+            Step::TransferPrecheck => None,
+            Step::StructTransfer => Some(Stage::Schema),
+            Step::FullTransfer => Some(Stage::Full),
+            Step::IncrTransfer => Some(Stage::Incremental),
+        }
+    }
+}
+
+impl From<Stage> for Step {
+    fn from(stage: Stage) -> Step {
+        match stage {
+            Stage::Schema => Step::StructTransfer,
+            Stage::Full => Step::FullTransfer,
+            Stage::Incremental => Step::IncrTransfer,
+        }
+    }
+}
+
 /// OMS's step of the running stage.
-fn current_step(state: &AppState, p: &ProjectRecord) -> &'static str {
+fn current_step(state: &AppState, p: &ProjectRecord) -> Step {
     let stage = state
         .runtime
         .status(&p.id)
-        .map(|s| crate::runtime::stage_name(s.stage).to_string())
-        .or(p.stage.clone());
-    match (p.state, stage.as_deref()) {
+        .map(|s| Stage::from(s.stage))
+        .or(p.stage);
+    match (p.state, stage) {
         (
             ProjectState::NotStarted | ProjectState::Prechecking | ProjectState::PrecheckFailed,
             _,
-        ) => "TRANSFER_PRECHECK",
-        (_, Some("full")) => "FULL_TRANSFER",
-        (_, Some("incremental")) => "INCR_TRANSFER",
-        _ => "STRUCT_TRANSFER",
+        ) => Step::TransferPrecheck,
+        (_, Some(stage)) => stage.into(),
+        (_, None) => Step::StructTransfer,
     }
 }
 
@@ -286,25 +322,16 @@ fn progress(state: &AppState, p: &ProjectRecord) -> Value {
 fn steps(state: &AppState, p: &ProjectRecord) -> Value {
     let types = &p.spec.sync.types;
     let current = current_step(state, p);
-    let order = [
-        "TRANSFER_PRECHECK",
-        "STRUCT_TRANSFER",
-        "FULL_TRANSFER",
-        "INCR_TRANSFER",
-    ];
-    let wanted = |step: &str| match step {
-        "STRUCT_TRANSFER" => types.iter().any(|t| t == "schema"),
-        "FULL_TRANSFER" => types.iter().any(|t| t == "full"),
-        "INCR_TRANSFER" => types.iter().any(|t| t == "incremental"),
-        _ => true,
+    let wanted = |step: Step| {
+        step.stage()
+            .is_none_or(|stage| types.iter().any(|t| t == stage.as_str()))
     };
-    let cur_idx = order.iter().position(|s| *s == current).unwrap_or(0);
     let live = state.runtime.status(&p.id);
     let mut out = Vec::new();
-    for (i, step) in order.iter().enumerate().filter(|(_, s)| wanted(s)) {
-        let status = if p.state == ProjectState::Finished || i < cur_idx {
+    for step in STEPS.into_iter().filter(|s| wanted(*s)) {
+        let status = if p.state == ProjectState::Finished || step < current {
             "FINISHED"
-        } else if i == cur_idx {
+        } else if step == current {
             match p.state {
                 ProjectState::Running => "MONITORING",
                 ProjectState::Paused => "SUSPEND",
@@ -317,7 +344,7 @@ fn steps(state: &AppState, p: &ProjectRecord) -> Value {
             "INIT"
         };
         let mut info = json!({});
-        if *step == "FULL_TRANSFER" {
+        if step == Step::FullTransfer {
             if let Some(s) = &live {
                 let done: u64 = s.tables.values().map(|t| t.rows_done).sum();
                 let est: u64 = s.tables.values().map(|t| t.rows_estimated).sum();
@@ -325,7 +352,7 @@ fn steps(state: &AppState, p: &ProjectRecord) -> Value {
                     json!({"processedRecords": done, "capacity": est, "srcRps": s.rows_per_second});
             }
         }
-        if *step == "INCR_TRANSFER" {
+        if step == Step::IncrTransfer {
             if let Some(s) = &live {
                 info = json!({"incrTimestampCheckpoint": s.checkpoint_time, "checkpointSampleTimestamp": chrono::Utc::now().timestamp()});
             }

@@ -1,11 +1,13 @@
 //! `POST /api/v1/preview`: the exact Kafka records (topic, partition, key, value) that a
 //! project definition would send for the first rows of one table, rendered by the real
-//! format and partitioning code. Nothing is written anywhere.
+//! format code and placed by the engine's own partitioner
+//! ([`obsync_pipeline::emit::Partitioner`]). Nothing is written anywhere.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use obsync_format::MessageContext;
 use obsync_model::{Change, ChangeOrigin, RowChange, TableId};
+use obsync_pipeline::emit::{EmitError, Partitioner, Placement};
 use obsync_source::metadata::MetadataReader;
 use obsync_source::snapshot::SnapshotReader;
 use serde::{Deserialize, Serialize};
@@ -50,6 +52,17 @@ pub struct PreviewRecord {
     pub partition: i32,
     pub key: String,
     pub value: String,
+}
+
+/// What a run of the definition would stop with (a shard column the table lacks).
+fn engine_refuses(table: &str, e: &EmitError) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "INVALID_PROJECT",
+        obsync_model::ErrorChain(e).to_string(),
+        format!("name columns that {table} has in its shard_columns, or remove them to partition by the primary key"),
+    )
+    .with_field("table")
 }
 
 fn unavailable(e: &(dyn std::error::Error + 'static)) -> ApiError {
@@ -106,13 +119,6 @@ async fn preview(
             .unwrap_or(settings.topic_partitions),
         Err(_) => settings.topic_partitions,
     };
-    let shard: Vec<usize> = match &planned.shard_columns {
-        None => planned.meta.key.clone(),
-        Some(names) => names
-            .iter()
-            .filter_map(|n| planned.meta.column_index(n))
-            .collect(),
-    };
     let pool = settings.source.pool().await.map_err(|e| unavailable(&e))?;
     let snapshot = SnapshotReader::new(pool, planned.meta.clone(), limit);
     let chunk = snapshot
@@ -120,22 +126,24 @@ async fn preview(
         .await
         .map_err(|e| unavailable(&e))?;
     let serializer = obsync_format::Serializer::new(settings.format.clone());
+    // The engine's own choice of partition, so the preview cannot disagree with a run.
+    let mut partitioner = Partitioner::new(settings.partition_rule, settings.split_key_updates);
     let now_ms = chrono::Utc::now().timestamp_millis() as u64;
     let mut records = Vec::new();
     for (i, row) in chunk.rows.into_iter().take(limit).enumerate() {
-        let mut shard_key = Vec::new();
-        obsync_format::shard_key(&planned.meta, &row, &shard, &mut shard_key);
-        let partition = match settings.partition_rule {
-            obsync_kafka::PartitionRule::One => 0,
-            obsync_kafka::PartitionRule::Hash => {
-                obsync_kafka::PartitionRule::Hash.partition(&shard_key, partitions)
-            }
-        };
         let change = Change {
             table: planned.meta.clone(),
             row: RowChange::Snapshot { row },
             origin: ChangeOrigin::Snapshot { chunk: 0 },
         };
+        let partition =
+            match partitioner.place(&change, planned.shard_columns.as_deref(), partitions) {
+                Ok(Placement::One(partition)) => partition,
+                // Only an UPDATE can move between partitions; a snapshot row is an insert.
+                Ok(Placement::Moved { insert, .. }) => insert.0,
+                Ok(Placement::Images { after, .. }) => after,
+                Err(e) => return Err(engine_refuses(&req.table, &e)),
+            };
         let ctx = MessageContext {
             sequence: 0,
             checkpoint_secs: now_ms / 1000,

@@ -15,7 +15,7 @@ use obsync_pipeline::StatusSnapshot;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::lifecycle::ProjectState;
+use crate::lifecycle::{ProjectState, Stage};
 use crate::model::{ErrorInfo, ProjectRecord};
 use crate::service;
 use crate::state::AppState;
@@ -24,7 +24,7 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Progress {
     pub state: ProjectState,
-    pub stage: Option<String>,
+    pub stage: Option<Stage>,
     /// Messages Kafka acknowledged over the project's runs (the count of a run whose end
     /// the server did not see, as after `kill -9`, is lost).
     pub acked_messages: u64,
@@ -97,15 +97,12 @@ pub fn of(state: &AppState, record: ProjectRecord) -> Progress {
     let config = service::config(state, &record.spec).ok();
     let tables = tables(saved.as_ref(), live.as_ref());
     let topics = topics(config.as_ref(), saved.as_ref(), &tables);
-    let stage = live
-        .as_ref()
-        .map(|s| crate::runtime::stage_name(s.stage).to_string())
-        .or(record.stage);
-    let rate = |in_stage: &str| match (&live, stage.as_deref()) {
+    let stage = live.as_ref().map(|s| Stage::from(s.stage)).or(record.stage);
+    let rate = |in_stage: Stage| match (&live, stage) {
         (Some(s), Some(current)) if current == in_stage => s.rows_per_second,
         _ => 0.0,
     };
-    let (full_rate, incremental_rate) = (rate("full"), rate("incremental"));
+    let (full_rate, incremental_rate) = (rate(Stage::Full), rate(Stage::Incremental));
     let (checkpoint_time, position) = match (&live, &saved) {
         (Some(s), _) if s.checkpoint.is_some() => (
             s.checkpoint_time,
@@ -128,10 +125,7 @@ pub fn of(state: &AppState, record: ProjectRecord) -> Progress {
         last_error: record.last_error.or_else(|| {
             live.as_ref()
                 .and_then(|s| s.last_error.clone())
-                .map(|message| ErrorInfo {
-                    message,
-                    chain: vec![],
-                })
+                .map(ErrorInfo::from)
         }),
         schema: SchemaProgress { topics },
         full: FullProgress {

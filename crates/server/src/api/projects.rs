@@ -16,7 +16,7 @@ use super::extract::{Json, Path, Query};
 use super::progress::Progress;
 use super::{Actor, Paging};
 
-use crate::lifecycle::{Action, ProjectState};
+use crate::lifecycle::{Action, OmsStatus, ProjectState, Stage};
 use crate::model::{ErrorInfo, Event, MetricPoint, ProjectRecord, ProjectSpec, Tag};
 use crate::service;
 use crate::state::AppState;
@@ -52,10 +52,10 @@ pub struct Project {
     pub spec: ProjectSpec,
     pub tags: Vec<Tag>,
     pub state: ProjectState,
-    /// OMS's name of the state: INIT, RUNNING, SUSPEND, FAILED, FINISHED, RELEASING, RELEASED.
-    pub oms_status: String,
-    /// While running (or where it stopped): `schema`, `full` or `incremental`.
-    pub stage: Option<String>,
+    /// OMS's name of the state.
+    pub oms_status: OmsStatus,
+    /// While running (or where it stopped).
+    pub stage: Option<Stage>,
     pub source: DataSourceRef,
     pub target: DataSourceRef,
     pub lag_seconds: Option<u64>,
@@ -158,8 +158,8 @@ pub fn view(state: &AppState, record: ProjectRecord) -> ApiResult<Project> {
         })
     };
     let stage = match (&live, record.state) {
-        (Some(s), ProjectState::Running) => Some(crate::runtime::stage_name(s.stage).to_string()),
-        _ => record.stage.clone(),
+        (Some(s), ProjectState::Running) => Some(s.stage.into()),
+        _ => record.stage,
     };
     Ok(Project {
         tags: record
@@ -168,7 +168,7 @@ pub fn view(state: &AppState, record: ProjectRecord) -> ApiResult<Project> {
             .iter()
             .filter_map(|id| tags_all.iter().find(|t| &t.id == id).cloned())
             .collect(),
-        oms_status: record.state.oms_status().into(),
+        oms_status: record.state.oms_status(),
         source: ds_ref(&record.spec.source_id)?,
         target: ds_ref(&record.spec.target_id)?,
         lag_seconds: live.as_ref().and_then(|s| s.lag_seconds),

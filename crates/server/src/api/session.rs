@@ -15,8 +15,9 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{Json, Path};
+use super::guard::ClientIp;
 use crate::audit::Subject;
-use crate::auth::{self, Actor, ClientIp};
+use crate::auth::{self, Actor};
 use crate::login::{Failure, MAX_PASSWORD_BYTES, MAX_USERNAME_CHARS};
 use crate::model::{new_id, now_rfc3339, EventKind, TokenRecord};
 use crate::roles::Role;

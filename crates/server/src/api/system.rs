@@ -65,7 +65,7 @@ pub fn metrics_route(state: AppState) -> Router<AppState> {
         "/metrics",
         get(metrics).layer(axum::middleware::from_fn_with_state(
             state,
-            crate::auth::require_login,
+            crate::api::guard::require_login,
         )),
     )
 }

@@ -10,12 +10,9 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{Json, Path};
-use crate::model::{new_id, Tag};
+use crate::model::Tag;
 use crate::state::AppState;
-
-/// Most tags a server holds, as OMS.
-const MAX_TAGS: usize = 100;
-const TAG_MAX_CHARS: usize = 20;
+use crate::tags::{checked_name, new_tag};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -35,42 +32,6 @@ pub struct TagInput {
     /// 1-20 characters, no spaces, unique.
     #[schema(pattern = r"^[^\s\x00-\x1f\x7f-\x9f]{1,20}$")]
     pub name: String,
-}
-
-fn checked_name(state: &AppState, name: &str, own_id: Option<&str>) -> ApiResult<String> {
-    let name = name.trim();
-    crate::names::check_visible("name", name)?;
-    let count = name.chars().count();
-    if count == 0 || count > TAG_MAX_CHARS || name.chars().any(char::is_whitespace) {
-        return Err(ApiError::bad_request(
-            "name",
-            format!("tag {name:?} is invalid"),
-            "use 1-20 characters without spaces",
-        )
-        .with_code("INVALID_TAG"));
-    }
-    // The project file's own rule for tags, so that every tag can be exported.
-    if let Err(e) = obsync_config::Tag::parse(name) {
-        return Err(
-            ApiError::bad_request("name", e.to_string(), obsync_config::InvalidTag::RULE)
-                .with_code("INVALID_TAG"),
-        );
-    }
-    if state
-        .store
-        .list_tags()?
-        .iter()
-        .any(|t| t.name == name && Some(t.id.as_str()) != own_id)
-    {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "NAME_TAKEN",
-            format!("a tag named {name:?} exists already"),
-            "choose another name",
-        )
-        .with_field("name"));
-    }
-    Ok(name.to_string())
 }
 
 /// Every tag.
@@ -94,24 +55,6 @@ async fn create_tag(
     let tag = new_tag(&state, &input.name, 0)?;
     state.store.put_tag(&tag)?;
     Ok((StatusCode::CREATED, Json(tag)))
-}
-
-/// A new tag named `name`, judged by the tags' rules and their cap, not yet stored;
-/// `pending` tags are about to be stored with it (an import's).
-pub(crate) fn new_tag(state: &AppState, name: &str, pending: usize) -> ApiResult<Tag> {
-    let name = checked_name(state, name, None)?;
-    if state.store.list_tags()?.len() + pending >= MAX_TAGS {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "TOO_MANY_TAGS",
-            format!("the server has {MAX_TAGS} tags, the most it keeps"),
-            "delete tags that are no longer used",
-        ));
-    }
-    Ok(Tag {
-        id: new_id("tag"),
-        name,
-    })
 }
 
 /// Rename a tag.

@@ -22,7 +22,9 @@
 use super::ddl::{classify, DdlScope, QueryKind, XaVerb};
 use super::error::BinlogError;
 use super::gtid::{GtidSet, GtidState, SourceId};
+use super::heartbeat::{self, Beat};
 use super::mariadb_events as maria;
+use super::payload::PayloadDue;
 use super::reader::TableFilter;
 use super::rows::decode_rows;
 use super::schema_cache::{MapOutcome, SchemaCache};
@@ -44,9 +46,6 @@ use std::time::{Duration, Instant};
 /// Minimum time between two `Progress` events for skipped transactions: often enough
 /// for checkpoints, rare enough not to flood the pipeline with no-op events.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
-
-/// MySQL 8.0.26+'s `HEARTBEAT_LOG_EVENT_V2`, which mysql_common does not name.
-const HEARTBEAT_V2: u8 = 0x29;
 
 /// What [`Assembler::push`] needs next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +135,9 @@ struct Cursor {
     /// The name of the rotate sent before the first format description (its checksum,
     /// if any, still attached).
     fake_rotate_name: Option<Vec<u8>>,
+    /// The stream moved to a new file since the dump began: the next file's
+    /// previous-GTIDs set must hold everything read before it.
+    rotated: bool,
 }
 
 /// Turns one connection's decoded events into [`SourceEvent`]s; see the module doc.
@@ -161,6 +163,8 @@ pub(crate) struct Assembler {
     /// (what Debezium-shaped formats report per transaction).
     event_server_id: u32,
     begin_thread: Option<u32>,
+    /// A compressed transaction whose inner events are still due.
+    payload: Option<PayloadDue>,
 }
 
 impl Assembler {
@@ -182,6 +186,7 @@ impl Assembler {
                 gtid: start.gtid.clone(),
                 fde_seen: false,
                 fake_rotate_name: None,
+                rotated: false,
             },
             txn: None,
             pending_gtid: None,
@@ -195,6 +200,7 @@ impl Assembler {
             replay: None,
             event_server_id: 0,
             begin_thread: None,
+            payload: None,
         }
     }
 
@@ -250,6 +256,12 @@ impl Assembler {
         BinlogCoord::new(self.cursor.file.clone(), self.cursor.pos)
     }
 
+    /// The GTID state after the last event read; after [`Self::rewind`], the state the
+    /// re-opened dump continues after.
+    pub fn gtid_state(&self) -> &GtidState {
+        &self.cursor.gtid
+    }
+
     /// The dump mode every (re)connect of this reader uses.
     pub fn mode(&self) -> DumpMode {
         self.mode
@@ -260,11 +272,13 @@ impl Assembler {
     /// source that serves only one of them keeps working.
     pub fn rewind(&mut self) -> DumpFrom {
         self.out.clear();
+        self.payload = None;
         self.txn = None;
         self.pending_gtid = None;
         self.progress_owed = None;
         self.cursor.fde_seen = false;
         self.cursor.fake_rotate_name = None;
+        self.cursor.rotated = false;
         self.schema.clear_maps();
         self.replay = self.delivered.clone();
         match &self.resume {
@@ -295,7 +309,33 @@ impl Assembler {
 
     /// Handles one event. On [`Step::NeedsTable`] nothing has changed but the cursor,
     /// so pushing the same event again after [`Self::provide_table`] is exact.
+    ///
+    /// A compressed transaction arrives as its payload event followed by its inner
+    /// events (the driver decompresses it, see [`super::payload`]); they are counted
+    /// here so that a payload the driver could not read stops the reader.
     pub fn push(&mut self, ev: &Event) -> Result<Step, BinlogError> {
+        let h = ev.header();
+        let inner = h.log_pos() == 0
+            && !h.flags().contains(EventFlags::LOG_EVENT_ARTIFICIAL_F)
+            && h.event_type_raw() != EventType::HEARTBEAT_EVENT as u8
+            && h.event_type_raw() != heartbeat::V2;
+        if let Some(due) = &self.payload {
+            if !inner {
+                return Err(self.malformed(due.incomplete()));
+            }
+        }
+        let step = self.handle(ev)?;
+        if inner && step == Step::Done {
+            if let Some(due) = &mut self.payload {
+                if due.inner(h.event_size() as u64) {
+                    self.payload = None;
+                }
+            }
+        }
+        Ok(step)
+    }
+
+    fn handle(&mut self, ev: &Event) -> Result<Step, BinlogError> {
         let h = ev.header();
         let ty = h.event_type_raw();
         let real = h.log_pos() != 0 && !h.flags().contains(EventFlags::LOG_EVENT_ARTIFICIAL_F);
@@ -313,7 +353,7 @@ impl Assembler {
         // description and GTID list a server re-sends when a dump starts mid-file carry
         // their original, earlier positions and must not move the cursor back.
         let in_sequence = real && start.pos >= self.cursor.pos;
-        let heartbeat = ty == EventType::HEARTBEAT_EVENT as u8 || ty == HEARTBEAT_V2;
+        let heartbeat = ty == EventType::HEARTBEAT_EVENT as u8 || ty == heartbeat::V2;
         if real && !heartbeat && h.log_pos() as u64 > self.cursor.pos {
             self.cursor.pos = h.log_pos() as u64;
         }
@@ -330,7 +370,7 @@ impl Assembler {
         const PREVIOUS_GTIDS: u8 = EventType::PREVIOUS_GTIDS_EVENT as u8;
         const HEARTBEAT: u8 = EventType::HEARTBEAT_EVENT as u8;
         const INCIDENT: u8 = EventType::INCIDENT_EVENT as u8;
-        const PARTIAL_UPDATE: u8 = EventType::PARTIAL_UPDATE_ROWS_EVENT as u8;
+        const PAYLOAD: u8 = EventType::TRANSACTION_PAYLOAD_EVENT as u8;
         match ty {
             ROTATE => self.on_rotate(ev)?,
             FDE => self.on_format_description(ev),
@@ -391,6 +431,7 @@ impl Assembler {
                         let id = SourceId::new(s.uuid(), s.tag().map(|t| t.as_str()));
                         previous.add_intervals(&id, s.intervals());
                     }
+                    self.check_next_file(&previous)?;
                     self.cursor.gtid.add_previous(&previous);
                 }
             }
@@ -403,16 +444,14 @@ impl Assembler {
                 self.end_txn(xid, ts);
             }
             TABLE_MAP => return self.on_table_map(ev),
-            PARTIAL_UPDATE => {
-                return Err(BinlogError::Unsupported {
-                    position: start,
-                    what: "partial JSON updates: set binlog_row_value_options='' on the source".into(),
-                })
+            PAYLOAD => {
+                self.payload = PayloadDue::read(ev, start).map_err(|r| self.malformed(r))?
             }
-            HEARTBEAT => self.on_heartbeat(ev),
-            // Its body (file and 64-bit offset) is not decoded by mysql_common: it only
-            // says the connection is alive, and owed progress can go out.
-            HEARTBEAT_V2 => self.flush_progress(),
+            HEARTBEAT => self.on_heartbeat(&heartbeat::v1(ev.data(), h.log_pos())),
+            heartbeat::V2 => {
+                let beat = heartbeat::v2(ev.data()).map_err(|r| self.malformed(r))?;
+                self.on_heartbeat(&beat)
+            }
             INCIDENT => {
                 return Err(BinlogError::Unsupported {
                     position: start,
@@ -446,6 +485,7 @@ impl Assembler {
         let r: RotateEvent<'_> = ev.read_event().map_err(|e| self.malformed(e.to_string()))?;
         if self.cursor.fde_seen {
             self.cursor.file = String::from_utf8_lossy(r.name_raw()).into_owned();
+            self.cursor.rotated = true;
         } else {
             // The rotate sent before the first format description still carries its
             // checksum after the name: the format description says whether it has one.
@@ -453,6 +493,30 @@ impl Assembler {
         }
         self.cursor.pos = r.position();
         Ok(())
+    }
+
+    /// A file the stream rotated into starts with the server's executed set then
+    /// (MySQL's `PREVIOUS_GTIDS`): it holds every transaction read before it, unless the
+    /// log was reset or re-created under the open dump (e.g. the Binlog Service's
+    /// binlog re-created with a new `SERVER UUID`), which is another history.
+    fn check_next_file(&mut self, previous: &GtidSet) -> Result<(), BinlogError> {
+        if !std::mem::take(&mut self.cursor.rotated) {
+            return Ok(());
+        }
+        match &self.cursor.gtid {
+            GtidState::MySql(read) if !read.is_subset_of(previous) => {
+                Err(BinlogError::LineageChanged {
+                    from: self.resume_position().to_string(),
+                    detail: format!(
+                        "{} starts with the executed GTID set {:?}, which lacks transactions read before it ({:?}): the binlog was reset or re-created while it was read",
+                        self.cursor.file,
+                        previous.render(),
+                        read.render()
+                    ),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     fn on_format_description(&mut self, ev: &Event) {
@@ -626,12 +690,12 @@ impl Assembler {
     /// A heartbeat: the server waits for new events at its (file, offset). Sent where
     /// the cursor is, it means the reader is caught up. One sent elsewhere (MySQL sends
     /// them while it skips events a GTID dump excludes) means only that the connection
-    /// is alive.
-    fn on_heartbeat(&mut self, ev: &Event) {
+    /// is alive. Its timestamp is ignored: OceanBase's Binlog Service repeats the last
+    /// event's, so it says nothing about the time now (see [`heartbeat`]).
+    fn on_heartbeat(&mut self, beat: &Beat) {
         self.flush_progress();
-        let name = ev.data();
-        let at_cursor = ev.header().log_pos() as u64 == self.cursor.pos
-            && (name.is_empty() || name == self.cursor.file.as_bytes());
+        let at_cursor = beat.pos == self.cursor.pos
+            && (beat.file.is_empty() || beat.file == self.cursor.file.as_bytes());
         if at_cursor {
             self.caught_up();
         }

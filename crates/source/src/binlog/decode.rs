@@ -18,10 +18,10 @@ pub(crate) fn decode_value(col: &Column, raw: BinlogValue<'_>) -> Result<Value, 
         // MySQL binary JSON: mysql_common renders it as JSON text.
         j @ BinlogValue::Jsonb(_) => MyValue::try_from(j)
             .map_err(|e| format!("binary JSON cannot be rendered as text: {e}"))?,
-        BinlogValue::JsonDiff(_) => return Err(
-            "partial JSON updates are not supported: set binlog_row_value_options='' on the source"
-                .into(),
-        ),
+        // Diffs are applied to the before image by `rows` (see `json_diff`), never here.
+        BinlogValue::JsonDiff(_) => {
+            return Err("a partial JSON update outside a partial update's after image".into())
+        }
     };
     if matches!(v, MyValue::NULL) {
         return Ok(Value::Null);

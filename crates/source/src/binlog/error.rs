@@ -44,6 +44,14 @@ pub enum BinlogError {
     /// The source's change log is not the history the checkpoint was read from.
     #[error("cannot resume the binlog from {from}: the source's change log does not contain that position ({detail}); its binlog was reset (RESET MASTER), re-created or restored from a backup, or this is another server. If [source] names the right server, restart the project from a snapshot (or a chosen start time); otherwise point it back at the server the project was reading")]
     LineageChanged { from: String, detail: String },
+    /// The checkpoint was read from another server, and a file position means
+    /// something only in the binlog it was read from (see `lineage`).
+    #[error("cannot resume the binlog from {from}: the checkpoint was read from the server {was} and the source is now {now}, and a file position belongs to one server's binlog. If this is a failover within one GTID history (the new server's gtid_executed holds the checkpoint's transactions), set binlog_positioning = \"gtid\" in [source] to resume by GTID; otherwise restart the project from a snapshot (or a chosen start time)")]
+    ServerChanged {
+        from: String,
+        was: String,
+        now: String,
+    },
     /// The server kept refusing the dump although the checks before it passed (it still
     /// has the position); retried with backoff for a while first.
     #[error("the source refused the binlog dump from {from} {attempts} times over {secs}s although it still has that position; check the source's error log for the reason given below, then start the project again")]
@@ -79,12 +87,23 @@ pub enum BinlogError {
         source: Box<MetadataError>,
     },
     /// The binlog's table map fits neither the definition known at the start position
-    /// nor today's: decoding would assign values to the wrong columns.
-    #[error("the binlog at {position} describes {table} differently from its current definition ({detail}); this happens when resuming from before more than one DDL on the table, as only its definition at the checkpoint and today's are known: restart the project from a snapshot")]
+    /// nor the one read again over SQL: decoding would assign values to the wrong
+    /// columns.
+    #[error("the binlog at {position} describes {table} differently from its definition read over SQL ({detail}); either its shape changed without a DDL in the binlog (OceanBase's Binlog Service drops DDL it cannot convert) and the change log is not at that shape yet, or this run resumed from before more than one DDL on the table (only its definition at the checkpoint and today's are known): restart the project from a snapshot of {table}")]
     SchemaMismatch {
         table: TableId,
         position: BinlogCoord,
         detail: String,
+    },
+    /// A partial JSON update (`PARTIAL_UPDATE_ROWS_EVENT`) does not fit the before
+    /// image's document, or there is no document to apply it to. obsync never guesses
+    /// the value, so the table stops here.
+    #[error("cannot apply the partial JSON update of column {column} of {table} at {position}: {reason}; set binlog_row_value_options='' on the source (OceanBase Binlog Service: turn partial JSON off for the tenant's binlog) so that updates carry whole documents, then restart the project from a snapshot, as this event cannot be read exactly")]
+    JsonDiff {
+        table: TableId,
+        column: String,
+        position: BinlogCoord,
+        reason: String,
     },
     /// A column value could not be converted to the canonical model.
     #[error("cannot decode column {column} of {table} at {position}: {reason}")]

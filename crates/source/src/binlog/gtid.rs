@@ -99,6 +99,13 @@ impl GtidSet {
         }
     }
 
+    /// True when every transaction of the set is in `other`.
+    pub fn is_subset_of(&self, other: &GtidSet) -> bool {
+        let mut union = other.clone();
+        union.union(self);
+        union == *other
+    }
+
     /// True when the set holds transaction `gno` of `id`.
     pub fn contains(&self, id: &SourceId, gno: u64) -> bool {
         self.0

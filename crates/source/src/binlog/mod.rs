@@ -12,8 +12,12 @@
 //! - `retention`: whether the source still has what a dump asks for (checked before
 //!   every dump), and which error 1236 texts are final.
 //! - `rows`, `decode`: rows-event images → model rows, with information_schema
-//!   metadata.
-//! - `schema_cache`: table maps and metadata, checked against each other.
+//!   metadata; `json_diff`: partial JSON updates (event 39) applied to the before image.
+//! - `schema_cache`: table maps and metadata, checked against each other (a shape
+//!   changed without a DDL is read again, then refused with the table's name).
+//! - `heartbeat`: where a heartbeat (v1, or MySQL 8's v2) says the server is; never its
+//!   time. `payload`: compressed transactions the driver expands, checked for size.
+//! - `lineage`: which server a position belongs to, checked before every dump.
 //! - `ddl`: which tables a DDL statement touches.
 //! - `gtid`, `mariadb_events`: GTID state and MariaDB's own event bodies.
 //! - [`timestamp_start`]: starting from a point in time; binlog retention facts.
@@ -29,13 +33,21 @@
 mod assembler;
 mod ddl;
 mod decode;
+#[cfg(test)]
+mod dialect_tests;
 mod error;
 mod gtid;
+mod heartbeat;
+mod json_diff;
+mod lineage;
 mod mariadb_events;
+mod payload;
 pub mod reader;
 mod retention;
 mod rows;
 mod schema_cache;
+#[cfg(test)]
+mod spec_events;
 mod stream;
 pub mod timestamp_start;
 

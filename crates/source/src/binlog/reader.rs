@@ -107,6 +107,11 @@ pub struct BinlogOptions {
     /// `None` once the connection is open again, so a status can show the retries
     /// while they happen.
     pub on_retry: Option<RetryNotice>,
+    /// The identity of the server `start` was read from ([`BinlogReader::source_server`]
+    /// of the run that saved it), when known. Another server is accepted only for a
+    /// dump by GTID whose set it holds (a failover within one history); a dump by file
+    /// and offset is refused with [`BinlogError::ServerChanged`].
+    pub source_server: Option<String>,
 }
 
 /// See [`BinlogOptions::on_retry`].
@@ -125,6 +130,7 @@ impl BinlogOptions {
             positioning: Positioning::Auto,
             silence: None,
             on_retry: None,
+            source_server: None,
         }
     }
 }
@@ -138,6 +144,7 @@ impl fmt::Debug for BinlogOptions {
             .field("reconnect", &self.reconnect)
             .field("known_tables", &self.known_tables.len())
             .field("positioning", &self.positioning)
+            .field("source_server", &self.source_server)
             .finish_non_exhaustive()
     }
 }
@@ -161,6 +168,8 @@ pub struct BinlogReader {
     /// has (see [`stream::is_passing_refusal`]), retried within the reconnect policy.
     refusals: Option<Refusals>,
     reconnects: u64,
+    /// The identity of the server the open (or last) connection reads from.
+    server: Option<String>,
 }
 
 impl fmt::Debug for BinlogReader {
@@ -187,16 +196,22 @@ impl BinlogReader {
         let (info, resolved) = resolve(&endpoint, &opts).await?;
         let mariadb = info.flavor == SourceFlavor::MariaDb;
         let from = resolved.start.from.clone();
-        let stream = stream::open(
+        let lineage = stream::Lineage {
+            server: opts.source_server.as_deref(),
+            state: &resolved.start.gtid,
+        };
+        let (stream, server) = stream::open(
             &endpoint,
             mariadb,
             opts.server_id,
             &from,
+            lineage,
             opts.heartbeat,
             false,
         )
         .await?;
-        tracing::info!(source = %endpoint.address(), start = %from, mode = %resolved.mode, server_id = opts.server_id, "binlog reader started");
+        let server = server.or_else(|| opts.source_server.clone());
+        tracing::info!(source = %endpoint.address(), start = %from, mode = %resolved.mode, server_id = opts.server_id, source_server = ?server, "binlog reader started");
         Ok(Self {
             assembler: Assembler::new(
                 resolved.start,
@@ -216,6 +231,7 @@ impl BinlogReader {
             last_error: String::new(),
             refusals: None,
             reconnects: 0,
+            server,
         })
     }
 
@@ -230,11 +246,16 @@ impl BinlogReader {
         let (info, resolved) = resolve(endpoint, opts).await?;
         let mariadb = info.flavor == SourceFlavor::MariaDb;
         let from = resolved.start.from;
-        let mut s = stream::open(
+        let lineage = stream::Lineage {
+            server: opts.source_server.as_deref(),
+            state: &resolved.start.gtid,
+        };
+        let (mut s, _) = stream::open(
             endpoint,
             mariadb,
             timestamp_start::probe_server_id(),
             &from,
+            lineage,
             opts.heartbeat,
             false,
         )
@@ -293,6 +314,14 @@ impl BinlogReader {
     /// transaction: where a restarted reader continues.
     pub fn committed_position(&self) -> Option<&LogPosition> {
         self.assembler.committed_position()
+    }
+
+    /// The identity of the server the reader reads from (`@@server_uuid`; MariaDB:
+    /// `server_id:N`), to keep with the positions it returns and hand back as
+    /// [`BinlogOptions::source_server`] on the next start; `None` when the server has
+    /// none.
+    pub fn source_server(&self) -> Option<&str> {
+        self.server.as_deref()
     }
 
     /// How often the connection was re-opened after a drop (for metrics and tests).
@@ -431,17 +460,27 @@ impl BinlogReader {
                 .saturating_mul(1 << (self.attempts - 1).min(16))
                 .min(p.max_backoff);
             tokio::time::sleep(backoff).await;
+            // A reconnect may reach another server (a failover behind one address):
+            // judged like a start, against the server the positions were read from.
+            let lineage = stream::Lineage {
+                server: self.server.as_deref(),
+                state: self.assembler.gtid_state(),
+            };
             match stream::open(
                 &self.endpoint,
                 self.mariadb,
                 self.opts.server_id,
                 &from,
+                lineage,
                 self.opts.heartbeat,
                 false,
             )
             .await
             {
-                Ok(s) => {
+                Ok((s, server)) => {
+                    if server.is_some() {
+                        self.server = server;
+                    }
                     tracing::info!(start = %from, mode = %self.assembler.mode(), attempt = self.attempts, "binlog connection re-opened");
                     if let Some(notice) = &self.opts.on_retry {
                         notice(None);

@@ -16,62 +16,91 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row};
 
 /// Checks that the source still has what a dump from `from` needs; `Ok` when it does
-/// (or when the server gives no way to tell).
-pub(crate) async fn check(conn: &mut Conn, from: &DumpFrom) -> Result<(), BinlogError> {
+/// (or when the server gives no way to tell). `state`: the GTID state the dump resumes
+/// after; a dump by file and offset checks it too when it is known, so a server whose
+/// history lacks the checkpoint's transactions (restored, re-created, another server)
+/// is told apart even where the file names match.
+pub(crate) async fn check(
+    conn: &mut Conn,
+    from: &DumpFrom,
+    state: &GtidState,
+) -> Result<(), BinlogError> {
     match from {
         DumpFrom::Coord(c) => {
             let files = binary_logs(conn).await?;
-            coord_verdict(&files, &c.file, c.pos).map_err(|e| e.into_error(from))
-        }
-        DumpFrom::MySqlGtid(set) => {
-            let wanted = set.render();
-            let row: Option<GtidFacts> = conn
-                .exec_first(
-                    "SELECT GTID_SUBSET(?, @@GLOBAL.gtid_executed), GTID_SUBSET(@@GLOBAL.gtid_purged, ?), @@GLOBAL.gtid_executed, @@GLOBAL.gtid_purged",
-                    (wanted.as_str(), wanted.as_str()),
-                )
-                .await
-                .map_err(|source| BinlogError::Query {
-                    what: "SELECT GTID_SUBSET(…, @@GLOBAL.gtid_executed)".into(),
-                    source: source.into(),
-                })?;
-            let Some((executed_has_it, purged_read, executed, purged)) = row else {
-                return Ok(());
-            };
-            if executed_has_it == Some(0) {
-                return Err(Verdict::Lineage(format!(
-                    "its executed GTID set {:?} lacks transactions of the checkpoint's {wanted:?}",
-                    executed.unwrap_or_default()
-                ))
-                .into_error(from));
+            coord_verdict(&files, &c.file, c.pos).map_err(|e| e.into_error(from))?;
+            match state {
+                GtidState::MySql(set) if !set.render().is_empty() => {
+                    mysql_sets(conn, &set.render(), from, false).await
+                }
+                GtidState::MariaDb(_) => {
+                    mariadb_state(conn, &state.render().map(|g| g.0).unwrap_or_default(), from)
+                        .await
+                }
+                _ => Ok(()),
             }
-            if purged_read == Some(0) {
-                return Err(Verdict::Purged(format!(
-                    "it purged GTIDs {:?}, some not read by this project",
-                    purged.unwrap_or_default()
-                ))
-                .into_error(from));
-            }
-            Ok(())
         }
-        DumpFrom::MariaGtid(state) => {
-            let binlog_state: Option<String> = conn
-                .query_first("SELECT @@GLOBAL.gtid_binlog_state")
-                .await
-                .map_err(|source| BinlogError::Query {
-                    what: "SELECT @@GLOBAL.gtid_binlog_state".into(),
-                    source: source.into(),
-                })?;
-            let (Ok(GtidState::MariaDb(wanted)), Ok(GtidState::MariaDb(has))) = (
-                GtidState::parse_mariadb(state),
-                GtidState::parse_mariadb(binlog_state.as_deref().unwrap_or("")),
-            ) else {
-                return Ok(());
-            };
-            mariadb_verdict(wanted.values(), |domain| has.get(&domain).copied())
-                .map_err(|e| e.into_error(from))
-        }
+        DumpFrom::MySqlGtid(set) => mysql_sets(conn, &set.render(), from, true).await,
+        DumpFrom::MariaGtid(state) => mariadb_state(conn, state, from).await,
     }
+}
+
+/// MySQL: the server's executed set holds `wanted` (else another history) and, for a
+/// dump by GTID (`check_purged`), it purged nothing outside it; a dump by file leaves
+/// retention to the binlog index.
+async fn mysql_sets(
+    conn: &mut Conn,
+    wanted: &str,
+    from: &DumpFrom,
+    check_purged: bool,
+) -> Result<(), BinlogError> {
+    let row: Option<GtidFacts> = conn
+        .exec_first(
+            "SELECT GTID_SUBSET(?, @@GLOBAL.gtid_executed), GTID_SUBSET(@@GLOBAL.gtid_purged, ?), @@GLOBAL.gtid_executed, @@GLOBAL.gtid_purged",
+            (wanted, wanted),
+        )
+        .await
+        .map_err(|source| BinlogError::Query {
+            what: "SELECT GTID_SUBSET(…, @@GLOBAL.gtid_executed)".into(),
+            source: source.into(),
+        })?;
+    let Some((executed_has_it, purged_read, executed, purged)) = row else {
+        return Ok(());
+    };
+    if executed_has_it == Some(0) {
+        return Err(Verdict::Lineage(format!(
+            "its executed GTID set {:?} lacks transactions of the checkpoint's {wanted:?}",
+            executed.unwrap_or_default()
+        ))
+        .into_error(from));
+    }
+    if check_purged && purged_read == Some(0) {
+        return Err(Verdict::Purged(format!(
+            "it purged GTIDs {:?}, some not read by this project",
+            purged.unwrap_or_default()
+        ))
+        .into_error(from));
+    }
+    Ok(())
+}
+
+/// MariaDB: the server's binlog holds every domain of `state` at or past its sequence.
+async fn mariadb_state(conn: &mut Conn, state: &str, from: &DumpFrom) -> Result<(), BinlogError> {
+    let binlog_state: Option<String> = conn
+        .query_first("SELECT @@GLOBAL.gtid_binlog_state")
+        .await
+        .map_err(|source| BinlogError::Query {
+            what: "SELECT @@GLOBAL.gtid_binlog_state".into(),
+            source: source.into(),
+        })?;
+    let (Ok(GtidState::MariaDb(wanted)), Ok(GtidState::MariaDb(has))) = (
+        GtidState::parse_mariadb(state),
+        GtidState::parse_mariadb(binlog_state.as_deref().unwrap_or("")),
+    ) else {
+        return Ok(());
+    };
+    mariadb_verdict(wanted.values(), |domain| has.get(&domain).copied())
+        .map_err(|e| e.into_error(from))
 }
 
 /// `GTID_SUBSET(checkpoint, executed)`, `GTID_SUBSET(purged, checkpoint)`, the executed

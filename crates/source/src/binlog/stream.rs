@@ -2,7 +2,7 @@
 //! settings, and where to start.
 
 use super::error::BinlogError;
-use super::gtid::GtidSet;
+use super::gtid::{GtidSet, GtidState};
 use super::retention::{self, Refusal};
 use crate::endpoint::SourceEndpoint;
 use crate::SqlError;
@@ -53,10 +53,31 @@ impl fmt::Display for DumpFrom {
     }
 }
 
+/// Which history a dump's position belongs to (see `lineage`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lineage<'a> {
+    /// The server the position was read from, when known.
+    pub server: Option<&'a str>,
+    /// The GTID state right after the position.
+    pub state: &'a GtidState,
+}
+
+impl Lineage<'static> {
+    /// For dumps that do not continue a checkpoint (probing a file's first event).
+    pub fn unknown() -> Self {
+        Lineage {
+            server: None,
+            state: &GtidState::Unknown,
+        }
+    }
+}
+
 /// Opens a dump as replica `server_id` on a server that is (`mariadb`) or is not
-/// MariaDB. `heartbeat` asks the server to send a heartbeat event after that long
-/// without events (so a dead connection is noticed and idle progress can be reported).
+/// MariaDB, after checking that the server still has `from` in `lineage`'s history.
+/// `heartbeat` asks the server to send a heartbeat event after that long without
+/// events (so a dead connection is noticed and idle progress can be reported).
 /// `non_blocking` ends the stream at the end of the last binlog instead of waiting.
+/// Returns the stream and the server's identity (see `lineage`).
 ///
 /// The server answers a refused dump only when the first event is read: see
 /// [`refusal`] for turning that answer into an error a user can act on.
@@ -65,9 +86,10 @@ pub(crate) async fn open(
     mariadb: bool,
     server_id: u32,
     from: &DumpFrom,
+    lineage: Lineage<'_>,
     heartbeat: Duration,
     non_blocking: bool,
-) -> Result<BinlogStream, BinlogError> {
+) -> Result<(BinlogStream, Option<String>), BinlogError> {
     let mut conn = endpoint.connect().await?;
     if mariadb {
         // Without this MariaDB replaces its GTID, GTID-list and annotate events with
@@ -97,8 +119,10 @@ pub(crate) async fn open(
     }
 
     // Purged positions and another history are final: told apart here, from the
-    // server's sets and binlog index, rather than guessed from a refusal.
-    super::retention::check(&mut conn, from).await?;
+    // server's identity, sets and binlog index, rather than guessed from a refusal.
+    let identity = super::lineage::server_identity(&mut conn, mariadb).await?;
+    super::lineage::check(lineage.server, identity.as_deref(), from)?;
+    super::retention::check(&mut conn, from, lineage.state).await?;
 
     let mut request = BinlogStreamRequest::new(server_id);
     if non_blocking {
@@ -119,7 +143,9 @@ pub(crate) async fn open(
                 .await
         }
     };
-    stream.map_err(|source| refusal(from, None, source))
+    stream
+        .map(|s| (s, identity))
+        .map_err(|source| refusal(from, None, source))
 }
 
 /// The error for a dump the server refused (`read_up_to` = `None`: before any event)

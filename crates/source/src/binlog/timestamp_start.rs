@@ -79,10 +79,12 @@ async fn first_event_time_on(
             mariadb,
             probe_server_id(),
             &from,
+            stream::Lineage::unknown(),
             Duration::from_secs(30),
             true,
         )
-        .await?;
+        .await?
+        .0;
         let mut found = None;
         while let Some(ev) = s.next().await {
             let ev = ev.map_err(|source| stream::refusal(&from, None, source))?;

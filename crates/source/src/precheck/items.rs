@@ -161,6 +161,11 @@ pub fn binlog_dump_item(
             format!("{resuming}the source's change log does not contain {from}: {detail}; its binlog was reset (RESET MASTER), re-created or restored, or this is another server"),
             "if [source] names the right server, restart the project from a snapshot (or a chosen start time); otherwise point it back at the server the project was reading",
         ),
+        Err(BinlogError::ServerChanged { from, was, now }) => CheckItem::fail(
+            NAME,
+            format!("{resuming}the checkpoint at {from} was read from the server {was}, and the source is now {now}: a file position belongs to one server's binlog"),
+            "if this is a failover within one GTID history, set binlog_positioning = \"gtid\" in [source]; otherwise restart the project from a snapshot (or a chosen start time)",
+        ),
         Err(e @ BinlogError::InvalidOptions { .. }) => CheckItem::fail(
             NAME,
             format!("{resuming}{e}"),

@@ -45,6 +45,9 @@ pub struct SourceCheckPlan {
     pub positioning: Positioning,
     /// Where the run's incremental sync starts.
     pub start: IncrementalStart,
+    /// The server a resumed position was read from (the checkpoint's), when known:
+    /// `source.binlog_dump` judges the source against it as the run will.
+    pub source_server: Option<String>,
 }
 
 /// Where incremental sync starts, as the run will decide it from the project's
@@ -458,6 +461,9 @@ async fn dump_item(endpoint: &SourceEndpoint, plan: &SourceCheckPlan) -> CheckIt
     // The probe registers with its own throwaway replica id (see `BinlogReader::probe`).
     let mut opts = BinlogOptions::new(u32::MAX, start, none);
     opts.positioning = plan.positioning;
+    if matches!(plan.start, IncrementalStart::Resume(_)) {
+        opts.source_server = plan.source_server.clone();
+    }
     items::binlog_dump_item(&BinlogReader::probe(endpoint, &opts).await, &plan.start)
 }
 

@@ -1,0 +1,133 @@
+//! The server's domain error: what a project, tag, data source, user or login operation
+//! refused or failed at, free of HTTP. The REST API turns it into its
+//! `{code, message, advice, field}` answer in one table (`api/error.rs`); the OMS shim
+//! answers through that same table.
+
+use crate::lifecycle::InvalidTransition;
+use crate::login::Refusal;
+use crate::passwords::HashError;
+use crate::roles::Role;
+use crate::secrets::SecretError;
+use crate::spec::{SpecError, SpecProblem};
+use crate::store::StoreError;
+
+/// A domain operation's result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a domain operation did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No record with this id.
+    #[error("{what} {id:?} does not exist")]
+    NotFound { what: &'static str, id: String },
+    /// The project's state does not allow the action (or event).
+    #[error(transparent)]
+    InvalidTransition(#[from] InvalidTransition),
+    /// Start needs a passed precheck of the project's current definition.
+    #[error("the project's current definition has not passed a precheck")]
+    PrecheckRequired,
+    /// A precheck run on the way (OMS's start) failed; the failed items.
+    #[error("the precheck failed: {}", .failed.join("; "))]
+    PrecheckFailed { failed: Vec<String> },
+    /// A value breaks one of the rules (names, data sources, project files).
+    #[error("{}", .0.message)]
+    Invalid(Box<Invalid>),
+    /// A project definition breaks the project file's rules; every problem, the first
+    /// one first.
+    #[error("{}", .0.first().map_or("the project definition is invalid", |p| p.message.as_str()))]
+    InvalidProject(Vec<SpecProblem>),
+    /// Another record of this kind has the name.
+    #[error("a {what} named {name:?} exists already")]
+    NameTaken { what: &'static str, name: String },
+    /// The limit of records of this kind is reached.
+    #[error("the server has {limit} {what}s, the most it keeps")]
+    TooMany { what: &'static str, limit: usize },
+    /// `error`, met while judging `field` of a larger input (a tag of an imported file).
+    #[error("{error}")]
+    AtField { field: String, error: Box<Error> },
+    /// The caller's role is below the one the operation needs.
+    #[error("this needs the {} role; you have {}", .needed.as_str(), .have.as_str())]
+    Forbidden { have: Role, needed: Role },
+    /// A login may not be tried now.
+    #[error(transparent)]
+    Login(#[from] Refusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+}
+
+/// A refused value: which rule, which field, what is wrong and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub rule: Rule,
+    /// The request's field path (`name`, `kafka.version`, `project.tags`).
+    pub field: String,
+    pub message: String,
+    pub advice: String,
+}
+
+/// The family of rule a refused value breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// A request value in general (limits, formats).
+    Request,
+    /// The one rule for names ([`crate::names`]).
+    Name,
+    /// A tag's name.
+    Tag,
+    /// A data source's connection facts.
+    DataSource,
+    /// A project file or definition.
+    Project,
+}
+
+impl Error {
+    /// A value that breaks `rule`.
+    pub fn invalid(
+        rule: Rule,
+        field: impl Into<String>,
+        message: impl Into<String>,
+        advice: impl Into<String>,
+    ) -> Error {
+        Error::Invalid(Box::new(Invalid {
+            rule,
+            field: field.into(),
+            message: message.into(),
+            advice: advice.into(),
+        }))
+    }
+
+    pub fn not_found(what: &'static str, id: &str) -> Error {
+        Error::NotFound {
+            what,
+            id: id.to_string(),
+        }
+    }
+
+    /// The same error, about `field` instead (a tag's rule met inside an import).
+    pub fn at_field(self, field: &str) -> Error {
+        match self {
+            Error::Invalid(mut invalid) => {
+                invalid.field = field.to_string();
+                Error::Invalid(invalid)
+            }
+            other => Error::AtField {
+                field: field.to_string(),
+                error: Box::new(other),
+            },
+        }
+    }
+}
+
+impl From<SpecError> for Error {
+    fn from(e: SpecError) -> Error {
+        match e {
+            SpecError::Invalid(problems) => Error::InvalidProject(problems),
+            SpecError::Secret(e) => Error::Secret(e),
+        }
+    }
+}
