@@ -325,14 +325,42 @@ impl DbzOp {
     }
 }
 
+/// The context headers every record carries, rendered once per serializer.
+pub(crate) type ContextHeaders = Vec<(&'static str, Vec<u8>)>;
+
+/// `__debezium.context.*`: each a JSON string with its schema.
+pub(crate) fn context_headers(d: &DebeziumOptions) -> ContextHeaders {
+    let string = |text: &str| {
+        let mut buf = Vec::with_capacity(80);
+        buf.extend_from_slice(b"{\"schema\":{\"type\":\"string\",\"optional\":false},\"payload\":");
+        json::string(&mut buf, text);
+        buf.push(b'}');
+        buf
+    };
+    vec![
+        (
+            "__debezium.context.connectorLogicalName",
+            string(&d.topic_prefix),
+        ),
+        ("__debezium.context.taskId", string("0")),
+        (
+            "__debezium.context.connectorName",
+            string(d.connector.name()),
+        ),
+        ("__debezium.context.runId", string(&d.run_id)),
+    ]
+}
+
 /// Writes the records of one change.
 pub(crate) fn encode(
     opts: &FormatOptions,
+    headers: &ContextHeaders,
     rec: &Record<'_>,
     out: &mut Messages,
 ) -> Result<(), FormatError> {
     let enc = Encoder {
         opts,
+        headers,
         d: &opts.debezium,
         rec,
         table: rec.table,
@@ -363,6 +391,7 @@ pub(crate) fn encode(
 
 struct Encoder<'a> {
     opts: &'a FormatOptions,
+    headers: &'a ContextHeaders,
     d: &'a DebeziumOptions,
     rec: &'a Record<'a>,
     table: &'a TableMeta,
@@ -445,21 +474,9 @@ impl Encoder<'_> {
     }
 
     fn context_headers(&self, out: &mut Messages) {
-        let string = |buf: &mut Vec<u8>, text: &str| {
-            buf.extend_from_slice(
-                b"{\"schema\":{\"type\":\"string\",\"optional\":false},\"payload\":",
-            );
-            json::string(buf, text);
-            buf.push(b'}');
-        };
-        out.header("__debezium.context.connectorLogicalName", |b| {
-            string(b, &self.d.topic_prefix)
-        });
-        out.header("__debezium.context.taskId", |b| string(b, "0"));
-        out.header("__debezium.context.connectorName", |b| {
-            string(b, self.d.connector.name())
-        });
-        out.header("__debezium.context.runId", |b| string(b, &self.d.run_id));
+        for (name, value) in self.headers {
+            out.header(name, |b| b.extend_from_slice(value));
+        }
     }
 
     fn schema_name(&self, out: &mut Vec<u8>, suffix: &str) {

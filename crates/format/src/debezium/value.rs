@@ -6,7 +6,6 @@ use super::schema::{fsp, ColumnSchema, ConnectType, DecimalHandling, Logical};
 use crate::json;
 use crate::render;
 use obsync_model::{Date, DateTime, Time, Timestamp, Value};
-use std::io::Write as _;
 
 /// A column value in Connect terms. Borrowed text and bytes point into the source value
 /// or into the caller's scratch buffer (decimals, bits, zoned timestamps).
@@ -30,7 +29,15 @@ pub enum ConnectValue<'a> {
 
 /// Days from 1970-01-01 of a real calendar date; `None` for a zero or invalid date.
 pub fn epoch_days(d: &Date) -> Option<i64> {
-    if !render::is_calendar_date(d) {
+    let leap = d.year % 4 == 0 && (d.year % 100 != 0 || d.year % 400 == 0);
+    let days_in_month = match d.month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if d.day == 0 || d.day > days_in_month {
         return None;
     }
     let midnight = DateTime {
@@ -80,17 +87,25 @@ pub fn decimal_bytes(text: &str, scale: u32, out: &mut Vec<u8>) -> Option<()> {
         return None;
     }
     let start = out.len();
-    // Magnitude, little-endian base 256, grown as digits are multiplied in.
-    let mut mag: Vec<u8> = Vec::with_capacity(32);
+    // Magnitude, little-endian base 256, grown as digits are multiplied in; on the stack
+    // (65 digits, MySQL's most, need 28 bytes). Longer text is not a MySQL decimal.
+    let mut mag = [0u8; 32];
+    let mut len = 0usize;
+    let mut overflow = false;
     let mut push_digit = |d: u8| {
         let mut carry = d as u32;
-        for b in mag.iter_mut() {
+        for b in mag[..len].iter_mut() {
             let v = *b as u32 * 10 + carry;
             *b = v as u8;
             carry = v >> 8;
         }
         while carry > 0 {
-            mag.push(carry as u8);
+            if len == mag.len() {
+                overflow = true;
+                return;
+            }
+            mag[len] = carry as u8;
+            len += 1;
             carry >>= 8;
         }
     };
@@ -104,6 +119,10 @@ pub fn decimal_bytes(text: &str, scale: u32, out: &mut Vec<u8>) -> Option<()> {
     for _ in frac_digits..scale {
         push_digit(0);
     }
+    if overflow {
+        return None;
+    }
+    let mag = &mag[..len];
     // Big-endian with a sign byte, then two's complement for negatives.
     out.push(0);
     out.extend(mag.iter().rev());
@@ -131,9 +150,10 @@ pub fn decimal_bytes(text: &str, scale: u32, out: &mut Vec<u8>) -> Option<()> {
 /// them: either parses to the same instant).
 pub fn zoned_timestamp(out: &mut Vec<u8>, ts: &Timestamp, fsp: u8) {
     let dt = ts.to_utc_datetime();
-    render::date(out, &dt.date);
-    let _ = write!(out, "T{:02}:{:02}:{:02}", dt.hour, dt.minute, dt.second);
-    render::fraction(out, dt.micros, fsp);
+    render::datetime(out, &dt, fsp);
+    // `YYYY-MM-DD HH:MM:SS[.f]` → ISO-8601's `T` (years past 9999 do not occur).
+    let t = out.len() - 9 - if fsp > 0 { fsp as usize + 1 } else { 0 };
+    out[t] = b'T';
     out.push(b'Z');
 }
 
