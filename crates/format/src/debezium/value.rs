@@ -29,7 +29,8 @@ pub enum ConnectValue<'a> {
 
 /// Days from 1970-01-01 of a real calendar date; `None` for a zero or invalid date.
 pub fn epoch_days(d: &Date) -> Option<i64> {
-    let leap = d.year % 4 == 0 && (d.year % 100 != 0 || d.year % 400 == 0);
+    let leap =
+        d.year.is_multiple_of(4) && (!d.year.is_multiple_of(100) || d.year.is_multiple_of(400));
     let days_in_month = match d.month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
