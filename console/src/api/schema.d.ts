@@ -480,6 +480,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The last verify run: its progress while it runs, then its per-table report. */
+        get: operations["get_verify"];
+        put?: never;
+        /**
+         * Start verifying the project: rebuild each table from its topic and compare it with
+         *     the source, in the background (read only: no consumer group, only SELECTs). Poll
+         *     `GET` for progress and the report.
+         */
+        post: operations["start_verify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/session": {
         parameters: {
             query?: never;
@@ -1243,6 +1265,76 @@ export interface components {
         };
         UserUpdate: {
             role: components["schemas"]["Role"];
+        };
+        /** @description The last verify run of a project. */
+        Verify: {
+            /** @description What the run is doing now. */
+            activity?: string | null;
+            /** @description Finished: no differences and no `storeDataSequence` going back. */
+            clean?: boolean | null;
+            /** @description Failed: why verify could not finish, and what to do. */
+            error?: string | null;
+            finished_at?: string | null;
+            /**
+             * Format: int64
+             * @description Topic records read so far.
+             */
+            records_read: number;
+            /**
+             * Format: int64
+             * @description Source rows compared so far.
+             */
+            rows_checked: number;
+            started_at?: string | null;
+            started_by?: string | null;
+            /** @description `none` (never run since the server started), `running`, `finished` or `failed`. */
+            state: string;
+            /** @description Finished: per table. */
+            tables: components["schemas"]["VerifyTable"][];
+            /** @description Finished: per topic. */
+            topics: components["schemas"]["VerifyTopic"][];
+        };
+        /** @description Keys of one kind of difference: how many, and the first few. */
+        VerifyKeys: {
+            /** Format: int64 */
+            count: number;
+            examples: string[];
+        };
+        /** @description One table's comparison. */
+        VerifyTable: {
+            clean: boolean;
+            /** @description `key` (row by row on `key_columns`) or `multiset` (whole rows; no usable key). */
+            comparison: string;
+            /** @description In both, with other values. */
+            different: components["schemas"]["VerifyKeys"];
+            /** @description In the topic, not in the source. */
+            extra: components["schemas"]["VerifyKeys"];
+            key_columns: string[];
+            /** @description In the source, not in the topic. */
+            missing: components["schemas"]["VerifyKeys"];
+            /**
+             * Format: int64
+             * @description Keys checked again while the source kept changing.
+             */
+            rechecked: number;
+            /** Format: int64 */
+            rows_checked: number;
+            /** Format: int64 */
+            rows_in_topic: number;
+            table: string;
+            topic: string;
+        };
+        /** @description What was read from one topic. */
+        VerifyTopic: {
+            /** Format: int64 */
+            records: number;
+            /**
+             * Format: int64
+             * @description Records whose `storeDataSequence` was not above the previous one of their
+             *     partition; `null` for formats without one (Canal).
+             */
+            sequence_regressions?: number | null;
+            topic: string;
         };
         Version: {
             /** Format: int64 */
@@ -3194,6 +3286,117 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Project"];
+                };
+            };
+            /** @description The request is malformed (JSON syntax, a query or path parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in: no valid session cookie or API token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_verify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Verify"];
+                };
+            };
+            /** @description The request is malformed (JSON syntax, a query or path parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in: no valid session cookie or API token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    start_verify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Verify"];
                 };
             };
             /** @description The request is malformed (JSON syntax, a query or path parameter). */

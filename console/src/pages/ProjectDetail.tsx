@@ -12,6 +12,7 @@ import { TimeChart } from '../components/TimeChart';
 import { TopicViewer } from '../components/TopicViewer';
 import { POLL_MS } from './Projects';
 import { useCan } from '../auth/role';
+import { VerifyPanel } from './VerifyPanel';
 
 /** The lifecycle buttons, shown when the server lists the action as allowed. */
 const ACTIONS = ['start', 'pause', 'resume', 'release'] as const satisfies readonly ProjectAction[];
@@ -134,6 +135,7 @@ export function ProjectDetailPage() {
       </Card>
       {p.allowed_actions.includes('precheck') && <PrecheckPanel precheck={precheck.data} onRecheck={operate ? () => act('precheck') : undefined} busy={busy === 'precheck'} />}
       <StagePanels project={p} progress={progress.data} error={progress.error} />
+      {!['not_started', 'prechecking', 'precheck_failed'].includes(p.state) && <VerifyPanel id={p.id} canRun={operate} />}
       {operate && <TopicViewer projectId={p.id} topics={progress.data?.schema?.topics ?? []} />}
       <MetricsPanel id={p.id} />
       <EventsPanel id={p.id} />

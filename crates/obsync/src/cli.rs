@@ -74,6 +74,21 @@ pub enum Command {
     #[command(after_help = "Example:\n  obsync verify -c orders.toml")]
     Verify(VerifyArgs),
 
+    /// Record the source's facts and a bounded dump of its binlog into one file, to
+    /// attach to a bug report.
+    ///
+    /// The file (JSON Lines, docs/mysql-sources.md "Reporting a bug with a capture")
+    /// holds the server's variables, SHOW MASTER STATUS, SHOW BINARY LOGS, the chosen
+    /// tables' CREATE TABLE and column facts, then the raw binlog events as the server
+    /// sent them. Only [source] of the project file is used (and [[objects]] when
+    /// --tables is not given). Stops at --events, --seconds, --to or Ctrl-C, whichever
+    /// comes first; --mask replaces row values while keeping every event decodable.
+    #[command(after_help = "Examples:\n  \
+        obsync capture -c orders.toml -o bug.capture.jsonl --mask\n  \
+        obsync capture -c orders.toml -o bug.capture.jsonl --tables 'shop.*' --from end --seconds 60\n  \
+        obsync capture -c orders.toml -o bug.capture.jsonl --from mysql-bin.000042:4 --to mysql-bin.000042:90210")]
+    Capture(CaptureArgs),
+
     /// Serve the web console and REST API for managing projects.
     #[command(
         after_help = "Example:\n  OBSYNC_ADMIN_PASSWORD=... obsync server --data-dir /var/lib/obsync --listen 127.0.0.1:8080"
@@ -164,6 +179,48 @@ pub enum VerifyProgress {
     /// A spinner line on a terminal (nothing when stderr is not a terminal).
     Bars,
     Off,
+}
+
+/// Arguments of `obsync capture`.
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// The project file (TOML): its [source] says where to connect.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// The capture file to write (it must not exist yet).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Tables whose definitions are recorded, as comma-separated database.table
+    /// patterns (`*` matches any run of characters), e.g. `shop.orders,crm.*`. Default:
+    /// the project's tables.
+    #[arg(long, value_name = "PATTERNS", value_delimiter = ',')]
+    pub tables: Vec<String>,
+
+    /// Where the dump starts: `last-file` (the newest binlog file from its start),
+    /// `end` (from now on: reproduce the problem while capturing) or `FILE:POS` (an
+    /// event boundary, as SHOW BINLOG EVENTS lists them).
+    #[arg(long, value_name = "WHERE", default_value = "last-file")]
+    pub from: String,
+
+    /// Stop at this `FILE:POS` (an event boundary), recording no event that ends past it.
+    #[arg(long, value_name = "FILE:POS")]
+    pub to: Option<String>,
+
+    /// Stop after this many events.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub events: u64,
+
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub seconds: u64,
+
+    /// Replace row values (numbers, strings, JSON, binary data) by masked values of the
+    /// same type and size, and statement texts by comments; dates, times, ENUM, SET,
+    /// BIT, NULLs, names and DDL are kept. See the docs for exactly what is kept.
+    #[arg(long)]
+    pub mask: bool,
 }
 
 /// Arguments of `obsync validate`.

@@ -29,7 +29,7 @@ fn main() -> ExitCode {
         Command::Precheck(args) => Some(args.state_dir.join("krb5")),
         Command::Verify(args) => Some(args.state_dir.join("krb5")),
         Command::Server(args) => Some(args.data_dir.join("krb5")),
-        Command::Validate(_) => None,
+        Command::Validate(_) | Command::Capture(_) => None,
     };
     if let Some(dir) = private_dir {
         obsync_kafka::use_private_credential_cache(&dir);
@@ -47,6 +47,7 @@ fn main() -> ExitCode {
             Command::Precheck(args) => cmd::precheck::execute(args).await,
             Command::Validate(args) => cmd::validate::execute(args).await,
             Command::Verify(args) => cmd::verify::execute(args).await,
+            Command::Capture(args) => cmd::capture::execute(args).await,
             Command::Server(args) => cmd::server::execute(args).await,
         }
     });

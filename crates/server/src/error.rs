@@ -27,6 +27,9 @@ pub enum Error {
     /// Start needs a passed precheck of the project's current definition.
     #[error("the project's current definition has not passed a precheck")]
     PrecheckRequired,
+    /// A verify run of the project is in progress; one runs at a time.
+    #[error("a verify run of project {id} is already running")]
+    VerifyRunning { id: String },
     /// A precheck run on the way (OMS's start) failed; the failed items.
     #[error("the precheck failed: {}", .failed.join("; "))]
     PrecheckFailed { failed: Vec<String> },

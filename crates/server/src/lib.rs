@@ -31,6 +31,7 @@ pub mod store;
 pub mod tags;
 pub mod tls;
 pub mod transition;
+pub mod verify_runs;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -260,6 +261,7 @@ impl Server {
             lifecycle: Default::default(),
             allowed_hosts: Arc::new(http::AllowedHosts::new(&options.http.public_names)),
             request_timeout: limits.request_timeout,
+            verifies: Default::default(),
         });
         Ok(Server {
             state,

@@ -25,6 +25,8 @@ pub struct ServerState {
     pub allowed_hosts: Arc<crate::http::AllowedHosts>,
     /// How long a request may take before it is answered 503.
     pub request_timeout: std::time::Duration,
+    /// Verify runs started from the API, the last one per project.
+    pub verifies: crate::verify_runs::VerifyRuns,
 }
 
 impl ServerState {

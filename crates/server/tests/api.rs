@@ -1526,3 +1526,92 @@ async fn a_source_with_tls_is_tested_browsed_and_prechecked_over_tls_and_hides_i
         }
     }
 }
+
+/// `POST /projects/{id}/verify` starts a read-only verify run in the background, one at a
+/// time; `GET` shows its progress, then the per-table report: clean while the project
+/// runs, and a row deleted at the source while it is paused is an extra key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_runs_in_the_background_and_reports_per_table() {
+    let services = Services::load();
+    let db = orders_db(&services, 20);
+    let topic = obsync_testkit::unique_name("srvverify");
+    services.create_topic(&topic, 3);
+    let server = TestServer::start("verify").await;
+    let api = &server.api;
+    let (src, kafka) = create_datasources(api, &services).await;
+    let created = api
+        .post_ok("/api/v1/projects",
+            json!({"spec": spec(&project_name(), &src, &kafka, &["full", "incremental"], &[format!("{db}.orders")], &topic)}),
+            StatusCode::CREATED)
+        .await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let p = |action: &str| format!("/api/v1/projects/{id}/{action}");
+    assert_eq!(api.get(&p("verify")).await["state"], "none");
+
+    api.post_ok(&p("precheck"), json!({}), StatusCode::OK).await;
+    api.post_ok(&p("start"), json!({}), StatusCode::OK).await;
+    wait_until(api, &p("progress"), TIMEOUT, "incremental sync", |b| {
+        b["stage"] == "incremental" && b["acked_messages"].as_u64().unwrap_or(0) >= 20
+    })
+    .await;
+
+    let started = api
+        .post_ok(&p("verify"), json!({}), StatusCode::ACCEPTED)
+        .await;
+    assert_eq!(started["state"], "running", "{started}");
+    let (status, again) = api.post(&p("verify"), json!({})).await;
+    assert_eq!(
+        (status, again["code"].as_str()),
+        (StatusCode::CONFLICT, Some("VERIFY_RUNNING")),
+        "one run at a time: {again}"
+    );
+    let done = wait_until(api, &p("verify"), TIMEOUT, "verify finished", |b| {
+        b["state"] != "running"
+    })
+    .await;
+    assert_eq!(done["state"], "finished", "{done}");
+    assert_eq!(done["clean"], true, "{done}");
+    let table = &done["tables"][0];
+    assert_eq!(table["table"], format!("{db}.orders"));
+    assert_eq!(table["comparison"], "key");
+    assert_eq!(table["key_columns"], json!(["id"]));
+    assert_eq!(table["rows_checked"], 20);
+    assert_eq!(done["rows_checked"], 20, "{done}");
+    assert_eq!(done["topics"][0]["sequence_regressions"], 0, "{done}");
+
+    // Paused: a row deleted at the source is still in the topic: an extra key.
+    api.post_ok(&p("pause"), json!({}), StatusCode::OK).await;
+    services
+        .mariadb
+        .execute(&format!("DELETE FROM {db}.orders WHERE id = 7"));
+    api.post_ok(&p("verify"), json!({}), StatusCode::ACCEPTED)
+        .await;
+    let done = wait_until(api, &p("verify"), TIMEOUT, "verify finished", |b| {
+        b["state"] != "running"
+    })
+    .await;
+    assert_eq!(done["clean"], false, "{done}");
+    let table = &done["tables"][0];
+    assert_eq!(table["extra"]["count"], 1, "{done}");
+    assert!(
+        table["extra"]["examples"][0]
+            .as_str()
+            .unwrap()
+            .contains('7'),
+        "{done}"
+    );
+    assert_eq!(
+        (
+            table["missing"]["count"].as_u64(),
+            table["different"]["count"].as_u64()
+        ),
+        (Some(0), Some(0)),
+        "{done}"
+    );
+    let events = api.get(&p("events")).await.to_string();
+    assert!(
+        events.contains("verify started") && events.contains("verify finished: differences found"),
+        "{events}"
+    );
+    server.stop().await;
+}

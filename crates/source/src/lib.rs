@@ -4,6 +4,7 @@
 //! Architecture invariant: this crate never imports `obsync-format` or `obsync-kafka`.
 
 pub mod binlog;
+pub mod capture;
 pub mod endpoint;
 pub mod metadata;
 pub mod position;

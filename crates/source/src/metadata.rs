@@ -20,6 +20,7 @@ use crate::SqlError;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Pool, Value as SqlValue};
 use obsync_model::{Column, ColumnType, KeySource, TableId, TableMeta};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -371,6 +372,66 @@ pub async fn read_table_meta(
     id: &TableId,
     flavor: SourceFlavor,
 ) -> Result<TableMeta, MetadataError> {
+    read_table_facts(conn, id, flavor).await?.into_meta(flavor)
+}
+
+/// What information_schema says about one table, as read: the rows
+/// [`read_table_meta`] decides on. Kept by `obsync capture` so that a replay builds the
+/// same [`TableMeta`] without the server ([`TableFacts::into_meta`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableFacts {
+    /// The database as the server stores it.
+    pub database: String,
+    /// The table as the server stores it.
+    pub table: String,
+    /// `TABLES.TABLE_ROWS`.
+    pub estimated_rows: Option<u64>,
+    /// `COLUMNS` rows in ordinal order.
+    columns: Vec<ColumnRow>,
+    /// `STATISTICS` rows.
+    indexes: Vec<IndexRow>,
+    /// MariaDB: the `LONGTEXT` columns checked by `json_valid()`.
+    json_columns: Vec<String>,
+}
+
+impl TableFacts {
+    /// The table's metadata as [`read_table_meta`] returns it, on a `flavor` server.
+    pub fn into_meta(self, flavor: SourceFlavor) -> Result<TableMeta, MetadataError> {
+        let stored = TableId::new(self.database, self.table);
+        if self.columns.is_empty() {
+            return Err(MetadataError::NoColumnsVisible { table: stored });
+        }
+        let json_columns = self.json_columns;
+        let columns = self
+            .columns
+            .into_iter()
+            .map(|c| {
+                let is_json = json_columns.iter().any(|j| j.eq_ignore_ascii_case(&c.name));
+                c.into_column(&stored, is_json, LabelQuoting::of(flavor))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let keys = unique_keys_from_index_rows(&columns, self.indexes);
+        let (key, key_source) = TableMeta::choose_key(&columns, &keys.primary, &keys.unique);
+        log_key_choice(&stored, flavor, key_source, &columns, &key);
+        Ok(TableMeta {
+            id: stored,
+            columns,
+            key,
+            key_source,
+            primary_key: keys.primary,
+            unique_keys: keys.unique,
+            estimated_rows: self.estimated_rows.unwrap_or(0),
+        })
+    }
+}
+
+/// Reads what information_schema says about one table on `conn` (see
+/// [`read_table_meta`] for the name matching and the errors).
+pub async fn read_table_facts(
+    conn: &mut Conn,
+    id: &TableId,
+    flavor: SourceFlavor,
+) -> Result<TableFacts, MetadataError> {
     let table_rows: Vec<(String, String, String, Option<u64>)> = conn
         .exec(
             "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_ROWS FROM information_schema.TABLES \
@@ -390,7 +451,7 @@ pub async fn read_table_meta(
         });
     }
 
-    let column_rows: Vec<ColumnRow> = conn
+    let columns: Vec<ColumnRow> = conn
         .exec(
             "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, CHARACTER_MAXIMUM_LENGTH, \
              NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, CHARACTER_SET_NAME \
@@ -403,11 +464,11 @@ pub async fn read_table_meta(
         .into_iter()
         .map(ColumnRow::from_sql)
         .collect();
-    if column_rows.is_empty() {
+    if columns.is_empty() {
         return Err(MetadataError::NoColumnsVisible { table: stored });
     }
     let json_columns = if flavor == SourceFlavor::MariaDb
-        && column_rows
+        && columns
             .iter()
             .any(|c| c.data_type.eq_ignore_ascii_case("longtext"))
     {
@@ -415,15 +476,7 @@ pub async fn read_table_meta(
     } else {
         Vec::new()
     };
-    let columns = column_rows
-        .into_iter()
-        .map(|c| {
-            let is_json = json_columns.iter().any(|j| j.eq_ignore_ascii_case(&c.name));
-            c.into_column(&stored, is_json, LabelQuoting::of(flavor))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-
-    let index_rows: Vec<IndexRow> = conn
+    let indexes: Vec<IndexRow> = conn
         .exec(
             "SELECT INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME FROM information_schema.STATISTICS \
              WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
@@ -434,17 +487,13 @@ pub async fn read_table_meta(
         .into_iter()
         .map(IndexRow::from_sql)
         .collect();
-    let keys = unique_keys_from_index_rows(&columns, index_rows);
-    let (key, key_source) = TableMeta::choose_key(&columns, &keys.primary, &keys.unique);
-    log_key_choice(&stored, flavor, key_source, &columns, &key);
-    Ok(TableMeta {
-        id: stored,
+    Ok(TableFacts {
+        database: stored.database,
+        table: stored.table,
+        estimated_rows: estimated,
         columns,
-        key,
-        key_source,
-        primary_key: keys.primary,
-        unique_keys: keys.unique,
-        estimated_rows: estimated.unwrap_or(0),
+        indexes,
+        json_columns,
     })
 }
 
@@ -534,7 +583,7 @@ pub fn json_valid_column(clause: &str) -> Option<String> {
 }
 
 /// One row of `information_schema.COLUMNS`, as text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct ColumnRow {
     name: String,
     data_type: String,
@@ -711,7 +760,7 @@ fn parse_escaped_labels(body: &str) -> Vec<String> {
 }
 
 /// One row of `information_schema.STATISTICS`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct IndexRow {
     index: String,
     non_unique: bool,

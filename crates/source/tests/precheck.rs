@@ -46,6 +46,16 @@ fn now() -> u32 {
         .as_secs() as u32
 }
 
+/// `YYYY-MM-DD HH:MM:SS UTC` of a Unix time, by `date -u` (an independent clock
+/// formatter).
+fn utc_text(t: u32) -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("@{t}"), "+%Y-%m-%d %H:%M:%S UTC"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 const GOOD_TABLES: &[&str] = &[
     "CREATE TABLE orders (id BIGINT PRIMARY KEY, customer INT NOT NULL, note VARCHAR(20))",
     "CREATE TABLE events (a INT, b INT)",
@@ -82,6 +92,9 @@ async fn mariadb_plan_with_incremental_passes() {
             "source.shard_columns",
             "source.privileges.select",
             "source.binlog",
+            "source.binlog_service",
+            "source.binlog_lineage",
+            "source.binlog_history",
             "source.binlog_format",
             "source.binlog_row_image",
             "source.privileges.replication",
@@ -90,6 +103,46 @@ async fn mariadb_plan_with_incremental_passes() {
         ]
     );
     assert!(item(&items, "source.version").detail.contains("MariaDB"));
+    // Who serves the change log, which history it is, how far back it goes.
+    let service = item(&items, "source.binlog_service");
+    assert!(
+        service
+            .detail
+            .starts_with("the mariadb server itself serves its binlog")
+            && service.detail.contains("; it writes mysql-bin."),
+        "{service:#?}"
+    );
+    let mut conn = ep.connect().await.unwrap();
+    let (server_id, state): (String, String) = conn
+        .query_first("SELECT @@GLOBAL.server_id, @@GLOBAL.gtid_binlog_state")
+        .await
+        .unwrap()
+        .unwrap();
+    let lineage = item(&items, "source.binlog_lineage");
+    assert!(
+        lineage
+            .detail
+            .starts_with(&format!("MariaDB server_id {server_id}, GTID state ")),
+        "{lineage:#?}"
+    );
+    // The state moves with other tests' writes; its domain-server prefix does not.
+    let prefix = state.split(',').next().unwrap().rsplit_once('-').unwrap().0;
+    assert!(lineage.detail.contains(prefix), "{lineage:#?}");
+    let files: Vec<(String, u64)> = conn.query("SHOW BINARY LOGS").await.unwrap();
+    let history = item(&items, "source.binlog_history");
+    let oldest = obsync_source::binlog::oldest_retained_time(&ep)
+        .await
+        .unwrap();
+    let begun = utc_text(oldest);
+    assert!(
+        history.detail.starts_with(&format!(
+            "the change log goes back to {}, begun {begun} (",
+            files[0].0
+        )) && history
+            .detail
+            .contains(&format!("; {} file(s); ", files.len())),
+        "{history:#?}"
+    );
 
     // A start time before the oldest retained binlog fails the retention item.
     let early = SourceCheckPlan {
@@ -139,6 +192,24 @@ async fn seekdb_passes_full_sync_but_fails_binlog() {
         binlog.fix.as_deref(),
         Some("for OceanBase CE enable the Binlog Service, or turn off incremental sync")
     );
+    // It is OceanBase without a Binlog Service on this connection: said, with the fix.
+    let service = item(&items, "source.binlog_service");
+    assert_eq!(service.status, CheckStatus::Fail, "{service:#?}");
+    assert!(
+        service
+            .detail
+            .contains("answers no binlog command (SHOW MASTER STATUS, SHOW BINARY LOGS)"),
+        "{service:#?}"
+    );
+    let fix = service.fix.as_deref().unwrap();
+    assert!(
+        fix.starts_with("deploy the OceanBase Binlog Service and create the tenant's binlog")
+            && fix.contains("ODP 4.2.1+"),
+        "{fix}"
+    );
+    for name in ["source.binlog_lineage", "source.binlog_history"] {
+        assert_eq!(item(&items, name).status, CheckStatus::NotChecked, "{name}");
+    }
     drop_database(&ep, &db).await;
 }
 

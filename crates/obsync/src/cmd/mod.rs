@@ -1,5 +1,6 @@
 //! One module per command, each with `execute(args) -> anyhow::Result<ExitCode>`.
 
+pub mod capture;
 pub mod precheck;
 pub mod run;
 pub mod server;

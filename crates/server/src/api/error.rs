@@ -146,6 +146,12 @@ impl From<Error> for ApiError {
                 message,
                 "run POST /api/v1/projects/{id}/precheck and fix the failed items, then start",
             ),
+            Error::VerifyRunning { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "VERIFY_RUNNING",
+                message,
+                "wait for it to finish (GET /api/v1/projects/{id}/verify shows its progress), then start another",
+            ),
             Error::PrecheckFailed { .. } => ApiError::new(
                 StatusCode::CONFLICT,
                 "PRECHECK_FAILED",

@@ -15,6 +15,7 @@ mod session;
 mod system;
 pub(crate) mod tags;
 mod users;
+mod verify;
 
 use axum::middleware;
 use axum::Router;
@@ -96,6 +97,7 @@ fn api_routes(state: &AppState) -> (Router<AppState>, OpenApiDoc) {
         .merge(tags::routes())
         .merge(projects::routes())
         .merge(messages::routes())
+        .merge(verify::routes())
         .merge(preview::routes())
         .merge(system::protected_routes())
         .merge(users::routes());

@@ -20,6 +20,7 @@
 //! - `lineage`: which server a position belongs to, checked before every dump.
 //! - `ddl`: which tables a DDL statement touches.
 //! - `gtid`, `mariadb_events`: GTID state and MariaDB's own event bodies.
+//! - [`replay`]: recorded dump streams (captures, fixtures) through the same core.
 //! - [`timestamp_start`]: starting from a point in time; binlog retention facts.
 //!
 //! Architecture invariant: column values are interpreted with metadata read by SQL
@@ -43,12 +44,13 @@ mod lineage;
 mod mariadb_events;
 mod payload;
 pub mod reader;
+pub mod replay;
 mod retention;
 mod rows;
 mod schema_cache;
 #[cfg(test)]
 mod spec_events;
-mod stream;
+pub(crate) mod stream;
 pub mod timestamp_start;
 
 pub use error::BinlogError;

@@ -5,6 +5,8 @@
 //! Items (stable names): `source.connect`, `source.tls`, `source.version`, `source.tables`,
 //! `source.column_types`, `source.names`, `source.shard_columns`,
 //! `source.privileges.select`; with incremental sync also `source.binlog`,
+//! `source.binlog_service`, `source.binlog_lineage`, `source.binlog_history`
+//! ([`binlog_origin`]: who serves the change log, its history, how far back it goes),
 //! `source.binlog_format`, `source.binlog_row_image`, `source.privileges.replication`
 //! and, for a new start with a start time, `source.binlog_retention`; last
 //! `source.binlog_dump`, which opens the change log as the run will (from the
@@ -12,6 +14,7 @@
 //!
 //! The verdicts are pure functions in [`items`]; this module only gathers the facts.
 
+pub mod binlog_origin;
 pub mod items;
 
 pub use items::{check_start_time_covered, contains_chinese};
@@ -419,12 +422,18 @@ async fn binlog_items(
     let grants: Vec<String> = conn.query("SHOW GRANTS").await.unwrap_or_default();
     let binlog = items::binlog_item(&settings, &probe);
     let binlog_ok = binlog.status == obsync_model::CheckStatus::Pass;
-    let mut out = vec![
-        binlog,
+    let origin = binlog_origin::read(endpoint, conn, &probe).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as u32)
+        .unwrap_or(0);
+    let mut out = vec![binlog];
+    out.extend(binlog_origin::origin_items(&origin, now));
+    out.extend([
         items::binlog_format_item(&settings),
         items::binlog_row_image_item(&settings),
         items::replication_grants_item(&grants),
-    ];
+    ]);
     let new_start = plan.start == IncrementalStart::New;
     if let (Some(start), true, true) = (start_time, binlog_ok, new_start) {
         let oldest = match oldest_retained_time(endpoint).await {
