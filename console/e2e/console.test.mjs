@@ -271,11 +271,21 @@ describe('console in Chromium against obsync server', () => {
 
     // Step 3: with full sync the start position is the project start time; a message preview.
     await byTestId('start-time-fixed').waitFor();
-    await choose('format', 'DefaultExtendColumnType');
+    // Maxwell with its array key and Flink's snapshot type: the preview shows both.
+    await choose('format', 'Maxwell');
+    await byTestId('maxwell-key-format').getByText('Array').click();
+    await byTestId('maxwell-snapshot-type').getByText('insert（用于').click();
     await choose('preview-table', `${DB}.orders`);
     await byTestId('preview-run').click();
     const records = byTestId('preview-records');
     await records.waitFor({ timeout: 30_000 });
+    const maxwell = await records.innerText();
+    assert.match(maxwell, new RegExp(`\\["${DB}","orders",\\[\\{"id":`));
+    assert.match(maxwell, /"type": "insert"/);
+    await choose('format', 'DefaultExtendColumnType');
+    await byTestId('timestamp-fraction').waitFor();
+    await byTestId('preview-run').click();
+    await records.getByText('__light_type').first().waitFor({ timeout: 30_000 });
     assert.match(await records.innerText(), new RegExp(TOPIC));
     await screenshot(page, 'zh-CN-wizard-3-options');
     await byTestId('wizard-next').click();

@@ -66,12 +66,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One data source. */
+        /** One data source; its `ETag` is its revision. */
         get: operations["get_datasource"];
-        /** Edit a data source; omitted secrets are kept. */
+        /**
+         * Edit a data source; omitted secrets are kept. With `If-Match`, only the revision it
+         *     names (409 `REVISION_CONFLICT` if it changed meanwhile).
+         */
         put: operations["update_datasource"];
         post?: never;
-        /** Delete a data source no project uses. */
+        /** Delete a data source no project uses; with `If-Match`, only that revision. */
         delete: operations["delete_datasource"];
         options?: never;
         head?: never;
@@ -280,12 +283,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One project. */
+        /** One project; its `ETag` is its revision. */
         get: operations["get_project"];
-        /** Edit a project's definition (only before it started). */
+        /**
+         * Edit a project's definition (only before it started). With `If-Match`, only the
+         *     revision it names (409 `REVISION_CONFLICT` if it changed meanwhile).
+         */
         put: operations["update_project"];
         post?: never;
-        /** Delete a project (only not started or released). */
+        /** Delete a project (only not started or released); with `If-Match`, only that revision. */
         delete: operations["delete_project"];
         options?: never;
         head?: never;
@@ -698,6 +704,11 @@ export interface components {
             kafka?: null | components["schemas"]["KafkaView"];
             kind: components["schemas"]["DataSourceKind"];
             name: string;
+            /**
+             * Format: int64
+             * @description The stored revision (also the `ETag`); send it as `If-Match` to change this one.
+             */
+            revision: number;
             source?: null | components["schemas"]["SourceView"];
             updated_at: string;
             /** @description Projects that use it. */
@@ -810,6 +821,38 @@ export interface components {
             field: string;
             message: string;
         };
+        /** @description `[sync.format_options]` of the project file; absent keys keep the format's default. */
+        FormatOptionsSpec: {
+            /** @description Canal: `latin1` (default, as Canal) or `base64` (for Flink's `canal-json`). */
+            canal_binary?: string | null;
+            /** @description Maxwell: write `gtid`. */
+            maxwell_gtid?: boolean | null;
+            /** @description Maxwell: Kafka key `hash` (default) or `array`. */
+            maxwell_key_format?: string | null;
+            /** @description Maxwell: write `position`. */
+            maxwell_position?: boolean | null;
+            /** @description Maxwell: write `primary_key_columns`. */
+            maxwell_primary_key_columns?: boolean | null;
+            /** @description Maxwell: write `primary_key`. */
+            maxwell_primary_keys?: boolean | null;
+            /** @description Maxwell: `type` of full-sync rows, `bootstrap-insert` (default) or `insert`. */
+            maxwell_snapshot_type?: string | null;
+            /** @description Maxwell: write `xoffset`. */
+            maxwell_xoffset?: boolean | null;
+            /**
+             * @description DebeziumAvro (required with it): the schema registry's Confluent-compatible API,
+             *     `http(s)://host:port[/path]`. A registry with basic authentication needs a project
+             *     file (`schema_registry_password_env`); the API takes no registry password yet.
+             */
+            schema_registry_url?: string | null;
+            /** @description DebeziumAvro: subjects `topic` (default), `record` or `topic_record`. */
+            subject_name_strategy?: string | null;
+            /**
+             * @description Default, DefaultExtendColumnType: TIMESTAMP fraction digits, `column` (default) or
+             *     `nanos`.
+             */
+            timestamp_fraction?: string | null;
+        };
         FullProgress: {
             /** Format: double */
             rows_per_sec: number;
@@ -842,14 +885,19 @@ export interface components {
             bootstrap_servers: string;
             sasl?: null | components["schemas"]["SaslInput"];
             tls?: null | components["schemas"]["TlsInput"];
-            /** @description `0.9`, `1.0`, `2.x` or `3.x`. */
-            version: string;
+            /** @description `0.9`, `1.0`, `2.x`, `3.x` or `4.x` (another value answers 400 on `kafka.version`). */
+            version: components["schemas"]["KafkaRelease"];
         };
+        /**
+         * @description The Kafka release line a Kafka data source runs, as the console offers it.
+         * @enum {string}
+         */
+        KafkaRelease: "0.9" | "1.0" | "2.x" | "3.x" | "4.x";
         KafkaView: {
             bootstrap_servers: string;
             sasl?: null | components["schemas"]["SaslView"];
             tls?: null | components["schemas"]["TlsView"];
-            version: string;
+            version: components["schemas"]["KafkaRelease"];
         };
         LogPositionView: {
             file: string;
@@ -947,9 +995,13 @@ export interface components {
             fix?: string | null;
             message: string;
             name: string;
-            /** @description `pass`, `fail`, `warn` or `not_checked`. */
-            status: string;
+            status: components["schemas"]["PrecheckStatus"];
         };
+        /**
+         * @description The outcome of one precheck item.
+         * @enum {string}
+         */
+        PrecheckStatus: "pass" | "warn" | "fail" | "not_checked";
         Preview: {
             records: components["schemas"]["PreviewRecord"][];
         };
@@ -997,6 +1049,11 @@ export interface components {
             last_error?: null | components["schemas"]["ErrorInfo"];
             /** @description OMS's name of the state. */
             oms_status: components["schemas"]["OmsStatus"];
+            /**
+             * Format: int64
+             * @description The stored revision (also the `ETag`); send it as `If-Match` to change this one.
+             */
+            revision: number;
             source: components["schemas"]["DataSourceRef"];
             spec: components["schemas"]["ProjectSpec"];
             stage?: null | components["schemas"]["Stage"];
@@ -1046,16 +1103,24 @@ export interface components {
             kerberos_keytab?: string | null;
             kerberos_principal?: string | null;
             kerberos_service_name?: string | null;
-            /** @description `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512` or `GSSAPI`. */
-            mechanism: string;
+            /**
+             * @description `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512` or `GSSAPI` (another value answers 400
+             *     on `kafka.sasl.mechanism`).
+             */
+            mechanism: components["schemas"]["SaslMechanism"];
             password?: string | null;
             username: string;
         };
+        /**
+         * @description How a Kafka client authenticates with SASL.
+         * @enum {string}
+         */
+        SaslMechanism: "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512" | "GSSAPI";
         SaslView: {
             kerberos_keytab?: string | null;
             kerberos_principal?: string | null;
             kerberos_service_name?: string | null;
-            mechanism: string;
+            mechanism: components["schemas"]["SaslMechanism"];
             password_set: boolean;
             username: string;
         };
@@ -1121,9 +1186,10 @@ export interface components {
             debezium?: null | components["schemas"]["DebeziumSpec"];
             /**
              * @description `Default`, `DefaultExtendColumnType`, `Canal`, `DataWorks`, `SharePlex`,
-             *     `Debezium`, `DebeziumFlattened`.
+             *     `Debezium`, `DebeziumFlattened`, `Maxwell`, `DebeziumAvro`.
              */
             format?: string | null;
+            format_options?: null | components["schemas"]["FormatOptionsSpec"];
             /** @description `hash` (default) or `one`. */
             partition_rule?: string | null;
             /**
@@ -1599,6 +1665,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The stored revision, quoted: send it as If-Match to change this revision only */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1636,7 +1704,10 @@ export interface operations {
     update_datasource: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change was made to */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -1650,6 +1721,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The new revision */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1721,7 +1794,10 @@ export interface operations {
     delete_datasource: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the deletion was decided on */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -2436,6 +2512,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The stored revision, quoted: send it as If-Match to change this revision only */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2473,7 +2551,10 @@ export interface operations {
     update_project: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change was made to */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -2487,6 +2568,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The new revision */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2558,7 +2641,10 @@ export interface operations {
     delete_project: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the deletion was decided on */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };

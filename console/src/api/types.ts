@@ -5,10 +5,10 @@ import type { components } from './schema';
 
 type Schemas = components['schemas'];
 
-export type SourceKind = 'oceanbase' | 'mysql' | 'mariadb';
-export type DataSourceKind = SourceKind | 'kafka';
-export type KafkaVersion = '0.9' | '1.0' | '2.x' | '3.x';
-export type SaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'GSSAPI';
+export type DataSourceKind = Schemas['DataSourceKind'];
+export type SourceKind = Exclude<DataSourceKind, 'kafka'>;
+export type KafkaVersion = Schemas['KafkaRelease'];
+export type SaslMechanism = Schemas['SaslMechanism'];
 
 /** An error answer; the console makes some itself (network failures), so advice may be absent. */
 export type ApiErrorBody = Pick<Schemas['ErrorBody'], 'code' | 'message'> & { advice?: string | null; field?: string | null };
@@ -47,8 +47,20 @@ export type ApiToken = Schemas['ApiToken'];
 
 /** A sync type asks for the stage of the same name. */
 export type SyncType = Stage;
-export type Format = 'Default' | 'Canal' | 'DataWorks' | 'SharePlex' | 'DefaultExtendColumnType' | 'Debezium' | 'DebeziumFlattened';
+export type Format =
+  | 'Default'
+  | 'Canal'
+  | 'DataWorks'
+  | 'SharePlex'
+  | 'DefaultExtendColumnType'
+  | 'Debezium'
+  | 'DebeziumFlattened'
+  | 'Maxwell'
+  | 'DebeziumAvro';
 export type DebeziumOptions = Schemas['DebeziumSpec'];
+
+/** `[sync.format_options]`: each key belongs to one format; absent = the format's default. */
+export type FormatOptions = Schemas['FormatOptionsSpec'];
 export type PartitionRule = 'hash' | 'one';
 
 export interface ObjectMapping {
@@ -70,6 +82,7 @@ export interface ProjectSpec {
     partition_rule: PartitionRule;
     tx_sequence: boolean;
     debezium?: DebeziumOptions | null;
+    format_options?: FormatOptions | null;
     start_time: number | null;
   };
   objects: ObjectMapping[];

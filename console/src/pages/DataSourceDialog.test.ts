@@ -18,6 +18,7 @@ const mysql = {
   used_by: [],
   created_at: '',
   updated_at: '',
+  revision: 1,
 } as DataSource;
 
 const kafka = {

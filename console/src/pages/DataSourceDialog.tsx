@@ -3,7 +3,8 @@ import { Alert, Button, Form, Input, InputNumber, Modal, Select, Space, Switch }
 import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { post, put } from '../api/client';
-import type { DataSource, DataSourceBody, DataSourceKind, SourceTlsMode, TestResult } from '../api/types';
+import type { DataSource, DataSourceBody, DataSourceKind, KafkaVersion, SaslMechanism, SourceTlsMode, TestResult } from '../api/types';
+import { DATA_SOURCE_KINDS, DATA_SOURCE_NAME, KAFKA_RELEASES, SASL_MECHANISMS, SOURCE_TLS_MODES } from '../api/vocabulary';
 import { ErrorAlert } from '../components/ErrorAlert';
 
 interface FormValues {
@@ -15,9 +16,9 @@ interface FormValues {
   user?: string;
   password?: string;
   bootstrap_servers?: string;
-  version?: '0.9' | '1.0' | '2.x' | '3.x';
+  version?: KafkaVersion;
   sasl_enabled?: boolean;
-  sasl_mechanism?: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'GSSAPI';
+  sasl_mechanism?: SaslMechanism;
   sasl_username?: string;
   sasl_password?: string;
   kerberos_service_name?: string;
@@ -34,7 +35,6 @@ interface FormValues {
   source_tls_client_key_pem?: string;
 }
 
-const SOURCE_TLS_MODES: SourceTlsMode[] = ['disabled', 'preferred', 'required', 'verify_ca', 'verify_identity'];
 const verifies = (mode?: SourceTlsMode) => mode === 'verify_ca' || mode === 'verify_identity';
 
 const DEFAULT_PORT: Record<string, number> = { oceanbase: 2881, mysql: 3306, mariadb: 3306 };
@@ -49,9 +49,9 @@ function toValues(ds: DataSource): FormValues {
     user: ds.source?.user,
     source_tls_mode: ds.source?.tls.mode ?? 'preferred',
     bootstrap_servers: ds.kafka?.bootstrap_servers,
-    version: ds.kafka?.version as FormValues['version'],
+    version: ds.kafka?.version,
     sasl_enabled: !!ds.kafka?.sasl,
-    sasl_mechanism: ds.kafka?.sasl?.mechanism as FormValues['sasl_mechanism'],
+    sasl_mechanism: ds.kafka?.sasl?.mechanism,
     sasl_username: ds.kafka?.sasl?.username ?? undefined,
     kerberos_service_name: ds.kafka?.sasl?.kerberos_service_name ?? undefined,
     kerberos_principal: ds.kafka?.sasl?.kerberos_principal ?? undefined,
@@ -175,7 +175,7 @@ function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogPr
   const [test, setTest] = useState<TestResult | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState<'test' | 'save' | null>(null);
-  const offered = kinds ?? (['oceanbase', 'mysql', 'mariadb', 'kafka'] as DataSourceKind[]);
+  const offered = kinds ?? [...DATA_SOURCE_KINDS];
 
 
   const runTest = async () => {
@@ -265,7 +265,7 @@ function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogPr
           label={t('datasources.name')}
           rules={[
             { required: true, message: t('datasources.nameRequired') },
-            { max: 64, message: t('datasources.nameTooLong') },
+            { pattern: DATA_SOURCE_NAME, message: t('datasources.nameTooLong') },
           ]}
         >
           <Input data-testid="ds-name" />
@@ -337,7 +337,7 @@ function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogPr
               <Input data-testid="ds-bootstrap" placeholder="127.0.0.1:9092" />
             </Form.Item>
             <Form.Item name="version" label={t('datasources.kafkaVersion')} extra={t('datasources.kafkaVersionHint')}>
-              <Select options={['0.9', '1.0', '2.x', '3.x'].map((v) => ({ value: v, label: v }))} data-testid="ds-version" />
+              <Select options={KAFKA_RELEASES.map((v) => ({ value: v, label: v }))} data-testid="ds-version" />
             </Form.Item>
             <Form.Item name="sasl_enabled" label={t('datasources.sasl')} valuePropName="checked">
               <Switch />
@@ -345,7 +345,7 @@ function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogPr
             {saslEnabled && (
               <>
                 <Form.Item name="sasl_mechanism" label={t('datasources.saslMechanism')} initialValue="PLAIN">
-                  <Select options={['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'GSSAPI'].map((v) => ({ value: v, label: v }))} />
+                  <Select options={SASL_MECHANISMS.map((v) => ({ value: v, label: v }))} />
                 </Form.Item>
                 {mechanism !== 'GSSAPI' && (
                   <>

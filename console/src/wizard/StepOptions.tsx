@@ -6,9 +6,20 @@ import { post } from '../api/client';
 import type { Format, PreviewRecord } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { checkStartTime } from '../rules';
+import { FormatOptionsForm } from './FormatOptionsForm';
 import { isDebezium, toSpec, type Draft, type DraftUpdate } from './Wizard';
 
-export const FORMATS: Format[] = ['Default', 'DefaultExtendColumnType', 'Canal', 'DataWorks', 'SharePlex', 'Debezium', 'DebeziumFlattened'];
+export const FORMATS: Format[] = [
+  'Default',
+  'DefaultExtendColumnType',
+  'Canal',
+  'DataWorks',
+  'SharePlex',
+  'Debezium',
+  'DebeziumFlattened',
+  'Maxwell',
+  'DebeziumAvro',
+];
 
 export function StepOptions({ draft, update }: { draft: Draft; update: DraftUpdate }) {
   const { t } = useTranslation();
@@ -57,12 +68,13 @@ export function StepOptions({ draft, update }: { draft: Draft; update: DraftUpda
         <Form.Item label={t('wizard.options.format')} extra={t(`wizard.options.formatNote.${draft.format}`)}>
           <Select
             value={draft.format}
-            onChange={(format: Format) => update({ format, tx_sequence: format === 'SharePlex' ? draft.tx_sequence : false })}
+            onChange={(format: Format) => update({ format, tx_sequence: format === 'SharePlex' ? draft.tx_sequence : false, format_options: {} })}
             options={FORMATS.map((f) => ({ value: f, label: t(`format.${f}`) }))}
             data-testid="format"
           />
         </Form.Item>
         {isDebezium(draft.format) && <DebeziumFields draft={draft} update={update} />}
+        <FormatOptionsForm format={draft.format} value={draft.format_options} onChange={(format_options) => update({ format_options })} />
         <Form.Item label={t('wizard.options.txSequence')} extra={draft.format === 'SharePlex' ? t('wizard.options.txSequenceNote') : t('wizard.options.txSequenceOnlyShareplex')}>
           <Switch checked={draft.tx_sequence} disabled={draft.format !== 'SharePlex'} onChange={(tx_sequence) => update({ tx_sequence })} data-testid="tx-sequence" />
         </Form.Item>

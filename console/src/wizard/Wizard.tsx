@@ -4,7 +4,16 @@ import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useParams, useSearchParams } from 'react-router';
 import { get } from '../api/client';
-import type { DebeziumOptions, Format, ObjectMapping, PartitionRule, Project, ProjectSpec, SyncType } from '../api/types';
+import type {
+  DebeziumOptions,
+  Format,
+  FormatOptions,
+  ObjectMapping,
+  PartitionRule,
+  Project,
+  ProjectSpec,
+  SyncType,
+} from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { PROJECT_NAME_MAX, checkProjectName, checkStartTime } from '../rules';
 import { fromObjects, toObjects, type TableMapping } from './mapping';
@@ -26,6 +35,8 @@ export interface Draft {
   tx_sequence: boolean;
   /** `[sync.debezium]`: sent only with a Debezium format. */
   debezium: DebeziumOptions;
+  /** The chosen format's options; reset when the format changes. */
+  format_options: FormatOptions;
   /** Unix seconds; null = now. Ignored with full sync (the project's start time is used). */
   start_time: number | null;
   /** Objects of a saved project the mapping cannot show (patterns, excludes): kept as they are. */
@@ -46,6 +57,7 @@ export function toSpec(d: Draft): ProjectSpec {
       partition_rule: d.partition_rule,
       tx_sequence: d.format === 'SharePlex' && d.tx_sequence,
       debezium: isDebezium(d.format) ? debeziumFor(d.format, d.debezium) : null,
+      format_options: Object.keys(d.format_options).length > 0 ? d.format_options : null,
       start_time: d.types.includes('full') ? null : d.start_time,
     },
     objects: [...toObjects(d.mappings), ...d.kept],
@@ -67,6 +79,7 @@ export function fromProject(p: Project, clone: boolean): Draft {
     partition_rule: (sync.partition_rule ?? 'hash') as PartitionRule,
     tx_sequence: sync.tx_sequence ?? false,
     debezium: sync.debezium ?? {},
+    format_options: sync.format_options ?? {},
     start_time: sync.start_time ?? null,
     kept,
   };
@@ -88,6 +101,7 @@ const INITIAL: Draft = {
   partition_rule: 'hash',
   tx_sequence: false,
   debezium: {},
+  format_options: {},
   start_time: null,
   kept: [],
 };
@@ -149,6 +163,7 @@ function Wizard({ initial, editId, cloneOf }: { initial: Draft; editId: string |
       if (draft.mappings.length === 0) return 'wizard.pickObjects';
     }
     if (step === 2 && !draft.types.includes('full') && checkStartTime(draft.start_time, Math.floor(Date.now() / 1000))) return 'wizard.fixStartTime';
+    if (step === 2 && draft.format === 'DebeziumAvro' && !draft.format_options.schema_registry_url?.trim()) return 'wizard.fixRegistryUrl';
     return null;
   };
   const next = () => {

@@ -49,6 +49,8 @@
 #![warn(missing_docs)]
 
 mod error;
+mod file;
+mod format_options;
 mod names;
 mod objects;
 mod producer;
@@ -62,6 +64,11 @@ mod target;
 mod topic;
 
 pub use error::{ConfigError, ConfigErrors, Location};
+pub use file::{
+    NotAProjectFile, ObjectSection, ProjectFile, ProjectSection, SaslSection, SourceSection,
+    SourceTlsSection, SyncSection, TargetSection, TlsSection,
+};
+pub use format_options::{FormatChoices, SchemaRegistry};
 pub use names::{
     contains_chinese, hidden_char, is_chinese_char, is_format_char, InvalidProjectName, InvalidTag,
     ProjectName, Tag, PROJECT_NAME_MAX_CHARS, TAG_MAX_CHARS,

@@ -105,6 +105,7 @@ pub(crate) struct RawSync {
     pub snapshot_chunk_rows: Option<Spanned<i64>>,
     pub snapshot_parallelism: Option<Spanned<i64>>,
     pub debezium: Option<RawDebezium>,
+    pub format_options: Option<RawFormatOptions>,
 }
 
 /// `[sync.debezium]`: options of the Debezium formats, named after Debezium's own.
@@ -118,6 +119,26 @@ pub(crate) struct RawDebezium {
     pub topic_prefix: Option<Spanned<String>>,
     pub delete_handling: Option<Spanned<String>>,
     pub add_fields: Option<Vec<Spanned<String>>>,
+}
+
+/// `[sync.format_options]` (see `format_options.rs`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFormatOptions {
+    pub canal_binary: Option<Spanned<String>>,
+    pub timestamp_fraction: Option<Spanned<String>>,
+    pub maxwell_key_format: Option<Spanned<String>>,
+    pub maxwell_snapshot_type: Option<Spanned<String>>,
+    pub maxwell_position: Option<Spanned<bool>>,
+    pub maxwell_gtid: Option<Spanned<bool>>,
+    pub maxwell_xoffset: Option<Spanned<bool>>,
+    pub maxwell_primary_keys: Option<Spanned<bool>>,
+    pub maxwell_primary_key_columns: Option<Spanned<bool>>,
+    pub schema_registry_url: Option<Spanned<String>>,
+    pub schema_registry_username: Option<Spanned<String>>,
+    pub schema_registry_password: Option<Spanned<String>>,
+    pub schema_registry_password_env: Option<Spanned<String>>,
+    pub subject_name_strategy: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

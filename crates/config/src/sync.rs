@@ -7,6 +7,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
 use toml::Spanned;
 
 use crate::error::Problems;
+use crate::format_options::{check_format_options, FormatChoices};
 use crate::raw::RawSync;
 use crate::secret::Environment;
 
@@ -129,6 +130,8 @@ pub struct SyncConfig {
     pub time_zone: FixedOffset,
     /// The message format.
     pub format: FormatKind,
+    /// `[sync.format_options]`: the format's rendering choices.
+    pub format_options: FormatChoices,
     /// Number the DML of a transaction 1, 2, 3 … (SharePlex only).
     pub tx_sequence: bool,
     /// How partitions are chosen.
@@ -185,12 +188,49 @@ pub(crate) fn check_sync(
                     name.span(),
                     "sync.format",
                     format!("unknown format {:?}", name.get_ref()),
-                    "use \"Default\", \"DefaultExtendColumnType\", \"Canal\", \"DataWorks\", \"SharePlex\", \"Debezium\" or \"DebeziumFlattened\"",
+                    "use \"Default\", \"DefaultExtendColumnType\", \"Canal\", \"DataWorks\", \"SharePlex\", \"Debezium\", \"DebeziumFlattened\", \"Maxwell\" or \"DebeziumAvro\"",
                 );
             }
             parsed
         }
     };
+    let format_span = raw.format.as_ref().map_or(raw.types.span(), |f| f.span());
+    let format_options = check_format_options(
+        raw.format_options.as_ref(),
+        format,
+        format_span,
+        env,
+        problems,
+    );
+    if let (Some(name), Some(format)) = (&raw.format, format) {
+        let heartbeats = raw
+            .heartbeat_interval_secs
+            .as_ref()
+            .is_some_and(|s| *s.get_ref() > 0);
+        for (on, supported, what, key) in [
+            (
+                raw.ddl_messages == Some(true),
+                format.supports_ddl(),
+                "DDL",
+                "ddl_messages",
+            ),
+            (
+                heartbeats,
+                format.supports_heartbeat(),
+                "heartbeat",
+                "heartbeat_interval_secs",
+            ),
+        ] {
+            if on && !supported {
+                problems.report(
+                    name.span(),
+                    "sync.format",
+                    format!("the {format} format has no {what} record, but {key} turns them on"),
+                    format!("remove {key}, or choose a format with {what} records"),
+                );
+            }
+        }
+    }
     let tx_sequence = raw.tx_sequence.as_ref().is_some_and(|t| *t.get_ref());
     if let (Some(flag), Some(format)) = (&raw.tx_sequence, format) {
         if *flag.get_ref() && format != FormatKind::SharePlex {
@@ -271,6 +311,7 @@ pub(crate) fn check_sync(
         start: start?,
         time_zone: time_zone?,
         format: format?,
+        format_options: format_options?,
         tx_sequence,
         partition_rule: partition_rule?,
         ddl_messages: raw.ddl_messages.unwrap_or(false),

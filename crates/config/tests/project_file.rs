@@ -188,8 +188,8 @@ fn several_problems_in_one_file_are_all_reported_in_file_order() {
             "p.toml:16:1: sync.fromat: unknown field `fromat`, expected one of `types`, \
              `start_time`, `time_zone`, `format`, `tx_sequence`, `partition_rule`, \
              `ddl_messages`, `split_key_updates`, `heartbeat_interval_secs`, `topic_partitions`, \
-             `topic_replication_factor`, `snapshot_chunk_rows`, `snapshot_parallelism`, `debezium` \
-             (check the spelling; every field is listed in docs/configuration.md)",
+             `topic_replication_factor`, `snapshot_chunk_rows`, `snapshot_parallelism`, `debezium`, \
+             `format_options` (check the spelling; every field is listed in docs/configuration.md)",
             "p.toml:21:9: objects[0].topic: topic \"a b\" is invalid: it contains ' ', \
              which is not allowed (use 3-64 of A-Z a-z 0-9 - _ .)",
         ]
@@ -990,6 +990,96 @@ fn start_time_must_be_a_time() {
 }
 
 #[test]
+fn format_options_are_typed_and_belong_to_their_format() {
+    let maxwell = with(
+        "types = [\"incremental\"]",
+        "types = [\"incremental\"]\nformat = \"Maxwell\"\n\n[sync.format_options]\n\
+         maxwell_key_format = \"array\"\nmaxwell_snapshot_type = \"insert\"\n\
+         maxwell_position = true\nmaxwell_gtid = true\nmaxwell_xoffset = true\n\
+         maxwell_primary_keys = true\nmaxwell_primary_key_columns = true",
+    );
+    let sync = parse(&maxwell).unwrap().sync;
+    assert_eq!(sync.format, FormatKind::Maxwell);
+    let m = sync.format_options.maxwell;
+    assert_eq!(m.key_format, obsync_format::MaxwellKeyFormat::Array);
+    assert_eq!(m.snapshot_type, obsync_format::MaxwellSnapshotType::Insert);
+    assert!(m.binlog_position && m.gtid_position && m.xoffset);
+    assert!(m.primary_keys && m.primary_key_columns);
+
+    let canal = with(
+        "types = [\"incremental\"]",
+        "types = [\"incremental\"]\nformat = \"Canal\"\n\n[sync.format_options]\n\
+         canal_binary = \"base64\"",
+    );
+    assert_eq!(
+        parse(&canal).unwrap().sync.format_options.canal_binary,
+        obsync_format::CanalBinary::Base64
+    );
+    let default = with(
+        "types = [\"incremental\"]",
+        "types = [\"incremental\"]\n\n[sync.format_options]\ntimestamp_fraction = \"nanos\"",
+    );
+    assert_eq!(
+        parse(&default)
+            .unwrap()
+            .sync
+            .format_options
+            .timestamp_fraction,
+        obsync_format::TimestampFraction::Nanos
+    );
+    let problems = errors(&default.replace(
+        "timestamp_fraction = \"nanos\"",
+        "canal_binary = \"base64\"\nmaxwell_gtid = true\ntimestamp_fraction = \"micros\"",
+    ));
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems[0].contains("sync.format_options.canal_binary: canal_binary applies to Canal, the format is Default"), "{problems:?}");
+    assert!(
+        problems[1].contains("maxwell_gtid applies to Maxwell"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[2].contains(
+            "timestamp_fraction \"micros\" is not one of its values (use \"column\" or \"nanos\")"
+        ),
+        "{problems:?}"
+    );
+    let avro = with(
+        "types = [\"incremental\"]",
+        "types = [\"incremental\"]\nformat = \"DebeziumAvro\"",
+    );
+    assert!(errors(&avro)[0].contains("the DebeziumAvro format needs a schema registry"));
+    let avro = format!(
+        "{avro}\n[sync.format_options]\nschema_registry_url = \"http://127.0.0.1:18081/apis/ccompat/v7/\"\n\
+         subject_name_strategy = \"record\"\n"
+    );
+    let registry = parse(&avro)
+        .unwrap()
+        .sync
+        .format_options
+        .schema_registry
+        .unwrap();
+    assert_eq!(registry.url, "http://127.0.0.1:18081/apis/ccompat/v7");
+    assert_eq!(
+        registry.subject_name_strategy,
+        obsync_format::SubjectNameStrategy::Record
+    );
+    assert!(registry.username.is_none() && registry.password.is_none());
+    let half = avro.replace(
+        "subject_name_strategy",
+        "schema_registry_username = \"u\"\nsubject_name_strategy",
+    );
+    assert!(errors(&half)[0].contains("needs both schema_registry_username and a password"));
+    let bad_url = avro.replace("http://127.0.0.1:18081/apis/ccompat/v7/", "ftp://x");
+    assert!(errors(&bad_url)[0].contains("is not an http(s) URL"));
+    let ddl = maxwell.replace(
+        "format = \"Maxwell\"",
+        "format = \"Maxwell\"\nddl_messages = true",
+    );
+    assert!(errors(&ddl)[0]
+        .contains("the Maxwell format has no DDL record, but ddl_messages turns them on"));
+}
+
+#[test]
 fn format_is_case_insensitive_and_tx_sequence_needs_shareplex() {
     let canal = with(
         "types = [\"incremental\"]",
@@ -1012,11 +1102,11 @@ fn format_is_case_insensitive_and_tx_sequence_needs_shareplex() {
     let shareplex = canal.replace("\"canal\"", "\"SharePlex\"\ntx_sequence = true");
     assert!(parse(&shareplex).unwrap().sync.tx_sequence);
     assert_eq!(
-        errors(&canal.replace("\"canal\"", "\"avro\"")),
+        errors(&canal.replace("\"canal\"", "\"protobuf\"")),
         [
-            "p.toml:17:10: sync.format: unknown format \"avro\" (use \"Default\", \
-          \"DefaultExtendColumnType\", \"Canal\", \"DataWorks\", \"SharePlex\", \"Debezium\" or \
-          \"DebeziumFlattened\")"
+            "p.toml:17:10: sync.format: unknown format \"protobuf\" (use \"Default\", \
+          \"DefaultExtendColumnType\", \"Canal\", \"DataWorks\", \"SharePlex\", \"Debezium\", \
+          \"DebeziumFlattened\", \"Maxwell\" or \"DebeziumAvro\")"
         ]
     );
 }

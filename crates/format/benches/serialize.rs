@@ -4,7 +4,9 @@
 //! `cargo bench -p obsync-format --bench serialize -- --warm-up-time 1 --measurement-time 3`
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use obsync_format::{FormatKind, FormatOptions, MessageContext, Messages, Serializer, TxnSequence};
+use obsync_format::{
+    FormatKind, FormatOptions, MessageContext, Messages, SchemaIds, Serializer, TxnSequence,
+};
 use obsync_model::{
     BinlogCoord, Change, ChangeOrigin, Column, ColumnType, Date, DateTime, RowChange, RowEvent,
     TableId, TableMeta, Timestamp, TxnInfo, Value,
@@ -115,6 +117,9 @@ fn bench(c: &mut Criterion) {
         now_ms: 1_714_528_800_250,
         message_id: 1,
         txn_sequence: Some(TxnSequence { seq: 1, size: 2 }),
+        xid: Some(4_242),
+        // Avro formats need their registry ids; the JSON formats ignore them.
+        schema_ids: Some(SchemaIds { key: 1, value: 2 }),
         ..Default::default()
     };
     let mut group = c.benchmark_group("serialize");

@@ -5,8 +5,8 @@
 
 use crate::render::{self, BitBytes};
 use crate::{
-    json, CanalValueStyle, Ddl, DdlKind, FormatError, FormatOptions, MessageContext, Op, Record,
-    UpdateColumns,
+    json, CanalBinary, CanalValueStyle, Ddl, DdlKind, FormatError, FormatOptions, MessageContext,
+    Op, Record, UpdateColumns,
 };
 use obsync_model::{Column, ColumnType, KeySource, Row, TableMeta, Value};
 
@@ -109,7 +109,14 @@ fn canal_value(out: &mut Vec<u8>, opts: &FormatOptions, col: &Column, v: &Value,
             json::uint(out, *b);
             out.push(b'"');
         }
-        Value::Bytes(b) => json::latin1_string(out, b),
+        Value::Bytes(b) => match opts.canal_binary {
+            CanalBinary::Latin1 => json::latin1_string(out, b),
+            CanalBinary::Base64 => {
+                out.push(b'"');
+                render::base64(out, b);
+                out.push(b'"');
+            }
+        },
         Value::Float(f) => {
             out.push(b'"');
             render::java_float(out, *f as f64, true);

@@ -8,11 +8,13 @@
 
 use crate::dataworks::{millis_to_value, DwType};
 use crate::render::{self, BitBytes};
-use crate::{CanalValueStyle, FormatKind, FormatOptions};
+use crate::{CanalBinary, CanalValueStyle, FormatKind, FormatOptions, TimestampFraction};
 use base64::Engine as _;
 use obsync_model::{Column, ColumnType, Date, DateTime, Row, TableMeta, Timestamp, Value};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
+
+mod maxwell;
 
 /// A row image: column name → canonical text (`None` = SQL NULL).
 pub type Image = BTreeMap<String, Option<String>>;
@@ -71,7 +73,7 @@ pub fn canonical_value(col: &Column, v: &Value) -> Option<String> {
     canonical(col, v)
 }
 
-fn canonical(col: &Column, v: &Value) -> Option<String> {
+pub(crate) fn canonical(col: &Column, v: &Value) -> Option<String> {
     if v.is_null() {
         return None;
     }
@@ -87,6 +89,17 @@ pub fn decode(
     value: &[u8],
     tables: &[TableMeta],
 ) -> Result<DecodedRecord, DecodeError> {
+    if opts.kind == FormatKind::Maxwell {
+        return maxwell::decode(opts, value, tables);
+    }
+    if opts.kind == FormatKind::DebeziumAvro {
+        return Err(DecodeError::Shape {
+            format: opts.kind,
+            detail:
+                "Avro records need an Avro reader and the registry's schema, not this JSON decoder"
+                    .into(),
+        });
+    }
     let json: Json = serde_json::from_slice(value)?;
     let d = Decoder {
         opts,
@@ -101,6 +114,7 @@ pub fn decode(
         FormatKind::Debezium | FormatKind::DebeziumFlattened => {
             crate::debezium::decode::decode(opts, &json, tables)
         }
+        FormatKind::Maxwell | FormatKind::DebeziumAvro => unreachable!("decoded above"),
     }
 }
 
@@ -342,6 +356,22 @@ impl Decoder<'_> {
         };
         match col {
             Some(c) if c.kind == ColumnType::Bit => self.bit_from_base64(c, s).map(Some),
+            Some(c)
+                if c.kind == ColumnType::Timestamp
+                    && self.opts.timestamp_fraction == TimestampFraction::Nanos
+                    && matches!(
+                        self.kind,
+                        FormatKind::Default | FormatKind::DefaultExtendColumnType
+                    ) =>
+            {
+                let (secs, nanos) = s.split_once('.').unwrap_or((s, "0"));
+                let bad = || self.err(format!("column {}: unexpected value {s:?}", c.name));
+                let ts = Timestamp {
+                    secs: secs.parse().map_err(|_| bad())?,
+                    micros: nanos.parse::<u32>().map_err(|_| bad())? / 1000,
+                };
+                Ok(canonical(c, &Value::Timestamp(ts)))
+            }
             _ => Ok(Some(s.to_string())),
         }
     }
@@ -356,6 +386,9 @@ impl Decoder<'_> {
         let bad = || self.err(format!("column {}: unexpected value {s:?}", c.name));
         let value = match c.kind {
             ColumnType::Bit => Value::Bit(s.parse().map_err(|_| bad())?),
+            k if k.is_binary() && self.opts.canal_binary == CanalBinary::Base64 => {
+                return Ok(Some(s.to_string()))
+            }
             k if k.is_binary() => Value::Bytes(
                 s.chars()
                     .map(|ch| u8::try_from(ch as u32).map_err(|_| bad()))
@@ -436,7 +469,7 @@ impl Decoder<'_> {
     }
 }
 
-fn empty(op: DecodedOp, sequence: Option<u64>) -> DecodedRecord {
+pub(crate) fn empty(op: DecodedOp, sequence: Option<u64>) -> DecodedRecord {
     DecodedRecord {
         op,
         database: String::new(),
@@ -460,7 +493,7 @@ fn names(v: &Json) -> Vec<String> {
 }
 
 /// Parses `YYYY-MM-DD HH:MM:SS[.f…]`.
-fn parse_datetime(s: &str) -> Option<DateTime> {
+pub(crate) fn parse_datetime(s: &str) -> Option<DateTime> {
     let (date, time) = s.split_once(' ')?;
     let mut d = date.splitn(3, '-');
     let date = Date {

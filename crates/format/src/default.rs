@@ -6,9 +6,9 @@
 use crate::render::{self, BitBytes};
 use crate::{
     json, write_txn_coord, write_txn_id, AbsentImage, Ddl, DdlKind, FormatError, FormatKind,
-    FormatOptions, MessageContext, Op, Record,
+    FormatOptions, MessageContext, Op, Record, TimestampFraction,
 };
-use obsync_model::{Row, TableMeta};
+use obsync_model::{Column, Row, TableMeta, Value};
 
 pub(crate) fn encode_change(
     opts: &FormatOptions,
@@ -44,9 +44,9 @@ pub(crate) fn encode_change(
     }
     json::key(out, "allMetaData");
     out.push(b'{');
-    checkpoint(out, rec, bits);
+    checkpoint(out, opts, rec, bits);
     out.push(b',');
-    primary_key_fields(out, rec.table, rec.change.row.key_image(), bits);
+    primary_key_fields(out, opts, rec.table, rec.change.row.key_image(), bits);
     out.push(b',');
     json::field_str(out, "source_identity", &opts.source_identity);
     out.push(b',');
@@ -119,7 +119,13 @@ fn image(
             out.push(b',');
         }
         json::key(out, &col.name);
-        render::json_text(out, col, v, bits);
+        if v.is_null() {
+            out.extend_from_slice(b"null");
+        } else {
+            out.push(b'"');
+            text(out, opts, col, v, bits);
+            out.push(b'"');
+        }
     }
     if light {
         if !table.columns.is_empty() {
@@ -143,7 +149,7 @@ fn image(
 
 /// `checkpoint`: the resume time in seconds for incremental records; for full-sync rows
 /// the row's key as `name=value` pairs joined with U+0001 (OMS's text is unknown).
-fn checkpoint(out: &mut Vec<u8>, rec: &Record<'_>, bits: BitBytes) {
+fn checkpoint(out: &mut Vec<u8>, opts: &FormatOptions, rec: &Record<'_>, bits: BitBytes) {
     json::key(out, "checkpoint");
     out.push(b'"');
     if rec.incremental() {
@@ -156,7 +162,7 @@ fn checkpoint(out: &mut Vec<u8>, rec: &Record<'_>, bits: BitBytes) {
             }
             json::escaped(out, &rec.table.columns[i].name);
             out.push(b'=');
-            render::text(out, &rec.table.columns[i], &row[i], bits, true);
+            text(out, opts, &rec.table.columns[i], &row[i], bits);
         }
     }
     out.push(b'"');
@@ -165,7 +171,13 @@ fn checkpoint(out: &mut Vec<u8>, rec: &Record<'_>, bits: BitBytes) {
 /// `record_primary_key` and `record_primary_value` of the row identity, from the image
 /// that names the row before the change (so a key-changing UPDATE names the old key).
 /// NULL (possible only in a key-less table) is the empty string.
-fn primary_key_fields(out: &mut Vec<u8>, table: &TableMeta, row: &Row, bits: BitBytes) {
+fn primary_key_fields(
+    out: &mut Vec<u8>,
+    opts: &FormatOptions,
+    table: &TableMeta,
+    row: &Row,
+    bits: BitBytes,
+) {
     json::key(out, "record_primary_key");
     out.push(b'"');
     for (n, &i) in table.key.iter().enumerate() {
@@ -181,9 +193,28 @@ fn primary_key_fields(out: &mut Vec<u8>, table: &TableMeta, row: &Row, bits: Bit
         if n > 0 {
             out.extend_from_slice(b"\\u0001");
         }
-        render::text(out, &table.columns[i], &row[i], bits, true);
+        text(out, opts, &table.columns[i], &row[i], bits);
     }
     out.push(b'"');
+}
+
+/// The OMS text of a value inside a JSON string, with TIMESTAMP fractions as
+/// `opts.timestamp_fraction` says (the zero TIMESTAMP stays `0`).
+fn text(out: &mut Vec<u8>, opts: &FormatOptions, col: &Column, v: &Value, bits: BitBytes) {
+    match v {
+        Value::Timestamp(ts)
+            if opts.timestamp_fraction == TimestampFraction::Nanos
+                && !render::is_zero_timestamp(ts) =>
+        {
+            json::int(out, ts.secs);
+            out.push(b'.');
+            let nanos = ts.micros as u64 * 1000;
+            let digits = itoa::Buffer::new().format(nanos).len();
+            out.extend(std::iter::repeat_n(b'0', 9 - digits.min(9)));
+            json::uint(out, nanos);
+        }
+        _ => render::text(out, col, v, bits, true),
+    }
 }
 
 fn db_field(out: &mut Vec<u8>, opts: &FormatOptions, database: &str) {

@@ -12,6 +12,7 @@
 //! Architecture invariant: no I/O, no Kafka, no clock. The [`decode`] module parses the
 //! formats back; it is a test and consumer aid, never used on the write path.
 
+mod avro;
 mod canal;
 mod dataworks;
 mod ddl;
@@ -19,17 +20,21 @@ pub mod debezium;
 pub mod decode;
 mod default;
 mod json;
+mod maxwell;
 mod messages;
 mod render;
 mod sequence;
 mod shareplex;
+mod wkt;
 
+pub use avro::{avro_name, schemas as avro_schemas, AvroSchemas, SubjectNameStrategy};
 pub use ddl::DdlKind;
 pub use debezium::{
     schema::DecimalHandling, AddField, Connector, DebeziumOptions, DeleteHandling, FlattenOptions,
     SnapshotMarker,
 };
 pub use json::pretty;
+pub use maxwell::{MaxwellKeyFormat, MaxwellOptions, MaxwellSnapshotType};
 pub use messages::{Message, Messages, RowImage};
 pub use sequence::SequenceGenerator;
 
@@ -54,10 +59,15 @@ pub enum FormatKind {
     Debezium,
     /// OMS `DEBEZIUM_FLATTEN`: Debezium events after `ExtractNewRecordState`.
     DebeziumFlattened,
+    /// OMS `MAXWELL`: zendesk/maxwell's JSON.
+    Maxwell,
+    /// Debezium-shaped Avro behind a schema registry's 5-byte header (OMS cloud's Avro;
+    /// `DEBEZIUM_AVRO`).
+    DebeziumAvro,
 }
 
 impl FormatKind {
-    pub const ALL: [FormatKind; 7] = [
+    pub const ALL: [FormatKind; 9] = [
         FormatKind::Default,
         FormatKind::DefaultExtendColumnType,
         FormatKind::Canal,
@@ -65,6 +75,8 @@ impl FormatKind {
         FormatKind::SharePlex,
         FormatKind::Debezium,
         FormatKind::DebeziumFlattened,
+        FormatKind::Maxwell,
+        FormatKind::DebeziumAvro,
     ];
 
     /// The name the OMS console shows.
@@ -77,6 +89,8 @@ impl FormatKind {
             FormatKind::SharePlex => "SharePlex",
             FormatKind::Debezium => "Debezium",
             FormatKind::DebeziumFlattened => "DebeziumFlattened",
+            FormatKind::Maxwell => "Maxwell",
+            FormatKind::DebeziumAvro => "DebeziumAvro",
         }
     }
 
@@ -90,6 +104,8 @@ impl FormatKind {
             FormatKind::SharePlex => "SHAREPLEX",
             FormatKind::Debezium => "DEBEZIUM",
             FormatKind::DebeziumFlattened => "DEBEZIUM_FLATTEN",
+            FormatKind::Maxwell => "MAXWELL",
+            FormatKind::DebeziumAvro => "DEBEZIUM_AVRO",
         }
     }
 
@@ -98,13 +114,37 @@ impl FormatKind {
         matches!(self, FormatKind::Debezium | FormatKind::DebeziumFlattened)
     }
 
-    /// Whether the format has a DDL record.
+    /// Whether the format has a DDL record. Debezium writes schema changes to a topic of
+    /// their own, not the tables'; Maxwell's DDL records carry whole table definitions
+    /// before and after the change, which obsync does not keep.
     pub fn supports_ddl(self) -> bool {
-        // Debezium writes schema changes to a topic of their own, not the tables'.
         !matches!(
             self,
-            FormatKind::SharePlex | FormatKind::Debezium | FormatKind::DebeziumFlattened
+            FormatKind::SharePlex
+                | FormatKind::Debezium
+                | FormatKind::DebeziumFlattened
+                | FormatKind::Maxwell
+                | FormatKind::DebeziumAvro
         )
+    }
+
+    /// Whether records are Avro whose schemas live in a schema registry: the pipeline
+    /// registers each table's schemas and passes their ids in
+    /// [`MessageContext::schema_ids`].
+    pub fn needs_schema_registry(self) -> bool {
+        matches!(self, FormatKind::DebeziumAvro)
+    }
+
+    /// Whether records are JSON text (every format but Avro).
+    pub fn is_json(self) -> bool {
+        !self.needs_schema_registry()
+    }
+
+    /// Whether a row record needs facts only the end of its transaction brings (Maxwell's
+    /// `xid` and `commit`): the pipeline then holds a transaction's rows until its
+    /// commit, as Maxwell itself does.
+    pub fn needs_whole_transaction(self) -> bool {
+        matches!(self, FormatKind::Maxwell)
     }
 
     /// Whether the format has a heartbeat record.
@@ -125,7 +165,7 @@ impl fmt::Display for FormatKind {
 /// A format name that is not one of the five.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "message format {input:?} is unknown: use Default, DefaultExtendColumnType, Canal, DataWorks, SharePlex, Debezium or DebeziumFlattened"
+    "message format {input:?} is unknown: use Default, DefaultExtendColumnType, Canal, DataWorks, SharePlex, Debezium, DebeziumFlattened, Maxwell or DebeziumAvro"
 )]
 pub struct UnknownFormat {
     pub input: String,
@@ -148,6 +188,8 @@ impl FromStr for FormatKind {
             "shareplex" => FormatKind::SharePlex,
             "debezium" | "debeziumjson" => FormatKind::Debezium,
             "debeziumflattened" | "debeziumflatten" => FormatKind::DebeziumFlattened,
+            "maxwell" => FormatKind::Maxwell,
+            "debeziumavro" | "avro" => FormatKind::DebeziumAvro,
             _ => {
                 return Err(UnknownFormat {
                     input: s.to_string(),
@@ -214,6 +256,28 @@ pub enum DataWorksTemporal {
     Text,
 }
 
+/// How Canal (in Canal value style) writes BINARY/VARBINARY/BLOB values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CanalBinary {
+    /// One ISO-8859-1 character per byte, as Canal writes them (and OMS).
+    #[default]
+    Latin1,
+    /// Base64: Flink's `canal-json` decodes a `BYTES` column from Base64 and corrupts
+    /// or rejects Canal's own encoding.
+    Base64,
+}
+
+/// How many fraction digits the Default family writes for a TIMESTAMP's epoch value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimestampFraction {
+    /// The column's own precision (`1700000000.123` for TIMESTAMP(3)), as OMS does.
+    #[default]
+    Column,
+    /// Always nine digits (`1700000000.123000000`): a known OMS consumer reads the
+    /// digits after the dot as nanoseconds.
+    Nanos,
+}
+
 /// Project-level settings of the serializer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormatOptions {
@@ -235,6 +299,12 @@ pub struct FormatOptions {
     pub absent_images: AbsentImage,
     pub update_columns: UpdateColumns,
     pub dataworks_temporal: DataWorksTemporal,
+    pub canal_binary: CanalBinary,
+    pub timestamp_fraction: TimestampFraction,
+    pub maxwell: MaxwellOptions,
+    /// The source is MariaDB: Debezium-shaped records name the `mariadb` connector
+    /// (`mysql` for MySQL and OceanBase).
+    pub source_is_mariadb: bool,
     /// The source time zone as a fixed UTC offset, for wall-clock renderings of
     /// TIMESTAMP (Canal) and the epoch of DATE/DATETIME (DataWorks).
     pub source_time_zone_offset_secs: i32,
@@ -260,6 +330,10 @@ impl FormatOptions {
             absent_images: AbsentImage::default(),
             update_columns: UpdateColumns::default(),
             dataworks_temporal: DataWorksTemporal::default(),
+            canal_binary: CanalBinary::default(),
+            timestamp_fraction: TimestampFraction::default(),
+            maxwell: MaxwellOptions::default(),
+            source_is_mariadb: false,
             source_time_zone_offset_secs: 0,
             debezium: DebeziumOptions::default(),
         }
@@ -287,13 +361,25 @@ pub struct MessageContext {
     pub now_ms: u64,
     /// Canal `id`: a per-message increasing number.
     pub message_id: u64,
-    /// SharePlex `seq`/`size`/`idx`; `None` leaves them out.
+    /// SharePlex `seq`/`size`/`idx`, Maxwell `commit`/`xoffset`; `None` leaves them
+    /// out.
     pub txn_sequence: Option<TxnSequence>,
     /// Debezium's `source.snapshot` of a full-sync row.
     pub snapshot: SnapshotMarker,
     /// Debezium's `transaction.data_collection_order`: the row's 1-based position
     /// among its table's rows in the transaction (0: unknown, the total order is used).
     pub table_order: u32,
+    /// The transaction's XID (from its commit event), Maxwell's `xid`.
+    pub xid: Option<u64>,
+    /// The registry ids of the table's key and value schemas (Avro formats only).
+    pub schema_ids: Option<SchemaIds>,
+}
+
+/// A table's schema ids in the schema registry, written in each record's 5-byte header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaIds {
+    pub key: u32,
+    pub value: u32,
 }
 
 /// A DDL statement to publish.
@@ -333,6 +419,9 @@ pub enum FormatError {
     /// An incremental record without a `storeDataSequence`.
     #[error("incremental record of {table} has storeDataSequence 0: number messages with SequenceGenerator")]
     MissingSequence { table: String },
+    /// An Avro record without its schema ids.
+    #[error("Avro record of {table} has no schema ids: register the table's schemas first (the pipeline does this before sending)")]
+    MissingSchemaId { table: String },
     /// The format has no such record.
     #[error("{format} has no {what} record: do not enable {what} for this format")]
     Unsupported {
@@ -386,13 +475,13 @@ impl Serializer {
             }
             return Ok(());
         }
-        record_key(&change.table, rec.change.row.key_image(), key);
-        self.encode_oms_value(&rec, value)
+        self.encode_key(&rec, key)?;
+        self.encode_value(&rec, value)
     }
 
     /// Appends every Kafka record of one row change to `out` (cleared first): one for
-    /// the OMS formats (no headers), up to three for Debezium's. On error `out` may hold
-    /// a partial record.
+    /// the OMS formats, Maxwell and Avro (no headers), up to three for Debezium's. On
+    /// error `out` may hold a partial record.
     pub fn encode_messages(
         &self,
         change: &Change,
@@ -407,15 +496,27 @@ impl Serializer {
         let rec = Record::new(change, ctx)?;
         out.begin(RowImage::Before);
         let start = out.mark();
-        record_key(&change.table, rec.change.row.key_image(), &mut out.buf);
+        self.encode_key(&rec, &mut out.buf)?;
         out.set_key(start);
         let start = out.mark();
-        self.encode_oms_value(&rec, &mut out.buf)?;
+        self.encode_value(&rec, &mut out.buf)?;
         out.set_value(start);
         Ok(())
     }
 
-    fn encode_oms_value(&self, rec: &Record<'_>, value: &mut Vec<u8>) -> Result<(), FormatError> {
+    /// The Kafka key of a single-record format.
+    fn encode_key(&self, rec: &Record<'_>, key: &mut Vec<u8>) -> Result<(), FormatError> {
+        match self.opts.kind {
+            FormatKind::Maxwell => maxwell::encode_key(&self.opts, rec, key),
+            FormatKind::DebeziumAvro => avro::encode_key(rec, key),
+            _ => {
+                record_key(rec.table, rec.change.row.key_image(), key);
+                Ok(())
+            }
+        }
+    }
+
+    fn encode_value(&self, rec: &Record<'_>, value: &mut Vec<u8>) -> Result<(), FormatError> {
         match self.opts.kind {
             FormatKind::Default | FormatKind::DefaultExtendColumnType => {
                 default::encode_change(&self.opts, rec, value)
@@ -423,6 +524,8 @@ impl Serializer {
             FormatKind::Canal => canal::encode_change(&self.opts, rec, value),
             FormatKind::DataWorks => dataworks::encode_change(&self.opts, rec, value),
             FormatKind::SharePlex => shareplex::encode_change(&self.opts, rec, value),
+            FormatKind::Maxwell => maxwell::encode_change(&self.opts, rec, value),
+            FormatKind::DebeziumAvro => avro::encode_value(&self.opts, rec, value),
             FormatKind::Debezium | FormatKind::DebeziumFlattened => Ok(()),
         }
     }

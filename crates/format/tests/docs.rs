@@ -23,6 +23,8 @@ fn slug(kind: FormatKind) -> &'static str {
         FormatKind::SharePlex => "shareplex",
         FormatKind::Debezium => "debezium",
         FormatKind::DebeziumFlattened => "debezium-flattened",
+        FormatKind::Maxwell => "maxwell",
+        FormatKind::DebeziumAvro => "avro",
     }
 }
 
@@ -83,7 +85,10 @@ fn orders_script() -> Script {
 fn examples() -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let script = orders_script();
-    for kind in FormatKind::ALL.into_iter().filter(|k| !k.is_debezium()) {
+    for kind in FormatKind::ALL
+        .into_iter()
+        .filter(|k| k.is_json() && !k.is_debezium())
+    {
         let ser = Serializer::new(doc_options(kind));
         for item in &script.items {
             let Ok((key, value)) = encode(&ser, item) else {
@@ -292,6 +297,7 @@ fn image_values(kind: FormatKind, opts: FormatOptions, item: &Item) -> BTreeMap<
     let anchor = match kind {
         FormatKind::Canal => "\"data\":[",
         FormatKind::DataWorks => "\"after\":{\"dataColumn\":",
+        FormatKind::Maxwell => "\"data\":",
         _ => "\"postStruct\":",
     };
     let start = text.find(anchor).unwrap() + anchor.len();
@@ -372,7 +378,7 @@ fn type_table() -> String {
     let mut dw_text = doc_options(FormatKind::DataWorks);
     dw_text.dataworks_temporal = DataWorksTemporal::Text;
     let mut out = String::from(
-        "| column type | Default, DCT, SharePlex (INSERT) | ROW (full sync) | Canal | DataWorks type | DataWorks value |\n|---|---|---|---|---|---|\n",
+        "| column type | Default, DCT, SharePlex (INSERT) | ROW (full sync) | Canal | DataWorks type | DataWorks value | Maxwell |\n|---|---|---|---|---|---|---|\n",
     );
     let cell = |v: Option<&String>| format!("`{}`", v.unwrap().replace('|', "\\|"));
     let row = image_values(
@@ -390,6 +396,7 @@ fn type_table() -> String {
         let canal = image_values(FormatKind::Canal, doc_options(FormatKind::Canal), item);
         let dw = image_values(FormatKind::DataWorks, dw_opts.clone(), item);
         let dw_types = dataworks_types(dw_opts, item);
+        let maxwell = image_values(FormatKind::Maxwell, doc_options(FormatKind::Maxwell), item);
         let Payload::Change(c) = &item.payload else {
             unreachable!()
         };
@@ -399,7 +406,7 @@ fn type_table() -> String {
                 continue;
             }
             out.push_str(&format!(
-                "| `{}`{} | {} | {} | {} | {} | {} |\n",
+                "| `{}`{} | {} | {} | {} | {} | {} | {} |\n",
                 col.column_type,
                 if zero { " zero value" } else { "" },
                 cell(default.get(&col.name)),
@@ -411,6 +418,7 @@ fn type_table() -> String {
                 cell(canal.get(&col.name)),
                 dw_types[&col.name],
                 cell(dw.get(&col.name)),
+                cell(maxwell.get(&col.name)),
             ));
         }
     }

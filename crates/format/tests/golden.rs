@@ -9,9 +9,9 @@ mod common;
 
 use common::*;
 use obsync_format::{
-    AbsentImage, AddField, BitWidth, CanalValueStyle, Connector, DataWorksTemporal,
-    DecimalHandling, DeleteHandling, FormatKind, FormatOptions, Messages, Serializer,
-    SnapshotMarker, UpdateColumns,
+    AbsentImage, AddField, BitWidth, CanalBinary, CanalValueStyle, Connector, DataWorksTemporal,
+    DecimalHandling, DeleteHandling, FormatKind, FormatOptions, MaxwellKeyFormat, MaxwellOptions,
+    MaxwellSnapshotType, Messages, Serializer, SnapshotMarker, TimestampFraction, UpdateColumns,
 };
 
 fn render(
@@ -98,9 +98,43 @@ fn every_format_matches_its_golden_file() {
         (FormatKind::Canal, "canal.txt"),
         (FormatKind::DataWorks, "dataworks.txt"),
         (FormatKind::SharePlex, "shareplex.txt"),
+        (FormatKind::Maxwell, "maxwell.txt"),
     ] {
         check(file, render(options(kind), &script, None, true));
     }
+}
+
+/// Avro: each table's key and value schema, then every record as hex (the 5-byte
+/// registry header, then the Avro datum), so a change of one byte shows.
+#[test]
+fn avro_schemas_and_records_match_their_golden_file() {
+    let script = golden_script();
+    let opts = options(FormatKind::DebeziumAvro);
+    let mut out = String::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for item in &script.items {
+        if let Payload::Change(c) = &item.payload {
+            if seen.insert(c.table.id.to_string()) {
+                let s = obsync_format::avro_schemas(&opts, &c.table);
+                out.push_str(&format!("schema {} key\t{}\n", c.table.id, s.key));
+                out.push_str(&format!("schema {} value\t{}\n", c.table.id, s.value));
+            }
+        }
+    }
+    let ser = Serializer::new(opts);
+    for item in &script.items {
+        match encode(&ser, item) {
+            Ok((key, value)) => {
+                out.push_str(&format!("{}\t{}\t{}\n", item.label, hex(&key), hex(&value)))
+            }
+            Err(e) => out.push_str(&format!("{}\tERROR\t{e}\n", item.label)),
+        }
+    }
+    check("avro.txt", out);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]
@@ -150,6 +184,30 @@ fn option_variants_match_their_golden_file() {
         "SharePlex, intra-transaction sequence numbering off, UpdateColumns::All",
         o,
         false,
+    );
+    let mut o = options(FormatKind::Canal);
+    o.canal_binary = CanalBinary::Base64;
+    section("Canal, CanalBinary::Base64", o, true);
+    let mut o = options(FormatKind::Default);
+    o.timestamp_fraction = TimestampFraction::Nanos;
+    section("Default, TimestampFraction::Nanos", o, true);
+    let mut o = options(FormatKind::DefaultExtendColumnType);
+    o.timestamp_fraction = TimestampFraction::Nanos;
+    section("DefaultExtendColumnType, TimestampFraction::Nanos", o, true);
+    let mut o = options(FormatKind::Maxwell);
+    o.maxwell = MaxwellOptions {
+        key_format: MaxwellKeyFormat::Array,
+        snapshot_type: MaxwellSnapshotType::Insert,
+        binlog_position: true,
+        gtid_position: true,
+        xoffset: true,
+        primary_keys: true,
+        primary_key_columns: true,
+    };
+    section(
+        "Maxwell, array keys, snapshot rows as insert, every output_* field on",
+        o,
+        true,
     );
     check("variants.txt", out);
 }

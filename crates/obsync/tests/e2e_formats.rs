@@ -364,6 +364,11 @@ fn shareplex_format_one_partition_reconstructs_the_source() {
 
 /// Starts a Default/hash project over `db` with `edit` applied to the spec and waits for
 /// incremental sync.
+#[test]
+fn maxwell_format_hash_partitions_reconstructs_the_source() {
+    sync_round_trip("Maxwell", "hash", false);
+}
+
 fn start_project(
     services: &Services,
     db: &SourceDb,

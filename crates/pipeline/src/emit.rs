@@ -44,6 +44,8 @@ pub enum EmitError {
     Format(#[from] obsync_format::FormatError),
     #[error(transparent)]
     Produce(#[from] obsync_kafka::ProduceError),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
     #[error("shard column {column:?} does not exist in {table} any more (it was dropped or renamed at the source); fix the project's shard_columns and restart")]
     ShardColumnGone { table: String, column: String },
     /// The delivery tracker stopped (it failed or the project is stopping).
@@ -208,6 +210,9 @@ pub struct Emitter {
     value: Vec<u8>,
     /// The records of the change being sent (reused).
     messages: Messages,
+    /// The schema registry of an Avro format: each table version's schema ids go into
+    /// the records' headers.
+    registry: Option<Arc<crate::registry::SchemaRegistryClient>>,
 }
 
 impl Emitter {
@@ -228,7 +233,14 @@ impl Emitter {
             key: Vec::with_capacity(256),
             value: Vec::with_capacity(4096),
             messages: Messages::new(),
+            registry: None,
         }
+    }
+
+    /// Registers every table's schemas with `registry` before its first record (Avro).
+    pub fn with_registry(mut self, registry: Arc<crate::registry::SchemaRegistryClient>) -> Self {
+        self.registry = Some(registry);
+        self
     }
 
     /// Debezium's `source.file`/`pos` of full-sync rows: where the change log stood when
@@ -279,8 +291,16 @@ impl Emitter {
         ctx: &MessageContext,
         source_ts: Option<u32>,
     ) -> Result<(), EmitError> {
+        let mut ctx = *ctx;
+        if let Some(registry) = &self.registry {
+            ctx.schema_ids = Some(
+                registry
+                    .ids(self.serializer.options(), &route.topic, &change.table)
+                    .await?,
+            );
+        }
         self.serializer
-            .encode_messages(change, ctx, &mut self.messages)?;
+            .encode_messages(change, &ctx, &mut self.messages)?;
         let mut headers: Vec<(&str, &[u8])> = Vec::new();
         for (n, m) in self.messages.iter().enumerate() {
             let partition = match m.image {

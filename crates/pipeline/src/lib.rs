@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod plan;
 pub mod precheck;
 pub mod project;
+pub mod registry;
 pub mod settings;
 mod stages;
 pub mod status;
@@ -61,10 +62,31 @@ pub enum RunError {
         seen: i32,
         waited: std::time::Duration,
     },
-    #[error("transaction starting at {at} has more than {limit} rows; SharePlex intra-transaction sequence numbers need a whole transaction in memory: turn off sync.tx_sequence for this workload, or split the transaction at the source")]
-    TransactionTooLarge { at: String, limit: usize },
+    #[error("transaction starting at {at} has more than {limit} rows; {} need a whole transaction in memory: {}, or split the transaction at the source", whole_transaction_need(*.format), whole_transaction_fix(*.format))]
+    TransactionTooLarge {
+        at: String,
+        limit: usize,
+        format: obsync_format::FormatKind,
+    },
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// What holds a whole transaction in memory, for [`RunError::TransactionTooLarge`].
+fn whole_transaction_need(format: obsync_format::FormatKind) -> &'static str {
+    if format.needs_whole_transaction() {
+        "Maxwell's xid and commit fields"
+    } else {
+        "SharePlex intra-transaction sequence numbers"
+    }
+}
+
+fn whole_transaction_fix(format: obsync_format::FormatKind) -> &'static str {
+    if format.needs_whole_transaction() {
+        "choose another format for this workload"
+    } else {
+        "turn off sync.tx_sequence for this workload"
+    }
 }
 
 impl RunError {

@@ -258,13 +258,18 @@ async fn run(ctx: &mut RunContext) -> Result<RunOutcome, RunError> {
         state.clone(),
         ctx.stats.clone(),
     ));
-    let emitter = Emitter::new(
+    let mut emitter = Emitter::new(
         Arc::new(obsync_format::Serializer::new(settings.format.clone())),
         producer.clone(),
         settings.partition_rule,
         settings.split_key_updates,
         tx,
     );
+    if let Some(registry) = &settings.config.sync.format_options.schema_registry {
+        emitter = emitter.with_registry(Arc::new(crate::registry::SchemaRegistryClient::new(
+            registry.clone(),
+        )));
+    }
 
     let outcome = run_stages(ctx, &plan, &state, &admin, emitter).await;
     // Every sender is gone now: the tracker drains the acknowledgements still due

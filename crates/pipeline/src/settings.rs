@@ -142,6 +142,10 @@ impl Settings {
             ..Default::default()
         };
         format.source_time_zone_offset_secs = sync.time_zone.local_minus_utc();
+        format.canal_binary = sync.format_options.canal_binary;
+        format.timestamp_fraction = sync.format_options.timestamp_fraction;
+        format.maxwell = sync.format_options.maxwell;
+        format.source_is_mariadb = flavor == SourceFlavor::MariaDb;
         Self {
             name: config.name.as_str().to_string(),
             source,

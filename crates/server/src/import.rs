@@ -1,107 +1,102 @@
-//! Import of a project file (TOML) as a server project: its source and target become
-//! data sources (matched by address and user, or created), its tags are matched by name
-//! (or created), and the rest becomes a [`ProjectSpec`] judged by the same rules as any
-//! other.
+//! Import of a project file (TOML) as a server project: the file is judged by the loader
+//! of `obsync run` and read as the project file's model ([`ProjectFile`], the model the
+//! export writes); its source and target become data sources (matched by address and
+//! user, or created), its tags are matched by name (or created), and the rest becomes a
+//! [`ProjectSpec`]. Every field of the model is mapped or refused by name.
 
-use crate::api::datasources::{
+use crate::auth::Actor;
+use crate::datasources::{
     build_record, DataSourceInput, KafkaInput, SaslInput, SourceInput, SourceTlsInput,
 };
-use crate::auth::Actor;
 use crate::error::{Error, Result, Rule};
 use crate::model::{
-    DataSourceKind, DataSourceRecord, ObjectSpec, ProjectRecord, ProjectSpec, SourceTlsMode,
-    SyncSpec, Tag,
+    DataSourceKind, DataSourceRecord, KafkaRelease, ObjectSpec, ProjectRecord, ProjectSpec,
+    SourceTlsMode, SyncSpec, Tag,
 };
 use crate::roles::Role;
 use crate::service;
+use crate::spec::SpecProblem;
 use crate::state::AppState;
-
-/// Sync settings a server project keeps; a file with others cannot be imported as is.
-const SYNC_KEYS: &[&str] = &[
-    "types",
-    "format",
-    "partition_rule",
-    "tx_sequence",
-    "start_time",
-    "debezium",
-];
+use obsync_config::{
+    Environment, ObjectSection, ProjectConfig, ProjectFile, ProjectSection, SaslSection,
+    SourceSection, SourceTlsSection, SyncSection, TargetSection, TlsSection,
+};
 
 fn invalid(field: &str, message: impl Into<String>, advice: impl Into<String>) -> Error {
     Error::invalid(Rule::Project, field, message, advice)
 }
 
-fn text(table: &toml::Table, key: &str, field: &str) -> Result<String> {
-    table
-        .get(key)
-        .and_then(|v| v.as_str())
-        .map(str::to_string)
-        .ok_or_else(|| {
-            invalid(
-                field,
-                format!("{field} is missing or not a string"),
-                "see docs/configuration.md",
-            )
-        })
+/// A setting of the file the server has no place for: refused by name.
+fn not_supported(field: &str) -> Error {
+    invalid(
+        field,
+        format!("not supported yet in the server: {field}"),
+        "remove it from the file to import it (the server uses the default), or run this project with obsync run",
+    )
 }
 
-fn table<'a>(doc: &'a toml::Table, key: &str) -> Result<&'a toml::Table> {
-    doc.get(key).and_then(|v| v.as_table()).ok_or_else(|| {
+/// The project file's problems, with the file's field paths.
+fn file_problems(errors: obsync_config::ConfigErrors) -> Error {
+    Error::InvalidProject(
+        errors
+            .0
+            .into_iter()
+            .map(|e| SpecProblem {
+                field: e.field,
+                message: e.message,
+                fix: e.fix.unwrap_or_default(),
+            })
+            .collect(),
+    )
+}
+
+/// The file's shape, judged by the project file's own rules (the loader of `obsync run`),
+/// with the secrets it names from variables taken as given: the server keeps its own.
+fn read(body: &str) -> Result<ProjectFile> {
+    let file = ProjectFile::parse(body);
+    let names: Vec<String> = file.as_ref().map_or_else(
+        |_| vec![],
+        |f| {
+            f.secret_variables()
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        },
+    );
+    let env = Environment::fixed(
+        chrono::Utc::now().timestamp(),
+        names.into_iter().map(|n| (n, "imported".to_string())),
+    )
+    .with_client_property_check(obsync_kafka::client_property_check());
+    ProjectConfig::parse_with(body, IMPORT_FILE, &env).map_err(file_problems)?;
+    file.map_err(|e| {
+        let info = crate::model::ErrorInfo::from_error(&e);
         invalid(
-            key,
-            format!("the [{key}] section is missing"),
-            "add it; examples/minimal.toml shows a complete file",
+            "",
+            format!("{}: {}", info.message, info.chain.join(": ")),
+            "fix the file; obsync validate -c FILE shows where",
         )
     })
 }
 
-fn strings(value: Option<&toml::Value>, field: &str) -> Result<Vec<String>> {
-    match value {
-        None => Ok(vec![]),
-        Some(v) => v
-            .as_array()
-            .ok_or_else(|| {
-                invalid(
-                    field,
-                    format!("{field} is not a list"),
-                    "write a list of strings",
-                )
-            })?
-            .iter()
-            .map(|s| {
-                s.as_str().map(str::to_string).ok_or_else(|| {
-                    invalid(
-                        field,
-                        format!("{field} has an entry that is not a string"),
-                        "quote every entry",
-                    )
-                })
-            })
-            .collect(),
-    }
-}
+/// The name the file's problems carry.
+const IMPORT_FILE: &str = "import.toml";
 
 /// Creates a project from project file `body`.
 /// An operator may import only onto data sources that exist (matched); creating one is
 /// an admin's.
 pub async fn import(state: &AppState, body: &str, actor: &Actor) -> Result<ProjectRecord> {
-    let doc: toml::Table = body.parse().map_err(|e: toml::de::Error| {
-        invalid(
-            "",
-            format!("the file is not valid TOML: {}", e.message()),
-            "fix the syntax; obsync validate -c FILE shows where",
-        )
-    })?;
-    let project = table(&doc, "project")?;
-    let source = table(&doc, "source")?;
-    let target = table(&doc, "target")?;
-    let sync = table(&doc, "sync")?;
-    if let Some(key) = sync.keys().find(|k| !SYNC_KEYS.contains(&k.as_str())) {
-        return Err(invalid(
-            &format!("sync.{key}"),
-            format!("not supported yet in the server: sync.{key}"),
-            "remove it from the file to import it (the server uses the default), or run this project with obsync run",
-        ));
-    }
+    // Every field is named: a new one in the file's model does not compile here until it
+    // is mapped or refused.
+    let ProjectFile {
+        project,
+        source,
+        target,
+        sync,
+        objects,
+    } = read(body)?;
+    let sync = sync_spec(sync)?;
+    let objects: Vec<ObjectSpec> = objects.into_iter().map(object_spec).collect();
     let mut created = Vec::new();
     let mut new_tags = Vec::new();
     let result: Result<ProjectRecord> = async {
@@ -118,64 +113,14 @@ pub async fn import(state: &AppState, body: &str, actor: &Actor) -> Result<Proje
                 "target"
             }));
         }
-        let tag_ids = tags(state, project, &mut new_tags)?;
-        let objects = doc
-            .get("objects")
-            .and_then(|v| v.as_array())
-            .ok_or_else(|| {
-                invalid(
-                    "objects",
-                    "no [[objects]] entries: nothing would be synced",
-                    "add an [[objects]] entry",
-                )
-            })?
-            .iter()
-            .enumerate()
-            .map(|(i, o)| object(o, i))
-            .collect::<Result<Vec<_>>>()?;
+        let ProjectSection { name, tags: names } = project;
+        let tag_ids = tags(state, names, &mut new_tags)?;
         let spec = ProjectSpec {
-            name: text(project, "name", "name")?,
+            name,
             tag_ids,
             source_id,
             target_id,
-            sync: SyncSpec {
-                types: strings(sync.get("types"), "sync.types")?,
-                format: sync
-                    .get("format")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string),
-                partition_rule: sync
-                    .get("partition_rule")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string),
-                tx_sequence: sync
-                    .get("tx_sequence")
-                    .and_then(|v| v.as_bool())
-                    .unwrap_or(false),
-                debezium: match sync.get("debezium") {
-                    None => None,
-                    Some(v) => Some(v.clone().try_into().map_err(|e: toml::de::Error| {
-                        invalid(
-                            "sync.debezium",
-                            format!(
-                                "[sync.debezium] is not what the server takes: {}",
-                                e.message()
-                            ),
-                            "see docs/formats.md, Debezium: options",
-                        )
-                    })?),
-                },
-                start_time: match sync.get("start_time") {
-                    None => None,
-                    Some(v) => Some(v.as_integer().ok_or_else(|| {
-                        invalid(
-                            "sync.start_time",
-                            "the server takes start_time as a Unix timestamp",
-                            "write start_time = 1764633600",
-                        )
-                    })?),
-                },
-            },
+            sync,
             objects,
         };
         service::create_with_tags(state, spec, actor, &new_tags).await
@@ -194,8 +139,8 @@ pub async fn import(state: &AppState, body: &str, actor: &Actor) -> Result<Proje
         }
         Err(_) => {
             for id in created {
-                if let Err(e) = state.store.delete_datasource(&id) {
-                    tracing::warn!(datasource = %id, error = %obsync_model::ErrorChain(&e), "cannot remove a data source of a refused import");
+                if let Err(e) = state.store.delete_datasource(&id, None) {
+                    tracing::warn!(datasource = %id, error = %obsync_model::ErrorChain(&e), "cannot remove a data source of a failed import");
                 }
             }
         }
@@ -203,79 +148,152 @@ pub async fn import(state: &AppState, body: &str, actor: &Actor) -> Result<Proje
     result
 }
 
-fn object(value: &toml::Value, i: usize) -> Result<ObjectSpec> {
-    let field = format!("objects[{i}]");
-    let o = value.as_table().ok_or_else(|| {
-        invalid(
-            &field,
-            format!("{field} is not a table"),
-            "write each entry as [[objects]]",
-        )
-    })?;
-    let mut shard_columns = std::collections::BTreeMap::new();
-    if let Some(map) = o.get("shard_columns").and_then(|v| v.as_table()) {
-        for (t, cols) in map {
-            shard_columns.insert(
-                t.clone(),
-                strings(Some(cols), &format!("{field}.shard_columns"))?,
-            );
-        }
+/// `[sync]`: the settings a server project keeps; a file with others cannot be imported
+/// as is.
+fn sync_spec(sync: SyncSection) -> Result<SyncSpec> {
+    let SyncSection {
+        types,
+        start_time,
+        time_zone,
+        format,
+        format_options,
+        debezium,
+        tx_sequence,
+        partition_rule,
+        ddl_messages,
+        split_key_updates,
+        heartbeat_interval_secs,
+        topic_partitions,
+        topic_replication_factor,
+        snapshot_chunk_rows,
+        snapshot_parallelism,
+    } = sync;
+    let unsupported = [
+        ("sync.time_zone", time_zone.is_some()),
+        ("sync.ddl_messages", ddl_messages.is_some()),
+        ("sync.split_key_updates", split_key_updates.is_some()),
+        (
+            "sync.heartbeat_interval_secs",
+            heartbeat_interval_secs.is_some(),
+        ),
+        ("sync.topic_partitions", topic_partitions.is_some()),
+        (
+            "sync.topic_replication_factor",
+            topic_replication_factor.is_some(),
+        ),
+        ("sync.snapshot_chunk_rows", snapshot_chunk_rows.is_some()),
+        ("sync.snapshot_parallelism", snapshot_parallelism.is_some()),
+    ];
+    if let Some((field, _)) = unsupported.iter().find(|(_, set)| *set) {
+        return Err(not_supported(field));
     }
-    Ok(ObjectSpec {
-        tables: strings(o.get("tables"), &format!("{field}.tables"))?,
-        topic: o.get("topic").and_then(|v| v.as_str()).map(str::to_string),
-        topic_rule: o
-            .get("topic_rule")
-            .and_then(|v| v.as_str())
-            .map(str::to_string),
-        exclude: strings(o.get("exclude"), &format!("{field}.exclude"))?,
-        shard_columns,
+    let start_time = match start_time {
+        None => None,
+        Some(v) => Some(v.as_integer().ok_or_else(|| {
+            invalid(
+                "sync.start_time",
+                "the server takes start_time as a Unix timestamp",
+                "write start_time = 1764633600",
+            )
+        })?),
+    };
+    let format_options = match format_options {
+        None => None,
+        Some(table) => Some(toml::Value::Table(table).try_into().map_err(|e| {
+            invalid(
+                "sync.format_options",
+                format!("[sync.format_options] is not what the server takes: {e}"),
+                "use the keys of docs/configuration.md, strings and booleans",
+            )
+        })?),
+    };
+    let debezium = match debezium {
+        None => None,
+        Some(table) => Some(toml::Value::Table(table).try_into().map_err(|e| {
+            invalid(
+                "sync.debezium",
+                format!("[sync.debezium] is not what the server takes: {e}"),
+                "see docs/formats.md, Debezium: options",
+            )
+        })?),
+    };
+    Ok(SyncSpec {
+        types,
+        format,
+        format_options,
+        debezium,
+        partition_rule,
+        tx_sequence: tx_sequence.unwrap_or(false),
+        start_time,
     })
 }
 
-fn password(section: &toml::Table, field: &str, found: bool) -> Result<Option<String>> {
-    match section.get("password").and_then(|v| v.as_str()) {
-        Some(p) => Ok(Some(p.to_string())),
-        None if found => Ok(None),
-        None => Err(invalid(
-            &format!("{field}.password_env"),
-            format!("no data source matches [{field}] and the file has no {field}.password the server could use"),
-            "create the data source first (with its password), or put password = \"...\" in the imported file",
-        )),
+fn object_spec(o: ObjectSection) -> ObjectSpec {
+    let ObjectSection {
+        tables,
+        exclude,
+        topic,
+        topic_rule,
+        shard_columns,
+    } = o;
+    ObjectSpec {
+        tables,
+        topic,
+        topic_rule,
+        exclude,
+        shard_columns,
     }
+}
+
+/// A password for a data source the import creates: the file's own, else none when a
+/// data source matched, else refused (the server cannot read the file's variables).
+fn password(given: Option<String>, field: &str) -> Result<String> {
+    given.ok_or_else(|| invalid(
+        &format!("{field}.password_env"),
+        format!("no data source matches [{field}] and the file has no {field}.password the server could use"),
+        "create the data source first (with its password), or put password = \"...\" in the imported file",
+    ))
 }
 
 fn source_datasource(
     state: &AppState,
-    s: &toml::Table,
+    s: SourceSection,
     created: &mut Vec<String>,
 ) -> Result<String> {
-    let kind = match text(s, "kind", "source.kind")?.as_str() {
-        "oceanbase" => DataSourceKind::Oceanbase,
-        "mysql" => DataSourceKind::Mysql,
-        "mariadb" => DataSourceKind::Mariadb,
-        other => {
-            return Err(invalid(
-                "source.kind",
-                format!("source kind {other:?} is not known"),
-                "use oceanbase, mysql or mariadb",
-            ))
+    let SourceSection {
+        kind,
+        host,
+        port,
+        user,
+        password: given,
+        password_env: _, // the server keeps the password itself
+        server_id,
+        tenant,
+        binlog_positioning,
+        tls,
+    } = s;
+    for (field, set) in [
+        ("source.server_id", server_id.is_some()),
+        ("source.tenant", tenant.is_some()),
+        ("source.binlog_positioning", binlog_positioning.is_some()),
+    ] {
+        if set {
+            return Err(not_supported(field));
         }
-    };
-    let host = text(s, "host", "source.host")?;
-    let port = s
-        .get("port")
-        .and_then(|v| v.as_integer())
-        .and_then(|p| u16::try_from(p).ok())
+    }
+    // The loader accepted the file: the kind and the port are valid.
+    let kind = obsync_config::SourceKind::parse(&kind)
+        .map(DataSourceKind::from_config)
         .ok_or_else(|| {
             invalid(
-                "source.port",
-                "source.port is missing or out of range",
-                "use 1-65535",
+                "source.kind",
+                format!("source kind {kind:?} is not known"),
+                "use oceanbase, mysql or mariadb",
             )
         })?;
-    let user = text(s, "user", "source.user")?;
-    let tls = source_tls(s)?;
+    let port = u16::try_from(port)
+        .map_err(|_| invalid("source.port", "source.port is out of range", "use 1-65535"))?;
+    let tls = source_tls(tls)?;
     let mode = tls.as_ref().map(|t| t.mode).unwrap_or_default();
     let existing = state.store.list_datasources()?.into_iter().find(|d| {
         d.kind == kind
@@ -297,7 +315,7 @@ fn source_datasource(
             host,
             port,
             user,
-            password: password(s, "source", false)?,
+            password: Some(password(given, "source")?),
             tls,
         }),
         kafka: None,
@@ -307,23 +325,34 @@ fn source_datasource(
 
 /// `[source.tls]`: its mode carries over; its files do not (they are paths on another
 /// machine), so a file naming them is refused.
-fn source_tls(s: &toml::Table) -> Result<Option<SourceTlsInput>> {
-    let Some(tls) = s.get("tls").and_then(|v| v.as_table()) else {
+fn source_tls(tls: Option<SourceTlsSection>) -> Result<Option<SourceTlsInput>> {
+    let Some(SourceTlsSection {
+        mode,
+        ca_file,
+        ca_pem,
+        client_cert_file,
+        client_cert_pem,
+        client_key_file,
+        client_key_pem_env,
+    }) = tls
+    else {
         return Ok(None);
     };
-    if ["ca_file", "client_cert_file", "client_key_file"]
-        .iter()
-        .any(|k| tls.contains_key(*k))
+    if ca_file.is_some()
+        || client_cert_file.is_some()
+        || client_key_file.is_some()
+        || client_cert_pem.is_some()
+        || client_key_pem_env.is_some()
     {
         return Err(invalid(
             "source.tls",
-            "not supported yet in import: the files of [source.tls]",
+            "not supported yet in import: the CA and client certificate of [source.tls]",
             "create the source data source with its CA and client certificate in the console first, then import",
         ));
     }
-    let mode = match tls.get("mode").and_then(|v| v.as_str()) {
+    let mode = match mode {
         None => SourceTlsMode::default(),
-        Some(m) => match obsync_config::SourceTlsMode::parse(m) {
+        Some(m) => match obsync_config::SourceTlsMode::parse(&m) {
             Some(mode) => SourceTlsMode::from_config(mode),
             None => {
                 return Err(invalid(
@@ -336,7 +365,7 @@ fn source_tls(s: &toml::Table) -> Result<Option<SourceTlsInput>> {
     };
     Ok(Some(SourceTlsInput {
         mode,
-        ca_pem: None,
+        ca_pem,
         client_cert_pem: None,
         client_key_pem: None,
     }))
@@ -344,16 +373,38 @@ fn source_tls(s: &toml::Table) -> Result<Option<SourceTlsInput>> {
 
 fn target_datasource(
     state: &AppState,
-    t: &toml::Table,
+    t: TargetSection,
     created: &mut Vec<String>,
 ) -> Result<String> {
-    let bootstrap = text(t, "bootstrap_servers", "target.bootstrap_servers")?;
-    let version = text(t, "version", "target.version")?;
-    let sasl = t.get("sasl").and_then(|v| v.as_table());
-    let tls = t
-        .get("tls")
-        .and_then(|v| v.as_table())
-        .filter(|tls| tls.get("enabled").and_then(|v| v.as_bool()) != Some(false));
+    let TargetSection {
+        bootstrap_servers: bootstrap,
+        version,
+        compression,
+        sasl,
+        tls,
+        producer,
+    } = t;
+    if compression.is_some() {
+        return Err(not_supported("target.compression"));
+    }
+    if !producer.is_empty() {
+        return Err(not_supported("target.producer"));
+    }
+    let version = KafkaRelease::of_file(&version).ok_or_else(|| {
+        invalid(
+            "target.version",
+            format!("Kafka version {version:?} is not known"),
+            "use 0.9, 1.0, 2.x, 3.x or 4.x",
+        )
+    })?;
+    let sasl = sasl.map(|mut s| {
+        // The loader takes any case; the data source keeps the canonical name.
+        if let Some(m) = obsync_config::SaslMechanism::parse(&s.mechanism) {
+            s.mechanism = m.as_str().to_string();
+        }
+        s
+    });
+    let tls = tls.filter(|tls| tls.enabled != Some(false));
     // The security settings are part of the match: a file with TLS never lands on a
     // plaintext data source at the same address, nor one SASL identity on another's.
     let same_brokers: Vec<DataSourceRecord> = state
@@ -369,10 +420,13 @@ fn target_datasource(
     let mut differences = Vec::new();
     for d in &same_brokers {
         let k = d.kafka.as_ref().expect("filtered on kafka");
-        let found: Vec<String> = [sasl_difference(sasl, k), tls_difference(tls, k)]
-            .into_iter()
-            .flatten()
-            .collect();
+        let found: Vec<String> = [
+            sasl_difference(sasl.as_ref(), k),
+            tls_difference(tls.as_ref(), k),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         if found.is_empty() {
             return Ok(d.id.clone());
         }
@@ -398,24 +452,30 @@ fn target_datasource(
     }
     let sasl = match sasl {
         None => None,
-        Some(s) => {
-            let mechanism = text(s, "mechanism", "target.sasl.mechanism")?;
-            let optional = |key: &str| s.get(key).and_then(|v| v.as_str()).map(str::to_string);
-            if mechanism.eq_ignore_ascii_case("GSSAPI") {
+        Some(SaslSection {
+            mechanism,
+            username,
+            password: given,
+            password_env: _, // the server keeps the password itself
+            kerberos_principal,
+            kerberos_keytab,
+            kerberos_service_name,
+        }) => {
+            if mechanism == "GSSAPI" {
                 // Kerberos: the keytab is a file on the server's machine, named as it is.
                 Some(SaslInput {
-                    mechanism: "GSSAPI".into(),
+                    mechanism,
                     username: String::new(),
                     password: None,
-                    kerberos_service_name: optional("kerberos_service_name"),
-                    kerberos_principal: optional("kerberos_principal"),
-                    kerberos_keytab: optional("kerberos_keytab"),
+                    kerberos_service_name,
+                    kerberos_principal,
+                    kerberos_keytab,
                 })
             } else {
                 Some(SaslInput {
                     mechanism,
-                    username: text(s, "username", "target.sasl.username")?,
-                    password: password(s, "target.sasl", false)?,
+                    username: username.unwrap_or_default(),
+                    password: Some(password(given, "target.sasl")?),
                     kerberos_service_name: None,
                     kerberos_principal: None,
                     kerberos_keytab: None,
@@ -433,7 +493,7 @@ fn target_datasource(
         source: None,
         kafka: Some(KafkaInput {
             bootstrap_servers: bootstrap,
-            version,
+            version: version.as_str().to_string(),
             sasl,
             tls: None,
         }),
@@ -441,10 +501,9 @@ fn target_datasource(
     store_new(state, input, created)
 }
 
-/// What differs between the file's `[target.sasl]` and data source `k`'s SASL, if anything.
-fn sasl_difference(file: Option<&toml::Table>, k: &crate::model::KafkaRecord) -> Option<String> {
-    let field =
-        |s: &toml::Table, key: &str| s.get(key).and_then(|v| v.as_str()).map(str::to_string);
+/// What differs between the file's `[target.sasl]` (mechanism canonical) and data source
+/// `k`'s SASL, if anything.
+fn sasl_difference(file: Option<&SaslSection>, k: &crate::model::KafkaRecord) -> Option<String> {
     match (file, &k.sasl) {
         (None, None) => None,
         (Some(_), None) => Some("the file has [target.sasl], the data source no SASL".into()),
@@ -453,19 +512,16 @@ fn sasl_difference(file: Option<&toml::Table>, k: &crate::model::KafkaRecord) ->
             d.mechanism
         )),
         (Some(f), Some(d)) => {
-            let mechanism = field(f, "mechanism")
-                .unwrap_or_default()
-                .to_ascii_uppercase();
-            if mechanism != d.mechanism {
+            if f.mechanism != d.mechanism.as_str() {
                 return Some(format!(
                     "SASL mechanism {} in the file, {} in the data source",
-                    mechanism, d.mechanism
+                    f.mechanism, d.mechanism
                 ));
             }
-            let (file_identity, source_identity) = if mechanism == "GSSAPI" {
-                (field(f, "kerberos_principal"), d.kerberos_principal.clone())
+            let (file_identity, source_identity) = if f.mechanism == "GSSAPI" {
+                (f.kerberos_principal.clone(), d.kerberos_principal.clone())
             } else {
-                (field(f, "username"), Some(d.username.clone()))
+                (f.username.clone(), Some(d.username.clone()))
             };
             (file_identity != source_identity).then(|| {
                 format!(
@@ -481,29 +537,27 @@ fn sasl_difference(file: Option<&toml::Table>, k: &crate::model::KafkaRecord) ->
 /// What differs between the file's enabled `[target.tls]` and data source `k`'s TLS. A
 /// file names its CA and keys by paths on another machine, so a data source matches when
 /// it has them too (and the same inline CA when the file carries one).
-fn tls_difference(file: Option<&toml::Table>, k: &crate::model::KafkaRecord) -> Option<String> {
+fn tls_difference(file: Option<&TlsSection>, k: &crate::model::KafkaRecord) -> Option<String> {
     let enabled = k.tls.as_ref().filter(|t| t.enabled);
     match (file, enabled) {
         (None, None) => None,
         (Some(_), None) => Some("the file has [target.tls], the data source no TLS".into()),
         (None, Some(_)) => Some("the data source uses TLS, the file has no [target.tls]".into()),
         (Some(f), Some(d)) => {
-            let verify = f
-                .get("verify_hostname")
-                .and_then(|v| v.as_bool())
-                .unwrap_or(true);
-            let has = |key: &str| f.contains_key(key);
-            let ca_pem = f.get("ca_pem").and_then(|v| v.as_str());
+            let verify = f.verify_hostname.unwrap_or(true);
             if verify != d.verify_hostname {
                 Some(format!(
                     "verify_hostname {verify} in the file, {} in the data source",
                     d.verify_hostname
                 ))
-            } else if (has("ca_file") || has("ca_pem")) != d.ca_pem.is_some()
-                || ca_pem.is_some_and(|ca| Some(ca) != d.ca_pem.as_deref())
+            } else if (f.ca_file.is_some() || f.ca_pem.is_some()) != d.ca_pem.is_some()
+                || f.ca_pem
+                    .as_deref()
+                    .is_some_and(|ca| Some(ca) != d.ca_pem.as_deref())
             {
                 Some("the CA differs".into())
-            } else if (has("cert_file") || has("cert_pem")) != d.client_cert_pem.is_some() {
+            } else if (f.cert_file.is_some() || f.cert_pem.is_some()) != d.client_cert_pem.is_some()
+            {
                 Some("the TLS client certificate differs".into())
             } else {
                 None
@@ -547,8 +601,7 @@ fn unique_name(state: &AppState, base: &str) -> Result<String> {
 
 /// The ids of the file's tags: existing ones by name, new ones judged by the tags API's
 /// rules and cap and pushed to `created` (stored only once the project is accepted).
-fn tags(state: &AppState, project: &toml::Table, created: &mut Vec<Tag>) -> Result<Vec<String>> {
-    let names = strings(project.get("tags"), "tag_ids")?;
+fn tags(state: &AppState, names: Vec<String>, created: &mut Vec<Tag>) -> Result<Vec<String>> {
     let all = state.store.list_tags()?;
     let mut ids = Vec::new();
     for name in names {

@@ -13,6 +13,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 mod console;
+pub mod datasources;
 pub mod error;
 pub mod http;
 mod import;
@@ -42,7 +43,7 @@ use std::time::Duration;
 use crate::http::{HttpLimits, Listener};
 use crate::secrets::{SecretError, SecretKey};
 use crate::state::{AppState, ServerState};
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{EventStore, SqliteStore, Store, StoreError, UserStore};
 use crate::tls::{TlsError, TlsFiles, TlsListener};
 
 /// How the server is started.

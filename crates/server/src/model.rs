@@ -53,6 +53,169 @@ impl DataSourceKind {
     pub fn as_str(self) -> &'static str {
         self.source_kind().unwrap_or("kafka")
     }
+
+    /// The project file's source kind; `None` for Kafka. The one mapping of the kinds.
+    pub fn config(self) -> Option<obsync_config::SourceKind> {
+        use obsync_config::SourceKind as C;
+        match self {
+            DataSourceKind::Oceanbase => Some(C::OceanBase),
+            DataSourceKind::Mysql => Some(C::MySql),
+            DataSourceKind::Mariadb => Some(C::MariaDb),
+            DataSourceKind::Kafka => None,
+        }
+    }
+
+    /// The data source kind of a project file's source kind.
+    pub fn from_config(kind: obsync_config::SourceKind) -> DataSourceKind {
+        use obsync_config::SourceKind as C;
+        match kind {
+            C::OceanBase => DataSourceKind::Oceanbase,
+            C::MySql => DataSourceKind::Mysql,
+            C::MariaDb => DataSourceKind::Mariadb,
+        }
+    }
+
+    /// Parses [`DataSourceKind::as_str`] names.
+    pub fn parse(s: &str) -> Option<DataSourceKind> {
+        [
+            DataSourceKind::Oceanbase,
+            DataSourceKind::Mysql,
+            DataSourceKind::Mariadb,
+            DataSourceKind::Kafka,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// The Kafka release line a Kafka data source runs, as the console offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum KafkaRelease {
+    #[serde(rename = "0.9")]
+    V0_9,
+    #[serde(rename = "1.0")]
+    V1_0,
+    #[serde(rename = "2.x")]
+    V2,
+    #[serde(rename = "3.x")]
+    V3,
+    #[serde(rename = "4.x")]
+    V4,
+}
+
+impl KafkaRelease {
+    /// Every release, oldest first.
+    pub const ALL: [KafkaRelease; 5] = [
+        KafkaRelease::V0_9,
+        KafkaRelease::V1_0,
+        KafkaRelease::V2,
+        KafkaRelease::V3,
+        KafkaRelease::V4,
+    ];
+
+    /// The name the API and the project file use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KafkaRelease::V0_9 => "0.9",
+            KafkaRelease::V1_0 => "1.0",
+            KafkaRelease::V2 => "2.x",
+            KafkaRelease::V3 => "3.x",
+            KafkaRelease::V4 => "4.x",
+        }
+    }
+
+    /// Parses [`KafkaRelease::as_str`] names.
+    pub fn parse(s: &str) -> Option<KafkaRelease> {
+        KafkaRelease::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The release line of a project file's `version` (`2.x`, or an exact `2.8.1`), by
+    /// the project file's own rule ([`obsync_config::KafkaVersion::parse`]) and the
+    /// major version.
+    pub fn of_file(version: &str) -> Option<KafkaRelease> {
+        obsync_config::KafkaVersion::parse(version)?;
+        let major: u32 = version.trim().split('.').next()?.parse().ok()?;
+        Some(match major {
+            0 => KafkaRelease::V0_9,
+            1 => KafkaRelease::V1_0,
+            2 => KafkaRelease::V2,
+            3 => KafkaRelease::V3,
+            _ => KafkaRelease::V4,
+        })
+    }
+
+    /// The client settings' version class.
+    pub fn config(self) -> obsync_config::KafkaVersion {
+        use obsync_config::KafkaVersion as C;
+        match self {
+            KafkaRelease::V0_9 => C::V0_9,
+            KafkaRelease::V1_0 => C::V1_0,
+            KafkaRelease::V2 => C::V2,
+            KafkaRelease::V3 | KafkaRelease::V4 => C::V3Plus,
+        }
+    }
+}
+
+/// How a Kafka client authenticates with SASL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum SaslMechanism {
+    #[serde(rename = "PLAIN")]
+    Plain,
+    #[serde(rename = "SCRAM-SHA-256")]
+    ScramSha256,
+    #[serde(rename = "SCRAM-SHA-512")]
+    ScramSha512,
+    /// Kerberos: a principal and a keytab on the server's disk instead of a password.
+    #[serde(rename = "GSSAPI")]
+    Gssapi,
+}
+
+impl SaslMechanism {
+    /// The project file's mechanism.
+    pub fn config(self) -> obsync_config::SaslMechanism {
+        use obsync_config::SaslMechanism as C;
+        match self {
+            SaslMechanism::Plain => C::Plain,
+            SaslMechanism::ScramSha256 => C::ScramSha256,
+            SaslMechanism::ScramSha512 => C::ScramSha512,
+            SaslMechanism::Gssapi => C::Gssapi,
+        }
+    }
+
+    /// The API's mechanism of a project file's mechanism.
+    pub fn from_config(mechanism: obsync_config::SaslMechanism) -> SaslMechanism {
+        use obsync_config::SaslMechanism as C;
+        match mechanism {
+            C::Plain => SaslMechanism::Plain,
+            C::ScramSha256 => SaslMechanism::ScramSha256,
+            C::ScramSha512 => SaslMechanism::ScramSha512,
+            C::Gssapi => SaslMechanism::Gssapi,
+        }
+    }
+
+    /// The canonical name (`PLAIN`, `SCRAM-SHA-256`, …).
+    pub fn as_str(self) -> &'static str {
+        self.config().as_str()
+    }
+
+    /// Parses the canonical names only (the API publishes them as its enum).
+    pub fn parse(s: &str) -> Option<SaslMechanism> {
+        obsync_config::SaslMechanism::parse(s)
+            .map(SaslMechanism::from_config)
+            .filter(|m| m.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for KafkaRelease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for SaslMechanism {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A stored data source. Exactly one of `source` / `kafka` is set, by `kind`.
@@ -66,6 +229,9 @@ pub struct DataSourceRecord {
     pub kafka: Option<KafkaRecord>,
     pub created_at: String,
     pub updated_at: String,
+    /// The stored revision this was read at (0: not stored yet); a write succeeds only
+    /// while it is still the stored one.
+    pub revision: u64,
 }
 
 /// Connection facts of a database source.
@@ -145,16 +311,14 @@ impl SourceTlsMode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KafkaRecord {
     pub bootstrap_servers: String,
-    /// `0.9`, `1.0`, `2.x`, `3.x`.
-    pub version: String,
+    pub version: KafkaRelease,
     pub sasl: Option<SaslRecord>,
     pub tls: Option<TlsRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SaslRecord {
-    /// `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`, `GSSAPI`.
-    pub mechanism: String,
+    pub mechanism: SaslMechanism,
     pub username: String,
     pub password: Option<Sealed>,
     pub kerberos_service_name: Option<String>,
@@ -202,9 +366,13 @@ pub struct SyncSpec {
     /// Any of `schema`, `full`, `incremental`.
     pub types: Vec<String>,
     /// `Default`, `DefaultExtendColumnType`, `Canal`, `DataWorks`, `SharePlex`,
-    /// `Debezium`, `DebeziumFlattened`.
+    /// `Debezium`, `DebeziumFlattened`, `Maxwell`, `DebeziumAvro`.
     #[serde(default)]
     pub format: Option<String>,
+    /// The format's rendering choices (`[sync.format_options]`); each key belongs to one
+    /// format and is refused with another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format_options: Option<FormatOptionsSpec>,
     /// Options of the Debezium formats (`[sync.debezium]`); only with `Debezium` or
     /// `DebeziumFlattened`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -251,6 +419,48 @@ pub struct DebeziumSpec {
     /// `source.ts_ms`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub add_fields: Option<Vec<String>>,
+}
+
+/// `[sync.format_options]` of the project file; absent keys keep the format's default.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FormatOptionsSpec {
+    /// Canal: `latin1` (default, as Canal) or `base64` (for Flink's `canal-json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canal_binary: Option<String>,
+    /// Default, DefaultExtendColumnType: TIMESTAMP fraction digits, `column` (default) or
+    /// `nanos`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_fraction: Option<String>,
+    /// Maxwell: Kafka key `hash` (default) or `array`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxwell_key_format: Option<String>,
+    /// Maxwell: `type` of full-sync rows, `bootstrap-insert` (default) or `insert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxwell_snapshot_type: Option<String>,
+    /// Maxwell: write `position`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxwell_position: Option<bool>,
+    /// Maxwell: write `gtid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxwell_gtid: Option<bool>,
+    /// Maxwell: write `xoffset`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxwell_xoffset: Option<bool>,
+    /// Maxwell: write `primary_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxwell_primary_keys: Option<bool>,
+    /// Maxwell: write `primary_key_columns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxwell_primary_key_columns: Option<bool>,
+    /// DebeziumAvro (required with it): the schema registry's Confluent-compatible API,
+    /// `http(s)://host:port[/path]`. A registry with basic authentication needs a project
+    /// file (`schema_registry_password_env`); the API takes no registry password yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_registry_url: Option<String>,
+    /// DebeziumAvro: subjects `topic` (default), `record` or `topic_record`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_name_strategy: Option<String>,
 }
 
 /// One table selection and where it goes.
@@ -324,6 +534,9 @@ pub struct ProjectRecord {
     pub created_by: String,
     pub created_at: String,
     pub updated_at: String,
+    /// The stored revision this was read at (0: not stored yet); a write succeeds only
+    /// while it is still the stored one.
+    pub revision: u64,
 }
 
 impl ProjectRecord {

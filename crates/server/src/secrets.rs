@@ -1,15 +1,28 @@
 //! Secrets at rest: AES-256-GCM with a key created on first start in the data directory
 //! (file mode 0600). Sealed values are `base64(nonce || ciphertext)`.
+//!
+//! Architecture invariant: a data source's secrets are opened only by
+//! [`SecretKey::open_datasource`], into [`obsync_config::Secret`] (the redacting type
+//! every crate takes: `Debug` prints `***`, there is no `Display`), and only by the paths
+//! that connect: a run (start, resume, recovery), the precheck, preview and the data
+//! source probes. Reading paths (progress, export, validation of a definition) judge the
+//! project with the secrets unopened. `opens` counts every opening (`/metrics`:
+//! `obsync_server_secret_opens_total`), which the tests use to hold this.
 
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use obsync_config::Secret;
 use serde::{Deserialize, Serialize};
+
+use crate::model::DataSourceRecord;
 
 /// Name of the key file inside the data directory.
 pub const KEY_FILE: &str = "secret.key";
@@ -46,10 +59,33 @@ pub enum SecretError {
 #[serde(transparent)]
 pub struct Sealed(String);
 
+impl Sealed {
+    /// A sealed value as the store keeps it.
+    pub(crate) fn from_stored(text: String) -> Sealed {
+        Sealed(text)
+    }
+
+    /// The text the store keeps.
+    pub(crate) fn as_stored(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The data directory's secret key.
 #[derive(Clone)]
 pub struct SecretKey {
     cipher: Aes256Gcm,
+    /// Secrets opened since the start, shared by every clone.
+    opens: Arc<AtomicU64>,
+}
+
+/// The opened secrets of one data source.
+#[derive(Debug, Clone)]
+pub struct DataSourceSecrets {
+    /// The database password, or the Kafka SASL password; empty when none is stored.
+    pub password: Secret,
+    /// The TLS client key (PEM) of the source or the Kafka cluster, when one is stored.
+    pub client_key: Option<Secret>,
 }
 
 impl std::fmt::Debug for SecretKey {
@@ -99,6 +135,7 @@ impl SecretKey {
         }
         Ok(SecretKey {
             cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes)),
+            opens: Arc::default(),
         })
     }
 
@@ -114,8 +151,37 @@ impl SecretKey {
         Sealed(B64.encode(out))
     }
 
+    /// How many secrets were opened since the start.
+    pub fn opens(&self) -> u64 {
+        self.opens.load(Ordering::Relaxed)
+    }
+
+    /// The one door: every stored secret of data source `ds`, opened.
+    pub fn open_datasource(&self, ds: &DataSourceRecord) -> Result<DataSourceSecrets, SecretError> {
+        let (password, client_key) = match (&ds.source, &ds.kafka) {
+            (Some(s), _) => (
+                s.password.as_ref(),
+                s.tls.as_ref().and_then(|t| t.client_key_pem.as_ref()),
+            ),
+            (None, Some(k)) => (
+                k.sasl.as_ref().and_then(|s| s.password.as_ref()),
+                k.tls.as_ref().and_then(|t| t.client_key_pem.as_ref()),
+            ),
+            (None, None) => (None, None),
+        };
+        let open = |sealed: &Sealed| self.open(sealed).map(Secret::new);
+        Ok(DataSourceSecrets {
+            password: password
+                .map(open)
+                .transpose()?
+                .unwrap_or_else(|| Secret::new("")),
+            client_key: client_key.map(open).transpose()?,
+        })
+    }
+
     /// Decrypts a value sealed with this key.
-    pub fn open(&self, sealed: &Sealed) -> Result<String, SecretError> {
+    fn open(&self, sealed: &Sealed) -> Result<String, SecretError> {
+        self.opens.fetch_add(1, Ordering::Relaxed);
         let bytes = B64.decode(&sealed.0).map_err(|_| SecretError::Unseal)?;
         if bytes.len() < NONCE_BYTES {
             return Err(SecretError::Unseal);

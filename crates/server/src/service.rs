@@ -50,6 +50,12 @@ pub fn config(state: &AppState, spec: &ProjectSpec) -> Result<ProjectConfig> {
     Ok(render(state, spec, true)?.config(chrono::Utc::now().timestamp())?)
 }
 
+/// The validated config of `spec` with its secrets unopened (empty): for judging and
+/// reading a definition, never for connecting.
+pub fn config_unopened(state: &AppState, spec: &ProjectSpec) -> Result<ProjectConfig> {
+    Ok(render(state, spec, false)?.config_unopened(chrono::Utc::now().timestamp())?)
+}
+
 /// The engine's settings for `spec`.
 pub fn settings(state: &AppState, spec: &ProjectSpec) -> Result<Settings> {
     Ok(Settings::from_config(config(state, spec)?))
@@ -90,7 +96,7 @@ pub async fn create_with_tags(
     new_tags: &[Tag],
 ) -> Result<ProjectRecord> {
     crate::names::check_visible("name", &spec.name)?;
-    render_with(state, &spec, true, new_tags)?.config(chrono::Utc::now().timestamp())?;
+    render_with(state, &spec, false, new_tags)?.config_unopened(chrono::Utc::now().timestamp())?;
     for tag in new_tags {
         state.store.put_tag(tag)?;
     }
@@ -106,8 +112,10 @@ pub async fn create_with_tags(
         created_by: actor.username.clone(),
         created_at: now.clone(),
         updated_at: now,
+        revision: 0,
     };
-    state.store.put_project(&record)?;
+    let mut record = record;
+    record.revision = state.store.put_project(&record)?;
     audit(
         state,
         &record.id,
@@ -124,13 +132,25 @@ pub async fn update(
     spec: ProjectSpec,
     actor: &Actor,
 ) -> Result<ProjectRecord> {
+    update_at(state, id, spec, actor, None).await
+}
+
+/// [`update`], only while the project is at revision `expected` (when given).
+pub async fn update_at(
+    state: &AppState,
+    id: &str,
+    spec: ProjectSpec,
+    actor: &Actor,
+    expected: Option<u64>,
+) -> Result<ProjectRecord> {
     let _guard = state.lifecycle.lock().await;
     let mut record = get(state, id)?;
+    crate::store::check_revision("project", id, expected, record.revision)?;
     check(&record, Action::Edit)?;
     // Judged after the id and the state: a definition for a project that does not exist
     // or cannot be edited answers 404 or 409, not its validation errors.
     crate::names::check_visible("name", &spec.name)?;
-    config(state, &spec)?;
+    config_unopened(state, &spec)?;
     record.spec = spec;
     audit(state, id, actor, "edited the definition")?;
     transition::apply(
@@ -144,10 +164,21 @@ pub async fn update(
 }
 
 pub async fn delete(state: &AppState, id: &str, actor: &Actor) -> Result<()> {
+    delete_at(state, id, actor, None).await
+}
+
+/// [`delete`], only while the project is at revision `expected` (when given).
+pub async fn delete_at(
+    state: &AppState,
+    id: &str,
+    actor: &Actor,
+    expected: Option<u64>,
+) -> Result<()> {
     let _guard = state.lifecycle.lock().await;
     let record = get(state, id)?;
+    crate::store::check_revision("project", id, expected, record.revision)?;
     check(&record, Action::Delete)?;
-    state.store.delete_project(id)?;
+    state.store.delete_project(id, Some(record.revision))?;
     state.runtime.forget(id);
     let dir = state.project_dir(id);
     if dir.exists() {

@@ -2,10 +2,14 @@
 //! judged by the project file's own rules (`obsync-config`): one validation path for
 //! files and the API. The same rendering, without secrets, is the TOML export.
 
-use obsync_config::{ClientCertificate, ConfigError, Environment, Pem, ProjectConfig, Secret, Tls};
+use obsync_config::{
+    ClientCertificate, ConfigError, Environment, ObjectSection, Pem, ProjectConfig, ProjectFile,
+    ProjectSection, SaslSection, Secret, SourceSection, SourceTlsSection, SyncSection,
+    TargetSection, Tls, TlsSection,
+};
 
 use crate::model::{
-    DataSourceKind, DataSourceRecord, ProjectSpec, SourceTlsRecord, Tag, TlsRecord,
+    DataSourceKind, DataSourceRecord, ProjectSpec, SaslMechanism, SourceTlsRecord, Tag, TlsRecord,
 };
 use crate::secrets::{SecretError, SecretKey};
 
@@ -63,6 +67,17 @@ pub struct Rendered {
 }
 
 impl Rendered {
+    /// Validates the rendered file with the project file's rules, secrets left unopened:
+    /// for judging and reading a definition (validation, progress), never for connecting
+    /// (its passwords are empty).
+    pub fn config_unopened(&self, now_unix: i64) -> Result<ProjectConfig, SpecError> {
+        let env = Environment::fixed(now_unix, std::iter::empty::<(String, String)>())
+            .unset_passwords_warn()
+            .with_client_property_check(obsync_kafka::client_property_check());
+        ProjectConfig::parse_with(&self.toml, API_FILE, &env)
+            .map_err(|errors| SpecError::Invalid(errors.0.into_iter().map(spec_problem).collect()))
+    }
+
     /// Validates the rendered file with the project file's rules.
     pub fn config(&self, now_unix: i64) -> Result<ProjectConfig, SpecError> {
         // The environment `obsync run` loads with, but with the sealed secrets.
@@ -116,7 +131,7 @@ pub fn render(
     let mut tags = Vec::new();
     for id in &spec.tag_ids {
         match ctx.tags.iter().find(|t| &t.id == id) {
-            Some(tag) => tags.push(toml::Value::from(tag.name.as_str())),
+            Some(tag) => tags.push(tag.name.clone()),
             None => {
                 return Err(SpecError::one(
                     "tag_ids",
@@ -126,158 +141,152 @@ pub fn render(
             }
         }
     }
-    let mut doc = toml::Table::new();
-    let mut project = toml::Table::new();
-    project.insert("name".into(), spec.name.as_str().into());
-    project.insert("tags".into(), toml::Value::Array(tags));
-    doc.insert("project".into(), project.into());
-
-    let mut s = toml::Table::new();
-    s.insert("kind".into(), kind.into());
-    s.insert("host".into(), src.host.as_str().into());
-    s.insert("port".into(), i64::from(src.port).into());
-    s.insert("user".into(), src.user.as_str().into());
-    s.insert("password_env".into(), SOURCE_PASSWORD_ENV.into());
-    if let Some(key) = key {
-        let password = match &src.password {
-            Some(sealed) => key.open(sealed)?,
-            None => String::new(),
-        };
-        secrets.push((SOURCE_PASSWORD_ENV.to_string(), password));
-    }
-    if let Some(tls) = &src.tls {
-        s.insert(
-            "tls".into(),
-            source_tls_table(tls, key, &mut secrets)?.into(),
-        );
-    }
-    doc.insert("source".into(), s.into());
-
-    let mut t = toml::Table::new();
-    t.insert(
-        "bootstrap_servers".into(),
-        kafka.bootstrap_servers.as_str().into(),
-    );
-    t.insert("version".into(), kafka.version.as_str().into());
-    if let Some(sasl) = &kafka.sasl {
-        let mut table = toml::Table::new();
-        table.insert("mechanism".into(), sasl.mechanism.as_str().into());
-        if sasl.mechanism == "GSSAPI" {
-            // Kerberos authenticates with a keytab on the server's disk: no password.
-            for (name, value) in [
-                ("kerberos_principal", &sasl.kerberos_principal),
-                ("kerberos_keytab", &sasl.kerberos_keytab),
-                ("kerberos_service_name", &sasl.kerberos_service_name),
-            ] {
-                if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-                    table.insert(name.into(), value.into());
-                }
-            }
-        } else {
-            table.insert("username".into(), sasl.username.as_str().into());
-            table.insert("password_env".into(), KAFKA_PASSWORD_ENV.into());
-            if let Some(key) = key {
-                let password = match &sasl.password {
-                    Some(sealed) => key.open(sealed)?,
-                    None => String::new(),
-                };
-                secrets.push((KAFKA_PASSWORD_ENV.to_string(), password));
-            }
+    // The secrets, opened only when the caller runs the project (the key is given).
+    let opened = match key {
+        Some(key) => Some((key.open_datasource(source)?, key.open_datasource(target)?)),
+        None => None,
+    };
+    let mut open = |name: &str, secret: Option<&Secret>| {
+        if opened.is_some() {
+            let plain = secret.map_or("", |s| s.expose());
+            secrets.push((name.to_string(), plain.to_string()));
         }
-        t.insert("sasl".into(), table.into());
-    }
-    if let Some(tls) = kafka.tls.as_ref().filter(|tls| tls.enabled) {
-        // The PEMs travel in the text (CA and certificate are public) and the key in a
-        // variable: nothing is written to disk, and librdkafka gets them in memory.
-        check_client_pair(&target.name, tls)?;
-        let mut table = toml::Table::new();
-        table.insert("enabled".into(), true.into());
-        table.insert("verify_hostname".into(), tls.verify_hostname.into());
-        if let Some(ca) = &tls.ca_pem {
-            table.insert("ca_pem".into(), ca.as_str().into());
-        }
-        if let (Some(cert), Some(sealed)) = (&tls.client_cert_pem, &tls.client_key_pem) {
-            table.insert("cert_pem".into(), cert.as_str().into());
-            table.insert("key_pem_env".into(), KAFKA_CLIENT_KEY_ENV.into());
-            if let Some(key) = key {
-                secrets.push((KAFKA_CLIENT_KEY_ENV.to_string(), key.open(sealed)?));
-            }
-        }
-        t.insert("tls".into(), table.into());
-    }
-    doc.insert("target".into(), t.into());
-
-    let mut sync = toml::Table::new();
-    sync.insert(
-        "types".into(),
-        toml::Value::Array(spec.sync.types.iter().map(|s| s.as_str().into()).collect()),
-    );
-    if let Some(format) = &spec.sync.format {
-        sync.insert("format".into(), format.as_str().into());
-    }
-    if let Some(rule) = &spec.sync.partition_rule {
-        sync.insert("partition_rule".into(), rule.as_str().into());
-    }
-    if spec.sync.tx_sequence {
-        sync.insert("tx_sequence".into(), true.into());
-    }
-    if let Some(debezium) = &spec.sync.debezium {
-        // The struct has the project file's keys; absent ones are not written.
-        let table = toml::Table::try_from(debezium).map_err(|e| {
-            SpecError::one(
-                "sync.debezium",
-                format!("the Debezium options cannot be written as TOML: {e}"),
-                "send strings, booleans and a list of strings only",
+    };
+    let (source_secrets, target_secrets) = match &opened {
+        Some((s, t)) => (Some(s), Some(t)),
+        None => (None, None),
+    };
+    open(SOURCE_PASSWORD_ENV, source_secrets.map(|s| &s.password));
+    let source_tls = src.tls.as_ref().map(|tls| {
+        source_tls_section(tls, || {
+            open(
+                SOURCE_CLIENT_KEY_ENV,
+                source_secrets.and_then(|s| s.client_key.as_ref()),
             )
-        })?;
-        if !table.is_empty() {
-            sync.insert("debezium".into(), table.into());
+        })
+    });
+    let sasl = match &kafka.sasl {
+        None => None,
+        // Kerberos authenticates with a keytab on the server's disk: no password.
+        Some(sasl) if sasl.mechanism == SaslMechanism::Gssapi => {
+            let given = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+            Some(SaslSection {
+                mechanism: sasl.mechanism.as_str().into(),
+                kerberos_principal: given(&sasl.kerberos_principal),
+                kerberos_keytab: given(&sasl.kerberos_keytab),
+                kerberos_service_name: given(&sasl.kerberos_service_name),
+                ..SaslSection::default()
+            })
         }
-    }
-    if let Some(start) = spec.sync.start_time {
-        sync.insert("start_time".into(), start.into());
-    }
-    doc.insert("sync".into(), sync.into());
-
-    let objects = spec
-        .objects
-        .iter()
-        .map(|o| {
-            let mut table = toml::Table::new();
-            table.insert(
-                "tables".into(),
-                toml::Value::Array(o.tables.iter().map(|s| s.as_str().into()).collect()),
-            );
-            if !o.exclude.is_empty() {
-                table.insert(
-                    "exclude".into(),
-                    toml::Value::Array(o.exclude.iter().map(|s| s.as_str().into()).collect()),
+        Some(sasl) => {
+            open(KAFKA_PASSWORD_ENV, target_secrets.map(|s| &s.password));
+            Some(SaslSection {
+                mechanism: sasl.mechanism.as_str().into(),
+                username: Some(sasl.username.clone()),
+                password_env: Some(KAFKA_PASSWORD_ENV.into()),
+                ..SaslSection::default()
+            })
+        }
+    };
+    let tls = match kafka.tls.as_ref().filter(|tls| tls.enabled) {
+        None => None,
+        Some(tls) => {
+            // The PEMs travel in the text (CA and certificate are public) and the key in
+            // a variable: nothing is written to disk, and librdkafka gets them in memory.
+            check_client_pair(&target.name, tls)?;
+            let mut section = TlsSection {
+                enabled: Some(true),
+                verify_hostname: Some(tls.verify_hostname),
+                ca_pem: tls.ca_pem.clone(),
+                ..TlsSection::default()
+            };
+            if let (Some(cert), Some(_)) = (&tls.client_cert_pem, &tls.client_key_pem) {
+                section.cert_pem = Some(cert.clone());
+                section.key_pem_env = Some(KAFKA_CLIENT_KEY_ENV.into());
+                open(
+                    KAFKA_CLIENT_KEY_ENV,
+                    target_secrets.and_then(|s| s.client_key.as_ref()),
                 );
             }
-            if let Some(topic) = &o.topic {
-                table.insert("topic".into(), topic.as_str().into());
-            }
-            if let Some(rule) = &o.topic_rule {
-                table.insert("topic_rule".into(), rule.as_str().into());
-            }
-            if !o.shard_columns.is_empty() {
-                let columns: toml::Table = o
-                    .shard_columns
-                    .iter()
-                    .map(|(t, cols)| {
-                        (
-                            t.clone(),
-                            toml::Value::Array(cols.iter().map(|c| c.as_str().into()).collect()),
-                        )
-                    })
-                    .collect();
-                table.insert("shard_columns".into(), columns.into());
-            }
-            toml::Value::Table(table)
-        })
-        .collect();
-    doc.insert("objects".into(), toml::Value::Array(objects));
-    let body = toml::to_string(&doc).map_err(|e| {
+            Some(section)
+        }
+    };
+    // The spec's options have the project file's keys; serializing drops the absent
+    // ones, so the file keeps only what the user chose.
+    let format_options = match &spec.sync.format_options {
+        None => None,
+        Some(options) => {
+            let table = toml::Table::try_from(options).map_err(|e| {
+                SpecError::one(
+                    "sync.format_options",
+                    format!("the format options cannot be written as TOML: {e}"),
+                    "send strings and booleans only",
+                )
+            })?;
+            (!table.is_empty()).then_some(table)
+        }
+    };
+    let debezium = match &spec.sync.debezium {
+        None => None,
+        Some(debezium) => {
+            let table = toml::Table::try_from(debezium).map_err(|e| {
+                SpecError::one(
+                    "sync.debezium",
+                    format!("the Debezium options cannot be written as TOML: {e}"),
+                    "send strings, booleans and a list of strings only",
+                )
+            })?;
+            (!table.is_empty()).then_some(table)
+        }
+    };
+    let file = ProjectFile {
+        project: ProjectSection {
+            name: spec.name.clone(),
+            tags,
+        },
+        source: SourceSection {
+            kind: kind.into(),
+            host: src.host.clone(),
+            port: i64::from(src.port),
+            user: src.user.clone(),
+            password: None,
+            password_env: Some(SOURCE_PASSWORD_ENV.into()),
+            server_id: None,
+            tenant: None,
+            binlog_positioning: None,
+            tls: source_tls,
+        },
+        target: TargetSection {
+            bootstrap_servers: kafka.bootstrap_servers.clone(),
+            version: kafka.version.as_str().into(),
+            compression: None,
+            sasl,
+            tls,
+            producer: Default::default(),
+        },
+        sync: SyncSection {
+            types: spec.sync.types.clone(),
+            start_time: spec.sync.start_time.map(toml::Value::from),
+            format: spec.sync.format.clone(),
+            partition_rule: spec.sync.partition_rule.clone(),
+            tx_sequence: spec.sync.tx_sequence.then_some(true),
+            format_options,
+            debezium,
+            ..SyncSection::default()
+        },
+        objects: spec
+            .objects
+            .iter()
+            .map(|o| ObjectSection {
+                tables: o.tables.clone(),
+                exclude: o.exclude.clone(),
+                topic: o.topic.clone(),
+                topic_rule: o.topic_rule.clone(),
+                shard_columns: o.shard_columns.clone(),
+            })
+            .collect(),
+    };
+    let body = file.to_toml().map_err(|e| {
         SpecError::one(
             "",
             format!("the definition cannot be written as TOML: {e}"),
@@ -292,24 +301,18 @@ pub fn render(
 
 /// `[source.tls]` of a database data source: the CA and client certificate in the text
 /// (public), the key in a variable, as for Kafka: nothing is written to disk.
-fn source_tls_table(
-    tls: &SourceTlsRecord,
-    key: Option<&SecretKey>,
-    secrets: &mut Vec<(String, String)>,
-) -> Result<toml::Table, SpecError> {
-    let mut table = toml::Table::new();
-    table.insert("mode".into(), tls.mode.as_str().into());
-    if let Some(ca) = &tls.ca_pem {
-        table.insert("ca_pem".into(), ca.as_str().into());
+fn source_tls_section(tls: &SourceTlsRecord, open_key: impl FnOnce()) -> SourceTlsSection {
+    let mut section = SourceTlsSection {
+        mode: Some(tls.mode.as_str().into()),
+        ca_pem: tls.ca_pem.clone(),
+        ..SourceTlsSection::default()
+    };
+    if let (Some(cert), Some(_)) = (&tls.client_cert_pem, &tls.client_key_pem) {
+        section.client_cert_pem = Some(cert.clone());
+        section.client_key_pem_env = Some(SOURCE_CLIENT_KEY_ENV.into());
+        open_key();
     }
-    if let (Some(cert), Some(sealed)) = (&tls.client_cert_pem, &tls.client_key_pem) {
-        table.insert("client_cert_pem".into(), cert.as_str().into());
-        table.insert("client_key_pem_env".into(), SOURCE_CLIENT_KEY_ENV.into());
-        if let Some(key) = key {
-            secrets.push((SOURCE_CLIENT_KEY_ENV.to_string(), key.open(sealed)?));
-        }
-    }
-    Ok(table)
+    section
 }
 
 /// The export: a project file `obsync run` accepts, with secrets named by variable.
@@ -351,20 +354,21 @@ fn check_client_pair(name: &str, tls: &TlsRecord) -> Result<(), SpecError> {
 
 /// The TLS settings of a Kafka data source as the client gets them, PEMs in memory: what a
 /// run's project file (rendered above) loads to, for the probes (test connection, topics)
-/// to use exactly the same. `key` opens the client key; without it the key is left out.
+/// to use exactly the same. `client_key` is the opened key ([`SecretKey::open_datasource`]);
+/// without it the key is left out.
 pub fn kafka_tls(
     name: &str,
     tls: Option<&TlsRecord>,
-    key: Option<&SecretKey>,
+    client_key: Option<&Secret>,
 ) -> Result<Option<Tls>, SpecError> {
     let Some(tls) = tls.filter(|tls| tls.enabled) else {
         return Ok(None);
     };
     check_client_pair(name, tls)?;
-    let client_cert = match (&tls.client_cert_pem, &tls.client_key_pem, key) {
-        (Some(cert), Some(sealed), Some(key)) => Some(ClientCertificate {
+    let client_cert = match (&tls.client_cert_pem, client_key) {
+        (Some(cert), Some(key)) => Some(ClientCertificate {
             cert: Pem::Inline(Secret::new(cert.as_str())),
-            key: Pem::Inline(Secret::new(key.open(sealed)?)),
+            key: Pem::Inline(key.clone()),
         }),
         _ => None,
     };
@@ -418,6 +422,7 @@ mod tests {
             kafka: None,
             created_at: String::new(),
             updated_at: String::new(),
+            revision: 1,
         };
         let target = DataSourceRecord {
             id: "ds_k".into(),
@@ -427,12 +432,13 @@ mod tests {
             source: None,
             kafka: Some(KafkaRecord {
                 bootstrap_servers: "127.0.0.1:9092".into(),
-                version: "3.x".into(),
+                version: crate::model::KafkaRelease::V3,
                 sasl: None,
                 tls: None,
             }),
             created_at: String::new(),
             updated_at: String::new(),
+            revision: 1,
         };
         (source, target)
     }
@@ -447,6 +453,10 @@ mod tests {
                 types: vec!["full".into(), "incremental".into()],
                 format: Some("Canal".into()),
                 debezium: None,
+                format_options: Some(crate::model::FormatOptionsSpec {
+                    canal_binary: Some("base64".into()),
+                    ..Default::default()
+                }),
                 partition_rule: None,
                 tx_sequence: false,
                 start_time: None,
@@ -489,6 +499,11 @@ mod tests {
         let env = Environment::fixed(0, [(SOURCE_PASSWORD_ENV, "s3cret-pw")]);
         let loaded = ProjectConfig::parse_with(&exported, "export.toml", &env).unwrap();
         assert_eq!(loaded, served);
+        assert_eq!(
+            loaded.sync.format_options.canal_binary,
+            obsync_format::CanalBinary::Base64,
+            "{exported}"
+        );
     }
 
     #[test]
@@ -501,6 +516,7 @@ mod tests {
             tags: &[],
         };
         let mut spec = spec();
+        spec.sync.format_options = None;
         spec.sync.format = Some("DebeziumFlattened".into());
         spec.sync.debezium = Some(crate::model::DebeziumSpec {
             schemas: Some(false),
@@ -540,7 +556,7 @@ mod tests {
         };
         let mut spec = spec();
         spec.objects[0].topic = Some("a b".into());
-        spec.sync.format = Some("Avro".into());
+        spec.sync.format = Some("Protobuf".into());
         let Err(SpecError::Invalid(problems)) = render(&spec, &ctx, Some(&key)).unwrap().config(0)
         else {
             panic!("expected problems");
@@ -559,7 +575,7 @@ mod tests {
             std::env::temp_dir().join(format!("obsync-spec-{}.keytab", std::process::id()));
         std::fs::write(&keytab, b"keytab").unwrap();
         target.kafka.as_mut().unwrap().sasl = Some(crate::model::SaslRecord {
-            mechanism: "GSSAPI".into(),
+            mechanism: SaslMechanism::Gssapi,
             username: String::new(),
             password: None,
             kerberos_service_name: Some("kafka-prod".into()),
@@ -620,7 +636,7 @@ mod tests {
             kafka_tls(
                 &target.name,
                 target.kafka.as_ref().unwrap().tls.as_ref(),
-                Some(&key)
+                key.open_datasource(&target).unwrap().client_key.as_ref()
             )
             .unwrap(),
             Some(tls)

@@ -36,7 +36,8 @@ pub fn apply(
     }
     record.state = to;
     record.updated_at = now_rfc3339();
-    state.store.put_project(record)?;
+    // Compare-and-swap at the revision the caller read; the record follows the store.
+    record.revision = state.store.put_project(record)?;
     Ok(to)
 }
 

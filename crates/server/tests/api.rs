@@ -535,7 +535,7 @@ async fn invalid_project_definitions_are_refused_naming_the_field() {
         (
             {
                 let mut s = ok.clone();
-                s["sync"]["format"] = json!("Avro");
+                s["sync"]["format"] = json!("Protobuf");
                 s
             },
             "sync.format",

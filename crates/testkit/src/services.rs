@@ -32,6 +32,9 @@ pub struct Services {
     pub mariadbd: PathBuf,
     /// The `mariadb-install-db` script, for private instances.
     pub mariadb_install_db: PathBuf,
+    /// The schema registry's Confluent-compatible API (`scripts/services start
+    /// schema-registry`), for the Avro tests; `OBSYNC_SCHEMA_REGISTRY_URL` overrides it.
+    pub schema_registry_url: Option<String>,
 }
 
 impl Services {
@@ -97,6 +100,9 @@ impl Services {
             },
             mariadbd: get("MARIADBD")?.into(),
             mariadb_install_db: get("MARIADB_INSTALL_DB")?.into(),
+            schema_registry_url: std::env::var("OBSYNC_SCHEMA_REGISTRY_URL")
+                .ok()
+                .or_else(|| vars.get("SCHEMA_REGISTRY_URL").cloned()),
         })
     }
 

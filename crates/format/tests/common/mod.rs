@@ -3,7 +3,8 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 use obsync_format::{
-    FormatError, FormatOptions, MessageContext, SequenceGenerator, Serializer, TxnSequence,
+    FormatError, FormatOptions, MessageContext, SchemaIds, SequenceGenerator, Serializer,
+    TxnSequence,
 };
 use obsync_model::{
     BinlogCoord, Change, ChangeOrigin, Column, ColumnType, Date, DateTime, Gtid, KeySource, Row,
@@ -420,6 +421,7 @@ impl Script {
             now_ms: secs as u64 * 1000 + 250,
             message_id: id,
             txn_sequence: None,
+            schema_ids: Some(SchemaIds { key: 7, value: 8 }),
             ..Default::default()
         }
     }
@@ -442,6 +444,7 @@ impl Script {
                 seq: index as u32 + 1,
                 size,
             });
+            ctx.xid = Some(900 + self.txn_seq);
             self.items.push(Item {
                 label: label.to_string(),
                 payload: Payload::Change(Change {

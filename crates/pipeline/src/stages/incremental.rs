@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The most rows of one transaction held in memory for SharePlex intra-transaction
-/// sequence numbers, which need the transaction's size before its first message.
+/// sequence numbers and Maxwell's `xid`/`commit`, which need the transaction's size
+/// and XID before its first message.
 /// About 1 KiB per row keeps this under ~100 MiB; a bigger transaction stops the
 /// project with an error that says how to proceed.
 pub const TX_SEQUENCE_MAX_ROWS: usize = 100_000;
@@ -133,7 +134,7 @@ pub async fn run(
                 ctx.status.rows_read.fetch_add(1, Ordering::Relaxed);
                 route.read.inc();
                 defs.saw(&change.table);
-                if s.tx_sequence {
+                if s.tx_sequence || s.format.kind.needs_whole_transaction() {
                     if txn_rows.len() >= TX_SEQUENCE_MAX_ROWS {
                         return Err(RunError::TransactionTooLarge {
                             at: current
@@ -141,12 +142,13 @@ pub async fn run(
                                 .map(|t| t.start.to_string())
                                 .unwrap_or_default(),
                             limit: TX_SEQUENCE_MAX_ROWS,
+                            format: s.format.kind,
                         });
                     }
                     txn_rows.push(change);
                 } else {
                     let ts = txn_ts(&current);
-                    let mut msg = message(ctx, seq.next(ts as u64).await?, None);
+                    let mut msg = message(ctx, seq.next(ts as u64).await?, None, None);
                     if table_orders {
                         let n = table_rows.entry(change.table.id.clone()).or_default();
                         *n += 1;
@@ -155,7 +157,12 @@ pub async fn run(
                     emitter.change(&change, route, &msg, Some(ts)).await?;
                 }
             }
-            SourceEvent::Commit { end, timestamp, .. } => {
+            SourceEvent::Commit {
+                end,
+                timestamp,
+                xid,
+                ..
+            } => {
                 let size = txn_rows.len() as u32;
                 for (i, change) in txn_rows.drain(..).enumerate() {
                     let route = &routes[&change.table.id];
@@ -163,7 +170,7 @@ pub async fn run(
                         seq: i as u32 + 1,
                         size,
                     };
-                    let msg = message(ctx, seq.next(timestamp as u64).await?, Some(tx));
+                    let msg = message(ctx, seq.next(timestamp as u64).await?, Some(tx), xid);
                     emitter
                         .change(&change, route, &msg, Some(timestamp))
                         .await?;
@@ -195,7 +202,7 @@ pub async fn run(
                             timestamp,
                             unique_id: &unique,
                         };
-                        let msg = message(ctx, seq.next(timestamp as u64).await?, None);
+                        let msg = message(ctx, seq.next(timestamp as u64).await?, None, None);
                         emitter.ddl(&ddl, route, &msg).await?;
                     }
                 }
@@ -323,7 +330,12 @@ fn txn_ts(txn: &Option<Arc<TxnInfo>>) -> u32 {
     txn.as_ref().map(|t| t.timestamp).unwrap_or(0)
 }
 
-fn message(ctx: &RunContext, sequence: u64, txn_sequence: Option<TxnSequence>) -> MessageContext {
+fn message(
+    ctx: &RunContext,
+    sequence: u64,
+    txn_sequence: Option<TxnSequence>,
+    xid: Option<u64>,
+) -> MessageContext {
     let now_ms = Emitter::now_ms();
     let ckpt = ctx.stats.checkpoint_ts.load(Ordering::Relaxed);
     MessageContext {
@@ -332,6 +344,7 @@ fn message(ctx: &RunContext, sequence: u64, txn_sequence: Option<TxnSequence>) -
         now_ms,
         message_id: ctx.message_ids.fetch_add(1, Ordering::Relaxed) + 1,
         txn_sequence,
+        xid,
         ..Default::default()
     }
 }
@@ -346,7 +359,7 @@ async fn send_heartbeats(
     for route in routes.values() {
         if seen.insert(route.topic.clone()) {
             let now = Emitter::now_ms() / 1000;
-            let msg = message(ctx, seq.next(now).await?, None);
+            let msg = message(ctx, seq.next(now).await?, None, None);
             emitter.heartbeat(route, &msg).await?;
         }
     }

@@ -228,6 +228,12 @@ impl From<Error> for ApiError {
                 "try again in a second",
             )
             .with_retry_after(retry_after),
+            Error::Store(e @ StoreError::Conflict { .. }) => ApiError::new(
+                StatusCode::CONFLICT,
+                "REVISION_CONFLICT",
+                e.to_string(),
+                "read it again (its ETag is the current revision) and make the change to that",
+            ),
             Error::Store(e) => ApiError::internal(&e),
             Error::Secret(e) => ApiError::internal(&e),
             Error::Hash(e) => ApiError::internal(&e),

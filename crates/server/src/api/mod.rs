@@ -11,6 +11,7 @@ mod oms;
 mod preview;
 mod progress;
 mod projects;
+mod revision;
 mod session;
 mod system;
 pub(crate) mod tags;
@@ -28,6 +29,7 @@ pub use crate::auth::Actor;
 use crate::http;
 use crate::state::AppState;
 use error::{ApiError, ApiResult};
+pub use revision::IfMatch;
 
 /// Most items one page holds (OMS's limit for project lists).
 pub const MAX_PAGE_SIZE: u64 = 150;

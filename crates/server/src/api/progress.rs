@@ -94,7 +94,8 @@ pub struct LogPositionView {
 pub fn of(state: &AppState, record: ProjectRecord) -> Progress {
     let live = state.runtime.status(&record.id);
     let saved = saved_state(state, &record.id);
-    let config = service::config(state, &record.spec).ok();
+    // Only the routes: judged without opening a secret (a console polls this).
+    let config = service::config_unopened(state, &record.spec).ok();
     let tables = tables(saved.as_ref(), live.as_ref());
     let topics = topics(config.as_ref(), saved.as_ref(), &tables);
     let stage = live.as_ref().map(|s| Stage::from(s.stage)).or(record.stage);

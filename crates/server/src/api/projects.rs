@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{Json, Path, Query};
 use super::progress::Progress;
+use super::revision::{etag, IfMatch};
 use super::{Actor, Paging};
 
 use crate::lifecycle::{Action, OmsStatus, ProjectState, Stage};
@@ -64,6 +65,8 @@ pub struct Project {
     pub created_at: String,
     pub updated_at: String,
     pub allowed_actions: Vec<Action>,
+    /// The stored revision (also the `ETag`); send it as `If-Match` to change this one.
+    pub revision: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -106,10 +109,32 @@ pub struct Precheck {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PrecheckItem {
     pub name: String,
-    /// `pass`, `fail`, `warn` or `not_checked`.
-    pub status: String,
+    pub status: PrecheckStatus,
     pub message: String,
     pub fix: Option<String>,
+}
+
+/// The outcome of one precheck item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PrecheckStatus {
+    Pass,
+    /// Not fatal, but worth knowing.
+    Warn,
+    Fail,
+    /// Its input could not be computed (an item it depends on failed).
+    NotChecked,
+}
+
+impl From<CheckStatus> for PrecheckStatus {
+    fn from(status: CheckStatus) -> PrecheckStatus {
+        match status {
+            CheckStatus::Pass => PrecheckStatus::Pass,
+            CheckStatus::Warn => PrecheckStatus::Warn,
+            CheckStatus::Fail => PrecheckStatus::Fail,
+            CheckStatus::NotChecked => PrecheckStatus::NotChecked,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -174,6 +199,7 @@ pub fn view(state: &AppState, record: ProjectRecord) -> ApiResult<Project> {
         lag_seconds: live.as_ref().and_then(|s| s.lag_seconds),
         allowed_actions: record.state.allowed_actions(),
         stage,
+        revision: record.revision,
         id: record.id,
         spec: record.spec,
         state: record.state,
@@ -243,40 +269,49 @@ async fn create_project(
     Ok((StatusCode::CREATED, Json(view(&state, record)?)))
 }
 
-/// One project.
+/// One project; its `ETag` is its revision.
 #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)),
-    responses((status = 200, body = Project), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Project, headers(("ETag" = String, description = "The stored revision, quoted: send it as If-Match to change this revision only"))),
+        (status = 404, body = ErrorBody)))]
 async fn get_project(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Project>> {
-    Ok(Json(view(&state, service::get(&state, &id)?)?))
+) -> ApiResult<impl IntoResponse> {
+    let record = service::get(&state, &id)?;
+    Ok((etag(record.revision), Json(view(&state, record)?)))
 }
 
-/// Edit a project's definition (only before it started).
-#[utoipa::path(put, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)), request_body = ProjectInput,
-    responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+/// Edit a project's definition (only before it started). With `If-Match`, only the
+/// revision it names (409 `REVISION_CONFLICT` if it changed meanwhile).
+#[utoipa::path(put, path = "/api/v1/projects/{id}", tag = "projects",
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "The ETag the change was made to")),
+    request_body = ProjectInput,
+    responses((status = 200, body = Project, headers(("ETag" = String, description = "The new revision"))),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     extensions(("x-obsync-role" = json!("operator"))))]
 async fn update_project(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
+    if_match: IfMatch,
     Json(input): Json<ProjectInput>,
-) -> ApiResult<Json<Project>> {
-    let record = service::update(&state, &id, input.spec, &actor).await?;
-    Ok(Json(view(&state, record)?))
+) -> ApiResult<impl IntoResponse> {
+    let record = service::update_at(&state, &id, input.spec, &actor, if_match.0).await?;
+    Ok((etag(record.revision), Json(view(&state, record)?)))
 }
 
-/// Delete a project (only not started or released).
-#[utoipa::path(delete, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)),
+/// Delete a project (only not started or released); with `If-Match`, only that revision.
+#[utoipa::path(delete, path = "/api/v1/projects/{id}", tag = "projects",
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "The ETag the deletion was decided on")),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     extensions(("x-obsync-role" = json!("operator"))))]
 async fn delete_project(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
+    if_match: IfMatch,
 ) -> ApiResult<StatusCode> {
-    service::delete(&state, &id, &actor).await?;
+    service::delete_at(&state, &id, &actor, if_match.0).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -297,13 +332,7 @@ fn precheck_view(record: &ProjectRecord) -> Precheck {
                 .iter()
                 .map(|i| PrecheckItem {
                     name: i.name.clone(),
-                    status: match i.status {
-                        CheckStatus::Pass => "pass",
-                        CheckStatus::Warn => "warn",
-                        CheckStatus::Fail => "fail",
-                        CheckStatus::NotChecked => "not_checked",
-                    }
-                    .into(),
+                    status: i.status.into(),
                     message: i.detail.clone(),
                     fix: i.fix.clone(),
                 })

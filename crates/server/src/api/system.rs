@@ -71,8 +71,12 @@ pub fn metrics_route(state: AppState) -> Router<AppState> {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.runtime.render_metrics(),
-    )
+    let mut text = state.runtime.render_metrics();
+    text.push_str(&format!(
+        "# HELP obsync_server_secret_opens_total Stored secrets the server decrypted since it started.\n\
+         # TYPE obsync_server_secret_opens_total counter\n\
+         obsync_server_secret_opens_total {}\n",
+        state.key.opens()
+    ));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

@@ -4,6 +4,7 @@
 //! Architecture invariant: the store holds secrets only sealed ([`crate::secrets`]);
 //! checkpoints are not here but in each project's own folder, written by the pipeline.
 
+mod records_v1;
 mod sqlite;
 
 pub use sqlite::{SqliteStore, DB_FILE};
@@ -65,6 +66,24 @@ pub enum StoreError {
     Migration(#[from] rusqlite_migration::Error),
     #[error("a stored record could not be read")]
     Record(#[from] serde_json::Error),
+    #[error("a stored {what} is {value:?}, which this version does not know: it was written by a newer obsync; run that version again")]
+    UnknownValue { what: &'static str, value: String },
+    #[error("stored {table} record {id} has format {format}, newer than this version's {known}: it was written by a newer obsync; run that version again")]
+    NewerFormat {
+        table: &'static str,
+        id: String,
+        format: i64,
+        known: i64,
+    },
+    /// A compare-and-swap lost: the record changed (or went) since it was read.
+    #[error("{what} {id} was changed by someone else since it was read (now at revision {current}, the change was made to revision {expected})")]
+    Conflict {
+        what: &'static str,
+        id: String,
+        expected: u64,
+        /// 0 when the record is gone.
+        current: u64,
+    },
     #[error("cannot make {path} private (mode 0600): check that the server's user owns it")]
     Permissions {
         path: std::path::PathBuf,
@@ -75,8 +94,26 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Everything the server keeps between starts, except checkpoints.
-pub trait Store: Send + Sync + 'static {
+/// Refuses a change made to revision `expected` (when given) of a record now at `current`.
+pub fn check_revision(
+    what: &'static str,
+    id: &str,
+    expected: Option<u64>,
+    current: u64,
+) -> Result<()> {
+    match expected {
+        Some(expected) if expected != current => Err(StoreError::Conflict {
+            what,
+            id: id.to_string(),
+            expected,
+            current,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Users and their login sessions.
+pub trait UserStore: Send + Sync {
     fn user_count(&self) -> Result<u64>;
     /// `false` when the name is taken.
     fn create_user(&self, user: &NewUser<'_>) -> Result<bool>;
@@ -87,7 +124,8 @@ pub trait Store: Send + Sync + 'static {
     /// the last admin.
     fn set_user_role(&self, username: &str, role: Role) -> Result<UserChange>;
     fn set_user_password(&self, username: &str, password_hash: &str) -> Result<bool>;
-    /// Deletes the user with their sessions and tokens; refuses to delete the last admin.
+    /// Deletes the user with their sessions and tokens (one transaction); refuses to
+    /// delete the last admin.
     fn delete_user(&self, username: &str) -> Result<UserChange>;
 
     fn put_session(&self, token_hash: &str, username: &str, expires_unix: i64) -> Result<()>;
@@ -96,28 +134,52 @@ pub trait Store: Send + Sync + 'static {
     fn delete_session(&self, token_hash: &str) -> Result<()>;
     /// Ends every session of `username` but `keep` (a session token hash).
     fn delete_sessions_of(&self, username: &str, keep: Option<&str>) -> Result<()>;
+}
 
+/// API tokens.
+pub trait TokenStore: Send + Sync {
     fn put_token(&self, token: &TokenRecord) -> Result<()>;
     fn list_tokens(&self, username: &str) -> Result<Vec<TokenRecord>>;
     fn delete_token(&self, username: &str, id: &str) -> Result<bool>;
     /// The unexpired token with this hash; records `now_unix` as its last use (at most
     /// once a minute, so that a busy script does not write on every request).
     fn use_token(&self, token_hash: &str, now_unix: i64) -> Result<Option<TokenRecord>>;
+}
 
-    fn put_datasource(&self, ds: &DataSourceRecord) -> Result<()>;
+/// Data sources, each with a revision that every write checks.
+pub trait DataSourceStore: Send + Sync {
+    /// Creates the data source when its `revision` is 0, else replaces the stored one
+    /// if it is still at that revision ([`StoreError::Conflict`] otherwise). Returns
+    /// the new revision.
+    fn put_datasource(&self, ds: &DataSourceRecord) -> Result<u64>;
     fn get_datasource(&self, id: &str) -> Result<Option<DataSourceRecord>>;
     fn list_datasources(&self) -> Result<Vec<DataSourceRecord>>;
-    fn delete_datasource(&self, id: &str) -> Result<bool>;
+    /// Deletes it if still at `revision` (any revision when `None`); `false` when absent.
+    fn delete_datasource(&self, id: &str, revision: Option<u64>) -> Result<bool>;
+}
 
+/// Tags (labels of projects).
+pub trait TagStore: Send + Sync {
     fn put_tag(&self, tag: &Tag) -> Result<()>;
     fn list_tags(&self) -> Result<Vec<Tag>>;
     fn delete_tag(&self, id: &str) -> Result<bool>;
+}
 
-    fn put_project(&self, project: &ProjectRecord) -> Result<()>;
+/// Projects, each with a revision that every write checks.
+pub trait ProjectStore: Send + Sync {
+    /// Creates the project when its `revision` is 0, else replaces the stored one if it
+    /// is still at that revision ([`StoreError::Conflict`] otherwise). Returns the new
+    /// revision.
+    fn put_project(&self, project: &ProjectRecord) -> Result<u64>;
     fn get_project(&self, id: &str) -> Result<Option<ProjectRecord>>;
     fn list_projects(&self) -> Result<Vec<ProjectRecord>>;
-    fn delete_project(&self, id: &str) -> Result<bool>;
+    /// Deletes the project with its events and metric history (one transaction), if
+    /// still at `revision` (any revision when `None`); `false` when absent.
+    fn delete_project(&self, id: &str, revision: Option<u64>) -> Result<bool>;
+}
 
+/// The event log: project events, audit and security entries.
+pub trait EventStore: Send + Sync {
     fn add_event(
         &self,
         project_id: &str,
@@ -131,10 +193,40 @@ pub trait Store: Send + Sync + 'static {
     fn add_audit(&self, entry: &AuditEntry<'_>) -> Result<()>;
     /// Audit and security events of every subject, newest first, with the total count.
     fn list_audit(&self, offset: u64, limit: u64) -> Result<(Vec<Event>, u64)>;
+}
 
+/// Projects' metric history.
+pub trait MetricStore: Send + Sync {
     fn add_metric(&self, project_id: &str, point: &MetricPoint) -> Result<()>;
     /// Points at or after `since_unix`, oldest first.
     fn metrics_since(&self, project_id: &str, since_unix: i64) -> Result<Vec<MetricPoint>>;
     /// Drops points older than `before_unix`.
     fn prune_metrics(&self, before_unix: i64) -> Result<()>;
+}
+
+/// Everything the server keeps between starts, except checkpoints: one store per
+/// aggregate, implemented together by [`SqliteStore`] (a second implementation, e.g. a
+/// shared database for a cluster, implements the same traits).
+pub trait Store:
+    UserStore
+    + TokenStore
+    + DataSourceStore
+    + TagStore
+    + ProjectStore
+    + EventStore
+    + MetricStore
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: UserStore
+        + TokenStore
+        + DataSourceStore
+        + TagStore
+        + ProjectStore
+        + EventStore
+        + MetricStore
+        + 'static
+{
 }

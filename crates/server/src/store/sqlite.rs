@@ -1,6 +1,7 @@
-//! [`Store`] on SQLite (WAL, versioned migrations). Records are JSON documents keyed by
-//! id; the few columns queried on their own (names, session expiry, event order) are
-//! real columns.
+//! [`Store`] on SQLite (WAL, versioned migrations). Data sources, tags and projects are
+//! JSON documents of the stored format ([`super::records_v1`]) keyed by id, with their
+//! format and revision beside them; the few columns queried on their own (names,
+//! session expiry, event order) are real columns.
 //!
 //! Calls are synchronous on one connection behind a mutex: every statement touches a
 //! few rows of a local file in WAL mode and takes well under a millisecond, far less
@@ -14,7 +15,11 @@ use rusqlite_migration::{Migrations, M};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{AuditEntry, NewUser, Result, Store, UserChange, UserRecord};
+use super::records_v1::{DataSourceV1, ProjectV1, TagV1, FORMAT};
+use super::{
+    AuditEntry, DataSourceStore, EventStore, MetricStore, NewUser, ProjectStore, Result,
+    StoreError, TagStore, TokenStore, UserChange, UserRecord, UserStore,
+};
 use crate::model::{
     now_rfc3339, DataSourceRecord, Event, EventKind, MetricPoint, ProjectRecord, Tag, TokenRecord,
 };
@@ -56,6 +61,16 @@ fn migrations() -> Migrations<'static> {
          ALTER TABLE events ADD COLUMN subject TEXT NOT NULL DEFAULT 'project';
          ALTER TABLE events ADD COLUMN client TEXT;
          CREATE INDEX events_by_kind ON events (kind, id);",
+        ),
+        // A revision per document for compare-and-swap writes, and the format of its
+        // body (records_v1::FORMAT), so that a later release knows what it reads.
+        M::up(
+            "ALTER TABLE datasources ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+         ALTER TABLE datasources ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+         ALTER TABLE tags ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+         ALTER TABLE tags ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+         ALTER TABLE projects ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+         ALTER TABLE projects ADD COLUMN format INTEGER NOT NULL DEFAULT 1;",
         ),
     ])
 }
@@ -202,49 +217,137 @@ impl SqliteStore {
         f(&conn)
     }
 
-    fn put_doc<T: Serialize>(&self, table: &str, id: &str, doc: &T) -> Result<()> {
+    /// Writes a document if `revision` is still the stored one (0: creates it).
+    fn put_doc<T: Serialize>(&self, table: Table, id: &str, revision: u64, doc: &T) -> Result<u64> {
         let body = serde_json::to_string(doc)?;
+        let name = table.name;
         self.with(|c| {
-            c.execute(
-                &format!("INSERT OR REPLACE INTO {table} (id, body) VALUES (?1, ?2)"),
-                params![id, body],
-            )?;
-            Ok(())
+            let changed = if revision == 0 {
+                c.execute(
+                    &format!(
+                        "INSERT OR IGNORE INTO {name} (id, body, revision, format) VALUES (?1, ?2, 1, ?3)"
+                    ),
+                    params![id, body, FORMAT],
+                )?
+            } else {
+                c.execute(
+                    &format!(
+                        "UPDATE {name} SET body = ?2, format = ?3, revision = revision + 1
+                         WHERE id = ?1 AND revision = ?4"
+                    ),
+                    params![id, body, FORMAT, clamp(revision)],
+                )?
+            };
+            if changed == 0 {
+                return Err(conflict(c, table, id, revision)?);
+            }
+            Ok(revision + 1)
         })
     }
 
-    fn get_doc<T: DeserializeOwned>(&self, table: &str, id: &str) -> Result<Option<T>> {
-        let body: Option<String> = self.with(|c| {
+    fn get_doc<T: DeserializeOwned>(&self, table: Table, id: &str) -> Result<Option<(T, u64)>> {
+        let name = table.name;
+        let row: Option<(String, u64, i64)> = self.with(|c| {
             Ok(c.query_row(
-                &format!("SELECT body FROM {table} WHERE id = ?1"),
+                &format!("SELECT body, revision, format FROM {name} WHERE id = ?1"),
                 params![id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?)
         })?;
-        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+        row.map(|(body, revision, format)| read_doc(table, id, &body, revision, format))
+            .transpose()
     }
 
-    fn list_docs<T: DeserializeOwned>(&self, table: &str) -> Result<Vec<T>> {
-        let bodies: Vec<String> = self.with(|c| {
-            let mut stmt = c.prepare(&format!("SELECT body FROM {table} ORDER BY rowid"))?;
-            let rows = stmt.query_map([], |r| r.get(0))?;
+    fn list_docs<T: DeserializeOwned>(&self, table: Table) -> Result<Vec<(T, u64)>> {
+        let name = table.name;
+        let rows: Vec<(String, String, u64, i64)> = self.with(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT id, body, revision, format FROM {name} ORDER BY rowid"
+            ))?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })?;
-        bodies
-            .iter()
-            .map(|b| Ok(serde_json::from_str(b)?))
+        rows.into_iter()
+            .map(|(id, body, revision, format)| read_doc(table, &id, &body, revision, format))
             .collect()
-    }
-
-    fn delete_doc(&self, table: &str, id: &str) -> Result<bool> {
-        self.with(|c| {
-            Ok(c.execute(&format!("DELETE FROM {table} WHERE id = ?1"), params![id])? > 0)
-        })
     }
 }
 
-impl Store for SqliteStore {
+/// A table of documents, and what its records are called in errors.
+#[derive(Clone, Copy)]
+struct Table {
+    name: &'static str,
+    what: &'static str,
+}
+
+const DATASOURCES: Table = Table {
+    name: "datasources",
+    what: "data source",
+};
+const TAGS: Table = Table {
+    name: "tags",
+    what: "tag",
+};
+const PROJECTS: Table = Table {
+    name: "projects",
+    what: "project",
+};
+
+fn read_doc<T: DeserializeOwned>(
+    table: Table,
+    id: &str,
+    body: &str,
+    revision: u64,
+    format: i64,
+) -> Result<(T, u64)> {
+    if format > FORMAT {
+        return Err(StoreError::NewerFormat {
+            table: table.name,
+            id: id.to_string(),
+            format,
+            known: FORMAT,
+        });
+    }
+    Ok((serde_json::from_str(body)?, revision))
+}
+
+/// The conflict of a write or delete that expected `expected` and changed nothing.
+fn conflict(c: &Connection, table: Table, id: &str, expected: u64) -> Result<StoreError> {
+    let current: Option<u64> = c
+        .query_row(
+            &format!("SELECT revision FROM {} WHERE id = ?1", table.name),
+            params![id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(StoreError::Conflict {
+        what: table.what,
+        id: id.to_string(),
+        expected,
+        current: current.unwrap_or(0),
+    })
+}
+
+/// Deletes a document if still at `revision` (any when `None`), inside `c`'s transaction.
+fn delete_doc(c: &Connection, table: Table, id: &str, revision: Option<u64>) -> Result<bool> {
+    let name = table.name;
+    let deleted = c.execute(
+        &format!("DELETE FROM {name} WHERE id = ?1 AND (?2 IS NULL OR revision = ?2)"),
+        params![id, revision.map(clamp)],
+    )?;
+    if deleted == 0 {
+        if let Some(expected) = revision {
+            let err = conflict(c, table, id, expected)?;
+            if matches!(err, StoreError::Conflict { current, .. } if current > 0) {
+                return Err(err);
+            }
+        }
+    }
+    Ok(deleted > 0)
+}
+
+impl UserStore for SqliteStore {
     fn user_count(&self) -> Result<u64> {
         self.with(|c| Ok(c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?))
     }
@@ -384,7 +487,9 @@ impl Store for SqliteStore {
             Ok(())
         })
     }
+}
 
+impl TokenStore for SqliteStore {
     fn put_token(&self, token: &TokenRecord) -> Result<()> {
         // The body keeps the first version's shape (name, creation time).
         let body = serde_json::to_string(&serde_json::json!({
@@ -444,56 +549,97 @@ impl Store for SqliteStore {
             .optional()?)
         })
     }
+}
 
-    fn put_datasource(&self, ds: &DataSourceRecord) -> Result<()> {
-        self.put_doc("datasources", &ds.id, ds)
+impl DataSourceStore for SqliteStore {
+    fn put_datasource(&self, ds: &DataSourceRecord) -> Result<u64> {
+        self.put_doc(DATASOURCES, &ds.id, ds.revision, &DataSourceV1::of(ds))
     }
 
     fn get_datasource(&self, id: &str) -> Result<Option<DataSourceRecord>> {
-        self.get_doc("datasources", id)
+        self.get_doc::<DataSourceV1>(DATASOURCES, id)?
+            .map(|(doc, revision)| doc.into_record(revision))
+            .transpose()
     }
 
     fn list_datasources(&self) -> Result<Vec<DataSourceRecord>> {
-        self.list_docs("datasources")
+        self.list_docs::<DataSourceV1>(DATASOURCES)?
+            .into_iter()
+            .map(|(doc, revision)| doc.into_record(revision))
+            .collect()
     }
 
-    fn delete_datasource(&self, id: &str) -> Result<bool> {
-        self.delete_doc("datasources", id)
+    fn delete_datasource(&self, id: &str, revision: Option<u64>) -> Result<bool> {
+        self.with(|c| delete_doc(c, DATASOURCES, id, revision))
     }
+}
 
+impl TagStore for SqliteStore {
     fn put_tag(&self, tag: &Tag) -> Result<()> {
-        self.put_doc("tags", &tag.id, tag)
+        // Tags are a name only: the last write wins, and still counts a revision.
+        let body = serde_json::to_string(&TagV1::of(tag))?;
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO tags (id, body, revision, format) VALUES (?1, ?2, 1, ?3)
+                 ON CONFLICT (id) DO UPDATE SET body = excluded.body, format = excluded.format,
+                   revision = revision + 1",
+                params![tag.id, body, FORMAT],
+            )?;
+            Ok(())
+        })
     }
 
     fn list_tags(&self) -> Result<Vec<Tag>> {
-        self.list_docs("tags")
+        Ok(self
+            .list_docs::<TagV1>(TAGS)?
+            .into_iter()
+            .map(|(doc, _)| doc.into_tag())
+            .collect())
     }
 
     fn delete_tag(&self, id: &str) -> Result<bool> {
-        self.delete_doc("tags", id)
+        self.with(|c| delete_doc(c, TAGS, id, None))
     }
+}
 
-    fn put_project(&self, project: &ProjectRecord) -> Result<()> {
-        self.put_doc("projects", &project.id, project)
+impl ProjectStore for SqliteStore {
+    fn put_project(&self, project: &ProjectRecord) -> Result<u64> {
+        self.put_doc(
+            PROJECTS,
+            &project.id,
+            project.revision,
+            &ProjectV1::of(project),
+        )
     }
 
     fn get_project(&self, id: &str) -> Result<Option<ProjectRecord>> {
-        self.get_doc("projects", id)
+        self.get_doc::<ProjectV1>(PROJECTS, id)?
+            .map(|(doc, revision)| doc.into_record(revision))
+            .transpose()
     }
 
     fn list_projects(&self) -> Result<Vec<ProjectRecord>> {
-        self.list_docs("projects")
+        self.list_docs::<ProjectV1>(PROJECTS)?
+            .into_iter()
+            .map(|(doc, revision)| doc.into_record(revision))
+            .collect()
     }
 
-    fn delete_project(&self, id: &str) -> Result<bool> {
+    fn delete_project(&self, id: &str, revision: Option<u64>) -> Result<bool> {
         self.with(|c| {
-            c.execute("DELETE FROM events WHERE project_id = ?1", params![id])?;
-            c.execute("DELETE FROM metrics WHERE project_id = ?1", params![id])?;
-            Ok(())
-        })?;
-        self.delete_doc("projects", id)
+            let tx = c.unchecked_transaction()?;
+            let deleted = delete_doc(&tx, PROJECTS, id, revision)?;
+            if deleted {
+                tx.execute("DELETE FROM events WHERE project_id = ?1", params![id])?;
+                tx.execute("DELETE FROM metrics WHERE project_id = ?1", params![id])?;
+            }
+            tx.commit()?;
+            Ok(deleted)
+        })
     }
+}
 
+impl EventStore for SqliteStore {
     fn add_event(
         &self,
         project_id: &str,
@@ -577,7 +723,9 @@ impl Store for SqliteStore {
         let events = rows.into_iter().map(event_of).collect::<Result<_>>()?;
         Ok((events, total))
     }
+}
 
+impl MetricStore for SqliteStore {
     fn add_metric(&self, project_id: &str, point: &MetricPoint) -> Result<()> {
         let body = serde_json::to_string(point)?;
         self.with(|c| {
@@ -734,6 +882,74 @@ mod tests {
         // A page beyond i64 (what a client may ask for) is empty, with the total.
         let (events, total) = store.list_events("np_1", u64::MAX, u64::MAX).unwrap();
         assert_eq!((events.len(), total), (0, 1));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn tag(id: &str) -> Tag {
+        Tag {
+            id: id.into(),
+            name: id.into(),
+        }
+    }
+
+    #[test]
+    fn a_write_of_a_stale_revision_is_a_conflict_and_changes_nothing() {
+        let dir = scratch("cas");
+        let store = SqliteStore::open(&dir).unwrap();
+        let ds = DataSourceRecord {
+            id: "ds_1".into(),
+            name: "one".into(),
+            kind: crate::model::DataSourceKind::Mariadb,
+            description: String::new(),
+            source: None,
+            kafka: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+            revision: 0,
+        };
+        assert_eq!(store.put_datasource(&ds).unwrap(), 1);
+        // A second create of the same id is a conflict, not a replacement.
+        assert!(matches!(
+            store.put_datasource(&ds),
+            Err(StoreError::Conflict { current: 1, .. })
+        ));
+        let read = store.get_datasource("ds_1").unwrap().unwrap();
+        let (mut a, mut b) = (read.clone(), read);
+        a.name = "a".into();
+        b.name = "b".into();
+        assert_eq!(store.put_datasource(&a).unwrap(), 2);
+        assert!(matches!(
+            store.put_datasource(&b),
+            Err(StoreError::Conflict {
+                expected: 1,
+                current: 2,
+                ..
+            })
+        ));
+        let now = store.get_datasource("ds_1").unwrap().unwrap();
+        assert_eq!((now.name.as_str(), now.revision), ("a", 2));
+        assert!(matches!(
+            store.delete_datasource("ds_1", Some(1)),
+            Err(StoreError::Conflict { .. })
+        ));
+        assert!(store.delete_datasource("ds_1", Some(2)).unwrap());
+        assert!(!store.delete_datasource("ds_1", Some(2)).unwrap());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_record_of_a_newer_format_is_refused_by_name() {
+        let dir = scratch("format");
+        let store = SqliteStore::open(&dir).unwrap();
+        store.put_tag(&tag("tag_1")).unwrap();
+        store
+            .with(|c| Ok(c.execute("UPDATE tags SET format = 2", [])?))
+            .unwrap();
+        let err = store.list_tags().unwrap_err();
+        assert!(
+            matches!(&err, StoreError::NewerFormat { format: 2, .. }),
+            "{err}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,0 +1,282 @@
+//! End-to-end: MariaDB → `obsync run` (DebeziumAvro) → Kafka + a real schema registry
+//! (Apicurio Registry, `scripts/services start schema-registry`), read back with Apache
+//! Avro's own Java reader (`tests/consumers/avro-reader/AvroDump.java`: the registry
+//! header stripped, the writer's schema fetched by id, `GenericDatumReader`). The rows
+//! the reader rebuilds from full and incremental sync equal the source; a DDL gives the
+//! table's subject a second schema version, and later records use it.
+//!
+//! Needs the shared services, the registry and Java; the reader's jars come from Maven
+//! Central on first use (cached in `.obsync-dev/avro-reader`).
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use obsync_testkit::all_types::{DDL as TYPES_DDL, EDGE_ROWS as TYPES_EDGE_ROWS};
+use serde_json::Value as Json;
+use support::*;
+
+const STAGE: Duration = Duration::from_secs(120);
+const CATCH_UP: Duration = Duration::from_secs(120);
+
+const COMP_DDL: &str = "CREATE TABLE comp (
+    a INT NOT NULL, b VARCHAR(20) NOT NULL, v INT, note VARCHAR(40),
+    PRIMARY KEY (a, b)
+) CHARACTER SET utf8mb4";
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The reader's jars, fetched once with Maven.
+fn reader_classpath(services: &Services) -> String {
+    let libs = services.dev_dir.join("avro-reader/libs");
+    if !libs.join("avro-1.12.0.jar").is_file() {
+        let pom = repo_root().join("tests/consumers/avro-reader/pom.xml");
+        eprintln!(
+            "fetching the Avro reader's jars from Maven Central into {}",
+            libs.display()
+        );
+        let status = Command::new("mvn")
+            .args(["-q", "-B", "-Dstyle.color=never", "-f"])
+            .arg(&pom)
+            .arg("dependency:copy-dependencies")
+            .arg(format!("-DoutputDirectory={}", libs.display()))
+            .status()
+            .expect("mvn runs");
+        assert!(
+            status.success(),
+            "mvn could not fetch the Avro reader's jars"
+        );
+    }
+    format!("{}/*", libs.display())
+}
+
+/// Every record decoded by Apache Avro's Java reader, in the order given.
+fn java_decode(services: &Services, registry: &str, records: &[KafkaRecord]) -> Vec<Json> {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut input = String::new();
+    for r in records {
+        input.push_str(&format!("{}\t{}\n", hex(&r.key), hex(&r.value)));
+    }
+    let mut child = Command::new("java")
+        .arg("-cp")
+        .arg(reader_classpath(services))
+        .arg(repo_root().join("tests/consumers/avro-reader/AvroDump.java"))
+        .arg(registry)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("java runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the Avro reader failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Json> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), records.len(), "one decoded line per record");
+    lines
+}
+
+/// The rows the records leave behind, per table, keyed by the key record's JSON.
+fn rebuild(decoded: &[Json]) -> BTreeMap<String, BTreeMap<String, Json>> {
+    let mut tables: BTreeMap<String, BTreeMap<String, Json>> = BTreeMap::new();
+    for d in decoded {
+        let v = &d["value"];
+        let table = v["source"]["table"].as_str().unwrap().to_string();
+        let rows = tables.entry(table).or_default();
+        match v["op"].as_str().unwrap() {
+            "r" | "c" => {
+                rows.insert(d["key"].to_string(), v["after"].clone());
+            }
+            "u" => {
+                // The before image names the row the update changed (its old key).
+                let old: serde_json::Map<String, Json> = d["key"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .map(|k| (k.clone(), v["before"][k].clone()))
+                    .collect();
+                rows.remove(&Json::Object(old).to_string());
+                rows.insert(d["key"].to_string(), v["after"].clone());
+            }
+            "d" => {
+                rows.remove(&d["key"].to_string());
+            }
+            op => panic!("unknown op {op}"),
+        }
+    }
+    tables
+}
+
+#[test]
+fn debezium_avro_records_decode_with_apache_avro_and_a_ddl_makes_a_new_schema_version() {
+    let started = Instant::now();
+    let services = Services::load();
+    let registry = services.schema_registry_url.clone().expect(
+        "no schema registry: run scripts/services start schema-registry (or set OBSYNC_SCHEMA_REGISTRY_URL)",
+    );
+    let db = SourceDb::create(&services);
+    db.exec_many(&[TYPES_DDL, COMP_DDL]);
+    db.exec_many(TYPES_EDGE_ROWS);
+    db.exec("INSERT INTO comp SELECT seq % 5, CONCAT('k', seq), seq, NULL FROM seq_1_to_20");
+
+    let mut spec = ProjectSpec::new(&services, &db, "DebeziumAvro");
+    spec.topic = TopicMode::Batch;
+    spec.extra_sync = vec![
+        "[sync.format_options]".into(),
+        format!("schema_registry_url = {registry:?}"),
+    ];
+    let dir = scratch_dir(&spec.name);
+    let config = spec.write_project(&dir);
+    let mut run = Obsync::start(&config, &dir.join("state"));
+    run.wait_for("incremental sync", STAGE, |s| {
+        s["stage"].as_str() == Some("incremental")
+    });
+
+    db.exec_many(&[
+        // A multi-row transaction, an update, a key change and a delete.
+        "INSERT INTO comp VALUES (7, 'x', 70, 'new'), (7, 'y', 71, NULL), (8, 'z', 80, '中文')",
+        "UPDATE comp SET v = v + 1000, note = 'upd' WHERE a = 1",
+        "UPDATE comp SET b = 'moved' WHERE a = 7 AND b = 'x'",
+        "DELETE FROM comp WHERE a = 2",
+        "UPDATE types SET s = 'changed', dec65 = -0.5 WHERE id = 4",
+        "DELETE FROM types WHERE id = 3",
+        "ALTER TABLE comp ADD COLUMN extra VARCHAR(10)",
+        "INSERT INTO comp VALUES (9, 'after-ddl', 90, NULL, 'e1')",
+    ]);
+    let topics = spec.topics(&["types", "comp"]);
+    let comp_topic = topics
+        .iter()
+        .find(|t| t.ends_with("_comp"))
+        .unwrap()
+        .clone();
+    // 4 + 20 snapshot rows; 3 + 4 + 1 (+2 for the key change when split) + 4 + 1 + 1 + 1.
+    let deadline = Instant::now() + CATCH_UP;
+    let records = loop {
+        let records = try_consume_all(&services.kafka_bootstrap, &topics).unwrap_or_default();
+        let after_ddl = records
+            .iter()
+            .filter(|r| r.topic == comp_topic)
+            .any(|r| String::from_utf8_lossy(&r.value).contains("after-ddl"));
+        if after_ddl {
+            break records;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the row inserted after the DDL did not arrive: {}",
+            run.log_tail(40)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let mut records = records;
+    records.sort_by_key(|r| (r.topic.clone(), r.partition, r.offset));
+    let decoded = java_decode(&services, &registry, &records);
+    let tables = rebuild(&decoded);
+
+    // comp: every row equal to the source, column by column.
+    let source = db.query_column(
+        "SELECT JSON_OBJECT('a', a, 'b', b, 'v', v, 'note', note, 'extra', extra) FROM comp ORDER BY a, b",
+    );
+    let mut want: Vec<Json> = source
+        .iter()
+        .map(|r| serde_json::from_str(r.as_deref().unwrap()).unwrap())
+        .collect();
+    let mut got: Vec<Json> = tables["comp"].values().cloned().collect();
+    // Rows written before the DDL have no `extra` (their schema had none): null.
+    for row in &mut got {
+        row.as_object_mut()
+            .unwrap()
+            .entry("extra")
+            .or_insert(Json::Null);
+    }
+    let order = |r: &Json| (r["a"].as_i64(), r["b"].as_str().map(str::to_string));
+    got.sort_by_key(order);
+    want.sort_by_key(order);
+    assert_eq!(got, want, "comp rebuilt from Avro differs from the source");
+
+    // types: the edge rows' values as Avro's logical types give them.
+    let types = &tables["types"];
+    assert_eq!(types.len(), 3, "ids 1, 2 and 4 (3 was deleted): {types:?}");
+    let max = &types[r#"{"id":2}"#];
+    for (col, value) in [
+        ("biu", Json::from(-1i64)), // BIGINT UNSIGNED max wraps, as Debezium's long mode
+        ("bi", Json::from(i64::MAX)),
+        (
+            "dec65",
+            Json::from("99999999999999999999999999999999999.999999999999999999999999999999"),
+        ),
+        ("d", Json::from(f64::MAX)),
+        ("b1", Json::from(true)),
+        ("b64", Json::from("//////////8=")),
+        ("dt", Json::from("9999-12-31")),
+        ("dtm", Json::from("9999-12-31T23:59:59.999999Z")),
+        ("ts", Json::from("2038-01-19T03:14:07.999999Z")),
+        ("tm", Json::from(3_020_399_000_000i64)),
+        ("y", Json::from(2155)),
+        ("s", Json::from("😀 emoji 中文 \"quoted\" \\ back")),
+        ("bin", Json::from("AP9/gA==")),
+        ("st", Json::from("x,y,z")),
+        ("e", Json::from("c")),
+    ] {
+        assert_eq!(max[col], value, "column {col} of the max edge row");
+    }
+    let changed = &types[r#"{"id":4}"#];
+    assert_eq!(changed["s"], Json::from("changed"));
+    assert_eq!(
+        changed["dec65"],
+        Json::from("-0.500000000000000000000000000000")
+    );
+    assert_eq!(changed["tm"], Json::from(-1i64), "TIME -00:00:00.000001");
+
+    // The DDL: comp's value subject has two versions, and the last record uses the second.
+    let versions: Vec<u32> =
+        reqwest::blocking::get(format!("{registry}/subjects/{comp_topic}-value/versions"))
+            .unwrap()
+            .json()
+            .unwrap();
+    assert_eq!(versions, [1, 2], "versions of {comp_topic}-value");
+    let ids: std::collections::BTreeSet<i64> = decoded
+        .iter()
+        .filter(|d| d["value"]["source"]["table"] == "comp")
+        .map(|d| d["value_schema"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        2,
+        "comp's records use two value schemas: {ids:?}"
+    );
+    // The row inserted after the DDL carries the new column under the new schema.
+    let after_ddl = decoded
+        .iter()
+        .find(|d| d["value"]["after"]["b"] == "after-ddl")
+        .unwrap();
+    assert_eq!(after_ddl["value"]["after"]["extra"], Json::from("e1"));
+    assert_eq!(
+        after_ddl["value_schema"].as_i64(),
+        ids.iter().max().copied(),
+        "the row after the DDL uses the subject's second version"
+    );
+    let snapshot_ops = decoded.iter().filter(|d| d["value"]["op"] == "r").count();
+    assert_eq!(snapshot_ops, 24, "snapshot rows (op r)");
+
+    run.terminate();
+    assert!(run.wait_exit(Duration::from_secs(60)).success());
+    eprintln!("avro: {} records in {:?}", records.len(), started.elapsed());
+}
