@@ -350,6 +350,25 @@ describe('console in Chromium against obsync server', () => {
     await screenshot(page, 'zh-CN-project-detail');
   });
 
+  step('shows per-table counts of snapshot rows and acknowledged changes, and the stage timeline', async () => {
+    // Three inserts so far (two live, one while paused); now one update and one delete.
+    await mariadb(env, `UPDATE ${DB}.orders SET note = 'updated-${RUN}' WHERE note = 'live-${RUN}-a'; DELETE FROM ${DB}.orders WHERE note = 'live-${RUN}-b'`);
+    const counts = byTestId('counts');
+    await counts.scrollIntoViewIfNeeded();
+    const count = async (table, key) => Number(await byTestId(`count-${DB}.${table}-${key}`).getAttribute('data-count'));
+    const expected = { orders: [20, 3, 1, 1], items: [20, 0, 0, 0], users: [10, 0, 0, 0] };
+    const keys = ['snapshot_rows', 'inserts', 'updates', 'deletes'];
+    const shown = async () => Object.fromEntries(await Promise.all(Object.keys(expected).map(async (table) => [table, await Promise.all(keys.map((k) => count(table, k)))])));
+    await waitFor('the update and the delete counted', async () => JSON.stringify(await shown()) === JSON.stringify(expected));
+    assert.match(await counts.innerText(), /全量行数[\s\S]*插入[\s\S]*更新[\s\S]*删除/);
+    // Full sync is over, incremental sync is the current stage.
+    await page.locator('[data-testid=timeline-full][data-ended=true]').waitFor();
+    await page.locator('[data-testid=timeline-incremental][data-ended=false]').waitFor();
+    const timeline = await byTestId('timeline').innerText();
+    assert.match(timeline, /全量同步[\s\S]*耗时[\s\S]*增量同步[\s\S]*进行中/, timeline);
+    await screenshot(page, 'zh-CN-project-counts');
+  });
+
   step('shows the latest messages of a topic and finds one by key', async () => {
     const viewer = byTestId('topic-viewer');
     await viewer.scrollIntoViewIfNeeded();

@@ -1036,6 +1036,13 @@ export interface components {
             schema: components["schemas"]["SchemaProgress"];
             stage?: null | components["schemas"]["Stage"];
             state: components["schemas"]["ProjectState"];
+            /**
+             * @description Per table: its snapshot rows and the row changes of incremental sync that Kafka
+             *     acknowledged, counted since the project was started.
+             */
+            tables: components["schemas"]["TableCounts"][];
+            /** @description The stages of the project's current life (since its start), in order. */
+            timeline: components["schemas"]["StageTimes"][];
             warning?: null | components["schemas"]["WarningView"];
         };
         /** @description A project as the API shows it. */
@@ -1181,6 +1188,20 @@ export interface components {
          * @enum {string}
          */
         Stage: "schema" | "full" | "incremental";
+        /** @description When a stage began and ended. */
+        StageTimes: {
+            /**
+             * Format: int64
+             * @description Until its end; for the current stage of a running project, until now. Absent for
+             *     the current stage of a project that does not run.
+             */
+            duration_ms?: number | null;
+            /** @description Absent while the stage is the current one. */
+            ended_at?: string | null;
+            stage: components["schemas"]["Stage"];
+            /** @description RFC 3339 with milliseconds. */
+            started_at: string;
+        };
         /** @description What is synced, how and from when. */
         SyncSpec: {
             debezium?: null | components["schemas"]["DebeziumSpec"];
@@ -1201,6 +1222,32 @@ export interface components {
             tx_sequence?: boolean;
             /** @description Any of `schema`, `full`, `incremental`. */
             types: string[];
+        };
+        /**
+         * @description What Kafka acknowledged for one table. Changes are saved with the checkpoint, so a
+         *     run that resumes from it (after a pause, a restart, even `kill -9`) counts the
+         *     re-sent tail once, though Kafka may then hold it twice.
+         */
+        TableCounts: {
+            /** Format: int64 */
+            deletes: number;
+            /**
+             * Format: int64
+             * @description Rows inserted at the source and delivered by incremental sync.
+             */
+            inserts: number;
+            /**
+             * Format: int64
+             * @description Rows delivered by full sync.
+             */
+            snapshot_rows: number;
+            /** @description `database.table`. */
+            table: string;
+            /**
+             * Format: int64
+             * @description Rows updated (an update moving its key to another partition counts once).
+             */
+            updates: number;
         };
         /** @description A physical table of the source. */
         TableItem: {

@@ -100,6 +100,8 @@ export type Precheck = Omit<Schemas['Precheck'], 'items'> & { items: PrecheckIte
 
 export type TableProgress = Schemas['TableProgress'];
 export type Progress = Schemas['Progress'];
+export type TableCounts = Schemas['TableCounts'];
+export type StageTimes = Schemas['StageTimes'];
 export type Verify = Omit<Schemas['Verify'], 'state'> & { state: 'none' | 'running' | 'finished' | 'failed' };
 export type VerifyTable = Schemas['VerifyTable'];
 export type VerifyKeys = Schemas['VerifyKeys'];

@@ -1,10 +1,10 @@
 import { useMemo, useState } from 'react';
-import { Alert, App, Button, Card, Col, Descriptions, Empty, Input, List as AntList, Modal, Progress as AntProgress, Row, Space, Statistic, Table, Tag, Tooltip, Typography } from 'antd';
+import { Alert, App, Button, Card, Col, Descriptions, Empty, Input, List as AntList, Modal, Progress as AntProgress, Row, Space, Statistic, Steps, Table, Tag, Tooltip, Typography } from 'antd';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useParams } from 'react-router';
 import { del, get, post } from '../api/client';
-import type { ErrorInfo, List, MetricPoint, Precheck, Progress, Project, ProjectAction, ProjectEvent, TableProgress } from '../api/types';
+import type { ErrorInfo, List, MetricPoint, Precheck, Progress, Project, ProjectAction, ProjectEvent, StageTimes, TableCounts, TableProgress } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { PrecheckTable } from '../components/PrecheckTable';
 import { StageText, StateTag, formatNumber, formatTime, useLagText } from '../components/ProjectBits';
@@ -134,7 +134,9 @@ export function ProjectDetailPage() {
         <BasicInfo project={p} />
       </Card>
       {p.allowed_actions.includes('precheck') && <PrecheckPanel precheck={precheck.data} onRecheck={operate ? () => act('precheck') : undefined} busy={busy === 'precheck'} />}
+      <StageTimeline timeline={progress.data?.timeline ?? []} />
       <StagePanels project={p} progress={progress.data} error={progress.error} />
+      <CountsPanel tables={progress.data?.tables ?? []} />
       {!['not_started', 'prechecking', 'precheck_failed'].includes(p.state) && <VerifyPanel id={p.id} canRun={operate} />}
       {operate && <TopicViewer projectId={p.id} topics={progress.data?.schema?.topics ?? []} />}
       <MetricsPanel id={p.id} />
@@ -356,6 +358,76 @@ function FullTables({ tables, rate, complete }: { tables: TableProgress[]; rate?
         ]}
       />
     </>
+  );
+}
+
+/** The stages of the project's current life with their start, end and duration. */
+function StageTimeline({ timeline }: { timeline: StageTimes[] }) {
+  const { t } = useTranslation();
+  const duration = useDurationText();
+  return (
+    <Card title={t('detail.timeline')} size="small" data-testid="timeline">
+      {timeline.length === 0 ? (
+        <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('detail.timelineEmpty')} />
+      ) : (
+        <Steps
+          size="small"
+          current={timeline.length - 1}
+          status={timeline[timeline.length - 1].ended_at ? 'finish' : 'process'}
+          items={timeline.map((s) => ({
+            title: t(`stage.${s.stage}`),
+            subTitle: s.duration_ms != null ? t('detail.duration', { duration: duration(s.duration_ms) }) : undefined,
+            description: (
+              <span data-testid={`timeline-${s.stage}`} data-ended={s.ended_at ? 'true' : 'false'}>
+                {t('detail.startedAt', { time: formatTime(s.started_at) })}
+                <br />
+                {s.ended_at ? t('detail.endedAt', { time: formatTime(s.ended_at) }) : t('detail.stageCurrent')}
+              </span>
+            ),
+          }))}
+        />
+      )}
+    </Card>
+  );
+}
+
+/** A duration in the largest units that keep it readable. */
+function useDurationText() {
+  const { t } = useTranslation();
+  return (ms: number) => {
+    if (ms < 1000) return t('detail.durationValue.ms', { n: ms });
+    const s = Math.floor(ms / 1000);
+    if (s < 60) return t('detail.durationValue.s', { n: s });
+    if (s < 3600) return t('detail.durationValue.m', { m: Math.floor(s / 60), s: s % 60 });
+    return t('detail.durationValue.h', { h: Math.floor(s / 3600), m: Math.floor((s % 3600) / 60) });
+  };
+}
+
+/** Per table: snapshot rows and the incremental inserts, updates and deletes Kafka acknowledged. */
+function CountsPanel({ tables }: { tables: TableCounts[] }) {
+  const { t } = useTranslation();
+  const cell = (key: 'snapshot_rows' | 'inserts' | 'updates' | 'deletes') => (_: unknown, x: TableCounts) => (
+    <span data-testid={`count-${x.table}-${key}`} data-count={x[key]}>
+      {formatNumber(x[key])}
+    </span>
+  );
+  return (
+    <Card title={t('detail.counts')} size="small" extra={<Typography.Text type="secondary">{t('detail.countsNote')}</Typography.Text>}>
+      <Table<TableCounts>
+        size="small"
+        rowKey="table"
+        data-testid="counts"
+        dataSource={tables}
+        pagination={{ pageSize: 10, hideOnSinglePage: true }}
+        columns={[
+          { title: t('detail.table'), dataIndex: 'table' },
+          { title: t('detail.snapshotRows'), align: 'right', render: cell('snapshot_rows') },
+          { title: t('detail.inserts'), align: 'right', render: cell('inserts') },
+          { title: t('detail.updates'), align: 'right', render: cell('updates') },
+          { title: t('detail.deletes'), align: 'right', render: cell('deletes') },
+        ]}
+      />
+    </Card>
   );
 }
 

@@ -56,6 +56,38 @@ pub struct ProjectState {
     /// failover within one GTID history (see `obsync_source::binlog::BinlogOptions`).
     /// `None` in checkpoints written before obsync kept it; the next save adds it.
     pub source_server: Option<String>,
+    /// Row changes of incremental sync per table (`db.table`) in the transactions up to
+    /// `incremental`'s position: saved with that position, so a resume counts the
+    /// re-read tail once (Kafka may hold it twice).
+    pub changes: BTreeMap<String, ChangeCounts>,
+}
+
+/// Row changes of one table delivered to Kafka by incremental sync. An update whose new
+/// key moved to another partition is sent as a delete and an insert but counted as the
+/// one update it was at the source.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ChangeCounts {
+    pub inserts: u64,
+    pub updates: u64,
+    pub deletes: u64,
+}
+
+impl ChangeCounts {
+    pub fn add(&mut self, kind: ChangeKind) {
+        match kind {
+            ChangeKind::Insert => self.inserts += 1,
+            ChangeKind::Update => self.updates += 1,
+            ChangeKind::Delete => self.deletes += 1,
+        }
+    }
+}
+
+/// What a source row change was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Insert,
+    Update,
+    Delete,
 }
 
 impl ProjectState {
@@ -69,6 +101,7 @@ impl ProjectState {
             incremental: self.incremental.clone(),
             definitions: Vec::new(),
             source_server: self.source_server.clone(),
+            changes: self.changes.clone(),
         }
     }
 }

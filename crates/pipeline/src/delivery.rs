@@ -9,13 +9,14 @@
 //! advances only past acknowledged messages.
 
 use crate::checkpoint::{
-    CheckpointError, CheckpointStore, CheckpointWriter, IncrementalCheckpoint, ProjectState,
-    RangeProgress, Snapshot,
+    ChangeCounts, ChangeKind, CheckpointError, CheckpointStore, CheckpointWriter,
+    IncrementalCheckpoint, ProjectState, RangeProgress, Snapshot,
 };
 use crate::status::WarningCause;
 use obsync_kafka::ProduceError;
 use obsync_model::{LogPosition, TableMeta, Value};
 use obsync_source::snapshot::KeyRange;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -83,8 +84,18 @@ pub enum Pending<A> {
         source_ts: Option<u32>,
         /// Counter to bump once acknowledged (rows written per table).
         written: Option<prometheus::IntCounter>,
+        /// The incremental row change this message completes (its last message), to
+        /// count per table once acknowledged.
+        counted: Option<Counted>,
     },
     Mark(Mark),
+}
+
+/// An incremental row change of a table, counted when its last message is acknowledged.
+#[derive(Debug, Clone)]
+pub struct Counted {
+    pub table: Arc<str>,
+    pub kind: ChangeKind,
 }
 
 /// Live counters the status snapshot reads.
@@ -107,6 +118,21 @@ pub struct DeliveryStats {
     pub idle_since: AtomicU64,
     /// What the run is riding out right now (Kafka not acknowledging, the source away).
     pub warnings: crate::status::Warnings,
+    /// Incremental row changes per table acknowledged by Kafka: the checkpoint's counts
+    /// when the tracker starts, plus every change acknowledged since (also those of a
+    /// transaction not yet complete).
+    pub changes: std::sync::Mutex<BTreeMap<String, ChangeCounts>>,
+}
+
+impl DeliveryStats {
+    fn changes(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, ChangeCounts>> {
+        self.changes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The acknowledged row changes per table.
+    pub fn change_counts(&self) -> BTreeMap<String, ChangeCounts> {
+        self.changes().clone()
+    }
 }
 
 /// How long an acknowledgement may take before the status warns that Kafka is not
@@ -224,6 +250,11 @@ pub async fn track<A: Ack>(
         writer: CheckpointWriter::spawn(store),
         definitions: Arc::new(state.definitions.clone()),
     };
+    // Counts restart from the checkpoint's: a resumed run re-sends the tail after it.
+    *stats.changes() = state.changes.clone();
+    // Changes acknowledged since the last complete transaction; they enter the state
+    // with the transaction's position, not before.
+    let mut uncommitted: Vec<Counted> = Vec::new();
     let mut dirty = false;
     let mut last_save = Instant::now();
     let mut ticker = tokio::time::interval(CHECKPOINT_INTERVAL);
@@ -245,6 +276,7 @@ pub async fn track<A: Ack>(
                 ack,
                 source_ts,
                 written,
+                counted,
             } => {
                 let acked = ack.acknowledged();
                 tokio::pin!(acked);
@@ -271,6 +303,14 @@ pub async fn track<A: Ack>(
                 stats.acked.fetch_add(1, Ordering::Relaxed);
                 if let Some(c) = written {
                     c.inc();
+                }
+                if let Some(c) = counted {
+                    stats
+                        .changes()
+                        .entry(c.table.to_string())
+                        .or_default()
+                        .add(c.kind);
+                    uncommitted.push(c);
                 }
                 if let Some(ts) = source_ts {
                     let lat = unix_ms().saturating_sub(ts as u64 * 1000);
@@ -317,6 +357,15 @@ pub async fn track<A: Ack>(
                         }
                 );
                 let committed = matches!(mark, Mark::Committed { .. });
+                if committed {
+                    for c in uncommitted.drain(..) {
+                        state
+                            .changes
+                            .entry(c.table.to_string())
+                            .or_default()
+                            .add(c.kind);
+                    }
+                }
                 apply(&mut state, mark);
                 if let Some(i) = state.incremental.as_ref().filter(|_| committed) {
                     stats
@@ -436,6 +485,7 @@ mod tests {
             ack: r1,
             source_ts: None,
             written: None,
+            counted: None,
         })
         .await
         .ok();
@@ -443,6 +493,7 @@ mod tests {
             ack: r2,
             source_ts: None,
             written: None,
+            counted: None,
         })
         .await
         .ok();
@@ -488,6 +539,7 @@ mod tests {
             ack: r1,
             source_ts: None,
             written: None,
+            counted: None,
         })
         .await
         .ok();
@@ -502,6 +554,7 @@ mod tests {
             ack: r2,
             source_ts: None,
             written: None,
+            counted: None,
         })
         .await
         .ok();
@@ -556,6 +609,7 @@ mod tests {
                 ack: pending,
                 source_ts: None,
                 written: None,
+                counted: None,
             })
             .await
             .ok();
@@ -587,6 +641,81 @@ mod tests {
             !written_on_runtime.load(Ordering::Relaxed),
             "a checkpoint was written on the async runtime's thread"
         );
+    }
+
+    #[tokio::test]
+    async fn changes_count_once_acknowledged_and_are_saved_with_their_transaction() {
+        let store = store("counts");
+        let (tx, rx) = mpsc::channel(16);
+        let stats = Arc::new(DeliveryStats::default());
+        let mut saved = ProjectState::default();
+        saved.changes.insert(
+            "d.t".into(),
+            ChangeCounts {
+                inserts: 5,
+                ..Default::default()
+            },
+        );
+        let tracker = tokio::spawn(track(rx, store.clone(), saved, stats.clone()));
+        let counted = |kind| {
+            Some(Counted {
+                table: "d.t".into(),
+                kind,
+            })
+        };
+        let mut acks = Vec::new();
+        for kind in [ChangeKind::Insert, ChangeKind::Update, ChangeKind::Delete] {
+            let (ack, pending) = oneshot::channel();
+            acks.push(ack);
+            tx.send(Pending::Message {
+                ack: pending,
+                source_ts: None,
+                written: None,
+                counted: counted(kind),
+            })
+            .await
+            .ok();
+        }
+        let counts = |s: &DeliveryStats| s.change_counts().get("d.t").copied().unwrap_or_default();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            counts(&stats).inserts,
+            5,
+            "counted before Kafka acknowledged"
+        );
+        acks.remove(0).send(Ok(())).unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            (counts(&stats).inserts, counts(&stats).updates),
+            (6, 0),
+            "the live count follows the acknowledgements"
+        );
+        for ack in acks {
+            ack.send(Ok(())).unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        // Nothing of the incomplete transaction is saved (the saved 5 inserts, if at all).
+        let on_disk = store.load().unwrap().changes.get("d.t").copied();
+        assert!(
+            on_disk.is_none_or(|c| c.inserts == 5 && c.updates == 0),
+            "saved before the transaction was complete: {on_disk:?}"
+        );
+        tx.send(Pending::Mark(Mark::Committed {
+            position: pos(10),
+            timestamp: Some(1),
+            definitions: None,
+        }))
+        .await
+        .ok();
+        drop(tx);
+        tracker.await.unwrap().unwrap();
+        let expected = ChangeCounts {
+            inserts: 6,
+            updates: 1,
+            deletes: 1,
+        };
+        assert_eq!(counts(&stats), expected);
+        assert_eq!(store.load().unwrap().changes["d.t"], expected);
     }
 
     #[test]

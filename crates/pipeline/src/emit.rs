@@ -1,7 +1,8 @@
 //! Encodes changes, picks partitions and hands messages to Kafka, queueing each
 //! acknowledgement (and the marks between them) for the delivery tracker.
 
-use crate::delivery::{unix_ms, Ack, Mark, Pending};
+use crate::checkpoint::ChangeKind;
+use crate::delivery::{unix_ms, Ack, Counted, Mark, Pending};
 use obsync_format::{Ddl, MessageContext, Messages, RowImage, Serializer};
 use obsync_kafka::{DeliveryTicket, KafkaProducer, OutgoingRecord, PartitionRule};
 use obsync_model::{Change, Row, RowChange, TableMeta};
@@ -264,17 +265,34 @@ impl Emitter {
         let placement =
             self.partitioner
                 .place(change, route.shard_columns.as_deref(), route.partitions)?;
+        // Snapshot rows are counted by their chunk marks; a source change is counted
+        // once, with its last message.
+        let kind = match change.row {
+            RowChange::Insert { .. } => Some(ChangeKind::Insert),
+            RowChange::Update { .. } => Some(ChangeKind::Update),
+            RowChange::Delete { .. } => Some(ChangeKind::Delete),
+            RowChange::Snapshot { .. } => None,
+        };
+        let counted = kind.map(|kind| Counted {
+            table: route.table.clone(),
+            kind,
+        });
         match placement {
-            Placement::One(p) => self.send(change, (p, p), route, ctx, source_ts).await,
+            Placement::One(p) => {
+                self.send(change, (p, p), route, ctx, source_ts, counted)
+                    .await
+            }
             Placement::Images { before, after } => {
-                self.send(change, (before, after), route, ctx, source_ts)
+                self.send(change, (before, after), route, ctx, source_ts, counted)
                     .await
             }
             Placement::Moved { delete, insert } => {
                 let (p, delete) = delete;
-                self.send(&delete, (p, p), route, ctx, source_ts).await?;
+                self.send(&delete, (p, p), route, ctx, source_ts, None)
+                    .await?;
                 let (p, insert) = insert;
-                self.send(&insert, (p, p), route, ctx, source_ts).await
+                self.send(&insert, (p, p), route, ctx, source_ts, counted)
+                    .await
             }
         }
     }
@@ -290,6 +308,7 @@ impl Emitter {
         route: &Route,
         ctx: &MessageContext,
         source_ts: Option<u32>,
+        counted: Option<Counted>,
     ) -> Result<(), EmitError> {
         let mut ctx = *ctx;
         if let Some(registry) = &self.registry {
@@ -302,6 +321,8 @@ impl Emitter {
         self.serializer
             .encode_messages(change, &ctx, &mut self.messages)?;
         let mut headers: Vec<(&str, &[u8])> = Vec::new();
+        let mut counted = counted;
+        let last = self.messages.len().saturating_sub(1);
         for (n, m) in self.messages.iter().enumerate() {
             let partition = match m.image {
                 RowImage::Before => partitions.0,
@@ -328,6 +349,8 @@ impl Emitter {
                     source_ts,
                     // A row counts once, however many records it became.
                     written: (n == 0).then(|| route.written.clone()),
+                    // The change counts once its last record is acknowledged.
+                    counted: if n == last { counted.take() } else { None },
                 })
                 .await
                 .map_err(|_| EmitError::TrackerGone)?;
@@ -387,6 +410,7 @@ impl Emitter {
                     ack,
                     source_ts,
                     written: None,
+                    counted: None,
                 })
                 .await
                 .map_err(|_| EmitError::TrackerGone)?;

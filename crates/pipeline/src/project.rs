@@ -135,6 +135,7 @@ impl ProjectHandle {
                 .set(since as i64);
         }
         s.warning = self.stats.warnings.oldest();
+        s.changes = self.stats.change_counts();
         s
     }
 

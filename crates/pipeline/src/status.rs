@@ -70,6 +70,19 @@ pub struct StatusSnapshot {
     /// several; `None` once everything works again.
     #[serde(default)]
     pub warning: Option<Warning>,
+    /// Incremental row changes per table that Kafka acknowledged, since the project
+    /// began (the checkpoint's counts plus this run's).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub changes: BTreeMap<String, crate::checkpoint::ChangeCounts>,
+    /// The stages this run entered, in order, with when (Unix ms).
+    pub stages: Vec<StageEntered>,
+}
+
+/// A stage a run entered, and when (Unix ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StageEntered {
+    pub stage: Stage,
+    pub at_ms: u64,
 }
 
 /// What a running project is retrying, and since when.
@@ -219,6 +232,8 @@ struct Inner {
     /// The last [`KEPT_NOTICES`], oldest first, numbered from 1.
     notices: VecDeque<Notice>,
     rate: RateWindow,
+    /// Each stage change, in order (a handful per run).
+    stages: Vec<StageEntered>,
 }
 
 /// Rows/s over the last sampling interval.
@@ -242,6 +257,7 @@ impl StatusCell {
                 last_error: None,
                 notices: VecDeque::new(),
                 rate: RateWindow::default(),
+                stages: Vec::new(),
             }),
         })
     }
@@ -261,8 +277,15 @@ impl StatusCell {
         self.with(|i| i.state)
     }
 
+    /// Moves to `stage`, remembering when it was entered (a repeat changes nothing).
     pub fn set_stage(&self, stage: Stage) {
-        self.with(|i| i.stage = stage);
+        let at_ms = crate::delivery::unix_ms();
+        self.with(|i| {
+            i.stage = stage;
+            if i.stages.last().map(|s| s.stage) != Some(stage) {
+                i.stages.push(StageEntered { stage, at_ms });
+            }
+        });
     }
 
     pub fn fail(&self, error: ErrorReport) {
@@ -368,6 +391,8 @@ impl StatusCell {
                 last_error: i.last_error.clone(),
                 notices: i.notices.iter().map(|n| n.message.clone()).collect(),
                 warning: None,
+                changes: BTreeMap::new(),
+                stages: i.stages.clone(),
             }
         })
     }

@@ -30,6 +30,7 @@ pub mod spec;
 pub mod state;
 pub mod store;
 pub mod tags;
+pub mod timeline;
 pub mod tls;
 pub mod transition;
 pub mod verify_runs;

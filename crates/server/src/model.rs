@@ -531,6 +531,9 @@ pub struct ProjectRecord {
     /// zero, so the progress answer adds the live run's count to this.
     #[serde(default)]
     pub acked_messages: u64,
+    /// The stages of the project's current life (since its start), for the timeline.
+    #[serde(default)]
+    pub stages: Vec<crate::timeline::StageSpan>,
     pub created_by: String,
     pub created_at: String,
     pub updated_at: String,

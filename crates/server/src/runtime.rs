@@ -135,6 +135,7 @@ pub fn start(state: &AppState, id: &str, settings: Settings) {
                 stop,
                 stage: last.stage.into(),
                 acked_messages: last.messages_acked,
+                stages: last.stages,
             };
             if let Err(e) = record_outcome(&state, &id, ended) {
                 tracing::error!(project = %id, error = %obsync_model::ErrorChain(&e), "cannot record how the run ended");
@@ -157,6 +158,8 @@ struct RunEnd {
     stop: Option<StopReason>,
     stage: Stage,
     acked_messages: u64,
+    /// The stages the run entered.
+    stages: Vec<obsync_pipeline::status::StageEntered>,
 }
 
 /// The lifecycle event of a run's end, with the note its state event carries.
@@ -183,6 +186,10 @@ fn record_outcome(state: &AppState, id: &str, ended: RunEnd) -> crate::error::Re
     };
     record.stage = Some(ended.stage);
     record.acked_messages += ended.acked_messages;
+    crate::timeline::merge(&mut record.stages, &ended.stages);
+    if matches!(ended.outcome, Ok(RunOutcome::Finished)) {
+        crate::timeline::finish(&mut record.stages, obsync_pipeline::delivery::unix_ms());
+    }
     let (event, note) = outcome_event(&ended);
     if let Err(e) = &ended.outcome {
         let info = ErrorInfo::from_error(e);
@@ -270,9 +277,31 @@ fn sample_once(state: &AppState) {
             tracing::warn!(project = %id, error = %obsync_model::ErrorChain(&e), "cannot store a metric point");
         }
         record_notices(state, &id, &handle, &notices_seen);
+        record_stages(state, &id, &s.stages);
     }
     if let Err(e) = state.store.prune_metrics(now - HISTORY_SECONDS) {
         tracing::warn!(error = %obsync_model::ErrorChain(&e), "cannot prune the metric history");
+    }
+}
+
+/// Saves the stages the run entered into the project's timeline, so that it survives a
+/// server killed before the run ends. Skipped while a lifecycle change holds the record
+/// (the next sample saves them): writing the record read before it would undo it.
+fn record_stages(state: &AppState, id: &str, entered: &[obsync_pipeline::status::StageEntered]) {
+    let Ok(_guard) = state.lifecycle.try_lock() else {
+        return;
+    };
+    let saved = state.store.get_project(id).and_then(|record| {
+        let Some(mut record) = record else {
+            return Ok(());
+        };
+        if crate::timeline::merge(&mut record.stages, entered) {
+            state.store.put_project(&record)?;
+        }
+        Ok(())
+    });
+    if let Err(e) = saved {
+        tracing::warn!(project = %id, error = %obsync_model::ErrorChain(&e), "cannot save the stage timeline; retrying at the next sample");
     }
 }
 

@@ -109,6 +109,7 @@ pub async fn create_with_tags(
         last_error: None,
         precheck: None,
         acked_messages: 0,
+        stages: Vec::new(),
         created_by: actor.username.clone(),
         created_at: now.clone(),
         updated_at: now,
@@ -264,6 +265,8 @@ pub async fn start(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectR
     let settings = settings(state, &record.spec)?;
     record.last_error = None;
     record.stage = Some(Stage::FIRST);
+    // A start begins the project's life: its timeline starts over.
+    record.stages.clear();
     audit(state, id, actor, "started")?;
     transition::apply(
         state,

@@ -1527,6 +1527,153 @@ async fn a_source_with_tls_is_tested_browsed_and_prechecked_over_tls_and_hides_i
     }
 }
 
+/// The count of `table` in a progress answer: `[snapshot_rows, inserts, updates, deletes]`.
+fn counts_of(progress: &Value, table: &str) -> [u64; 4] {
+    let tables = progress["tables"].as_array().expect("tables");
+    let t = tables
+        .iter()
+        .find(|t| t["table"] == table)
+        .unwrap_or_else(|| panic!("{table} not in {progress}"));
+    ["snapshot_rows", "inserts", "updates", "deletes"].map(|k| t[k].as_u64().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_table_counts_and_the_stage_timeline_survive_pause_and_a_server_restart() {
+    let services = Services::load();
+    let db = orders_db(&services, 5);
+    services.mariadb.execute(&format!(
+        "CREATE TABLE {db}.items (id INT PRIMARY KEY, qty INT); INSERT INTO {db}.items VALUES (1, 1), (2, 2), (3, 3);"
+    ));
+    let (orders, items) = (format!("{db}.orders"), format!("{db}.items"));
+    let topic = obsync_testkit::unique_name("srvcounts");
+    services.create_topic(&topic, 3);
+    let server = TestServer::start("counts").await;
+    let api = &server.api;
+    let (src, kafka) = create_datasources(api, &services).await;
+    let spec = spec(
+        &project_name(),
+        &src,
+        &kafka,
+        &["full", "incremental"],
+        &[orders.clone(), items.clone()],
+        &topic,
+    );
+    let created = api
+        .post_ok(
+            "/api/v1/projects",
+            json!({ "spec": spec }),
+            StatusCode::CREATED,
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let p = |action: &str| format!("/api/v1/projects/{id}/{action}");
+    let pre = api.post_ok(&p("precheck"), json!({}), StatusCode::OK).await;
+    assert_eq!(pre["passed"], true, "{pre}");
+    api.post_ok(&p("start"), json!({}), StatusCode::OK).await;
+    let in_incremental = wait_until(api, &p("progress"), TIMEOUT, "incremental sync", |b| {
+        b["stage"] == "incremental" && b["incremental"]["position"]["file"].is_string()
+    })
+    .await;
+    assert_eq!(counts_of(&in_incremental, &orders), [5, 0, 0, 0]);
+    assert_eq!(counts_of(&in_incremental, &items), [3, 0, 0, 0]);
+
+    // Known changes: one statement updating two rows counts two updates.
+    services.mariadb.execute(&format!(
+        "INSERT INTO {db}.orders VALUES (10, 'a'), (11, 'b'), (12, 'c');
+         UPDATE {db}.orders SET note = 'u' WHERE id IN (1, 2);
+         DELETE FROM {db}.orders WHERE id = 3;
+         INSERT INTO {db}.items VALUES (4, 4); DELETE FROM {db}.items WHERE id = 1;"
+    ));
+    let expected =
+        |b: &Value| counts_of(b, &orders) == [5, 3, 2, 1] && counts_of(b, &items) == [3, 1, 0, 1];
+    let counted = wait_until(
+        api,
+        &p("progress"),
+        TIMEOUT,
+        "the changes counted",
+        expected,
+    )
+    .await;
+    // Counted at the acknowledgement: every counted change is in Kafka.
+    let messages = consume(&services.kafka_bootstrap, &topic);
+    for row in ["\"a\"", "\"b\"", "\"c\"", "DELETE"] {
+        assert!(
+            messages.iter().any(|m| m.contains(row)),
+            "{row}: {messages:?}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        expected(&api.get(&p("progress")).await),
+        "counted twice: {counted}"
+    );
+
+    // Paused: the counts come from the checkpoint; a change made meanwhile is counted
+    // after the resume, once.
+    api.post_ok(&p("pause"), json!({}), StatusCode::OK).await;
+    let paused = api.get(&p("progress")).await;
+    assert!(expected(&paused), "{paused}");
+    services
+        .mariadb
+        .execute(&format!("INSERT INTO {db}.orders VALUES (13, 'paused');"));
+    api.post_ok(&p("resume"), json!({}), StatusCode::OK).await;
+    wait_until(
+        api,
+        &p("progress"),
+        TIMEOUT,
+        "the paused change counted",
+        |b| counts_of(b, &orders) == [5, 4, 2, 1] && counts_of(b, &items) == [3, 1, 0, 1],
+    )
+    .await;
+    let before_restart = api.get(&p("progress")).await;
+
+    // A server restart: the project resumes with the same counts and timeline.
+    let dir = server.dir.clone();
+    server.stop().await;
+    let server = TestServer::start_in(dir).await;
+    let api = &server.api;
+    let after = wait_until(
+        api,
+        &p("progress"),
+        TIMEOUT,
+        "resumed after the restart",
+        |b| b["state"] == "running" && b["stage"] == "incremental",
+    )
+    .await;
+    assert_eq!(counts_of(&after, &orders), [5, 4, 2, 1], "{after}");
+    assert_eq!(counts_of(&after, &items), [3, 1, 0, 1], "{after}");
+
+    let timeline = after["timeline"].as_array().expect("timeline").clone();
+    let stages: Vec<&str> = timeline
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    // The project asks for no schema stage (its topic exists).
+    assert_eq!(stages, ["full", "incremental"], "{after}");
+    for (done, next) in timeline.iter().zip(timeline.iter().skip(1)) {
+        assert_eq!(done["ended_at"], next["started_at"], "{after}");
+        assert!(done["duration_ms"].is_u64(), "{after}");
+    }
+    let current = &timeline[1];
+    assert!(current["ended_at"].is_null(), "{after}");
+    assert!(current["duration_ms"].as_u64().unwrap() >= 1500, "{after}");
+    assert_eq!(
+        timeline
+            .iter()
+            .map(|s| &s["started_at"])
+            .collect::<Vec<_>>(),
+        before_restart["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| &s["started_at"])
+            .collect::<Vec<_>>(),
+        "the restart continues the same timeline"
+    );
+    api.post_ok(&p("pause"), json!({}), StatusCode::OK).await;
+    server.stop().await;
+}
+
 /// `POST /projects/{id}/verify` starts a read-only verify run in the background, one at a
 /// time; `GET` shows its progress, then the per-table report: clean while the project
 /// runs, and a row deleted at the source while it is paused is an extra key.

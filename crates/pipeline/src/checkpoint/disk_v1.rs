@@ -34,6 +34,17 @@ pub struct State {
     /// files written before obsync kept it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     source_server: Option<String>,
+    /// Incremental row changes per table; absent in files written before obsync
+    /// counted them (they count from then on).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    changes: BTreeMap<String, Counts>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Counts {
+    inserts: u64,
+    updates: u64,
+    deletes: u64,
 }
 
 /// The definitions file: a bare list (format 1 has no envelope of its own; its format
@@ -214,6 +225,18 @@ impl State {
             }),
             definitions_file,
             source_server: state.source_server.clone(),
+            changes: state
+                .changes
+                .iter()
+                .map(|(table, c)| {
+                    let counts = Counts {
+                        inserts: c.inserts,
+                        updates: c.updates,
+                        deletes: c.deletes,
+                    };
+                    (table.clone(), counts)
+                })
+                .collect(),
         }
     }
 
@@ -234,6 +257,18 @@ impl State {
             }),
             definitions: Vec::new(),
             source_server: self.source_server,
+            changes: self
+                .changes
+                .into_iter()
+                .map(|(table, c)| {
+                    let counts = super::ChangeCounts {
+                        inserts: c.inserts,
+                        updates: c.updates,
+                        deletes: c.deletes,
+                    };
+                    (table, counts)
+                })
+                .collect(),
         }
     }
 }

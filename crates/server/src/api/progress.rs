@@ -36,6 +36,40 @@ pub struct Progress {
     /// A problem the running project is riding out (Kafka or the source unreachable,
     /// retried); absent once it works again.
     pub warning: Option<WarningView>,
+    /// Per table: its snapshot rows and the row changes of incremental sync that Kafka
+    /// acknowledged, counted since the project was started.
+    pub tables: Vec<TableCounts>,
+    /// The stages of the project's current life (since its start), in order.
+    pub timeline: Vec<StageTimes>,
+}
+
+/// What Kafka acknowledged for one table. Changes are saved with the checkpoint, so a
+/// run that resumes from it (after a pause, a restart, even `kill -9`) counts the
+/// re-sent tail once, though Kafka may then hold it twice.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TableCounts {
+    /// `database.table`.
+    pub table: String,
+    /// Rows delivered by full sync.
+    pub snapshot_rows: u64,
+    /// Rows inserted at the source and delivered by incremental sync.
+    pub inserts: u64,
+    /// Rows updated (an update moving its key to another partition counts once).
+    pub updates: u64,
+    pub deletes: u64,
+}
+
+/// When a stage began and ended.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StageTimes {
+    pub stage: Stage,
+    /// RFC 3339 with milliseconds.
+    pub started_at: String,
+    /// Absent while the stage is the current one.
+    pub ended_at: Option<String>,
+    /// Until its end; for the current stage of a running project, until now. Absent for
+    /// the current stage of a project that does not run.
+    pub duration_ms: Option<u64>,
 }
 
 /// What a running project retries, and since when.
@@ -98,6 +132,8 @@ pub fn of(state: &AppState, record: ProjectRecord) -> Progress {
     let config = service::config_unopened(state, &record.spec).ok();
     let tables = tables(saved.as_ref(), live.as_ref());
     let topics = topics(config.as_ref(), saved.as_ref(), &tables);
+    let counts = counts(&tables, saved.as_ref(), live.as_ref());
+    let timeline = timeline(&record, live.as_ref());
     let stage = live.as_ref().map(|s| Stage::from(s.stage)).or(record.stage);
     let rate = |in_stage: Stage| match (&live, stage) {
         (Some(s), Some(current)) if current == in_stage => s.rows_per_second,
@@ -148,7 +184,71 @@ pub fn of(state: &AppState, record: ProjectRecord) -> Progress {
                 since: rfc3339(w.since).unwrap_or_default(),
             }),
         notices: live.map(|s| s.notices).unwrap_or_default(),
+        tables: counts,
+        timeline,
     }
+}
+
+/// Snapshot rows and change counts per table: the live run's changes (which start from
+/// the checkpoint's) when running, else the checkpoint's.
+fn counts(
+    snapshot: &BTreeMap<String, TableProgress>,
+    saved: Option<&SavedState>,
+    live: Option<&StatusSnapshot>,
+) -> Vec<TableCounts> {
+    let changes = match (live, saved) {
+        (Some(s), _) if !s.changes.is_empty() => Some(&s.changes),
+        (_, Some(saved)) => Some(&saved.changes),
+        _ => None,
+    };
+    let mut out: BTreeMap<&str, TableCounts> = BTreeMap::new();
+    let entry = |table: &str| -> TableCounts {
+        TableCounts {
+            table: table.to_string(),
+            snapshot_rows: 0,
+            inserts: 0,
+            updates: 0,
+            deletes: 0,
+        }
+    };
+    for (table, p) in snapshot {
+        out.entry(table)
+            .or_insert_with(|| entry(table))
+            .snapshot_rows = p.rows_done;
+    }
+    for (table, c) in changes.into_iter().flatten() {
+        let t = out.entry(table).or_insert_with(|| entry(table));
+        (t.inserts, t.updates, t.deletes) = (c.inserts, c.updates, c.deletes);
+    }
+    out.into_values().collect()
+}
+
+/// The record's stage spans with the live run's entries merged over them.
+fn timeline(record: &ProjectRecord, live: Option<&StatusSnapshot>) -> Vec<StageTimes> {
+    let mut spans = record.stages.clone();
+    if let Some(s) = live {
+        crate::timeline::merge(&mut spans, &s.stages);
+    }
+    let now = obsync_pipeline::delivery::unix_ms();
+    let running = record.state == ProjectState::Running;
+    spans
+        .iter()
+        .map(|span| StageTimes {
+            stage: span.stage,
+            started_at: rfc3339_ms(span.started_ms),
+            ended_at: span.ended_ms.map(rfc3339_ms),
+            duration_ms: span
+                .ended_ms
+                .or(running.then_some(now))
+                .map(|end| end.saturating_sub(span.started_ms)),
+        })
+        .collect()
+}
+
+fn rfc3339_ms(unix_ms: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(unix_ms as i64)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
 }
 
 fn rfc3339(unix_seconds: u64) -> Option<String> {

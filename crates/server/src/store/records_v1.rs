@@ -287,9 +287,21 @@ pub struct ProjectV1 {
     precheck: Option<PrecheckV1>,
     #[serde(default)]
     acked_messages: u64,
+    /// The timeline's stages (added after the first release of this format: absent in
+    /// older records, which then show no timeline until the next run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    stages: Vec<StageSpanV1>,
     created_by: String,
     created_at: String,
     updated_at: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StageSpanV1 {
+    stage: String,
+    started_ms: u64,
+    #[serde(default)]
+    ended_ms: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -484,6 +496,15 @@ impl ProjectV1 {
                 spec: SpecV1::of(&c.spec),
             }),
             acked_messages: p.acked_messages,
+            stages: p
+                .stages
+                .iter()
+                .map(|s| StageSpanV1 {
+                    stage: s.stage.as_str().to_string(),
+                    started_ms: s.started_ms,
+                    ended_ms: s.ended_ms,
+                })
+                .collect(),
             created_by: p.created_by.clone(),
             created_at: p.created_at.clone(),
             updated_at: p.updated_at.clone(),
@@ -532,6 +553,17 @@ impl ProjectV1 {
             }),
             precheck,
             acked_messages: self.acked_messages,
+            stages: self
+                .stages
+                .into_iter()
+                .map(|s| {
+                    Ok(crate::timeline::StageSpan {
+                        stage: stage(&s.stage).ok_or_else(|| unknown("stage", &s.stage))?,
+                        started_ms: s.started_ms,
+                        ended_ms: s.ended_ms,
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?,
             created_by: self.created_by,
             created_at: self.created_at,
             updated_at: self.updated_at,
