@@ -741,6 +741,35 @@ export interface components {
             kind: string;
             name: string;
         };
+        /**
+         * @description `[sync.debezium]` of the project file (docs/formats.md, "Debezium"); absent keys keep
+         *     Debezium's defaults.
+         */
+        DebeziumSpec: {
+            /**
+             * @description DebeziumFlattened: change-event fields added to the row (`op`, `table`,
+             *     `source.ts_ms`, …).
+             */
+            add_fields?: string[] | null;
+            /**
+             * @description DECIMAL as Connect's Decimal bytes (`precise`, default), text (`string`) or a
+             *     number (`double`).
+             */
+            decimal_handling?: string | null;
+            /**
+             * @description DebeziumFlattened: `tombstone` (default), `drop`, `rewrite` or
+             *     `rewrite-with-tombstone`.
+             */
+            delete_handling?: string | null;
+            /** @description The JSON converter's schemas: `{"schema","payload"}` (default) or the payload alone. */
+            schemas?: boolean | null;
+            /** @description A tombstone after each delete (default true). */
+            tombstones_on_delete?: boolean | null;
+            /** @description `source.name` and the schema names (default: the project name). */
+            topic_prefix?: string | null;
+            /** @description The `transaction` block (default false). */
+            transaction_metadata?: boolean | null;
+        };
         /** @description The body of every error answer. */
         ErrorBody: {
             /** @description How to fix it. */
@@ -1175,9 +1204,10 @@ export interface components {
         };
         /** @description What is synced, how and from when. */
         SyncSpec: {
+            debezium?: null | components["schemas"]["DebeziumSpec"];
             /**
-             * @description `Default`, `DefaultExtendColumnType`, `Canal`, `DataWorks`, `SharePlex`, `Maxwell`,
-             *     `DebeziumAvro` (and the Debezium JSON formats).
+             * @description `Default`, `DefaultExtendColumnType`, `Canal`, `DataWorks`, `SharePlex`,
+             *     `Debezium`, `DebeziumFlattened`, `Maxwell`, `DebeziumAvro`.
              */
             format?: string | null;
             format_options?: null | components["schemas"]["FormatOptionsSpec"];

@@ -47,7 +47,17 @@ export type ApiToken = Schemas['ApiToken'];
 
 /** A sync type asks for the stage of the same name. */
 export type SyncType = Stage;
-export type Format = 'Default' | 'Canal' | 'DataWorks' | 'SharePlex' | 'DefaultExtendColumnType' | 'Maxwell' | 'DebeziumAvro';
+export type Format =
+  | 'Default'
+  | 'Canal'
+  | 'DataWorks'
+  | 'SharePlex'
+  | 'DefaultExtendColumnType'
+  | 'Debezium'
+  | 'DebeziumFlattened'
+  | 'Maxwell'
+  | 'DebeziumAvro';
+export type DebeziumOptions = Schemas['DebeziumSpec'];
 
 /** `[sync.format_options]`: each key belongs to one format; absent = the format's default. */
 export type FormatOptions = Schemas['FormatOptionsSpec'];
@@ -71,6 +81,7 @@ export interface ProjectSpec {
     format: Format;
     partition_rule: PartitionRule;
     tx_sequence: boolean;
+    debezium?: DebeziumOptions | null;
     format_options?: FormatOptions | null;
     start_time: number | null;
   };

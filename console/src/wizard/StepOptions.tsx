@@ -7,9 +7,19 @@ import type { Format, PreviewRecord } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { checkStartTime } from '../rules';
 import { FormatOptionsForm } from './FormatOptionsForm';
-import { toSpec, type Draft, type DraftUpdate } from './Wizard';
+import { isDebezium, toSpec, type Draft, type DraftUpdate } from './Wizard';
 
-export const FORMATS: Format[] = ['Default', 'DefaultExtendColumnType', 'Canal', 'DataWorks', 'SharePlex', 'Maxwell', 'DebeziumAvro'];
+export const FORMATS: Format[] = [
+  'Default',
+  'DefaultExtendColumnType',
+  'Canal',
+  'DataWorks',
+  'SharePlex',
+  'Debezium',
+  'DebeziumFlattened',
+  'Maxwell',
+  'DebeziumAvro',
+];
 
 export function StepOptions({ draft, update }: { draft: Draft; update: DraftUpdate }) {
   const { t } = useTranslation();
@@ -63,6 +73,7 @@ export function StepOptions({ draft, update }: { draft: Draft; update: DraftUpda
             data-testid="format"
           />
         </Form.Item>
+        {isDebezium(draft.format) && <DebeziumFields draft={draft} update={update} />}
         <FormatOptionsForm format={draft.format} value={draft.format_options} onChange={(format_options) => update({ format_options })} />
         <Form.Item label={t('wizard.options.txSequence')} extra={draft.format === 'SharePlex' ? t('wizard.options.txSequenceNote') : t('wizard.options.txSequenceOnlyShareplex')}>
           <Switch checked={draft.tx_sequence} disabled={draft.format !== 'SharePlex'} onChange={(tx_sequence) => update({ tx_sequence })} data-testid="tx-sequence" />
@@ -76,6 +87,66 @@ export function StepOptions({ draft, update }: { draft: Draft; update: DraftUpda
       </Form>
       <Preview draft={draft} />
     </Space>
+  );
+}
+
+/** `[sync.debezium]`: Debezium's own option names (docs/formats.md, Debezium). */
+function DebeziumFields({ draft, update }: { draft: Draft; update: DraftUpdate }) {
+  const { t } = useTranslation();
+  const d = draft.debezium;
+  const set = (change: Partial<Draft['debezium']>) => update({ debezium: { ...d, ...change } });
+  const flattened = draft.format === 'DebeziumFlattened';
+  return (
+    <>
+      <Form.Item label={t('wizard.debezium.schemas')} extra={t('wizard.debezium.schemasNote')}>
+        <Switch checked={d.schemas ?? true} onChange={(schemas) => set({ schemas })} data-testid="debezium-schemas" />
+      </Form.Item>
+      <Form.Item label={t('wizard.debezium.decimal')} extra={t(`wizard.debezium.decimalNote.${d.decimal_handling ?? 'precise'}`)}>
+        <Radio.Group value={d.decimal_handling ?? 'precise'} onChange={(e) => set({ decimal_handling: e.target.value })} data-testid="debezium-decimal">
+          {['precise', 'string', 'double'].map((m) => (
+            <Radio key={m} value={m}>
+              {m}
+            </Radio>
+          ))}
+        </Radio.Group>
+      </Form.Item>
+      <Form.Item label={t('wizard.debezium.tombstones')} extra={t('wizard.debezium.tombstonesNote')}>
+        <Switch checked={d.tombstones_on_delete ?? true} onChange={(tombstones_on_delete) => set({ tombstones_on_delete })} data-testid="debezium-tombstones" />
+      </Form.Item>
+      <Form.Item label={t('wizard.debezium.transaction')} extra={t('wizard.debezium.transactionNote')}>
+        <Switch checked={d.transaction_metadata ?? false} onChange={(transaction_metadata) => set({ transaction_metadata })} data-testid="debezium-transaction" />
+      </Form.Item>
+      <Form.Item label={t('wizard.debezium.topicPrefix')} extra={t('wizard.debezium.topicPrefixNote')}>
+        <Input
+          value={d.topic_prefix ?? ''}
+          placeholder={draft.name}
+          onChange={(e) => set({ topic_prefix: e.target.value.trim() === '' ? null : e.target.value.trim() })}
+          data-testid="debezium-topic-prefix"
+        />
+      </Form.Item>
+      {flattened && (
+        <>
+          <Form.Item label={t('wizard.debezium.deletes')} extra={t(`wizard.debezium.deletesNote.${d.delete_handling ?? 'tombstone'}`)}>
+            <Radio.Group value={d.delete_handling ?? 'tombstone'} onChange={(e) => set({ delete_handling: e.target.value })} data-testid="debezium-deletes">
+              {['tombstone', 'drop', 'rewrite', 'rewrite-with-tombstone'].map((m) => (
+                <Radio key={m} value={m}>
+                  {m}
+                </Radio>
+              ))}
+            </Radio.Group>
+          </Form.Item>
+          <Form.Item label={t('wizard.debezium.addFields')} extra={t('wizard.debezium.addFieldsNote')}>
+            <Select
+              mode="tags"
+              value={d.add_fields ?? []}
+              onChange={(add_fields: string[]) => set({ add_fields: add_fields.length ? add_fields : null })}
+              options={['op', 'table', 'db', 'source.ts_ms', 'ts_ms', 'source.file', 'source.pos', 'source.gtid'].map((f) => ({ value: f, label: f }))}
+              data-testid="debezium-add-fields"
+            />
+          </Form.Item>
+        </>
+      )}
+    </>
   );
 }
 

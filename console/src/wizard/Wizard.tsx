@@ -4,7 +4,16 @@ import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useParams, useSearchParams } from 'react-router';
 import { get } from '../api/client';
-import type { Format, FormatOptions, ObjectMapping, PartitionRule, Project, ProjectSpec, SyncType } from '../api/types';
+import type {
+  DebeziumOptions,
+  Format,
+  FormatOptions,
+  ObjectMapping,
+  PartitionRule,
+  Project,
+  ProjectSpec,
+  SyncType,
+} from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { PROJECT_NAME_MAX, checkProjectName, checkStartTime } from '../rules';
 import { fromObjects, toObjects, type TableMapping } from './mapping';
@@ -24,6 +33,8 @@ export interface Draft {
   format: Format;
   partition_rule: PartitionRule;
   tx_sequence: boolean;
+  /** `[sync.debezium]`: sent only with a Debezium format. */
+  debezium: DebeziumOptions;
   /** The chosen format's options; reset when the format changes. */
   format_options: FormatOptions;
   /** Unix seconds; null = now. Ignored with full sync (the project's start time is used). */
@@ -45,6 +56,7 @@ export function toSpec(d: Draft): ProjectSpec {
       format: d.format,
       partition_rule: d.partition_rule,
       tx_sequence: d.format === 'SharePlex' && d.tx_sequence,
+      debezium: isDebezium(d.format) ? debeziumFor(d.format, d.debezium) : null,
       format_options: Object.keys(d.format_options).length > 0 ? d.format_options : null,
       start_time: d.types.includes('full') ? null : d.start_time,
     },
@@ -66,10 +78,18 @@ export function fromProject(p: Project, clone: boolean): Draft {
     format: (sync.format ?? 'Default') as Format,
     partition_rule: (sync.partition_rule ?? 'hash') as PartitionRule,
     tx_sequence: sync.tx_sequence ?? false,
+    debezium: sync.debezium ?? {},
     format_options: sync.format_options ?? {},
     start_time: sync.start_time ?? null,
     kept,
   };
+}
+
+export const isDebezium = (f: Format) => f === 'Debezium' || f === 'DebeziumFlattened';
+
+/** The Debezium options a format takes: the flattened format's own only with it. */
+function debeziumFor(format: Format, o: DebeziumOptions): DebeziumOptions {
+  return format === 'DebeziumFlattened' ? o : { ...o, delete_handling: null, add_fields: null };
 }
 
 const INITIAL: Draft = {
@@ -80,6 +100,7 @@ const INITIAL: Draft = {
   format: 'Default',
   partition_rule: 'hash',
   tx_sequence: false,
+  debezium: {},
   format_options: {},
   start_time: null,
   kept: [],

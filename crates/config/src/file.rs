@@ -198,6 +198,10 @@ pub struct SyncSection {
     /// `FormatChoices` judges them against the format).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format_options: Option<toml::Table>,
+    /// `[sync.debezium]`: the Debezium formats' options, as written (the loader judges
+    /// them against the format).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debezium: Option<toml::Table>,
     /// `partition_rule`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition_rule: Option<String>,
@@ -331,6 +335,10 @@ mod tests {
                 format_options: Some(toml::Table::from_iter([(
                     "canal_binary".to_string(),
                     toml::Value::from("base64"),
+                )])),
+                debezium: Some(toml::Table::from_iter([(
+                    "schemas".to_string(),
+                    toml::Value::from(false),
                 )])),
                 tx_sequence: None,
                 partition_rule: text("hash"),

@@ -81,7 +81,7 @@ pub use source::{
     derived_server_id, BinlogPositioning, InvalidSourceUser, SourceConfig, SourceKind, SourceTls,
     SourceTlsMode, SourceUser,
 };
-pub use sync::{FormatKind, PartitionRule, StartPosition, SyncConfig, SyncTypes};
+pub use sync::{DebeziumConfig, FormatKind, PartitionRule, StartPosition, SyncConfig, SyncTypes};
 pub use target::{
     BrokerAddress, ClientCertificate, Compression, InvalidKerberos, KafkaVersion, Kerberos, Pem,
     Sasl, SaslMechanism, TargetConfig, Tls, DEFAULT_KERBEROS_SERVICE_NAME,

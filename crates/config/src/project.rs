@@ -253,6 +253,20 @@ fn check_objects(
 /// Rules that join the Kafka version with what the project asks of it. (Batch-rule topics
 /// on Kafka 0.9 must exist already too; only precheck can verify that against the cluster.)
 fn check_version_fit(version: KafkaVersion, sync: &RawSync, problems: &mut Problems<'_>) {
+    if let Some(format) = &sync.format {
+        let debezium = format
+            .get_ref()
+            .parse::<crate::sync::FormatKind>()
+            .is_ok_and(|f| f.is_debezium());
+        if debezium && !version.supports_headers() {
+            problems.report(
+                format.span(),
+                "sync.format",
+                "Kafka 0.9 records cannot carry the headers the Debezium formats write",
+                "use a Kafka 1.0 or newer target, or another format",
+            );
+        }
+    }
     if version.supports_topic_creation() {
         return;
     }

@@ -104,7 +104,21 @@ pub(crate) struct RawSync {
     pub topic_replication_factor: Option<Spanned<i64>>,
     pub snapshot_chunk_rows: Option<Spanned<i64>>,
     pub snapshot_parallelism: Option<Spanned<i64>>,
+    pub debezium: Option<RawDebezium>,
     pub format_options: Option<RawFormatOptions>,
+}
+
+/// `[sync.debezium]`: options of the Debezium formats, named after Debezium's own.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDebezium {
+    pub schemas: Option<bool>,
+    pub decimal_handling: Option<Spanned<String>>,
+    pub tombstones_on_delete: Option<bool>,
+    pub transaction_metadata: Option<bool>,
+    pub topic_prefix: Option<Spanned<String>>,
+    pub delete_handling: Option<Spanned<String>>,
+    pub add_fields: Option<Vec<Spanned<String>>>,
 }
 
 /// `[sync.format_options]` (see `format_options.rs`).

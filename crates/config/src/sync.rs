@@ -68,6 +68,39 @@ impl fmt::Display for StartPosition {
 /// one place, `FormatKind::from_str` in the format crate.
 pub use obsync_format::FormatKind;
 
+/// `[sync.debezium]`, validated: the Debezium formats' options (defaults: Debezium's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DebeziumConfig {
+    /// The JSON converter's `schemas.enable`: `{"schema","payload"}` or the payload alone.
+    pub schemas: bool,
+    /// `decimal.handling.mode`: DECIMAL as Connect's Decimal bytes, text or a double.
+    pub decimal_handling: obsync_format::DecimalHandling,
+    /// `tombstones.on.delete`: a delete is followed by a tombstone.
+    pub tombstones_on_delete: bool,
+    /// `provide.transaction.metadata`: the `transaction` block of binlog records.
+    pub transaction_metadata: bool,
+    /// `topic.prefix` (`source.name`, schema names); `None` = the project's name.
+    pub topic_prefix: Option<String>,
+    /// DebeziumFlattened: `delete.tombstone.handling.mode`.
+    pub delete_handling: obsync_format::DeleteHandling,
+    /// DebeziumFlattened: `add.fields`.
+    pub add_fields: Vec<obsync_format::AddField>,
+}
+
+impl Default for DebeziumConfig {
+    fn default() -> Self {
+        Self {
+            schemas: true,
+            decimal_handling: Default::default(),
+            tombstones_on_delete: true,
+            transaction_metadata: false,
+            topic_prefix: None,
+            delete_handling: Default::default(),
+            add_fields: Vec::new(),
+        }
+    }
+}
+
 /// How a message's partition is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PartitionRule {
@@ -118,6 +151,8 @@ pub struct SyncConfig {
     pub snapshot_chunk_rows: u32,
     /// Tables or chunks read at once by the full sync.
     pub snapshot_parallelism: usize,
+    /// Options of the Debezium formats.
+    pub debezium: DebeziumConfig,
 }
 
 pub(crate) fn check_sync(
@@ -153,7 +188,7 @@ pub(crate) fn check_sync(
                     name.span(),
                     "sync.format",
                     format!("unknown format {:?}", name.get_ref()),
-                    "use \"Default\", \"DefaultExtendColumnType\", \"Canal\", \"DataWorks\", \"SharePlex\" or \"Maxwell\"",
+                    "use \"Default\", \"DefaultExtendColumnType\", \"Canal\", \"DataWorks\", \"SharePlex\", \"Debezium\", \"DebeziumFlattened\", \"Maxwell\" or \"DebeziumAvro\"",
                 );
             }
             parsed
@@ -266,6 +301,7 @@ pub(crate) fn check_sync(
         1..=64,
         "snapshot_parallelism",
     );
+    let debezium = check_debezium(raw, format, problems);
     if problems.len() != before {
         return None;
     }
@@ -285,7 +321,97 @@ pub(crate) fn check_sync(
         topic_replication_factor: replication? as i32,
         snapshot_chunk_rows: chunk_rows? as u32,
         snapshot_parallelism: parallelism? as usize,
+        debezium,
     })
+}
+
+fn check_debezium(
+    raw: &RawSync,
+    format: Option<FormatKind>,
+    problems: &mut Problems<'_>,
+) -> DebeziumConfig {
+    let mut out = DebeziumConfig::default();
+    let Some(table) = &raw.debezium else {
+        return out;
+    };
+    if let Some(f) = format.filter(|f| !f.is_debezium()) {
+        let span = crate::raw::header_span(problems.text(), "sync.debezium").unwrap_or(0..0);
+        problems.report(
+            span,
+            "sync.debezium",
+            format!("[sync.debezium] is set but the format is {f}"),
+            "set format = \"Debezium\" or \"DebeziumFlattened\", or remove [sync.debezium]",
+        );
+    }
+    let d = table;
+    out.schemas = d.schemas.unwrap_or(true);
+    out.tombstones_on_delete = d.tombstones_on_delete.unwrap_or(true);
+    out.transaction_metadata = d.transaction_metadata.unwrap_or(false);
+    if let Some(m) = &d.decimal_handling {
+        match obsync_format::DecimalHandling::parse(m.get_ref()) {
+            Some(v) => out.decimal_handling = v,
+            None => problems.report(
+                m.span(),
+                "sync.debezium.decimal_handling",
+                format!("unknown decimal_handling {:?}", m.get_ref()),
+                "use \"precise\" (Debezium's bytes), \"string\" or \"double\"",
+            ),
+        }
+    }
+    if let Some(p) = &d.topic_prefix {
+        let text = p.get_ref().trim();
+        if text.is_empty() || text.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            problems.report(
+                p.span(),
+                "sync.debezium.topic_prefix",
+                format!("topic_prefix {:?} is empty or has spaces or control characters", p.get_ref()),
+                "use a name such as \"shop\" (Debezium's topic.prefix), or remove it to use the project name",
+            );
+        } else {
+            out.topic_prefix = Some(text.to_string());
+        }
+    }
+    let flattened_only = |problems: &mut Problems<'_>, span: std::ops::Range<usize>, name: &str| {
+        if let Some(f) = format.filter(|f| *f != FormatKind::DebeziumFlattened) {
+            problems.report(
+                span,
+                format!("sync.debezium.{name}"),
+                format!("{name} applies to the DebeziumFlattened format, the format is {f}"),
+                "set format = \"DebeziumFlattened\" or remove it",
+            );
+        }
+    };
+    if let Some(m) = &d.delete_handling {
+        flattened_only(problems, m.span(), "delete_handling");
+        match obsync_format::DeleteHandling::parse(m.get_ref()) {
+            Some(v) => out.delete_handling = v,
+            None => problems.report(
+                m.span(),
+                "sync.debezium.delete_handling",
+                format!("unknown delete_handling {:?}", m.get_ref()),
+                "use \"tombstone\", \"drop\", \"rewrite\" or \"rewrite-with-tombstone\"",
+            ),
+        }
+    }
+    for f in d.add_fields.iter().flatten() {
+        flattened_only(problems, f.span(), "add_fields");
+        match obsync_format::AddField::parse(f.get_ref()) {
+            Some(a) if out.add_fields.contains(&a) => problems.report(
+                f.span(),
+                "sync.debezium.add_fields",
+                format!("field {:?} is listed twice", f.get_ref()),
+                "remove one of them",
+            ),
+            Some(a) => out.add_fields.push(a),
+            None => problems.report(
+                f.span(),
+                "sync.debezium.add_fields",
+                format!("unknown change-event field {:?}", f.get_ref()),
+                "use op, ts_ms, or a source field: db, table, ts_ms, file, pos, row, server_id, gtid, snapshot, … (e.g. \"source.ts_ms\")",
+            ),
+        }
+    }
+    out
 }
 
 fn check_types(

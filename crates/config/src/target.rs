@@ -68,6 +68,11 @@ impl KafkaVersion {
         mechanism == SaslMechanism::Gssapi || self != KafkaVersion::V0_9
     }
 
+    /// Whether records can carry headers (Kafka 0.11 and newer; here 1.0 and up).
+    pub fn supports_headers(self) -> bool {
+        self != KafkaVersion::V0_9
+    }
+
     /// Whether zstd compression works (Kafka 2.1 and newer).
     pub fn supports_zstd(self) -> bool {
         self >= KafkaVersion::V2

@@ -188,7 +188,7 @@ fn several_problems_in_one_file_are_all_reported_in_file_order() {
             "p.toml:16:1: sync.fromat: unknown field `fromat`, expected one of `types`, \
              `start_time`, `time_zone`, `format`, `tx_sequence`, `partition_rule`, \
              `ddl_messages`, `split_key_updates`, `heartbeat_interval_secs`, `topic_partitions`, \
-             `topic_replication_factor`, `snapshot_chunk_rows`, `snapshot_parallelism`, \
+             `topic_replication_factor`, `snapshot_chunk_rows`, `snapshot_parallelism`, `debezium`, \
              `format_options` (check the spelling; every field is listed in docs/configuration.md)",
             "p.toml:21:9: objects[0].topic: topic \"a b\" is invalid: it contains ' ', \
              which is not allowed (use 3-64 of A-Z a-z 0-9 - _ .)",
@@ -1105,8 +1105,67 @@ fn format_is_case_insensitive_and_tx_sequence_needs_shareplex() {
         errors(&canal.replace("\"canal\"", "\"protobuf\"")),
         [
             "p.toml:17:10: sync.format: unknown format \"protobuf\" (use \"Default\", \
-          \"DefaultExtendColumnType\", \"Canal\", \"DataWorks\", \"SharePlex\" or \"Maxwell\")"
+          \"DefaultExtendColumnType\", \"Canal\", \"DataWorks\", \"SharePlex\", \"Debezium\", \
+          \"DebeziumFlattened\", \"Maxwell\" or \"DebeziumAvro\")"
         ]
+    );
+}
+
+#[test]
+fn debezium_options_are_checked_against_the_format() {
+    let dbz = |format: &str, options: &str| {
+        with(
+            "types = [\"incremental\"]\n",
+            &format!(
+                "types = [\"incremental\"]\nformat = {format:?}\n\n[sync.debezium]\n{options}\n"
+            ),
+        )
+    };
+    let ok = parse(&dbz(
+        "DEBEZIUM_FLATTEN",
+        "schemas = false\ndecimal_handling = \"string\"\ndelete_handling = \"rewrite\"\n\
+         add_fields = [\"op\", \"source.ts_ms\"]\ntopic_prefix = \"shop\"",
+    ))
+    .unwrap();
+    assert_eq!(ok.sync.format, FormatKind::DebeziumFlattened);
+    let d = &ok.sync.debezium;
+    assert!(!d.schemas && d.tombstones_on_delete && !d.transaction_metadata);
+    assert_eq!(d.decimal_handling, obsync_format::DecimalHandling::String);
+    assert_eq!(d.delete_handling, obsync_format::DeleteHandling::Rewrite);
+    assert_eq!(d.add_fields.len(), 2);
+    assert_eq!(d.topic_prefix.as_deref(), Some("shop"));
+    assert_eq!(
+        errors(&dbz(
+            "Debezium",
+            "decimal_handling = \"exact\"\ndelete_handling = \"drop\"\nadd_fields = [\"lsn\"]"
+        )),
+        [
+            "p.toml:20:20: sync.debezium.decimal_handling: unknown decimal_handling \"exact\" \
+             (use \"precise\" (Debezium's bytes), \"string\" or \"double\")",
+            "p.toml:21:19: sync.debezium.delete_handling: delete_handling applies to the \
+             DebeziumFlattened format, the format is Debezium (set format = \"DebeziumFlattened\" \
+             or remove it)",
+            "p.toml:22:15: sync.debezium.add_fields: add_fields applies to the DebeziumFlattened \
+             format, the format is Debezium (set format = \"DebeziumFlattened\" or remove it)",
+            "p.toml:22:15: sync.debezium.add_fields: unknown change-event field \"lsn\" (use op, \
+             ts_ms, or a source field: db, table, ts_ms, file, pos, row, server_id, gtid, \
+             snapshot, … (e.g. \"source.ts_ms\"))",
+        ]
+    );
+    assert_eq!(
+        errors(&dbz("Canal", "schemas = false")),
+        [
+            "p.toml:19:1: sync.debezium: [sync.debezium] is set but the format is Canal (set \
+          format = \"Debezium\" or \"DebeziumFlattened\", or remove [sync.debezium])"
+        ]
+    );
+    let old = dbz("Debezium", "schemas = false").replace("version = \"3.x\"", "version = \"0.9\"");
+    assert!(
+        errors(&old)
+            .iter()
+            .any(|e| e.contains("Kafka 0.9 records cannot carry the headers")),
+        "{:?}",
+        errors(&old)
     );
 }
 

@@ -434,11 +434,21 @@ pub enum FormatError {
 #[derive(Debug, Clone)]
 pub struct Serializer {
     opts: FormatOptions,
+    /// Debezium's context headers, the same on every record.
+    debezium_headers: debezium::ContextHeaders,
 }
 
 impl Serializer {
     pub fn new(opts: FormatOptions) -> Self {
-        Self { opts }
+        let debezium_headers = if opts.kind.is_debezium() {
+            debezium::context_headers(&opts.debezium)
+        } else {
+            Vec::new()
+        };
+        Self {
+            opts,
+            debezium_headers,
+        }
     }
 
     pub fn options(&self) -> &FormatOptions {
@@ -458,7 +468,7 @@ impl Serializer {
         if self.opts.kind.is_debezium() {
             // The main record: the first with a value (a flattened delete has none).
             let mut out = Messages::new();
-            debezium::encode(&self.opts, &rec, &mut out)?;
+            debezium::encode(&self.opts, &self.debezium_headers, &rec, &mut out)?;
             if let Some(m) = out.iter().find(|m| m.value.is_some()).or(out.get(0)) {
                 key.extend_from_slice(m.key.unwrap_or_default());
                 value.extend_from_slice(m.value.unwrap_or_default());
@@ -481,7 +491,7 @@ impl Serializer {
         out.clear();
         if self.opts.kind.is_debezium() {
             let rec = Record::new(change, ctx)?;
-            return debezium::encode(&self.opts, &rec, out);
+            return debezium::encode(&self.opts, &self.debezium_headers, &rec, out);
         }
         let rec = Record::new(change, ctx)?;
         out.begin(RowImage::Before);

@@ -5,7 +5,11 @@
 mod common;
 
 use common::*;
-use obsync_format::{pretty, DataWorksTemporal, FormatKind, FormatOptions, Serializer};
+use obsync_format::debezium::schema::column_schema;
+use obsync_format::{
+    pretty, AddField, Connector, DataWorksTemporal, DecimalHandling, DeleteHandling, FormatKind,
+    FormatOptions, Messages, Serializer,
+};
 use obsync_model::{RowChange, Value};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -81,7 +85,10 @@ fn orders_script() -> Script {
 fn examples() -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let script = orders_script();
-    for kind in FormatKind::ALL.into_iter().filter(|k| k.is_json()) {
+    for kind in FormatKind::ALL
+        .into_iter()
+        .filter(|k| k.is_json() && !k.is_debezium())
+    {
         let ser = Serializer::new(doc_options(kind));
         for item in &script.items {
             let Ok((key, value)) = encode(&ser, item) else {
@@ -98,7 +105,186 @@ fn examples() -> BTreeMap<String, String> {
         }
     }
     out.insert("type-table".into(), type_table());
+    debezium_examples(&mut out);
     out
+}
+
+fn debezium_doc_options(kind: FormatKind, schemas: bool) -> FormatOptions {
+    let mut o = FormatOptions::new(kind);
+    o.debezium.schemas = schemas;
+    o.debezium.topic_prefix = "shop-server".into();
+    o.debezium.connector = Connector::MariaDb;
+    o.debezium.run_id = "18c2e0f3a9b1c2d4-1f2e".into();
+    o.debezium.snapshot_file = "mysql-bin.000003".into();
+    o.debezium.snapshot_pos = 3456;
+    o
+}
+
+/// Every Kafka record of one change: key, headers, value (`null` for a tombstone).
+fn debezium_records(opts: FormatOptions, item: &Item, headers: bool) -> String {
+    let ser = Serializer::new(opts);
+    let Payload::Change(change) = &item.payload else {
+        unreachable!()
+    };
+    let mut msgs = Messages::new();
+    ser.encode_messages(change, &item.ctx, &mut msgs).unwrap();
+    let mut out = String::new();
+    if msgs.is_empty() {
+        out.push_str("No record.\n");
+    }
+    for (n, m) in msgs.iter().enumerate() {
+        if msgs.len() > 1 {
+            out.push_str(&format!("Record {} of {}. ", n + 1, msgs.len()));
+        }
+        match m.key {
+            Some(k) => out.push_str(&format!("Kafka key: `{}`", String::from_utf8_lossy(k))),
+            None => out.push_str("Kafka key: null"),
+        }
+        let names: Vec<String> = m.headers().map(|(k, _)| format!("`{k}`")).collect();
+        if headers {
+            out.push_str("\n\nHeaders:\n\n");
+            for (k, v) in m.headers() {
+                out.push_str(&format!("* `{k}`: `{}`\n", String::from_utf8_lossy(v)));
+            }
+        } else if !names.is_empty() {
+            out.push_str(&format!("; headers {}", names.join(", ")));
+        }
+        match m.value {
+            Some(v) => out.push_str(&format!("\n\n```json\n{}\n```\n\n", pretty(v))),
+            None => out.push_str("; value: null (a tombstone)\n\n"),
+        }
+    }
+    out.trim_end().to_string() + "\n"
+}
+
+fn debezium_examples(out: &mut BTreeMap<String, String>) {
+    let script = orders_script();
+    let item = |label: &str| script.items.iter().find(|i| i.label == label).unwrap();
+    for label in ["insert", "update", "delete", "row"] {
+        out.insert(
+            format!("debezium-{label}"),
+            debezium_records(
+                debezium_doc_options(FormatKind::Debezium, false),
+                item(label),
+                label == "insert",
+            ),
+        );
+    }
+    out.insert(
+        "debezium-schema-insert".into(),
+        debezium_records(
+            debezium_doc_options(FormatKind::Debezium, true),
+            item("insert"),
+            false,
+        ),
+    );
+    let items = items_table();
+    let row = |o: i64, l: i64, q: i64| {
+        vec![
+            Value::Int(o),
+            Value::Int(l),
+            Value::Text("A-1".into()),
+            Value::Int(q),
+        ]
+    };
+    let mut s = Script::new();
+    s.txn(
+        T0,
+        vec![(
+            "key-change",
+            items,
+            RowChange::Update {
+                before: row(7, 1, 2),
+                after: row(7, 2, 2),
+            },
+        )],
+    );
+    out.insert(
+        "debezium-key-change".into(),
+        debezium_records(
+            debezium_doc_options(FormatKind::Debezium, false),
+            &s.items[0],
+            true,
+        ),
+    );
+    for label in ["insert", "delete"] {
+        out.insert(
+            format!("debezium-flattened-{label}"),
+            debezium_records(
+                debezium_doc_options(FormatKind::DebeziumFlattened, false),
+                item(label),
+                false,
+            ),
+        );
+    }
+    let mut o = debezium_doc_options(FormatKind::DebeziumFlattened, true);
+    o.debezium.flatten.delete_handling = DeleteHandling::Rewrite;
+    o.debezium.flatten.add_fields = ["op", "table", "source.ts_ms"]
+        .iter()
+        .map(|f| AddField::parse(f).unwrap())
+        .collect();
+    out.insert(
+        "debezium-flattened-rewrite-delete".into(),
+        debezium_records(o, item("delete"), false),
+    );
+    out.insert("debezium-type-table".into(), debezium_type_table());
+}
+
+/// Column type → Debezium's Connect schema → the value of the edge rows, per decimal
+/// handling mode where it matters.
+fn debezium_type_table() -> String {
+    let t = types_table();
+    let mut s = Script::new();
+    s.txn(
+        T0,
+        vec![
+            ("max", t.clone(), RowChange::Insert { after: max_row() }),
+            ("min", t.clone(), RowChange::Insert { after: min_row() }),
+            ("zero", t.clone(), RowChange::Insert { after: zero_row() }),
+        ],
+    );
+    let values = |opts: FormatOptions, item: &Item| -> BTreeMap<String, String> {
+        let (_, v) = encode(&Serializer::new(opts), item).unwrap();
+        let text = String::from_utf8(v).unwrap();
+        let anchor = "\"after\":";
+        let start = text.find(anchor).unwrap() + anchor.len();
+        raw_members(&text[start..])
+    };
+    let opts = debezium_doc_options(FormatKind::Debezium, false);
+    let (max, min, zero) = (
+        values(opts.clone(), &s.items[0]),
+        values(opts.clone(), &s.items[1]),
+        values(opts, &s.items[2]),
+    );
+    let mut text = String::from(
+        "| column type | Connect schema | maximum | minimum | zero value |\n|---|---|---|---|---|\n",
+    );
+    let cell = |v: Option<&String>| format!("`{}`", v.unwrap().replace('|', "\\|"));
+    for (i, col) in t.columns.iter().enumerate() {
+        if i == 0 {
+            continue;
+        }
+        let cs = column_schema(col, DecimalHandling::Precise);
+        let mut schema = cs.ty.name().to_string();
+        if let Some(l) = cs.logical {
+            schema.push(' ');
+            schema.push_str(l.name());
+        }
+        let params = cs.parameters();
+        if !params.is_empty() {
+            let p: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            schema.push_str(&format!(" ({})", p.join(", ")));
+        }
+        text.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            col.column_type,
+            schema,
+            cell(max.get(&col.name)),
+            cell(min.get(&col.name)),
+            cell(zero.get(&col.name)),
+        ));
+    }
+    text
 }
 
 /// Column → the exact JSON text of its value in the first row image of a record.

@@ -27,7 +27,8 @@ pub use kerberos::{use_private_credential_cache, KerberosLogin, KinitError};
 pub use partitioner::{murmur2, PartitionRule};
 pub use precheck::{kafka_precheck, PRECHECK_TIMEOUT};
 pub use producer::{
-    is_fatal_code, Delivered, DeliveryTicket, KafkaProducer, ProduceError, ProducerMetrics,
+    is_fatal_code, Delivered, DeliveryTicket, KafkaProducer, OutgoingRecord, ProduceError,
+    ProducerMetrics,
 };
 pub use topic_reader::{ReadError, TopicReader, TopicRecord};
 pub use version_probe::{

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 
 use crate::client_context::TracingContext;
@@ -23,6 +24,17 @@ use crate::kerberos::{login, KerberosLogin, KinitError};
 /// Bytes librdkafka adds to key + value for one record at most (record-format v2 varints and
 /// attributes: `RD_KAFKAP_MESSAGE_V2_MAX_OVERHEAD`). Its own size check uses the same sum.
 pub const RECORD_OVERHEAD: usize = 36;
+
+/// Bytes a record header adds besides its name and value at most (two varint lengths).
+pub const HEADER_OVERHEAD: usize = 10;
+
+/// One record to send: key and value (`None` = Kafka null) and headers in order.
+#[derive(Debug, Clone, Copy)]
+pub struct OutgoingRecord<'a> {
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    pub headers: &'a [(&'a str, &'a [u8])],
+}
 
 /// How long `send` sleeps when librdkafka's queue is full before trying again. The queue
 /// drains at broker speed; 10 ms is well under a batch's round trip, so waiting costs little
@@ -283,7 +295,35 @@ impl KafkaProducer {
         value: &[u8],
         label: Option<&str>,
     ) -> Result<DeliveryTicket, ProduceError> {
-        let size = key.len() + value.len() + RECORD_OVERHEAD;
+        self.send_record(
+            topic,
+            partition,
+            OutgoingRecord {
+                key: Some(key),
+                value: Some(value),
+                headers: &[],
+            },
+            label,
+        )
+        .await
+    }
+
+    /// As [`Self::send`], for a record that may have a null key or value (a tombstone)
+    /// and headers (Kafka 0.11 and newer).
+    pub async fn send_record(
+        &self,
+        topic: &str,
+        partition: i32,
+        rec: OutgoingRecord<'_>,
+        label: Option<&str>,
+    ) -> Result<DeliveryTicket, ProduceError> {
+        let (key, value) = (rec.key.unwrap_or_default(), rec.value.unwrap_or_default());
+        let header_bytes: usize = rec
+            .headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + HEADER_OVERHEAD)
+            .sum();
+        let size = key.len() + value.len() + header_bytes + RECORD_OVERHEAD;
         if size > self.max_message_bytes {
             self.metrics.errors.fetch_add(1, Ordering::Relaxed);
             return Err(ProduceError::Oversized {
@@ -294,10 +334,19 @@ impl KafkaProducer {
                 max: self.max_message_bytes,
             });
         }
-        let mut record = FutureRecord::to(topic)
-            .partition(partition)
-            .key(key)
-            .payload(value);
+        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).partition(partition);
+        record.key = rec.key;
+        record.payload = rec.value;
+        if !rec.headers.is_empty() {
+            let mut headers = OwnedHeaders::new_with_capacity(rec.headers.len());
+            for (name, value) in rec.headers {
+                headers = headers.insert(Header {
+                    key: name,
+                    value: Some(*value),
+                });
+            }
+            record.headers = Some(headers);
+        }
         let mut blocked_since: Option<(Instant, Instant)> = None;
         let future = loop {
             match self.inner.send_result(record) {

@@ -3,8 +3,8 @@
 
 use crate::checkpoint::ChangeKind;
 use crate::delivery::{unix_ms, Ack, Counted, Mark, Pending};
-use obsync_format::{Ddl, MessageContext, Serializer};
-use obsync_kafka::{DeliveryTicket, KafkaProducer, PartitionRule};
+use obsync_format::{Ddl, MessageContext, Messages, RowImage, Serializer};
+use obsync_kafka::{DeliveryTicket, KafkaProducer, OutgoingRecord, PartitionRule};
 use obsync_model::{Change, Row, RowChange, TableMeta};
 use prometheus::IntCounter;
 use std::collections::HashMap;
@@ -61,6 +61,8 @@ pub enum EmitError {
 pub struct Partitioner {
     rule: PartitionRule,
     split_key_updates: bool,
+    /// The format splits a primary-key change itself (Debezium).
+    format_splits_key_changes: bool,
     shard: Vec<u8>,
     /// Shard column indexes per table-metadata version (keyed by the Arc's address;
     /// the Arc is kept alive in the value so the address cannot be reused).
@@ -78,6 +80,10 @@ pub enum Placement {
         delete: (i32, Change),
         insert: (i32, Change),
     },
+    /// A primary-key change the format writes as several records itself (Debezium:
+    /// delete and tombstone under the old key, create under the new one): each record
+    /// to the partition of its own key's row image.
+    Images { before: i32, after: i32 },
 }
 
 impl Partitioner {
@@ -85,9 +91,16 @@ impl Partitioner {
         Self {
             rule,
             split_key_updates,
+            format_splits_key_changes: false,
             shard: Vec::with_capacity(256),
             shard_index: HashMap::new(),
         }
+    }
+
+    /// For a format that splits primary-key changes itself ([`Placement::Images`]).
+    pub fn with_format_key_changes(mut self, splits: bool) -> Self {
+        self.format_splits_key_changes = splits;
+        self
     }
 
     /// Shard column indexes of `table`'s metadata version, computed once per version.
@@ -137,6 +150,14 @@ impl Partitioner {
         };
         let before =
             self.partition_of(change, change.row.key_image(), shard_columns, partitions)?;
+        if let (true, RowChange::Update { before: old, after }) =
+            (self.format_splits_key_changes, &change.row)
+        {
+            if change.table.primary_key.iter().any(|&i| old[i] != after[i]) {
+                let after = self.partition_of(change, after, shard_columns, partitions)?;
+                return Ok(Placement::Images { before, after });
+            }
+        }
         if let (true, RowChange::Update { before: old, after }) =
             (self.split_key_updates, &change.row)
         {
@@ -188,6 +209,8 @@ pub struct Emitter {
     pending: PendingTx,
     key: Vec<u8>,
     value: Vec<u8>,
+    /// The records of the change being sent (reused).
+    messages: Messages,
     /// The schema registry of an Avro format: each table version's schema ids go into
     /// the records' headers.
     registry: Option<Arc<crate::registry::SchemaRegistryClient>>,
@@ -202,13 +225,15 @@ impl Emitter {
         pending: PendingTx,
     ) -> Self {
         Self {
-            serializer,
             producer,
             rule,
-            partitioner: Partitioner::new(rule, split_key_updates),
+            partitioner: Partitioner::new(rule, split_key_updates)
+                .with_format_key_changes(serializer.options().kind.is_debezium()),
+            serializer,
             pending,
             key: Vec::with_capacity(256),
             value: Vec::with_capacity(4096),
+            messages: Messages::new(),
             registry: None,
         }
     }
@@ -217,6 +242,15 @@ impl Emitter {
     pub fn with_registry(mut self, registry: Arc<crate::registry::SchemaRegistryClient>) -> Self {
         self.registry = Some(registry);
         self
+    }
+
+    /// Debezium's `source.file`/`pos` of full-sync rows: where the change log stood when
+    /// the snapshot started.
+    pub fn set_snapshot_position(&mut self, coord: &obsync_model::BinlogCoord) {
+        let mut opts = self.serializer.options().clone();
+        opts.debezium.snapshot_file = coord.file.clone();
+        opts.debezium.snapshot_pos = coord.pos;
+        self.serializer = Arc::new(Serializer::new(opts));
     }
 
     /// Encodes and sends one row change (placed by [`Partitioner::place`]); its
@@ -244,30 +278,38 @@ impl Emitter {
             kind,
         });
         match placement {
-            Placement::One(partition) => {
-                self.send(change, partition, route, ctx, source_ts, counted)
+            Placement::One(p) => {
+                self.send(change, (p, p), route, ctx, source_ts, counted)
+                    .await
+            }
+            Placement::Images { before, after } => {
+                self.send(change, (before, after), route, ctx, source_ts, counted)
                     .await
             }
             Placement::Moved { delete, insert } => {
-                self.send(&delete.1, delete.0, route, ctx, source_ts, None)
+                let (p, delete) = delete;
+                self.send(&delete, (p, p), route, ctx, source_ts, None)
                     .await?;
-                self.send(&insert.1, insert.0, route, ctx, source_ts, counted)
+                let (p, insert) = insert;
+                self.send(&insert, (p, p), route, ctx, source_ts, counted)
                     .await
             }
         }
     }
 
+    /// Encodes a change and sends each of its records; `partitions` are those of the
+    /// change's row images (before, after). Every record's acknowledgement joins the
+    /// queue before the caller's next mark, so a checkpoint never passes an unacknowledged
+    /// record of a change.
     async fn send(
         &mut self,
         change: &Change,
-        partition: i32,
+        partitions: (i32, i32),
         route: &Route,
         ctx: &MessageContext,
         source_ts: Option<u32>,
         counted: Option<Counted>,
     ) -> Result<(), EmitError> {
-        self.key.clear();
-        self.value.clear();
         let mut ctx = *ctx;
         if let Some(registry) = &self.registry {
             ctx.schema_ids = Some(
@@ -277,26 +319,43 @@ impl Emitter {
             );
         }
         self.serializer
-            .encode_change(change, &ctx, &mut self.key, &mut self.value)?;
-        let ack = self
-            .producer
-            .send(
-                &route.topic,
-                partition,
-                &self.key,
-                &self.value,
-                Some(&route.table),
-            )
-            .await?;
-        self.pending
-            .send(Pending::Message {
-                ack,
-                source_ts,
-                written: Some(route.written.clone()),
-                counted,
-            })
-            .await
-            .map_err(|_| EmitError::TrackerGone)
+            .encode_messages(change, &ctx, &mut self.messages)?;
+        let mut headers: Vec<(&str, &[u8])> = Vec::new();
+        let mut counted = counted;
+        let last = self.messages.len().saturating_sub(1);
+        for (n, m) in self.messages.iter().enumerate() {
+            let partition = match m.image {
+                RowImage::Before => partitions.0,
+                RowImage::After => partitions.1,
+            };
+            headers.clear();
+            headers.extend(m.headers());
+            let ack = self
+                .producer
+                .send_record(
+                    &route.topic,
+                    partition,
+                    OutgoingRecord {
+                        key: m.key,
+                        value: m.value,
+                        headers: &headers,
+                    },
+                    Some(&route.table),
+                )
+                .await?;
+            self.pending
+                .send(Pending::Message {
+                    ack,
+                    source_ts,
+                    // A row counts once, however many records it became.
+                    written: (n == 0).then(|| route.written.clone()),
+                    // The change counts once its last record is acknowledged.
+                    counted: if n == last { counted.take() } else { None },
+                })
+                .await
+                .map_err(|_| EmitError::TrackerGone)?;
+        }
+        Ok(())
     }
 
     /// Sends a DDL record: to every partition of the topic under Hash (consumers wait

@@ -117,6 +117,30 @@ impl Settings {
         }
         .to_string();
         format.source_identity = config.name.as_str().to_string();
+        let dbz = &sync.debezium;
+        format.debezium = obsync_format::DebeziumOptions {
+            schemas: dbz.schemas,
+            decimal_handling: dbz.decimal_handling,
+            tombstones_on_delete: dbz.tombstones_on_delete,
+            transaction_metadata: dbz.transaction_metadata,
+            topic_prefix: dbz
+                .topic_prefix
+                .clone()
+                .unwrap_or_else(|| config.name.as_str().to_string()),
+            // Debezium reads MariaDB with its MariaDB connector, MySQL and OceanBase's
+            // MySQL mode with its MySQL connector.
+            connector: match flavor {
+                SourceFlavor::MariaDb => obsync_format::Connector::MariaDb,
+                SourceFlavor::MySql | SourceFlavor::OceanBase => obsync_format::Connector::MySql,
+            },
+            // One id per start of the project (Debezium's `runId` header).
+            run_id: run_id(),
+            flatten: obsync_format::FlattenOptions {
+                delete_handling: dbz.delete_handling,
+                add_fields: dbz.add_fields.clone(),
+            },
+            ..Default::default()
+        };
         format.source_time_zone_offset_secs = sync.time_zone.local_minus_utc();
         format.canal_binary = sync.format_options.canal_binary;
         format.timestamp_fraction = sync.format_options.timestamp_fraction;
@@ -157,4 +181,14 @@ impl Settings {
             config,
         }
     }
+}
+
+/// A run id for Debezium's `__debezium.context.runId` header: the start time in
+/// nanoseconds and the process id, unique per start of a project on a host.
+fn run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{nanos:x}-{:x}", std::process::id())
 }

@@ -157,6 +157,7 @@ fn sync_spec(sync: SyncSection) -> Result<SyncSpec> {
         time_zone,
         format,
         format_options,
+        debezium,
         tx_sequence,
         partition_rule,
         ddl_messages,
@@ -206,10 +207,21 @@ fn sync_spec(sync: SyncSection) -> Result<SyncSpec> {
             )
         })?),
     };
+    let debezium = match debezium {
+        None => None,
+        Some(table) => Some(toml::Value::Table(table).try_into().map_err(|e| {
+            invalid(
+                "sync.debezium",
+                format!("[sync.debezium] is not what the server takes: {e}"),
+                "see docs/formats.md, Debezium: options",
+            )
+        })?),
+    };
     Ok(SyncSpec {
         types,
         format,
         format_options,
+        debezium,
         partition_rule,
         tx_sequence: tx_sequence.unwrap_or(false),
         start_time,

@@ -365,14 +365,18 @@ pub struct ProjectSpec {
 pub struct SyncSpec {
     /// Any of `schema`, `full`, `incremental`.
     pub types: Vec<String>,
-    /// `Default`, `DefaultExtendColumnType`, `Canal`, `DataWorks`, `SharePlex`, `Maxwell`,
-    /// `DebeziumAvro` (and the Debezium JSON formats).
+    /// `Default`, `DefaultExtendColumnType`, `Canal`, `DataWorks`, `SharePlex`,
+    /// `Debezium`, `DebeziumFlattened`, `Maxwell`, `DebeziumAvro`.
     #[serde(default)]
     pub format: Option<String>,
     /// The format's rendering choices (`[sync.format_options]`); each key belongs to one
     /// format and is refused with another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format_options: Option<FormatOptionsSpec>,
+    /// Options of the Debezium formats (`[sync.debezium]`); only with `Debezium` or
+    /// `DebeziumFlattened`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debezium: Option<DebeziumSpec>,
     /// `hash` (default) or `one`.
     #[serde(default)]
     pub partition_rule: Option<String>,
@@ -382,6 +386,39 @@ pub struct SyncSpec {
     /// Incremental start (Unix seconds), only without full sync; null = now.
     #[serde(default)]
     pub start_time: Option<i64>,
+}
+
+/// `[sync.debezium]` of the project file (docs/formats.md, "Debezium"); absent keys keep
+/// Debezium's defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DebeziumSpec {
+    /// The JSON converter's schemas: `{"schema","payload"}` (default) or the payload alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schemas: Option<bool>,
+    /// DECIMAL as Connect's Decimal bytes (`precise`, default), text (`string`) or a
+    /// number (`double`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(precise|string|double)$")]
+    pub decimal_handling: Option<String>,
+    /// A tombstone after each delete (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tombstones_on_delete: Option<bool>,
+    /// The `transaction` block (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_metadata: Option<bool>,
+    /// `source.name` and the schema names (default: the project name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_prefix: Option<String>,
+    /// DebeziumFlattened: `tombstone` (default), `drop`, `rewrite` or
+    /// `rewrite-with-tombstone`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(tombstone|drop|rewrite|rewrite-with-tombstone)$")]
+    pub delete_handling: Option<String>,
+    /// DebeziumFlattened: change-event fields added to the row (`op`, `table`,
+    /// `source.ts_ms`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_fields: Option<Vec<String>>,
 }
 
 /// `[sync.format_options]` of the project file; absent keys keep the format's default.

@@ -226,6 +226,19 @@ pub fn render(
             (!table.is_empty()).then_some(table)
         }
     };
+    let debezium = match &spec.sync.debezium {
+        None => None,
+        Some(debezium) => {
+            let table = toml::Table::try_from(debezium).map_err(|e| {
+                SpecError::one(
+                    "sync.debezium",
+                    format!("the Debezium options cannot be written as TOML: {e}"),
+                    "send strings, booleans and a list of strings only",
+                )
+            })?;
+            (!table.is_empty()).then_some(table)
+        }
+    };
     let file = ProjectFile {
         project: ProjectSection {
             name: spec.name.clone(),
@@ -258,6 +271,7 @@ pub fn render(
             partition_rule: spec.sync.partition_rule.clone(),
             tx_sequence: spec.sync.tx_sequence.then_some(true),
             format_options,
+            debezium,
             ..SyncSection::default()
         },
         objects: spec
@@ -438,6 +452,7 @@ mod tests {
             sync: SyncSpec {
                 types: vec!["full".into(), "incremental".into()],
                 format: Some("Canal".into()),
+                debezium: None,
                 format_options: Some(crate::model::FormatOptionsSpec {
                     canal_binary: Some("base64".into()),
                     ..Default::default()
@@ -488,6 +503,45 @@ mod tests {
             loaded.sync.format_options.canal_binary,
             obsync_format::CanalBinary::Base64,
             "{exported}"
+        );
+    }
+
+    #[test]
+    fn debezium_options_render_to_the_project_file_and_load() {
+        let key = key();
+        let (source, target) = datasources(&key);
+        let ctx = SpecContext {
+            source: Some(&source),
+            target: Some(&target),
+            tags: &[],
+        };
+        let mut spec = spec();
+        spec.sync.format_options = None;
+        spec.sync.format = Some("DebeziumFlattened".into());
+        spec.sync.debezium = Some(crate::model::DebeziumSpec {
+            schemas: Some(false),
+            decimal_handling: Some("string".into()),
+            delete_handling: Some("rewrite".into()),
+            add_fields: Some(vec!["op".into(), "source.ts_ms".into()]),
+            ..Default::default()
+        });
+        let config = render(&spec, &ctx, Some(&key)).unwrap().config(0).unwrap();
+        let d = &config.sync.debezium;
+        assert!(!d.schemas);
+        assert_eq!(d.decimal_handling, obsync_format::DecimalHandling::String);
+        assert_eq!(d.delete_handling, obsync_format::DeleteHandling::Rewrite);
+        assert_eq!(d.add_fields.len(), 2);
+        // An option of the flattened format with the plain one is refused under its field.
+        spec.sync.format = Some("Debezium".into());
+        let Err(SpecError::Invalid(problems)) = render(&spec, &ctx, Some(&key)).unwrap().config(0)
+        else {
+            panic!("expected problems");
+        };
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.field == "sync.debezium.delete_handling"),
+            "{problems:?}"
         );
     }
 

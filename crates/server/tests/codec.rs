@@ -83,13 +83,25 @@ fn project_file() -> impl Strategy<Value = ProjectFile> {
             "Canal",
             "DataWorks",
             "SharePlex",
+            "Debezium",
+            "DebeziumFlattened",
         ])),
         prop::option::of(select(vec!["hash", "one"])),
         prop::option::of(Just(true)),
         prop::option::of(1_700_000_000i64..1_800_000_000),
+        prop::option::of((any::<bool>(), select(vec!["precise", "string", "double"]))),
     )
         .prop_map(
-            |(types, format, partition_rule, tx_sequence, start)| SyncSection {
+            |(types, format, partition_rule, tx_sequence, start, debezium)| SyncSection {
+                // `[sync.debezium]` only where the format takes it.
+                debezium: debezium
+                    .filter(|_| format.is_some_and(|f| f.starts_with("Debezium")))
+                    .map(|(schemas, decimals)| {
+                        toml::Table::from_iter([
+                            ("schemas".to_string(), toml::Value::from(schemas)),
+                            ("decimal_handling".to_string(), toml::Value::from(decimals)),
+                        ])
+                    }),
                 start_time: (!types.contains(&"full"))
                     .then_some(start)
                     .flatten()

@@ -9,6 +9,8 @@
 //!   that stop, kill and restart a server without disturbing the shared ones.
 //! - [`kcat`]: reading a topic back with kcat, the independent client.
 //! - [`all_types`]: the type-matrix table the end-to-end tests share.
+//! - [`consumer_check`]: obsync's records decoded by real consumer libraries (Flink's
+//!   JSON formats, Kafka Connect's `JsonConverter`) in `tests/consumers`.
 //! - [`KafkaBroker`]: a private broker of any [`KafkaRelease`] from 0.9 to 4.1 (ZooKeeper
 //!   or KRaft), with extra SASL/TLS listeners, for the version-matrix and security tests.
 //!
@@ -20,6 +22,7 @@
 //! (`mariadb`, `kcat`, Kafka's Java tools).
 
 pub mod all_types;
+mod consumers;
 mod kafka;
 mod kafka_versions;
 pub mod kcat;
@@ -31,6 +34,7 @@ mod pki;
 mod process;
 mod services;
 
+pub use consumers::{consumer_check, consumer_libs};
 pub use kafka::{create_topic, KafkaInstance};
 pub use kafka_versions::{release_libs, BrokerOptions, KafkaBroker, KafkaRelease, ListenerSpec};
 pub use kdc::{Kdc, REALM as KERBEROS_REALM};

@@ -3,6 +3,7 @@
 //! canonical text of the source rows.
 
 use super::schema::{column_schema, ConnectType, DecimalHandling, Logical};
+use super::value::decimal_text;
 use crate::decode::{canonical_value, DecodeError, DecodedOp, DecodedRecord, Image};
 use crate::{FormatKind, FormatOptions};
 use base64::Engine as _;
@@ -141,7 +142,7 @@ pub fn connect_to_value(col: &Column, v: &Json, decimal: DecimalHandling) -> Res
     }
     let schema = column_schema(col, decimal);
     Ok(match (schema.ty, schema.logical) {
-        (_, Some(Logical::Decimal { scale, .. })) => Value::Decimal(unscaled_text(&b64(v)?, scale)),
+        (_, Some(Logical::Decimal { scale, .. })) => Value::Decimal(decimal_text(&b64(v)?, scale)),
         (_, Some(Logical::Date)) => Value::Date(
             Timestamp {
                 secs: int(v)? * 86_400,
@@ -250,47 +251,6 @@ fn parse_zoned(s: &str) -> Option<Timestamp> {
     }))
 }
 
-/// Decimal text of a two's-complement big-endian unscaled value at `scale`.
-fn unscaled_text(bytes: &[u8], scale: u32) -> String {
-    let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
-    let mut mag: Vec<u8> = bytes.to_vec();
-    if negative {
-        // Two's complement back to the magnitude.
-        let mut carry = 1u16;
-        for b in mag.iter_mut().rev() {
-            let v = (!*b) as u16 + carry;
-            *b = v as u8;
-            carry = v >> 8;
-        }
-    }
-    // Repeated division by 10 of the big-endian magnitude.
-    let mut digits = Vec::new();
-    while mag.iter().any(|b| *b != 0) {
-        let mut rem = 0u32;
-        for b in mag.iter_mut() {
-            let cur = (rem << 8) | *b as u32;
-            *b = (cur / 10) as u8;
-            rem = cur % 10;
-        }
-        digits.push(b'0' + rem as u8);
-    }
-    while digits.len() <= scale as usize {
-        digits.push(b'0');
-    }
-    digits.reverse();
-    let point = digits.len() - scale as usize;
-    let mut out = String::new();
-    if negative {
-        out.push('-');
-    }
-    out.push_str(std::str::from_utf8(&digits[..point]).unwrap_or("0"));
-    if scale > 0 {
-        out.push('.');
-        out.push_str(std::str::from_utf8(&digits[point..]).unwrap_or(""));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,7 +276,7 @@ mod tests {
         ] {
             let mut out = Vec::new();
             decimal_bytes(text, scale, &mut out).unwrap();
-            assert_eq!(unscaled_text(&out, scale), text);
+            assert_eq!(decimal_text(&out, scale), text);
         }
     }
 }

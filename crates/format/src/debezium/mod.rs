@@ -16,7 +16,7 @@ pub mod value;
 use crate::messages::{Messages, RowImage};
 use crate::{json, write_txn_id, FormatError, FormatKind, FormatOptions, Op, Record};
 use obsync_model::{Row, TableMeta};
-use schema::{column_schema, ColumnSchema, ConnectType, DecimalHandling, Logical};
+use schema::{connector_column_schema, ColumnSchema, ConnectType, DecimalHandling, Logical};
 use value::{connect_value, write_json, ConnectValue};
 
 /// Which Debezium connector obsync writes as (`source.connector`, the `Source` schema's
@@ -325,14 +325,42 @@ impl DbzOp {
     }
 }
 
+/// The context headers every record carries, rendered once per serializer.
+pub(crate) type ContextHeaders = Vec<(&'static str, Vec<u8>)>;
+
+/// `__debezium.context.*`: each a JSON string with its schema.
+pub(crate) fn context_headers(d: &DebeziumOptions) -> ContextHeaders {
+    let string = |text: &str| {
+        let mut buf = Vec::with_capacity(80);
+        buf.extend_from_slice(b"{\"schema\":{\"type\":\"string\",\"optional\":false},\"payload\":");
+        json::string(&mut buf, text);
+        buf.push(b'}');
+        buf
+    };
+    vec![
+        (
+            "__debezium.context.connectorLogicalName",
+            string(&d.topic_prefix),
+        ),
+        ("__debezium.context.taskId", string("0")),
+        (
+            "__debezium.context.connectorName",
+            string(d.connector.name()),
+        ),
+        ("__debezium.context.runId", string(&d.run_id)),
+    ]
+}
+
 /// Writes the records of one change.
 pub(crate) fn encode(
     opts: &FormatOptions,
+    headers: &ContextHeaders,
     rec: &Record<'_>,
     out: &mut Messages,
 ) -> Result<(), FormatError> {
     let enc = Encoder {
         opts,
+        headers,
         d: &opts.debezium,
         rec,
         table: rec.table,
@@ -363,6 +391,7 @@ pub(crate) fn encode(
 
 struct Encoder<'a> {
     opts: &'a FormatOptions,
+    headers: &'a ContextHeaders,
     d: &'a DebeziumOptions,
     rec: &'a Record<'a>,
     table: &'a TableMeta,
@@ -440,22 +469,14 @@ impl Encoder<'_> {
         Ok(())
     }
 
+    fn schema_of<'c>(&self, col: &'c obsync_model::Column) -> ColumnSchema<'c> {
+        connector_column_schema(col, self.d.decimal_handling, self.d.connector)
+    }
+
     fn context_headers(&self, out: &mut Messages) {
-        let string = |buf: &mut Vec<u8>, text: &str| {
-            buf.extend_from_slice(
-                b"{\"schema\":{\"type\":\"string\",\"optional\":false},\"payload\":",
-            );
-            json::string(buf, text);
-            buf.push(b'}');
-        };
-        out.header("__debezium.context.connectorLogicalName", |b| {
-            string(b, &self.d.topic_prefix)
-        });
-        out.header("__debezium.context.taskId", |b| string(b, "0"));
-        out.header("__debezium.context.connectorName", |b| {
-            string(b, self.d.connector.name())
-        });
-        out.header("__debezium.context.runId", |b| string(b, &self.d.run_id));
+        for (name, value) in self.headers {
+            out.header(name, |b| b.extend_from_slice(value));
+        }
     }
 
     fn schema_name(&self, out: &mut Vec<u8>, suffix: &str) {
@@ -493,7 +514,7 @@ impl Encoder<'_> {
             if n > 0 {
                 out.push(b',');
             }
-            let mut cs = column_schema(&self.table.columns[i], self.d.decimal_handling);
+            let mut cs = self.schema_of(&self.table.columns[i]);
             cs.optional = false;
             field_schema(out, &cs);
         }
@@ -518,7 +539,7 @@ impl Encoder<'_> {
     fn column(&self, out: &mut Vec<u8>, i: usize, v: &obsync_model::Value, scratch: &mut Vec<u8>) {
         let col = &self.table.columns[i];
         json::key(out, &col.name);
-        let cs = column_schema(col, self.d.decimal_handling);
+        let cs = self.schema_of(col);
         let cv = connect_value(&cs, v, self.d.decimal_handling, scratch);
         write_json(out, &cv);
     }
@@ -532,7 +553,7 @@ impl Encoder<'_> {
             }
             let col = &self.table.columns[i];
             json::key(out, &col.name);
-            let cs = column_schema(col, self.d.decimal_handling);
+            let cs = self.schema_of(col);
             let cv = connect_value(&cs, v, self.d.decimal_handling, &mut scratch);
             if matches!(cv, ConnectValue::Null)
                 && !v.is_null()
@@ -555,7 +576,7 @@ impl Encoder<'_> {
             if i > 0 {
                 out.push(b',');
             }
-            field_schema(out, &column_schema(col, self.d.decimal_handling));
+            field_schema(out, &self.schema_of(col));
         }
     }
 

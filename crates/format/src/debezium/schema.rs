@@ -232,6 +232,20 @@ pub fn column_schema(col: &Column, decimal: DecimalHandling) -> ColumnSchema<'_>
     }
 }
 
+/// [`column_schema`] as `connector` declares it: Debezium's MariaDB connector reads
+/// MariaDB's JSON (a LONGTEXT with a `json_valid` check) as a plain string.
+pub fn connector_column_schema(
+    col: &Column,
+    decimal: DecimalHandling,
+    connector: super::Connector,
+) -> ColumnSchema<'_> {
+    let mut cs = column_schema(col, decimal);
+    if connector == super::Connector::MariaDb && cs.logical == Some(Logical::Json) {
+        cs.logical = None;
+    }
+    cs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,6 @@ use super::schema::{fsp, ColumnSchema, ConnectType, DecimalHandling, Logical};
 use crate::json;
 use crate::render;
 use obsync_model::{Date, DateTime, Time, Timestamp, Value};
-use std::io::Write as _;
 
 /// A column value in Connect terms. Borrowed text and bytes point into the source value
 /// or into the caller's scratch buffer (decimals, bits, zoned timestamps).
@@ -30,7 +29,16 @@ pub enum ConnectValue<'a> {
 
 /// Days from 1970-01-01 of a real calendar date; `None` for a zero or invalid date.
 pub fn epoch_days(d: &Date) -> Option<i64> {
-    if !render::is_calendar_date(d) {
+    let leap =
+        d.year.is_multiple_of(4) && (!d.year.is_multiple_of(100) || d.year.is_multiple_of(400));
+    let days_in_month = match d.month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if d.day == 0 || d.day > days_in_month {
         return None;
     }
     let midnight = DateTime {
@@ -80,17 +88,25 @@ pub fn decimal_bytes(text: &str, scale: u32, out: &mut Vec<u8>) -> Option<()> {
         return None;
     }
     let start = out.len();
-    // Magnitude, little-endian base 256, grown as digits are multiplied in.
-    let mut mag: Vec<u8> = Vec::with_capacity(32);
+    // Magnitude, little-endian base 256, grown as digits are multiplied in; on the stack
+    // (65 digits, MySQL's most, need 28 bytes). Longer text is not a MySQL decimal.
+    let mut mag = [0u8; 32];
+    let mut len = 0usize;
+    let mut overflow = false;
     let mut push_digit = |d: u8| {
         let mut carry = d as u32;
-        for b in mag.iter_mut() {
+        for b in mag[..len].iter_mut() {
             let v = *b as u32 * 10 + carry;
             *b = v as u8;
             carry = v >> 8;
         }
         while carry > 0 {
-            mag.push(carry as u8);
+            if len == mag.len() {
+                overflow = true;
+                return;
+            }
+            mag[len] = carry as u8;
+            len += 1;
             carry >>= 8;
         }
     };
@@ -104,6 +120,10 @@ pub fn decimal_bytes(text: &str, scale: u32, out: &mut Vec<u8>) -> Option<()> {
     for _ in frac_digits..scale {
         push_digit(0);
     }
+    if overflow {
+        return None;
+    }
+    let mag = &mag[..len];
     // Big-endian with a sign byte, then two's complement for negatives.
     out.push(0);
     out.extend(mag.iter().rev());
@@ -131,9 +151,10 @@ pub fn decimal_bytes(text: &str, scale: u32, out: &mut Vec<u8>) -> Option<()> {
 /// them: either parses to the same instant).
 pub fn zoned_timestamp(out: &mut Vec<u8>, ts: &Timestamp, fsp: u8) {
     let dt = ts.to_utc_datetime();
-    render::date(out, &dt.date);
-    let _ = write!(out, "T{:02}:{:02}:{:02}", dt.hour, dt.minute, dt.second);
-    render::fraction(out, dt.micros, fsp);
+    render::datetime(out, &dt, fsp);
+    // `YYYY-MM-DD HH:MM:SS[.f]` → ISO-8601's `T` (years past 9999 do not occur).
+    let t = out.len() - 9 - if fsp > 0 { fsp as usize + 1 } else { 0 };
+    out[t] = b'T';
     out.push(b'Z');
 }
 
@@ -245,6 +266,48 @@ fn java_number(out: &mut Vec<u8>, v: f64, is_f32: bool) {
     } else {
         render::java_float(out, v, is_f32);
     }
+}
+
+/// Decimal text of a two's-complement big-endian unscaled value at `scale` (the inverse
+/// of [`decimal_bytes`]).
+pub fn decimal_text(bytes: &[u8], scale: u32) -> String {
+    let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
+    let mut mag: Vec<u8> = bytes.to_vec();
+    if negative {
+        // Two's complement back to the magnitude.
+        let mut carry = 1u16;
+        for b in mag.iter_mut().rev() {
+            let v = (!*b) as u16 + carry;
+            *b = v as u8;
+            carry = v >> 8;
+        }
+    }
+    // Repeated division by 10 of the big-endian magnitude.
+    let mut digits = Vec::new();
+    while mag.iter().any(|b| *b != 0) {
+        let mut rem = 0u32;
+        for b in mag.iter_mut() {
+            let cur = (rem << 8) | *b as u32;
+            *b = (cur / 10) as u8;
+            rem = cur % 10;
+        }
+        digits.push(b'0' + rem as u8);
+    }
+    while digits.len() <= scale as usize {
+        digits.push(b'0');
+    }
+    digits.reverse();
+    let point = digits.len() - scale as usize;
+    let mut out = String::new();
+    if negative {
+        out.push('-');
+    }
+    out.push_str(std::str::from_utf8(&digits[..point]).unwrap_or("0"));
+    if scale > 0 {
+        out.push('.');
+        out.push_str(std::str::from_utf8(&digits[point..]).unwrap_or(""));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -857,7 +857,7 @@ pub fn assert_sequence_order(spec: &ProjectSpec, metas: &[TableMeta], r: &Recons
 }
 
 /// Returns true when a keyed row with an identical image was already there.
-fn upsert(rows: &mut TableRows, meta: &TableMeta, image: Image, keyless: bool) -> bool {
+pub fn upsert(rows: &mut TableRows, meta: &TableMeta, image: Image, keyless: bool) -> bool {
     let key = row_key(meta, &image);
     if keyless {
         rows.entry(key)
@@ -870,7 +870,7 @@ fn upsert(rows: &mut TableRows, meta: &TableMeta, image: Image, keyless: bool) -
     dup
 }
 
-fn remove(rows: &mut TableRows, key: &str, keyless: bool) {
+pub fn remove(rows: &mut TableRows, key: &str, keyless: bool) {
     if keyless {
         if let Some(e) = rows.get_mut(key) {
             e.count -= 1;

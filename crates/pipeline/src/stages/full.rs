@@ -8,11 +8,11 @@ use crate::plan::{ProjectPlan, TablePlan};
 use crate::project::RunContext;
 use crate::status::{Stage, TableStatus};
 use crate::RunError;
-use obsync_format::MessageContext;
+use obsync_format::{MessageContext, SnapshotMarker};
 use obsync_model::{Change, ChangeOrigin, KeySource, LogPosition, RowChange, TableId};
 use obsync_source::snapshot::{KeyRange, SnapshotReader};
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::task::JoinSet;
 
@@ -48,6 +48,26 @@ pub async fn run(
             .await?;
         recorded_start = Some(position);
     }
+    // Debezium's full-sync rows name the change-log position of the snapshot's start
+    // and mark the first and last rows.
+    let mut emitter = emitter.clone();
+    let markers = if s.format.kind.is_debezium() {
+        if let Some(p) = state.snapshot_start.as_ref().or(recorded_start.as_ref()) {
+            emitter.set_snapshot_position(&p.coord);
+        }
+        let unfinished = plan
+            .tables
+            .keys()
+            .filter(|id| !state.tables.get(&id.to_string()).is_some_and(|p| p.done))
+            .count();
+        Some(Arc::new(Markers {
+            first_sent: AtomicBool::new(false),
+            tables_left: AtomicUsize::new(unfinished),
+        }))
+    } else {
+        None
+    };
+    let emitter = &emitter;
     let pool = s.source.pool().await?;
     let mut tasks = JoinSet::new();
     let limit = Arc::new(tokio::sync::Semaphore::new(s.snapshot_parallelism));
@@ -83,6 +103,8 @@ pub async fn run(
         }
         let parts = plan_parts(ctx, &reader, &progress, estimated, emitter, &name).await?;
         let remaining = Arc::new(std::sync::atomic::AtomicUsize::new(parts.len()));
+        let table_first = Arc::new(AtomicBool::new(false));
+        let table_last = Arc::new(AtomicBool::new(false));
         for (range, key_range, last_key) in parts {
             let job = TableJob {
                 ctx: ctx.clone(),
@@ -93,6 +115,9 @@ pub async fn run(
                 key_range,
                 last_key,
                 remaining: remaining.clone(),
+                markers: markers.clone(),
+                table_first: table_first.clone(),
+                table_last: table_last.clone(),
             };
             let reader = reader.clone();
             let limit = limit.clone();
@@ -179,6 +204,19 @@ struct TableJob {
     last_key: Option<Vec<obsync_model::Value>>,
     /// Parts of the table not finished yet; the last one to finish marks the table.
     remaining: Arc<std::sync::atomic::AtomicUsize>,
+    /// Debezium's snapshot markers (`None` for other formats).
+    markers: Option<Arc<Markers>>,
+    /// Whether the table's first row has been sent (shared by its parts).
+    table_first: Arc<AtomicBool>,
+    /// Whether the table has left `Markers::tables_left` (its last row, or its end).
+    table_last: Arc<AtomicBool>,
+}
+
+/// What Debezium's snapshot markers need to know across tables.
+struct Markers {
+    first_sent: AtomicBool,
+    /// Tables whose snapshot has not finished.
+    tables_left: AtomicUsize,
 }
 
 impl TableJob {
@@ -190,12 +228,11 @@ impl TableJob {
         if self.table.meta.key_source == KeySource::AllColumns {
             return self.run_without_key(reader, &name).await;
         }
-        let rows_done = self
-            .ctx
-            .metrics
-            .snapshot_rows_done
-            .with_label_values(&[&name]);
         let mut chunk_no = 0u64;
+        // Debezium marks a table's last row, which is known only when the next read comes
+        // back empty: then each chunk's last row, and the chunk's mark after it, wait for
+        // the next read (the mark still follows every row of its chunk).
+        let mut held: Option<(obsync_model::Row, u64)> = None;
         loop {
             if !self.ctx.proceed().await {
                 return Ok(false);
@@ -203,34 +240,61 @@ impl TableJob {
             let chunk = reader
                 .read_chunk_in(&self.key_range, self.last_key.as_deref())
                 .await?;
-            let n = chunk.rows.len() as u64;
-            for row in chunk.rows {
-                self.send_row(row, chunk_no).await?;
+            let done = chunk.last_key.is_none();
+            let mut rows = chunk.rows;
+            if let Some((row, n)) = held.take() {
+                self.send_row(row, chunk_no - 1, done && rows.is_empty())
+                    .await?;
+                self.chunk_done(&name, n, false).await?;
+            }
+            let kept = if self.markers.is_some() && !done {
+                rows.pop()
+            } else {
+                None
+            };
+            let n = rows.len() as u64 + kept.is_some() as u64;
+            let count = rows.len();
+            for (i, row) in rows.into_iter().enumerate() {
+                self.send_row(row, chunk_no, done && i + 1 == count).await?;
             }
             chunk_no += 1;
-            let done = chunk.last_key.is_none();
             if chunk.last_key.is_some() {
                 self.last_key = chunk.last_key;
             }
-            self.emitter
-                .mark(Mark::ChunkDone {
-                    table: name.clone(),
-                    range: self.range,
-                    last_key: self.last_key.clone(),
-                    rows: n,
-                    done,
-                })
-                .await?;
-            rows_done.add(n as i64);
-            let table_done = done && self.remaining.fetch_sub(1, Ordering::AcqRel) == 1;
-            self.ctx.status.add_table_rows(&name, n, table_done);
-            if done {
-                if table_done {
-                    tracing::info!(table = %name, "snapshot finished");
-                }
+            if let Some(row) = kept {
+                held = Some((row, n));
+                continue;
+            }
+            if self.chunk_done(&name, n, done).await? {
                 return Ok(true);
             }
         }
+    }
+
+    /// Marks a chunk of `n` rows sent (after every one of its rows); `true` when it was
+    /// the part's last.
+    async fn chunk_done(&mut self, name: &str, n: u64, done: bool) -> Result<bool, RunError> {
+        self.emitter
+            .mark(Mark::ChunkDone {
+                table: name.to_string(),
+                range: self.range,
+                last_key: self.last_key.clone(),
+                rows: n,
+                done,
+            })
+            .await?;
+        self.ctx
+            .metrics
+            .snapshot_rows_done
+            .with_label_values(&[name])
+            .add(n as i64);
+        let table_done = done && self.remaining.fetch_sub(1, Ordering::AcqRel) == 1;
+        self.ctx.status.add_table_rows(name, n, table_done);
+        if table_done {
+            tracing::info!(table = %name, "snapshot finished");
+            self.table_left();
+        }
+        Ok(done)
     }
 
     /// A table without a usable key is read in one scan; an interruption restarts the
@@ -243,6 +307,9 @@ impl TableJob {
         let (tx, mut rx) = tokio::sync::mpsc::channel(4);
         let scan = tokio::spawn(async move { reader.stream_all(tx).await });
         let mut rows = 0u64;
+        // One row is held back so the table's last one can carry its snapshot marker
+        // (safe: the table's only mark comes after the scan).
+        let mut held = None;
         while let Some(batch) = rx.recv().await {
             if !self.ctx.proceed().await {
                 scan.abort();
@@ -250,13 +317,19 @@ impl TableJob {
             }
             let n = batch.len() as u64;
             for row in batch {
-                self.send_row(row, 0).await?;
+                if let Some(prev) = held.replace(row) {
+                    self.send_row(prev, 0, false).await?;
+                }
             }
             rows += n;
             self.ctx.status.add_table_rows(name, n, false);
         }
         scan.await
             .map_err(|e| RunError::Internal(format!("snapshot scan: {e}")))??;
+        if let Some(last) = held {
+            self.send_row(last, 0, true).await?;
+        }
+        self.table_left();
         self.emitter
             .mark(Mark::ChunkDone {
                 table: name.to_string(),
@@ -275,7 +348,46 @@ impl TableJob {
         Ok(true)
     }
 
-    async fn send_row(&mut self, row: obsync_model::Row, chunk: u64) -> Result<(), RunError> {
+    /// A table without rows (or whose last row carried no marker) leaves the count of
+    /// tables still to finish when it ends.
+    fn table_left(&self) {
+        if let Some(m) = &self.markers {
+            if !self.table_last.swap(true, Ordering::AcqRel) {
+                m.tables_left.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+    }
+
+    /// Debezium's `source.snapshot` of a row; `last_of_part`: no row of this part follows.
+    fn marker(&self, last_of_part: bool) -> SnapshotMarker {
+        let Some(m) = &self.markers else {
+            return SnapshotMarker::True;
+        };
+        let first_of_table = !self.table_first.swap(true, Ordering::AcqRel);
+        if first_of_table && !m.first_sent.swap(true, Ordering::AcqRel) {
+            return SnapshotMarker::First;
+        }
+        let last_of_table = last_of_part && self.remaining.load(Ordering::Acquire) == 1;
+        // Exactly one table sees 1 here: the one whose last row comes last.
+        if last_of_table && !self.table_last.swap(true, Ordering::AcqRel) {
+            if m.tables_left.fetch_sub(1, Ordering::AcqRel) == 1 {
+                return SnapshotMarker::Last;
+            }
+            return SnapshotMarker::LastInDataCollection;
+        }
+        if first_of_table {
+            SnapshotMarker::FirstInDataCollection
+        } else {
+            SnapshotMarker::True
+        }
+    }
+
+    async fn send_row(
+        &mut self,
+        row: obsync_model::Row,
+        chunk: u64,
+        last_of_part: bool,
+    ) -> Result<(), RunError> {
         let change = Change {
             table: self.table.meta.clone(),
             row: RowChange::Snapshot { row },
@@ -288,6 +400,7 @@ impl TableJob {
             now_ms,
             message_id: self.ctx.message_ids.fetch_add(1, Ordering::Relaxed) + 1,
             txn_sequence: None,
+            snapshot: self.marker(last_of_part),
             ..Default::default()
         };
         self.ctx.status.rows_read.fetch_add(1, Ordering::Relaxed);

@@ -63,6 +63,9 @@ pub async fn run(
     let mut seq = SequenceReservation::load(&ctx.state_dir)?;
     let mut txn_rows: Vec<Change> = Vec::new();
     let mut current: Option<Arc<TxnInfo>> = None;
+    // Debezium's `transaction.data_collection_order`: rows per table in the transaction.
+    let table_orders = s.format.kind.is_debezium() && s.format.debezium.transaction_metadata;
+    let mut table_rows: std::collections::HashMap<TableId, u32> = Default::default();
     // The reader's own reconnect count, already added to the project's counter.
     let mut reconnects_counted = 0;
     let mut heartbeat =
@@ -121,6 +124,7 @@ pub async fn run(
         match event {
             SourceEvent::Begin(txn) => {
                 txn_rows.clear();
+                table_rows.clear();
                 current = Some(txn);
             }
             SourceEvent::Row(change) => {
@@ -144,7 +148,12 @@ pub async fn run(
                     txn_rows.push(change);
                 } else {
                     let ts = txn_ts(&current);
-                    let msg = message(ctx, seq.next(ts as u64).await?, None, None);
+                    let mut msg = message(ctx, seq.next(ts as u64).await?, None, None);
+                    if table_orders {
+                        let n = table_rows.entry(change.table.id.clone()).or_default();
+                        *n += 1;
+                        msg.table_order = *n;
+                    }
                     emitter.change(&change, route, &msg, Some(ts)).await?;
                 }
             }

@@ -141,6 +141,7 @@ async fn preview(
                 Ok(Placement::One(partition)) => partition,
                 // Only an UPDATE can move between partitions; a snapshot row is an insert.
                 Ok(Placement::Moved { insert, .. }) => insert.0,
+                Ok(Placement::Images { after, .. }) => after,
                 Err(e) => return Err(engine_refuses(&req.table, &e)),
             };
         let ctx = MessageContext {

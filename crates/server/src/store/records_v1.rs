@@ -326,6 +326,9 @@ struct SyncV1 {
     /// JSON, so an option added later does not change this record's shape).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     format_options: Option<serde_json::Value>,
+    /// `[sync.debezium]` as the project file writes it (JSON, as `format_options`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    debezium: Option<serde_json::Value>,
     #[serde(default)]
     partition_rule: Option<String>,
     #[serde(default)]
@@ -402,6 +405,11 @@ impl SpecV1 {
                     .format_options
                     .as_ref()
                     .and_then(|o| serde_json::to_value(o).ok()),
+                debezium: spec
+                    .sync
+                    .debezium
+                    .as_ref()
+                    .and_then(|d| serde_json::to_value(d).ok()),
                 partition_rule: spec.sync.partition_rule.clone(),
                 tx_sequence: spec.sync.tx_sequence,
                 start_time: spec.sync.start_time,
@@ -433,6 +441,10 @@ impl SpecV1 {
                 format_options: self
                     .sync
                     .format_options
+                    .and_then(|v| serde_json::from_value(v).ok()),
+                debezium: self
+                    .sync
+                    .debezium
                     .and_then(|v| serde_json::from_value(v).ok()),
                 partition_rule: self.sync.partition_rule,
                 tx_sequence: self.sync.tx_sequence,
