@@ -67,6 +67,20 @@ async function pickShardColumn(column) {
   await page.locator('[data-testid=shard-columns]', { hasText: column }).waitFor();
 }
 
+/**
+ * Clicks a dialog's OK button until the dialog is gone: a click that lands while the dialog
+ * still zooms in (a loaded machine) changes nothing, and the next one does.
+ */
+async function clickUntilGone(testId, what) {
+  const button = byTestId(testId);
+  await waitFor(what, async () => {
+    if (!(await button.isVisible())) return true;
+    await button.click({ timeout: 2_000 }).catch(() => undefined);
+    await page.waitForTimeout(300);
+    return !(await button.isVisible());
+  }, { timeoutMs: 20_000, everyMs: 200 });
+}
+
 async function expectState(state, timeoutMs = 60_000) {
   await page.locator(`[data-testid=project-state][data-state=${state}]`).first().waitFor({ timeout: timeoutMs });
 }
@@ -240,11 +254,11 @@ describe('console in Chromium against obsync server', () => {
     await field('map-new-topic').fill('x');
     await page.getByText('长度为 3～64 个字符').waitFor();
     await field('map-new-topic').fill(TOPIC);
-    await byTestId('map-ok').click();
+    await clickUntilGone('map-ok', 'the topic dialog to close');
     await check('users');
     await byTestId('objects-map').click();
     await checkRadio(page, '批量生成 Topic');
-    await byTestId('map-ok').click();
+    await clickUntilGone('map-ok', 'the topic dialog to close');
     await byTestId(`dst-topic-${TOPIC}`).waitFor();
     await byTestId(`dst-topic-${BATCH_TOPIC}`).waitFor();
 
@@ -253,7 +267,7 @@ describe('console in Chromium against obsync server', () => {
     await byTestId(`dst-settings-${DB}.orders`).click();
     await page.getByText('分片列决定每条消息写入的分区').waitFor();
     await pickShardColumn('customer_id');
-    await byTestId('shard-ok').click();
+    await clickUntilGone('shard-ok', 'the shard dialog to close');
     await byTestId(`dst-table-${DB}.orders`).getByText('分片列：customer_id').waitFor();
 
     // Remove items, then add it back to the same new topic.
@@ -263,7 +277,7 @@ describe('console in Chromium against obsync server', () => {
     await check('items');
     await byTestId('objects-map').click();
     await field('map-new-topic').fill(TOPIC);
-    await byTestId('map-ok').click();
+    await clickUntilGone('map-ok', 'the topic dialog to close');
     await byTestId(`dst-table-${DB}.items`).waitFor();
     assert.equal(await page.locator('[data-testid=target-tree] [data-testid^=dst-table-]').count(), 3);
     await screenshot(page, 'zh-CN-wizard-2-objects');
@@ -426,11 +440,11 @@ describe('console in Chromium against obsync server', () => {
     await treeNode(`src-table-${DB}.regions`).locator('.ant-tree-checkbox').click();
     await byTestId('objects-map').click();
     await field('map-new-topic').fill(`e2e-regions-${RUN}`);
-    await byTestId('map-ok').click();
+    await clickUntilGone('map-ok', 'the topic dialog to close');
     await byTestId(`dst-table-${DB}.regions`).hover();
     await byTestId(`dst-settings-${DB}.regions`).click();
     await pickShardColumn('region');
-    await byTestId('shard-ok').click();
+    await clickUntilGone('shard-ok', 'the shard dialog to close');
     await byTestId('wizard-next').click();
     // The column goes away at the source before the precheck.
     await mariadb(env, `ALTER TABLE ${DB}.regions DROP COLUMN region`);
@@ -556,7 +570,7 @@ describe('console in Chromium against obsync server', () => {
     await byTestId('objects-map').click();
     await checkRadio(page, 'Batch rule');
     await screenshot(page, 'en-wizard-map-dialog');
-    await byTestId('map-ok').click();
+    await clickUntilGone('map-ok', 'the topic dialog to close');
     await byTestId(`dst-topic-${BATCH_TOPIC}`).waitFor();
     await page.getByText('Target: Topic > Database > Table (1 table)').waitFor();
     await screenshot(page, 'en-wizard-2-objects');
