@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
 
 use crate::process::run_checked;
 use crate::{unique_name, Services};
@@ -21,43 +20,11 @@ fn consumers_dir() -> PathBuf {
 /// # Panics
 /// With Maven's output when the fetch fails.
 pub fn consumer_libs(services: &Services) -> PathBuf {
-    let pom_path = consumers_dir().join("pom.xml");
-    let pom =
-        std::fs::read(&pom_path).unwrap_or_else(|e| panic!("reading {}: {e}", pom_path.display()));
-    let home = services.dev_dir.join("consumers");
-    let libs = home.join("libs");
-    if std::fs::read(libs.join(".pom.xml")).is_ok_and(|cached| cached == pom) {
-        return libs;
-    }
-    let started = Instant::now();
-    eprintln!("fetching the consumer libraries of tests/consumers/pom.xml from Maven Central…");
-    let tmp = home.join(unique_name("libs_tmp"));
-    std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("creating {}: {e}", tmp.display()));
-    let mut mvn = Command::new("mvn");
-    mvn.args(["-q", "-B", "-Dstyle.color=never", "-f"])
-        .arg(&pom_path)
-        .arg("dependency:copy-dependencies")
-        .arg(format!("-DoutputDirectory={}", tmp.display()));
-    run_checked(
-        &mut mvn,
-        "fetching the consumer libraries from Maven Central",
-    );
-    std::fs::write(tmp.join(".pom.xml"), &pom).expect("writing the POM stamp");
-    // Another test binary may have fetched the same jars meanwhile: keep its copy.
-    if std::fs::read(libs.join(".pom.xml")).is_ok_and(|cached| cached == pom) {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return libs;
-    }
-    let _ = std::fs::remove_dir_all(&libs);
-    if std::fs::rename(&tmp, &libs).is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    eprintln!(
-        "fetched the consumer libraries into {} in {:?}",
-        libs.display(),
-        started.elapsed()
-    );
-    libs
+    crate::maven::pom_libs(
+        &consumers_dir().join("pom.xml"),
+        &services.dev_dir.join("consumers"),
+        "the consumer libraries of tests/consumers/pom.xml",
+    )
 }
 
 /// Runs `ConsumerCheck.java` on `jobs` (the JSON text of its jobs file, see that file)

@@ -12,7 +12,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::process::{free_port, run_checked, ServerProcess};
 use crate::{unique_name, Services};
@@ -505,51 +505,13 @@ pub fn release_libs(services: &Services, release: KafkaRelease) -> PathBuf {
         .join("../../scripts/kafka/versions")
         .join(release.version())
         .join("pom.xml");
-    let pom =
-        std::fs::read(&pom_path).unwrap_or_else(|e| panic!("reading {}: {e}", pom_path.display()));
     let home = services
         .dev_dir
         .join("kafka-versions")
         .join(release.version());
-    let libs = home.join("libs");
-    // The POM copied into the cache says what it holds: a changed POM fetches again.
-    if std::fs::read(libs.join(".pom.xml")).is_ok_and(|cached| cached == pom) {
-        return libs;
-    }
-    let started = Instant::now();
-    let tmp = home.join(unique_name("libs_tmp"));
-    std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("creating {}: {e}", tmp.display()));
-    let mut mvn = Command::new("mvn");
-    mvn.args(["-q", "-B", "-Dstyle.color=never", "-f"])
-        .arg(&pom_path)
-        .arg("dependency:copy-dependencies")
-        .arg(format!("-DoutputDirectory={}", tmp.display()));
-    run_checked(
-        &mut mvn,
-        &format!(
-            "fetching the Kafka {} jars from Maven Central",
-            release.version()
-        ),
-    );
-    write(
-        &tmp.join(".pom.xml"),
-        std::str::from_utf8(&pom).expect("the POM is UTF-8"),
-    );
-    // Another test binary may have fetched the same jars meanwhile and may be running them:
-    // keep its copy. Only a stale copy (another POM) is replaced.
-    if std::fs::read(libs.join(".pom.xml")).is_ok_and(|cached| cached == pom) {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return libs;
-    }
-    let _ = std::fs::remove_dir_all(&libs);
-    if std::fs::rename(&tmp, &libs).is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    eprintln!(
-        "fetched the Kafka {} jars into {} in {:?}",
-        release.version(),
-        libs.display(),
-        started.elapsed()
-    );
-    libs
+    crate::maven::pom_libs(
+        &pom_path,
+        &home,
+        &format!("the Kafka {} jars", release.version()),
+    )
 }

@@ -28,6 +28,7 @@ mod kafka_versions;
 pub mod kcat;
 mod kdc;
 mod mariadb;
+mod maven;
 mod names;
 #[cfg(feature = "pki")]
 mod pki;
