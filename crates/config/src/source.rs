@@ -230,7 +230,7 @@ pub(crate) fn check_source(
         Err(error) => {
             let fix = match kind {
                 SourceKind::OceanBase => "write user, user@tenant or user@tenant#cluster",
-                _ => "write the user name",
+                SourceKind::MySql | SourceKind::MariaDb => "write the user name",
             };
             problems.report(raw.user.span(), "source.user", error.to_string(), fix);
             None

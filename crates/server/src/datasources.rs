@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::error::{Error, Result, Rule};
 use crate::model::{
-    new_id, now_rfc3339, DataSourceKind, DataSourceRecord, KafkaRecord, KafkaRelease,
+    new_id, now_rfc3339, Connection, DataSourceKind, DataSourceRecord, KafkaRecord, KafkaRelease,
     SaslMechanism, SaslRecord, SourceRecord, SourceTlsMode, SourceTlsRecord, TlsRecord,
 };
 use crate::state::AppState;
@@ -145,8 +145,8 @@ pub async fn build_record(
         plain.map(|p| state.key.seal(&p)).or_else(|| old.cloned())
     };
     let now = now_rfc3339();
-    let (source, kafka) = match input.kind {
-        DataSourceKind::Kafka => {
+    let connection = match input.kind.config() {
+        None => {
             let k = input.kafka.ok_or_else(|| {
                 Error::invalid(
                     Rule::DataSource,
@@ -174,7 +174,7 @@ pub async fn build_record(
             // Stored secrets stay with the connection they were sent for: a changed
             // address, identity or TLS setting drops them unless they are sent again.
             let old_k = old
-                .and_then(|o| o.kafka.as_ref())
+                .and_then(|o| o.connection.kafka())
                 .filter(|o| same_kafka_connection(o, &k));
             let sasl = match k.sasl {
                 None => None,
@@ -218,17 +218,14 @@ pub async fn build_record(
                     ),
                 }
             });
-            (
-                None,
-                Some(KafkaRecord {
-                    bootstrap_servers: k.bootstrap_servers.trim().to_string(),
-                    version,
-                    sasl,
-                    tls,
-                }),
-            )
+            Connection::Kafka(KafkaRecord {
+                bootstrap_servers: k.bootstrap_servers.trim().to_string(),
+                version,
+                sasl,
+                tls,
+            })
         }
-        DataSourceKind::Oceanbase | DataSourceKind::Mysql | DataSourceKind::Mariadb => {
+        Some(kind) => {
             let s = input.source.ok_or_else(|| {
                 Error::invalid(
                     Rule::DataSource,
@@ -253,7 +250,7 @@ pub async fn build_record(
                     "use 1-65535",
                 ));
             }
-            if input.kind == DataSourceKind::Oceanbase && !s.user.contains('@') {
+            if kind == obsync_config::SourceKind::OceanBase && !s.user.contains('@') {
                 return Err(Error::invalid(
                     Rule::DataSource,
                     "source.user",
@@ -271,7 +268,7 @@ pub async fn build_record(
             }
             // The secrets (password, client key) stay with the address, user and TLS
             // settings they were sent for.
-            let old_s = old.and_then(|o| o.source.as_ref());
+            let old_s = old.and_then(|o| o.connection.source());
             let old_tls = old_s.and_then(|s| s.tls.as_ref());
             let same_connection = old_s.is_some_and(|o| {
                 o.host == s.host.trim()
@@ -290,25 +287,23 @@ pub async fn build_record(
                 None => kept_tls,
                 Some(t) => Some(source_tls_record(state, t, kept_tls.as_ref())?),
             };
-            (
-                Some(SourceRecord {
+            Connection::of_database(
+                kind,
+                SourceRecord {
                     host: s.host.trim().to_string(),
                     port: s.port,
                     user: s.user,
                     password: seal(s.password, old_pw),
                     tls,
-                }),
-                None,
+                },
             )
         }
     };
     Ok(DataSourceRecord {
         id: old.map(|o| o.id.clone()).unwrap_or_else(|| new_id("ds")),
         name,
-        kind: input.kind,
         description: input.description.unwrap_or_default(),
-        source,
-        kafka,
+        connection,
         created_at: old
             .map(|o| o.created_at.clone())
             .unwrap_or_else(|| now.clone()),
@@ -512,7 +507,7 @@ fn check_kerberos(s: &SaslInput) -> crate::error::Result<()> {
 
 /// The source endpoint of a database data source, password opened.
 pub fn endpoint(state: &AppState, ds: &DataSourceRecord) -> Result<SourceEndpoint> {
-    let (Some(kind), Some(s)) = (ds.kind.config(), &ds.source) else {
+    let Some((kind, s)) = ds.connection.database() else {
         return Err(Error::invalid(
             Rule::Request,
             "id",
@@ -538,7 +533,7 @@ pub fn endpoint(state: &AppState, ds: &DataSourceRecord) -> Result<SourceEndpoin
 /// The Kafka client target of a Kafka data source, secrets opened.
 pub fn kafka_target(state: &AppState, ds: &DataSourceRecord) -> Result<obsync_kafka::KafkaTarget> {
     use obsync_kafka::config as k;
-    let Some(kafka) = &ds.kafka else {
+    let Some(kafka) = ds.connection.kafka() else {
         return Err(Error::invalid(
             Rule::Request,
             "id",

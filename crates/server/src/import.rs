@@ -297,8 +297,8 @@ async fn source_datasource(
     let tls = source_tls(tls)?;
     let mode = tls.as_ref().map(|t| t.mode).unwrap_or_default();
     let existing = state.store.list_datasources().await?.into_iter().find(|d| {
-        d.kind == kind
-            && d.source.as_ref().is_some_and(|r| {
+        d.kind() == kind
+            && d.connection.source().is_some_and(|r| {
                 r.host == host
                     && r.port == port
                     && r.user == user
@@ -408,20 +408,15 @@ async fn target_datasource(
     let tls = tls.filter(|tls| tls.enabled != Some(false));
     // The security settings are part of the match: a file with TLS never lands on a
     // plaintext data source at the same address, nor one SASL identity on another's.
-    let same_brokers: Vec<DataSourceRecord> = state
-        .store
-        .list_datasources()
-        .await?
-        .into_iter()
-        .filter(|d| {
-            d.kafka
-                .as_ref()
-                .is_some_and(|k| k.bootstrap_servers == bootstrap.trim())
-        })
-        .collect();
+    let all = state.store.list_datasources().await?;
+    let same_brokers = all.iter().filter_map(|d| {
+        d.connection
+            .kafka()
+            .filter(|k| k.bootstrap_servers == bootstrap.trim())
+            .map(|k| (d, k))
+    });
     let mut differences = Vec::new();
-    for d in &same_brokers {
-        let k = d.kafka.as_ref().expect("filtered on kafka");
+    for (d, k) in same_brokers {
         let found: Vec<String> = [
             sasl_difference(sasl.as_ref(), k),
             tls_difference(tls.as_ref(), k),

@@ -218,20 +218,84 @@ impl std::fmt::Display for SaslMechanism {
     }
 }
 
-/// A stored data source. Exactly one of `source` / `kafka` is set, by `kind`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A stored data source.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataSourceRecord {
     pub id: String,
     pub name: String,
-    pub kind: DataSourceKind,
     pub description: String,
-    pub source: Option<SourceRecord>,
-    pub kafka: Option<KafkaRecord>,
+    /// What it is and how to reach it.
+    pub connection: Connection,
     pub created_at: String,
     pub updated_at: String,
     /// The stored revision this was read at (0: not stored yet); a write succeeds only
     /// while it is still the stored one.
     pub revision: u64,
+}
+
+/// How to reach a data source, one variant per kind: a database source's facts and a
+/// Kafka cluster's cannot be mixed up, and a new kind is a new variant that every
+/// `match` must handle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Connection {
+    OceanBase(SourceRecord),
+    MySql(SourceRecord),
+    MariaDb(SourceRecord),
+    Kafka(KafkaRecord),
+}
+
+impl Connection {
+    pub fn kind(&self) -> DataSourceKind {
+        match self {
+            Connection::OceanBase(_) => DataSourceKind::Oceanbase,
+            Connection::MySql(_) => DataSourceKind::Mysql,
+            Connection::MariaDb(_) => DataSourceKind::Mariadb,
+            Connection::Kafka(_) => DataSourceKind::Kafka,
+        }
+    }
+
+    /// The database connection of a source kind, `None` for Kafka.
+    pub fn source(&self) -> Option<&SourceRecord> {
+        match self {
+            Connection::OceanBase(s) | Connection::MySql(s) | Connection::MariaDb(s) => Some(s),
+            Connection::Kafka(_) => None,
+        }
+    }
+
+    /// The cluster of a Kafka data source, `None` for a database.
+    pub fn kafka(&self) -> Option<&KafkaRecord> {
+        match self {
+            Connection::Kafka(k) => Some(k),
+            Connection::OceanBase(_) | Connection::MySql(_) | Connection::MariaDb(_) => None,
+        }
+    }
+
+    /// The project file's source kind and the database connection, `None` for Kafka.
+    pub fn database(&self) -> Option<(obsync_config::SourceKind, &SourceRecord)> {
+        use obsync_config::SourceKind as C;
+        match self {
+            Connection::OceanBase(s) => Some((C::OceanBase, s)),
+            Connection::MySql(s) => Some((C::MySql, s)),
+            Connection::MariaDb(s) => Some((C::MariaDb, s)),
+            Connection::Kafka(_) => None,
+        }
+    }
+
+    /// A database source of `kind` over `source`.
+    pub fn of_database(kind: obsync_config::SourceKind, source: SourceRecord) -> Connection {
+        use obsync_config::SourceKind as C;
+        match kind {
+            C::OceanBase => Connection::OceanBase(source),
+            C::MySql => Connection::MySql(source),
+            C::MariaDb => Connection::MariaDb(source),
+        }
+    }
+}
+
+impl DataSourceRecord {
+    pub fn kind(&self) -> DataSourceKind {
+        self.connection.kind()
+    }
 }
 
 /// Connection facts of a database source.

@@ -22,7 +22,7 @@ use base64::Engine;
 use obsync_config::Secret;
 use serde::{Deserialize, Serialize};
 
-use crate::model::DataSourceRecord;
+use crate::model::{Connection, DataSourceRecord};
 
 /// Name of the key file inside the data directory.
 pub const KEY_FILE: &str = "secret.key";
@@ -158,16 +158,15 @@ impl SecretKey {
 
     /// The one door: every stored secret of data source `ds`, opened.
     pub fn open_datasource(&self, ds: &DataSourceRecord) -> Result<DataSourceSecrets, SecretError> {
-        let (password, client_key) = match (&ds.source, &ds.kafka) {
-            (Some(s), _) => (
+        let (password, client_key) = match &ds.connection {
+            Connection::OceanBase(s) | Connection::MySql(s) | Connection::MariaDb(s) => (
                 s.password.as_ref(),
                 s.tls.as_ref().and_then(|t| t.client_key_pem.as_ref()),
             ),
-            (None, Some(k)) => (
+            Connection::Kafka(k) => (
                 k.sasl.as_ref().and_then(|s| s.password.as_ref()),
                 k.tls.as_ref().and_then(|t| t.client_key_pem.as_ref()),
             ),
-            (None, None) => (None, None),
         };
         let open = |sealed: &Sealed| self.open(sealed).map(Secret::new);
         Ok(DataSourceSecrets {

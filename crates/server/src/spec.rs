@@ -110,7 +110,7 @@ pub fn render(
             "choose one of GET /api/v1/datasources?kind=kafka",
         )
     })?;
-    let (Some(kind), Some(src)) = (source.kind.source_kind(), &source.source) else {
+    let Some((kind, src)) = source.connection.database() else {
         return Err(SpecError::one(
             "source_id",
             format!(
@@ -120,7 +120,7 @@ pub fn render(
             "choose an OceanBase, MySQL or MariaDB data source as the source",
         ));
     };
-    let (DataSourceKind::Kafka, Some(kafka)) = (target.kind, &target.kafka) else {
+    let Some(kafka) = target.connection.kafka() else {
         return Err(SpecError::one(
             "target_id",
             format!("data source {} is not a Kafka cluster", target.name),
@@ -245,7 +245,7 @@ pub fn render(
             tags,
         },
         source: SourceSection {
-            kind: kind.into(),
+            kind: DataSourceKind::from_config(kind).as_str().into(),
             host: src.host.clone(),
             port: i64::from(src.port),
             user: src.user.clone(),
@@ -404,22 +404,27 @@ fn spec_problem(e: ConfigError) -> SpecProblem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{KafkaRecord, ObjectSpec, SourceRecord, SyncSpec};
+    use crate::model::{Connection, KafkaRecord, ObjectSpec, SourceRecord, SyncSpec};
+
+    fn kafka_of(ds: &mut DataSourceRecord) -> &mut KafkaRecord {
+        match &mut ds.connection {
+            Connection::Kafka(k) => k,
+            other => panic!("not Kafka: {other:?}"),
+        }
+    }
 
     fn datasources(key: &SecretKey) -> (DataSourceRecord, DataSourceRecord) {
         let source = DataSourceRecord {
             id: "ds_src".into(),
             name: "maria".into(),
-            kind: DataSourceKind::Mariadb,
             description: String::new(),
-            source: Some(SourceRecord {
+            connection: Connection::MariaDb(SourceRecord {
                 host: "127.0.0.1".into(),
                 port: 3306,
                 user: "obsync".into(),
                 password: Some(key.seal("s3cret-pw")),
                 tls: None,
             }),
-            kafka: None,
             created_at: String::new(),
             updated_at: String::new(),
             revision: 1,
@@ -427,10 +432,8 @@ mod tests {
         let target = DataSourceRecord {
             id: "ds_k".into(),
             name: "kafka".into(),
-            kind: DataSourceKind::Kafka,
             description: String::new(),
-            source: None,
-            kafka: Some(KafkaRecord {
+            connection: Connection::Kafka(KafkaRecord {
                 bootstrap_servers: "127.0.0.1:9092".into(),
                 version: crate::model::KafkaRelease::V3,
                 sasl: None,
@@ -574,7 +577,7 @@ mod tests {
         let keytab =
             std::env::temp_dir().join(format!("obsync-spec-{}.keytab", std::process::id()));
         std::fs::write(&keytab, b"keytab").unwrap();
-        target.kafka.as_mut().unwrap().sasl = Some(crate::model::SaslRecord {
+        kafka_of(&mut target).sasl = Some(crate::model::SaslRecord {
             mechanism: SaslMechanism::Gssapi,
             username: String::new(),
             password: None,
@@ -609,7 +612,7 @@ mod tests {
     fn a_tls_client_key_goes_to_the_client_in_memory_and_is_never_exported() {
         let key = key();
         let (source, mut target) = datasources(&key);
-        target.kafka.as_mut().unwrap().tls = Some(crate::model::TlsRecord {
+        kafka_of(&mut target).tls = Some(crate::model::TlsRecord {
             enabled: true,
             verify_hostname: false,
             ca_pem: Some("-----BEGIN CERTIFICATE-----\nCA".into()),
@@ -635,7 +638,7 @@ mod tests {
         assert_eq!(
             kafka_tls(
                 &target.name,
-                target.kafka.as_ref().unwrap().tls.as_ref(),
+                target.connection.kafka().unwrap().tls.as_ref(),
                 key.open_datasource(&target).unwrap().client_key.as_ref()
             )
             .unwrap(),

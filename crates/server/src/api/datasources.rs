@@ -23,7 +23,9 @@ pub use crate::datasources::{
     build_record, endpoint, kafka_target, DataSourceInput, KafkaInput, SaslInput, SourceInput,
     SourceTlsInput, TlsInput,
 };
-use crate::model::{DataSourceKind, DataSourceRecord, KafkaRelease, SaslMechanism, SourceTlsMode};
+use crate::model::{
+    Connection, DataSourceKind, DataSourceRecord, KafkaRelease, SaslMechanism, SourceTlsMode,
+};
 use crate::state::AppState;
 use axum::response::IntoResponse;
 
@@ -196,8 +198,14 @@ pub struct TopicItem {
 
 async fn view(state: &AppState, ds: DataSourceRecord) -> ApiResult<DataSource> {
     let used_by = used_by(state, &ds.id).await?;
+    let kind = ds.kind();
+    // The API keeps the kind and one of `source` / `kafka` beside it.
+    let (source, kafka) = match ds.connection {
+        Connection::OceanBase(s) | Connection::MySql(s) | Connection::MariaDb(s) => (Some(s), None),
+        Connection::Kafka(k) => (None, Some(k)),
+    };
     Ok(DataSource {
-        source: ds.source.map(|s| SourceView {
+        source: source.map(|s| SourceView {
             host: s.host,
             port: s.port,
             user: s.user,
@@ -217,7 +225,7 @@ async fn view(state: &AppState, ds: DataSourceRecord) -> ApiResult<DataSource> {
                 },
             },
         }),
-        kafka: ds.kafka.map(|k| KafkaView {
+        kafka: kafka.map(|k| KafkaView {
             bootstrap_servers: k.bootstrap_servers,
             version: k.version,
             sasl: k.sasl.map(|s| SaslView {
@@ -238,7 +246,7 @@ async fn view(state: &AppState, ds: DataSourceRecord) -> ApiResult<DataSource> {
         }),
         id: ds.id,
         name: ds.name,
-        kind: ds.kind,
+        kind,
         description: ds.description,
         used_by,
         created_at: ds.created_at,
@@ -278,7 +286,7 @@ async fn list_datasources(
 ) -> ApiResult<Json<DataSourceList>> {
     let mut items: Vec<DataSource> = Vec::new();
     for d in state.store.list_datasources().await? {
-        if filter.kind.is_none_or(|k| k == d.kind) {
+        if filter.kind.is_none_or(|k| k == d.kind()) {
             items.push(view(&state, d).await?);
         }
     }
@@ -331,7 +339,7 @@ async fn update_datasource(
 ) -> ApiResult<impl IntoResponse> {
     let old = get_record(&state, &id).await?;
     if_match.check("data source", &id, old.revision)?;
-    if input.kind != old.kind {
+    if input.kind != old.kind() {
         return Err(ApiError::bad_request(
             "kind",
             "the kind of a data source cannot change",
@@ -430,7 +438,7 @@ fn failed(error: &(dyn std::error::Error + 'static), advice: &str) -> TestResult
 }
 
 async fn test(state: &AppState, ds: &DataSourceRecord) -> ApiResult<TestResult> {
-    if ds.kind == DataSourceKind::Kafka {
+    if let Some(kafka) = ds.connection.kafka() {
         let target = kafka_target(state, ds)?;
         let admin = match obsync_kafka::KafkaAdmin::with_timeout(&target, PROBE_TIMEOUT) {
             Ok(a) => a,
@@ -450,10 +458,10 @@ async fn test(state: &AppState, ds: &DataSourceRecord) -> ApiResult<TestResult> 
                         "{} broker(s), ids {ids:?}, {} topic(s); Kafka {} as configured",
                         ids.len(),
                         cluster.topic_count,
-                        ds.kafka.as_ref().map_or("", |k| k.version.as_str())
+                        kafka.version.as_str()
                     ),
                     details: TestDetails {
-                        version: ds.kafka.as_ref().map(|k| k.version.to_string()),
+                        version: Some(kafka.version.to_string()),
                         flavor: Some("kafka".into()),
                         broker_ids: ids,
                     },

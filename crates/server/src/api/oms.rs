@@ -223,7 +223,7 @@ async fn summary(state: &AppState, p: &ProjectRecord) -> Value {
         .await
         .ok()
         .flatten()
-        .map(|d| oms_type(d.kind));
+        .map(|d| oms_type(d.kind()));
     json!({
         "id": p.id,
         "name": p.spec.name,
@@ -386,11 +386,11 @@ async fn list_datasources(state: &AppState, body: &Value) -> ApiResult<Reply> {
             json!({
                 "id": d.id,
                 "name": d.name,
-                "type": oms_type(d.kind),
-                "host": d.source.as_ref().map(|s| s.host.clone()),
-                "port": d.source.as_ref().map(|s| s.port),
-                "userName": d.source.as_ref().map(|s| s.user.clone()),
-                "endpoint": d.kafka.as_ref().map(|k| k.bootstrap_servers.clone()),
+                "type": oms_type(d.kind()),
+                "host": d.connection.source().map(|s| s.host.clone()),
+                "port": d.connection.source().map(|s| s.port),
+                "userName": d.connection.source().map(|s| s.user.clone()),
+                "endpoint": d.connection.kafka().map(|k| k.bootstrap_servers.clone()),
                 "description": d.description,
                 "gmtCreate": d.created_at,
                 "gmtModified": d.updated_at,

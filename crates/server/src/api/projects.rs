@@ -171,9 +171,9 @@ pub async fn view(state: &AppState, record: ProjectRecord) -> ApiResult<Project>
     let ds_ref = async |id: &str| -> ApiResult<DataSourceRef> {
         Ok(match state.store.get_datasource(id).await? {
             Some(d) => DataSourceRef {
+                kind: d.kind().as_str().into(),
                 id: d.id,
                 name: d.name,
-                kind: d.kind.as_str().into(),
             },
             None => DataSourceRef {
                 id: id.into(),

@@ -1,5 +1,6 @@
-//! The server's state behind a narrow interface. SQLite in the data directory today
-//! ([`SqliteStore`]); a later cluster mode keeps the same records in an external store.
+//! The server's state behind a narrow, async interface. SQLite in the data directory
+//! today ([`SqliteStore`]); a later cluster mode keeps the same records in compacted
+//! Kafka topics behind the same traits (the contract: ARCHITECTURE.md, "The server").
 //!
 //! Architecture invariant: the store holds secrets only sealed ([`crate::secrets`]);
 //! checkpoints are not here but in each project's own folder, written by the pipeline.
@@ -74,6 +75,12 @@ pub enum StoreError {
     Record(#[from] serde_json::Error),
     #[error("a stored {what} is {value:?}, which this version does not know: it was written by a newer obsync; run that version again")]
     UnknownValue { what: &'static str, value: String },
+    #[error("stored {what} {id} has no {field}, which its kind needs: the database was changed by something else than obsync; restore it from a backup")]
+    Incomplete {
+        what: &'static str,
+        id: String,
+        field: &'static str,
+    },
     #[error("stored {table} record {id} has format {format}, newer than this version's {known}: it was written by a newer obsync; run that version again")]
     NewerFormat {
         table: &'static str,

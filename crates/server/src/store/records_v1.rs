@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::StoreError;
 use crate::lifecycle::{ProjectState, Stage};
 use crate::model::{
-    DataSourceRecord, ErrorInfo, KafkaRecord, KafkaRelease, ObjectSpec, PrecheckRecord,
+    Connection, DataSourceRecord, ErrorInfo, KafkaRecord, KafkaRelease, ObjectSpec, PrecheckRecord,
     ProjectRecord, ProjectSpec, SaslMechanism, SaslRecord, SourceRecord, SourceTlsMode,
     SourceTlsRecord, SyncSpec, Tag, TlsRecord,
 };
@@ -179,9 +179,9 @@ impl DataSourceV1 {
         DataSourceV1 {
             id: ds.id.clone(),
             name: ds.name.clone(),
-            kind: ds.kind.as_str().to_string(),
+            kind: ds.kind().as_str().to_string(),
             description: ds.description.clone(),
-            source: ds.source.as_ref().map(|s| SourceV1 {
+            source: ds.connection.source().map(|s| SourceV1 {
                 host: s.host.clone(),
                 port: s.port,
                 user: s.user.clone(),
@@ -193,7 +193,7 @@ impl DataSourceV1 {
                     client_key_pem: stored(&t.client_key_pem),
                 }),
             }),
-            kafka: ds.kafka.as_ref().map(|k| KafkaV1 {
+            kafka: ds.connection.kafka().map(|k| KafkaV1 {
                 bootstrap_servers: k.bootstrap_servers.clone(),
                 version: k.version.as_str().to_string(),
                 sasl: k.sasl.as_ref().map(|s| SaslV1 {
@@ -220,6 +220,11 @@ impl DataSourceV1 {
     pub fn into_record(self, revision: u64) -> Result<DataSourceRecord, StoreError> {
         let kind = crate::model::DataSourceKind::parse(&self.kind)
             .ok_or_else(|| unknown("data source kind", &self.kind))?;
+        let missing = |field| StoreError::Incomplete {
+            what: "data source",
+            id: self.id.clone(),
+            field,
+        };
         let source = match self.source {
             None => None,
             Some(s) => Some(SourceRecord {
@@ -238,13 +243,20 @@ impl DataSourceV1 {
                 },
             }),
         };
+        // Format 1 keeps both fields; the kind says which one is the connection.
+        let connection = match (kind.config(), source) {
+            (Some(kind), Some(source)) => Connection::of_database(kind, source),
+            (Some(_), None) => return Err(missing("source")),
+            (None, _) => match self.kafka {
+                Some(kafka) => Connection::Kafka(kafka.into_record()?),
+                None => return Err(missing("kafka")),
+            },
+        };
         Ok(DataSourceRecord {
             id: self.id,
             name: self.name,
-            kind,
             description: self.description,
-            source,
-            kafka: self.kafka.map(KafkaV1::into_record).transpose()?,
+            connection,
             created_at: self.created_at,
             updated_at: self.updated_at,
             revision,
@@ -569,5 +581,50 @@ impl ProjectV1 {
             updated_at: self.updated_at,
             revision,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(kind: &str, source: bool, kafka: bool) -> DataSourceV1 {
+        serde_json::from_value(serde_json::json!({
+            "id": "ds_1", "name": "one", "kind": kind,
+            "source": source.then(|| serde_json::json!({"host": "db", "port": 3306, "user": "u"})),
+            "kafka": kafka.then(|| serde_json::json!({"bootstrap_servers": "k:9092", "version": "3.x"})),
+            "created_at": "", "updated_at": "",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn each_kind_reads_back_as_its_own_connection() {
+        for (kind, source, kafka) in [
+            ("oceanbase", true, false),
+            ("mysql", true, false),
+            ("mariadb", true, false),
+            ("kafka", false, true),
+        ] {
+            let record = stored(kind, source, kafka).into_record(3).unwrap();
+            assert_eq!(record.kind().as_str(), kind);
+            assert_eq!(record.connection.source().is_some(), source, "{kind}");
+            assert_eq!(record.connection.kafka().is_some(), kafka, "{kind}");
+            let again = DataSourceV1::of(&record).into_record(3).unwrap();
+            assert_eq!(again, record);
+        }
+    }
+
+    #[test]
+    fn a_stored_data_source_without_the_connection_of_its_kind_is_refused_by_name() {
+        for (kind, field) in [("mysql", "source"), ("kafka", "kafka")] {
+            let err = stored(kind, kind == "kafka", kind != "kafka")
+                .into_record(1)
+                .unwrap_err();
+            assert!(
+                matches!(&err, StoreError::Incomplete { field: f, .. } if *f == field),
+                "{err}"
+            );
+        }
     }
 }

@@ -3,9 +3,10 @@
 //! format and revision beside them; the few columns queried on their own (names,
 //! session expiry, event order) are real columns.
 //!
-//! Calls are synchronous on one connection behind a mutex: every statement touches a
-//! few rows of a local file in WAL mode and takes well under a millisecond, far less
-//! than handing it to a blocking thread would cost.
+//! Each call runs on a blocking thread (`spawn_blocking`) with the one connection
+//! locked: a statement usually takes well under a millisecond, but a WAL checkpoint's
+//! fsync or another process's lock can take much longer, and no runtime thread may
+//! wait on that. The lock makes each call, with the transaction inside it, atomic.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -1017,10 +1018,14 @@ mod tests {
         let ds = DataSourceRecord {
             id: "ds_1".into(),
             name: "one".into(),
-            kind: crate::model::DataSourceKind::Mariadb,
             description: String::new(),
-            source: None,
-            kafka: None,
+            connection: crate::model::Connection::MariaDb(crate::model::SourceRecord {
+                host: "db".into(),
+                port: 3306,
+                user: "obsync".into(),
+                password: None,
+                tls: None,
+            }),
             created_at: String::new(),
             updated_at: String::new(),
             revision: 0,
