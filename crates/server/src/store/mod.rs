@@ -5,6 +5,8 @@
 //! Architecture invariant: the store holds secrets only sealed ([`crate::secrets`]);
 //! checkpoints are not here but in each project's own folder, written by the pipeline.
 
+#[cfg(test)]
+mod memory;
 mod records_v1;
 mod sqlite;
 

@@ -79,7 +79,7 @@ fn migrations() -> Migrations<'static> {
 }
 
 /// How long a token's last use may be stale, in seconds: one write a minute at most.
-const LAST_USED_RESOLUTION: i64 = 60;
+pub(super) const LAST_USED_RESOLUTION: i64 = 60;
 
 fn role_of(text: String) -> Role {
     // Only this module writes the column, from `Role::as_str`.
