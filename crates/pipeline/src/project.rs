@@ -246,7 +246,9 @@ async fn run(ctx: &mut RunContext) -> Result<RunOutcome, RunError> {
     for (id, why) in &plan.excluded {
         tracing::warn!(table = %id, reason = %why, "object matched but is not synced");
     }
-    let producer = Arc::new(KafkaProducer::with_metrics(
+    // The process's one client for this target configuration (`obsync_kafka::shared`);
+    // acknowledgements still come per message, to this run's tracker.
+    let producer = Arc::new(KafkaProducer::shared(
         &settings.kafka,
         ctx.metrics.producer.clone(),
     )?);
