@@ -66,3 +66,32 @@ pub fn open_clients() -> usize {
         .as_ref()
         .map_or(0, |c| c.values().filter(|c| c.strong_count() > 0).count())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{KafkaProducer, KafkaTarget};
+    use std::sync::Arc;
+
+    /// No broker is needed: creating a client does not connect.
+    #[test]
+    fn one_client_per_configuration_closed_with_its_last_handle() {
+        let target = KafkaTarget::new("127.0.0.1:1");
+        let mut other = target.clone();
+        other.extra.insert("linger.ms".into(), "7".into());
+        let a = KafkaProducer::shared(&target, Arc::default()).unwrap();
+        let b = KafkaProducer::shared(&target, Arc::default()).unwrap();
+        let c = KafkaProducer::shared(&other, Arc::default()).unwrap();
+        assert_eq!(a.client_number(), b.client_number());
+        assert_ne!(a.client_number(), c.client_number());
+        // A handle of its own is never shared.
+        let own = KafkaProducer::new(&target).unwrap();
+        assert_ne!(own.client_number(), a.client_number());
+        let number = a.client_number();
+        drop(a);
+        let d = KafkaProducer::shared(&target, Arc::default()).unwrap();
+        assert_eq!(d.client_number(), number, "b still holds the client");
+        drop((b, d));
+        let e = KafkaProducer::shared(&target, Arc::default()).unwrap();
+        assert_ne!(e.client_number(), number, "the last handle closed the client");
+    }
+}

@@ -14,6 +14,7 @@ use obsync_kafka::{KafkaAdmin, KafkaProducer};
 use obsync_model::{ErrorChain, ErrorReport, LogPosition};
 use obsync_source::binlog::StartFrom;
 use obsync_source::metadata::MetadataReader;
+use obsync_source::usage::{Holding, UsageGuard};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -210,6 +211,7 @@ async fn run_resuming(mut ctx: RunContext) -> Result<RunOutcome, RunError> {
                 // Cleared by the next acknowledgement, or the next binlog stream opened.
                 let cause = match e {
                     RunError::Binlog(_) => WarningCause::Source,
+                    _ if e.source_sql().is_some() => WarningCause::Source,
                     _ => WarningCause::Kafka,
                 };
                 ctx.stats.warnings.set(
@@ -241,8 +243,20 @@ async fn run(ctx: &mut RunContext) -> Result<RunOutcome, RunError> {
     let state = store.load()?;
     tracing::info!(project = %settings.name, state_dir = %ctx.state_dir.display(), "starting");
 
+    // What this run holds on the source, for the advice of a full server
+    // (`obsync_source::usage`); the entry goes with the run.
+    let usage = obsync_source::usage::register(&settings.source.address());
+    usage.hold(Holding {
+        metadata: 1,
+        ..Holding::default()
+    });
     let reader = MetadataReader::from_endpoint(&settings.source);
     let plan = plan::resolve(&settings.config, &reader).await?;
+    // The source answered: a refusal that made the last attempt resume is over.
+    if ctx.stats.warnings.is_set(WarningCause::Source) {
+        ctx.stats.warnings.clear(WarningCause::Source);
+        ctx.status.clear_error();
+    }
     for (id, why) in &plan.excluded {
         tracing::warn!(table = %id, reason = %why, "object matched but is not synced");
     }
@@ -252,6 +266,7 @@ async fn run(ctx: &mut RunContext) -> Result<RunOutcome, RunError> {
         &settings.kafka,
         ctx.metrics.producer.clone(),
     )?);
+    ctx.metrics.kafka_client.set(producer.client_number() as i64);
     let admin = KafkaAdmin::new(&settings.kafka)?;
 
     let (tx, rx) = mpsc::channel(IN_FLIGHT_MESSAGES);
@@ -274,7 +289,7 @@ async fn run(ctx: &mut RunContext) -> Result<RunOutcome, RunError> {
         )));
     }
 
-    let outcome = run_stages(ctx, &plan, &state, &admin, emitter).await;
+    let outcome = run_stages(ctx, &plan, &state, &admin, emitter, &usage).await;
     // Every sender is gone now: the tracker drains the acknowledgements still due
     // and writes the final checkpoint.
     let tracked = tracker
@@ -295,6 +310,7 @@ async fn run_stages(
     state: &ProjectState,
     admin: &KafkaAdmin,
     emitter: Emitter,
+    usage: &UsageGuard,
 ) -> Result<RunOutcome, RunError> {
     let s = ctx.settings.clone();
     if s.sync.schema && !state.schema_done {
@@ -304,6 +320,11 @@ async fn run_stages(
     let routes = routes(plan, admin, &ctx.metrics).await?;
     let mut snapshot_start = state.snapshot_start.clone();
     if s.sync.full && !state.full_done {
+        usage.hold(Holding {
+            metadata: 1,
+            snapshot: s.snapshot_parallelism as u32 + 1,
+            dump: 0,
+        });
         let full = stages::full::run(ctx, plan, &routes, state, &emitter).await?;
         if !full.completed {
             return Ok(RunOutcome::Stopped);
@@ -323,6 +344,11 @@ async fn run_stages(
         // The server the checkpoint's position was read from (none for a snapshot
         // start: its position was read moments ago from the server the run reads).
         let server = state.incremental.as_ref().and(state.source_server.clone());
+        usage.hold(Holding {
+            metadata: 2,
+            snapshot: 0,
+            dump: 1,
+        });
         stages::incremental::run(ctx, plan, &routes, start, server, known, emitter).await?;
         return Ok(RunOutcome::Stopped);
     }

@@ -53,7 +53,7 @@ impl fmt::Debug for SourceEndpoint {
 
 /// Failure to open a connection, with the address so the user knows which server.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot connect to the {flavor} source at {host}:{port} as {user:?} ({})", advice(.source, *.tls))]
+#[error("cannot connect to the {flavor} source at {host}:{port} as {user:?} ({}{})", advice(.source, *.tls), held_text(.held))]
 pub struct ConnectError {
     pub flavor: SourceFlavor,
     pub host: String,
@@ -61,6 +61,8 @@ pub struct ConnectError {
     pub user: String,
     /// The TLS mode in use.
     pub tls: TlsMode,
+    /// When the server is full: what this process holds on it at the time.
+    pub held: Option<crate::usage::Usage>,
     #[source]
     pub source: ConnectFailure,
 }
@@ -201,7 +203,9 @@ impl SourceEndpoint {
     }
 
     fn connect_error_of(&self, source: ConnectFailure) -> ConnectError {
+        let full = matches!(&source, ConnectFailure::Sql(s) if s.is_connection_limit());
         ConnectError {
+            held: full.then(|| crate::usage::usage(&self.address())),
             flavor: self.flavor,
             host: self.host.clone(),
             port: self.port,
@@ -212,17 +216,24 @@ impl SourceEndpoint {
     }
 }
 
+/// What this process holds on a full server, when known.
+fn held_text(usage: &Option<crate::usage::Usage>) -> String {
+    usage.map(|u| format!("; {u}")).unwrap_or_default()
+}
+
 /// What to check, from the kind of failure.
 fn advice(failure: &ConnectFailure, mode: TlsMode) -> &'static str {
     let sql = match failure {
         ConnectFailure::TlsSetup(_) => return "check the TLS settings",
         ConnectFailure::Sql(sql) => sql,
     };
-    // ER_CON_COUNT_ERROR: the login was fine, the server is full; a running project
-    // retries it.
-    if sql.server_code() == Some(1040) {
-        return "the server has no free connection (max_connections): close idle sessions \
-                or raise max_connections on the server; a running project keeps retrying";
+    // ER_CON_COUNT_ERROR / ER_TOO_MANY_USER_CONNECTIONS: the login was fine, the server
+    // (or the user's quota) is full; a running project retries it.
+    if sql.is_connection_limit() {
+        return "the server has no free connection for this user (max_connections, or the \
+                user's max_user_connections): raise it on the server above what obsync and \
+                the other clients hold, lower snapshot_parallelism, or run fewer projects on \
+                this source at once; a running project keeps retrying with backoff";
     }
     let e = sql.inner();
     if server_lacks_tls(e) {

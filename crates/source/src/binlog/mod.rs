@@ -54,6 +54,7 @@ pub(crate) mod stream;
 pub mod timestamp_start;
 
 pub use error::BinlogError;
+pub(crate) use stream::is_transient as is_transient_sql;
 pub use reader::{
     BinlogOptions, BinlogReader, Positioning, ProbeReport, ReconnectPolicy, StartFrom, TableFilter,
 };
