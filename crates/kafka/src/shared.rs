@@ -92,6 +92,10 @@ mod tests {
         assert_eq!(d.client_number(), number, "b still holds the client");
         drop((b, d));
         let e = KafkaProducer::shared(&target, Arc::default()).unwrap();
-        assert_ne!(e.client_number(), number, "the last handle closed the client");
+        assert_ne!(
+            e.client_number(),
+            number,
+            "the last handle closed the client"
+        );
     }
 }

@@ -251,7 +251,10 @@ async fn run(ctx: &mut RunContext) -> Result<RunOutcome, RunError> {
         ..Holding::default()
     });
     let reader = MetadataReader::from_endpoint(&settings.source);
-    let plan = plan::resolve(&settings.config, &reader).await?;
+    let plan = plan::resolve(&settings.config, &reader).await;
+    // The stages open what they need; an idle pool would hold a connection per project.
+    reader.close().await;
+    let plan = plan?;
     // The source answered: a refusal that made the last attempt resume is over.
     if ctx.stats.warnings.is_set(WarningCause::Source) {
         ctx.stats.warnings.clear(WarningCause::Source);
@@ -266,7 +269,9 @@ async fn run(ctx: &mut RunContext) -> Result<RunOutcome, RunError> {
         &settings.kafka,
         ctx.metrics.producer.clone(),
     )?);
-    ctx.metrics.kafka_client.set(producer.client_number() as i64);
+    ctx.metrics
+        .kafka_client
+        .set(producer.client_number() as i64);
     let admin = KafkaAdmin::new(&settings.kafka)?;
 
     let (tx, rx) = mpsc::channel(IN_FLIGHT_MESSAGES);
@@ -321,7 +326,7 @@ async fn run_stages(
     let mut snapshot_start = state.snapshot_start.clone();
     if s.sync.full && !state.full_done {
         usage.hold(Holding {
-            metadata: 1,
+            metadata: 0,
             snapshot: s.snapshot_parallelism as u32 + 1,
             dump: 0,
         });
@@ -345,7 +350,7 @@ async fn run_stages(
         // start: its position was read moments ago from the server the run reads).
         let server = state.incremental.as_ref().and(state.source_server.clone());
         usage.hold(Holding {
-            metadata: 2,
+            metadata: 1,
             snapshot: 0,
             dump: 1,
         });

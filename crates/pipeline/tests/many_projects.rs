@@ -95,7 +95,10 @@ async fn a_full_source_is_retried_and_the_advice_counts_what_obsync_holds() {
         match lim.try_query("SELECT 1") {
             Err(e) if e.contains("1040") => break,
             other => {
-                assert!(Instant::now() < deadline, "the server never filled: {other:?}");
+                assert!(
+                    Instant::now() < deadline,
+                    "the server never filled: {other:?}"
+                );
                 sleepers.open_one(&admin);
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
@@ -113,11 +116,16 @@ async fn a_full_source_is_retried_and_the_advice_counts_what_obsync_holds() {
     let settings = support::settings_on(&lim, &services.kafka_bootstrap, &project);
     let state = std::env::temp_dir().join(unique_name("full_source_state"));
     let handle = ProjectHandle::start(settings, state);
-    support::wait_for(&handle, support::TIMEOUT, "no warning about the full source", |s| {
-        s.warning
-            .as_ref()
-            .is_some_and(|w| w.message.contains("max_connections"))
-    })
+    support::wait_for(
+        &handle,
+        support::TIMEOUT,
+        "no warning about the full source",
+        |s| {
+            s.warning
+                .as_ref()
+                .is_some_and(|w| w.message.contains("max_connections"))
+        },
+    )
     .await;
     let warning = handle.status().warning.unwrap().message;
     // The real cause and obsync's own share of it, never the credentials.
@@ -169,7 +177,10 @@ async fn projects_on_one_target_share_one_producer_and_stop_on_their_own() {
             ..Default::default()
         };
         let settings = support::settings_on(m, &services.kafka_bootstrap, &project);
-        support::start_streaming(settings, std::env::temp_dir().join(unique_name("share_state")))
+        support::start_streaming(
+            settings,
+            std::env::temp_dir().join(unique_name("share_state")),
+        )
     };
     let a = start("sharea", &db_a, &topic_a).await;
     let b = start("shareb", &db_b, &topic_b).await;

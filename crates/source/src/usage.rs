@@ -15,7 +15,8 @@ use std::sync::Mutex;
 /// The connections one project's current stage may hold on its source.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Holding {
-    /// The project's metadata pool (tables, columns, server facts): 1 while it runs.
+    /// The project's metadata pool (tables, columns, server facts) while it starts, and
+    /// the binlog reader's own metadata connection while it streams: 1.
     pub metadata: u32,
     /// The snapshot pool while the full stage runs: `snapshot_parallelism`, plus one for
     /// the position read before the first row.
@@ -50,8 +51,9 @@ impl fmt::Display for Usage {
             f,
             "obsync holds up to {} connections on it for {} running projects: {} metadata, \
              {} binlog dumps, {} snapshot connections ({} projects in their snapshot); each \
-             project holds 1 metadata connection, snapshot_parallelism + 1 during its \
-             snapshot, and a binlog dump with 1 more metadata connection while streaming",
+             project holds 1 metadata connection while it starts, snapshot_parallelism + 1 \
+             during its snapshot, and a binlog dump with 1 metadata connection while \
+             streaming",
             self.total(),
             self.projects,
             self.metadata,
