@@ -294,7 +294,7 @@ async fn run(ctx: &mut RunContext) -> Result<RunOutcome, RunError> {
         )));
     }
 
-    let outcome = run_stages(ctx, &plan, &state, &admin, emitter, &usage).await;
+    let outcome = run_stages(ctx, &plan, &state, admin, emitter, &usage).await;
     // Every sender is gone now: the tracker drains the acknowledgements still due
     // and writes the final checkpoint.
     let tracked = tracker
@@ -313,16 +313,19 @@ async fn run_stages(
     ctx: &mut RunContext,
     plan: &ProjectPlan,
     state: &ProjectState,
-    admin: &KafkaAdmin,
+    admin: KafkaAdmin,
     emitter: Emitter,
     usage: &UsageGuard,
 ) -> Result<RunOutcome, RunError> {
     let s = ctx.settings.clone();
     if s.sync.schema && !state.schema_done {
-        stages::schema::run(ctx, plan, admin).await?;
+        stages::schema::run(ctx, plan, &admin).await?;
         emitter.mark(Mark::SchemaDone).await?;
     }
-    let routes = routes(plan, admin, &ctx.metrics).await?;
+    let routes = routes(plan, &admin, &ctx.metrics).await?;
+    // The admin client is done (topics exist, partition counts known): closing it frees
+    // its threads and broker sockets for the rest of a run that may last months.
+    drop(admin);
     let mut snapshot_start = state.snapshot_start.clone();
     if s.sync.full && !state.full_done {
         usage.hold(Holding {
