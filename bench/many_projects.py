@@ -346,7 +346,7 @@ def run(args):
             "states": final_states, "inexact": inexact,
             "empty": {"rss_mib": round(rss_empty, 1), "threads": threads_empty},
             "idle": idle, "busy": busy, "rate": round(rate, 1),
-            "loadavg": os.getloadavg()[0],
+            "loadavg": os.getloadavg()[0], "binary": args.binary,
         }
         report(result)
         return 0 if inexact == 0 and final_states.get("running", 0) == n else 1
@@ -366,8 +366,9 @@ def report(r):
             (f"{r['rate']} changes/s", r["busy"])]
     lines = [
         f"# {r['projects']} projects in one server ({r['date']})", "",
-        f"Release build; private MariaDB with max_connections {r['max_connections']}; "
-        f"shared Kafka. Load average at the end: {r['loadavg']:.1f}.", "",
+        f"Binary {r['binary']}; private MariaDB with max_connections "
+        f"{r['max_connections']}; shared Kafka. Load average at the end: {r['loadavg']:.1f}.",
+        "",
         f"- created, prechecked and started in {r['created_s']} s; every project streaming "
         f"after {r['all_streaming_s']} s",
         f"- states at the end: {r['states']}; precheck failures: {r['precheck_failed']}; "
