@@ -53,7 +53,7 @@ impl fmt::Debug for SourceEndpoint {
 
 /// Failure to open a connection, with the address so the user knows which server.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot connect to the {flavor} source at {host}:{port} as {user:?} ({}{})", advice(.source, *.tls), held_text(.held))]
+#[error("cannot connect to the {flavor} source at {host}:{port} as {user:?} ({}{})", advice(.source, *.tls), held_text(.source, .host, *.port))]
 pub struct ConnectError {
     pub flavor: SourceFlavor,
     pub host: String,
@@ -61,8 +61,6 @@ pub struct ConnectError {
     pub user: String,
     /// The TLS mode in use.
     pub tls: TlsMode,
-    /// When the server is full: what this process holds on it at the time.
-    pub held: Option<crate::usage::Usage>,
     #[source]
     pub source: ConnectFailure,
 }
@@ -203,9 +201,7 @@ impl SourceEndpoint {
     }
 
     fn connect_error_of(&self, source: ConnectFailure) -> ConnectError {
-        let full = matches!(&source, ConnectFailure::Sql(s) if s.is_connection_limit());
         ConnectError {
-            held: full.then(|| crate::usage::usage(&self.address())),
             flavor: self.flavor,
             host: self.host.clone(),
             port: self.port,
@@ -216,9 +212,15 @@ impl SourceEndpoint {
     }
 }
 
-/// What this process holds on a full server, when known.
-fn held_text(usage: &Option<crate::usage::Usage>) -> String {
-    usage.map(|u| format!("; {u}")).unwrap_or_default()
+/// For a server full for want of connections: what this process holds on it when the
+/// error is shown (read then, not stored: every connection result carries this type).
+fn held_text(failure: &ConnectFailure, host: &str, port: u16) -> String {
+    match failure {
+        ConnectFailure::Sql(s) if s.is_connection_limit() => {
+            format!("; {}", crate::usage::usage(&format!("{host}:{port}")))
+        }
+        _ => String::new(),
+    }
 }
 
 /// What to check, from the kind of failure.
