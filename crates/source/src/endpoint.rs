@@ -53,14 +53,19 @@ impl fmt::Debug for SourceEndpoint {
 
 /// Failure to open a connection, with the address so the user knows which server.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot connect to the {flavor} source at {host}:{port} as {user:?} ({}{})", advice(.source, *.tls), held_text(.source, .host, *.port))]
+#[error("cannot connect to the {flavor} source at {host}:{port} as {user:?} ({}{})", advice(.source, *.tls), held_text(.held))]
 pub struct ConnectError {
     pub flavor: SourceFlavor,
     pub host: String,
     pub port: u16,
-    pub user: String,
+    /// Boxed, as `held`: every connection result carries this type.
+    pub user: Box<str>,
     /// The TLS mode in use.
     pub tls: TlsMode,
+    /// When the server is full for want of connections: what this process held on it
+    /// then ([`crate::usage`]; read at the refusal, as the run that holds them may be
+    /// gone when the error is shown).
+    pub held: Option<Box<crate::usage::Usage>>,
     #[source]
     pub source: ConnectFailure,
 }
@@ -201,26 +206,22 @@ impl SourceEndpoint {
     }
 
     fn connect_error_of(&self, source: ConnectFailure) -> ConnectError {
+        let full = matches!(&source, ConnectFailure::Sql(s) if s.is_connection_limit());
         ConnectError {
+            held: full.then(|| Box::new(crate::usage::usage(&self.address()))),
             flavor: self.flavor,
             host: self.host.clone(),
             port: self.port,
-            user: self.user.clone(),
+            user: self.user.as_str().into(),
             tls: self.tls.mode,
             source,
         }
     }
 }
 
-/// For a server full for want of connections: what this process holds on it when the
-/// error is shown (read then, not stored: every connection result carries this type).
-fn held_text(failure: &ConnectFailure, host: &str, port: u16) -> String {
-    match failure {
-        ConnectFailure::Sql(s) if s.is_connection_limit() => {
-            format!("; {}", crate::usage::usage(&format!("{host}:{port}")))
-        }
-        _ => String::new(),
-    }
+/// What this process held on a full server.
+fn held_text(held: &Option<Box<crate::usage::Usage>>) -> String {
+    held.as_ref().map(|u| format!("; {u}")).unwrap_or_default()
 }
 
 /// What to check, from the kind of failure.
