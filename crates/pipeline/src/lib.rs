@@ -101,8 +101,30 @@ impl RunError {
             | RunError::Produce(e)
             | RunError::Emit(emit::EmitError::Produce(e)) => !e.is_fatal(),
             RunError::Binlog(e) => e.is_transient(),
-            _ => self.source_sql().is_some_and(|e| e.is_transient()),
+            _ => {
+                !self.is_source_unreachable() && self.source_sql().is_some_and(|e| e.is_transient())
+            }
         }
+    }
+
+    /// Whether a connection to the source found nobody answering (refused, timed out)
+    /// outside the binlog. Not transient by itself: at a project's first start it is as
+    /// likely a wrong address as a restart, so only a run that has read from this source
+    /// before resumes after it (`project::run_resuming`).
+    pub fn is_source_unreachable(&self) -> bool {
+        use obsync_source::metadata::MetadataError;
+        use obsync_source::snapshot::SnapshotError;
+        let connect = match self {
+            RunError::Connect(c)
+            | RunError::Metadata(MetadataError::Connect(c))
+            | RunError::Plan(plan::PlanError::Metadata(MetadataError::Connect(c))) => c,
+            RunError::Snapshot(SnapshotError::Metadata(m)) => match m.as_ref() {
+                MetadataError::Connect(c) => c,
+                _ => return false,
+            },
+            _ => return false,
+        };
+        connect.sql().is_some_and(|e| e.is_unanswered())
     }
 
     /// The source's answer when reaching or reading the source outside the binlog failed

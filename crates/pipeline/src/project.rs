@@ -71,6 +71,7 @@ impl ProjectHandle {
             stats: stats.clone(),
             metrics: metrics.clone(),
             message_ids: Default::default(),
+            reached_source: false,
         };
         let task = tokio::spawn(async move {
             let status = ctx.status.clone();
@@ -179,6 +180,10 @@ pub struct RunContext {
     pub metrics: ProjectMetrics,
     /// Canal `id`: increasing per message across the project.
     pub message_ids: Arc<std::sync::atomic::AtomicU64>,
+    /// Whether the project has read from its source before (this run reached it, or the
+    /// checkpoint holds a position read there): then a source nobody answers at is a
+    /// restart or an outage, waited out, not a wrong address.
+    pub reached_source: bool,
 }
 
 impl RunContext {
@@ -205,7 +210,7 @@ async fn run_resuming(mut ctx: RunContext) -> Result<RunOutcome, RunError> {
     let mut backoff = RESUME_BACKOFF;
     loop {
         match run(&mut ctx).await {
-            Err(e) if e.is_transient() => {
+            Err(e) if e.is_transient() || (ctx.reached_source && e.is_source_unreachable()) => {
                 tracing::warn!(error = %e, retry_in = ?backoff, "resuming from the checkpoint");
                 ctx.status.set_error(ErrorReport::from_error(&e));
                 // Cleared by the next acknowledgement, or the next binlog stream opened.
@@ -241,6 +246,7 @@ async fn run(ctx: &mut RunContext) -> Result<RunOutcome, RunError> {
     ctx.status.set_state(RunState::Running);
     let store = CheckpointStore::open(&ctx.state_dir)?;
     let state = store.load()?;
+    ctx.reached_source |= state.incremental.is_some() || state.snapshot_start.is_some();
     tracing::info!(project = %settings.name, state_dir = %ctx.state_dir.display(), "starting");
 
     // What this run holds on the source, for the advice of a full server
@@ -255,6 +261,7 @@ async fn run(ctx: &mut RunContext) -> Result<RunOutcome, RunError> {
     // The stages open what they need; an idle pool would hold a connection per project.
     reader.close().await;
     let plan = plan?;
+    ctx.reached_source = true;
     // The source answered: a refusal that made the last attempt resume is over.
     if ctx.stats.warnings.is_set(WarningCause::Source) {
         ctx.stats.warnings.clear(WarningCause::Source);

@@ -33,6 +33,12 @@ impl SqlError {
         crate::binlog::is_transient_sql(&self.0)
     }
 
+    /// Whether nothing answered: the network or the operating system failed (refused,
+    /// reset, timed out), not the server.
+    pub fn is_unanswered(&self) -> bool {
+        matches!(&self.0, mysql_async::Error::Io(mysql_async::IoError::Io(_)))
+    }
+
     /// Whether the server refused the connection for want of a free one: 1040 (its
     /// `max_connections`) or 1203 (the user's `max_user_connections`).
     pub fn is_connection_limit(&self) -> bool {
