@@ -436,6 +436,8 @@ pub struct Serializer {
     opts: FormatOptions,
     /// Debezium's context headers, the same on every record.
     debezium_headers: debezium::ContextHeaders,
+    /// Debezium's per-table schemas and constant parts, rendered once per table version.
+    debezium_plans: debezium::PlanCache,
 }
 
 impl Serializer {
@@ -448,6 +450,7 @@ impl Serializer {
         Self {
             opts,
             debezium_headers,
+            debezium_plans: debezium::PlanCache::default(),
         }
     }
 
@@ -468,7 +471,13 @@ impl Serializer {
         if self.opts.kind.is_debezium() {
             // The main record: the first with a value (a flattened delete has none).
             let mut out = Messages::new();
-            debezium::encode(&self.opts, &self.debezium_headers, &rec, &mut out)?;
+            debezium::encode(
+                &self.opts,
+                &self.debezium_headers,
+                &self.debezium_plans,
+                &rec,
+                &mut out,
+            )?;
             if let Some(m) = out.iter().find(|m| m.value.is_some()).or(out.get(0)) {
                 key.extend_from_slice(m.key.unwrap_or_default());
                 value.extend_from_slice(m.value.unwrap_or_default());
@@ -491,7 +500,13 @@ impl Serializer {
         out.clear();
         if self.opts.kind.is_debezium() {
             let rec = Record::new(change, ctx)?;
-            return debezium::encode(&self.opts, &self.debezium_headers, &rec, out);
+            return debezium::encode(
+                &self.opts,
+                &self.debezium_headers,
+                &self.debezium_plans,
+                &rec,
+                out,
+            );
         }
         let rec = Record::new(change, ctx)?;
         out.begin(RowImage::Before);
