@@ -591,12 +591,11 @@ impl Encoder<'_> {
         out.extend_from_slice(b",\"op\":\"");
         out.extend_from_slice(op.code().as_bytes());
         out.extend_from_slice(b"\",\"ts_ms\":");
-        let now = self.rec.ctx.now_ms;
-        json::uint(out, now);
+        let ms = write_ms(out, self.rec.ctx.now_ms);
         out.extend_from_slice(b",\"ts_us\":");
-        json::uint(out, now * 1000);
+        scaled_ms(out, &ms, b"000");
         out.extend_from_slice(b",\"ts_ns\":");
-        json::uint(out, now * 1_000_000);
+        scaled_ms(out, &ms, b"000000");
         out.push(b'}');
         if self.d.schemas {
             out.push(b'}');
@@ -681,13 +680,13 @@ impl Encoder<'_> {
     fn source(&self, out: &mut Vec<u8>) {
         use SourceField::*;
         out.extend_from_slice(&self.plan.source_head);
-        self.source_value(out, TsMs);
+        let ms = write_ms(out, self.source_ts_ms());
         out.extend_from_slice(b",\"snapshot\":");
         self.source_value(out, Snapshot);
         out.extend_from_slice(&self.plan.source_db);
-        self.source_value(out, TsUs);
+        scaled_ms(out, &ms, b"000");
         out.extend_from_slice(b",\"ts_ns\":");
-        self.source_value(out, TsNs);
+        scaled_ms(out, &ms, b"000000");
         out.extend_from_slice(&self.plan.source_table);
         self.source_value(out, ServerId);
         out.extend_from_slice(b",\"gtid\":");
@@ -779,6 +778,24 @@ impl AddField {
             }
             EventField::Source(f) => source_field_schema(out, f, Some(&name)),
         }
+    }
+}
+
+/// Writes milliseconds and returns where their digits are, for [`scaled_ms`].
+fn write_ms(out: &mut Vec<u8>, ms: u64) -> std::ops::Range<usize> {
+    let start = out.len();
+    json::uint(out, ms);
+    start..if ms == 0 { start } else { out.len() }
+}
+
+/// The same instant in micro- or nanoseconds: the millisecond digits again plus
+/// zeros, cheaper than formatting a second and third number per record.
+fn scaled_ms(out: &mut Vec<u8>, ms: &std::ops::Range<usize>, zeros: &[u8]) {
+    if ms.is_empty() {
+        out.push(b'0');
+    } else {
+        out.extend_from_within(ms.clone());
+        out.extend_from_slice(zeros);
     }
 }
 
