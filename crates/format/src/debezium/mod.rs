@@ -859,6 +859,11 @@ pub fn field_schema(out: &mut Vec<u8>, cs: &ColumnSchema<'_>) {
             out.push(b'}');
         }
     }
+    let mut scratch = Vec::new();
+    if let Some(d) = value::default_value(cs, &mut scratch) {
+        out.extend_from_slice(b",\"default\":");
+        write_json(out, &d);
+    }
     out.extend_from_slice(b",\"field\":");
     json::string(out, &cs.column.name);
     out.push(b'}');
