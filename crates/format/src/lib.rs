@@ -114,6 +114,11 @@ impl FormatKind {
         matches!(self, FormatKind::Debezium | FormatKind::DebeziumFlattened)
     }
 
+    /// Whether full-sync rows carry Debezium's snapshot markers (`first`, `last`, …).
+    pub fn has_snapshot_markers(self) -> bool {
+        self.is_debezium() || self == FormatKind::DebeziumAvro
+    }
+
     /// Whether the format has a DDL record. Debezium writes schema changes to a topic of
     /// their own, not the tables'; Maxwell's DDL records carry whole table definitions
     /// before and after the change, which obsync does not keep.
@@ -512,7 +517,10 @@ impl Serializer {
         out.begin(RowImage::Before);
         let start = out.mark();
         self.encode_key(&rec, &mut out.buf)?;
-        out.set_key(start);
+        // Debezium's Avro key is the primary key: a table without one has a null key.
+        if self.opts.kind != FormatKind::DebeziumAvro || !rec.table.primary_key.is_empty() {
+            out.set_key(start);
+        }
         let start = out.mark();
         self.encode_value(&rec, &mut out.buf)?;
         out.set_value(start);
