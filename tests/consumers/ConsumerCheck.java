@@ -336,6 +336,9 @@ public class ConsumerCheck {
                 Collections.sort(kv);
                 d.append(' ').append(String.join(",", kv));
             }
+            if (s.defaultValue() != null) {
+                d.append(" default=").append(s.defaultValue());
+            }
             if (s.isOptional()) {
                 d.append('?');
             }

@@ -32,7 +32,7 @@ use serde_json::Value as Json;
 use support::*;
 
 const COMP_DDL: &str = "CREATE TABLE comp (
-    a INT NOT NULL, b VARCHAR(20) NOT NULL, v INT, note VARCHAR(40),
+    a INT NOT NULL, b VARCHAR(20) NOT NULL, v INT DEFAULT 7, note VARCHAR(40) DEFAULT 'it''s',
     PRIMARY KEY (a, b)
 ) CHARACTER SET utf8mb4";
 
@@ -404,6 +404,14 @@ fn check_connect_records(lines: &[Json], label: &str, db: &str) {
         .as_str()
         .unwrap()
         .ends_with(&format!(".{db}.types.Envelope v2")));
+    // Column defaults reach Connect's schema as its default values.
+    let comp = lines
+        .iter()
+        .find(|l| l["job"] == format!("{label}-connect_comp").as_str() && l.get("schema").is_some())
+        .expect("a described comp record");
+    assert_eq!(comp["schema"]["v"], "int32 default=7?", "{comp}");
+    assert_eq!(comp["schema"]["note"], "string default=it's?", "{comp}");
+    assert_eq!(comp["schema"]["a"], "int32", "{comp}");
     assert_eq!(first["source_schema"]["snapshot"], "string io.debezium.data.Enum allowed=true,first,first_in_data_collection,last_in_data_collection,last,false,incremental?");
     for l in &types {
         if l["op"] == "tombstone" {
