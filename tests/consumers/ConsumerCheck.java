@@ -279,6 +279,9 @@ public class ConsumerCheck {
         ConnectJson() {
             Map<String, Object> cfg = new HashMap<>();
             cfg.put("schemas.enable", "true");
+            // By default a null value of a field whose schema has a default is read as
+            // that default; a nullable column with a default holds real NULLs.
+            cfg.put("replace.null.with.default", "false");
             keys.configure(cfg, true);
             values.configure(cfg, false);
             headers.configure(cfg, false);

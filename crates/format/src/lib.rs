@@ -29,6 +29,7 @@ mod wkt;
 
 pub use avro::{avro_name, schemas as avro_schemas, AvroSchemas, SubjectNameStrategy};
 pub use ddl::DdlKind;
+pub use debezium::transaction::{transaction_topic, TxnEvent, TxnStatus};
 pub use debezium::{
     schema::DecimalHandling, AddField, Connector, DebeziumOptions, DeleteHandling, FlattenOptions,
     SnapshotMarker,
@@ -578,6 +579,24 @@ impl Serializer {
             FormatKind::DataWorks => dataworks::encode_ddl(&self.opts, ddl, kind, ctx, value),
             _ => default::encode_ddl(&self.opts, ddl, kind, ctx, value),
         }
+        Ok(())
+    }
+
+    /// Writes a Debezium transaction metadata record (`BEGIN`/`END`, for the topic
+    /// [`transaction_topic`]) into `out` (cleared first).
+    pub fn encode_transaction(
+        &self,
+        event: &TxnEvent<'_>,
+        out: &mut Messages,
+    ) -> Result<(), FormatError> {
+        if !self.opts.kind.is_debezium() {
+            return Err(FormatError::Unsupported {
+                format: self.opts.kind,
+                what: "transaction metadata",
+            });
+        }
+        out.clear();
+        debezium::transaction::encode(&self.opts.debezium, event, out);
         Ok(())
     }
 

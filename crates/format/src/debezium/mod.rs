@@ -12,6 +12,7 @@
 pub(crate) mod decode;
 mod plan;
 pub mod schema;
+pub mod transaction;
 pub mod value;
 
 use crate::messages::{Messages, RowImage};
