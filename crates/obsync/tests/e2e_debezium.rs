@@ -412,7 +412,7 @@ fn check_connect_records(lines: &[Json], label: &str, db: &str) {
     assert_eq!(comp["schema"]["v"], "int32 default=7?", "{comp}");
     assert_eq!(comp["schema"]["note"], "string default=it's?", "{comp}");
     assert_eq!(comp["schema"]["a"], "int32", "{comp}");
-    assert_eq!(first["source_schema"]["snapshot"], "string io.debezium.data.Enum allowed=true,first,first_in_data_collection,last_in_data_collection,last,false,incremental?");
+    assert_eq!(first["source_schema"]["snapshot"], "string io.debezium.data.Enum allowed=true,first,first_in_data_collection,last_in_data_collection,last,false,incremental default=false?");
     for l in &types {
         if l["op"] == "tombstone" {
             continue;
