@@ -12,6 +12,7 @@ pub mod kerberos;
 pub mod partitioner;
 pub mod precheck;
 pub mod producer;
+pub mod shared;
 mod tls_diagnosis;
 pub mod topic_reader;
 pub mod version_probe;

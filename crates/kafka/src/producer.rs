@@ -20,6 +20,7 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use crate::client_context::TracingContext;
 use crate::config::{ClientRole, KafkaTarget};
 use crate::kerberos::{login, KerberosLogin, KinitError};
+use rdkafka::ClientConfig;
 
 /// Bytes librdkafka adds to key + value for one record at most (record-format v2 varints and
 /// attributes: `RD_KAFKAP_MESSAGE_V2_MAX_OVERHEAD`). Its own size check uses the same sum.
@@ -226,12 +227,55 @@ fn fatal_fix(code: RDKafkaErrorCode) -> &'static str {
 }
 
 /// Sends messages to explicit partitions. Cheap to share behind an `Arc`; `send` takes `&self`.
+///
+/// One handle per user (a project's run); the librdkafka client under it is either its own
+/// ([`KafkaProducer::new`]) or shared with every handle of the same configuration
+/// ([`KafkaProducer::shared`], see [`crate::shared`]). Either way each message's outcome
+/// reaches only the ticket `send` returned for it, and the counters are the handle's own.
 pub struct KafkaProducer {
-    inner: Inner,
-    /// Keeps the Kerberos ticket renewed while the producer lives (GSSAPI only).
-    _kerberos: Option<Arc<KerberosLogin>>,
+    client: Arc<ProducerClient>,
     max_message_bytes: usize,
     metrics: Arc<ProducerMetrics>,
+}
+
+/// One librdkafka producer: its threads, one socket per broker, its queue.
+pub(crate) struct ProducerClient {
+    pub(crate) inner: Inner,
+    /// Keeps the Kerberos ticket renewed while the client lives (GSSAPI only).
+    _kerberos: Option<Arc<KerberosLogin>>,
+    /// Process-unique number, also in librdkafka's `client.id` (`obsync-<n>`), so that
+    /// brokers' logs and request metrics tell obsync's clients apart.
+    pub(crate) number: u64,
+}
+
+impl ProducerClient {
+    /// Creates a librdkafka producer for `target`. Does not connect.
+    pub(crate) fn create(target: &KafkaTarget) -> Result<Self, ProduceError> {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let number = NEXT.fetch_add(1, Ordering::Relaxed);
+        let kerberos = login(target.sasl.as_ref())?;
+        let mut config = ClientConfig::new();
+        // First, so that a client.id the user set in [target.producer] (applied later)
+        // wins.
+        config.set("client.id", format!("obsync-{number}"));
+        for (key, value) in target.properties(ClientRole::Producer) {
+            config.set(key, value);
+        }
+        let inner: Inner = config
+            .create_with_context(TracingContext::new(&target.bootstrap_servers))
+            .map_err(ProduceError::Client)?;
+        Ok(Self {
+            inner,
+            _kerberos: kerberos,
+            number,
+        })
+    }
+
+    /// Whether librdkafka put the client in its fatal state (idempotence state lost): no
+    /// message can go through it any more.
+    pub(crate) fn is_fatal(&self) -> bool {
+        self.inner.client().fatal_error().is_some()
+    }
 }
 
 impl std::fmt::Debug for KafkaProducer {
@@ -256,17 +300,33 @@ impl KafkaProducer {
         target: &KafkaTarget,
         metrics: Arc<ProducerMetrics>,
     ) -> Result<Self, ProduceError> {
-        let kerberos = login(target.sasl.as_ref())?;
-        let config = target.client_config(ClientRole::Producer);
-        let inner: Inner = config
-            .create_with_context(TracingContext::new(&target.bootstrap_servers))
-            .map_err(ProduceError::Client)?;
         Ok(Self {
-            inner,
-            _kerberos: kerberos,
+            client: Arc::new(ProducerClient::create(target)?),
             max_message_bytes: target.producer.max_message_bytes,
             metrics,
         })
+    }
+
+    /// Like [`KafkaProducer::with_metrics`], on the librdkafka client every handle of the
+    /// same configuration shares (created by the first, closed when the last is dropped):
+    /// hundreds of projects on one target cost one client's threads and sockets, not
+    /// hundreds. See [`crate::shared`] for what stays per handle.
+    pub fn shared(
+        target: &KafkaTarget,
+        metrics: Arc<ProducerMetrics>,
+    ) -> Result<Self, ProduceError> {
+        Ok(Self {
+            client: crate::shared::client_for(target)?,
+            max_message_bytes: target.producer.max_message_bytes,
+            metrics,
+        })
+    }
+
+    /// The process-unique number of the librdkafka client under this handle (its
+    /// `client.id` is `obsync-<number>` unless the configuration sets one): handles that
+    /// share a client show the same number.
+    pub fn client_number(&self) -> u64 {
+        self.client.number
     }
 
     /// The counters of this producer.
@@ -274,9 +334,10 @@ impl KafkaProducer {
         Arc::clone(&self.metrics)
     }
 
-    /// Messages handed to librdkafka and not yet acknowledged or failed.
+    /// Messages handed to librdkafka and not yet acknowledged or failed, by every handle
+    /// on this handle's client.
     pub fn in_flight(&self) -> i32 {
-        self.inner.in_flight_count()
+        self.client.inner.in_flight_count()
     }
 
     /// Queues one message for `partition` of `topic` and returns its ticket.
@@ -349,7 +410,7 @@ impl KafkaProducer {
         }
         let mut blocked_since: Option<(Instant, Instant)> = None;
         let future = loop {
-            match self.inner.send_result(record) {
+            match self.client.inner.send_result(record) {
                 Ok(future) => break future,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     record = back;
@@ -384,14 +445,15 @@ impl KafkaProducer {
             label: label.map(Box::from),
             bytes: (key.len() + value.len()) as u64,
             metrics: Arc::clone(&self.metrics),
-            producer: self.inner.clone(),
+            producer: self.client.inner.clone(),
         })
     }
 
-    /// Waits until every queued message is acknowledged or failed, at most `timeout`.
-    /// Use it before a clean stop; the tickets still carry each message's outcome.
+    /// Waits until every queued message is acknowledged or failed, at most `timeout`:
+    /// those of every handle on this handle's client. Use it before a clean stop; the
+    /// tickets still carry each message's outcome.
     pub async fn flush(&self, timeout: Duration) -> Result<(), ProduceError> {
-        let inner = self.inner.clone();
+        let inner = self.client.inner.clone();
         // librdkafka's flush blocks its caller: keep it off the async runtime's threads.
         let result = tokio::task::spawn_blocking(move || inner.flush(timeout))
             .await
@@ -410,7 +472,7 @@ impl KafkaProducer {
         partition: i32,
         label: Option<&str>,
     ) -> ProduceError {
-        classify(&self.inner, error, topic, partition, label)
+        classify(&self.client.inner, error, topic, partition, label)
     }
 }
 

@@ -92,7 +92,8 @@ fn whole_transaction_fix(format: obsync_format::FormatKind) -> &'static str {
 impl RunError {
     /// Whether resuming from the checkpoint may cure this without the user acting: Kafka
     /// did not acknowledge in time ([`obsync_kafka::ProduceError::is_fatal`] is false), or
-    /// the source is unavailable ([`obsync_source::binlog::BinlogError::is_transient`]).
+    /// the source is unavailable or full ([`obsync_source::binlog::BinlogError::is_transient`],
+    /// and [`obsync_source::SqlError::is_transient`] at start and in the snapshot).
     /// Every other error needs the user to act.
     pub fn is_transient(&self) -> bool {
         match self {
@@ -100,7 +101,51 @@ impl RunError {
             | RunError::Produce(e)
             | RunError::Emit(emit::EmitError::Produce(e)) => !e.is_fatal(),
             RunError::Binlog(e) => e.is_transient(),
-            _ => false,
+            _ => {
+                !self.is_source_unreachable() && self.source_sql().is_some_and(|e| e.is_transient())
+            }
+        }
+    }
+
+    /// Whether a connection to the source found nobody answering (refused, timed out)
+    /// outside the binlog. Not transient by itself: at a project's first start it is as
+    /// likely a wrong address as a restart, so only a run that has read from this source
+    /// before resumes after it (`project::run_resuming`).
+    pub fn is_source_unreachable(&self) -> bool {
+        use obsync_source::metadata::MetadataError;
+        use obsync_source::snapshot::SnapshotError;
+        let connect = match self {
+            RunError::Connect(c)
+            | RunError::Metadata(MetadataError::Connect(c))
+            | RunError::Plan(plan::PlanError::Metadata(MetadataError::Connect(c))) => c,
+            RunError::Snapshot(SnapshotError::Metadata(m)) => match m.as_ref() {
+                MetadataError::Connect(c) => c,
+                _ => return false,
+            },
+            _ => return false,
+        };
+        connect.sql().is_some_and(|e| e.is_unanswered())
+    }
+
+    /// The source's answer when reaching or reading the source outside the binlog failed
+    /// (start, metadata, snapshot): a full server or a restart there is retried like one
+    /// during the binlog ([`obsync_source::SqlError::is_transient`]).
+    pub(crate) fn source_sql(&self) -> Option<&obsync_source::SqlError> {
+        use obsync_source::metadata::MetadataError;
+        use obsync_source::snapshot::SnapshotError;
+        fn metadata(e: &MetadataError) -> Option<&obsync_source::SqlError> {
+            match e {
+                MetadataError::Connect(c) => c.sql(),
+                MetadataError::Query { source, .. } => Some(source),
+                _ => None,
+            }
+        }
+        match self {
+            RunError::Connect(c) => c.sql(),
+            RunError::Metadata(e) | RunError::Plan(plan::PlanError::Metadata(e)) => metadata(e),
+            RunError::Snapshot(SnapshotError::Metadata(e)) => metadata(e),
+            RunError::Snapshot(SnapshotError::Query { source, .. }) => Some(source),
+            _ => None,
         }
     }
 }

@@ -30,6 +30,10 @@ pub struct ProjectMetrics {
     /// Per cause (`kafka`, `source`): since when (Unix s) the project warns that it
     /// retries; 0 when it does not.
     pub warning_since_seconds: IntGaugeVec,
+    /// The number of the shared Kafka producer client the current run sends through
+    /// (`obsync_kafka::shared`; its `client.id` is `obsync-<n>`): projects showing the
+    /// same number share one client. 0 before the first run opens one.
+    pub kafka_client: IntGauge,
 }
 
 impl ProjectMetrics {
@@ -86,6 +90,11 @@ impl ProjectMetrics {
                 &["cause"],
             )
             .expect("valid metric"),
+            kafka_client: IntGauge::new(
+                "kafka_producer_client",
+                "The number of the shared Kafka producer client this project sends through (client.id obsync-<n>); equal numbers share one client.",
+            )
+            .expect("valid metric"),
             registry,
         };
         for c in [
@@ -98,6 +107,7 @@ impl ProjectMetrics {
             Box::new(m.snapshot_rows_estimated.clone()),
             Box::new(m.commit_to_ack_seconds.clone()),
             Box::new(m.warning_since_seconds.clone()),
+            Box::new(m.kafka_client.clone()),
         ] {
             m.registry.register(c).expect("metric names are unique");
         }

@@ -14,6 +14,7 @@ use obsync_kafka::{KafkaAdmin, KafkaProducer};
 use obsync_model::{ErrorChain, ErrorReport, LogPosition};
 use obsync_source::binlog::StartFrom;
 use obsync_source::metadata::MetadataReader;
+use obsync_source::usage::{Holding, UsageGuard};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -70,6 +71,7 @@ impl ProjectHandle {
             stats: stats.clone(),
             metrics: metrics.clone(),
             message_ids: Default::default(),
+            reached_source: false,
         };
         let task = tokio::spawn(async move {
             let status = ctx.status.clone();
@@ -178,6 +180,10 @@ pub struct RunContext {
     pub metrics: ProjectMetrics,
     /// Canal `id`: increasing per message across the project.
     pub message_ids: Arc<std::sync::atomic::AtomicU64>,
+    /// Whether the project has read from its source before (this run reached it, or the
+    /// checkpoint holds a position read there): then a source nobody answers at is a
+    /// restart or an outage, waited out, not a wrong address.
+    pub reached_source: bool,
 }
 
 impl RunContext {
@@ -204,12 +210,13 @@ async fn run_resuming(mut ctx: RunContext) -> Result<RunOutcome, RunError> {
     let mut backoff = RESUME_BACKOFF;
     loop {
         match run(&mut ctx).await {
-            Err(e) if e.is_transient() => {
+            Err(e) if e.is_transient() || (ctx.reached_source && e.is_source_unreachable()) => {
                 tracing::warn!(error = %e, retry_in = ?backoff, "resuming from the checkpoint");
                 ctx.status.set_error(ErrorReport::from_error(&e));
                 // Cleared by the next acknowledgement, or the next binlog stream opened.
                 let cause = match e {
                     RunError::Binlog(_) => WarningCause::Source,
+                    _ if e.source_sql().is_some() => WarningCause::Source,
                     _ => WarningCause::Kafka,
                 };
                 ctx.stats.warnings.set(
@@ -239,17 +246,39 @@ async fn run(ctx: &mut RunContext) -> Result<RunOutcome, RunError> {
     ctx.status.set_state(RunState::Running);
     let store = CheckpointStore::open(&ctx.state_dir)?;
     let state = store.load()?;
+    ctx.reached_source |= state.incremental.is_some() || state.snapshot_start.is_some();
     tracing::info!(project = %settings.name, state_dir = %ctx.state_dir.display(), "starting");
 
+    // What this run holds on the source, for the advice of a full server
+    // (`obsync_source::usage`); the entry goes with the run.
+    let usage = obsync_source::usage::register(&settings.source.address());
+    usage.hold(Holding {
+        metadata: 1,
+        ..Holding::default()
+    });
     let reader = MetadataReader::from_endpoint(&settings.source);
-    let plan = plan::resolve(&settings.config, &reader).await?;
+    let plan = plan::resolve(&settings.config, &reader).await;
+    // The stages open what they need; an idle pool would hold a connection per project.
+    reader.close().await;
+    let plan = plan?;
+    ctx.reached_source = true;
+    // The source answered: a refusal that made the last attempt resume is over.
+    if ctx.stats.warnings.is_set(WarningCause::Source) {
+        ctx.stats.warnings.clear(WarningCause::Source);
+        ctx.status.clear_error();
+    }
     for (id, why) in &plan.excluded {
         tracing::warn!(table = %id, reason = %why, "object matched but is not synced");
     }
-    let producer = Arc::new(KafkaProducer::with_metrics(
+    // The process's one client for this target configuration (`obsync_kafka::shared`);
+    // acknowledgements still come per message, to this run's tracker.
+    let producer = Arc::new(KafkaProducer::shared(
         &settings.kafka,
         ctx.metrics.producer.clone(),
     )?);
+    ctx.metrics
+        .kafka_client
+        .set(producer.client_number() as i64);
     let admin = KafkaAdmin::new(&settings.kafka)?;
 
     let (tx, rx) = mpsc::channel(IN_FLIGHT_MESSAGES);
@@ -272,7 +301,7 @@ async fn run(ctx: &mut RunContext) -> Result<RunOutcome, RunError> {
         )));
     }
 
-    let outcome = run_stages(ctx, &plan, &state, &admin, emitter).await;
+    let outcome = run_stages(ctx, &plan, &state, admin, emitter, &usage).await;
     // Every sender is gone now: the tracker drains the acknowledgements still due
     // and writes the final checkpoint.
     let tracked = tracker
@@ -291,17 +320,26 @@ async fn run_stages(
     ctx: &mut RunContext,
     plan: &ProjectPlan,
     state: &ProjectState,
-    admin: &KafkaAdmin,
+    admin: KafkaAdmin,
     emitter: Emitter,
+    usage: &UsageGuard,
 ) -> Result<RunOutcome, RunError> {
     let s = ctx.settings.clone();
     if s.sync.schema && !state.schema_done {
-        stages::schema::run(ctx, plan, admin).await?;
+        stages::schema::run(ctx, plan, &admin).await?;
         emitter.mark(Mark::SchemaDone).await?;
     }
-    let routes = routes(plan, admin, &ctx.metrics).await?;
+    let routes = routes(plan, &admin, &ctx.metrics).await?;
+    // The admin client is done (topics exist, partition counts known): closing it frees
+    // its threads and broker sockets for the rest of a run that may last months.
+    drop(admin);
     let mut snapshot_start = state.snapshot_start.clone();
     if s.sync.full && !state.full_done {
+        usage.hold(Holding {
+            metadata: 0,
+            snapshot: s.snapshot_parallelism as u32 + 1,
+            dump: 0,
+        });
         let full = stages::full::run(ctx, plan, &routes, state, &emitter).await?;
         if !full.completed {
             return Ok(RunOutcome::Stopped);
@@ -321,6 +359,11 @@ async fn run_stages(
         // The server the checkpoint's position was read from (none for a snapshot
         // start: its position was read moments ago from the server the run reads).
         let server = state.incremental.as_ref().and(state.source_server.clone());
+        usage.hold(Holding {
+            metadata: 1,
+            snapshot: 0,
+            dump: 1,
+        });
         stages::incremental::run(ctx, plan, &routes, start, server, known, emitter).await?;
         return Ok(RunOutcome::Stopped);
     }

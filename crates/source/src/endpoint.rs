@@ -53,14 +53,19 @@ impl fmt::Debug for SourceEndpoint {
 
 /// Failure to open a connection, with the address so the user knows which server.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot connect to the {flavor} source at {host}:{port} as {user:?} ({})", advice(.source, *.tls))]
+#[error("cannot connect to the {flavor} source at {host}:{port} as {user:?} ({}{})", advice(.source, *.tls), held_text(.held))]
 pub struct ConnectError {
     pub flavor: SourceFlavor,
     pub host: String,
     pub port: u16,
-    pub user: String,
+    /// Boxed, as `held`: every connection result carries this type.
+    pub user: Box<str>,
     /// The TLS mode in use.
     pub tls: TlsMode,
+    /// When the server is full for want of connections: what this process held on it
+    /// then ([`crate::usage`]; read at the refusal, as the run that holds them may be
+    /// gone when the error is shown).
+    pub held: Option<Box<crate::usage::Usage>>,
     #[source]
     pub source: ConnectFailure,
 }
@@ -201,15 +206,22 @@ impl SourceEndpoint {
     }
 
     fn connect_error_of(&self, source: ConnectFailure) -> ConnectError {
+        let full = matches!(&source, ConnectFailure::Sql(s) if s.is_connection_limit());
         ConnectError {
+            held: full.then(|| Box::new(crate::usage::usage(&self.address()))),
             flavor: self.flavor,
             host: self.host.clone(),
             port: self.port,
-            user: self.user.clone(),
+            user: self.user.as_str().into(),
             tls: self.tls.mode,
             source,
         }
     }
+}
+
+/// What this process held on a full server.
+fn held_text(held: &Option<Box<crate::usage::Usage>>) -> String {
+    held.as_ref().map(|u| format!("; {u}")).unwrap_or_default()
 }
 
 /// What to check, from the kind of failure.
@@ -218,11 +230,13 @@ fn advice(failure: &ConnectFailure, mode: TlsMode) -> &'static str {
         ConnectFailure::TlsSetup(_) => return "check the TLS settings",
         ConnectFailure::Sql(sql) => sql,
     };
-    // ER_CON_COUNT_ERROR: the login was fine, the server is full; a running project
-    // retries it.
-    if sql.server_code() == Some(1040) {
-        return "the server has no free connection (max_connections): close idle sessions \
-                or raise max_connections on the server; a running project keeps retrying";
+    // ER_CON_COUNT_ERROR / ER_TOO_MANY_USER_CONNECTIONS: the login was fine, the server
+    // (or the user's quota) is full; a running project retries it.
+    if sql.is_connection_limit() {
+        return "the server has no free connection for this user (max_connections, or the \
+                user's max_user_connections): raise it on the server above what obsync and \
+                the other clients hold, lower snapshot_parallelism, or run fewer projects on \
+                this source at once; a running project keeps retrying with backoff";
     }
     let e = sql.inner();
     if server_lacks_tls(e) {

@@ -12,6 +12,7 @@ pub mod precheck;
 pub mod snapshot;
 mod sql_error;
 pub mod tls;
+pub mod usage;
 
 pub use endpoint::{ConnectError, ConnectFailure, SourceEndpoint, SourceFlavor};
 pub use sql_error::SqlError;

@@ -254,6 +254,16 @@ impl MetadataReader {
         reader
     }
 
+    /// Closes the reader's pool (when it opened one), so its idle connection does not
+    /// stay on the source: a server running hundreds of projects keeps only the
+    /// connections it uses. Clones of the reader stop working.
+    pub async fn close(self) {
+        if let Some(pool) = self.pool.get() {
+            // A failed goodbye leaves nothing to undo: the server drops the session.
+            let _ = pool.clone().disconnect().await;
+        }
+    }
+
     async fn conn(&self) -> Result<Conn, MetadataError> {
         // `new` fills the cell, so only a reader made from an endpoint gets here empty.
         let pool = match &self.endpoint {

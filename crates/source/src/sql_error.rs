@@ -25,6 +25,25 @@ impl SqlError {
             _ => None,
         }
     }
+
+    /// Whether a fresh connection may succeed where this failed: the network, a server
+    /// restart or shutdown, a killed connection, a full server
+    /// ([`SqlError::is_connection_limit`]). Never a refused login or certificate.
+    pub fn is_transient(&self) -> bool {
+        crate::binlog::is_transient_sql(&self.0)
+    }
+
+    /// Whether nothing answered: the network or the operating system failed (refused,
+    /// reset, timed out), not the server.
+    pub fn is_unanswered(&self) -> bool {
+        matches!(&self.0, mysql_async::Error::Io(mysql_async::IoError::Io(_)))
+    }
+
+    /// Whether the server refused the connection for want of a free one: 1040 (its
+    /// `max_connections`) or 1203 (the user's `max_user_connections`).
+    pub fn is_connection_limit(&self) -> bool {
+        matches!(self.server_code(), Some(1040 | 1203))
+    }
 }
 
 impl From<mysql_async::Error> for SqlError {

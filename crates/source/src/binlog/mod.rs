@@ -57,6 +57,7 @@ pub use error::BinlogError;
 pub use reader::{
     BinlogOptions, BinlogReader, Positioning, ProbeReport, ReconnectPolicy, StartFrom, TableFilter,
 };
+pub(crate) use stream::is_transient as is_transient_sql;
 pub use timestamp_start::{binary_logs, first_event_time, oldest_retained_time};
 
 /// A refused dump's error as the reader builds it (file:pos or GTID), for other

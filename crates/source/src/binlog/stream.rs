@@ -209,12 +209,12 @@ pub(crate) fn is_transient(e: &mysql_async::Error) -> bool {
         Error::Io(IoError::Io(_)) => true,
         Error::Driver(DriverError::ConnectionClosed)
         | Error::Driver(DriverError::PoolDisconnected) => true,
-        // 1040 too many connections, 1053 server shutdown, 1152/1158–1161 network,
+        // 1040 too many connections, 1203 the user's max_user_connections, 1053 server shutdown, 1152/1158–1161 network,
         // 1317 interrupted, 1927 connection killed (MariaDB), 2006/2013 gone/lost,
         // 4031 disconnected for inactivity (MySQL 8).
         Error::Server(s) => matches!(
             s.code,
-            1040 | 1053 | 1152 | 1158..=1161 | 1317 | 1927 | 2006 | 2013 | 4031
+            1040 | 1203 | 1053 | 1152 | 1158..=1161 | 1317 | 1927 | 2006 | 2013 | 4031
         ),
         _ => false,
     }
