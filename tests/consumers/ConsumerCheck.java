@@ -279,6 +279,9 @@ public class ConsumerCheck {
         ConnectJson() {
             Map<String, Object> cfg = new HashMap<>();
             cfg.put("schemas.enable", "true");
+            // By default a null value of a field whose schema has a default is read as
+            // that default; a nullable column with a default holds real NULLs.
+            cfg.put("replace.null.with.default", "false");
             keys.configure(cfg, true);
             values.configure(cfg, false);
             headers.configure(cfg, false);
@@ -336,6 +339,9 @@ public class ConsumerCheck {
                 Collections.sort(kv);
                 d.append(' ').append(String.join(",", kv));
             }
+            if (s.defaultValue() != null) {
+                d.append(" default=").append(s.defaultValue());
+            }
             if (s.isOptional()) {
                 d.append('?');
             }
@@ -345,7 +351,8 @@ public class ConsumerCheck {
         static ObjectNode struct(Struct s) {
             ObjectNode o = JSON.createObjectNode();
             for (Field f : s.schema().fields()) {
-                o.put(f.name(), value(f.schema(), s.get(f)));
+                // Without the default: Struct.get substitutes it for a null, hiding real NULLs.
+                o.put(f.name(), value(f.schema(), s.getWithoutDefault(f.name())));
             }
             return o;
         }

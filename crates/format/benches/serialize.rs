@@ -2,8 +2,13 @@
 //! UPDATE per iteration pair), buffers reused as the pipeline does.
 //!
 //! `cargo bench -p obsync-format --bench serialize -- --warm-up-time 1 --measurement-time 3`
+//!
+//! On a busy machine wall-clock medians swing with the neighbours; CPU time and
+//! instructions per row do not. `OBSYNC_SERIALIZE_LOOP=<format>/<insert|update>:<n>`
+//! runs one cell `n` times without criterion, for `perf stat -e task-clock,instructions`
+//! (divide by `n`).
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use obsync_format::{
     FormatKind, FormatOptions, MessageContext, Messages, SchemaIds, Serializer, TxnSequence,
 };
@@ -74,7 +79,14 @@ fn row(id: i64, qty: i64) -> Vec<Value> {
     ]
 }
 
-fn bench(c: &mut Criterion) {
+/// The changes and context every cell serializes.
+struct Fixture {
+    insert: Change,
+    update: Change,
+    ctx: MessageContext,
+}
+
+fn fixture() -> Fixture {
     let table = orders();
     let txn = Arc::new(TxnInfo {
         start: BinlogCoord::new("mysql-bin.000042", 123_456_789),
@@ -122,7 +134,14 @@ fn bench(c: &mut Criterion) {
         schema_ids: Some(SchemaIds { key: 1, value: 2 }),
         ..Default::default()
     };
-    let mut group = c.benchmark_group("serialize");
+    Fixture {
+        insert,
+        update,
+        ctx,
+    }
+}
+
+fn configs() -> Vec<(String, FormatOptions)> {
     // Every format with its defaults, plus the Debezium shapes without the schema.
     let mut configs: Vec<(String, FormatOptions)> = FormatKind::ALL
         .into_iter()
@@ -133,7 +152,17 @@ fn bench(c: &mut Criterion) {
         o.debezium.schemas = false;
         configs.push((format!("{}NoSchema", kind.name()), o));
     }
-    for (label, opts) in configs {
+    configs
+}
+
+fn bench(c: &mut Criterion) {
+    let Fixture {
+        insert,
+        update,
+        ctx,
+    } = fixture();
+    let mut group = c.benchmark_group("serialize");
+    for (label, opts) in configs() {
         let ser = Serializer::new(opts);
         // The emitter's path: every record of the change into one reused buffer.
         let mut out = Messages::new();
@@ -151,5 +180,36 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// `OBSYNC_SERIALIZE_LOOP`'s loop over one cell.
+fn run_loop(spec: &str) {
+    let (cell, n) = spec.rsplit_once(':').expect("<format>/<insert|update>:<n>");
+    let n: u64 = n.parse().expect("an iteration count");
+    let (label, which) = cell.split_once('/').expect("<format>/<insert|update>");
+    let (_, opts) = configs()
+        .into_iter()
+        .find(|(l, _)| l == label)
+        .expect("a format label of the bench");
+    let f = fixture();
+    let change = if which == "update" {
+        &f.update
+    } else {
+        &f.insert
+    };
+    let ser = Serializer::new(opts);
+    let mut out = Messages::new();
+    for _ in 0..n {
+        ser.encode_messages(black_box(change), &f.ctx, &mut out)
+            .unwrap();
+        black_box(&out);
+    }
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("OBSYNC_SERIALIZE_LOOP") {
+        return run_loop(&spec);
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

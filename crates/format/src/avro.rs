@@ -67,7 +67,7 @@ pub fn schemas(opts: &FormatOptions, table: &TableMeta) -> AvroSchemas {
         avro_name(&table.id.table)
     );
     let mut key = String::new();
-    record(&mut key, &format!("{ns}.Key"), table, &table.key);
+    record(&mut key, &format!("{ns}.Key"), table, &table.primary_key);
     let mut value_record = String::new();
     let all: Vec<usize> = (0..table.columns.len()).collect();
     record(&mut value_record, &format!("{ns}.Value"), table, &all);
@@ -264,13 +264,15 @@ fn schema_ids(rec: &Record<'_>) -> Result<crate::SchemaIds, FormatError> {
         })
 }
 
-/// The key: the row identity's columns (primary key, else a NOT NULL unique key, else
-/// every column; Debezium writes no key for a table without a primary key, obsync keeps
-/// one so a key-less table still partitions by row).
+/// The key: the primary key's columns, as Debezium writes it; nothing (a null Kafka key)
+/// for a table without a primary key.
 pub(crate) fn encode_key(rec: &Record<'_>, key: &mut Vec<u8>) -> Result<(), FormatError> {
+    if rec.table.primary_key.is_empty() {
+        return Ok(());
+    }
     header(key, schema_ids(rec)?.key);
     let key_row = rec.change.row.key_image();
-    for &i in &rec.table.key {
+    for &i in &rec.table.primary_key {
         field(key, rec, i, &key_row[i])?;
     }
     Ok(())
@@ -321,7 +323,14 @@ fn source(out: &mut Vec<u8>, opts: &FormatOptions, rec: &Record<'_>) {
     long(out, rec.event_secs() as i64 * 1000);
     // snapshot: union branch 0 (the Enum string)
     long(out, 0);
-    string(out, if rec.incremental() { "false" } else { "true" });
+    string(
+        out,
+        if rec.incremental() {
+            "false"
+        } else {
+            rec.ctx.snapshot.name()
+        },
+    );
     string(out, &rec.table.id.database);
     long(out, 0); // sequence: null
     long(out, 1);

@@ -29,6 +29,7 @@ mod wkt;
 
 pub use avro::{avro_name, schemas as avro_schemas, AvroSchemas, SubjectNameStrategy};
 pub use ddl::DdlKind;
+pub use debezium::transaction::{transaction_topic, TxnEvent, TxnStatus};
 pub use debezium::{
     schema::DecimalHandling, AddField, Connector, DebeziumOptions, DeleteHandling, FlattenOptions,
     SnapshotMarker,
@@ -112,6 +113,11 @@ impl FormatKind {
     /// Debezium's formats: several records per change, headers, tombstones.
     pub fn is_debezium(self) -> bool {
         matches!(self, FormatKind::Debezium | FormatKind::DebeziumFlattened)
+    }
+
+    /// Whether full-sync rows carry Debezium's snapshot markers (`first`, `last`, …).
+    pub fn has_snapshot_markers(self) -> bool {
+        self.is_debezium() || self == FormatKind::DebeziumAvro
     }
 
     /// Whether the format has a DDL record. Debezium writes schema changes to a topic of
@@ -436,6 +442,8 @@ pub struct Serializer {
     opts: FormatOptions,
     /// Debezium's context headers, the same on every record.
     debezium_headers: debezium::ContextHeaders,
+    /// Debezium's per-table schemas and constant parts, rendered once per table version.
+    debezium_plans: debezium::PlanCache,
 }
 
 impl Serializer {
@@ -448,6 +456,7 @@ impl Serializer {
         Self {
             opts,
             debezium_headers,
+            debezium_plans: debezium::PlanCache::default(),
         }
     }
 
@@ -468,7 +477,13 @@ impl Serializer {
         if self.opts.kind.is_debezium() {
             // The main record: the first with a value (a flattened delete has none).
             let mut out = Messages::new();
-            debezium::encode(&self.opts, &self.debezium_headers, &rec, &mut out)?;
+            debezium::encode(
+                &self.opts,
+                &self.debezium_headers,
+                &self.debezium_plans,
+                &rec,
+                &mut out,
+            )?;
             if let Some(m) = out.iter().find(|m| m.value.is_some()).or(out.get(0)) {
                 key.extend_from_slice(m.key.unwrap_or_default());
                 value.extend_from_slice(m.value.unwrap_or_default());
@@ -491,13 +506,22 @@ impl Serializer {
         out.clear();
         if self.opts.kind.is_debezium() {
             let rec = Record::new(change, ctx)?;
-            return debezium::encode(&self.opts, &self.debezium_headers, &rec, out);
+            return debezium::encode(
+                &self.opts,
+                &self.debezium_headers,
+                &self.debezium_plans,
+                &rec,
+                out,
+            );
         }
         let rec = Record::new(change, ctx)?;
         out.begin(RowImage::Before);
         let start = out.mark();
         self.encode_key(&rec, &mut out.buf)?;
-        out.set_key(start);
+        // Debezium's Avro key is the primary key: a table without one has a null key.
+        if self.opts.kind != FormatKind::DebeziumAvro || !rec.table.primary_key.is_empty() {
+            out.set_key(start);
+        }
         let start = out.mark();
         self.encode_value(&rec, &mut out.buf)?;
         out.set_value(start);
@@ -555,6 +579,24 @@ impl Serializer {
             FormatKind::DataWorks => dataworks::encode_ddl(&self.opts, ddl, kind, ctx, value),
             _ => default::encode_ddl(&self.opts, ddl, kind, ctx, value),
         }
+        Ok(())
+    }
+
+    /// Writes a Debezium transaction metadata record (`BEGIN`/`END`, for the topic
+    /// [`transaction_topic`]) into `out` (cleared first).
+    pub fn encode_transaction(
+        &self,
+        event: &TxnEvent<'_>,
+        out: &mut Messages,
+    ) -> Result<(), FormatError> {
+        if !self.opts.kind.is_debezium() {
+            return Err(FormatError::Unsupported {
+                format: self.opts.kind,
+                what: "transaction metadata",
+            });
+        }
+        out.clear();
+        debezium::transaction::encode(&self.opts.debezium, event, out);
         Ok(())
     }
 

@@ -34,6 +34,8 @@ pub struct Messages {
     pub(crate) buf: Vec<u8>,
     spans: Vec<Span>,
     headers: Vec<HeaderSpan>,
+    /// A serializer's scratch space, reused so that rows do not allocate.
+    pub(crate) scratch: Vec<u8>,
 }
 
 /// One record: key and value (`None` = Kafka null), headers, partition image.
@@ -62,6 +64,7 @@ impl Messages {
             buf: Vec::with_capacity(4096),
             spans: Vec::with_capacity(3),
             headers: Vec::with_capacity(8),
+            scratch: Vec::with_capacity(64),
         }
     }
 

@@ -15,5 +15,5 @@ pub use change::{Change, ChangeOrigin, RowChange, RowEvent, SourceEvent, TxnInfo
 pub use error_chain::{causes, ErrorChain, ErrorReport};
 pub use position::{BinlogCoord, Gtid, LogPosition, ParsePositionError};
 pub use precheck::{CheckItem, CheckStatus};
-pub use table::{Column, ColumnType, KeySource, TableId, TableMeta};
+pub use table::{Column, ColumnDefault, ColumnType, KeySource, TableId, TableMeta};
 pub use value::{Date, DateTime, Row, Time, Timestamp, Value};

@@ -1,5 +1,6 @@
 //! Table identity and column metadata, read from information_schema by the source.
 
+use crate::Value;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -171,7 +172,21 @@ pub struct Column {
     pub charset: Option<String>,
     /// ENUM/SET labels in declaration order (ENUM index 1 is `labels[0]`).
     pub labels: Vec<String>,
+    /// The declared default when it is a constant (`COLUMN_DEFAULT`); `None` for no
+    /// default, `DEFAULT NULL`, an expression (`CURRENT_TIMESTAMP`, `uuid()`), or where
+    /// the source did not report it (columns from a parsed DDL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<ColumnDefault>,
 }
+
+/// A column's constant default, as a value of the column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ColumnDefault(pub Value);
+
+/// Defaults are never NaN (the servers cannot store one), so equality is total and
+/// `Column` stays `Eq`.
+impl Eq for ColumnDefault {}
 
 impl Column {
     /// A nullable column of `kind` declared as the type's plain name (`int`, `varchar`),
@@ -189,6 +204,7 @@ impl Column {
             fsp: None,
             charset: None,
             labels: vec![],
+            default: None,
         }
     }
 }

@@ -275,6 +275,25 @@ fn debezium_avro_records_decode_with_apache_avro_and_a_ddl_makes_a_new_schema_ve
     );
     let snapshot_ops = decoded.iter().filter(|d| d["value"]["op"] == "r").count();
     assert_eq!(snapshot_ops, 24, "snapshot rows (op r)");
+    // Debezium's snapshot markers: one first and one last row of the whole snapshot,
+    // each table's first and last marked (two tables: one of each besides those).
+    let markers: Vec<&str> = decoded
+        .iter()
+        .filter(|d| d["value"]["op"] == "r")
+        .map(|d| d["value"]["source"]["snapshot"].as_str().unwrap())
+        .collect();
+    let count = |m: &str| markers.iter().filter(|x| **x == m).count();
+    assert_eq!(
+        [
+            count("first"),
+            count("first_in_data_collection"),
+            count("last_in_data_collection"),
+            count("last"),
+            count("true"),
+        ],
+        [1, 1, 1, 1, 20],
+        "{markers:?}"
+    );
 
     run.terminate();
     assert!(run.wait_exit(Duration::from_secs(60)).success());

@@ -32,7 +32,7 @@ use serde_json::Value as Json;
 use support::*;
 
 const COMP_DDL: &str = "CREATE TABLE comp (
-    a INT NOT NULL, b VARCHAR(20) NOT NULL, v INT, note VARCHAR(40),
+    a INT NOT NULL, b VARCHAR(20) NOT NULL, v INT DEFAULT 7, note VARCHAR(40) DEFAULT 'it''s',
     PRIMARY KEY (a, b)
 ) CHARACTER SET utf8mb4";
 
@@ -404,7 +404,15 @@ fn check_connect_records(lines: &[Json], label: &str, db: &str) {
         .as_str()
         .unwrap()
         .ends_with(&format!(".{db}.types.Envelope v2")));
-    assert_eq!(first["source_schema"]["snapshot"], "string io.debezium.data.Enum allowed=true,first,first_in_data_collection,last_in_data_collection,last,false,incremental?");
+    // Column defaults reach Connect's schema as its default values.
+    let comp = lines
+        .iter()
+        .find(|l| l["job"] == format!("{label}-connect_comp").as_str() && l.get("schema").is_some())
+        .expect("a described comp record");
+    assert_eq!(comp["schema"]["v"], "int32 default=7?", "{comp}");
+    assert_eq!(comp["schema"]["note"], "string default=it's?", "{comp}");
+    assert_eq!(comp["schema"]["a"], "int32", "{comp}");
+    assert_eq!(first["source_schema"]["snapshot"], "string io.debezium.data.Enum allowed=true,first,first_in_data_collection,last_in_data_collection,last,false,incremental default=false?");
     for l in &types {
         if l["op"] == "tombstone" {
             continue;
@@ -595,10 +603,64 @@ fn debezium_records_rebuild_the_source_in_real_consumers() {
         );
         std::thread::sleep(Duration::from_secs(2));
     }
+    check_transaction_topic(&spec.bootstrap, &projects[0].name, &spec.db);
     for run in &runs {
         run.terminate();
     }
     for mut run in runs {
         assert!(run.wait_exit(Duration::from_secs(60)).success());
     }
+}
+
+/// `provide.transaction.metadata`: every transaction's BEGIN and END on
+/// `<prefix>.transaction`, the multi-table transaction of [`incremental_changes`]
+/// counted per table.
+fn check_transaction_topic(bootstrap: &str, prefix: &str, db: &str) {
+    let records = consume(bootstrap, &format!("{prefix}.transaction"));
+    let payloads: Vec<(Json, Json)> = records
+        .iter()
+        .map(|r| {
+            let key: Json = serde_json::from_slice(&r.key).unwrap();
+            let value: Json = serde_json::from_slice(&r.value).unwrap();
+            assert_eq!(
+                value["schema"]["name"],
+                "io.debezium.connector.common.TransactionMetadataValue"
+            );
+            (key["payload"].clone(), value["payload"].clone())
+        })
+        .collect();
+    assert!(!payloads.is_empty(), "no transaction records");
+    // BEGIN and END alternate, each pair with one id, which is also the key.
+    for pair in payloads.chunks(2) {
+        let [(bk, begin), (ek, end)] = pair else {
+            panic!("a BEGIN without its END: {pair:?}");
+        };
+        assert_eq!(begin["status"], "BEGIN", "{begin}");
+        assert_eq!(end["status"], "END", "{end}");
+        assert_eq!(begin["id"], end["id"]);
+        assert_eq!(bk["id"], begin["id"]);
+        assert_eq!(ek["id"], end["id"]);
+        assert!(begin["event_count"].is_null() && begin["data_collections"].is_null());
+        let per_table: u64 = end["data_collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["event_count"].as_u64().unwrap())
+            .sum();
+        assert_eq!(end["event_count"].as_u64(), Some(per_table), "{end}");
+    }
+    let multi = payloads
+        .iter()
+        .map(|(_, v)| v)
+        .find(|v| v["status"] == "END" && v["data_collections"].as_array().unwrap().len() > 1)
+        .expect("the END of the transaction that changed comp and types");
+    assert_eq!(
+        multi["data_collections"],
+        serde_json::json!([
+            {"data_collection": format!("{db}.comp"), "event_count": 5},
+            {"data_collection": format!("{db}.types"), "event_count": 1},
+        ]),
+        "{multi}"
+    );
+    assert_eq!(multi["event_count"], 6);
 }

@@ -378,6 +378,39 @@ impl Emitter {
             .await
     }
 
+    /// Sends a Debezium transaction metadata record (`BEGIN`/`END`) to partition 0 of
+    /// `topic` (one partition keeps a transaction's two records in order).
+    pub async fn transaction(
+        &mut self,
+        topic: &str,
+        event: &obsync_format::TxnEvent<'_>,
+    ) -> Result<(), EmitError> {
+        self.serializer
+            .encode_transaction(event, &mut self.messages)?;
+        let Some(m) = self.messages.get(0) else {
+            return Ok(());
+        };
+        let ack = self
+            .producer
+            .send(
+                topic,
+                0,
+                m.key.unwrap_or_default(),
+                m.value.unwrap_or_default(),
+                Some("transaction"),
+            )
+            .await?;
+        self.pending
+            .send(Pending::Message {
+                ack,
+                source_ts: Some(event.txn.timestamp),
+                written: None,
+                counted: None,
+            })
+            .await
+            .map_err(|_| EmitError::TrackerGone)
+    }
+
     /// Sends a heartbeat record to every partition of `route`'s topic.
     pub async fn heartbeat(
         &mut self,

@@ -97,7 +97,12 @@ impl SchemaRegistryClient {
         let (key_subject, value_subject) =
             schemas.subjects(topic, self.settings.subject_name_strategy);
         let ids = SchemaIds {
-            key: self.register(&key_subject, &schemas.key).await?,
+            // A table without a primary key has null keys: no key schema to register.
+            key: if table.primary_key.is_empty() {
+                0
+            } else {
+                self.register(&key_subject, &schemas.key).await?
+            },
             value: self.register(&value_subject, &schemas.value).await?,
         };
         tracing::info!(table = %table.id, topic = %topic, key_subject, value_subject, key_id = ids.key, value_id = ids.value, "schemas registered");

@@ -19,7 +19,7 @@ use crate::endpoint::{ConnectError, SourceEndpoint, SourceFlavor};
 use crate::SqlError;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Pool, Value as SqlValue};
-use obsync_model::{Column, ColumnType, KeySource, TableId, TableMeta};
+use obsync_model::{Column, ColumnDefault, ColumnType, KeySource, TableId, TableMeta, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -417,7 +417,7 @@ impl TableFacts {
             .into_iter()
             .map(|c| {
                 let is_json = json_columns.iter().any(|j| j.eq_ignore_ascii_case(&c.name));
-                c.into_column(&stored, is_json, LabelQuoting::of(flavor))
+                c.into_column(&stored, is_json, flavor)
             })
             .collect::<Result<Vec<_>, _>>()?;
         let keys = unique_keys_from_index_rows(&columns, self.indexes);
@@ -464,7 +464,8 @@ pub async fn read_table_facts(
     let columns: Vec<ColumnRow> = conn
         .exec(
             "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, CHARACTER_MAXIMUM_LENGTH, \
-             NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, CHARACTER_SET_NAME \
+             NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, CHARACTER_SET_NAME, \
+             COLUMN_DEFAULT, EXTRA \
              FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
              ORDER BY ORDINAL_POSITION",
             (&stored.database, &stored.table),
@@ -604,6 +605,12 @@ struct ColumnRow {
     num_scale: Option<u64>,
     dt_precision: Option<u64>,
     charset: Option<String>,
+    /// `COLUMN_DEFAULT` as the server prints it (absent in facts saved before it was read).
+    #[serde(default)]
+    default: Option<String>,
+    /// `EXTRA` (`DEFAULT_GENERATED` marks an expression default on MySQL).
+    #[serde(default)]
+    extra: Option<String>,
 }
 
 impl ColumnRow {
@@ -621,6 +628,8 @@ impl ColumnRow {
             num_scale: num(6),
             dt_precision: num(7),
             charset: sql_text(v.get(8)),
+            default: sql_text(v.get(9)),
+            extra: sql_text(v.get(10)),
         }
     }
 
@@ -628,7 +637,7 @@ impl ColumnRow {
         self,
         table: &TableId,
         is_json: bool,
-        quoting: LabelQuoting,
+        flavor: SourceFlavor,
     ) -> Result<Column, MetadataError> {
         let kind = if is_json {
             ColumnType::Json
@@ -642,8 +651,91 @@ impl ColumnRow {
                 }
             })?
         };
-        Ok(column_from_parts(kind, self, quoting))
+        let default_text =
+            constant_default(flavor, kind, self.default.as_deref(), self.extra.as_deref());
+        let mut column = column_from_parts(kind, self, LabelQuoting::of(flavor));
+        column.default = default_text.and_then(|text| {
+            match crate::snapshot::decode_text(&column, Some(text.into_bytes())) {
+                Ok(Value::Null) => None,
+                Ok(v) => Some(ColumnDefault(v)),
+                Err(e) => {
+                    // A default the text parser does not read is left out of the
+                    // schema rather than failing the table.
+                    tracing::debug!(table = %table, error = %e, "column default not read");
+                    None
+                }
+            }
+        });
+        Ok(column)
     }
+}
+
+/// The literal text of a constant column default from `COLUMN_DEFAULT` and `EXTRA`, or
+/// `None` for no default, `NULL`, an expression, or BIT/binary defaults (printed as
+/// `b'101'` or hex, which the text parser does not read).
+///
+/// MariaDB (10.2.7+) quotes literals (`'abc'`, `''`), prints numbers bare and
+/// expressions bare (`current_timestamp()`), and `NULL` for a null default. MySQL and
+/// OceanBase print the literal bare, SQL NULL for none, and mark expression defaults
+/// `DEFAULT_GENERATED` in `EXTRA` (MySQL 8) or as `CURRENT_TIMESTAMP` (older servers).
+pub fn constant_default(
+    flavor: SourceFlavor,
+    kind: ColumnType,
+    default: Option<&str>,
+    extra: Option<&str>,
+) -> Option<String> {
+    let text = default?;
+    if kind.is_binary() || kind == ColumnType::Bit {
+        return None;
+    }
+    if extra.is_some_and(|e| e.to_ascii_uppercase().contains("DEFAULT_GENERATED")) {
+        return None;
+    }
+    if flavor == SourceFlavor::MariaDb {
+        if let Some(inner) = text.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')) {
+            return Some(unquote_mariadb(inner));
+        }
+        // Bare: a number, NULL or an expression.
+        let number = !text.is_empty()
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'));
+        return number.then(|| text.to_string());
+    }
+    if text.to_ascii_uppercase().starts_with("CURRENT_TIMESTAMP")
+        && matches!(kind, ColumnType::DateTime | ColumnType::Timestamp)
+    {
+        return None;
+    }
+    Some(text.to_string())
+}
+
+/// Undoes MariaDB's quoting inside a quoted default: `''` and backslash escapes.
+fn unquote_mariadb(inner: &str) -> String {
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                out.push('\'');
+                // `''` is one quote.
+                if chars.clone().next() == Some('\'') {
+                    chars.next();
+                }
+            }
+            '\\' => match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some('r') => out.push('\r'),
+                Some('0') => out.push('\0'),
+                Some('Z') => out.push('\u{1a}'),
+                Some(other) => out.push(other),
+                None => out.push('\\'),
+            },
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn column_from_parts(kind: ColumnType, c: ColumnRow, quoting: LabelQuoting) -> Column {
@@ -693,6 +785,7 @@ fn column_from_parts(kind: ColumnType, c: ColumnRow, quoting: LabelQuoting) -> C
         fsp,
         charset,
         labels,
+        default: None,
     }
 }
 
@@ -844,6 +937,33 @@ fn sql_text(v: Option<&SqlValue>) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn constant_defaults_are_read_per_flavor() {
+        use ColumnType as T;
+        let maria = |kind, text| constant_default(SourceFlavor::MariaDb, kind, Some(text), None);
+        assert_eq!(maria(T::Int, "5").as_deref(), Some("5"));
+        assert_eq!(maria(T::VarChar, "'it''s'").as_deref(), Some("it's"));
+        assert_eq!(maria(T::VarChar, "'a\\\\b'").as_deref(), Some("a\\b"));
+        assert_eq!(maria(T::VarChar, "''").as_deref(), Some(""));
+        assert_eq!(maria(T::VarChar, "NULL"), None);
+        assert_eq!(maria(T::Timestamp, "current_timestamp()"), None);
+        assert_eq!(maria(T::Bit, "b'101'"), None);
+        let mysql = |kind, text, extra| {
+            constant_default(SourceFlavor::MySql, kind, Some(text), Some(extra))
+        };
+        assert_eq!(mysql(T::VarChar, "it's", "").as_deref(), Some("it's"));
+        assert_eq!(
+            mysql(T::Date, "2000-01-01", "").as_deref(),
+            Some("2000-01-01")
+        );
+        assert_eq!(mysql(T::Timestamp, "CURRENT_TIMESTAMP", ""), None);
+        assert_eq!(mysql(T::VarChar, "uuid()", "DEFAULT_GENERATED"), None);
+        assert_eq!(
+            constant_default(SourceFlavor::OceanBase, T::Int, None, None),
+            None
+        );
+    }
     use super::*;
 
     fn col(name: &str, nullable: bool) -> Column {

@@ -5,7 +5,7 @@ mod common;
 
 use common::endpoint;
 use mysql_async::prelude::Queryable;
-use obsync_model::{ColumnType, KeySource, TableId};
+use obsync_model::{ColumnType, Date, KeySource, TableId, Time, Value};
 use obsync_source::metadata::{MetadataError, MetadataReader, TableKind};
 use obsync_source::{SourceEndpoint, SourceFlavor};
 use obsync_testkit::unique_name;
@@ -243,4 +243,64 @@ async fn seekdb_unsupported_type_names_table_column_and_type() {
         "{msg}"
     );
     drop_database(&ep, &db).await;
+}
+
+/// Constant defaults become typed values; NULL, expressions and BIT defaults none.
+async fn constant_defaults_are_read(flavor: SourceFlavor) {
+    let (ep, db) = database_with(
+        flavor,
+        &[
+            "CREATE TABLE d (id INT PRIMARY KEY, a INT NOT NULL DEFAULT 5, \
+           s VARCHAR(10) DEFAULT 'it''s', e ENUM('x','y') NOT NULL DEFAULT 'y', \
+           dt DATE NOT NULL DEFAULT '2000-01-01', dec1 DECIMAL(6,2) DEFAULT 1.50, \
+           ts TIMESTAMP NULL DEFAULT CURRENT_TIMESTAMP, n INT DEFAULT NULL, \
+           b BIT(3) DEFAULT b'101', t TIME DEFAULT '-01:02:03')",
+        ],
+    )
+    .await;
+    let reader = MetadataReader::from_endpoint(&ep);
+    let meta = reader.table_meta(&TableId::new(&db, "d")).await.unwrap();
+    let default = |name: &str| {
+        meta.columns[meta.column_index(name).unwrap()]
+            .default
+            .clone()
+            .map(|d| d.0)
+    };
+    assert_eq!(default("id"), None);
+    assert_eq!(default("a"), Some(Value::Int(5)));
+    assert_eq!(default("s"), Some(Value::Text("it's".into())));
+    assert_eq!(default("e"), Some(Value::Text("y".into())));
+    assert_eq!(
+        default("dt"),
+        Some(Value::Date(Date {
+            year: 2000,
+            month: 1,
+            day: 1
+        }))
+    );
+    assert_eq!(default("dec1"), Some(Value::Decimal("1.50".into())));
+    assert_eq!(default("ts"), None);
+    assert_eq!(default("n"), None);
+    assert_eq!(default("b"), None);
+    assert_eq!(
+        default("t"),
+        Some(Value::Time(Time {
+            negative: true,
+            hours: 1,
+            minutes: 2,
+            seconds: 3,
+            micros: 0
+        }))
+    );
+    drop_database(&ep, &db).await;
+}
+
+#[tokio::test]
+async fn mariadb_constant_defaults_are_read() {
+    constant_defaults_are_read(SourceFlavor::MariaDb).await
+}
+
+#[tokio::test]
+async fn seekdb_constant_defaults_are_read() {
+    constant_defaults_are_read(SourceFlavor::OceanBase).await
 }

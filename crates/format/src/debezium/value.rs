@@ -159,10 +159,53 @@ pub fn zoned_timestamp(out: &mut Vec<u8>, ts: &Timestamp, fsp: u8) {
 }
 
 /// The Connect value of `v` in column `schema`. A zero or invalid date, DATETIME or
-/// TIMESTAMP is `Null` (Debezium writes null, or the column's default for a NOT NULL
-/// column, which obsync does not read).
+/// TIMESTAMP is `Null`, or, in a NOT NULL column with a default, the default's value
+/// (as Debezium writes it).
 pub fn connect_value<'a>(
-    schema: &ColumnSchema<'_>,
+    schema: &ColumnSchema<'a>,
+    v: &'a Value,
+    decimal: DecimalHandling,
+    scratch: &'a mut Vec<u8>,
+) -> ConnectValue<'a> {
+    let col: &'a obsync_model::Column = schema.column;
+    let v = match &col.default {
+        Some(d) if !col.nullable && is_zero_temporal(v) => &d.0,
+        _ => v,
+    };
+    plain_connect_value(schema, v, decimal, scratch)
+}
+
+/// A zero or invalid DATE, DATETIME or TIMESTAMP, which Connect cannot carry.
+fn is_zero_temporal(v: &Value) -> bool {
+    match v {
+        Value::Date(d) => epoch_days(d).is_none(),
+        Value::DateTime(dt) => epoch_micros(dt).is_none(),
+        Value::Timestamp(ts) => render::is_zero_timestamp(ts),
+        _ => false,
+    }
+}
+
+/// The Connect value of the column's default, for the schema's `default`; `None`
+/// without a (representable) default.
+pub fn default_value<'a>(
+    schema: &ColumnSchema<'a>,
+    scratch: &'a mut Vec<u8>,
+) -> Option<ConnectValue<'a>> {
+    let d = &schema.column.default.as_ref()?.0;
+    // The schema says how decimals are carried.
+    let decimal = match schema.ty {
+        ConnectType::String => DecimalHandling::String,
+        ConnectType::Float64 => DecimalHandling::Double,
+        _ => DecimalHandling::Precise,
+    };
+    match plain_connect_value(schema, d, decimal, scratch) {
+        ConnectValue::Null => None,
+        v => Some(v),
+    }
+}
+
+fn plain_connect_value<'a>(
+    schema: &ColumnSchema<'a>,
     v: &'a Value,
     decimal: DecimalHandling,
     scratch: &'a mut Vec<u8>,
@@ -342,6 +385,40 @@ mod tests {
         assert_eq!(dec_raw("65535", 0), vec![0x00, 0xff, 0xff]);
         assert_eq!(dec_raw("-65536", 0), vec![0xff, 0x00, 0x00]);
         assert_eq!(dec_raw("-32768", 0), vec![0x80, 0x00]);
+    }
+
+    #[test]
+    fn a_zero_date_in_a_not_null_column_becomes_its_default() {
+        use super::super::schema::column_schema;
+        use obsync_model::{Column, ColumnDefault, ColumnType};
+        let zero = Value::Date(Date {
+            year: 0,
+            month: 0,
+            day: 0,
+        });
+        let mut col = Column::new("d", ColumnType::Date);
+        col.default = Some(ColumnDefault(Value::Date(Date {
+            year: 2000,
+            month: 1,
+            day: 1,
+        })));
+        let mut scratch = Vec::new();
+        // Nullable: null, as Debezium writes it.
+        let cs = column_schema(&col, DecimalHandling::Precise);
+        assert_eq!(
+            connect_value(&cs, &zero, DecimalHandling::Precise, &mut scratch),
+            ConnectValue::Null
+        );
+        col.nullable = false;
+        let cs = column_schema(&col, DecimalHandling::Precise);
+        assert_eq!(
+            connect_value(&cs, &zero, DecimalHandling::Precise, &mut scratch),
+            ConnectValue::Int(10957)
+        );
+        assert_eq!(
+            default_value(&cs, &mut scratch),
+            Some(ConnectValue::Int(10957))
+        );
     }
 
     #[test]

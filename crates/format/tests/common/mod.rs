@@ -7,8 +7,8 @@ use obsync_format::{
     TxnSequence,
 };
 use obsync_model::{
-    BinlogCoord, Change, ChangeOrigin, Column, ColumnType, Date, DateTime, Gtid, KeySource, Row,
-    RowChange, RowEvent, TableId, TableMeta, Time, Timestamp, TxnInfo, Value,
+    BinlogCoord, Change, ChangeOrigin, Column, ColumnDefault, ColumnType, Date, DateTime, Gtid,
+    KeySource, Row, RowChange, RowEvent, TableId, TableMeta, Time, Timestamp, TxnInfo, Value,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -57,6 +57,13 @@ pub fn types_table() -> Arc<TableMeta> {
     dec.scale = Some(30);
     let mut en = col("en", Enum, "enum('a','b','c')");
     en.labels = vec!["a".into(), "b".into(), "c".into()];
+    // Constant defaults, as the source reads them (Debezium's schema `default`).
+    let default = |mut c: Column, v: Value| {
+        c.default = Some(ColumnDefault(v));
+        c
+    };
+    dec.default = Some(ColumnDefault(Value::Decimal("1.5".into())));
+    en.default = Some(ColumnDefault(text("b")));
     let mut st = col("st", Set, "set('x','y','z')");
     st.labels = vec!["x".into(), "y".into(), "z".into()];
     let columns = vec![
@@ -67,7 +74,7 @@ pub fn types_table() -> Arc<TableMeta> {
         col("si_u", SmallInt, "smallint(5) unsigned"),
         col("mi", MediumInt, "mediumint(9)"),
         col("mi_u", MediumInt, "mediumint(8) unsigned"),
-        col("i", Int, "int(11)"),
+        default(col("i", Int, "int(11)"), Value::Int(5)),
         col("i_u", Int, "int(10) unsigned"),
         col("bi", BigInt, "bigint(20)"),
         col("bi_u", BigInt, "bigint(20) unsigned"),
@@ -77,16 +84,22 @@ pub fn types_table() -> Arc<TableMeta> {
         with_len(col("bit64", Bit, "bit(64)"), 64),
         with_len(col("bit16", Bit, "bit(16)"), 16),
         with_len(col("bit1", Bit, "bit(1)"), 1),
-        col("dt_date", Date, "date"),
+        default(col("dt_date", Date, "date"), Value::Date(date(2000, 1, 1))),
         with_fsp(col("dt6", DateTime, "datetime(6)"), 6),
         with_fsp(col("dt3", DateTime, "datetime(3)"), 3),
         with_fsp(col("dt0", DateTime, "datetime"), 0),
         with_fsp(col("ts6", Timestamp, "timestamp(6)"), 6),
-        with_fsp(col("ts0", Timestamp, "timestamp"), 0),
+        default(
+            with_fsp(col("ts0", Timestamp, "timestamp"), 0),
+            ts(1_577_934_245, 0),
+        ),
         with_fsp(col("tm", Time, "time(6)"), 6),
         col("yr", Year, "year(4)"),
         with_len(col("ch", Char, "char(10)"), 10),
-        with_len(col("vc", VarChar, "varchar(64)"), 64),
+        default(
+            with_len(col("vc", VarChar, "varchar(64)"), 64),
+            text("it's"),
+        ),
         with_len(col("bin", Binary, "binary(4)"), 4),
         with_len(col("vbin", VarBinary, "varbinary(16)"), 16),
         col("ttext", TinyText, "tinytext"),

@@ -51,7 +51,7 @@ pub async fn run(
     // Debezium's full-sync rows name the change-log position of the snapshot's start
     // and mark the first and last rows.
     let mut emitter = emitter.clone();
-    let markers = if s.format.kind.is_debezium() {
+    let markers = if s.format.kind.has_snapshot_markers() {
         if let Some(p) = state.snapshot_start.as_ref().or(recorded_start.as_ref()) {
             emitter.set_snapshot_position(&p.coord);
         }

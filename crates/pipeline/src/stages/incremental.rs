@@ -9,7 +9,7 @@ use crate::plan::ProjectPlan;
 use crate::project::RunContext;
 use crate::status::{Stage, WarningCause};
 use crate::RunError;
-use obsync_format::{Ddl, MessageContext, TxnSequence};
+use obsync_format::{Ddl, MessageContext, TxnEvent, TxnSequence, TxnStatus};
 use obsync_model::{Change, ErrorChain, ErrorReport, SourceEvent, TableId, TableMeta, TxnInfo};
 use obsync_source::binlog::{BinlogOptions, BinlogReader, StartFrom, TableFilter};
 use std::collections::{BTreeMap, HashSet};
@@ -66,6 +66,11 @@ pub async fn run(
     // Debezium's `transaction.data_collection_order`: rows per table in the transaction.
     let table_orders = s.format.kind.is_debezium() && s.format.debezium.transaction_metadata;
     let mut table_rows: std::collections::HashMap<TableId, u32> = Default::default();
+    // Debezium's transaction topic: whether the open transaction's BEGIN was sent, and
+    // its tables in the order they first appeared (the END record's `data_collections`).
+    let txn_topic = obsync_format::transaction_topic(&s.format.debezium);
+    let mut txn_begun = false;
+    let mut txn_tables: Vec<TableId> = Vec::new();
     // The reader's own reconnect count, already added to the project's counter.
     let mut reconnects_counted = 0;
     let mut heartbeat =
@@ -100,6 +105,8 @@ pub async fn run(
                     );
                     txn_rows.clear();
                     current = None;
+                    txn_begun = false;
+                    txn_tables.clear();
                     match open_reader(ctx, &start, &server, &filter, &defs).await? {
                         Some(r) => reader = r,
                         None => return Ok(()),
@@ -125,6 +132,8 @@ pub async fn run(
             SourceEvent::Begin(txn) => {
                 txn_rows.clear();
                 table_rows.clear();
+                txn_begun = false;
+                txn_tables.clear();
                 current = Some(txn);
             }
             SourceEvent::Row(change) => {
@@ -150,8 +159,25 @@ pub async fn run(
                     let ts = txn_ts(&current);
                     let mut msg = message(ctx, seq.next(ts as u64).await?, None, None);
                     if table_orders {
+                        if !txn_begun {
+                            if let Some(t) = &current {
+                                transaction_record(
+                                    &mut emitter,
+                                    &txn_topic,
+                                    t,
+                                    TxnStatus::Begin,
+                                    t.timestamp,
+                                    &[],
+                                )
+                                .await?;
+                                txn_begun = true;
+                            }
+                        }
                         let n = table_rows.entry(change.table.id.clone()).or_default();
                         *n += 1;
+                        if *n == 1 {
+                            txn_tables.push(change.table.id.clone());
+                        }
                         msg.table_order = *n;
                     }
                     emitter.change(&change, route, &msg, Some(ts)).await?;
@@ -170,10 +196,53 @@ pub async fn run(
                         seq: i as u32 + 1,
                         size,
                     };
-                    let msg = message(ctx, seq.next(timestamp as u64).await?, Some(tx), xid);
+                    let mut msg = message(ctx, seq.next(timestamp as u64).await?, Some(tx), xid);
+                    if table_orders {
+                        if !txn_begun {
+                            if let Some(t) = &current {
+                                transaction_record(
+                                    &mut emitter,
+                                    &txn_topic,
+                                    t,
+                                    TxnStatus::Begin,
+                                    t.timestamp,
+                                    &[],
+                                )
+                                .await?;
+                                txn_begun = true;
+                            }
+                        }
+                        let n = table_rows.entry(change.table.id.clone()).or_default();
+                        *n += 1;
+                        if *n == 1 {
+                            txn_tables.push(change.table.id.clone());
+                        }
+                        msg.table_order = *n;
+                    }
                     emitter
                         .change(&change, route, &msg, Some(timestamp))
                         .await?;
+                }
+                if txn_begun {
+                    if let Some(t) = &current {
+                        let counts: Vec<(TableId, u64)> = txn_tables
+                            .drain(..)
+                            .map(|id| {
+                                let n = table_rows.get(&id).copied().unwrap_or(0) as u64;
+                                (id, n)
+                            })
+                            .collect();
+                        transaction_record(
+                            &mut emitter,
+                            &txn_topic,
+                            t,
+                            TxnStatus::End,
+                            timestamp,
+                            &counts,
+                        )
+                        .await?;
+                    }
+                    txn_begun = false;
                 }
                 current = None;
                 emitter
@@ -363,5 +432,25 @@ async fn send_heartbeats(
             emitter.heartbeat(route, &msg).await?;
         }
     }
+    Ok(())
+}
+
+/// Sends one Debezium transaction record; `secs` is the binlog time of the transaction's
+/// start (BEGIN) or commit (END).
+async fn transaction_record(
+    emitter: &mut Emitter,
+    topic: &str,
+    txn: &TxnInfo,
+    status: TxnStatus,
+    secs: u32,
+    data_collections: &[(TableId, u64)],
+) -> Result<(), RunError> {
+    let event = TxnEvent {
+        status,
+        txn,
+        ts_ms: secs as u64 * 1000,
+        data_collections,
+    };
+    emitter.transaction(topic, &event).await?;
     Ok(())
 }

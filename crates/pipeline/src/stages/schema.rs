@@ -17,7 +17,7 @@ const VISIBLE_POLL: Duration = Duration::from_millis(100);
 pub async fn run(ctx: &RunContext, plan: &ProjectPlan, admin: &KafkaAdmin) -> Result<(), RunError> {
     ctx.status.set_stage(Stage::Schema);
     let s = &ctx.settings;
-    let specs: Vec<NewTopicSpec> = plan
+    let mut specs: Vec<NewTopicSpec> = plan
         .topics()
         .keys()
         .map(|name| NewTopicSpec {
@@ -26,6 +26,15 @@ pub async fn run(ctx: &RunContext, plan: &ProjectPlan, admin: &KafkaAdmin) -> Re
             replication: s.topic_replication_factor,
         })
         .collect();
+    // Debezium's transaction records go to one topic of their own, one partition (a
+    // transaction's BEGIN and END stay in order).
+    if s.format.kind.is_debezium() && s.format.debezium.transaction_metadata {
+        specs.push(NewTopicSpec {
+            name: obsync_format::transaction_topic(&s.format.debezium),
+            partitions: 1,
+            replication: s.topic_replication_factor,
+        });
+    }
     let results = admin.create_topics(&specs).await?;
     for (spec, result) in specs.iter().zip(results) {
         match result {
