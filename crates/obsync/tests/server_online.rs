@@ -85,7 +85,7 @@ fn start_project(api: &mut Api, spec: Value) -> String {
 }
 
 /// Writes to `tables` (each `(id PK, grp, v)` with its initial row count) until `stop`:
-/// updates of existing rows all over the key range, inserts of new ones (ids from
+/// updates of every 97th row, inserts of new ones (ids from
 /// `first_new`) and deletes, a transaction every few ms. `grp` never changes: a row
 /// moving between partitions over and over cannot be rebuilt partition by partition.
 fn churn(db: &SourceDb, tables: &[(&str, i64)], first_new: i64, stop: &AtomicBool) -> u64 {
@@ -96,7 +96,8 @@ fn churn(db: &SourceDb, tables: &[(&str, i64)], first_new: i64, stop: &AtomicBoo
             let k = (n as i64 * 7919) % rows + 1;
             db.exec_many(&[
                 "BEGIN".to_string(),
-                format!("UPDATE {t} SET v = v + 1 WHERE id = {k}"),
+                // Rows all over the table: some are in the chunk a backfill holds.
+                format!("UPDATE {t} SET v = v + 1 WHERE id % 97 = {}", n % 97),
                 format!("INSERT INTO {t} VALUES ({next}, {}, 0)", next % 5),
                 format!("DELETE FROM {t} WHERE id = {}", (k * 31) % rows + 1),
                 "COMMIT".to_string(),
@@ -473,4 +474,106 @@ fn a_resynced_table_rebuilds_from_the_records_sent_since_the_resync() {
         }
     }
     eprintln!("re-sync under churn: {:.1?}", started.elapsed());
+}
+
+#[test]
+fn a_table_added_from_now_on_to_a_paused_project_holds_only_changes_after_the_resume() {
+    let services = Services::load();
+    let db = SourceDb::create(&services);
+    let d = db.name().to_string();
+    for t in ["a", "later"] {
+        db.exec(&format!(
+            "CREATE TABLE {t} (id INT PRIMARY KEY, grp INT NOT NULL, v INT NOT NULL)"
+        ));
+        db.exec(&format!(
+            "INSERT INTO {t} SELECT seq, seq % 5, 0 FROM seq_1_to_20"
+        ));
+    }
+    let spec = ProjectSpec::new(&services, &db, "DefaultExtendColumnType");
+    let TopicMode::Named(topic) = spec.topic.clone() else {
+        unreachable!()
+    };
+    let dir = scratch_dir(&format!("server_paused_{}", spec.name));
+    let server = ServerProcess::start(&dir.join("data"), free_port());
+    let mut api = Api::login(&server.base);
+    let (source, target) = data_sources(&mut api, &services);
+    let id = start_project(
+        &mut api,
+        json!({
+            "name": spec.name, "source_id": source, "target_id": target,
+            "sync": {"types": ["schema", "full", "incremental"], "format": spec.format},
+            "objects": [{"tables": [format!("{d}.a")], "topic": topic}],
+        }),
+    );
+    api.ok(
+        "POST",
+        &format!("/api/v1/projects/{id}/pause"),
+        None,
+        StatusCode::OK,
+    );
+    // Written while paused, before the table joins at the resume: in the change log the
+    // resumed run re-reads, and never sent.
+    db.exec("UPDATE later SET v = 5 WHERE id <= 10");
+    let applied = api.ok(
+        "POST",
+        &format!("/api/v1/projects/{id}/objects"),
+        Some(json!({"objects": [{"tables": [format!("{d}.a"), format!("{d}.later")], "topic": topic}]})),
+        StatusCode::OK,
+    );
+    assert_eq!(applied["takes_effect"], "at_resume", "{applied}");
+    assert_eq!(applied["plan"]["added"][0]["backfill"], false, "{applied}");
+    db.exec("INSERT INTO later SELECT seq, 0, 0 FROM seq_100_to_110");
+    api.ok(
+        "POST",
+        &format!("/api/v1/projects/{id}/resume"),
+        None,
+        StatusCode::OK,
+    );
+    // The resumed run records the change in its checkpoint before it streams on.
+    let state = dir
+        .join("data")
+        .join("projects")
+        .join(&id)
+        .join("state.json");
+    let joined = format!("{d}.later");
+    let deadline = Instant::now() + TIMEOUT;
+    while !std::fs::read_to_string(&state)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .is_some_and(|v| {
+            v["objects"]
+                .as_array()
+                .is_some_and(|o| o.iter().any(|t| *t == joined))
+        })
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the resumed run never took the change"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    db.exec_many(&[
+        "INSERT INTO later SELECT seq, 1, 1 FROM seq_1000_to_1010",
+        "UPDATE later SET v = 9 WHERE id = 1005",
+        "UPDATE a SET v = 3 WHERE id = 1",
+    ]);
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let records = consume(&spec.bootstrap, &topic);
+        let (rebuilt, source) = rebuilt_and_source(&db, &spec, &["a", "later"], None, &records);
+        let mut expected = only(&source, &[format!("{d}.a")]);
+        let later = source[&format!("{d}.later")]
+            .iter()
+            .filter(|(_, r)| r.image["id"].as_deref().unwrap().parse::<i64>().unwrap() >= 1000)
+            .map(|(k, r)| (k.clone(), r.clone()))
+            .collect();
+        expected.insert(format!("{d}.later"), later);
+        match diff_tables(&expected, &rebuilt) {
+            None => break,
+            Some(p) if Instant::now() > deadline => {
+                panic!("the from-now-on table does not hold exactly its later changes:\n{p}")
+            }
+            Some(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
 }
