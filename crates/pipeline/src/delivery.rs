@@ -68,6 +68,33 @@ pub enum Mark {
     Source {
         server: String,
     },
+    /// The run's tables differ from the checkpoint's (tables added, removed, or asked to
+    /// be re-synced): queued before anything else the run sends.
+    ObjectsChanged(ObjectsChange),
+    /// A chunk of a watermark backfill of `table` is in Kafka; `done`: it was the last.
+    BackfillChunk {
+        table: String,
+        last_key: Option<Vec<Value>>,
+        rows: u64,
+        done: bool,
+        at: u64,
+    },
+}
+
+/// What [`Mark::ObjectsChanged`] records.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ObjectsChange {
+    /// Every table of the run.
+    pub objects: std::collections::BTreeSet<String>,
+    /// Tables new to the checkpoint and the position they joined at, and whether each
+    /// is backfilled.
+    pub joined: Vec<(String, LogPosition, bool)>,
+    /// Tables gone from the project: their state is dropped (their topics stay).
+    pub removed: Vec<String>,
+    /// Tables of the project to snapshot again (re-sync).
+    pub resync: Vec<String>,
+    /// Wall time of the change, Unix seconds.
+    pub at: u64,
 }
 
 /// A message's pending acknowledgement from Kafka.
@@ -200,6 +227,25 @@ pub fn apply(state: &mut ProjectState, mark: Mark) {
             }
         }
         Mark::FullDone => state.full_done = true,
+        Mark::ObjectsChanged(change) => apply_objects(state, change),
+        Mark::BackfillChunk {
+            table,
+            last_key,
+            rows,
+            done,
+            at,
+        } => {
+            let b = state.backfills.entry(table).or_default();
+            b.chunks += 1;
+            b.rows += rows;
+            if last_key.is_some() {
+                b.last_key = last_key;
+            }
+            b.done = done;
+            if done {
+                b.finished_at = Some(at);
+            }
+        }
         Mark::CaughtUp { .. } => {}
         Mark::Source { server } => state.source_server = Some(server),
         Mark::Committed {
@@ -215,8 +261,37 @@ pub fn apply(state: &mut ProjectState, mark: Mark) {
             if let Some(d) = definitions {
                 state.definitions = d;
             }
+            // A joined table's earlier changes are behind the checkpoint now.
+            let at = &state.incremental.as_ref().expect("just set").position.coord;
+            state.joined.retain(|_, since| since.coord > *at);
         }
     }
+}
+
+/// Applies an online object change: new tables join (from their position, with a
+/// fresh backfill when asked), removed ones leave no state behind.
+fn apply_objects(state: &mut ProjectState, change: ObjectsChange) {
+    for table in &change.removed {
+        state.tables.remove(table);
+        state.joined.remove(table);
+        state.backfills.remove(table);
+        state.changes.remove(table);
+        state.definitions.retain(|d| d.id.to_string() != *table);
+    }
+    let fresh = || crate::checkpoint::BackfillProgress {
+        started_at: change.at,
+        ..Default::default()
+    };
+    for (table, since, backfill) in change.joined {
+        if backfill {
+            state.backfills.insert(table.clone(), fresh());
+        }
+        state.joined.insert(table, since);
+    }
+    for table in change.resync {
+        state.backfills.insert(table, fresh());
+    }
+    state.objects = Some(change.objects);
 }
 
 /// The tracker's side of the checkpoint writer: hands states over without copying the
@@ -346,11 +421,15 @@ pub async fn track<A: Ack>(
                 // Stage transitions are rare and worth saving at once.
                 let urgent = !matches!(
                     mark,
-                    Mark::Committed { .. } | Mark::ChunkDone { .. } | Mark::Source { .. }
+                    Mark::Committed { .. }
+                        | Mark::ChunkDone { .. }
+                        | Mark::BackfillChunk { done: false, .. }
+                        | Mark::Source { .. }
                 );
                 let new_definitions = matches!(
                     mark,
                     Mark::SnapshotStart { .. }
+                        | Mark::ObjectsChanged(_)
                         | Mark::Committed {
                             definitions: Some(_),
                             ..
@@ -417,6 +496,69 @@ mod tests {
     use super::*;
     use obsync_model::BinlogCoord;
     use tokio::sync::oneshot;
+
+    #[test]
+    fn an_objects_change_drops_removed_tables_and_starts_backfills() {
+        let at = |pos| LogPosition {
+            coord: BinlogCoord::new("mysql-bin.000001", pos),
+            gtid: None,
+        };
+        let mut state = ProjectState::default();
+        state.tables.insert("d.gone".into(), Default::default());
+        state.changes.insert("d.gone".into(), Default::default());
+        apply(
+            &mut state,
+            Mark::ObjectsChanged(ObjectsChange {
+                objects: ["d.a".to_string(), "d.new".into(), "d.later".into()].into(),
+                joined: vec![
+                    ("d.new".into(), at(500), true),
+                    ("d.later".into(), at(500), false),
+                ],
+                removed: vec!["d.gone".into()],
+                resync: vec!["d.a".into()],
+                at: 7,
+            }),
+        );
+        assert!(!state.tables.contains_key("d.gone") && !state.changes.contains_key("d.gone"));
+        assert_eq!(state.joined.len(), 2);
+        let started: Vec<&String> = state.backfills.keys().collect();
+        assert_eq!(
+            started,
+            ["d.a", "d.new"],
+            "a from-now-on table has no backfill"
+        );
+        assert_eq!(state.backfills["d.new"].started_at, 7);
+        apply(
+            &mut state,
+            Mark::BackfillChunk {
+                table: "d.new".into(),
+                last_key: None,
+                rows: 3,
+                done: true,
+                at: 9,
+            },
+        );
+        assert_eq!(state.backfills["d.new"].finished_at, Some(9));
+        // Once the checkpoint passes the position they joined at, it is forgotten.
+        apply(
+            &mut state,
+            Mark::Committed {
+                position: at(499),
+                timestamp: None,
+                definitions: None,
+            },
+        );
+        assert_eq!(state.joined.len(), 2);
+        apply(
+            &mut state,
+            Mark::Committed {
+                position: at(500),
+                timestamp: None,
+                definitions: None,
+            },
+        );
+        assert!(state.joined.is_empty());
+    }
 
     fn pos(n: u64) -> LogPosition {
         LogPosition {
