@@ -12,7 +12,8 @@ export interface ObjectChange {
 
 export interface TableRoute {
   topic: string;
-  shard_columns: string[];
+  /** Absent: partitioned by the table's key. */
+  shard_columns?: string[] | null;
 }
 
 export interface ObjectChangePreview {
@@ -24,6 +25,9 @@ export interface ObjectChangePreview {
 }
 
 export interface ObjectChangeApplied {
+  plan: ObjectChangePreview;
+  /** Running: now (a quick restart of the run); paused or failed: at the resume. */
+  takes_effect: 'now' | 'at_resume' | 'at_start';
   project: Project;
 }
 
@@ -31,7 +35,8 @@ export interface ObjectChangeApplied {
 export interface BackfillProgress {
   table: string;
   state: 'pending' | 'running' | 'done';
-  chunks_done: number;
+  /** Chunks and rows in Kafka. */
+  chunks: number;
   rows: number;
   started_at?: string | null;
   finished_at?: string | null;

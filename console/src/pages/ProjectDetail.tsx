@@ -423,7 +423,8 @@ function TablesPanel({ project, progress, operate, onResynced }: { project: Proj
   const { t } = useTranslation();
   const [resync, setResync] = useState<string | null>(null);
   const rows = tableRows(project.spec.objects, progress?.tables ?? [], backfillsOf(progress));
-  const resyncable = operate && canChangeObjects(project);
+  // The server re-syncs a table while the run reads the change log.
+  const resyncable = operate && project.state === 'running';
   const cell = (key: 'snapshot_rows' | 'inserts' | 'updates' | 'deletes') => (_: unknown, x: TableCounts) => (
     <span data-testid={`count-${x.table}-${key}`} data-count={x[key]}>
       {formatNumber(x[key])}
@@ -474,7 +475,7 @@ function BackfillState({ table, backfill: b }: { table: string; backfill?: Backf
     <Tooltip title={title}>
       <span data-testid={`backfill-${table}`} data-state={b.state} data-rows={b.rows}>
         <Tag color={color}>{t(`objects.backfillState.${b.state}`)}</Tag>
-        {b.state !== 'pending' && <Typography.Text type="secondary">{t('objects.backfillDone', { chunks: formatNumber(b.chunks_done), rows: formatNumber(b.rows) })}</Typography.Text>}
+        {b.state !== 'pending' && <Typography.Text type="secondary">{t('objects.backfillDone', { chunks: formatNumber(b.chunks), rows: formatNumber(b.rows) })}</Typography.Text>}
       </span>
     </Tooltip>
   );
@@ -513,7 +514,7 @@ function ResyncDialog({ project, table, onClose, onDone }: { project: Project; t
       destroyOnHidden
     >
       <Space orientation="vertical" style={{ width: '100%' }}>
-        <Typography.Text data-testid="resync-explain">{t(project.state === 'paused' ? 'objects.resyncExplainPaused' : 'objects.resyncExplain', { table })}</Typography.Text>
+        <Typography.Text data-testid="resync-explain">{t('objects.resyncExplain', { table })}</Typography.Text>
         <ErrorAlert error={error} />
       </Space>
     </Modal>

@@ -19,7 +19,7 @@ describe('the per-table panel', () => {
   });
 
   it('puts each backfill on its table', () => {
-    const backfill = { table: 'shop.new', state: 'running' as const, chunks_done: 2, rows: 2048 };
+    const backfill = { table: 'shop.new', state: 'running' as const, chunks: 2, rows: 2048 };
     const rows = tableRows([{ tables: ['shop.orders', 'shop.new'], topic: 'shop' }], [counts('shop.orders', 5)], [backfill]);
     expect(rows.find((r) => r.table === 'shop.new')?.backfill).toEqual(backfill);
     expect(rows.find((r) => r.table === 'shop.orders')?.backfill).toBeUndefined();

@@ -93,7 +93,7 @@ function ChangeObjects({ project, onReload }: { project: Project; onReload: () =
 
   return (
     <Card title={t('objects.title', { name: base.spec.name })} data-testid="objects-change">
-      <Alert type="info" showIcon style={{ marginBottom: 16 }} title={t(base.state === 'paused' ? 'objects.whenPaused' : 'objects.whenRunning')} data-testid="objects-when" />
+      <Alert type="info" showIcon style={{ marginBottom: 16 }} title={t(base.state === 'running' ? 'objects.whenRunning' : 'objects.whenPaused')} data-testid="objects-when" />
       <Steps current={step} style={{ marginBottom: 24 }} items={[{ title: t('objects.stepObjects') }, { title: t('objects.stepReview') }]} />
       <div style={{ minHeight: 300 }}>
         {step === 0 && (
@@ -246,7 +246,7 @@ function Review({ project, change, onApplied, onConflict }: { project: Project; 
       <ErrorAlert error={error} />
       {empty && <Alert type="info" showIcon title={t('objects.nothingChanged')} />}
       <Button type="primary" onClick={apply} loading={busy} disabled={failed || empty} data-testid="objects-apply">
-        {t(project.state === 'paused' ? 'objects.applyAtResume' : 'objects.applyNow')}
+        {t(project.state === 'running' ? 'objects.applyNow' : 'objects.applyAtResume')}
       </Button>
     </Space>
   );
@@ -257,7 +257,7 @@ function DiffTables({ preview }: { preview: ObjectChangePreview }) {
   const route = (r: TableRoute) => (
     <>
       {r.topic}
-      {r.shard_columns.length > 0 && <Tag style={{ marginLeft: 8 }}>{t('wizard.objects.shardShort', { columns: r.shard_columns.join(', ') })}</Tag>}
+      {r.shard_columns && r.shard_columns.length > 0 && <Tag style={{ marginLeft: 8 }}>{t('wizard.objects.shardShort', { columns: r.shard_columns.join(', ') })}</Tag>}
     </>
   );
   return (

@@ -47,7 +47,10 @@ export function backfillTables(added: TableMapping[], fromNowOn: ReadonlySet<str
   return added.map((m) => m.table).filter((table) => !fromNowOn.has(table));
 }
 
-/** The states in which a project's objects change while it keeps its checkpoint. */
-export const OBJECT_CHANGE_STATES: readonly ProjectState[] = ['running', 'paused'];
+/**
+ * The states in which a project's objects change while it keeps its checkpoint (a project
+ * that has not started is edited through the wizard instead).
+ */
+export const OBJECT_CHANGE_STATES: readonly ProjectState[] = ['running', 'paused', 'failed'];
 
 export const canChangeObjects = (p: Pick<Project, 'state'>) => OBJECT_CHANGE_STATES.includes(p.state);
