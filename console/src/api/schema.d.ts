@@ -383,6 +383,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{id}/objects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change a project's object rules: a running project restarts its run with the new
+         *     tables at once (added ones backfilled or from now on, removed ones dropped from the
+         *     checkpoint, topics kept); a paused or failed one takes them at its resume; a not
+         *     started one only saves them. With `If-Match`, only that revision (409
+         *     `REVISION_CONFLICT`). 409 `OBJECTS_UNCHANGED` when nothing changes, 422
+         *     `OBJECTS_PRECHECK_FAILED` when the precheck of the changed part fails.
+         */
+        post: operations["change_objects"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/objects/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What a new list of object rules would change (tables added, removed, re-routed), with
+         *     the precheck of the changed part. Nothing is saved.
+         */
+        post: operations["preview_objects"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{id}/pause": {
         parameters: {
             query?: never;
@@ -480,6 +524,26 @@ export interface paths {
         put?: never;
         /** Start a project whose current definition passed its precheck. */
         post: operations["start_project"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/tables/{table}/resync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Snapshot one table of a running project again while its change log flows (the same
+         *     watermark backfill as an added table); `GET …/progress` shows it under `backfills`.
+         */
+        post: operations["resync_table"];
         delete?: never;
         options?: never;
         head?: never;
@@ -672,6 +736,13 @@ export interface components {
          * @enum {string}
          */
         Action: "precheck" | "start" | "pause" | "resume" | "release" | "delete" | "edit" | "clone";
+        AddedTable: {
+            /** @description Backfilled (true) or synced from now on (false). */
+            backfill: boolean;
+            /** @description `database.table`. */
+            table: string;
+            topic: string;
+        };
         /** @description An API token; `token` is only in the answer of its creation. */
         ApiToken: {
             created_at: string;
@@ -683,6 +754,38 @@ export interface components {
             /** @description What the token may do: never more than its user's role (the lower one applies). */
             role: components["schemas"]["Role"];
             token?: string | null;
+        };
+        /**
+         * @description Where a backfill is.
+         * @enum {string}
+         */
+        BackfillState: "pending" | "running" | "done";
+        /** @description A watermark backfill of one table. */
+        BackfillView: {
+            /**
+             * Format: int64
+             * @description Chunks and rows in Kafka.
+             */
+            chunks: number;
+            finished_at?: string | null;
+            /** Format: int64 */
+            rows: number;
+            /** @description RFC 3339. */
+            started_at?: string | null;
+            state: components["schemas"]["BackfillState"];
+            /** @description `database.table`. */
+            table: string;
+        };
+        /**
+         * @description When an applied change takes effect.
+         * @enum {string}
+         */
+        ChangeTakesEffect: "now" | "at_resume" | "at_start";
+        ChangedTable: {
+            from: components["schemas"]["TableRouteView"];
+            /** @description `database.table`. */
+            table: string;
+            to: components["schemas"]["TableRouteView"];
         };
         ColumnItem: {
             invalid_reason?: string | null;
@@ -973,6 +1076,34 @@ export interface components {
             /** @description `batch`: `Topic_${Database Name}_${Table Name}`. */
             topic_rule?: string | null;
         };
+        /** @description An applied change: its plan and the project after it. */
+        ObjectsApplied: {
+            plan: components["schemas"]["ObjectsPlanView"];
+            project: components["schemas"]["Project"];
+            takes_effect: components["schemas"]["ChangeTakesEffect"];
+        };
+        /** @description A new list of object rules for a project. */
+        ObjectsChange: {
+            /**
+             * @description `db.table` names or patterns: of the tables that join, those matching are
+             *     backfilled (their existing rows snapshotted while the change log flows); the
+             *     others are synced from the moment they join. Kept as the spec's `sync.backfill`.
+             */
+            backfill?: string[];
+            /** @description The project's object rules, the whole new list (as in its spec). */
+            objects: components["schemas"]["ObjectSpec"][];
+        };
+        /** @description What a change of the object rules does, and the precheck of the changed part. */
+        ObjectsPlanView: {
+            added: components["schemas"]["AddedTable"][];
+            changed: components["schemas"]["ChangedTable"][];
+            /**
+             * @description Only the changed part: added tables readable (and keyed, to be backfilled), new
+             *     topics present or created by schema sync.
+             */
+            precheck: components["schemas"]["PrecheckItem"][];
+            removed: components["schemas"]["RemovedTable"][];
+        };
         /**
          * @description OMS's name of a project state (`oms_status`, and the OMS API shim).
          * @enum {string}
@@ -1029,6 +1160,11 @@ export interface components {
              *     the server did not see, as after `kill -9`, is lost).
              */
             acked_messages: number;
+            /**
+             * @description Watermark backfills of tables added with backfill or re-synced, from the saved
+             *     checkpoint (at most a second behind the run).
+             */
+            backfills: components["schemas"]["BackfillView"][];
             full: components["schemas"]["FullProgress"];
             incremental: components["schemas"]["IncrementalProgress"];
             last_error?: null | components["schemas"]["ErrorInfo"];
@@ -1101,6 +1237,10 @@ export interface components {
          * @enum {string}
          */
         ProjectState: "not_started" | "prechecking" | "precheck_failed" | "running" | "paused" | "failed" | "finished" | "releasing" | "released";
+        RemovedTable: {
+            /** @description `database.table`; its topic is kept. */
+            table: string;
+        };
         /**
          * @description What a user (or an API token) may do; each role includes the ones below it.
          * @enum {string}
@@ -1204,6 +1344,13 @@ export interface components {
         };
         /** @description What is synced, how and from when. */
         SyncSpec: {
+            /**
+             * @description `db.table` names or patterns: tables that join the running project (new to its
+             *     checkpoint) and match are backfilled (snapshotted while the change log flows);
+             *     other joining tables are synced from the moment they join. Set by
+             *     `POST /api/v1/projects/{id}/objects`.
+             */
+            backfill?: string[];
             debezium?: null | components["schemas"]["DebeziumSpec"];
             /**
              * @description `Default`, `DefaultExtendColumnType`, `Canal`, `DataWorks`, `SharePlex`,
@@ -1213,6 +1360,11 @@ export interface components {
             format_options?: null | components["schemas"]["FormatOptionsSpec"];
             /** @description `hash` (default) or `one`. */
             partition_rule?: string | null;
+            /**
+             * Format: int32
+             * @description Rows per key-ordered chunk of full sync and of backfills (default 10000).
+             */
+            snapshot_chunk_rows?: number | null;
             /**
              * Format: int64
              * @description Incremental start (Unix seconds), only without full sync; null = now.
@@ -1273,6 +1425,12 @@ export interface components {
              */
             rows_estimated: number;
             table: string;
+        };
+        /** @description Where a table's messages go. */
+        TableRouteView: {
+            /** @description Absent: partitioned by the table's key. */
+            shard_columns?: string[] | null;
+            topic: string;
         };
         /** @description A label to group projects by. */
         Tag: {
@@ -3052,6 +3210,189 @@ export interface operations {
             };
         };
     };
+    change_objects: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag the change was made to */
+                "If-Match"?: string | null;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ObjectsChange"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    /** @description The new revision */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectsApplied"];
+                };
+            };
+            /** @description The request is malformed (JSON syntax, a query or path parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in: no valid session cookie or API token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            424: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preview_objects: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ObjectsChange"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectsPlanView"];
+                };
+            };
+            /** @description The request is malformed (JSON syntax, a query or path parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in: no valid session cookie or API token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            424: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     pause_project: {
         parameters: {
             query?: never;
@@ -3457,6 +3798,79 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    resync_table: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                /** @description database.table */
+                table: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in: no valid session cookie or API token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: your role is below the one this operation needs (x-obsync-role), or a state-changing request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            424: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -226,6 +226,9 @@ pub struct SyncSection {
     /// `snapshot_parallelism`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_parallelism: Option<i64>,
+    /// `backfill`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backfill: Vec<String>,
 }
 
 /// One `[[objects]]` entry.
@@ -349,6 +352,7 @@ mod tests {
                 topic_replication_factor: Some(1),
                 snapshot_chunk_rows: Some(1000),
                 snapshot_parallelism: Some(2),
+                backfill: vec!["shop.*".into()],
             },
             objects: vec![ObjectSection {
                 tables: vec!["shop.orders".into()],

@@ -104,6 +104,7 @@ pub(crate) struct RawSync {
     pub topic_replication_factor: Option<Spanned<i64>>,
     pub snapshot_chunk_rows: Option<Spanned<i64>>,
     pub snapshot_parallelism: Option<Spanned<i64>>,
+    pub backfill: Option<Vec<Spanned<String>>>,
     pub debezium: Option<RawDebezium>,
     pub format_options: Option<RawFormatOptions>,
 }

@@ -8,6 +8,7 @@ use toml::Spanned;
 
 use crate::error::Problems;
 use crate::format_options::{check_format_options, FormatChoices};
+use crate::objects::TablePattern;
 use crate::raw::RawSync;
 use crate::secret::Environment;
 
@@ -153,6 +154,17 @@ pub struct SyncConfig {
     pub snapshot_parallelism: usize,
     /// Options of the Debezium formats.
     pub debezium: DebeziumConfig,
+    /// `backfill`: tables that, when they join a project whose change-log stream has
+    /// begun (they are new to its checkpoint), are snapshotted while the stream flows;
+    /// other joining tables are synced from the moment they join (docs/online-changes.md).
+    pub backfill: Vec<TablePattern>,
+}
+
+impl SyncConfig {
+    /// Whether `table`, new to a streaming project, is backfilled.
+    pub fn backfills(&self, table: &obsync_model::TableId) -> bool {
+        self.backfill.iter().any(|p| p.matches(table))
+    }
 }
 
 pub(crate) fn check_sync(
@@ -302,6 +314,13 @@ pub(crate) fn check_sync(
         "snapshot_parallelism",
     );
     let debezium = check_debezium(raw, format, problems);
+    let mut backfill = Vec::new();
+    for pattern in raw.backfill.iter().flatten() {
+        match TablePattern::parse(pattern.get_ref()) {
+            Ok(p) => backfill.push(p),
+            Err(e) => problems.report(pattern.span(), "sync.backfill", e.to_string(), e.fix()),
+        }
+    }
     if problems.len() != before {
         return None;
     }
@@ -322,6 +341,7 @@ pub(crate) fn check_sync(
         snapshot_chunk_rows: chunk_rows? as u32,
         snapshot_parallelism: parallelism? as usize,
         debezium,
+        backfill,
     })
 }
 

@@ -188,8 +188,8 @@ fn several_problems_in_one_file_are_all_reported_in_file_order() {
             "p.toml:16:1: sync.fromat: unknown field `fromat`, expected one of `types`, \
              `start_time`, `time_zone`, `format`, `tx_sequence`, `partition_rule`, \
              `ddl_messages`, `split_key_updates`, `heartbeat_interval_secs`, `topic_partitions`, \
-             `topic_replication_factor`, `snapshot_chunk_rows`, `snapshot_parallelism`, `debezium`, \
-             `format_options` (check the spelling; every field is listed in docs/configuration.md)",
+             `topic_replication_factor`, `snapshot_chunk_rows`, `snapshot_parallelism`, `backfill`, \
+             `debezium`, `format_options` (check the spelling; every field is listed in docs/configuration.md)",
             "p.toml:21:9: objects[0].topic: topic \"a b\" is invalid: it contains ' ', \
              which is not allowed (use 3-64 of A-Z a-z 0-9 - _ .)",
         ]

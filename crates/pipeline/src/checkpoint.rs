@@ -25,7 +25,7 @@ pub use writer::{CheckpointWriter, Snapshot};
 use obsync_model::{LogPosition, TableMeta, Value};
 use obsync_source::snapshot::KeyRange;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::hash::{DefaultHasher, Hasher};
 use std::io::Write;
@@ -60,6 +60,30 @@ pub struct ProjectState {
     /// `incremental`'s position: saved with that position, so a resume counts the
     /// re-read tail once (Kafka may hold it twice).
     pub changes: BTreeMap<String, ChangeCounts>,
+    /// The tables (`db.table`) this state covers: a run whose plan names others has had
+    /// tables added or removed since (online object changes). `None` in checkpoints
+    /// written before obsync kept it: the next run takes its plan as the set.
+    pub objects: Option<BTreeSet<String>>,
+    /// Tables that joined while the change log streamed: their changes are synced from
+    /// this position on (earlier ones were before they joined). Dropped once the
+    /// checkpoint passes it.
+    pub joined: BTreeMap<String, LogPosition>,
+    /// Watermark backfills (tables added with backfill, or re-synced), per table.
+    pub backfills: BTreeMap<String, BackfillProgress>,
+}
+
+/// A watermark backfill of one table (`stages::backfill`): its last chunk Kafka
+/// acknowledged, so a restart goes on with the next one.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BackfillProgress {
+    /// Key of the last row of the last acknowledged chunk (`None`: start of table).
+    pub last_key: Option<Vec<Value>>,
+    pub chunks: u64,
+    pub rows: u64,
+    pub done: bool,
+    /// When it was asked for and when it ended, Unix seconds.
+    pub started_at: u64,
+    pub finished_at: Option<u64>,
 }
 
 /// Row changes of one table delivered to Kafka by incremental sync. An update whose new
@@ -102,6 +126,9 @@ impl ProjectState {
             definitions: Vec::new(),
             source_server: self.source_server.clone(),
             changes: self.changes.clone(),
+            objects: self.objects.clone(),
+            joined: self.joined.clone(),
+            backfills: self.backfills.clone(),
         }
     }
 }

@@ -68,6 +68,33 @@ pub enum Mark {
     Source {
         server: String,
     },
+    /// The run's tables differ from the checkpoint's (tables added, removed, or asked to
+    /// be re-synced): queued before anything else the run sends.
+    ObjectsChanged(ObjectsChange),
+    /// A chunk of a watermark backfill of `table` is in Kafka; `done`: it was the last.
+    BackfillChunk {
+        table: String,
+        last_key: Option<Vec<Value>>,
+        rows: u64,
+        done: bool,
+        at: u64,
+    },
+}
+
+/// What [`Mark::ObjectsChanged`] records.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ObjectsChange {
+    /// Every table of the run.
+    pub objects: std::collections::BTreeSet<String>,
+    /// Tables new to the checkpoint and the position they joined at, and whether each
+    /// is backfilled.
+    pub joined: Vec<(String, LogPosition, bool)>,
+    /// Tables gone from the project: their state is dropped (their topics stay).
+    pub removed: Vec<String>,
+    /// Tables of the project to snapshot again (re-sync).
+    pub resync: Vec<String>,
+    /// Wall time of the change, Unix seconds.
+    pub at: u64,
 }
 
 /// A message's pending acknowledgement from Kafka.
@@ -200,6 +227,25 @@ pub fn apply(state: &mut ProjectState, mark: Mark) {
             }
         }
         Mark::FullDone => state.full_done = true,
+        Mark::ObjectsChanged(change) => apply_objects(state, change),
+        Mark::BackfillChunk {
+            table,
+            last_key,
+            rows,
+            done,
+            at,
+        } => {
+            let b = state.backfills.entry(table).or_default();
+            b.chunks += 1;
+            b.rows += rows;
+            if last_key.is_some() {
+                b.last_key = last_key;
+            }
+            b.done = done;
+            if done {
+                b.finished_at = Some(at);
+            }
+        }
         Mark::CaughtUp { .. } => {}
         Mark::Source { server } => state.source_server = Some(server),
         Mark::Committed {
@@ -215,8 +261,37 @@ pub fn apply(state: &mut ProjectState, mark: Mark) {
             if let Some(d) = definitions {
                 state.definitions = d;
             }
+            // A joined table's earlier changes are behind the checkpoint now.
+            let at = &state.incremental.as_ref().expect("just set").position.coord;
+            state.joined.retain(|_, since| since.coord > *at);
         }
     }
+}
+
+/// Applies an online object change: new tables join (from their position, with a
+/// fresh backfill when asked), removed ones leave no state behind.
+fn apply_objects(state: &mut ProjectState, change: ObjectsChange) {
+    for table in &change.removed {
+        state.tables.remove(table);
+        state.joined.remove(table);
+        state.backfills.remove(table);
+        state.changes.remove(table);
+        state.definitions.retain(|d| d.id.to_string() != *table);
+    }
+    let fresh = || crate::checkpoint::BackfillProgress {
+        started_at: change.at,
+        ..Default::default()
+    };
+    for (table, since, backfill) in change.joined {
+        if backfill {
+            state.backfills.insert(table.clone(), fresh());
+        }
+        state.joined.insert(table, since);
+    }
+    for table in change.resync {
+        state.backfills.insert(table, fresh());
+    }
+    state.objects = Some(change.objects);
 }
 
 /// The tracker's side of the checkpoint writer: hands states over without copying the
@@ -346,11 +421,15 @@ pub async fn track<A: Ack>(
                 // Stage transitions are rare and worth saving at once.
                 let urgent = !matches!(
                     mark,
-                    Mark::Committed { .. } | Mark::ChunkDone { .. } | Mark::Source { .. }
+                    Mark::Committed { .. }
+                        | Mark::ChunkDone { .. }
+                        | Mark::BackfillChunk { done: false, .. }
+                        | Mark::Source { .. }
                 );
                 let new_definitions = matches!(
                     mark,
                     Mark::SnapshotStart { .. }
+                        | Mark::ObjectsChanged(_)
                         | Mark::Committed {
                             definitions: Some(_),
                             ..

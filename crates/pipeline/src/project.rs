@@ -295,11 +295,44 @@ async fn run_stages(
     emitter: Emitter,
 ) -> Result<RunOutcome, RunError> {
     let s = ctx.settings.clone();
+    // Tables added, removed or to re-sync since the checkpoint: recorded before anything
+    // else is sent, and laid over the state the stages start from.
+    let mut state = state.clone();
+    if let Some(change) = objects_change(ctx, plan, &state).await? {
+        tracing::info!(joined = ?change.joined, removed = ?change.removed, resync = ?change.resync, "the project's tables changed");
+        for (table, since, backfill) in &change.joined {
+            let how = if *backfill {
+                "with a backfill"
+            } else {
+                "from now on"
+            };
+            ctx.status
+                .add_notice(format!("{table} joined the project at {since}, {how}"));
+        }
+        for table in &change.removed {
+            ctx.status
+                .add_notice(format!("{table} left the project; its topic is kept"));
+        }
+        let mark = Mark::ObjectsChanged(change);
+        crate::delivery::apply(&mut state, mark.clone());
+        emitter.mark(mark).await?;
+    }
+    let state = &state;
     if s.sync.schema && !state.schema_done {
         stages::schema::run(ctx, plan, admin).await?;
         emitter.mark(Mark::SchemaDone).await?;
     }
-    let routes = routes(plan, admin, &ctx.metrics).await?;
+    let routes = match routes(plan, admin, &ctx.metrics).await {
+        // A table that joined (or moved) to a topic not created yet.
+        Err(RunError::Topic {
+            source: obsync_kafka::AdminError::TopicNotFound(_),
+            ..
+        }) if s.sync.schema => {
+            stages::schema::run(ctx, plan, admin).await?;
+            routes(plan, admin, &ctx.metrics).await?
+        }
+        other => other?,
+    };
     let mut snapshot_start = state.snapshot_start.clone();
     if s.sync.full && !state.full_done {
         let full = stages::full::run(ctx, plan, &routes, state, &emitter).await?;
@@ -321,10 +354,72 @@ async fn run_stages(
         // The server the checkpoint's position was read from (none for a snapshot
         // start: its position was read moments ago from the server the run reads).
         let server = state.incremental.as_ref().and(state.source_server.clone());
-        stages::incremental::run(ctx, plan, &routes, start, server, known, emitter).await?;
+        let joining = stages::incremental::Joining {
+            since: plan
+                .tables
+                .keys()
+                .filter_map(|id| {
+                    state
+                        .joined
+                        .get(&id.to_string())
+                        .map(|p| (id.clone(), p.coord.clone()))
+                })
+                .collect(),
+            backfills: state.backfills.clone(),
+        };
+        stages::incremental::run(ctx, plan, &routes, start, server, known, joining, emitter)
+            .await?;
         return Ok(RunOutcome::Stopped);
     }
     Ok(RunOutcome::Finished)
+}
+
+/// How the run's tables differ from the checkpoint's: tables new to it join (once the
+/// change log streams: at the position now, backfilled when `[sync] backfill` names
+/// them; before that the stages simply include them), removed ones leave, and the
+/// caller's re-syncs start. `None` when nothing changed.
+async fn objects_change(
+    ctx: &RunContext,
+    plan: &ProjectPlan,
+    state: &ProjectState,
+) -> Result<Option<crate::delivery::ObjectsChange>, RunError> {
+    let s = &ctx.settings;
+    let names: std::collections::BTreeSet<String> =
+        plan.tables.keys().map(|t| t.to_string()).collect();
+    // A checkpoint from before obsync kept its tables covers the plan's.
+    let known = state.objects.clone().unwrap_or_else(|| names.clone());
+    let streaming = s.sync.incremental
+        && (state.incremental.is_some() || (state.full_done && state.snapshot_start.is_some()));
+    let resync: Vec<String> = s
+        .resync
+        .iter()
+        .map(|t| t.to_string())
+        .filter(|t| names.contains(t) && streaming)
+        .collect();
+    if state.objects.as_ref() == Some(&names) && resync.is_empty() {
+        return Ok(None);
+    }
+    let added: Vec<&String> = names.difference(&known).collect();
+    let removed: Vec<String> = known.difference(&names).cloned().collect();
+    let mut joined = Vec::new();
+    if streaming && !added.is_empty() {
+        let since = stages::full::current_position(ctx, plan).await?;
+        for table in added {
+            let id = plan
+                .tables
+                .keys()
+                .find(|id| id.to_string() == *table)
+                .expect("the table is the plan's");
+            joined.push((table.clone(), since.clone(), s.config.sync.backfills(id)));
+        }
+    }
+    Ok(Some(crate::delivery::ObjectsChange {
+        objects: names,
+        joined,
+        removed,
+        resync,
+        at: Emitter::now_ms() / 1000,
+    }))
 }
 
 /// Where incremental sync starts. Resume order: the acknowledged checkpoint, else the

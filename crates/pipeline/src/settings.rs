@@ -49,6 +49,10 @@ pub struct Settings {
     pub topic_replication_factor: i32,
     pub snapshot_chunk_rows: usize,
     pub snapshot_parallelism: usize,
+    /// Tables of the project to snapshot again while the change log streams (re-sync,
+    /// `stages::backfill`); recorded in the checkpoint when the run starts. Set by the
+    /// caller (the server), never by the project file.
+    pub resync: std::collections::BTreeSet<obsync_model::TableId>,
 }
 
 /// The project file's `[source.tls]` as the source crate takes it: the files are read at
@@ -178,6 +182,7 @@ impl Settings {
             topic_replication_factor: sync.topic_replication_factor,
             snapshot_chunk_rows: sync.snapshot_chunk_rows as usize,
             snapshot_parallelism: sync.snapshot_parallelism.max(1),
+            resync: Default::default(),
             config,
         }
     }

@@ -3,7 +3,7 @@
 //! `{code, message, advice, field}` answer in one table (`api/error.rs`); the OMS shim
 //! answers through that same table.
 
-use crate::lifecycle::InvalidTransition;
+use crate::lifecycle::{InvalidTransition, ProjectState};
 use crate::login::Refusal;
 use crate::passwords::HashError;
 use crate::roles::Role;
@@ -55,6 +55,21 @@ pub enum Error {
     /// A login may not be tried now.
     #[error(transparent)]
     Login(#[from] Refusal),
+    /// The project's state does not allow changing its objects or re-syncing a table.
+    #[error("the objects of a {} project cannot be changed, nor its tables re-synced", .state.as_str())]
+    ObjectsChangeRefused { state: ProjectState },
+    /// An object change that changes nothing.
+    #[error("the new object rules select the same tables, topics and shard columns as before")]
+    ObjectsUnchanged,
+    /// The precheck of an object change failed; its failed items.
+    #[error("the precheck of the changed objects failed: {}", .failed.join("; "))]
+    ObjectsPrecheckFailed { failed: Vec<String> },
+    /// A re-sync needs a change log to stitch the snapshot into.
+    #[error("the project has no incremental sync, so a table cannot be re-synced while it runs")]
+    ResyncNeedsIncremental,
+    /// The object rules could not be resolved against the source.
+    #[error(transparent)]
+    Plan(#[from] obsync_pipeline::plan::PlanError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

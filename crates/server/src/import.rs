@@ -167,6 +167,7 @@ fn sync_spec(sync: SyncSection) -> Result<SyncSpec> {
         topic_replication_factor,
         snapshot_chunk_rows,
         snapshot_parallelism,
+        backfill,
     } = sync;
     let unsupported = [
         ("sync.time_zone", time_zone.is_some()),
@@ -181,7 +182,6 @@ fn sync_spec(sync: SyncSection) -> Result<SyncSpec> {
             "sync.topic_replication_factor",
             topic_replication_factor.is_some(),
         ),
-        ("sync.snapshot_chunk_rows", snapshot_chunk_rows.is_some()),
         ("sync.snapshot_parallelism", snapshot_parallelism.is_some()),
     ];
     if let Some((field, _)) = unsupported.iter().find(|(_, set)| *set) {
@@ -225,6 +225,9 @@ fn sync_spec(sync: SyncSection) -> Result<SyncSpec> {
         partition_rule,
         tx_sequence: tx_sequence.unwrap_or(false),
         start_time,
+        // Judged by the loader already (1 to 1,000,000).
+        snapshot_chunk_rows: snapshot_chunk_rows.and_then(|n| u32::try_from(n).ok()),
+        backfill,
     })
 }
 

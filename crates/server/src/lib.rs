@@ -21,6 +21,7 @@ pub mod lifecycle;
 pub mod login;
 pub mod model;
 pub mod names;
+pub mod objects;
 pub mod passwords;
 pub mod roles;
 pub mod runtime;

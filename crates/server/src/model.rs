@@ -386,6 +386,16 @@ pub struct SyncSpec {
     /// Incremental start (Unix seconds), only without full sync; null = now.
     #[serde(default)]
     pub start_time: Option<i64>,
+    /// Rows per key-ordered chunk of full sync and of backfills (default 10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1000000)]
+    pub snapshot_chunk_rows: Option<u32>,
+    /// `db.table` names or patterns: tables that join the running project (new to its
+    /// checkpoint) and match are backfilled (snapshotted while the change log flows);
+    /// other joining tables are synced from the moment they join. Set by
+    /// `POST /api/v1/projects/{id}/objects`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backfill: Vec<String>,
 }
 
 /// `[sync.debezium]` of the project file (docs/formats.md, "Debezium"); absent keys keep

@@ -208,6 +208,23 @@ pub async fn pause(state: &AppState, id: &str) {
     stop(state, id, StopReason::Pause).await
 }
 
+/// Restarts running project `id` with `settings` (an online object change, a re-sync):
+/// the run stops as for a shutdown (in-flight messages delivered, checkpoint saved; the
+/// record stays `running`, no state event) and starts again from its checkpoint, where
+/// the engine finds what changed. Does nothing more when the project stopped running
+/// meanwhile (a pause, a failure): its resume takes the new definition.
+pub async fn restart(state: &AppState, id: &str, settings: Settings) {
+    stop(state, id, StopReason::Shutdown).await;
+    let _guard = state.lifecycle.lock().await;
+    let running = matches!(
+        state.store.get_project(id),
+        Ok(Some(r)) if r.state == crate::lifecycle::ProjectState::Running
+    );
+    if running && !state.runtime.is_running(id) {
+        start(state, id, settings);
+    }
+}
+
 async fn stop(state: &AppState, id: &str, why: StopReason) {
     let done = {
         let running = state

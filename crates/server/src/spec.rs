@@ -272,6 +272,8 @@ pub fn render(
             tx_sequence: spec.sync.tx_sequence.then_some(true),
             format_options,
             debezium,
+            snapshot_chunk_rows: spec.sync.snapshot_chunk_rows.map(i64::from),
+            backfill: spec.sync.backfill.clone(),
             ..SyncSection::default()
         },
         objects: spec
@@ -460,6 +462,8 @@ mod tests {
                 partition_rule: None,
                 tx_sequence: false,
                 start_time: None,
+                snapshot_chunk_rows: None,
+                backfill: vec![],
             },
             objects: vec![ObjectSpec {
                 tables: vec!["shop.orders".into()],

@@ -38,6 +38,27 @@ pub struct State {
     /// counted them (they count from then on).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     changes: BTreeMap<String, Counts>,
+    /// The tables the state covers; absent in files written before online object
+    /// changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    objects: Option<Vec<String>>,
+    /// Tables that joined while streaming, with the position they joined at.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    joined: BTreeMap<String, LogPosition>,
+    /// Watermark backfills per table.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    backfills: BTreeMap<String, Backfill>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Backfill {
+    last_key: Option<Vec<Value>>,
+    chunks: u64,
+    rows: u64,
+    done: bool,
+    started_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    finished_at: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -237,6 +258,27 @@ impl State {
                     (table.clone(), counts)
                 })
                 .collect(),
+            objects: state.objects.as_ref().map(|o| o.iter().cloned().collect()),
+            joined: state
+                .joined
+                .iter()
+                .map(|(t, p)| (t.clone(), p.into()))
+                .collect(),
+            backfills: state
+                .backfills
+                .iter()
+                .map(|(t, b)| {
+                    let on_disk = Backfill {
+                        last_key: b.last_key.as_deref().map(values),
+                        chunks: b.chunks,
+                        rows: b.rows,
+                        done: b.done,
+                        started_at: b.started_at,
+                        finished_at: b.finished_at,
+                    };
+                    (t.clone(), on_disk)
+                })
+                .collect(),
         }
     }
 
@@ -267,6 +309,27 @@ impl State {
                         deletes: c.deletes,
                     };
                     (table, counts)
+                })
+                .collect(),
+            objects: self.objects.map(|o| o.into_iter().collect()),
+            joined: self
+                .joined
+                .into_iter()
+                .map(|(t, p)| (t, p.into()))
+                .collect(),
+            backfills: self
+                .backfills
+                .into_iter()
+                .map(|(t, b)| {
+                    let progress = super::BackfillProgress {
+                        last_key: b.last_key.map(model_values),
+                        chunks: b.chunks,
+                        rows: b.rows,
+                        done: b.done,
+                        started_at: b.started_at,
+                        finished_at: b.finished_at,
+                    };
+                    (t, progress)
                 })
                 .collect(),
         }

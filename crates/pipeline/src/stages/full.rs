@@ -186,7 +186,10 @@ async fn plan_parts(
     Ok(vec![(None, KeyRange::all(), progress.last_key.clone())])
 }
 
-async fn current_position(ctx: &RunContext, plan: &ProjectPlan) -> Result<LogPosition, RunError> {
+pub(crate) async fn current_position(
+    ctx: &RunContext,
+    plan: &ProjectPlan,
+) -> Result<LogPosition, RunError> {
     let mut conn = ctx.settings.source.connect().await?;
     obsync_source::position::current_position(&mut conn, &plan.server)
         .await
@@ -388,26 +391,48 @@ impl TableJob {
         chunk: u64,
         last_of_part: bool,
     ) -> Result<(), RunError> {
-        let change = Change {
-            table: self.table.meta.clone(),
-            row: RowChange::Snapshot { row },
-            origin: ChangeOrigin::Snapshot { chunk },
-        };
-        let now_ms = Emitter::now_ms();
-        let msg = MessageContext {
-            sequence: 0,
-            checkpoint_secs: now_ms / 1000,
-            now_ms,
-            message_id: self.ctx.message_ids.fetch_add(1, Ordering::Relaxed) + 1,
-            txn_sequence: None,
-            snapshot: self.marker(last_of_part),
-            ..Default::default()
-        };
-        self.ctx.status.rows_read.fetch_add(1, Ordering::Relaxed);
-        self.route.read.inc();
-        self.emitter
-            .change(&change, &self.route, &msg, None)
-            .await?;
-        Ok(())
+        let marker = self.marker(last_of_part);
+        send_snapshot_row(
+            &self.ctx,
+            &mut self.emitter,
+            &self.table.meta,
+            &self.route,
+            row,
+            chunk,
+            marker,
+        )
+        .await
     }
+}
+
+/// Sends one snapshot row of `meta`'s table: the messages of full sync, which a backfill
+/// (`stages::backfill`) sends too.
+pub(crate) async fn send_snapshot_row(
+    ctx: &RunContext,
+    emitter: &mut Emitter,
+    meta: &Arc<obsync_model::TableMeta>,
+    route: &Route,
+    row: obsync_model::Row,
+    chunk: u64,
+    marker: SnapshotMarker,
+) -> Result<(), RunError> {
+    let change = Change {
+        table: meta.clone(),
+        row: RowChange::Snapshot { row },
+        origin: ChangeOrigin::Snapshot { chunk },
+    };
+    let now_ms = Emitter::now_ms();
+    let msg = MessageContext {
+        sequence: 0,
+        checkpoint_secs: now_ms / 1000,
+        now_ms,
+        message_id: ctx.message_ids.fetch_add(1, Ordering::Relaxed) + 1,
+        txn_sequence: None,
+        snapshot: marker,
+        ..Default::default()
+    };
+    ctx.status.rows_read.fetch_add(1, Ordering::Relaxed);
+    route.read.inc();
+    emitter.change(&change, route, &msg, None).await?;
+    Ok(())
 }

@@ -1,18 +1,21 @@
 //! Incremental sync: stream the change log from the checkpoint (or the snapshot's
 //! start position, or the configured start time) into Kafka, one transaction at a time.
 
-use crate::checkpoint::SequenceReservation;
+use crate::checkpoint::{BackfillProgress, SequenceReservation};
 use crate::definitions::Definitions;
 use crate::delivery::Mark;
 use crate::emit::{Emitter, Route};
 use crate::plan::ProjectPlan;
 use crate::project::RunContext;
+use crate::stages::backfill::Backfiller;
 use crate::status::{Stage, WarningCause};
 use crate::RunError;
 use obsync_format::{Ddl, MessageContext, TxnSequence};
-use obsync_model::{Change, ErrorChain, ErrorReport, SourceEvent, TableId, TableMeta, TxnInfo};
+use obsync_model::{
+    BinlogCoord, Change, ErrorChain, ErrorReport, SourceEvent, TableId, TableMeta, TxnInfo,
+};
 use obsync_source::binlog::{BinlogOptions, BinlogReader, StartFrom, TableFilter};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +27,17 @@ use std::time::Duration;
 /// project with an error that says how to proceed.
 pub const TX_SEQUENCE_MAX_ROWS: usize = 100_000;
 
+/// Tables that joined the project while it streamed (online object changes).
+#[derive(Debug, Default)]
+pub struct Joining {
+    /// Their changes in transactions that began before this position are not synced:
+    /// they were made before the table joined.
+    pub since: HashMap<TableId, BinlogCoord>,
+    /// Backfills to run (or go on with), by `db.table`.
+    pub backfills: BTreeMap<String, BackfillProgress>,
+}
+
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     ctx: &mut RunContext,
     plan: &ProjectPlan,
@@ -31,6 +45,7 @@ pub async fn run(
     start: StartFrom,
     source_server: Option<String>,
     known: Vec<Arc<TableMeta>>,
+    joining: Joining,
     mut emitter: Emitter,
 ) -> Result<(), RunError> {
     ctx.status.set_stage(Stage::Incremental);
@@ -50,6 +65,15 @@ pub async fn run(
         other => other,
     };
     tracing::info!(?start, "incremental sync starts");
+    let mut backfill = Backfiller::new(ctx, plan, routes, &joining.backfills).await?;
+    // The last position up to which the stream is processed (a transaction boundary).
+    let mut processed = match &start {
+        StartFrom::Position(p) => Some(p.coord.clone()),
+        _ => None,
+    };
+    if let (Some(b), Some(at)) = (backfill.as_mut(), processed.as_ref()) {
+        b.advance(ctx, plan, &mut emitter, at).await?;
+    }
     let mut defs = Definitions::new(known);
     // The server the positions were read from: a reader opened elsewhere must be a
     // failover within one GTID history (the reader checks), and the checkpoint keeps
@@ -123,6 +147,9 @@ pub async fn run(
         note_server(&reader, &mut server, &emitter).await?;
         match event {
             SourceEvent::Begin(txn) => {
+                if let Some(b) = backfill.as_mut() {
+                    b.advance(ctx, plan, &mut emitter, &txn.start).await?;
+                }
                 txn_rows.clear();
                 table_rows.clear();
                 current = Some(txn);
@@ -131,6 +158,16 @@ pub async fn run(
                 let Some(route) = routes.get(&change.table.id) else {
                     continue;
                 };
+                let txn_start = current.as_ref().map(|t| &t.start);
+                if let (Some(since), Some(start)) = (joining.since.get(&change.table.id), txn_start)
+                {
+                    if start < since {
+                        continue;
+                    }
+                }
+                if let (Some(b), Some(start)) = (backfill.as_mut(), txn_start) {
+                    b.on_change(start, &change);
+                }
                 ctx.status.rows_read.fetch_add(1, Ordering::Relaxed);
                 route.read.inc();
                 defs.saw(&change.table);
@@ -176,6 +213,7 @@ pub async fn run(
                         .await?;
                 }
                 current = None;
+                let at = end.coord.clone();
                 emitter
                     .mark(Mark::Committed {
                         position: end,
@@ -183,6 +221,10 @@ pub async fn run(
                         definitions: defs.take_changed(),
                     })
                     .await?;
+                processed = Some(at.clone());
+                if let Some(b) = backfill.as_mut() {
+                    b.advance(ctx, plan, &mut emitter, &at).await?;
+                }
             }
             SourceEvent::Ddl {
                 database,
@@ -214,6 +256,7 @@ pub async fn run(
                 }
                 // `database` is the table's own when the DDL names a project table.
                 defs.ddl(&database);
+                let at = end.coord.clone();
                 emitter
                     .mark(Mark::Committed {
                         position: end,
@@ -221,8 +264,16 @@ pub async fn run(
                         definitions: defs.take_changed(),
                     })
                     .await?;
+                processed = Some(at.clone());
+                if let Some(b) = backfill.as_mut() {
+                    b.advance(ctx, plan, &mut emitter, &at).await?;
+                }
             }
             SourceEvent::CaughtUp => {
+                if let (Some(b), Some(at), None) = (backfill.as_mut(), processed.as_ref(), &current)
+                {
+                    b.advance(ctx, plan, &mut emitter, at).await?;
+                }
                 if current.is_none() {
                     emitter
                         .mark(Mark::CaughtUp {
@@ -233,6 +284,7 @@ pub async fn run(
             }
             SourceEvent::Progress { position, .. } => {
                 if current.is_none() {
+                    let at = position.coord.clone();
                     emitter
                         .mark(Mark::Committed {
                             position,
@@ -241,6 +293,10 @@ pub async fn run(
                             definitions: None,
                         })
                         .await?;
+                    processed = Some(at.clone());
+                    if let Some(b) = backfill.as_mut() {
+                        b.advance(ctx, plan, &mut emitter, &at).await?;
+                    }
                 }
             }
         }

@@ -234,6 +234,43 @@ impl From<Error> for ApiError {
                 e.to_string(),
                 "read it again (its ETag is the current revision) and make the change to that",
             ),
+            Error::ObjectsChangeRefused { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "INVALID_STATE",
+                message,
+                "objects change while a project is running, paused or failed (a not-started one is edited); a table is re-synced while the project runs",
+            ),
+            Error::ObjectsUnchanged => ApiError::new(
+                StatusCode::CONFLICT,
+                "OBJECTS_UNCHANGED",
+                message,
+                "add, remove or re-route a table, or leave the objects as they are",
+            ),
+            Error::ObjectsPrecheckFailed { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "OBJECTS_PRECHECK_FAILED",
+                message,
+                "fix the failed items (the preview lists them), then apply the change again",
+            ),
+            Error::ResyncNeedsIncremental => ApiError::new(
+                StatusCode::CONFLICT,
+                "INVALID_STATE",
+                message,
+                "a project without incremental sync is snapshotted again by a new project",
+            ),
+            Error::Plan(obsync_pipeline::plan::PlanError::Metadata(e)) => ApiError::new(
+                StatusCode::FAILED_DEPENDENCY,
+                "SOURCE_UNAVAILABLE",
+                format!("the source's tables could not be listed: {}", obsync_model::ErrorChain(&e)),
+                "check that the source is reachable and the source user can read information_schema, then try again",
+            ),
+            Error::Plan(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "INVALID_OBJECTS",
+                message,
+                "fix the object rules so that each names tables the source has",
+            )
+            .with_field("objects"),
             Error::Store(e) => ApiError::internal(&e),
             Error::Secret(e) => ApiError::internal(&e),
             Error::Hash(e) => ApiError::internal(&e),

@@ -7,6 +7,7 @@ pub mod error;
 mod extract;
 pub mod guard;
 mod messages;
+mod objects;
 mod oms;
 mod preview;
 mod progress;
@@ -98,6 +99,7 @@ fn api_routes(state: &AppState) -> (Router<AppState>, OpenApiDoc) {
         .merge(datasources::routes())
         .merge(tags::routes())
         .merge(projects::routes())
+        .merge(objects::routes())
         .merge(messages::routes())
         .merge(verify::routes())
         .merge(preview::routes())

@@ -41,6 +41,33 @@ pub struct Progress {
     pub tables: Vec<TableCounts>,
     /// The stages of the project's current life (since its start), in order.
     pub timeline: Vec<StageTimes>,
+    /// Watermark backfills of tables added with backfill or re-synced, from the saved
+    /// checkpoint (at most a second behind the run).
+    pub backfills: Vec<BackfillView>,
+}
+
+/// Where a backfill is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BackfillState {
+    /// Waiting for the backfill before it (one table at a time), or for the project to run.
+    Pending,
+    Running,
+    Done,
+}
+
+/// A watermark backfill of one table.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BackfillView {
+    /// `database.table`.
+    pub table: String,
+    pub state: BackfillState,
+    /// Chunks and rows in Kafka.
+    pub chunks: u64,
+    pub rows: u64,
+    /// RFC 3339.
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
 }
 
 /// What Kafka acknowledged for one table. Changes are saved with the checkpoint, so a
@@ -186,7 +213,38 @@ pub fn of(state: &AppState, record: ProjectRecord) -> Progress {
         notices: live.map(|s| s.notices).unwrap_or_default(),
         tables: counts,
         timeline,
+        backfills: backfills(saved.as_ref(), record.state == ProjectState::Running),
     }
+}
+
+/// The saved backfills; the run works through them one at a time in table order.
+fn backfills(saved: Option<&SavedState>, running: bool) -> Vec<BackfillView> {
+    let Some(saved) = saved else {
+        return Vec::new();
+    };
+    let mut current_seen = false;
+    saved
+        .backfills
+        .iter()
+        .map(|(table, b)| {
+            let state = if b.done {
+                BackfillState::Done
+            } else if running && !current_seen {
+                current_seen = true;
+                BackfillState::Running
+            } else {
+                BackfillState::Pending
+            };
+            BackfillView {
+                table: table.clone(),
+                state,
+                chunks: b.chunks,
+                rows: b.rows,
+                started_at: rfc3339(b.started_at),
+                finished_at: b.finished_at.and_then(rfc3339),
+            }
+        })
+        .collect()
 }
 
 /// Snapshot rows and change counts per table: the live run's changes (which start from

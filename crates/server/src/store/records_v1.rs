@@ -335,6 +335,10 @@ struct SyncV1 {
     tx_sequence: bool,
     #[serde(default)]
     start_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    snapshot_chunk_rows: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    backfill: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -413,6 +417,8 @@ impl SpecV1 {
                 partition_rule: spec.sync.partition_rule.clone(),
                 tx_sequence: spec.sync.tx_sequence,
                 start_time: spec.sync.start_time,
+                snapshot_chunk_rows: spec.sync.snapshot_chunk_rows,
+                backfill: spec.sync.backfill.clone(),
             },
             objects: spec
                 .objects
@@ -449,6 +455,8 @@ impl SpecV1 {
                 partition_rule: self.sync.partition_rule,
                 tx_sequence: self.sync.tx_sequence,
                 start_time: self.sync.start_time,
+                snapshot_chunk_rows: self.sync.snapshot_chunk_rows,
+                backfill: self.sync.backfill,
             },
             objects: self
                 .objects

@@ -1,0 +1,431 @@
+//! Online object changes: a project's new list of object rules compared with the one in
+//! force (tables added, removed, re-routed), judged by a precheck of the changed part
+//! only, and applied: saved, and for a running project taken up by a quick restart of
+//! its run at a transaction boundary (the engine finds the tables new to its checkpoint
+//! and backfills or follows them, `obsync_pipeline::stages::backfill`). Re-sync of one
+//! table is the same backfill for a table the project has.
+//!
+//! The tables are resolved against the source (patterns match what exists now), so this
+//! opens the source's secrets, as a precheck does.
+
+use std::collections::BTreeMap;
+
+use obsync_kafka::{AdminError, KafkaAdmin};
+use obsync_model::{CheckItem, KeySource, TableId};
+use obsync_pipeline::plan::{self, ProjectPlan};
+use obsync_pipeline::Settings;
+use obsync_source::metadata::MetadataReader;
+
+use crate::auth::Actor;
+use crate::error::{Error, Result};
+use crate::lifecycle::ProjectState;
+use crate::model::{ObjectSpec, ProjectRecord, ProjectSpec};
+use crate::service;
+use crate::state::AppState;
+
+/// The change asked for: the whole new list of object rules, and the tables (names or
+/// patterns) that are backfilled if they join.
+#[derive(Debug, Clone)]
+pub struct ObjectsInput {
+    pub objects: Vec<ObjectSpec>,
+    pub backfill: Vec<String>,
+}
+
+/// Where a table's messages go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRoute {
+    pub topic: String,
+    /// `None`: the table's key.
+    pub shard_columns: Option<Vec<String>>,
+}
+
+/// A table that joins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Added {
+    pub table: TableId,
+    pub route: TableRoute,
+    pub backfill: bool,
+}
+
+/// A table whose topic or shard columns change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    pub table: TableId,
+    pub from: TableRoute,
+    pub to: TableRoute,
+}
+
+/// What a change of the object rules does to the project's tables.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectsDiff {
+    pub added: Vec<Added>,
+    pub removed: Vec<TableId>,
+    pub changed: Vec<Changed>,
+}
+
+impl ObjectsDiff {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+
+    /// One line for the event log: who did it is the event's actor.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.added.is_empty() {
+            let added: Vec<String> = self
+                .added
+                .iter()
+                .map(|a| {
+                    let how = if a.backfill {
+                        "with backfill"
+                    } else {
+                        "from now on"
+                    };
+                    format!("{} ({how}, to {})", a.table, a.route.topic)
+                })
+                .collect();
+            parts.push(format!("added {}", added.join(", ")));
+        }
+        if !self.removed.is_empty() {
+            let removed: Vec<String> = self.removed.iter().map(|t| t.to_string()).collect();
+            parts.push(format!("removed {}", removed.join(", ")));
+        }
+        for c in &self.changed {
+            let mut what = Vec::new();
+            if c.from.topic != c.to.topic {
+                what.push(format!("topic {} → {}", c.from.topic, c.to.topic));
+            }
+            if c.from.shard_columns != c.to.shard_columns {
+                what.push(format!(
+                    "shard columns {} → {}",
+                    shard_text(&c.from.shard_columns),
+                    shard_text(&c.to.shard_columns)
+                ));
+            }
+            parts.push(format!("changed {}: {}", c.table, what.join(", ")));
+        }
+        if parts.is_empty() {
+            "changed the backfill list".into()
+        } else {
+            format!("changed objects: {}", parts.join("; "))
+        }
+    }
+}
+
+fn shard_text(columns: &Option<Vec<String>>) -> String {
+    match columns {
+        None => "(the key)".into(),
+        Some(c) => c.join(","),
+    }
+}
+
+/// When an applied change takes effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TakesEffect {
+    /// The running project restarted its run with the new tables.
+    Now,
+    /// The project is paused or failed: at its resume.
+    AtResume,
+    /// The project has not started: it is only saved.
+    AtStart,
+}
+
+/// The outcome of a preview or an applied change.
+#[derive(Debug)]
+pub struct ObjectsPlan {
+    pub diff: ObjectsDiff,
+    pub precheck: Vec<CheckItem>,
+}
+
+/// The spec `record` would have with `input`.
+fn changed_spec(record: &ProjectRecord, input: &ObjectsInput) -> ProjectSpec {
+    let mut spec = record.spec.clone();
+    spec.objects = input.objects.clone();
+    spec.sync.backfill = input.backfill.clone();
+    spec
+}
+
+/// Compares the tables of two resolved plans.
+pub fn diff(before: &ProjectPlan, after: &ProjectPlan, settings: &Settings) -> ObjectsDiff {
+    let route = |t: &plan::TablePlan| TableRoute {
+        topic: t.topic.clone(),
+        shard_columns: t.shard_columns.clone(),
+    };
+    let mut out = ObjectsDiff::default();
+    for (id, t) in &after.tables {
+        match before.tables.get(id) {
+            None => out.added.push(Added {
+                table: id.clone(),
+                route: route(t),
+                backfill: settings.config.sync.backfills(id),
+            }),
+            Some(old) if route(old) != route(t) => out.changed.push(Changed {
+                table: id.clone(),
+                from: route(old),
+                to: route(t),
+            }),
+            Some(_) => {}
+        }
+    }
+    out.removed = before
+        .tables
+        .keys()
+        .filter(|id| !after.tables.contains_key(*id))
+        .cloned()
+        .collect();
+    out
+}
+
+/// What `input` would change, with the precheck of the changed part; nothing is saved.
+pub async fn preview(state: &AppState, id: &str, input: &ObjectsInput) -> Result<ObjectsPlan> {
+    let record = service::get(state, id)?;
+    plan_change(state, &record, input).await
+}
+
+async fn plan_change(
+    state: &AppState,
+    record: &ProjectRecord,
+    input: &ObjectsInput,
+) -> Result<ObjectsPlan> {
+    let spec = changed_spec(record, input);
+    // The rules are judged first, without a connection.
+    service::config_unopened(state, &spec)?;
+    let before = service::settings(state, &record.spec)?;
+    let after = service::settings(state, &spec)?;
+    let reader = MetadataReader::from_endpoint(&after.source);
+    let old_plan = plan::resolve(&before.config, &reader).await?;
+    let new_plan = plan::resolve(&after.config, &reader).await?;
+    let diff = diff(&old_plan, &new_plan, &after);
+    let precheck = precheck(&after, &new_plan, &diff).await;
+    Ok(ObjectsPlan { diff, precheck })
+}
+
+/// The precheck of the changed part: each added table can be read (and, to be
+/// backfilled, has a key to chunk by); each topic a table newly goes to exists or schema
+/// sync will create it.
+async fn precheck(settings: &Settings, plan: &ProjectPlan, diff: &ObjectsDiff) -> Vec<CheckItem> {
+    let mut items = Vec::new();
+    let mut conn = match settings.source.connect().await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            items.push(CheckItem::fail(
+                "objects.source",
+                format!(
+                    "cannot connect to the source: {}",
+                    obsync_model::ErrorChain(&e)
+                ),
+                "check that the source is reachable with the data source's settings",
+            ));
+            None
+        }
+    };
+    for added in &diff.added {
+        let name = format!("objects.{}", added.table);
+        if let Some(conn) = conn.as_mut() {
+            items.push(readable(conn, &added.table, &name).await);
+        }
+        let keyed = plan
+            .tables
+            .get(&added.table)
+            .is_some_and(|t| t.meta.key_source != KeySource::AllColumns);
+        if added.backfill && !keyed {
+            items.push(CheckItem::fail(
+                format!("{name}.key"),
+                format!("{} has no primary key and no NOT NULL unique key, so it cannot be backfilled in chunks", added.table),
+                "add it from now on (leave it out of the backfill list), or give the table a primary key",
+            ));
+        }
+    }
+    let mut topics: BTreeMap<&str, ()> = BTreeMap::new();
+    for t in diff
+        .added
+        .iter()
+        .map(|a| &a.route.topic)
+        .chain(diff.changed.iter().map(|c| &c.to.topic))
+    {
+        topics.insert(t, ());
+    }
+    if !topics.is_empty() {
+        match KafkaAdmin::new(&settings.kafka) {
+            Ok(admin) => {
+                for topic in topics.keys() {
+                    items.push(topic_item(&admin, topic, settings.sync.schema).await);
+                }
+            }
+            Err(e) => items.push(CheckItem::fail(
+                "objects.kafka",
+                format!(
+                    "cannot open a Kafka client: {}",
+                    obsync_model::ErrorChain(&e)
+                ),
+                "check the Kafka data source's settings",
+            )),
+        }
+    }
+    items
+}
+
+async fn readable(conn: &mut mysql_async::Conn, table: &TableId, name: &str) -> CheckItem {
+    use mysql_async::prelude::Queryable;
+    let sql = format!(
+        "SELECT 1 FROM {} LIMIT 0",
+        obsync_source::snapshot::sql::quote_table(table)
+    );
+    match conn.query_drop(sql).await {
+        Ok(()) => CheckItem::pass(name, format!("{table} can be read")),
+        Err(e) => CheckItem::fail(
+            name,
+            format!(
+                "{table} cannot be read: {}",
+                obsync_source::SqlError::from(e)
+            ),
+            format!("grant SELECT on {table} to the source user"),
+        ),
+    }
+}
+
+async fn topic_item(admin: &KafkaAdmin, topic: &str, schema: bool) -> CheckItem {
+    let name = format!("objects.topic.{topic}");
+    match admin.partition_count(topic).await {
+        Ok(n) => CheckItem::pass(name, format!("topic {topic} exists ({n} partitions)")),
+        Err(AdminError::TopicNotFound(_)) if schema => CheckItem::pass(
+            name,
+            format!("topic {topic} does not exist yet; schema sync creates it"),
+        ),
+        Err(AdminError::TopicNotFound(_)) => CheckItem::fail(
+            name,
+            format!("topic {topic} does not exist"),
+            "create the topic, or add schema to the project's sync types so obsync creates it",
+        ),
+        Err(e) => CheckItem::fail(
+            name,
+            format!(
+                "cannot look up topic {topic}: {}",
+                obsync_model::ErrorChain(&e)
+            ),
+            "check that Kafka is reachable with the data source's settings",
+        ),
+    }
+}
+
+/// Applies `input` to project `id` (at revision `expected`, when given): running, the
+/// run restarts with the new tables; paused or failed, they take effect at the resume;
+/// not started, the definition is only saved.
+pub async fn apply(
+    state: &AppState,
+    id: &str,
+    input: &ObjectsInput,
+    actor: &Actor,
+    expected: Option<u64>,
+) -> Result<(ObjectsPlan, ProjectRecord, TakesEffect)> {
+    let record = service::get(state, id)?;
+    crate::store::check_revision("project", id, expected, record.revision)?;
+    let when = match record.state {
+        ProjectState::Running => TakesEffect::Now,
+        ProjectState::Paused | ProjectState::Failed => TakesEffect::AtResume,
+        ProjectState::NotStarted | ProjectState::PrecheckFailed => TakesEffect::AtStart,
+        other => return Err(Error::ObjectsChangeRefused { state: other }),
+    };
+    let spec = changed_spec(&record, input);
+    if spec == record.spec {
+        return Err(Error::ObjectsUnchanged);
+    }
+    if when == TakesEffect::AtStart {
+        // Nothing runs: an edit like any other (no source needed).
+        let record = service::update_at(state, id, spec, actor, expected).await?;
+        let plan = ObjectsPlan {
+            diff: ObjectsDiff::default(),
+            precheck: Vec::new(),
+        };
+        return Ok((plan, record, when));
+    }
+    let planned_at = record.revision;
+    let plan = plan_change(state, &record, input).await?;
+    let failed: Vec<String> = plan
+        .precheck
+        .iter()
+        .filter(|i| i.status == obsync_model::CheckStatus::Fail)
+        .map(|i| i.detail.clone())
+        .collect();
+    if !failed.is_empty() {
+        return Err(Error::ObjectsPrecheckFailed { failed });
+    }
+    let record = {
+        let _guard = state.lifecycle.lock().await;
+        let mut record = service::get(state, id)?;
+        // Applied only to the revision the plan was made from.
+        crate::store::check_revision("project", id, Some(planned_at), record.revision)?;
+        if record.state != ProjectState::Running && when == TakesEffect::Now {
+            return Err(Error::ObjectsChangeRefused {
+                state: record.state,
+            });
+        }
+        record.spec = spec;
+        record.updated_at = crate::model::now_rfc3339();
+        record.revision = state.store.put_project(&record)?;
+        crate::audit::record(
+            state,
+            actor,
+            crate::audit::Subject::Project(id),
+            &plan.diff.describe(),
+        )?;
+        record
+    };
+    if when == TakesEffect::Now {
+        let settings = service::settings(state, &record.spec)?;
+        crate::runtime::restart(state, id, settings).await;
+    }
+    Ok((plan, record, when))
+}
+
+/// Snapshots `table` of running project `id` again while its change log streams.
+pub async fn resync(
+    state: &AppState,
+    id: &str,
+    table: &str,
+    actor: &Actor,
+) -> Result<ProjectRecord> {
+    let record = service::get(state, id)?;
+    let exact = obsync_config::TablePattern::parse(table)
+        .ok()
+        .and_then(|p| p.exact());
+    let table_id = exact.ok_or_else(|| {
+        Error::invalid(
+            crate::error::Rule::Request,
+            "table",
+            format!("{table:?} is not a database.table name"),
+            "write the table as database.table, e.g. shop.orders",
+        )
+    })?;
+    if record.state != ProjectState::Running {
+        return Err(Error::ObjectsChangeRefused {
+            state: record.state,
+        });
+    }
+    let mut settings = service::settings(state, &record.spec)?;
+    if !settings.sync.incremental {
+        return Err(Error::ResyncNeedsIncremental);
+    }
+    let reader = MetadataReader::from_endpoint(&settings.source);
+    let plan = plan::resolve(&settings.config, &reader).await?;
+    let Some(t) = plan.tables.get(&table_id) else {
+        return Err(Error::not_found("table", table));
+    };
+    if t.meta.key_source == KeySource::AllColumns {
+        return Err(Error::invalid(
+            crate::error::Rule::Request,
+            "table",
+            format!("{table} has no primary key and no NOT NULL unique key, so it cannot be re-synced in chunks"),
+            "give the table a primary key, or re-create the project",
+        ));
+    }
+    crate::audit::record(
+        state,
+        actor,
+        crate::audit::Subject::Project(id),
+        &format!("asked for a re-sync of {table}"),
+    )?;
+    settings.resync.insert(table_id);
+    crate::runtime::restart(state, id, settings).await;
+    Ok(record)
+}
