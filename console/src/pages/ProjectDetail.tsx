@@ -412,9 +412,6 @@ function useDurationText() {
   };
 }
 
-/** The backfills of `/progress` (added tables, re-syncs); absent before the server reports them. */
-const backfillsOf = (progress?: Progress): BackfillProgress[] => (progress as (Progress & { backfills?: BackfillProgress[] }) | undefined)?.backfills ?? [];
-
 /**
  * Per table: snapshot rows, the incremental inserts, updates and deletes Kafka acknowledged,
  * the backfill of an added or re-synced table, and (for an operator) the re-sync action.
@@ -422,7 +419,7 @@ const backfillsOf = (progress?: Progress): BackfillProgress[] => (progress as (P
 function TablesPanel({ project, progress, operate, onResynced }: { project: Project; progress?: Progress; operate: boolean; onResynced: () => Promise<void> }) {
   const { t } = useTranslation();
   const [resync, setResync] = useState<string | null>(null);
-  const rows = tableRows(project.spec.objects, progress?.tables ?? [], backfillsOf(progress));
+  const rows = tableRows(project.spec.objects, progress?.tables ?? [], progress?.backfills ?? []);
   // The server re-syncs a table while the run reads the change log.
   const resyncable = operate && project.state === 'running';
   const cell = (key: 'snapshot_rows' | 'inserts' | 'updates' | 'deletes') => (_: unknown, x: TableCounts) => (
