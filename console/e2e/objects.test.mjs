@@ -203,7 +203,7 @@ describe('online object changes in the console', { timeout: 420_000 }, () => {
     await byTestId('wizard-next').click();
     await byTestId('objects-review').waitFor({ timeout: 30_000 });
     await byTestId('objects-apply').click();
-    await page.getByText('Someone else changed this project').waitFor();
+    await page.locator('.ant-modal-confirm-title', { hasText: 'Someone else changed this project' }).waitFor();
     await screenshot(page, 'en-objects-conflict');
     await clickUntilGone('objects-conflict-ok', 'the conflict dialog to close');
     // Reloaded: d is in the project again, c shows the shard column set meanwhile.

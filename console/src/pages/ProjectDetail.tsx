@@ -472,7 +472,7 @@ function BackfillState({ table, backfill: b }: { table: string; backfill?: Backf
     <Tooltip title={title}>
       <span data-testid={`backfill-${table}`} data-state={b.state} data-rows={b.rows}>
         <Tag color={color}>{t(`objects.backfillState.${b.state}`)}</Tag>
-        {b.state !== 'pending' && <Typography.Text type="secondary">{t('objects.backfillDone', { chunks: formatNumber(b.chunks), rows: formatNumber(b.rows) })}</Typography.Text>}
+        {b.state !== 'pending' && <Typography.Text type="secondary">{t('objects.backfillChunks', { count: b.chunks, rows: formatNumber(b.rows) })}</Typography.Text>}
       </span>
     </Tooltip>
   );

@@ -215,13 +215,13 @@ function Review({ project, change, onApplied, onConflict }: { project: Project; 
     setBusy(true);
     setError(null);
     try {
-      await applyObjects(project.id, change, project.revision);
+      await applyToDefinition(project, change);
       await queryClient.invalidateQueries({ queryKey: ['project', project.id] });
       await queryClient.invalidateQueries({ queryKey: ['projects'] });
       onApplied();
     } catch (e) {
       setBusy(false);
-      if (e instanceof ApiError && e.status === 409 && e.body.code === 'REVISION_CONFLICT') onConflict();
+      if (e instanceof ApiError && e.body.code === 'REVISION_CONFLICT') onConflict();
       else setError(e);
     }
   };
@@ -250,6 +250,29 @@ function Review({ project, change, onApplied, onConflict }: { project: Project; 
       </Button>
     </Space>
   );
+}
+
+/** Conflicts over a definition still unchanged that one apply rides out. */
+const MAX_BOOKKEEPING_CONFLICTS = 3;
+
+/**
+ * Applies the change to the definition the user edited. A running project's record also
+ * takes the server's own writes (each stage it enters goes into its timeline), and every
+ * write moves the revision: a conflict whose project still has that definition is retried
+ * at the new revision, and only a changed definition (someone else's edit) is a conflict.
+ */
+async function applyToDefinition(project: Project, change: ObjectChange) {
+  let revision = project.revision;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await applyObjects(project.id, change, revision);
+    } catch (e) {
+      if (!(e instanceof ApiError && e.body.code === 'REVISION_CONFLICT') || attempt >= MAX_BOOKKEEPING_CONFLICTS) throw e;
+      const now = await get<Project>(`/projects/${project.id}`);
+      if (JSON.stringify(now.spec) !== JSON.stringify(project.spec)) throw e;
+      revision = now.revision;
+    }
+  }
 }
 
 function DiffTables({ preview }: { preview: ObjectChangePreview }) {
