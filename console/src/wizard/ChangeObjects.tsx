@@ -4,7 +4,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError, get } from '../api/client';
-import { applyObjects, previewObjects, type ObjectChange, type ObjectChangePreview, type TableRoute } from '../api/objects';
+import { applyToDefinition, previewObjects, type ObjectChange, type ObjectChangePreview, type TableRoute } from '../api/objects';
 import type { Project } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { PrecheckTable } from '../components/PrecheckTable';
@@ -250,29 +250,6 @@ function Review({ project, change, onApplied, onConflict }: { project: Project; 
       </Button>
     </Space>
   );
-}
-
-/** Conflicts over a definition still unchanged that one apply rides out. */
-const MAX_BOOKKEEPING_CONFLICTS = 3;
-
-/**
- * Applies the change to the definition the user edited. A running project's record also
- * takes the server's own writes (each stage it enters goes into its timeline), and every
- * write moves the revision: a conflict whose project still has that definition is retried
- * at the new revision, and only a changed definition (someone else's edit) is a conflict.
- */
-async function applyToDefinition(project: Project, change: ObjectChange) {
-  let revision = project.revision;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await applyObjects(project.id, change, revision);
-    } catch (e) {
-      if (!(e instanceof ApiError && e.body.code === 'REVISION_CONFLICT') || attempt >= MAX_BOOKKEEPING_CONFLICTS) throw e;
-      const now = await get<Project>(`/projects/${project.id}`);
-      if (JSON.stringify(now.spec) !== JSON.stringify(project.spec)) throw e;
-      revision = now.revision;
-    }
-  }
 }
 
 function DiffTables({ preview }: { preview: ObjectChangePreview }) {
