@@ -3,8 +3,9 @@
 // in Chinese, add one table with backfill and one from now on and remove one through the
 // object step and its review; the added tables' rows arrive as chosen, the removed table's
 // later changes do not, and the detail page shows the backfill done. In English, a change
-// made meanwhile by someone else is a revision conflict that reloads the page, and one table
-// is re-synced from the per-table panel after a confirmation.
+// made meanwhile by someone else is a revision conflict that reloads the page, a table moved
+// to another topic sends its later rows there, and one table is re-synced from the
+// per-table panel after a confirmation.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { kafkaMessages, launchBrowser, mariadb, screenshot, services, startServer, waitFor } from './harness.mjs';
@@ -13,6 +14,7 @@ const RUN = Math.random().toString(36).slice(2, 8);
 const DB = `e2e_objects_${RUN}`;
 const OLD_TOPIC = `objects-old-${RUN}`;
 const NEW_TOPIC = `objects-new-${RUN}`;
+const MOVED_TOPIC = `objects-moved-${RUN}`;
 /** Rows each table holds before the project starts. */
 const ROWS = 30;
 
@@ -209,8 +211,24 @@ describe('online object changes in the console', { timeout: 420_000 }, () => {
     // Reloaded: d is in the project again, c shows the shard column set meanwhile.
     await byTestId(`dst-in-project-${table('d')}`).waitFor();
     await byTestId(`dst-table-${table('c')}`).getByText('shard: k').waitFor();
-    await byTestId('wizard-cancel').click();
+  });
+
+  step('in English: a table moved to another topic is a change whose later rows go there', async () => {
+    await byTestId(`dst-table-${table('d')}`).hover();
+    await byTestId(`dst-change-${table('d')}`).click();
+    await field('map-new-topic').fill(MOVED_TOPIC);
+    await clickUntilGone('map-ok', 'the topic dialog to close');
+    await byTestId(`dst-topic-${MOVED_TOPIC}`).waitFor();
+    assert.match(await byTestId('objects-changed').innerText(), new RegExp(`Topic or shard columns changed: ${table('d')}`));
+    await byTestId('wizard-next').click();
+    await byTestId('objects-review').waitFor({ timeout: 30_000 });
+    const changed = await byTestId(`review-changed-${table('d')}`).locator('xpath=ancestor::tr').innerText();
+    assert.ok(changed.includes(NEW_TOPIC) && changed.includes(MOVED_TOPIC), changed);
+    await screenshot(page, 'en-objects-review-changed');
+    await byTestId('objects-apply').click();
     await page.waitForURL(`**/projects/${projectId}`);
+    await mariadb(env, `INSERT INTO ${table('d')} VALUES ${rowsOf('d', 'moved', 1, 2001)}`);
+    await waitFor('d\'s row after the move in the new topic', async () => (await valuesWith(MOVED_TOPIC, 'd-moved-2001')).length === 1, { timeoutMs: 60_000 });
   });
 
   step('in English: re-sync one table after a confirmation naming the consequence', async () => {
