@@ -135,6 +135,8 @@ pub enum TakesEffect {
 pub struct ObjectsPlan {
     pub diff: ObjectsDiff,
     pub precheck: Vec<CheckItem>,
+    /// Every table of the new plan (`db.table`).
+    pub tables: std::collections::BTreeSet<String>,
 }
 
 /// The spec `record` would have with `input`.
@@ -197,7 +199,12 @@ async fn plan_change(
     let new_plan = plan::resolve(&after.config, &reader).await?;
     let diff = diff(&old_plan, &new_plan, &after);
     let precheck = precheck(&after, &new_plan, &diff).await;
-    Ok(ObjectsPlan { diff, precheck })
+    let tables = new_plan.tables.keys().map(|t| t.to_string()).collect();
+    Ok(ObjectsPlan {
+        diff,
+        precheck,
+        tables,
+    })
 }
 
 /// The precheck of the changed part: each added table can be read (and, to be
@@ -336,6 +343,7 @@ pub async fn apply(
         let plan = ObjectsPlan {
             diff: ObjectsDiff::default(),
             precheck: Vec::new(),
+            tables: Default::default(),
         };
         return Ok((plan, record, when));
     }
@@ -374,6 +382,11 @@ pub async fn apply(
     if when == TakesEffect::Now {
         let settings = service::settings(state, &record.spec)?;
         crate::runtime::restart(state, id, settings).await;
+        let tables = plan.tables.clone();
+        in_force(state, id, move |saved| {
+            saved.objects.as_ref() == Some(&tables)
+        })
+        .await;
     }
     Ok((plan, record, when))
 }
@@ -426,6 +439,40 @@ pub async fn resync(
         &format!("asked for a re-sync of {table}"),
     )?;
     settings.resync.insert(table_id);
+    let asked_at = (obsync_pipeline::delivery::unix_ms() / 1000).saturating_sub(1);
     crate::runtime::restart(state, id, settings).await;
+    let table = table.to_string();
+    in_force(state, id, move |saved| {
+        saved
+            .backfills
+            .get(&table)
+            .is_some_and(|b| b.started_at >= asked_at)
+    })
+    .await;
     Ok(record)
+}
+
+/// How long an applied change may take to enter the restarted run's checkpoint (the
+/// run resolves its tables and reads a position first) before the answer goes anyway.
+const IN_FORCE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Waits until the project's saved checkpoint satisfies `done` — the restarted run has
+/// recorded the change, so changes made after the answer are synced under it and a
+/// crash no longer loses it — or the run is gone, or [`IN_FORCE_TIMEOUT`] passed.
+async fn in_force(
+    state: &AppState,
+    id: &str,
+    done: impl Fn(&obsync_pipeline::checkpoint::ProjectState) -> bool,
+) {
+    let dir = state.project_dir(id);
+    let deadline = tokio::time::Instant::now() + IN_FORCE_TIMEOUT;
+    while tokio::time::Instant::now() < deadline && state.runtime.is_running(id) {
+        if let Ok(Some(saved)) = obsync_pipeline::checkpoint::CheckpointStore::peek(&dir) {
+            if done(&saved) {
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tracing::warn!(project = %id, "the object change is not in the checkpoint yet; the run takes it when it starts");
 }
