@@ -475,6 +475,25 @@ mod tests {
             },
             timestamp: 1_714_528_800,
         });
+        state.objects = Some(["shop.orders".to_string(), "shop.items".into()].into());
+        state.joined.insert(
+            "shop.items".into(),
+            LogPosition {
+                coord: BinlogCoord::new("mysql-bin.000002", 2000),
+                gtid: None,
+            },
+        );
+        state.backfills.insert(
+            "shop.items".into(),
+            BackfillProgress {
+                last_key: Some(vec![Value::Int(400)]),
+                chunks: 2,
+                rows: 400,
+                done: false,
+                started_at: 1_714_528_801,
+                finished_at: None,
+            },
+        );
         store.save(&state).unwrap();
         assert_eq!(store.load().unwrap(), state);
         assert!(!store.tmp_path().exists());

@@ -497,6 +497,69 @@ mod tests {
     use obsync_model::BinlogCoord;
     use tokio::sync::oneshot;
 
+    #[test]
+    fn an_objects_change_drops_removed_tables_and_starts_backfills() {
+        let at = |pos| LogPosition {
+            coord: BinlogCoord::new("mysql-bin.000001", pos),
+            gtid: None,
+        };
+        let mut state = ProjectState::default();
+        state.tables.insert("d.gone".into(), Default::default());
+        state.changes.insert("d.gone".into(), Default::default());
+        apply(
+            &mut state,
+            Mark::ObjectsChanged(ObjectsChange {
+                objects: ["d.a".to_string(), "d.new".into(), "d.later".into()].into(),
+                joined: vec![
+                    ("d.new".into(), at(500), true),
+                    ("d.later".into(), at(500), false),
+                ],
+                removed: vec!["d.gone".into()],
+                resync: vec!["d.a".into()],
+                at: 7,
+            }),
+        );
+        assert!(!state.tables.contains_key("d.gone") && !state.changes.contains_key("d.gone"));
+        assert_eq!(state.joined.len(), 2);
+        let started: Vec<&String> = state.backfills.keys().collect();
+        assert_eq!(
+            started,
+            ["d.a", "d.new"],
+            "a from-now-on table has no backfill"
+        );
+        assert_eq!(state.backfills["d.new"].started_at, 7);
+        apply(
+            &mut state,
+            Mark::BackfillChunk {
+                table: "d.new".into(),
+                last_key: None,
+                rows: 3,
+                done: true,
+                at: 9,
+            },
+        );
+        assert_eq!(state.backfills["d.new"].finished_at, Some(9));
+        // Once the checkpoint passes the position they joined at, it is forgotten.
+        apply(
+            &mut state,
+            Mark::Committed {
+                position: at(499),
+                timestamp: None,
+                definitions: None,
+            },
+        );
+        assert_eq!(state.joined.len(), 2);
+        apply(
+            &mut state,
+            Mark::Committed {
+                position: at(500),
+                timestamp: None,
+                definitions: None,
+            },
+        );
+        assert!(state.joined.is_empty());
+    }
+
     fn pos(n: u64) -> LogPosition {
         LogPosition {
             coord: BinlogCoord::new("b.000001", n),

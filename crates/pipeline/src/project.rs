@@ -393,8 +393,12 @@ async fn objects_change(
     let resync: Vec<String> = s
         .resync
         .iter()
-        .map(|t| t.to_string())
-        .filter(|t| names.contains(t) && streaming)
+        .filter(|(t, asked_at)| {
+            let t = t.to_string();
+            let started = state.backfills.get(&t).map(|b| b.started_at);
+            streaming && names.contains(&t) && started.is_none_or(|at| at < **asked_at)
+        })
+        .map(|(t, _)| t.to_string())
         .collect();
     if state.objects.as_ref() == Some(&names) && resync.is_empty() {
         return Ok(None);

@@ -50,9 +50,11 @@ pub struct Settings {
     pub snapshot_chunk_rows: usize,
     pub snapshot_parallelism: usize,
     /// Tables of the project to snapshot again while the change log streams (re-sync,
-    /// `stages::backfill`); recorded in the checkpoint when the run starts. Set by the
+    /// `stages::backfill`), each with when it was asked for (Unix s): recorded in the
+    /// checkpoint when the run starts, unless a backfill of the table started since (a
+    /// run resuming after a transient failure must not start it over). Set by the
     /// caller (the server), never by the project file.
-    pub resync: std::collections::BTreeSet<obsync_model::TableId>,
+    pub resync: std::collections::BTreeMap<obsync_model::TableId, u64>,
 }
 
 /// The project file's `[source.tls]` as the source crate takes it: the files are read at

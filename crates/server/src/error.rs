@@ -69,13 +69,19 @@ pub enum Error {
     ResyncNeedsIncremental,
     /// The object rules could not be resolved against the source.
     #[error(transparent)]
-    Plan(#[from] obsync_pipeline::plan::PlanError),
+    Plan(Box<obsync_pipeline::plan::PlanError>),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Secret(#[from] SecretError),
     #[error(transparent)]
     Hash(#[from] HashError),
+}
+
+impl From<obsync_pipeline::plan::PlanError> for Error {
+    fn from(e: obsync_pipeline::plan::PlanError) -> Error {
+        Error::Plan(Box::new(e))
+    }
 }
 
 /// A refused value: which rule, which field, what is wrong and how to fix it.

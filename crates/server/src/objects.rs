@@ -438,8 +438,8 @@ pub async fn resync(
         crate::audit::Subject::Project(id),
         &format!("asked for a re-sync of {table}"),
     )?;
-    settings.resync.insert(table_id);
-    let asked_at = (obsync_pipeline::delivery::unix_ms() / 1000).saturating_sub(1);
+    let asked_at = obsync_pipeline::delivery::unix_ms() / 1000;
+    settings.resync.insert(table_id, asked_at);
     crate::runtime::restart(state, id, settings).await;
     let table = table.to_string();
     in_force(state, id, move |saved| {

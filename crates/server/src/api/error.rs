@@ -258,10 +258,10 @@ impl From<Error> for ApiError {
                 message,
                 "a project without incremental sync is snapshotted again by a new project",
             ),
-            Error::Plan(obsync_pipeline::plan::PlanError::Metadata(e)) => ApiError::new(
+            Error::Plan(e) if matches!(*e, obsync_pipeline::plan::PlanError::Metadata(_)) => ApiError::new(
                 StatusCode::FAILED_DEPENDENCY,
                 "SOURCE_UNAVAILABLE",
-                format!("the source's tables could not be listed: {}", obsync_model::ErrorChain(&e)),
+                format!("the source's tables could not be listed: {}", obsync_model::ErrorChain(&*e)),
                 "check that the source is reachable and the source user can read information_schema, then try again",
             ),
             Error::Plan(_) => ApiError::new(
