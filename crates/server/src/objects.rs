@@ -180,7 +180,7 @@ pub fn diff(before: &ProjectPlan, after: &ProjectPlan, settings: &Settings) -> O
 
 /// What `input` would change, with the precheck of the changed part; nothing is saved.
 pub async fn preview(state: &AppState, id: &str, input: &ObjectsInput) -> Result<ObjectsPlan> {
-    let record = service::get(state, id)?;
+    let record = service::get(state, id).await?;
     plan_change(state, &record, input).await
 }
 
@@ -191,9 +191,9 @@ async fn plan_change(
 ) -> Result<ObjectsPlan> {
     let spec = changed_spec(record, input);
     // The rules are judged first, without a connection.
-    service::config_unopened(state, &spec)?;
-    let before = service::settings(state, &record.spec)?;
-    let after = service::settings(state, &spec)?;
+    service::config_unopened(state, &spec).await?;
+    let before = service::settings(state, &record.spec).await?;
+    let after = service::settings(state, &spec).await?;
     let reader = MetadataReader::from_endpoint(&after.source);
     let old_plan = plan::resolve(&before.config, &reader).await?;
     let new_plan = plan::resolve(&after.config, &reader).await?;
@@ -325,7 +325,7 @@ pub async fn apply(
     actor: &Actor,
     expected: Option<u64>,
 ) -> Result<(ObjectsPlan, ProjectRecord, TakesEffect)> {
-    let record = service::get(state, id)?;
+    let record = service::get(state, id).await?;
     crate::store::check_revision("project", id, expected, record.revision)?;
     let when = match record.state {
         ProjectState::Running => TakesEffect::Now,
@@ -360,7 +360,7 @@ pub async fn apply(
     }
     let record = {
         let _guard = state.lifecycle.lock().await;
-        let mut record = service::get(state, id)?;
+        let mut record = service::get(state, id).await?;
         // Applied only to the revision the plan was made from.
         crate::store::check_revision("project", id, Some(planned_at), record.revision)?;
         if record.state != ProjectState::Running && when == TakesEffect::Now {
@@ -370,17 +370,18 @@ pub async fn apply(
         }
         record.spec = spec;
         record.updated_at = crate::model::now_rfc3339();
-        record.revision = state.store.put_project(&record)?;
+        record.revision = state.store.put_project(&record).await?;
         crate::audit::record(
             state,
             actor,
             crate::audit::Subject::Project(id),
             &plan.diff.describe(),
-        )?;
+        )
+        .await?;
         record
     };
     if when == TakesEffect::Now {
-        let settings = service::settings(state, &record.spec)?;
+        let settings = service::settings(state, &record.spec).await?;
         crate::runtime::restart(state, id, settings).await;
         let tables = plan.tables.clone();
         in_force(state, id, move |saved| {
@@ -398,7 +399,7 @@ pub async fn resync(
     table: &str,
     actor: &Actor,
 ) -> Result<ProjectRecord> {
-    let record = service::get(state, id)?;
+    let record = service::get(state, id).await?;
     let exact = obsync_config::TablePattern::parse(table)
         .ok()
         .and_then(|p| p.exact());
@@ -415,7 +416,7 @@ pub async fn resync(
             state: record.state,
         });
     }
-    let mut settings = service::settings(state, &record.spec)?;
+    let mut settings = service::settings(state, &record.spec).await?;
     if !settings.sync.incremental {
         return Err(Error::ResyncNeedsIncremental);
     }
@@ -437,7 +438,8 @@ pub async fn resync(
         actor,
         crate::audit::Subject::Project(id),
         &format!("asked for a re-sync of {table}"),
-    )?;
+    )
+    .await?;
     let asked_at = obsync_pipeline::delivery::unix_ms() / 1000;
     settings.resync.insert(table_id, asked_at);
     crate::runtime::restart(state, id, settings).await;

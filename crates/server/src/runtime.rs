@@ -220,7 +220,7 @@ pub async fn restart(state: &AppState, id: &str, settings: Settings) {
     stop(state, id, StopReason::Shutdown).await;
     let _guard = state.lifecycle.lock().await;
     let running = matches!(
-        state.store.get_project(id),
+        state.store.get_project(id).await,
         Ok(Some(r)) if r.state == crate::lifecycle::ProjectState::Running
     );
     if running && !state.runtime.is_running(id) {

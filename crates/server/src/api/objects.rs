@@ -207,7 +207,7 @@ async fn change_objects(
             TakesEffect::AtResume => ChangeTakesEffect::AtResume,
             TakesEffect::AtStart => ChangeTakesEffect::AtStart,
         },
-        project: view(&state, record)?,
+        project: view(&state, record).await?,
     };
     Ok((etag(revision), Json(applied)))
 }
@@ -225,5 +225,5 @@ async fn resync_table(
     Path((id, table)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Project>)> {
     let record = objects::resync(&state, &id, &table, &actor).await?;
-    Ok((StatusCode::ACCEPTED, Json(view(&state, record)?)))
+    Ok((StatusCode::ACCEPTED, Json(view(&state, record).await?)))
 }
