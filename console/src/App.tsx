@@ -19,6 +19,7 @@ import { ProjectDetailPage } from './pages/ProjectDetail';
 import { UsersPage } from './pages/Users';
 import { PasswordDialog } from './pages/PasswordDialog';
 import { WizardPage } from './wizard/Wizard';
+import { ChangeObjectsPage } from './wizard/ChangeObjects';
 
 // OceanBase's blue, so the console looks like the OMS console its users know.
 const THEME = { token: { colorPrimary: '#006aff', borderRadius: 6 } };
@@ -121,6 +122,7 @@ function Shell() {
           <Route path="/projects" element={<ProjectsPage />} />
           <Route path="/projects/new" element={<WizardPage />} />
           <Route path="/projects/:id/edit" element={<WizardPage />} />
+          <Route path="/projects/:id/objects" element={<ChangeObjectsPage />} />
           <Route path="/projects/:id" element={<ProjectDetailPage />} />
           <Route path="/datasources" element={<DataSourcesPage />} />
           <Route path="/tags" element={<TagsPage />} />

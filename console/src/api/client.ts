@@ -31,9 +31,9 @@ async function errorBody(res: Response): Promise<ApiErrorBody> {
  * Calls the API; JSON in and out (a `text` body is sent as text/plain), the session cookie
  * sent; a non-2xx answer throws ApiError.
  */
-export async function api<T>(method: string, path: string, body?: unknown, text?: string): Promise<T> {
+export async function api<T>(method: string, path: string, body?: unknown, text?: string, extraHeaders?: Record<string, string>): Promise<T> {
   let res: Response;
-  const headers: Record<string, string> = { Accept: 'application/json' };
+  const headers: Record<string, string> = { Accept: 'application/json', ...extraHeaders };
   if (text !== undefined) headers['Content-Type'] = 'text/plain; charset=utf-8';
   else if (body !== undefined) headers['Content-Type'] = 'application/json';
   try {
@@ -60,6 +60,8 @@ export const get = <T>(path: string) => api<T>('GET', path);
 export const post = <T>(path: string, body?: unknown) => api<T>('POST', path, body ?? {});
 export const put = <T>(path: string, body: unknown) => api<T>('PUT', path, body);
 export const del = <T = void>(path: string) => api<T>('DELETE', path);
+/** A POST that applies only to the record's `revision` (else 409 REVISION_CONFLICT). */
+export const postIfMatch = <T>(path: string, body: unknown, revision: number) => api<T>('POST', path, body, undefined, { 'If-Match': `"${revision}"` });
 export const postText = <T>(path: string, text: string) => api<T>('POST', path, undefined, text);
 
 /** Query string from the defined, non-empty values. */

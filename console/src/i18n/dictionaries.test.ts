@@ -63,6 +63,7 @@ function builtKeys(): string[] {
     ...['start', 'pause', 'resume', 'release'].map((a) => `detail.done.${a}`),
     ...['state', 'audit', 'error', 'notice', 'security'].map((k) => `events.${k}`),
     ...ROLES.map((r) => `users.roles.${r}`),
+    ...['pending', 'running', 'done'].map((s) => `objects.backfillState.${s}`),
   ];
 }
 

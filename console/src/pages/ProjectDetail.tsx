@@ -4,6 +4,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useParams } from 'react-router';
 import { del, get, post } from '../api/client';
+import { resyncTable, type BackfillProgress } from '../api/objects';
 import type { ErrorInfo, List, MetricPoint, Precheck, Progress, Project, ProjectAction, ProjectEvent, StageTimes, TableCounts, TableProgress } from '../api/types';
 import { ConfirmByName } from '../components/ConfirmByName';
 import { ErrorAlert } from '../components/ErrorAlert';
@@ -14,6 +15,8 @@ import { TopicViewer } from '../components/TopicViewer';
 import { POLL_MS } from './Projects';
 import { useCan } from '../auth/role';
 import { VerifyPanel } from './VerifyPanel';
+import { canChangeObjects } from '../wizard/objectChange';
+import { tableRows, type TableRow } from './projectTables';
 
 /** The lifecycle buttons, shown when the server lists the action as allowed. */
 const ACTIONS = ['start', 'pause', 'resume', 'release'] as const satisfies readonly ProjectAction[];
@@ -107,6 +110,11 @@ export function ProjectDetailPage() {
                 button
               );
             })}
+            {operate && canChangeObjects(p) && (
+              <Button onClick={() => navigate(`/projects/${p.id}/objects`)} data-testid="action-objects">
+                {t('objects.action')}
+              </Button>
+            )}
             {allowed.has('edit') && (
               <Button onClick={() => navigate(`/projects/${p.id}/edit`)} data-testid="action-edit">
                 {t('detail.actions.edit')}
@@ -137,7 +145,7 @@ export function ProjectDetailPage() {
       {p.allowed_actions.includes('precheck') && <PrecheckPanel precheck={precheck.data} onRecheck={operate ? () => act('precheck') : undefined} busy={busy === 'precheck'} />}
       <StageTimeline timeline={progress.data?.timeline ?? []} />
       <StagePanels project={p} progress={progress.data} error={progress.error} />
-      <CountsPanel tables={progress.data?.tables ?? []} />
+      <TablesPanel project={p} progress={progress.data} operate={operate} onResynced={refresh} />
       {!['not_started', 'prechecking', 'precheck_failed'].includes(p.state) && <VerifyPanel id={p.id} canRun={operate} />}
       {operate && <TopicViewer projectId={p.id} topics={progress.data?.schema?.topics ?? []} />}
       <MetricsPanel id={p.id} />
@@ -404,9 +412,16 @@ function useDurationText() {
   };
 }
 
-/** Per table: snapshot rows and the incremental inserts, updates and deletes Kafka acknowledged. */
-function CountsPanel({ tables }: { tables: TableCounts[] }) {
+/**
+ * Per table: snapshot rows, the incremental inserts, updates and deletes Kafka acknowledged,
+ * the backfill of an added or re-synced table, and (for an operator) the re-sync action.
+ */
+function TablesPanel({ project, progress, operate, onResynced }: { project: Project; progress?: Progress; operate: boolean; onResynced: () => Promise<void> }) {
   const { t } = useTranslation();
+  const [resync, setResync] = useState<string | null>(null);
+  const rows = tableRows(project.spec.objects, progress?.tables ?? [], progress?.backfills ?? []);
+  // The server re-syncs a table while the run reads the change log.
+  const resyncable = operate && project.state === 'running';
   const cell = (key: 'snapshot_rows' | 'inserts' | 'updates' | 'deletes') => (_: unknown, x: TableCounts) => (
     <span data-testid={`count-${x.table}-${key}`} data-count={x[key]}>
       {formatNumber(x[key])}
@@ -414,11 +429,11 @@ function CountsPanel({ tables }: { tables: TableCounts[] }) {
   );
   return (
     <Card title={t('detail.counts')} size="small" extra={<Typography.Text type="secondary">{t('detail.countsNote')}</Typography.Text>}>
-      <Table<TableCounts>
+      <Table<TableRow>
         size="small"
         rowKey="table"
         data-testid="counts"
-        dataSource={tables}
+        dataSource={rows}
         pagination={{ pageSize: 10, hideOnSinglePage: true }}
         columns={[
           { title: t('detail.table'), dataIndex: 'table' },
@@ -426,9 +441,80 @@ function CountsPanel({ tables }: { tables: TableCounts[] }) {
           { title: t('detail.inserts'), align: 'right', render: cell('inserts') },
           { title: t('detail.updates'), align: 'right', render: cell('updates') },
           { title: t('detail.deletes'), align: 'right', render: cell('deletes') },
+          { title: t('objects.backfill'), render: (_, x) => <BackfillState table={x.table} backfill={x.backfill} /> },
+          ...(resyncable
+            ? [
+                {
+                  title: t('common.actions'),
+                  render: (_: unknown, x: TableRow) =>
+                    x.current && (
+                      <Button type="link" size="small" onClick={() => setResync(x.table)} disabled={x.backfill && x.backfill.state !== 'done'} data-testid={`resync-${x.table}`}>
+                        {t('objects.resync')}
+                      </Button>
+                    ),
+                },
+              ]
+            : []),
         ]}
       />
+      <ResyncDialog project={project} table={resync} onClose={() => setResync(null)} onDone={onResynced} />
     </Card>
+  );
+}
+
+/** A table's backfill: pending, running with chunks and rows so far, or done (with rows and end time). */
+function BackfillState({ table, backfill: b }: { table: string; backfill?: BackfillProgress }) {
+  const { t } = useTranslation();
+  if (!b) return <>-</>;
+  const color = { pending: 'default', running: 'processing', done: 'success' }[b.state];
+  const title = b.state === 'done' && b.finished_at ? t('objects.backfillFinished', { time: formatTime(b.finished_at) }) : b.started_at ? t('objects.backfillStarted', { time: formatTime(b.started_at) }) : undefined;
+  return (
+    <Tooltip title={title}>
+      <span data-testid={`backfill-${table}`} data-state={b.state} data-rows={b.rows}>
+        <Tag color={color}>{t(`objects.backfillState.${b.state}`)}</Tag>
+        {b.state !== 'pending' && <Typography.Text type="secondary">{t('objects.backfillChunks', { count: b.chunks, rows: formatNumber(b.rows) })}</Typography.Text>}
+      </span>
+    </Tooltip>
+  );
+}
+
+/** Re-sync says what follows before it runs: the table's rows go to its topic again. */
+function ResyncDialog({ project, table, onClose, onDone }: { project: Project; table: string | null; onClose: () => void; onDone: () => Promise<void> }) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const confirm = async () => {
+    if (!table) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await resyncTable(project.id, table);
+      message.success(t('objects.resyncStarted', { table }));
+      onClose();
+      await onDone();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal
+      open={table !== null}
+      title={t('objects.resyncTitle', { table })}
+      onCancel={onClose}
+      onOk={confirm}
+      okText={t('objects.resync')}
+      cancelText={t('common.cancel')}
+      okButtonProps={{ loading: busy, ...{ 'data-testid': 'resync-confirm' } }}
+      destroyOnHidden
+    >
+      <Space orientation="vertical" style={{ width: '100%' }}>
+        <Typography.Text data-testid="resync-explain">{t('objects.resyncExplain', { table })}</Typography.Text>
+        <ErrorAlert error={error} />
+      </Space>
+    </Modal>
   );
 }
 

@@ -9,6 +9,7 @@ import { STATES } from '../api/vocabulary';
 import { ErrorAlert, useErrorText } from '../components/ErrorAlert';
 import { useCan } from '../auth/role';
 import { StageText, StateTag, formatTime, useLagText } from '../components/ProjectBits';
+import { canChangeObjects } from '../wizard/objectChange';
 
 /** How often lists and detail pages poll the server for live state. */
 export const POLL_MS = 2000;
@@ -140,6 +141,13 @@ function RowActions({ project, operate }: { project: Project; operate: boolean }
           {t('projects.details')}
         </Button>
       </Link>
+      {operate && canChangeObjects(project) && (
+        <Link to={`/projects/${project.id}/objects`} data-testid={`row-objects-${project.spec.name}`}>
+          <Button type="link" size="small">
+            {t('objects.action')}
+          </Button>
+        </Link>
+      )}
       {allowed.map((a) => (
         <Button key={a} type="link" size="small" loading={busy === a} onClick={() => run(a)} data-testid={`row-${a}-${project.spec.name}`}>
           {t(`projects.rowActions.${a}`)}

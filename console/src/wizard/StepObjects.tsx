@@ -22,7 +22,11 @@ export function tablesKey(sourceId: string, db: string) {
   return ['datasource', sourceId, 'tables', db];
 }
 
-export function StepObjects({ draft, update }: { draft: Draft; update: DraftUpdate }) {
+/**
+ * The object step. With `inProject` (a running or paused project's object change) the sync
+ * types stay as they are and the target tree marks each table as in the project or added.
+ */
+export function StepObjects({ draft, update, inProject }: { draft: Draft; update: DraftUpdate; inProject?: ReadonlySet<string> }) {
   const { t } = useTranslation();
   const sourceId = draft.source_id!;
   const queryClient = useQueryClient();
@@ -123,15 +127,17 @@ export function StepObjects({ draft, update }: { draft: Draft; update: DraftUpda
 
   return (
     <Space orientation="vertical" style={{ width: '100%' }} size="large">
-      <Card size="small" title={t('wizard.objects.syncTypes')}>
-        <Space orientation="vertical">
-          {STAGES.map((type) => (
-            <Checkbox key={type} checked={draft.types.includes(type)} onChange={(e) => toggleType(type, e.target.checked)} data-testid={`type-${type}`}>
-              <b>{t(`stage.${type}`)}</b> <Typography.Text type="secondary">{t(`wizard.objects.typeNote.${type}`)}</Typography.Text>
-            </Checkbox>
-          ))}
-        </Space>
-      </Card>
+      {!inProject && (
+        <Card size="small" title={t('wizard.objects.syncTypes')}>
+          <Space orientation="vertical">
+            {STAGES.map((type) => (
+              <Checkbox key={type} checked={draft.types.includes(type)} onChange={(e) => toggleType(type, e.target.checked)} data-testid={`type-${type}`}>
+                <b>{t(`stage.${type}`)}</b> <Typography.Text type="secondary">{t(`wizard.objects.typeNote.${type}`)}</Typography.Text>
+              </Checkbox>
+            ))}
+          </Space>
+        </Card>
+      )}
       <ErrorAlert error={databases.error ?? loadError} />
       <Row gutter={16} wrap={false}>
         <Col flex="1">
@@ -169,7 +175,7 @@ export function StepObjects({ draft, update }: { draft: Draft; update: DraftUpda
           </Tooltip>
         </Col>
         <Col flex="1">
-          <TargetPanel draft={draft} update={update} onChangeTopic={(m) => setMapping({ tables: [m.table] })} onSettings={setShardFor} />
+          <TargetPanel draft={draft} update={update} inProject={inProject} onChangeTopic={(m) => setMapping({ tables: [m.table] })} onSettings={setShardFor} />
         </Col>
       </Row>
       <MapTopicDialog
@@ -199,11 +205,13 @@ export function StepObjects({ draft, update }: { draft: Draft; update: DraftUpda
 function TargetPanel({
   draft,
   update,
+  inProject,
   onChangeTopic,
   onSettings,
 }: {
   draft: Draft;
   update: DraftUpdate;
+  inProject?: ReadonlySet<string>;
   onChangeTopic: (m: TableMapping) => void;
   onSettings: (m: TableMapping) => void;
 }) {
@@ -230,6 +238,16 @@ function TargetPanel({
         title: (
           <span className="obsync-object" data-testid={`dst-table-${m.table}`}>
             {m.name}
+            {inProject &&
+              (inProject.has(m.table) ? (
+                <Tag style={{ marginLeft: 8 }} data-testid={`dst-in-project-${m.table}`}>
+                  {t('objects.inProject')}
+                </Tag>
+              ) : (
+                <Tag color="green" style={{ marginLeft: 8 }} data-testid={`dst-added-${m.table}`}>
+                  {t('objects.added')}
+                </Tag>
+              ))}
             {m.shard && m.shard.length > 0 && <Tag style={{ marginLeft: 8 }}>{t('wizard.objects.shardShort', { columns: m.shard.join(', ') })}</Tag>}
             <span className="obsync-object-actions">
               <Button type="link" size="small" onClick={() => onChangeTopic(m)} data-testid={`dst-change-${m.table}`}>
