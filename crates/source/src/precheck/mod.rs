@@ -15,6 +15,7 @@
 //! The verdicts are pure functions in [`items`]; this module only gathers the facts.
 
 pub mod binlog_origin;
+pub mod findings;
 pub mod items;
 
 pub use items::{check_start_time_covered, contains_chinese};
@@ -84,9 +85,12 @@ pub async fn check_source(endpoint: &SourceEndpoint, plan: &SourceCheckPlan) -> 
             None => return vec![tls_failure(endpoint, &e)],
         },
     };
-    let mut out = vec![CheckItem::pass(
+    let mut out = vec![CheckItem::passed(
         "source.connect",
-        format!("connected to {} as {:?}", endpoint.address(), endpoint.user),
+        &findings::SourceFinding::Connected {
+            address: endpoint.address().to_string(),
+            user: endpoint.user.to_string(),
+        },
     )];
     out.push(tls_item(endpoint, &mut conn, encrypted).await);
     let mut flavor = endpoint.flavor;
@@ -95,10 +99,11 @@ pub async fn check_source(endpoint: &SourceEndpoint, plan: &SourceCheckPlan) -> 
             flavor = info.flavor;
             out.push(items::version_item(&info, endpoint.flavor))
         }
-        Err(e) => out.push(CheckItem::fail(
+        Err(e) => out.push(CheckItem::failed(
             "source.version",
-            format!("cannot read the server version: {}", ErrorChain(&e)),
-            "check that the server speaks the MySQL protocol (OceanBase: the MySQL tenant)",
+            &findings::SourceFinding::VersionUnreadable {
+                error: ErrorChain(&e).to_string(),
+            },
         )),
     }
     out.extend(table_items(&mut conn, plan, flavor).await);
