@@ -8,6 +8,20 @@ message_codes! {
     /// A finding of a source precheck item.
     pub enum SourceFinding {
         Connected = "source.connect.ok" { address: String, user: String },
+        ConnectDenied = "source.connect.denied" { flavor: String, address: String, user: String, error: String },
+        ConnectUnreachable = "source.connect.unreachable" { flavor: String, address: String, user: String, error: String },
+        TlsFilesUnreadable = "source.tls.files_unreadable" { mode: String, address: String, error: String },
+        TlsNotOffered = "source.tls.not_offered" { mode: String, address: String, error: String },
+        TlsCertificateRefused = "source.tls.certificate_refused" { mode: String, address: String, error: String, ca_file: bool, host: String },
+        TlsHandshakeFailed = "source.tls.handshake_failed" { mode: String, address: String, error: String },
+        TlsOff = "source.tls.off" {},
+        TlsPlainFallback = "source.tls.plain_fallback" { mode: String, address: String },
+        TlsOk = "source.tls.ok" { mode: String, negotiated: String, ca_file: bool },
+        MetadataFailed = "source.metadata.failed" { errors: String },
+        ColumnTypesOk = "source.column_types.ok" {},
+        ColumnTypesUnsupported = "source.column_types.unsupported" { columns: String },
+        SelectOk = "source.privileges.select.ok" { count: usize },
+        SelectDenied = "source.privileges.select.denied" { tables: String },
         VersionOk = "source.version.ok" { server: String },
         VersionFlavorMismatch = "source.version.flavor_mismatch" { declared: String, server: String, flavor: String },
         VersionOldOceanBase = "source.version.old_oceanbase" { server: String },
@@ -58,6 +72,49 @@ impl Finding for SourceFinding {
         use SourceFinding::*;
         match self {
             Connected { address, user } => format!("connected to {address} as {user:?}"),
+            ConnectDenied { flavor, address, user, error }
+            | ConnectUnreachable { flavor, address, user, error } => {
+                format!("cannot connect to the {flavor} source at {address} as {user:?}: {error}")
+            }
+            TlsFilesUnreadable { mode, address, error }
+            | TlsNotOffered { mode, address, error }
+            | TlsCertificateRefused { mode, address, error, .. }
+            | TlsHandshakeFailed { mode, address, error } => {
+                format!("TLS mode {mode}: cannot connect to {address}: {error}")
+            }
+            TlsOff {} => {
+                "TLS is off (mode disabled): the password and the data cross the network in clear"
+                    .into()
+            }
+            TlsPlainFallback { mode, address } => format!(
+                "the server at {address} offers no TLS, so mode {mode} connected without it: the \
+                 password and the data cross the network in clear"
+            ),
+            TlsOk { mode, negotiated, ca_file } => {
+                let checked = match (mode.as_str(), ca_file) {
+                    ("verify_identity", true) => {
+                        "the certificate is signed by ca_file and names the host"
+                    }
+                    ("verify_identity", false) => {
+                        "the certificate is signed by a CA the system trusts and names the host"
+                    }
+                    ("verify_ca", true) => {
+                        "the certificate is signed by ca_file (its names are not checked)"
+                    }
+                    ("verify_ca", false) => {
+                        "the certificate is signed by a CA the system trusts (its names are not checked)"
+                    }
+                    _ => "the server's certificate is not checked",
+                };
+                format!("mode {mode}: {negotiated}; {checked}")
+            }
+            MetadataFailed { errors } => format!("reading table metadata failed: {errors}"),
+            ColumnTypesOk {} => "every column type is supported".into(),
+            ColumnTypesUnsupported { columns } => columns.clone(),
+            SelectOk { count } => {
+                format!("the sync user can SELECT from all {count} existing selected tables")
+            }
+            SelectDenied { tables } => format!("the sync user cannot read {tables}"),
             VersionOk { server } => format!("the server is {server}"),
             VersionFlavorMismatch { declared, server, .. } => {
                 format!("the data source is declared as {declared} but the server is {server}")
@@ -165,6 +222,10 @@ impl Finding for SourceFinding {
         use SourceFinding::*;
         match self {
             Connected { .. }
+            | TlsOff {}
+            | TlsOk { .. }
+            | ColumnTypesOk {}
+            | SelectOk { .. }
             | VersionOk { .. }
             | BinlogOk { .. }
             | DumpOk { .. }
@@ -175,6 +236,61 @@ impl Finding for SourceFinding {
             | TablesOk { .. }
             | NamesOk {}
             | ShardColumnsOk {} => String::new(),
+            ConnectDenied { .. } => {
+                "check the user and password; for OceanBase write the user as user@tenant \
+                 (user@tenant#cluster through OceanBase Database Proxy)"
+                    .into()
+            }
+            ConnectUnreachable { address, .. } => format!(
+                "check that the server is running and that {address} is reachable from obsync \
+                 (host, port, firewall, the server's bind address)"
+            ),
+            TlsFilesUnreadable { .. } => {
+                "check the CA, client certificate and key: readable PEM files (or text), the \
+                 key belonging to the certificate"
+                    .into()
+            }
+            TlsNotOffered { mode, .. } => format!(
+                "the server offers no TLS, which mode {mode} needs: configure ssl_cert and \
+                 ssl_key on the server (MySQL 8 and MariaDB 11.4 make their own), or choose \
+                 mode preferred to allow a plain connection"
+            ),
+            TlsCertificateRefused { ca_file, host, .. } => {
+                let ca = if *ca_file {
+                    "the CA file (ca_file)"
+                } else {
+                    "a CA the system trusts (no ca_file is set)"
+                };
+                let name = if host.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; with verify_identity the certificate must also name {host:?} \
+                         (subjectAltName), or use verify_ca"
+                    )
+                };
+                format!(
+                    "the server's certificate is not signed by {ca} or was refused: set ca_file \
+                     to the CA that signed the server's certificate (the server's ssl_ca){name}"
+                )
+            }
+            TlsHandshakeFailed { .. } => {
+                "check the server's TLS setup (ssl_cert, ssl_key) and, for a user created \
+                 REQUIRE X509, the client certificate and key"
+                    .into()
+            }
+            TlsPlainFallback { .. } => {
+                "enable TLS on the server (ssl_cert, ssl_key), then choose mode verify_identity \
+                 (or required), so that a plain connection is refused"
+                    .into()
+            }
+            MetadataFailed { .. } => {
+                "check that the sync user may read information_schema and the tables".into()
+            }
+            ColumnTypesUnsupported { .. } => {
+                "remove these tables from the selection, or change the column types".into()
+            }
+            SelectDenied { .. } => "GRANT SELECT ON each database (or table) TO the sync user".into(),
             VersionFlavorMismatch { flavor, .. } => format!("set the data source type to {flavor}"),
             VersionOldOceanBase { .. } => {
                 "upgrade to OceanBase CE 4.x, or verify the sync on a test project first".into()
