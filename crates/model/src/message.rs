@@ -125,7 +125,10 @@ mod tests {
         assert!(Sample::Two {}.params().is_empty());
         assert_eq!(
             Sample::CODES,
-            &[("sample.one", &["table", "limit"][..]), ("sample.two", &[][..])]
+            &[
+                ("sample.one", &["table", "limit"][..]),
+                ("sample.two", &[][..])
+            ]
         );
     }
 }

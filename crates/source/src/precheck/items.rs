@@ -1,10 +1,10 @@
 //! Pure precheck verdicts: facts read from the server in, [`CheckItem`]s out.
 
+use super::findings::SourceFinding as F;
 use super::IncrementalStart;
 use crate::binlog::{BinlogError, ProbeReport};
 use crate::metadata::ServerInfo;
 use crate::SourceFlavor;
-use super::findings::SourceFinding as F;
 use obsync_model::{CheckItem, ErrorChain, TableId};
 
 /// Whether `c` is a Chinese character (CJK Unified or Compatibility Ideograph, any
@@ -268,7 +268,9 @@ pub fn check_start_time_covered(oldest_log_time: Option<u32>, start: u32) -> Che
     const NAME: &str = "source.binlog_retention";
     match oldest_log_time {
         None => CheckItem::warned(NAME, &F::RetentionUnknown { start }),
-        Some(oldest) if oldest <= start => CheckItem::passed(NAME, &F::RetentionOk { oldest, start }),
+        Some(oldest) if oldest <= start => {
+            CheckItem::passed(NAME, &F::RetentionOk { oldest, start })
+        }
         Some(oldest) => CheckItem::failed(NAME, &F::RetentionPurged { oldest, start }),
     }
 }
