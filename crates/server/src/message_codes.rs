@@ -1,5 +1,5 @@
 //! Every message code the server can send the console, with the names of its
-//! parameters: the API's error codes and the precheck findings of every crate. Published
+//! parameters: the API's error codes, the state events and the precheck findings of every crate. Published
 //! as `docs/message-codes.json` (a test keeps it equal to this list), which the console's
 //! dictionary test reads: a code without a text in zh-CN or en, or a text naming a
 //! parameter its code does not carry, fails it.
@@ -10,7 +10,7 @@ use obsync_model::{MessageCode, NOT_CHECKED_CODE};
 
 use crate::api::error::ErrorCode;
 
-/// The codes by family (`errors`, `precheck`), each with its parameters' names.
+/// The codes by family (`errors`, `events`, `precheck`), each with its parameters' names.
 pub fn catalog() -> BTreeMap<&'static str, BTreeMap<&'static str, Vec<&'static str>>> {
     fn family(
         lists: &[&[(&'static str, &'static [&'static str])]],
@@ -24,6 +24,7 @@ pub fn catalog() -> BTreeMap<&'static str, BTreeMap<&'static str, Vec<&'static s
     }
     BTreeMap::from([
         ("errors", family(&[ErrorCode::CODES])),
+        ("events", family(&[crate::transition::StateMessage::CODES])),
         (
             "precheck",
             family(&[

@@ -365,7 +365,7 @@ pub async fn recover(state: &AppState) -> Result<()> {
                         &mut record,
                         Event::ServerStarted,
                         "system",
-                        Some("resuming from the checkpoint after a server start"),
+                        Some(transition::Note::ResumedAfterServerStart),
                     )?;
                     crate::runtime::start(state, &record.id, settings);
                 }

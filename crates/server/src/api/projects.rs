@@ -468,7 +468,16 @@ async fn events(
 ) -> ApiResult<Json<EventList>> {
     service::get(&state, &id)?;
     let paging = Paging::new(page.page, page.page_size)?;
-    let (items, total) = state.store.list_events(&id, paging.offset(), paging.size)?;
+    let (mut items, total) = state.store.list_events(&id, paging.offset(), paging.size)?;
+    for event in items
+        .iter_mut()
+        .filter(|e| e.kind == crate::model::EventKind::State)
+    {
+        if let Some(coded) = crate::transition::StateMessage::of_stored(&event.message) {
+            event.code = Some(coded.code);
+            event.params = coded.params;
+        }
+    }
     Ok(Json(EventList { items, total }))
 }
 
