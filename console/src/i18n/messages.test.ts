@@ -7,9 +7,9 @@ import i18next from 'i18next';
 import { describe, expect, it } from 'vitest';
 import en from './en.json';
 import zhCN from './zh-CN.json';
-import { errorMessage, precheckMessage } from './messages';
+import { errorMessage, eventMessage, precheckMessage } from './messages';
 
-type Catalog = { errors: Record<string, string[]>; precheck: Record<string, string[]> };
+type Catalog = { errors: Record<string, string[]>; events: Record<string, string[]>; precheck: Record<string, string[]> };
 const catalog: Catalog = JSON.parse(readFileSync(join(__dirname, '../../../docs/message-codes.json'), 'utf8'));
 
 /** Codes whose message is the broken rule's own text (the advice is still by code). */
@@ -36,6 +36,9 @@ function texts(dict: Dict): { key: string; params: string[]; value: string | und
     out.push({ key: `errors.${code}`, params: [], value: text(dict, `errors.${code}`) });
     if (!RULE_CODES.includes(code)) out.push({ key: `messages.errors.${code}.message`, params, value: text(dict, `messages.errors.${code}.message`) });
     out.push({ key: `messages.errors.${code}.advice`, params, value: text(dict, `messages.errors.${code}.advice`) });
+  }
+  for (const [code, params] of Object.entries(catalog.events)) {
+    out.push({ key: `messages.events.${code}`, params, value: text(dict, `messages.events.${code}`) });
   }
   for (const [code, params] of Object.entries(catalog.precheck)) {
     out.push({ key: `messages.precheck.${code}.detail`, params, value: text(dict, `messages.precheck.${code}.detail`) });
@@ -81,6 +84,11 @@ describe('rendering', () => {
     const { message, advice } = errorMessage(t, i18n, { code: 'NOT_FOUND', params: { what: 'project', id: 'p_1' }, message: 'project "p_1" does not exist', advice: 'list the projects' });
     expect(message).toBe('项目 p_1 不存在');
     expect(advice).not.toMatch(/list the/);
+  });
+
+  it('says a state event with the states in the user’s language', () => {
+    const text = eventMessage(t, i18n, { code: 'event.state.changed', params: { from: 'not_started', to: 'running' }, message: 'not_started → running' });
+    expect(text).toBe('未启动 → 运行中');
   });
 
   it('falls back to the server’s English only for an unknown code', () => {

@@ -1,4 +1,4 @@
-// What the server says, in the user's language: error answers and precheck items carry a
+// What the server says, in the user's language: error answers, precheck items and events carry a
 // stable code and parameters (docs/message-codes.json lists them all), rendered here from
 // the dictionaries' `messages` section. The server's English is shown only for a code this
 // console does not know (a newer server), and for the rule codes whose message is the rule's
@@ -12,6 +12,8 @@ const VOCABULARY: Record<string, (value: string) => string> = {
   what: (v) => `messages.what.${v}`,
   state: (v) => `state.${v}`,
   action: (v) => `messages.action.${v}`,
+  from: (v) => `state.${v}`,
+  to: (v) => `state.${v}`,
   have: (v) => `users.roles.${v}`,
   needed: (v) => `users.roles.${v}`,
 };
@@ -55,4 +57,10 @@ export function precheckMessage(
     detail: t(`${base}.detail`, params),
     fix: item.status === 'pass' ? null : i18n.exists(`${base}.fix`) ? t(`${base}.fix`, params) : t('messages.notChecked'),
   };
+}
+
+/** An event's text by its code (state changes), else the server's English. */
+export function eventMessage(t: TFunction, i18n: I18n, event: { code?: string | null; params?: Params; message: string }): string {
+  const key = event.code ? `messages.events.${event.code}` : undefined;
+  return key && i18n.exists(key) ? t(key, localParams(t, i18n, event.params)) : event.message;
 }
