@@ -17,7 +17,8 @@ export function useErrorText() {
     const key = `errors.${body.code}`;
     const title = i18n.exists(key) ? t(key) : t('errors.UNKNOWN_CODE', { code: body.code });
     const { message, advice } = errorMessage(t, i18n, body);
-    return { title, advice, detail: message };
+    // A message that only repeats the title (BAD_CREDENTIALS) is said once.
+    return { title, advice, detail: message === title ? '' : message };
   };
 }
 

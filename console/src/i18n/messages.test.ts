@@ -91,6 +91,11 @@ describe('rendering', () => {
     expect(text).toBe('未启动 → 运行中');
   });
 
+  it('says the server’s English rather than a text with a param the answer lacks', () => {
+    const x = errorMessage(t, i18n, { code: 'DATASOURCE_IN_USE', message: 'the data source is used by project(s) a', advice: 'delete those projects' });
+    expect(x.message).toBe('the data source is used by project(s) a');
+  });
+
   it('falls back to the server’s English only for an unknown code', () => {
     const x = errorMessage(t, i18n, { code: 'SOMETHING_NEW', message: 'new text', advice: 'new advice' });
     expect(x).toEqual({ message: 'new text', advice: 'new advice' });

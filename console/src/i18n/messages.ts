@@ -28,6 +28,15 @@ export function localParams(t: TFunction, i18n: I18n, params: Params | undefined
   return out;
 }
 
+/** The text of `key` with `params`, or `fallback` when it is missing or needs a param not sent. */
+function said(t: TFunction, i18n: I18n, key: string, params: Params, fallback: string): string;
+function said(t: TFunction, i18n: I18n, key: string, params: Params, fallback: string | null): string | null;
+function said(t: TFunction, i18n: I18n, key: string, params: Params, fallback: string | null): string | null {
+  if (!i18n.exists(key)) return fallback;
+  const text = t(key, params);
+  return text.includes('{{') ? fallback : text;
+}
+
 /** An error answer's message and advice by its code, else the server's English. */
 export function errorMessage(
   t: TFunction,
@@ -37,8 +46,8 @@ export function errorMessage(
   const base = `messages.errors.${body.code}`;
   const params = localParams(t, i18n, body.params);
   return {
-    message: i18n.exists(`${base}.message`) ? t(`${base}.message`, params) : body.message,
-    advice: i18n.exists(`${base}.advice`) ? t(`${base}.advice`, params) : (body.advice ?? null),
+    message: said(t, i18n, `${base}.message`, params, body.message),
+    advice: said(t, i18n, `${base}.advice`, params, body.advice ?? null),
   };
 }
 
@@ -51,16 +60,17 @@ export function precheckMessage(
   const fix = item.status === 'pass' ? null : (item.fix ?? null);
   if (!item.code) return { detail: item.message, fix };
   const base = `messages.precheck.${item.code}`;
-  if (!i18n.exists(`${base}.detail`)) return { detail: item.message, fix };
   const params = localParams(t, i18n, item.params);
+  const detail = said(t, i18n, `${base}.detail`, params, null);
+  if (detail === null) return { detail: item.message, fix };
   return {
-    detail: t(`${base}.detail`, params),
-    fix: item.status === 'pass' ? null : i18n.exists(`${base}.fix`) ? t(`${base}.fix`, params) : t('messages.notChecked'),
+    detail,
+    fix: item.status === 'pass' ? null : said(t, i18n, `${base}.fix`, params, t('messages.notChecked')),
   };
 }
 
 /** An event's text by its code (state changes), else the server's English. */
 export function eventMessage(t: TFunction, i18n: I18n, event: { code?: string | null; params?: Params; message: string }): string {
-  const key = event.code ? `messages.events.${event.code}` : undefined;
-  return key && i18n.exists(key) ? t(key, localParams(t, i18n, event.params)) : event.message;
+  if (!event.code) return event.message;
+  return said(t, i18n, `messages.events.${event.code}`, localParams(t, i18n, event.params), event.message);
 }
