@@ -11,8 +11,6 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::{ApiError, ErrorCode};
 
-/// The code of every malformed request; `message` and `field` tell the cases apart.
-
 /// A JSON body (and a JSON answer, as `axum::Json`).
 #[derive(Debug, Clone, Copy, Default, FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
