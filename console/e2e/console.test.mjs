@@ -362,6 +362,13 @@ describe('console in Chromium against obsync server', () => {
     assert.equal(await byTestId('topics-count').innerText(), '2 个 Topic');
     await byTestId('panel-incremental').getByText('mysql-bin.').waitFor();
     await screenshot(page, 'zh-CN-project-detail');
+    // The event log says the state changes in Chinese (by their codes), not the server's English.
+    const events = byTestId('events');
+    await waitFor('the pause and the resume in the event log, in Chinese', async () => {
+      const text = await events.innerText();
+      return text.includes('运行中 → 已暂停：检查点已保存') && text.includes('已暂停 → 运行中');
+    });
+    assert.doesNotMatch(await events.innerText(), /running →|→ paused|checkpoint saved/);
   });
 
   step('shows per-table counts of snapshot rows and acknowledged changes, and the stage timeline', async () => {
@@ -412,6 +419,11 @@ describe('console in Chromium against obsync server', () => {
     const dialog = page.locator('.ant-modal-confirm');
     await dialog.locator('.ant-modal-confirm-title', { hasText: '数据源正被项目使用' }).waitFor();
     assert.match(await dialog.innerText(), new RegExp(PROJECT));
+    // The server's error and advice in Chinese, by code and params: no English sentence of the server.
+    const said = await dialog.innerText();
+    assert.match(said, /数据源正被项目使用：/);
+    assert.match(said, /请先删除这些项目/);
+    assert.doesNotMatch(said, /is used by|delete those projects|point them/, said);
     await dialog.getByRole('button').last().click();
   });
 
@@ -458,6 +470,11 @@ describe('console in Chromium against obsync server', () => {
     const text = await failed.allInnerTexts();
     assert.ok(text.some((row) => row.includes('region')), `a failed item names the column: ${text}`);
     assert.ok((await failed.locator('.ant-typography-warning').count()) >= 1, 'the failed item shows its fix advice');
+    // The finding and its advice in Chinese, for a console user (the wizard's step, no TOML).
+    const row = text.find((r) => r.includes('找不到分片列')) ?? '';
+    assert.match(row, /region/, `the shard column item in Chinese: ${text}`);
+    assert.match(row, /向导第 2 步/, row);
+    assert.doesNotMatch(row, /shard columns not found|pick existing columns|\[\[objects\]\]/, row);
     await screenshot(page, 'zh-CN-precheck-failed');
     await byTestId('wizard-save').click();
     await page.waitForURL(/\/projects\/np_/);

@@ -875,15 +875,23 @@ export interface components {
         };
         /** @description The body of every error answer. */
         ErrorBody: {
-            /** @description How to fix it. */
+            /** @description How to fix it, in English (for API users; the console has its own per code). */
             advice: string;
-            /** @description Stable code the console translates, e.g. `INVALID_STATE`. */
+            /**
+             * @description Stable code the console translates, e.g. `INVALID_STATE` (`docs/message-codes.json`
+             *     lists every code with its parameters).
+             */
             code: string;
             /** @description Further problems of the same request (validation reports all of them). */
             details?: components["schemas"]["FieldProblem"][];
             /** @description The request field concerned, e.g. `objects[0].topic`. */
             field?: string | null;
+            /** @description What failed, in English. */
             message: string;
+            /** @description The values the message names, by name (e.g. `what` and `id` of `NOT_FOUND`). */
+            params?: {
+                [key: string]: string;
+            };
         };
         /** @description An error with its cause chain, as the API and the event log show it. */
         ErrorInfo: {
@@ -899,10 +907,20 @@ export interface components {
             chain: string[];
             /** @description The client's address, for changes made over the API. */
             client?: string | null;
+            /**
+             * @description What happened as a stable code the console says in its language (state changes;
+             *     `docs/message-codes.json` lists the codes), when the event has one.
+             */
+            code?: string | null;
             /** Format: int64 */
             id: number;
             kind: components["schemas"]["EventKind"];
+            /** @description What happened, in English. */
             message: string;
+            /** @description The values the code's text names, by name. */
+            params?: {
+                [key: string]: string;
+            };
             /** @description What it is about: `project`, `datasource`, `user`, `token` or `login`. */
             subject: string;
             /** @description The project, data source or token id, or the user name. */
@@ -1123,9 +1141,21 @@ export interface components {
             passed: boolean;
         };
         PrecheckItem: {
+            /**
+             * @description What was found as a stable code (`docs/message-codes.json` lists every code with
+             *     its parameters), which the console says in its language; absent only in items
+             *     stored before codes existed.
+             */
+            code?: string | null;
+            /** @description How to fix it, in English (file-oriented, as the CLI says it). */
             fix?: string | null;
+            /** @description What was found, in English. */
             message: string;
             name: string;
+            /** @description The values the code's text names (table, column, host, limit), by name. */
+            params?: {
+                [key: string]: string;
+            };
             status: components["schemas"]["PrecheckStatus"];
         };
         /**

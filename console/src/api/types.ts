@@ -11,7 +11,7 @@ export type KafkaVersion = Schemas['KafkaRelease'];
 export type SaslMechanism = Schemas['SaslMechanism'];
 
 /** An error answer; the console makes some itself (network failures), so advice may be absent. */
-export type ApiErrorBody = Pick<Schemas['ErrorBody'], 'code' | 'message'> & { advice?: string | null; field?: string | null };
+export type ApiErrorBody = Pick<Schemas['ErrorBody'], 'code' | 'message'> & { params?: Record<string, string>; advice?: string | null; field?: string | null };
 
 export interface List<T> {
   items: T[];

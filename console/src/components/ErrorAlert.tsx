@@ -2,8 +2,9 @@ import { Alert } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../api/client';
 import type { ApiErrorBody } from '../api/types';
+import { errorMessage } from '../i18n/messages';
 
-/** The server's error in the user's language (by its code), with the server's advice. */
+/** The server's error in the user's language: title, message and advice by its code and params. */
 export function useErrorText() {
   const { t, i18n } = useTranslation();
   return (error: unknown): { title: string; advice: string | null; detail: string } => {
@@ -15,7 +16,9 @@ export function useErrorText() {
           : { code: 'UNKNOWN', message: String(error) };
     const key = `errors.${body.code}`;
     const title = i18n.exists(key) ? t(key) : t('errors.UNKNOWN_CODE', { code: body.code });
-    return { title, advice: body.advice ?? null, detail: body.message };
+    const { message, advice } = errorMessage(t, i18n, body);
+    // A message that only repeats the title (BAD_CREDENTIALS) is said once.
+    return { title, advice, detail: message === title ? '' : message };
   };
 }
 

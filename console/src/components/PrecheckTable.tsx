@@ -1,6 +1,7 @@
 import { Table, Tag, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import type { Precheck, PrecheckItem } from '../api/types';
+import { precheckMessage } from '../i18n/messages';
 
 const COLOR: Record<PrecheckItem['status'], string> = { pass: 'success', fail: 'error', warn: 'warning', not_checked: 'default' };
 
@@ -24,11 +25,14 @@ export function PrecheckTable({ precheck }: { precheck: Precheck }) {
       columns={[
         { title: t('precheck.item'), dataIndex: 'name', width: 280, render: (name: string) => itemName(name) },
         { title: t('precheck.status'), dataIndex: 'status', width: 110, render: (s: PrecheckItem['status']) => <Tag color={COLOR[s]}>{t(`precheck.statuses.${s}`)}</Tag> },
-        { title: t('precheck.message'), dataIndex: 'message' },
+        { title: t('precheck.message'), dataIndex: 'message', render: (_: string, item: PrecheckItem) => precheckMessage(t, i18n, item).detail },
         {
           title: t('precheck.fix'),
           dataIndex: 'fix',
-          render: (fix?: string | null, item?: PrecheckItem) => (fix && item?.status !== 'pass' ? <Typography.Text type="warning">{fix}</Typography.Text> : '-'),
+          render: (_: unknown, item: PrecheckItem) => {
+            const { fix } = precheckMessage(t, i18n, item);
+            return fix ? <Typography.Text type="warning">{fix}</Typography.Text> : '-';
+          },
         },
       ]}
     />

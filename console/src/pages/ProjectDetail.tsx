@@ -17,6 +17,7 @@ import { useCan } from '../auth/role';
 import { VerifyPanel } from './VerifyPanel';
 import { canChangeObjects } from '../wizard/objectChange';
 import { tableRows, type TableRow } from './projectTables';
+import { eventMessage } from '../i18n/messages';
 
 /** The lifecycle buttons, shown when the server lists the action as allowed. */
 const ACTIONS = ['start', 'pause', 'resume', 'release'] as const satisfies readonly ProjectAction[];
@@ -545,7 +546,7 @@ function MetricsPanel({ id }: { id: string }) {
 }
 
 function EventsPanel({ id }: { id: string }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const [page, setPage] = useState(1);
   const events = useQuery({ queryKey: ['project', id, 'events', page], queryFn: () => get<List<ProjectEvent>>(`/projects/${id}/events?page=${page}`), refetchInterval: 5000 });
   const color: Record<string, string> = { error: 'error', notice: 'warning', state: 'processing', audit: 'default' };
@@ -574,7 +575,7 @@ function EventsPanel({ id }: { id: string }) {
           { title: t('detail.eventAt'), dataIndex: 'at', width: 180, render: (v: string) => formatTime(v) },
           { title: t('detail.eventKind'), dataIndex: 'kind', width: 110, render: (k: string) => <Tag color={color[k]}>{t(`events.${k}`)}</Tag> },
           { title: t('detail.eventActor'), dataIndex: 'actor', width: 120, render: (a?: string | null) => a ?? '-' },
-          { title: t('detail.eventMessage'), dataIndex: 'message' },
+          { title: t('detail.eventMessage'), dataIndex: 'message', render: (_: string, e: ProjectEvent) => eventMessage(t, i18n, e) },
         ]}
       />
     </Card>

@@ -257,38 +257,39 @@ pub(crate) async fn kerberos_item(sasl: Option<&Sasl>, timeout: Duration) -> Opt
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .output();
+    use crate::precheck::findings::KafkaFinding as F;
+    let principal = principal.to_string();
+    let keytab = kerberos.keytab.display().to_string();
     let item = match tokio::time::timeout(timeout, run).await {
-        Err(_) => CheckItem::fail(
+        Err(_) => CheckItem::failed(
             NAME,
-            format!("kinit for {principal} got no answer from the KDC within {timeout:?}"),
-            "check that the realm's KDC is reachable from this host (the [realms] kdc of \
-             krb5.conf, or the file KRB5_CONFIG names)",
+            &F::KinitTimeout {
+                principal,
+                timeout: format!("{timeout:?}"),
+            },
         ),
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => CheckItem::fail(
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            CheckItem::failed(NAME, &F::KinitMissing {})
+        }
+        Ok(Err(e)) => CheckItem::failed(
             NAME,
-            "kinit is not installed: obsync needs it to get Kerberos tickets",
-            "install the MIT Kerberos client (Debian/Ubuntu: apt install krb5-user \
-             libsasl2-modules-gssapi-mit; RHEL: dnf install krb5-workstation cyrus-sasl-gssapi)",
+            &F::KinitNotRunnable {
+                error: e.to_string(),
+            },
         ),
-        Ok(Err(e)) => CheckItem::fail(
-            NAME,
-            format!("kinit could not be run: {e}"),
-            "check that kinit is executable by the user obsync runs as",
-        ),
-        Ok(Ok(out)) if out.status.success() => CheckItem::pass(
-            NAME,
-            format!(
-                "the KDC issued a ticket for {principal} from the keytab {}",
-                kerberos.keytab.display()
-            ),
-        ),
+        Ok(Ok(out)) if out.status.success() => {
+            CheckItem::passed(NAME, &F::KerberosTicket { principal, keytab })
+        }
         Ok(Ok(out)) => {
             let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
-            let fix = kinit_fix(&said, principal, &kerberos.keytab.display().to_string());
-            CheckItem::fail(
+            let advice = kinit_fix(&said, &principal, &keytab);
+            CheckItem::failed(
                 NAME,
-                format!("the KDC refused a ticket for {principal}: {said}"),
-                fix,
+                &F::KdcRefused {
+                    principal,
+                    said,
+                    advice,
+                },
             )
         }
     };

@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use obsync_model::{CheckItem, ErrorChain};
 
+pub mod findings;
+
+use findings::KafkaFinding as F;
+
 use crate::admin::{AdminError, KafkaAdmin, NewTopicSpec, TopicInfo};
 use crate::config::{Compression, KafkaTarget, KafkaVersion};
 use crate::kerberos::kerberos_item;
@@ -38,14 +42,13 @@ pub async fn kafka_precheck(
     );
     items.extend(kerberos);
     items.push(match &listing {
-        Ok((brokers, _)) => CheckItem::pass(
+        Ok((brokers, _)) => CheckItem::passed(
             "kafka.connectivity",
-            format!(
-                "connected to {}: {} broker(s), ids {:?}",
-                target.bootstrap_servers,
-                brokers.len(),
-                brokers
-            ),
+            &F::Connected {
+                servers: target.bootstrap_servers.clone(),
+                brokers: brokers.len(),
+                ids: format!("{brokers:?}"),
+            },
         ),
         Err(e) => {
             // The admin client only knows that it timed out; the probe saw why.
@@ -58,8 +61,13 @@ pub async fn kafka_precheck(
             if let Some(problem) = certificate_problem(target, &reason).await {
                 reason.push_str(&format!("; the broker's certificate: {problem}"));
             }
-            let fix = security_fix(target, &reason).unwrap_or_else(|| connectivity_fix(target));
-            CheckItem::fail("kafka.connectivity", reason, fix)
+            let finding = security_finding(target, &reason).unwrap_or_else(|| F::Unreachable {
+                servers: target.bootstrap_servers.clone(),
+                reason,
+                sasl: target.sasl.is_some(),
+                tls: target.tls.is_some(),
+            });
+            CheckItem::failed("kafka.connectivity", &finding)
         }
     });
     items.push(version_item(target.version, schema_sync));
@@ -77,17 +85,6 @@ async fn connect(target: &KafkaTarget, timeout: Duration) -> Listing {
     let cluster = admin.cluster().await?;
     let topics = admin.list_topics().await?;
     Ok((cluster.brokers.iter().map(|b| b.id).collect(), topics))
-}
-
-fn connectivity_fix(target: &KafkaTarget) -> String {
-    format!(
-        "check that {} is the right host:port list, that the brokers run and advertise \
-         listeners this host can reach, and that the security settings (SASL: {}, TLS: {}) \
-         match the broker's listener",
-        target.bootstrap_servers,
-        if target.sasl.is_some() { "on" } else { "off" },
-        if target.tls.is_some() { "on" } else { "off" },
-    )
 }
 
 /// OpenSSL's verdict on the broker's certificate, when librdkafka said only that it could
@@ -113,64 +110,45 @@ async fn certificate_problem(target: &KafkaTarget, reason: &str) -> Option<Strin
 
 /// The cause of a failed TLS or SASL connection, named from librdkafka's error text, with
 /// its fix. `None` when the text names no security cause.
-fn security_fix(target: &KafkaTarget, reason: &str) -> Option<String> {
+fn security_finding(target: &KafkaTarget, reason: &str) -> Option<F> {
     let r = reason.to_ascii_lowercase();
     let mechanism = target
         .sasl
         .as_ref()
-        .map_or("SASL", |s| s.mechanism.as_str());
+        .map_or("SASL", |s| s.mechanism.as_str())
+        .to_string();
     let service = target
         .sasl
         .as_ref()
         .and_then(|s| s.kerberos.as_ref())
-        .map_or("kafka", |k| k.service_name.as_str());
-    let fix = if r.contains("no kerberos credentials") {
-        "no Kerberos ticket was in the credential cache: the kafka.kerberos item says why"
-            .to_string()
+        .map_or("kafka", |k| k.service_name.as_str())
+        .to_string();
+    let reason = reason.to_string();
+    let finding = if r.contains("no kerberos credentials") {
+        F::NoKerberosTicket { reason }
     } else if r.contains("(server ") && r.contains("not found in kerberos database") {
-        format!(
-            "the KDC knows no principal {service}/<broker host>@REALM: set              target.sasl.kerberos_service_name to the first part of the brokers' principal,              and connect to the brokers by the host name their principal names"
-        )
+        F::KerberosPrincipalUnknown { reason, service }
     } else if r.contains("authentication failed") || r.contains("invalid credentials") {
-        format!(
-            "SASL {mechanism} authentication was refused: check target.sasl username and \
-             password (or password_env); for SCRAM the user must exist on the cluster with \
-             credentials for {mechanism} (kafka-configs.sh --alter --entity-type users \
-             --add-config '{mechanism}=[password=...]')"
-        )
+        F::SaslRefused { reason, mechanism }
     } else if r.contains("certificate has expired") {
-        "the broker's TLS certificate has expired: renew it on the broker (obsync will not \
-         accept an expired certificate)"
-            .to_string()
+        F::CertificateExpired { reason }
     } else if r.contains("hostname mismatch") || r.contains("ip address mismatch") {
-        "the broker's TLS certificate does not name the host in target.bootstrap_servers: \
-         connect by a name the certificate lists, reissue it, or set target.tls \
-         verify_hostname = false"
-            .to_string()
+        F::HostnameMismatch { reason }
     } else if r.contains("certificate verify failed") || r.contains("could not be verified") {
-        "the broker's TLS certificate is not signed by a CA obsync trusts: set target.tls \
-         ca_file to the PEM file of the CA that signed it"
-            .to_string()
+        F::CertificateUntrusted { reason }
     } else if r.contains("certificate required")
         || r.contains("alert bad certificate")
         || r.contains("alert unknown ca")
     {
-        "the broker wants a client certificate it trusts (mutual TLS): set target.tls \
-         cert_file and key_file to a certificate signed by a CA in the broker's truststore"
-            .to_string()
+        F::ClientCertificateWanted { reason }
     } else if r.contains("ssl handshake failed") || r.contains("connecting to a ssl listener") {
-        "the TLS handshake failed: check that the listener is TLS (target.tls on) or \
-         plaintext (target.tls off), and the certificates"
-            .to_string()
+        F::TlsHandshakeFailed { reason }
     } else if r.contains("sasl") && r.contains("mechanism") {
-        format!(
-            "the broker does not accept SASL {mechanism} on this listener: use a mechanism in \
-             its sasl.enabled.mechanisms, or check target.sasl and target.tls"
-        )
+        F::MechanismRefused { reason, mechanism }
     } else {
         return None;
     };
-    Some(fix)
+    Some(finding)
 }
 
 /// The broker's real version against the declared one (and against the chosen codec).
@@ -181,65 +159,58 @@ fn broker_version_item(
 ) -> CheckItem {
     const NAME: &str = "kafka.broker_version";
     let declared = target.version;
-    let set_version = |value: &str| {
-        format!("set version = \"{value}\" in the [target] table of the project file")
-    };
     let probed = match probed {
         Ok(probed) => probed,
         Err(e) if connected => {
-            return CheckItem::warn(
+            return CheckItem::warned(
                 NAME,
-                format!("the broker's version could not be read: {e}"),
-                "make sure target.version names the brokers' Kafka version",
+                &F::BrokerVersionUnread {
+                    error: e.to_string(),
+                },
             )
         }
-        Err(_) => {
-            return CheckItem::fail(
-                NAME,
-                "the broker's version was not read: Kafka is unreachable",
-                "fix kafka.connectivity first",
-            )
-        }
+        Err(_) => return CheckItem::failed(NAME, &F::BrokerVersionUnreachable {}),
     };
     let generation = probed.generation();
-    let at = &target.bootstrap_servers;
-    let evidence = probed.evidence();
+    let at = target.bootstrap_servers.clone();
+    let evidence = probed.evidence().to_string();
+    let version = generation.label().to_string();
     match generation.family() {
-        None => CheckItem::fail(
+        None => CheckItem::failed(
             NAME,
-            format!(
-                "the broker at {at} is Kafka {}: it {evidence}; obsync supports 0.9 and 1.0 \
-                 or later",
-                generation.label()
-            ),
-            "upgrade the brokers to Kafka 1.0 or later",
+            &F::BrokerTooOld {
+                at,
+                version,
+                evidence,
+            },
         ),
-        Some(real) if real != declared => CheckItem::fail(
+        Some(real) if real != declared => CheckItem::failed(
             NAME,
-            format!(
-                "target.version is \"{}\" but the broker at {at} is Kafka {}: it {evidence}",
-                declared.as_str(),
-                generation.label()
-            ),
-            set_version(generation.config_value().unwrap_or("1.0")),
+            &F::BrokerVersionMismatch {
+                declared: declared.as_str().to_string(),
+                at,
+                version,
+                evidence,
+                value: generation.config_value().unwrap_or("1.0").to_string(),
+            },
         ),
         Some(_) if target.compression == Compression::Zstd && !generation.supports_zstd() => {
-            CheckItem::fail(
+            CheckItem::failed(
                 NAME,
-                format!(
-                    "compression \"zstd\" needs Kafka 2.1 or later but the broker at {at} is \
-                     Kafka {}: it {evidence}",
-                    generation.label()
-                ),
-                "set compression = \"lz4\" (or gzip, snappy) in [target], or upgrade the brokers",
+                &F::ZstdUnsupported {
+                    at,
+                    version,
+                    evidence,
+                },
             )
         }
-        Some(_) => CheckItem::pass(
+        Some(_) => CheckItem::passed(
             NAME,
-            format!(
-                "the broker at {at} is Kafka {}, as target.version says: it {evidence}",
-                generation.label()
-            ),
+            &F::BrokerVersionOk {
+                at,
+                version,
+                evidence,
+            },
         ),
     }
 }
@@ -247,25 +218,13 @@ fn broker_version_item(
 fn version_item(version: KafkaVersion, schema_sync: bool) -> CheckItem {
     const NAME: &str = "kafka.version";
     match (version, schema_sync) {
-        (KafkaVersion::V0_9, true) => CheckItem::fail(
+        (KafkaVersion::V0_9, true) => CheckItem::failed(NAME, &F::V09SchemaSync {}),
+        (KafkaVersion::V0_9, false) => CheckItem::warned(NAME, &F::V09 {}),
+        (v, _) => CheckItem::passed(
             NAME,
-            "Kafka 0.9 cannot create topics through the protocol, so schema sync is unavailable",
-            "turn schema sync off and create the topics with kafka-topics.sh, or use Kafka 1.0 \
-             or later",
-        ),
-        (KafkaVersion::V0_9, false) => CheckItem::warn(
-            NAME,
-            "Kafka 0.9: no idempotent producer, so obsync sends one request at a time per \
-             broker to keep order (lower throughput); schema sync is unavailable",
-            "use Kafka 1.0 or later for higher throughput",
-        ),
-        (v, _) => CheckItem::pass(
-            NAME,
-            format!(
-                "configured for Kafka {} (version in [target]): idempotent producer, topic \
-                 creation available",
-                v.as_str()
-            ),
+            &F::VersionOk {
+                version: v.as_str().to_string(),
+            },
         ),
     }
 }
@@ -280,55 +239,50 @@ fn topic_item(
     let (brokers, topics) = match listing {
         Ok(l) => l,
         Err(_) => {
-            return CheckItem::fail(
+            return CheckItem::failed(
                 name,
-                format!("topic \"{}\" not checked: Kafka is unreachable", spec.name),
-                "fix kafka.connectivity first",
+                &F::TopicUnchecked {
+                    topic: spec.name.clone(),
+                },
             )
         }
     };
     if let Some(t) = topics.iter().find(|t| t.name == spec.name) {
-        return CheckItem::pass(
+        return CheckItem::passed(
             name,
-            format!(
-                "topic \"{}\" exists with {} partition(s)",
-                t.name, t.partitions
-            ),
+            &F::TopicExists {
+                topic: t.name.clone(),
+                partitions: t.partitions,
+            },
         );
     }
+    let topic = spec.name.clone();
     if !schema_sync || !version.supports_topic_creation() {
-        return CheckItem::fail(
+        return CheckItem::failed(
             name,
-            format!(
-                "topic \"{}\" does not exist and schema sync is off",
-                spec.name
-            ),
-            format!(
-                "create it (kafka-topics.sh --create --topic {} --partitions {}), map the \
-                 table to an existing topic, or turn schema sync on",
-                spec.name, spec.partitions
-            ),
+            &F::TopicMissing {
+                topic,
+                partitions: spec.partitions,
+            },
         );
     }
     if spec.replication as usize > brokers.len() {
-        return CheckItem::fail(
+        return CheckItem::failed(
             name,
-            format!(
-                "topic \"{}\" would need replication factor {} but the cluster has {} broker(s)",
-                spec.name,
-                spec.replication,
-                brokers.len()
-            ),
-            "lower the replication factor or create the topic by hand",
+            &F::TopicReplicationTooHigh {
+                topic,
+                replication: spec.replication,
+                brokers: brokers.len(),
+            },
         );
     }
-    CheckItem::pass(
+    CheckItem::passed(
         name,
-        format!(
-            "topic \"{}\" does not exist yet: schema sync will create it with {} partition(s), \
-             replication factor {}",
-            spec.name, spec.partitions, spec.replication
-        ),
+        &F::TopicWillBeCreated {
+            topic,
+            partitions: spec.partitions,
+            replication: spec.replication,
+        },
     )
 }
 

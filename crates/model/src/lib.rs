@@ -6,6 +6,7 @@
 
 mod change;
 mod error_chain;
+mod message;
 mod position;
 mod precheck;
 mod table;
@@ -13,7 +14,8 @@ mod value;
 
 pub use change::{Change, ChangeOrigin, RowChange, RowEvent, SourceEvent, TxnInfo};
 pub use error_chain::{causes, ErrorChain, ErrorReport};
+pub use message::{Coded, MessageCode};
 pub use position::{BinlogCoord, Gtid, LogPosition, ParsePositionError};
-pub use precheck::{CheckItem, CheckStatus};
+pub use precheck::{CheckItem, CheckStatus, Finding, NOT_CHECKED_CODE};
 pub use table::{Column, ColumnDefault, ColumnType, KeySource, TableId, TableMeta};
 pub use value::{Date, DateTime, Row, Time, Timestamp, Value};

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::message::{Coded, MessageCode};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckStatus {
@@ -25,7 +27,27 @@ pub struct CheckItem {
     pub detail: String,
     /// How to fix it (required when `status` is not `Pass`).
     pub fix: Option<String>,
+    /// The finding by code and parameters, for the console to say in its language
+    /// (`detail` and `fix` are its English). `None` only for items stored before codes
+    /// existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coded: Option<Coded>,
 }
+
+/// What a precheck item found, as a code with typed parameters (a [`message_codes!`]
+/// enum) that also writes the English `detail` and `fix` the CLI prints.
+///
+/// [`message_codes!`]: crate::message_codes
+pub trait Finding: MessageCode {
+    /// What was found, in one English sentence.
+    fn detail(&self) -> String;
+    /// How to fix it, in English, for the CLI and API users (file-oriented advice is
+    /// fine here: the console has its own text per code).
+    fn fix(&self) -> String;
+}
+
+/// The code of an item that could not run because an earlier one failed.
+pub const NOT_CHECKED_CODE: &str = "precheck.not_checked";
 
 impl CheckItem {
     pub fn pass(name: impl Into<String>, detail: impl Into<String>) -> Self {
@@ -34,6 +56,33 @@ impl CheckItem {
             status: CheckStatus::Pass,
             detail: detail.into(),
             fix: None,
+            coded: None,
+        }
+    }
+
+    /// A passed item saying what `finding` found.
+    pub fn passed(name: impl Into<String>, finding: &impl Finding) -> Self {
+        Self::found(name, CheckStatus::Pass, finding)
+    }
+
+    /// A failed item: what `finding` found and how to fix it.
+    pub fn failed(name: impl Into<String>, finding: &impl Finding) -> Self {
+        Self::found(name, CheckStatus::Fail, finding)
+    }
+
+    /// A warning: what `finding` found and what to do about it.
+    pub fn warned(name: impl Into<String>, finding: &impl Finding) -> Self {
+        Self::found(name, CheckStatus::Warn, finding)
+    }
+
+    /// An item with `status` saying what `finding` found (and, unless it passed, the fix).
+    pub fn found(name: impl Into<String>, status: CheckStatus, finding: &impl Finding) -> Self {
+        Self {
+            name: name.into(),
+            status,
+            detail: finding.detail(),
+            fix: (status != CheckStatus::Pass).then(|| finding.fix()),
+            coded: Some(finding.coded()),
         }
     }
 
@@ -47,6 +96,7 @@ impl CheckItem {
             status: CheckStatus::Fail,
             detail: detail.into(),
             fix: Some(fix.into()),
+            coded: None,
         }
     }
 
@@ -58,6 +108,10 @@ impl CheckItem {
             status: CheckStatus::NotChecked,
             detail: format!("not checked: {why}"),
             fix: Some("fix the failed items above, then rerun the precheck".into()),
+            coded: Some(Coded {
+                code: NOT_CHECKED_CODE.into(),
+                params: Default::default(),
+            }),
         }
     }
 
@@ -71,6 +125,7 @@ impl CheckItem {
             status: CheckStatus::Warn,
             detail: detail.into(),
             fix: Some(fix.into()),
+            coded: None,
         }
     }
 }

@@ -7,7 +7,56 @@ use crate::plan;
 use crate::project::incremental_start;
 use crate::settings::Settings;
 use obsync_kafka::NewTopicSpec;
-use obsync_model::{CheckItem, CheckStatus, ErrorChain};
+use obsync_model::{message_codes, CheckItem, CheckStatus, ErrorChain, Finding};
+
+message_codes! {
+    /// A finding of the project's own precheck items: the object rules and the
+    /// checkpoint. The console says them by code; `dir` and `file` are server paths the
+    /// English (CLI) text names and the console does not show.
+    pub enum ProjectFinding {
+        ObjectsResolved = "objects.resolve.ok" { count: usize },
+        ObjectExcluded = "objects.excluded" { table: String, reason: String },
+        ObjectsUnresolved = "objects.resolve.failed" { error: String },
+        CheckpointNone = "checkpoint.none" { dir: String },
+        CheckpointNewerVersion = "checkpoint.newer_version" { error: String },
+        CheckpointUnreadable = "checkpoint.unreadable" { dir: String, error: String },
+        CheckpointResumes = "checkpoint.resumes" { file: String, position: String },
+        CheckpointNoPosition = "checkpoint.no_position" { file: String },
+        CheckpointReadable = "checkpoint.readable" { file: String },
+    }
+}
+
+impl Finding for ProjectFinding {
+    fn detail(&self) -> String {
+        use ProjectFinding::*;
+        match self {
+            ObjectsResolved { count } => format!("{count} table(s) match the project's object rules"),
+            ObjectExcluded { reason, .. } => reason.clone(),
+            ObjectsUnresolved { error } | CheckpointNewerVersion { error } | CheckpointUnreadable { error, .. } => error.clone(),
+            CheckpointNone { dir } => format!("no checkpoint in {dir}: the project starts from the beginning"),
+            CheckpointResumes { file, position } => format!(
+                "{file} resumes incremental sync at {position} (source.binlog_dump opens the binlog there)"
+            ),
+            CheckpointNoPosition { file } => format!(
+                "{file} is readable and holds no change-log position yet: incremental sync starts as for a new project"
+            ),
+            CheckpointReadable { file } => format!("{file} is readable: the run resumes from it"),
+        }
+    }
+
+    fn fix(&self) -> String {
+        use ProjectFinding::*;
+        match self {
+            ObjectsResolved { .. } | CheckpointNone { .. } | CheckpointResumes { .. } | CheckpointNoPosition { .. } | CheckpointReadable { .. } => String::new(),
+            ObjectExcluded { .. } => "remove it from the rules or exclude it to silence this warning".into(),
+            ObjectsUnresolved { .. } => "fix the [[objects]] rules or the source connection, then rerun the precheck".into(),
+            CheckpointNewerVersion { .. } => "run the obsync release that wrote the checkpoint, or a newer one".into(),
+            CheckpointUnreadable { dir, .. } => format!(
+                "restore the state directory {dir} from a backup, or delete it to start the project from scratch"
+            ),
+        }
+    }
+}
 use obsync_source::binlog::StartFrom;
 use obsync_source::metadata::MetadataReader;
 use obsync_source::precheck::{check_source, IncrementalStart, SourceCheckPlan};
@@ -24,24 +73,27 @@ pub async fn run(settings: &Settings, state_dir: &Path) -> Vec<CheckItem> {
     let plan = match resolved {
         Ok(plan) => {
             let n = plan.tables.len();
-            items.push(CheckItem::pass(
+            items.push(CheckItem::passed(
                 "objects.resolve",
-                format!("{n} table(s) match the project's object rules"),
+                &ProjectFinding::ObjectsResolved { count: n },
             ));
             for (id, why) in &plan.excluded {
-                items.push(CheckItem::warn(
+                items.push(CheckItem::warned(
                     format!("objects.{id}"),
-                    why.clone(),
-                    "remove it from the rules or exclude it to silence this warning",
+                    &ProjectFinding::ObjectExcluded {
+                        table: id.to_string(),
+                        reason: why.clone(),
+                    },
                 ));
             }
             Some(plan)
         }
         Err(e) => {
-            items.push(CheckItem::fail(
+            items.push(CheckItem::failed(
                 "objects.resolve",
-                ErrorChain(&e).to_string(),
-                "fix the [[objects]] rules or the source connection, then rerun the precheck",
+                &ProjectFinding::ObjectsUnresolved {
+                    error: ErrorChain(&e).to_string(),
+                },
             ));
             None
         }
@@ -99,26 +151,26 @@ fn checkpoint_item(
     let state = match CheckpointStore::peek(state_dir) {
         Ok(Some(state)) => state,
         Ok(None) => {
-            let item = CheckItem::pass(
+            let item = CheckItem::passed(
                 NAME,
-                format!(
-                    "no checkpoint in {}: the project starts from the beginning",
-                    state_dir.display()
-                ),
+                &ProjectFinding::CheckpointNone {
+                    dir: state_dir.display().to_string(),
+                },
             );
             return (item, IncrementalStart::New, None);
         }
         Err(e) => {
-            let fix = match &e {
+            let error = ErrorChain(&e).to_string();
+            let finding = match &e {
                 CheckpointError::UnknownVersion { .. } => {
-                    "run the obsync release that wrote the checkpoint, or a newer one".to_string()
+                    ProjectFinding::CheckpointNewerVersion { error }
                 }
-                _ => format!(
-                    "restore the state directory {} from a backup, or delete it to start the project from scratch",
-                    state_dir.display()
-                ),
+                _ => ProjectFinding::CheckpointUnreadable {
+                    dir: state_dir.display().to_string(),
+                    error,
+                },
             };
-            let item = CheckItem::fail(NAME, ErrorChain(&e).to_string(), fix);
+            let item = CheckItem::failed(NAME, &finding);
             return (item, IncrementalStart::Unknown, None);
         }
     };
@@ -128,29 +180,27 @@ fn checkpoint_item(
         state.snapshot_start.clone(),
         settings.start_time,
     );
-    let (detail, start) = match (start, settings.sync.incremental) {
+    let file = file.display().to_string();
+    let (finding, start) = match (start, settings.sync.incremental) {
         (StartFrom::Position(p), true) => (
-            format!(
-                "{} resumes incremental sync at {p} (source.binlog_dump opens the binlog there)",
-                file.display()
-            ),
+            ProjectFinding::CheckpointResumes {
+                file,
+                position: p.to_string(),
+            },
             IncrementalStart::Resume(p),
         ),
         (_, true) => (
-            format!(
-                "{} is readable and holds no change-log position yet: incremental sync starts as for a new project",
-                file.display()
-            ),
+            ProjectFinding::CheckpointNoPosition { file },
             IncrementalStart::New,
         ),
         (_, false) => (
-            format!("{} is readable: the run resumes from it", file.display()),
+            ProjectFinding::CheckpointReadable { file },
             IncrementalStart::New,
         ),
     };
     // As the run decides it (`project::run_stages`): a snapshot start has no server.
     let server = state.incremental.as_ref().and(state.source_server.clone());
-    (CheckItem::pass(NAME, detail), start, server)
+    (CheckItem::passed(NAME, &finding), start, server)
 }
 
 /// True when no item failed.

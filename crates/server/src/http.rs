@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt;
 
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, ErrorCode};
 use crate::tls::TlsListener;
 
 /// How much of the machine the HTTP server may take.
@@ -231,7 +231,9 @@ pub async fn check_host(
     match host {
         Some(host) if !hosts.allows(host) => ApiError::new(
             StatusCode::MISDIRECTED_REQUEST,
-            "UNKNOWN_HOST",
+            ErrorCode::UnknownHost {
+                host: host.to_string(),
+            },
             format!("this server does not answer to the host name {host:?}"),
             "open the console by the server's address, or start the server with --public-name NAME for each name it is reached by",
         )
@@ -296,7 +298,9 @@ pub async fn request_timeout(State(limit): State<Duration>, req: Request, next: 
         Ok(response) => response,
         Err(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "REQUEST_TIMEOUT",
+            ErrorCode::RequestTimeout {
+                seconds: limit.as_secs(),
+            },
             format!("the request took longer than {} s and was stopped", limit.as_secs()),
             "try again; if it keeps happening, check the server's log for a slow source or Kafka cluster",
         )

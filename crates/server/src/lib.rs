@@ -19,6 +19,7 @@ pub mod http;
 mod import;
 pub mod lifecycle;
 pub mod login;
+pub mod message_codes;
 pub mod model;
 pub mod names;
 pub mod objects;

@@ -652,8 +652,16 @@ pub struct Event {
     pub actor: String,
     /// The client's address, for changes made over the API.
     pub client: Option<String>,
+    /// What happened, in English.
     pub message: String,
     pub chain: Vec<String>,
+    /// What happened as a stable code the console says in its language (state changes;
+    /// `docs/message-codes.json` lists the codes), when the event has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The values the code's text names, by name.
+    #[serde(default)]
+    pub params: std::collections::BTreeMap<String, String>,
 }
 
 /// One sample of a project's metric history.

@@ -165,18 +165,17 @@ struct RunEnd {
 }
 
 /// The lifecycle event of a run's end, with the note its state event carries.
-fn outcome_event(ended: &RunEnd) -> (Event, Option<&'static str>) {
+fn outcome_event(ended: &RunEnd) -> (Event, Option<crate::transition::Note>) {
+    use crate::transition::Note;
     match (&ended.outcome, ended.stop) {
-        (Ok(RunOutcome::Finished), _) => {
-            (Event::RunFinished, Some("every requested stage is done"))
-        }
+        (Ok(RunOutcome::Finished), _) => (Event::RunFinished, Some(Note::StagesDone)),
         // Kept `running`, silently: the next start resumes it.
         (Ok(RunOutcome::Stopped), Some(StopReason::Shutdown)) => {
             (Event::RunStopped(StopReason::Shutdown), None)
         }
         (Ok(RunOutcome::Stopped), _) => (
             Event::RunStopped(StopReason::Pause),
-            Some("checkpoint saved"),
+            Some(Note::CheckpointSaved),
         ),
         (Err(_), _) => (Event::RunFailed, None),
     }

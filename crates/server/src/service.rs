@@ -381,7 +381,7 @@ pub async fn recover(state: &AppState) -> Result<()> {
                         &mut record,
                         Event::ServerStarted,
                         "system",
-                        Some("resuming from the checkpoint after a server start"),
+                        Some(transition::Note::ResumedAfterServerStart),
                     )
                     .await?;
                     crate::runtime::start(state, &record.id, settings);

@@ -5,10 +5,84 @@
 //! scans the crate's sources). Callers hold `AppState::lifecycle` so that the state
 //! they read is the one they change.
 
+use obsync_model::{message_codes, Coded, MessageCode};
+
 use crate::error::Result;
 use crate::lifecycle::{self, Event, ProjectState};
 use crate::model::{now_rfc3339, EventKind, ProjectRecord};
 use crate::state::AppState;
+
+/// Why a state event happened, when the change alone does not say it. To add one: a
+/// variant here, its code in [`StateMessage`], and its text in the console's dictionaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Note {
+    /// The run did every requested stage.
+    StagesDone,
+    /// A pause stopped the run with its checkpoint saved.
+    CheckpointSaved,
+    /// A running project resumed when the server started.
+    ResumedAfterServerStart,
+}
+
+const NOTES: [Note; 3] = [
+    Note::StagesDone,
+    Note::CheckpointSaved,
+    Note::ResumedAfterServerStart,
+];
+
+impl Note {
+    fn english(self) -> &'static str {
+        match self {
+            Note::StagesDone => "every requested stage is done",
+            Note::CheckpointSaved => "checkpoint saved",
+            Note::ResumedAfterServerStart => "resuming from the checkpoint after a server start",
+        }
+    }
+}
+
+message_codes! {
+    /// A state event as the console says it: the change, and why when a note says it.
+    pub enum StateMessage {
+        Changed = "event.state.changed" { from: String, to: String },
+        StagesDone = "event.state.stages_done" { from: String, to: String },
+        CheckpointSaved = "event.state.checkpoint_saved" { from: String, to: String },
+        ResumedAfterServerStart = "event.state.resumed_after_server_start" { from: String, to: String },
+    }
+}
+
+impl StateMessage {
+    fn new(from: ProjectState, to: ProjectState, note: Option<Note>) -> StateMessage {
+        let (from, to) = (from.as_str().to_string(), to.as_str().to_string());
+        match note {
+            None => StateMessage::Changed { from, to },
+            Some(Note::StagesDone) => StateMessage::StagesDone { from, to },
+            Some(Note::CheckpointSaved) => StateMessage::CheckpointSaved { from, to },
+            Some(Note::ResumedAfterServerStart) => {
+                StateMessage::ResumedAfterServerStart { from, to }
+            }
+        }
+    }
+
+    /// The event log's English: `from → to`, and `: note` when there is one.
+    fn english(from: ProjectState, to: ProjectState, note: Option<Note>) -> String {
+        match note {
+            None => format!("{} → {}", from.as_str(), to.as_str()),
+            Some(note) => format!("{} → {}: {}", from.as_str(), to.as_str(), note.english()),
+        }
+    }
+
+    /// The code of a stored state event, read back from the English this module wrote
+    /// (the event log keeps only the text; its format is this module's own).
+    pub fn of_stored(message: &str) -> Option<Coded> {
+        let (from, rest) = message.split_once(" → ")?;
+        let (to, note) = match rest.split_once(": ") {
+            Some((to, note)) => (to, Some(NOTES.into_iter().find(|n| n.english() == note)?)),
+            None => (rest, None),
+        };
+        let (from, to) = (ProjectState::parse(from)?, ProjectState::parse(to)?);
+        Some(StateMessage::new(from, to, note).coded())
+    }
+}
 
 /// Moves `record` by `event`, then saves it with whatever else the caller changed in
 /// it. A state event (`from → to`, and `note` when given) is logged when the state
@@ -19,16 +93,11 @@ pub async fn apply(
     record: &mut ProjectRecord,
     event: Event,
     actor: &str,
-    note: Option<&str>,
+    note: Option<Note>,
 ) -> Result<ProjectState> {
     let from = record.state;
     let to = lifecycle::next(from, event)?;
-    let message = match (from == to, note) {
-        (true, None) => None,
-        (true, Some(note)) => Some(note.to_string()),
-        (false, None) => Some(format!("{} → {}", from.as_str(), to.as_str())),
-        (false, Some(note)) => Some(format!("{} → {}: {note}", from.as_str(), to.as_str())),
-    };
+    let message = (from != to || note.is_some()).then(|| StateMessage::english(from, to, note));
     if let Some(message) = message {
         state
             .store
@@ -45,6 +114,40 @@ pub async fn apply(
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
+
+    use super::{Note, StateMessage, NOTES};
+    use crate::lifecycle::ProjectState;
+    use obsync_model::MessageCode;
+
+    #[test]
+    fn a_state_event_is_read_back_as_its_code() {
+        for note in [None].into_iter().chain(NOTES.map(Some)) {
+            let (from, to) = (ProjectState::Paused, ProjectState::Running);
+            let text = StateMessage::english(from, to, note);
+            let coded = StateMessage::of_stored(&text).expect(&text);
+            assert_eq!(coded, StateMessage::new(from, to, note).coded());
+            assert_eq!(coded.params["from"], "paused");
+            assert_eq!(coded.params["to"], "running");
+        }
+        assert_eq!(
+            StateMessage::of_stored(
+                "running → running: resuming from the checkpoint after a server start"
+            )
+            .unwrap()
+            .code,
+            StateMessage::ResumedAfterServerStart {
+                from: String::new(),
+                to: String::new()
+            }
+            .code()
+        );
+        assert_eq!(StateMessage::of_stored("created"), None);
+        assert_eq!(
+            StateMessage::of_stored("paused → running: something else"),
+            None
+        );
+        let _ = Note::StagesDone;
+    }
 
     /// Every `.rs` file under `dir`.
     fn sources(dir: &Path, out: &mut Vec<PathBuf>) {

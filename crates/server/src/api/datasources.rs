@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::extract::{Json, Path, Query};
 use super::revision::{etag, IfMatch};
 use super::{Actor, ProjectRef};
@@ -28,6 +28,7 @@ use crate::model::{
 };
 use crate::state::AppState;
 use axum::response::IntoResponse;
+use obsync_model::MessageCode;
 
 /// How long a test connection or a browse request waits for the other side.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -374,7 +375,9 @@ async fn delete_datasource(
             .collect();
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "DATASOURCE_IN_USE",
+            ErrorCode::DataSourceInUse {
+                projects: names.join(", "),
+            },
             format!("the data source is used by project(s) {}", names.join(", ")),
             "delete those projects (or point them at another data source) first",
         ));
@@ -423,12 +426,16 @@ fn failed(error: &(dyn std::error::Error + 'static), advice: &str) -> TestResult
             message.push_str(cause);
         }
     }
+    let code = ErrorCode::ConnectionFailed {
+        error: message.clone(),
+    };
     TestResult {
         ok: false,
         summary: "connection failed".into(),
         details: TestDetails::default(),
         error: Some(ErrorBody {
-            code: "CONNECTION_FAILED".into(),
+            code: code.code().into(),
+            params: code.params(),
             message,
             advice: advice.into(),
             field: None,
@@ -520,7 +527,9 @@ async fn test(state: &AppState, ds: &DataSourceRecord) -> ApiResult<TestResult> 
 fn browse_failed(e: &(dyn std::error::Error + 'static)) -> ApiError {
     ApiError::new(
         StatusCode::FAILED_DEPENDENCY,
-        "SOURCE_UNAVAILABLE",
+        ErrorCode::SourceUnavailable {
+            error: obsync_model::ErrorChain(e).to_string(),
+        },
         obsync_model::ErrorChain(e).to_string(),
         "test the data source's connection and fix what it reports",
     )
@@ -597,18 +606,19 @@ async fn list_columns(
 ) -> ApiResult<Json<ColumnList>> {
     let ds = get_record(&state, &id).await?;
     let reader = MetadataReader::from_endpoint(&endpoint(&state, &ds)?);
-    let meta = reader
-        .table_meta(&obsync_model::TableId::new(db, table))
-        .await
-        .map_err(|e| match e {
-            obsync_source::metadata::MetadataError::TableNotFound { .. } => ApiError::new(
-                StatusCode::NOT_FOUND,
-                "NOT_FOUND",
-                e.to_string(),
-                "list the database's tables to find the right name",
-            ),
-            other => browse_failed(&other),
-        })?;
+    let table_id = obsync_model::TableId::new(db, table);
+    let meta = reader.table_meta(&table_id).await.map_err(|e| match e {
+        obsync_source::metadata::MetadataError::TableNotFound { .. } => ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound {
+                what: "table".into(),
+                id: table_id.to_string(),
+            },
+            e.to_string(),
+            "list the database's tables to find the right name",
+        ),
+        other => browse_failed(&other),
+    })?;
     let items: Vec<ColumnItem> = meta
         .columns
         .iter()

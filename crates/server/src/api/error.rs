@@ -1,9 +1,19 @@
-//! The API's error answer: `{code, message, advice, field}` with a fitting status.
+//! The API's error answer: `{code, params, message, advice, field}` with a fitting status.
 //! Internal failures are logged in full and answered with a short, safe message.
+//!
+//! The codes are [`ErrorCode`], each with its parameters typed: the console says the
+//! message and the advice by code in its language (`console/src/i18n`, `errorMessages.*`
+//! and `errorAdvice.*`); `message` and `advice` are the English for API users. To add a
+//! code: add a variant here, run `OBSYNC_UPDATE_MESSAGE_CODES=1 cargo test -p
+//! obsync-server --test api message_codes` (it rewrites `docs/message-codes.json`), and
+//! give the code its texts in both dictionaries (the console's unit test says which).
+
+use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use obsync_model::{message_codes, MessageCode};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -13,13 +23,72 @@ use crate::login::Refusal;
 use crate::spec::SpecError;
 use crate::store::StoreError;
 
+message_codes! {
+    /// The code of an error answer with the parameters its body carries.
+    pub enum ErrorCode {
+        /// No record (or API path) with this id; `what` is `project`, `data_source`,
+        /// `tag`, `user`, `table` or `api_path`.
+        NotFound = "NOT_FOUND" { what: String, id: String },
+        /// The project's state does not allow the action; `allowed` lists the actions it does.
+        InvalidState = "INVALID_STATE" { state: String, action: String, allowed: String },
+        PrecheckRequired = "PRECHECK_REQUIRED" {},
+        VerifyRunning = "VERIFY_RUNNING" {},
+        /// The precheck run by OMS's start failed: the failed items' names.
+        PrecheckFailed = "PRECHECK_FAILED" { items: String },
+        /// A request value breaks a rule; `message` is the rule's own English text.
+        InvalidRequest = "INVALID_REQUEST" {},
+        InvalidName = "INVALID_NAME" {},
+        InvalidTag = "INVALID_TAG" {},
+        InvalidDataSource = "INVALID_DATASOURCE" {},
+        InvalidProject = "INVALID_PROJECT" {},
+        NameTaken = "NAME_TAKEN" { what: String, name: String },
+        TooMany = "TOO_MANY" { what: String, limit: usize },
+        TooManyTags = "TOO_MANY_TAGS" { limit: usize },
+        ForbiddenRole = "FORBIDDEN_ROLE" { have: String, needed: String },
+        TooManyAttempts = "TOO_MANY_ATTEMPTS" { seconds: u64 },
+        LoginBusy = "LOGIN_BUSY" {},
+        RevisionConflict = "REVISION_CONFLICT" {},
+        Internal = "INTERNAL" {},
+        Unauthenticated = "UNAUTHENTICATED" {},
+        BadCredentials = "BAD_CREDENTIALS" {},
+        SessionRequired = "SESSION_REQUIRED" {},
+        WrongPassword = "WRONG_PASSWORD" {},
+        WeakPassword = "WEAK_PASSWORD" { min: usize },
+        UserExists = "USER_EXISTS" { user: String },
+        LastAdmin = "LAST_ADMIN" { user: String },
+        CrossSiteRequest = "CROSS_SITE_REQUEST" {},
+        UnknownHost = "UNKNOWN_HOST" { host: String },
+        RequestTimeout = "REQUEST_TIMEOUT" { seconds: u64 },
+        /// A data source a probe, browse or preview needed could not be read: the cause.
+        SourceUnavailable = "SOURCE_UNAVAILABLE" { error: String },
+        DataSourceInUse = "DATASOURCE_IN_USE" { projects: String },
+        /// A data source's connection test failed: the cause.
+        ConnectionFailed = "CONNECTION_FAILED" { error: String },
+        /// A row the chosen format cannot represent: the format's reason.
+        Unrepresentable = "UNREPRESENTABLE" { error: String },
+        /// An object change that changes nothing.
+        ObjectsUnchanged = "OBJECTS_UNCHANGED" {},
+        /// The precheck of an object change failed: the failed items.
+        ObjectsPrecheckFailed = "OBJECTS_PRECHECK_FAILED" { items: String },
+        /// The object rules name tables the source lacks (or cannot be resolved).
+        InvalidObjects = "INVALID_OBJECTS" {},
+        /// A table is re-synced only by a project with incremental sync.
+        ResyncNeedsIncremental = "RESYNC_NEEDS_INCREMENTAL" {},
+    }
+}
+
 /// The body of every error answer.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
 pub struct ErrorBody {
-    /// Stable code the console translates, e.g. `INVALID_STATE`.
+    /// Stable code the console translates, e.g. `INVALID_STATE` (`docs/message-codes.json`
+    /// lists every code with its parameters).
     pub code: String,
+    /// The values the message names, by name (e.g. `what` and `id` of `NOT_FOUND`).
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    /// What failed, in English.
     pub message: String,
-    /// How to fix it.
+    /// How to fix it, in English (for API users; the console has its own per code).
     pub advice: String,
     /// The request field concerned, e.g. `objects[0].topic`.
     pub field: Option<String>,
@@ -51,14 +120,15 @@ pub type ApiResult<T> = Result<T, ApiError>;
 impl ApiError {
     pub fn new(
         status: StatusCode,
-        code: &str,
+        code: ErrorCode,
         message: impl Into<String>,
         advice: impl Into<String>,
     ) -> ApiError {
         ApiError {
             status,
             body: Box::new(ErrorBody {
-                code: code.into(),
+                code: code.code().into(),
+                params: code.params(),
                 message: message.into(),
                 advice: advice.into(),
                 field: None,
@@ -78,28 +148,48 @@ impl ApiError {
         self
     }
 
-    pub fn with_code(mut self, code: &str) -> ApiError {
+    /// The same answer under another code (a refused password is a bad request with a
+    /// code of its own).
+    pub fn with_code(mut self, code: ErrorCode) -> ApiError {
+        self.body.code = code.code().into();
+        self.body.params = code.params();
+        self
+    }
+
+    /// The same answer under an OMS error code (`ParamError`): for the OMS shim only,
+    /// whose clients are not the console.
+    pub fn with_oms_code(mut self, code: &str) -> ApiError {
         self.body.code = code.into();
+        self.body.params.clear();
         self
     }
 
     pub fn not_found(what: &str, id: &str) -> ApiError {
         ApiError::new(
             StatusCode::NOT_FOUND,
-            "NOT_FOUND",
+            ErrorCode::NotFound {
+                what: what.replace(' ', "_"),
+                id: id.into(),
+            },
             format!("{what} {id:?} does not exist"),
             format!("list the {what}s to find the right id"),
         )
     }
 
     pub fn bad_request(field: &str, message: impl Into<String>, advice: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", message, advice).with_field(field)
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest {},
+            message,
+            advice,
+        )
+        .with_field(field)
     }
 
     pub fn unauthenticated() -> ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "UNAUTHENTICATED",
+            ErrorCode::Unauthenticated {},
             "you are not logged in",
             "log in with POST /api/v1/session, or send Authorization: Bearer <API token>",
         )
@@ -110,7 +200,7 @@ impl ApiError {
         tracing::error!(error = %obsync_model::ErrorChain(error), "request failed");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
+            ErrorCode::Internal {},
             "the server failed to handle the request",
             "see the server log for the cause; retry when it is fixed",
         )
@@ -123,16 +213,29 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> ApiError {
         let message = e.to_string();
         match e {
-            Error::NotFound { what, .. } => ApiError::new(
+            Error::NotFound { what, id } => ApiError::new(
                 StatusCode::NOT_FOUND,
-                "NOT_FOUND",
+                ErrorCode::NotFound {
+                    what: what.replace(' ', "_"),
+                    id,
+                },
                 message,
                 format!("list the {what}s to find the right id"),
             ),
             Error::InvalidTransition(t) => match t.event {
-                Event::Act(_) => ApiError::new(
+                Event::Act(action) => ApiError::new(
                     StatusCode::CONFLICT,
-                    "INVALID_STATE",
+                    ErrorCode::InvalidState {
+                        state: t.state.as_str().into(),
+                        action: action.as_str().into(),
+                        allowed: t
+                            .state
+                            .allowed_actions()
+                            .into_iter()
+                            .map(|a| a.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    },
                     message,
                     "wait for the project to reach a state that allows this action, or choose one of the allowed actions",
                 ),
@@ -142,29 +245,35 @@ impl From<Error> for ApiError {
             },
             Error::PrecheckRequired => ApiError::new(
                 StatusCode::CONFLICT,
-                "PRECHECK_REQUIRED",
+                ErrorCode::PrecheckRequired {},
                 message,
                 "run POST /api/v1/projects/{id}/precheck and fix the failed items, then start",
             ),
             Error::VerifyRunning { .. } => ApiError::new(
                 StatusCode::CONFLICT,
-                "VERIFY_RUNNING",
+                ErrorCode::VerifyRunning {},
                 message,
                 "wait for it to finish (GET /api/v1/projects/{id}/verify shows its progress), then start another",
             ),
-            Error::PrecheckFailed { .. } => ApiError::new(
+            Error::PrecheckFailed { failed } => ApiError::new(
                 StatusCode::CONFLICT,
-                "PRECHECK_FAILED",
+                ErrorCode::PrecheckFailed {
+                    items: failed
+                        .iter()
+                        .map(|f| f.split(':').next().unwrap_or(f))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                },
                 message,
                 "fix the failed items, then start again",
             ),
             Error::Invalid(invalid) => {
                 let (status, code) = match invalid.rule {
-                    Rule::Request => (StatusCode::BAD_REQUEST, "INVALID_REQUEST"),
-                    Rule::Name => (StatusCode::BAD_REQUEST, "INVALID_NAME"),
-                    Rule::Tag => (StatusCode::BAD_REQUEST, "INVALID_TAG"),
-                    Rule::DataSource => (StatusCode::BAD_REQUEST, "INVALID_DATASOURCE"),
-                    Rule::Project => (StatusCode::UNPROCESSABLE_ENTITY, "INVALID_PROJECT"),
+                    Rule::Request => (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest {}),
+                    Rule::Name => (StatusCode::BAD_REQUEST, ErrorCode::InvalidName {}),
+                    Rule::Tag => (StatusCode::BAD_REQUEST, ErrorCode::InvalidTag {}),
+                    Rule::DataSource => (StatusCode::BAD_REQUEST, ErrorCode::InvalidDataSource {}),
+                    Rule::Project => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidProject {}),
                 };
                 ApiError::new(status, code, invalid.message, invalid.advice)
                     .with_field(invalid.field)
@@ -173,7 +282,7 @@ impl From<Error> for ApiError {
                 let first = problems.first().cloned();
                 let mut err = ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    "INVALID_PROJECT",
+                    ErrorCode::InvalidProject {},
                     message,
                     first.as_ref().map(|p| p.fix.clone()).unwrap_or_default(),
                 );
@@ -188,32 +297,43 @@ impl From<Error> for ApiError {
                     .collect();
                 err
             }
-            Error::NameTaken { .. } => ApiError::new(
+            Error::NameTaken { what, name } => ApiError::new(
                 StatusCode::CONFLICT,
-                "NAME_TAKEN",
+                ErrorCode::NameTaken {
+                    what: what.replace(' ', "_"),
+                    name,
+                },
                 message,
                 "choose another name",
             )
             .with_field("name"),
-            Error::TooMany { what, .. } => ApiError::new(
+            Error::TooMany { what, limit } => ApiError::new(
                 StatusCode::CONFLICT,
                 match what {
-                    "tag" => "TOO_MANY_TAGS",
-                    _ => "TOO_MANY",
+                    "tag" => ErrorCode::TooManyTags { limit },
+                    _ => ErrorCode::TooMany {
+                        what: what.replace(' ', "_"),
+                        limit,
+                    },
                 },
                 message,
                 format!("delete {what}s that are no longer used"),
             ),
-            Error::Forbidden { .. } => ApiError::new(
+            Error::Forbidden { have, needed } => ApiError::new(
                 StatusCode::FORBIDDEN,
-                "FORBIDDEN_ROLE",
+                ErrorCode::ForbiddenRole {
+                    have: have.as_str().into(),
+                    needed: needed.as_str().into(),
+                },
                 message,
                 "ask an admin to do it, or to give your user the role it needs",
             ),
             Error::AtField { field, error } => ApiError::from(*error).with_field(field),
             Error::Login(Refusal::TooManyFailures { retry_after }) => ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
-                "TOO_MANY_ATTEMPTS",
+                ErrorCode::TooManyAttempts {
+                    seconds: retry_after.as_secs().max(1),
+                },
                 "too many failed logins for this user from this address",
                 format!(
                     "wait {} seconds, then try again; each further failure doubles the wait",
@@ -223,50 +343,63 @@ impl From<Error> for ApiError {
             .with_retry_after(retry_after),
             Error::Login(Refusal::Busy { retry_after }) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "LOGIN_BUSY",
+                ErrorCode::LoginBusy {},
                 "too many passwords are being checked at once",
                 "try again in a second",
             )
             .with_retry_after(retry_after),
             Error::Store(e @ StoreError::Conflict { .. }) => ApiError::new(
                 StatusCode::CONFLICT,
-                "REVISION_CONFLICT",
+                ErrorCode::RevisionConflict {},
                 e.to_string(),
                 "read it again (its ETag is the current revision) and make the change to that",
             ),
-            Error::ObjectsChangeRefused { .. } => ApiError::new(
+            Error::ObjectsChangeRefused { state } => ApiError::new(
                 StatusCode::CONFLICT,
-                "INVALID_STATE",
+                ErrorCode::InvalidState {
+                    state: state.as_str().into(),
+                    action: "change_objects".into(),
+                    allowed: state
+                        .allowed_actions()
+                        .into_iter()
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                },
                 message,
                 "objects change while a project is running, paused or failed (a not-started one is edited); a table is re-synced while the project runs",
             ),
             Error::ObjectsUnchanged => ApiError::new(
                 StatusCode::CONFLICT,
-                "OBJECTS_UNCHANGED",
+                ErrorCode::ObjectsUnchanged {},
                 message,
                 "add, remove or re-route a table, or leave the objects as they are",
             ),
-            Error::ObjectsPrecheckFailed { .. } => ApiError::new(
+            Error::ObjectsPrecheckFailed { failed } => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "OBJECTS_PRECHECK_FAILED",
+                ErrorCode::ObjectsPrecheckFailed {
+                    items: failed.join("; "),
+                },
                 message,
                 "fix the failed items (the preview lists them), then apply the change again",
             ),
             Error::ResyncNeedsIncremental => ApiError::new(
                 StatusCode::CONFLICT,
-                "INVALID_STATE",
+                ErrorCode::ResyncNeedsIncremental {},
                 message,
                 "a project without incremental sync is snapshotted again by a new project",
             ),
             Error::Plan(e) if matches!(*e, obsync_pipeline::plan::PlanError::Metadata(_)) => ApiError::new(
                 StatusCode::FAILED_DEPENDENCY,
-                "SOURCE_UNAVAILABLE",
+                ErrorCode::SourceUnavailable {
+                    error: obsync_model::ErrorChain(&*e).to_string(),
+                },
                 format!("the source's tables could not be listed: {}", obsync_model::ErrorChain(&*e)),
                 "check that the source is reachable and the source user can read information_schema, then try again",
             ),
             Error::Plan(_) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "INVALID_OBJECTS",
+                ErrorCode::InvalidObjects {},
                 message,
                 "fix the object rules so that each names tables the source has",
             )

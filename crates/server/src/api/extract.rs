@@ -9,10 +9,7 @@ use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::error::ApiError;
-
-/// The code of every malformed request; `message` and `field` tell the cases apart.
-const INVALID_REQUEST: &str = "INVALID_REQUEST";
+use super::error::{ApiError, ErrorCode};
 
 /// A JSON body (and a JSON answer, as `axum::Json`).
 #[derive(Debug, Clone, Copy, Default, FromRequest)]
@@ -50,7 +47,7 @@ impl From<JsonRejection> for ApiError {
         };
         let error = ApiError::new(
             rejection.status(),
-            INVALID_REQUEST,
+            ErrorCode::InvalidRequest {},
             rejection.body_text(),
             advice,
         );
@@ -79,7 +76,7 @@ impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> ApiError {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            INVALID_REQUEST,
+            ErrorCode::InvalidRequest {},
             rejection.body_text(),
             "send the query parameters with the types the API document (/api/v1/openapi.json) gives them",
         )
@@ -95,7 +92,7 @@ impl From<PathRejection> for ApiError {
         };
         ApiError::new(
             status,
-            INVALID_REQUEST,
+            ErrorCode::InvalidRequest {},
             rejection.body_text(),
             "check the ids in the path; list the objects to find the right ones",
         )

@@ -8,7 +8,7 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// The client's address, when the server was started with connection info (a router
@@ -71,7 +71,7 @@ pub async fn reject_cross_site(req: Request, next: Next) -> Response {
     }
     ApiError::new(
         StatusCode::FORBIDDEN,
-        "CROSS_SITE_REQUEST",
+        ErrorCode::CrossSiteRequest {},
         "a state-changing request from another site was refused",
         "send the request from the obsync console itself, or from a script without a browser's Origin header",
     )

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::extract::{Json, Path, Query};
 use crate::state::AppState;
 
@@ -135,7 +135,9 @@ async fn messages(
             let info = crate::model::ErrorInfo::from_error(&other);
             ApiError::new(
                 StatusCode::FAILED_DEPENDENCY,
-                "SOURCE_UNAVAILABLE",
+                ErrorCode::SourceUnavailable {
+                    error: info.message.clone(),
+                },
                 info.message,
                 "test the project's Kafka data source and fix what it reports",
             )
@@ -165,7 +167,7 @@ async fn messages(
 fn invalid(field: &str, message: impl Into<String>, advice: impl Into<String>) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
-        "INVALID_REQUEST",
+        ErrorCode::InvalidRequest {},
         message,
         advice,
     )

@@ -171,7 +171,10 @@ pub fn app(state: AppState) -> Router {
 async fn api_not_found() -> ApiError {
     ApiError::new(
         axum::http::StatusCode::NOT_FOUND,
-        "NOT_FOUND",
+        error::ErrorCode::NotFound {
+            what: "api_path".into(),
+            id: String::new(),
+        },
         "no such API path",
         "see /api/v1/openapi.json for the paths",
     )

@@ -145,6 +145,8 @@ fn plan_view(plan: ObjectsPlan) -> ObjectsPlanView {
             .precheck
             .into_iter()
             .map(|i| PrecheckItem {
+                code: i.coded.as_ref().map(|c| c.code.clone()),
+                params: i.coded.map(|c| c.params).unwrap_or_default(),
                 name: i.name,
                 status: i.status.into(),
                 message: i.detail,

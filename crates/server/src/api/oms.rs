@@ -94,7 +94,7 @@ fn param<'a>(body: &'a Value, key: &str) -> ApiResult<&'a str> {
             format!("parameter {key} is missing"),
             format!("send {{\"{key}\": \"…\"}} in the JSON body"),
         )
-        .with_code("ParamError")
+        .with_oms_code("ParamError")
     })
 }
 
@@ -157,9 +157,9 @@ async fn dispatch(state: &AppState, actor: &Actor, action: &str, body: &Value) -
         }
         "ListDataSource" => list_datasources(state, body).await,
         "CreateKafkaDataSource" => create_kafka(state, actor, body).await,
-        "" => Err(ApiError::bad_request("Action", "the Action query parameter is missing", "call POST /api/v2?Action=ListProjects (or another action)").with_code("ParamError")),
+        "" => Err(ApiError::bad_request("Action", "the Action query parameter is missing", "call POST /api/v2?Action=ListProjects (or another action)").with_oms_code("ParamError")),
         other => Err(ApiError::bad_request("Action", format!("action {other} is not supported"),
-            "supported: ListProjects, DescribeProject, DescribeProjectProgress, DescribeProjectSteps, StartProject, StopProject, ResumeProject, ReleaseProject, DeleteProject, ListDataSource, CreateKafkaDataSource").with_code("ActionNotSupported")),
+            "supported: ListProjects, DescribeProject, DescribeProjectProgress, DescribeProjectSteps, StartProject, StopProject, ResumeProject, ReleaseProject, DeleteProject, ListDataSource, CreateKafkaDataSource").with_oms_code("ActionNotSupported")),
     }
 }
 

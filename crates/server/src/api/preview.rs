@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::extract::Json;
 use crate::model::ProjectSpec;
 use crate::service;
@@ -58,7 +58,7 @@ pub struct PreviewRecord {
 fn engine_refuses(table: &str, e: &EmitError) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
-        "INVALID_PROJECT",
+        ErrorCode::InvalidProject {},
         obsync_model::ErrorChain(e).to_string(),
         format!("name columns that {table} has in its shard_columns, or remove them to partition by the primary key"),
     )
@@ -69,7 +69,9 @@ fn unavailable(e: &(dyn std::error::Error + 'static)) -> ApiError {
     let info = crate::model::ErrorInfo::from_error(e);
     ApiError::new(
         StatusCode::FAILED_DEPENDENCY,
-        "SOURCE_UNAVAILABLE",
+        ErrorCode::SourceUnavailable {
+            error: info.message.clone(),
+        },
         info.message,
         "test the source data source's connection and fix what it reports",
     )
@@ -158,7 +160,9 @@ async fn preview(
             .map_err(|e| {
                 ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    "UNREPRESENTABLE",
+                    ErrorCode::Unrepresentable {
+                        error: e.to_string(),
+                    },
                     e.to_string(),
                     "choose another format for this table, or exclude it",
                 )

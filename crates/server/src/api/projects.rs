@@ -110,8 +110,18 @@ pub struct Precheck {
 pub struct PrecheckItem {
     pub name: String,
     pub status: PrecheckStatus,
+    /// What was found, in English.
     pub message: String,
+    /// How to fix it, in English (file-oriented, as the CLI says it).
     pub fix: Option<String>,
+    /// What was found as a stable code (`docs/message-codes.json` lists every code with
+    /// its parameters), which the console says in its language; absent only in items
+    /// stored before codes existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The values the code's text names (table, column, host, limit), by name.
+    #[serde(default)]
+    pub params: std::collections::BTreeMap<String, String>,
 }
 
 /// The outcome of one precheck item.
@@ -335,6 +345,12 @@ fn precheck_view(record: &ProjectRecord) -> Precheck {
                     status: i.status.into(),
                     message: i.detail.clone(),
                     fix: i.fix.clone(),
+                    code: i.coded.as_ref().map(|c| c.code.clone()),
+                    params: i
+                        .coded
+                        .as_ref()
+                        .map(|c| c.params.clone())
+                        .unwrap_or_default(),
                 })
                 .collect(),
         },
@@ -452,10 +468,19 @@ async fn events(
 ) -> ApiResult<Json<EventList>> {
     service::get(&state, &id).await?;
     let paging = Paging::new(page.page, page.page_size)?;
-    let (items, total) = state
+    let (mut items, total) = state
         .store
         .list_events(&id, paging.offset(), paging.size)
         .await?;
+    for event in items
+        .iter_mut()
+        .filter(|e| e.kind == crate::model::EventKind::State)
+    {
+        if let Some(coded) = crate::transition::StateMessage::of_stored(&event.message) {
+            event.code = Some(coded.code);
+            event.params = coded.params;
+        }
+    }
     Ok(Json(EventList { items, total }))
 }
 

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::extract::{Json, Path};
 use super::guard::ClientIp;
 use crate::audit::Subject;
@@ -101,7 +101,7 @@ async fn login(
         note_failure(&state, &req.username, client, failure).await;
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "BAD_CREDENTIALS",
+            ErrorCode::BadCredentials {},
             "user name or password is wrong",
             "check both; the first admin's password is OBSYNC_ADMIN_PASSWORD or the one printed at the first start",
         ));
@@ -213,7 +213,7 @@ async fn change_password(
     if actor.token_id.is_some() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "SESSION_REQUIRED",
+            ErrorCode::SessionRequired {},
             "an API token cannot change its user's password",
             "log in with the user name and password (POST /api/v1/session) and change it there",
         ));
@@ -224,7 +224,9 @@ async fn change_password(
             problem,
             "choose a longer password, e.g. a few unrelated words",
         )
-        .with_code("WEAK_PASSWORD"));
+        .with_code(ErrorCode::WeakPassword {
+            min: auth::MIN_PASSWORD_CHARS,
+        }));
     }
     // The current password is a login: the same limits apply to guessing it.
     let ip = actor.client.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
@@ -240,7 +242,7 @@ async fn change_password(
             "the current password is wrong",
             "type the password you logged in with",
         )
-        .with_code("WRONG_PASSWORD"));
+        .with_code(ErrorCode::WrongPassword {}));
     }
     attempt.succeeded();
     let hash = auth::hash_password(&state, req.new_password).await?;
@@ -349,7 +351,7 @@ async fn create_token(
     if actor.token_id.is_some() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "SESSION_REQUIRED",
+            ErrorCode::SessionRequired {},
             "an API token cannot create API tokens",
             "log in with the user name and password (POST /api/v1/session) to create tokens",
         ));

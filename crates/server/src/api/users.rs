@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::extract::{Json, Path, Query};
 use super::projects::{EventList, PageQuery};
 use super::{Actor, Paging};
@@ -89,7 +89,9 @@ fn check_username(name: &str) -> ApiResult<()> {
 fn last_admin(username: &str) -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
-        "LAST_ADMIN",
+        ErrorCode::LastAdmin {
+            user: username.to_string(),
+        },
         format!("{username:?} is the last admin"),
         "make another user admin first",
     )
@@ -128,7 +130,9 @@ async fn create_user(
             problem,
             "choose a longer password, e.g. a few unrelated words",
         )
-        .with_code("WEAK_PASSWORD"));
+        .with_code(ErrorCode::WeakPassword {
+            min: auth::MIN_PASSWORD_CHARS,
+        }));
     }
     if state.store.get_user(&input.username).await?.is_some() {
         return Err(user_exists(&input.username));
@@ -162,7 +166,9 @@ async fn create_user(
 fn user_exists(name: &str) -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
-        "USER_EXISTS",
+        ErrorCode::UserExists {
+            user: name.to_string(),
+        },
         format!("user {name:?} already exists"),
         "choose another name, or change that user's role",
     )

@@ -394,6 +394,8 @@ impl EventStore for MemoryStore {
             client: None,
             message: message.into(),
             chain: chain.to_vec(),
+            code: None,
+            params: Default::default(),
         };
         self.with(|r| r.push_event(event));
         Ok(())
@@ -425,6 +427,8 @@ impl EventStore for MemoryStore {
             client: entry.client.map(str::to_string),
             message: entry.message.into(),
             chain: Vec::new(),
+            code: None,
+            params: Default::default(),
         };
         self.with(|r| r.push_event(event));
         Ok(())

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use obsync_model::{CheckItem, CheckStatus};
+use obsync_model::{CheckItem, CheckStatus, Coded};
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
@@ -391,6 +391,11 @@ struct CheckItemV1 {
     detail: String,
     #[serde(default)]
     fix: Option<String>,
+    /// The finding's code and parameters (absent in items stored before codes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    params: BTreeMap<String, String>,
 }
 
 fn stage(name: &str) -> Option<Stage> {
@@ -511,6 +516,12 @@ impl ProjectV1 {
                             .expect("every status is in CHECK_STATUSES"),
                         detail: i.detail.clone(),
                         fix: i.fix.clone(),
+                        code: i.coded.as_ref().map(|c| c.code.clone()),
+                        params: i
+                            .coded
+                            .as_ref()
+                            .map(|c| c.params.clone())
+                            .unwrap_or_default(),
                     })
                     .collect(),
                 spec: SpecV1::of(&c.spec),
@@ -553,6 +564,10 @@ impl ProjectV1 {
                             status,
                             detail: i.detail,
                             fix: i.fix,
+                            coded: i.code.map(|code| Coded {
+                                code,
+                                params: i.params,
+                            }),
                         })
                     })
                     .collect::<Result<_, StoreError>>()?,

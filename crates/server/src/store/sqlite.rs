@@ -126,6 +126,8 @@ fn event_of(row: EventRow) -> Result<Event> {
         client,
         message,
         chain: serde_json::from_str(&chain)?,
+        code: None,
+        params: Default::default(),
     })
 }
 

@@ -12,7 +12,98 @@ use crate::metadata::flavor_from_version;
 use crate::SourceFlavor;
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
-use obsync_model::CheckItem;
+use obsync_model::{message_codes, CheckItem, Finding};
+
+message_codes! {
+    /// A finding of the change log's origin items. `at` is "" or the file and position
+    /// the server writes; `begun`/`age` are "" when the first event could not be read;
+    /// `retention` is "" when binlogs are kept until purged by hand.
+    pub enum OriginFinding {
+        BinlogServiceDirect = "source.binlog_service.direct" { version: String, at: String },
+        BinlogServiceThroughOdp = "source.binlog_service.through_odp" { version: String, at: String },
+        OceanBaseWithoutBinlog = "source.binlog_service.oceanbase_without_binlog" { version: String },
+        ServerItself = "source.binlog_service.itself" { flavor: String, version: String, at: String },
+        ServerAnswersNoBinlog = "source.binlog_service.no_binlog" { flavor: String, version: String },
+        LineageGtid = "source.binlog_lineage.gtid" { uuid: String, server_id: String, gtids: String },
+        LineageMariaDb = "source.binlog_lineage.mariadb" { server_id: String, gtids: String },
+        LineageNoGtid = "source.binlog_lineage.no_gtid" { uuid: String, server_id: String },
+        LineageUnknown = "source.binlog_lineage.unknown" { server_id: String },
+        History = "source.binlog_history.ok" { oldest: String, files: usize, begun: String, age: String, retention: String },
+        HistoryShortRetention = "source.binlog_history.short_retention" { oldest: String, files: usize, begun: String, age: String, retention: String },
+    }
+}
+
+impl Finding for OriginFinding {
+    fn detail(&self) -> String {
+        use OriginFinding::*;
+        let at_text = |at: &str| {
+            if at.is_empty() {
+                String::new()
+            } else {
+                format!("; it writes {at}")
+            }
+        };
+        match self {
+            BinlogServiceDirect { version, at } => format!(
+                "the OceanBase Binlog Service answers directly (version {version}){}",
+                at_text(at)
+            ),
+            BinlogServiceThroughOdp { version, at } => format!(
+                "an OceanBase tenant (version {version}) answers the binlog commands, so ODP forwards them to the tenant's Binlog Service{}",
+                at_text(at)
+            ),
+            OceanBaseWithoutBinlog { version } => format!(
+                "the server is OceanBase (version {version}) and answers no binlog command (SHOW MASTER STATUS, SHOW BINARY LOGS): OceanBase keeps no MySQL binlog itself, and this connection does not reach a Binlog Service"
+            ),
+            ServerItself { flavor, version, at } => format!(
+                "the {flavor} server itself serves its binlog (version {version}){}",
+                at_text(at)
+            ),
+            ServerAnswersNoBinlog { flavor, version } => {
+                format!("the {flavor} server (version {version}) answers no binlog command")
+            }
+            LineageGtid { uuid, server_id, gtids } => format!(
+                "server_uuid {uuid} (server_id {server_id}), gtid_mode=ON, executed GTIDs {gtids}: a resume by GTID is checked against this history"
+            ),
+            LineageMariaDb { server_id, gtids } => format!(
+                "MariaDB server_id {server_id}, GTID state {gtids}: a resume is checked against this history"
+            ),
+            LineageNoGtid { uuid, server_id } => format!(
+                "server_uuid {uuid} (server_id {server_id}) with gtid_mode off: positions are file and offset, which a binlog reset or a failover silently changes"
+            ),
+            LineageUnknown { server_id } => format!(
+                "the server names no server_uuid (server_id {server_id}) and no GTID state: a binlog reset or another server cannot be told from this one"
+            ),
+            History { oldest, files, begun, age, retention }
+            | HistoryShortRetention { oldest, files, begun, age, retention } => {
+                let since = if begun.is_empty() {
+                    " (its first event could not be read)".to_string()
+                } else {
+                    format!(", begun {begun} ({age} ago)")
+                };
+                let retention = if retention.is_empty() {
+                    "binlogs are kept until purged by hand".to_string()
+                } else {
+                    format!("binlogs expire after {retention}")
+                };
+                format!("the change log goes back to {oldest}{since}; {files} file(s); {retention}")
+            }
+        }
+    }
+
+    fn fix(&self) -> String {
+        use OriginFinding::*;
+        match self {
+            BinlogServiceDirect { .. } | BinlogServiceThroughOdp { .. } | ServerItself { .. }
+            | LineageGtid { .. } | LineageMariaDb { .. } | History { .. } => String::new(),
+            OceanBaseWithoutBinlog { .. } => "deploy the OceanBase Binlog Service and create the tenant's binlog (CREATE BINLOG FOR TENANT … on the Binlog Service), then connect through ODP 4.2.1+ with binlog_service_ip set (or to the Binlog Service's port, 2983 by default); seekdb has no Binlog Service: use full sync only".into(),
+            ServerAnswersNoBinlog { .. } => "enable the binary log (log_bin, binlog_format=ROW) and grant the sync user REPLICATION CLIENT (MariaDB 10.5+: BINLOG MONITOR); see source.binlog".into(),
+            LineageNoGtid { .. } => "turn on gtid_mode (with enforce_gtid_consistency) on the source, so a resume can tell another history from its own".into(),
+            LineageUnknown { .. } => "use a source with GTIDs (MySQL gtid_mode=ON, the OceanBase Binlog Service, MariaDB)".into(),
+            HistoryShortRetention { .. } => "keep binlogs for at least a day longer than the longest stop of a project (binlog_expire_logs_seconds / expire_logs_days); a stop longer than the retention loses the position".into(),
+        }
+    }
+}
 
 /// A retention shorter than this is worth a warning: a project stopped over a weekend,
 /// or a slow snapshot, would lose its position.
@@ -88,40 +179,36 @@ impl OriginFacts {
 pub fn service_item(f: &OriginFacts) -> CheckItem {
     const NAME: &str = "source.binlog_service";
     let at = match &f.master_status {
-        Some((file, pos)) => format!("; it writes {file} at {pos}"),
+        Some((file, pos)) => format!("{file} at {pos}"),
         None => String::new(),
     };
+    let version = f.version.clone();
     match f.server() {
-        BinlogServer::ObBinlogDirect => CheckItem::pass(
+        BinlogServer::ObBinlogDirect => {
+            CheckItem::passed(NAME, &OriginFinding::BinlogServiceDirect { version, at })
+        }
+        BinlogServer::ObThroughOdp => CheckItem::passed(
             NAME,
-            format!("the OceanBase Binlog Service answers directly (version {}){at}", f.version),
+            &OriginFinding::BinlogServiceThroughOdp { version, at },
         ),
-        BinlogServer::ObThroughOdp => CheckItem::pass(
-            NAME,
-            format!(
-                "an OceanBase tenant (version {}) answers the binlog commands, so ODP forwards them to the tenant's Binlog Service{at}",
-                f.version
-            ),
-        ),
-        BinlogServer::ObWithoutBinlog => CheckItem::fail(
-            NAME,
-            format!(
-                "the server is OceanBase (version {}) and answers no binlog command (SHOW MASTER STATUS, SHOW BINARY LOGS): OceanBase keeps no MySQL binlog itself, and this connection does not reach a Binlog Service",
-                f.version
-            ),
-            "deploy the OceanBase Binlog Service and create the tenant's binlog (CREATE BINLOG FOR TENANT … on the Binlog Service), then connect through ODP 4.2.1+ with binlog_service_ip set (or to the Binlog Service's port, 2983 by default); seekdb has no Binlog Service: use full sync only",
-        ),
+        BinlogServer::ObWithoutBinlog => {
+            CheckItem::failed(NAME, &OriginFinding::OceanBaseWithoutBinlog { version })
+        }
         BinlogServer::Itself(flavor) => {
+            let flavor = flavor.to_string();
             if f.binlog_answers() {
-                CheckItem::pass(
+                CheckItem::passed(
                     NAME,
-                    format!("the {flavor} server itself serves its binlog (version {}){at}", f.version),
+                    &OriginFinding::ServerItself {
+                        flavor,
+                        version,
+                        at,
+                    },
                 )
             } else {
-                CheckItem::fail(
+                CheckItem::failed(
                     NAME,
-                    format!("the {flavor} server (version {}) answers no binlog command", f.version),
-                    "enable the binary log (log_bin, binlog_format=ROW) and grant the sync user REPLICATION CLIENT (MariaDB 10.5+: BINLOG MONITOR); see source.binlog",
+                    &OriginFinding::ServerAnswersNoBinlog { flavor, version },
                 )
             }
         }
@@ -137,34 +224,33 @@ pub fn lineage_item(f: &OriginFacts) -> CheckItem {
         .gtid_mode
         .as_deref()
         .is_some_and(|m| m.eq_ignore_ascii_case("ON"));
-    let id = f.server_id.as_deref().unwrap_or("unknown");
+    let server_id = f.server_id.as_deref().unwrap_or("unknown").to_string();
     match (&f.server_uuid, gtid_on, &f.gtid_binlog_state) {
-        (Some(uuid), true, _) => CheckItem::pass(
+        (Some(uuid), true, _) => CheckItem::passed(
             NAME,
-            format!(
-                "server_uuid {uuid} (server_id {id}), gtid_mode=ON, executed GTIDs {}: a resume by GTID is checked against this history",
-                f.gtid_executed.as_deref().unwrap_or("(empty)")
-            ),
+            &OriginFinding::LineageGtid {
+                uuid: uuid.clone(),
+                server_id,
+                gtids: f.gtid_executed.as_deref().unwrap_or("(empty)").to_string(),
+            },
         ),
         (_, _, Some(state)) if flavor_from_version(&f.version) == SourceFlavor::MariaDb => {
-            CheckItem::pass(
+            CheckItem::passed(
                 NAME,
-                format!(
-                    "MariaDB server_id {id}, GTID state {}: a resume is checked against this history",
-                    if state.is_empty() { "(empty)" } else { state }
-                ),
+                &OriginFinding::LineageMariaDb {
+                    server_id,
+                    gtids: if state.is_empty() { "(empty)" } else { state }.to_string(),
+                },
             )
         }
-        (Some(uuid), false, _) => CheckItem::warn(
+        (Some(uuid), false, _) => CheckItem::warned(
             NAME,
-            format!("server_uuid {uuid} (server_id {id}) with gtid_mode off: positions are file and offset, which a binlog reset or a failover silently changes"),
-            "turn on gtid_mode (with enforce_gtid_consistency) on the source, so a resume can tell another history from its own",
+            &OriginFinding::LineageNoGtid {
+                uuid: uuid.clone(),
+                server_id,
+            },
         ),
-        (None, _, _) => CheckItem::warn(
-            NAME,
-            format!("the server names no server_uuid (server_id {id}) and no GTID state: a binlog reset or another server cannot be told from this one"),
-            "use a source with GTIDs (MySQL gtid_mode=ON, the OceanBase Binlog Service, MariaDB)",
-        ),
+        (None, _, _) => CheckItem::warned(NAME, &OriginFinding::LineageUnknown { server_id }),
     }
 }
 
@@ -181,30 +267,37 @@ pub fn history_item(f: &OriginFacts, now: u32) -> CheckItem {
             )
         }
     };
-    let since = match f.first_event_time {
-        Some(t) => format!(
-            ", begun {} ({} ago)",
-            utc(t),
-            ago(now.saturating_sub(t) as u64)
-        ),
-        None => " (its first event could not be read)".to_string(),
+    let (begun, age) = match f.first_event_time {
+        Some(t) => (utc(t), ago(now.saturating_sub(t) as u64)),
+        None => (String::new(), String::new()),
     };
-    let retention = match f.expire_secs.filter(|s| *s > 0) {
-        Some(s) => format!("binlogs expire after {}", ago(s)),
-        None => "binlogs are kept until purged by hand".to_string(),
-    };
-    let detail = format!(
-        "the change log goes back to {}{since}; {} file(s); {retention}",
-        files[0],
-        files.len()
+    let expire = f.expire_secs.filter(|s| *s > 0);
+    let (oldest, files, retention) = (
+        files[0].clone(),
+        files.len(),
+        expire.map(ago).unwrap_or_default(),
     );
-    match f.expire_secs.filter(|s| *s > 0) {
-        Some(s) if s < SHORT_RETENTION_SECS => CheckItem::warn(
+    match expire {
+        Some(s) if s < SHORT_RETENTION_SECS => CheckItem::warned(
             NAME,
-            detail,
-            "keep binlogs for at least a day longer than the longest stop of a project (binlog_expire_logs_seconds / expire_logs_days); a stop longer than the retention loses the position",
+            &OriginFinding::HistoryShortRetention {
+                oldest,
+                files,
+                begun,
+                age,
+                retention,
+            },
         ),
-        _ => CheckItem::pass(NAME, detail),
+        _ => CheckItem::passed(
+            NAME,
+            &OriginFinding::History {
+                oldest,
+                files,
+                begun,
+                age,
+                retention,
+            },
+        ),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Pure precheck verdicts: facts read from the server in, [`CheckItem`]s out.
 
+use super::findings::SourceFinding as F;
 use super::IncrementalStart;
 use crate::binlog::{BinlogError, ProbeReport};
 use crate::metadata::ServerInfo;
@@ -28,23 +29,23 @@ const MIN_OCEANBASE_MAJOR: u32 = 4;
 /// and when the declared flavor is not what the server is.
 pub fn version_item(info: &ServerInfo, declared: SourceFlavor) -> CheckItem {
     const NAME: &str = "source.version";
+    let server = info.to_string();
     if info.flavor != declared {
-        return CheckItem::warn(
+        return CheckItem::warned(
             NAME,
-            format!("the data source is declared as {declared} but the server is {info}"),
-            format!("set the data source type to {}", info.flavor),
+            &F::VersionFlavorMismatch {
+                declared: declared.to_string(),
+                server,
+                flavor: info.flavor.to_string(),
+            },
         );
     }
     if info.flavor == SourceFlavor::OceanBase
         && info.major().is_some_and(|m| m < MIN_OCEANBASE_MAJOR)
     {
-        return CheckItem::warn(
-            NAME,
-            format!("the server is {info}; obsync is tested with OceanBase CE 4.x"),
-            "upgrade to OceanBase CE 4.x, or verify the sync on a test project first",
-        );
+        return CheckItem::warned(NAME, &F::VersionOldOceanBase { server });
     }
-    CheckItem::pass(NAME, format!("the server is {info}"))
+    CheckItem::passed(NAME, &F::VersionOk { server })
 }
 
 /// Binlog settings as the server reports them (`SHOW GLOBAL VARIABLES`).
@@ -78,45 +79,35 @@ fn is_on(v: &Option<String>) -> bool {
 pub fn binlog_item(settings: &BinlogSettings, probe: &BinaryLogsProbe) -> CheckItem {
     const NAME: &str = "source.binlog";
     if !is_on(&settings.log_bin) {
-        return CheckItem::fail(
-            NAME,
-            format!(
-                "binary logging is off (log_bin={})",
-                settings.log_bin.as_deref().unwrap_or("unset")
-            ),
-            "enable the binary log (log_bin in the server configuration, with binlog_format=ROW) \
-             and restart the server, or turn off incremental sync",
-        );
+        let log_bin = settings.log_bin.as_deref().unwrap_or("unset").to_string();
+        return CheckItem::failed(NAME, &F::BinlogOff { log_bin });
     }
     match probe {
-        BinaryLogsProbe::Files(files) if !files.is_empty() => CheckItem::pass(
+        BinaryLogsProbe::Files(files) if !files.is_empty() => CheckItem::passed(
             NAME,
-            format!(
-                "log_bin=ON; {} binlog file(s) retained, oldest {}",
-                files.len(),
-                files[0]
-            ),
-        ),
-        BinaryLogsProbe::Files(_) | BinaryLogsProbe::Unsupported { .. } => CheckItem::fail(
-            NAME,
-            match probe {
-                BinaryLogsProbe::Unsupported { message } => format!(
-                    "the server reports log_bin=ON but refuses SHOW BINARY LOGS: it has no binlog ({message})"
-                ),
-                _ => "the server reports log_bin=ON but lists no binlog files: it has no binlog"
-                    .to_string(),
+            &F::BinlogOk {
+                files: files.len(),
+                oldest: files[0].clone(),
             },
-            "for OceanBase CE enable the Binlog Service, or turn off incremental sync",
         ),
-        BinaryLogsProbe::Denied { message } => CheckItem::fail(
+        BinaryLogsProbe::Files(_) => CheckItem::failed(NAME, &F::BinlogNoFiles {}),
+        BinaryLogsProbe::Unsupported { message } => CheckItem::failed(
             NAME,
-            format!("log_bin=ON, but the sync user may not list the binlogs: {message}"),
-            "GRANT REPLICATION CLIENT ON *.* TO the sync user (MariaDB 10.5+: BINLOG MONITOR)",
+            &F::BinlogRefused {
+                error: message.clone(),
+            },
         ),
-        BinaryLogsProbe::Failed { message } => CheckItem::fail(
+        BinaryLogsProbe::Denied { message } => CheckItem::failed(
             NAME,
-            format!("log_bin=ON, but SHOW BINARY LOGS failed: {message}"),
-            "check the server's error log; incremental sync needs a readable binary log",
+            &F::BinlogListDenied {
+                error: message.clone(),
+            },
+        ),
+        BinaryLogsProbe::Failed { message } => CheckItem::failed(
+            NAME,
+            &F::BinlogListFailed {
+                error: message.clone(),
+            },
         ),
     }
 }
@@ -134,47 +125,66 @@ pub fn binlog_dump_item(
     const NAME: &str = BINLOG_DUMP;
     // A resume names the saved position, so a refusal reads as "the checkpoint's
     // position is gone", not as a problem of the source's current binlog.
-    let resuming = match start {
-        IncrementalStart::Resume(p) => format!("resuming from the checkpoint's position {p}: "),
+    let resume = match start {
+        IncrementalStart::Resume(p) => p.to_string(),
         _ => String::new(),
     };
     match probe {
-        Ok(r) => CheckItem::pass(
+        Ok(r) => CheckItem::passed(
             NAME,
-            format!(
-                "{resuming}the source accepted the binlog dump by {} from {} and sent its first event",
-                r.mode, r.from
-            ),
+            &F::DumpOk {
+                resume,
+                mode: r.mode.to_string(),
+                from: r.from.to_string(),
+            },
         ),
-        Err(BinlogError::Stream { at, fix, source }) => CheckItem::fail(
+        Err(BinlogError::Stream { at, fix, source }) => CheckItem::failed(
             NAME,
-            format!("{resuming}the source refused the binlog dump {at}: the server answered: {source}"),
-            *fix,
+            &F::DumpRefused {
+                resume,
+                at: at.to_string(),
+                error: source.to_string(),
+                advice: fix.to_string(),
+            },
         ),
-        Err(BinlogError::Purged { from, detail }) => CheckItem::fail(
+        Err(BinlogError::Purged { from, detail }) => CheckItem::failed(
             NAME,
-            format!("{resuming}the source purged binlogs this project has not read from {from}: {detail}"),
-            "restart the project from a snapshot (or a chosen start time), and keep binlogs longer than the longest stop (binlog_expire_logs_seconds / expire_logs_days)",
+            &F::DumpPurged {
+                resume,
+                from: from.to_string(),
+                error: detail.to_string(),
+            },
         ),
-        Err(BinlogError::LineageChanged { from, detail }) => CheckItem::fail(
+        Err(BinlogError::LineageChanged { from, detail }) => CheckItem::failed(
             NAME,
-            format!("{resuming}the source's change log does not contain {from}: {detail}; its binlog was reset (RESET MASTER), re-created or restored, or this is another server"),
-            "if [source] names the right server, restart the project from a snapshot (or a chosen start time); otherwise point it back at the server the project was reading",
+            &F::DumpLineageChanged {
+                resume,
+                from: from.to_string(),
+                error: detail.to_string(),
+            },
         ),
-        Err(BinlogError::ServerChanged { from, was, now }) => CheckItem::fail(
+        Err(BinlogError::ServerChanged { from, was, now }) => CheckItem::failed(
             NAME,
-            format!("{resuming}the checkpoint at {from} was read from the server {was}, and the source is now {now}: a file position belongs to one server's binlog"),
-            "if this is a failover within one GTID history, set binlog_positioning = \"gtid\" in [source]; otherwise restart the project from a snapshot (or a chosen start time)",
+            &F::DumpServerChanged {
+                resume,
+                from: from.to_string(),
+                was: was.to_string(),
+                now: now.to_string(),
+            },
         ),
-        Err(e @ BinlogError::InvalidOptions { .. }) => CheckItem::fail(
+        Err(e @ BinlogError::InvalidOptions { .. }) => CheckItem::failed(
             NAME,
-            format!("{resuming}{e}"),
-            "change source.binlog_positioning or the source's GTID settings as the message says",
+            &F::DumpInvalidOptions {
+                resume,
+                error: e.to_string(),
+            },
         ),
-        Err(e) => CheckItem::fail(
+        Err(e) => CheckItem::failed(
             NAME,
-            format!("{resuming}cannot open the binlog dump: {}", ErrorChain(e)),
-            "check the source.binlog and source.privileges.replication items and that the server is reachable",
+            &F::DumpFailed {
+                resume,
+                error: ErrorChain(e).to_string(),
+            },
         ),
     }
 }
@@ -183,15 +193,12 @@ pub fn binlog_dump_item(
 pub fn binlog_format_item(settings: &BinlogSettings) -> CheckItem {
     const NAME: &str = "source.binlog_format";
     match settings.binlog_format.as_deref() {
-        Some(f) if f.eq_ignore_ascii_case("ROW") => CheckItem::pass(NAME, "binlog_format=ROW"),
-        other => CheckItem::fail(
+        Some(f) if f.eq_ignore_ascii_case("ROW") => CheckItem::passed(NAME, &F::FormatRow {}),
+        other => CheckItem::failed(
             NAME,
-            format!(
-                "binlog_format={}: incremental sync needs row images",
-                other.unwrap_or("unset")
-            ),
-            "SET GLOBAL binlog_format = 'ROW' and set it in the server configuration so it \
-             survives a restart",
+            &F::FormatWrong {
+                value: other.unwrap_or("unset").to_string(),
+            },
         ),
     }
 }
@@ -200,18 +207,14 @@ pub fn binlog_format_item(settings: &BinlogSettings) -> CheckItem {
 pub fn binlog_row_image_item(settings: &BinlogSettings) -> CheckItem {
     const NAME: &str = "source.binlog_row_image";
     match settings.binlog_row_image.as_deref() {
-        Some(f) if f.eq_ignore_ascii_case("FULL") => CheckItem::pass(NAME, "binlog_row_image=FULL"),
-        Some(other) => CheckItem::fail(
+        Some(f) if f.eq_ignore_ascii_case("FULL") => CheckItem::passed(NAME, &F::RowImageFull {}),
+        Some(other) => CheckItem::failed(
             NAME,
-            format!("binlog_row_image={other}: updates and deletes would miss columns"),
-            "SET GLOBAL binlog_row_image = 'FULL' and set it in the server configuration",
+            &F::RowImageWrong {
+                value: other.to_string(),
+            },
         ),
-        None => CheckItem::warn(
-            NAME,
-            "the server has no binlog_row_image variable (it always logs full rows before \
-             MySQL 5.6 / MariaDB 10.1.6)",
-            "no action needed unless the server is configured for minimal row images",
-        ),
+        None => CheckItem::warned(NAME, &F::RowImageAbsent {}),
     }
 }
 
@@ -232,10 +235,7 @@ pub fn replication_grants_item(grants: &[String]) -> CheckItem {
     let slave = has("REPLICATION SLAVE") || has("REPLICATION REPLICA");
     let client = has("REPLICATION CLIENT") || has("BINLOG MONITOR") || has("SUPER");
     match (slave, client) {
-        (true, true) => CheckItem::pass(
-            NAME,
-            "the sync user may read and list the binlogs (REPLICATION SLAVE and CLIENT)",
-        ),
+        (true, true) => CheckItem::passed(NAME, &F::ReplicationGranted {}),
         _ => {
             let mut missing = Vec::new();
             if !slave {
@@ -248,20 +248,14 @@ pub fn replication_grants_item(grants: &[String]) -> CheckItem {
                 let g = g.to_ascii_uppercase();
                 !g.contains(" ON ") && g.starts_with("GRANT ")
             });
-            let detail = format!(
-                "SHOW GRANTS does not list {} on *.*{}",
-                missing.join(" and "),
-                if roles {
-                    " (privileges granted through roles are not inspected)"
-                } else {
-                    ""
-                }
-            );
-            let fix = format!("GRANT {} ON *.* TO the sync user", missing.join(", "));
+            let finding = F::ReplicationMissing {
+                missing: missing.join(", "),
+                roles,
+            };
             if roles {
-                CheckItem::warn(NAME, detail, fix)
+                CheckItem::warned(NAME, &finding)
             } else {
-                CheckItem::fail(NAME, detail, fix)
+                CheckItem::failed(NAME, &finding)
             }
         }
     }
@@ -273,26 +267,11 @@ pub fn replication_grants_item(grants: &[String]) -> CheckItem {
 pub fn check_start_time_covered(oldest_log_time: Option<u32>, start: u32) -> CheckItem {
     const NAME: &str = "source.binlog_retention";
     match oldest_log_time {
-        None => CheckItem::warn(
-            NAME,
-            format!("could not read when the oldest retained binlog starts, so start time {start} is unverified"),
-            "check SHOW BINARY LOGS and the binlog retention (expire_logs_days / binlog_expire_logs_seconds)",
-        ),
-        Some(oldest) if oldest <= start => CheckItem::pass(
-            NAME,
-            format!("the oldest retained binlog starts at {oldest}, before the start time {start}"),
-        ),
-        Some(oldest) => CheckItem::fail(
-            NAME,
-            format!(
-                "the start time {start} is before the oldest retained binlog ({oldest}): \
-                 changes in between were purged"
-            ),
-            format!(
-                "choose a start time at or after {oldest}, enable full sync, or keep binlogs \
-                 longer (expire_logs_days / binlog_expire_logs_seconds)"
-            ),
-        ),
+        None => CheckItem::warned(NAME, &F::RetentionUnknown { start }),
+        Some(oldest) if oldest <= start => {
+            CheckItem::passed(NAME, &F::RetentionOk { oldest, start })
+        }
+        Some(oldest) => CheckItem::failed(NAME, &F::RetentionPurged { oldest, start }),
     }
 }
 
@@ -307,10 +286,7 @@ pub enum TableProblem {
 pub fn tables_item(selected: usize, problems: &[(TableId, TableProblem)]) -> CheckItem {
     const NAME: &str = "source.tables";
     if problems.is_empty() {
-        return CheckItem::pass(
-            NAME,
-            format!("all {selected} selected tables exist and are physical tables"),
-        );
+        return CheckItem::passed(NAME, &F::TablesOk { count: selected });
     }
     let missing: Vec<String> = problems
         .iter()
@@ -324,21 +300,12 @@ pub fn tables_item(selected: usize, problems: &[(TableId, TableProblem)]) -> Che
             TableProblem::Missing => None,
         })
         .collect();
-    let mut detail = Vec::new();
-    if !missing.is_empty() {
-        detail.push(format!(
-            "not found (or not visible to the sync user): {}",
-            missing.join(", ")
-        ));
-    }
-    if !other.is_empty() {
-        detail.push(format!("not physical tables: {}", other.join(", ")));
-    }
-    CheckItem::fail(
+    CheckItem::failed(
         NAME,
-        detail.join("; "),
-        "remove these objects from the selection (only physical tables can be synced), or \
-         create the missing tables / GRANT SELECT on them",
+        &F::TablesProblems {
+            missing: missing.join(", "),
+            not_tables: other.join(", "),
+        },
     )
 }
 
@@ -346,15 +313,13 @@ pub fn tables_item(selected: usize, problems: &[(TableId, TableProblem)]) -> Che
 pub fn names_item(offending: &[String]) -> CheckItem {
     const NAME: &str = "source.names";
     if offending.is_empty() {
-        return CheckItem::pass(NAME, "no table or column name contains Chinese characters");
+        return CheckItem::passed(NAME, &F::NamesOk {});
     }
-    CheckItem::fail(
+    CheckItem::failed(
         NAME,
-        format!(
-            "names with Chinese characters are not supported: {}",
-            offending.join(", ")
-        ),
-        "rename these tables or columns, or remove the tables from the selection",
+        &F::NamesChinese {
+            names: offending.join(", "),
+        },
     )
 }
 
@@ -362,14 +327,14 @@ pub fn names_item(offending: &[String]) -> CheckItem {
 pub fn shard_columns_item(missing: &[(TableId, String)]) -> CheckItem {
     const NAME: &str = "source.shard_columns";
     if missing.is_empty() {
-        return CheckItem::pass(NAME, "every shard column exists on its table");
+        return CheckItem::passed(NAME, &F::ShardColumnsOk {});
     }
     let list: Vec<String> = missing.iter().map(|(t, c)| format!("{t}.{c}")).collect();
-    CheckItem::fail(
+    CheckItem::failed(
         NAME,
-        format!("shard columns not found: {}", list.join(", ")),
-        "pick existing columns of the table as shard columns, or clear them to shard by the \
-         primary key",
+        &F::ShardColumnsMissing {
+            columns: list.join(", "),
+        },
     )
 }
 

@@ -15,6 +15,7 @@
 //! The verdicts are pure functions in [`items`]; this module only gathers the facts.
 
 pub mod binlog_origin;
+pub mod findings;
 pub mod items;
 
 pub use items::{check_start_time_covered, contains_chinese};
@@ -26,6 +27,7 @@ use crate::endpoint::{ConnectError, SourceEndpoint};
 use crate::metadata::{read_table_meta, server_info, MetadataError};
 use crate::tls::TlsMode;
 use crate::SqlError;
+use findings::SourceFinding as F;
 use items::{BinaryLogsProbe, BinlogSettings, TableProblem};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
@@ -84,9 +86,12 @@ pub async fn check_source(endpoint: &SourceEndpoint, plan: &SourceCheckPlan) -> 
             None => return vec![tls_failure(endpoint, &e)],
         },
     };
-    let mut out = vec![CheckItem::pass(
+    let mut out = vec![CheckItem::passed(
         "source.connect",
-        format!("connected to {} as {:?}", endpoint.address(), endpoint.user),
+        &findings::SourceFinding::Connected {
+            address: endpoint.address().to_string(),
+            user: endpoint.user.to_string(),
+        },
     )];
     out.push(tls_item(endpoint, &mut conn, encrypted).await);
     let mut flavor = endpoint.flavor;
@@ -95,10 +100,11 @@ pub async fn check_source(endpoint: &SourceEndpoint, plan: &SourceCheckPlan) -> 
             flavor = info.flavor;
             out.push(items::version_item(&info, endpoint.flavor))
         }
-        Err(e) => out.push(CheckItem::fail(
+        Err(e) => out.push(CheckItem::failed(
             "source.version",
-            format!("cannot read the server version: {}", ErrorChain(&e)),
-            "check that the server speaks the MySQL protocol (OceanBase: the MySQL tenant)",
+            &F::VersionUnreadable {
+                error: ErrorChain(&e).to_string(),
+            },
         )),
     }
     out.extend(table_items(&mut conn, plan, flavor).await);
@@ -111,48 +117,40 @@ pub async fn check_source(endpoint: &SourceEndpoint, plan: &SourceCheckPlan) -> 
 /// `source.tls` for a connection that TLS stopped: the settings, a server without TLS, or
 /// a refused certificate.
 fn tls_failure(endpoint: &SourceEndpoint, e: &ConnectError) -> CheckItem {
-    let mode = endpoint.tls.mode;
-    let detail = format!(
-        "TLS mode {mode}: cannot connect to {}: {}",
-        endpoint.address(),
-        ErrorChain(&e.source)
-    );
-    let fix = match e.sql().map(SqlError::inner) {
-        None => "check the CA, client certificate and key: readable PEM files (or text), the \
-                 key belonging to the certificate"
-            .to_string(),
+    let mode = endpoint.tls.mode.to_string();
+    let address = endpoint.address().to_string();
+    let error = ErrorChain(&e.source).to_string();
+    let finding = match e.sql().map(SqlError::inner) {
+        None => F::TlsFilesUnreadable {
+            mode,
+            address,
+            error,
+        },
         Some(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)) => {
-            format!(
-                "the server offers no TLS, which mode {mode} needs: configure ssl_cert and \
-                 ssl_key on the server (MySQL 8 and MariaDB 11.4 make their own), or choose \
-                 mode preferred to allow a plain connection"
-            )
+            F::TlsNotOffered {
+                mode,
+                address,
+                error,
+            }
         }
-        Some(_) if mode.verifies_certificate() => {
-            let ca = if endpoint.tls.ca.is_some() {
-                "the CA file (ca_file)"
-            } else {
-                "a CA the system trusts (no ca_file is set)"
-            };
-            let name = if mode == TlsMode::VerifyIdentity {
-                format!(
-                    "; with verify_identity the certificate must also name {:?} \
-                     (subjectAltName), or use verify_ca",
-                    endpoint.host
-                )
+        Some(_) if endpoint.tls.mode.verifies_certificate() => F::TlsCertificateRefused {
+            mode,
+            address,
+            error,
+            ca_file: endpoint.tls.ca.is_some(),
+            host: if endpoint.tls.mode == TlsMode::VerifyIdentity {
+                endpoint.host.to_string()
             } else {
                 String::new()
-            };
-            format!(
-                "the server's certificate is not signed by {ca} or was refused: set ca_file \
-                 to the CA that signed the server's certificate (the server's ssl_ca){name}"
-            )
-        }
-        Some(_) => "check the server's TLS setup (ssl_cert, ssl_key) and, for a user created \
-                    REQUIRE X509, the client certificate and key"
-            .to_string(),
+            },
+        },
+        Some(_) => F::TlsHandshakeFailed {
+            mode,
+            address,
+            error,
+        },
     };
-    CheckItem::fail("source.tls", detail, fix)
+    CheckItem::failed("source.tls", &finding)
 }
 
 /// `source.tls` for an open connection: the mode, and what the server negotiated.
@@ -160,19 +158,13 @@ async fn tls_item(endpoint: &SourceEndpoint, conn: &mut Conn, encrypted: bool) -
     let mode = endpoint.tls.mode;
     if !encrypted {
         return match mode {
-            TlsMode::Disabled => CheckItem::pass(
+            TlsMode::Disabled => CheckItem::passed("source.tls", &F::TlsOff {}),
+            _ => CheckItem::warned(
                 "source.tls",
-                "TLS is off (mode disabled): the password and the data cross the network in clear",
-            ),
-            _ => CheckItem::warn(
-                "source.tls",
-                format!(
-                    "the server at {} offers no TLS, so mode {mode} connected without it: the \
-                     password and the data cross the network in clear",
-                    endpoint.address()
-                ),
-                "enable TLS on the server (ssl_cert, ssl_key), then choose mode verify_identity \
-                 (or required), so that a plain connection is refused",
+                &F::TlsPlainFallback {
+                    mode: mode.to_string(),
+                    address: endpoint.address().to_string(),
+                },
             ),
         };
     }
@@ -191,48 +183,39 @@ async fn tls_item(endpoint: &SourceEndpoint, conn: &mut Conn, encrypted: bool) -
         (Some(version), Some(cipher)) => format!("{version} with {cipher}"),
         _ => "TLS".to_string(),
     };
-    let checked = match (mode, endpoint.tls.ca.is_some()) {
-        (TlsMode::VerifyIdentity, true) => {
-            "the certificate is signed by ca_file and names the host"
-        }
-        (TlsMode::VerifyIdentity, false) => {
-            "the certificate is signed by a CA the system trusts and names the host"
-        }
-        (TlsMode::VerifyCa, true) => {
-            "the certificate is signed by ca_file (its names are not checked)"
-        }
-        (TlsMode::VerifyCa, false) => {
-            "the certificate is signed by a CA the system trusts (its names are not checked)"
-        }
-        _ => "the server's certificate is not checked",
-    };
-    CheckItem::pass(
+    CheckItem::passed(
         "source.tls",
-        format!("mode {mode}: {negotiated}; {checked}"),
+        &F::TlsOk {
+            mode: mode.to_string(),
+            negotiated,
+            ca_file: endpoint.tls.ca.is_some(),
+        },
     )
 }
 
 fn connect_failure(endpoint: &SourceEndpoint, e: &SqlError) -> CheckItem {
-    let detail = format!(
-        "cannot connect to the {} source at {} as {:?}: {e}",
-        endpoint.flavor,
-        endpoint.address(),
-        endpoint.user
+    let (flavor, address, user, error) = (
+        endpoint.flavor.to_string(),
+        endpoint.address().to_string(),
+        endpoint.user.to_string(),
+        e.to_string(),
     );
-    let fix = match e.server_code() {
+    let finding = match e.server_code() {
         // 1045 access denied, 1044 no access to the database.
-        Some(1045 | 1044) => {
-            "check the user and password; for OceanBase write the user as user@tenant \
-             (user@tenant#cluster through OceanBase Database Proxy)"
-                .to_string()
-        }
-        _ => format!(
-            "check that the server is running and that {} is reachable from obsync \
-             (host, port, firewall, the server's bind address)",
-            endpoint.address()
-        ),
+        Some(1045 | 1044) => F::ConnectDenied {
+            flavor,
+            address,
+            user,
+            error,
+        },
+        _ => F::ConnectUnreachable {
+            flavor,
+            address,
+            user,
+            error,
+        },
     };
-    CheckItem::fail("source.connect", detail, fix)
+    CheckItem::failed("source.connect", &finding)
 }
 
 /// The items about the selected tables, none of which can pass on nothing.
@@ -296,10 +279,11 @@ async fn table_items(
     }
     let mut out = vec![items::tables_item(tables.len(), &problems)];
     if !failures.is_empty() {
-        out.push(CheckItem::fail(
+        out.push(CheckItem::failed(
             "source.metadata",
-            format!("reading table metadata failed: {}", failures.join("; ")),
-            "check that the sync user may read information_schema and the tables",
+            &F::MetadataFailed {
+                errors: failures.join("; "),
+            },
         ));
     }
     // Column items judge the tables whose columns were read; with none, they cannot.
@@ -309,12 +293,13 @@ async fn table_items(
     out.push(if no_columns {
         CheckItem::not_checked("source.column_types", unread)
     } else if unsupported.is_empty() {
-        CheckItem::pass("source.column_types", "every column type is supported")
+        CheckItem::passed("source.column_types", &F::ColumnTypesOk {})
     } else {
-        CheckItem::fail(
+        CheckItem::failed(
             "source.column_types",
-            unsupported.join("; "),
-            "remove these tables from the selection, or change the column types",
+            &F::ColumnTypesUnsupported {
+                columns: unsupported.join("; "),
+            },
         )
     });
     out.push(if no_columns {
@@ -391,18 +376,18 @@ async fn select_privilege_item(conn: &mut Conn, tables: &[TableId]) -> CheckItem
         }
     }
     if denied.is_empty() {
-        CheckItem::pass(
+        CheckItem::passed(
             NAME,
-            format!(
-                "the sync user can SELECT from all {} existing selected tables",
-                tables.len()
-            ),
+            &F::SelectOk {
+                count: tables.len(),
+            },
         )
     } else {
-        CheckItem::fail(
+        CheckItem::failed(
             NAME,
-            format!("the sync user cannot read {}", denied.join("; ")),
-            "GRANT SELECT ON each database (or table) TO the sync user",
+            &F::SelectDenied {
+                tables: denied.join("; "),
+            },
         )
     }
 }

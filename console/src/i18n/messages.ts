@@ -1,0 +1,76 @@
+// What the server says, in the user's language: error answers, precheck items and events carry a
+// stable code and parameters (docs/message-codes.json lists them all), rendered here from
+// the dictionaries' `messages` section. The server's English is shown only for a code this
+// console does not know (a newer server), and for the rule codes whose message is the rule's
+// own text (INVALID_*; the advice is still by code).
+import type { TFunction, i18n as I18n } from 'i18next';
+
+export type Params = Record<string, string>;
+
+/** Parameters whose values are words of a known list, said in the user's language. */
+const VOCABULARY: Record<string, (value: string) => string> = {
+  what: (v) => `messages.what.${v}`,
+  state: (v) => `state.${v}`,
+  action: (v) => `messages.action.${v}`,
+  from: (v) => `state.${v}`,
+  to: (v) => `state.${v}`,
+  have: (v) => `users.roles.${v}`,
+  needed: (v) => `users.roles.${v}`,
+};
+
+/** The parameters with their list words translated (unknown words stay as sent). */
+export function localParams(t: TFunction, i18n: I18n, params: Params | undefined): Params {
+  const out: Params = {};
+  for (const [name, value] of Object.entries(params ?? {})) {
+    const key = VOCABULARY[name]?.(value);
+    out[name] = key && i18n.exists(key) ? t(key) : value;
+  }
+  return out;
+}
+
+/** The text of `key` with `params`, or `fallback` when it is missing or needs a param not sent. */
+function said(t: TFunction, i18n: I18n, key: string, params: Params, fallback: string): string;
+function said(t: TFunction, i18n: I18n, key: string, params: Params, fallback: string | null): string | null;
+function said(t: TFunction, i18n: I18n, key: string, params: Params, fallback: string | null): string | null {
+  if (!i18n.exists(key)) return fallback;
+  const text = t(key, params);
+  return text.includes('{{') ? fallback : text;
+}
+
+/** An error answer's message and advice by its code, else the server's English. */
+export function errorMessage(
+  t: TFunction,
+  i18n: I18n,
+  body: { code: string; params?: Params; message: string; advice?: string | null },
+): { message: string; advice: string | null } {
+  const base = `messages.errors.${body.code}`;
+  const params = localParams(t, i18n, body.params);
+  return {
+    message: said(t, i18n, `${base}.message`, params, body.message),
+    advice: said(t, i18n, `${base}.advice`, params, body.advice ?? null),
+  };
+}
+
+/** A precheck item's finding and fix by its code, else the server's English. */
+export function precheckMessage(
+  t: TFunction,
+  i18n: I18n,
+  item: { status: string; code?: string | null; params?: Params; message: string; fix?: string | null },
+): { detail: string; fix: string | null } {
+  const fix = item.status === 'pass' ? null : (item.fix ?? null);
+  if (!item.code) return { detail: item.message, fix };
+  const base = `messages.precheck.${item.code}`;
+  const params = localParams(t, i18n, item.params);
+  const detail = said(t, i18n, `${base}.detail`, params, null);
+  if (detail === null) return { detail: item.message, fix };
+  return {
+    detail,
+    fix: item.status === 'pass' ? null : said(t, i18n, `${base}.fix`, params, t('messages.notChecked')),
+  };
+}
+
+/** An event's text by its code (state changes), else the server's English. */
+export function eventMessage(t: TFunction, i18n: I18n, event: { code?: string | null; params?: Params; message: string }): string {
+  if (!event.code) return event.message;
+  return said(t, i18n, `messages.events.${event.code}`, localParams(t, i18n, event.params), event.message);
+}
