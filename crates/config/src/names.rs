@@ -2,16 +2,25 @@
 
 use std::fmt;
 
-/// Whether `c` is a Chinese character: a CJK Unified Ideograph (basic block and extensions
-/// A–H) or a CJK Compatibility Ideograph. Chinese punctuation is not included.
+/// The code point ranges (inclusive) of Chinese characters: CJK Unified Ideographs (basic
+/// block and extensions A–I) and CJK Compatibility Ideographs. Published to the console
+/// (`obsync_server::rules`) so it finds the same characters.
+pub const CHINESE_RANGES: [(u32, u32); 6] = [
+    (0x3400, 0x4DBF),   // Extension A
+    (0x4E00, 0x9FFF),   // Unified Ideographs
+    (0xF900, 0xFAFF),   // Compatibility Ideographs
+    (0x20000, 0x2EBEF), // Extensions B-F and I
+    (0x2F800, 0x2FA1F), // Compatibility Ideographs Supplement
+    (0x30000, 0x323AF), // Extensions G-H
+];
+
+/// Whether `c` is a Chinese character (see [`CHINESE_RANGES`]). Chinese punctuation is
+/// not included.
 pub fn is_chinese_char(c: char) -> bool {
-    matches!(c as u32,
-        0x3400..=0x4DBF      // Extension A
-        | 0x4E00..=0x9FFF    // Unified Ideographs
-        | 0xF900..=0xFAFF    // Compatibility Ideographs
-        | 0x20000..=0x2EBEF  // Extensions B-F and I
-        | 0x2F800..=0x2FA1F  // Compatibility Ideographs Supplement
-        | 0x30000..=0x323AF) // Extensions G-H
+    let c = c as u32;
+    CHINESE_RANGES
+        .iter()
+        .any(|&(first, last)| (first..=last).contains(&c))
 }
 
 /// Whether `s` contains a Chinese character (see [`is_chinese_char`]).

@@ -23,6 +23,7 @@ pub mod model;
 pub mod names;
 pub mod passwords;
 pub mod roles;
+pub mod rules;
 pub mod runtime;
 pub mod secrets;
 pub mod service;
