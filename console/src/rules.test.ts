@@ -28,6 +28,15 @@ describe('the rules come from the server', () => {
     expect(checkName('data_source_name', 'a'.repeat(33))?.values).toEqual({ max: 32 });
   });
 
+  it('refuse control and invisible characters in every name', () => {
+    for (const rule of ['data_source_name', 'tag_name'] as const) {
+      expect(checkName(rule, 'evil\u202etxt'), rule).toEqual({ key: 'rules.generic.hidden', values: { code: 'U+202E' } });
+      expect(checkName(rule, 'zero\u200bwidth')?.values).toEqual({ code: 'U+200B' });
+      expect(checkName(rule, 'a\u0007b')?.values).toEqual({ code: 'U+0007' });
+      expect(checkName(rule, '订单-ünïcödé')).toBeNull();
+    }
+  });
+
   it('judge user names by their characters and passwords by their length in bytes', () => {
     expect(checkName('username', 'ops.team_1@corp-x')).toBeNull();
     expect(checkName('username', 'ops/team')).toEqual({ key: 'rules.generic.chars', values: { char: '/', allowed: '._-@' } });

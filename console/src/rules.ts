@@ -33,13 +33,23 @@ export const RULES = generated as {
   topic: { name: NameRule; batch_template: string };
   objects: { unmappable_chars: string; chinese_ranges: [number, number][] };
   max_tags: number;
+  hidden_ranges: [number, number][];
 };
 
 export type NamedRule = 'data_source_name' | 'project_name' | 'tag_name' | 'username' | 'password';
 
-export function isChineseChar(c: string): boolean {
+const inRanges = (c: string, ranges: [number, number][]) => {
   const code = c.codePointAt(0) ?? 0;
-  return RULES.objects.chinese_ranges.some(([first, last]) => code >= first && code <= last);
+  return ranges.some(([first, last]) => code >= first && code <= last);
+};
+
+export function isChineseChar(c: string): boolean {
+  return inRanges(c, RULES.objects.chinese_ranges);
+}
+
+/** A control or invisible format character, which no name may hold (it makes a name look like another). */
+export function isHiddenChar(c: string): boolean {
+  return inRanges(c, RULES.hidden_ranges);
 }
 
 export function hasChinese(name: string): boolean {
@@ -71,6 +81,8 @@ export function checkName(rule: NamedRule, value: string): RuleError | null {
   if (value.length === 0) return null;
   if ([...value].length < r.min_chars) return { key: 'rules.generic.tooShort', values: { min: r.min_chars } };
   if (length(rule, value) > r.max_chars) return { key: 'rules.generic.tooLong', values: { max: r.max_chars } };
+  const hidden = rule === 'password' ? undefined : [...value].find(isHiddenChar);
+  if (hidden !== undefined) return { key: 'rules.generic.hidden', values: { code: `U+${hidden.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}` } };
   const bad = badChar(r, value);
   if (bad !== null) {
     if (/\s/u.test(bad)) return { key: 'rules.generic.noSpaces' };

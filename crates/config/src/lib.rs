@@ -71,7 +71,8 @@ pub use file::{
 pub use format_options::{FormatChoices, SchemaRegistry};
 pub use names::{
     contains_chinese, hidden_char, is_chinese_char, is_format_char, InvalidProjectName, InvalidTag,
-    ProjectName, Tag, CHINESE_RANGES, PROJECT_NAME_MAX_CHARS, TAG_MAX_CHARS,
+    ProjectName, Tag, CHINESE_RANGES, CONTROL_RANGES, FORMAT_RANGES, PROJECT_NAME_MAX_CHARS,
+    TAG_MAX_CHARS,
 };
 pub use objects::{InvalidTablePattern, ObjectRule, Route, TablePattern, UNMAPPABLE_NAME_CHARS};
 pub use producer::ProducerSettings;

@@ -19,6 +19,9 @@ pub struct InputRules {
     pub objects: ObjectRule,
     /// Most tags a server holds.
     pub max_tags: usize,
+    /// Every name a user gives is refused with one of these inclusive code point ranges
+    /// in it: control and invisible format characters (`names::check_visible`).
+    pub hidden_ranges: Vec<(u32, u32)>,
 }
 
 /// A name's length (in characters) and, where restricted, its characters.
@@ -102,6 +105,11 @@ pub fn input_rules() -> InputRules {
             chinese_ranges: config::CHINESE_RANGES.to_vec(),
         },
         max_tags: crate::tags::MAX_TAGS,
+        hidden_ranges: config::CONTROL_RANGES
+            .iter()
+            .chain(config::FORMAT_RANGES.iter())
+            .copied()
+            .collect(),
     }
 }
 
