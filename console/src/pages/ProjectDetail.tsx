@@ -43,7 +43,7 @@ export function ProjectDetailPage() {
   const [releasing, setReleasing] = useState(false);
   const [toml, setToml] = useState<string | null>(null);
   const busy = rechecker.isPending ? 'precheck' : action.isPending ? action.variables.action : null;
-  // The last of the three to fail says what went wrong.
+  // Each request resets the others, so at most one of them holds an error.
   const actionError = rechecker.error ?? action.error ?? exporter.error;
   const resetErrors = () => [rechecker, action, exporter].forEach((m) => m.reset());
   const act = (a: LifecycleAction) => {
