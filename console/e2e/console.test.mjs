@@ -225,7 +225,8 @@ describe('console in Chromium against obsync server', () => {
     await field('ds-name').fill('has space');
     await explain.getByText('不能包含空格').waitFor();
     await field('ds-name').fill('n'.repeat(32));
-    await explain.waitFor({ state: 'detached' });
+    // The old message fades out: wait until none is left.
+    await waitFor('the name accepted', async () => (await explain.count()) === 0, { timeoutMs: 10_000, everyMs: 200 });
     // A name another data source has: the server's 409 lands on the name field.
     await field('ds-name').fill(`mariadb-${RUN}`);
     await field('ds-host').fill(env.MARIADB_HOST);

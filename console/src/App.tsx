@@ -47,7 +47,7 @@ function Shell() {
   const { t } = useTranslation();
   const navigate = useNavigate();
   const location = useLocation();
-  const logout = useLogout();
+  const logout = useLogout(() => navigate('/login'));
   const me = useQuery(meQuery);
   const [expired, setExpired] = useState(false);
   const [changingPassword, setChangingPassword] = useState(false);
@@ -89,7 +89,7 @@ function Shell() {
           <Button size="small" onClick={() => setChangingPassword(true)} data-testid="change-password">
             {t('password.title')}
           </Button>
-          <Button size="small" onClick={() => logout.mutate(undefined, { onSettled: () => navigate('/login') })} data-testid="logout">
+          <Button size="small" onClick={() => logout.mutate()} data-testid="logout">
             {t('nav.logout')}
           </Button>
         </Space>

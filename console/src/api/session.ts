@@ -17,12 +17,19 @@ export function useLogin() {
   });
 }
 
-/** Logs out; whatever the answer, nothing cached stays for the next user. */
-export function useLogout() {
+/**
+ * Logs out; whatever the answer, nothing cached stays for the next user. The cache is
+ * cleared and `leave` called in one go: a page still shown after the clear would ask
+ * for `/me` again at once and send the login page where it was.
+ */
+export function useLogout(leave: () => void) {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: () => del('/session').catch(() => undefined),
-    onSettled: () => queryClient.clear(),
+    onSettled: () => {
+      queryClient.clear();
+      leave();
+    },
   });
 }
 
