@@ -1,4 +1,5 @@
 // The session: who is logged in, logging in and out, the own password.
+import { useEffect } from 'react';
 import { queryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
 import { del, get, post, put } from './client';
 import type { Me } from './types';
@@ -18,19 +19,18 @@ export function useLogin() {
 }
 
 /**
- * Logs out; whatever the answer, nothing cached stays for the next user. The cache is
- * cleared and `leave` called in one go: a page still shown after the clear would ask
- * for `/me` again at once and send the login page where it was.
+ * Logs out and calls `leave` (to the login page), whatever the answer. The cache is not
+ * touched here: cleared while the shell is still shown, it would ask for `/me` again at
+ * once and send the login page back to where it was. The login page forgets it instead.
  */
 export function useLogout(leave: () => void) {
+  return useMutation({ mutationFn: () => del('/session').catch(() => undefined), onSettled: leave });
+}
+
+/** On the login page: nothing cached of the last session stays for the next user. */
+export function useForgetSession() {
   const queryClient = useQueryClient();
-  return useMutation({
-    mutationFn: () => del('/session').catch(() => undefined),
-    onSettled: () => {
-      queryClient.clear();
-      leave();
-    },
-  });
+  useEffect(() => queryClient.clear(), [queryClient]);
 }
 
 export function useChangePassword() {

@@ -1,7 +1,7 @@
 import { Button, Card, Form, Input, Space, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { useLocation, useNavigate } from 'react-router';
-import { useLogin } from '../api/session';
+import { useForgetSession, useLogin } from '../api/session';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { LanguageSwitch } from '../components/LanguageSwitch';
 
@@ -9,6 +9,7 @@ export function LoginPage() {
   const { t } = useTranslation();
   const navigate = useNavigate();
   const location = useLocation();
+  useForgetSession();
   const login = useLogin();
   const from = (location.state as { from?: string } | null)?.from ?? '/overview';
 
