@@ -28,7 +28,7 @@ impl Subject<'_> {
 }
 
 /// Records a change `actor` made to `subject`.
-pub fn record(
+pub async fn record(
     state: &AppState,
     actor: &Actor,
     subject: Subject<'_>,
@@ -38,12 +38,15 @@ pub fn record(
     let who = actor.who();
     let client = actor.client_text();
     tracing::info!(subject = kind, id, actor = %who, client = client.as_deref().unwrap_or("-"), "{message}");
-    state.store.add_audit(&AuditEntry {
-        subject: kind,
-        subject_id: id,
-        kind: EventKind::Audit,
-        actor: &who,
-        client: client.as_deref(),
-        message,
-    })
+    state
+        .store
+        .add_audit(&AuditEntry {
+            subject: kind,
+            subject_id: id,
+            kind: EventKind::Audit,
+            actor: &who,
+            client: client.as_deref(),
+            message,
+        })
+        .await
 }

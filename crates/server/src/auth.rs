@@ -69,33 +69,35 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Creates the first admin when there is no user: the password comes from
 /// `OBSYNC_ADMIN_PASSWORD`, or is generated and returned so the caller prints it once.
-pub fn ensure_admin(
+pub async fn ensure_admin(
     store: &dyn Store,
     env_password: Option<String>,
 ) -> Result<Option<String>, crate::ServerError> {
-    if store.user_count()? > 0 {
+    if store.user_count().await? > 0 {
         return Ok(None);
     }
     let (password, generated) = match env_password.filter(|p| !p.is_empty()) {
         Some(p) => (p, false),
         None => (new_token()[..20].to_string(), true),
     };
-    store.create_user(&NewUser {
-        username: ADMIN_USER,
-        password_hash: &crate::passwords::hash(&password)?,
-        role: Role::Admin,
-    })?;
+    store
+        .create_user(&NewUser {
+            username: ADMIN_USER,
+            password_hash: &crate::passwords::hash(&password)?,
+            role: Role::Admin,
+        })
+        .await?;
     Ok(generated.then_some(password))
 }
 
 /// Whether `env_password` (`OBSYNC_ADMIN_PASSWORD`) is not the stored admin's password:
 /// it only sets the password at the first start, and a changed variable would be
 /// ignored without a word. Checked once at start, off the async threads' hot path.
-pub fn env_password_differs(store: &dyn Store, env_password: Option<&str>) -> bool {
+pub async fn env_password_differs(store: &dyn Store, env_password: Option<&str>) -> bool {
     let Some(password) = env_password.filter(|p| !p.is_empty()) else {
         return false;
     };
-    match store.get_user(ADMIN_USER) {
+    match store.get_user(ADMIN_USER).await {
         Ok(Some(user)) => !crate::passwords::verify(password, &user.password_hash),
         _ => false,
     }
@@ -127,7 +129,7 @@ pub async fn verify_password(
     username: &str,
     password: &str,
 ) -> Result<Option<Role>> {
-    let user = state.store.get_user(username)?;
+    let user = state.store.get_user(username).await?;
     let (hash, role) = match &user {
         Some(u) => (u.password_hash.clone(), Some(u.role)),
         None => (crate::login::DUMMY_HASH.clone(), None),
@@ -175,7 +177,11 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
 
 /// The caller of a request: an unexpired API token (its role, never above its user's
 /// current one) or a session (its user's current role).
-pub fn caller(state: &AppState, headers: &HeaderMap, client: Option<IpAddr>) -> Option<Actor> {
+pub async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
+) -> Option<Actor> {
     let now = chrono::Utc::now().timestamp();
     if let Some(bearer) = headers
         .get(header::AUTHORIZATION)
@@ -185,8 +191,9 @@ pub fn caller(state: &AppState, headers: &HeaderMap, client: Option<IpAddr>) -> 
         let token = state
             .store
             .use_token(&token_hash(bearer.trim()), now)
+            .await
             .ok()??;
-        let user = state.store.get_user(&token.username).ok()??;
+        let user = state.store.get_user(&token.username).await.ok()??;
         return Some(Actor {
             username: token.username,
             role: token.role.min(user.role),
@@ -195,8 +202,12 @@ pub fn caller(state: &AppState, headers: &HeaderMap, client: Option<IpAddr>) -> 
         });
     }
     let token = session_token(headers)?;
-    let username = state.store.session_user(&token_hash(&token), now).ok()??;
-    let user = state.store.get_user(&username).ok()??;
+    let username = state
+        .store
+        .session_user(&token_hash(&token), now)
+        .await
+        .ok()??;
+    let user = state.store.get_user(&username).await.ok()??;
     Some(Actor {
         username,
         role: user.role,

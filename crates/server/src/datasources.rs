@@ -117,7 +117,7 @@ pub struct TlsInput {
 }
 
 /// Validates `input` and builds the record; secrets omitted here keep `old`'s.
-pub fn build_record(
+pub async fn build_record(
     state: &AppState,
     input: DataSourceInput,
     old: Option<&DataSourceRecord>,
@@ -137,7 +137,8 @@ pub fn build_record(
     }
     let taken = state
         .store
-        .list_datasources()?
+        .list_datasources()
+        .await?
         .into_iter()
         .any(|d| d.name == name && Some(&d.id) != old.map(|o| &o.id));
     if taken {

@@ -100,8 +100,8 @@ pub async fn import(state: &AppState, body: &str, actor: &Actor) -> Result<Proje
     let mut created = Vec::new();
     let mut new_tags = Vec::new();
     let result: Result<ProjectRecord> = async {
-        let source_id = source_datasource(state, source, &mut created)?;
-        let target_id = target_datasource(state, target, &mut created)?;
+        let source_id = source_datasource(state, source, &mut created).await?;
+        let target_id = target_datasource(state, target, &mut created).await?;
         if !created.is_empty() && actor.role < Role::Admin {
             return Err(Error::Forbidden {
                 have: actor.role,
@@ -114,7 +114,7 @@ pub async fn import(state: &AppState, body: &str, actor: &Actor) -> Result<Proje
             }));
         }
         let ProjectSection { name, tags: names } = project;
-        let tag_ids = tags(state, names, &mut new_tags)?;
+        let tag_ids = tags(state, names, &mut new_tags).await?;
         let spec = ProjectSpec {
             name,
             tag_ids,
@@ -134,12 +134,13 @@ pub async fn import(state: &AppState, body: &str, actor: &Actor) -> Result<Proje
                     actor,
                     crate::audit::Subject::DataSource(id),
                     "created the data source (project import)",
-                )?;
+                )
+                .await?;
             }
         }
         Err(_) => {
             for id in created {
-                if let Err(e) = state.store.delete_datasource(&id, None) {
+                if let Err(e) = state.store.delete_datasource(&id, None).await {
                     tracing::warn!(datasource = %id, error = %obsync_model::ErrorChain(&e), "cannot remove a data source of a failed import");
                 }
             }
@@ -255,7 +256,7 @@ fn password(given: Option<String>, field: &str) -> Result<String> {
     ))
 }
 
-fn source_datasource(
+async fn source_datasource(
     state: &AppState,
     s: SourceSection,
     created: &mut Vec<String>,
@@ -295,7 +296,7 @@ fn source_datasource(
         .map_err(|_| invalid("source.port", "source.port is out of range", "use 1-65535"))?;
     let tls = source_tls(tls)?;
     let mode = tls.as_ref().map(|t| t.mode).unwrap_or_default();
-    let existing = state.store.list_datasources()?.into_iter().find(|d| {
+    let existing = state.store.list_datasources().await?.into_iter().find(|d| {
         d.kind == kind
             && d.source.as_ref().is_some_and(|r| {
                 r.host == host
@@ -308,7 +309,7 @@ fn source_datasource(
         return Ok(d.id);
     }
     let input = DataSourceInput {
-        name: unique_name(state, &format!("{}-{host}-{port}", kind.as_str()))?,
+        name: unique_name(state, &format!("{}-{host}-{port}", kind.as_str())).await?,
         kind,
         description: Some("imported".into()),
         source: Some(SourceInput {
@@ -320,7 +321,7 @@ fn source_datasource(
         }),
         kafka: None,
     };
-    store_new(state, input, created)
+    store_new(state, input, created).await
 }
 
 /// `[source.tls]`: its mode carries over; its files do not (they are paths on another
@@ -371,7 +372,7 @@ fn source_tls(tls: Option<SourceTlsSection>) -> Result<Option<SourceTlsInput>> {
     }))
 }
 
-fn target_datasource(
+async fn target_datasource(
     state: &AppState,
     t: TargetSection,
     created: &mut Vec<String>,
@@ -409,7 +410,8 @@ fn target_datasource(
     // plaintext data source at the same address, nor one SASL identity on another's.
     let same_brokers: Vec<DataSourceRecord> = state
         .store
-        .list_datasources()?
+        .list_datasources()
+        .await?
         .into_iter()
         .filter(|d| {
             d.kafka
@@ -487,7 +489,8 @@ fn target_datasource(
         name: unique_name(
             state,
             &format!("kafka-{}", bootstrap.split(',').next().unwrap_or("")),
-        )?,
+        )
+        .await?,
         kind: DataSourceKind::Kafka,
         description: Some("imported".into()),
         source: None,
@@ -498,7 +501,7 @@ fn target_datasource(
             tls: None,
         }),
     };
-    store_new(state, input, created)
+    store_new(state, input, created).await
 }
 
 /// What differs between the file's `[target.sasl]` (mechanism canonical) and data source
@@ -566,19 +569,19 @@ fn tls_difference(file: Option<&TlsSection>, k: &crate::model::KafkaRecord) -> O
     }
 }
 
-fn store_new(
+async fn store_new(
     state: &AppState,
     input: DataSourceInput,
     created: &mut Vec<String>,
 ) -> Result<String> {
-    let record: DataSourceRecord = build_record(state, input, None)?;
-    state.store.put_datasource(&record)?;
+    let record: DataSourceRecord = build_record(state, input, None).await?;
+    state.store.put_datasource(&record).await?;
     created.push(record.id.clone());
     Ok(record.id)
 }
 
 /// A data source name from `base` (spaces removed, 32 characters at most) that is free.
-fn unique_name(state: &AppState, base: &str) -> Result<String> {
+async fn unique_name(state: &AppState, base: &str) -> Result<String> {
     let base: String = base
         .chars()
         .filter(|c| !c.is_whitespace())
@@ -586,7 +589,8 @@ fn unique_name(state: &AppState, base: &str) -> Result<String> {
         .collect();
     let taken: Vec<String> = state
         .store
-        .list_datasources()?
+        .list_datasources()
+        .await?
         .into_iter()
         .map(|d| d.name)
         .collect();
@@ -601,8 +605,8 @@ fn unique_name(state: &AppState, base: &str) -> Result<String> {
 
 /// The ids of the file's tags: existing ones by name, new ones judged by the tags API's
 /// rules and cap and pushed to `created` (stored only once the project is accepted).
-fn tags(state: &AppState, names: Vec<String>, created: &mut Vec<Tag>) -> Result<Vec<String>> {
-    let all = state.store.list_tags()?;
+async fn tags(state: &AppState, names: Vec<String>, created: &mut Vec<Tag>) -> Result<Vec<String>> {
+    let all = state.store.list_tags().await?;
     let mut ids = Vec::new();
     for name in names {
         let name = name.trim();
@@ -611,6 +615,7 @@ fn tags(state: &AppState, names: Vec<String>, created: &mut Vec<Tag>) -> Result<
             Some(t) => ids.push(t.id.clone()),
             None => {
                 let tag = crate::tags::new_tag(state, name, created.len())
+                    .await
                     .map_err(|e| e.at_field("project.tags"))?;
                 ids.push(tag.id.clone());
                 created.push(tag);

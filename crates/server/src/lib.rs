@@ -150,7 +150,10 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, ServerError> {
 /// `obsync server reset-admin-password`: sets the password of user `admin` (creating it,
 /// or making it admin again, if needed) and ends its sessions. Works on the data
 /// directory of a stopped server; the change is in the audit trail.
-pub fn reset_admin_password(data_dir: &std::path::Path, password: &str) -> Result<(), ServerError> {
+pub async fn reset_admin_password(
+    data_dir: &std::path::Path,
+    password: &str,
+) -> Result<(), ServerError> {
     if let Some(problem) = auth::password_problem(password) {
         return Err(ServerError::WeakPassword { problem });
     }
@@ -163,23 +166,29 @@ pub fn reset_admin_password(data_dir: &std::path::Path, password: &str) -> Resul
     let _lock = lock_data_dir(data_dir)?;
     let store = SqliteStore::open(data_dir)?;
     let hash = passwords::hash(password)?;
-    if !store.set_user_password(auth::ADMIN_USER, &hash)? {
-        store.create_user(&store::NewUser {
-            username: auth::ADMIN_USER,
-            password_hash: &hash,
-            role: roles::Role::Admin,
-        })?;
+    if !store.set_user_password(auth::ADMIN_USER, &hash).await? {
+        store
+            .create_user(&store::NewUser {
+                username: auth::ADMIN_USER,
+                password_hash: &hash,
+                role: roles::Role::Admin,
+            })
+            .await?;
     }
-    store.set_user_role(auth::ADMIN_USER, roles::Role::Admin)?;
-    store.delete_sessions_of(auth::ADMIN_USER, None)?;
-    store.add_audit(&store::AuditEntry {
-        subject: "user",
-        subject_id: auth::ADMIN_USER,
-        kind: model::EventKind::Audit,
-        actor: "obsync server reset-admin-password",
-        client: None,
-        message: "reset the admin's password (its sessions ended)",
-    })?;
+    store
+        .set_user_role(auth::ADMIN_USER, roles::Role::Admin)
+        .await?;
+    store.delete_sessions_of(auth::ADMIN_USER, None).await?;
+    store
+        .add_audit(&store::AuditEntry {
+            subject: "user",
+            subject_id: auth::ADMIN_USER,
+            kind: model::EventKind::Audit,
+            actor: "obsync server reset-admin-password",
+            client: None,
+            message: "reset the admin's password (its sessions ended)",
+        })
+        .await?;
     Ok(())
 }
 
@@ -235,12 +244,12 @@ impl Server {
         let lock = lock_data_dir(&options.data_dir)?;
         let store = SqliteStore::open(&options.data_dir)?;
         let key = SecretKey::load_or_create(&options.data_dir)?;
-        if auth::env_password_differs(&store, options.admin_password.as_deref()) {
+        if auth::env_password_differs(&store, options.admin_password.as_deref()).await {
             tracing::warn!(
                 "OBSYNC_ADMIN_PASSWORD is not the stored password of user \"admin\": it only sets the password at the first start and is ignored now; unset it, or run `obsync server reset-admin-password` with the server stopped to make it the password"
             );
         }
-        let generated_admin_password = auth::ensure_admin(&store, options.admin_password)?;
+        let generated_admin_password = auth::ensure_admin(&store, options.admin_password).await?;
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
             .map_err(|source| ServerError::Listen {

@@ -29,7 +29,9 @@ struct Running {
     stop: Arc<Mutex<Option<StopReason>>>,
     /// The number of the run's last notice recorded as an event (each run numbers its
     /// notices from 1).
-    notices_seen: Arc<Mutex<u64>>,
+    /// Async: a sample and the run's end both record notices, and each holds it while
+    /// it awaits the store.
+    notices_seen: Arc<tokio::sync::Mutex<u64>>,
     /// Becomes true when the supervisor has recorded the outcome.
     done: watch::Receiver<bool>,
 }
@@ -104,7 +106,7 @@ impl Runtime {
 pub fn start(state: &AppState, id: &str, settings: Settings) {
     let handle = ProjectHandle::start(settings, state.project_dir(id));
     let stop = Arc::new(Mutex::new(None));
-    let notices_seen = Arc::new(Mutex::new(0));
+    let notices_seen = Arc::new(tokio::sync::Mutex::new(0));
     let (done_tx, done_rx) = watch::channel(false);
     state
         .runtime
@@ -125,7 +127,7 @@ pub fn start(state: &AppState, id: &str, settings: Settings) {
     tokio::spawn(async move {
         let outcome = handle.join().await;
         // The notices of the run's last seconds, which the sampler has not seen yet.
-        record_notices(&state, &id, &handle, &notices_seen);
+        record_notices(&state, &id, &handle, &notices_seen).await;
         let last = handle.status();
         let stop = *stop.lock().unwrap_or_else(|p| p.into_inner());
         {
@@ -137,7 +139,7 @@ pub fn start(state: &AppState, id: &str, settings: Settings) {
                 acked_messages: last.messages_acked,
                 stages: last.stages,
             };
-            if let Err(e) = record_outcome(&state, &id, ended) {
+            if let Err(e) = record_outcome(&state, &id, ended).await {
                 tracing::error!(project = %id, error = %obsync_model::ErrorChain(&e), "cannot record how the run ended");
             }
             state
@@ -180,8 +182,8 @@ fn outcome_event(ended: &RunEnd) -> (Event, Option<&'static str>) {
     }
 }
 
-fn record_outcome(state: &AppState, id: &str, ended: RunEnd) -> crate::error::Result<()> {
-    let Some(mut record) = state.store.get_project(id)? else {
+async fn record_outcome(state: &AppState, id: &str, ended: RunEnd) -> crate::error::Result<()> {
+    let Some(mut record) = state.store.get_project(id).await? else {
         return Ok(());
     };
     record.stage = Some(ended.stage);
@@ -195,10 +197,11 @@ fn record_outcome(state: &AppState, id: &str, ended: RunEnd) -> crate::error::Re
         let info = ErrorInfo::from_error(e);
         state
             .store
-            .add_event(id, EventKind::Error, "system", &info.message, &info.chain)?;
+            .add_event(id, EventKind::Error, "system", &info.message, &info.chain)
+            .await?;
         record.last_error = Some(info);
     }
-    crate::transition::apply(state, &mut record, event, "system", note)?;
+    crate::transition::apply(state, &mut record, event, "system", note).await?;
     Ok(())
 }
 
@@ -247,13 +250,13 @@ pub async fn sample_forever(state: AppState) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        sample_once(&state);
+        sample_once(&state).await;
     }
 }
 
-fn sample_once(state: &AppState) {
+async fn sample_once(state: &AppState) {
     let now = chrono::Utc::now().timestamp();
-    let running: Vec<(String, ProjectHandle, Arc<Mutex<u64>>)> = {
+    let running: Vec<(String, ProjectHandle, Arc<tokio::sync::Mutex<u64>>)> = {
         let running = state
             .runtime
             .running
@@ -273,13 +276,13 @@ fn sample_once(state: &AppState) {
             acked_messages: s.messages_acked,
         };
         state.runtime.record_point(&id, point);
-        if let Err(e) = state.store.add_metric(&id, &point) {
+        if let Err(e) = state.store.add_metric(&id, &point).await {
             tracing::warn!(project = %id, error = %obsync_model::ErrorChain(&e), "cannot store a metric point");
         }
-        record_notices(state, &id, &handle, &notices_seen);
-        record_stages(state, &id, &s.stages);
+        record_notices(state, &id, &handle, &notices_seen).await;
+        record_stages(state, &id, &s.stages).await;
     }
-    if let Err(e) = state.store.prune_metrics(now - HISTORY_SECONDS) {
+    if let Err(e) = state.store.prune_metrics(now - HISTORY_SECONDS).await {
         tracing::warn!(error = %obsync_model::ErrorChain(&e), "cannot prune the metric history");
     }
 }
@@ -287,19 +290,24 @@ fn sample_once(state: &AppState) {
 /// Saves the stages the run entered into the project's timeline, so that it survives a
 /// server killed before the run ends. Skipped while a lifecycle change holds the record
 /// (the next sample saves them): writing the record read before it would undo it.
-fn record_stages(state: &AppState, id: &str, entered: &[obsync_pipeline::status::StageEntered]) {
+async fn record_stages(
+    state: &AppState,
+    id: &str,
+    entered: &[obsync_pipeline::status::StageEntered],
+) {
     let Ok(_guard) = state.lifecycle.try_lock() else {
         return;
     };
-    let saved = state.store.get_project(id).and_then(|record| {
-        let Some(mut record) = record else {
+    let saved = async {
+        let Some(mut record) = state.store.get_project(id).await? else {
             return Ok(());
         };
         if crate::timeline::merge(&mut record.stages, entered) {
-            state.store.put_project(&record)?;
+            state.store.put_project(&record).await?;
         }
-        Ok(())
-    });
+        Ok::<_, crate::store::StoreError>(())
+    }
+    .await;
     if let Err(e) = saved {
         tracing::warn!(project = %id, error = %obsync_model::ErrorChain(&e), "cannot save the stage timeline; retrying at the next sample");
     }
@@ -307,14 +315,21 @@ fn record_stages(state: &AppState, id: &str, entered: &[obsync_pipeline::status:
 
 /// Records the run's notices numbered above the last one recorded as events; a notice
 /// whose event cannot be stored is logged, and the next sample tries it again.
-fn record_notices(state: &AppState, id: &str, handle: &ProjectHandle, seen: &Mutex<u64>) {
-    let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+async fn record_notices(
+    state: &AppState,
+    id: &str,
+    handle: &ProjectHandle,
+    seen: &tokio::sync::Mutex<u64>,
+) {
+    let mut seen = seen.lock().await;
     let since = handle.notices_since(*seen);
-    let stored = record_since(&mut seen, since, |message| {
+    let stored = record_since(&mut seen, since, |message| async move {
         state
             .store
-            .add_event(id, EventKind::Notice, "system", message, &[])
-    });
+            .add_event(id, EventKind::Notice, "system", &message, &[])
+            .await
+    })
+    .await;
     if let Err(e) = stored {
         tracing::warn!(project = %id, error = %obsync_model::ErrorChain(&e), "cannot record a notice as an event; retrying at the next sample");
     }
@@ -322,20 +337,21 @@ fn record_notices(state: &AppState, id: &str, handle: &ProjectHandle, seen: &Mut
 
 /// Hands `since`'s notices to `add` in order (first a line saying how many were missed,
 /// if any), moving `seen` past each one added; stops at the first failure.
-fn record_since<E>(
+async fn record_since<E, F: std::future::Future<Output = Result<(), E>>>(
     seen: &mut u64,
     since: NoticesSince,
-    mut add: impl FnMut(&str) -> Result<(), E>,
+    mut add: impl FnMut(String) -> F,
 ) -> Result<(), E> {
     if since.missed > 0 {
-        add(&format!(
+        add(format!(
             "{} notices came faster than they could be recorded and are not in the log",
             since.missed
-        ))?;
+        ))
+        .await?;
         *seen += since.missed;
     }
     for notice in since.notices {
-        add(&notice.message)?;
+        add(notice.message).await?;
         *seen = notice.number;
     }
     Ok(())
@@ -348,10 +364,14 @@ mod tests {
 
     /// Records `cell`'s notices after `seen` into `log`, as a sample does.
     fn sample(cell: &StatusCell, seen: &mut u64, log: &mut Vec<String>) {
-        record_since::<()>(seen, cell.notices_since(*seen), |m| {
-            log.push(m.to_string());
-            Ok(())
-        })
+        futures::executor::block_on(record_since::<(), _>(
+            seen,
+            cell.notices_since(*seen),
+            |m| {
+                log.push(m);
+                std::future::ready(Ok(()))
+            },
+        ))
         .unwrap();
     }
 
@@ -397,13 +417,14 @@ mod tests {
         let mut log = Vec::new();
         // The store fails on the third event.
         let since = cell.notices_since(seen);
-        let failed = record_since(&mut seen, since, |m| {
-            if log.len() == 2 {
-                return Err("disk full");
-            }
-            log.push(m.to_string());
-            Ok(())
-        });
+        let failed = futures::executor::block_on(record_since(&mut seen, since, |m| {
+            std::future::ready(if log.len() == 2 {
+                Err("disk full")
+            } else {
+                log.push(m);
+                Ok(())
+            })
+        }));
         assert_eq!(failed, Err("disk full"));
         assert_eq!(
             log[0],

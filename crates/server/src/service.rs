@@ -18,20 +18,20 @@ use crate::transition;
 
 /// Renders `spec` against the stored data sources and tags; `with_secrets` opens the
 /// sealed passwords (for running), else they stay variable names (for export).
-pub fn render(state: &AppState, spec: &ProjectSpec, with_secrets: bool) -> Result<Rendered> {
-    render_with(state, spec, with_secrets, &[])
+pub async fn render(state: &AppState, spec: &ProjectSpec, with_secrets: bool) -> Result<Rendered> {
+    render_with(state, spec, with_secrets, &[]).await
 }
 
 /// [`render`], with `new_tags` (not stored yet) known besides the stored ones.
-fn render_with(
+async fn render_with(
     state: &AppState,
     spec: &ProjectSpec,
     with_secrets: bool,
     new_tags: &[Tag],
 ) -> Result<Rendered> {
-    let source = state.store.get_datasource(&spec.source_id)?;
-    let target = state.store.get_datasource(&spec.target_id)?;
-    let mut tags = state.store.list_tags()?;
+    let source = state.store.get_datasource(&spec.source_id).await?;
+    let target = state.store.get_datasource(&spec.target_id).await?;
+    let mut tags = state.store.list_tags().await?;
     tags.extend_from_slice(new_tags);
     let ctx = SpecContext {
         source: source.as_ref(),
@@ -46,25 +46,30 @@ fn render_with(
 }
 
 /// The validated config of `spec` (the project file's rules).
-pub fn config(state: &AppState, spec: &ProjectSpec) -> Result<ProjectConfig> {
-    Ok(render(state, spec, true)?.config(chrono::Utc::now().timestamp())?)
+pub async fn config(state: &AppState, spec: &ProjectSpec) -> Result<ProjectConfig> {
+    Ok(render(state, spec, true)
+        .await?
+        .config(chrono::Utc::now().timestamp())?)
 }
 
 /// The validated config of `spec` with its secrets unopened (empty): for judging and
 /// reading a definition, never for connecting.
-pub fn config_unopened(state: &AppState, spec: &ProjectSpec) -> Result<ProjectConfig> {
-    Ok(render(state, spec, false)?.config_unopened(chrono::Utc::now().timestamp())?)
+pub async fn config_unopened(state: &AppState, spec: &ProjectSpec) -> Result<ProjectConfig> {
+    Ok(render(state, spec, false)
+        .await?
+        .config_unopened(chrono::Utc::now().timestamp())?)
 }
 
 /// The engine's settings for `spec`.
-pub fn settings(state: &AppState, spec: &ProjectSpec) -> Result<Settings> {
-    Ok(Settings::from_config(config(state, spec)?))
+pub async fn settings(state: &AppState, spec: &ProjectSpec) -> Result<Settings> {
+    Ok(Settings::from_config(config(state, spec).await?))
 }
 
-pub fn get(state: &AppState, id: &str) -> Result<ProjectRecord> {
+pub async fn get(state: &AppState, id: &str) -> Result<ProjectRecord> {
     state
         .store
-        .get_project(id)?
+        .get_project(id)
+        .await?
         .ok_or_else(|| Error::not_found("project", id))
 }
 
@@ -74,13 +79,8 @@ fn check(record: &ProjectRecord, action: Action) -> Result<()> {
     Ok(())
 }
 
-fn audit(state: &AppState, id: &str, actor: &Actor, message: &str) -> Result<()> {
-    Ok(crate::audit::record(
-        state,
-        actor,
-        crate::audit::Subject::Project(id),
-        message,
-    )?)
+async fn audit(state: &AppState, id: &str, actor: &Actor, message: &str) -> Result<()> {
+    Ok(crate::audit::record(state, actor, crate::audit::Subject::Project(id), message).await?)
 }
 
 /// Saves a new project (not started) after validating its spec.
@@ -96,9 +96,11 @@ pub async fn create_with_tags(
     new_tags: &[Tag],
 ) -> Result<ProjectRecord> {
     crate::names::check_visible("name", &spec.name)?;
-    render_with(state, &spec, false, new_tags)?.config_unopened(chrono::Utc::now().timestamp())?;
+    render_with(state, &spec, false, new_tags)
+        .await?
+        .config_unopened(chrono::Utc::now().timestamp())?;
     for tag in new_tags {
-        state.store.put_tag(tag)?;
+        state.store.put_tag(tag).await?;
     }
     let now = now_rfc3339();
     let record = ProjectRecord {
@@ -116,13 +118,14 @@ pub async fn create_with_tags(
         revision: 0,
     };
     let mut record = record;
-    record.revision = state.store.put_project(&record)?;
+    record.revision = state.store.put_project(&record).await?;
     audit(
         state,
         &record.id,
         actor,
         &format!("created project {:?}", record.spec.name),
-    )?;
+    )
+    .await?;
     Ok(record)
 }
 
@@ -145,22 +148,23 @@ pub async fn update_at(
     expected: Option<u64>,
 ) -> Result<ProjectRecord> {
     let _guard = state.lifecycle.lock().await;
-    let mut record = get(state, id)?;
+    let mut record = get(state, id).await?;
     crate::store::check_revision("project", id, expected, record.revision)?;
     check(&record, Action::Edit)?;
     // Judged after the id and the state: a definition for a project that does not exist
     // or cannot be edited answers 404 or 409, not its validation errors.
     crate::names::check_visible("name", &spec.name)?;
-    config_unopened(state, &spec)?;
+    config_unopened(state, &spec).await?;
     record.spec = spec;
-    audit(state, id, actor, "edited the definition")?;
+    audit(state, id, actor, "edited the definition").await?;
     transition::apply(
         state,
         &mut record,
         Event::Act(Action::Edit),
         &actor.who(),
         None,
-    )?;
+    )
+    .await?;
     Ok(record)
 }
 
@@ -176,10 +180,13 @@ pub async fn delete_at(
     expected: Option<u64>,
 ) -> Result<()> {
     let _guard = state.lifecycle.lock().await;
-    let record = get(state, id)?;
+    let record = get(state, id).await?;
     crate::store::check_revision("project", id, expected, record.revision)?;
     check(&record, Action::Delete)?;
-    state.store.delete_project(id, Some(record.revision))?;
+    state
+        .store
+        .delete_project(id, Some(record.revision))
+        .await?;
     state.runtime.forget(id);
     let dir = state.project_dir(id);
     if dir.exists() {
@@ -192,7 +199,8 @@ pub async fn delete_at(
         id,
         actor,
         &format!("deleted project {:?}", record.spec.name),
-    )?;
+    )
+    .await?;
     Ok(())
 }
 
@@ -200,7 +208,7 @@ pub async fn delete_at(
 pub async fn precheck(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectRecord> {
     let (before, spec) = {
         let _guard = state.lifecycle.lock().await;
-        let mut record = get(state, id)?;
+        let mut record = get(state, id).await?;
         let before = record.state;
         transition::apply(
             state,
@@ -208,27 +216,29 @@ pub async fn precheck(state: &AppState, id: &str, actor: &Actor) -> Result<Proje
             Event::Act(Action::Precheck),
             &actor.who(),
             None,
-        )?;
+        )
+        .await?;
         (before, record.spec)
     };
-    let items = match settings(state, &spec) {
+    let items = match settings(state, &spec).await {
         Ok(settings) => obsync_pipeline::precheck::run(&settings, &state.project_dir(id)).await,
         Err(e) => {
             let _guard = state.lifecycle.lock().await;
-            let mut record = get(state, id)?;
+            let mut record = get(state, id).await?;
             transition::apply(
                 state,
                 &mut record,
                 Event::PrecheckAborted { from: before },
                 "system",
                 None,
-            )?;
+            )
+            .await?;
             return Err(e);
         }
     };
     let passed = obsync_pipeline::precheck::passed(&items);
     let _guard = state.lifecycle.lock().await;
-    let mut record = get(state, id)?;
+    let mut record = get(state, id).await?;
     record.precheck = Some(PrecheckRecord {
         passed,
         checked_at: now_rfc3339(),
@@ -244,37 +254,39 @@ pub async fn precheck(state: &AppState, id: &str, actor: &Actor) -> Result<Proje
         } else {
             "precheck failed"
         },
-    )?;
+    )
+    .await?;
     let outcome = if passed {
         Event::PrecheckPassed
     } else {
         Event::PrecheckFailed
     };
-    transition::apply(state, &mut record, outcome, "system", None)?;
+    transition::apply(state, &mut record, outcome, "system", None).await?;
     Ok(record)
 }
 
 /// Starts a project whose current spec passed its precheck.
 pub async fn start(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectRecord> {
     let _guard = state.lifecycle.lock().await;
-    let mut record = get(state, id)?;
+    let mut record = get(state, id).await?;
     check(&record, Action::Start)?;
     if !record.precheck_passed() {
         return Err(Error::PrecheckRequired);
     }
-    let settings = settings(state, &record.spec)?;
+    let settings = settings(state, &record.spec).await?;
     record.last_error = None;
     record.stage = Some(Stage::FIRST);
     // A start begins the project's life: its timeline starts over.
     record.stages.clear();
-    audit(state, id, actor, "started")?;
+    audit(state, id, actor, "started").await?;
     transition::apply(
         state,
         &mut record,
         Event::Act(Action::Start),
         &actor.who(),
         None,
-    )?;
+    )
+    .await?;
     crate::runtime::start(state, id, settings);
     Ok(record)
 }
@@ -283,9 +295,9 @@ pub async fn start(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectR
 pub async fn pause(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectRecord> {
     {
         let _guard = state.lifecycle.lock().await;
-        let mut record = get(state, id)?;
+        let mut record = get(state, id).await?;
         check(&record, Action::Pause)?;
-        audit(state, id, actor, "paused")?;
+        audit(state, id, actor, "paused").await?;
         // The state stays `running` until the run has stopped (`RunStopped`).
         transition::apply(
             state,
@@ -293,27 +305,29 @@ pub async fn pause(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectR
             Event::Act(Action::Pause),
             &actor.who(),
             None,
-        )?;
+        )
+        .await?;
     }
     crate::runtime::pause(state, id).await;
-    get(state, id)
+    get(state, id).await
 }
 
 /// Resumes a paused or failed project from its checkpoint.
 pub async fn resume(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectRecord> {
     let _guard = state.lifecycle.lock().await;
-    let mut record = get(state, id)?;
+    let mut record = get(state, id).await?;
     check(&record, Action::Resume)?;
-    let settings = settings(state, &record.spec)?;
+    let settings = settings(state, &record.spec).await?;
     record.last_error = None;
-    audit(state, id, actor, "resumed")?;
+    audit(state, id, actor, "resumed").await?;
     transition::apply(
         state,
         &mut record,
         Event::Act(Action::Resume),
         &actor.who(),
         None,
-    )?;
+    )
+    .await?;
     crate::runtime::start(state, id, settings);
     Ok(record)
 }
@@ -321,30 +335,31 @@ pub async fn resume(state: &AppState, id: &str, actor: &Actor) -> Result<Project
 /// Releases a project for good (paused, failed or finished ones only).
 pub async fn release(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectRecord> {
     let _guard = state.lifecycle.lock().await;
-    let mut record = get(state, id)?;
+    let mut record = get(state, id).await?;
     check(&record, Action::Release)?;
-    audit(state, id, actor, "released")?;
+    audit(state, id, actor, "released").await?;
     transition::apply(
         state,
         &mut record,
         Event::Act(Action::Release),
         &actor.who(),
         None,
-    )?;
+    )
+    .await?;
     // Nothing runs in the states release is allowed from; releasing ends at once.
-    transition::apply(state, &mut record, Event::ReleaseDone, "system", None)?;
+    transition::apply(state, &mut record, Event::ReleaseDone, "system", None).await?;
     Ok(record)
 }
 
 /// A new, unstarted project with the same definition and " copy" naming.
 pub async fn clone(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectRecord> {
-    let record = get(state, id)?;
+    let record = get(state, id).await?;
     let mut spec = record.spec;
     let mut name: String = spec.name.chars().take(60).collect();
     name.push_str("copy");
     spec.name = name;
     let copy = create(state, spec, actor).await?;
-    audit(state, id, actor, &format!("cloned as {}", copy.id))?;
+    audit(state, id, actor, &format!("cloned as {}", copy.id)).await?;
     Ok(copy)
 }
 
@@ -352,13 +367,14 @@ pub async fn clone(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectR
 /// prechecks and releases are settled ([`Event::ServerStarted`]).
 pub async fn recover(state: &AppState) -> Result<()> {
     let _guard = state.lifecycle.lock().await;
-    for mut record in state.store.list_projects()? {
+    for mut record in state.store.list_projects().await? {
         let since = chrono::Utc::now().timestamp() - crate::runtime::HISTORY_SECONDS;
-        state
-            .runtime
-            .load_history(&record.id, state.store.metrics_since(&record.id, since)?);
+        state.runtime.load_history(
+            &record.id,
+            state.store.metrics_since(&record.id, since).await?,
+        );
         if record.state == ProjectState::Running {
-            match settings(state, &record.spec) {
+            match settings(state, &record.spec).await {
                 Ok(settings) => {
                     transition::apply(
                         state,
@@ -366,24 +382,28 @@ pub async fn recover(state: &AppState) -> Result<()> {
                         Event::ServerStarted,
                         "system",
                         Some("resuming from the checkpoint after a server start"),
-                    )?;
+                    )
+                    .await?;
                     crate::runtime::start(state, &record.id, settings);
                 }
                 Err(e) => {
                     let info = ErrorInfo::from_error(&e);
-                    state.store.add_event(
-                        &record.id,
-                        EventKind::Error,
-                        "system",
-                        &info.message,
-                        &info.chain,
-                    )?;
+                    state
+                        .store
+                        .add_event(
+                            &record.id,
+                            EventKind::Error,
+                            "system",
+                            &info.message,
+                            &info.chain,
+                        )
+                        .await?;
                     record.last_error = Some(info);
-                    transition::apply(state, &mut record, Event::RunFailed, "system", None)?;
+                    transition::apply(state, &mut record, Event::RunFailed, "system", None).await?;
                 }
             }
         } else if lifecycle::next(record.state, Event::ServerStarted)? != record.state {
-            transition::apply(state, &mut record, Event::ServerStarted, "system", None)?;
+            transition::apply(state, &mut record, Event::ServerStarted, "system", None).await?;
         }
     }
     Ok(())

@@ -11,7 +11,7 @@ pub const MAX_TAGS: usize = 100;
 pub const TAG_MAX_CHARS: usize = 20;
 
 /// `name` trimmed, if it is a valid tag name no other tag than `own_id` carries.
-pub fn checked_name(state: &AppState, name: &str, own_id: Option<&str>) -> Result<String> {
+pub async fn checked_name(state: &AppState, name: &str, own_id: Option<&str>) -> Result<String> {
     let name = name.trim();
     crate::names::check_visible("name", name)?;
     let count = name.chars().count();
@@ -34,7 +34,8 @@ pub fn checked_name(state: &AppState, name: &str, own_id: Option<&str>) -> Resul
     }
     if state
         .store
-        .list_tags()?
+        .list_tags()
+        .await?
         .iter()
         .any(|t| t.name == name && Some(t.id.as_str()) != own_id)
     {
@@ -48,9 +49,9 @@ pub fn checked_name(state: &AppState, name: &str, own_id: Option<&str>) -> Resul
 
 /// A new tag named `name`, judged by the tags' rules and their cap, not yet stored;
 /// `pending` tags are about to be stored with it (an import's).
-pub fn new_tag(state: &AppState, name: &str, pending: usize) -> Result<Tag> {
-    let name = checked_name(state, name, None)?;
-    if state.store.list_tags()?.len() + pending >= MAX_TAGS {
+pub async fn new_tag(state: &AppState, name: &str, pending: usize) -> Result<Tag> {
+    let name = checked_name(state, name, None).await?;
+    if state.store.list_tags().await?.len() + pending >= MAX_TAGS {
         return Err(Error::TooMany {
             what: "tag",
             limit: MAX_TAGS,

@@ -14,7 +14,7 @@ use crate::state::AppState;
 /// it. A state event (`from → to`, and `note` when given) is logged when the state
 /// changes or a note says something happened anyway (a resume at a server start).
 /// Refused events change nothing.
-pub fn apply(
+pub async fn apply(
     state: &AppState,
     record: &mut ProjectRecord,
     event: Event,
@@ -32,12 +32,13 @@ pub fn apply(
     if let Some(message) = message {
         state
             .store
-            .add_event(&record.id, EventKind::State, actor, &message, &[])?;
+            .add_event(&record.id, EventKind::State, actor, &message, &[])
+            .await?;
     }
     record.state = to;
     record.updated_at = now_rfc3339();
     // Compare-and-swap at the revision the caller read; the record follows the store.
-    record.revision = state.store.put_project(record)?;
+    record.revision = state.store.put_project(record).await?;
     Ok(to)
 }
 

@@ -63,9 +63,9 @@ struct Counters {
 }
 
 /// Starts a verify run of project `id`; refused while one runs.
-pub fn start(state: &AppState, id: &str, actor: &Actor) -> Result<VerifyRun> {
-    let record = crate::service::get(state, id)?;
-    let settings = crate::service::settings(state, &record.spec)?;
+pub async fn start(state: &AppState, id: &str, actor: &Actor) -> Result<VerifyRun> {
+    let record = crate::service::get(state, id).await?;
+    let settings = crate::service::settings(state, &record.spec).await?;
     let run = Arc::new(Mutex::new(VerifyRun {
         started_at: now_rfc3339(),
         started_by: actor.who(),
@@ -89,7 +89,8 @@ pub fn start(state: &AppState, id: &str, actor: &Actor) -> Result<VerifyRun> {
         actor,
         crate::audit::Subject::Project(id),
         "verify started",
-    )?;
+    )
+    .await?;
     let progress_run = run.clone();
     // Called from blocking threads too; the counters are per topic/table, summed here.
     let seen: Arc<Mutex<Counters>> = Default::default();
@@ -119,33 +120,37 @@ pub fn start(state: &AppState, id: &str, actor: &Actor) -> Result<VerifyRun> {
     let project = id.to_string();
     tokio::spawn(async move {
         let result = verify::verify(&settings, &VerifyOptions::default(), progress).await;
-        let mut r = run.lock().expect("verify run lock");
-        r.finished_at = Some(now_rfc3339());
-        r.activity = None;
-        let message = match result {
-            Ok(report) => {
-                let message = if report.is_clean() {
-                    "verify finished: clean".to_string()
-                } else {
-                    "verify finished: differences found".to_string()
-                };
-                r.phase = RunPhase::Finished(Box::new(report));
-                message
-            }
-            Err(e) => {
-                let text = obsync_model::ErrorChain(&e).to_string();
-                r.phase = RunPhase::Failed(text.clone());
-                format!("verify failed: {text}")
+        let message = {
+            let mut r = run.lock().expect("verify run lock");
+            r.finished_at = Some(now_rfc3339());
+            r.activity = None;
+            match result {
+                Ok(report) => {
+                    let message = if report.is_clean() {
+                        "verify finished: clean".to_string()
+                    } else {
+                        "verify finished: differences found".to_string()
+                    };
+                    r.phase = RunPhase::Finished(Box::new(report));
+                    message
+                }
+                Err(e) => {
+                    let text = obsync_model::ErrorChain(&e).to_string();
+                    r.phase = RunPhase::Failed(text.clone());
+                    format!("verify failed: {text}")
+                }
             }
         };
-        drop(r);
-        if let Err(e) = store.add_event(
-            &project,
-            crate::model::EventKind::Notice,
-            "system",
-            &message,
-            &[],
-        ) {
+        if let Err(e) = store
+            .add_event(
+                &project,
+                crate::model::EventKind::Notice,
+                "system",
+                &message,
+                &[],
+            )
+            .await
+        {
             tracing::warn!(project, error = %obsync_model::ErrorChain(&e), "cannot record the verify result in the event log");
         }
     });

@@ -11,7 +11,7 @@ use crate::cli::{ResetAdminPasswordArgs, ServerArgs, ServerCommand};
 /// Serves until SIGINT/SIGTERM, then stops every project with a saved checkpoint.
 pub async fn execute(args: ServerArgs) -> anyhow::Result<ExitCode> {
     if let Some(ServerCommand::ResetAdminPassword(reset)) = args.command {
-        return reset_admin_password(reset);
+        return reset_admin_password(reset).await;
     }
     let server = Server::bind(ServerOptions {
         data_dir: args.data_dir.clone(),
@@ -45,7 +45,7 @@ pub async fn execute(args: ServerArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The new password from OBSYNC_ADMIN_PASSWORD, else stdin's first line; never printed.
-fn reset_admin_password(args: ResetAdminPasswordArgs) -> anyhow::Result<ExitCode> {
+async fn reset_admin_password(args: ResetAdminPasswordArgs) -> anyhow::Result<ExitCode> {
     let password = match std::env::var("OBSYNC_ADMIN_PASSWORD") {
         Ok(p) if !p.is_empty() => p,
         _ => {
@@ -60,7 +60,7 @@ fn reset_admin_password(args: ResetAdminPasswordArgs) -> anyhow::Result<ExitCode
             line.trim_end_matches(['\n', '\r']).to_string()
         }
     };
-    obsync_server::reset_admin_password(&args.data_dir, &password)?;
+    obsync_server::reset_admin_password(&args.data_dir, &password).await?;
     eprintln!(
         "the password of user \"admin\" in {} is reset and its sessions are ended",
         args.data_dir.display()

@@ -194,8 +194,8 @@ pub struct TopicItem {
     pub partitions: i32,
 }
 
-fn view(state: &AppState, ds: DataSourceRecord) -> ApiResult<DataSource> {
-    let used_by = used_by(state, &ds.id)?;
+async fn view(state: &AppState, ds: DataSourceRecord) -> ApiResult<DataSource> {
+    let used_by = used_by(state, &ds.id).await?;
     Ok(DataSource {
         source: ds.source.map(|s| SourceView {
             host: s.host,
@@ -247,10 +247,11 @@ fn view(state: &AppState, ds: DataSourceRecord) -> ApiResult<DataSource> {
     })
 }
 
-fn used_by(state: &AppState, id: &str) -> ApiResult<Vec<ProjectRef>> {
+async fn used_by(state: &AppState, id: &str) -> ApiResult<Vec<ProjectRef>> {
     Ok(state
         .store
-        .list_projects()?
+        .list_projects()
+        .await?
         .into_iter()
         .filter(|p| p.spec.source_id == id || p.spec.target_id == id)
         .map(|p| ProjectRef {
@@ -260,10 +261,11 @@ fn used_by(state: &AppState, id: &str) -> ApiResult<Vec<ProjectRef>> {
         .collect())
 }
 
-pub(crate) fn get_record(state: &AppState, id: &str) -> ApiResult<DataSourceRecord> {
+pub(crate) async fn get_record(state: &AppState, id: &str) -> ApiResult<DataSourceRecord> {
     state
         .store
-        .get_datasource(id)?
+        .get_datasource(id)
+        .await?
         .ok_or_else(|| ApiError::not_found("data source", id))
 }
 
@@ -274,13 +276,12 @@ async fn list_datasources(
     State(state): State<AppState>,
     Query(filter): Query<KindFilter>,
 ) -> ApiResult<Json<DataSourceList>> {
-    let items: Vec<DataSource> = state
-        .store
-        .list_datasources()?
-        .into_iter()
-        .filter(|d| filter.kind.is_none_or(|k| k == d.kind))
-        .map(|d| view(&state, d))
-        .collect::<ApiResult<_>>()?;
+    let mut items: Vec<DataSource> = Vec::new();
+    for d in state.store.list_datasources().await? {
+        if filter.kind.is_none_or(|k| k == d.kind) {
+            items.push(view(&state, d).await?);
+        }
+    }
     Ok(Json(DataSourceList {
         total: items.len() as u64,
         items,
@@ -295,11 +296,11 @@ async fn create_datasource(
     axum::Extension(actor): axum::Extension<Actor>,
     Json(input): Json<DataSourceInput>,
 ) -> ApiResult<(StatusCode, Json<DataSource>)> {
-    let mut record = build_record(&state, input, None)?;
-    record.revision = state.store.put_datasource(&record)?;
+    let mut record = build_record(&state, input, None).await?;
+    record.revision = state.store.put_datasource(&record).await?;
     let message = format!("created data source {:?}", record.name);
-    crate::audit::record(&state, &actor, Subject::DataSource(&record.id), &message)?;
-    Ok((StatusCode::CREATED, Json(view(&state, record)?)))
+    crate::audit::record(&state, &actor, Subject::DataSource(&record.id), &message).await?;
+    Ok((StatusCode::CREATED, Json(view(&state, record).await?)))
 }
 
 /// One data source; its `ETag` is its revision.
@@ -310,8 +311,8 @@ async fn get_datasource(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let record = get_record(&state, &id)?;
-    Ok((etag(record.revision), Json(view(&state, record)?)))
+    let record = get_record(&state, &id).await?;
+    Ok((etag(record.revision), Json(view(&state, record).await?)))
 }
 
 /// Edit a data source; omitted secrets are kept. With `If-Match`, only the revision it
@@ -328,7 +329,7 @@ async fn update_datasource(
     if_match: IfMatch,
     Json(input): Json<DataSourceInput>,
 ) -> ApiResult<impl IntoResponse> {
-    let old = get_record(&state, &id)?;
+    let old = get_record(&state, &id).await?;
     if_match.check("data source", &id, old.revision)?;
     if input.kind != old.kind {
         return Err(ApiError::bad_request(
@@ -337,12 +338,12 @@ async fn update_datasource(
             "create a new data source of the other kind",
         ));
     }
-    let mut record = build_record(&state, input, Some(&old))?;
+    let mut record = build_record(&state, input, Some(&old)).await?;
     // Compare-and-swap at the revision read above: a change made meanwhile is a 409.
-    record.revision = state.store.put_datasource(&record)?;
+    record.revision = state.store.put_datasource(&record).await?;
     let message = format!("edited data source {:?}", record.name);
-    crate::audit::record(&state, &actor, Subject::DataSource(&id), &message)?;
-    Ok((etag(record.revision), Json(view(&state, record)?)))
+    crate::audit::record(&state, &actor, Subject::DataSource(&id), &message).await?;
+    Ok((etag(record.revision), Json(view(&state, record).await?)))
 }
 
 /// Delete a data source no project uses; with `If-Match`, only that revision.
@@ -355,9 +356,9 @@ async fn delete_datasource(
     Path(id): Path<String>,
     if_match: IfMatch,
 ) -> ApiResult<StatusCode> {
-    let record = get_record(&state, &id)?;
+    let record = get_record(&state, &id).await?;
     if_match.check("data source", &id, record.revision)?;
-    let users = used_by(&state, &id)?;
+    let users = used_by(&state, &id).await?;
     if !users.is_empty() {
         let names: Vec<String> = users
             .iter()
@@ -370,9 +371,12 @@ async fn delete_datasource(
             "delete those projects (or point them at another data source) first",
         ));
     }
-    state.store.delete_datasource(&id, Some(record.revision))?;
+    state
+        .store
+        .delete_datasource(&id, Some(record.revision))
+        .await?;
     let message = format!("deleted data source {:?}", record.name);
-    crate::audit::record(&state, &actor, Subject::DataSource(&id), &message)?;
+    crate::audit::record(&state, &actor, Subject::DataSource(&id), &message).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -386,7 +390,7 @@ async fn test_unsaved(
     // Validated like a create, but nothing is stored and the name need not be free.
     let mut input = input;
     input.name = "unsaved-test".into();
-    let record = build_record(&state, input, None)?;
+    let record = build_record(&state, input, None).await?;
     Ok(Json(test(&state, &record).await?))
 }
 
@@ -398,7 +402,7 @@ async fn test_saved(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<TestResult>> {
-    let record = get_record(&state, &id)?;
+    let record = get_record(&state, &id).await?;
     Ok(Json(test(&state, &record).await?))
 }
 
@@ -521,7 +525,7 @@ async fn list_databases(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<NameList>> {
-    let ds = get_record(&state, &id)?;
+    let ds = get_record(&state, &id).await?;
     let reader = MetadataReader::from_endpoint(&endpoint(&state, &ds)?);
     let names = reader
         .list_databases()
@@ -547,7 +551,7 @@ async fn list_tables(
     State(state): State<AppState>,
     Path((id, db)): Path<(String, String)>,
 ) -> ApiResult<Json<TableList>> {
-    let ds = get_record(&state, &id)?;
+    let ds = get_record(&state, &id).await?;
     let reader = MetadataReader::from_endpoint(&endpoint(&state, &ds)?);
     let listing = reader
         .list_tables(Some(std::slice::from_ref(&db)))
@@ -583,7 +587,7 @@ async fn list_columns(
     State(state): State<AppState>,
     Path((id, db, table)): Path<(String, String, String)>,
 ) -> ApiResult<Json<ColumnList>> {
-    let ds = get_record(&state, &id)?;
+    let ds = get_record(&state, &id).await?;
     let reader = MetadataReader::from_endpoint(&endpoint(&state, &ds)?);
     let meta = reader
         .table_meta(&obsync_model::TableId::new(db, table))
@@ -621,7 +625,7 @@ async fn list_topics(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<TopicList>> {
-    let ds = get_record(&state, &id)?;
+    let ds = get_record(&state, &id).await?;
     let target = kafka_target(&state, &ds)?;
     let admin = obsync_kafka::KafkaAdmin::with_timeout(&target, PROBE_TIMEOUT)
         .map_err(|e| browse_failed(&e))?;

@@ -46,7 +46,7 @@ pub async fn require_login(
     next: Next,
 ) -> Response {
     let client = client_ip(&req);
-    match crate::auth::caller(&state, req.headers(), client) {
+    match crate::auth::caller(&state, req.headers(), client).await {
         Some(actor) => {
             req.extensions_mut().insert(actor);
             next.run(req).await

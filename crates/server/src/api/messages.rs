@@ -91,9 +91,9 @@ async fn messages(
             format!("ask for 1 to {MAX_LIMIT} messages"),
         ));
     }
-    let record = crate::service::get(&state, &id)?;
+    let record = crate::service::get(&state, &id).await?;
     let target_id = record.spec.target_id.clone();
-    let topics = super::progress::of(&state, record).schema.topics;
+    let topics = super::progress::of(&state, record).await.schema.topics;
     if !topics.contains(&query.topic) {
         let known = if topics.is_empty() {
             "it has none yet: its topics are known once its tables are named or it has run"
@@ -107,7 +107,7 @@ async fn messages(
             format!("choose one of the project's topics ({known})"),
         ));
     }
-    let ds = super::datasources::get_record(&state, &target_id)?;
+    let ds = super::datasources::get_record(&state, &target_id).await?;
     let target = super::datasources::kafka_target(&state, &ds)?;
     let key = query.key.filter(|k| !k.is_empty());
     let per_partition = if key.is_some() {

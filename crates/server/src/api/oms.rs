@@ -119,13 +119,13 @@ fn required_role(action: &str) -> Role {
 
 async fn dispatch(state: &AppState, actor: &Actor, action: &str, body: &Value) -> ApiResult<Reply> {
     match action {
-        "ListProjects" => list_projects(state, body),
-        "DescribeProject" => Ok(Reply::data(describe(state, &service::get(state, param(body, "id")?)?))),
-        "DescribeProjectProgress" => Ok(Reply::data(progress(state, &service::get(state, param(body, "id")?)?))),
-        "DescribeProjectSteps" => Ok(Reply::data(steps(state, &service::get(state, param(body, "id")?)?))),
+        "ListProjects" => list_projects(state, body).await,
+        "DescribeProject" => Ok(Reply::data(describe(state, &service::get(state, param(body, "id")?).await?).await)),
+        "DescribeProjectProgress" => Ok(Reply::data(progress(state, &service::get(state, param(body, "id")?).await?))),
+        "DescribeProjectSteps" => Ok(Reply::data(steps(state, &service::get(state, param(body, "id")?).await?))),
         "StartProject" => {
             let id = param(body, "id")?;
-            let record = service::get(state, id)?;
+            let record = service::get(state, id).await?;
             // OMS's start runs the precheck itself when it has not passed.
             if !record.precheck_passed() && record.state.allows(crate::lifecycle::Action::Precheck) {
                 let checked = service::precheck(state, id, actor).await?;
@@ -155,8 +155,8 @@ async fn dispatch(state: &AppState, actor: &Actor, action: &str, body: &Value) -
             service::delete(state, param(body, "id")?, actor).await?;
             Ok(Reply::data(Value::Null))
         }
-        "ListDataSource" => list_datasources(state, body),
-        "CreateKafkaDataSource" => create_kafka(state, actor, body),
+        "ListDataSource" => list_datasources(state, body).await,
+        "CreateKafkaDataSource" => create_kafka(state, actor, body).await,
         "" => Err(ApiError::bad_request("Action", "the Action query parameter is missing", "call POST /api/v2?Action=ListProjects (or another action)").with_code("ParamError")),
         other => Err(ApiError::bad_request("Action", format!("action {other} is not supported"),
             "supported: ListProjects, DescribeProject, DescribeProjectProgress, DescribeProjectSteps, StartProject, StopProject, ResumeProject, ReleaseProject, DeleteProject, ListDataSource, CreateKafkaDataSource").with_code("ActionNotSupported")),
@@ -179,7 +179,7 @@ fn page_of(body: &Value) -> ApiResult<Paging> {
     )
 }
 
-fn list_projects(state: &AppState, body: &Value) -> ApiResult<Reply> {
+async fn list_projects(state: &AppState, body: &Value) -> ApiResult<Reply> {
     let paging = page_of(body)?;
     let search = body.get("searchKey").and_then(Value::as_str).unwrap_or("");
     let statuses: Vec<&str> = body
@@ -194,7 +194,8 @@ fn list_projects(state: &AppState, body: &Value) -> ApiResult<Reply> {
         .unwrap_or_default();
     let mut all: Vec<ProjectRecord> = state
         .store
-        .list_projects()?
+        .list_projects()
+        .await?
         .into_iter()
         .filter(|p| p.spec.name.contains(search) || p.id.contains(search))
         .filter(|p| statuses.is_empty() || statuses.contains(&p.state.oms_status().as_str()))
@@ -204,22 +205,22 @@ fn list_projects(state: &AppState, body: &Value) -> ApiResult<Reply> {
         .collect();
     all.reverse();
     let total = all.len() as u64;
-    let data: Vec<Value> = paging
-        .slice(all)
-        .iter()
-        .map(|p| summary(state, p))
-        .collect();
+    let mut data: Vec<Value> = Vec::new();
+    for p in paging.slice(all) {
+        data.push(summary(state, &p).await);
+    }
     Ok(Reply {
         data: Value::Array(data),
         page: Some((paging.page, paging.size, total)),
     })
 }
 
-fn summary(state: &AppState, p: &ProjectRecord) -> Value {
-    let tags = state.store.list_tags().unwrap_or_default();
+async fn summary(state: &AppState, p: &ProjectRecord) -> Value {
+    let tags = state.store.list_tags().await.unwrap_or_default();
     let source_type = state
         .store
         .get_datasource(&p.spec.source_id)
+        .await
         .ok()
         .flatten()
         .map(|d| oms_type(d.kind));
@@ -238,8 +239,8 @@ fn summary(state: &AppState, p: &ProjectRecord) -> Value {
     })
 }
 
-fn describe(state: &AppState, p: &ProjectRecord) -> Value {
-    let mut v = summary(state, p);
+async fn describe(state: &AppState, p: &ProjectRecord) -> Value {
+    let mut v = summary(state, p).await;
     v["sourceEndpointId"] = json!(p.spec.source_id);
     v["sinkEndpointId"] = json!(p.spec.target_id);
     v["transferMapping"] =
@@ -374,9 +375,9 @@ fn steps(state: &AppState, p: &ProjectRecord) -> Value {
     Value::Array(out)
 }
 
-fn list_datasources(state: &AppState, body: &Value) -> ApiResult<Reply> {
+async fn list_datasources(state: &AppState, body: &Value) -> ApiResult<Reply> {
     let paging = page_of(body)?;
-    let all = state.store.list_datasources()?;
+    let all = state.store.list_datasources().await?;
     let total = all.len() as u64;
     let data: Vec<Value> = paging
         .slice(all)
@@ -402,7 +403,7 @@ fn list_datasources(state: &AppState, body: &Value) -> ApiResult<Reply> {
     })
 }
 
-fn create_kafka(state: &AppState, actor: &Actor, body: &Value) -> ApiResult<Reply> {
+async fn create_kafka(state: &AppState, actor: &Actor, body: &Value) -> ApiResult<Reply> {
     let sasl = if body
         .get("enableSASL")
         .and_then(Value::as_bool)
@@ -450,13 +451,14 @@ fn create_kafka(state: &AppState, actor: &Actor, body: &Value) -> ApiResult<Repl
             tls: None,
         }),
     };
-    let record = build_record(state, input, None)?;
-    state.store.put_datasource(&record)?;
+    let record = build_record(state, input, None).await?;
+    state.store.put_datasource(&record).await?;
     crate::audit::record(
         state,
         actor,
         crate::audit::Subject::DataSource(&record.id),
         &format!("created data source {:?} (OMS shim)", record.name),
-    )?;
+    )
+    .await?;
     Ok(Reply::data(json!({"id": record.id})))
 }

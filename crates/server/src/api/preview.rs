@@ -99,7 +99,7 @@ async fn preview(
         ));
     };
     let id = TableId::new(db, table);
-    let settings = service::settings(&state, &req.spec)?;
+    let settings = service::settings(&state, &req.spec).await?;
     let reader = MetadataReader::from_endpoint(&settings.source);
     let plan = obsync_pipeline::plan::resolve(&settings.config, &reader)
         .await

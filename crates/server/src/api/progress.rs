@@ -125,11 +125,11 @@ pub struct LogPositionView {
 }
 
 /// The progress of `record`: its saved checkpoint with the live status over it.
-pub fn of(state: &AppState, record: ProjectRecord) -> Progress {
+pub async fn of(state: &AppState, record: ProjectRecord) -> Progress {
     let live = state.runtime.status(&record.id);
     let saved = saved_state(state, &record.id);
     // Only the routes: judged without opening a secret (a console polls this).
-    let config = service::config_unopened(state, &record.spec).ok();
+    let config = service::config_unopened(state, &record.spec).await.ok();
     let tables = tables(saved.as_ref(), live.as_ref());
     let topics = topics(config.as_ref(), saved.as_ref(), &tables);
     let counts = counts(&tables, saved.as_ref(), live.as_ref());

@@ -165,11 +165,11 @@ pub struct PageQuery {
 }
 
 /// Builds the API view of a record.
-pub fn view(state: &AppState, record: ProjectRecord) -> ApiResult<Project> {
+pub async fn view(state: &AppState, record: ProjectRecord) -> ApiResult<Project> {
     let live = state.runtime.status(&record.id);
-    let tags_all = state.store.list_tags()?;
-    let ds_ref = |id: &str| -> ApiResult<DataSourceRef> {
-        Ok(match state.store.get_datasource(id)? {
+    let tags_all = state.store.list_tags().await?;
+    let ds_ref = async |id: &str| -> ApiResult<DataSourceRef> {
+        Ok(match state.store.get_datasource(id).await? {
             Some(d) => DataSourceRef {
                 id: d.id,
                 name: d.name,
@@ -194,8 +194,8 @@ pub fn view(state: &AppState, record: ProjectRecord) -> ApiResult<Project> {
             .filter_map(|id| tags_all.iter().find(|t| &t.id == id).cloned())
             .collect(),
         oms_status: record.state.oms_status(),
-        source: ds_ref(&record.spec.source_id)?,
-        target: ds_ref(&record.spec.target_id)?,
+        source: ds_ref(&record.spec.source_id).await?,
+        target: ds_ref(&record.spec.target_id).await?,
         lag_seconds: live.as_ref().and_then(|s| s.lag_seconds),
         allowed_actions: record.state.allowed_actions(),
         stage,
@@ -230,7 +230,8 @@ async fn list_projects(
     let paging = Paging::new(filter.page, filter.page_size)?;
     let mut all: Vec<ProjectRecord> = state
         .store
-        .list_projects()?
+        .list_projects()
+        .await?
         .into_iter()
         .filter(|p| wanted_state.is_none_or(|s| p.state == s))
         .filter(|p| {
@@ -248,11 +249,10 @@ async fn list_projects(
         .collect();
     all.reverse(); // newest first
     let total = all.len() as u64;
-    let items = paging
-        .slice(all)
-        .into_iter()
-        .map(|p| view(&state, p))
-        .collect::<ApiResult<_>>()?;
+    let mut items = Vec::new();
+    for p in paging.slice(all) {
+        items.push(view(&state, p).await?);
+    }
     Ok(Json(ProjectList { items, total }))
 }
 
@@ -266,7 +266,7 @@ async fn create_project(
     Json(input): Json<ProjectInput>,
 ) -> ApiResult<(StatusCode, Json<Project>)> {
     let record = service::create(&state, input.spec, &actor).await?;
-    Ok((StatusCode::CREATED, Json(view(&state, record)?)))
+    Ok((StatusCode::CREATED, Json(view(&state, record).await?)))
 }
 
 /// One project; its `ETag` is its revision.
@@ -277,8 +277,8 @@ async fn get_project(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let record = service::get(&state, &id)?;
-    Ok((etag(record.revision), Json(view(&state, record)?)))
+    let record = service::get(&state, &id).await?;
+    Ok((etag(record.revision), Json(view(&state, record).await?)))
 }
 
 /// Edit a project's definition (only before it started). With `If-Match`, only the
@@ -297,7 +297,7 @@ async fn update_project(
     Json(input): Json<ProjectInput>,
 ) -> ApiResult<impl IntoResponse> {
     let record = service::update_at(&state, &id, input.spec, &actor, if_match.0).await?;
-    Ok((etag(record.revision), Json(view(&state, record)?)))
+    Ok((etag(record.revision), Json(view(&state, record).await?)))
 }
 
 /// Delete a project (only not started or released); with `If-Match`, only that revision.
@@ -348,7 +348,7 @@ async fn get_precheck(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Precheck>> {
-    Ok(Json(precheck_view(&service::get(&state, &id)?)))
+    Ok(Json(precheck_view(&service::get(&state, &id).await?)))
 }
 
 /// Run the precheck (source, objects, Kafka), item by item with fixes.
@@ -376,7 +376,7 @@ macro_rules! lifecycle_endpoint {
             Path(id): Path<String>,
         ) -> ApiResult<Json<Project>> {
             let record = service::$op(&state, &id, &actor).await?;
-            Ok(Json(view(&state, record)?))
+            Ok(Json(view(&state, record).await?))
         }
     };
 }
@@ -419,8 +419,8 @@ async fn progress(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Progress>> {
-    let record = service::get(&state, &id)?;
-    Ok(Json(super::progress::of(&state, record)))
+    let record = service::get(&state, &id).await?;
+    Ok(Json(super::progress::of(&state, record).await))
 }
 
 /// Metric history at 10 s resolution (kept 24 h).
@@ -431,7 +431,7 @@ async fn metrics(
     Path(id): Path<String>,
     Query(range): Query<HistoryRange>,
 ) -> ApiResult<Json<MetricHistory>> {
-    service::get(&state, &id)?;
+    service::get(&state, &id).await?;
     let seconds = range
         .seconds
         .unwrap_or(3600)
@@ -450,9 +450,12 @@ async fn events(
     Path(id): Path<String>,
     Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<EventList>> {
-    service::get(&state, &id)?;
+    service::get(&state, &id).await?;
     let paging = Paging::new(page.page, page.page_size)?;
-    let (items, total) = state.store.list_events(&id, paging.offset(), paging.size)?;
+    let (items, total) = state
+        .store
+        .list_events(&id, paging.offset(), paging.size)
+        .await?;
     Ok(Json(EventList { items, total }))
 }
 
@@ -463,8 +466,8 @@ async fn export(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let record = service::get(&state, &id)?;
-    let rendered = service::render(&state, &record.spec, false)?;
+    let record = service::get(&state, &id).await?;
+    let rendered = service::render(&state, &record.spec, false).await?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         crate::spec::export_text(&rendered, &record.spec),
@@ -483,5 +486,5 @@ async fn import(
     body: String,
 ) -> ApiResult<(StatusCode, Json<Project>)> {
     let record = crate::import::import(&state, &body, &actor).await?;
-    Ok((StatusCode::CREATED, Json(view(&state, record)?)))
+    Ok((StatusCode::CREATED, Json(view(&state, record).await?)))
 }

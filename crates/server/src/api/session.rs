@@ -98,7 +98,7 @@ async fn login(
     let role = auth::verify_password(&state, &req.username, &req.password).await?;
     let Some(role) = role else {
         let failure = attempt.failed();
-        note_failure(&state, &req.username, client, failure);
+        note_failure(&state, &req.username, client, failure).await;
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "BAD_CREDENTIALS",
@@ -111,7 +111,8 @@ async fn login(
     let expires = chrono::Utc::now().timestamp() + auth::SESSION_LIFETIME.as_secs() as i64;
     state
         .store
-        .put_session(&auth::token_hash(&token), &req.username, expires)?;
+        .put_session(&auth::token_hash(&token), &req.username, expires)
+        .await?;
     tracing::info!(user = %req.username, client = ?client, "logged in");
     Ok((
         [(
@@ -127,11 +128,11 @@ async fn login(
 
 /// A failed login into the log and the event log, within the notes' budget. The name
 /// is recorded only when such a user exists, so guessed names are not kept.
-fn note_failure(state: &AppState, username: &str, client: Option<IpAddr>, failure: Failure) {
+async fn note_failure(state: &AppState, username: &str, client: Option<IpAddr>, failure: Failure) {
     let Some(suppressed) = state.logins.note_budget() else {
         return;
     };
-    let known = matches!(state.store.get_user(username), Ok(Some(_)));
+    let known = matches!(state.store.get_user(username).await, Ok(Some(_)));
     let who = if known { username } else { "(unknown user)" };
     let client_text = client.map(|c| c.to_string());
     let message = match failure.delay {
@@ -156,7 +157,7 @@ fn note_failure(state: &AppState, username: &str, client: Option<IpAddr>, failur
         client: client_text.as_deref(),
         message: &message,
     };
-    if let Err(e) = state.store.add_audit(&entry) {
+    if let Err(e) = state.store.add_audit(&entry).await {
         tracing::error!(error = %obsync_model::ErrorChain(&e), "cannot record a failed login");
     }
 }
@@ -166,7 +167,10 @@ fn note_failure(state: &AppState, username: &str, client: Option<IpAddr>, failur
     extensions(("x-obsync-role" = json!("viewer"))))]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<impl IntoResponse> {
     if let Some(token) = auth::session_token(&headers) {
-        state.store.delete_session(&auth::token_hash(&token))?;
+        state
+            .store
+            .delete_session(&auth::token_hash(&token))
+            .await?;
     }
     Ok((
         StatusCode::NO_CONTENT,
@@ -230,7 +234,7 @@ async fn change_password(
         .is_some();
     if !ok {
         let failure = attempt.failed();
-        note_failure(&state, &actor.username, actor.client, failure);
+        note_failure(&state, &actor.username, actor.client, failure).await;
         return Err(ApiError::bad_request(
             "current_password",
             "the current password is wrong",
@@ -240,17 +244,22 @@ async fn change_password(
     }
     attempt.succeeded();
     let hash = auth::hash_password(&state, req.new_password).await?;
-    state.store.set_user_password(&actor.username, &hash)?;
+    state
+        .store
+        .set_user_password(&actor.username, &hash)
+        .await?;
     let keep = auth::session_token(&headers).map(|t| auth::token_hash(&t));
     state
         .store
-        .delete_sessions_of(&actor.username, keep.as_deref())?;
+        .delete_sessions_of(&actor.username, keep.as_deref())
+        .await?;
     crate::audit::record(
         &state,
         &actor,
         Subject::User(&actor.username),
         "changed the own password (other sessions ended)",
-    )?;
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -315,7 +324,8 @@ async fn list_tokens(
 ) -> ApiResult<Json<TokenList>> {
     let items: Vec<ApiToken> = state
         .store
-        .list_tokens(&actor.username)?
+        .list_tokens(&actor.username)
+        .await?
         .into_iter()
         .map(|t| token_view(t, None))
         .collect();
@@ -384,13 +394,13 @@ async fn create_token(
         expires_unix: chrono::Utc::now().timestamp() + expires.as_secs() as i64,
         last_used_unix: None,
     };
-    state.store.put_token(&record)?;
+    state.store.put_token(&record).await?;
     let message = format!(
         "created API token {:?} ({}, {days} days)",
         record.name,
         role.as_str()
     );
-    crate::audit::record(&state, &actor, Subject::Token(&record.id), &message)?;
+    crate::audit::record(&state, &actor, Subject::Token(&record.id), &message).await?;
     Ok((StatusCode::CREATED, Json(token_view(record, Some(token)))))
 }
 
@@ -403,8 +413,8 @@ async fn delete_token(
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    if state.store.delete_token(&actor.username, &id)? {
-        crate::audit::record(&state, &actor, Subject::Token(&id), "deleted the API token")?;
+    if state.store.delete_token(&actor.username, &id).await? {
+        crate::audit::record(&state, &actor, Subject::Token(&id), "deleted the API token").await?;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("API token", &id))

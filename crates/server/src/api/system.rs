@@ -46,6 +46,7 @@ async fn version(State(state): State<AppState>) -> Json<Version> {
     let running = state
         .store
         .list_projects()
+        .await
         .map(|p| {
             p.into_iter()
                 .filter(|p| state.runtime.is_running(&p.id))

@@ -37,7 +37,7 @@ pub struct TagInput {
 /// Every tag.
 #[utoipa::path(get, path = "/api/v1/tags", tag = "tags", responses((status = 200, body = TagList), (status = 401, body = ErrorBody)))]
 async fn list_tags(State(state): State<AppState>) -> ApiResult<Json<TagList>> {
-    let items = state.store.list_tags()?;
+    let items = state.store.list_tags().await?;
     Ok(Json(TagList {
         total: items.len() as u64,
         items,
@@ -52,8 +52,8 @@ async fn create_tag(
     State(state): State<AppState>,
     Json(input): Json<TagInput>,
 ) -> ApiResult<(StatusCode, Json<Tag>)> {
-    let tag = new_tag(&state, &input.name, 0)?;
-    state.store.put_tag(&tag)?;
+    let tag = new_tag(&state, &input.name, 0).await?;
+    state.store.put_tag(&tag).await?;
     Ok((StatusCode::CREATED, Json(tag)))
 }
 
@@ -66,14 +66,14 @@ async fn rename_tag(
     Path(id): Path<String>,
     Json(input): Json<TagInput>,
 ) -> ApiResult<Json<Tag>> {
-    if !state.store.list_tags()?.iter().any(|t| t.id == id) {
+    if !state.store.list_tags().await?.iter().any(|t| t.id == id) {
         return Err(ApiError::not_found("tag", &id));
     }
     let tag = Tag {
-        name: checked_name(&state, &input.name, Some(&id))?,
+        name: checked_name(&state, &input.name, Some(&id)).await?,
         id,
     };
-    state.store.put_tag(&tag)?;
+    state.store.put_tag(&tag).await?;
     Ok(Json(tag))
 }
 
@@ -86,16 +86,16 @@ async fn delete_tag(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let _guard = state.lifecycle.lock().await;
-    if !state.store.delete_tag(&id)? {
+    if !state.store.delete_tag(&id).await? {
         return Err(ApiError::not_found("tag", &id));
     }
-    for mut p in state.store.list_projects()? {
+    for mut p in state.store.list_projects().await? {
         if p.spec.tag_ids.contains(&id) {
             p.spec.tag_ids.retain(|t| t != &id);
             if let Some(pre) = p.precheck.as_mut() {
                 pre.spec.tag_ids.retain(|t| t != &id);
             }
-            state.store.put_project(&p)?;
+            state.store.put_project(&p).await?;
         }
     }
     Ok(StatusCode::NO_CONTENT)

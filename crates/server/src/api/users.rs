@@ -99,7 +99,13 @@ fn last_admin(username: &str) -> ApiError {
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", responses((status = 200, body = UserList)),
     extensions(("x-obsync-role" = json!("admin"))))]
 async fn list_users(State(state): State<AppState>) -> ApiResult<Json<UserList>> {
-    let items: Vec<User> = state.store.list_users()?.into_iter().map(view).collect();
+    let items: Vec<User> = state
+        .store
+        .list_users()
+        .await?
+        .into_iter()
+        .map(view)
+        .collect();
     Ok(Json(UserList {
         total: items.len() as u64,
         items,
@@ -124,15 +130,18 @@ async fn create_user(
         )
         .with_code("WEAK_PASSWORD"));
     }
-    if state.store.get_user(&input.username)?.is_some() {
+    if state.store.get_user(&input.username).await?.is_some() {
         return Err(user_exists(&input.username));
     }
     let hash = auth::hash_password(&state, input.password).await?;
-    let created = state.store.create_user(&NewUser {
-        username: &input.username,
-        password_hash: &hash,
-        role: input.role,
-    })?;
+    let created = state
+        .store
+        .create_user(&NewUser {
+            username: &input.username,
+            password_hash: &hash,
+            role: input.role,
+        })
+        .await?;
     if !created {
         return Err(user_exists(&input.username));
     }
@@ -141,10 +150,11 @@ async fn create_user(
         input.username,
         input.role.as_str()
     );
-    crate::audit::record(&state, &actor, Subject::User(&input.username), &message)?;
+    crate::audit::record(&state, &actor, Subject::User(&input.username), &message).await?;
     let user = state
         .store
-        .get_user(&input.username)?
+        .get_user(&input.username)
+        .await?
         .ok_or_else(|| ApiError::not_found("user", &input.username))?;
     Ok((StatusCode::CREATED, Json(view(user))))
 }
@@ -171,16 +181,17 @@ async fn update_user(
     Path(username): Path<String>,
     Json(input): Json<UserUpdate>,
 ) -> ApiResult<Json<User>> {
-    match state.store.set_user_role(&username, input.role)? {
+    match state.store.set_user_role(&username, input.role).await? {
         UserChange::Done => {}
         UserChange::NoSuchUser => return Err(ApiError::not_found("user", &username)),
         UserChange::LastAdmin => return Err(last_admin(&username)),
     }
     let message = format!("set the role of {username:?} to {}", input.role.as_str());
-    crate::audit::record(&state, &actor, Subject::User(&username), &message)?;
+    crate::audit::record(&state, &actor, Subject::User(&username), &message).await?;
     let user = state
         .store
-        .get_user(&username)?
+        .get_user(&username)
+        .await?
         .ok_or_else(|| ApiError::not_found("user", &username))?;
     Ok(Json(view(user)))
 }
@@ -194,13 +205,13 @@ async fn delete_user(
     Extension(actor): Extension<Actor>,
     Path(username): Path<String>,
 ) -> ApiResult<StatusCode> {
-    match state.store.delete_user(&username)? {
+    match state.store.delete_user(&username).await? {
         UserChange::Done => {}
         UserChange::NoSuchUser => return Err(ApiError::not_found("user", &username)),
         UserChange::LastAdmin => return Err(last_admin(&username)),
     }
     let message = format!("deleted user {username:?} with their sessions and tokens");
-    crate::audit::record(&state, &actor, Subject::User(&username), &message)?;
+    crate::audit::record(&state, &actor, Subject::User(&username), &message).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -214,6 +225,6 @@ async fn audit(
     Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<EventList>> {
     let paging = Paging::new(page.page, page.page_size)?;
-    let (items, total) = state.store.list_audit(paging.offset(), paging.size)?;
+    let (items, total) = state.store.list_audit(paging.offset(), paging.size).await?;
     Ok(Json(EventList { items, total }))
 }

@@ -169,7 +169,7 @@ async fn get_verify(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Verify>> {
-    crate::service::get(&state, &id)?;
+    crate::service::get(&state, &id).await?;
     Ok(Json(view(state.verifies.get(&id))))
 }
 
@@ -184,6 +184,6 @@ async fn start_verify(
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Verify>)> {
-    let run = verify_runs::start(&state, &id, &actor)?;
+    let run = verify_runs::start(&state, &id, &actor).await?;
     Ok((StatusCode::ACCEPTED, Json(view(Some(run)))))
 }

@@ -14,6 +14,12 @@ use crate::model::{
 };
 use crate::roles::Role;
 
+// Why `async_trait` rather than native `async fn` in traits: the server holds its store
+// as `Arc<dyn Store>` (one type whatever the implementation, chosen at start), and a
+// trait with native async methods cannot be made into an object. Boxing each call's
+// future costs nanoseconds against a store call's microseconds to milliseconds.
+use async_trait::async_trait;
+
 /// A user to create.
 #[derive(Debug, Clone, Copy)]
 pub struct NewUser<'a> {
@@ -84,6 +90,9 @@ pub enum StoreError {
         /// 0 when the record is gone.
         current: u64,
     },
+    /// The runtime stopped (the server is shutting down) before the call ran.
+    #[error("the server is shutting down: the change was not saved; retry after it restarts")]
+    Stopped,
     #[error("cannot make {path} private (mode 0600): check that the server's user owns it")]
     Permissions {
         path: std::path::PathBuf,
@@ -113,74 +122,80 @@ pub fn check_revision(
 }
 
 /// Users and their login sessions.
+#[async_trait]
 pub trait UserStore: Send + Sync {
-    fn user_count(&self) -> Result<u64>;
+    async fn user_count(&self) -> Result<u64>;
     /// `false` when the name is taken.
-    fn create_user(&self, user: &NewUser<'_>) -> Result<bool>;
-    fn get_user(&self, username: &str) -> Result<Option<UserRecord>>;
+    async fn create_user(&self, user: &NewUser<'_>) -> Result<bool>;
+    async fn get_user(&self, username: &str) -> Result<Option<UserRecord>>;
     /// By name.
-    fn list_users(&self) -> Result<Vec<UserRecord>>;
+    async fn list_users(&self) -> Result<Vec<UserRecord>>;
     /// Refuses (in the same statement, so two demotions cannot both pass) to demote
     /// the last admin.
-    fn set_user_role(&self, username: &str, role: Role) -> Result<UserChange>;
-    fn set_user_password(&self, username: &str, password_hash: &str) -> Result<bool>;
+    async fn set_user_role(&self, username: &str, role: Role) -> Result<UserChange>;
+    async fn set_user_password(&self, username: &str, password_hash: &str) -> Result<bool>;
     /// Deletes the user with their sessions and tokens (one transaction); refuses to
     /// delete the last admin.
-    fn delete_user(&self, username: &str) -> Result<UserChange>;
+    async fn delete_user(&self, username: &str) -> Result<UserChange>;
 
-    fn put_session(&self, token_hash: &str, username: &str, expires_unix: i64) -> Result<()>;
+    async fn put_session(&self, token_hash: &str, username: &str, expires_unix: i64) -> Result<()>;
     /// The user of an unexpired session.
-    fn session_user(&self, token_hash: &str, now_unix: i64) -> Result<Option<String>>;
-    fn delete_session(&self, token_hash: &str) -> Result<()>;
+    async fn session_user(&self, token_hash: &str, now_unix: i64) -> Result<Option<String>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
     /// Ends every session of `username` but `keep` (a session token hash).
-    fn delete_sessions_of(&self, username: &str, keep: Option<&str>) -> Result<()>;
+    async fn delete_sessions_of(&self, username: &str, keep: Option<&str>) -> Result<()>;
 }
 
 /// API tokens.
+#[async_trait]
 pub trait TokenStore: Send + Sync {
-    fn put_token(&self, token: &TokenRecord) -> Result<()>;
-    fn list_tokens(&self, username: &str) -> Result<Vec<TokenRecord>>;
-    fn delete_token(&self, username: &str, id: &str) -> Result<bool>;
+    async fn put_token(&self, token: &TokenRecord) -> Result<()>;
+    async fn list_tokens(&self, username: &str) -> Result<Vec<TokenRecord>>;
+    async fn delete_token(&self, username: &str, id: &str) -> Result<bool>;
     /// The unexpired token with this hash; records `now_unix` as its last use (at most
     /// once a minute, so that a busy script does not write on every request).
-    fn use_token(&self, token_hash: &str, now_unix: i64) -> Result<Option<TokenRecord>>;
+    async fn use_token(&self, token_hash: &str, now_unix: i64) -> Result<Option<TokenRecord>>;
 }
 
 /// Data sources, each with a revision that every write checks.
+#[async_trait]
 pub trait DataSourceStore: Send + Sync {
     /// Creates the data source when its `revision` is 0, else replaces the stored one
     /// if it is still at that revision ([`StoreError::Conflict`] otherwise). Returns
     /// the new revision.
-    fn put_datasource(&self, ds: &DataSourceRecord) -> Result<u64>;
-    fn get_datasource(&self, id: &str) -> Result<Option<DataSourceRecord>>;
-    fn list_datasources(&self) -> Result<Vec<DataSourceRecord>>;
+    async fn put_datasource(&self, ds: &DataSourceRecord) -> Result<u64>;
+    async fn get_datasource(&self, id: &str) -> Result<Option<DataSourceRecord>>;
+    async fn list_datasources(&self) -> Result<Vec<DataSourceRecord>>;
     /// Deletes it if still at `revision` (any revision when `None`); `false` when absent.
-    fn delete_datasource(&self, id: &str, revision: Option<u64>) -> Result<bool>;
+    async fn delete_datasource(&self, id: &str, revision: Option<u64>) -> Result<bool>;
 }
 
 /// Tags (labels of projects).
+#[async_trait]
 pub trait TagStore: Send + Sync {
-    fn put_tag(&self, tag: &Tag) -> Result<()>;
-    fn list_tags(&self) -> Result<Vec<Tag>>;
-    fn delete_tag(&self, id: &str) -> Result<bool>;
+    async fn put_tag(&self, tag: &Tag) -> Result<()>;
+    async fn list_tags(&self) -> Result<Vec<Tag>>;
+    async fn delete_tag(&self, id: &str) -> Result<bool>;
 }
 
 /// Projects, each with a revision that every write checks.
+#[async_trait]
 pub trait ProjectStore: Send + Sync {
     /// Creates the project when its `revision` is 0, else replaces the stored one if it
     /// is still at that revision ([`StoreError::Conflict`] otherwise). Returns the new
     /// revision.
-    fn put_project(&self, project: &ProjectRecord) -> Result<u64>;
-    fn get_project(&self, id: &str) -> Result<Option<ProjectRecord>>;
-    fn list_projects(&self) -> Result<Vec<ProjectRecord>>;
+    async fn put_project(&self, project: &ProjectRecord) -> Result<u64>;
+    async fn get_project(&self, id: &str) -> Result<Option<ProjectRecord>>;
+    async fn list_projects(&self) -> Result<Vec<ProjectRecord>>;
     /// Deletes the project with its events and metric history (one transaction), if
     /// still at `revision` (any revision when `None`); `false` when absent.
-    fn delete_project(&self, id: &str, revision: Option<u64>) -> Result<bool>;
+    async fn delete_project(&self, id: &str, revision: Option<u64>) -> Result<bool>;
 }
 
 /// The event log: project events, audit and security entries.
+#[async_trait]
 pub trait EventStore: Send + Sync {
-    fn add_event(
+    async fn add_event(
         &self,
         project_id: &str,
         kind: EventKind,
@@ -189,19 +204,25 @@ pub trait EventStore: Send + Sync {
         chain: &[String],
     ) -> Result<()>;
     /// Newest first, with the total count.
-    fn list_events(&self, project_id: &str, offset: u64, limit: u64) -> Result<(Vec<Event>, u64)>;
-    fn add_audit(&self, entry: &AuditEntry<'_>) -> Result<()>;
+    async fn list_events(
+        &self,
+        project_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<Event>, u64)>;
+    async fn add_audit(&self, entry: &AuditEntry<'_>) -> Result<()>;
     /// Audit and security events of every subject, newest first, with the total count.
-    fn list_audit(&self, offset: u64, limit: u64) -> Result<(Vec<Event>, u64)>;
+    async fn list_audit(&self, offset: u64, limit: u64) -> Result<(Vec<Event>, u64)>;
 }
 
 /// Projects' metric history.
+#[async_trait]
 pub trait MetricStore: Send + Sync {
-    fn add_metric(&self, project_id: &str, point: &MetricPoint) -> Result<()>;
+    async fn add_metric(&self, project_id: &str, point: &MetricPoint) -> Result<()>;
     /// Points at or after `since_unix`, oldest first.
-    fn metrics_since(&self, project_id: &str, since_unix: i64) -> Result<Vec<MetricPoint>>;
+    async fn metrics_since(&self, project_id: &str, since_unix: i64) -> Result<Vec<MetricPoint>>;
     /// Drops points older than `before_unix`.
-    fn prune_metrics(&self, before_unix: i64) -> Result<()>;
+    async fn prune_metrics(&self, before_unix: i64) -> Result<()>;
 }
 
 /// Everything the server keeps between starts, except checkpoints: one store per

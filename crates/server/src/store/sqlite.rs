@@ -8,7 +8,9 @@
 //! than handing it to a blocking thread would cost.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
@@ -184,7 +186,7 @@ fn private_file(path: &Path) -> Result<()> {
 
 /// The SQLite store in a data directory.
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
 }
 
 impl SqliteStore {
@@ -207,21 +209,44 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrations().to_latest(&mut conn)?;
         Ok(SqliteStore {
-            conn: Mutex::new(conn),
+            conn: Arc::new(Mutex::new(conn)),
         })
     }
 
-    fn with<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
-        // A poisoned lock means a panic mid-call; SQLite rolled the statement back.
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        f(&conn)
+    /// Runs `f` on the connection on a blocking thread: SQLite's calls block (disk
+    /// writes, fsync at checkpoints, waits for a lock held by another process), and a
+    /// runtime thread must not. One call's statements run under one lock, so what `f`
+    /// does in a transaction is atomic; a caller that stops waiting does not cancel it.
+    async fn with<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let conn = Arc::clone(&self.conn);
+        let call = tokio::task::spawn_blocking(move || {
+            // A poisoned lock means a panic mid-call; SQLite rolled the statement back.
+            let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&conn)
+        });
+        match call.await {
+            Ok(outcome) => outcome,
+            // A panic in a store call stays a panic, as it was when calls ran inline.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(StoreError::Stopped),
+        }
     }
 
     /// Writes a document if `revision` is still the stored one (0: creates it).
-    fn put_doc<T: Serialize>(&self, table: Table, id: &str, revision: u64, doc: &T) -> Result<u64> {
+    async fn put_doc<T: Serialize>(
+        &self,
+        table: Table,
+        id: &str,
+        revision: u64,
+        doc: &T,
+    ) -> Result<u64> {
         let body = serde_json::to_string(doc)?;
         let name = table.name;
-        self.with(|c| {
+        let id = id.to_owned();
+        self.with(move |c| {
             let changed = if revision == 0 {
                 c.execute(
                     &format!(
@@ -239,35 +264,46 @@ impl SqliteStore {
                 )?
             };
             if changed == 0 {
-                return Err(conflict(c, table, id, revision)?);
+                return Err(conflict(c, table, &id, revision)?);
             }
             Ok(revision + 1)
         })
+        .await
     }
 
-    fn get_doc<T: DeserializeOwned>(&self, table: Table, id: &str) -> Result<Option<(T, u64)>> {
+    async fn get_doc<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        id: &str,
+    ) -> Result<Option<(T, u64)>> {
         let name = table.name;
-        let row: Option<(String, u64, i64)> = self.with(|c| {
-            Ok(c.query_row(
-                &format!("SELECT body, revision, format FROM {name} WHERE id = ?1"),
-                params![id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?)
-        })?;
+        let key = id.to_owned();
+        let row: Option<(String, u64, i64)> = self
+            .with(move |c| {
+                Ok(c.query_row(
+                    &format!("SELECT body, revision, format FROM {name} WHERE id = ?1"),
+                    params![key],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?)
+            })
+            .await?;
         row.map(|(body, revision, format)| read_doc(table, id, &body, revision, format))
             .transpose()
     }
 
-    fn list_docs<T: DeserializeOwned>(&self, table: Table) -> Result<Vec<(T, u64)>> {
+    async fn list_docs<T: DeserializeOwned>(&self, table: Table) -> Result<Vec<(T, u64)>> {
         let name = table.name;
-        let rows: Vec<(String, String, u64, i64)> = self.with(|c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT id, body, revision, format FROM {name} ORDER BY rowid"
-            ))?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })?;
+        let rows: Vec<(String, String, u64, i64)> = self
+            .with(move |c| {
+                let mut stmt = c.prepare(&format!(
+                    "SELECT id, body, revision, format FROM {name} ORDER BY rowid"
+                ))?;
+                let rows =
+                    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await?;
         rows.into_iter()
             .map(|(id, body, revision, format)| read_doc(table, &id, &body, revision, format))
             .collect()
@@ -347,28 +383,32 @@ fn delete_doc(c: &Connection, table: Table, id: &str, revision: Option<u64>) -> 
     Ok(deleted > 0)
 }
 
+#[async_trait]
 impl UserStore for SqliteStore {
-    fn user_count(&self) -> Result<u64> {
-        self.with(|c| Ok(c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?))
+    async fn user_count(&self) -> Result<u64> {
+        self.with(move |c| Ok(c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?))
+            .await
     }
 
-    fn create_user(&self, user: &NewUser<'_>) -> Result<bool> {
-        self.with(|c| {
+    async fn create_user(&self, user: &NewUser<'_>) -> Result<bool> {
+        let (username, password_hash, role) = (
+            user.username.to_owned(),
+            user.password_hash.to_owned(),
+            user.role,
+        );
+        self.with(move |c| {
             Ok(c.execute(
                 "INSERT OR IGNORE INTO users (username, password_hash, role, created_at)
                  VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    user.username,
-                    user.password_hash,
-                    user.role.as_str(),
-                    now_rfc3339()
-                ],
+                params![username, password_hash, role.as_str(), now_rfc3339()],
             )? > 0)
         })
+        .await
     }
 
-    fn get_user(&self, username: &str) -> Result<Option<UserRecord>> {
-        self.with(|c| {
+    async fn get_user(&self, username: &str) -> Result<Option<UserRecord>> {
+        let username = username.to_owned();
+        self.with(move |c| {
             Ok(c.query_row(
                 "SELECT username, password_hash, role, created_at FROM users WHERE username = ?1",
                 params![username],
@@ -383,10 +423,11 @@ impl UserStore for SqliteStore {
             )
             .optional()?)
         })
+        .await
     }
 
-    fn list_users(&self) -> Result<Vec<UserRecord>> {
-        self.with(|c| {
+    async fn list_users(&self) -> Result<Vec<UserRecord>> {
+        self.with(move |c| {
             let mut stmt = c.prepare(
                 "SELECT username, password_hash, role, created_at FROM users ORDER BY username",
             )?;
@@ -400,30 +441,37 @@ impl UserStore for SqliteStore {
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
+        .await
     }
 
-    fn set_user_role(&self, username: &str, role: Role) -> Result<UserChange> {
-        self.with(|c| {
+    async fn set_user_role(&self, username: &str, role: Role) -> Result<UserChange> {
+        let username = username.to_owned();
+        self.with(move |c| {
             let changed = c.execute(
                 "UPDATE users SET role = ?2 WHERE username = ?1 AND (?2 = 'admin' OR
                    (SELECT COUNT(*) FROM users WHERE role = 'admin' AND username <> ?1) > 0)",
                 params![username, role.as_str()],
             )?;
-            user_change(c, username, changed)
+            user_change(c, &username, changed)
         })
+        .await
     }
 
-    fn set_user_password(&self, username: &str, password_hash: &str) -> Result<bool> {
-        self.with(|c| {
+    async fn set_user_password(&self, username: &str, password_hash: &str) -> Result<bool> {
+        let username = username.to_owned();
+        let password_hash = password_hash.to_owned();
+        self.with(move |c| {
             Ok(c.execute(
                 "UPDATE users SET password_hash = ?2 WHERE username = ?1",
                 params![username, password_hash],
             )? > 0)
         })
+        .await
     }
 
-    fn delete_user(&self, username: &str) -> Result<UserChange> {
-        self.with(|c| {
+    async fn delete_user(&self, username: &str) -> Result<UserChange> {
+        let username = username.to_owned();
+        self.with(move |c| {
             let tx = c.unchecked_transaction()?;
             let deleted = tx.execute(
                 "DELETE FROM users WHERE username = ?1 AND (role <> 'admin' OR
@@ -437,14 +485,17 @@ impl UserStore for SqliteStore {
                 )?;
                 tx.execute("DELETE FROM tokens WHERE username = ?1", params![username])?;
             }
-            let outcome = user_change(&tx, username, deleted)?;
+            let outcome = user_change(&tx, &username, deleted)?;
             tx.commit()?;
             Ok(outcome)
         })
+        .await
     }
 
-    fn put_session(&self, token_hash: &str, username: &str, expires_unix: i64) -> Result<()> {
-        self.with(|c| {
+    async fn put_session(&self, token_hash: &str, username: &str, expires_unix: i64) -> Result<()> {
+        let token_hash = token_hash.to_owned();
+        let username = username.to_owned();
+        self.with(move |c| {
             c.execute(
                 "DELETE FROM sessions WHERE expires_unix < ?1",
                 params![chrono::Utc::now().timestamp()],
@@ -455,10 +506,12 @@ impl UserStore for SqliteStore {
             )?;
             Ok(())
         })
+        .await
     }
 
-    fn session_user(&self, token_hash: &str, now_unix: i64) -> Result<Option<String>> {
-        self.with(|c| {
+    async fn session_user(&self, token_hash: &str, now_unix: i64) -> Result<Option<String>> {
+        let token_hash = token_hash.to_owned();
+        self.with(move |c| {
             Ok(c.query_row(
                 "SELECT username FROM sessions WHERE token_hash = ?1 AND expires_unix > ?2",
                 params![token_hash, now_unix],
@@ -466,37 +519,45 @@ impl UserStore for SqliteStore {
             )
             .optional()?)
         })
+        .await
     }
 
-    fn delete_session(&self, token_hash: &str) -> Result<()> {
-        self.with(|c| {
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        let token_hash = token_hash.to_owned();
+        self.with(move |c| {
             c.execute(
                 "DELETE FROM sessions WHERE token_hash = ?1",
                 params![token_hash],
             )?;
             Ok(())
         })
+        .await
     }
 
-    fn delete_sessions_of(&self, username: &str, keep: Option<&str>) -> Result<()> {
-        self.with(|c| {
+    async fn delete_sessions_of(&self, username: &str, keep: Option<&str>) -> Result<()> {
+        let username = username.to_owned();
+        let keep = keep.map(str::to_owned);
+        self.with(move |c| {
             c.execute(
                 "DELETE FROM sessions WHERE username = ?1 AND token_hash IS NOT ?2",
                 params![username, keep],
             )?;
             Ok(())
         })
+        .await
     }
 }
 
+#[async_trait]
 impl TokenStore for SqliteStore {
-    fn put_token(&self, token: &TokenRecord) -> Result<()> {
+    async fn put_token(&self, token: &TokenRecord) -> Result<()> {
         // The body keeps the first version's shape (name, creation time).
         let body = serde_json::to_string(&serde_json::json!({
             "id": token.id, "name": token.name, "username": token.username,
             "hash": token.hash, "created_at": token.created_at,
         }))?;
-        self.with(|c| {
+        let token = token.clone();
+        self.with(move |c| {
             c.execute(
                 "INSERT INTO tokens (id, username, hash, body, role, expires_unix)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -511,29 +572,36 @@ impl TokenStore for SqliteStore {
             )?;
             Ok(())
         })
+        .await
     }
 
-    fn list_tokens(&self, username: &str) -> Result<Vec<TokenRecord>> {
-        self.with(|c| {
+    async fn list_tokens(&self, username: &str) -> Result<Vec<TokenRecord>> {
+        let username = username.to_owned();
+        self.with(move |c| {
             let mut stmt = c.prepare(&format!(
                 "SELECT {TOKEN_COLUMNS} FROM tokens WHERE username = ?1 ORDER BY rowid"
             ))?;
             let rows = stmt.query_map(params![username], token_row)?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
+        .await
     }
 
-    fn delete_token(&self, username: &str, id: &str) -> Result<bool> {
-        self.with(|c| {
+    async fn delete_token(&self, username: &str, id: &str) -> Result<bool> {
+        let username = username.to_owned();
+        let id = id.to_owned();
+        self.with(move |c| {
             Ok(c.execute(
                 "DELETE FROM tokens WHERE id = ?1 AND username = ?2",
                 params![id, username],
             )? > 0)
         })
+        .await
     }
 
-    fn use_token(&self, token_hash: &str, now_unix: i64) -> Result<Option<TokenRecord>> {
-        self.with(|c| {
+    async fn use_token(&self, token_hash: &str, now_unix: i64) -> Result<Option<TokenRecord>> {
+        let token_hash = token_hash.to_owned();
+        self.with(move |c| {
             c.execute(
                 "UPDATE tokens SET last_used_unix = ?2 WHERE hash = ?1 AND expires_unix > ?2
                    AND (last_used_unix IS NULL OR last_used_unix <= ?2 - ?3)",
@@ -548,87 +616,100 @@ impl TokenStore for SqliteStore {
             )
             .optional()?)
         })
+        .await
     }
 }
 
+#[async_trait]
 impl DataSourceStore for SqliteStore {
-    fn put_datasource(&self, ds: &DataSourceRecord) -> Result<u64> {
-        self.put_doc(DATASOURCES, &ds.id, ds.revision, &DataSourceV1::of(ds))
+    async fn put_datasource(&self, ds: &DataSourceRecord) -> Result<u64> {
+        let doc = DataSourceV1::of(ds);
+        self.put_doc(DATASOURCES, &ds.id, ds.revision, &doc).await
     }
 
-    fn get_datasource(&self, id: &str) -> Result<Option<DataSourceRecord>> {
-        self.get_doc::<DataSourceV1>(DATASOURCES, id)?
+    async fn get_datasource(&self, id: &str) -> Result<Option<DataSourceRecord>> {
+        self.get_doc::<DataSourceV1>(DATASOURCES, id)
+            .await?
             .map(|(doc, revision)| doc.into_record(revision))
             .transpose()
     }
 
-    fn list_datasources(&self) -> Result<Vec<DataSourceRecord>> {
-        self.list_docs::<DataSourceV1>(DATASOURCES)?
+    async fn list_datasources(&self) -> Result<Vec<DataSourceRecord>> {
+        self.list_docs::<DataSourceV1>(DATASOURCES)
+            .await?
             .into_iter()
             .map(|(doc, revision)| doc.into_record(revision))
             .collect()
     }
 
-    fn delete_datasource(&self, id: &str, revision: Option<u64>) -> Result<bool> {
-        self.with(|c| delete_doc(c, DATASOURCES, id, revision))
+    async fn delete_datasource(&self, id: &str, revision: Option<u64>) -> Result<bool> {
+        let id = id.to_owned();
+        self.with(move |c| delete_doc(c, DATASOURCES, &id, revision))
+            .await
     }
 }
 
+#[async_trait]
 impl TagStore for SqliteStore {
-    fn put_tag(&self, tag: &Tag) -> Result<()> {
+    async fn put_tag(&self, tag: &Tag) -> Result<()> {
         // Tags are a name only: the last write wins, and still counts a revision.
         let body = serde_json::to_string(&TagV1::of(tag))?;
-        self.with(|c| {
+        let id = tag.id.clone();
+        self.with(move |c| {
             c.execute(
                 "INSERT INTO tags (id, body, revision, format) VALUES (?1, ?2, 1, ?3)
                  ON CONFLICT (id) DO UPDATE SET body = excluded.body, format = excluded.format,
                    revision = revision + 1",
-                params![tag.id, body, FORMAT],
+                params![id, body, FORMAT],
             )?;
             Ok(())
         })
+        .await
     }
 
-    fn list_tags(&self) -> Result<Vec<Tag>> {
+    async fn list_tags(&self) -> Result<Vec<Tag>> {
         Ok(self
-            .list_docs::<TagV1>(TAGS)?
+            .list_docs::<TagV1>(TAGS)
+            .await?
             .into_iter()
             .map(|(doc, _)| doc.into_tag())
             .collect())
     }
 
-    fn delete_tag(&self, id: &str) -> Result<bool> {
-        self.with(|c| delete_doc(c, TAGS, id, None))
+    async fn delete_tag(&self, id: &str) -> Result<bool> {
+        let id = id.to_owned();
+        self.with(move |c| delete_doc(c, TAGS, &id, None)).await
     }
 }
 
+#[async_trait]
 impl ProjectStore for SqliteStore {
-    fn put_project(&self, project: &ProjectRecord) -> Result<u64> {
-        self.put_doc(
-            PROJECTS,
-            &project.id,
-            project.revision,
-            &ProjectV1::of(project),
-        )
+    async fn put_project(&self, project: &ProjectRecord) -> Result<u64> {
+        let doc = ProjectV1::of(project);
+        self.put_doc(PROJECTS, &project.id, project.revision, &doc)
+            .await
     }
 
-    fn get_project(&self, id: &str) -> Result<Option<ProjectRecord>> {
-        self.get_doc::<ProjectV1>(PROJECTS, id)?
+    async fn get_project(&self, id: &str) -> Result<Option<ProjectRecord>> {
+        self.get_doc::<ProjectV1>(PROJECTS, id)
+            .await?
             .map(|(doc, revision)| doc.into_record(revision))
             .transpose()
     }
 
-    fn list_projects(&self) -> Result<Vec<ProjectRecord>> {
-        self.list_docs::<ProjectV1>(PROJECTS)?
+    async fn list_projects(&self) -> Result<Vec<ProjectRecord>> {
+        self.list_docs::<ProjectV1>(PROJECTS)
+            .await?
             .into_iter()
             .map(|(doc, revision)| doc.into_record(revision))
             .collect()
     }
 
-    fn delete_project(&self, id: &str, revision: Option<u64>) -> Result<bool> {
-        self.with(|c| {
+    async fn delete_project(&self, id: &str, revision: Option<u64>) -> Result<bool> {
+        let id = id.to_owned();
+        self.with(move |c| {
             let tx = c.unchecked_transaction()?;
-            let deleted = delete_doc(&tx, PROJECTS, id, revision)?;
+            let deleted = delete_doc(&tx, PROJECTS, &id, revision)?;
             if deleted {
                 tx.execute("DELETE FROM events WHERE project_id = ?1", params![id])?;
                 tx.execute("DELETE FROM metrics WHERE project_id = ?1", params![id])?;
@@ -636,11 +717,13 @@ impl ProjectStore for SqliteStore {
             tx.commit()?;
             Ok(deleted)
         })
+        .await
     }
 }
 
+#[async_trait]
 impl EventStore for SqliteStore {
-    fn add_event(
+    async fn add_event(
         &self,
         project_id: &str,
         kind: EventKind,
@@ -650,7 +733,9 @@ impl EventStore for SqliteStore {
     ) -> Result<()> {
         let kind = serde_json::to_value(kind)?;
         let chain = serde_json::to_string(chain)?;
-        self.with(|c| {
+        let (project_id, actor, message) =
+            (project_id.to_owned(), actor.to_owned(), message.to_owned());
+        self.with(move |c| {
             c.execute(
                 "INSERT INTO events (project_id, at, kind, actor, message, chain)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -665,96 +750,124 @@ impl EventStore for SqliteStore {
             )?;
             Ok(())
         })
+        .await
     }
 
-    fn list_events(&self, project_id: &str, offset: u64, limit: u64) -> Result<(Vec<Event>, u64)> {
-        let (rows, total): (Vec<EventRow>, u64) = self.with(|c| {
-            let total = c.query_row(
-                "SELECT COUNT(*) FROM events WHERE subject = 'project' AND project_id = ?1",
-                params![project_id],
-                |r| r.get(0),
-            )?;
-            let mut stmt = c.prepare(&format!(
+    async fn list_events(
+        &self,
+        project_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<Event>, u64)> {
+        let project_id = project_id.to_owned();
+        let (rows, total): (Vec<EventRow>, u64) = self
+            .with(move |c| {
+                let total = c.query_row(
+                    "SELECT COUNT(*) FROM events WHERE subject = 'project' AND project_id = ?1",
+                    params![project_id],
+                    |r| r.get(0),
+                )?;
+                let mut stmt = c.prepare(&format!(
                 "SELECT {EVENT_COLUMNS} FROM events WHERE subject = 'project' AND project_id = ?1
                  ORDER BY id DESC LIMIT ?2 OFFSET ?3"
             ))?;
-            let rows =
-                stmt.query_map(params![project_id, clamp(limit), clamp(offset)], event_row)?;
-            Ok((rows.collect::<Result<_, _>>()?, total))
-        })?;
+                let rows =
+                    stmt.query_map(params![project_id, clamp(limit), clamp(offset)], event_row)?;
+                Ok((rows.collect::<Result<_, _>>()?, total))
+            })
+            .await?;
         let events = rows.into_iter().map(event_of).collect::<Result<_>>()?;
         Ok((events, total))
     }
 
-    fn add_audit(&self, entry: &AuditEntry<'_>) -> Result<()> {
+    async fn add_audit(&self, entry: &AuditEntry<'_>) -> Result<()> {
         let kind = serde_json::to_value(entry.kind)?;
-        self.with(|c| {
+        let (subject_id, actor, message, subject) = (
+            entry.subject_id.to_owned(),
+            entry.actor.to_owned(),
+            entry.message.to_owned(),
+            entry.subject.to_owned(),
+        );
+        let client = entry.client.map(str::to_owned);
+        self.with(move |c| {
             c.execute(
                 "INSERT INTO events (project_id, at, kind, actor, message, chain, subject, client)
                  VALUES (?1, ?2, ?3, ?4, ?5, '[]', ?6, ?7)",
                 params![
-                    entry.subject_id,
+                    subject_id,
                     now_rfc3339(),
                     kind.as_str().unwrap_or("audit"),
-                    entry.actor,
-                    entry.message,
-                    entry.subject,
-                    entry.client
+                    actor,
+                    message,
+                    subject,
+                    client
                 ],
             )?;
             Ok(())
         })
+        .await
     }
 
-    fn list_audit(&self, offset: u64, limit: u64) -> Result<(Vec<Event>, u64)> {
-        let (rows, total): (Vec<EventRow>, u64) = self.with(|c| {
-            let total = c.query_row(
-                "SELECT COUNT(*) FROM events WHERE kind IN ('audit', 'security')",
-                [],
-                |r| r.get(0),
-            )?;
-            let mut stmt = c.prepare(&format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE kind IN ('audit', 'security')
+    async fn list_audit(&self, offset: u64, limit: u64) -> Result<(Vec<Event>, u64)> {
+        let (rows, total): (Vec<EventRow>, u64) = self
+            .with(move |c| {
+                let total = c.query_row(
+                    "SELECT COUNT(*) FROM events WHERE kind IN ('audit', 'security')",
+                    [],
+                    |r| r.get(0),
+                )?;
+                let mut stmt = c.prepare(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM events WHERE kind IN ('audit', 'security')
                  ORDER BY id DESC LIMIT ?1 OFFSET ?2"
-            ))?;
-            let rows = stmt.query_map(params![clamp(limit), clamp(offset)], event_row)?;
-            Ok((rows.collect::<Result<_, _>>()?, total))
-        })?;
+                ))?;
+                let rows = stmt.query_map(params![clamp(limit), clamp(offset)], event_row)?;
+                Ok((rows.collect::<Result<_, _>>()?, total))
+            })
+            .await?;
         let events = rows.into_iter().map(event_of).collect::<Result<_>>()?;
         Ok((events, total))
     }
 }
 
+#[async_trait]
 impl MetricStore for SqliteStore {
-    fn add_metric(&self, project_id: &str, point: &MetricPoint) -> Result<()> {
+    async fn add_metric(&self, project_id: &str, point: &MetricPoint) -> Result<()> {
+        let project_id = project_id.to_owned();
         let body = serde_json::to_string(point)?;
-        self.with(|c| {
+        let t = point.t;
+        self.with(move |c| {
             c.execute(
                 "INSERT INTO metrics (project_id, t, body) VALUES (?1, ?2, ?3)",
-                params![project_id, point.t, body],
+                params![project_id, t, body],
             )?;
             Ok(())
         })
+        .await
     }
 
-    fn metrics_since(&self, project_id: &str, since_unix: i64) -> Result<Vec<MetricPoint>> {
-        let bodies: Vec<String> = self.with(|c| {
-            let mut stmt =
-                c.prepare("SELECT body FROM metrics WHERE project_id = ?1 AND t >= ?2 ORDER BY t")?;
-            let rows = stmt.query_map(params![project_id, since_unix], |r| r.get(0))?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })?;
+    async fn metrics_since(&self, project_id: &str, since_unix: i64) -> Result<Vec<MetricPoint>> {
+        let project_id = project_id.to_owned();
+        let bodies: Vec<String> = self
+            .with(move |c| {
+                let mut stmt = c.prepare(
+                    "SELECT body FROM metrics WHERE project_id = ?1 AND t >= ?2 ORDER BY t",
+                )?;
+                let rows = stmt.query_map(params![project_id, since_unix], |r| r.get(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await?;
         bodies
             .iter()
             .map(|b| Ok(serde_json::from_str(b)?))
             .collect()
     }
 
-    fn prune_metrics(&self, before_unix: i64) -> Result<()> {
-        self.with(|c| {
+    async fn prune_metrics(&self, before_unix: i64) -> Result<()> {
+        self.with(move |c| {
             c.execute("DELETE FROM metrics WHERE t < ?1", params![before_unix])?;
             Ok(())
         })
+        .await
     }
 }
 
@@ -773,8 +886,8 @@ mod tests {
         dir
     }
 
-    #[test]
-    fn the_last_admin_can_be_neither_demoted_nor_deleted() {
+    #[tokio::test]
+    async fn the_last_admin_can_be_neither_demoted_nor_deleted() {
         let dir = scratch("admins");
         let store = SqliteStore::open(&dir).unwrap();
         for (name, role) in [("a", Role::Admin), ("v", Role::Viewer)] {
@@ -783,32 +896,32 @@ mod tests {
                 password_hash: "h",
                 role,
             };
-            assert!(store.create_user(&user).unwrap());
-            assert!(!store.create_user(&user).unwrap(), "a second {name}");
+            assert!(store.create_user(&user).await.unwrap());
+            assert!(!store.create_user(&user).await.unwrap(), "a second {name}");
         }
         assert_eq!(
-            store.set_user_role("a", Role::Operator).unwrap(),
+            store.set_user_role("a", Role::Operator).await.unwrap(),
             UserChange::LastAdmin
         );
-        assert_eq!(store.delete_user("a").unwrap(), UserChange::LastAdmin);
+        assert_eq!(store.delete_user("a").await.unwrap(), UserChange::LastAdmin);
         assert_eq!(
-            store.set_user_role("x", Role::Admin).unwrap(),
+            store.set_user_role("x", Role::Admin).await.unwrap(),
             UserChange::NoSuchUser
         );
         assert_eq!(
-            store.set_user_role("v", Role::Admin).unwrap(),
+            store.set_user_role("v", Role::Admin).await.unwrap(),
             UserChange::Done
         );
         assert_eq!(
-            store.set_user_role("a", Role::Viewer).unwrap(),
+            store.set_user_role("a", Role::Viewer).await.unwrap(),
             UserChange::Done
         );
-        assert_eq!(store.delete_user("a").unwrap(), UserChange::Done);
+        assert_eq!(store.delete_user("a").await.unwrap(), UserChange::Done);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    #[test]
-    fn an_expired_token_is_refused_and_a_used_one_remembers_when() {
+    #[tokio::test]
+    async fn an_expired_token_is_refused_and_a_used_one_remembers_when() {
         let dir = scratch("tokens");
         let store = SqliteStore::open(&dir).unwrap();
         let token = |id: &str, expires_unix| TokenRecord {
@@ -821,24 +934,24 @@ mod tests {
             expires_unix,
             last_used_unix: None,
         };
-        store.put_token(&token("old", 1_000)).unwrap();
-        store.put_token(&token("new", 3_000)).unwrap();
-        assert_eq!(store.use_token("hash-old", 2_000).unwrap(), None);
-        let used = store.use_token("hash-new", 2_000).unwrap().unwrap();
+        store.put_token(&token("old", 1_000)).await.unwrap();
+        store.put_token(&token("new", 3_000)).await.unwrap();
+        assert_eq!(store.use_token("hash-old", 2_000).await.unwrap(), None);
+        let used = store.use_token("hash-new", 2_000).await.unwrap().unwrap();
         assert_eq!(
             (used.role, used.last_used_unix),
             (Role::Viewer, Some(2_000))
         );
         // Within a minute the last use is not rewritten.
-        store.use_token("hash-new", 2_030).unwrap();
-        let listed = store.list_tokens("a").unwrap();
+        store.use_token("hash-new", 2_030).await.unwrap();
+        let listed = store.list_tokens("a").await.unwrap();
         assert_eq!(listed[1].last_used_unix, Some(2_000));
         assert_eq!(listed[1].name, "ci");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    #[test]
-    fn a_token_of_the_first_version_expires_90_days_after_its_creation() {
+    #[tokio::test]
+    async fn a_token_of_the_first_version_expires_90_days_after_its_creation() {
         let dir = scratch("migrate");
         {
             let mut conn = Connection::open(dir.join(DB_FILE)).unwrap();
@@ -851,16 +964,19 @@ mod tests {
             .unwrap();
         }
         let store = SqliteStore::open(&dir).unwrap();
-        let token = &store.list_tokens("admin").unwrap()[0];
+        let token = &store.list_tokens("admin").await.unwrap()[0];
         let created = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap();
         assert_eq!(token.expires_unix, created.timestamp() + 90 * 86_400);
         assert_eq!((token.role, token.name.as_str()), (Role::Admin, "ci"));
-        assert_eq!(store.get_user("admin").unwrap().unwrap().role, Role::Admin);
+        assert_eq!(
+            store.get_user("admin").await.unwrap().unwrap().role,
+            Role::Admin
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    #[test]
-    fn records_survive_reopening_the_database() {
+    #[tokio::test]
+    async fn records_survive_reopening_the_database() {
         let dir = std::env::temp_dir().join(format!("obsync-store-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         {
@@ -870,17 +986,19 @@ mod tests {
                     id: "tag_1".into(),
                     name: "orders".into(),
                 })
+                .await
                 .unwrap();
             store
                 .add_event("np_1", EventKind::Audit, "admin", "created", &[])
+                .await
                 .unwrap();
         }
         let store = SqliteStore::open(&dir).unwrap();
-        assert_eq!(store.list_tags().unwrap()[0].name, "orders");
-        let (events, total) = store.list_events("np_1", 0, 10).unwrap();
+        assert_eq!(store.list_tags().await.unwrap()[0].name, "orders");
+        let (events, total) = store.list_events("np_1", 0, 10).await.unwrap();
         assert_eq!((events[0].message.as_str(), total), ("created", 1));
         // A page beyond i64 (what a client may ask for) is empty, with the total.
-        let (events, total) = store.list_events("np_1", u64::MAX, u64::MAX).unwrap();
+        let (events, total) = store.list_events("np_1", u64::MAX, u64::MAX).await.unwrap();
         assert_eq!((events.len(), total), (0, 1));
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -892,8 +1010,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_write_of_a_stale_revision_is_a_conflict_and_changes_nothing() {
+    #[tokio::test]
+    async fn a_write_of_a_stale_revision_is_a_conflict_and_changes_nothing() {
         let dir = scratch("cas");
         let store = SqliteStore::open(&dir).unwrap();
         let ds = DataSourceRecord {
@@ -907,45 +1025,46 @@ mod tests {
             updated_at: String::new(),
             revision: 0,
         };
-        assert_eq!(store.put_datasource(&ds).unwrap(), 1);
+        assert_eq!(store.put_datasource(&ds).await.unwrap(), 1);
         // A second create of the same id is a conflict, not a replacement.
         assert!(matches!(
-            store.put_datasource(&ds),
+            store.put_datasource(&ds).await,
             Err(StoreError::Conflict { current: 1, .. })
         ));
-        let read = store.get_datasource("ds_1").unwrap().unwrap();
+        let read = store.get_datasource("ds_1").await.unwrap().unwrap();
         let (mut a, mut b) = (read.clone(), read);
         a.name = "a".into();
         b.name = "b".into();
-        assert_eq!(store.put_datasource(&a).unwrap(), 2);
+        assert_eq!(store.put_datasource(&a).await.unwrap(), 2);
         assert!(matches!(
-            store.put_datasource(&b),
+            store.put_datasource(&b).await,
             Err(StoreError::Conflict {
                 expected: 1,
                 current: 2,
                 ..
             })
         ));
-        let now = store.get_datasource("ds_1").unwrap().unwrap();
+        let now = store.get_datasource("ds_1").await.unwrap().unwrap();
         assert_eq!((now.name.as_str(), now.revision), ("a", 2));
         assert!(matches!(
-            store.delete_datasource("ds_1", Some(1)),
+            store.delete_datasource("ds_1", Some(1)).await,
             Err(StoreError::Conflict { .. })
         ));
-        assert!(store.delete_datasource("ds_1", Some(2)).unwrap());
-        assert!(!store.delete_datasource("ds_1", Some(2)).unwrap());
+        assert!(store.delete_datasource("ds_1", Some(2)).await.unwrap());
+        assert!(!store.delete_datasource("ds_1", Some(2)).await.unwrap());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    #[test]
-    fn a_record_of_a_newer_format_is_refused_by_name() {
+    #[tokio::test]
+    async fn a_record_of_a_newer_format_is_refused_by_name() {
         let dir = scratch("format");
         let store = SqliteStore::open(&dir).unwrap();
-        store.put_tag(&tag("tag_1")).unwrap();
+        store.put_tag(&tag("tag_1")).await.unwrap();
         store
             .with(|c| Ok(c.execute("UPDATE tags SET format = 2", [])?))
+            .await
             .unwrap();
-        let err = store.list_tags().unwrap_err();
+        let err = store.list_tags().await.unwrap_err();
         assert!(
             matches!(&err, StoreError::NewerFormat { format: 2, .. }),
             "{err}"
