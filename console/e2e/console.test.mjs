@@ -120,6 +120,7 @@ before(async () => {
      CREATE TABLE ${DB}.users (id BIGINT PRIMARY KEY, name VARCHAR(50));
      CREATE TABLE ${DB}.regions (id BIGINT PRIMARY KEY, region VARCHAR(20));
      CREATE TABLE ${DB}.\`订单表\` (id BIGINT PRIMARY KEY);
+     CREATE TABLE ${DB}.\`bad.name\` (id BIGINT PRIMARY KEY);
      INSERT INTO ${DB}.orders (customer_id, note) VALUES ${rows(20, (i) => `(${i % 5}, 'full-${i}')`)};
      INSERT INTO ${DB}.items VALUES ${rows(20, (i) => `(${i}, ${i}, 'SKU-${i}')`)};
      INSERT INTO ${DB}.users VALUES ${rows(10, (i) => `(${i}, 'user-${i}')`)};
@@ -212,6 +213,33 @@ describe('console in Chromium against obsync server', () => {
     await screenshot(page, 'zh-CN-datasources');
   });
 
+  step('refuses a data source name at its field: the server\'s limit while typing, a taken name from the server', async () => {
+    await page.goto(server.url + '/datasources');
+    await byTestId('ds-add').click();
+    await choose('ds-kind', 'MariaDB');
+    const nameItem = page.locator('.ant-form-item', { has: field('ds-name') });
+    const explain = nameItem.locator('.ant-form-item-explain-error');
+    // The limits come from the server's rules: 32 characters, no spaces.
+    await field('ds-name').fill('n'.repeat(33));
+    await explain.getByText('最多 32 个字符').waitFor();
+    await field('ds-name').fill('has space');
+    await explain.getByText('不能包含空格').waitFor();
+    await field('ds-name').fill('n'.repeat(32));
+    // The old message fades out: wait until none is left.
+    await waitFor('the name accepted', async () => (await explain.count()) === 0, { timeoutMs: 10_000, everyMs: 200 });
+    // A name another data source has: the server's 409 lands on the name field.
+    await field('ds-name').fill(`mariadb-${RUN}`);
+    await field('ds-host').fill(env.MARIADB_HOST);
+    await field('ds-port').fill(env.MARIADB_PORT);
+    await field('ds-user').fill(env.MARIADB_ROOT_USER);
+    await byTestId('ds-save').click();
+    await explain.getByText(`mariadb-${RUN}`).waitFor();
+    assert.equal(await page.locator('.ant-modal [data-testid=error-alert]').count(), 0, 'the error is at the field, not in an alert');
+    await screenshot(page, 'zh-CN-datasource-name-taken');
+    await page.locator('.ant-modal').getByRole('button', { name: /取\s*消/ }).click();
+    await byTestId('ds-save').waitFor({ state: 'detached' });
+  });
+
   step('creates and renames a tag', async () => {
     await page.goto(server.url + '/tags');
     await byTestId('tag-create').click();
@@ -247,6 +275,10 @@ describe('console in Chromium against obsync server', () => {
     const chinese = treeNode(`src-table-${DB}.订单表`);
     assert.match(await chinese.getAttribute('class'), /ant-tree-treenode-disabled/);
     assert.match(await chinese.innerText(), /名称包含汉字/);
+    // So is a table with a `.` in its name, which the server cannot map: the reason is at the table.
+    const dotted = treeNode(`src-table-${DB}.bad.name`);
+    assert.match(await dotted.getAttribute('class'), /ant-tree-treenode-disabled/);
+    assert.match(await dotted.innerText(), /名称包含“\.”，服务器无法映射/);
     const check = (table) => treeNode(`src-table-${DB}.${table}`).locator('.ant-tree-checkbox').click();
     await check('orders');
     await check('items');

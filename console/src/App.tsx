@@ -1,15 +1,16 @@
 import { useEffect, useState } from 'react';
-import { App as AntApp, Button, ConfigProvider, Layout, Menu, Segmented, Space, Spin, Typography } from 'antd';
+import { App as AntApp, Button, ConfigProvider, Layout, Menu, Space, Spin, Typography } from 'antd';
 import enUS from 'antd/locale/en_US';
 import zhCN from 'antd/locale/zh_CN';
 import dayjs from 'dayjs';
 import 'dayjs/locale/zh-cn';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router';
-import { del } from './api/client';
-import { meQuery, roleAllows } from './auth/role';
-import { setLanguage, type Language } from './i18n';
+import { meQuery, useLogout } from './api/session';
+import { roleAllows } from './auth/role';
+import { LanguageSwitch } from './components/LanguageSwitch';
+import { type Language } from './i18n';
 import { LoginPage } from './pages/Login';
 import { OverviewPage } from './pages/Overview';
 import { DataSourcesPage } from './pages/DataSources';
@@ -43,27 +44,11 @@ export function App() {
   );
 }
 
-export function LanguageSwitch() {
-  const { i18n } = useTranslation();
-  return (
-    <Segmented
-      data-testid="language-switch"
-      size="small"
-      value={i18n.language}
-      onChange={(v) => setLanguage(v as Language)}
-      options={[
-        { label: '中文', value: 'zh-CN' },
-        { label: 'English', value: 'en' },
-      ]}
-    />
-  );
-}
-
 function Shell() {
   const { t } = useTranslation();
   const navigate = useNavigate();
   const location = useLocation();
-  const queryClient = useQueryClient();
+  const logout = useLogout(() => navigate('/login'));
   const me = useQuery(meQuery);
   const [expired, setExpired] = useState(false);
   const [changingPassword, setChangingPassword] = useState(false);
@@ -77,11 +62,6 @@ function Shell() {
   if (me.isError || expired) return <Navigate to="/login" replace state={{ from: location.pathname }} />;
 
   const section = '/' + (location.pathname.split('/')[1] ?? '');
-  const logout = async () => {
-    await del('/session').catch(() => undefined);
-    queryClient.clear();
-    navigate('/login');
-  };
   const isAdmin = roleAllows(me.data.role, 'admin');
   return (
     <Layout style={{ minHeight: '100vh' }}>
@@ -110,7 +90,7 @@ function Shell() {
           <Button size="small" onClick={() => setChangingPassword(true)} data-testid="change-password">
             {t('password.title')}
           </Button>
-          <Button size="small" onClick={logout} data-testid="logout">
+          <Button size="small" onClick={() => logout.mutate()} data-testid="logout">
             {t('nav.logout')}
           </Button>
         </Space>

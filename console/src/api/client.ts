@@ -19,7 +19,7 @@ async function errorBody(res: Response): Promise<ApiErrorBody> {
   try {
     const parsed = JSON.parse(text) as Partial<ApiErrorBody>;
     if (parsed && typeof parsed.code === 'string') {
-      return { code: parsed.code, params: parsed.params ?? {}, message: parsed.message ?? '', advice: parsed.advice ?? null, field: parsed.field ?? null };
+      return { code: parsed.code, params: parsed.params ?? {}, message: parsed.message ?? '', advice: parsed.advice ?? null, field: parsed.field ?? null, details: parsed.details ?? [] };
     }
   } catch {
     // not JSON: a proxy or a crash page; fall through to a generic code

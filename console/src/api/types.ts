@@ -11,7 +11,10 @@ export type KafkaVersion = Schemas['KafkaRelease'];
 export type SaslMechanism = Schemas['SaslMechanism'];
 
 /** An error answer; the console makes some itself (network failures), so advice may be absent. */
-export type ApiErrorBody = Pick<Schemas['ErrorBody'], 'code' | 'message'> & { params?: Record<string, string>; advice?: string | null; field?: string | null };
+export type ApiErrorBody = Pick<Schemas['ErrorBody'], 'code' | 'message'> & { params?: Record<string, string>; advice?: string | null; field?: string | null; details?: FieldProblem[] };
+
+/** One more problem of a request, on its field. */
+export type FieldProblem = Schemas['FieldProblem'];
 
 export interface List<T> {
   items: T[];

@@ -29,5 +29,39 @@ export const SASL_MECHANISMS = every<SaslMechanism>()(['PLAIN', 'SCRAM-SHA-256',
 /** Every TLS mode of a database source (MySQL's --ssl-mode values). */
 export const SOURCE_TLS_MODES = every<SourceTlsMode>()(['disabled', 'preferred', 'required', 'verify_ca', 'verify_identity']);
 
-/** A data source's name, as DataSourceInput.name's `pattern`: 1–32 characters, no spaces. */
-export const DATA_SOURCE_NAME = /^\S{1,32}$/;
+/**
+ * How a state moves, for polling: `transitional` states change within seconds (polled
+ * fast), `live` ones change on their own over time (a running project's lag and counts:
+ * polled steadily), `settled` ones change only when someone acts (polled slowly, in case
+ * another user does). A Record, so a state the server adds fails the build until it is
+ * placed here.
+ */
+export const STATE_PACE: Record<ProjectState, 'transitional' | 'live' | 'settled'> = {
+  not_started: 'settled',
+  prechecking: 'transitional',
+  precheck_failed: 'settled',
+  running: 'live',
+  paused: 'settled',
+  failed: 'settled',
+  finished: 'settled',
+  releasing: 'transitional',
+  released: 'settled',
+};
+
+/** Milliseconds between polls at each pace. */
+export const POLL_MS = { transitional: 1000, live: 3000, settled: 30_000 } as const;
+
+/**
+ * How often to poll what shows projects in these states (and stages): the fastest pace of
+ * any of them. A running project's schema and full stages move toward the next stage, so
+ * they count as transitional; nothing shown (still loading) polls as transitional too.
+ */
+export function pollInterval(projects: readonly { state: ProjectState; stage?: Stage | null }[] | undefined): number {
+  if (projects === undefined) return POLL_MS.transitional;
+  let ms: number = POLL_MS.settled;
+  for (const p of projects) {
+    const pace = p.state === 'running' && p.stage && p.stage !== 'incremental' ? 'transitional' : STATE_PACE[p.state];
+    ms = Math.min(ms, POLL_MS[pace]);
+  }
+  return ms;
+}

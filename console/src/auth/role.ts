@@ -1,7 +1,7 @@
 // Who is logged in and what the role allows. The server enforces the roles (403
 // FORBIDDEN_ROLE); the console only hides what the role cannot do, from `/api/v1/me`.
 import { useQuery } from '@tanstack/react-query';
-import { get } from '../api/client';
+import { meQuery } from '../api/session';
 import type { Me, Role } from '../api/types';
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
@@ -11,7 +11,6 @@ export function roleAllows(role: Role | undefined, needed: Role): boolean {
   return role !== undefined && RANK[role] >= RANK[needed];
 }
 
-export const meQuery = { queryKey: ['me'], queryFn: () => get<Me>('/me'), retry: false } as const;
 
 /** The logged-in user (undefined while loading). */
 export function useMe(): Me | undefined {

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { Input, Modal, Space, Typography } from 'antd';
+import { useMutation } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { ErrorAlert } from './ErrorAlert';
 
@@ -30,19 +31,8 @@ export function ConfirmByName({
 }) {
   const { t } = useTranslation();
   const [typed, setTyped] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const confirm = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      await action();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const run = useMutation({ mutationFn: action });
+  const confirm = () => run.mutate();
   return (
     <Modal
       open={open}
@@ -51,13 +41,13 @@ export function ConfirmByName({
       onOk={confirm}
       okText={okText}
       cancelText={t('common.cancel')}
-      okButtonProps={{ danger: true, disabled: typed !== name, loading: busy, ...{ 'data-testid': `${testId}-confirm` } }}
+      okButtonProps={{ danger: true, disabled: typed !== name, loading: run.isPending, ...{ 'data-testid': `${testId}-confirm` } }}
       destroyOnHidden
     >
       <Space orientation="vertical" style={{ width: '100%' }}>
         <Typography.Text>{explain}</Typography.Text>
         <Input value={typed} onChange={(e) => setTyped(e.target.value)} placeholder={name} data-testid={`${testId}-name`} />
-        <ErrorAlert error={error} />
+        <ErrorAlert error={run.error} />
       </Space>
     </Modal>
   );

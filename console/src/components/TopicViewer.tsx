@@ -1,9 +1,8 @@
 import { useState } from 'react';
 import { Button, Card, Empty, Input, InputNumber, Select, Space, Table, Tag, Typography } from 'antd';
-import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { get, qs } from '../api/client';
-import type { TopicMessage, TopicMessages } from '../api/types';
+import { useMessages } from '../api/projects';
+import type { TopicMessage } from '../api/types';
 import { ErrorAlert } from './ErrorAlert';
 import { formatTime } from './ProjectBits';
 
@@ -29,13 +28,7 @@ export function TopicViewer({ projectId, topics }: { projectId: string; topics: 
   const [limit, setLimit] = useState(20);
   const [key, setKey] = useState('');
   const chosen = topic ?? topics[0];
-  const query = { topic: chosen, partition, limit, key: key || undefined };
-  const messages = useQuery({
-    queryKey: ['project', projectId, 'messages', query],
-    queryFn: () => get<TopicMessages>(`/projects/${projectId}/messages` + qs(query)),
-    enabled: !!chosen,
-    retry: false,
-  });
+  const messages = useMessages(projectId, chosen ? { topic: chosen, partition, limit, key: key || undefined } : null);
   const partitions = messages.data?.partitions ?? 0;
   return (
     <Card title={t('viewer.title')} size="small" data-testid="topic-viewer" extra={<Typography.Text type="secondary">{t('viewer.readOnly')}</Typography.Text>}>

@@ -1,11 +1,12 @@
-import { useState } from 'react';
 import { Alert, Button, Form, Input, InputNumber, Modal, Select, Space, Switch } from 'antd';
-import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { post, put } from '../api/client';
+import { useSaveDataSource, useTestDataSource } from '../api/datasources';
+import type { NamePath } from '../api/errors';
 import type { DataSource, DataSourceBody, DataSourceKind, KafkaVersion, SaslMechanism, SourceTlsMode, TestResult } from '../api/types';
-import { DATA_SOURCE_KINDS, DATA_SOURCE_NAME, KAFKA_RELEASES, SASL_MECHANISMS, SOURCE_TLS_MODES } from '../api/vocabulary';
+import { DATA_SOURCE_KINDS, KAFKA_RELEASES, SASL_MECHANISMS, SOURCE_TLS_MODES } from '../api/vocabulary';
 import { ErrorAlert } from '../components/ErrorAlert';
+import { useFormErrors } from '../components/useFormErrors';
+import { nameRules } from '../rules';
 
 interface FormValues {
   name: string;
@@ -116,6 +117,49 @@ function toBody(v: FormValues): DataSourceBody {
   };
 }
 
+/** The form's field for a field of the request body (`source.tls.ca_pem` → `source_tls_ca_pem`). */
+export function dataSourceField(path: NamePath): NamePath | null {
+  const [head, ...rest] = path.map(String);
+  const flat = (field: string): NamePath | null => (field in FORM_FIELDS ? [field] : null);
+  if (rest.length === 0) return flat(head);
+  if (head === 'source') return rest[0] === 'tls' ? flat(`source_tls_${rest[1] === 'mode' ? 'mode' : rest[1]}`) : flat(rest[0]);
+  if (head === 'kafka') {
+    if (rest[0] === 'sasl') return flat(rest[1]?.startsWith('kerberos_') ? rest[1] : `sasl_${rest[1] ?? 'enabled'}`);
+    if (rest[0] === 'tls') return flat(rest[1] === 'enabled' || !rest[1] ? 'tls_enabled' : `tls_${rest[1]}`);
+    return flat(rest[0]);
+  }
+  return null;
+}
+
+/** Every field of the form, for dataSourceField. */
+const FORM_FIELDS: Record<keyof FormValues, true> = {
+  name: true,
+  kind: true,
+  description: true,
+  host: true,
+  port: true,
+  user: true,
+  password: true,
+  bootstrap_servers: true,
+  version: true,
+  sasl_enabled: true,
+  sasl_mechanism: true,
+  sasl_username: true,
+  sasl_password: true,
+  kerberos_service_name: true,
+  kerberos_principal: true,
+  kerberos_keytab: true,
+  tls_enabled: true,
+  tls_verify_hostname: true,
+  tls_ca_pem: true,
+  tls_client_cert_pem: true,
+  tls_client_key_pem: true,
+  source_tls_mode: true,
+  source_tls_ca_pem: true,
+  source_tls_client_cert_pem: true,
+  source_tls_client_key_pem: true,
+};
+
 /**
  * Whether `v` connects elsewhere, as someone else or with other TLS than `ds`: the server
  * then drops the stored secrets unless they are sent again (they stay where they were sent).
@@ -163,7 +207,6 @@ export function DataSourceDialog(props: DataSourceDialogProps) {
 
 function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogProps) {
   const { t } = useTranslation();
-  const queryClient = useQueryClient();
   const [form] = Form.useForm<FormValues>();
   const kind = Form.useWatch('kind', form);
   const saslEnabled = Form.useWatch('sasl_enabled', form);
@@ -172,52 +215,36 @@ function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogPr
   const sourceTlsMode = Form.useWatch('source_tls_mode', form);
   const watched = Form.useWatch([], form) as Partial<FormValues> | undefined;
   const changed = !!editing && !!watched && connectionChanged(editing, watched);
-  const [test, setTest] = useState<TestResult | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState<'test' | 'save' | null>(null);
+  const tester = useTestDataSource();
+  const saver = useSaveDataSource();
+  const errors = useFormErrors(form, dataSourceField);
   const offered = kinds ?? [...DATA_SOURCE_KINDS];
-
+  const busy = tester.isPending ? 'test' : saver.isPending ? 'save' : null;
+  const test = tester.isPending ? null : (tester.data ?? null);
 
   const runTest = async () => {
     const values = await form.validateFields();
-    setBusy('test');
-    setTest(null);
-    setError(null);
-    try {
-      // An edit with its secrets left blank is tested with the stored secrets, unless it
-      // connects elsewhere: the stored secrets do not follow a changed connection.
-      const stored =
-        editing &&
-        !changed &&
-        !values.password &&
-        !values.sasl_password &&
-        !values.source_tls_client_key_pem;
-      const result = stored
-        ? await post<TestResult>(`/datasources/${editing.id}/test`)
-        : await post<TestResult>('/datasources/test', toBody(values));
-      setTest(result);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(null);
-    }
+    errors.clear();
+    saver.reset();
+    // An edit with its secrets left blank is tested with the stored secrets, unless it
+    // connects elsewhere: the stored secrets do not follow a changed connection.
+    const stored = editing && !changed && !values.password && !values.sasl_password && !values.source_tls_client_key_pem;
+    tester.mutate(stored ? { id: editing.id } : { body: toBody(values) }, { onError: errors.onError });
   };
 
   const save = async () => {
     const values = await form.validateFields();
-    setBusy('save');
-    setError(null);
-    try {
-      const body = toBody(values);
-      const saved = editing ? await put<DataSource>(`/datasources/${editing.id}`, body) : await post<DataSource>('/datasources', body);
-      await queryClient.invalidateQueries({ queryKey: ['datasources'] });
-      onSaved?.(saved);
-      onClose();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(null);
-    }
+    errors.clear();
+    saver.mutate(
+      { id: editing?.id ?? null, body: toBody(values) },
+      {
+        onSuccess: (saved) => {
+          onSaved?.(saved);
+          onClose();
+        },
+        onError: errors.onError,
+      },
+    );
   };
 
   const isSource = kind && kind !== 'kafka';
@@ -263,10 +290,7 @@ function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogPr
         <Form.Item
           name="name"
           label={t('datasources.name')}
-          rules={[
-            { required: true, message: t('datasources.nameRequired') },
-            { pattern: DATA_SOURCE_NAME, message: t('datasources.nameTooLong') },
-          ]}
+          rules={[{ required: true, message: t('datasources.nameRequired') }, ...nameRules(t, 'data_source_name')]}
         >
           <Input data-testid="ds-name" />
         </Form.Item>
@@ -410,7 +434,7 @@ function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogPr
           description={test.ok ? test.summary : <TestError result={test} />}
         />
       )}
-      <ErrorAlert error={error} style={{ marginTop: 8 }} />
+      <ErrorAlert error={errors.alert} style={{ marginTop: 8 }} />
     </Modal>
   );
 }

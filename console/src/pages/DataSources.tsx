@@ -1,10 +1,9 @@
 import { useState } from 'react';
 import { App, Button, Card, Popconfirm, Space, Table, Tag, Typography } from 'antd';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
-import { del, get, post } from '../api/client';
-import type { DataSource, List, TestResult } from '../api/types';
+import { useDataSources, useDeleteDataSource, useTestDataSource } from '../api/datasources';
+import type { DataSource } from '../api/types';
 import { ErrorAlert, useErrorText } from '../components/ErrorAlert';
 import { formatTime } from '../components/ProjectBits';
 import { useCan } from '../auth/role';
@@ -19,34 +18,30 @@ export function DataSourcesPage() {
   const { t } = useTranslation();
   const { message, modal } = App.useApp();
   const errorText = useErrorText();
-  const queryClient = useQueryClient();
   const can = useCan();
-  const list = useQuery({ queryKey: ['datasources'], queryFn: () => get<List<DataSource>>('/datasources') });
+  const list = useDataSources();
+  const tester = useTestDataSource();
+  const remover = useDeleteDataSource();
   const [dialog, setDialog] = useState<{ open: boolean; editing: DataSource | null }>({ open: false, editing: null });
 
-  const test = async (ds: DataSource) => {
-    try {
-      const r = await post<TestResult>(`/datasources/${ds.id}/test`);
-      if (r.ok) message.success(`${ds.name}: ${r.summary}`);
-      else {
-        const e = r.error ? errorText(r.error) : { title: r.summary, advice: null, detail: '' };
-        modal.error({ title: `${ds.name}: ${e.title}`, content: [e.detail, e.advice && `${t('common.advice')}: ${e.advice}`].filter(Boolean).join('\n') });
-      }
-    } catch (e) {
-      const x = errorText(e);
-      modal.error({ title: x.title, content: [x.detail, x.advice].filter(Boolean).join('\n') });
-    }
+  const fail = (e: unknown) => {
+    const x = errorText(e);
+    modal.error({ title: x.title, content: [x.detail, x.advice].filter(Boolean).join('\n') });
   };
-  const remove = async (ds: DataSource) => {
-    try {
-      await del(`/datasources/${ds.id}`);
-      message.success(t('datasources.deleted', { name: ds.name }));
-      await queryClient.invalidateQueries({ queryKey: ['datasources'] });
-    } catch (e) {
-      const x = errorText(e);
-      modal.error({ title: x.title, content: [x.detail, x.advice].filter(Boolean).join('\n') });
-    }
-  };
+  const test = (ds: DataSource) =>
+    tester.mutate(
+      { id: ds.id },
+      {
+        onSuccess: (r) => {
+          if (r.ok) return void message.success(`${ds.name}: ${r.summary}`);
+          const e = r.error ? errorText(r.error) : { title: r.summary, advice: null, detail: '' };
+          modal.error({ title: `${ds.name}: ${e.title}`, content: [e.detail, e.advice && `${t('common.advice')}: ${e.advice}`].filter(Boolean).join('\n') });
+        },
+        onError: fail,
+      },
+    );
+  const remove = (ds: DataSource) =>
+    remover.mutate(ds.id, { onSuccess: () => void message.success(t('datasources.deleted', { name: ds.name })), onError: fail });
 
   return (
     <Card

@@ -1,34 +1,20 @@
-import { useState } from 'react';
 import { Button, Card, Form, Input, Space, Typography } from 'antd';
-import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { useLocation, useNavigate } from 'react-router';
-import { post } from '../api/client';
+import { useForgetSession, useLogin } from '../api/session';
 import { ErrorAlert } from '../components/ErrorAlert';
-import { LanguageSwitch } from '../App';
+import { LanguageSwitch } from '../components/LanguageSwitch';
 
 export function LoginPage() {
   const { t } = useTranslation();
   const navigate = useNavigate();
   const location = useLocation();
-  const queryClient = useQueryClient();
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  useForgetSession();
+  const login = useLogin();
   const from = (location.state as { from?: string } | null)?.from ?? '/overview';
 
-  const submit = async (values: { username: string; password: string }) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await post('/session', values);
-      await queryClient.invalidateQueries({ queryKey: ['me'] });
-      navigate(from === '/login' ? '/overview' : from, { replace: true });
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const submit = (values: { username: string; password: string }) =>
+    login.mutate(values, { onSuccess: () => navigate(from === '/login' ? '/overview' : from, { replace: true }) });
 
   return (
     <div style={{ minHeight: '100vh', display: 'flex', alignItems: 'center', justifyContent: 'center', background: '#f5f7fa' }}>
@@ -41,7 +27,7 @@ export function LoginPage() {
             <LanguageSwitch />
           </div>
           <Typography.Text type="secondary">{t('login.subtitle')}</Typography.Text>
-          <ErrorAlert error={error} />
+          <ErrorAlert error={login.error} />
           <Form layout="vertical" onFinish={submit} initialValues={{ username: 'admin' }}>
             <Form.Item name="username" label={t('login.username')} rules={[{ required: true, message: t('login.usernameRequired') }]}>
               <Input autoComplete="username" data-testid="login-username" />
@@ -49,7 +35,7 @@ export function LoginPage() {
             <Form.Item name="password" label={t('login.password')} rules={[{ required: true, message: t('login.passwordRequired') }]}>
               <Input.Password autoComplete="current-password" data-testid="login-password" />
             </Form.Item>
-            <Button type="primary" htmlType="submit" block loading={busy} data-testid="login-submit">
+            <Button type="primary" htmlType="submit" block loading={login.isPending} data-testid="login-submit">
               {t('login.submit')}
             </Button>
           </Form>

@@ -1,12 +1,10 @@
 import { Card, Col, List as AntList, Row, Statistic, Typography } from 'antd';
-import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
-import { get } from '../api/client';
-import type { List, Project } from '../api/types';
+import { MAX_PAGE_SIZE, useProjects } from '../api/projects';
+import type { Project } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { StateTag, useLagText } from '../components/ProjectBits';
-import { POLL_MS } from './Projects';
 import { STATES } from '../api/vocabulary';
 
 /** Failed first, then by lag, worst first: what needs a look comes first. */
@@ -19,8 +17,8 @@ export function attentionOrder(a: Project, b: Project): number {
 export function OverviewPage() {
   const { t } = useTranslation();
   const lag = useLagText();
-  // page_size 150 is the API's maximum; the counts come from the totals per state below.
-  const projects = useQuery({ queryKey: ['projects', 'overview'], queryFn: () => get<List<Project>>('/projects?page_size=150'), refetchInterval: POLL_MS });
+  // The API's largest page; the counts come from the totals per state below.
+  const projects = useProjects({}, { page: 1, page_size: MAX_PAGE_SIZE });
   const items = projects.data?.items ?? [];
   const counts = new Map<string, number>();
   for (const p of items) counts.set(p.state, (counts.get(p.state) ?? 0) + 1);

@@ -1,18 +1,29 @@
 import { useMemo, useState } from 'react';
 import { Alert, App, Button, Card, Col, Descriptions, Empty, List as AntList, Modal, Progress as AntProgress, Row, Space, Statistic, Steps, Table, Tag, Tooltip, Typography } from 'antd';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useParams } from 'react-router';
-import { del, get, post } from '../api/client';
+import {
+  projectKeys,
+  useDeleteProject,
+  useEvents,
+  useExportProject,
+  useMetrics,
+  usePrecheck,
+  usePrecheckProject,
+  useProgress,
+  useProject,
+  useProjectAction,
+  type LifecycleAction,
+} from '../api/projects';
+import type { ErrorInfo, Precheck, Progress, Project, ProjectAction, ProjectEvent, StageTimes, TableCounts, TableProgress } from '../api/types';
 import { resyncTable, type BackfillProgress } from '../api/objects';
-import type { ErrorInfo, List, MetricPoint, Precheck, Progress, Project, ProjectAction, ProjectEvent, StageTimes, TableCounts, TableProgress } from '../api/types';
 import { ConfirmByName } from '../components/ConfirmByName';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { PrecheckTable } from '../components/PrecheckTable';
 import { StageText, StateTag, formatNumber, formatTime, useLagText } from '../components/ProjectBits';
 import { TimeChart } from '../components/TimeChart';
 import { TopicViewer } from '../components/TopicViewer';
-import { POLL_MS } from './Projects';
 import { useCan } from '../auth/role';
 import { VerifyPanel } from './VerifyPanel';
 import { canChangeObjects } from '../wizard/objectChange';
@@ -20,49 +31,41 @@ import { tableRows, type TableRow } from './projectTables';
 import { eventMessage } from '../i18n/messages';
 
 /** The lifecycle buttons, shown when the server lists the action as allowed. */
-const ACTIONS = ['start', 'pause', 'resume', 'release'] as const satisfies readonly ProjectAction[];
+const ACTIONS = ['start', 'pause', 'resume', 'release'] as const satisfies readonly LifecycleAction[] & readonly ProjectAction[];
 
 export function ProjectDetailPage() {
-  const { id } = useParams<{ id: string }>();
+  const { id = '' } = useParams<{ id: string }>();
   const { t } = useTranslation();
   const { message } = App.useApp();
   const can = useCan();
   const navigate = useNavigate();
+  const project = useProject(id);
+  const progress = useProgress(id, project.data);
+  const precheck = usePrecheck(id);
   const queryClient = useQueryClient();
-  const project = useQuery({ queryKey: ['project', id], queryFn: () => get<Project>(`/projects/${id}`), refetchInterval: POLL_MS });
-  const progress = useQuery({ queryKey: ['project', id, 'progress'], queryFn: () => get<Progress>(`/projects/${id}/progress`), refetchInterval: POLL_MS });
-  const [actionError, setActionError] = useState<unknown>(null);
-  const [busy, setBusy] = useState<string | null>(null);
+  // A re-sync changes the project's progress and events: read them again at once.
+  const refresh = () => queryClient.invalidateQueries({ queryKey: projectKeys.detail(id) });
+  const rechecker = usePrecheckProject();
+  const action = useProjectAction();
+  const exporter = useExportProject();
   const [deleting, setDeleting] = useState(false);
   const [releasing, setReleasing] = useState(false);
   const [toml, setToml] = useState<string | null>(null);
-  const precheck = useQuery({ queryKey: ['project', id, 'precheck'], queryFn: () => get<Precheck>(`/projects/${id}/precheck`), retry: false });
-
-  const refresh = () => queryClient.invalidateQueries({ queryKey: ['project', id] });
-  const act = async (action: string) => {
-    setBusy(action);
-    setActionError(null);
-    try {
-      if (action === 'precheck') {
-        await post<Precheck>(`/projects/${id}/precheck`);
-      } else {
-        await post<Project>(`/projects/${id}/${action}`);
-        message.success(t(`detail.done.${action}`));
-      }
-      await refresh();
-    } catch (e) {
-      setActionError(e);
-    } finally {
-      setBusy(null);
-    }
+  const busy = rechecker.isPending ? 'precheck' : action.isPending ? action.variables.action : null;
+  // Each request resets the others, so at most one of them holds an error.
+  const actionError = rechecker.error ?? action.error ?? exporter.error;
+  const resetErrors = () => [rechecker, action, exporter].forEach((m) => m.reset());
+  const act = (a: LifecycleAction) => {
+    resetErrors();
+    action.mutate({ id, action: a }, { onSuccess: () => void message.success(t(`detail.done.${a}`)) });
   };
-  const exportToml = async () => {
-    setActionError(null);
-    try {
-      setToml(await get<string>(`/projects/${id}/export`));
-    } catch (e) {
-      setActionError(e);
-    }
+  const recheck = () => {
+    resetErrors();
+    rechecker.mutate(id);
+  };
+  const exportToml = () => {
+    resetErrors();
+    exporter.mutate(id, { onSuccess: setToml });
   };
 
   if (project.isPending) return <Card loading />;
@@ -143,23 +146,22 @@ export function ProjectDetailPage() {
         )}
         <BasicInfo project={p} />
       </Card>
-      {p.allowed_actions.includes('precheck') && <PrecheckPanel precheck={precheck.data} onRecheck={operate ? () => act('precheck') : undefined} busy={busy === 'precheck'} />}
+      {p.allowed_actions.includes('precheck') && <PrecheckPanel precheck={precheck.data} onRecheck={operate ? recheck : undefined} busy={busy === 'precheck'} />}
       <StageTimeline timeline={progress.data?.timeline ?? []} />
       <StagePanels project={p} progress={progress.data} error={progress.error} />
       <TablesPanel project={p} progress={progress.data} operate={operate} onResynced={refresh} />
       {!['not_started', 'prechecking', 'precheck_failed'].includes(p.state) && <VerifyPanel id={p.id} canRun={operate} />}
       {operate && <TopicViewer projectId={p.id} topics={progress.data?.schema?.topics ?? []} />}
       <MetricsPanel id={p.id} />
-      <EventsPanel id={p.id} />
+      <EventsPanel project={p} />
       <DeleteDialog project={p} open={deleting} onClose={() => setDeleting(false)} onDeleted={() => navigate('/projects')} />
       <ReleaseDialog
         project={p}
         open={releasing}
         onClose={() => setReleasing(false)}
-        onReleased={async () => {
+        onReleased={() => {
           setReleasing(false);
-          message.success(t('detail.done.release'));
-          await refresh();
+          void message.success(t('detail.done.release'));
         }}
       />
       <Modal open={toml !== null} title={t('detail.exportTitle')} onCancel={() => setToml(null)} footer={null} width={760}>
@@ -521,7 +523,7 @@ function ResyncDialog({ project, table, onClose, onDone }: { project: Project; t
 
 function MetricsPanel({ id }: { id: string }) {
   const { t } = useTranslation();
-  const metrics = useQuery({ queryKey: ['project', id, 'metrics'], queryFn: () => get<{ points: MetricPoint[] }>(`/projects/${id}/metrics?seconds=3600`), refetchInterval: 10_000 });
+  const metrics = useMetrics(id);
   const series = useMemo(() => {
     const points = metrics.data?.points ?? [];
     const times = points.map((pt) => (typeof pt.t === 'number' ? pt.t : Date.parse(pt.t) / 1000));
@@ -545,10 +547,10 @@ function MetricsPanel({ id }: { id: string }) {
   );
 }
 
-function EventsPanel({ id }: { id: string }) {
+function EventsPanel({ project }: { project: Project }) {
   const { t, i18n } = useTranslation();
   const [page, setPage] = useState(1);
-  const events = useQuery({ queryKey: ['project', id, 'events', page], queryFn: () => get<List<ProjectEvent>>(`/projects/${id}/events?page=${page}`), refetchInterval: 5000 });
+  const events = useEvents(project.id, page, project);
   const color: Record<string, string> = { error: 'error', notice: 'warning', state: 'processing', audit: 'default' };
   return (
     <Card title={t('detail.events')} size="small">
@@ -585,11 +587,10 @@ function EventsPanel({ id }: { id: string }) {
 /** Delete asks for the project's name, typed, as OMS does. */
 function DeleteDialog({ project, open, onClose, onDeleted }: { project: Project; open: boolean; onClose: () => void; onDeleted: () => void }) {
   const { t } = useTranslation();
-  const queryClient = useQueryClient();
+  const remover = useDeleteProject();
   const name = project.spec.name;
   const remove = async () => {
-    await del(`/projects/${project.id}`);
-    await queryClient.invalidateQueries({ queryKey: ['projects'] });
+    await remover.mutateAsync(project.id);
     onDeleted();
   };
   return <ConfirmByName name={name} open={open} title={t('detail.deleteTitle')} explain={t('detail.deleteExplain', { name })} okText={t('common.delete')} testId="delete" action={remove} onClose={onClose} />;
@@ -598,9 +599,10 @@ function DeleteDialog({ project, open, onClose, onDeleted }: { project: Project;
 /** Release cannot be undone: it asks for the project's name, typed, and says what follows. */
 function ReleaseDialog({ project, open, onClose, onReleased }: { project: Project; open: boolean; onClose: () => void; onReleased: () => void }) {
   const { t } = useTranslation();
+  const action = useProjectAction();
   const name = project.spec.name;
   const release = async () => {
-    await post<Project>(`/projects/${project.id}/release`);
+    await action.mutateAsync({ id: project.id, action: 'release' });
     onReleased();
   };
   return <ConfirmByName name={name} open={open} title={t('detail.releaseTitle')} explain={t('detail.releaseExplain', { name })} okText={t('detail.actions.release')} testId="release" action={release} onClose={onClose} />;

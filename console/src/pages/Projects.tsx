@@ -1,34 +1,26 @@
 import { useState } from 'react';
 import { App, Button, Card, Input, Modal, Select, Space, Table, Tag, Typography, Upload } from 'antd';
-import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router';
-import { get, post, postText, qs } from '../api/client';
-import type { List, Project, Tag as TagT } from '../api/types';
+import { useImportProject, usePrecheckProject, useProjectAction, useProjects, type ProjectFilter } from '../api/projects';
+import { useTags } from '../api/tags';
+import type { Project } from '../api/types';
 import { STATES } from '../api/vocabulary';
 import { ErrorAlert, useErrorText } from '../components/ErrorAlert';
 import { useCan } from '../auth/role';
 import { StageText, StateTag, formatTime, useLagText } from '../components/ProjectBits';
 import { canChangeObjects } from '../wizard/objectChange';
 
-/** How often lists and detail pages poll the server for live state. */
-export const POLL_MS = 2000;
-
 export function ProjectsPage() {
   const { t } = useTranslation();
   const navigate = useNavigate();
   const can = useCan();
   const lag = useLagText();
-  const [filter, setFilter] = useState<{ state?: string; tag?: string; q?: string }>({});
+  const [filter, setFilter] = useState<ProjectFilter>({});
   const [page, setPage] = useState({ page: 1, page_size: 20 });
   const [importing, setImporting] = useState(false);
-  const tags = useQuery({ queryKey: ['tags'], queryFn: () => get<List<TagT>>('/tags') });
-  const list = useQuery({
-    queryKey: ['projects', filter, page],
-    queryFn: () => get<List<Project>>('/projects' + qs({ ...filter, ...page })),
-    refetchInterval: POLL_MS,
-    placeholderData: keepPreviousData,
-  });
+  const tags = useTags();
+  const list = useProjects(filter, page);
 
   return (
     <Card
@@ -116,22 +108,20 @@ const ROW_ACTIONS = ['precheck', 'pause', 'resume'] as const;
 function RowActions({ project, operate }: { project: Project; operate: boolean }) {
   const { t } = useTranslation();
   const { message } = App.useApp();
-  const queryClient = useQueryClient();
   const errorText = useErrorText();
-  const [busy, setBusy] = useState<string | null>(null);
-  const run = async (action: (typeof ROW_ACTIONS)[number]) => {
-    setBusy(action);
-    try {
-      await post(`/projects/${project.id}/${action}`);
-      message.success(t(`projects.rowDone.${action}`, { name: project.spec.name }));
-    } catch (e) {
-      const { title, detail } = errorText(e);
-      message.error(`${title}: ${detail}`);
-    } finally {
-      setBusy(null);
-      await queryClient.invalidateQueries({ queryKey: ['projects'] });
-      await queryClient.invalidateQueries({ queryKey: ['project', project.id] });
-    }
+  const precheck = usePrecheckProject();
+  const action = useProjectAction();
+  const busy = precheck.isPending ? 'precheck' : action.isPending ? action.variables.action : null;
+  const run = (a: (typeof ROW_ACTIONS)[number]) => {
+    const callbacks = {
+      onSuccess: () => void message.success(t(`projects.rowDone.${a}`, { name: project.spec.name })),
+      onError: (e: unknown) => {
+        const { title, detail } = errorText(e);
+        void message.error(`${title}: ${detail}`);
+      },
+    };
+    if (a === 'precheck') precheck.mutate(project.id, callbacks);
+    else action.mutate({ id: project.id, action: a }, callbacks);
   };
   const allowed = operate ? ROW_ACTIONS.filter((a) => project.allowed_actions.includes(a)) : [];
   return (
@@ -164,25 +154,16 @@ function RowActions({ project, operate }: { project: Project; operate: boolean }
 function ImportDialog({ open, onClose, onImported }: { open: boolean; onClose: () => void; onImported: (p: Project) => void }) {
   const { t } = useTranslation();
   const { message } = App.useApp();
-  const queryClient = useQueryClient();
+  const importer = useImportProject();
   const [text, setText] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      const p = await postText<Project>('/projects/import', text);
-      await queryClient.invalidateQueries({ queryKey: ['projects'] });
-      message.success(t('projects.imported', { name: p.spec.name }));
-      setText('');
-      onImported(p);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const submit = () =>
+    importer.mutate(text, {
+      onSuccess: (p) => {
+        void message.success(t('projects.imported', { name: p.spec.name }));
+        setText('');
+        onImported(p);
+      },
+    });
   return (
     <Modal
       open={open}
@@ -191,7 +172,7 @@ function ImportDialog({ open, onClose, onImported }: { open: boolean; onClose: (
       onOk={submit}
       okText={t('projects.importOk')}
       cancelText={t('common.cancel')}
-      okButtonProps={{ disabled: text.trim() === '', loading: busy, ...{ 'data-testid': 'import-ok' } }}
+      okButtonProps={{ disabled: text.trim() === '', loading: importer.isPending, ...{ 'data-testid': 'import-ok' } }}
       width={720}
       destroyOnHidden
     >
@@ -209,7 +190,7 @@ function ImportDialog({ open, onClose, onImported }: { open: boolean; onClose: (
           <Button data-testid="import-file">{t('projects.importFile')}</Button>
         </Upload>
         <Input.TextArea value={text} onChange={(e) => setText(e.target.value)} rows={14} style={{ fontFamily: 'monospace' }} placeholder={t('projects.importPlaceholder')} data-testid="import-text" />
-        <ErrorAlert error={error} />
+        <ErrorAlert error={importer.error} />
       </Space>
     </Modal>
   );

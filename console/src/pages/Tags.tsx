@@ -1,47 +1,36 @@
 import { useState } from 'react';
 import { App, Button, Card, Form, Input, Modal, Popconfirm, Space, Table } from 'antd';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { del, get, post, put } from '../api/client';
-import type { List, Tag } from '../api/types';
+import { useDeleteTag, useSaveTag, useTags } from '../api/tags';
+import type { Tag } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
+import { useFormErrors } from '../components/useFormErrors';
 import { useCan } from '../auth/role';
+import { nameRules } from '../rules';
 
-/** Create or rename a tag; 1–20 characters without spaces, as OMS allows. */
+/** Create or rename a tag; the server's rule (as OMS: 1–20 characters without spaces). */
 export function TagDialog({ open, editing, onClose }: { open: boolean; editing: Tag | null; onClose: (saved?: Tag) => void }) {
+  return open ? <TagForm editing={editing} onClose={onClose} /> : null;
+}
+
+/** Mounted only while open, so every opening starts from a fresh form. */
+function TagForm({ editing, onClose }: { editing: Tag | null; onClose: (saved?: Tag) => void }) {
   const { t } = useTranslation();
-  const queryClient = useQueryClient();
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async ({ name }: { name: string }) => {
-    setBusy(true);
-    setError(null);
-    try {
-      const saved = editing ? await put<Tag>(`/tags/${editing.id}`, { name }) : await post<Tag>('/tags', { name });
-      await queryClient.invalidateQueries({ queryKey: ['tags'] });
-      onClose(saved);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+  const [form] = Form.useForm<{ name: string }>();
+  const save = useSaveTag();
+  const errors = useFormErrors(form);
+  const submit = ({ name }: { name: string }) => {
+    errors.clear();
+    save.mutate({ id: editing?.id ?? null, name }, { onSuccess: (saved) => onClose(saved), onError: errors.onError });
   };
   return (
-    <Modal open={open} title={editing ? t('tags.renameTitle') : t('tags.createTitle')} onCancel={() => onClose()} footer={null} destroyOnHidden>
-      <Form layout="vertical" onFinish={submit} initialValues={{ name: editing?.name ?? '' }}>
-        <Form.Item
-          name="name"
-          label={t('tags.name')}
-          rules={[
-            { required: true, message: t('tags.nameRequired') },
-            { max: 20, message: t('tags.nameTooLong') },
-            { pattern: /^\S+$/, message: t('tags.nameNoSpaces') },
-          ]}
-        >
+    <Modal open title={editing ? t('tags.renameTitle') : t('tags.createTitle')} onCancel={() => onClose()} footer={null} destroyOnHidden>
+      <Form form={form} layout="vertical" onFinish={submit} initialValues={{ name: editing?.name ?? '' }}>
+        <Form.Item name="name" label={t('tags.name')} rules={[{ required: true, message: t('tags.nameRequired') }, ...nameRules(t, 'tag_name')]}>
           <Input autoFocus data-testid="tag-name" />
         </Form.Item>
-        <ErrorAlert error={error} style={{ marginBottom: 12 }} />
-        <Button type="primary" htmlType="submit" loading={busy} data-testid="tag-save">
+        <ErrorAlert error={errors.alert} style={{ marginBottom: 12 }} />
+        <Button type="primary" htmlType="submit" loading={save.isPending} data-testid="tag-save">
           {t('common.save')}
         </Button>
       </Form>
@@ -53,20 +42,10 @@ export function TagsPage() {
   const { t } = useTranslation();
   const { message } = App.useApp();
   const can = useCan();
-  const queryClient = useQueryClient();
-  const list = useQuery({ queryKey: ['tags'], queryFn: () => get<List<Tag>>('/tags') });
+  const list = useTags();
+  const remover = useDeleteTag();
   const [dialog, setDialog] = useState<{ open: boolean; editing: Tag | null }>({ open: false, editing: null });
-  const [error, setError] = useState<unknown>(null);
-  const remove = async (tag: Tag) => {
-    setError(null);
-    try {
-      await del(`/tags/${tag.id}`);
-      message.success(t('tags.deleted', { name: tag.name }));
-      await queryClient.invalidateQueries({ queryKey: ['tags'] });
-    } catch (e) {
-      setError(e);
-    }
-  };
+  const remove = (tag: Tag) => remover.mutate(tag.id, { onSuccess: () => void message.success(t('tags.deleted', { name: tag.name })) });
   return (
     <Card
       title={t('tags.title')}
@@ -78,7 +57,7 @@ export function TagsPage() {
         )
       }
     >
-      <ErrorAlert error={list.error ?? error} style={{ marginBottom: 12 }} />
+      <ErrorAlert error={list.error ?? remover.error} style={{ marginBottom: 12 }} />
       <Table<Tag>
         rowKey="id"
         loading={list.isPending}

@@ -1,10 +1,11 @@
 import { useState } from 'react';
 import { App, Button, Card, Form, Input, Modal, Popconfirm, Select, Space, Table, Tag } from 'antd';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { del, get, post, put } from '../api/client';
-import type { List, Role, User } from '../api/types';
+import type { Role, User } from '../api/types';
+import { useCreateUser, useDeleteUser, useSetRole, useUsers } from '../api/users';
 import { ErrorAlert, useErrorText } from '../components/ErrorAlert';
+import { useFormErrors } from '../components/useFormErrors';
+import { nameRules } from '../rules';
 import { formatTime } from '../components/ProjectBits';
 import { useMe } from '../auth/role';
 import { MIN_PASSWORD, passwordRules } from './PasswordDialog';
@@ -24,34 +25,29 @@ function RoleSelect({ value, onChange, testId }: { value?: Role; onChange?: (r: 
   );
 }
 
+type NewUser = { username: string; password: string; role: Role };
+
 function CreateUserDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
+  return open ? <CreateUserForm onClose={onClose} /> : null;
+}
+
+/** Mounted only while open, so every opening starts from a fresh form. */
+function CreateUserForm({ onClose }: { onClose: () => void }) {
   const { t } = useTranslation();
-  const queryClient = useQueryClient();
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (values: { username: string; password: string; role: Role }) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await post<User>('/users', values);
-      await queryClient.invalidateQueries({ queryKey: ['users'] });
-      onClose();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+  const [form] = Form.useForm<NewUser>();
+  const create = useCreateUser();
+  const errors = useFormErrors(form);
+  const submit = (values: NewUser) => {
+    errors.clear();
+    create.mutate(values, { onSuccess: onClose, onError: errors.onError });
   };
   return (
-    <Modal open={open} title={t('users.createTitle')} onCancel={onClose} footer={null} destroyOnHidden>
-      <Form layout="vertical" onFinish={submit} initialValues={{ role: 'viewer' }}>
+    <Modal open title={t('users.createTitle')} onCancel={onClose} footer={null} destroyOnHidden>
+      <Form form={form} layout="vertical" onFinish={submit} initialValues={{ role: 'viewer' }}>
         <Form.Item
           name="username"
           label={t('users.username')}
-          rules={[
-            { required: true, message: t('users.usernameRequired') },
-            { pattern: /^[A-Za-z0-9._@-]{1,64}$/, message: t('users.usernameRule') },
-          ]}
+          rules={[{ required: true, message: t('users.usernameRequired') }, ...nameRules(t, 'username')]}
         >
           <Input autoFocus autoComplete="off" data-testid="user-name" />
         </Form.Item>
@@ -61,8 +57,8 @@ function CreateUserDialog({ open, onClose }: { open: boolean; onClose: () => voi
         <Form.Item name="role" label={t('users.role')} extra={t('users.roleNote')}>
           <RoleSelect testId="user-role" />
         </Form.Item>
-        <ErrorAlert error={error} style={{ marginBottom: 12 }} />
-        <Button type="primary" htmlType="submit" loading={busy} data-testid="user-save">
+        <ErrorAlert error={errors.alert} style={{ marginBottom: 12 }} />
+        <Button type="primary" htmlType="submit" loading={create.isPending} data-testid="user-save">
           {t('common.save')}
         </Button>
       </Form>
@@ -75,32 +71,22 @@ export function UsersPage() {
   const { t } = useTranslation();
   const { message, modal } = App.useApp();
   const errorText = useErrorText();
-  const queryClient = useQueryClient();
   const me = useMe();
-  const list = useQuery({ queryKey: ['users'], queryFn: () => get<List<User>>('/users') });
+  const list = useUsers();
+  const roleSetter = useSetRole();
+  const remover = useDeleteUser();
   const [creating, setCreating] = useState(false);
   const fail = (e: unknown) => {
     const x = errorText(e);
     modal.error({ title: x.title, content: [x.detail, x.advice].filter(Boolean).join('\n') });
   };
-  const setRole = async (user: User, role: Role) => {
-    try {
-      await put<User>(`/users/${encodeURIComponent(user.username)}`, { role });
-      message.success(t('users.roleChanged', { name: user.username, role: t(`users.roles.${role}`) }));
-    } catch (e) {
-      fail(e);
-    }
-    await queryClient.invalidateQueries({ queryKey: ['users'] });
-  };
-  const remove = async (user: User) => {
-    try {
-      await del(`/users/${encodeURIComponent(user.username)}`);
-      message.success(t('users.deleted', { name: user.username }));
-      await queryClient.invalidateQueries({ queryKey: ['users'] });
-    } catch (e) {
-      fail(e);
-    }
-  };
+  const setRole = (user: User, role: Role) =>
+    roleSetter.mutate(
+      { username: user.username, role },
+      { onSuccess: () => void message.success(t('users.roleChanged', { name: user.username, role: t(`users.roles.${role}`) })), onError: fail },
+    );
+  const remove = (user: User) =>
+    remover.mutate(user.username, { onSuccess: () => void message.success(t('users.deleted', { name: user.username })), onError: fail });
   return (
     <Card
       title={t('users.title')}
@@ -125,7 +111,7 @@ export function UsersPage() {
           },
           {
             title: t('users.role'),
-            render: (_, user) => <RoleSelect value={user.role} onChange={(r) => void setRole(user, r)} testId={`user-role-${user.username}`} />,
+            render: (_, user) => <RoleSelect value={user.role} onChange={(r) => setRole(user, r)} testId={`user-role-${user.username}`} />,
           },
           { title: t('common.createdAt'), dataIndex: 'created_at', render: (v: string) => (v ? formatTime(v) : '-') },
           {

@@ -1,37 +1,19 @@
-import { useState } from 'react';
 import { Alert, Button, Card, Descriptions, Empty, Space, Table, Tag, Typography } from 'antd';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { get, post } from '../api/client';
+import { useStartVerify, useVerify } from '../api/projects';
 import type { Verify, VerifyKeys, VerifyTable } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { formatNumber, formatTime } from '../components/ProjectBits';
-import { POLL_MS } from './Projects';
 
 /** Verify (read only): rebuild each table from its topic, compare it with the source; progress, then the per-table report. */
 export function VerifyPanel({ id, canRun }: { id: string; canRun: boolean }) {
   const { t } = useTranslation();
-  const queryClient = useQueryClient();
-  const [error, setError] = useState<unknown>(null);
-  const [starting, setStarting] = useState(false);
-  const key = ['project', id, 'verify'];
   // Polled only while a run is in progress.
-  const run = useQuery({
-    queryKey: key,
-    queryFn: () => get<Verify>(`/projects/${id}/verify`),
-    refetchInterval: (q) => (q.state.data?.state === 'running' ? POLL_MS : false),
-  });
-  const start = async () => {
-    setStarting(true);
-    setError(null);
-    try {
-      queryClient.setQueryData(key, await post<Verify>(`/projects/${id}/verify`));
-    } catch (e) {
-      setError(e);
-    } finally {
-      setStarting(false);
-    }
-  };
+  const run = useVerify(id);
+  const starter = useStartVerify(id);
+  const start = () => starter.mutate();
+  const starting = starter.isPending;
+  const error = starter.error;
   const v = run.data;
   const running = v?.state === 'running';
   return (

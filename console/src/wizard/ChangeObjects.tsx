@@ -1,9 +1,10 @@
 import { useEffect, useMemo, useState } from 'react';
 import { Alert, App, Button, Card, Radio, Space, Spin, Steps, Table, Tag, Typography } from 'antd';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { projectKeys, useProject } from '../api/projects';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useParams } from 'react-router';
-import { ApiError, get } from '../api/client';
+import { ApiError } from '../api/client';
 import { applyToDefinition, previewObjects, type ObjectChange, type ObjectChangePreview, type TableRoute } from '../api/objects';
 import type { Project } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
@@ -11,7 +12,7 @@ import { PrecheckTable } from '../components/PrecheckTable';
 import { topicOf, type TableMapping } from './mapping';
 import { backfillTables, canChangeObjects, diffMappings, isEmptyDiff, type ObjectDiff } from './objectChange';
 import { StepObjects } from './StepObjects';
-import { fromProject, toSpec, type Draft, type DraftUpdate } from './Wizard';
+import { fromProject, toSpec, type Draft, type DraftUpdate } from './draft';
 
 /**
  * `/projects/:id/objects`: the wizard's object step on a running or paused project's
@@ -20,11 +21,11 @@ import { fromProject, toSpec, type Draft, type DraftUpdate } from './Wizard';
  * the project as it is now.
  */
 export function ChangeObjectsPage() {
-  const { id } = useParams<{ id: string }>();
+  const { id = '' } = useParams<{ id: string }>();
   const { t } = useTranslation();
   const queryClient = useQueryClient();
   const [generation, setGeneration] = useState(0);
-  const project = useQuery({ queryKey: ['project', id], queryFn: () => get<Project>(`/projects/${id}`) });
+  const project = useProject(id, { poll: false });
   if (project.isPending) return <Card loading />;
   if (project.isError) return <ErrorAlert error={project.error} />;
   if (!canChangeObjects(project.data)) {
@@ -39,7 +40,7 @@ export function ChangeObjectsPage() {
     );
   }
   const reload = async () => {
-    await queryClient.refetchQueries({ queryKey: ['project', id], exact: true });
+    await queryClient.refetchQueries({ queryKey: projectKeys.detail(id), exact: true });
     setGeneration((g) => g + 1);
   };
   return <ChangeObjects key={generation} project={project.data} onReload={reload} />;
@@ -201,7 +202,7 @@ function Review({ project, change, onApplied, onConflict }: { project: Project; 
   const { t } = useTranslation();
   const queryClient = useQueryClient();
   const preview = useQuery({
-    queryKey: ['project', project.id, 'objects-preview', change],
+    queryKey: [...projectKeys.detail(project.id), 'objects-preview', change],
     queryFn: () => previewObjects(project.id, change),
     retry: false,
     refetchOnWindowFocus: false,
@@ -216,8 +217,7 @@ function Review({ project, change, onApplied, onConflict }: { project: Project; 
     setError(null);
     try {
       await applyToDefinition(project, change);
-      await queryClient.invalidateQueries({ queryKey: ['project', project.id] });
-      await queryClient.invalidateQueries({ queryKey: ['projects'] });
+      await queryClient.invalidateQueries({ queryKey: projectKeys.all });
       onApplied();
     } catch (e) {
       setBusy(false);

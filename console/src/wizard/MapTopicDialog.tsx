@@ -1,18 +1,18 @@
 import { useState } from 'react';
 import { Alert, Form, Input, Modal, Radio, Select, Space, Typography } from 'antd';
-import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { get } from '../api/client';
-import type { TopicInfo } from '../api/types';
+import { useTopics } from '../api/datasources';
 import { ErrorAlert } from '../components/ErrorAlert';
-import { checkTopicName } from '../rules';
+import { RULES, checkBatchTopic, checkTopicName } from '../rules';
+import { splitTable } from './mapping';
 
 type Mode = 'new' | 'existing' | 'batch';
 
 interface MapTopicDialogProps {
   open: boolean;
   targetId: string;
-  count: number;
+  /** The tables to map ("db.table"). */
+  tables: string[];
   onClose: () => void;
   onOk: (topic: string | null) => void;
 }
@@ -25,27 +25,30 @@ export function MapTopicDialog(props: MapTopicDialogProps) {
 
 function MapTopicForm({
   targetId,
-  count,
+  tables,
   onClose,
   onOk,
 }: MapTopicDialogProps) {
+  const count = tables.length;
   const { t } = useTranslation();
   const [mode, setMode] = useState<Mode>('new');
   const [newTopic, setNewTopic] = useState('');
   const [existing, setExisting] = useState<string | undefined>();
   const [touched, setTouched] = useState(false);
-  const topics = useQuery({
-    queryKey: ['datasource', targetId, 'topics'],
-    queryFn: () => get<{ items: TopicInfo[] }>(`/datasources/${targetId}/topics`),
-    enabled: mode === 'existing',
-  });
+  const topics = useTopics(targetId, mode === 'existing');
 
   const topicError = checkTopicName(newTopic);
+  // The batch rule builds a topic per table: each must be a valid topic name.
+  const batchErrors = tables.flatMap((table) => {
+    const { database, name } = splitTable(table);
+    const problem = checkBatchTopic(database, name);
+    return problem ? [{ table, problem }] : [];
+  });
   const ok = () => {
     setTouched(true);
     if (mode === 'new' && !topicError) onOk(newTopic);
     if (mode === 'existing' && existing) onOk(existing);
-    if (mode === 'batch') onOk(null);
+    if (mode === 'batch' && batchErrors.length === 0) onOk(null);
   };
   return (
     <Modal
@@ -88,7 +91,18 @@ function MapTopicForm({
             {touched && !existing && <Typography.Text type="danger">{t('wizard.map.pickTopic')}</Typography.Text>}
           </>
         )}
-        {mode === 'batch' && <Alert type="info" showIcon title={t('wizard.map.batchRule')} description={<Typography.Text code>{'Topic_${Database Name}_${Table Name}'}</Typography.Text>} />}
+        {mode === 'batch' && (
+          <Alert
+            type="info"
+            showIcon
+            title={t('wizard.map.batchRule')}
+            description={<Typography.Text code>{RULES.topic.batch_template.replace('{database}', '${Database Name}').replace('{table}', '${Table Name}')}</Typography.Text>}
+          />
+        )}
+        {mode === 'batch' &&
+          batchErrors.map(({ table, problem }) => (
+            <Alert key={table} type="error" showIcon data-testid="map-batch-error" title={table} description={t(problem.key, problem.values)} />
+          ))}
       </Space>
     </Modal>
   );

@@ -1,9 +1,7 @@
 import { useState } from 'react';
 import { Alert, Modal, Select, Space, Typography } from 'antd';
-import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { get } from '../api/client';
-import type { ColumnInfo } from '../api/types';
+import { useColumns } from '../api/datasources';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { checkShardColumns, hasChinese } from '../rules';
 import type { TableMapping } from './mapping';
@@ -21,12 +19,7 @@ export function ShardDialog({
   onOk: (shard: string[] | null) => void;
 }) {
   const { t } = useTranslation();
-  const columns = useQuery({
-    queryKey: ['datasource', sourceId, 'columns', mapping?.table],
-    queryFn: () =>
-      get<{ items: ColumnInfo[] }>(`/datasources/${sourceId}/databases/${encodeURIComponent(mapping!.database)}/tables/${encodeURIComponent(mapping!.name)}/columns`),
-    enabled: mapping !== null,
-  });
+  const columns = useColumns(sourceId, mapping);
   const primaryKey = (columns.data?.items ?? []).filter((c) => c.primary_key).map((c) => c.name);
   // null until the user changes the choice: then the table's shard columns, or its primary key.
   const [choice, setChoice] = useState<{ table: string; columns: string[] } | null>(null);

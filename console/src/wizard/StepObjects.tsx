@@ -1,26 +1,20 @@
 import { useMemo, useState } from 'react';
 import { Alert, Button, Card, Checkbox, Col, Empty, Input, Popconfirm, Row, Space, Tag, Tooltip, Tree, Typography } from 'antd';
 import type { TreeDataNode } from 'antd';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { get } from '../api/client';
+import { tablesQuery, useDatabases } from '../api/datasources';
 import { STAGES } from '../api/vocabulary';
-import type { DatabaseInfo, List, SyncType, TableInfo } from '../api/types';
+import type { SyncType, TableInfo } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
-import { hasChinese } from '../rules';
+import { checkMappable } from '../rules';
 import { assign, targetTree, type TableMapping } from './mapping';
 import { MapTopicDialog } from './MapTopicDialog';
 import { ShardDialog } from './ShardDialog';
-import type { Draft, DraftUpdate } from './Wizard';
+import type { Draft, DraftUpdate } from './draft';
 
 /** Tree height in pixels; with a fixed height antd renders only the visible rows (virtual list). */
 const TREE_HEIGHT = 420;
-
-type Items<T> = { items: T[] };
-
-export function tablesKey(sourceId: string, db: string) {
-  return ['datasource', sourceId, 'tables', db];
-}
 
 /**
  * The object step. With `inProject` (a running or paused project's object change) the sync
@@ -30,7 +24,7 @@ export function StepObjects({ draft, update, inProject }: { draft: Draft; update
   const { t } = useTranslation();
   const sourceId = draft.source_id!;
   const queryClient = useQueryClient();
-  const databases = useQuery({ queryKey: ['datasource', sourceId, 'databases'], queryFn: () => get<List<DatabaseInfo>>(`/datasources/${sourceId}/databases`) });
+  const databases = useDatabases(sourceId);
   const [tables, setTables] = useState<Record<string, TableInfo[]>>({});
   const [loadError, setLoadError] = useState<unknown>(null);
   const [search, setSearch] = useState('');
@@ -39,16 +33,18 @@ export function StepObjects({ draft, update, inProject }: { draft: Draft; update
   const [mapping, setMapping] = useState<{ tables: string[] } | null>(null);
   const [shardFor, setShardFor] = useState<TableMapping | null>(null);
 
-  const loadTables = async (db: string): Promise<TableInfo[]> => {
-    try {
-      const list = await queryClient.fetchQuery({ queryKey: tablesKey(sourceId, db), queryFn: () => get<Items<TableInfo>>(`/datasources/${sourceId}/databases/${encodeURIComponent(db)}/tables`) });
-      setTables((old) => ({ ...old, [db]: list.items }));
-      return list.items;
-    } catch (e) {
-      setLoadError(e);
-      return [];
-    }
-  };
+  // Loaded as the tree opens; a failure shows above the tree and the database stays empty.
+  const loadTables = (db: string): Promise<TableInfo[]> =>
+    queryClient.fetchQuery(tablesQuery(sourceId, db)).then(
+      (list) => {
+        setTables((old) => ({ ...old, [db]: list.items }));
+        return list.items;
+      },
+      (e: unknown) => {
+        setLoadError(e);
+        return [];
+      },
+    );
 
   // A search looks through every database, so their tables are loaded once it starts.
   const searchFor = (text: string) => {
@@ -59,9 +55,13 @@ export function StepObjects({ draft, update, inProject }: { draft: Draft; update
   };
 
   const mapped = useMemo(() => new Set(draft.mappings.map((m) => m.table)), [draft.mappings]);
-  // The only reason the server gives is Chinese characters in the name: shown in the user's
-  // language, with the server's own words on hover.
-  const invalidReason = (tb: TableInfo) => (tb.invalid_reason || hasChinese(tb.name) ? t('wizard.objects.chineseName') : null);
+  // Why a table cannot be mapped, by the server's rules (Chinese characters, a `.`): shown
+  // in the user's language, with the server's own words on hover when it gave a reason.
+  const invalidReason = (db: string, tb: TableInfo) => {
+    if (tb.invalid_reason) return t('wizard.objects.chineseName');
+    const problem = checkMappable(db, tb.name);
+    return problem ? t(problem.key, problem.values) : null;
+  };
   const needle = search.trim().toLowerCase();
 
   const treeData: TreeDataNode[] = (databases.data?.items ?? [])
@@ -72,7 +72,7 @@ export function StepObjects({ draft, update, inProject }: { draft: Draft; update
         ?.filter((tb) => dbMatches || tb.name.toLowerCase().includes(needle))
         .map((tb): TreeDataNode => {
           const key = `${db.name}.${tb.name}`;
-          const reason = invalidReason(tb);
+          const reason = invalidReason(db.name, tb);
           const isMapped = mapped.has(key);
           return {
             key: `t:${key}`,
@@ -94,7 +94,8 @@ export function StepObjects({ draft, update, inProject }: { draft: Draft; update
           };
         });
       if (needle && !dbMatches && dbTables && children?.length === 0) return null;
-      const dbReason = hasChinese(db.name) ? t('wizard.objects.chineseName') : null;
+      const dbProblem = checkMappable(db.name, '');
+      const dbReason = dbProblem ? t(dbProblem.key, dbProblem.values) : null;
       return {
         key: `db:${db.name}`,
         disabled: !!dbReason,
@@ -116,7 +117,7 @@ export function StepObjects({ draft, update, inProject }: { draft: Draft; update
       else if (key.startsWith('db:')) {
         const db = key.slice(3);
         const list = tables[db] ?? (await loadTables(db));
-        for (const tb of list) if (!invalidReason(tb) && (!needle || tb.name.toLowerCase().includes(needle) || db.toLowerCase().includes(needle))) out.add(`${db}.${tb.name}`);
+        for (const tb of list) if (!invalidReason(db, tb) && (!needle || tb.name.toLowerCase().includes(needle) || db.toLowerCase().includes(needle))) out.add(`${db}.${tb.name}`);
       }
     }
     return [...out].filter((x) => !mapped.has(x));
@@ -181,7 +182,7 @@ export function StepObjects({ draft, update, inProject }: { draft: Draft; update
       <MapTopicDialog
         open={mapping !== null}
         targetId={draft.target_id!}
-        count={mapping?.tables.length ?? 0}
+        tables={mapping?.tables ?? []}
         onClose={() => setMapping(null)}
         onOk={(topic) => {
           update({ mappings: assign(draft.mappings, mapping!.tables, topic) });

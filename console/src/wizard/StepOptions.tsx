@@ -2,12 +2,12 @@ import { useState } from 'react';
 import { Alert, Button, Card, DatePicker, Form, Input, Radio, Select, Space, Switch, Table, Typography } from 'antd';
 import dayjs from 'dayjs';
 import { useTranslation } from 'react-i18next';
-import { post } from '../api/client';
+import { usePreview } from '../api/projects';
 import type { Format, PreviewRecord } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { checkStartTime } from '../rules';
 import { FormatOptionsForm } from './FormatOptionsForm';
-import { isDebezium, toSpec, type Draft, type DraftUpdate } from './Wizard';
+import { isDebezium, toSpec, type Draft, type DraftUpdate } from './draft';
 
 export const FORMATS: Format[] = [
   'Default',
@@ -154,33 +154,21 @@ function DebeziumFields({ draft, update }: { draft: Draft; update: DraftUpdate }
 function Preview({ draft }: { draft: Draft }) {
   const { t } = useTranslation();
   const [table, setTable] = useState<string | undefined>(draft.mappings[0]?.table);
-  const [records, setRecords] = useState<PreviewRecord[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const run = async () => {
-    if (!table) return;
-    setBusy(true);
-    setError(null);
-    try {
-      const r = await post<{ records: PreviewRecord[] }>('/preview', { spec: toSpec(draft), table, limit: 5 });
-      setRecords(r.records);
-    } catch (e) {
-      setError(e);
-      setRecords(null);
-    } finally {
-      setBusy(false);
-    }
+  const preview = usePreview();
+  const records = preview.isPending ? null : (preview.data?.records ?? null);
+  const run = () => {
+    if (table) preview.mutate({ spec: toSpec(draft), table, limit: 5 });
   };
   return (
     <Card size="small" title={t('wizard.preview.title')}>
       <Space style={{ marginBottom: 12 }}>
         <Select style={{ width: 320 }} value={table} onChange={setTable} options={draft.mappings.map((m) => ({ value: m.table, label: m.table }))} data-testid="preview-table" />
-        <Button onClick={run} loading={busy} disabled={!table} data-testid="preview-run">
+        <Button onClick={run} loading={preview.isPending} disabled={!table} data-testid="preview-run">
           {t('wizard.preview.run')}
         </Button>
         <Typography.Text type="secondary">{t('wizard.preview.note')}</Typography.Text>
       </Space>
-      <ErrorAlert error={error} />
+      <ErrorAlert error={preview.error} />
       {records && records.length === 0 && <Alert type="info" title={t('wizard.preview.empty')} />}
       {records && records.length > 0 && (
         <Table<PreviewRecord>

@@ -1,9 +1,9 @@
 import { useState } from 'react';
 import { Alert, Button, Space, Spin } from 'antd';
-import { useQueryClient } from '@tanstack/react-query';
+import { useMutation } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { post, put } from '../api/client';
-import type { Precheck, Project, ProjectSpec } from '../api/types';
+import { usePrecheckProject, useProjectAction, useSaveProject } from '../api/projects';
+import type { ProjectSpec } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { PrecheckTable } from '../components/PrecheckTable';
 
@@ -18,78 +18,69 @@ export function StepPrecheck({
   onSaved,
   onStarted,
   onKept,
+  onSpecError,
+  problemSteps,
+  onGoToStep,
 }: {
   spec: ProjectSpec;
   projectId: string | null;
+  /** A refused save or precheck: its field problems go to the steps' fields. */
+  onSpecError: (error: unknown) => void;
+  /** The steps that show a problem of the server's. */
+  problemSteps: number[];
+  onGoToStep: (step: number) => void;
   onSaved: (id: string) => void;
   onStarted: (id: string) => void;
   onKept: (id: string) => void;
 }) {
   const { t } = useTranslation();
-  const queryClient = useQueryClient();
   const [id, setId] = useState(projectId);
-  const [precheck, setPrecheck] = useState<Precheck | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState<'check' | 'save' | 'start' | null>(null);
+  const saver = useSaveProject();
+  const prechecker = usePrecheckProject();
+  const starter = useProjectAction();
 
   /** Saves the spec: creates the project the first time, updates it after. */
   const save = async (): Promise<string> => {
-    if (id !== null) {
-      await put<Project>(`/projects/${id}`, { spec });
-      return id;
+    const p = await saver.mutateAsync({ id, spec });
+    if (id === null) {
+      setId(p.id);
+      onSaved(p.id);
     }
-    const p = await post<Project>('/projects', { spec });
-    setId(p.id);
-    onSaved(p.id);
     return p.id;
   };
-
-  const check = async () => {
-    setBusy('check');
-    setError(null);
-    setPrecheck(null);
-    try {
-      const current = await save();
-      setPrecheck(await post<Precheck>(`/projects/${current}/precheck`));
-      await queryClient.invalidateQueries({ queryKey: ['projects'] });
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(null);
+  const check = useMutation({ mutationFn: async () => prechecker.mutateAsync(await save()), onError: onSpecError });
+  const keep = useMutation({ mutationFn: async () => (check.data && id ? id : save()), onSuccess: onKept, onError: onSpecError });
+  const precheck = check.isPending ? null : (check.data ?? null);
+  const busy = check.isPending ? 'check' : keep.isPending || keep.isSuccess ? 'save' : starter.isPending || starter.isSuccess ? 'start' : null;
+  const error = check.error ?? keep.error ?? starter.error;
+  const run = (what: 'check' | 'keep' | 'start') => {
+    // The precheck's answer stays while saving or starting after it.
+    if (what === 'check') {
+      [keep, starter].forEach((m) => m.reset());
+      check.mutate();
     }
-  };
-
-  const keep = async () => {
-    setBusy('save');
-    setError(null);
-    try {
-      const current = precheck && id ? id : await save();
-      await queryClient.invalidateQueries({ queryKey: ['projects'] });
-      await queryClient.invalidateQueries({ queryKey: ['project', current] });
-      onKept(current);
-    } catch (e) {
-      setError(e);
-      setBusy(null);
+    if (what === 'keep') {
+      starter.reset();
+      keep.mutate();
     }
-  };
-
-  const start = async () => {
-    if (!id) return;
-    setBusy('start');
-    setError(null);
-    try {
-      await post<Project>(`/projects/${id}/start`);
-      await queryClient.invalidateQueries({ queryKey: ['projects'] });
-      onStarted(id);
-    } catch (e) {
-      setError(e);
-      setBusy(null);
+    if (what === 'start' && id) {
+      keep.reset();
+      starter.mutate({ id, action: 'start' }, { onSuccess: () => onStarted(id) });
     }
   };
 
   return (
     <Space orientation="vertical" style={{ width: '100%' }}>
       <ErrorAlert error={error} />
+      {error != null && problemSteps.length > 0 && (
+        <Space wrap data-testid="precheck-fix-steps">
+          {problemSteps.map((n) => (
+            <Button key={n} size="small" onClick={() => onGoToStep(n)} data-testid={`precheck-fix-step-${n + 1}`}>
+              {t('wizard.fixAtStep', { step: n + 1 })}
+            </Button>
+          ))}
+        </Space>
+      )}
       {!precheck && busy === null && <Alert type="info" showIcon title={t(projectId ? 'wizard.precheck.notSavedEdit' : 'wizard.precheck.notSaved')} data-testid="precheck-not-saved" />}
       {busy === 'check' && <Spin description={t('wizard.precheck.running')} data-testid="precheck-running" />}
       {precheck && (
@@ -105,13 +96,13 @@ export function StepPrecheck({
         </>
       )}
       <Space>
-        <Button type={precheck ? 'default' : 'primary'} onClick={check} disabled={busy !== null} loading={busy === 'check'} data-testid="precheck-run">
+        <Button type={precheck ? 'default' : 'primary'} onClick={() => run('check')} disabled={busy !== null} loading={busy === 'check'} data-testid="precheck-run">
           {precheck ? t('wizard.precheck.recheck') : t('wizard.precheck.run')}
         </Button>
-        <Button type="primary" onClick={start} disabled={!precheck?.passed || busy !== null} loading={busy === 'start'} data-testid="wizard-start">
+        <Button type="primary" onClick={() => run('start')} disabled={!precheck?.passed || busy !== null} loading={busy === 'start'} data-testid="wizard-start">
           {t('wizard.precheck.start')}
         </Button>
-        <Button onClick={keep} disabled={busy !== null} loading={busy === 'save'} data-testid="wizard-save">
+        <Button onClick={() => run('keep')} disabled={busy !== null} loading={busy === 'save'} data-testid="wizard-save">
           {t('wizard.precheck.save')}
         </Button>
       </Space>

@@ -1,21 +1,27 @@
 import { useState } from 'react';
 import { Button, Form, Input, Select, Space } from 'antd';
-import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { get } from '../api/client';
-import type { DataSource, List, Tag } from '../api/types';
-import { checkProjectName } from '../rules';
+import { useDataSources } from '../api/datasources';
+import { useTags } from '../api/tags';
+import type { FieldProblem } from '../api/types';
+import { PROJECT_NAME_MAX, checkProjectName } from '../rules';
 import { DataSourceDialog } from '../pages/DataSourceDialog';
 import { TagDialog } from '../pages/Tags';
-import type { Draft, DraftUpdate } from './Wizard';
+import type { Draft, DraftUpdate } from './draft';
+import { problemText, problemsOf } from './serverErrors';
 
 /** OMS allows at most 4 tags on a project. */
 const MAX_TAGS = 4;
 
-export function StepSourceTarget({ draft, update }: { draft: Draft; update: DraftUpdate }) {
+export function StepSourceTarget({ draft, update, problems = [] }: { draft: Draft; update: DraftUpdate; problems?: FieldProblem[] }) {
   const { t } = useTranslation();
-  const sources = useQuery({ queryKey: ['datasources'], queryFn: () => get<List<DataSource>>('/datasources') });
-  const tags = useQuery({ queryKey: ['tags'], queryFn: () => get<List<Tag>>('/tags') });
+  const sources = useDataSources();
+  const tags = useTags();
+  /** The server's refusal of a field, shown at it (validateStatus + help). */
+  const server = (field: string) => {
+    const ps = problemsOf(problems, field, true);
+    return ps.length > 0 ? { validateStatus: 'error' as const, help: <span data-testid={`server-error-${field}`}>{ps.map(problemText).join('; ')}</span> } : {};
+  };
   const [adding, setAdding] = useState<'source' | 'target' | null>(null);
   const [tagDialog, setTagDialog] = useState(false);
   const all = sources.data?.items ?? [];
@@ -28,10 +34,11 @@ export function StepSourceTarget({ draft, update }: { draft: Draft; update: Draf
         required
         validateStatus={nameError ? 'error' : undefined}
         help={nameError ? t(nameError.key, nameError.values) : t('wizard.nameHint')}
+        {...server('name')}
       >
-        <Input value={draft.name} onChange={(e) => update({ name: e.target.value })} data-testid="wizard-name" maxLength={80} showCount={{ formatter: ({ count }) => `${count} / 64` }} />
+        <Input value={draft.name} onChange={(e) => update({ name: e.target.value })} data-testid="wizard-name" maxLength={80} showCount={{ formatter: ({ count }) => `${count} / ${PROJECT_NAME_MAX}` }} />
       </Form.Item>
-      <Form.Item label={t('wizard.tags')} help={t('wizard.tagsHint', { max: MAX_TAGS })}>
+      <Form.Item label={t('wizard.tags')} help={t('wizard.tagsHint', { max: MAX_TAGS })} {...server('tag_ids')}>
         <Space.Compact style={{ width: '100%' }}>
           <Select
             mode="multiple"
@@ -45,7 +52,7 @@ export function StepSourceTarget({ draft, update }: { draft: Draft; update: Draf
           <Button onClick={() => setTagDialog(true)}>{t('wizard.newTag')}</Button>
         </Space.Compact>
       </Form.Item>
-      <Form.Item label={t('wizard.source')} required>
+      <Form.Item label={t('wizard.source')} required {...server('source_id')}>
         <Space.Compact style={{ width: '100%' }}>
           <Select
             value={draft.source_id}
@@ -60,7 +67,7 @@ export function StepSourceTarget({ draft, update }: { draft: Draft; update: Draf
           </Button>
         </Space.Compact>
       </Form.Item>
-      <Form.Item label={t('wizard.target')} required>
+      <Form.Item label={t('wizard.target')} required {...server('target_id')}>
         <Space.Compact style={{ width: '100%' }}>
           <Select
             value={draft.target_id}

@@ -1,110 +1,19 @@
 import { useEffect, useState } from 'react';
 import { Alert, App, Button, Card, Space, Steps } from 'antd';
-import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useParams, useSearchParams } from 'react-router';
-import { get } from '../api/client';
-import type {
-  DebeziumOptions,
-  Format,
-  FormatOptions,
-  ObjectMapping,
-  PartitionRule,
-  Project,
-  ProjectSpec,
-  SyncType,
-} from '../api/types';
+import { useProject } from '../api/projects';
+import type { Project } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
-import { PROJECT_NAME_MAX, checkProjectName, checkStartTime } from '../rules';
-import { fromObjects, toObjects, type TableMapping } from './mapping';
+import { checkProjectName, checkStartTime } from '../rules';
+import { fieldProblems } from '../api/errors';
+import type { FieldProblem } from '../api/types';
+import { INITIAL, fromProject, toSpec, type Draft, type DraftUpdate } from './draft';
+import { problemText, stepOfField, withoutChanged } from './serverErrors';
 import { StepSourceTarget } from './StepSourceTarget';
 import { StepObjects } from './StepObjects';
 import { StepOptions } from './StepOptions';
 import { StepPrecheck } from './StepPrecheck';
-
-/** Everything the wizard collects; a draft until step 4 saves it as a project. */
-export interface Draft {
-  name: string;
-  tag_ids: string[];
-  source_id?: string;
-  target_id?: string;
-  types: SyncType[];
-  mappings: TableMapping[];
-  format: Format;
-  partition_rule: PartitionRule;
-  tx_sequence: boolean;
-  /** `[sync.debezium]`: sent only with a Debezium format. */
-  debezium: DebeziumOptions;
-  /** The chosen format's options; reset when the format changes. */
-  format_options: FormatOptions;
-  /** Unix seconds; null = now. Ignored with full sync (the project's start time is used). */
-  start_time: number | null;
-  /** Objects of a saved project the mapping cannot show (patterns, excludes): kept as they are. */
-  kept: ObjectMapping[];
-}
-
-export type DraftUpdate = (change: Partial<Draft>) => void;
-
-export function toSpec(d: Draft): ProjectSpec {
-  return {
-    name: d.name,
-    tag_ids: d.tag_ids,
-    source_id: d.source_id ?? '',
-    target_id: d.target_id ?? '',
-    sync: {
-      types: d.types,
-      format: d.format,
-      partition_rule: d.partition_rule,
-      tx_sequence: d.format === 'SharePlex' && d.tx_sequence,
-      debezium: isDebezium(d.format) ? debeziumFor(d.format, d.debezium) : null,
-      format_options: Object.keys(d.format_options).length > 0 ? d.format_options : null,
-      start_time: d.types.includes('full') ? null : d.start_time,
-    },
-    objects: [...toObjects(d.mappings), ...d.kept],
-  };
-}
-
-/** A saved project's definition as a draft (edit), or as a new project's (clone). */
-export function fromProject(p: Project, clone: boolean): Draft {
-  const { mappings, kept } = fromObjects(p.spec.objects as ObjectMapping[]);
-  const sync = p.spec.sync;
-  return {
-    name: clone ? [...p.spec.name].slice(0, PROJECT_NAME_MAX - 4).join('') + 'copy' : p.spec.name,
-    tag_ids: p.tags.map((tag) => tag.id),
-    source_id: p.source.id,
-    target_id: p.target.id,
-    types: sync.types as SyncType[],
-    mappings,
-    format: (sync.format ?? 'Default') as Format,
-    partition_rule: (sync.partition_rule ?? 'hash') as PartitionRule,
-    tx_sequence: sync.tx_sequence ?? false,
-    debezium: sync.debezium ?? {},
-    format_options: sync.format_options ?? {},
-    start_time: sync.start_time ?? null,
-    kept,
-  };
-}
-
-export const isDebezium = (f: Format) => f === 'Debezium' || f === 'DebeziumFlattened';
-
-/** The Debezium options a format takes: the flattened format's own only with it. */
-function debeziumFor(format: Format, o: DebeziumOptions): DebeziumOptions {
-  return format === 'DebeziumFlattened' ? o : { ...o, delete_handling: null, add_fields: null };
-}
-
-const INITIAL: Draft = {
-  name: '',
-  tag_ids: [],
-  types: ['schema', 'full', 'incremental'],
-  mappings: [],
-  format: 'Default',
-  partition_rule: 'hash',
-  tx_sequence: false,
-  debezium: {},
-  format_options: {},
-  start_time: null,
-  kept: [],
-};
 
 /**
  * The project wizard: a new project, an edit of a saved one that has not started
@@ -115,7 +24,8 @@ export function WizardPage() {
   const { id: editId } = useParams<{ id: string }>();
   const [search] = useSearchParams();
   const fromId = editId ?? search.get('from');
-  const source = useQuery({ queryKey: ['project', fromId], queryFn: () => get<Project>(`/projects/${fromId}`), enabled: !!fromId });
+  // Read once: the wizard starts from the project as it was when opened.
+  const source = useProject(fromId, { poll: false });
   if (fromId && source.isPending) return <Card loading />;
   if (fromId && source.isError) return <ErrorAlert error={source.error} />;
   const initial = source.data ? fromProject(source.data, !editId) : INITIAL;
@@ -129,7 +39,14 @@ function Wizard({ initial, editId, cloneOf }: { initial: Draft; editId: string |
   const [step, setStep] = useState(0);
   const [draft, setDraft] = useState<Draft>(initial);
   const [projectId, setProjectId] = useState<string | null>(editId);
-  const update: DraftUpdate = (change) => setDraft((d) => ({ ...d, ...change }));
+  // The server's problems with the spec, shown at their fields until those are changed.
+  const [problems, setProblems] = useState<FieldProblem[]>([]);
+  const update: DraftUpdate = (change) => {
+    setDraft((d) => ({ ...d, ...change }));
+    setProblems((ps) => withoutChanged(ps, Object.keys(change) as (keyof Draft)[]));
+  };
+  const onSpecError = (error: unknown) => setProblems(fieldProblems(error));
+  const stepProblems = (n: number) => problems.filter((p) => stepOfField(p.field) === n);
   const dirty = projectId === editId && JSON.stringify(draft) !== JSON.stringify(initial);
   // A reload or a closed tab would lose the input too: the browser asks first.
   useEffect(() => {
@@ -186,13 +103,35 @@ function Wizard({ initial, editId, cloneOf }: { initial: Draft; editId: string |
         items={[{ title: t('wizard.step1') }, { title: t('wizard.step2') }, { title: t('wizard.step3') }, { title: t('wizard.step4') }]}
       />
       <div style={{ minHeight: 300 }}>
-        {step === 0 && <StepSourceTarget draft={draft} update={update} />}
+        {/* Step 1's problems sit at its fields; the mapping and the options list theirs here. */}
+        {step > 0 && step < 3 && stepProblems(step).length > 0 && (
+          <Alert
+            type="error"
+            showIcon
+            style={{ marginBottom: 16 }}
+            data-testid="wizard-field-problems"
+            title={t('wizard.serverProblems')}
+            description={
+              <ul style={{ margin: 0, paddingLeft: 20 }}>
+                {stepProblems(step).map((p) => (
+                  <li key={p.field + p.message} data-field={p.field}>
+                    <b>{p.field}</b>: {problemText(p)}
+                  </li>
+                ))}
+              </ul>
+            }
+          />
+        )}
+        {step === 0 && <StepSourceTarget draft={draft} update={update} problems={problems} />}
         {step === 1 && <StepObjects draft={draft} update={update} />}
         {step === 2 && <StepOptions draft={draft} update={update} />}
         {step === 3 && (
           <StepPrecheck
             spec={toSpec(draft)}
             projectId={projectId}
+            onSpecError={onSpecError}
+            problemSteps={[0, 1, 2].filter((n) => stepProblems(n).length > 0)}
+            onGoToStep={setStep}
             onSaved={setProjectId}
             onStarted={(id) => navigate(`/projects/${id}`)}
             onKept={(id) => navigate(`/projects/${id}`)}

@@ -71,9 +71,10 @@ pub use file::{
 pub use format_options::{FormatChoices, SchemaRegistry};
 pub use names::{
     contains_chinese, hidden_char, is_chinese_char, is_format_char, InvalidProjectName, InvalidTag,
-    ProjectName, Tag, PROJECT_NAME_MAX_CHARS, TAG_MAX_CHARS,
+    ProjectName, Tag, CHINESE_RANGES, CONTROL_RANGES, FORMAT_RANGES, PROJECT_NAME_MAX_CHARS,
+    TAG_MAX_CHARS,
 };
-pub use objects::{InvalidTablePattern, ObjectRule, Route, TablePattern};
+pub use objects::{InvalidTablePattern, ObjectRule, Route, TablePattern, UNMAPPABLE_NAME_CHARS};
 pub use producer::ProducerSettings;
 pub use project::ProjectConfig;
 pub use secret::{ClientPropertyCheck, Environment, Secret};
@@ -86,4 +87,7 @@ pub use target::{
     BrokerAddress, ClientCertificate, Compression, InvalidKerberos, KafkaVersion, Kerberos, Pem,
     Sasl, SaslMechanism, TargetConfig, Tls, DEFAULT_KERBEROS_SERVICE_NAME,
 };
-pub use topic::{InvalidTopicName, TopicName, TopicNameProblem, TopicTarget};
+pub use topic::{
+    InvalidTopicName, TopicName, TopicNameProblem, TopicTarget, BATCH_TOPIC_TEMPLATE,
+    TOPIC_MAX_CHARS, TOPIC_MIN_CHARS, TOPIC_PUNCTUATION,
+};

@@ -2,16 +2,25 @@
 
 use std::fmt;
 
-/// Whether `c` is a Chinese character: a CJK Unified Ideograph (basic block and extensions
-/// A–H) or a CJK Compatibility Ideograph. Chinese punctuation is not included.
+/// The code point ranges (inclusive) of Chinese characters: CJK Unified Ideographs (basic
+/// block and extensions A–I) and CJK Compatibility Ideographs. Published to the console
+/// (`obsync_server::rules`) so it finds the same characters.
+pub const CHINESE_RANGES: [(u32, u32); 6] = [
+    (0x3400, 0x4DBF),   // Extension A
+    (0x4E00, 0x9FFF),   // Unified Ideographs
+    (0xF900, 0xFAFF),   // Compatibility Ideographs
+    (0x20000, 0x2EBEF), // Extensions B-F and I
+    (0x2F800, 0x2FA1F), // Compatibility Ideographs Supplement
+    (0x30000, 0x323AF), // Extensions G-H
+];
+
+/// Whether `c` is a Chinese character (see [`CHINESE_RANGES`]). Chinese punctuation is
+/// not included.
 pub fn is_chinese_char(c: char) -> bool {
-    matches!(c as u32,
-        0x3400..=0x4DBF      // Extension A
-        | 0x4E00..=0x9FFF    // Unified Ideographs
-        | 0xF900..=0xFAFF    // Compatibility Ideographs
-        | 0x20000..=0x2EBEF  // Extensions B-F and I
-        | 0x2F800..=0x2FA1F  // Compatibility Ideographs Supplement
-        | 0x30000..=0x323AF) // Extensions G-H
+    let c = c as u32;
+    CHINESE_RANGES
+        .iter()
+        .any(|&(first, last)| (first..=last).contains(&c))
 }
 
 /// Whether `s` contains a Chinese character (see [`is_chinese_char`]).
@@ -23,17 +32,46 @@ pub fn contains_chinese(s: &str) -> bool {
     s.chars().any(is_chinese_char)
 }
 
-/// Whether `c` is an invisible format character (Unicode category Cf): bidi overrides and
-/// isolates (U+202A-U+202E, U+2066-U+2069), zero-width characters (U+200B-U+200D), the
-/// byte-order mark (U+FEFF) and the rest. They make a name display as something it is not.
-/// Hand-listed because no dependency carries the category table; the ranges are Unicode
-/// 15's Cf set.
+/// The code point ranges (inclusive) of the invisible format characters (Unicode category
+/// Cf): bidi overrides and isolates (U+202A-U+202E, U+2066-U+2069), zero-width characters
+/// (U+200B-U+200D), the byte-order mark (U+FEFF) and the rest. They make a name display as
+/// something it is not. Hand-listed because no dependency carries the category table; the
+/// ranges are Unicode 15's Cf set. Published to the console (`obsync_server::rules`).
+pub const FORMAT_RANGES: [(u32, u32); 21] = [
+    (0x00AD, 0x00AD),
+    (0x0600, 0x0605),
+    (0x061C, 0x061C),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x180E, 0x180E),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x2064),
+    (0x2066, 0x206F),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+];
+
+/// The control characters (Unicode category Cc: C0 and C1), which `char::is_control`
+/// finds; listed for the console.
+pub const CONTROL_RANGES: [(u32, u32); 2] = [(0x0000, 0x001F), (0x007F, 0x009F)];
+
+/// Whether `c` is an invisible format character (Unicode category Cf, see
+/// [`FORMAT_RANGES`]).
 pub fn is_format_char(c: char) -> bool {
-    matches!(c as u32,
-        0x00AD | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x0890..=0x0891 | 0x08E2
-        | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F
-        | 0xFEFF | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F
-        | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F)
+    let c = c as u32;
+    FORMAT_RANGES
+        .iter()
+        .any(|&(first, last)| (first..=last).contains(&c))
 }
 
 /// The first control (Cc) or format (Cf) character of `name`, if any: the one rule for
@@ -177,6 +215,16 @@ impl fmt::Display for Tag {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_ranges_are_the_control_characters() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let listed = CONTROL_RANGES
+                .iter()
+                .any(|&(first, last)| (first..=last).contains(&(c as u32)));
+            assert_eq!(listed, c.is_control(), "U+{:04X}", c as u32);
+        }
+    }
 
     #[test]
     fn chinese_characters_are_found_in_names() {

@@ -71,6 +71,11 @@ impl InvalidTablePattern {
     }
 }
 
+/// Characters a database or table name cannot hold to be mapped: `.` separates the
+/// database from the table in a pattern, and names are written without backquotes. The
+/// console refuses such tables at the mapping (`obsync_server::rules`).
+pub const UNMAPPABLE_NAME_CHARS: [char; 2] = ['.', '`'];
+
 impl TablePattern {
     /// Parses `database.table`; either part may contain `*` wildcards.
     pub fn parse(pattern: &str) -> Result<TablePattern, InvalidTablePattern> {
@@ -377,6 +382,14 @@ mod tests {
     fn table(name: &str) -> TableId {
         let (db, t) = name.split_once('.').unwrap();
         TableId::new(db, t)
+    }
+
+    #[test]
+    fn names_with_an_unmappable_character_cannot_be_mapped() {
+        for c in UNMAPPABLE_NAME_CHARS {
+            assert!(TablePattern::parse(&format!("shop.a{c}b")).is_err(), "{c}");
+            assert!(TablePattern::parse(&format!("s{c}hop.ab")).is_err(), "{c}");
+        }
     }
 
     #[test]

@@ -4,9 +4,14 @@ use std::fmt;
 
 use obsync_model::TableId;
 
-/// Shortest and longest topic names OMS accepts.
-const TOPIC_MIN_CHARS: usize = 3;
-const TOPIC_MAX_CHARS: usize = 64;
+/// Shortest topic name OMS accepts.
+pub const TOPIC_MIN_CHARS: usize = 3;
+/// Longest topic name OMS accepts (Kafka's own limit, 249, is wider).
+pub const TOPIC_MAX_CHARS: usize = 64;
+/// The characters a topic name may hold besides ASCII letters and digits.
+pub const TOPIC_PUNCTUATION: [char; 3] = ['-', '_', '.'];
+/// OMS's batch rule: the topic of each table, `{database}` and `{table}` replaced.
+pub const BATCH_TOPIC_TEMPLATE: &str = "Topic_{database}_{table}";
 
 /// A Kafka topic name as OMS allows it: 3–64 characters of `A-Z a-z 0-9 - _ .`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -86,7 +91,7 @@ impl TopicName {
         let count = name.chars().count();
         if let Some(found) = name
             .chars()
-            .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            .find(|&c| !(c.is_ascii_alphanumeric() || TOPIC_PUNCTUATION.contains(&c)))
         {
             return Err(problem(TopicNameProblem::BadChar { found }));
         }
@@ -128,12 +133,13 @@ impl TopicTarget {
         match self {
             TopicTarget::Named(topic) => Ok(topic.clone()),
             TopicTarget::BatchRule => {
-                TopicName::parse(&format!("Topic_{}_{}", table.database, table.table)).map_err(
-                    |mut error| {
-                        error.table = Some(table.clone());
-                        error
-                    },
-                )
+                let name = BATCH_TOPIC_TEMPLATE
+                    .replace("{database}", &table.database)
+                    .replace("{table}", &table.table);
+                TopicName::parse(&name).map_err(|mut error| {
+                    error.table = Some(table.clone());
+                    error
+                })
             }
         }
     }

@@ -17,6 +17,9 @@ use crate::model::{
 };
 use crate::state::AppState;
 
+/// Longest data source name, in characters (names hold no whitespace).
+pub const DATA_SOURCE_NAME_MAX_CHARS: usize = 32;
+
 /// The body of create, update and test: like [`DataSource`] with write-only secrets.
 /// On update an omitted secret keeps the stored one.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -121,12 +124,15 @@ pub async fn build_record(
 ) -> crate::error::Result<DataSourceRecord> {
     let name = input.name.trim().to_string();
     crate::names::check_visible("name", &name)?;
-    if name.is_empty() || name.chars().count() > 32 || name.chars().any(char::is_whitespace) {
+    if name.is_empty()
+        || name.chars().count() > DATA_SOURCE_NAME_MAX_CHARS
+        || name.chars().any(char::is_whitespace)
+    {
         return Err(Error::invalid(
             Rule::DataSource,
             "name",
             format!("data source name {:?} is invalid", input.name),
-            "use 1-32 characters without spaces",
+            format!("use 1-{DATA_SOURCE_NAME_MAX_CHARS} characters without spaces"),
         ));
     }
     let taken = state

@@ -25,6 +25,7 @@ pub mod names;
 pub mod objects;
 pub mod passwords;
 pub mod roles;
+pub mod rules;
 pub mod runtime;
 pub mod secrets;
 pub mod service;

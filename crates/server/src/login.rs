@@ -47,6 +47,8 @@ pub const CHECK_WAIT: Duration = Duration::from_secs(5);
 const NOTES_PER_MINUTE: u32 = 20;
 /// Longest user name accepted; longer ones are refused before any hashing.
 pub const MAX_USERNAME_CHARS: usize = 64;
+/// The characters a user name may hold besides ASCII letters and digits.
+pub const USERNAME_PUNCTUATION: [char; 4] = ['.', '_', '-', '@'];
 /// Longest password accepted (bytes); longer ones are refused before any hashing.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 

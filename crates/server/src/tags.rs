@@ -7,7 +7,8 @@ use crate::state::AppState;
 
 /// Most tags a server holds, as OMS.
 pub const MAX_TAGS: usize = 100;
-const TAG_MAX_CHARS: usize = 20;
+/// Longest tag name, in characters (names hold no whitespace).
+pub const TAG_MAX_CHARS: usize = 20;
 
 /// `name` trimmed, if it is a valid tag name no other tag than `own_id` carries.
 pub async fn checked_name(state: &AppState, name: &str, own_id: Option<&str>) -> Result<String> {
@@ -19,7 +20,7 @@ pub async fn checked_name(state: &AppState, name: &str, own_id: Option<&str>) ->
             Rule::Tag,
             "name",
             format!("tag {name:?} is invalid"),
-            "use 1-20 characters without spaces",
+            format!("use 1-{TAG_MAX_CHARS} characters without spaces"),
         ));
     }
     // The project file's own rule for tags, so that every tag can be exported.

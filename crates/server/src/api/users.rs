@@ -15,7 +15,7 @@ use super::projects::{EventList, PageQuery};
 use super::{Actor, Paging};
 use crate::audit::Subject;
 use crate::auth;
-use crate::login::MAX_USERNAME_CHARS;
+use crate::login::{MAX_USERNAME_CHARS, USERNAME_PUNCTUATION};
 use crate::roles::Role;
 use crate::state::AppState;
 use crate::store::{NewUser, UserChange, UserRecord};
@@ -74,7 +74,7 @@ fn check_username(name: &str) -> ApiResult<()> {
         && name.chars().count() <= MAX_USERNAME_CHARS
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+            .all(|c| c.is_ascii_alphanumeric() || USERNAME_PUNCTUATION.contains(&c));
     if ok {
         Ok(())
     } else {
