@@ -89,12 +89,7 @@ pub async fn run(
     let mut current: Option<Arc<TxnInfo>> = None;
     // Debezium's `transaction.data_collection_order`: rows per table in the transaction.
     let table_orders = s.format.kind.is_debezium() && s.format.debezium.transaction_metadata;
-    let mut table_rows: std::collections::HashMap<TableId, u32> = Default::default();
-    // Debezium's transaction topic: whether the open transaction's BEGIN was sent, and
-    // its tables in the order they first appeared (the END record's `data_collections`).
-    let txn_topic = obsync_format::transaction_topic(&s.format.debezium);
-    let mut txn_begun = false;
-    let mut txn_tables: Vec<TableId> = Vec::new();
+    let mut txn_meta = TxnMetadata::new(obsync_format::transaction_topic(&s.format.debezium));
     // The reader's own reconnect count, already added to the project's counter.
     let mut reconnects_counted = 0;
     let mut heartbeat =
@@ -129,8 +124,7 @@ pub async fn run(
                     );
                     txn_rows.clear();
                     current = None;
-                    txn_begun = false;
-                    txn_tables.clear();
+                    txn_meta.reset();
                     match open_reader(ctx, &start, &server, &filter, &defs).await? {
                         Some(r) => reader = r,
                         None => return Ok(()),
@@ -158,9 +152,7 @@ pub async fn run(
                     b.advance(ctx, plan, &mut emitter, &txn.start).await?;
                 }
                 txn_rows.clear();
-                table_rows.clear();
-                txn_begun = false;
-                txn_tables.clear();
+                txn_meta.reset();
                 current = Some(txn);
             }
             SourceEvent::Row(change) => {
@@ -196,26 +188,9 @@ pub async fn run(
                     let ts = txn_ts(&current);
                     let mut msg = message(ctx, seq.next(ts as u64).await?, None, None);
                     if table_orders {
-                        if !txn_begun {
-                            if let Some(t) = &current {
-                                transaction_record(
-                                    &mut emitter,
-                                    &txn_topic,
-                                    t,
-                                    TxnStatus::Begin,
-                                    t.timestamp,
-                                    &[],
-                                )
-                                .await?;
-                                txn_begun = true;
-                            }
-                        }
-                        let n = table_rows.entry(change.table.id.clone()).or_default();
-                        *n += 1;
-                        if *n == 1 {
-                            txn_tables.push(change.table.id.clone());
-                        }
-                        msg.table_order = *n;
+                        msg.table_order = txn_meta
+                            .row(&mut emitter, &current, &change.table.id)
+                            .await?;
                     }
                     emitter.change(&change, route, &msg, Some(ts)).await?;
                 }
@@ -235,52 +210,15 @@ pub async fn run(
                     };
                     let mut msg = message(ctx, seq.next(timestamp as u64).await?, Some(tx), xid);
                     if table_orders {
-                        if !txn_begun {
-                            if let Some(t) = &current {
-                                transaction_record(
-                                    &mut emitter,
-                                    &txn_topic,
-                                    t,
-                                    TxnStatus::Begin,
-                                    t.timestamp,
-                                    &[],
-                                )
-                                .await?;
-                                txn_begun = true;
-                            }
-                        }
-                        let n = table_rows.entry(change.table.id.clone()).or_default();
-                        *n += 1;
-                        if *n == 1 {
-                            txn_tables.push(change.table.id.clone());
-                        }
-                        msg.table_order = *n;
+                        msg.table_order = txn_meta
+                            .row(&mut emitter, &current, &change.table.id)
+                            .await?;
                     }
                     emitter
                         .change(&change, route, &msg, Some(timestamp))
                         .await?;
                 }
-                if txn_begun {
-                    if let Some(t) = &current {
-                        let counts: Vec<(TableId, u64)> = txn_tables
-                            .drain(..)
-                            .map(|id| {
-                                let n = table_rows.get(&id).copied().unwrap_or(0) as u64;
-                                (id, n)
-                            })
-                            .collect();
-                        transaction_record(
-                            &mut emitter,
-                            &txn_topic,
-                            t,
-                            TxnStatus::End,
-                            timestamp,
-                            &counts,
-                        )
-                        .await?;
-                    }
-                    txn_begun = false;
-                }
+                txn_meta.end(&mut emitter, &current, timestamp).await?;
                 current = None;
                 let at = end.coord.clone();
                 emitter
@@ -491,22 +429,89 @@ async fn send_heartbeats(
     Ok(())
 }
 
-/// Sends one Debezium transaction record; `secs` is the binlog time of the transaction's
-/// start (BEGIN) or commit (END).
-async fn transaction_record(
-    emitter: &mut Emitter,
-    topic: &str,
-    txn: &TxnInfo,
-    status: TxnStatus,
-    secs: u32,
-    data_collections: &[(TableId, u64)],
-) -> Result<(), RunError> {
-    let event = TxnEvent {
-        status,
-        txn,
-        ts_ms: secs as u64 * 1000,
-        data_collections,
-    };
-    emitter.transaction(topic, &event).await?;
-    Ok(())
+/// Debezium's transaction metadata of the open transaction: whether its BEGIN record was
+/// sent, its rows per table (`transaction.data_collection_order`) and its tables in the
+/// order they first appeared (the END record's `data_collections`).
+struct TxnMetadata {
+    topic: String,
+    begun: bool,
+    rows: HashMap<TableId, u32>,
+    tables: Vec<TableId>,
+}
+
+impl TxnMetadata {
+    fn new(topic: String) -> Self {
+        TxnMetadata {
+            topic,
+            begun: false,
+            rows: HashMap::new(),
+            tables: Vec::new(),
+        }
+    }
+
+    /// A new transaction, or the open one abandoned (its rows are sent again).
+    fn reset(&mut self) {
+        self.begun = false;
+        self.rows.clear();
+        self.tables.clear();
+    }
+
+    /// Counts a row of `table`, sending the transaction's BEGIN before its first row;
+    /// returns the row's order among the transaction's rows of that table.
+    async fn row(
+        &mut self,
+        emitter: &mut Emitter,
+        current: &Option<Arc<TxnInfo>>,
+        table: &TableId,
+    ) -> Result<u32, RunError> {
+        if let (false, Some(t)) = (self.begun, current) {
+            self.send(emitter, t, TxnStatus::Begin, t.timestamp, &[])
+                .await?;
+            self.begun = true;
+        }
+        let n = self.rows.entry(table.clone()).or_default();
+        *n += 1;
+        if *n == 1 {
+            self.tables.push(table.clone());
+        }
+        Ok(*n)
+    }
+
+    /// Sends the END record of a transaction whose BEGIN was sent; `secs` is its commit time.
+    async fn end(
+        &mut self,
+        emitter: &mut Emitter,
+        current: &Option<Arc<TxnInfo>>,
+        secs: u32,
+    ) -> Result<(), RunError> {
+        if let (true, Some(t)) = (self.begun, current) {
+            let counts: Vec<(TableId, u64)> = self
+                .tables
+                .iter()
+                .map(|id| (id.clone(), self.rows.get(id).copied().unwrap_or(0) as u64))
+                .collect();
+            self.send(emitter, t, TxnStatus::End, secs, &counts).await?;
+        }
+        self.reset();
+        Ok(())
+    }
+
+    /// `secs` is the binlog time of the transaction's start (BEGIN) or commit (END).
+    async fn send(
+        &self,
+        emitter: &mut Emitter,
+        txn: &TxnInfo,
+        status: TxnStatus,
+        secs: u32,
+        data_collections: &[(TableId, u64)],
+    ) -> Result<(), RunError> {
+        let event = TxnEvent {
+            status,
+            txn,
+            ts_ms: secs as u64 * 1000,
+            data_collections,
+        };
+        emitter.transaction(&self.topic, &event).await?;
+        Ok(())
+    }
 }
