@@ -194,7 +194,7 @@ function BasicInfo({ project: p }: { project: Project }) {
         { key: 'target', label: t('detail.target'), children: p.target.name },
         { key: 'types', label: t('detail.types'), children: p.spec.sync.types.map((x) => t(`stage.${x}`)).join(' · ') },
         { key: 'format', label: t('detail.format'), children: t(`format.${p.spec.sync.format}`) },
-        { key: 'partition', label: t('detail.partitionRule'), children: t(`wizard.options.${p.spec.sync.partition_rule}`) },
+        { key: 'partition', label: t('detail.partitionRule'), children: t(`wizard.options.${partitionRule(p.spec.sync.partition_rule)}`) },
         { key: 'lag', label: t('projects.lag'), children: lag(p.lag_seconds) },
         { key: 'created', label: t('common.createdAt'), children: formatTime(p.created_at) },
         { key: 'updated', label: t('common.updatedAt'), children: formatTime(p.updated_at) },
@@ -606,4 +606,9 @@ function ReleaseDialog({ project, open, onClose, onReleased }: { project: Projec
     onReleased();
   };
   return <ConfirmByName name={name} open={open} title={t('detail.releaseTitle')} explain={t('detail.releaseExplain', { name })} okText={t('detail.actions.release')} testId="release" action={release} onClose={onClose} />;
+}
+
+/** The partition rule a project runs with: the server reads it case-insensitively and takes hash when it is absent. */
+export function partitionRule(rule: string | null | undefined): 'hash' | 'one' {
+  return rule?.toLowerCase() === 'one' ? 'one' : 'hash';
 }
