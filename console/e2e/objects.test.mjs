@@ -163,6 +163,11 @@ describe('online object changes in the console', { timeout: 420_000 }, () => {
     assert.equal(await byTestId(`review-added-${table('d')}`).getAttribute('data-backfill'), 'false');
     await byTestId(`review-removed-${table('b')}`).waitFor();
     assert.equal(await byTestId('objects-precheck-result').getAttribute('data-passed'), 'true');
+    // The change's precheck items arrive by code and read in Chinese, not the server's English.
+    const review = await byTestId('objects-review').innerText();
+    assert.match(review, /可以读取/);
+    assert.match(review, /结构同步会创建它/);
+    assert.doesNotMatch(review, /can be read|schema sync creates it/);
     await screenshot(page, 'zh-CN-objects-review');
     await byTestId('objects-apply').click();
     await page.waitForURL(`**/projects/${projectId}`);

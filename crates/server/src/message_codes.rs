@@ -32,6 +32,7 @@ pub fn catalog() -> BTreeMap<&'static str, BTreeMap<&'static str, Vec<&'static s
                 obsync_source::precheck::binlog_origin::OriginFinding::CODES,
                 obsync_kafka::precheck::findings::KafkaFinding::CODES,
                 obsync_pipeline::precheck::ProjectFinding::CODES,
+                crate::objects::ChangeFinding::CODES,
                 &[(NOT_CHECKED_CODE, &[])],
             ]),
         ),

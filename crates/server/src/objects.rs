@@ -207,6 +207,61 @@ async fn plan_change(
     })
 }
 
+obsync_model::message_codes! {
+    /// A finding of an object change's precheck, which checks only the changed part.
+    pub enum ChangeFinding {
+        SourceUnreachable = "objects.change.source_unreachable" { error: String },
+        Readable = "objects.change.readable" { table: String },
+        Unreadable = "objects.change.unreadable" { table: String, error: String },
+        NoKeyToBackfill = "objects.change.no_key_to_backfill" { table: String },
+        KafkaClient = "objects.change.kafka_client" { error: String },
+        TopicExists = "objects.change.topic_exists" { topic: String, partitions: i32 },
+        TopicCreated = "objects.change.topic_created" { topic: String },
+        TopicMissing = "objects.change.topic_missing" { topic: String },
+        TopicUnknown = "objects.change.topic_unknown" { topic: String, error: String },
+    }
+}
+
+impl obsync_model::Finding for ChangeFinding {
+    fn detail(&self) -> String {
+        use ChangeFinding::*;
+        match self {
+            SourceUnreachable { error } => format!("cannot connect to the source: {error}"),
+            Readable { table } => format!("{table} can be read"),
+            Unreadable { table, error } => format!("{table} cannot be read: {error}"),
+            NoKeyToBackfill { table } => format!(
+                "{table} has no primary key and no NOT NULL unique key, so it cannot be backfilled in chunks"
+            ),
+            KafkaClient { error } => format!("cannot open a Kafka client: {error}"),
+            TopicExists { topic, partitions } => {
+                format!("topic {topic} exists ({partitions} partitions)")
+            }
+            TopicCreated { topic } => {
+                format!("topic {topic} does not exist yet; schema sync creates it")
+            }
+            TopicMissing { topic } => format!("topic {topic} does not exist"),
+            TopicUnknown { topic, error } => format!("cannot look up topic {topic}: {error}"),
+        }
+    }
+
+    fn fix(&self) -> String {
+        use ChangeFinding::*;
+        match self {
+            Readable { .. } | TopicExists { .. } | TopicCreated { .. } => String::new(),
+            SourceUnreachable { .. } => {
+                "check that the source is reachable with the data source's settings".into()
+            }
+            Unreadable { table, .. } => format!("grant SELECT on {table} to the source user"),
+            NoKeyToBackfill { .. } => "add it from now on (leave it out of the backfill list), or give the table a primary key".into(),
+            KafkaClient { .. } => "check the Kafka data source's settings".into(),
+            TopicMissing { .. } => "create the topic, or add schema to the project's sync types so obsync creates it".into(),
+            TopicUnknown { .. } => {
+                "check that Kafka is reachable with the data source's settings".into()
+            }
+        }
+    }
+}
+
 /// The precheck of the changed part: each added table can be read (and, to be
 /// backfilled, has a key to chunk by); each topic a table newly goes to exists or schema
 /// sync will create it.
@@ -215,13 +270,11 @@ async fn precheck(settings: &Settings, plan: &ProjectPlan, diff: &ObjectsDiff) -
     let mut conn = match settings.source.connect().await {
         Ok(c) => Some(c),
         Err(e) => {
-            items.push(CheckItem::fail(
+            items.push(CheckItem::failed(
                 "objects.source",
-                format!(
-                    "cannot connect to the source: {}",
-                    obsync_model::ErrorChain(&e)
-                ),
-                "check that the source is reachable with the data source's settings",
+                &ChangeFinding::SourceUnreachable {
+                    error: obsync_model::ErrorChain(&e).to_string(),
+                },
             ));
             None
         }
@@ -236,10 +289,11 @@ async fn precheck(settings: &Settings, plan: &ProjectPlan, diff: &ObjectsDiff) -
             .get(&added.table)
             .is_some_and(|t| t.meta.key_source != KeySource::AllColumns);
         if added.backfill && !keyed {
-            items.push(CheckItem::fail(
+            items.push(CheckItem::failed(
                 format!("{name}.key"),
-                format!("{} has no primary key and no NOT NULL unique key, so it cannot be backfilled in chunks", added.table),
-                "add it from now on (leave it out of the backfill list), or give the table a primary key",
+                &ChangeFinding::NoKeyToBackfill {
+                    table: added.table.to_string(),
+                },
             ));
         }
     }
@@ -259,13 +313,11 @@ async fn precheck(settings: &Settings, plan: &ProjectPlan, diff: &ObjectsDiff) -
                     items.push(topic_item(&admin, topic, settings.sync.schema).await);
                 }
             }
-            Err(e) => items.push(CheckItem::fail(
+            Err(e) => items.push(CheckItem::failed(
                 "objects.kafka",
-                format!(
-                    "cannot open a Kafka client: {}",
-                    obsync_model::ErrorChain(&e)
-                ),
-                "check the Kafka data source's settings",
+                &ChangeFinding::KafkaClient {
+                    error: obsync_model::ErrorChain(&e).to_string(),
+                },
             )),
         }
     }
@@ -279,14 +331,18 @@ async fn readable(conn: &mut mysql_async::Conn, table: &TableId, name: &str) -> 
         obsync_source::snapshot::sql::quote_table(table)
     );
     match conn.query_drop(sql).await {
-        Ok(()) => CheckItem::pass(name, format!("{table} can be read")),
-        Err(e) => CheckItem::fail(
+        Ok(()) => CheckItem::passed(
             name,
-            format!(
-                "{table} cannot be read: {}",
-                obsync_source::SqlError::from(e)
-            ),
-            format!("grant SELECT on {table} to the source user"),
+            &ChangeFinding::Readable {
+                table: table.to_string(),
+            },
+        ),
+        Err(e) => CheckItem::failed(
+            name,
+            &ChangeFinding::Unreadable {
+                table: table.to_string(),
+                error: obsync_source::SqlError::from(e).to_string(),
+            },
         ),
     }
 }
@@ -294,23 +350,31 @@ async fn readable(conn: &mut mysql_async::Conn, table: &TableId, name: &str) -> 
 async fn topic_item(admin: &KafkaAdmin, topic: &str, schema: bool) -> CheckItem {
     let name = format!("objects.topic.{topic}");
     match admin.partition_count(topic).await {
-        Ok(n) => CheckItem::pass(name, format!("topic {topic} exists ({n} partitions)")),
-        Err(AdminError::TopicNotFound(_)) if schema => CheckItem::pass(
+        Ok(partitions) => CheckItem::passed(
             name,
-            format!("topic {topic} does not exist yet; schema sync creates it"),
+            &ChangeFinding::TopicExists {
+                topic: topic.into(),
+                partitions,
+            },
         ),
-        Err(AdminError::TopicNotFound(_)) => CheckItem::fail(
+        Err(AdminError::TopicNotFound(_)) if schema => CheckItem::passed(
             name,
-            format!("topic {topic} does not exist"),
-            "create the topic, or add schema to the project's sync types so obsync creates it",
+            &ChangeFinding::TopicCreated {
+                topic: topic.into(),
+            },
         ),
-        Err(e) => CheckItem::fail(
+        Err(AdminError::TopicNotFound(_)) => CheckItem::failed(
             name,
-            format!(
-                "cannot look up topic {topic}: {}",
-                obsync_model::ErrorChain(&e)
-            ),
-            "check that Kafka is reachable with the data source's settings",
+            &ChangeFinding::TopicMissing {
+                topic: topic.into(),
+            },
+        ),
+        Err(e) => CheckItem::failed(
+            name,
+            &ChangeFinding::TopicUnknown {
+                topic: topic.into(),
+                error: obsync_model::ErrorChain(&e).to_string(),
+            },
         ),
     }
 }
