@@ -23,14 +23,15 @@ pub struct StageSpan {
 
 /// Adds a run's stage entries to `spans`; returns whether anything changed. Entries
 /// already merged (at or before the last span's start) and a stage the timeline is
-/// already in (a resumed run entering it again) change nothing, so merging the same
-/// run again is harmless.
+/// already in or past (a resumed run entering it again; a run restarted by an object
+/// change passing through schema sync to create a new topic) change nothing: a life's
+/// stages only move forward, and merging the same run again is harmless.
 pub fn merge(spans: &mut Vec<StageSpan>, entered: &[StageEntered]) -> bool {
     let mut changed = false;
     for e in entered {
         let stage = Stage::from(e.stage);
         if let Some(last) = spans.last_mut() {
-            if last.stage == stage || e.at_ms <= last.started_ms {
+            if stage <= last.stage || e.at_ms <= last.started_ms {
                 continue;
             }
             if last.ended_ms.is_none() {
@@ -98,5 +99,28 @@ mod tests {
         );
         finish(&mut spans, 1000);
         assert_eq!(spans[2].ended_ms, Some(1000));
+    }
+
+    #[test]
+    fn a_run_restarted_by_an_object_change_stays_in_incremental_sync() {
+        let mut spans = Vec::new();
+        merge(
+            &mut spans,
+            &[
+                at(P::Schema, 100),
+                at(P::Full, 200),
+                at(P::Incremental, 300),
+            ],
+        );
+        // Tables added while running: the restarted run creates their topic, then streams.
+        assert!(!merge(
+            &mut spans,
+            &[at(P::Schema, 500), at(P::Incremental, 510)]
+        ));
+        assert_eq!(
+            spans.iter().map(|s| s.stage).collect::<Vec<_>>(),
+            [Stage::Schema, Stage::Full, Stage::Incremental]
+        );
+        assert_eq!(spans[2].ended_ms, None, "incremental sync goes on");
     }
 }
