@@ -333,7 +333,8 @@ fn matrix(release: KafkaRelease) {
             "{release:?} {codec} DumpLogSegments:\n{}",
             sample
                 .iter()
-                .map(|l| &l[..l.len().min(400)])
+                // A compressed batch prints binary bytes: cut by characters, not bytes.
+                .map(|l| l.chars().take(400).collect::<String>())
                 .collect::<Vec<_>>()
                 .join("\n")
         );
