@@ -97,7 +97,12 @@ impl std::fmt::Debug for SecretKey {
 impl SecretKey {
     /// Loads `dir/secret.key`, creating it (mode 0600) when absent.
     pub fn load_or_create(dir: &Path) -> Result<SecretKey, SecretError> {
-        let path = dir.join(KEY_FILE);
+        Self::load_or_create_at(dir.join(KEY_FILE))
+    }
+
+    /// The key in file `path` (created there, 0600, when missing): a cluster's servers
+    /// are all given the same file (`--secret-key`), as each opens the others' secrets.
+    pub fn load_or_create_at(path: PathBuf) -> Result<SecretKey, SecretError> {
         let key_file = |source| SecretError::KeyFile {
             path: path.clone(),
             source,

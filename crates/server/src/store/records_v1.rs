@@ -278,6 +278,10 @@ impl TagV1 {
         }
     }
 
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
     pub fn into_tag(self) -> Tag {
         Tag {
             id: self.id,
