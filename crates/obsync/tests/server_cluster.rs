@@ -192,6 +192,15 @@ fn churn(db: &SourceDb, tables: &[String], stop: &AtomicBool) {
     }
 }
 
+/// Sets its flag when dropped (also while a failed assertion unwinds).
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 #[test]
 fn three_servers_run_each_project_once_and_survive_kill_9_and_a_fenced_zombie() {
     let started = Instant::now();
@@ -275,6 +284,8 @@ fn three_servers_run_each_project_once_and_survive_kill_9_and_a_fenced_zombie() 
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let churner = scope.spawn(|| churn(&db, &tables, &stop));
+        // A failed check below must not leave the scope waiting for the churner.
+        let _stop_churn = StopOnDrop(&stop);
         std::thread::sleep(Duration::from_secs(3));
 
         // kill -9 of the server running the most projects.

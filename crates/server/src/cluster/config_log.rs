@@ -61,7 +61,7 @@ enum Change {
         id: String,
         /// The revision the write was made to (0: create).
         revision: u64,
-        body: ProjectV1,
+        body: Box<ProjectV1>,
     },
     ProjectDeleted {
         id: String,
@@ -70,7 +70,7 @@ enum Change {
     DataSource {
         id: String,
         revision: u64,
-        body: DataSourceV1,
+        body: Box<DataSourceV1>,
     },
     DataSourceDeleted {
         id: String,
@@ -349,14 +349,14 @@ fn apply_forever(
 /// Applies one change to the local store under the revision rule.
 async fn apply(store: &SqliteStore, change: Change) -> Outcome {
     let outcome = match change {
-        Change::Project { revision, body, .. } => match body.into_record(revision) {
+        Change::Project { revision, body, .. } => match (*body).into_record(revision) {
             Ok(record) => store.put_project(&record).await,
             Err(e) => Err(e),
         },
         Change::ProjectDeleted { id, revision } => {
             store.delete_project(&id, revision).await.map(u64::from)
         }
-        Change::DataSource { revision, body, .. } => match body.into_record(revision) {
+        Change::DataSource { revision, body, .. } => match (*body).into_record(revision) {
             Ok(record) => store.put_datasource(&record).await,
             Err(e) => Err(e),
         },
@@ -413,7 +413,7 @@ impl ProjectStore for ReplicatedStore {
         let change = Change::Project {
             id: project.id.clone(),
             revision: project.revision,
-            body: ProjectV1::of(project),
+            body: Box::new(ProjectV1::of(project)),
         };
         self.revised("project", &project.id, project.revision, change)
             .await
@@ -446,7 +446,7 @@ impl DataSourceStore for ReplicatedStore {
         let change = Change::DataSource {
             id: ds.id.clone(),
             revision: ds.revision,
-            body: DataSourceV1::of(ds),
+            body: Box::new(DataSourceV1::of(ds)),
         };
         self.revised("data source", &ds.id, ds.revision, change)
             .await
@@ -624,7 +624,7 @@ mod tests {
         Change::Project {
             id: "np_1".into(),
             revision,
-            body: ProjectV1::of(&project(name, revision)),
+            body: Box::new(ProjectV1::of(&project(name, revision))),
         }
     }
 
@@ -634,6 +634,7 @@ mod tests {
     #[tokio::test]
     async fn the_first_write_at_a_revision_wins_and_a_replay_changes_nothing() {
         let dir = std::env::temp_dir().join(crate::model::new_id("obsync-config-log"));
+        std::fs::create_dir_all(&dir).unwrap();
         let store = SqliteStore::open(&dir).unwrap();
         assert!(matches!(
             apply(&store, put("a", 0)).await,

@@ -294,7 +294,7 @@ pub fn handed_over_note(
     error: Option<&obsync_pipeline::RunError>,
 ) -> String {
     let n = cluster.bucket_of(id);
-    let fenced = cluster.fenced_lock().contains(&n) || error.is_some_and(|e| was_fenced(e));
+    let fenced = cluster.fenced_lock().contains(&n) || error.is_some_and(was_fenced);
     let why = if fenced {
         format!(
             "this server was fenced: the bucket's new owner took over its checkpoint producer obsync.{}.bucket.{n}, so no checkpoint was moved from here",
