@@ -24,6 +24,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cluster": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This server's cluster, its buckets, and who runs each project. */
+        get: operations["cluster"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/datasources": {
         parameters: {
             query?: never;
@@ -786,6 +803,44 @@ export interface components {
             /** @description `database.table`. */
             table: string;
             to: components["schemas"]["TableRouteView"];
+        };
+        /** @description A project's place in the cluster. */
+        ClusterProject: {
+            /**
+             * Format: int32
+             * @description Its bucket; 0 on a server that runs alone.
+             */
+            bucket: number;
+            id: string;
+            /**
+             * Format: int64
+             * @description Seconds its Kafka lags behind the source, as its owner last said.
+             */
+            lag_seconds?: number | null;
+            /** @description The last error its owner reported. */
+            last_error?: string | null;
+            name: string;
+            /** @description The node running it, as the status log last said; absent while none does. */
+            owner?: string | null;
+            state: components["schemas"]["ProjectState"];
+        };
+        /**
+         * @description The cluster as this server sees it; every field but `projects` is empty on a server
+         *     that runs alone.
+         */
+        ClusterView: {
+            /**
+             * Format: int32
+             * @description The cluster's bucket count.
+             */
+            buckets?: number | null;
+            /** @description The cluster's name (`--cluster`). */
+            name?: string | null;
+            /** @description This server's node id. */
+            node?: string | null;
+            /** @description The buckets this server owns, ascending. */
+            owned_buckets: number[];
+            projects: components["schemas"]["ClusterProject"][];
         };
         ColumnItem: {
             invalid_reason?: string | null;
@@ -1697,6 +1752,33 @@ export interface operations {
             };
             /** @description Forbidden: your role is below the one this operation needs (x-obsync-role). */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cluster: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClusterView"];
+                };
+            };
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
