@@ -12,7 +12,7 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -32,11 +32,22 @@ const ROWS: i64 = 100;
 /// rebalance has several to move.
 const BUCKETS: &str = "8";
 
-/// One cluster member: its process, API and node id.
+/// One cluster member: its process, API and node id, and how it was started.
 struct Member {
     node: String,
     server: ServerProcess,
     api: Api,
+    dir: PathBuf,
+    port: u16,
+    args: Vec<String>,
+}
+
+impl Member {
+    /// Starts it again as it was started (same node id, data directory and port).
+    fn restart(&mut self) {
+        self.server = ServerProcess::start_with(&self.dir, self.port, &self.args);
+        self.api = Api::login(&self.server.base);
+    }
 }
 
 /// The flags of a member of cluster `name` with node id `node`.
@@ -71,9 +82,17 @@ fn start_cluster(services: &Services, count: usize, label: &str) -> (Vec<Member>
         .map(|i| {
             let node = format!("n{i}");
             let args = cluster_args(&name, &node, &services.kafka_bootstrap, &key);
-            let server = ServerProcess::start_with(&dir.join(&node), free_port(), &args);
+            let (dir, port) = (dir.join(&node), free_port());
+            let server = ServerProcess::start_with(&dir, port, &args);
             let api = Api::login(&server.base);
-            Member { node, server, api }
+            Member {
+                node,
+                server,
+                api,
+                dir,
+                port,
+                args,
+            }
         })
         .collect();
     (members, name)
@@ -469,6 +488,69 @@ fn two_servers_editing_one_project_at_once_one_wins_the_other_gets_409() {
         }
         assert!(Instant::now() < end, "{names:?}");
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Node → owned buckets, once the members' buckets are all owned, each once.
+fn wait_buckets(members: &mut [Member]) -> BTreeMap<String, Vec<i64>> {
+    let end = Instant::now() + Duration::from_secs(60);
+    loop {
+        let owned: BTreeMap<String, Vec<i64>> = members
+            .iter_mut()
+            .map(|m| {
+                let v = view(&mut m.api);
+                let buckets = v["owned_buckets"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|b| b.as_i64().unwrap())
+                    .collect();
+                (m.node.clone(), buckets)
+            })
+            .collect();
+        let all: Vec<i64> = owned.values().flatten().copied().collect();
+        let distinct: BTreeSet<i64> = all.iter().copied().collect();
+        if all.len() == distinct.len() && distinct.len() as i64 == BUCKETS.parse::<i64>().unwrap() {
+            return owned;
+        }
+        assert!(Instant::now() < end, "the buckets never settled: {owned:?}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// How many rebalance callbacks (assignments and revocations) a member's log shows.
+fn rebalances(member: &Member) -> usize {
+    let log = std::fs::read_to_string(&member.server.log).unwrap();
+    log.lines()
+        .filter(|l| l.contains("buckets assigned") || l.contains("buckets revoked"))
+        .count()
+}
+
+#[test]
+fn a_rolling_restart_within_the_session_timeout_moves_no_bucket() {
+    let services = Services::load();
+    let (mut members, _) = start_cluster(&services, 2, "rr");
+    let before = wait_buckets(&mut members);
+    for i in 0..members.len() {
+        let other = 1 - i;
+        let seen = rebalances(&members[other]);
+        // SIGTERM: the server stops its projects and exits; it is back well within
+        // the session timeout under the same node id.
+        members[i].server.signal("TERM");
+        members[i].server.wait_exit(Duration::from_secs(30));
+        members[i].restart();
+        let after = wait_buckets(&mut members);
+        assert_eq!(
+            after, before,
+            "restarting {} moved buckets",
+            members[i].node
+        );
+        assert_eq!(
+            rebalances(&members[other]),
+            seen,
+            "{} saw a rebalance",
+            members[other].node
+        );
     }
 }
 

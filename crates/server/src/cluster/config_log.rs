@@ -226,10 +226,19 @@ impl ConfigLog {
                     topic: topic.clone(),
                     source,
                 })?;
-            consumer
-                .fetch_watermarks(&topic, 0, CONTROL_TIMEOUT)
-                .map(|(_, high)| high)
-                .map_err(|source| ClusterError::Read { topic, source })
+            // A leader election (a broker restarting) answers for a moment with
+            // "not leader": asked again until the timeout.
+            let deadline = std::time::Instant::now() + CONTROL_TIMEOUT;
+            loop {
+                match consumer.fetch_watermarks(&topic, 0, CONTROL_TIMEOUT) {
+                    Ok((_, high)) => return Ok(high),
+                    Err(e) if std::time::Instant::now() < deadline => {
+                        tracing::debug!(error = %e, "the config log's end is not known yet; asking again");
+                        std::thread::sleep(Duration::from_millis(300));
+                    }
+                    Err(source) => return Err(ClusterError::Read { topic, source }),
+                }
+            }
         })
         .await
         .expect("the watermark read does not panic")?;

@@ -126,7 +126,8 @@ pub async fn prepare(options: &ClusterOptions) -> Result<i32, ClusterError> {
     Ok(count)
 }
 
-/// Waits until the broker's metadata shows every topic (a new topic takes a moment).
+/// Waits until the broker's metadata shows every topic with its partitions' leaders (a
+/// new topic takes a moment).
 fn wait_visible(
     admin: &AdminClient<DefaultClientContext>,
     topics: &[&str],
@@ -138,9 +139,13 @@ fn wait_visible(
                 .inner()
                 .fetch_metadata(Some(topic), CONTROL_TIMEOUT)
                 .map(|m| {
-                    m.topics()
-                        .iter()
-                        .any(|t| t.error().is_none() && !t.partitions().is_empty())
+                    // With a leader for every partition: before that, reads of a new
+                    // topic fail with "not leader for partition".
+                    m.topics().iter().any(|t| {
+                        t.error().is_none()
+                            && !t.partitions().is_empty()
+                            && t.partitions().iter().all(|p| p.leader() >= 0)
+                    })
                 });
             match seen {
                 Ok(true) => break,
