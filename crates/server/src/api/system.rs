@@ -83,10 +83,13 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
+use obsync_source::usage::Usage;
+
 /// What the server holds on each source: binlog dumps (own and shared), projects on the
 /// shared ones, connections at most.
-fn source_metrics(sources: &[(String, obsync_source::usage::Usage)]) -> String {
-    let families: [(&str, &str, fn(&obsync_source::usage::Usage) -> u32); 4] = [
+fn source_metrics(sources: &[(String, Usage)]) -> String {
+    type Family = (&'static str, &'static str, fn(&Usage) -> u32);
+    let families: [Family; 4] = [
         (
             "obsync_source_binlog_dumps",
             "Binlog dumps the server holds on the source (own and shared).",

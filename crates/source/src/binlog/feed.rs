@@ -35,7 +35,8 @@ pub struct Share {
 /// Where the feed's events come from now.
 enum Source {
     Own {
-        reader: BinlogReader,
+        // Boxed: a reader is large, and a feed on the shared stream has none.
+        reader: Box<BinlogReader>,
         _usage: UsageGuard,
     },
     Shared(mpsc::Receiver<SourceEvent>),
@@ -274,7 +275,7 @@ impl ChangeFeed {
             self.server = Some(s.to_string());
         }
         self.source = Source::Own {
-            reader,
+            reader: Box::new(reader),
             _usage: usage::register_own_dump(&self.endpoint.address()),
         };
         self.join_due = false;
