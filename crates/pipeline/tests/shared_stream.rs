@@ -425,3 +425,63 @@ fn twenty_projects_on_one_source_survive_a_killed_engine() {
     });
     admin.execute(&format!("DROP DATABASE {db}; DROP USER '{user}'@'%'"));
 }
+
+/// The shared dump's connection killed on the source: the shared reader reconnects for
+/// every member (each counts the reconnect), none falls back to a dump of its own, and
+/// nothing is lost or repeated.
+#[tokio::test]
+async fn a_dropped_shared_dump_is_reconnected_for_every_member() {
+    let services = Services::load();
+    let admin = &services.mariadb;
+    let kafka = &services.kafka_bootstrap;
+    let user = unique_name("drop");
+    let source = user_of_own(admin, &user);
+    let (db_a, db_b) = (unique_name("dropa"), unique_name("dropb"));
+    let (topic_a, topic_b) = (unique_name("dropa_t"), unique_name("dropb_t"));
+    for db in [&db_a, &db_b] {
+        admin.execute(&format!(
+            "CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(20))"
+        ));
+    }
+    let a_settings = project(&source, kafka, "dropa", &db_a, &topic_a, false);
+    let b_settings = project(&source, kafka, "dropb", &db_b, &topic_b, false);
+    let a = support::start_streaming(a_settings.clone(), state_dir()).await;
+    let b = support::start_streaming(b_settings.clone(), state_dir()).await;
+    wait_until("A and B on one dump", support::TIMEOUT, || {
+        metric(&a, "obsync_binlog_shared") == 1
+            && metric(&b, "obsync_binlog_shared") == 1
+            && dumps(admin, &user) == 1
+    })
+    .await;
+    admin.execute(&format!(
+        "INSERT INTO {db_a}.t VALUES (1, 'a'); INSERT INTO {db_b}.t VALUES (1, 'b')"
+    ));
+    let killed = dump_ids(admin, &user);
+    admin.execute(&format!("KILL {}", killed[0]));
+    admin.execute(&format!(
+        "INSERT INTO {db_a}.t VALUES (2, 'a'); INSERT INTO {db_b}.t VALUES (2, 'b')"
+    ));
+    wait_until("both count the shared reconnect", support::TIMEOUT, || {
+        metric(&a, "obsync_binlog_reconnects_total") >= 1
+            && metric(&b, "obsync_binlog_reconnects_total") >= 1
+    })
+    .await;
+    assert_exact(&a_settings, support::TIMEOUT).await;
+    assert_exact(&b_settings, support::TIMEOUT).await;
+    assert_eq!(records(kafka, &topic_a), 2);
+    assert_eq!(records(kafka, &topic_b), 2);
+    for h in [&a, &b] {
+        assert_eq!(metric(h, "obsync_binlog_shared_fallbacks_total"), 0);
+        assert_eq!(metric(h, "obsync_binlog_shared"), 1);
+    }
+    let now = dump_ids(admin, &user);
+    assert_eq!(now.len(), 1);
+    assert_ne!(now, killed, "a new dump connection");
+    for h in [a, b] {
+        h.stop();
+        h.join().await.expect("the project stops cleanly");
+    }
+    admin.execute(&format!(
+        "DROP DATABASE {db_a}; DROP DATABASE {db_b}; DROP USER '{user}'@'%'"
+    ));
+}

@@ -21,8 +21,10 @@ pub struct Holding {
     /// The snapshot pool while the full stage runs: `snapshot_parallelism`, plus one for
     /// the position read before the first row.
     pub snapshot: u32,
-    /// The binlog dump while the incremental stage runs (1), and the reader's own
-    /// metadata connection beside it (counted in `metadata`).
+    /// A binlog dump the stage holds itself (1), and the reader's own metadata
+    /// connection beside it (counted in `metadata`). The incremental stage leaves it 0:
+    /// its change feed registers the dumps it holds ([`register_own_dump`], and the
+    /// shared ones with [`register_shared_dump`]).
     pub dump: u32,
 }
 

@@ -72,8 +72,10 @@ pub struct ChangeFeed {
     /// Definitions of rows returned since the last DDL of their database: the own dump
     /// after a fallback decodes with them, as a restart would with the checkpoint's.
     seen: HashMap<TableId, Arc<TableMeta>>,
-    /// Reconnects of own dumps closed since.
+    /// Reconnects of own dumps closed since, and of the shared dump while attached.
     reconnects: u64,
+    /// The shared dump's reconnect count when the feed attached (or last looked).
+    shared_reconnects: u64,
     joins: u64,
     fallbacks: u64,
 }
@@ -102,6 +104,7 @@ impl ChangeFeed {
             join_due: false,
             caught_up: false,
             reconnects: 0,
+            shared_reconnects: 0,
             joins: 0,
             fallbacks: 0,
         };
@@ -141,7 +144,14 @@ impl ChangeFeed {
                     }
                 },
                 Source::Shared(rx) => match rx.recv().await {
-                    Some(ev) => ev,
+                    Some(ev) => {
+                        if let Some(m) = &self.member {
+                            let now = m.reconnects();
+                            self.reconnects += now.saturating_sub(self.shared_reconnects);
+                            self.shared_reconnects = now;
+                        }
+                        ev
+                    }
                     None => {
                         self.fall_back().await?;
                         continue;
@@ -347,7 +357,8 @@ impl ChangeFeed {
                 Some(stream) => {
                     // Registering waits for the stream's task: not under the slot's lock.
                     drop(current);
-                    self.member = Some(stream.register(share.tables.clone()).await);
+                    let notice = self.opts.on_retry.clone();
+                    self.member = Some(stream.register(share.tables.clone(), notice).await);
                 }
                 None if create => {
                     let mut opts = self.opts.clone();
@@ -358,6 +369,7 @@ impl ChangeFeed {
                             .await?;
                     *current = Arc::downgrade(&stream);
                     self.server = member.server().or(self.server.take());
+                    self.shared_reconnects = member.reconnects();
                     self.member = Some(member);
                     self.joins += 1;
                     return Ok(Some(rx));
@@ -369,6 +381,7 @@ impl ChangeFeed {
         let rx = member.try_attach(&at.coord, self.server.as_deref(), share.queue_events);
         if rx.is_some() {
             self.joins += 1;
+            self.shared_reconnects = member.reconnects();
             self.server = member.server().or(self.server.take());
             tracing::info!(source = %self.endpoint.address(), at = %at.coord, "joined the shared binlog stream");
         }

@@ -31,12 +31,13 @@
 //! - **Lifetime.** The stream ends when its last member leaves; its dump closes then.
 
 use super::error::BinlogError;
-use super::reader::{BinlogOptions, BinlogReader, Positioning, PROGRESS_INTERVAL};
+use super::reader::{BinlogOptions, BinlogReader, Positioning, RetryNotice, PROGRESS_INTERVAL};
 use crate::endpoint::{SourceEndpoint, SourceFlavor};
 use crate::tls::SourceTls;
 use crate::usage;
 use obsync_model::{BinlogCoord, ErrorChain, LogPosition, SourceEvent, TableId, TxnInfo};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Notify};
@@ -122,7 +123,13 @@ pub(crate) struct Stream {
     wake: Notify,
     /// The registration version the task has stamped `covered_from` for.
     stamped: watch::Sender<u64>,
+    /// The members' notices of the shared reader's reconnect attempts, by member id.
+    notices: Notices,
+    /// Times the shared reader re-opened its connection.
+    reconnects: AtomicU64,
 }
+
+type Notices = Arc<Mutex<HashMap<u64, RetryNotice>>>;
 
 struct State {
     members: HashMap<u64, Member>,
@@ -188,8 +195,19 @@ impl Stream {
         // A replica id of its own: a member falling back to its own dump (with the
         // project's id) must not disconnect the shared one.
         shared.server_id = super::timestamp_start::probe_server_id();
-        // Its retries are everyone's; the members see them as a pause in events.
-        shared.on_retry = None;
+        // Its retries are everyone's: each member's status shows them.
+        let notices: Notices = Arc::default();
+        if let Some(n) = &opts.on_retry {
+            notices
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(1, n.clone());
+        }
+        let told = notices.clone();
+        shared.on_retry = Some(Arc::new(move |problem: Option<String>| {
+            let told = told.lock().unwrap_or_else(|p| p.into_inner());
+            told.values().for_each(|n| n(problem.clone()));
+        }));
         let reader = BinlogReader::start(endpoint.clone(), shared).await?;
         let server = reader
             .source_server()
@@ -221,6 +239,8 @@ impl Stream {
             union,
             wake: Notify::new(),
             stamped: watch::channel(0).0,
+            notices,
+            reconnects: AtomicU64::new(0),
         });
         let address = endpoint.address();
         tracing::info!(source = %address, start = %at.coord, "shared binlog stream started");
@@ -246,7 +266,11 @@ impl Stream {
 
     /// Registers a member with `tables` (not attached yet) and waits until the task has
     /// stamped where their coverage begins.
-    pub(crate) async fn register(self: &Arc<Self>, tables: Arc<HashSet<TableId>>) -> Membership {
+    pub(crate) async fn register(
+        self: &Arc<Self>,
+        tables: Arc<HashSet<TableId>>,
+        notice: Option<RetryNotice>,
+    ) -> Membership {
         let (id, version) = {
             let mut st = lock(&self.state);
             st.version += 1;
@@ -265,6 +289,12 @@ impl Stream {
             );
             (id, version)
         };
+        if let Some(n) = notice {
+            self.notices
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id, n);
+        }
         // Made before waiting: a caller that stops waiting leaves the stream.
         let member = Membership {
             stream: self.clone(),
@@ -368,6 +398,9 @@ async fn run(stream: Arc<Stream>, mut reader: BinlogReader, address: String) {
         };
         match ev {
             Ok(ev) => {
+                stream
+                    .reconnects
+                    .store(reader.reconnects(), Ordering::Relaxed);
                 // A reconnect may have reached another server (a failover the reader
                 // accepted): joins compare with that one from here on.
                 if reader.source_server().is_some() && reader.source_server() != server.as_deref() {
@@ -589,6 +622,11 @@ impl Membership {
             .unwrap_or_else(|| "it was detached".into())
     }
 
+    /// Times the shared reader re-opened its connection.
+    pub(crate) fn reconnects(&self) -> u64 {
+        self.stream.reconnects.load(Ordering::Relaxed)
+    }
+
     /// The server the stream reads.
     pub(crate) fn server(&self) -> Option<String> {
         lock(&self.stream.state).server.clone()
@@ -601,6 +639,11 @@ impl Drop for Membership {
         st.members.remove(&self.id);
         st.dirty = true;
         drop(st);
+        self.stream
+            .notices
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
         self.stream.wake.notify_one();
     }
 }
