@@ -647,3 +647,137 @@ impl Drop for Membership {
         self.stream.wake.notify_one();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use obsync_model::{Change, ChangeOrigin, KeySource, RowChange, TableMeta};
+
+    fn coord(pos: u64) -> BinlogCoord {
+        BinlogCoord::new("binlog.000001", pos)
+    }
+
+    fn position(pos: u64) -> LogPosition {
+        LogPosition {
+            coord: coord(pos),
+            gtid: None,
+        }
+    }
+
+    fn txn(start: u64) -> Arc<TxnInfo> {
+        Arc::new(TxnInfo {
+            start: coord(start),
+            gtid: None,
+            timestamp: 1,
+            seq: start,
+            server_id: 1,
+            thread: None,
+        })
+    }
+
+    fn row(table: &str) -> SourceEvent {
+        SourceEvent::Row(Change {
+            table: Arc::new(TableMeta {
+                id: TableId::new("db", table),
+                columns: Vec::new(),
+                key: vec![0],
+                key_source: KeySource::PrimaryKey,
+                primary_key: vec![0],
+                unique_keys: Vec::new(),
+                estimated_rows: 0,
+            }),
+            row: RowChange::Insert { after: Vec::new() },
+            origin: ChangeOrigin::Snapshot { chunk: 0 },
+        })
+    }
+
+    fn commit(start: u64, end: u64) -> SourceEvent {
+        SourceEvent::Commit {
+            txn: txn(start),
+            xid: None,
+            end: position(end),
+            timestamp: 1,
+        }
+    }
+
+    /// What the member got, as short names.
+    fn got(rx: &mut mpsc::Receiver<SourceEvent>) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(ev) = rx.try_recv() {
+            out.push(match ev {
+                SourceEvent::Begin(t) => format!("begin@{}", t.start.pos),
+                SourceEvent::Row(c) => format!("row {}", c.table.id.table),
+                SourceEvent::Commit { end, .. } => format!("commit@{}", end.coord.pos),
+                SourceEvent::Ddl { table, end, .. } => {
+                    format!("ddl {:?}@{}", table.map(|t| t.table), end.coord.pos)
+                }
+                SourceEvent::Progress { position, .. } => {
+                    format!("progress@{}", position.coord.pos)
+                }
+                SourceEvent::CaughtUp => "caught up".into(),
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn a_member_gets_its_rows_after_its_join_and_the_ends_of_the_rest_as_progress() {
+        let (tx, mut rx) = mpsc::channel(100);
+        // Joined at 200: the transaction 100..200 is its own dump's.
+        let mut a = Attached::new(tx, 100, coord(200));
+        let tables: HashSet<TableId> = [TableId::new("db", "mine")].into();
+        let stream = [
+            SourceEvent::Begin(txn(100)),
+            row("mine"),
+            commit(100, 200),
+            // Another member's transaction: only its end, as progress.
+            SourceEvent::Begin(txn(200)),
+            row("theirs"),
+            commit(200, 300),
+            // Both tables: Begin comes with the first row of the member's table.
+            SourceEvent::Begin(txn(300)),
+            row("theirs"),
+            row("mine"),
+            commit(300, 400),
+            SourceEvent::CaughtUp,
+        ];
+        for ev in &stream {
+            assert!(a.offer(ev, &tables));
+        }
+        // The progress at 300 waits for the interval (or a catch-up), and is dropped
+        // once a later transaction of the member's is delivered.
+        assert_eq!(
+            got(&mut rx),
+            ["begin@300", "row mine", "commit@400", "caught up"]
+        );
+        a.last_progress = Instant::now() - PROGRESS_INTERVAL;
+        assert!(a.offer(&SourceEvent::Begin(txn(400)), &tables));
+        assert!(a.offer(&row("theirs"), &tables));
+        assert!(a.offer(&commit(400, 500), &tables));
+        assert_eq!(got(&mut rx), ["progress@500"]);
+    }
+
+    #[test]
+    fn a_full_queue_is_reported_and_ddl_of_another_table_reaches_the_database() {
+        let (tx, mut rx) = mpsc::channel(2);
+        let mut a = Attached::new(tx, 2, coord(100));
+        let tables: HashSet<TableId> = [TableId::new("db", "mine")].into();
+        let ddl = |table: &str, end: u64| SourceEvent::Ddl {
+            database: "db".into(),
+            table: Some(TableId::new("db", table)),
+            statement: "ALTER TABLE …".into(),
+            renamed_out: Vec::new(),
+            end: position(end),
+            timestamp: 1,
+        };
+        assert!(a.offer(&ddl("theirs", 200), &tables));
+        assert!(a.offer(&ddl("mine", 300), &tables));
+        assert_eq!(got(&mut rx), ["ddl None@200", "ddl Some(\"mine\")@300"]);
+        assert!(a.offer(&SourceEvent::Begin(txn(300)), &tables));
+        assert!(a.offer(&row("mine"), &tables));
+        assert!(
+            !a.offer(&row("mine"), &tables),
+            "the third event does not fit"
+        );
+    }
+}
