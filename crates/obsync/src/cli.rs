@@ -312,6 +312,11 @@ pub struct ServerArgs {
     /// (the group's session timeout; the broker allows 6 to 300 by default). Default 10.
     #[arg(long, value_name = "SECONDS", requires = "cluster", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub session_timeout: Option<u64>,
+
+    /// Give every streaming project a binlog dump of its own instead of one dump per
+    /// source endpoint shared by all projects on it.
+    #[arg(long)]
+    pub no_shared_stream: bool,
 }
 
 /// Maintenance of a stopped server's data directory.

@@ -70,6 +70,9 @@ pub struct ServerOptions {
     pub secret_key: Option<PathBuf>,
     /// Join this cluster (`--cluster`) instead of running alone.
     pub cluster: Option<cluster::ClusterOptions>,
+    /// Projects on one source endpoint read one shared binlog dump (default); `false`
+    /// gives each its own (`--no-shared-stream`).
+    pub shared_stream: bool,
 }
 
 /// The HTTP listener's settings beyond its address; the defaults suit most servers.
@@ -302,6 +305,7 @@ impl Server {
             allowed_hosts: Arc::new(http::AllowedHosts::new(&options.http.public_names)),
             request_timeout: limits.request_timeout,
             verifies: Default::default(),
+            shared_stream: options.shared_stream,
         });
         Ok(Server {
             state,

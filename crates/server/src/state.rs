@@ -29,6 +29,8 @@ pub struct ServerState {
     pub verifies: crate::verify_runs::VerifyRuns,
     /// The cluster this server is a member of (`--cluster`); `None` for a single server.
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// Projects read their source's shared binlog stream (`ServerOptions::shared_stream`).
+    pub shared_stream: bool,
 }
 
 impl ServerState {

@@ -46,6 +46,7 @@ fn options(dir: &Path, listen: &str, tls: Option<TlsFiles>) -> ServerOptions {
         http: Default::default(),
         secret_key: None,
         cluster: None,
+        shared_stream: true,
     }
 }
 

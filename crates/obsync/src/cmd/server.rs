@@ -37,6 +37,7 @@ pub async fn execute(args: ServerArgs) -> anyhow::Result<ExitCode> {
             args.node_id,
             args.session_timeout,
         )?,
+        shared_stream: !args.no_shared_stream,
     })
     .await?;
     let url = server.url()?;

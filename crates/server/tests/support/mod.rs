@@ -53,6 +53,7 @@ impl TestServer {
             http,
             secret_key: None,
             cluster: None,
+            shared_stream: true,
         })
         .await
         .expect("server binds");
