@@ -43,14 +43,26 @@ pub enum WriteError {
         bucket: i32,
         transactional_id: String,
         #[source]
-        source: KafkaError,
+        source: Cause,
     },
     #[error("the checkpoint transaction of bucket {bucket} failed {ATTEMPTS} times: check the control Kafka")]
     Failed {
         bucket: i32,
         #[source]
-        source: KafkaError,
+        source: Cause,
     },
+}
+
+/// A transaction's failure as its cause: librdkafka's own error for a transaction error,
+/// whose `KafkaError` wrapper would print that same text twice (once itself, once as
+/// its source).
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+fn cause(e: KafkaError) -> Cause {
+    match e {
+        KafkaError::Transaction(inner) => Box::new(inner),
+        other => Box::new(other),
+    }
 }
 
 /// The transactional producer of one owned bucket.
@@ -150,13 +162,13 @@ impl BucketWriter {
                     return Err(WriteError::Fenced {
                         bucket: self.bucket,
                         transactional_id: self.transactional_id.clone(),
-                        source: e,
+                        source: cause(e),
                     });
                 }
                 Err(e) if attempt >= ATTEMPTS => {
                     return Err(WriteError::Failed {
                         bucket: self.bucket,
-                        source: e,
+                        source: cause(e),
                     })
                 }
                 Err(e) => {
