@@ -1,22 +1,21 @@
 //! End-to-end: MariaDB → `obsync run` → Kafka in Maxwell and Canal, read back with Apache
-//! Flink's own `maxwell-json` and `canal-json` deserializers (flink-json 1.20, driven by
-//! `tests/consumers/flink-formats/FlinkFormats.java`), which must rebuild the source
-//! table exactly from full and incremental sync. Maxwell runs with
+//! Flink's own `maxwell-json` and `canal-json` deserializers (flink-json 1.20, the
+//! `maxwell-json` and `canal-json` modes of `tests/consumers/ConsumerCheck.java`, both
+//! topics in one JVM), which must rebuild the source table exactly from full and
+//! incremental sync. Maxwell runs with
 //! `maxwell_snapshot_type = "insert"` (Flink refuses `bootstrap-insert`) and Canal with
 //! `canal_binary = "base64"` (Flink reads BYTES from Base64): the interop options exist
 //! for exactly these consumers.
 //!
 //! Needs the shared services and Java; the jars come from Maven Central on first use
-//! (cached in `.obsync-dev/flink-formats`).
+//! (cached in `.obsync-dev/consumers`).
 
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use obsync_testkit::consumer_check;
 use serde_json::Value as Json;
 use support::*;
 
@@ -35,64 +34,22 @@ const SOURCE_ROWS: &str = "SELECT JSON_OBJECT('id', CAST(id AS CHAR), 'bi', CAST
     'dec_v', CAST(dec_v AS CHAR), 's', s, 'b', LOWER(HEX(b)), \
     'dtm', DATE_FORMAT(dtm, '%Y-%m-%d %H:%i:%s.%f'), 'n', CAST(n AS CHAR)) FROM ft ORDER BY id";
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn classpath(services: &Services) -> String {
-    let libs = services.dev_dir.join("flink-formats/libs");
-    if !libs.join("flink-json-1.20.1.jar").is_file() {
-        let pom = repo_root().join("tests/consumers/flink-formats/pom.xml");
-        eprintln!(
-            "fetching flink-json's jars from Maven Central into {}",
-            libs.display()
-        );
-        let status = Command::new("mvn")
-            .args(["-q", "-B", "-Dstyle.color=never", "-f"])
-            .arg(&pom)
-            .arg("dependency:copy-dependencies")
-            .arg(format!("-DoutputDirectory={}", libs.display()))
-            .status()
-            .expect("mvn runs");
-        assert!(status.success(), "mvn could not fetch flink-json's jars");
-    }
-    format!("{}/*", libs.display())
-}
-
-/// Flink's changelog rows for the records' values, in the order given.
-fn flink_rows(services: &Services, mode: &str, records: &[KafkaRecord]) -> Vec<Json> {
-    let mut input = String::new();
-    for r in records {
-        input.extend(r.value.iter().map(|b| format!("{b:02x}")));
-        input.push('\n');
-    }
-    let mut child = Command::new("java")
-        .arg("-cp")
-        .arg(classpath(services))
-        .arg(repo_root().join("tests/consumers/flink-formats/FlinkFormats.java"))
-        .args([mode, FLINK_COLUMNS])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("java runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "FlinkFormats failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+/// ConsumerCheck's jobs: each project's topic read by its Flink format.
+fn jobs(bootstrap: &str, topics: &[(String, &str)]) -> String {
+    let columns: Vec<Json> = FLINK_COLUMNS
+        .split(';')
+        .map(|c| {
+            let (name, ty) = c.split_once(':').unwrap();
+            serde_json::json!({"name": name, "type": ty})
+        })
+        .collect();
+    let jobs: Vec<Json> = topics
+        .iter()
+        .map(|(topic, mode)| {
+            serde_json::json!({"name": mode, "mode": mode, "topic": topic, "columns": columns})
+        })
+        .collect();
+    serde_json::json!({"bootstrap": bootstrap, "jobs": jobs}).to_string()
 }
 
 /// The table Flink's changelog leaves behind, by id.
@@ -162,26 +119,50 @@ fn flink_maxwell_json_and_canal_json_rebuild_the_source() {
             (row["id"].as_str().unwrap().to_string(), row)
         })
         .collect();
-    for (spec, mode) in specs.iter().zip(["maxwell-json", "canal-json"]) {
-        let topic = spec.topics(&["ft"]).remove(0);
-        let deadline = Instant::now() + CATCH_UP;
-        loop {
-            let mut records = try_consume(&services.kafka_bootstrap, &topic).unwrap_or_default();
-            records.sort_by_key(|r| (r.partition, r.offset));
-            let got = rebuild(&flink_rows(&services, mode, &records));
-            if got == want {
-                eprintln!("{mode}: {} records rebuild the source", records.len());
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{mode} does not rebuild the source after {CATCH_UP:?}: {} rows, want {}; first difference: {:?}",
-                got.len(),
-                want.len(),
-                want.iter().find(|(k, v)| got.get(*k) != Some(v))
+    let topics: Vec<(String, &str)> = specs
+        .iter()
+        .zip(["maxwell-json", "canal-json"])
+        .map(|(spec, mode)| (spec.topics(&["ft"]).remove(0), mode))
+        .collect();
+    let deadline = Instant::now() + CATCH_UP;
+    loop {
+        // Both topics in one JVM; again until both have caught up.
+        let lines: Vec<Json> = consumer_check(&services, &jobs(&services.kafka_bootstrap, &topics))
+            .iter()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
+        let behind: Vec<String> = topics
+            .iter()
+            .filter_map(|(_, mode)| {
+                let rows: Vec<Json> = lines
+                    .iter()
+                    .filter(|l| l["job"] == *mode)
+                    .cloned()
+                    .collect();
+                let got = rebuild(&rows);
+                (got != want).then(|| {
+                    format!(
+                        "{mode}: {} rows, want {}; first difference: {:?}",
+                        got.len(),
+                        want.len(),
+                        want.iter().find(|(k, v)| got.get(*k) != Some(v))
+                    )
+                })
+            })
+            .collect();
+        if behind.is_empty() {
+            eprintln!(
+                "{} Flink rows rebuild the source in both formats",
+                lines.len()
             );
-            std::thread::sleep(Duration::from_secs(2));
+            break;
         }
+        assert!(
+            Instant::now() < deadline,
+            "not rebuilt after {CATCH_UP:?}: {}",
+            behind.join("; ")
+        );
+        std::thread::sleep(Duration::from_secs(2));
     }
     for run in &runs {
         run.terminate();
