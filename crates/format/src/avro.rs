@@ -732,6 +732,44 @@ mod tests {
     }
 
     #[test]
+    fn subjects_follow_the_naming_strategy() {
+        let table = TableMeta {
+            id: obsync_model::TableId::new("shop", "orders"),
+            columns: vec![Column {
+                nullable: false,
+                ..Column::new("id", ColumnType::Int)
+            }],
+            key: vec![0],
+            key_source: obsync_model::KeySource::PrimaryKey,
+            primary_key: vec![0],
+            unique_keys: vec![],
+            estimated_rows: 0,
+        };
+        let mut opts = FormatOptions::new(FormatKind::DebeziumAvro);
+        opts.source_identity = "p1".into();
+        let s = schemas(&opts, &table);
+        let subjects = |strategy| s.subjects("t1", strategy);
+        assert_eq!(
+            subjects(SubjectNameStrategy::Topic),
+            ("t1-key".into(), "t1-value".into())
+        );
+        assert_eq!(
+            subjects(SubjectNameStrategy::Record),
+            (
+                "p1.shop.orders.Key".into(),
+                "p1.shop.orders.Envelope".into()
+            )
+        );
+        assert_eq!(
+            subjects(SubjectNameStrategy::TopicRecord),
+            (
+                "t1-p1.shop.orders.Key".into(),
+                "t1-p1.shop.orders.Envelope".into()
+            )
+        );
+    }
+
+    #[test]
     fn names_are_adjusted_for_avro() {
         assert_eq!(avro_name("orders"), "orders");
         assert_eq!(avro_name("1st"), "_1st");
