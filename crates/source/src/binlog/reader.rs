@@ -391,6 +391,12 @@ impl BinlogReader {
         self.server.as_deref()
     }
 
+    /// The read cursor: the position after the last event read from the connection
+    /// (where the shared stream's new tables begin to be decoded, see [`super::shared`]).
+    pub(crate) fn read_coord(&self) -> BinlogCoord {
+        self.assembler.coord()
+    }
+
     /// How often the connection was re-opened after a drop (for metrics and tests).
     pub fn reconnects(&self) -> u64 {
         self.reconnects
