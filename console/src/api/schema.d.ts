@@ -1016,9 +1016,10 @@ export interface components {
             /** @description Maxwell: write `xoffset`. */
             maxwell_xoffset?: boolean | null;
             /**
-             * @description DebeziumAvro (required with it): the schema registry's Confluent-compatible API,
-             *     `http(s)://host:port[/path]`. A registry with basic authentication needs a project
-             *     file (`schema_registry_password_env`); the API takes no registry password yet.
+             * @description DebeziumAvro: the schema registry's Confluent-compatible API,
+             *     `http(s)://host:port[/path]`; without it, the target data source's registry
+             *     (`kafka.schema_registry`, with its login). The target registry's login goes along
+             *     only to a URL of the same origin (scheme, host and port).
              */
             schema_registry_url?: string | null;
             /** @description DebeziumAvro: subjects `topic` (default), `record` or `topic_record`. */
@@ -1060,6 +1061,7 @@ export interface components {
             /** @description `host:port[,host:port…]`. */
             bootstrap_servers: string;
             sasl?: null | components["schemas"]["SaslInput"];
+            schema_registry?: null | components["schemas"]["RegistryInput"];
             tls?: null | components["schemas"]["TlsInput"];
             /** @description `0.9`, `1.0`, `2.x`, `3.x` or `4.x` (another value answers 400 on `kafka.version`). */
             version: components["schemas"]["KafkaRelease"];
@@ -1072,6 +1074,7 @@ export interface components {
         KafkaView: {
             bootstrap_servers: string;
             sasl?: null | components["schemas"]["SaslView"];
+            schema_registry?: null | components["schemas"]["RegistryView"];
             tls?: null | components["schemas"]["TlsView"];
             version: components["schemas"]["KafkaRelease"];
         };
@@ -1223,10 +1226,16 @@ export interface components {
         };
         /** @description One Kafka record as the project would send it during full sync. */
         PreviewRecord: {
+            /** @description The key's text; DebeziumAvro: its bytes in lower-case hex. */
             key: string;
             /** Format: int32 */
             partition: number;
             topic: string;
+            /**
+             * @description The value's text; DebeziumAvro: its bytes in lower-case hex, schema id 0 in the
+             *     registry header (a run registers the schemas and writes their ids; the preview
+             *     writes nothing, to the registry neither).
+             */
             value: string;
         };
         PreviewRequest: {
@@ -1322,6 +1331,23 @@ export interface components {
          * @enum {string}
          */
         ProjectState: "not_started" | "prechecking" | "precheck_failed" | "running" | "paused" | "failed" | "finished" | "releasing" | "released";
+        /** @description A schema registry's Confluent-compatible API and its basic-authentication login. */
+        RegistryInput: {
+            /**
+             * @description Write-only. On update, omitted or empty keeps the stored one while the URL's
+             *     scheme, host and port and the user stay the same.
+             */
+            password?: string | null;
+            /** @description `http(s)://host:port[/path]` (Apicurio: `http://host:8080/apis/ccompat/v7`). */
+            url: string;
+            /** @description The basic-authentication user; omitted or empty: no authentication. */
+            username?: string | null;
+        };
+        RegistryView: {
+            password_set: boolean;
+            url: string;
+            username?: string | null;
+        };
         RemovedTable: {
             /** @description `database.table`; its topic is kept. */
             table: string;
