@@ -266,7 +266,7 @@ pub async fn build_record(
                     "port 0 is out of range",
                     "use 1-65535",
                 )
-                .with_rule(InputRule::PortZero {}));
+                .with_rule(InputRule::PortRange {}));
             }
             if kind == obsync_config::SourceKind::OceanBase && !s.user.contains('@') {
                 return Err(Error::invalid(

@@ -108,7 +108,7 @@ message_codes! {
         TagName = "rule.tag_name" { max: usize },
         /// A field that must not be empty is.
         Empty = "rule.empty" {},
-        PortZero = "rule.port_zero" {},
+        PortRange = "rule.port_range" {},
         KafkaVersion = "rule.kafka_version" { version: String },
         SaslMechanism = "rule.sasl_mechanism" { mechanism: String },
         TenantMissing = "rule.tenant_missing" { user: String },
