@@ -56,7 +56,10 @@ fn run_failed(e: &RunError) -> RunMessage {
         RunError::Connect(_)
         | RunError::Metadata(_)
         | RunError::Snapshot(_)
-        | RunError::Binlog(_) => RunMessage::SourceFailed { error },
+        | RunError::Binlog(_)
+        | RunError::Plan(obsync_pipeline::plan::PlanError::Metadata(_)) => {
+            RunMessage::SourceFailed { error }
+        }
         RunError::Delivery(_) | RunError::Emit(_) | RunError::Produce(_) | RunError::Admin(_) => {
             RunMessage::KafkaFailed { error }
         }
