@@ -5,7 +5,9 @@
 // sources' connection tests say all of it in Chinese, and none of the server's English.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchBrowser, mariadb, screenshot, services, startServer, waitFor } from './harness.mjs';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ARTIFACTS, launchBrowser, mariadb, screenshot, services, startServer, waitFor } from './harness.mjs';
 
 const RUN = Math.random().toString(36).slice(2, 8);
 const DB = `e2e_messages_${RUN}`;
@@ -45,6 +47,13 @@ async function apiOk(method, path, body) {
 
 const events = async () => (await apiOk('GET', `/projects/${projectId}/events?page_size=100`)).items;
 const hasChinese = (s) => /[\u4e00-\u9fff]/.test(s);
+
+/** The event log card alone, for the README. */
+async function eventLogShot(name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.waitForTimeout(300);
+  await byTestId('events').screenshot({ path: join(ARTIFACTS, name) });
+}
 
 describe('the server’s messages in Chinese', { timeout: 300_000 }, () => {
   before(async () => {
@@ -124,6 +133,19 @@ describe('the server’s messages in Chinese', { timeout: 300_000 }, () => {
     const english = all.find((e) => e.kind === 'error').message;
     assert.ok(!lastError.includes(english), `the last error in English: ${english}`);
     await screenshot(page, 'zh-CN-event-log');
+    await eventLogShot('event-log.zh-CN.png');
+  });
+
+  step('in English the same events read from the English dictionary', async () => {
+    await page.getByTestId('language-switch').getByText('English').click();
+    const log = byTestId('events');
+    await waitFor('the log in English', async () => /Started the project/.test(await log.innerText()), { timeoutMs: 10_000, everyMs: 200 });
+    const text = await log.innerText();
+    assert.match(text, /was renamed to/);
+    assert.match(text, /The run stopped on a source error/);
+    assert.ok(!hasChinese(text), text);
+    await eventLogShot('event-log.en.png');
+    await page.getByTestId('language-switch').getByText('中文').click();
   });
 
   step('connection tests say their result in Chinese', async () => {
