@@ -6,6 +6,7 @@
 //! per message, when Kafka acknowledged them.
 
 pub mod admin;
+pub mod budget;
 mod client_context;
 pub mod config;
 pub mod kerberos;

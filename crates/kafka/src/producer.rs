@@ -236,6 +236,8 @@ pub struct KafkaProducer {
     client: Arc<ProducerClient>,
     max_message_bytes: usize,
     metrics: Arc<ProducerMetrics>,
+    /// The handle's share of the process's in-flight bytes (shared clients only).
+    budget: Option<crate::budget::BudgetShare>,
 }
 
 /// One librdkafka producer: its threads, one socket per broker, its queue.
@@ -304,6 +306,7 @@ impl KafkaProducer {
             client: Arc::new(ProducerClient::create(target)?),
             max_message_bytes: target.producer.max_message_bytes,
             metrics,
+            budget: None,
         })
     }
 
@@ -319,6 +322,7 @@ impl KafkaProducer {
             client: crate::shared::client_for(target)?,
             max_message_bytes: target.producer.max_message_bytes,
             metrics,
+            budget: Some(crate::budget::global().share()),
         })
     }
 
@@ -408,6 +412,12 @@ impl KafkaProducer {
             }
             record.headers = Some(headers);
         }
+        // The process's in-flight bytes, fairly shared (`crate::budget`); returned when
+        // the ticket resolves.
+        let reserved = match &self.budget {
+            Some(b) => Some(b.take(size as u64).await),
+            None => None,
+        };
         let mut blocked_since: Option<(Instant, Instant)> = None;
         let future = loop {
             match self.client.inner.send_result(record) {
@@ -446,6 +456,7 @@ impl KafkaProducer {
             bytes: (key.len() + value.len()) as u64,
             metrics: Arc::clone(&self.metrics),
             producer: self.client.inner.clone(),
+            _reserved: reserved,
         })
     }
 
@@ -519,6 +530,8 @@ pub struct DeliveryTicket {
     bytes: u64,
     metrics: Arc<ProducerMetrics>,
     producer: Inner,
+    /// Returned to the in-flight budget with the ticket.
+    _reserved: Option<crate::budget::Reserved>,
 }
 
 impl std::fmt::Debug for DeliveryTicket {
@@ -540,6 +553,7 @@ impl DeliveryTicket {
             bytes,
             metrics,
             producer,
+            _reserved,
         } = self;
         match future.await {
             Ok(Ok(delivery)) => {

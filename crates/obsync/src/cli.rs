@@ -279,6 +279,11 @@ pub struct ServerArgs {
     /// requests) before the server closes it. Default 15.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub idle_timeout: Option<u64>,
+
+    /// Give every streaming project a binlog dump of its own instead of one dump per
+    /// source endpoint shared by all projects on it.
+    #[arg(long)]
+    pub no_shared_stream: bool,
 }
 
 /// Maintenance of a stopped server's data directory.

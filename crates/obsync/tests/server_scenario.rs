@@ -132,6 +132,14 @@ fn two_projects_survive_pause_kill_9_and_restart_through_the_api_only() {
     api.wait(&format!("/api/v1/projects/{b}"), "B finishes", |p| {
         p["state"] == "finished"
     });
+    // The server reads each source through one shared dump by default.
+    let shared = format!(
+        "obsync_source_shared_binlog_dumps{{source=\"{}:{}\"}} 1",
+        m.host, m.port
+    );
+    api.wait("/metrics", "A reads the source's shared dump", |t| {
+        t.as_str().is_some_and(|t| t.contains(&shared))
+    });
     std::thread::sleep(Duration::from_millis(500));
 
     maria.exec_many(&[

@@ -34,6 +34,15 @@ pub struct ProjectMetrics {
     /// (`obsync_kafka::shared`; its `client.id` is `obsync-<n>`): projects showing the
     /// same number share one client. 0 before the first run opens one.
     pub kafka_client: IntGauge,
+    /// 1 while the project reads its source's shared binlog stream, 0 on a dump of its own.
+    pub binlog_shared: IntGauge,
+    /// Times the project joined the shared stream, and left it for a dump of its own.
+    pub binlog_shared_joins: IntCounter,
+    pub binlog_shared_fallbacks: IntCounter,
+    /// What obsync holds on the project's source (the whole process): binlog dumps, and
+    /// projects reading its shared dumps.
+    pub source_binlog_dumps: IntGauge,
+    pub source_shared_members: IntGauge,
 }
 
 impl ProjectMetrics {
@@ -95,6 +104,31 @@ impl ProjectMetrics {
                 "The number of the shared Kafka producer client this project sends through (client.id obsync-<n>); equal numbers share one client.",
             )
             .expect("valid metric"),
+            binlog_shared: IntGauge::new(
+                "binlog_shared",
+                "1 while the project reads its source's shared binlog stream, 0 while it reads a dump of its own.",
+            )
+            .expect("valid metric"),
+            binlog_shared_joins: IntCounter::new(
+                "binlog_shared_joins_total",
+                "Times the project joined its source's shared binlog stream.",
+            )
+            .expect("valid metric"),
+            binlog_shared_fallbacks: IntCounter::new(
+                "binlog_shared_fallbacks_total",
+                "Times the project left the shared binlog stream (its queue was full, or the stream ended) for a dump of its own.",
+            )
+            .expect("valid metric"),
+            source_binlog_dumps: IntGauge::new(
+                "source_binlog_dumps",
+                "Binlog dumps this process holds on the project's source (shared and own).",
+            )
+            .expect("valid metric"),
+            source_shared_members: IntGauge::new(
+                "source_shared_stream_members",
+                "Projects of this process reading (or catching up to) the shared binlog stream of the project's source.",
+            )
+            .expect("valid metric"),
             registry,
         };
         for c in [
@@ -108,6 +142,11 @@ impl ProjectMetrics {
             Box::new(m.commit_to_ack_seconds.clone()),
             Box::new(m.warning_since_seconds.clone()),
             Box::new(m.kafka_client.clone()),
+            Box::new(m.binlog_shared.clone()),
+            Box::new(m.binlog_shared_joins.clone()),
+            Box::new(m.binlog_shared_fallbacks.clone()),
+            Box::new(m.source_binlog_dumps.clone()),
+            Box::new(m.source_shared_members.clone()),
         ] {
             m.registry.register(c).expect("metric names are unique");
         }

@@ -392,11 +392,9 @@ async fn run_stages(
         // The server the checkpoint's position was read from (none for a snapshot
         // start: its position was read moments ago from the server the run reads).
         let server = state.incremental.as_ref().and(state.source_server.clone());
-        usage.hold(Holding {
-            metadata: 1,
-            snapshot: 0,
-            dump: 1,
-        });
+        // Its dumps (a share of the source's shared one, or its own while it catches
+        // up) are counted by the change feed that holds them.
+        usage.hold(Holding::default());
         let joining = stages::incremental::Joining {
             since: plan
                 .tables

@@ -55,7 +55,19 @@ pub struct Settings {
     /// run resuming after a transient failure must not start it over). Set by the
     /// caller (the server), never by the project file.
     pub resync: std::collections::BTreeMap<obsync_model::TableId, u64>,
+    /// Read the change log from the process's shared stream of this source endpoint
+    /// (`obsync_source::binlog::shared`) instead of a dump of its own. Set by the caller
+    /// (the server, unless started with `--no-shared-stream`); `obsync run`, one
+    /// project per process, keeps its own dump.
+    pub shared_stream: bool,
+    /// The most events waiting for the project on the shared stream; one this far
+    /// behind reads its own dump until it catches up.
+    pub shared_queue_events: usize,
 }
+
+/// Events waiting for one project on the shared stream, at most: about a second of a
+/// busy source, a few MiB.
+pub const SHARED_QUEUE_EVENTS: usize = 4096;
 
 /// The project file's `[source.tls]` as the source crate takes it: the files are read at
 /// each connection, so a renewed certificate needs no restart.
@@ -185,6 +197,8 @@ impl Settings {
             snapshot_chunk_rows: sync.snapshot_chunk_rows as usize,
             snapshot_parallelism: sync.snapshot_parallelism.max(1),
             resync: Default::default(),
+            shared_stream: false,
+            shared_queue_events: SHARED_QUEUE_EVENTS,
             config,
         }
     }

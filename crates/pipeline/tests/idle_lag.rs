@@ -98,3 +98,66 @@ async fn an_idle_source_keeps_the_lag_at_zero_and_a_new_row_still_arrives() {
     assert!(values[0].contains("first"), "{values:?}");
     assert!(values[1].contains("after idle"), "{values:?}");
 }
+
+/// A change log that other tables keep busy sends no heartbeat and never falls silent,
+/// so neither tells the reader it is caught up; it asks where the server's binlog ends
+/// instead. A project whose own table is quiet still shows a lag of 0 (before, its lag
+/// stayed unknown for as long as the other writes went on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_log_of_other_tables_still_shows_the_project_caught_up() {
+    let services = Services::load();
+    let mariadb = tokio::task::block_in_place(MariaDbInstance::spawn);
+    let server = mariadb.server();
+    let db = unique_name("busy");
+    let topic = unique_name("busy_topic");
+    server.execute(&format!(
+        "CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(20)); \
+         CREATE TABLE {db}.other (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))"
+    ));
+    let tables = format!("\"{db}.t\"");
+    let project = Project {
+        name: "busy",
+        sync: "types = [\"schema\", \"incremental\"]\nformat = \"Default\"",
+        tables: &tables,
+        topic: &topic,
+        ..Default::default()
+    };
+    let settings = support::settings_on(&server, &services.kafka_bootstrap, &project);
+    let state_dir = std::env::temp_dir().join(unique_name("busy_state"));
+    let handle = support::start_streaming(settings, state_dir).await;
+
+    // Another table written 5 times a second: shorter gaps than the heartbeat period.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let server = server.clone();
+        let db = db.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                server.execute(&format!("INSERT INTO {db}.other (v) VALUES ('x')"));
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
+    let deadline = Instant::now() + HEARTBEAT * 5;
+    let mut seen = None;
+    while Instant::now() < deadline {
+        let s = handle.status();
+        if s.lag_seconds == Some(0) {
+            seen = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    let s = seen.unwrap_or_else(|| {
+        panic!(
+            "the lag never showed caught up while other tables were written: {:?}",
+            handle.status()
+        )
+    });
+    assert!(s.idle_since.is_some(), "{s:?}");
+    handle.stop();
+    handle.join().await.unwrap();
+}

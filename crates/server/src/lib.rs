@@ -64,6 +64,9 @@ pub struct ServerOptions {
     pub admin_password: Option<String>,
     /// Host names, connection cap and idle timeout of the HTTP listener.
     pub http: HttpOptions,
+    /// Projects on one source endpoint read one shared binlog dump (default); `false`
+    /// gives each its own (`--no-shared-stream`).
+    pub shared_stream: bool,
 }
 
 /// The HTTP listener's settings beyond its address; the defaults suit most servers.
@@ -277,6 +280,7 @@ impl Server {
             allowed_hosts: Arc::new(http::AllowedHosts::new(&options.http.public_names)),
             request_timeout: limits.request_timeout,
             verifies: Default::default(),
+            shared_stream: options.shared_stream,
         });
         Ok(Server {
             state,

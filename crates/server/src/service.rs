@@ -64,7 +64,9 @@ pub async fn config_unopened(state: &AppState, spec: &ProjectSpec) -> Result<Pro
 
 /// The engine's settings for `spec`.
 pub async fn settings(state: &AppState, spec: &ProjectSpec) -> Result<Settings> {
-    Ok(Settings::from_config(config(state, spec).await?))
+    let mut settings = Settings::from_config(config(state, spec).await?);
+    settings.shared_stream = state.shared_stream;
+    Ok(settings)
 }
 
 pub async fn get(state: &AppState, id: &str) -> Result<ProjectRecord> {

@@ -44,6 +44,7 @@ fn options(dir: &Path, listen: &str, tls: Option<TlsFiles>) -> ServerOptions {
         insecure_listen: false,
         admin_password: Some(PASSWORD.into()),
         http: Default::default(),
+        shared_stream: true,
     }
 }
 

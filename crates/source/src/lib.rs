@@ -10,6 +10,7 @@ pub mod metadata;
 pub mod position;
 pub mod precheck;
 pub mod snapshot;
+pub mod snapshot_slots;
 mod sql_error;
 pub mod tls;
 pub mod usage;

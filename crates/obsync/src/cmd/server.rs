@@ -28,6 +28,7 @@ pub async fn execute(args: ServerArgs) -> anyhow::Result<ExitCode> {
             max_connections: args.max_connections.map(|n| n as usize),
             idle_timeout: args.idle_timeout.map(Duration::from_secs),
         },
+        shared_stream: !args.no_shared_stream,
     })
     .await?;
     let url = server.url()?;

@@ -71,6 +71,9 @@ pub async fn run(
     let pool = s.source.pool().await?;
     let mut tasks = JoinSet::new();
     let limit = Arc::new(tokio::sync::Semaphore::new(s.snapshot_parallelism));
+    // The source's slots, shared with every snapshot of the process on it
+    // (`obsync_source::snapshot_slots`): projects snapshotting together take turns.
+    let slots = obsync_source::snapshot_slots::for_source(&s.source.address());
     for (id, table) in &plan.tables {
         let name = id.to_string();
         let progress = state.tables.get(&name).cloned().unwrap_or_default();
@@ -121,8 +124,10 @@ pub async fn run(
             };
             let reader = reader.clone();
             let limit = limit.clone();
+            let slots = slots.clone();
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
+                let _slot = slots.acquire_owned().await;
                 job.run(reader).await
             });
         }

@@ -14,7 +14,7 @@ use obsync_format::{Ddl, MessageContext, TxnEvent, TxnSequence, TxnStatus};
 use obsync_model::{
     BinlogCoord, Change, ErrorChain, ErrorReport, SourceEvent, TableId, TableMeta, TxnInfo,
 };
-use obsync_source::binlog::{BinlogOptions, BinlogReader, StartFrom, TableFilter};
+use obsync_source::binlog::{BinlogOptions, ChangeFeed, Share, StartFrom, TableFilter};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -50,7 +50,11 @@ pub async fn run(
 ) -> Result<(), RunError> {
     ctx.status.set_stage(Stage::Incremental);
     let s = ctx.settings.clone();
-    let tables: HashSet<TableId> = plan.tables.keys().cloned().collect();
+    let tables: Arc<HashSet<TableId>> = Arc::new(plan.tables.keys().cloned().collect());
+    let share = s.shared_stream.then(|| Share {
+        tables: tables.clone(),
+        queue_events: s.shared_queue_events,
+    });
     let filter: TableFilter = Arc::new(move |t: &TableId| tables.contains(t));
     // "Now" is pinned to a position once, so a restart after an outage continues from
     // there instead of skipping what was written meanwhile.
@@ -79,10 +83,12 @@ pub async fn run(
     // failover within one GTID history (the reader checks), and the checkpoint keeps
     // whichever server the delivered positions came from.
     let mut server = source_server;
-    let Some(mut reader) = open_reader(ctx, &start, &server, &filter, &defs).await? else {
+    let Some(mut reader) = open_reader(ctx, &start, &server, &filter, &defs, &share).await? else {
         return Ok(());
     };
     note_server(&reader, &mut server, &emitter).await?;
+    let mut noted = ShareNoted::new();
+    note_share(&reader, ctx, &mut noted);
     // Numbers continue after every number an earlier run may have sent.
     let mut seq = SequenceReservation::load(&ctx.state_dir)?;
     let mut txn_rows: Vec<Change> = Vec::new();
@@ -125,11 +131,13 @@ pub async fn run(
                     txn_rows.clear();
                     current = None;
                     txn_meta.reset();
-                    match open_reader(ctx, &start, &server, &filter, &defs).await? {
+                    match open_reader(ctx, &start, &server, &filter, &defs, &share).await? {
                         Some(r) => reader = r,
                         None => return Ok(()),
                     }
                     note_server(&reader, &mut server, &emitter).await?;
+                    noted = ShareNoted::new();
+                    note_share(&reader, ctx, &mut noted);
                     ctx.metrics.binlog_reconnects.inc();
                     reconnects_counted = 0;
                     continue;
@@ -146,6 +154,7 @@ pub async fn run(
         // A reconnect inside the reader may have reached another server (a failover
         // it accepted): its positions are that server's from here on.
         note_server(&reader, &mut server, &emitter).await?;
+        note_share(&reader, ctx, &mut noted);
         match event {
             SourceEvent::Begin(txn) => {
                 if let Some(b) = backfill.as_mut() {
@@ -314,15 +323,17 @@ pub async fn run(
 /// The longest wait between attempts to reach an unavailable source.
 const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(30);
 
-/// Opens a reader at `start`, retrying transient failures with backoff until it works
-/// or the project is stopped (`None`).
+/// Opens the change log at `start` (the source's shared stream, or a dump of the
+/// project's own: see `obsync_source::binlog::feed`), retrying transient failures with
+/// backoff until it works or the project is stopped (`None`).
 async fn open_reader(
     ctx: &mut RunContext,
     start: &StartFrom,
     server: &Option<String>,
     filter: &TableFilter,
     defs: &Definitions,
-) -> Result<Option<BinlogReader>, RunError> {
+    share: &Option<Share>,
+) -> Result<Option<ChangeFeed>, RunError> {
     let s = ctx.settings.clone();
     let mut backoff = Duration::from_secs(1);
     loop {
@@ -338,7 +349,7 @@ async fn open_reader(
                 .set(WarningCause::Source, format!("{p}; retrying with backoff")),
             None => stats.warnings.clear(WarningCause::Source),
         }));
-        match BinlogReader::start(s.source.clone(), opts).await {
+        match ChangeFeed::open(s.source.clone(), opts, share.clone()).await {
             Ok(r) => {
                 ctx.status.clear_error();
                 ctx.stats.warnings.clear(WarningCause::Source);
@@ -369,10 +380,50 @@ async fn open_reader(
     }
 }
 
+/// What [`note_share`] last put in the metrics, for the feed it was read from.
+struct ShareNoted {
+    switches: (u64, u64),
+    at: Option<std::time::Instant>,
+}
+
+impl ShareNoted {
+    fn new() -> Self {
+        Self {
+            switches: (0, 0),
+            at: None,
+        }
+    }
+}
+
+/// The project's view of the shared stream in its metrics: at once when the feed
+/// switched, else at most once a second (the source's figures are process-wide).
+fn note_share(feed: &ChangeFeed, ctx: &RunContext, noted: &mut ShareNoted) {
+    let m = &ctx.metrics;
+    let (joins, fallbacks) = feed.switches();
+    let switched = (joins, fallbacks) != noted.switches;
+    if !switched
+        && noted
+            .at
+            .is_some_and(|at| at.elapsed() < Duration::from_secs(1))
+    {
+        return;
+    }
+    m.binlog_shared.set(feed.is_shared() as i64);
+    m.binlog_shared_joins
+        .inc_by(joins.saturating_sub(noted.switches.0));
+    m.binlog_shared_fallbacks
+        .inc_by(fallbacks.saturating_sub(noted.switches.1));
+    noted.switches = (joins, fallbacks);
+    noted.at = Some(std::time::Instant::now());
+    let held = obsync_source::usage::usage(&ctx.settings.source.address());
+    m.source_binlog_dumps.set(held.dumps as i64);
+    m.source_shared_members.set(held.shared_members as i64);
+}
+
 /// Queues a [`Mark::Source`] when the reader reads from another server than `server`
 /// (or the first one known), before any position read from it.
 async fn note_server(
-    reader: &BinlogReader,
+    reader: &ChangeFeed,
     server: &mut Option<String>,
     emitter: &Emitter,
 ) -> Result<(), RunError> {

@@ -79,5 +79,44 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
          obsync_server_secret_opens_total {}\n",
         state.key.opens()
     ));
+    text.push_str(&source_metrics(&obsync_source::usage::sources()));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+use obsync_source::usage::Usage;
+
+/// What the server holds on each source: binlog dumps (own and shared), projects on the
+/// shared ones, connections at most.
+fn source_metrics(sources: &[(String, Usage)]) -> String {
+    type Family = (&'static str, &'static str, fn(&Usage) -> u32);
+    let families: [Family; 4] = [
+        (
+            "obsync_source_binlog_dumps",
+            "Binlog dumps the server holds on the source (own and shared).",
+            |u| u.dumps,
+        ),
+        (
+            "obsync_source_shared_binlog_dumps",
+            "Shared binlog dumps on the source (one per source endpoint).",
+            |u| u.shared_dumps,
+        ),
+        (
+            "obsync_source_shared_stream_members",
+            "Projects reading (or catching up to) a shared dump of the source.",
+            |u| u.shared_members,
+        ),
+        (
+            "obsync_source_connections",
+            "Connections the server holds on the source at most.",
+            |u| u.total(),
+        ),
+    ];
+    let mut text = String::new();
+    for (name, help, value) in families {
+        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+        for (source, usage) in sources {
+            text.push_str(&format!("{name}{{source=\"{source}\"}} {}\n", value(usage)));
+        }
+    }
+    text
 }

@@ -51,6 +51,7 @@ impl TestServer {
             insecure_listen: false,
             admin_password: Some(ADMIN_PASSWORD.into()),
             http,
+            shared_stream: true,
         })
         .await
         .expect("server binds");

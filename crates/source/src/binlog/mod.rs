@@ -20,6 +20,8 @@
 //! - `lineage`: which server a position belongs to, checked before every dump.
 //! - `ddl`: which tables a DDL statement touches.
 //! - `gtid`, `mariadb_events`: GTID state and MariaDB's own event bodies.
+//! - [`shared`]: one dump per source endpoint fanned out to every project on it, and
+//!   [`feed`]: [`ChangeFeed`], a project's events from the shared stream or its own dump.
 //! - [`replay`]: recorded dump streams (captures, fixtures) through the same core.
 //! - [`timestamp_start`]: starting from a point in time; binlog retention facts.
 //!
@@ -37,6 +39,7 @@ mod decode;
 #[cfg(test)]
 mod dialect_tests;
 mod error;
+pub mod feed;
 mod gtid;
 mod heartbeat;
 mod json_diff;
@@ -48,12 +51,14 @@ pub mod replay;
 mod retention;
 mod rows;
 mod schema_cache;
+pub mod shared;
 #[cfg(test)]
 mod spec_events;
 pub(crate) mod stream;
 pub mod timestamp_start;
 
 pub use error::BinlogError;
+pub use feed::{ChangeFeed, Share};
 pub use reader::{
     BinlogOptions, BinlogReader, Positioning, ProbeReport, ReconnectPolicy, StartFrom, TableFilter,
 };

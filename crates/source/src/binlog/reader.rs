@@ -19,7 +19,7 @@ use mysql_common::binlog::events::Event;
 use obsync_model::{BinlogCoord, ErrorChain, Gtid, LogPosition, SourceEvent, TableId, TableMeta};
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use super::assembler::PROGRESS_INTERVAL;
 
@@ -170,6 +170,53 @@ pub struct BinlogReader {
     reconnects: u64,
     /// The identity of the server the open (or last) connection reads from.
     server: Option<String>,
+    /// Where the server's binlog ended when last asked while events flowed, and when.
+    end_probe: EndProbe,
+}
+
+/// How a reader learns it is caught up on a busy change log. A server sends heartbeats
+/// only while it has nothing to send, and a log that other tables keep busy never falls
+/// silent, so neither sign comes. Every [`EndProbe::EVERY`] while events flow the reader
+/// asks where the server's binlog ends (`SHOW MASTER STATUS`); reaching that end within
+/// [`EndProbe::FRESH`] of asking means everything written up to then was read, which is
+/// "caught up" as truly as a heartbeat says it. No event timestamp is used: a session's
+/// `SET TIMESTAMP` cannot fake it.
+struct EndProbe {
+    asked: Instant,
+    end: Option<BinlogCoord>,
+}
+
+impl EndProbe {
+    const EVERY: Duration = Duration::from_secs(10);
+    const FRESH: Duration = Duration::from_secs(2);
+
+    fn new() -> Self {
+        Self {
+            asked: Instant::now(),
+            end: None,
+        }
+    }
+
+    fn due(&self) -> bool {
+        self.end.is_none() && self.asked.elapsed() >= Self::EVERY
+    }
+
+    fn asked(&mut self, end: Option<BinlogCoord>) {
+        self.asked = Instant::now();
+        self.end = end;
+    }
+
+    /// Whether the cursor, outside a transaction, has just reached a fresh end; the
+    /// probe is spent once the cursor passes its end, fresh or not.
+    fn reached(&mut self, cursor: &BinlogCoord) -> bool {
+        match &self.end {
+            Some(end) if cursor >= end => {
+                self.end = None;
+                self.asked.elapsed() <= Self::FRESH
+            }
+            _ => false,
+        }
+    }
 }
 
 impl fmt::Debug for BinlogReader {
@@ -231,6 +278,7 @@ impl BinlogReader {
             last_error: String::new(),
             refusals: None,
             reconnects: 0,
+            end_probe: EndProbe::new(),
             server,
         })
     }
@@ -300,12 +348,31 @@ impl BinlogReader {
                 },
             };
             match self.assembler.push(&event)? {
-                Step::Done => {}
+                Step::Done => {
+                    if self.assembler.is_idle() {
+                        self.probe_end().await;
+                    }
+                }
                 Step::NeedsTable(id) => {
                     self.held = Some(event);
                     let meta = self.table_meta(&id).await?;
                     self.assembler.provide_table(id, meta);
                 }
+            }
+        }
+    }
+
+    /// Between transactions of a busy log: asks where the server's binlog ends when
+    /// due, and reports `CaughtUp` when the cursor reaches a fresh answer ([`EndProbe`]).
+    async fn probe_end(&mut self) {
+        let cursor = self.assembler.coord();
+        if self.end_probe.reached(&cursor) {
+            self.assembler.caught_up();
+        } else if self.end_probe.due() {
+            let end = self.server_end().await;
+            self.end_probe.asked(end);
+            if self.end_probe.reached(&cursor) {
+                self.assembler.caught_up();
             }
         }
     }
@@ -322,6 +389,12 @@ impl BinlogReader {
     /// none.
     pub fn source_server(&self) -> Option<&str> {
         self.server.as_deref()
+    }
+
+    /// The read cursor: the position after the last event read from the connection
+    /// (where the shared stream's new tables begin to be decoded, see [`super::shared`]).
+    pub(crate) fn read_coord(&self) -> BinlogCoord {
+        self.assembler.coord()
     }
 
     /// How often the connection was re-opened after a drop (for metrics and tests).
@@ -408,18 +481,20 @@ impl BinlogReader {
         }
     }
 
-    /// Whether the server's binlog ends at the read cursor (a fresh connection asks
-    /// `SHOW MASTER STATUS`); `false` when that cannot be told.
+    /// Whether the server's binlog ends at the read cursor; `false` when that cannot be
+    /// told.
     async fn at_server_end(&self) -> bool {
-        let Ok(info) = self.metadata.server_info().await else {
-            return false;
-        };
-        let Ok(mut conn) = self.endpoint.connect().await else {
-            return false;
-        };
+        self.server_end().await == Some(self.assembler.coord())
+    }
+
+    /// Where the server's binlog ends now (a fresh connection asks `SHOW MASTER
+    /// STATUS`); `None` when that cannot be told.
+    async fn server_end(&self) -> Option<BinlogCoord> {
+        let info = self.metadata.server_info().await.ok()?;
+        let mut conn = self.endpoint.connect().await.ok()?;
         let end = crate::position::current_position(&mut conn, &info).await;
         let _ = conn.disconnect().await;
-        matches!(end, Ok(p) if p.coord == self.assembler.coord())
+        end.ok().map(|p| p.coord)
     }
 
     fn drop_connection(&mut self) {
