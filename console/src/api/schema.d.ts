@@ -947,12 +947,22 @@ export interface components {
             params?: {
                 [key: string]: string;
             };
+            rule?: null | components["schemas"]["RuleText"];
         };
         /** @description An error with its cause chain, as the API and the event log show it. */
         ErrorInfo: {
             /** @description The causes, outermost first. */
             chain: string[];
+            /**
+             * @description What failed as a stable code the console says in its language (a run's final
+             *     error, `docs/message-codes.json` lists the codes), when it has one.
+             */
+            code?: string | null;
             message: string;
+            /** @description The values the code's text names, by name. */
+            params?: {
+                [key: string]: string;
+            };
         };
         /** @description One entry of the event log. */
         Event: {
@@ -963,8 +973,9 @@ export interface components {
             /** @description The client's address, for changes made over the API. */
             client?: string | null;
             /**
-             * @description What happened as a stable code the console says in its language (state changes;
-             *     `docs/message-codes.json` lists the codes), when the event has one.
+             * @description What happened as a stable code the console says in its language
+             *     (`docs/message-codes.json` lists the codes, family `events`), stored with the event;
+             *     absent on events written before obsync stored codes.
              */
             code?: string | null;
             /** Format: int64 */
@@ -996,6 +1007,7 @@ export interface components {
             advice: string;
             field: string;
             message: string;
+            rule?: null | components["schemas"]["RuleText"];
         };
         /** @description `[sync.format_options]` of the project file; absent keys keep the format's default. */
         FormatOptionsSpec: {
@@ -1138,6 +1150,17 @@ export interface components {
             /** @description 1-64 of letters, digits, `.`, `_`, `-`, `@`. */
             username: string;
         };
+        /**
+         * @description A notice of the running project: its English, and the same as a code with params
+         *     (`docs/message-codes.json`, family `events`) the console says in its language.
+         */
+        NoticeView: {
+            code: string;
+            message: string;
+            params: {
+                [key: string]: string;
+            };
+        };
         /** @description One table selection and where it goes. */
         ObjectSpec: {
             exclude?: string[];
@@ -1262,7 +1285,8 @@ export interface components {
             full: components["schemas"]["FullProgress"];
             incremental: components["schemas"]["IncrementalProgress"];
             last_error?: null | components["schemas"]["ErrorInfo"];
-            notices: string[];
+            /** @description The run's notices, oldest first (the event log keeps them too). */
+            notices: components["schemas"]["NoticeView"][];
             schema: components["schemas"]["SchemaProgress"];
             stage?: null | components["schemas"]["Stage"];
             state: components["schemas"]["ProjectState"];
@@ -1357,6 +1381,14 @@ export interface components {
          * @enum {string}
          */
         Role: "viewer" | "operator" | "admin";
+        /** @description A broken rule as a code with the values its text names. */
+        RuleText: {
+            /** @description e.g. `rule.topic.too_long`. */
+            code: string;
+            params?: {
+                [key: string]: string;
+            };
+        };
         SaslInput: {
             kerberos_keytab?: string | null;
             kerberos_principal?: string | null;
@@ -1501,7 +1533,8 @@ export interface components {
             inserts: number;
             /**
              * Format: int64
-             * @description Rows delivered by full sync.
+             * @description Rows delivered by full sync and by backfills (of a table added with backfill, or
+             *     re-synced).
              */
             snapshot_rows: number;
             /** @description `database.table`. */
@@ -1564,9 +1597,18 @@ export interface components {
         };
         /** @description The answer of a test connection. */
         TestResult: {
+            /**
+             * @description The summary as a stable code the console says in its language
+             *     (`docs/message-codes.json`, family `connection`).
+             */
+            code: string;
             details: components["schemas"]["TestDetails"];
             error?: null | components["schemas"]["ErrorBody"];
             ok: boolean;
+            /** @description The values the code's text names, by name. */
+            params: {
+                [key: string]: string;
+            };
             /** @description One line: what was found, e.g. `mariadb 10.11.6-MariaDB`. */
             summary: string;
         };
@@ -1652,6 +1694,11 @@ export interface components {
         Verify: {
             /** @description What the run is doing now. */
             activity?: string | null;
+            /** @description The same as a code (`docs/message-codes.json`, family `events`) with its params. */
+            activity_code?: string | null;
+            activity_params?: {
+                [key: string]: string;
+            };
             /** @description Finished: no differences and no `storeDataSequence` going back. */
             clean?: boolean | null;
             /** @description Failed: why verify could not finish, and what to do. */

@@ -11,7 +11,7 @@ export type KafkaVersion = Schemas['KafkaRelease'];
 export type SaslMechanism = Schemas['SaslMechanism'];
 
 /** An error answer; the console makes some itself (network failures), so advice may be absent. */
-export type ApiErrorBody = Pick<Schemas['ErrorBody'], 'code' | 'message'> & { params?: Record<string, string>; advice?: string | null; field?: string | null; details?: FieldProblem[] };
+export type ApiErrorBody = Pick<Schemas['ErrorBody'], 'code' | 'message'> & { params?: Record<string, string>; advice?: string | null; field?: string | null; details?: FieldProblem[]; rule?: Schemas['RuleText'] | null };
 
 /** One more problem of a request, on its field. */
 export type FieldProblem = Schemas['FieldProblem'];

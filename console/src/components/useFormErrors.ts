@@ -1,6 +1,8 @@
 import { useState } from 'react';
 import type { FormInstance } from 'antd';
 import { placeFieldErrors, sameFields, type FieldMap } from '../api/errors';
+import { useTranslation } from 'react-i18next';
+import { problemMessage } from '../i18n/messages';
 import { useErrorText } from './ErrorAlert';
 
 /**
@@ -9,11 +11,12 @@ import { useErrorText } from './ErrorAlert';
  * `onError` goes to the mutation, `clear` before a new request.
  */
 export function useFormErrors<T>(form: FormInstance<T>, map: FieldMap = sameFields) {
+  const { t, i18n } = useTranslation();
   const errorText = useErrorText();
   const [alert, setAlert] = useState<unknown>(null);
   const onError = (error: unknown) => {
     const { title } = errorText(error);
-    const placed = placeFieldErrors(error, map, (p) => [`${title}: ${p.message}`, p.advice].filter(Boolean).join(' — '));
+    const placed = placeFieldErrors(error, map, (p) => `${title}: ${problemMessage(t, i18n, p)}`);
     form.setFields(placed.fields as Parameters<FormInstance<T>['setFields']>[0]);
     setAlert(placed.complete ? null : error);
   };

@@ -7,12 +7,13 @@ import i18next from 'i18next';
 import { describe, expect, it } from 'vitest';
 import en from './en.json';
 import zhCN from './zh-CN.json';
-import { errorMessage, eventMessage, precheckMessage } from './messages';
+import { connectionSummary, errorMessage, eventMessage, precheckMessage, problemMessage } from './messages';
 
-type Catalog = { errors: Record<string, string[]>; events: Record<string, string[]>; precheck: Record<string, string[]> };
+type Family = Record<string, string[]>;
+type Catalog = { errors: Family; events: Family; precheck: Family; rules: Family; connection: Family };
 const catalog: Catalog = JSON.parse(readFileSync(join(__dirname, '../../../docs/message-codes.json'), 'utf8'));
 
-/** Codes whose message is the broken rule's own text (the advice is still by code). */
+/** Codes whose message is the broken rule's, said by the rule's code (`rules`; the advice is by the error's code). */
 const RULE_CODES = ['INVALID_REQUEST', 'INVALID_NAME', 'INVALID_TAG', 'INVALID_DATASOURCE', 'INVALID_PROJECT'];
 
 type Dict = { [key: string]: string | Dict };
@@ -37,8 +38,10 @@ function texts(dict: Dict): { key: string; params: string[]; value: string | und
     if (!RULE_CODES.includes(code)) out.push({ key: `messages.errors.${code}.message`, params, value: text(dict, `messages.errors.${code}.message`) });
     out.push({ key: `messages.errors.${code}.advice`, params, value: text(dict, `messages.errors.${code}.advice`) });
   }
-  for (const [code, params] of Object.entries(catalog.events)) {
-    out.push({ key: `messages.events.${code}`, params, value: text(dict, `messages.events.${code}`) });
+  for (const family of ['events', 'rules', 'connection'] as const) {
+    for (const [code, params] of Object.entries(catalog[family])) {
+      out.push({ key: `messages.${family}.${code}`, params, value: text(dict, `messages.${family}.${code}`) });
+    }
   }
   for (const [code, params] of Object.entries(catalog.precheck)) {
     out.push({ key: `messages.precheck.${code}.detail`, params, value: text(dict, `messages.precheck.${code}.detail`) });
@@ -52,6 +55,10 @@ describe('message codes', () => {
   it('the catalog is the server’s and not empty', () => {
     expect(Object.keys(catalog.errors)).toContain('PRECHECK_REQUIRED');
     expect(Object.keys(catalog.precheck)).toContain('source.binlog.off');
+    expect(Object.keys(catalog.events)).toContain('event.notice.backfill_finished');
+    expect(Object.keys(catalog.events)).toContain('event.audit.started');
+    expect(Object.keys(catalog.rules)).toContain('rule.topic.too_long');
+    expect(Object.keys(catalog.connection)).toContain('connection.kafka');
   });
 
   for (const [language, dict] of Object.entries(DICTIONARIES)) {
@@ -89,6 +96,27 @@ describe('rendering', () => {
   it('says a state event with the states in the user’s language', () => {
     const text = eventMessage(t, i18n, { code: 'event.state.changed', params: { from: 'not_started', to: 'running' }, message: 'not_started → running' });
     expect(text).toBe('未启动 → 运行中');
+  });
+
+  it('says notices, audit entries and a run’s error by code', () => {
+    expect(eventMessage(t, i18n, { code: 'event.notice.backfill_finished', params: { table: 'shop.orders' }, message: 'the backfill of shop.orders is finished' })).toBe('表 shop.orders 的回填已完成');
+    expect(eventMessage(t, i18n, { code: 'event.audit.user_role_set', params: { user: 'ann', role: 'operator' }, message: 'set the role of "ann" to operator' })).toBe('将用户 ann 的角色设为运维');
+    expect(eventMessage(t, i18n, { code: 'event.error.source', params: { error: 'Access denied' }, message: 'cannot connect' })).toBe('运行因源端错误而停止：Access denied');
+  });
+
+  it('says a refused value by its rule’s code, at the error and at each field problem', () => {
+    const rule = { code: 'rule.topic.too_long', params: { topic: 'x'.repeat(70), count: '70', max: '64' } };
+    const x = errorMessage(t, i18n, { code: 'INVALID_PROJECT', message: 'topic "xxx" is invalid: it has 70 characters', advice: 'use 3-64 of A-Z a-z 0-9 - _ .', rule });
+    expect(x.message).toBe(`主题 ${'x'.repeat(70)} 有 70 个字符，最多允许 64 个`);
+    expect(x.advice).not.toMatch(/use 3-64/);
+    expect(problemMessage(t, i18n, { message: 'english', advice: 'fix it', rule })).not.toMatch(/english|fix it/);
+    // A rule without a code keeps the server's English.
+    expect(problemMessage(t, i18n, { message: 'english', advice: 'fix it' })).toBe('english — fix it');
+  });
+
+  it('says a connection test’s summary by its code', () => {
+    const x = connectionSummary(t, i18n, { code: 'connection.source_tls', params: { server: 'mariadb 10.11.6-MariaDB', mode: 'preferred' }, summary: 'mariadb 10.11.6-MariaDB; TLS (preferred)' });
+    expect(x).toBe('mariadb 10.11.6-MariaDB；已使用 TLS 加密（preferred）');
   });
 
   it('says the server’s English rather than a text with a param the answer lacks', () => {

@@ -1,11 +1,13 @@
-// What the server says, in the user's language: error answers, precheck items and events carry a
-// stable code and parameters (docs/message-codes.json lists them all), rendered here from
-// the dictionaries' `messages` section. The server's English is shown only for a code this
-// console does not know (a newer server), and for the rule codes whose message is the rule's
-// own text (INVALID_*; the advice is still by code).
+// What the server says, in the user's language: error answers, precheck items, events and
+// notices, broken rules and connection tests carry a stable code and parameters
+// (docs/message-codes.json lists them all), rendered here from the dictionaries' `messages`
+// section. The server's English is shown only for a code this console does not know (a newer
+// server), or for a refused value whose rule has no code (`rule` absent).
 import type { TFunction, i18n as I18n } from 'i18next';
 
 export type Params = Record<string, string>;
+/** A code with its parameters, as the server sends a broken rule. */
+export type CodedText = { code: string; params?: Params };
 
 /** Parameters whose values are words of a known list, said in the user's language. */
 const VOCABULARY: Record<string, (value: string) => string> = {
@@ -16,6 +18,7 @@ const VOCABULARY: Record<string, (value: string) => string> = {
   to: (v) => `state.${v}`,
   have: (v) => `users.roles.${v}`,
   needed: (v) => `users.roles.${v}`,
+  role: (v) => `users.roles.${v}`,
 };
 
 /** The parameters with their list words translated (unknown words stay as sent). */
@@ -37,18 +40,38 @@ function said(t: TFunction, i18n: I18n, key: string, params: Params, fallback: s
   return text.includes('{{') ? fallback : text;
 }
 
-/** An error answer's message and advice by its code, else the server's English. */
+/** A broken rule by its code, or null for none (or one this console does not know). */
+export function ruleMessage(t: TFunction, i18n: I18n, rule: CodedText | null | undefined): string | null {
+  if (!rule) return null;
+  return said(t, i18n, `messages.rules.${rule.code}`, localParams(t, i18n, rule.params), null);
+}
+
+/**
+ * An error answer's message and advice by its code, else the server's English. A refused
+ * value (`INVALID_*`) says its broken rule by the rule's code.
+ */
 export function errorMessage(
   t: TFunction,
   i18n: I18n,
-  body: { code: string; params?: Params; message: string; advice?: string | null },
+  body: { code: string; params?: Params; message: string; advice?: string | null; rule?: CodedText | null },
 ): { message: string; advice: string | null } {
   const base = `messages.errors.${body.code}`;
   const params = localParams(t, i18n, body.params);
   return {
-    message: said(t, i18n, `${base}.message`, params, body.message),
+    message: ruleMessage(t, i18n, body.rule) ?? said(t, i18n, `${base}.message`, params, body.message),
     advice: said(t, i18n, `${base}.advice`, params, body.advice ?? null),
   };
+}
+
+/** One field problem of a refused request: its rule by code, else the server's message and advice. */
+export function problemMessage(t: TFunction, i18n: I18n, problem: { message: string; advice?: string | null; rule?: CodedText | null }): string {
+  return ruleMessage(t, i18n, problem.rule) ?? [problem.message, problem.advice].filter(Boolean).join(' — ');
+}
+
+/** A connection test's summary by its code, else the server's English. */
+export function connectionSummary(t: TFunction, i18n: I18n, result: { code?: string | null; params?: Params; summary: string }): string {
+  if (!result.code) return result.summary;
+  return said(t, i18n, `messages.connection.${result.code}`, localParams(t, i18n, result.params), result.summary);
 }
 
 /** A precheck item's finding and fix by its code, else the server's English. */
@@ -69,7 +92,11 @@ export function precheckMessage(
   };
 }
 
-/** An event's text by its code (state changes), else the server's English. */
+/**
+ * An event's text by its code (state changes, audit, notices, a run's error, verify), else the
+ * server's English (events stored before they had codes). Notices and a project's last error
+ * are said the same way.
+ */
 export function eventMessage(t: TFunction, i18n: I18n, event: { code?: string | null; params?: Params; message: string }): string {
   if (!event.code) return event.message;
   return said(t, i18n, `messages.events.${event.code}`, localParams(t, i18n, event.params), event.message);

@@ -6,6 +6,7 @@ import type { DataSource, DataSourceBody, DataSourceKind, KafkaVersion, SaslMech
 import { DATA_SOURCE_KINDS, KAFKA_RELEASES, SASL_MECHANISMS, SOURCE_TLS_MODES } from '../api/vocabulary';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { useFormErrors } from '../components/useFormErrors';
+import { connectionSummary } from '../i18n/messages';
 import { nameRules } from '../rules';
 
 interface FormValues {
@@ -240,7 +241,7 @@ export function DataSourceDialog(props: DataSourceDialogProps) {
 }
 
 function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogProps) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const [form] = Form.useForm<FormValues>();
   const kind = Form.useWatch('kind', form);
   const saslEnabled = Form.useWatch('sasl_enabled', form);
@@ -486,7 +487,7 @@ function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogPr
           type={test.ok ? 'success' : 'error'}
           showIcon
           title={test.ok ? t('datasources.testOk') : t('datasources.testFailed')}
-          description={test.ok ? test.summary : <TestError result={test} />}
+          description={test.ok ? connectionSummary(t, i18n, test) : <TestError result={test} />}
         />
       )}
       <ErrorAlert error={errors.alert} style={{ marginTop: 8 }} />
@@ -495,6 +496,7 @@ function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogPr
 }
 
 function TestError({ result }: { result: TestResult }) {
-  if (!result.error) return <>{result.summary}</>;
+  const { t, i18n } = useTranslation();
+  if (!result.error) return <>{connectionSummary(t, i18n, result)}</>;
   return <ErrorAlert error={result.error} />;
 }

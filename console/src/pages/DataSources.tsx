@@ -7,6 +7,7 @@ import type { DataSource } from '../api/types';
 import { ErrorAlert, useErrorText } from '../components/ErrorAlert';
 import { formatTime } from '../components/ProjectBits';
 import { useCan } from '../auth/role';
+import { connectionSummary } from '../i18n/messages';
 import { DataSourceDialog } from './DataSourceDialog';
 
 export function address(ds: DataSource): string {
@@ -15,7 +16,7 @@ export function address(ds: DataSource): string {
 }
 
 export function DataSourcesPage() {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const { message, modal } = App.useApp();
   const errorText = useErrorText();
   const can = useCan();
@@ -33,8 +34,8 @@ export function DataSourcesPage() {
       { id: ds.id },
       {
         onSuccess: (r) => {
-          if (r.ok) return void message.success(`${ds.name}: ${r.summary}`);
-          const e = r.error ? errorText(r.error) : { title: r.summary, advice: null, detail: '' };
+          if (r.ok) return void message.success(`${ds.name}: ${connectionSummary(t, i18n, r)}`);
+          const e = r.error ? errorText(r.error) : { title: connectionSummary(t, i18n, r), advice: null, detail: '' };
           modal.error({ title: `${ds.name}: ${e.title}`, content: [e.detail, e.advice && `${t('common.advice')}: ${e.advice}`].filter(Boolean).join('\n') });
         },
         onError: fail,
@@ -76,7 +77,7 @@ export function DataSourcesPage() {
             hidden: !can('admin'),
             render: (_, ds) => (
               <Space>
-                <Button size="small" onClick={() => test(ds)}>
+                <Button size="small" onClick={() => test(ds)} data-testid={`ds-test-${ds.name}`}>
                   {t('datasources.testConnection')}
                 </Button>
                 <Button size="small" onClick={() => setDialog({ open: true, editing: ds })}>

@@ -6,6 +6,7 @@ import type { Project } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { StateTag, useLagText } from '../components/ProjectBits';
 import { STATES } from '../api/vocabulary';
+import { eventMessage } from '../i18n/messages';
 
 /** Failed first, then by lag, worst first: what needs a look comes first. */
 export function attentionOrder(a: Project, b: Project): number {
@@ -15,7 +16,7 @@ export function attentionOrder(a: Project, b: Project): number {
 }
 
 export function OverviewPage() {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const lag = useLagText();
   // The API's largest page; the counts come from the totals per state below.
   const projects = useProjects({}, { page: 1, page_size: MAX_PAGE_SIZE });
@@ -54,7 +55,7 @@ export function OverviewPage() {
                     <Link to={`/projects/${p.id}`}>{p.spec.name}</Link> <StateTag state={p.state} />
                   </span>
                 }
-                description={p.last_error ? `${t('errors.PROJECT_FAILED')}: ${p.last_error.message}` : `${p.source.name} → ${p.target.name}`}
+                description={p.last_error ? (p.last_error.code ? eventMessage(t, i18n, p.last_error) : `${t('errors.PROJECT_FAILED')}: ${p.last_error.message}`) : `${p.source.name} → ${p.target.name}`}
               />
               <div>
                 {t('projects.lag')}: {lag(p.lag_seconds)}

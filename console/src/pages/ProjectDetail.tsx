@@ -234,7 +234,7 @@ function PrecheckPanel({ precheck, onRecheck, busy }: { precheck?: Precheck; onR
 }
 
 function StagePanels({ project, progress, error }: { project: Project; progress?: Progress; error: unknown }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const lag = useLagText();
   const types = project.spec.sync.types;
   const lastError = progress?.last_error ?? project.last_error;
@@ -260,7 +260,7 @@ function StagePanels({ project, progress, error }: { project: Project; progress?
       )}
       {progress && progress.notices.length > 0 && (
         <Card size="small" title={t('detail.notices')}>
-          <AntList size="small" dataSource={progress.notices} renderItem={(n) => <AntList.Item>{n}</AntList.Item>} />
+          <AntList size="small" dataSource={progress.notices} renderItem={(n) => <AntList.Item data-testid="notice">{eventMessage(t, i18n, n)}</AntList.Item>} />
         </Card>
       )}
       <Row gutter={[16, 16]}>
@@ -322,13 +322,13 @@ function StagePanels({ project, progress, error }: { project: Project; progress?
 
 /** The project's error with its whole cause chain. */
 function LastError({ error }: { error: ErrorInfo }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   return (
     <Alert
       type="error"
       showIcon
       data-testid="last-error"
-      title={`${t('errors.PROJECT_FAILED')}: ${error.message}`}
+      title={error.code ? eventMessage(t, i18n, error) : `${t('errors.PROJECT_FAILED')}: ${error.message}`}
       description={
         error.chain.length > 0 && (
           <ol style={{ margin: 0 }}>

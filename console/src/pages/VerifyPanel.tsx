@@ -4,6 +4,7 @@ import { useStartVerify, useVerify } from '../api/projects';
 import type { Verify, VerifyKeys, VerifyTable } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { formatNumber, formatTime } from '../components/ProjectBits';
+import { eventMessage } from '../i18n/messages';
 
 /** Verify (read only): rebuild each table from its topic, compare it with the source; progress, then the per-table report. */
 export function VerifyPanel({ id, canRun }: { id: string; canRun: boolean }) {
@@ -38,7 +39,7 @@ export function VerifyPanel({ id, canRun }: { id: string; canRun: boolean }) {
 }
 
 function VerifyRun({ verify: v }: { verify: Verify }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   return (
     <Space orientation="vertical" style={{ width: '100%' }}>
       <Descriptions
@@ -51,7 +52,7 @@ function VerifyRun({ verify: v }: { verify: Verify }) {
           { key: 'rows', label: t('verify.rowsChecked'), children: <span data-testid="verify-rows">{formatNumber(v.rows_checked)}</span> },
         ]}
       />
-      {v.state === 'running' && v.activity && <Typography.Text type="secondary" data-testid="verify-activity">{v.activity}</Typography.Text>}
+      {v.state === 'running' && v.activity && <Typography.Text type="secondary" data-testid="verify-activity">{eventMessage(t, i18n, { code: v.activity_code, params: v.activity_params, message: v.activity })}</Typography.Text>}
       {v.state === 'failed' && <Alert type="error" showIcon message={t('verify.failed')} description={v.error} data-testid="verify-error" />}
       {v.state === 'finished' && (
         <>

@@ -14,13 +14,13 @@ import { problemText, problemsOf } from './serverErrors';
 const MAX_TAGS = 4;
 
 export function StepSourceTarget({ draft, update, problems = [] }: { draft: Draft; update: DraftUpdate; problems?: FieldProblem[] }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const sources = useDataSources();
   const tags = useTags();
   /** The server's refusal of a field, shown at it (validateStatus + help). */
   const server = (field: string) => {
     const ps = problemsOf(problems, field, true);
-    return ps.length > 0 ? { validateStatus: 'error' as const, help: <span data-testid={`server-error-${field}`}>{ps.map(problemText).join('; ')}</span> } : {};
+    return ps.length > 0 ? { validateStatus: 'error' as const, help: <span data-testid={`server-error-${field}`}>{ps.map((p) => problemText(t, i18n, p)).join('; ')}</span> } : {};
   };
   const [adding, setAdding] = useState<'source' | 'target' | null>(null);
   const [tagDialog, setTagDialog] = useState(false);

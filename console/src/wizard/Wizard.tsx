@@ -34,7 +34,7 @@ export function WizardPage() {
 }
 
 function Wizard({ initial, editId, cloneOf }: { initial: Draft; editId: string | null; cloneOf: Project | null }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const { message, modal } = App.useApp();
   const navigate = useNavigate();
   const dataSources = useDataSources();
@@ -123,7 +123,7 @@ function Wizard({ initial, editId, cloneOf }: { initial: Draft; editId: string |
               <ul style={{ margin: 0, paddingLeft: 20 }}>
                 {stepProblems(step).map((p) => (
                   <li key={p.field + p.message} data-field={p.field}>
-                    <b>{p.field}</b>: {problemText(p)}
+                    <b>{p.field}</b>: {problemText(t, i18n, p)}
                   </li>
                 ))}
               </ul>

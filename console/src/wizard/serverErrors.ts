@@ -1,6 +1,8 @@
 // The server's field problems of a refused spec (save or precheck in step 4), placed on
 // the wizard step whose field they concern, and dropped once the user changes that field.
+import type { TFunction, i18n as I18n } from 'i18next';
 import type { FieldProblem } from '../api/types';
+import { problemMessage } from '../i18n/messages';
 import type { Draft } from './draft';
 
 /** The spec field a draft key becomes (its first path part). */
@@ -45,7 +47,7 @@ export function problemsOf(problems: FieldProblem[], field: string, prefix = fal
   return problems.filter((p) => p.field === field || (prefix && fieldRoot(p.field) === field));
 }
 
-/** One problem as a line: its message and how to fix it. */
-export function problemText(p: FieldProblem): string {
-  return [p.message, p.advice].filter(Boolean).join(' — ');
+/** One problem as a line: its broken rule by code, else the server's message and how to fix it. */
+export function problemText(t: TFunction, i18n: I18n, p: FieldProblem): string {
+  return problemMessage(t, i18n, p);
 }

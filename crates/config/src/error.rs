@@ -53,6 +53,9 @@ pub struct ConfigError {
     pub message: String,
     /// How to fix it, when there is a useful hint.
     pub fix: Option<String>,
+    /// What is wrong as a code with its parameters, for the console, when the rule has
+    /// one ([`crate::RuleMessage`]).
+    pub code: Option<obsync_model::Coded>,
 }
 
 impl fmt::Display for ConfigError {
@@ -148,6 +151,20 @@ impl<'a> Problems<'a> {
         self.errors.push(problem);
     }
 
+    /// [`Self::report`] with the problem's code for the console.
+    pub(crate) fn report_coded(
+        &mut self,
+        span: Range<usize>,
+        field: impl Into<String>,
+        rule: impl Into<crate::RuleMessage>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        let mut problem = self.at(span, field.into(), message.into(), fix.into());
+        problem.code = Some(crate::rule_codes::coded(rule));
+        self.errors.push(problem);
+    }
+
     /// Records something worth saying that does not make the file invalid.
     pub(crate) fn warn(
         &mut self,
@@ -167,6 +184,7 @@ impl<'a> Problems<'a> {
             field,
             message,
             fix: (!fix.is_empty()).then_some(fix),
+            code: None,
         }
     }
 
@@ -248,6 +266,7 @@ mod tests {
             field: "source.port".into(),
             message: "port 0 is out of range".into(),
             fix: Some("use 1-65535".into()),
+            code: None,
         };
         assert_eq!(
             error.to_string(),

@@ -56,6 +56,7 @@ mod objects;
 mod producer;
 mod project;
 mod raw;
+pub mod rule_codes;
 mod secret;
 mod source;
 mod source_tls;
@@ -77,6 +78,7 @@ pub use names::{
 pub use objects::{InvalidTablePattern, ObjectRule, Route, TablePattern, UNMAPPABLE_NAME_CHARS};
 pub use producer::ProducerSettings;
 pub use project::ProjectConfig;
+pub use rule_codes::RuleMessage;
 pub use secret::{ClientPropertyCheck, Environment, Secret};
 pub use source::{
     derived_server_id, BinlogPositioning, InvalidSourceUser, SourceConfig, SourceKind, SourceTls,

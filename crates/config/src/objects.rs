@@ -10,6 +10,7 @@ use crate::error::Problems;
 use crate::names::contains_chinese;
 use crate::raw::{header_span, RawObject};
 use crate::topic::{InvalidTopicName, TopicName, TopicTarget};
+use crate::RuleMessage;
 
 /// A `database.table` pattern in which `*` matches any run of characters (also none).
 ///
@@ -202,9 +203,10 @@ pub(crate) fn check_object(
         problems,
     );
     if raw.tables.get_ref().is_empty() {
-        problems.report(
+        problems.report_coded(
             raw.tables.span(),
             format!("{label}.tables"),
+            RuleMessage::NoTables {},
             "no tables are listed",
             PATTERN_RULE,
         );
@@ -236,14 +238,23 @@ fn check_patterns(
     let mut patterns: Vec<TablePattern> = Vec::new();
     for pattern in raw {
         match TablePattern::parse(pattern.get_ref()) {
-            Ok(parsed) if patterns.contains(&parsed) => problems.report(
+            Ok(parsed) if patterns.contains(&parsed) => problems.report_coded(
                 pattern.span(),
                 field,
+                RuleMessage::PatternTwice {
+                    pattern: pattern.get_ref().to_string(),
+                },
                 format!("table pattern {:?} is listed twice", pattern.get_ref()),
                 "remove one of them",
             ),
             Ok(parsed) => patterns.push(parsed),
-            Err(error) => problems.report(pattern.span(), field, error.to_string(), error.fix()),
+            Err(error) => problems.report_coded(
+                pattern.span(),
+                field,
+                &error,
+                error.to_string(),
+                error.fix(),
+            ),
         }
     }
     patterns
@@ -252,9 +263,10 @@ fn check_patterns(
 fn check_topic(raw: &RawObject, label: &str, problems: &mut Problems<'_>) -> Option<TopicTarget> {
     match (&raw.topic, &raw.topic_rule) {
         (Some(_), Some(rule)) => {
-            problems.report(
+            problems.report_coded(
                 rule.span(),
                 format!("{label}.topic_rule"),
+                RuleMessage::TopicAndRule {},
                 "topic and topic_rule are both set",
                 "keep one: topic = \"name\" sends every table to one topic, topic_rule = \"batch\" gives each table its own",
             );
@@ -262,9 +274,10 @@ fn check_topic(raw: &RawObject, label: &str, problems: &mut Problems<'_>) -> Opt
         }
         (None, None) => {
             let span = header_span(problems.text(), label).unwrap_or_else(|| raw.tables.span());
-            problems.report(
+            problems.report_coded(
                 span,
                 label,
+                RuleMessage::NoTopic {},
                 "no topic is chosen for these tables",
                 "set topic = \"name\" or topic_rule = \"batch\"",
             );
@@ -273,9 +286,10 @@ fn check_topic(raw: &RawObject, label: &str, problems: &mut Problems<'_>) -> Opt
         (Some(topic), None) => match TopicName::parse(topic.get_ref()) {
             Ok(topic) => Some(TopicTarget::Named(topic)),
             Err(error) => {
-                problems.report(
+                problems.report_coded(
                     topic.span(),
                     format!("{label}.topic"),
+                    &error,
                     error.describe(),
                     InvalidTopicName::RULE,
                 );

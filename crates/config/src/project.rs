@@ -13,6 +13,7 @@ use crate::source::{check_source, SourceConfig};
 use crate::sync::{check_sync, SyncConfig};
 use crate::target::{check_target, KafkaVersion, TargetConfig};
 use crate::topic::InvalidTopicName;
+use crate::RuleMessage;
 
 /// A validated project definition: everything needed to run one sync project.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +56,7 @@ impl ProjectConfig {
                 field: String::new(),
                 message: format!("cannot read the project file: {error}"),
                 fix: Some("check the path and that the file is readable UTF-8 text".into()),
+                code: None,
             }])),
         }
     }
@@ -88,6 +90,7 @@ impl ProjectConfig {
                 field: String::new(),
                 message: "the project file is invalid".into(),
                 fix: None,
+                code: None,
             }])),
         }
     }
@@ -178,9 +181,10 @@ fn check_project(raw: &RawProject, problems: &mut Problems<'_>) -> Option<(Proje
     let name = match ProjectName::parse(raw.name.get_ref()) {
         Ok(name) => Some(name),
         Err(error) => {
-            problems.report(
+            problems.report_coded(
                 raw.name.span(),
                 "project.name",
+                &error,
                 error.to_string(),
                 InvalidProjectName::RULE,
             );
@@ -193,9 +197,12 @@ fn check_project(raw: &RawProject, problems: &mut Problems<'_>) -> Option<(Proje
         match Tag::parse(tag.get_ref()) {
             Ok(parsed) if tags.contains(&parsed) => {
                 tags_ok = false;
-                problems.report(
+                problems.report_coded(
                     tag.span(),
                     "project.tags",
+                    RuleMessage::TagTwice {
+                        tag: tag.get_ref().to_string(),
+                    },
                     format!("tag {:?} is listed twice", tag.get_ref()),
                     "remove one of them",
                 );
@@ -203,9 +210,10 @@ fn check_project(raw: &RawProject, problems: &mut Problems<'_>) -> Option<(Proje
             Ok(parsed) => tags.push(parsed),
             Err(error) => {
                 tags_ok = false;
-                problems.report(
+                problems.report_coded(
                     tag.span(),
                     "project.tags",
+                    &error,
                     error.to_string(),
                     InvalidTag::RULE,
                 );
@@ -221,9 +229,10 @@ fn check_objects(
 ) -> Option<Vec<ObjectRule>> {
     let Some(raw) = raw else {
         if !section_written(problems.text(), "objects") {
-            problems.report(
+            problems.report_coded(
                 0..0,
                 "objects",
+                RuleMessage::NoObjects {},
                 "no [[objects]] entries: nothing would be synced",
                 "add an [[objects]] entry with tables and a topic or topic_rule",
             );
@@ -231,9 +240,10 @@ fn check_objects(
         return None;
     };
     if raw.is_empty() {
-        problems.report(
+        problems.report_coded(
             0..0,
             "objects",
+            RuleMessage::NoObjects {},
             "no [[objects]] entries: nothing would be synced",
             "add an [[objects]] entry with tables and a topic or topic_rule",
         );

@@ -72,7 +72,11 @@ pub fn summary(s: &StatusSnapshot) -> String {
         out.push_str(&format!(", error: {e}"));
     }
     if let Some(last) = s.notices.last() {
-        out.push_str(&format!(", {} notice(s), latest: {last}", s.notices.len()));
+        out.push_str(&format!(
+            ", {} notice(s), latest: {}",
+            s.notices.len(),
+            last.message
+        ));
     }
     out
 }

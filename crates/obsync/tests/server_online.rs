@@ -458,6 +458,21 @@ fn a_resynced_table_rebuilds_from_the_records_sent_since_the_resync() {
         churner.join().unwrap();
         before
     });
+    // The backfill's rows count as snapshot rows of the table, after full sync's 5,000.
+    let p = api.ok(
+        "GET",
+        &format!("/api/v1/projects/{id}/progress"),
+        None,
+        StatusCode::OK,
+    );
+    let backfilled = p["backfills"][0]["rows"].as_u64().unwrap();
+    let counted = p["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == table.as_str())
+        .and_then(|t| t["snapshot_rows"].as_u64());
+    assert_eq!(counted, Some(5000 + backfilled), "{p}");
     let deadline = Instant::now() + TIMEOUT;
     loop {
         let since: Vec<KafkaRecord> = consume(&spec.bootstrap, &topic)

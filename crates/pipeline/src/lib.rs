@@ -9,6 +9,7 @@ mod definitions;
 pub mod delivery;
 pub mod emit;
 pub mod metrics;
+pub mod notice;
 pub mod plan;
 pub mod precheck;
 pub mod project;
@@ -18,6 +19,7 @@ mod stages;
 pub mod status;
 pub mod verify;
 
+pub use notice::NoticeMessage;
 pub use project::{Control, ProjectHandle, RunOutcome};
 pub use settings::Settings;
 pub use status::{Notice, NoticesSince, RunState, Stage, StatusSnapshot};

@@ -9,7 +9,7 @@ use crate::plan::{self, ProjectPlan};
 use crate::settings::Settings;
 use crate::stages;
 use crate::status::{CaughtUp, NoticesSince, RunState, StatusCell, StatusSnapshot, WarningCause};
-use crate::RunError;
+use crate::{NoticeMessage, RunError};
 use obsync_kafka::{KafkaAdmin, KafkaProducer};
 use obsync_model::{ErrorChain, ErrorReport, LogPosition};
 use obsync_source::binlog::StartFrom;
@@ -347,17 +347,17 @@ async fn run_stages(
     if let Some(change) = objects_change(ctx, plan, &state).await? {
         tracing::info!(joined = ?change.joined, removed = ?change.removed, resync = ?change.resync, "the project's tables changed");
         for (table, since, backfill) in &change.joined {
-            let how = if *backfill {
-                "with a backfill"
+            let (table, since) = (table.to_string(), since.to_string());
+            ctx.status.add_notice(if *backfill {
+                NoticeMessage::TableJoinedWithBackfill { table, since }
             } else {
-                "from now on"
-            };
-            ctx.status
-                .add_notice(format!("{table} joined the project at {since}, {how}"));
+                NoticeMessage::TableJoinedFromNow { table, since }
+            });
         }
         for table in &change.removed {
-            ctx.status
-                .add_notice(format!("{table} left the project; its topic is kept"));
+            ctx.status.add_notice(NoticeMessage::TableLeft {
+                table: table.to_string(),
+            });
         }
         let mark = Mark::ObjectsChanged(change);
         crate::delivery::apply(&mut state, mark.clone());

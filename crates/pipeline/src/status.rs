@@ -65,7 +65,7 @@ pub struct StatusSnapshot {
     /// Things the user should know that are not errors, oldest first (e.g. a synced
     /// table renamed out of the project): the last [`KEPT_NOTICES`] of the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notices: Vec<String>,
+    pub notices: Vec<Notice>,
     /// A problem the project is riding out right now (it keeps retrying), the oldest if
     /// several; `None` once everything works again.
     #[serde(default)]
@@ -200,7 +200,10 @@ pub const KEPT_NOTICES: usize = 100;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Notice {
     pub number: u64,
+    /// The English text.
     pub message: String,
+    /// The same as a code with its parameters, for the console.
+    pub coded: obsync_model::Coded,
 }
 
 /// The notices after a number a reader saw last.
@@ -320,7 +323,9 @@ impl StatusCell {
 
     /// Records a notice (see [`StatusSnapshot::notices`]) with the next number; the last
     /// [`KEPT_NOTICES`] are kept.
-    pub fn add_notice(&self, notice: impl Into<String>) {
+    pub fn add_notice(&self, notice: crate::NoticeMessage) {
+        use obsync_model::MessageCode;
+        let (message, coded) = (notice.english(), notice.coded());
         self.with(|i| {
             let number = i.notices.back().map_or(1, |n| n.number + 1);
             if i.notices.len() == KEPT_NOTICES {
@@ -328,7 +333,8 @@ impl StatusCell {
             }
             i.notices.push_back(Notice {
                 number,
-                message: notice.into(),
+                message,
+                coded,
             });
         });
     }
@@ -389,7 +395,7 @@ impl StatusCell {
                 messages_acked: acked,
                 rows_per_second: i.rate.rate,
                 last_error: i.last_error.clone(),
-                notices: i.notices.iter().map(|n| n.message.clone()).collect(),
+                notices: i.notices.iter().cloned().collect(),
                 warning: None,
                 changes: BTreeMap::new(),
                 stages: i.stages.clone(),
@@ -429,6 +435,13 @@ mod tests {
         assert_eq!(lag(now, None, None), (None, None));
     }
 
+    /// A notice that names `n`.
+    fn numbered(n: usize) -> crate::NoticeMessage {
+        crate::NoticeMessage::BackfillFinished {
+            table: format!("t{n}"),
+        }
+    }
+
     #[test]
     fn notices_are_numbered_and_fetched_after_the_last_seen_past_the_kept_window() {
         let status = StatusCell::new("p");
@@ -436,7 +449,7 @@ mod tests {
         let mut got = Vec::new();
         for batch in [3, KEPT_NOTICES + 20, 1] {
             for _ in 0..batch {
-                status.add_notice(format!("notice {}", got.len() + 1));
+                status.add_notice(numbered(got.len() + 1));
                 // Read after every notice: nothing is missed however many come.
                 let since = status.notices_since(seen);
                 assert_eq!(since.missed, 0);
@@ -448,10 +461,7 @@ mod tests {
             }
         }
         assert_eq!(got.len(), KEPT_NOTICES + 24);
-        assert_eq!(
-            got.last().unwrap(),
-            &format!("notice {}", KEPT_NOTICES + 24)
-        );
+        assert_eq!(got.last().unwrap(), &numbered(KEPT_NOTICES + 24).english());
         assert_eq!(status.snapshot(0, None, None).notices.len(), KEPT_NOTICES);
     }
 
@@ -459,7 +469,7 @@ mod tests {
     fn a_reader_too_slow_for_the_kept_window_learns_how_many_it_missed() {
         let status = StatusCell::new("p");
         for i in 0..KEPT_NOTICES + 30 {
-            status.add_notice(format!("n{i}"));
+            status.add_notice(numbered(i));
         }
         let since = status.notices_since(5);
         assert_eq!(since.missed, 25);

@@ -120,7 +120,7 @@ format = "Default""#;
     .await;
     let status = handle.status();
     assert_eq!(status.notices.len(), 1, "{status:?}");
-    let notice = &status.notices[0];
+    let notice = &status.notices[0].message;
     assert!(
         notice.starts_with(&format!("{db}.t was renamed to {db}.t_old at "))
             && notice.ends_with("its later changes are not synced"),

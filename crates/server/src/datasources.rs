@@ -10,7 +10,7 @@ use obsync_source::{SourceEndpoint, SourceFlavor};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{Error, Result, Rule};
+use crate::error::{Error, InputRule, Result, Rule};
 use crate::model::{
     new_id, now_rfc3339, Connection, DataSourceKind, DataSourceRecord, KafkaRecord, KafkaRelease,
     RegistryRecord, SaslMechanism, SaslRecord, SourceRecord, SourceTlsMode, SourceTlsRecord,
@@ -152,7 +152,10 @@ pub async fn build_record(
             "name",
             format!("data source name {:?} is invalid", input.name),
             format!("use 1-{DATA_SOURCE_NAME_MAX_CHARS} characters without spaces"),
-        ));
+        )
+        .with_rule(InputRule::DataSourceName {
+            max: DATA_SOURCE_NAME_MAX_CHARS,
+        }));
     }
     let taken = state
         .store
@@ -186,7 +189,8 @@ pub async fn build_record(
                     "kafka.bootstrap_servers",
                     "bootstrap_servers is empty",
                     "write host:port[,host:port…]",
-                ));
+                )
+                .with_rule(InputRule::Empty {}));
             }
             let Some(version) = KafkaRelease::parse(&k.version) else {
                 return Err(Error::invalid(
@@ -194,7 +198,10 @@ pub async fn build_record(
                     "kafka.version",
                     format!("Kafka version {:?} is not known", k.version),
                     "use 0.9, 1.0, 2.x, 3.x or 4.x",
-                ));
+                )
+                .with_rule(InputRule::KafkaVersion {
+                    version: k.version.clone(),
+                }));
             };
             // Stored secrets stay with the connection they were sent for: a changed
             // address, identity or TLS setting drops them unless they are sent again.
@@ -210,7 +217,10 @@ pub async fn build_record(
                             "kafka.sasl.mechanism",
                             format!("SASL mechanism {:?} is not known", s.mechanism),
                             "use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or GSSAPI",
-                        ));
+                        )
+                        .with_rule(InputRule::SaslMechanism {
+                            mechanism: s.mechanism.clone(),
+                        }));
                     };
                     if mechanism == SaslMechanism::Gssapi {
                         check_kerberos(&s)?;
@@ -275,7 +285,8 @@ pub async fn build_record(
                     "source.host",
                     "host is empty",
                     "write the server's host name or IP address",
-                ));
+                )
+                .with_rule(InputRule::Empty {}));
             }
             if s.port == 0 {
                 return Err(Error::invalid(
@@ -283,7 +294,8 @@ pub async fn build_record(
                     "source.port",
                     "port 0 is out of range",
                     "use 1-65535",
-                ));
+                )
+                .with_rule(InputRule::PortRange {}));
             }
             if kind == obsync_config::SourceKind::OceanBase && !s.user.contains('@') {
                 return Err(Error::invalid(
@@ -291,7 +303,10 @@ pub async fn build_record(
                     "source.user",
                     format!("OceanBase user {:?} names no tenant", s.user),
                     "write user@tenant, or user@tenant#cluster through OBProxy",
-                ));
+                )
+                .with_rule(InputRule::TenantMissing {
+                    user: s.user.clone(),
+                }));
             }
             if s.user.trim().is_empty() {
                 return Err(Error::invalid(
@@ -299,7 +314,8 @@ pub async fn build_record(
                     "source.user",
                     "user is empty",
                     "write the sync user's name",
-                ));
+                )
+                .with_rule(InputRule::Empty {}));
             }
             // The secrets (password, client key) stay with the address, user and TLS
             // settings they were sent for.
@@ -611,7 +627,10 @@ pub fn endpoint(state: &AppState, ds: &DataSourceRecord) -> Result<SourceEndpoin
             "id",
             format!("data source {} is a Kafka cluster, not a database", ds.name),
             "choose an OceanBase, MySQL or MariaDB data source",
-        ));
+        )
+        .with_rule(InputRule::NotADatabase {
+            name: ds.name.clone(),
+        }));
     };
     let secrets = state.key.open_datasource(ds)?;
     Ok(SourceEndpoint {
@@ -637,7 +656,10 @@ pub fn kafka_target(state: &AppState, ds: &DataSourceRecord) -> Result<obsync_ka
             "id",
             format!("data source {} is a database, not a Kafka cluster", ds.name),
             "choose a Kafka data source",
-        ));
+        )
+        .with_rule(InputRule::NotKafka {
+            name: ds.name.clone(),
+        }));
     };
     let secrets = state.key.open_datasource(ds)?;
     let mut target = obsync_kafka::KafkaTarget::new(kafka.bootstrap_servers.clone());

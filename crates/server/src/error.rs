@@ -3,6 +3,8 @@
 //! `{code, message, advice, field}` answer in one table (`api/error.rs`); the OMS shim
 //! answers through that same table.
 
+use obsync_model::{message_codes, Coded, MessageCode};
+
 use crate::lifecycle::{InvalidTransition, ProjectState};
 use crate::login::Refusal;
 use crate::passwords::HashError;
@@ -92,6 +94,44 @@ pub struct Invalid {
     pub field: String,
     pub message: String,
     pub advice: String,
+    /// `message` as a code with its parameters, for the console, when it has one.
+    pub coded: Option<Coded>,
+}
+
+message_codes! {
+    /// A server rule a request value breaks (the project file's own are
+    /// `obsync_config::RuleMessage`).
+    pub enum InputRule {
+        /// An invisible or control character (`code_point`: `U+202E`) in a name.
+        HiddenChar = "rule.hidden_char" { code_point: String },
+        DataSourceName = "rule.datasource_name" { max: usize },
+        TagName = "rule.tag_name" { max: usize },
+        /// A field that must not be empty is.
+        Empty = "rule.empty" {},
+        PortRange = "rule.port_range" {},
+        KafkaVersion = "rule.kafka_version" { version: String },
+        SaslMechanism = "rule.sasl_mechanism" { mechanism: String },
+        TenantMissing = "rule.tenant_missing" { user: String },
+        NotADatabase = "rule.not_a_database" { name: String },
+        NotKafka = "rule.not_kafka" { name: String },
+        NotATableName = "rule.not_a_table_name" { table: String },
+        NoKeyForResync = "rule.no_key_for_resync" { table: String },
+    }
+}
+
+/// A rule's code of either family.
+pub struct RuleCode(pub Coded);
+
+impl From<InputRule> for RuleCode {
+    fn from(rule: InputRule) -> RuleCode {
+        RuleCode(rule.coded())
+    }
+}
+
+impl From<obsync_config::RuleMessage> for RuleCode {
+    fn from(rule: obsync_config::RuleMessage) -> RuleCode {
+        RuleCode(rule.coded())
+    }
 }
 
 /// The family of rule a refused value breaks.
@@ -122,7 +162,19 @@ impl Error {
             field: field.into(),
             message: message.into(),
             advice: advice.into(),
+            coded: None,
         }))
+    }
+
+    /// The same refusal with its message as a code for the console (an `Invalid` only).
+    pub fn with_rule(self, rule: impl Into<RuleCode>) -> Error {
+        match self {
+            Error::Invalid(mut invalid) => {
+                invalid.coded = Some(rule.into().0);
+                Error::Invalid(invalid)
+            }
+            other => other,
+        }
     }
 
     pub fn not_found(what: &'static str, id: &str) -> Error {

@@ -45,6 +45,7 @@ fn file_problems(errors: obsync_config::ConfigErrors) -> Error {
                 field: e.field,
                 message: e.message,
                 fix: e.fix.unwrap_or_default(),
+                code: e.code,
             })
             .collect(),
     )
@@ -133,7 +134,7 @@ pub async fn import(state: &AppState, body: &str, actor: &Actor) -> Result<Proje
                     state,
                     actor,
                     crate::audit::Subject::DataSource(id),
-                    "created the data source (project import)",
+                    crate::audit::AuditMessage::DataSourceCreatedByImport {},
                 )
                 .await?;
             }

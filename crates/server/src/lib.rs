@@ -199,7 +199,8 @@ pub async fn reset_admin_password(
             kind: model::EventKind::Audit,
             actor: "obsync server reset-admin-password",
             client: None,
-            message: "reset the admin's password (its sessions ended)",
+            message: &audit::AuditMessage::AdminPasswordReset {}.english(),
+            coded: &obsync_model::MessageCode::coded(&audit::AuditMessage::AdminPasswordReset {}),
         })
         .await?;
     Ok(())

@@ -24,7 +24,27 @@ pub fn catalog() -> BTreeMap<&'static str, BTreeMap<&'static str, Vec<&'static s
     }
     BTreeMap::from([
         ("errors", family(&[ErrorCode::CODES])),
-        ("events", family(&[crate::transition::StateMessage::CODES])),
+        (
+            "rules",
+            family(&[
+                obsync_config::RuleMessage::CODES,
+                crate::error::InputRule::CODES,
+            ]),
+        ),
+        (
+            "connection",
+            family(&[crate::api::datasources::TestSummary::CODES]),
+        ),
+        (
+            "events",
+            family(&[
+                crate::transition::StateMessage::CODES,
+                obsync_pipeline::NoticeMessage::CODES,
+                crate::audit::AuditMessage::CODES,
+                crate::runtime::RunMessage::CODES,
+                crate::verify_runs::VerifyMessage::CODES,
+            ]),
+        ),
         (
             "precheck",
             family(&[

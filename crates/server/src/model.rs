@@ -577,12 +577,26 @@ pub struct ErrorInfo {
     pub message: String,
     /// The causes, outermost first.
     pub chain: Vec<String>,
+    /// What failed as a stable code the console says in its language (a run's final
+    /// error, `docs/message-codes.json` lists the codes), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The values the code's text names, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
 }
 
 impl ErrorInfo {
     /// The error's own message and each `source()` below it.
     pub fn from_error(error: &(dyn std::error::Error + 'static)) -> ErrorInfo {
         obsync_model::ErrorReport::from_error(error).into()
+    }
+
+    /// The same error with its code.
+    pub fn with_code(mut self, coded: obsync_model::Coded) -> ErrorInfo {
+        self.code = Some(coded.code);
+        self.params = coded.params;
+        self
     }
 }
 
@@ -591,6 +605,8 @@ impl From<obsync_model::ErrorReport> for ErrorInfo {
         ErrorInfo {
             message: report.message,
             chain: report.causes,
+            code: None,
+            params: BTreeMap::new(),
         }
     }
 }
@@ -670,8 +686,9 @@ pub struct Event {
     /// What happened, in English.
     pub message: String,
     pub chain: Vec<String>,
-    /// What happened as a stable code the console says in its language (state changes;
-    /// `docs/message-codes.json` lists the codes), when the event has one.
+    /// What happened as a stable code the console says in its language
+    /// (`docs/message-codes.json` lists the codes, family `events`), stored with the event;
+    /// absent on events written before obsync stored codes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// The values the code's text names, by name.

@@ -19,7 +19,10 @@ pub fn check_visible(field: &str, name: &str) -> Result<(), Error> {
                 c as u32
             ),
             "type the name again without control characters, bidi marks or zero-width characters",
-        )),
+        )
+        .with_rule(crate::error::InputRule::HiddenChar {
+            code_point: format!("U+{:04X}", c as u32),
+        })),
     }
 }
 

@@ -68,6 +68,24 @@ impl ObjectsDiff {
         self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
     }
 
+    /// The change as the audit trail records it: the tables of each kind.
+    pub fn audit(&self) -> crate::audit::AuditMessage {
+        fn list<'a>(tables: impl Iterator<Item = &'a TableId>) -> String {
+            let names: Vec<String> = tables.map(ToString::to_string).collect();
+            if names.is_empty() {
+                "-".into()
+            } else {
+                names.join(", ")
+            }
+        }
+        crate::audit::AuditMessage::ObjectsChanged {
+            added: list(self.added.iter().map(|a| &a.table)),
+            backfilled: list(self.added.iter().filter(|a| a.backfill).map(|a| &a.table)),
+            removed: list(self.removed.iter()),
+            changed: list(self.changed.iter().map(|c| &c.table)),
+        }
+    }
+
     /// One line for the event log: who did it is the event's actor.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
@@ -439,7 +457,7 @@ pub async fn apply(
             state,
             actor,
             crate::audit::Subject::Project(id),
-            &plan.diff.describe(),
+            plan.diff.audit(),
         )
         .await?;
         record
@@ -474,6 +492,9 @@ pub async fn resync(
             format!("{table:?} is not a database.table name"),
             "write the table as database.table, e.g. shop.orders",
         )
+        .with_rule(crate::error::InputRule::NotATableName {
+            table: table.to_string(),
+        })
     })?;
     if record.state != ProjectState::Running {
         return Err(Error::ObjectsChangeRefused {
@@ -495,13 +516,18 @@ pub async fn resync(
             "table",
             format!("{table} has no primary key and no NOT NULL unique key, so it cannot be re-synced in chunks"),
             "give the table a primary key, or re-create the project",
-        ));
+        )
+        .with_rule(crate::error::InputRule::NoKeyForResync {
+            table: table.to_string(),
+        }));
     }
     crate::audit::record(
         state,
         actor,
         crate::audit::Subject::Project(id),
-        &format!("asked for a re-sync of {table}"),
+        crate::audit::AuditMessage::ResyncAsked {
+            table: table.to_string(),
+        },
     )
     .await?;
     let asked_at = obsync_pipeline::delivery::unix_ms() / 1000;

@@ -9,12 +9,83 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use obsync_pipeline::{NoticesSince, ProjectHandle, RunOutcome, Settings, StatusSnapshot};
+use obsync_model::{message_codes, Coded, MessageCode};
+use obsync_pipeline::{
+    NoticesSince, ProjectHandle, RunError, RunOutcome, Settings, StatusSnapshot,
+};
 use tokio::sync::watch;
 
 use crate::lifecycle::{Event, Stage, StopReason};
 use crate::model::{ErrorInfo, EventKind, MetricPoint};
 use crate::state::AppState;
+
+message_codes! {
+    /// What the event log says of a run besides its notices: how it failed (`error` is
+    /// the innermost cause, in the words of the library or server that gave it), and
+    /// notices lost.
+    pub enum RunMessage {
+        SourceFailed = "event.error.source" { error: String },
+        KafkaFailed = "event.error.kafka" { error: String },
+        TopicFailed = "event.error.topic" { topic: String, error: String },
+        TopicNotVisible = "event.error.topic_not_visible" { topic: String, partitions: i32, seen: i32 },
+        TransactionTooLarge = "event.error.transaction_too_large" { at: String, limit: usize },
+        CheckpointFailed = "event.error.checkpoint" { error: String },
+        ObjectsFailed = "event.error.objects" { error: String },
+        /// The project could not be resumed at a server start (its definition no longer
+        /// renders: a data source gone, a secret unreadable).
+        NotResumed = "event.error.not_resumed" { error: String },
+        Failed = "event.error.failed" { error: String },
+        /// Notices came faster than the event log recorded them.
+        NoticesMissed = "event.notice.missed" { count: u64 },
+    }
+}
+
+/// The innermost cause of `e`: the words of whoever refused (MySQL, librdkafka).
+pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner = e;
+    while let Some(source) = inner.source() {
+        inner = source;
+    }
+    inner.to_string()
+}
+
+/// The code of a run's final error.
+fn run_failed(e: &RunError) -> RunMessage {
+    let error = root_cause(e);
+    match e {
+        RunError::Connect(_)
+        | RunError::Metadata(_)
+        | RunError::Snapshot(_)
+        | RunError::Binlog(_)
+        | RunError::Plan(obsync_pipeline::plan::PlanError::Metadata(_)) => {
+            RunMessage::SourceFailed { error }
+        }
+        RunError::Delivery(_) | RunError::Emit(_) | RunError::Produce(_) | RunError::Admin(_) => {
+            RunMessage::KafkaFailed { error }
+        }
+        RunError::Topic { topic, .. } => RunMessage::TopicFailed {
+            topic: topic.clone(),
+            error,
+        },
+        RunError::TopicNotVisible {
+            topic,
+            partitions,
+            seen,
+            ..
+        } => RunMessage::TopicNotVisible {
+            topic: topic.clone(),
+            partitions: *partitions,
+            seen: *seen,
+        },
+        RunError::TransactionTooLarge { at, limit, .. } => RunMessage::TransactionTooLarge {
+            at: at.clone(),
+            limit: *limit,
+        },
+        RunError::Checkpoint(_) => RunMessage::CheckpointFailed { error },
+        RunError::Plan(_) => RunMessage::ObjectsFailed { error },
+        _ => RunMessage::Failed { error },
+    }
+}
 
 /// How often the metric history is sampled.
 pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(10);
@@ -249,15 +320,35 @@ async fn record_outcome(state: &AppState, id: &str, ended: RunEnd) -> crate::err
     }
     let (event, note) = outcome_event(&ended);
     if let Err(e) = &ended.outcome {
-        let info = ErrorInfo::from_error(e);
-        state
-            .store
-            .add_event(id, EventKind::Error, "system", &info.message, &info.chain)
-            .await?;
+        let info = ErrorInfo::from_error(e).with_code(run_failed(e).coded());
+        add_error_event(state, id, &info).await?;
         record.last_error = Some(info);
     }
     crate::transition::apply(state, &mut record, event, "system", note).await?;
     Ok(())
+}
+
+/// Records `info` (coded) as the project's error event.
+pub async fn add_error_event(
+    state: &AppState,
+    id: &str,
+    info: &ErrorInfo,
+) -> crate::store::Result<()> {
+    let coded = Coded {
+        code: info.code.clone().unwrap_or_default(),
+        params: info.params.clone(),
+    };
+    state
+        .store
+        .add_event(
+            id,
+            EventKind::Error,
+            "system",
+            &info.message,
+            &coded,
+            &info.chain,
+        )
+        .await
 }
 
 /// Stops a running project for a pause (the supervisor records `paused`) and waits
@@ -423,10 +514,10 @@ async fn record_notices(
 ) {
     let mut seen = seen.lock().await;
     let since = handle.notices_since(*seen);
-    let stored = record_since(&mut seen, since, |message| async move {
+    let stored = record_since(&mut seen, since, |(message, coded)| async move {
         state
             .store
-            .add_event(id, EventKind::Notice, "system", &message, &[])
+            .add_event(id, EventKind::Notice, "system", &message, &coded, &[])
             .await
     })
     .await;
@@ -440,18 +531,24 @@ async fn record_notices(
 async fn record_since<E, F: std::future::Future<Output = Result<(), E>>>(
     seen: &mut u64,
     since: NoticesSince,
-    mut add: impl FnMut(String) -> F,
+    mut add: impl FnMut((String, Coded)) -> F,
 ) -> Result<(), E> {
     if since.missed > 0 {
-        add(format!(
-            "{} notices came faster than they could be recorded and are not in the log",
-            since.missed
+        let missed = RunMessage::NoticesMissed {
+            count: since.missed,
+        };
+        add((
+            format!(
+                "{} notices came faster than they could be recorded and are not in the log",
+                since.missed
+            ),
+            missed.coded(),
         ))
         .await?;
         *seen += since.missed;
     }
     for notice in since.notices {
-        add(notice.message).await?;
+        add((notice.message, notice.coded)).await?;
         *seen = notice.number;
     }
     Ok(())
@@ -461,13 +558,23 @@ async fn record_since<E, F: std::future::Future<Output = Result<(), E>>>(
 mod tests {
     use super::*;
     use obsync_pipeline::status::{StatusCell, KEPT_NOTICES};
+    use obsync_pipeline::NoticeMessage;
+
+    /// A notice naming `name`, which its English shows as `the backfill of {name} …`.
+    fn notice(name: impl Into<String>) -> NoticeMessage {
+        NoticeMessage::BackfillFinished { table: name.into() }
+    }
+
+    fn english(name: &str) -> String {
+        notice(name).english()
+    }
 
     /// Records `cell`'s notices after `seen` into `log`, as a sample does.
     fn sample(cell: &StatusCell, seen: &mut u64, log: &mut Vec<String>) {
         futures::executor::block_on(record_since::<(), _>(
             seen,
             cell.notices_since(*seen),
-            |m| {
+            |(m, _)| {
                 log.push(m);
                 std::future::ready(Ok(()))
             },
@@ -480,13 +587,16 @@ mod tests {
         let cell = StatusCell::new("p");
         let (mut seen, mut log) = (0, Vec::new());
         for i in 0..KEPT_NOTICES + 50 {
-            cell.add_notice(format!("n{i}"));
+            cell.add_notice(notice(format!("n{i}")));
             if i % 10 == 9 {
                 sample(&cell, &mut seen, &mut log);
             }
         }
         assert_eq!(log.len(), KEPT_NOTICES + 50);
-        assert_eq!(log.last().unwrap(), &format!("n{}", KEPT_NOTICES + 49));
+        assert_eq!(
+            log.last().unwrap(),
+            &english(&format!("n{}", KEPT_NOTICES + 49))
+        );
     }
 
     #[test]
@@ -495,15 +605,15 @@ mod tests {
         let first = StatusCell::new("p");
         let (mut seen, mut log) = (0, Vec::new());
         for i in 0..3 {
-            first.add_notice(format!("run 1 notice {i}"));
+            first.add_notice(notice(format!("run 1 notice {i}")));
         }
         sample(&first, &mut seen, &mut log);
         // The resumed run numbers its notices from 1 again, with a counter of its own.
         let resumed = StatusCell::new("p");
         let mut seen = 0;
-        resumed.add_notice("run 2 notice 0");
+        resumed.add_notice(notice("run 2 notice 0"));
         sample(&resumed, &mut seen, &mut log);
-        assert_eq!(log.last().unwrap(), "run 2 notice 0");
+        assert_eq!(log.last().unwrap(), &english("run 2 notice 0"));
         assert_eq!(log.len(), 4);
     }
 
@@ -511,17 +621,19 @@ mod tests {
     fn a_failed_store_retries_the_same_notice_and_missed_ones_are_counted_once() {
         let cell = StatusCell::new("p");
         for i in 0..KEPT_NOTICES + 5 {
-            cell.add_notice(format!("n{i}"));
+            cell.add_notice(notice(format!("n{i}")));
         }
         let mut seen = 0;
         let mut log = Vec::new();
         // The store fails on the third event.
         let since = cell.notices_since(seen);
-        let failed = futures::executor::block_on(record_since(&mut seen, since, |m| {
+        let mut codes = Vec::new();
+        let failed = futures::executor::block_on(record_since(&mut seen, since, |(m, c)| {
             std::future::ready(if log.len() == 2 {
                 Err("disk full")
             } else {
                 log.push(m);
+                codes.push(c);
                 Ok(())
             })
         }));
@@ -530,8 +642,11 @@ mod tests {
             log[0],
             "5 notices came faster than they could be recorded and are not in the log"
         );
+        assert_eq!(codes[0].code, "event.notice.missed");
+        assert_eq!(codes[0].params["count"], "5");
+        assert_eq!(codes[1].code, "event.notice.backfill_finished");
         sample(&cell, &mut seen, &mut log);
         assert_eq!(log.len(), 1 + KEPT_NOTICES, "{log:?}");
-        assert_eq!(log[1..].first().unwrap(), "n5");
+        assert_eq!(log[1..].first().unwrap(), &english("n5"));
     }
 }

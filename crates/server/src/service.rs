@@ -6,15 +6,17 @@
 use obsync_config::ProjectConfig;
 use obsync_pipeline::Settings;
 
+use crate::audit::AuditMessage;
 use crate::auth::Actor;
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Action, Event, ProjectState, Stage};
 use crate::model::{
-    new_id, now_rfc3339, ErrorInfo, EventKind, PrecheckRecord, ProjectRecord, ProjectSpec, Tag,
+    new_id, now_rfc3339, ErrorInfo, PrecheckRecord, ProjectRecord, ProjectSpec, Tag,
 };
 use crate::spec::{self, Rendered, SpecContext};
 use crate::state::AppState;
 use crate::transition;
+use obsync_model::MessageCode;
 
 /// Renders `spec` against the stored data sources and tags; `with_secrets` opens the
 /// sealed passwords (for running), else they stay variable names (for export).
@@ -81,7 +83,7 @@ fn check(record: &ProjectRecord, action: Action) -> Result<()> {
     Ok(())
 }
 
-async fn audit(state: &AppState, id: &str, actor: &Actor, message: &str) -> Result<()> {
+async fn audit(state: &AppState, id: &str, actor: &Actor, message: AuditMessage) -> Result<()> {
     Ok(crate::audit::record(state, actor, crate::audit::Subject::Project(id), message).await?)
 }
 
@@ -125,7 +127,9 @@ pub async fn create_with_tags(
         state,
         &record.id,
         actor,
-        &format!("created project {:?}", record.spec.name),
+        AuditMessage::ProjectCreated {
+            name: record.spec.name.clone(),
+        },
     )
     .await?;
     Ok(record)
@@ -158,7 +162,7 @@ pub async fn update_at(
     crate::names::check_visible("name", &spec.name)?;
     config_unopened(state, &spec).await?;
     record.spec = spec;
-    audit(state, id, actor, "edited the definition").await?;
+    audit(state, id, actor, AuditMessage::ProjectEdited {}).await?;
     transition::apply(
         state,
         &mut record,
@@ -200,7 +204,9 @@ pub async fn delete_at(
         state,
         id,
         actor,
-        &format!("deleted project {:?}", record.spec.name),
+        AuditMessage::ProjectDeleted {
+            name: record.spec.name.clone(),
+        },
     )
     .await?;
     Ok(())
@@ -252,9 +258,9 @@ pub async fn precheck(state: &AppState, id: &str, actor: &Actor) -> Result<Proje
         id,
         actor,
         if passed {
-            "precheck passed"
+            AuditMessage::PrecheckPassed {}
         } else {
-            "precheck failed"
+            AuditMessage::PrecheckFailed {}
         },
     )
     .await?;
@@ -280,7 +286,7 @@ pub async fn start(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectR
     record.stage = Some(Stage::FIRST);
     // A start begins the project's life: its timeline starts over.
     record.stages.clear();
-    audit(state, id, actor, "started").await?;
+    audit(state, id, actor, AuditMessage::Started {}).await?;
     transition::apply(
         state,
         &mut record,
@@ -299,7 +305,7 @@ pub async fn pause(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectR
         let _guard = state.lifecycle.lock().await;
         let mut record = get(state, id).await?;
         check(&record, Action::Pause)?;
-        audit(state, id, actor, "paused").await?;
+        audit(state, id, actor, AuditMessage::Paused {}).await?;
         // The state stays `running` until the run has stopped (`RunStopped`).
         transition::apply(
             state,
@@ -338,7 +344,7 @@ pub async fn resume(state: &AppState, id: &str, actor: &Actor) -> Result<Project
     check(&record, Action::Resume)?;
     let settings = settings(state, &record.spec).await?;
     record.last_error = None;
-    audit(state, id, actor, "resumed").await?;
+    audit(state, id, actor, AuditMessage::Resumed {}).await?;
     transition::apply(
         state,
         &mut record,
@@ -356,7 +362,7 @@ pub async fn release(state: &AppState, id: &str, actor: &Actor) -> Result<Projec
     let _guard = state.lifecycle.lock().await;
     let mut record = get(state, id).await?;
     check(&record, Action::Release)?;
-    audit(state, id, actor, "released").await?;
+    audit(state, id, actor, AuditMessage::Released {}).await?;
     transition::apply(
         state,
         &mut record,
@@ -378,7 +384,15 @@ pub async fn clone(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectR
     name.push_str("copy");
     spec.name = name;
     let copy = create(state, spec, actor).await?;
-    audit(state, id, actor, &format!("cloned as {}", copy.id)).await?;
+    audit(
+        state,
+        id,
+        actor,
+        AuditMessage::Cloned {
+            copy: copy.id.clone(),
+        },
+    )
+    .await?;
     Ok(copy)
 }
 
@@ -406,17 +420,13 @@ pub async fn recover(state: &AppState) -> Result<()> {
                     crate::runtime::start(state, &record.id, settings);
                 }
                 Err(e) => {
-                    let info = ErrorInfo::from_error(&e);
-                    state
-                        .store
-                        .add_event(
-                            &record.id,
-                            EventKind::Error,
-                            "system",
-                            &info.message,
-                            &info.chain,
-                        )
-                        .await?;
+                    let info = ErrorInfo::from_error(&e).with_code(
+                        crate::runtime::RunMessage::NotResumed {
+                            error: crate::runtime::root_cause(&e),
+                        }
+                        .coded(),
+                    );
+                    crate::runtime::add_error_event(state, &record.id, &info).await?;
                     record.last_error = Some(info);
                     transition::apply(state, &mut record, Event::RunFailed, "system", None).await?;
                 }

@@ -35,6 +35,8 @@ pub struct SpecProblem {
     pub field: String,
     pub message: String,
     pub fix: String,
+    /// `message` as a code with its parameters, when the rule has one.
+    pub code: Option<obsync_model::Coded>,
 }
 
 /// Why a spec could not become a project config.
@@ -52,6 +54,7 @@ impl SpecError {
             field: field.into(),
             message: message.into(),
             fix: fix.into(),
+            code: None,
         }])
     }
 }
@@ -455,6 +458,7 @@ fn spec_problem(e: ConfigError) -> SpecProblem {
         field,
         message: e.message,
         fix: e.fix.unwrap_or_default(),
+        code: e.code,
     }
 }
 

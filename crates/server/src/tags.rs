@@ -21,7 +21,8 @@ pub async fn checked_name(state: &AppState, name: &str, own_id: Option<&str>) ->
             "name",
             format!("tag {name:?} is invalid"),
             format!("use 1-{TAG_MAX_CHARS} characters without spaces"),
-        ));
+        )
+        .with_rule(crate::error::InputRule::TagName { max: TAG_MAX_CHARS }));
     }
     // The project file's own rule for tags, so that every tag can be exported.
     if let Err(e) = obsync_config::Tag::parse(name) {
@@ -30,7 +31,8 @@ pub async fn checked_name(state: &AppState, name: &str, own_id: Option<&str>) ->
             "name",
             e.to_string(),
             obsync_config::InvalidTag::RULE,
-        ));
+        )
+        .with_rule(obsync_config::RuleMessage::from(&e)));
     }
     if state
         .store

@@ -5,7 +5,7 @@
 //! scans the crate's sources). Callers hold `AppState::lifecycle` so that the state
 //! they read is the one they change.
 
-use obsync_model::{message_codes, Coded, MessageCode};
+use obsync_model::{message_codes, MessageCode};
 
 use crate::error::Result;
 use crate::lifecycle::{self, Event, ProjectState};
@@ -23,12 +23,6 @@ pub enum Note {
     /// A running project resumed when the server started.
     ResumedAfterServerStart,
 }
-
-const NOTES: [Note; 3] = [
-    Note::StagesDone,
-    Note::CheckpointSaved,
-    Note::ResumedAfterServerStart,
-];
 
 impl Note {
     fn english(self) -> &'static str {
@@ -70,18 +64,6 @@ impl StateMessage {
             Some(note) => format!("{} → {}: {}", from.as_str(), to.as_str(), note.english()),
         }
     }
-
-    /// The code of a stored state event, read back from the English this module wrote
-    /// (the event log keeps only the text; its format is this module's own).
-    pub fn of_stored(message: &str) -> Option<Coded> {
-        let (from, rest) = message.split_once(" → ")?;
-        let (to, note) = match rest.split_once(": ") {
-            Some((to, note)) => (to, Some(NOTES.into_iter().find(|n| n.english() == note)?)),
-            None => (rest, None),
-        };
-        let (from, to) = (ProjectState::parse(from)?, ProjectState::parse(to)?);
-        Some(StateMessage::new(from, to, note).coded())
-    }
 }
 
 /// Moves `record` by `event`, then saves it with whatever else the caller changed in
@@ -97,11 +79,12 @@ pub async fn apply(
 ) -> Result<ProjectState> {
     let from = record.state;
     let to = lifecycle::next(from, event)?;
-    let message = (from != to || note.is_some()).then(|| StateMessage::english(from, to, note));
-    if let Some(message) = message {
+    if from != to || note.is_some() {
+        let message = StateMessage::english(from, to, note);
+        let coded = StateMessage::new(from, to, note).coded();
         state
             .store
-            .add_event(&record.id, EventKind::State, actor, &message, &[])
+            .add_event(&record.id, EventKind::State, actor, &message, &coded, &[])
             .await?;
     }
     record.state = to;
@@ -115,38 +98,25 @@ pub async fn apply(
 mod tests {
     use std::path::{Path, PathBuf};
 
-    use super::{Note, StateMessage, NOTES};
+    use super::{Note, StateMessage};
     use crate::lifecycle::ProjectState;
     use obsync_model::MessageCode;
 
     #[test]
-    fn a_state_event_is_read_back_as_its_code() {
-        for note in [None].into_iter().chain(NOTES.map(Some)) {
-            let (from, to) = (ProjectState::Paused, ProjectState::Running);
-            let text = StateMessage::english(from, to, note);
-            let coded = StateMessage::of_stored(&text).expect(&text);
-            assert_eq!(coded, StateMessage::new(from, to, note).coded());
-            assert_eq!(coded.params["from"], "paused");
-            assert_eq!(coded.params["to"], "running");
-        }
+    fn a_state_event_carries_its_states_and_note_as_code_and_params() {
+        let (from, to) = (ProjectState::Paused, ProjectState::Running);
+        let coded = StateMessage::new(from, to, Some(Note::ResumedAfterServerStart)).coded();
+        assert_eq!(coded.code, "event.state.resumed_after_server_start");
+        assert_eq!(coded.params["from"], "paused");
+        assert_eq!(coded.params["to"], "running");
         assert_eq!(
-            StateMessage::of_stored(
-                "running → running: resuming from the checkpoint after a server start"
-            )
-            .unwrap()
-            .code,
-            StateMessage::ResumedAfterServerStart {
-                from: String::new(),
-                to: String::new()
-            }
-            .code()
+            StateMessage::english(from, to, Some(Note::CheckpointSaved)),
+            "paused → running: checkpoint saved"
         );
-        assert_eq!(StateMessage::of_stored("created"), None);
         assert_eq!(
-            StateMessage::of_stored("paused → running: something else"),
-            None
+            StateMessage::new(from, to, None).coded().code,
+            "event.state.changed"
         );
-        let _ = Note::StagesDone;
     }
 
     /// Every `.rs` file under `dir`.

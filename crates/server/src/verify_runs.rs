@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use obsync_model::{message_codes, MessageCode};
 use obsync_pipeline::verify::{self, Progress, VerifyOptions, VerifyReport};
 
 use crate::auth::Actor;
@@ -37,7 +38,7 @@ pub struct VerifyRun {
     /// Source rows compared so far (all tables).
     pub rows_checked: u64,
     /// What it is doing now, e.g. `reading topic orders`.
-    pub activity: Option<String>,
+    pub activity: Option<VerifyMessage>,
 }
 
 /// The runs, by project id.
@@ -52,6 +53,36 @@ impl VerifyRuns {
         let runs = self.runs.lock().expect("verify runs lock");
         runs.get(id)
             .map(|r| r.lock().expect("verify run lock").clone())
+    }
+}
+
+message_codes! {
+    /// How a verify run ended, as the event log says it (`error`: the innermost cause).
+    pub enum VerifyMessage {
+        Clean = "event.verify.clean" {},
+        Differences = "event.verify.differences" {},
+        Failed = "event.verify.failed" { error: String },
+        /// What a run is doing (its progress line, not an event).
+        ReadingTopic = "event.verify.reading_topic" { topic: String },
+        Comparing = "event.verify.comparing" { table: String },
+        Rechecking = "event.verify.rechecking" { keys: usize, topic: String, round: u32 },
+    }
+}
+
+impl VerifyMessage {
+    /// The English of a run's activity.
+    pub fn english(&self) -> String {
+        match self {
+            VerifyMessage::ReadingTopic { topic } => format!("reading topic {topic}"),
+            VerifyMessage::Comparing { table } => format!("comparing {table}"),
+            VerifyMessage::Rechecking { keys, topic, round } => {
+                format!("checking {keys} differing key(s) of topic {topic} again (round {round})")
+            }
+            VerifyMessage::Clean {} => "verify finished: clean".into(),
+            VerifyMessage::Differences {} => "verify finished: differences found".into(),
+            // The event says the whole chain (`start`); the code, the innermost cause.
+            VerifyMessage::Failed { error } => format!("verify failed: {error}"),
+        }
     }
 }
 
@@ -88,7 +119,7 @@ pub async fn start(state: &AppState, id: &str, actor: &Actor) -> Result<VerifyRu
         state,
         actor,
         crate::audit::Subject::Project(id),
-        "verify started",
+        crate::audit::AuditMessage::VerifyStarted {},
     )
     .await?;
     let progress_run = run.clone();
@@ -101,17 +132,15 @@ pub async fn start(state: &AppState, id: &str, actor: &Actor) -> Result<VerifyRu
             Progress::TopicRead { topic, records } => {
                 seen.records.insert(topic.clone(), records);
                 run.records_read = seen.records.values().sum();
-                run.activity = Some(format!("reading topic {topic}"));
+                run.activity = Some(VerifyMessage::ReadingTopic { topic });
             }
             Progress::RowsChecked { table, rows } => {
                 seen.rows.insert(table.clone(), rows);
                 run.rows_checked = seen.rows.values().sum();
-                run.activity = Some(format!("comparing {table}"));
+                run.activity = Some(VerifyMessage::Comparing { table });
             }
             Progress::Recheck { topic, round, keys } => {
-                run.activity = Some(format!(
-                    "checking {keys} differing key(s) of topic {topic} again (round {round})"
-                ));
+                run.activity = Some(VerifyMessage::Rechecking { keys, topic, round });
             }
         }
     });
@@ -120,24 +149,28 @@ pub async fn start(state: &AppState, id: &str, actor: &Actor) -> Result<VerifyRu
     let project = id.to_string();
     tokio::spawn(async move {
         let result = verify::verify(&settings, &VerifyOptions::default(), progress).await;
-        let message = {
+        let (message, coded) = {
             let mut r = run.lock().expect("verify run lock");
             r.finished_at = Some(now_rfc3339());
             r.activity = None;
             match result {
                 Ok(report) => {
-                    let message = if report.is_clean() {
-                        "verify finished: clean".to_string()
+                    let said = if report.is_clean() {
+                        VerifyMessage::Clean {}
                     } else {
-                        "verify finished: differences found".to_string()
+                        VerifyMessage::Differences {}
                     };
                     r.phase = RunPhase::Finished(Box::new(report));
-                    message
+                    (said.english(), said)
                 }
                 Err(e) => {
                     let text = obsync_model::ErrorChain(&e).to_string();
                     r.phase = RunPhase::Failed(text.clone());
-                    format!("verify failed: {text}")
+                    let error = crate::runtime::root_cause(&e);
+                    (
+                        format!("verify failed: {text}"),
+                        VerifyMessage::Failed { error },
+                    )
                 }
             }
         };
@@ -147,6 +180,7 @@ pub async fn start(state: &AppState, id: &str, actor: &Actor) -> Result<VerifyRu
                 crate::model::EventKind::Notice,
                 "system",
                 &message,
+                &coded.coded(),
                 &[],
             )
             .await

@@ -184,6 +184,21 @@ async fn data_sources_are_tested_browsed_and_never_return_secrets() {
         test["summary"].as_str().unwrap().contains("mariadb"),
         "{test}"
     );
+    // The summary by code for the console: the server found, and how TLS went.
+    assert!(
+        test["code"]
+            .as_str()
+            .unwrap()
+            .starts_with("connection.source_"),
+        "{test}"
+    );
+    assert!(
+        test["params"]["server"]
+            .as_str()
+            .unwrap()
+            .contains("mariadb"),
+        "{test}"
+    );
     assert!(
         test["details"]["version"]
             .as_str()
@@ -207,6 +222,17 @@ async fn data_sources_are_tested_browsed_and_never_return_secrets() {
         "{bad}"
     );
     assert!(!bad["error"]["advice"].as_str().unwrap().is_empty());
+    // By code: the refusal in MariaDB's own words, without obsync's English around it.
+    assert_eq!(
+        (bad["code"].as_str(), bad["error"]["code"].as_str()),
+        (Some("connection.failed"), Some("CONNECTION_FAILED")),
+        "{bad}"
+    );
+    let cause = bad["error"]["params"]["error"].as_str().unwrap();
+    assert!(
+        cause.contains("Access denied") && !cause.contains("cannot connect"),
+        "{bad}"
+    );
 
     let ktest = api
         .post_ok(
@@ -216,6 +242,8 @@ async fn data_sources_are_tested_browsed_and_never_return_secrets() {
         )
         .await;
     assert_eq!(ktest["ok"], true, "{ktest}");
+    assert_eq!(ktest["code"], "connection.kafka", "{ktest}");
+    assert!(ktest["params"]["version"].is_string(), "{ktest}");
     assert!(
         !ktest["details"]["broker_ids"]
             .as_array()
@@ -318,6 +346,15 @@ async fn data_sources_are_tested_browsed_and_never_return_secrets() {
     assert_eq!(
         (status, body["field"].as_str()),
         (StatusCode::BAD_REQUEST, Some("kafka.version")),
+        "{body}"
+    );
+    // The broken rule by code, for the console; the English stays in `message`.
+    assert_eq!(
+        (
+            body["rule"]["code"].as_str(),
+            body["rule"]["params"]["version"].as_str()
+        ),
+        (Some("rule.kafka_version"), Some("7")),
         "{body}"
     );
     let (status, body) = api
@@ -597,11 +634,21 @@ async fn invalid_project_definitions_are_refused_naming_the_field() {
             "tag_ids",
         ),
     ];
+    // The rules the console says by code (the problem and each of `details`).
+    let rules = [
+        ("objects[0].topic", "rule.topic.bad_char"),
+        ("name", "rule.project_name.bad_char"),
+        ("objects[0].tables", "rule.pattern.chinese"),
+    ];
     for (bad, field) in cases {
         let (status, body) = api.post("/api/v1/projects", json!({"spec": bad})).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {body}");
         assert_eq!(body["code"], "INVALID_PROJECT", "{body}");
         assert_eq!(body["field"], field, "{body}");
+        if let Some((_, rule)) = rules.iter().find(|(f, _)| *f == field) {
+            assert_eq!(body["rule"]["code"], *rule, "{body}");
+            assert_eq!(body["details"][0]["rule"]["code"], *rule, "{body}");
+        }
         assert!(
             !body["advice"].as_str().unwrap_or("").is_empty() || field.ends_with("_id"),
             "{body}"
@@ -879,6 +926,16 @@ async fn a_project_goes_through_its_whole_life_and_refuses_what_its_state_does_n
         "{events}"
     );
     assert!(items.iter().any(|e| e["actor"] == "admin"), "{events}");
+    // Every event carries its code, stored when it was written, with the params its text names.
+    assert!(items.iter().all(|e| e["code"].is_string()), "{events}");
+    let coded = |code: &str| items.iter().find(|e| e["code"] == code);
+    assert!(coded("event.audit.started").is_some(), "{events}");
+    let paused = coded("event.state.checkpoint_saved").expect("the pause's state event");
+    assert_eq!(
+        (&paused["params"]["from"], &paused["params"]["to"]),
+        (&json!("running"), &json!("paused")),
+        "{paused}"
+    );
 
     let (status, _) = api
         .call(Method::DELETE, &format!("/api/v1/projects/{id}"), None)
@@ -1587,8 +1644,20 @@ async fn per_table_counts_and_the_stage_timeline_survive_pause_and_a_server_rest
     let pre = api.post_ok(&p("precheck"), json!({}), StatusCode::OK).await;
     assert_eq!(pre["passed"], true, "{pre}");
     api.post_ok(&p("start"), json!({}), StatusCode::OK).await;
+    // The position is known once the reader passed a transaction: one on a table outside
+    // the project gives it one, whatever other tests write (or not) meanwhile.
+    services.mariadb.execute(&format!(
+        "CREATE TABLE {db}.ticks (id INT PRIMARY KEY AUTO_INCREMENT)"
+    ));
     let in_incremental = wait_until(api, &p("progress"), TIMEOUT, "incremental sync", |b| {
-        b["stage"] == "incremental" && b["incremental"]["position"]["file"].is_string()
+        let incremental = b["stage"] == "incremental";
+        let positioned = incremental && b["incremental"]["position"]["file"].is_string();
+        if incremental && !positioned {
+            services
+                .mariadb
+                .execute(&format!("INSERT INTO {db}.ticks VALUES ()"));
+        }
+        positioned
     })
     .await;
     assert_eq!(counts_of(&in_incremental, &orders), [5, 0, 0, 0]);

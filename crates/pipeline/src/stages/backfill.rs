@@ -249,7 +249,9 @@ impl Backfiller {
         if done {
             tracing::info!(table = %table, chunks = job.chunk, "backfill finished");
             ctx.status
-                .add_notice(format!("the backfill of {table} is finished"));
+                .add_notice(crate::NoticeMessage::BackfillFinished {
+                    table: table.to_string(),
+                });
             self.jobs.pop_front();
         }
         Ok(())

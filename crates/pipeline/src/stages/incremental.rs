@@ -265,10 +265,11 @@ pub async fn run(
                     }
                 }
                 for (from, to) in renamed_out {
-                    ctx.status.add_notice(format!(
-                        "{from} was renamed to {to} at {}, a name outside the project's objects: its later changes are not synced",
-                        end.coord
-                    ));
+                    ctx.status.add_notice(crate::NoticeMessage::RenamedOut {
+                        from: from.to_string(),
+                        to: to.to_string(),
+                        at: end.coord.to_string(),
+                    });
                 }
                 // `database` is the table's own when the DDL names a project table.
                 defs.ddl(&database);

@@ -3,6 +3,7 @@
 //! its validation and the opened connections are the domain's ([`crate::datasources`]);
 //! these are the HTTP shapes and handlers.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -18,7 +19,7 @@ use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::extract::{Json, Path, Query};
 use super::revision::{etag, IfMatch};
 use super::{Actor, ProjectRef};
-use crate::audit::Subject;
+use crate::audit::{AuditMessage, Subject};
 pub use crate::datasources::{
     build_record, endpoint, kafka_target, DataSourceInput, KafkaInput, SaslInput, SourceInput,
     SourceTlsInput, TlsInput,
@@ -28,7 +29,7 @@ use crate::model::{
 };
 use crate::state::AppState;
 use axum::response::IntoResponse;
-use obsync_model::MessageCode;
+use obsync_model::{message_codes, MessageCode};
 
 /// How long a test connection or a browse request waits for the other side.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -133,12 +134,32 @@ pub struct KindFilter {
     pub kind: Option<DataSourceKind>,
 }
 
+message_codes! {
+    /// A connection test's summary as the console says it.
+    pub enum TestSummary {
+        /// Kafka answered: its brokers and topics, and the version the data source names.
+        Kafka = "connection.kafka" { brokers: usize, ids: String, topics: usize, version: String },
+        /// The database answered over TLS in `mode`.
+        SourceTls = "connection.source_tls" { server: String, mode: String },
+        /// The database answered without TLS, which the data source turned off.
+        SourceNoTls = "connection.source_no_tls" { server: String },
+        /// The database answered without TLS although `mode` prefers it: it offers none.
+        SourceTlsNotOffered = "connection.source_tls_not_offered" { server: String, mode: String },
+        Failed = "connection.failed" {},
+    }
+}
+
 /// The answer of a test connection.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TestResult {
     pub ok: bool,
     /// One line: what was found, e.g. `mariadb 10.11.6-MariaDB`.
     pub summary: String,
+    /// The summary as a stable code the console says in its language
+    /// (`docs/message-codes.json`, family `connection`).
+    pub code: String,
+    /// The values the code's text names, by name.
+    pub params: BTreeMap<String, String>,
     pub details: TestDetails,
     /// The failure with its whole cause chain in `message` and a fix in `advice`.
     pub error: Option<ErrorBody>,
@@ -321,8 +342,10 @@ async fn create_datasource(
 ) -> ApiResult<(StatusCode, Json<DataSource>)> {
     let mut record = build_record(&state, input, None).await?;
     record.revision = state.store.put_datasource(&record).await?;
-    let message = format!("created data source {:?}", record.name);
-    crate::audit::record(&state, &actor, Subject::DataSource(&record.id), &message).await?;
+    let message = AuditMessage::DataSourceCreated {
+        name: record.name.clone(),
+    };
+    crate::audit::record(&state, &actor, Subject::DataSource(&record.id), message).await?;
     Ok((StatusCode::CREATED, Json(view(&state, record).await?)))
 }
 
@@ -364,8 +387,10 @@ async fn update_datasource(
     let mut record = build_record(&state, input, Some(&old)).await?;
     // Compare-and-swap at the revision read above: a change made meanwhile is a 409.
     record.revision = state.store.put_datasource(&record).await?;
-    let message = format!("edited data source {:?}", record.name);
-    crate::audit::record(&state, &actor, Subject::DataSource(&id), &message).await?;
+    let message = AuditMessage::DataSourceEdited {
+        name: record.name.clone(),
+    };
+    crate::audit::record(&state, &actor, Subject::DataSource(&id), message).await?;
     Ok((etag(record.revision), Json(view(&state, record).await?)))
 }
 
@@ -400,8 +425,10 @@ async fn delete_datasource(
         .store
         .delete_datasource(&id, Some(record.revision))
         .await?;
-    let message = format!("deleted data source {:?}", record.name);
-    crate::audit::record(&state, &actor, Subject::DataSource(&id), &message).await?;
+    let message = AuditMessage::DataSourceDeleted {
+        name: record.name.clone(),
+    };
+    crate::audit::record(&state, &actor, Subject::DataSource(&id), message).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -431,7 +458,36 @@ async fn test_saved(
     Ok(Json(test(&state, &record).await?))
 }
 
+impl TestResult {
+    fn ok(summary: TestSummary, english: String, details: TestDetails) -> TestResult {
+        TestResult {
+            ok: true,
+            summary: english,
+            code: summary.code().into(),
+            params: summary.params(),
+            details,
+            error: None,
+        }
+    }
+}
+
+/// A failed test: the whole chain in `message`, the innermost cause (the words of the
+/// server or library that refused) in the code's `error`.
 fn failed(error: &(dyn std::error::Error + 'static), advice: &str) -> TestResult {
+    failed_as(
+        error,
+        ErrorCode::ConnectionFailed {
+            error: crate::runtime::root_cause(error),
+        },
+        advice,
+    )
+}
+
+fn failed_as(
+    error: &(dyn std::error::Error + 'static),
+    code: ErrorCode,
+    advice: &str,
+) -> TestResult {
     let info = crate::model::ErrorInfo::from_error(error);
     let mut message = info.message;
     for cause in &info.chain {
@@ -440,12 +496,12 @@ fn failed(error: &(dyn std::error::Error + 'static), advice: &str) -> TestResult
             message.push_str(cause);
         }
     }
-    let code = ErrorCode::ConnectionFailed {
-        error: message.clone(),
-    };
+    let summary = TestSummary::Failed {};
     TestResult {
         ok: false,
         summary: "connection failed".into(),
+        code: summary.code().into(),
+        params: summary.params(),
         details: TestDetails::default(),
         error: Some(ErrorBody {
             code: code.code().into(),
@@ -454,6 +510,7 @@ fn failed(error: &(dyn std::error::Error + 'static), advice: &str) -> TestResult
             advice: advice.into(),
             field: None,
             details: vec![],
+            rule: None,
         }),
     }
 }
@@ -464,8 +521,11 @@ async fn test(state: &AppState, ds: &DataSourceRecord) -> ApiResult<TestResult> 
         let admin = match obsync_kafka::KafkaAdmin::with_timeout(&target, PROBE_TIMEOUT) {
             Ok(a) => a,
             Err(e) => {
-                return Ok(failed(
+                return Ok(failed_as(
                     &e,
+                    ErrorCode::KafkaConnectionFailed {
+                        error: crate::runtime::root_cause(&e),
+                    },
                     "check bootstrap_servers and the security settings",
                 ))
             }
@@ -473,24 +533,37 @@ async fn test(state: &AppState, ds: &DataSourceRecord) -> ApiResult<TestResult> 
         return Ok(match admin.cluster().await {
             Ok(cluster) => {
                 let ids: Vec<i32> = cluster.brokers.iter().map(|b| b.id).collect();
-                TestResult {
-                    ok: true,
-                    summary: format!(
-                        "{} broker(s), ids {ids:?}, {} topic(s); Kafka {} as configured",
-                        ids.len(),
-                        cluster.topic_count,
-                        kafka.version.as_str()
-                    ),
-                    details: TestDetails {
+                let summary = TestSummary::Kafka {
+                    brokers: ids.len(),
+                    ids: ids
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    topics: cluster.topic_count,
+                    version: kafka.version.as_str().to_string(),
+                };
+                let english = format!(
+                    "{} broker(s), ids {ids:?}, {} topic(s); Kafka {} as configured",
+                    ids.len(),
+                    cluster.topic_count,
+                    kafka.version.as_str()
+                );
+                TestResult::ok(
+                    summary,
+                    english,
+                    TestDetails {
                         version: Some(kafka.version.to_string()),
                         flavor: Some("kafka".into()),
                         broker_ids: ids,
                     },
-                    error: None,
-                }
+                )
             }
-            Err(e) => failed(
+            Err(e) => failed_as(
                 &e,
+                ErrorCode::KafkaConnectionFailed {
+                    error: crate::runtime::root_cause(&e),
+                },
                 "check that the brokers run and that bootstrap_servers, SASL and TLS match the cluster",
             ),
         });
@@ -506,25 +579,45 @@ async fn test(state: &AppState, ds: &DataSourceRecord) -> ApiResult<TestResult> 
     .await;
     let mode = endpoint.tls.mode;
     Ok(match probe {
-        Ok(Ok((info, encrypted))) => TestResult {
-            ok: true,
-            summary: match (encrypted, mode) {
-                (true, _) => format!("{info}; TLS ({mode})"),
-                (false, TlsMode::Disabled) => format!("{info}; no TLS (disabled)"),
-                (false, _) => format!("{info}; no TLS: the server offers none ({mode})"),
-            },
-            details: TestDetails {
-                version: Some(info.version.clone()),
-                flavor: Some(info.flavor.to_string()),
-                broker_ids: vec![],
-            },
-            error: None,
-        },
+        Ok(Ok((info, encrypted))) => {
+            let (server, tls) = (info.to_string(), mode.to_string());
+            let (summary, english) = match (encrypted, mode) {
+                (true, _) => (
+                    TestSummary::SourceTls {
+                        server: server.clone(),
+                        mode: tls,
+                    },
+                    format!("{info}; TLS ({mode})"),
+                ),
+                (false, TlsMode::Disabled) => (
+                    TestSummary::SourceNoTls {
+                        server: server.clone(),
+                    },
+                    format!("{info}; no TLS (disabled)"),
+                ),
+                (false, _) => (
+                    TestSummary::SourceTlsNotOffered {
+                        server: server.clone(),
+                        mode: tls,
+                    },
+                    format!("{info}; no TLS: the server offers none ({mode})"),
+                ),
+            };
+            TestResult::ok(
+                summary,
+                english,
+                TestDetails {
+                    version: Some(info.version.clone()),
+                    flavor: Some(info.flavor.to_string()),
+                    broker_ids: vec![],
+                },
+            )
+        }
         Ok(Err(e)) => failed(
             &e,
             "check host, port, user and password, and that the server runs",
         ),
-        Err(_) => failed(
+        Err(_) => failed_as(
             &std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 format!(
@@ -533,6 +626,10 @@ async fn test(state: &AppState, ds: &DataSourceRecord) -> ApiResult<TestResult> 
                     PROBE_TIMEOUT.as_secs()
                 ),
             ),
+            ErrorCode::ConnectionTimedOut {
+                address: endpoint.address(),
+                seconds: PROBE_TIMEOUT.as_secs(),
+            },
             "check host and port, and that a firewall lets the server through",
         ),
     })

@@ -62,8 +62,12 @@ message_codes! {
         /// A data source a probe, browse or preview needed could not be read: the cause.
         SourceUnavailable = "SOURCE_UNAVAILABLE" { error: String },
         DataSourceInUse = "DATASOURCE_IN_USE" { projects: String },
-        /// A data source's connection test failed: the cause.
+        /// A database's connection test failed: the innermost cause.
         ConnectionFailed = "CONNECTION_FAILED" { error: String },
+        /// A Kafka data source's connection test failed: the innermost cause.
+        KafkaConnectionFailed = "KAFKA_CONNECTION_FAILED" { error: String },
+        /// A connection test had no answer in time.
+        ConnectionTimedOut = "CONNECTION_TIMED_OUT" { address: String, seconds: u64 },
         /// A row the chosen format cannot represent: the format's reason.
         Unrepresentable = "UNREPRESENTABLE" { error: String },
         /// An object change that changes nothing.
@@ -95,6 +99,29 @@ pub struct ErrorBody {
     /// Further problems of the same request (validation reports all of them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<FieldProblem>,
+    /// For the `INVALID_*` codes: the broken rule as a code with its parameters
+    /// (`docs/message-codes.json`, family `rules`), which the console says in place of
+    /// `message`; absent when the rule has no code yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RuleText>,
+}
+
+/// A broken rule as a code with the values its text names.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct RuleText {
+    /// e.g. `rule.topic.too_long`.
+    pub code: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+}
+
+impl From<obsync_model::Coded> for RuleText {
+    fn from(c: obsync_model::Coded) -> RuleText {
+        RuleText {
+            code: c.code,
+            params: c.params,
+        }
+    }
 }
 
 /// One more problem of a request.
@@ -103,6 +130,9 @@ pub struct FieldProblem {
     pub field: String,
     pub message: String,
     pub advice: String,
+    /// `message` as a rule's code, when it has one (see [`ErrorBody::rule`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RuleText>,
 }
 
 /// An error answer.
@@ -133,6 +163,7 @@ impl ApiError {
                 advice: advice.into(),
                 field: None,
                 details: Vec::new(),
+                rule: None,
             }),
             retry_after: None,
         }
@@ -275,8 +306,10 @@ impl From<Error> for ApiError {
                     Rule::DataSource => (StatusCode::BAD_REQUEST, ErrorCode::InvalidDataSource {}),
                     Rule::Project => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidProject {}),
                 };
-                ApiError::new(status, code, invalid.message, invalid.advice)
-                    .with_field(invalid.field)
+                let mut err = ApiError::new(status, code, invalid.message, invalid.advice)
+                    .with_field(invalid.field);
+                err.body.rule = invalid.coded.map(RuleText::from);
+                err
             }
             Error::InvalidProject(problems) => {
                 let first = problems.first().cloned();
@@ -286,6 +319,7 @@ impl From<Error> for ApiError {
                     message,
                     first.as_ref().map(|p| p.fix.clone()).unwrap_or_default(),
                 );
+                err.body.rule = first.as_ref().and_then(|p| p.code.clone()).map(RuleText::from);
                 err.body.field = first.map(|p| p.field);
                 err.body.details = problems
                     .into_iter()
@@ -293,6 +327,7 @@ impl From<Error> for ApiError {
                         field: p.field,
                         message: p.message,
                         advice: p.fix,
+                        rule: p.code.map(RuleText::from),
                     })
                     .collect();
                 err

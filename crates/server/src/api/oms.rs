@@ -458,7 +458,9 @@ async fn create_kafka(state: &AppState, actor: &Actor, body: &Value) -> ApiResul
         state,
         actor,
         crate::audit::Subject::DataSource(&record.id),
-        &format!("created data source {:?} (OMS shim)", record.name),
+        crate::audit::AuditMessage::DataSourceCreatedByOms {
+            name: record.name.clone(),
+        },
     )
     .await?;
     Ok(Reply::data(json!({"id": record.id})))

@@ -32,7 +32,8 @@ pub struct Progress {
     pub schema: SchemaProgress,
     pub full: FullProgress,
     pub incremental: IncrementalProgress,
-    pub notices: Vec<String>,
+    /// The run's notices, oldest first (the event log keeps them too).
+    pub notices: Vec<NoticeView>,
     /// A problem the running project is riding out (Kafka or the source unreachable,
     /// retried); absent once it works again.
     pub warning: Option<WarningView>,
@@ -70,6 +71,15 @@ pub struct BackfillView {
     pub finished_at: Option<String>,
 }
 
+/// A notice of the running project: its English, and the same as a code with params
+/// (`docs/message-codes.json`, family `events`) the console says in its language.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NoticeView {
+    pub message: String,
+    pub code: String,
+    pub params: std::collections::BTreeMap<String, String>,
+}
+
 /// What Kafka acknowledged for one table. Changes are saved with the checkpoint, so a
 /// run that resumes from it (after a pause, a restart, even `kill -9`) counts the
 /// re-sent tail once, though Kafka may then hold it twice.
@@ -77,7 +87,8 @@ pub struct BackfillView {
 pub struct TableCounts {
     /// `database.table`.
     pub table: String,
-    /// Rows delivered by full sync.
+    /// Rows delivered by full sync and by backfills (of a table added with backfill, or
+    /// re-synced).
     pub snapshot_rows: u64,
     /// Rows inserted at the source and delivered by incremental sync.
     pub inserts: u64,
@@ -210,7 +221,16 @@ pub async fn of(state: &AppState, record: ProjectRecord) -> Progress {
                 message: w.message,
                 since: rfc3339(w.since).unwrap_or_default(),
             }),
-        notices: live.map(|s| s.notices).unwrap_or_default(),
+        notices: live
+            .map(|s| s.notices)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| NoticeView {
+                message: n.message,
+                code: n.coded.code,
+                params: n.coded.params,
+            })
+            .collect(),
         tables: counts,
         timeline,
         backfills: backfills(saved.as_ref(), record.state == ProjectState::Running),
@@ -273,6 +293,13 @@ fn counts(
         out.entry(table)
             .or_insert_with(|| entry(table))
             .snapshot_rows = p.rows_done;
+    }
+    // A backfill's rows are snapshot rows of their table too (sent as such), as far as
+    // Kafka acknowledged them (the saved chunks).
+    for (table, b) in saved.into_iter().flat_map(|s| &s.backfills) {
+        out.entry(table)
+            .or_insert_with(|| entry(table))
+            .snapshot_rows += b.rows;
     }
     for (table, c) in changes.into_iter().flatten() {
         let t = out.entry(table).or_insert_with(|| entry(table));

@@ -468,19 +468,10 @@ async fn events(
 ) -> ApiResult<Json<EventList>> {
     service::get(&state, &id).await?;
     let paging = Paging::new(page.page, page.page_size)?;
-    let (mut items, total) = state
+    let (items, total) = state
         .store
         .list_events(&id, paging.offset(), paging.size)
         .await?;
-    for event in items
-        .iter_mut()
-        .filter(|e| e.kind == crate::model::EventKind::State)
-    {
-        if let Some(coded) = crate::transition::StateMessage::of_stored(&event.message) {
-            event.code = Some(coded.code);
-            event.params = coded.params;
-        }
-    }
     Ok(Json(EventList { items, total }))
 }
 

@@ -16,13 +16,14 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::extract::{Json, Path};
 use super::guard::ClientIp;
-use crate::audit::Subject;
+use crate::audit::{AuditMessage, Subject};
 use crate::auth::{self, Actor};
 use crate::login::{Failure, MAX_PASSWORD_BYTES, MAX_USERNAME_CHARS};
 use crate::model::{new_id, now_rfc3339, EventKind, TokenRecord};
 use crate::roles::Role;
 use crate::state::AppState;
 use crate::store::AuditEntry;
+use obsync_model::MessageCode;
 
 /// Days an API token lasts when its creation names no expiry.
 pub const DEFAULT_TOKEN_DAYS: u32 = 90;
@@ -135,19 +136,23 @@ async fn note_failure(state: &AppState, username: &str, client: Option<IpAddr>, 
     let known = matches!(state.store.get_user(username).await, Ok(Some(_)));
     let who = if known { username } else { "(unknown user)" };
     let client_text = client.map(|c| c.to_string());
-    let message = match failure.delay {
-        Some(delay) => format!(
-            "failed login of {who} ({} in a row): further tries from this address wait {} s",
-            failure.failures,
-            delay.as_secs()
-        ),
-        None => format!("failed login of {who}"),
+    let user = who.to_string();
+    let message = match (failure.delay, suppressed) {
+        (Some(delay), 0) => AuditMessage::LoginFailedWait {
+            user,
+            failures: failure.failures,
+            seconds: delay.as_secs(),
+        },
+        (Some(delay), suppressed) => AuditMessage::LoginFailedWaitMore {
+            user,
+            failures: failure.failures,
+            seconds: delay.as_secs(),
+            suppressed,
+        },
+        (None, 0) => AuditMessage::LoginFailed { user },
+        (None, suppressed) => AuditMessage::LoginFailedMore { user, suppressed },
     };
-    let message = if suppressed > 0 {
-        format!("{message} ({suppressed} earlier failed logins not recorded one by one)")
-    } else {
-        message
-    };
+    let (coded, message) = (message.coded(), message.english());
     tracing::warn!(client = client_text.as_deref().unwrap_or("-"), "{message}");
     let entry = AuditEntry {
         subject: "login",
@@ -156,6 +161,7 @@ async fn note_failure(state: &AppState, username: &str, client: Option<IpAddr>, 
         actor: who,
         client: client_text.as_deref(),
         message: &message,
+        coded: &coded,
     };
     if let Err(e) = state.store.add_audit(&entry).await {
         tracing::error!(error = %obsync_model::ErrorChain(&e), "cannot record a failed login");
@@ -259,7 +265,7 @@ async fn change_password(
         &state,
         &actor,
         Subject::User(&actor.username),
-        "changed the own password (other sessions ended)",
+        AuditMessage::PasswordChanged {},
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -397,12 +403,12 @@ async fn create_token(
         last_used_unix: None,
     };
     state.store.put_token(&record).await?;
-    let message = format!(
-        "created API token {:?} ({}, {days} days)",
-        record.name,
-        role.as_str()
-    );
-    crate::audit::record(&state, &actor, Subject::Token(&record.id), &message).await?;
+    let message = AuditMessage::TokenCreated {
+        name: record.name.clone(),
+        role: role.as_str().into(),
+        days: days.into(),
+    };
+    crate::audit::record(&state, &actor, Subject::Token(&record.id), message).await?;
     Ok((StatusCode::CREATED, Json(token_view(record, Some(token)))))
 }
 
@@ -416,7 +422,13 @@ async fn delete_token(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     if state.store.delete_token(&actor.username, &id).await? {
-        crate::audit::record(&state, &actor, Subject::Token(&id), "deleted the API token").await?;
+        crate::audit::record(
+            &state,
+            &actor,
+            Subject::Token(&id),
+            AuditMessage::TokenDeleted {},
+        )
+        .await?;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("API token", &id))

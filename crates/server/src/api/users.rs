@@ -13,7 +13,7 @@ use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::extract::{Json, Path, Query};
 use super::projects::{EventList, PageQuery};
 use super::{Actor, Paging};
-use crate::audit::Subject;
+use crate::audit::{AuditMessage, Subject};
 use crate::auth;
 use crate::login::{MAX_USERNAME_CHARS, USERNAME_PUNCTUATION};
 use crate::roles::Role;
@@ -149,12 +149,11 @@ async fn create_user(
     if !created {
         return Err(user_exists(&input.username));
     }
-    let message = format!(
-        "created user {:?} ({})",
-        input.username,
-        input.role.as_str()
-    );
-    crate::audit::record(&state, &actor, Subject::User(&input.username), &message).await?;
+    let message = AuditMessage::UserCreated {
+        user: input.username.clone(),
+        role: input.role.as_str().into(),
+    };
+    crate::audit::record(&state, &actor, Subject::User(&input.username), message).await?;
     let user = state
         .store
         .get_user(&input.username)
@@ -192,8 +191,11 @@ async fn update_user(
         UserChange::NoSuchUser => return Err(ApiError::not_found("user", &username)),
         UserChange::LastAdmin => return Err(last_admin(&username)),
     }
-    let message = format!("set the role of {username:?} to {}", input.role.as_str());
-    crate::audit::record(&state, &actor, Subject::User(&username), &message).await?;
+    let message = AuditMessage::UserRoleSet {
+        user: username.clone(),
+        role: input.role.as_str().into(),
+    };
+    crate::audit::record(&state, &actor, Subject::User(&username), message).await?;
     let user = state
         .store
         .get_user(&username)
@@ -216,8 +218,10 @@ async fn delete_user(
         UserChange::NoSuchUser => return Err(ApiError::not_found("user", &username)),
         UserChange::LastAdmin => return Err(last_admin(&username)),
     }
-    let message = format!("deleted user {username:?} with their sessions and tokens");
-    crate::audit::record(&state, &actor, Subject::User(&username), &message).await?;
+    let message = AuditMessage::UserDeleted {
+        user: username.clone(),
+    };
+    crate::audit::record(&state, &actor, Subject::User(&username), message).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Extension;
+use obsync_model::MessageCode;
 use obsync_pipeline::verify::{Comparison, Keys, VerifyReport};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -34,6 +35,10 @@ pub struct Verify {
     pub rows_checked: u64,
     /// What the run is doing now.
     pub activity: Option<String>,
+    /// The same as a code (`docs/message-codes.json`, family `events`) with its params.
+    pub activity_code: Option<String>,
+    #[serde(default)]
+    pub activity_params: std::collections::BTreeMap<String, String>,
     /// Finished: no differences and no `storeDataSequence` going back.
     pub clean: Option<bool>,
     /// Finished: per table.
@@ -99,6 +104,8 @@ fn view(run: Option<VerifyRun>) -> Verify {
             records_read: 0,
             rows_checked: 0,
             activity: None,
+            activity_code: None,
+            activity_params: Default::default(),
             clean: None,
             tables: vec![],
             topics: vec![],
@@ -118,7 +125,9 @@ fn view(run: Option<VerifyRun>) -> Verify {
         finished_at: run.finished_at,
         records_read: run.records_read,
         rows_checked: run.rows_checked,
-        activity: run.activity,
+        activity: run.activity.as_ref().map(|a| a.english()),
+        activity_code: run.activity.as_ref().map(|a| a.code().to_string()),
+        activity_params: run.activity.map(|a| a.params()).unwrap_or_default(),
         clean: report.map(VerifyReport::is_clean),
         tables: report
             .map(|r| {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use obsync_model::Coded;
 
 use super::{
     AuditEntry, DataSourceStore, EventStore, MetricStore, NewUser, ProjectStore, Result,
@@ -382,6 +383,7 @@ impl EventStore for MemoryStore {
         kind: EventKind,
         actor: &str,
         message: &str,
+        coded: &Coded,
         chain: &[String],
     ) -> Result<()> {
         let event = Event {
@@ -394,8 +396,8 @@ impl EventStore for MemoryStore {
             client: None,
             message: message.into(),
             chain: chain.to_vec(),
-            code: None,
-            params: Default::default(),
+            code: Some(coded.code.clone()),
+            params: coded.params.clone(),
         };
         self.with(|r| r.push_event(event));
         Ok(())
@@ -427,8 +429,8 @@ impl EventStore for MemoryStore {
             client: entry.client.map(str::to_string),
             message: entry.message.into(),
             chain: Vec::new(),
-            code: None,
-            params: Default::default(),
+            code: Some(entry.coded.code.clone()),
+            params: entry.coded.params.clone(),
         };
         self.with(|r| r.push_event(event));
         Ok(())
@@ -557,8 +559,12 @@ mod contract {
 
     async fn events(store: &dyn Store) {
         for message in ["one", "two", "three"] {
+            let coded = Coded {
+                code: format!("event.test.{message}"),
+                params: [("n".to_string(), message.to_string())].into(),
+            };
             store
-                .add_event("np_1", EventKind::Notice, "system", message, &[])
+                .add_event("np_1", EventKind::Notice, "system", message, &coded, &[])
                 .await
                 .unwrap();
         }
@@ -570,13 +576,21 @@ mod contract {
                 actor: "a",
                 client: None,
                 message: "created",
+                coded: &Coded {
+                    code: "event.test.created".into(),
+                    params: Default::default(),
+                },
             })
             .await
             .unwrap();
         let (page, total) = store.list_events("np_1", 1, 1).await.unwrap();
         assert_eq!((page[0].message.as_str(), total), ("two", 3));
+        // The code and params stored with the event come back with it.
+        assert_eq!(page[0].code.as_deref(), Some("event.test.two"));
+        assert_eq!(page[0].params["n"], "two");
         let (audit, total) = store.list_audit(0, 10).await.unwrap();
         assert_eq!((audit[0].message.as_str(), total), ("created", 1));
+        assert_eq!(audit[0].code.as_deref(), Some("event.test.created"));
         let (_, total) = store.list_events("np_1", u64::MAX, u64::MAX).await.unwrap();
         assert_eq!(total, 3);
     }

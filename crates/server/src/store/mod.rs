@@ -22,6 +22,7 @@ use crate::roles::Role;
 // trait with native async methods cannot be made into an object. Boxing each call's
 // future costs nanoseconds against a store call's microseconds to milliseconds.
 use async_trait::async_trait;
+use obsync_model::Coded;
 
 /// A user to create.
 #[derive(Debug, Clone, Copy)]
@@ -62,7 +63,10 @@ pub struct AuditEntry<'a> {
     /// [`crate::auth::Actor::who`].
     pub actor: &'a str,
     pub client: Option<&'a str>,
+    /// The English text.
     pub message: &'a str,
+    /// The same as a code with its parameters, for the console.
+    pub coded: &'a Coded,
 }
 
 /// A store operation that failed.
@@ -213,6 +217,7 @@ pub trait EventStore: Send + Sync {
         kind: EventKind,
         actor: &str,
         message: &str,
+        coded: &Coded,
         chain: &[String],
     ) -> Result<()>;
     /// Newest first, with the total count.

@@ -397,6 +397,10 @@ struct ErrorV1 {
     message: String,
     #[serde(default)]
     chain: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    params: BTreeMap<String, String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -525,6 +529,8 @@ impl ProjectV1 {
             last_error: p.last_error.as_ref().map(|e| ErrorV1 {
                 message: e.message.clone(),
                 chain: e.chain.clone(),
+                code: e.code.clone(),
+                params: e.params.clone(),
             }),
             precheck: p.precheck.as_ref().map(|c| PrecheckV1 {
                 passed: c.passed,
@@ -610,6 +616,8 @@ impl ProjectV1 {
             last_error: self.last_error.map(|e| ErrorInfo {
                 message: e.message,
                 chain: e.chain,
+                code: e.code,
+                params: e.params,
             }),
             precheck,
             acked_messages: self.acked_messages,

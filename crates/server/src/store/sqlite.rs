@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use obsync_model::Coded;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
@@ -75,6 +76,12 @@ fn migrations() -> Migrations<'static> {
          ALTER TABLE projects ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
          ALTER TABLE projects ADD COLUMN format INTEGER NOT NULL DEFAULT 1;",
         ),
+        // Each event's message as a code with its parameters (the console says it in
+        // the user's language). Earlier rows have none and show their English.
+        M::up(
+            "ALTER TABLE events ADD COLUMN code TEXT;
+         ALTER TABLE events ADD COLUMN params TEXT NOT NULL DEFAULT '{}';",
+        ),
     ])
 }
 
@@ -96,9 +103,12 @@ type EventRow = (
     Option<String>,
     String,
     String,
+    Option<String>,
+    String,
 );
 
-const EVENT_COLUMNS: &str = "id, at, kind, subject, project_id, actor, client, message, chain";
+const EVENT_COLUMNS: &str =
+    "id, at, kind, subject, project_id, actor, client, message, chain, code, params";
 
 fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
     Ok((
@@ -111,11 +121,13 @@ fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
         r.get(6)?,
         r.get(7)?,
         r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
     ))
 }
 
 fn event_of(row: EventRow) -> Result<Event> {
-    let (id, at, kind, subject, subject_id, actor, client, message, chain) = row;
+    let (id, at, kind, subject, subject_id, actor, client, message, chain, code, params) = row;
     Ok(Event {
         id,
         at,
@@ -126,8 +138,8 @@ fn event_of(row: EventRow) -> Result<Event> {
         client,
         message,
         chain: serde_json::from_str(&chain)?,
-        code: None,
-        params: Default::default(),
+        code,
+        params: serde_json::from_str(&params)?,
     })
 }
 
@@ -732,23 +744,31 @@ impl EventStore for SqliteStore {
         kind: EventKind,
         actor: &str,
         message: &str,
+        coded: &Coded,
         chain: &[String],
     ) -> Result<()> {
         let kind = serde_json::to_value(kind)?;
         let chain = serde_json::to_string(chain)?;
-        let (project_id, actor, message) =
-            (project_id.to_owned(), actor.to_owned(), message.to_owned());
+        let params = serde_json::to_string(&coded.params)?;
+        let (project_id, actor, message, code) = (
+            project_id.to_owned(),
+            actor.to_owned(),
+            message.to_owned(),
+            coded.code.clone(),
+        );
         self.with(move |c| {
             c.execute(
-                "INSERT INTO events (project_id, at, kind, actor, message, chain)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO events (project_id, at, kind, actor, message, chain, code, params)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     project_id,
                     now_rfc3339(),
                     kind.as_str().unwrap_or("state"),
                     actor,
                     message,
-                    chain
+                    chain,
+                    code,
+                    params
                 ],
             )?;
             Ok(())
@@ -792,10 +812,15 @@ impl EventStore for SqliteStore {
             entry.subject.to_owned(),
         );
         let client = entry.client.map(str::to_owned);
+        let (code, params) = (
+            entry.coded.code.clone(),
+            serde_json::to_string(&entry.coded.params)?,
+        );
         self.with(move |c| {
             c.execute(
-                "INSERT INTO events (project_id, at, kind, actor, message, chain, subject, client)
-                 VALUES (?1, ?2, ?3, ?4, ?5, '[]', ?6, ?7)",
+                "INSERT INTO events (project_id, at, kind, actor, message, chain, subject, client,
+                                     code, params)
+                 VALUES (?1, ?2, ?3, ?4, ?5, '[]', ?6, ?7, ?8, ?9)",
                 params![
                     subject_id,
                     now_rfc3339(),
@@ -803,7 +828,9 @@ impl EventStore for SqliteStore {
                     actor,
                     message,
                     subject,
-                    client
+                    client,
+                    code,
+                    params
                 ],
             )?;
             Ok(())
@@ -954,6 +981,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_event_written_before_codes_reads_back_with_its_text_and_no_code() {
+        let dir = scratch("migrate-events");
+        {
+            let mut conn = Connection::open(dir.join(DB_FILE)).unwrap();
+            migrations().to_version(&mut conn, 3).unwrap();
+            conn.execute_batch(
+                "INSERT INTO events (project_id, at, kind, actor, message, chain)
+                 VALUES ('np_1', '2026-01-01T00:00:00Z', 'notice', 'system', 'old text', '[]');",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&dir).unwrap();
+        let (events, _) = store.list_events("np_1", 0, 10).await.unwrap();
+        assert_eq!(events[0].message, "old text");
+        assert_eq!(
+            (events[0].code.as_deref(), events[0].params.len()),
+            (None, 0)
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
     async fn a_token_of_the_first_version_expires_90_days_after_its_creation() {
         let dir = scratch("migrate");
         {
@@ -992,7 +1041,14 @@ mod tests {
                 .await
                 .unwrap();
             store
-                .add_event("np_1", EventKind::Audit, "admin", "created", &[])
+                .add_event(
+                    "np_1",
+                    EventKind::Audit,
+                    "admin",
+                    "created",
+                    &Coded::default(),
+                    &[],
+                )
                 .await
                 .unwrap();
         }
