@@ -37,6 +37,12 @@ message_codes! {
         Failed = "event.error.failed" { error: String },
         /// Notices came faster than the event log recorded them.
         NoticesMissed = "event.notice.missed" { count: u64 },
+        /// Cluster mode: the project's bucket went to another server, which runs it now;
+        /// this server saved the checkpoint first.
+        HandedOver = "event.notice.cluster_handed_over" { node: String, bucket: u32, cluster: String },
+        /// Cluster mode: this server lost the bucket without knowing (paused, cut off)
+        /// and was fenced: it moved no checkpoint.
+        Fenced = "event.notice.cluster_fenced" { node: String, bucket: u32, cluster: String },
     }
 }
 
@@ -237,11 +243,12 @@ pub fn start(state: &AppState, id: &str, settings: Settings) {
             if !cluster.still_owns(&id) {
                 // The bucket went to another server, which records this project's runs
                 // now: only this server's own event log says what happened here.
-                let note = crate::cluster::handed_over_note(&cluster, &id, outcome.as_ref().err());
+                let (note, coded) =
+                    crate::cluster::handed_over_note(&cluster, &id, outcome.as_ref().err());
                 tracing::warn!(project = %id, "{note}");
                 if let Err(e) = state
                     .store
-                    .add_event(&id, EventKind::Notice, "system", &note, &[])
+                    .add_event(&id, EventKind::Notice, "system", &note, &coded, &[])
                     .await
                 {
                     tracing::warn!(project = %id, error = %obsync_model::ErrorChain(&e), "cannot record an event");

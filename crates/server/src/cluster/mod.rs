@@ -292,9 +292,29 @@ pub fn handed_over_note(
     cluster: &Cluster,
     id: &str,
     error: Option<&obsync_pipeline::RunError>,
-) -> String {
+) -> (String, obsync_model::Coded) {
+    use obsync_model::MessageCode;
     let n = cluster.bucket_of(id);
     let fenced = cluster.fenced_lock().contains(&n) || error.is_some_and(was_fenced);
+    let (node, bucket, name) = (
+        cluster.node.to_string(),
+        n as u32,
+        cluster.name.as_str().to_string(),
+    );
+    let coded = if fenced {
+        crate::runtime::RunMessage::Fenced {
+            node,
+            bucket,
+            cluster: name,
+        }
+    } else {
+        crate::runtime::RunMessage::HandedOver {
+            node,
+            bucket,
+            cluster: name,
+        }
+    }
+    .coded();
     let why = if fenced {
         format!(
             "this server was fenced: the bucket's new owner took over its checkpoint producer obsync.{}.bucket.{n}, so no checkpoint was moved from here",
@@ -306,11 +326,12 @@ pub fn handed_over_note(
     let ended = error.map_or(String::new(), |e| {
         format!(" (the run ended with: {})", obsync_model::ErrorChain(e))
     });
-    format!(
+    let text = format!(
         "stopped on node {}: bucket {n} of cluster {} belongs to another server now; {why}. The new owner resumes the project from its last checkpoint{ended}",
         cluster.node,
         cluster.name.as_str()
-    )
+    );
+    (text, coded)
 }
 
 /// Whether `error` came from a checkpoint write refused because a newer owner fenced
