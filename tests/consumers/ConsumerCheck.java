@@ -1,7 +1,7 @@
 // Decodes obsync's Kafka records with real consumer libraries and prints what they
 // decoded, one JSON object per line, for the Rust end-to-end tests to compare with the
-// source tables (crates/obsync/tests/e2e_debezium.rs). Runs from source, one JVM for
-// every job:
+// source tables (crates/obsync/tests/e2e_debezium.rs, e2e_flink_formats.rs, e2e_avro.rs).
+// Runs from source, one JVM for every job:
 //
 //   java -cp '<libs>/*' ConsumerCheck.java <jobs.json>
 //
@@ -17,7 +17,25 @@
 //                         value and the key-change headers. Prints {"op", "key",
 //                         "before", "after", "headers", "newkey"/"oldkey", "schema"
 //                         (field -> "type name params", first record of each table)}.
-//   maxwell-json, canal-json: to be added next to debezium-json (same column lists).
+//   maxwell-json          Flink's MaxwellJsonDeserializationSchema, the same columns
+//                         and lines as debezium-json (TimestampFormat SQL).
+//   canal-json            Flink's CanalJsonDeserializationSchema, likewise.
+//   avro                  Apache Avro's GenericDatumReader the way Confluent's and
+//                         Apicurio's deserializers read: the 5-byte header (magic 0,
+//                         big-endian schema id) stripped, the writer's schema fetched by
+//                         id from the job's "registry" (Confluent-compatible API,
+//                         GET /schemas/ids/{id}). Prints {"key_schema", "value_schema",
+//                         "key", "value"} (records as objects; decimals, dates and
+//                         timestamps through Avro's logical-type conversions as text,
+//                         bytes as Base64, time-micros as a number: LocalTime cannot hold
+//                         MySQL's ±838 hours), and on the first record of each value
+//                         schema "defaults": the Value record's non-null field defaults.
+//
+// Flink's column types: SMALLINT, INT, BIGINT, FLOAT, DOUBLE, BOOLEAN, BYTES, STRING,
+// DECIMAL(p,s), TIMESTAMP(p), TIMESTAMP_LTZ(6).
+//
+// Avro and Kafka Connect share one Jackson (Flink's is shaded): Maven picks one version
+// for both, which each works with.
 //
 // Values are printed in one neutral text whatever the library returned: integers and
 // booleans as Java prints them, FLOAT/DOUBLE by Float/Double.toString, decimals by
@@ -31,11 +49,17 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.File;
 import java.math.BigDecimal;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -43,17 +67,30 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import org.apache.avro.Conversions;
+import org.apache.avro.JsonProperties;
+import org.apache.avro.data.TimeConversions;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericDatumReader;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.DecoderFactory;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.java.typeutils.GenericTypeInfo;
 import org.apache.flink.formats.common.TimestampFormat;
+import org.apache.flink.formats.json.canal.CanalJsonDeserializationSchema;
 import org.apache.flink.formats.json.debezium.DebeziumJsonDeserializationSchema;
+import org.apache.flink.formats.json.maxwell.MaxwellJsonDeserializationSchema;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.table.api.DataTypes;
+import org.apache.flink.table.data.DecimalData;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.types.DataType;
+import org.apache.flink.table.types.logical.DecimalType;
 import org.apache.flink.table.types.logical.LogicalType;
 import org.apache.flink.table.types.logical.RowType;
+import org.apache.flink.table.types.logical.TimestampType;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.SimpleUserCodeClassLoader;
 import org.apache.flink.util.UserCodeClassLoader;
@@ -108,7 +145,11 @@ public class ConsumerCheck {
         String mode = job.get("mode").asText();
         switch (mode) {
             case "debezium-json":
-                return new FlinkDebezium(job);
+            case "maxwell-json":
+            case "canal-json":
+                return new FlinkChangelog(job);
+            case "avro":
+                return new AvroRegistry(job);
             case "connect-json":
                 return new ConnectJson();
             default:
@@ -165,20 +206,26 @@ public class ConsumerCheck {
         return s.toString();
     }
 
+    static byte[] bytes(ByteBuffer b) {
+        byte[] out = new byte[b.remaining()];
+        b.duplicate().get(out);
+        return out;
+    }
+
     static String instant(Instant i) {
         return i.getEpochSecond() + "." + String.format("%06d", i.getNano() / 1000);
     }
 
     // ---------------------------------------------------------------------------------
-    // Flink debezium-json
+    // Flink debezium-json, maxwell-json, canal-json
     // ---------------------------------------------------------------------------------
 
-    static final class FlinkDebezium implements Decoder {
-        final DebeziumJsonDeserializationSchema schema;
+    static final class FlinkChangelog implements Decoder {
+        final DeserializationSchema<RowData> schema;
         final List<String> names = new ArrayList<>();
         final List<LogicalType> types = new ArrayList<>();
 
-        FlinkDebezium(JsonNode job) throws Exception {
+        FlinkChangelog(JsonNode job) throws Exception {
             List<DataTypes.Field> fields = new ArrayList<>();
             for (JsonNode c : job.get("columns")) {
                 DataType t = flinkType(c.get("type").asText());
@@ -187,13 +234,31 @@ public class ConsumerCheck {
                 fields.add(DataTypes.FIELD(c.get("name").asText(), t));
             }
             DataType row = DataTypes.ROW(fields.toArray(new DataTypes.Field[0]));
-            schema = new DebeziumJsonDeserializationSchema(
-                    row,
-                    Collections.emptyList(),
-                    new GenericTypeInfo<>(RowData.class),
-                    job.path("schema_include").asBoolean(false),
-                    false,
-                    TimestampFormat.ISO_8601);
+            switch (job.get("mode").asText()) {
+                case "debezium-json":
+                    schema = new DebeziumJsonDeserializationSchema(
+                            row,
+                            Collections.emptyList(),
+                            new GenericTypeInfo<>(RowData.class),
+                            job.path("schema_include").asBoolean(false),
+                            false,
+                            TimestampFormat.ISO_8601);
+                    break;
+                case "maxwell-json":
+                    schema = new MaxwellJsonDeserializationSchema(
+                            row,
+                            Collections.emptyList(),
+                            new GenericTypeInfo<>(RowData.class),
+                            false,
+                            TimestampFormat.SQL);
+                    break;
+                default:
+                    schema = CanalJsonDeserializationSchema.builder(
+                                    row, Collections.emptyList(), new GenericTypeInfo<>(RowData.class))
+                            .setIgnoreParseErrors(false)
+                            .setTimestampFormat(TimestampFormat.SQL)
+                            .build();
+            }
             schema.open(new DeserializationSchema.InitializationContext() {
                 public MetricGroup getMetricGroup() {
                     return new UnregisteredMetricsGroup();
@@ -206,6 +271,13 @@ public class ConsumerCheck {
         }
 
         static DataType flinkType(String t) {
+            if (t.startsWith("DECIMAL(")) {
+                String[] ps = t.substring(8, t.length() - 1).split(",");
+                return DataTypes.DECIMAL(Integer.parseInt(ps[0].trim()), Integer.parseInt(ps[1].trim()));
+            }
+            if (t.startsWith("TIMESTAMP(")) {
+                return DataTypes.TIMESTAMP(Integer.parseInt(t.substring(10, t.length() - 1)));
+            }
             switch (t) {
                 case "SMALLINT": return DataTypes.SMALLINT();
                 case "INT": return DataTypes.INT();
@@ -261,6 +333,15 @@ public class ConsumerCheck {
                 case VARCHAR: case CHAR: return r.getString(i).toString();
                 case TIMESTAMP_WITH_LOCAL_TIME_ZONE:
                     return instant(r.getTimestamp(i, 6).toInstant());
+                case DECIMAL: {
+                    DecimalType d = (DecimalType) t;
+                    DecimalData v = r.getDecimal(i, d.getPrecision(), d.getScale());
+                    return v.toBigDecimal().toPlainString();
+                }
+                case TIMESTAMP_WITHOUT_TIME_ZONE:
+                    return r.getTimestamp(i, ((TimestampType) t).getPrecision())
+                            .toLocalDateTime()
+                            .format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS"));
                 default: throw new IllegalArgumentException("unsupported type " + t);
             }
         }
@@ -384,11 +465,123 @@ public class ConsumerCheck {
                 default: return v.toString();
             }
         }
+    }
 
-        static byte[] bytes(ByteBuffer b) {
-            byte[] out = new byte[b.remaining()];
-            b.duplicate().get(out);
-            return out;
+    // ---------------------------------------------------------------------------------
+    // Apache Avro with a schema registry
+    // ---------------------------------------------------------------------------------
+
+    static final class AvroRegistry implements Decoder {
+        static final HttpClient HTTP = HttpClient.newHttpClient();
+        final String registry;
+        final Map<Integer, org.apache.avro.Schema> schemas = new HashMap<>();
+        final Set<Integer> described = new HashSet<>();
+        final GenericData data = new GenericData();
+
+        AvroRegistry(JsonNode job) {
+            registry = job.get("registry").asText().replaceAll("/+$", "");
+            data.addLogicalTypeConversion(new Conversions.DecimalConversion());
+            data.addLogicalTypeConversion(new TimeConversions.DateConversion());
+            data.addLogicalTypeConversion(new TimeConversions.TimestampMillisConversion());
+            data.addLogicalTypeConversion(new TimeConversions.TimestampMicrosConversion());
+        }
+
+        public void decode(ConsumerRecord<byte[], byte[]> rec, ObjectNode base, List<ObjectNode> out)
+                throws Exception {
+            ObjectNode line = base.deepCopy();
+            byte[] key = rec.key() == null ? new byte[0] : rec.key();
+            line.set("key_schema", key.length == 0 ? null : JSON.getNodeFactory().numberNode(id(key)));
+            line.put("value_schema", id(rec.value()));
+            line.set("key", key.length == 0 ? null : json(read(key)));
+            line.set("value", json(read(rec.value())));
+            int valueId = id(rec.value());
+            if (described.add(valueId)) {
+                // The Value record: the second branch of the envelope's `after` union.
+                org.apache.avro.Schema value =
+                        schema(valueId).getField("after").schema().getTypes().get(1);
+                ObjectNode defaults = line.putObject("defaults");
+                for (org.apache.avro.Schema.Field f : value.getFields()) {
+                    Object d = f.hasDefaultValue() ? f.defaultVal() : null;
+                    if (d != null && d != JsonProperties.NULL_VALUE) {
+                        defaults.set(f.name(), json(d));
+                    }
+                }
+            }
+            out.add(line);
+        }
+
+        static int id(byte[] record) {
+            if (record == null || record.length < 5 || record[0] != 0) {
+                throw new IllegalArgumentException("no schema registry header");
+            }
+            return ByteBuffer.wrap(record, 1, 4).getInt();
+        }
+
+        Object read(byte[] record) throws Exception {
+            org.apache.avro.Schema s = schema(id(record));
+            GenericDatumReader<Object> reader = new GenericDatumReader<>(s, s, data);
+            BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(record, 5, record.length - 5, null);
+            Object datum = reader.read(null, decoder);
+            if (!decoder.isEnd()) {
+                throw new IllegalStateException("bytes left after the datum");
+            }
+            return datum;
+        }
+
+        org.apache.avro.Schema schema(int id) throws Exception {
+            org.apache.avro.Schema cached = schemas.get(id);
+            if (cached != null) {
+                return cached;
+            }
+            HttpResponse<String> r = HTTP.send(
+                    HttpRequest.newBuilder(URI.create(registry + "/schemas/ids/" + id)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) {
+                throw new IllegalStateException("registry: HTTP " + r.statusCode() + " " + r.body());
+            }
+            // {"schema": "<schema JSON as a string>", ...}: Avro's own parser reads it (and
+            // checks every field default against its type).
+            org.apache.avro.Schema s =
+                    new org.apache.avro.Schema.Parser().parse(JSON.readTree(r.body()).get("schema").asText());
+            schemas.put(id, s);
+            return s;
+        }
+
+        static JsonNode json(Object v) {
+            if (v == null) {
+                return JSON.nullNode();
+            }
+            if (v instanceof GenericRecord) {
+                GenericRecord rec = (GenericRecord) v;
+                ObjectNode o = JSON.createObjectNode();
+                for (org.apache.avro.Schema.Field f : rec.getSchema().getFields()) {
+                    o.set(f.name(), json(rec.get(f.pos())));
+                }
+                return o;
+            }
+            if (v instanceof Boolean) {
+                return JSON.getNodeFactory().booleanNode((Boolean) v);
+            }
+            if (v instanceof Integer || v instanceof Long) {
+                return JSON.getNodeFactory().numberNode(((Number) v).longValue());
+            }
+            if (v instanceof Float || v instanceof Double) {
+                double d = ((Number) v).doubleValue();
+                return Double.isFinite(d)
+                        ? JSON.getNodeFactory().numberNode(v instanceof Float ? Double.parseDouble(v.toString()) : d)
+                        : JSON.nullNode();
+            }
+            if (v instanceof ByteBuffer) {
+                return JSON.getNodeFactory().textNode(Base64.getEncoder().encodeToString(bytes((ByteBuffer) v)));
+            }
+            if (v instanceof byte[]) {
+                return JSON.getNodeFactory().textNode(Base64.getEncoder().encodeToString((byte[]) v));
+            }
+            if (v instanceof BigDecimal) {
+                return JSON.getNodeFactory().textNode(((BigDecimal) v).toPlainString());
+            }
+            // CharSequence (Utf8), LocalDate, Instant: their text.
+            return JSON.getNodeFactory().textNode(v.toString());
         }
     }
 }

@@ -24,6 +24,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cluster": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This server's cluster, its buckets, and who runs each project. */
+        get: operations["cluster"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/datasources": {
         parameters: {
             query?: never;
@@ -787,6 +804,44 @@ export interface components {
             table: string;
             to: components["schemas"]["TableRouteView"];
         };
+        /** @description A project's place in the cluster. */
+        ClusterProject: {
+            /**
+             * Format: int32
+             * @description Its bucket; 0 on a server that runs alone.
+             */
+            bucket: number;
+            id: string;
+            /**
+             * Format: int64
+             * @description Seconds its Kafka lags behind the source, as its owner last said.
+             */
+            lag_seconds?: number | null;
+            /** @description The last error its owner reported. */
+            last_error?: string | null;
+            name: string;
+            /** @description The node running it, as the status log last said; absent while none does. */
+            owner?: string | null;
+            state: components["schemas"]["ProjectState"];
+        };
+        /**
+         * @description The cluster as this server sees it; every field but `projects` is empty on a server
+         *     that runs alone.
+         */
+        ClusterView: {
+            /**
+             * Format: int32
+             * @description The cluster's bucket count.
+             */
+            buckets?: number | null;
+            /** @description The cluster's name (`--cluster`). */
+            name?: string | null;
+            /** @description This server's node id. */
+            node?: string | null;
+            /** @description The buckets this server owns, ascending. */
+            owned_buckets: number[];
+            projects: components["schemas"]["ClusterProject"][];
+        };
         ColumnItem: {
             invalid_reason?: string | null;
             name: string;
@@ -973,9 +1028,10 @@ export interface components {
             /** @description Maxwell: write `xoffset`. */
             maxwell_xoffset?: boolean | null;
             /**
-             * @description DebeziumAvro (required with it): the schema registry's Confluent-compatible API,
-             *     `http(s)://host:port[/path]`. A registry with basic authentication needs a project
-             *     file (`schema_registry_password_env`); the API takes no registry password yet.
+             * @description DebeziumAvro: the schema registry's Confluent-compatible API,
+             *     `http(s)://host:port[/path]`; without it, the target data source's registry
+             *     (`kafka.schema_registry`, with its login). The target registry's login goes along
+             *     only to a URL of the same origin (scheme, host and port).
              */
             schema_registry_url?: string | null;
             /** @description DebeziumAvro: subjects `topic` (default), `record` or `topic_record`. */
@@ -1017,6 +1073,7 @@ export interface components {
             /** @description `host:port[,host:port…]`. */
             bootstrap_servers: string;
             sasl?: null | components["schemas"]["SaslInput"];
+            schema_registry?: null | components["schemas"]["RegistryInput"];
             tls?: null | components["schemas"]["TlsInput"];
             /** @description `0.9`, `1.0`, `2.x`, `3.x` or `4.x` (another value answers 400 on `kafka.version`). */
             version: components["schemas"]["KafkaRelease"];
@@ -1029,6 +1086,7 @@ export interface components {
         KafkaView: {
             bootstrap_servers: string;
             sasl?: null | components["schemas"]["SaslView"];
+            schema_registry?: null | components["schemas"]["RegistryView"];
             tls?: null | components["schemas"]["TlsView"];
             version: components["schemas"]["KafkaRelease"];
         };
@@ -1191,10 +1249,16 @@ export interface components {
         };
         /** @description One Kafka record as the project would send it during full sync. */
         PreviewRecord: {
+            /** @description The key's text; DebeziumAvro: its bytes in lower-case hex. */
             key: string;
             /** Format: int32 */
             partition: number;
             topic: string;
+            /**
+             * @description The value's text; DebeziumAvro: its bytes in lower-case hex, schema id 0 in the
+             *     registry header (a run registers the schemas and writes their ids; the preview
+             *     writes nothing, to the registry neither).
+             */
             value: string;
         };
         PreviewRequest: {
@@ -1291,6 +1355,23 @@ export interface components {
          * @enum {string}
          */
         ProjectState: "not_started" | "prechecking" | "precheck_failed" | "running" | "paused" | "failed" | "finished" | "releasing" | "released";
+        /** @description A schema registry's Confluent-compatible API and its basic-authentication login. */
+        RegistryInput: {
+            /**
+             * @description Write-only. On update, omitted or empty keeps the stored one while the URL's
+             *     scheme, host and port and the user stay the same.
+             */
+            password?: string | null;
+            /** @description `http(s)://host:port[/path]` (Apicurio: `http://host:8080/apis/ccompat/v7`). */
+            url: string;
+            /** @description The basic-authentication user; omitted or empty: no authentication. */
+            username?: string | null;
+        };
+        RegistryView: {
+            password_set: boolean;
+            url: string;
+            username?: string | null;
+        };
         RemovedTable: {
             /** @description `database.table`; its topic is kept. */
             table: string;
@@ -1749,6 +1830,33 @@ export interface operations {
             };
             /** @description Forbidden: your role is below the one this operation needs (x-obsync-role). */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cluster: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClusterView"];
+                };
+            };
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

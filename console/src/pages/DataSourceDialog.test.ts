@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DataSource } from '../api/types';
-import { connectionChanged } from './DataSourceDialog';
+import { connectionChanged, registryChanged } from './DataSourceDialog';
 
 const mysql = {
   id: 'ds_1',
@@ -61,5 +61,25 @@ describe('connectionChanged', () => {
     expect(connectionChanged(kafka, { ...same, sasl_mechanism: 'SCRAM-SHA-512' })).toBe(true);
     expect(connectionChanged(kafka, { ...same, tls_enabled: false })).toBe(true);
     expect(connectionChanged(kafka, { ...same, tls_verify_hostname: false })).toBe(true);
+  });
+});
+
+describe('registryChanged', () => {
+  const withRegistry = {
+    ...kafka,
+    kafka: { ...kafka.kafka!, schema_registry: { url: 'http://reg:8081/apis/ccompat/v7', username: 'avro', password_set: true } },
+  } as DataSource;
+  const same = { registry_enabled: true, registry_url: 'http://reg:8081/apis/ccompat/v7', registry_username: 'avro' };
+
+  it('is false for the same origin and user, whatever the path', () => {
+    expect(registryChanged(withRegistry, same)).toBe(false);
+    expect(registryChanged(withRegistry, { ...same, registry_url: 'http://REG:8081/other' })).toBe(false);
+  });
+
+  it('is true for another host, port, scheme or user', () => {
+    expect(registryChanged(withRegistry, { ...same, registry_url: 'http://evil:8081/apis/ccompat/v7' })).toBe(true);
+    expect(registryChanged(withRegistry, { ...same, registry_url: 'http://reg:9999/apis/ccompat/v7' })).toBe(true);
+    expect(registryChanged(withRegistry, { ...same, registry_url: 'https://reg:8081/apis/ccompat/v7' })).toBe(true);
+    expect(registryChanged(withRegistry, { ...same, registry_username: 'bob' })).toBe(true);
   });
 });

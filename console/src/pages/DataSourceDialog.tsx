@@ -35,6 +35,10 @@ interface FormValues {
   source_tls_ca_pem?: string;
   source_tls_client_cert_pem?: string;
   source_tls_client_key_pem?: string;
+  registry_enabled?: boolean;
+  registry_url?: string;
+  registry_username?: string;
+  registry_password?: string;
 }
 
 const verifies = (mode?: SourceTlsMode) => mode === 'verify_ca' || mode === 'verify_identity';
@@ -60,6 +64,9 @@ function toValues(ds: DataSource): FormValues {
     kerberos_keytab: ds.kafka?.sasl?.kerberos_keytab ?? undefined,
     tls_enabled: !!ds.kafka?.tls?.enabled,
     tls_verify_hostname: ds.kafka?.tls?.verify_hostname ?? true,
+    registry_enabled: !!ds.kafka?.schema_registry,
+    registry_url: ds.kafka?.schema_registry?.url,
+    registry_username: ds.kafka?.schema_registry?.username ?? undefined,
   };
 }
 
@@ -114,6 +121,9 @@ function toBody(v: FormValues): DataSourceBody {
             client_key_pem: secret(v.tls_client_key_pem),
           }
         : null,
+      schema_registry: v.registry_enabled
+        ? { url: v.registry_url ?? '', username: v.registry_username || null, password: secret(v.registry_password) }
+        : null,
     },
   };
 }
@@ -127,6 +137,7 @@ export function dataSourceField(path: NamePath): NamePath | null {
   if (head === 'kafka') {
     if (rest[0] === 'sasl') return flat(rest[1]?.startsWith('kerberos_') ? rest[1] : `sasl_${rest[1] ?? 'enabled'}`);
     if (rest[0] === 'tls') return flat(rest[1] === 'enabled' || !rest[1] ? 'tls_enabled' : `tls_${rest[1]}`);
+    if (rest[0] === 'schema_registry') return flat(rest[1] ? `registry_${rest[1]}` : 'registry_enabled');
     return flat(rest[0]);
   }
   return null;
@@ -159,7 +170,30 @@ const FORM_FIELDS: Record<keyof FormValues, true> = {
   source_tls_ca_pem: true,
   source_tls_client_cert_pem: true,
   source_tls_client_key_pem: true,
+  registry_enabled: true,
+  registry_url: true,
+  registry_username: true,
+  registry_password: true,
 };
+
+/** Scheme, host and port of a URL (`null` when it does not parse): the stored registry password follows them. */
+function origin(url?: string | null): string | null {
+  try {
+    return url ? new URL(url.trim()).origin : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether `v` points the schema registry at another origin or user than `ds`: the server
+ * then drops the stored registry password unless it is sent again.
+ */
+export function registryChanged(ds: DataSource, v: Partial<FormValues>): boolean {
+  const r = ds.kafka?.schema_registry;
+  if (!r?.password_set || !v.registry_enabled) return false;
+  return origin(v.registry_url) !== origin(r.url) || (v.registry_username || null) !== (r.username ?? null);
+}
 
 /**
  * Whether `v` connects elsewhere, as someone else or with other TLS than `ds`: the server
@@ -214,8 +248,9 @@ function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogPr
   const mechanism = Form.useWatch('sasl_mechanism', form);
   const tlsEnabled = Form.useWatch('tls_enabled', form);
   const sourceTlsMode = Form.useWatch('source_tls_mode', form);
+  const registryEnabled = Form.useWatch('registry_enabled', form);
   const watched = Form.useWatch([], form) as Partial<FormValues> | undefined;
-  const changed = !!editing && !!watched && connectionChanged(editing, watched);
+  const changed = !!editing && !!watched && (connectionChanged(editing, watched) || registryChanged(editing, watched));
   const tester = useTestDataSource();
   const saver = useSaveDataSource();
   const errors = useFormErrors(form, dataSourceField);
@@ -413,6 +448,26 @@ function DataSourceForm({ editing, kinds, onClose, onSaved }: DataSourceDialogPr
                 </Form.Item>
                 <Form.Item name="tls_client_key_pem" label={t('datasources.tlsClientKey')}>
                   <Input.TextArea rows={2} />
+                </Form.Item>
+              </>
+            )}
+            <Form.Item name="registry_enabled" label={t('datasources.schemaRegistry')} extra={t('datasources.schemaRegistryHint')} valuePropName="checked">
+              <Switch data-testid="ds-registry" />
+            </Form.Item>
+            {registryEnabled && (
+              <>
+                <Form.Item name="registry_url" label={t('datasources.registryUrl')} rules={[{ required: true, message: t('datasources.registryUrlRequired') }]}>
+                  <Input placeholder="http://127.0.0.1:8081" data-testid="ds-registry-url" />
+                </Form.Item>
+                <Form.Item name="registry_username" label={t('datasources.registryUsername')} extra={t('datasources.registryUsernameHint')}>
+                  <Input autoComplete="off" data-testid="ds-registry-username" />
+                </Form.Item>
+                <Form.Item
+                  name="registry_password"
+                  label={t('datasources.registryPassword')}
+                  extra={editing?.kafka?.schema_registry?.password_set ? t('datasources.secretKept') : undefined}
+                >
+                  <Input.Password autoComplete="new-password" data-testid="ds-registry-password" />
                 </Form.Item>
               </>
             )}

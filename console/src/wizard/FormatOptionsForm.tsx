@@ -15,7 +15,18 @@ const MAXWELL_FIELDS = [
  * The chosen format's `[sync.format_options]`: only the keys of that format are shown,
  * each starting at the format's own default (an absent key).
  */
-export function FormatOptionsForm({ format, value, onChange }: { format: Format; value: FormatOptions; onChange: (v: FormatOptions) => void }) {
+export function FormatOptionsForm({
+  format,
+  value,
+  onChange,
+  targetRegistry,
+}: {
+  format: Format;
+  value: FormatOptions;
+  onChange: (v: FormatOptions) => void;
+  /** The target data source's schema registry URL, used when the project names none. */
+  targetRegistry?: string | null;
+}) {
   const { t } = useTranslation();
   const set = (change: Partial<FormatOptions>) => onChange({ ...value, ...change });
   if (format === 'Canal') {
@@ -68,8 +79,17 @@ export function FormatOptionsForm({ format, value, onChange }: { format: Format;
   if (format === 'DebeziumAvro') {
     return (
       <>
-        <Form.Item label={t('wizard.options.schemaRegistryUrl')} extra={t('wizard.options.schemaRegistryUrlNote')} required>
-          <Input value={value.schema_registry_url ?? ''} placeholder="http://127.0.0.1:8081" onChange={(e) => set({ schema_registry_url: e.target.value })} data-testid="schema-registry-url" />
+        <Form.Item
+          label={t('wizard.options.schemaRegistryUrl')}
+          extra={targetRegistry ? t('wizard.options.schemaRegistryUrlTarget', { url: targetRegistry }) : t('wizard.options.schemaRegistryUrlNote')}
+          required={!targetRegistry}
+        >
+          <Input
+            value={value.schema_registry_url ?? ''}
+            placeholder={targetRegistry ?? 'http://127.0.0.1:8081'}
+            onChange={(e) => set({ schema_registry_url: e.target.value || undefined })}
+            data-testid="schema-registry-url"
+          />
         </Form.Item>
         <Form.Item label={t('wizard.options.subjectNameStrategy')} extra={t('wizard.options.subjectNameStrategyNote')}>
           <Radio.Group value={value.subject_name_strategy ?? 'topic'} onChange={(e) => set({ subject_name_strategy: e.target.value })} data-testid="subject-name-strategy">

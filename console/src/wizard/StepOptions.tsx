@@ -2,12 +2,13 @@ import { useState } from 'react';
 import { Alert, Button, Card, DatePicker, Form, Input, Radio, Select, Space, Switch, Table, Typography } from 'antd';
 import dayjs from 'dayjs';
 import { useTranslation } from 'react-i18next';
+import { useDataSources } from '../api/datasources';
 import { usePreview } from '../api/projects';
 import type { Format, PreviewRecord } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { checkStartTime } from '../rules';
 import { FormatOptionsForm } from './FormatOptionsForm';
-import { isDebezium, toSpec, type Draft, type DraftUpdate } from './draft';
+import { isDebezium, targetRegistry, toSpec, type Draft, type DraftUpdate } from './draft';
 
 export const FORMATS: Format[] = [
   'Default',
@@ -23,6 +24,7 @@ export const FORMATS: Format[] = [
 
 export function StepOptions({ draft, update }: { draft: Draft; update: DraftUpdate }) {
   const { t } = useTranslation();
+  const dataSources = useDataSources();
   const withFull = draft.types.includes('full');
   // "Now" as of entering the step: the default start and the limit of the picker.
   const [now] = useState(() => Math.floor(Date.now() / 1000));
@@ -74,7 +76,12 @@ export function StepOptions({ draft, update }: { draft: Draft; update: DraftUpda
           />
         </Form.Item>
         {isDebezium(draft.format) && <DebeziumFields draft={draft} update={update} />}
-        <FormatOptionsForm format={draft.format} value={draft.format_options} onChange={(format_options) => update({ format_options })} />
+        <FormatOptionsForm
+          format={draft.format}
+          value={draft.format_options}
+          onChange={(format_options) => update({ format_options })}
+          targetRegistry={targetRegistry(dataSources.data?.items, draft.target_id)}
+        />
         <Form.Item label={t('wizard.options.txSequence')} extra={draft.format === 'SharePlex' ? t('wizard.options.txSequenceNote') : t('wizard.options.txSequenceOnlyShareplex')}>
           <Switch checked={draft.tx_sequence} disabled={draft.format !== 'SharePlex'} onChange={(tx_sequence) => update({ tx_sequence })} data-testid="tx-sequence" />
         </Form.Item>

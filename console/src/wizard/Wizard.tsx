@@ -8,7 +8,8 @@ import { ErrorAlert } from '../components/ErrorAlert';
 import { checkProjectName, checkStartTime } from '../rules';
 import { fieldProblems } from '../api/errors';
 import type { FieldProblem } from '../api/types';
-import { INITIAL, fromProject, toSpec, type Draft, type DraftUpdate } from './draft';
+import { useDataSources } from '../api/datasources';
+import { INITIAL, fromProject, targetRegistry, toSpec, type Draft, type DraftUpdate } from './draft';
 import { problemText, stepOfField, withoutChanged } from './serverErrors';
 import { StepSourceTarget } from './StepSourceTarget';
 import { StepObjects } from './StepObjects';
@@ -36,6 +37,7 @@ function Wizard({ initial, editId, cloneOf }: { initial: Draft; editId: string |
   const { t, i18n } = useTranslation();
   const { message, modal } = App.useApp();
   const navigate = useNavigate();
+  const dataSources = useDataSources();
   const [step, setStep] = useState(0);
   const [draft, setDraft] = useState<Draft>(initial);
   const [projectId, setProjectId] = useState<string | null>(editId);
@@ -80,7 +82,13 @@ function Wizard({ initial, editId, cloneOf }: { initial: Draft; editId: string |
       if (draft.mappings.length === 0) return 'wizard.pickObjects';
     }
     if (step === 2 && !draft.types.includes('full') && checkStartTime(draft.start_time, Math.floor(Date.now() / 1000))) return 'wizard.fixStartTime';
-    if (step === 2 && draft.format === 'DebeziumAvro' && !draft.format_options.schema_registry_url?.trim()) return 'wizard.fixRegistryUrl';
+    if (
+      step === 2 &&
+      draft.format === 'DebeziumAvro' &&
+      !draft.format_options.schema_registry_url?.trim() &&
+      !targetRegistry(dataSources.data?.items, draft.target_id)
+    )
+      return 'wizard.fixRegistryUrl';
     return null;
   };
   const next = () => {

@@ -1,6 +1,6 @@
 // The wizard's draft: what it collects, and how it becomes a project's spec and back.
 // Its own module so that the wizard and its steps import it, not each other.
-import type { DebeziumOptions, Format, FormatOptions, ObjectMapping, PartitionRule, Project, ProjectSpec, SyncType } from '../api/types';
+import type { DataSource, DebeziumOptions, Format, FormatOptions, ObjectMapping, PartitionRule, Project, ProjectSpec, SyncType } from '../api/types';
 import { PROJECT_NAME_MAX } from '../rules';
 import { fromObjects, toObjects, type TableMapping } from './mapping';
 
@@ -68,6 +68,10 @@ export function fromProject(p: Project, clone: boolean): Draft {
 }
 
 export const isDebezium = (f: Format) => f === 'Debezium' || f === 'DebeziumFlattened';
+
+/** The schema registry URL of the chosen target data source, if it has one. */
+export const targetRegistry = (dataSources: DataSource[] | undefined, targetId: string | null | undefined): string | null =>
+  dataSources?.find((d) => d.id === targetId)?.kafka?.schema_registry?.url ?? null;
 
 /** The Debezium options a format takes: the flattened format's own only with it. */
 function debeziumFor(format: Format, o: DebeziumOptions): DebeziumOptions {

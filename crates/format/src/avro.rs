@@ -142,18 +142,116 @@ fn record(out: &mut String, full_name: &str, table: &TableMeta, cols: &[usize]) 
         out.push_str(r#"{"name":""#);
         out.push_str(&avro_name(&col.name));
         out.push_str(r#"","type":"#);
-        if col.nullable {
-            out.push_str(r#"["null","#);
-            column_type(out, col, full_name);
-            out.push_str(r#"],"default":null}"#);
-        } else {
-            column_type(out, col, full_name);
-            out.push('}');
+        let mut ty = String::new();
+        column_type(&mut ty, col, full_name);
+        let mut buf = Vec::new();
+        let default = avro_default(col, &mut buf).then(|| String::from_utf8_lossy(&buf));
+        // AvroData: a field with a Connect default carries it (the union's first branch
+        // must be the default's type, so a nullable column's union puts null second); an
+        // optional field without one defaults to null.
+        match (&default, col.nullable) {
+            (Some(d), true) => {
+                out.push('[');
+                out.push_str(&with_connect_default(&ty, d));
+                out.push_str(r#","null"],"default":"#);
+                out.push_str(d);
+                out.push('}');
+            }
+            (Some(d), false) => {
+                out.push_str(&with_connect_default(&ty, d));
+                out.push_str(r#","default":"#);
+                out.push_str(d);
+                out.push('}');
+            }
+            (None, true) => {
+                out.push_str(r#"["null","#);
+                out.push_str(&ty);
+                out.push_str(r#"],"default":null}"#);
+            }
+            (None, false) => {
+                out.push_str(&ty);
+                out.push('}');
+            }
         }
     }
     out.push_str(r#"],"connect.name":""#);
     out.push_str(full_name);
     out.push_str(r#""}"#);
+}
+
+/// Appends the Avro JSON of `col`'s constant default as Debezium's `AvroConverter`
+/// writes it (Confluent's `AvroData` turning the Connect schema's default into Avro):
+/// the Connect value Debezium gives the default (`DATE DEFAULT '2000-01-01'` → `10957`,
+/// a decimal's unscaled bytes), bytes as a string of ISO-8859-1 characters (Avro's JSON
+/// encoding of bytes). Returns whether there is one: no default, `DEFAULT NULL`, an
+/// expression or a zero date has none.
+fn avro_default(col: &Column, out: &mut Vec<u8>) -> bool {
+    use crate::debezium::value::ConnectValue;
+    let mut scratch = Vec::new();
+    let Some(v) = connect_default(col, &mut scratch) else {
+        return false;
+    };
+    match v {
+        ConnectValue::Null => return false,
+        ConnectValue::Boolean(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+        ConnectValue::Int(n) => json::int(out, n),
+        // Defaults are finite: MySQL cannot store NaN or an infinity.
+        ConnectValue::Float32(f) => render::java_float(out, f as f64, true),
+        ConnectValue::Float64(f) => render::java_float(out, f, false),
+        ConnectValue::String(s) => json::string(out, s),
+        ConnectValue::Bytes(b) => json::latin1_string(out, b),
+        ConnectValue::Geometry { wkb, srid } => {
+            out.extend_from_slice(br#"{"wkb":"#);
+            json::latin1_string(out, wkb);
+            out.extend_from_slice(br#","srid":"#);
+            match srid {
+                Some(s) => json::int(out, s as i64),
+                None => out.extend_from_slice(b"null"),
+            }
+            out.push(b'}');
+        }
+    }
+    true
+}
+
+/// The column type `ty` with the `connect.default` property where `AvroData` puts it
+/// (after `connect.version` and `connect.parameters`, before `connect.name` and
+/// `connect.type`); a bare type name (`"int"`) becomes an object. The types are literal
+/// text here (see [`column_type`]), so the property is spliced in rather than rebuilding
+/// every type as a property list.
+fn with_connect_default(ty: &str, default: &str) -> String {
+    let prop = format!(r#","connect.default":{default}"#);
+    if !ty.starts_with('{') {
+        return format!(r#"{{"type":{ty}{prop}}}"#);
+    }
+    let at = ty
+        .find(r#","connect.name""#)
+        .or_else(|| ty.find(r#","connect.type""#))
+        .unwrap_or(ty.len() - 1);
+    let mut out = String::with_capacity(ty.len() + prop.len());
+    out.push_str(&ty[..at]);
+    out.push_str(&prop);
+    out.push_str(&ty[at..]);
+    out
+}
+
+/// The Connect value of `col`'s default as Debezium's schema carries it (decimals
+/// precise), `None` without one. The one source of both the schema's default and the
+/// union order the records are written in.
+fn connect_default<'a>(
+    col: &'a Column,
+    scratch: &'a mut Vec<u8>,
+) -> Option<crate::debezium::value::ConnectValue<'a>> {
+    use crate::debezium::schema::{column_schema, DecimalHandling};
+    col.default.as_ref()?;
+    crate::debezium::value::default_value(&column_schema(col, DecimalHandling::Precise), scratch)
+}
+
+/// Whether a nullable column's union is `[type, "null"]` (a column with a default, see
+/// [`record`]) rather than `["null", type]`. Per row and column with a default: no
+/// allocation but for a DECIMAL or TIMESTAMP default's scratch bytes.
+fn null_second(col: &Column) -> bool {
+    col.nullable && col.default.is_some() && connect_default(col, &mut Vec::new()).is_some()
 }
 
 /// Whether a BIT column is written as a boolean (BIT(1), as Debezium).
@@ -365,18 +463,26 @@ fn source(out: &mut Vec<u8>, opts: &FormatOptions, rec: &Record<'_>) {
 /// One column value, with its null-union branch when the column is nullable.
 fn field(out: &mut Vec<u8>, rec: &Record<'_>, i: usize, v: &Value) -> Result<(), FormatError> {
     let col = &rec.table.columns[i];
-    // Zero dates have no Avro value: null where the column allows it (as Debezium).
-    let zero = match v {
+    // Zero dates have no Avro value: null where the column allows it, else the column's
+    // default (as Debezium).
+    let is_zero = |v: &Value| match v {
         Value::Date(d) => !render::is_calendar_date(d),
         Value::DateTime(dt) => !render::is_calendar_date(&dt.date),
         _ => false,
     };
+    let v = match &col.default {
+        Some(d) if !col.nullable && is_zero(v) => &d.0,
+        _ => v,
+    };
+    let zero = is_zero(v);
     if col.nullable {
+        // The null branch: 0 in `["null", type]`, 1 in `[type, "null"]`.
+        let null_branch = i64::from(null_second(col));
         if v.is_null() || zero {
-            long(out, 0);
+            long(out, null_branch);
             return Ok(());
         }
-        long(out, 1);
+        long(out, 1 - null_branch);
     } else if v.is_null() {
         return Err(rec.unrepresentable(
             FormatKind::DebeziumAvro,
@@ -561,6 +667,105 @@ mod tests {
         assert_eq!(
             enc(i64::MIN),
             [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]
+        );
+    }
+
+    #[test]
+    fn connect_default_sits_where_avro_data_puts_it() {
+        assert_eq!(
+            with_connect_default(r#""int""#, "7"),
+            r#"{"type":"int","connect.default":7}"#
+        );
+        assert_eq!(
+            with_connect_default(r#"{"type":"int","connect.type":"int16"}"#, "1"),
+            r#"{"type":"int","connect.default":1,"connect.type":"int16"}"#
+        );
+        assert_eq!(
+            with_connect_default(
+                r#"{"type":"int","connect.version":1,"connect.name":"io.debezium.time.Date","logicalType":"date"}"#,
+                "10957"
+            ),
+            r#"{"type":"int","connect.version":1,"connect.default":10957,"connect.name":"io.debezium.time.Date","logicalType":"date"}"#
+        );
+    }
+
+    #[test]
+    fn a_nullable_column_with_a_default_puts_null_second() {
+        use obsync_model::{ColumnDefault, TableId};
+        let mut v = Column::new("v", ColumnType::Int);
+        v.default = Some(ColumnDefault(Value::Int(7)));
+        let mut dec = Column::new("d", ColumnType::Decimal);
+        (dec.precision, dec.scale) = (Some(4), Some(2));
+        dec.default = Some(ColumnDefault(Value::Decimal("1.28".into())));
+        let mut id = Column::new("id", ColumnType::Int);
+        id.nullable = false;
+        id.default = Some(ColumnDefault(Value::Int(0)));
+        let plain = Column::new("p", ColumnType::Int);
+        let table = TableMeta {
+            id: TableId::new("db", "t"),
+            columns: vec![id, v, dec, plain],
+            key: vec![0],
+            key_source: obsync_model::KeySource::PrimaryKey,
+            primary_key: vec![0],
+            unique_keys: vec![],
+            estimated_rows: 0,
+        };
+        let s = schemas(&FormatOptions::new(FormatKind::DebeziumAvro), &table).value;
+        assert!(
+            s.contains(r#"{"name":"id","type":{"type":"int","connect.default":0},"default":0}"#),
+            "{s}"
+        );
+        assert!(
+            s.contains(
+                r#"{"name":"v","type":[{"type":"int","connect.default":7},"null"],"default":7}"#
+            ),
+            "{s}"
+        );
+        // 1.28 at scale 2: unscaled 128, two's complement 0x00 0x80, as ISO-8859-1.
+        assert!(s.contains(r#""connect.default":"\u0000\u0080""#), "{s}");
+        assert!(
+            s.contains(r#"{"name":"p","type":["null","int"],"default":null}"#),
+            "{s}"
+        );
+        assert!(null_second(&table.columns[1]) && null_second(&table.columns[2]));
+        assert!(!null_second(&table.columns[0]) && !null_second(&table.columns[3]));
+    }
+
+    #[test]
+    fn subjects_follow_the_naming_strategy() {
+        let table = TableMeta {
+            id: obsync_model::TableId::new("shop", "orders"),
+            columns: vec![Column {
+                nullable: false,
+                ..Column::new("id", ColumnType::Int)
+            }],
+            key: vec![0],
+            key_source: obsync_model::KeySource::PrimaryKey,
+            primary_key: vec![0],
+            unique_keys: vec![],
+            estimated_rows: 0,
+        };
+        let mut opts = FormatOptions::new(FormatKind::DebeziumAvro);
+        opts.source_identity = "p1".into();
+        let s = schemas(&opts, &table);
+        let subjects = |strategy| s.subjects("t1", strategy);
+        assert_eq!(
+            subjects(SubjectNameStrategy::Topic),
+            ("t1-key".into(), "t1-value".into())
+        );
+        assert_eq!(
+            subjects(SubjectNameStrategy::Record),
+            (
+                "p1.shop.orders.Key".into(),
+                "p1.shop.orders.Envelope".into()
+            )
+        );
+        assert_eq!(
+            subjects(SubjectNameStrategy::TopicRecord),
+            (
+                "t1-p1.shop.orders.Key".into(),
+                "t1-p1.shop.orders.Envelope".into()
+            )
         );
     }
 

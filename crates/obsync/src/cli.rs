@@ -280,6 +280,39 @@ pub struct ServerArgs {
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub idle_timeout: Option<u64>,
 
+    /// The secret key file (32 bytes, mode 0600; created when missing) sealing the data
+    /// sources' passwords. Every server of a cluster is given the same file. Default:
+    /// secret.key in --data-dir.
+    #[arg(long, value_name = "FILE", env = "OBSYNC_SECRET_KEY_FILE")]
+    pub secret_key: Option<PathBuf>,
+
+    /// Join cluster NAME: the servers started with the same NAME and --control-kafka
+    /// share their projects, each running those of the buckets Kafka assigns it
+    /// (docs/cluster.md). Without it the server runs alone.
+    #[arg(long, value_name = "NAME", requires = "control_kafka")]
+    pub cluster: Option<String>,
+
+    /// Bootstrap servers (host:port,...) of the Kafka coordinating the cluster (plaintext;
+    /// it needs transactions: Kafka 1.0 or newer). It may be a projects' target.
+    #[arg(long, value_name = "HOST:PORT,...", requires = "cluster")]
+    pub control_kafka: Option<String>,
+
+    /// Buckets of a new cluster (partitions of its bucket topic), fixed at creation; at
+    /// most as many servers as buckets share the work. Default 16; an existing cluster
+    /// keeps its count, and a different one given here is refused.
+    #[arg(long, value_name = "P", requires = "cluster", value_parser = clap::value_parser!(i32).range(1..=256))]
+    pub buckets: Option<i32>,
+
+    /// This server's name in the cluster, the same across its restarts (a restart within
+    /// the session timeout then moves no bucket). Default: the host name.
+    #[arg(long, value_name = "ID", requires = "cluster", env = "OBSYNC_NODE_ID")]
+    pub node_id: Option<String>,
+
+    /// Seconds after which the cluster deems a silent server gone and moves its buckets
+    /// (the group's session timeout; the broker allows 6 to 300 by default). Default 10.
+    #[arg(long, value_name = "SECONDS", requires = "cluster", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub session_timeout: Option<u64>,
+
     /// Give every streaming project a binlog dump of its own instead of one dump per
     /// source endpoint shared by all projects on it.
     #[arg(long)]

@@ -1,97 +1,53 @@
 //! End-to-end: MariaDB → `obsync run` (DebeziumAvro) → Kafka + a real schema registry
 //! (Apicurio Registry, `scripts/services start schema-registry`), read back with Apache
-//! Avro's own Java reader (`tests/consumers/avro-reader/AvroDump.java`: the registry
-//! header stripped, the writer's schema fetched by id, `GenericDatumReader`). The rows
-//! the reader rebuilds from full and incremental sync equal the source; a DDL gives the
-//! table's subject a second schema version, and later records use it.
+//! Avro's own Java reader (the `avro` mode of `tests/consumers/ConsumerCheck.java`: the
+//! registry header stripped, the writer's schema fetched by id, `GenericDatumReader`).
+//! The rows the reader rebuilds from full and incremental sync equal the source; the
+//! columns' defaults are the schema's field defaults; a DDL gives the table's subject a
+//! second schema version, and later records use it.
 //!
 //! Needs the shared services, the registry and Java; the reader's jars come from Maven
-//! Central on first use (cached in `.obsync-dev/avro-reader`).
+//! Central on first use (cached in `.obsync-dev/consumers`).
 
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use obsync_testkit::all_types::{DDL as TYPES_DDL, EDGE_ROWS as TYPES_EDGE_ROWS};
+use obsync_testkit::consumer_check;
 use serde_json::Value as Json;
 use support::*;
 
 const STAGE: Duration = Duration::from_secs(120);
 const CATCH_UP: Duration = Duration::from_secs(120);
 
+/// Defaults on a key column (NOT NULL: a plain type with a default) and on nullable ones
+/// (the union's first branch is then the default's type).
 const COMP_DDL: &str = "CREATE TABLE comp (
-    a INT NOT NULL, b VARCHAR(20) NOT NULL, v INT, note VARCHAR(40),
-    PRIMARY KEY (a, b)
+    a INT NOT NULL, b VARCHAR(20) NOT NULL DEFAULT 'kk', v INT DEFAULT 7,
+    note VARCHAR(40) DEFAULT 'it''s', PRIMARY KEY (a, b)
 ) CHARACTER SET utf8mb4";
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The reader's jars, fetched once with Maven.
-fn reader_classpath(services: &Services) -> String {
-    let libs = services.dev_dir.join("avro-reader/libs");
-    if !libs.join("avro-1.12.0.jar").is_file() {
-        let pom = repo_root().join("tests/consumers/avro-reader/pom.xml");
-        eprintln!(
-            "fetching the Avro reader's jars from Maven Central into {}",
-            libs.display()
-        );
-        let status = Command::new("mvn")
-            .args(["-q", "-B", "-Dstyle.color=never", "-f"])
-            .arg(&pom)
-            .arg("dependency:copy-dependencies")
-            .arg(format!("-DoutputDirectory={}", libs.display()))
-            .status()
-            .expect("mvn runs");
-        assert!(
-            status.success(),
-            "mvn could not fetch the Avro reader's jars"
-        );
-    }
-    format!("{}/*", libs.display())
-}
-
-/// Every record decoded by Apache Avro's Java reader, in the order given.
-fn java_decode(services: &Services, registry: &str, records: &[KafkaRecord]) -> Vec<Json> {
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-    let mut input = String::new();
-    for r in records {
-        input.push_str(&format!("{}\t{}\n", hex(&r.key), hex(&r.value)));
-    }
-    let mut child = Command::new("java")
-        .arg("-cp")
-        .arg(reader_classpath(services))
-        .arg(repo_root().join("tests/consumers/avro-reader/AvroDump.java"))
-        .arg(registry)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("java runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "the Avro reader failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<Json> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+/// Every record of `topics` decoded by Apache Avro's Java reader, in partition order per
+/// topic.
+fn java_decode(services: &Services, registry: &str, topics: &[String]) -> Vec<Json> {
+    let jobs: Vec<Json> = topics
+        .iter()
+        .map(|t| serde_json::json!({"name": t, "mode": "avro", "topic": t, "registry": registry}))
         .collect();
-    assert_eq!(lines.len(), records.len(), "one decoded line per record");
-    lines
+    let jobs = serde_json::json!({"bootstrap": services.kafka_bootstrap, "jobs": jobs});
+    consumer_check(services, &jobs.to_string())
+        .iter()
+        .map(|l| {
+            let line: Json = serde_json::from_str(l).expect("a JSON line");
+            assert!(
+                line.get("error").is_none(),
+                "the Avro reader failed: {line}"
+            );
+            line
+        })
+        .collect()
 }
 
 /// The rows the records leave behind, per table, keyed by the key record's JSON.
@@ -185,10 +141,21 @@ fn debezium_avro_records_decode_with_apache_avro_and_a_ddl_makes_a_new_schema_ve
         );
         std::thread::sleep(Duration::from_millis(500));
     };
-    let mut records = records;
-    records.sort_by_key(|r| (r.topic.clone(), r.partition, r.offset));
-    let decoded = java_decode(&services, &registry, &records);
+    let decoded = java_decode(&services, &registry, &topics);
+    assert_eq!(decoded.len(), records.len(), "one decoded line per record");
     let tables = rebuild(&decoded);
+
+    // The columns' defaults, as Debezium's AvroConverter declares them, read by Avro's
+    // own schema parser (which checks each default against the field's first type).
+    let comp_defaults = decoded
+        .iter()
+        .find(|d| d["job"] == comp_topic.as_str() && d.get("defaults").is_some())
+        .expect("comp's first record");
+    assert_eq!(
+        comp_defaults["defaults"],
+        serde_json::json!({"b": "kk", "v": 7, "note": "it's"}),
+        "{comp_defaults}"
+    );
 
     // comp: every row equal to the source, column by column.
     let source = db.query_column(

@@ -184,6 +184,97 @@ pub enum CheckpointError {
         version: String,
         known: &'static str,
     },
+    /// A checkpoint kept elsewhere than in files ([`encode`]d) does not read back.
+    #[error("the checkpoint record {place} is corrupt or of an unknown format (written by a newer obsync?): run the obsync release that wrote it")]
+    CorruptRecord {
+        place: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A [`CheckpointBackend`] other than files could not save the state (cluster
+    /// mode: the project moved to another server, which fenced this one).
+    #[error("cannot save the checkpoint in {place}")]
+    Backend {
+        place: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Where a run's checkpoints live. Files in the state directory ([`CheckpointStore`])
+/// for `obsync run` and a single server; a cluster of servers adds a Kafka topic
+/// written through a fenced producer (`obsync-server`'s `cluster` module).
+///
+/// Architecture invariant: whatever the backend, only the delivery tracker's writer
+/// calls [`save_with`](Self::save_with) during a run, with states Kafka acknowledged.
+pub trait CheckpointBackend: Send + Sync + std::fmt::Debug {
+    /// The saved state; a fresh project's is the default state.
+    fn load(&self) -> Result<ProjectState, CheckpointError>;
+    /// Saves `state` with `definitions` (those in `state` are ignored). Blocking.
+    fn save_with(
+        &self,
+        state: &ProjectState,
+        definitions: &[TableMeta],
+    ) -> Result<(), CheckpointError>;
+}
+
+/// A run's checkpoint backend, shared by its tracker and writer.
+pub type SharedCheckpoints = Arc<dyn CheckpointBackend>;
+
+impl CheckpointBackend for CheckpointStore {
+    fn load(&self) -> Result<ProjectState, CheckpointError> {
+        CheckpointStore::load(self)
+    }
+
+    fn save_with(
+        &self,
+        state: &ProjectState,
+        definitions: &[TableMeta],
+    ) -> Result<(), CheckpointError> {
+        CheckpointStore::save_with(self, state, definitions)
+    }
+}
+
+/// A state with its definitions as one record, in the format of `state.json` (version
+/// and all) with the definitions inline: for backends that keep one value per project.
+#[derive(serde::Serialize, Deserialize)]
+struct Record {
+    state: disk_v1::State,
+    #[serde(default)]
+    definitions: disk_v1::Definitions,
+}
+
+/// `state` and `definitions` as one self-describing record (see [`decode`]).
+pub fn encode(state: &ProjectState, definitions: &[TableMeta]) -> Vec<u8> {
+    let record = Record {
+        state: disk_v1::State::from_state(state, None),
+        definitions: definitions.iter().map(Into::into).collect(),
+    };
+    serde_json::to_vec(&record).expect("project state always serializes")
+}
+
+/// The state of an [`encode`]d record; `place` names it in errors.
+pub fn decode(bytes: &[u8], place: &str) -> Result<ProjectState, CheckpointError> {
+    let corrupt = |source| CheckpointError::CorruptRecord {
+        place: place.to_string(),
+        source,
+    };
+    #[derive(Deserialize)]
+    struct Probe {
+        state: VersionProbe,
+    }
+    let probe: Probe = serde_json::from_slice(bytes).map_err(corrupt)?;
+    if probe.state.version != disk_v1::VERSION {
+        return Err(CheckpointError::UnknownVersion {
+            path: PathBuf::from(place),
+            version: probe.state.version,
+            known: disk_v1::VERSION,
+        });
+    }
+    let record: Record = serde_json::from_slice(bytes).map_err(corrupt)?;
+    let mut state = record.state.into_state();
+    state.definitions = record.definitions.into_iter().map(Into::into).collect();
+    Ok(state)
 }
 
 /// The state's file name in a project's state directory.

@@ -9,8 +9,8 @@
 //! advances only past acknowledged messages.
 
 use crate::checkpoint::{
-    ChangeCounts, ChangeKind, CheckpointError, CheckpointStore, CheckpointWriter,
-    IncrementalCheckpoint, ProjectState, RangeProgress, Snapshot,
+    ChangeCounts, ChangeKind, CheckpointError, CheckpointWriter, IncrementalCheckpoint,
+    ProjectState, RangeProgress, SharedCheckpoints, Snapshot,
 };
 use crate::status::WarningCause;
 use obsync_kafka::ProduceError;
@@ -317,7 +317,7 @@ impl Saver {
 /// draining while the disk syncs.
 pub async fn track<A: Ack>(
     mut rx: mpsc::Receiver<Pending<A>>,
-    store: CheckpointStore,
+    store: SharedCheckpoints,
     mut state: ProjectState,
     stats: Arc<DeliveryStats>,
 ) -> Result<ProjectState, DeliveryError> {
@@ -494,6 +494,7 @@ pub fn unix_ms() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checkpoint::CheckpointStore;
     use obsync_model::BinlogCoord;
     use tokio::sync::oneshot;
 
@@ -617,7 +618,7 @@ mod tests {
         let stats = Arc::new(DeliveryStats::default());
         let tracker = tokio::spawn(track(
             rx,
-            store.clone(),
+            Arc::new(store.clone()),
             ProjectState::default(),
             stats.clone(),
         ));
@@ -671,7 +672,7 @@ mod tests {
         let (tx, rx) = mpsc::channel(16);
         let tracker = tokio::spawn(track(
             rx,
-            store.clone(),
+            Arc::new(store.clone()),
             ProjectState::default(),
             Default::default(),
         ));
@@ -738,7 +739,7 @@ mod tests {
         let stats = Arc::new(DeliveryStats::default());
         let tracker = tokio::spawn(track(
             rx,
-            store.clone(),
+            Arc::new(store.clone()),
             ProjectState::default(),
             stats.clone(),
         ));
@@ -798,7 +799,7 @@ mod tests {
                 ..Default::default()
             },
         );
-        let tracker = tokio::spawn(track(rx, store.clone(), saved, stats.clone()));
+        let tracker = tokio::spawn(track(rx, Arc::new(store.clone()), saved, stats.clone()));
         let counted = |kind| {
             Some(Counted {
                 table: "d.t".into(),

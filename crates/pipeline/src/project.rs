@@ -1,7 +1,7 @@
 //! The project runtime: runs schema → full → incremental for one project and exposes
 //! a control handle and a status snapshot. `obsync run` and the server both drive it.
 
-use crate::checkpoint::{CheckpointStore, IncrementalCheckpoint, ProjectState};
+use crate::checkpoint::{CheckpointStore, IncrementalCheckpoint, ProjectState, SharedCheckpoints};
 use crate::delivery::{self, DeliveryStats, Mark};
 use crate::emit::{Emitter, Route, IN_FLIGHT_MESSAGES};
 use crate::metrics::ProjectMetrics;
@@ -54,8 +54,18 @@ pub struct ProjectHandle {
 }
 
 impl ProjectHandle {
-    /// Starts the project in the background.
+    /// Starts the project in the background, its checkpoints in files in `state_dir`.
     pub fn start(settings: Settings, state_dir: PathBuf) -> Self {
+        Self::start_with(settings, state_dir, None)
+    }
+
+    /// [`start`](Self::start), with the checkpoints kept by `checkpoints` instead of
+    /// the files in `state_dir` (which still holds the sequence reservation).
+    pub fn start_with(
+        settings: Settings,
+        state_dir: PathBuf,
+        checkpoints: Option<SharedCheckpoints>,
+    ) -> Self {
         let (control, control_rx) = watch::channel(Control::Run);
         let status = StatusCell::new(settings.name.clone());
         let metrics = ProjectMetrics::new(&settings.name);
@@ -66,6 +76,7 @@ impl ProjectHandle {
         let ctx = RunContext {
             settings: Arc::new(settings),
             state_dir,
+            checkpoints,
             control: control_rx,
             status: status.clone(),
             stats: stats.clone(),
@@ -174,6 +185,8 @@ impl ProjectHandle {
 pub struct RunContext {
     pub settings: Arc<Settings>,
     pub state_dir: PathBuf,
+    /// Where checkpoints go when not to files in `state_dir`.
+    pub checkpoints: Option<SharedCheckpoints>,
     pub control: watch::Receiver<Control>,
     pub status: Arc<StatusCell>,
     pub stats: Arc<DeliveryStats>,
@@ -244,7 +257,10 @@ async fn run_resuming(mut ctx: RunContext) -> Result<RunOutcome, RunError> {
 async fn run(ctx: &mut RunContext) -> Result<RunOutcome, RunError> {
     let settings = ctx.settings.clone();
     ctx.status.set_state(RunState::Running);
-    let store = CheckpointStore::open(&ctx.state_dir)?;
+    let store: SharedCheckpoints = match &ctx.checkpoints {
+        Some(backend) => backend.clone(),
+        None => Arc::new(CheckpointStore::open(&ctx.state_dir)?),
+    };
     let state = store.load()?;
     ctx.reached_source |= state.incremental.is_some() || state.snapshot_start.is_some();
     tracing::info!(project = %settings.name, state_dir = %ctx.state_dir.display(), "starting");

@@ -13,7 +13,8 @@ use utoipa::ToSchema;
 use crate::error::{Error, InputRule, Result, Rule};
 use crate::model::{
     new_id, now_rfc3339, Connection, DataSourceKind, DataSourceRecord, KafkaRecord, KafkaRelease,
-    SaslMechanism, SaslRecord, SourceRecord, SourceTlsMode, SourceTlsRecord, TlsRecord,
+    RegistryRecord, SaslMechanism, SaslRecord, SourceRecord, SourceTlsMode, SourceTlsRecord,
+    TlsRecord,
 };
 use crate::state::AppState;
 
@@ -82,6 +83,24 @@ pub struct KafkaInput {
     pub sasl: Option<SaslInput>,
     #[serde(default)]
     pub tls: Option<TlsInput>,
+    /// The schema registry of the DebeziumAvro format; omitted or null: none.
+    #[serde(default)]
+    pub schema_registry: Option<RegistryInput>,
+}
+
+/// A schema registry's Confluent-compatible API and its basic-authentication login.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryInput {
+    /// `http(s)://host:port[/path]` (Apicurio: `http://host:8080/apis/ccompat/v7`).
+    pub url: String,
+    /// The basic-authentication user; omitted or empty: no authentication.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Write-only. On update, omitted or empty keeps the stored one while the URL's
+    /// scheme, host and port and the user stay the same.
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -234,11 +253,21 @@ pub async fn build_record(
                     ),
                 }
             });
+            let schema_registry = match k.schema_registry {
+                None => None,
+                Some(r) => Some(registry_record(
+                    state,
+                    r,
+                    old.and_then(|o| o.connection.kafka())
+                        .and_then(|k| k.schema_registry.as_ref()),
+                )?),
+            };
             Connection::Kafka(KafkaRecord {
                 bootstrap_servers: k.bootstrap_servers.trim().to_string(),
                 version,
                 sasl,
                 tls,
+                schema_registry,
             })
         }
         Some(kind) => {
@@ -332,6 +361,69 @@ pub async fn build_record(
         updated_at: now,
         revision: old.map_or(0, |o| o.revision),
     })
+}
+
+/// Validates a schema registry's input and seals its password. A password left out (or
+/// empty) keeps the stored one only while the URL's origin and the user stay: a registry
+/// elsewhere, or another login, must be given its password again.
+fn registry_record(
+    state: &AppState,
+    input: RegistryInput,
+    old: Option<&RegistryRecord>,
+) -> crate::error::Result<RegistryRecord> {
+    let url = input.url.trim().trim_end_matches('/').to_string();
+    if registry_origin(&url).is_none() {
+        return Err(Error::invalid(
+            Rule::DataSource,
+            "kafka.schema_registry.url",
+            format!("schema registry URL {:?} is not an http(s) URL", input.url),
+            "write http://host:port, with the API's path if it has one (Apicurio: http://host:8080/apis/ccompat/v7)",
+        ));
+    }
+    let username = input
+        .username
+        .map(|u| u.trim().to_string())
+        .filter(|u| !u.is_empty());
+    let kept = old
+        .filter(|o| registry_origin(&o.url) == registry_origin(&url) && o.username == username)
+        .and_then(|o| o.password.clone());
+    let password = match input.password.filter(|p| !p.is_empty()) {
+        Some(p) => Some(state.key.seal(&p)),
+        None => kept,
+    };
+    match (&username, &password) {
+        (None, Some(_)) => Err(Error::invalid(
+            Rule::DataSource,
+            "kafka.schema_registry.username",
+            "a schema registry password needs its user",
+            "write the registry user, or leave the password empty",
+        )),
+        (Some(_), None) => Err(Error::invalid(
+            Rule::DataSource,
+            "kafka.schema_registry.password",
+            "the schema registry user has no password (none is stored for this URL and user)",
+            "write the registry password, or leave the user empty for a registry without authentication",
+        )),
+        _ => Ok(RegistryRecord {
+            url,
+            username,
+            password,
+        }),
+    }
+}
+
+/// The scheme, host and port of a registry URL (`None`: not an http(s) URL); stored
+/// registry passwords follow it.
+pub(crate) fn registry_origin(text: &str) -> Option<(String, String, u16)> {
+    let parsed = url::Url::parse(text).ok()?;
+    if !matches!(parsed.scheme(), "http" | "https") || text.contains(char::is_whitespace) {
+        return None;
+    }
+    Some((
+        parsed.scheme().to_string(),
+        parsed.host_str()?.to_ascii_lowercase(),
+        parsed.port_or_known_default()?,
+    ))
 }
 
 /// Validates a source's TLS input (the project file's `[source.tls]` rules) and merges it

@@ -498,6 +498,7 @@ async fn target_datasource(
             version: version.as_str().to_string(),
             sasl,
             tls: None,
+            schema_registry: None,
         }),
     };
     store_new(state, input, created).await

@@ -12,6 +12,7 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod cluster;
 mod console;
 pub mod datasources;
 pub mod error;
@@ -64,6 +65,11 @@ pub struct ServerOptions {
     pub admin_password: Option<String>,
     /// Host names, connection cap and idle timeout of the HTTP listener.
     pub http: HttpOptions,
+    /// The secret key file when not `<data_dir>/secret.key` (a cluster's servers share
+    /// one key: each opens the data sources' secrets the others sealed).
+    pub secret_key: Option<PathBuf>,
+    /// Join this cluster (`--cluster`) instead of running alone.
+    pub cluster: Option<cluster::ClusterOptions>,
     /// Projects on one source endpoint read one shared binlog dump (default); `false`
     /// gives each its own (`--no-shared-stream`).
     pub shared_stream: bool,
@@ -125,6 +131,8 @@ pub enum ServerError {
     WeakPassword { problem: String },
     #[error(transparent)]
     Hash(#[from] passwords::HashError),
+    #[error(transparent)]
+    Cluster(#[from] cluster::ClusterError),
 }
 
 /// The file a running server holds an exclusive lock on, so that a second server or
@@ -228,6 +236,8 @@ pub struct Server {
     limits: HttpLimits,
     /// Held while the server runs ([`LOCK_FILE`]).
     lock: std::fs::File,
+    /// The SQLite store (in cluster mode the cache the config log is applied to).
+    local: Arc<SqliteStore>,
     /// The generated first admin password, to be printed once.
     pub generated_admin_password: Option<String>,
 }
@@ -249,7 +259,10 @@ impl Server {
         })?;
         let lock = lock_data_dir(&options.data_dir)?;
         let store = SqliteStore::open(&options.data_dir)?;
-        let key = SecretKey::load_or_create(&options.data_dir)?;
+        let key = match &options.secret_key {
+            Some(path) => SecretKey::load_or_create_at(path.clone())?,
+            None => SecretKey::load_or_create(&options.data_dir)?,
+        };
         if auth::env_password_differs(&store, options.admin_password.as_deref()).await {
             tracing::warn!(
                 "OBSYNC_ADMIN_PASSWORD is not the stored password of user \"admin\": it only sets the password at the first start and is ignored now; unset it, or run `obsync server reset-admin-password` with the server stopped to make it the password"
@@ -269,8 +282,21 @@ impl Server {
         if let Some(idle) = options.http.idle_timeout {
             limits.header_read_timeout = idle;
         }
+        let local = Arc::new(store);
+        let (store, cluster) = match options.cluster {
+            None => (local.clone() as Arc<dyn Store>, None),
+            Some(cluster_options) => {
+                let cluster = cluster::Cluster::connect(cluster_options).await?;
+                let store = cluster::config_log::ReplicatedStore::new(
+                    local.clone(),
+                    cluster.config.clone(),
+                );
+                (Arc::new(store) as Arc<dyn Store>, Some(cluster))
+            }
+        };
         let state = Arc::new(ServerState {
-            store: Arc::new(store) as Arc<dyn Store>,
+            store,
+            cluster,
             key,
             data_dir: options.data_dir,
             runtime: Default::default(),
@@ -298,6 +324,7 @@ impl Server {
             limits,
             generated_admin_password,
             lock,
+            local,
         })
     }
 
@@ -329,7 +356,12 @@ impl Server {
     ) -> Result<(), ServerError> {
         let state = self.state;
         let _lock = self.lock;
-        service::recover(&state).await?;
+        match state.cluster.clone() {
+            // Which projects run here is the group's to say, once the store holds the
+            // cluster's definitions.
+            Some(cluster) => cluster::start(&state, &cluster, self.local).await?,
+            None => service::recover(&state).await?,
+        }
         let sampler = tokio::spawn(runtime::sample_forever(state.clone()));
         // The HTTP loop hands the client's address to the router (`ConnectInfo`): the
         // login limits and the audit trail use it.

@@ -378,6 +378,20 @@ pub struct KafkaRecord {
     pub version: KafkaRelease,
     pub sasl: Option<SaslRecord>,
     pub tls: Option<TlsRecord>,
+    /// The schema registry beside the cluster, for the DebeziumAvro format.
+    #[serde(default)]
+    pub schema_registry: Option<RegistryRecord>,
+}
+
+/// A schema registry's Confluent-compatible API and its basic-authentication login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryRecord {
+    /// `http(s)://host:port[/path]`, without a trailing slash.
+    pub url: String,
+    pub username: Option<String>,
+    /// Sealed like the other passwords; kept only while the URL's origin and the user
+    /// stay the same.
+    pub password: Option<Sealed>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -527,9 +541,10 @@ pub struct FormatOptionsSpec {
     /// Maxwell: write `primary_key_columns`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maxwell_primary_key_columns: Option<bool>,
-    /// DebeziumAvro (required with it): the schema registry's Confluent-compatible API,
-    /// `http(s)://host:port[/path]`. A registry with basic authentication needs a project
-    /// file (`schema_registry_password_env`); the API takes no registry password yet.
+    /// DebeziumAvro: the schema registry's Confluent-compatible API,
+    /// `http(s)://host:port[/path]`; without it, the target data source's registry
+    /// (`kafka.schema_registry`, with its login). The target registry's login goes along
+    /// only to a URL of the same origin (scheme, host and port).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema_registry_url: Option<String>,
     /// DebeziumAvro: subjects `topic` (default), `record` or `topic_record`.

@@ -126,6 +126,12 @@ impl Runtime {
         running.contains_key(id)
     }
 
+    /// The projects running in this process.
+    pub fn running_ids(&self) -> Vec<String> {
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        running.keys().cloned().collect()
+    }
+
     /// The Prometheus text of every running project (each carries its project label).
     pub fn render_metrics(&self) -> String {
         let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
@@ -174,8 +180,34 @@ impl Runtime {
 }
 
 /// Starts project `id` with `settings`. The caller has recorded `running` already.
+/// In cluster mode only the owner of the project's bucket runs it, with its checkpoints
+/// written through the bucket's fenced producer; elsewhere this does nothing (the owner
+/// starts it when the config log brings it the record).
 pub fn start(state: &AppState, id: &str, settings: Settings) {
-    let handle = ProjectHandle::start(settings, state.project_dir(id));
+    let checkpoints = match &state.cluster {
+        None => None,
+        Some(cluster) => {
+            let Some(writer) = cluster.writer_of(id) else {
+                return;
+            };
+            if state.runtime.is_running(id) {
+                return;
+            }
+            let dir = state.project_dir(id);
+            match crate::cluster::checkpoints::KafkaCheckpoints::new(id, writer, &dir) {
+                Ok(k) => Some(Arc::new(k) as obsync_pipeline::checkpoint::SharedCheckpoints),
+                Err(e) => {
+                    tracing::error!(project = %id, error = %obsync_model::ErrorChain(&e), "cannot open the project's checkpoint folder");
+                    return;
+                }
+            }
+        }
+    };
+    let handle = ProjectHandle::start_with(settings, state.project_dir(id), checkpoints);
+    if let Some(cluster) = state.cluster.clone() {
+        let (id, handle) = (id.to_string(), handle.clone());
+        tokio::spawn(async move { publish_status(&cluster, &id, &handle, true).await });
+    }
     let stop = Arc::new(Mutex::new(None));
     let notices_seen = Arc::new(tokio::sync::Mutex::new(0));
     let (done_tx, done_rx) = watch::channel(false);
@@ -201,6 +233,30 @@ pub fn start(state: &AppState, id: &str, settings: Settings) {
         record_notices(&state, &id, &handle, &notices_seen).await;
         let last = handle.status();
         let stop = *stop.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(cluster) = state.cluster.clone() {
+            if !cluster.still_owns(&id) {
+                // The bucket went to another server, which records this project's runs
+                // now: only this server's own event log says what happened here.
+                let note = crate::cluster::handed_over_note(&cluster, &id, outcome.as_ref().err());
+                tracing::warn!(project = %id, "{note}");
+                if let Err(e) = state
+                    .store
+                    .add_event(&id, EventKind::Notice, "system", &note, &[])
+                    .await
+                {
+                    tracing::warn!(project = %id, error = %obsync_model::ErrorChain(&e), "cannot record an event");
+                }
+                state
+                    .runtime
+                    .running
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&id);
+                let _ = done_tx.send(true);
+                return;
+            }
+            publish_status(&cluster, &id, &handle, false).await;
+        }
         {
             let _guard = state.lifecycle.lock().await;
             let ended = RunEnd {
@@ -318,6 +374,31 @@ pub async fn restart(state: &AppState, id: &str, settings: Settings) {
     }
 }
 
+/// Stops running project `id` because its bucket went to another server: as for a
+/// shutdown, in-flight messages are delivered and the checkpoint saved (unless this
+/// server was fenced already), and the record is left to the new owner.
+pub async fn hand_over(state: &AppState, id: &str) {
+    stop(state, id, StopReason::Shutdown).await
+}
+
+/// Publishes what this server knows of running project `id` to the cluster.
+async fn publish_status(
+    cluster: &crate::cluster::Cluster,
+    id: &str,
+    handle: &ProjectHandle,
+    running: bool,
+) {
+    let s = handle.status();
+    let status = crate::cluster::status::ProjectStatus {
+        node: cluster.node.to_string(),
+        running,
+        lag_seconds: s.lag_seconds,
+        last_error: s.last_error.map(|e| e.message),
+        at_ms: obsync_pipeline::delivery::unix_ms() as i64,
+    };
+    cluster.status.publish(id, &status).await;
+}
+
 async fn stop(state: &AppState, id: &str, why: StopReason) {
     let done = {
         let running = state
@@ -388,6 +469,9 @@ async fn sample_once(state: &AppState) {
         }
         record_notices(state, &id, &handle, &notices_seen).await;
         record_stages(state, &id, &s.stages).await;
+        if let Some(cluster) = &state.cluster {
+            publish_status(cluster, &id, &handle, true).await;
+        }
     }
     if let Err(e) = state.store.prune_metrics(now - HISTORY_SECONDS).await {
         tracing::warn!(error = %obsync_model::ErrorChain(&e), "cannot prune the metric history");

@@ -86,6 +86,8 @@ pub struct DataSourceSecrets {
     pub password: Secret,
     /// The TLS client key (PEM) of the source or the Kafka cluster, when one is stored.
     pub client_key: Option<Secret>,
+    /// The password of a Kafka cluster's schema registry, when one is stored.
+    pub registry_password: Option<Secret>,
 }
 
 impl std::fmt::Debug for SecretKey {
@@ -97,7 +99,12 @@ impl std::fmt::Debug for SecretKey {
 impl SecretKey {
     /// Loads `dir/secret.key`, creating it (mode 0600) when absent.
     pub fn load_or_create(dir: &Path) -> Result<SecretKey, SecretError> {
-        let path = dir.join(KEY_FILE);
+        Self::load_or_create_at(dir.join(KEY_FILE))
+    }
+
+    /// The key in file `path` (created there, 0600, when missing): a cluster's servers
+    /// are all given the same file (`--secret-key`), as each opens the others' secrets.
+    pub fn load_or_create_at(path: PathBuf) -> Result<SecretKey, SecretError> {
         let key_file = |source| SecretError::KeyFile {
             path: path.clone(),
             source,
@@ -158,14 +165,16 @@ impl SecretKey {
 
     /// The one door: every stored secret of data source `ds`, opened.
     pub fn open_datasource(&self, ds: &DataSourceRecord) -> Result<DataSourceSecrets, SecretError> {
-        let (password, client_key) = match &ds.connection {
+        let (password, client_key, registry_password) = match &ds.connection {
             Connection::OceanBase(s) | Connection::MySql(s) | Connection::MariaDb(s) => (
                 s.password.as_ref(),
                 s.tls.as_ref().and_then(|t| t.client_key_pem.as_ref()),
+                None,
             ),
             Connection::Kafka(k) => (
                 k.sasl.as_ref().and_then(|s| s.password.as_ref()),
                 k.tls.as_ref().and_then(|t| t.client_key_pem.as_ref()),
+                k.schema_registry.as_ref().and_then(|r| r.password.as_ref()),
             ),
         };
         let open = |sealed: &Sealed| self.open(sealed).map(Secret::new);
@@ -175,6 +184,7 @@ impl SecretKey {
                 .transpose()?
                 .unwrap_or_else(|| Secret::new("")),
             client_key: client_key.map(open).transpose()?,
+            registry_password: registry_password.map(open).transpose()?,
         })
     }
 

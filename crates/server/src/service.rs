@@ -316,9 +316,26 @@ pub async fn pause(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectR
         )
         .await?;
     }
-    crate::runtime::pause(state, id).await;
+    match &state.cluster {
+        // Another server runs it: that one pauses it when the config log brings it the
+        // request, and records `paused` through the log.
+        Some(cluster) if !cluster.owns(id) => {
+            cluster.config.pause(id).await?;
+            let deadline = std::time::Instant::now() + PAUSE_ELSEWHERE_TIMEOUT;
+            while get(state, id).await?.state == ProjectState::Running
+                && std::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+        _ => crate::runtime::pause(state, id).await,
+    }
     get(state, id).await
 }
+
+/// How long a pause asked on a server that does not run the project waits for the
+/// owner to record it (a run delivers its in-flight messages first).
+const PAUSE_ELSEWHERE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Resumes a paused or failed project from its checkpoint.
 pub async fn resume(state: &AppState, id: &str, actor: &Actor) -> Result<ProjectRecord> {

@@ -9,7 +9,8 @@ use obsync_config::{
 };
 
 use crate::model::{
-    DataSourceKind, DataSourceRecord, ProjectSpec, SaslMechanism, SourceTlsRecord, Tag, TlsRecord,
+    DataSourceKind, DataSourceRecord, ProjectSpec, RegistryRecord, SaslMechanism, SourceTlsRecord,
+    Tag, TlsRecord,
 };
 use crate::secrets::{SecretError, SecretKey};
 
@@ -21,6 +22,8 @@ pub const KAFKA_PASSWORD_ENV: &str = "OBSYNC_KAFKA_PASSWORD";
 pub const KAFKA_CLIENT_KEY_ENV: &str = "OBSYNC_KAFKA_CLIENT_KEY";
 /// Environment variable the exported file names for the source's TLS client key (PEM).
 pub const SOURCE_CLIENT_KEY_ENV: &str = "OBSYNC_SOURCE_CLIENT_KEY";
+/// Environment variable the exported file names for the schema registry's password.
+pub const REGISTRY_PASSWORD_ENV: &str = "OBSYNC_SCHEMA_REGISTRY_PASSWORD";
 
 /// Name the rendered text carries in config messages (it has no file).
 const API_FILE: &str = "<api>";
@@ -229,6 +232,13 @@ pub fn render(
             (!table.is_empty()).then_some(table)
         }
     };
+    let format_options =
+        registry_options(spec, kafka.schema_registry.as_ref(), format_options, || {
+            open(
+                REGISTRY_PASSWORD_ENV,
+                target_secrets.and_then(|s| s.registry_password.as_ref()),
+            )
+        });
     let debezium = match &spec.sync.debezium {
         None => None,
         Some(debezium) => {
@@ -304,6 +314,46 @@ pub fn render(
     })
 }
 
+/// `[sync.format_options]` with the target's schema registry, for a format that needs
+/// one: its URL unless the project names another, and its login (the password by
+/// variable, opened by `open_password`) only for a URL of the registry's own origin, so
+/// that a project cannot send the stored password to a host of its choosing.
+fn registry_options(
+    spec: &ProjectSpec,
+    registry: Option<&RegistryRecord>,
+    options: Option<toml::Table>,
+    open_password: impl FnOnce(),
+) -> Option<toml::Table> {
+    let needs_registry = spec
+        .sync
+        .format
+        .as_deref()
+        .and_then(|f| f.parse::<obsync_format::FormatKind>().ok())
+        .is_some_and(obsync_format::FormatKind::needs_schema_registry);
+    let Some(registry) = registry.filter(|_| needs_registry) else {
+        return options;
+    };
+    let mut table = options.unwrap_or_default();
+    let url = match table.get("schema_registry_url").and_then(|v| v.as_str()) {
+        Some(url) => url.to_string(),
+        None => {
+            table.insert("schema_registry_url".into(), registry.url.clone().into());
+            registry.url.clone()
+        }
+    };
+    let same_origin = crate::datasources::registry_origin(url.trim().trim_end_matches('/'))
+        .is_some_and(|o| crate::datasources::registry_origin(&registry.url) == Some(o));
+    if let (true, Some(user), Some(_)) = (same_origin, &registry.username, &registry.password) {
+        table.insert("schema_registry_username".into(), user.clone().into());
+        table.insert(
+            "schema_registry_password_env".into(),
+            REGISTRY_PASSWORD_ENV.into(),
+        );
+        open_password();
+    }
+    Some(table)
+}
+
 /// `[source.tls]` of a database data source: the CA and client certificate in the text
 /// (public), the key in a variable, as for Kafka: nothing is written to disk.
 fn source_tls_section(tls: &SourceTlsRecord, open_key: impl FnOnce()) -> SourceTlsSection {
@@ -338,6 +388,11 @@ pub fn export_text(rendered: &Rendered, spec: &ProjectSpec) -> String {
     if rendered.toml.contains(SOURCE_CLIENT_KEY_ENV) {
         out.push_str(&format!(
             ", {SOURCE_CLIENT_KEY_ENV} (the source's TLS client key, PEM)"
+        ));
+    }
+    if rendered.toml.contains(REGISTRY_PASSWORD_ENV) {
+        out.push_str(&format!(
+            ", {REGISTRY_PASSWORD_ENV} (the schema registry's password)"
         ));
     }
     out.push_str(" before obsync run.\n\n");
@@ -444,6 +499,7 @@ mod tests {
                 version: crate::model::KafkaRelease::V3,
                 sasl: None,
                 tls: None,
+                schema_registry: None,
             }),
             created_at: String::new(),
             updated_at: String::new(),
@@ -515,6 +571,68 @@ mod tests {
             obsync_format::CanalBinary::Base64,
             "{exported}"
         );
+    }
+
+    #[test]
+    fn the_target_registry_login_goes_to_its_own_origin_and_is_exported_by_variable() {
+        let key = key();
+        let (source, mut target) = datasources(&key);
+        kafka_of(&mut target).schema_registry = Some(RegistryRecord {
+            url: "http://registry.example:8081/apis/ccompat/v7".into(),
+            username: Some("avro".into()),
+            password: Some(key.seal("registry-pw")),
+        });
+        let ctx = SpecContext {
+            source: Some(&source),
+            target: Some(&target),
+            tags: &[],
+        };
+        let mut spec = spec();
+        spec.sync.format = Some("DebeziumAvro".into());
+        spec.sync.format_options = None;
+        let registry = |spec: &ProjectSpec| {
+            render(spec, &ctx, Some(&key))
+                .unwrap()
+                .config(0)
+                .unwrap()
+                .sync
+                .format_options
+                .schema_registry
+                .unwrap()
+        };
+        let r = registry(&spec);
+        assert_eq!(r.url, "http://registry.example:8081/apis/ccompat/v7");
+        assert_eq!(r.username.as_deref(), Some("avro"));
+        assert_eq!(r.password.as_ref().map(|p| p.expose()), Some("registry-pw"));
+        let exported = export_text(&render(&spec, &ctx, None).unwrap(), &spec);
+        assert!(!exported.contains("registry-pw"), "{exported}");
+        assert!(
+            exported.contains(&format!(
+                "schema_registry_password_env = \"{REGISTRY_PASSWORD_ENV}\""
+            )),
+            "{exported}"
+        );
+        // The project's own URL at the same origin keeps the login; elsewhere it goes
+        // without it.
+        spec.sync.format_options = Some(crate::model::FormatOptionsSpec {
+            schema_registry_url: Some("http://REGISTRY.example:8081/other".into()),
+            ..Default::default()
+        });
+        assert_eq!(registry(&spec).username.as_deref(), Some("avro"));
+        spec.sync.format_options = Some(crate::model::FormatOptionsSpec {
+            schema_registry_url: Some("http://registry.example:9999/apis/ccompat/v7".into()),
+            ..Default::default()
+        });
+        let elsewhere = registry(&spec);
+        assert_eq!(
+            elsewhere.url,
+            "http://registry.example:9999/apis/ccompat/v7"
+        );
+        assert!(elsewhere.username.is_none() && elsewhere.password.is_none());
+        // Another format gets no registry keys (they are refused with it).
+        spec.sync.format = Some("Canal".into());
+        spec.sync.format_options = None;
+        assert!(render(&spec, &ctx, Some(&key)).unwrap().config(0).is_ok());
     }
 
     #[test]

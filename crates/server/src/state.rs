@@ -27,6 +27,8 @@ pub struct ServerState {
     pub request_timeout: std::time::Duration,
     /// Verify runs started from the API, the last one per project.
     pub verifies: crate::verify_runs::VerifyRuns,
+    /// The cluster this server is a member of (`--cluster`); `None` for a single server.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// Projects read their source's shared binlog stream (`ServerOptions::shared_stream`).
     pub shared_stream: bool,
 }

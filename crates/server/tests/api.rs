@@ -1152,6 +1152,23 @@ async fn preview_renders_the_exact_records_and_writes_nothing() {
         (StatusCode::BAD_REQUEST, Some("table")),
         "{body}"
     );
+    // DebeziumAvro: the records' bytes in hex, schema id 0 in the registry header (the
+    // preview registers nothing: the registry here does not even listen).
+    s["sync"]["format"] = json!("DebeziumAvro");
+    s["sync"]["format_options"] = json!({"schema_registry_url": "http://127.0.0.1:1"});
+    let avro = api
+        .post_ok(
+            "/api/v1/preview",
+            json!({"spec": s, "table": format!("{db}.orders"), "limit": 1}),
+            StatusCode::OK,
+        )
+        .await;
+    let record = &avro["records"][0];
+    assert!(
+        record["key"].as_str().unwrap().starts_with("0000000000")
+            && record["value"].as_str().unwrap().starts_with("0000000000"),
+        "{avro}"
+    );
     server.stop().await;
 }
 

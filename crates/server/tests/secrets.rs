@@ -637,3 +637,258 @@ async fn import_matches_tls_and_sasl_and_keeps_the_tag_rules() {
     assert_eq!(api.get("/api/v1/tags").await["total"], 1);
     server.stop().await;
 }
+
+/// A schema registry that wants HTTP basic authentication: a gate in front of the real
+/// one (Apicurio answers anonymously) that refuses a request without the expected
+/// `Authorization` header and forwards the others.
+#[derive(Clone)]
+struct RegistryGate {
+    upstream: String,
+    expected: String,
+    passed: Arc<Mutex<usize>>,
+    refused: Arc<Mutex<usize>>,
+    http: reqwest::Client,
+}
+
+async fn registry_gate_serve(
+    axum::extract::State(gate): axum::extract::State<RegistryGate>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let authorized = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        == Some(gate.expected.as_str());
+    if !authorized {
+        *gate.refused.lock().unwrap() += 1;
+        return (StatusCode::UNAUTHORIZED, "basic authentication required").into_response();
+    }
+    *gate.passed.lock().unwrap() += 1;
+    let method = request.method().clone();
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or(String::new(), |p| p.to_string());
+    let content_type = request.headers().get("content-type").cloned();
+    let body = axum::body::to_bytes(request.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    let mut forward = gate
+        .http
+        .request(method, format!("{}{path}", gate.upstream))
+        .body(body);
+    if let Some(ct) = content_type {
+        forward = forward.header("content-type", ct);
+    }
+    let answer = forward.send().await.unwrap();
+    let status = answer.status();
+    let content_type = answer.headers().get("content-type").cloned();
+    let mut response = (status, answer.bytes().await.unwrap()).into_response();
+    if let Some(ct) = content_type {
+        response.headers_mut().insert("content-type", ct);
+    }
+    response
+}
+
+/// The gate on a free loopback port in front of `registry` (a URL with its API path):
+/// the gate's URL with the same path, and the counts of passed and refused requests.
+async fn registry_gate(
+    registry: &str,
+    user: &str,
+    password: &str,
+) -> (String, Arc<Mutex<usize>>, Arc<Mutex<usize>>) {
+    use base64::Engine as _;
+    let parsed = url::Url::parse(registry).unwrap();
+    let gate = RegistryGate {
+        upstream: parsed.origin().ascii_serialization(),
+        expected: format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        ),
+        passed: Arc::default(),
+        refused: Arc::default(),
+        http: reqwest::Client::new(),
+    };
+    let counts = (gate.passed.clone(), gate.refused.clone());
+    let app = axum::Router::new()
+        .fallback(registry_gate_serve)
+        .with_state(gate);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (
+        format!("http://{address}{}", parsed.path().trim_end_matches('/')),
+        counts.0,
+        counts.1,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_registry_password_is_write_only_sealed_stays_with_its_origin_and_reaches_the_registry(
+) {
+    let services = obsync_testkit::Services::load();
+    let registry = services.schema_registry_url.clone().expect(
+        "no schema registry: run scripts/services start schema-registry (or set OBSYNC_SCHEMA_REGISTRY_URL)",
+    );
+    let password = format!(
+        "Reg{}pw",
+        obsync_testkit::unique_name("s").replace(['-', '_'], "")
+    );
+    let (gate, passed, refused) = registry_gate(&registry, "avro", &password).await;
+    let server = TestServer::start("registry").await;
+    let api = &server.api;
+
+    // The login through the API: answers say only that a password is set.
+    let kafka = |name: &str, registry: Value| {
+        json!({"name": name, "kind": "kafka", "kafka": {"bootstrap_servers": services.kafka_bootstrap,
+            "version": "3.x", "schema_registry": registry}})
+    };
+    let target = id(&api
+        .post_ok(
+            "/api/v1/datasources",
+            kafka(
+                "avro-target",
+                json!({"url": gate, "username": "avro", "password": password}),
+            ),
+            StatusCode::CREATED,
+        )
+        .await);
+    let shown = api.get(&format!("/api/v1/datasources/{target}")).await;
+    assert_eq!(
+        shown["kafka"]["schema_registry"],
+        json!({"url": gate, "username": "avro", "password_set": true}),
+        "{shown}"
+    );
+
+    // A run of a DebeziumAvro project on that target registers its schemas through the
+    // gate, with the login (the project names no registry of its own).
+    let db = orders_db(&services, 3);
+    let topic = obsync_testkit::unique_name("srvavro");
+    services.create_topic(&topic, 3);
+    let (src, _) = create_datasources(api, &services).await;
+    let mut s = spec(
+        "注册表认证01",
+        &src,
+        &target,
+        &["full", "incremental"],
+        &[format!("{db}.orders")],
+        &topic,
+    );
+    s["sync"]["format"] = json!("DebeziumAvro");
+    let project = id(&api
+        .post_ok(
+            "/api/v1/projects",
+            json!({ "spec": s }),
+            StatusCode::CREATED,
+        )
+        .await);
+    let p = |action: &str| format!("/api/v1/projects/{project}/{action}");
+    let pre = api.post_ok(&p("precheck"), json!({}), StatusCode::OK).await;
+    assert_eq!(pre["passed"], true, "{pre}");
+    api.post_ok(&p("start"), json!({}), StatusCode::OK).await;
+    wait_until(
+        api,
+        &p("progress"),
+        Duration::from_secs(90),
+        "incremental sync",
+        |b| b["stage"] == "incremental" && b["acked_messages"].as_u64().unwrap_or(0) >= 3,
+    )
+    .await;
+    assert!(
+        *passed.lock().unwrap() >= 2,
+        "no registration passed the gate"
+    );
+    assert_eq!(
+        *refused.lock().unwrap(),
+        0,
+        "a request came without the login"
+    );
+    let versions: Value = reqwest::get(format!("{registry}/subjects/{topic}-value/versions"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(versions, json!([1]), "the value schema is registered");
+    // The export names the password by variable.
+    let (status, export) = api.call(Method::GET, &p("export"), None).await;
+    assert_eq!(status, StatusCode::OK, "{export}");
+    let export = export.as_str().unwrap_or_default();
+    assert!(
+        export.contains("schema_registry_password_env = \"OBSYNC_SCHEMA_REGISTRY_PASSWORD\"")
+            && export.contains("schema_registry_username = \"avro\""),
+        "{export}"
+    );
+
+    // Edits of another data source with a stored login: the password stays for the same
+    // origin and user, and does not follow another host, port or user.
+    let other = id(&api
+        .post_ok(
+            "/api/v1/datasources",
+            kafka(
+                "avro-other",
+                json!({"url": "http://registry.test:8081/apis/ccompat/v7", "username": "avro", "password": password}),
+            ),
+            StatusCode::CREATED,
+        )
+        .await);
+    let put = |registry: Value| {
+        let body = kafka("avro-other", registry);
+        let path = format!("/api/v1/datasources/{other}");
+        async move { api.call(Method::PUT, &path, Some(body)).await }
+    };
+    let (status, kept) =
+        put(json!({"url": "http://REGISTRY.test:8081/other/", "username": "avro"})).await;
+    assert_eq!(status, StatusCode::OK, "{kept}");
+    assert_eq!(
+        kept["kafka"]["schema_registry"]["password_set"], true,
+        "{kept}"
+    );
+    for moved in [
+        json!({"url": "http://rogue.test:8081/apis/ccompat/v7", "username": "avro"}),
+        json!({"url": "http://registry.test:9999/other", "username": "avro"}),
+        json!({"url": "https://registry.test:8081/other", "username": "avro"}),
+        json!({"url": "http://registry.test:8081/other", "username": "mallory"}),
+    ] {
+        let (status, body) = put(moved.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{moved}: {body}");
+        assert_eq!(body["field"], "kafka.schema_registry.password", "{body}");
+    }
+    let unchanged = api.get(&format!("/api/v1/datasources/{other}")).await;
+    assert_eq!(
+        unchanged["kafka"]["schema_registry"]["url"], "http://REGISTRY.test:8081/other",
+        "a refused edit changes nothing: {unchanged}"
+    );
+    // No login: the stored password goes.
+    let (status, open) =
+        put(json!({"url": "http://registry.test:8081/other", "username": ""})).await;
+    assert_eq!(status, StatusCode::OK, "{open}");
+    assert_eq!(
+        open["kafka"]["schema_registry"],
+        json!({"url": "http://registry.test:8081/other", "username": null, "password_set": false})
+    );
+
+    // Never in an answer, never in clear on disk.
+    assert!(
+        !api.all_bodies().contains(&password),
+        "an answer holds the password"
+    );
+    let on_disk: Vec<PathBuf> = files(&server.dir)
+        .into_iter()
+        .filter(|f| {
+            std::fs::read(f)
+                .unwrap_or_default()
+                .windows(password.len())
+                .any(|w| w == password.as_bytes())
+        })
+        .collect();
+    assert_eq!(
+        on_disk,
+        Vec::<PathBuf>::new(),
+        "the password in clear on disk"
+    );
+    server.stop().await;
+}

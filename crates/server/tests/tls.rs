@@ -44,6 +44,8 @@ fn options(dir: &Path, listen: &str, tls: Option<TlsFiles>) -> ServerOptions {
         insecure_listen: false,
         admin_password: Some(PASSWORD.into()),
         http: Default::default(),
+        secret_key: None,
+        cluster: None,
         shared_stream: true,
     }
 }

@@ -1,5 +1,6 @@
 //! The real consumer libraries (Apache Flink's JSON formats, Kafka Connect's
-//! `JsonConverter`) that the end-to-end tests decode obsync's records with:
+//! `JsonConverter`, Apache Avro's reader) that the end-to-end tests decode obsync's
+//! records with:
 //! `tests/consumers/ConsumerCheck.java`, run from source in one JVM, with the jars of
 //! `tests/consumers/pom.xml` fetched from Maven Central once and cached in
 //! `.obsync-dev/consumers/libs` (`scripts/services up` fetches them too).

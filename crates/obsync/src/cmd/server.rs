@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use obsync_server::cluster::{ClusterName, ClusterOptions, NodeId, DEFAULT_SESSION_TIMEOUT};
 use obsync_server::tls::TlsFiles;
 use obsync_server::{HttpOptions, Server, ServerOptions};
 
@@ -28,6 +29,14 @@ pub async fn execute(args: ServerArgs) -> anyhow::Result<ExitCode> {
             max_connections: args.max_connections.map(|n| n as usize),
             idle_timeout: args.idle_timeout.map(Duration::from_secs),
         },
+        secret_key: args.secret_key,
+        cluster: cluster_options(
+            args.cluster.as_deref(),
+            args.control_kafka,
+            args.buckets,
+            args.node_id,
+            args.session_timeout,
+        )?,
         shared_stream: !args.no_shared_stream,
     })
     .await?;
@@ -43,6 +52,41 @@ pub async fn execute(args: ServerArgs) -> anyhow::Result<ExitCode> {
     server.run(shutdown_signal()).await?;
     eprintln!("stopped; every project's checkpoint is saved and running projects resume at the next start");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The cluster flags as typed options (clap made --cluster and --control-kafka come
+/// together).
+fn cluster_options(
+    name: Option<&str>,
+    control_kafka: Option<String>,
+    buckets: Option<i32>,
+    node_id: Option<String>,
+    session_timeout: Option<u64>,
+) -> anyhow::Result<Option<ClusterOptions>> {
+    let (Some(name), Some(control_kafka)) = (name, control_kafka) else {
+        return Ok(None);
+    };
+    let node = match node_id {
+        Some(id) => id,
+        None => std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_string())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "cannot read this machine's host name for the node id: pass --node-id"
+                )
+            })?,
+    };
+    Ok(Some(ClusterOptions {
+        name: ClusterName::parse(name).map_err(|e| anyhow::anyhow!("--cluster: {e}"))?,
+        control_kafka,
+        buckets,
+        node: NodeId::parse(&node).map_err(|e| anyhow::anyhow!("--node-id: {e}"))?,
+        session_timeout: session_timeout
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_SESSION_TIMEOUT),
+    }))
 }
 
 /// The new password from OBSYNC_ADMIN_PASSWORD, else stdin's first line; never printed.

@@ -22,6 +22,11 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(dir: &Path, port: u16) -> ServerProcess {
+        ServerProcess::start_with(dir, port, &[])
+    }
+
+    /// [`start`](Self::start) with more arguments (e.g. the cluster flags).
+    pub fn start_with(dir: &Path, port: u16, extra: &[String]) -> ServerProcess {
         let log = dir.with_extension("log");
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -36,6 +41,7 @@ impl ServerProcess {
                 "--data-dir",
             ])
             .arg(dir)
+            .args(extra)
             .env("OBSYNC_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())

@@ -115,6 +115,32 @@ impl SequenceReservation {
         Ok(n)
     }
 
+    /// The reservation saved in `dir`, if any (read by a backend that carries it with
+    /// the checkpoint to another machine).
+    pub fn reserved_in(dir: &Path) -> Result<Option<u64>, CheckpointError> {
+        if !dir.join(SEQUENCE_FILE).exists() {
+            return Ok(None);
+        }
+        Ok(Some(Self::load(dir)?.reserved_up_to))
+    }
+
+    /// Makes the next run in `dir` continue after every number a run elsewhere may have
+    /// handed out, given `carried`, the reservation it saved with its last checkpoint.
+    /// That run reserved at most once more since (a reservation lasts a minute, a
+    /// checkpoint a second), reaching at most the larger of `carried` and its clock plus
+    /// one reservation; so the next run continues after the larger of that and this
+    /// clock's, plus one reservation and a minute for clocks that differ.
+    pub fn continue_after_moved(dir: &Path, carried: Option<u64>) -> Result<(), CheckpointError> {
+        let local = Self::reserved_in(dir)?.unwrap_or(0);
+        let moved = carried.unwrap_or(0).max(now_secs() * PER_SECOND) + 2 * AHEAD;
+        let bytes = serde_json::to_vec(&OnDisk {
+            version: VERSION.into(),
+            reserved_up_to: local.max(moved),
+        })
+        .expect("a reservation always serializes");
+        write_synced(dir, SEQUENCE_FILE, &bytes)
+    }
+
     /// The last number handed out (or the reservation it continues after).
     pub fn last(&self) -> u64 {
         self.generator.last()
@@ -164,6 +190,17 @@ mod tests {
         let mut s = SequenceReservation::load(&d).unwrap();
         let n = s.next(1_000).await.unwrap();
         assert!(n > now_secs() * PER_SECOND, "{n}");
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[tokio::test]
+    async fn a_project_moved_elsewhere_continues_after_the_carried_reservation() {
+        let d = dir("moved");
+        let ahead = (now_secs() + 3600) * PER_SECOND;
+        SequenceReservation::continue_after_moved(&d, Some(ahead)).unwrap();
+        let mut s = SequenceReservation::load(&d).unwrap();
+        let n = s.next(1_000).await.unwrap();
+        assert!(n > ahead + AHEAD, "{n} after {ahead}");
         let _ = fs::remove_dir_all(&d);
     }
 

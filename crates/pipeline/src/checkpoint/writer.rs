@@ -9,7 +9,7 @@
 //! Architecture invariant: the writer only saves states the tracker handed over, in
 //! the order handed over, so what is on disk never runs ahead of Kafka.
 
-use super::{CheckpointError, CheckpointStore, ProjectState};
+use super::{CheckpointError, ProjectState, SharedCheckpoints};
 use obsync_model::TableMeta;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -34,7 +34,7 @@ pub struct CheckpointWriter {
 
 impl CheckpointWriter {
     /// Starts the writer task (on the current runtime).
-    pub fn spawn(store: CheckpointStore) -> Self {
+    pub fn spawn(store: SharedCheckpoints) -> Self {
         let (tx, rx) = watch::channel(None);
         let task = tokio::spawn(write_latest(store, rx));
         Self {
@@ -73,7 +73,7 @@ async fn joined(task: JoinHandle<Result<(), CheckpointError>>) -> Result<(), Che
 }
 
 async fn write_latest(
-    store: CheckpointStore,
+    store: SharedCheckpoints,
     mut rx: watch::Receiver<Option<Arc<Snapshot>>>,
 ) -> Result<(), CheckpointError> {
     // `changed` reports a state handed over before the sender closed, then the close.
@@ -98,6 +98,7 @@ async fn write_latest(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checkpoint::CheckpointStore;
     use std::io::Read;
     use std::time::Duration;
 
@@ -131,7 +132,7 @@ mod tests {
             bytes
         });
         runtime.block_on(async {
-            let mut writer = CheckpointWriter::spawn(store);
+            let mut writer = CheckpointWriter::spawn(Arc::new(store));
             let snapshot = Snapshot {
                 state: ProjectState {
                     schema_done: true,

@@ -91,6 +91,15 @@ pub struct KafkaView {
     pub version: KafkaRelease,
     pub sasl: Option<SaslView>,
     pub tls: Option<TlsView>,
+    /// The schema registry of the DebeziumAvro format, if one is set.
+    pub schema_registry: Option<RegistryView>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RegistryView {
+    pub url: String,
+    pub username: Option<String>,
+    pub password_set: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -264,6 +273,11 @@ async fn view(state: &AppState, ds: DataSourceRecord) -> ApiResult<DataSource> {
                 ca_set: t.ca_pem.is_some(),
                 client_cert_set: t.client_cert_pem.is_some(),
                 client_key_set: t.client_key_pem.is_some(),
+            }),
+            schema_registry: k.schema_registry.map(|r| RegistryView {
+                url: r.url,
+                username: r.username,
+                password_set: r.password.is_some(),
             }),
         }),
         id: ds.id,

@@ -1,6 +1,7 @@
 //! The HTTP surface: `/api/v1` (REST, JSON, OpenAPI generated from these handlers),
 //! `/api/v2?Action=…` (the OMS shim), `/metrics`, and the console for everything else.
 
+mod cluster;
 pub mod datasources;
 mod doc_errors;
 pub mod error;
@@ -104,6 +105,7 @@ fn api_routes(state: &AppState) -> (Router<AppState>, OpenApiDoc) {
         .merge(verify::routes())
         .merge(preview::routes())
         .merge(system::protected_routes())
+        .merge(cluster::routes())
         .merge(users::routes());
     doc_errors::add_login_errors(protected.get_openapi_mut());
     crate::roles::declare_defaults(protected.get_openapi_mut());

@@ -449,6 +449,7 @@ async fn create_kafka(state: &AppState, actor: &Actor, body: &Value) -> ApiResul
                 .to_string(),
             sasl,
             tls: None,
+            schema_registry: None,
         }),
     };
     let record = build_record(state, input, None).await?;

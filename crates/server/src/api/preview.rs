@@ -50,7 +50,11 @@ pub struct Preview {
 pub struct PreviewRecord {
     pub topic: String,
     pub partition: i32,
+    /// The key's text; DebeziumAvro: its bytes in lower-case hex.
     pub key: String,
+    /// The value's text; DebeziumAvro: its bytes in lower-case hex, schema id 0 in the
+    /// registry header (a run registers the schemas and writes their ids; the preview
+    /// writes nothing, to the registry neither).
     pub value: String,
 }
 
@@ -127,6 +131,7 @@ async fn preview(
         .read_chunk(None)
         .await
         .map_err(|e| unavailable(&e))?;
+    let avro = settings.format.kind.needs_schema_registry();
     let serializer = obsync_format::Serializer::new(settings.format.clone());
     // The engine's own choice of partition, so the preview cannot disagree with a run.
     let mut partitioner = Partitioner::new(settings.partition_rule, settings.split_key_updates);
@@ -152,6 +157,7 @@ async fn preview(
             now_ms,
             message_id: i as u64 + 1,
             txn_sequence: None,
+            schema_ids: avro.then_some(obsync_format::SchemaIds { key: 0, value: 0 }),
             ..Default::default()
         };
         let (mut key, mut value) = (Vec::new(), Vec::new());
@@ -167,11 +173,18 @@ async fn preview(
                     "choose another format for this table, or exclude it",
                 )
             })?;
+        let text = |bytes: &[u8]| {
+            if avro {
+                bytes.iter().map(|b| format!("{b:02x}")).collect()
+            } else {
+                String::from_utf8_lossy(bytes).into_owned()
+            }
+        };
         records.push(PreviewRecord {
             topic: planned.topic.clone(),
             partition,
-            key: String::from_utf8_lossy(&key).into_owned(),
-            value: String::from_utf8_lossy(&value).into_owned(),
+            key: text(&key),
+            value: text(&value),
         });
     }
     Ok(Json(Preview { records }))

@@ -7,7 +7,7 @@
 
 #[cfg(test)]
 mod memory;
-mod records_v1;
+pub(crate) mod records_v1;
 mod sqlite;
 
 pub use sqlite::{SqliteStore, DB_FILE};
@@ -103,6 +103,9 @@ pub enum StoreError {
         /// 0 when the record is gone.
         current: u64,
     },
+    /// Cluster mode: the change could not go through the cluster's config log.
+    #[error("the change could not be shared with the cluster ({what}): check that the control Kafka is reachable, then retry")]
+    Replication { what: String },
     /// The runtime stopped (the server is shutting down) before the call ran.
     #[error("the server is shutting down: the change was not saved; retry after it restarts")]
     Stopped,

@@ -17,8 +17,8 @@ use super::StoreError;
 use crate::lifecycle::{ProjectState, Stage};
 use crate::model::{
     Connection, DataSourceRecord, ErrorInfo, KafkaRecord, KafkaRelease, ObjectSpec, PrecheckRecord,
-    ProjectRecord, ProjectSpec, SaslMechanism, SaslRecord, SourceRecord, SourceTlsMode,
-    SourceTlsRecord, SyncSpec, Tag, TlsRecord,
+    ProjectRecord, ProjectSpec, RegistryRecord, SaslMechanism, SaslRecord, SourceRecord,
+    SourceTlsMode, SourceTlsRecord, SyncSpec, Tag, TlsRecord,
 };
 use crate::secrets::Sealed;
 
@@ -78,6 +78,17 @@ struct KafkaV1 {
     sasl: Option<SaslV1>,
     #[serde(default)]
     tls: Option<TlsV1>,
+    #[serde(default)]
+    schema_registry: Option<RegistryV1>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RegistryV1 {
+    url: String,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
 }
 
 impl KafkaV1 {
@@ -106,6 +117,11 @@ impl KafkaV1 {
                 ca_pem: t.ca_pem,
                 client_cert_pem: t.client_cert_pem,
                 client_key_pem: sealed(t.client_key_pem),
+            }),
+            schema_registry: self.schema_registry.map(|r| RegistryRecord {
+                url: r.url,
+                username: r.username,
+                password: sealed(r.password),
             }),
         })
     }
@@ -211,6 +227,11 @@ impl DataSourceV1 {
                     client_cert_pem: t.client_cert_pem.clone(),
                     client_key_pem: stored(&t.client_key_pem),
                 }),
+                schema_registry: k.schema_registry.as_ref().map(|r| RegistryV1 {
+                    url: r.url.clone(),
+                    username: r.username.clone(),
+                    password: stored(&r.password),
+                }),
             }),
             created_at: ds.created_at.clone(),
             updated_at: ds.updated_at.clone(),
@@ -276,6 +297,10 @@ impl TagV1 {
             id: tag.id.clone(),
             name: tag.name.clone(),
         }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     pub fn into_tag(self) -> Tag {

@@ -51,6 +51,8 @@ impl TestServer {
             insecure_listen: false,
             admin_password: Some(ADMIN_PASSWORD.into()),
             http,
+            secret_key: None,
+            cluster: None,
             shared_stream: true,
         })
         .await

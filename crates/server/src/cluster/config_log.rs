@@ -1,0 +1,668 @@
+//! The config log `obsync.NAME.config` (one partition, compacted): every write of a
+//! project, data source or tag made on any server, applied by every server in log order
+//! into its SQLite store, which is a cache of the log.
+//!
+//! A write carries the revision it was made to ([`crate::store::check_revision`]'s
+//! rule): applying it to a record still at that revision wins and gives the next
+//! revision; a record moved on since makes it lose. Every server applies the same
+//! records in the same order to the same state, so all agree on the winner. The writer
+//! waits until its own server has applied its record and answers with the outcome: the
+//! new revision, or [`StoreError::Conflict`] (409) when it lost.
+//!
+//! Replicated: projects, data sources, tags. Local to each server: users, sessions,
+//! API tokens, the event log and the metric history (docs/cluster.md).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::{topics, ClusterError, ClusterOptions, CONTROL_TIMEOUT};
+use crate::model::{
+    DataSourceRecord, Event, EventKind, MetricPoint, ProjectRecord, Tag, TokenRecord,
+};
+use crate::roles::Role;
+use crate::store::records_v1::{DataSourceV1, ProjectV1, TagV1};
+use crate::store::{
+    AuditEntry, DataSourceStore, EventStore, MetricStore, NewUser, ProjectStore, Result,
+    SqliteStore, StoreError, TagStore, TokenStore, UserChange, UserRecord, UserStore,
+};
+
+/// Format of a config record's value.
+const VERSION: &str = "1";
+/// How long a write waits for its own server to apply it.
+const APPLY_TIMEOUT: Duration = Duration::from_secs(30);
+/// The file in the data directory naming the next config record to apply.
+pub const OFFSET_FILE: &str = "cluster-config.offset";
+
+/// One write, as the log carries it.
+#[derive(Serialize, Deserialize)]
+struct ConfigRecord {
+    version: String,
+    /// Unique per write: the writer waits for this one.
+    write: String,
+    node: String,
+    #[serde(flatten)]
+    change: Change,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Change {
+    Project {
+        id: String,
+        /// The revision the write was made to (0: create).
+        revision: u64,
+        body: Box<ProjectV1>,
+    },
+    ProjectDeleted {
+        id: String,
+        revision: Option<u64>,
+    },
+    DataSource {
+        id: String,
+        revision: u64,
+        body: Box<DataSourceV1>,
+    },
+    DataSourceDeleted {
+        id: String,
+        revision: Option<u64>,
+    },
+    Tag {
+        body: TagV1,
+    },
+    TagDeleted {
+        id: String,
+    },
+    /// A pause asked on a server that does not run the project: its owner stops it.
+    Pause {
+        id: String,
+    },
+}
+
+/// An action for the server that runs a project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Pause,
+}
+
+impl Change {
+    /// The compaction key: the last record of an aggregate is its state.
+    fn key(&self) -> String {
+        match self {
+            Change::Project { id, .. } | Change::ProjectDeleted { id, .. } => {
+                format!("project/{id}")
+            }
+            Change::DataSource { id, .. } | Change::DataSourceDeleted { id, .. } => {
+                format!("datasource/{id}")
+            }
+            Change::Tag { body } => format!("tag/{}", body.id()),
+            Change::TagDeleted { id } => format!("tag/{id}"),
+            Change::Pause { id } => format!("pause/{id}"),
+        }
+    }
+}
+
+/// What applying a write came to, sent back to its writer.
+#[derive(Debug, Clone)]
+enum Outcome {
+    /// Stored at this revision (or deleted: `1` when it was there, `0` when not).
+    Applied(u64),
+    /// Lost to an earlier write: the record is at `current` (0: gone).
+    Lost { current: u64 },
+    /// This server could not apply it.
+    Failed(String),
+}
+
+/// A project the log changed, for the owner to act on (start a run it should have).
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub project: String,
+    pub command: Option<Command>,
+}
+
+/// The log's producer and the writes waiting for their outcome.
+pub struct ConfigLog {
+    topic: String,
+    node: String,
+    producer: FutureProducer,
+    waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    /// The offset of the next record to apply.
+    next: watch::Sender<i64>,
+}
+
+impl ConfigLog {
+    pub fn open(options: &ClusterOptions) -> Result<ConfigLog, ClusterError> {
+        let producer = topics::client(&options.control_kafka)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .create()
+            .map_err(|source| ClusterError::Client {
+                what: "the config log's producer".into(),
+                source,
+            })?;
+        Ok(ConfigLog {
+            topic: topics::config(&options.name),
+            node: options.node.as_str().to_string(),
+            producer,
+            waiting: Mutex::default(),
+            next: watch::channel(0).0,
+        })
+    }
+
+    fn waiting(&self) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<Outcome>>> {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends `change` and waits until this server has applied it.
+    async fn write(&self, change: Change) -> Result<Outcome> {
+        let write = crate::model::new_id("w");
+        let key = change.key();
+        let record = ConfigRecord {
+            version: VERSION.into(),
+            write: write.clone(),
+            node: self.node.clone(),
+            change,
+        };
+        let value = serde_json::to_vec(&record)?;
+        let (tx, rx) = oneshot::channel();
+        self.waiting().insert(write.clone(), tx);
+        let sent = self
+            .producer
+            .send(
+                FutureRecord::to(&self.topic)
+                    .partition(0)
+                    .key(&key)
+                    .payload(&value),
+                CONTROL_TIMEOUT,
+            )
+            .await;
+        if let Err((e, _)) = sent {
+            self.waiting().remove(&write);
+            return Err(StoreError::Replication {
+                what: format!("cannot append to {}: {e}", self.topic),
+            });
+        }
+        match tokio::time::timeout(APPLY_TIMEOUT, rx).await {
+            Ok(Ok(outcome)) => Ok(outcome),
+            _ => {
+                self.waiting().remove(&write);
+                Err(StoreError::Replication {
+                    what: format!(
+                        "the change was appended to {} but this server did not apply it within {APPLY_TIMEOUT:?}",
+                        self.topic
+                    ),
+                })
+            }
+        }
+    }
+
+    /// Asks the server that runs project `id` to pause it (returns once appended and
+    /// applied here; the owner stops the run and records `paused`).
+    pub async fn pause(&self, id: &str) -> Result<()> {
+        self.write(Change::Pause { id: id.to_string() })
+            .await
+            .map(|_| ())
+    }
+
+    /// Waits until every record appended before the call is applied here (at start:
+    /// the store then holds the cluster's definitions).
+    pub async fn caught_up(&self, bootstrap: &str) -> Result<(), ClusterError> {
+        let topic = self.topic.clone();
+        let bootstrap = bootstrap.to_string();
+        let high = tokio::task::spawn_blocking(move || {
+            let consumer: BaseConsumer = topics::client(&bootstrap)
+                .set("group.id", "obsync.watermarks")
+                .create()
+                .map_err(|source| ClusterError::Read {
+                    topic: topic.clone(),
+                    source,
+                })?;
+            // A leader election (a broker restarting) answers for a moment with
+            // "not leader": asked again until the timeout.
+            let deadline = std::time::Instant::now() + CONTROL_TIMEOUT;
+            loop {
+                match consumer.fetch_watermarks(&topic, 0, CONTROL_TIMEOUT) {
+                    Ok((_, high)) => return Ok(high),
+                    Err(e) if std::time::Instant::now() < deadline => {
+                        tracing::debug!(error = %e, "the config log's end is not known yet; asking again");
+                        std::thread::sleep(Duration::from_millis(300));
+                    }
+                    Err(source) => return Err(ClusterError::Read { topic, source }),
+                }
+            }
+        })
+        .await
+        .expect("the watermark read does not panic")?;
+        let mut next = self.next.subscribe();
+        let _ = next.wait_for(|n| *n >= high).await;
+        Ok(())
+    }
+
+    /// Starts the thread that applies the log to `store` from the offset saved in
+    /// `data_dir`, telling `applied` about every project it changes.
+    pub fn start_applier(
+        self: &Arc<Self>,
+        bootstrap: &str,
+        store: Arc<SqliteStore>,
+        data_dir: &Path,
+        applied: mpsc::UnboundedSender<Applied>,
+    ) -> Result<(), ClusterError> {
+        let offset_file = data_dir.join(OFFSET_FILE);
+        let from = std::fs::read_to_string(&offset_file)
+            .ok()
+            .and_then(|t| t.trim().parse::<i64>().ok())
+            .unwrap_or(0);
+        let read = |source| ClusterError::Read {
+            topic: self.topic.clone(),
+            source,
+        };
+        let consumer: BaseConsumer = topics::client(bootstrap)
+            .set("group.id", "obsync.config-reader")
+            .set("enable.auto.commit", "false")
+            .set("isolation.level", "read_committed")
+            .create()
+            .map_err(read)?;
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&self.topic, 0, Offset::Offset(from))
+            .map_err(read)?;
+        consumer.assign(&tpl).map_err(read)?;
+        self.next.send_replace(from);
+        let log = self.clone();
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::Builder::new()
+            .name("obsync-config-log".into())
+            .spawn(move || apply_forever(&log, &consumer, &store, &runtime, &offset_file, &applied))
+            .expect("a thread starts");
+        Ok(())
+    }
+}
+
+/// The applier's loop: poll, apply in order, save the next offset, answer the writer.
+fn apply_forever(
+    log: &ConfigLog,
+    consumer: &BaseConsumer,
+    store: &SqliteStore,
+    runtime: &tokio::runtime::Handle,
+    offset_file: &PathBuf,
+    applied: &mpsc::UnboundedSender<Applied>,
+) {
+    loop {
+        let message = match consumer.poll(Duration::from_millis(100)) {
+            None => {
+                // Past the end: report the position, so `caught_up` sees an empty tail.
+                if let Ok(position) = consumer.position() {
+                    if let Some(Offset::Offset(o)) =
+                        position.find_partition(&log.topic, 0).map(|p| p.offset())
+                    {
+                        log.next.send_if_modified(|n| {
+                            let moved = o > *n;
+                            *n = (*n).max(o);
+                            moved
+                        });
+                    }
+                }
+                continue;
+            }
+            Some(Err(e)) => {
+                tracing::warn!(topic = %log.topic, error = %e, "reading the config log failed; retrying");
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+            Some(Ok(m)) => m,
+        };
+        let offset = message.offset();
+        let record = message
+            .payload()
+            .map(serde_json::from_slice::<ConfigRecord>);
+        match record {
+            None => {}
+            Some(Err(e)) => {
+                tracing::error!(topic = %log.topic, offset, error = %e, "a config record this obsync cannot read was skipped: it was written by a newer obsync; run one release on every server");
+            }
+            Some(Ok(record)) => {
+                let project = match &record.change {
+                    Change::Project { id, .. } | Change::ProjectDeleted { id, .. } => {
+                        Some((id.clone(), None))
+                    }
+                    Change::Pause { id } => Some((id.clone(), Some(Command::Pause))),
+                    _ => None,
+                };
+                let outcome = runtime.block_on(apply(store, record.change));
+                if let Outcome::Failed(why) = &outcome {
+                    tracing::error!(topic = %log.topic, offset, error = %why, "cannot apply a config record to this server's store: it now differs from the cluster's; restart the server with an empty data directory to rebuild it");
+                }
+                if let Some(tx) = log.waiting().remove(&record.write) {
+                    let _ = tx.send(outcome);
+                }
+                if let Some((project, command)) = project {
+                    let _ = applied.send(Applied { project, command });
+                }
+            }
+        }
+        // Best effort: a lost offset replays records, which lose against the revisions
+        // they already made (see the module's rule).
+        let _ = std::fs::write(offset_file, (offset + 1).to_string());
+        log.next.send_replace(offset + 1);
+    }
+}
+
+/// Applies one change to the local store under the revision rule.
+async fn apply(store: &SqliteStore, change: Change) -> Outcome {
+    let outcome = match change {
+        Change::Project { revision, body, .. } => match (*body).into_record(revision) {
+            Ok(record) => store.put_project(&record).await,
+            Err(e) => Err(e),
+        },
+        Change::ProjectDeleted { id, revision } => {
+            store.delete_project(&id, revision).await.map(u64::from)
+        }
+        Change::DataSource { revision, body, .. } => match (*body).into_record(revision) {
+            Ok(record) => store.put_datasource(&record).await,
+            Err(e) => Err(e),
+        },
+        Change::DataSourceDeleted { id, revision } => {
+            store.delete_datasource(&id, revision).await.map(u64::from)
+        }
+        Change::Tag { body } => store.put_tag(&body.into_tag()).await.map(|()| 1),
+        Change::TagDeleted { id } => store.delete_tag(&id).await.map(u64::from),
+        Change::Pause { .. } => Ok(0),
+    };
+    match outcome {
+        Ok(n) => Outcome::Applied(n),
+        Err(StoreError::Conflict { current, .. }) => Outcome::Lost { current },
+        Err(e) => Outcome::Failed(obsync_model::ErrorChain(&e).to_string()),
+    }
+}
+
+/// The server's store in cluster mode: writes of projects, data sources and tags go
+/// through the config log; everything else, and every read, is the local store's.
+pub struct ReplicatedStore {
+    local: Arc<SqliteStore>,
+    log: Arc<ConfigLog>,
+}
+
+impl ReplicatedStore {
+    pub fn new(local: Arc<SqliteStore>, log: Arc<ConfigLog>) -> ReplicatedStore {
+        ReplicatedStore { local, log }
+    }
+
+    /// A write's outcome as the store's contract has it.
+    async fn revised(
+        &self,
+        what: &'static str,
+        id: &str,
+        expected: u64,
+        change: Change,
+    ) -> Result<u64> {
+        match self.log.write(change).await? {
+            Outcome::Applied(n) => Ok(n),
+            Outcome::Lost { current } => Err(StoreError::Conflict {
+                what,
+                id: id.to_string(),
+                expected,
+                current,
+            }),
+            Outcome::Failed(why) => Err(StoreError::Replication { what: why }),
+        }
+    }
+}
+
+#[async_trait]
+impl ProjectStore for ReplicatedStore {
+    async fn put_project(&self, project: &ProjectRecord) -> Result<u64> {
+        let change = Change::Project {
+            id: project.id.clone(),
+            revision: project.revision,
+            body: Box::new(ProjectV1::of(project)),
+        };
+        self.revised("project", &project.id, project.revision, change)
+            .await
+    }
+    async fn get_project(&self, id: &str) -> Result<Option<ProjectRecord>> {
+        self.local.get_project(id).await
+    }
+    async fn list_projects(&self) -> Result<Vec<ProjectRecord>> {
+        self.local.list_projects().await
+    }
+    async fn delete_project(&self, id: &str, revision: Option<u64>) -> Result<bool> {
+        let change = Change::ProjectDeleted {
+            id: id.to_string(),
+            revision,
+        };
+        match self
+            .revised("project", id, revision.unwrap_or(0), change)
+            .await
+        {
+            Ok(n) => Ok(n == 1),
+            Err(StoreError::Conflict { current: 0, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[async_trait]
+impl DataSourceStore for ReplicatedStore {
+    async fn put_datasource(&self, ds: &DataSourceRecord) -> Result<u64> {
+        let change = Change::DataSource {
+            id: ds.id.clone(),
+            revision: ds.revision,
+            body: Box::new(DataSourceV1::of(ds)),
+        };
+        self.revised("data source", &ds.id, ds.revision, change)
+            .await
+    }
+    async fn get_datasource(&self, id: &str) -> Result<Option<DataSourceRecord>> {
+        self.local.get_datasource(id).await
+    }
+    async fn list_datasources(&self) -> Result<Vec<DataSourceRecord>> {
+        self.local.list_datasources().await
+    }
+    async fn delete_datasource(&self, id: &str, revision: Option<u64>) -> Result<bool> {
+        let change = Change::DataSourceDeleted {
+            id: id.to_string(),
+            revision,
+        };
+        match self
+            .revised("data source", id, revision.unwrap_or(0), change)
+            .await
+        {
+            Ok(n) => Ok(n == 1),
+            Err(StoreError::Conflict { current: 0, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[async_trait]
+impl TagStore for ReplicatedStore {
+    async fn put_tag(&self, tag: &Tag) -> Result<()> {
+        self.revised(
+            "tag",
+            &tag.id,
+            0,
+            Change::Tag {
+                body: TagV1::of(tag),
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+    async fn list_tags(&self) -> Result<Vec<Tag>> {
+        self.local.list_tags().await
+    }
+    async fn delete_tag(&self, id: &str) -> Result<bool> {
+        let change = Change::TagDeleted { id: id.to_string() };
+        self.revised("tag", id, 0, change).await.map(|n| n == 1)
+    }
+}
+
+#[async_trait]
+impl UserStore for ReplicatedStore {
+    async fn user_count(&self) -> Result<u64> {
+        self.local.user_count().await
+    }
+    async fn create_user(&self, user: &NewUser<'_>) -> Result<bool> {
+        self.local.create_user(user).await
+    }
+    async fn get_user(&self, username: &str) -> Result<Option<UserRecord>> {
+        self.local.get_user(username).await
+    }
+    async fn list_users(&self) -> Result<Vec<UserRecord>> {
+        self.local.list_users().await
+    }
+    async fn set_user_role(&self, username: &str, role: Role) -> Result<UserChange> {
+        self.local.set_user_role(username, role).await
+    }
+    async fn set_user_password(&self, username: &str, password_hash: &str) -> Result<bool> {
+        self.local.set_user_password(username, password_hash).await
+    }
+    async fn delete_user(&self, username: &str) -> Result<UserChange> {
+        self.local.delete_user(username).await
+    }
+    async fn put_session(&self, token_hash: &str, username: &str, expires_unix: i64) -> Result<()> {
+        self.local
+            .put_session(token_hash, username, expires_unix)
+            .await
+    }
+    async fn session_user(&self, token_hash: &str, now_unix: i64) -> Result<Option<String>> {
+        self.local.session_user(token_hash, now_unix).await
+    }
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        self.local.delete_session(token_hash).await
+    }
+    async fn delete_sessions_of(&self, username: &str, keep: Option<&str>) -> Result<()> {
+        self.local.delete_sessions_of(username, keep).await
+    }
+}
+
+#[async_trait]
+impl TokenStore for ReplicatedStore {
+    async fn put_token(&self, token: &TokenRecord) -> Result<()> {
+        self.local.put_token(token).await
+    }
+    async fn list_tokens(&self, username: &str) -> Result<Vec<TokenRecord>> {
+        self.local.list_tokens(username).await
+    }
+    async fn delete_token(&self, username: &str, id: &str) -> Result<bool> {
+        self.local.delete_token(username, id).await
+    }
+    async fn use_token(&self, token_hash: &str, now_unix: i64) -> Result<Option<TokenRecord>> {
+        self.local.use_token(token_hash, now_unix).await
+    }
+}
+
+#[async_trait]
+impl EventStore for ReplicatedStore {
+    async fn add_event(
+        &self,
+        project_id: &str,
+        kind: EventKind,
+        actor: &str,
+        message: &str,
+        chain: &[String],
+    ) -> Result<()> {
+        self.local
+            .add_event(project_id, kind, actor, message, chain)
+            .await
+    }
+    async fn list_events(
+        &self,
+        project_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<Event>, u64)> {
+        self.local.list_events(project_id, offset, limit).await
+    }
+    async fn add_audit(&self, entry: &AuditEntry<'_>) -> Result<()> {
+        self.local.add_audit(entry).await
+    }
+    async fn list_audit(&self, offset: u64, limit: u64) -> Result<(Vec<Event>, u64)> {
+        self.local.list_audit(offset, limit).await
+    }
+}
+
+#[async_trait]
+impl MetricStore for ReplicatedStore {
+    async fn add_metric(&self, project_id: &str, point: &MetricPoint) -> Result<()> {
+        self.local.add_metric(project_id, point).await
+    }
+    async fn metrics_since(&self, project_id: &str, since_unix: i64) -> Result<Vec<MetricPoint>> {
+        self.local.metrics_since(project_id, since_unix).await
+    }
+    async fn prune_metrics(&self, before_unix: i64) -> Result<()> {
+        self.local.prune_metrics(before_unix).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(name: &str, revision: u64) -> ProjectRecord {
+        let spec = serde_json::from_value(serde_json::json!({
+            "name": name, "source_id": "ds_a", "target_id": "ds_b",
+            "sync": {"types": ["full"]}, "objects": []
+        }))
+        .unwrap();
+        ProjectRecord {
+            id: "np_1".into(),
+            spec,
+            state: crate::lifecycle::INITIAL,
+            stage: None,
+            last_error: None,
+            precheck: None,
+            acked_messages: 0,
+            stages: Vec::new(),
+            created_by: "admin".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            revision,
+        }
+    }
+
+    fn put(name: &str, revision: u64) -> Change {
+        Change::Project {
+            id: "np_1".into(),
+            revision,
+            body: Box::new(ProjectV1::of(&project(name, revision))),
+        }
+    }
+
+    /// Every server applies the same records in the same order: the first write at a
+    /// revision wins, a later one at that revision loses, and a record applied again
+    /// (an offset file lost in a crash) loses against the revision it made.
+    #[tokio::test]
+    async fn the_first_write_at_a_revision_wins_and_a_replay_changes_nothing() {
+        let dir = std::env::temp_dir().join(crate::model::new_id("obsync-config-log"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SqliteStore::open(&dir).unwrap();
+        assert!(matches!(
+            apply(&store, put("a", 0)).await,
+            Outcome::Applied(1)
+        ));
+        assert!(matches!(
+            apply(&store, put("b", 1)).await,
+            Outcome::Applied(2)
+        ));
+        assert!(matches!(
+            apply(&store, put("c", 1)).await,
+            Outcome::Lost { current: 2 }
+        ));
+        assert!(matches!(
+            apply(&store, put("a", 0)).await,
+            Outcome::Lost { current: 2 }
+        ));
+        let stored = store.get_project("np_1").await.unwrap().unwrap();
+        assert_eq!((stored.spec.name.as_str(), stored.revision), ("b", 2));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
