@@ -37,6 +37,9 @@ message_codes! {
         Failed = "event.error.failed" { error: String },
         /// Notices came faster than the event log recorded them.
         NoticesMissed = "event.notice.missed" { count: u64 },
+        /// Cluster mode: the project's bucket went to another server, which resumes it
+        /// from its last checkpoint (the English says whether this server was fenced).
+        HandedOver = "event.notice.handed_over" { node: String, bucket: i32, cluster: String },
     }
 }
 
@@ -239,9 +242,15 @@ pub fn start(state: &AppState, id: &str, settings: Settings) {
                 // now: only this server's own event log says what happened here.
                 let note = crate::cluster::handed_over_note(&cluster, &id, outcome.as_ref().err());
                 tracing::warn!(project = %id, "{note}");
+                let coded = RunMessage::HandedOver {
+                    node: cluster.node.to_string(),
+                    bucket: cluster.bucket_of(&id),
+                    cluster: cluster.name.as_str().to_string(),
+                }
+                .coded();
                 if let Err(e) = state
                     .store
-                    .add_event(&id, EventKind::Notice, "system", &note, &[])
+                    .add_event(&id, EventKind::Notice, "system", &note, &coded, &[])
                     .await
                 {
                     tracing::warn!(project = %id, error = %obsync_model::ErrorChain(&e), "cannot record an event");

@@ -568,10 +568,11 @@ impl EventStore for ReplicatedStore {
         kind: EventKind,
         actor: &str,
         message: &str,
+        coded: &obsync_model::Coded,
         chain: &[String],
     ) -> Result<()> {
         self.local
-            .add_event(project_id, kind, actor, message, chain)
+            .add_event(project_id, kind, actor, message, coded, chain)
             .await
     }
     async fn list_events(
