@@ -1703,6 +1703,11 @@ export interface components {
             clean?: boolean | null;
             /** @description Failed: why verify could not finish, and what to do. */
             error?: string | null;
+            /** @description Failed: the same as a code (`event.verify.failed`) with its params. */
+            error_code?: string | null;
+            error_params?: {
+                [key: string]: string;
+            };
             finished_at?: string | null;
             /**
              * Format: int64

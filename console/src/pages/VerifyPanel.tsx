@@ -53,7 +53,7 @@ function VerifyRun({ verify: v }: { verify: Verify }) {
         ]}
       />
       {v.state === 'running' && v.activity && <Typography.Text type="secondary" data-testid="verify-activity">{eventMessage(t, i18n, { code: v.activity_code, params: v.activity_params, message: v.activity })}</Typography.Text>}
-      {v.state === 'failed' && <Alert type="error" showIcon message={t('verify.failed')} description={v.error} data-testid="verify-error" />}
+      {v.state === 'failed' && <Alert type="error" showIcon message={t('verify.failed')} description={v.error && eventMessage(t, i18n, { code: v.error_code, params: v.error_params, message: v.error })} data-testid="verify-error" />}
       {v.state === 'finished' && (
         <>
           <Alert

@@ -22,8 +22,9 @@ use crate::state::AppState;
 pub enum RunPhase {
     Running,
     Finished(Box<VerifyReport>),
-    /// Verify could not finish: the error chain, as text.
-    Failed(String),
+    /// Verify could not finish: the error chain, as text, and the same by code
+    /// ([`VerifyMessage::Failed`], its innermost cause).
+    Failed(String, VerifyMessage),
 }
 
 /// One verify run of a project.
@@ -165,12 +166,10 @@ pub async fn start(state: &AppState, id: &str, actor: &Actor) -> Result<VerifyRu
                 }
                 Err(e) => {
                     let text = obsync_model::ErrorChain(&e).to_string();
-                    r.phase = RunPhase::Failed(text.clone());
                     let error = crate::runtime::root_cause(&e);
-                    (
-                        format!("verify failed: {text}"),
-                        VerifyMessage::Failed { error },
-                    )
+                    let coded = VerifyMessage::Failed { error };
+                    r.phase = RunPhase::Failed(text.clone(), coded.clone());
+                    (format!("verify failed: {text}"), coded)
                 }
             }
         };

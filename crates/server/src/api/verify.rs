@@ -47,6 +47,10 @@ pub struct Verify {
     pub topics: Vec<VerifyTopic>,
     /// Failed: why verify could not finish, and what to do.
     pub error: Option<String>,
+    /// Failed: the same as a code (`event.verify.failed`) with its params.
+    pub error_code: Option<String>,
+    #[serde(default)]
+    pub error_params: std::collections::BTreeMap<String, String>,
 }
 
 /// One table's comparison.
@@ -110,12 +114,14 @@ fn view(run: Option<VerifyRun>) -> Verify {
             tables: vec![],
             topics: vec![],
             error: None,
+            error_code: None,
+            error_params: Default::default(),
         };
     };
     let (state, report, error) = match run.phase {
         RunPhase::Running => ("running", None, None),
         RunPhase::Finished(report) => ("finished", Some(report), None),
-        RunPhase::Failed(e) => ("failed", None, Some(e)),
+        RunPhase::Failed(e, coded) => ("failed", None, Some((e, coded))),
     };
     let report: Option<&VerifyReport> = report.as_deref();
     Verify {
@@ -167,7 +173,9 @@ fn view(run: Option<VerifyRun>) -> Verify {
                     .collect()
             })
             .unwrap_or_default(),
-        error,
+        error_code: error.as_ref().map(|(_, c)| c.code().to_string()),
+        error_params: error.as_ref().map(|(_, c)| c.params()).unwrap_or_default(),
+        error: error.map(|(e, _)| e),
     }
 }
 
