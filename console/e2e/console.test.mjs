@@ -3,7 +3,7 @@
 // The steps share one browser and one server and run in order; each is its own test.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { kafkaMessages, launchBrowser, mariadb, screenshot, services, startServer, waitFor } from './harness.mjs';
+import { kafkaMessages, launchBrowser, mariadb, screenshot, services, startServer, waitFor, scenario } from './harness.mjs';
 
 /**
  * Checks a radio button of a dialog that may still be zooming in: a click can land while
@@ -85,24 +85,7 @@ async function expectState(state, timeoutMs = 60_000) {
   await page.locator(`[data-testid=project-state][data-state=${state}]`).first().waitFor({ timeout: timeoutMs });
 }
 
-let broken = null;
-/**
- * One step of the scenario. The steps build on each other, so after a failure the later ones
- * fail at once (naming the first failure) instead of each waiting for its timeouts; a failing
- * step leaves a screenshot of the page in the artifacts folder.
- */
-function step(name, fn) {
-  it(name, async () => {
-    if (broken) throw new Error(`not run: the earlier step "${broken}" failed`);
-    try {
-      await fn();
-    } catch (e) {
-      broken = name;
-      await screenshot(page, `failed-${name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60)}`).catch(() => undefined);
-      throw e;
-    }
-  });
-}
+const step = scenario(it, () => page, '');
 
 async function api(method, path, body) {
   const res = await page.request.fetch(`${server.url}/api/v1${path}`, { method, data: body, headers: { Origin: server.url } });

@@ -167,3 +167,28 @@ export async function screenshot(page, name) {
   await page.waitForTimeout(300); // let antd's animations settle
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
+
+/**
+ * The `step` of a scenario file: the steps build on each other, so after a failure the
+ * later ones fail at once (naming the first failure) instead of each waiting for its
+ * timeouts; a failing step leaves a screenshot of the page (`pageOf()`, the page at that
+ * moment) named `failed-<prefix><step>` in the artifacts folder.
+ */
+export function scenario(it, pageOf, prefix = '') {
+  let broken = null;
+  return function step(name, fn) {
+    it(name, async () => {
+      if (broken) throw new Error(`not run: the earlier step "${broken}" failed`);
+      try {
+        await fn();
+      } catch (e) {
+        broken = name;
+        const page = pageOf();
+        if (page) {
+          await screenshot(page, `failed-${prefix}${name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60)}`).catch(() => undefined);
+        }
+        throw e;
+      }
+    });
+  };
+}

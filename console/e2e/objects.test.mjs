@@ -8,7 +8,7 @@
 // per-table panel after a confirmation.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { kafkaMessages, launchBrowser, mariadb, screenshot, services, startServer, waitFor } from './harness.mjs';
+import { kafkaMessages, launchBrowser, mariadb, screenshot, services, startServer, waitFor, scenario } from './harness.mjs';
 
 const RUN = Math.random().toString(36).slice(2, 8);
 const DB = `e2e_objects_${RUN}`;
@@ -29,20 +29,7 @@ const field = (id) => page.locator(`input[data-testid="${id}"], [data-testid="${
 const treeNode = (testId) => page.locator('.ant-tree-treenode', { has: page.getByTestId(testId) });
 const table = (name) => `${DB}.${name}`;
 
-let broken = null;
-/** One step; after a failure the later ones fail at once, and a screenshot is left. */
-function step(name, fn) {
-  it(name, async () => {
-    if (broken) throw new Error(`not run: the earlier step "${broken}" failed`);
-    try {
-      await fn();
-    } catch (e) {
-      broken = name;
-      await screenshot(page, `failed-objects-${name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60)}`).catch(() => undefined);
-      throw e;
-    }
-  });
-}
+const step = scenario(it, () => page, 'objects-');
 
 async function api(method, path, body, headers = {}) {
   const res = await page.request.fetch(`${server.url}/api/v1${path}`, { method, data: body, headers: { Origin: server.url, ...headers } });

@@ -4,7 +4,7 @@
 // created over the API and never started.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchBrowser, screenshot, startServer } from './harness.mjs';
+import { launchBrowser, screenshot, startServer, scenario } from './harness.mjs';
 
 const RUN = Math.random().toString(36).slice(2, 8);
 const VIEWER = `view-${RUN}`;
@@ -18,20 +18,7 @@ let projectId;
 const byTestId = (id) => page.getByTestId(id);
 const field = (id) => page.locator(`input[data-testid="${id}"], [data-testid="${id}"] input`).first();
 
-let broken = null;
-/** One step; after a failure the later ones fail at once, and a screenshot is left. */
-function step(name, fn) {
-  it(name, async () => {
-    if (broken) throw new Error(`not run: the earlier step "${broken}" failed`);
-    try {
-      await fn();
-    } catch (e) {
-      broken = name;
-      await screenshot(page, `failed-users-${name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60)}`).catch(() => undefined);
-      throw e;
-    }
-  });
-}
+const step = scenario(it, () => page, 'users-');
 
 async function api(method, path, body) {
   const res = await page.request.fetch(`${server.url}/api/v1${path}`, { method, data: body, headers: { Origin: server.url } });

@@ -5,7 +5,7 @@
 // here is the console's action, progress and report (in Chinese).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchBrowser, mariadb, screenshot, services, startServer, waitFor } from './harness.mjs';
+import { launchBrowser, mariadb, screenshot, services, startServer, waitFor, scenario } from './harness.mjs';
 
 const RUN = Math.random().toString(36).slice(2, 8);
 const DB = `e2e_verify_${RUN}`;
@@ -21,20 +21,7 @@ let projectId;
 const byTestId = (id) => page.getByTestId(id);
 const field = (id) => page.locator(`input[data-testid="${id}"], [data-testid="${id}"] input`).first();
 
-let broken = null;
-/** One step; after a failure the later ones fail at once, and a screenshot is left. */
-function step(name, fn) {
-  it(name, async () => {
-    if (broken) throw new Error(`not run: the earlier step "${broken}" failed`);
-    try {
-      await fn();
-    } catch (e) {
-      broken = name;
-      await screenshot(page, `failed-verify-${name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60)}`).catch(() => undefined);
-      throw e;
-    }
-  });
-}
+const step = scenario(it, () => page, 'verify-');
 
 async function api(method, path, body) {
   const res = await page.request.fetch(`${server.url}/api/v1${path}`, { method, data: body, headers: { Origin: server.url } });
