@@ -1777,8 +1777,17 @@ export interface components {
         };
         /** @description What a running project retries, and since when. */
         WarningView: {
+            /**
+             * @description The same as a stable code the console says in its language
+             *     (`docs/message-codes.json`).
+             */
+            code: string;
             /** @description The cause, with what obsync does about it. */
             message: string;
+            /** @description The values the code's text names, by name. */
+            params: {
+                [key: string]: string;
+            };
             /** @description When the problem began, RFC 3339. */
             since: string;
         };

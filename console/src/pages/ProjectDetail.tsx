@@ -255,7 +255,7 @@ function StagePanels({ project, progress, error }: { project: Project; progress?
               <Typography.Text type="secondary">{t('detail.warningSince', { time: formatTime(progress.warning.since) })}</Typography.Text>
             </Space>
           }
-          description={progress.warning.message}
+          description={eventMessage(t, i18n, progress.warning)}
         />
       )}
       {progress && progress.notices.length > 0 && (

@@ -440,6 +440,11 @@ fn broker_down_for_30s_is_ridden_out_without_loss() {
         warning["message"].as_str().unwrap_or("").contains("Kafka"),
         "{warning}"
     );
+    // The console says it in its language by this code.
+    assert_eq!(
+        warning["coded"]["code"], "event.warning.kafka_no_ack",
+        "{warning}"
+    );
     let since = warning["since"].as_u64().expect("warning.since");
     let stopped_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -360,7 +360,7 @@ pub async fn track<A: Ack>(
                     _ = tokio::time::sleep(ACK_WARNING_AFTER) => {
                         stats.warnings.set(
                             WarningCause::Kafka,
-                            format!("Kafka has not acknowledged a message for more than {}s (brokers unreachable or overloaded): obsync keeps retrying, and resumes from the checkpoint if the producer gives up", ACK_WARNING_AFTER.as_secs()),
+                            crate::WarningMessage::KafkaNoAck { seconds: ACK_WARNING_AFTER.as_secs() },
                         );
                         acked.await
                     }

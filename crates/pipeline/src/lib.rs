@@ -19,7 +19,7 @@ mod stages;
 pub mod status;
 pub mod verify;
 
-pub use notice::NoticeMessage;
+pub use notice::{NoticeMessage, WarningMessage};
 pub use project::{Control, ProjectHandle, RunOutcome};
 pub use settings::Settings;
 pub use status::{Notice, NoticesSince, RunState, Stage, StatusSnapshot};

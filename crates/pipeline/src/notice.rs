@@ -43,3 +43,44 @@ impl NoticeMessage {
         }
     }
 }
+
+message_codes! {
+    /// What a running project is retrying (its status's warning, the console's banner).
+    /// `error` is the chain of causes in English, as the libraries and servers said it.
+    pub enum WarningMessage {
+        /// Kafka has acknowledged nothing for `seconds`.
+        KafkaNoAck = "event.warning.kafka_no_ack" { seconds: u64 },
+        /// The binlog reader lost its connection and reconnects by itself.
+        SourceReconnecting = "event.warning.source_reconnecting" { problem: String },
+        /// The source went away while streaming; retried until it is back.
+        SourceUnavailable = "event.warning.source_unavailable" { error: String },
+        /// The binlog stream cannot be opened yet; the next attempt in `wait` seconds.
+        SourceRetrying = "event.warning.source_retrying" { error: String, wait: u64 },
+        /// The run failed for a passing reason; it resumes from the checkpoint in `wait`
+        /// seconds.
+        Resuming = "event.warning.resuming" { error: String, wait: u64 },
+    }
+}
+
+impl WarningMessage {
+    /// The English of the warning (the status's `message`).
+    pub fn english(&self) -> String {
+        match self {
+            WarningMessage::KafkaNoAck { seconds } => format!(
+                "Kafka has not acknowledged a message for more than {seconds}s (brokers unreachable or overloaded): obsync keeps retrying, and resumes from the checkpoint if the producer gives up"
+            ),
+            WarningMessage::SourceReconnecting { problem } => {
+                format!("{problem}; retrying with backoff")
+            }
+            WarningMessage::SourceUnavailable { error } => {
+                format!("{error}; retrying until the source is back")
+            }
+            WarningMessage::SourceRetrying { error, wait } => {
+                format!("{error}; retrying (next attempt in {wait}s)")
+            }
+            WarningMessage::Resuming { error, wait } => {
+                format!("{error}; resuming from the checkpoint (next attempt in {wait}s)")
+            }
+        }
+    }
+}

@@ -234,11 +234,10 @@ async fn run_resuming(mut ctx: RunContext) -> Result<RunOutcome, RunError> {
                 };
                 ctx.stats.warnings.set(
                     cause,
-                    format!(
-                        "{}; resuming from the checkpoint (next attempt in {}s)",
-                        ErrorChain(&e),
-                        backoff.as_secs()
-                    ),
+                    crate::WarningMessage::Resuming {
+                        error: ErrorChain(&e).to_string(),
+                        wait: backoff.as_secs(),
+                    },
                 );
             }
             other => return other,

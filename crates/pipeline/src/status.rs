@@ -90,6 +90,8 @@ pub struct StageEntered {
 pub struct Warning {
     /// The cause, with what obsync does about it.
     pub message: String,
+    /// The same by code, for the console.
+    pub coded: obsync_model::Coded,
     /// When the problem began, Unix s.
     pub since: u64,
 }
@@ -126,14 +128,19 @@ impl Warnings {
 
     /// Records (or updates the message of) the warning for `cause`; its `since` stays
     /// the time the problem was first seen.
-    pub fn set(&self, cause: WarningCause, message: impl Into<String>) {
+    pub fn set(&self, cause: WarningCause, warning: crate::WarningMessage) {
+        use obsync_model::MessageCode;
         let now = crate::delivery::unix_ms() / 1000;
-        let message = message.into();
+        let (message, coded) = (warning.english(), warning.coded());
         self.lock()
             .entry(cause)
-            .and_modify(|w| w.message.clone_from(&message))
+            .and_modify(|w| {
+                w.message.clone_from(&message);
+                w.coded = coded.clone();
+            })
             .or_insert(Warning {
                 message,
+                coded,
                 since: now,
             });
     }
@@ -483,20 +490,22 @@ mod tests {
 
     #[test]
     fn a_warning_keeps_its_first_time_and_clears_per_cause() {
+        use crate::WarningMessage;
         let w = Warnings::default();
-        w.set(WarningCause::Kafka, "first");
+        let problem = |p: &str| WarningMessage::SourceReconnecting { problem: p.into() };
+        w.set(WarningCause::Kafka, problem("first"));
         let since = w.oldest().unwrap().since;
-        w.set(WarningCause::Kafka, "second");
+        w.set(WarningCause::Kafka, problem("second"));
+        let oldest = w.oldest().unwrap();
         assert_eq!(
-            w.oldest(),
-            Some(Warning {
-                message: "second".into(),
-                since
-            })
+            (oldest.message.as_str(), oldest.since),
+            ("second; retrying with backoff", since)
         );
-        w.set(WarningCause::Source, "source");
+        assert_eq!(oldest.coded.code, "event.warning.source_reconnecting");
+        assert_eq!(oldest.coded.params["problem"], "second");
+        w.set(WarningCause::Source, problem("source"));
         w.clear(WarningCause::Kafka);
-        assert_eq!(w.oldest().unwrap().message, "source");
+        assert_eq!(w.oldest().unwrap().message, "source; retrying with backoff");
         w.clear(WarningCause::Source);
         assert_eq!(w.oldest(), None);
     }

@@ -40,6 +40,7 @@ pub fn catalog() -> BTreeMap<&'static str, BTreeMap<&'static str, Vec<&'static s
             family(&[
                 crate::transition::StateMessage::CODES,
                 obsync_pipeline::NoticeMessage::CODES,
+                obsync_pipeline::WarningMessage::CODES,
                 crate::audit::AuditMessage::CODES,
                 crate::runtime::RunMessage::CODES,
                 crate::verify_runs::VerifyMessage::CODES,

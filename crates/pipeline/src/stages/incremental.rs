@@ -126,7 +126,9 @@ pub async fn run(
                     ctx.status.set_error(ErrorReport::from_error(&e));
                     ctx.stats.warnings.set(
                         WarningCause::Source,
-                        format!("{}; retrying until the source is back", ErrorChain(&e)),
+                        crate::WarningMessage::SourceUnavailable {
+                            error: ErrorChain(&e).to_string(),
+                        },
                     );
                     txn_rows.clear();
                     current = None;
@@ -344,9 +346,10 @@ async fn open_reader(
         // The reader's own reconnects show in the status while they happen.
         let stats = ctx.stats.clone();
         opts.on_retry = Some(Arc::new(move |problem: Option<String>| match problem {
-            Some(p) => stats
-                .warnings
-                .set(WarningCause::Source, format!("{p}; retrying with backoff")),
+            Some(p) => stats.warnings.set(
+                WarningCause::Source,
+                crate::WarningMessage::SourceReconnecting { problem: p },
+            ),
             None => stats.warnings.clear(WarningCause::Source),
         }));
         match ChangeFeed::open(s.source.clone(), opts, share.clone()).await {
@@ -360,11 +363,10 @@ async fn open_reader(
                 ctx.status.set_error(ErrorReport::from_error(&e));
                 ctx.stats.warnings.set(
                     WarningCause::Source,
-                    format!(
-                        "{}; retrying (next attempt in {}s)",
-                        ErrorChain(&e),
-                        backoff.as_secs()
-                    ),
+                    crate::WarningMessage::SourceRetrying {
+                        error: ErrorChain(&e).to_string(),
+                        wait: backoff.as_secs(),
+                    },
                 );
             }
             Err(e) => return Err(e.into()),

@@ -115,6 +115,11 @@ pub struct StageTimes {
 pub struct WarningView {
     /// The cause, with what obsync does about it.
     pub message: String,
+    /// The same as a stable code the console says in its language
+    /// (`docs/message-codes.json`).
+    pub code: String,
+    /// The values the code's text names, by name.
+    pub params: std::collections::BTreeMap<String, String>,
     /// When the problem began, RFC 3339.
     pub since: String,
 }
@@ -219,6 +224,8 @@ pub async fn of(state: &AppState, record: ProjectRecord) -> Progress {
             .and_then(|s| s.warning.clone())
             .map(|w| WarningView {
                 message: w.message,
+                code: w.coded.code,
+                params: w.coded.params,
                 since: rfc3339(w.since).unwrap_or_default(),
             }),
         notices: live
