@@ -2,10 +2,10 @@
 //! Internal failures are logged in full and answered with a short, safe message.
 //!
 //! The codes are [`ErrorCode`], each with its parameters typed: the console says the
-//! message and the advice by code in its language (`console/src/i18n`, `errorMessages.*`
-//! and `errorAdvice.*`); `message` and `advice` are the English for API users. To add a
-//! code: add a variant here, run `OBSYNC_UPDATE_MESSAGE_CODES=1 cargo test -p
-//! obsync-server --test api message_codes` (it rewrites `docs/message-codes.json`), and
+//! message and the advice by code in its language (`console/src/i18n`,
+//! `messages.errors.<CODE>.{message,advice}`); `message` and `advice` are the English for API
+//! users. To add a code: add a variant here, run `OBSYNC_UPDATE_MESSAGE_CODES=1 cargo test -p
+//! obsync-server --lib message_codes` (it rewrites `docs/message-codes.json`), and
 //! give the code its texts in both dictionaries (the console's unit test says which).
 
 use std::collections::BTreeMap;
