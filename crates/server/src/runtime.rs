@@ -127,6 +127,14 @@ impl Runtime {
         running.get(id).map(|r| r.handle.status())
     }
 
+    /// Drops a run that has ended from the running set.
+    fn ended(&self, id: &str) {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+
     pub fn is_running(&self, id: &str) -> bool {
         let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         running.contains_key(id)
@@ -253,12 +261,7 @@ pub fn start(state: &AppState, id: &str, settings: Settings) {
                 {
                     tracing::warn!(project = %id, error = %obsync_model::ErrorChain(&e), "cannot record an event");
                 }
-                state
-                    .runtime
-                    .running
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&id);
+                state.runtime.ended(&id);
                 let _ = done_tx.send(true);
                 return;
             }
@@ -276,12 +279,7 @@ pub fn start(state: &AppState, id: &str, settings: Settings) {
             if let Err(e) = record_outcome(&state, &id, ended).await {
                 tracing::error!(project = %id, error = %obsync_model::ErrorChain(&e), "cannot record how the run ended");
             }
-            state
-                .runtime
-                .running
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&id);
+            state.runtime.ended(&id);
         }
         let _ = done_tx.send(true);
     });
