@@ -48,6 +48,7 @@
 
 #![warn(missing_docs)]
 
+mod control;
 mod error;
 mod file;
 mod format_options;
@@ -64,6 +65,7 @@ mod sync;
 mod target;
 mod topic;
 
+pub use control::{control_kafka_from_file, parse_control_kafka};
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use file::{
     NotAProjectFile, ObjectSection, ProjectFile, ProjectSection, SaslSection, SourceSection,

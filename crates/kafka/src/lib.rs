@@ -27,7 +27,7 @@ pub use config::{
 };
 pub use kerberos::{use_private_credential_cache, KerberosLogin, KinitError};
 pub use partitioner::{murmur2, PartitionRule};
-pub use precheck::{kafka_precheck, PRECHECK_TIMEOUT};
+pub use precheck::{connection_problem, kafka_precheck, PRECHECK_TIMEOUT};
 pub use producer::{
     is_fatal_code, Delivered, DeliveryTicket, KafkaProducer, OutgoingRecord, ProduceError,
     ProducerMetrics,

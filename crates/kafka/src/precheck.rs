@@ -87,6 +87,26 @@ async fn connect(target: &KafkaTarget, timeout: Duration) -> Listing {
     Ok((cluster.brokers.iter().map(|b| b.id).collect(), topics))
 }
 
+/// Why a client of `target` cannot connect, as the precheck says it (librdkafka's words
+/// for the failed TLS or SASL handshake, OpenSSL's verdict on the certificate) with its
+/// fix; `None` when the connection serves metadata, or fails without saying why within
+/// `timeout` (then the caller's own request reports it). For the clients that are not a
+/// project's (the control Kafka of a cluster), which have no precheck to run first.
+pub async fn connection_problem(target: &KafkaTarget, timeout: Duration) -> Option<(String, String)> {
+    use obsync_model::Finding;
+    let mut reason = probe_connection(target, timeout).await.failure?;
+    if let Some(problem) = certificate_problem(target, &reason).await {
+        reason.push_str(&format!("; the broker's certificate: {problem}"));
+    }
+    let finding = security_finding(target, &reason).unwrap_or_else(|| F::Unreachable {
+        servers: target.bootstrap_servers.clone(),
+        reason,
+        sasl: target.sasl.is_some(),
+        tls: target.tls.is_some(),
+    });
+    Some((finding.detail(), finding.fix()))
+}
+
 /// OpenSSL's verdict on the broker's certificate, when librdkafka said only that it could
 /// not be verified.
 async fn certificate_problem(target: &KafkaTarget, reason: &str) -> Option<String> {

@@ -288,14 +288,23 @@ pub struct ServerArgs {
 
     /// Join cluster NAME: the servers started with the same NAME and --control-kafka
     /// share their projects, each running those of the buckets Kafka assigns it
-    /// (docs/cluster.md). Without it the server runs alone.
-    #[arg(long, value_name = "NAME", requires = "control_kafka")]
+    /// (docs/cluster.md). Without it the server runs alone. Needs --control-kafka or
+    /// --control-kafka-config.
+    #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
 
-    /// Bootstrap servers (host:port,...) of the Kafka coordinating the cluster (plaintext;
-    /// it needs transactions: Kafka 1.0 or newer). It may be a projects' target.
+    /// Bootstrap servers (host:port,...) of the Kafka coordinating the cluster, reached in
+    /// plaintext (it needs transactions: Kafka 1.0 or newer). It may be a projects'
+    /// target. For SASL or TLS use --control-kafka-config instead.
     #[arg(long, value_name = "HOST:PORT,...", requires = "cluster")]
     pub control_kafka: Option<String>,
+
+    /// The Kafka coordinating the cluster, from a TOML file with one [target] table
+    /// written as in a project file: bootstrap_servers, version, [target.sasl] (PLAIN,
+    /// SCRAM-SHA-256, SCRAM-SHA-512; the password in the file or from password_env) and
+    /// [target.tls] (ca_file, cert_file/key_file, verify_hostname, on by default).
+    #[arg(long, value_name = "FILE", requires = "cluster", conflicts_with = "control_kafka")]
+    pub control_kafka_config: Option<PathBuf>,
 
     /// Buckets of a new cluster (partitions of its bucket topic), fixed at creation; at
     /// most as many servers as buckets share the work. Default 16; an existing cluster

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use obsync_server::cluster::{ClusterName, ClusterOptions, NodeId, DEFAULT_SESSION_TIMEOUT};
+use obsync_kafka::KafkaTarget;
 use obsync_server::tls::TlsFiles;
 use obsync_server::{HttpOptions, Server, ServerOptions};
 
@@ -32,7 +33,7 @@ pub async fn execute(args: ServerArgs) -> anyhow::Result<ExitCode> {
         secret_key: args.secret_key,
         cluster: cluster_options(
             args.cluster.as_deref(),
-            args.control_kafka,
+            control_kafka(args.control_kafka, args.control_kafka_config.as_deref())?,
             args.buckets,
             args.node_id,
             args.session_timeout,
@@ -54,17 +55,47 @@ pub async fn execute(args: ServerArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The cluster flags as typed options (clap made --cluster and --control-kafka come
-/// together).
+/// The control Kafka of `--control-kafka` (plaintext) or `--control-kafka-config` (with
+/// SASL and TLS, checked as a project file's `[target]`); clap keeps them apart.
+fn control_kafka(
+    bootstrap: Option<String>,
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<Option<KafkaTarget>> {
+    let target = match (bootstrap, file) {
+        (Some(bootstrap), _) => KafkaTarget::new(bootstrap),
+        (None, Some(file)) => {
+            let config =
+                obsync_config::control_kafka_from_file(file, &obsync_config::Environment::process())
+                    .map_err(|e| anyhow::anyhow!("--control-kafka-config: {e}"))?;
+            KafkaTarget::from(&config)
+        }
+        (None, None) => return Ok(None),
+    };
+    if target
+        .sasl
+        .as_ref()
+        .is_some_and(|s| s.mechanism == obsync_config::SaslMechanism::Gssapi)
+    {
+        anyhow::bail!(
+            "--control-kafka-config: the control Kafka does not take SASL GSSAPI (Kerberos) yet: use SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN over TLS for the servers' user"
+        );
+    }
+    Ok(Some(target))
+}
+
+/// The cluster flags as typed options.
 fn cluster_options(
     name: Option<&str>,
-    control_kafka: Option<String>,
+    control_kafka: Option<KafkaTarget>,
     buckets: Option<i32>,
     node_id: Option<String>,
     session_timeout: Option<u64>,
 ) -> anyhow::Result<Option<ClusterOptions>> {
-    let (Some(name), Some(control_kafka)) = (name, control_kafka) else {
+    let Some(name) = name else {
         return Ok(None);
+    };
+    let Some(control_kafka) = control_kafka else {
+        anyhow::bail!("--cluster needs the Kafka that coordinates the cluster: pass --control-kafka HOST:PORT,... or --control-kafka-config FILE");
     };
     let node = match node_id {
         Some(id) => id,

@@ -85,8 +85,12 @@ impl std::fmt::Debug for BucketWriter {
 }
 
 /// The producer settings of a transactional client named `id`.
-fn transactional(bootstrap: &str, id: &str, timeout: Duration) -> rdkafka::ClientConfig {
-    let mut config = topics::client(bootstrap);
+fn transactional(
+    control: &obsync_kafka::KafkaTarget,
+    id: &str,
+    timeout: Duration,
+) -> rdkafka::ClientConfig {
+    let mut config = topics::client(control);
     config
         .set("transactional.id", id)
         .set("enable.idempotence", "true")
@@ -108,7 +112,7 @@ pub fn probe_transactions(options: &ClusterOptions) -> Result<(), ClusterError> 
         options.node.as_str()
     );
     let no = |source| ClusterError::NoTransactions {
-        bootstrap: options.control_kafka.clone(),
+        bootstrap: options.control_kafka.bootstrap_servers.clone(),
         source,
     };
     let producer: ThreadedProducer<DefaultProducerContext> =
@@ -121,14 +125,18 @@ pub fn probe_transactions(options: &ClusterOptions) -> Result<(), ClusterError> 
 impl BucketWriter {
     /// The producer of bucket `bucket`, initialized: from now on the bucket's previous
     /// owner cannot commit a checkpoint.
-    pub fn open(bootstrap: &str, cluster: &str, bucket: i32) -> Result<BucketWriter, ClusterError> {
+    pub fn open(
+        control: &obsync_kafka::KafkaTarget,
+        cluster: &str,
+        bucket: i32,
+    ) -> Result<BucketWriter, ClusterError> {
         let transactional_id = format!("obsync.{cluster}.bucket.{bucket}");
         let client = |source| ClusterError::Client {
             what: format!("checkpoint producer {transactional_id}"),
             source,
         };
         let producer: ThreadedProducer<DefaultProducerContext> =
-            transactional(bootstrap, &transactional_id, Duration::from_secs(60))
+            transactional(control, &transactional_id, Duration::from_secs(60))
                 .create()
                 .map_err(client)?;
         producer
@@ -307,7 +315,7 @@ pub fn restore(id: &str, dir: &Path, value: Option<&[u8]>) -> Result<(), Checkpo
 /// The latest committed checkpoint of every project in bucket `bucket`: partition
 /// `bucket` read from its start to the high watermark with `read_committed`. Blocking.
 pub fn read_bucket(
-    bootstrap: &str,
+    control: &obsync_kafka::KafkaTarget,
     cluster: &str,
     bucket: i32,
 ) -> Result<HashMap<String, Vec<u8>>, ClusterError> {
@@ -316,7 +324,7 @@ pub fn read_bucket(
         topic: topic.clone(),
         source,
     };
-    let consumer: BaseConsumer = topics::client(bootstrap)
+    let consumer: BaseConsumer = topics::client(control)
         // Assigned, never subscribed: the group id is only a name here.
         .set("group.id", format!("obsync.{cluster}.checkpoint-reader"))
         .set("enable.auto.commit", "false")

@@ -215,11 +215,14 @@ impl ConfigLog {
 
     /// Waits until every record appended before the call is applied here (at start:
     /// the store then holds the cluster's definitions).
-    pub async fn caught_up(&self, bootstrap: &str) -> Result<(), ClusterError> {
+    pub async fn caught_up(
+        &self,
+        control: &obsync_kafka::KafkaTarget,
+    ) -> Result<(), ClusterError> {
         let topic = self.topic.clone();
-        let bootstrap = bootstrap.to_string();
+        let control = control.clone();
         let high = tokio::task::spawn_blocking(move || {
-            let consumer: BaseConsumer = topics::client(&bootstrap)
+            let consumer: BaseConsumer = topics::client(&control)
                 .set("group.id", "obsync.watermarks")
                 .create()
                 .map_err(|source| ClusterError::Read {
@@ -251,7 +254,7 @@ impl ConfigLog {
     /// `data_dir`, telling `applied` about every project it changes.
     pub fn start_applier(
         self: &Arc<Self>,
-        bootstrap: &str,
+        control: &obsync_kafka::KafkaTarget,
         store: Arc<SqliteStore>,
         data_dir: &Path,
         applied: mpsc::UnboundedSender<Applied>,
@@ -265,7 +268,7 @@ impl ConfigLog {
             topic: self.topic.clone(),
             source,
         };
-        let consumer: BaseConsumer = topics::client(bootstrap)
+        let consumer: BaseConsumer = topics::client(control)
             .set("group.id", "obsync.config-reader")
             .set("enable.auto.commit", "false")
             .set("isolation.level", "read_committed")

@@ -82,8 +82,8 @@ fn buckets(tpl: &TopicPartitionList) -> Vec<i32> {
 fn gain(state: &AppState, cluster: &Arc<Cluster>, runtime: &Handle, n: i32) {
     let name = cluster.name.as_str();
     for attempt in 1..=GAIN_ATTEMPTS {
-        let taken = BucketWriter::open(&cluster.bootstrap, name, n).and_then(|writer| {
-            let latest = read_bucket(&cluster.bootstrap, name, n)?;
+        let taken = BucketWriter::open(&cluster.control, name, n).and_then(|writer| {
+            let latest = read_bucket(&cluster.control, name, n)?;
             Ok((writer, latest))
         });
         match taken {
@@ -193,7 +193,7 @@ pub fn join(state: &AppState, cluster: &Arc<Cluster>) -> Result<(), ClusterError
     let heartbeat = (cluster.session_timeout.as_millis() / 5)
         .max(500)
         .to_string();
-    let consumer: BaseConsumer<GroupContext> = topics::client(&cluster.bootstrap)
+    let consumer: BaseConsumer<GroupContext> = topics::client(&cluster.control)
         .set("group.id", format!("obsync.{}", cluster.name.as_str()))
         .set("group.instance.id", cluster.node.as_str())
         .set("partition.assignment.strategy", "cooperative-sticky")

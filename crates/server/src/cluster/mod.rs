@@ -50,8 +50,9 @@ pub const CONTROL_TIMEOUT: Duration = Duration::from_secs(15);
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
     pub name: ClusterName,
-    /// Bootstrap servers of the control Kafka (plaintext; it needs transactions).
-    pub control_kafka: String,
+    /// The control Kafka: its brokers and security, as a data source's (it needs
+    /// transactions). Only the brokers, the version, SASL and TLS are used.
+    pub control_kafka: obsync_kafka::KafkaTarget,
     /// The bucket count: required to equal the existing topic's; `None` takes the
     /// existing one, or [`DEFAULT_BUCKETS`] for a new cluster.
     pub buckets: Option<i32>,
@@ -116,7 +117,7 @@ impl std::fmt::Display for NodeId {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClusterError {
-    #[error("the control Kafka at {bootstrap} does not answer within {waited:?}: check --control-kafka (host:port of its brokers) and that they run")]
+    #[error("the control Kafka at {bootstrap} does not answer within {waited:?}: check --control-kafka or the bootstrap_servers of --control-kafka-config (host:port of its brokers) and that they run")]
     Unreachable {
         bootstrap: String,
         waited: Duration,
@@ -141,6 +142,12 @@ pub enum ClusterError {
         topic: String,
         #[source]
         source: KafkaError,
+    },
+    #[error("cannot connect to the control Kafka at {bootstrap}: {detail}. Fix: {fix} (in the file of --control-kafka-config)")]
+    Refused {
+        bootstrap: String,
+        detail: String,
+        fix: String,
     },
     #[error("cannot create a Kafka client for {what}")]
     Client {
@@ -170,7 +177,7 @@ pub struct Cluster {
     pub node: NodeId,
     /// P, fixed when the cluster was created.
     pub buckets: i32,
-    bootstrap: String,
+    control: obsync_kafka::KafkaTarget,
     session_timeout: Duration,
     /// Owned buckets, each with its transactional producer.
     owned: Mutex<BTreeMap<i32, Arc<BucketWriter>>>,
@@ -185,6 +192,7 @@ impl Cluster {
     /// cluster's topics, and opens the config and status logs. The group is joined
     /// later ([`membership::join`]), once the store has caught up with the config log.
     pub async fn connect(options: ClusterOptions) -> Result<Arc<Cluster>, ClusterError> {
+        refuse_unusable(&options.control_kafka).await?;
         let buckets = topics::prepare(&options).await?;
         checkpoints::probe_transactions(&options)?;
         let config = ConfigLog::open(&options)?;
@@ -193,7 +201,7 @@ impl Cluster {
             name: options.name,
             node: options.node,
             buckets,
-            bootstrap: options.control_kafka,
+            control: options.control_kafka,
             session_timeout: options.session_timeout,
             owned: Mutex::default(),
             fenced: Mutex::default(),
@@ -278,8 +286,8 @@ pub async fn start(
     let (applied_tx, applied_rx) = tokio::sync::mpsc::unbounded_channel();
     cluster
         .config
-        .start_applier(&cluster.bootstrap, local, &state.data_dir, applied_tx)?;
-    cluster.config.caught_up(&cluster.bootstrap).await?;
+        .start_applier(&cluster.control, local, &state.data_dir, applied_tx)?;
+    cluster.config.caught_up(&cluster.control).await?;
     tokio::spawn(membership::follow_config(state.clone(), applied_rx));
     membership::join(state, cluster)?;
     tracing::info!(cluster = cluster.name.as_str(), node = %cluster.node, buckets = cluster.buckets, "joined the cluster");
@@ -348,6 +356,23 @@ fn was_fenced(error: &obsync_pipeline::RunError) -> bool {
         cause = e.source();
     }
     false
+}
+
+/// How long the start waits for the control Kafka to accept or refuse a connection.
+const CONNECT_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Fails the start at once, naming the cause and the fix, when the control Kafka
+/// refuses the connection (a wrong password, an untrusted certificate), instead of
+/// letting every control client retry it until its own timeout.
+async fn refuse_unusable(control: &obsync_kafka::KafkaTarget) -> Result<(), ClusterError> {
+    match obsync_kafka::connection_problem(control, CONNECT_CHECK_TIMEOUT).await {
+        None => Ok(()),
+        Some((detail, fix)) => Err(ClusterError::Refused {
+            bootstrap: control.bootstrap_servers.clone(),
+            detail,
+            fix,
+        }),
+    }
 }
 
 /// [`Cluster::bucket_of`] for `buckets` buckets.

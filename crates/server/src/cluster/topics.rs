@@ -6,6 +6,7 @@ use std::time::Duration;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use obsync_kafka::{ClientRole, KafkaTarget};
 use rdkafka::ClientConfig;
 
 use super::{ClusterError, ClusterName, ClusterOptions, CONTROL_TIMEOUT, DEFAULT_BUCKETS};
@@ -26,13 +27,11 @@ pub fn status(name: &ClusterName) -> String {
     format!("obsync.{}.status", name.as_str())
 }
 
-/// A client config for the control Kafka.
-pub fn client(bootstrap: &str) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", bootstrap)
-        .set("socket.timeout.ms", "10000")
-        .set("log_level", "4");
+/// A client config for the control Kafka: its brokers and security (SASL, TLS) as the
+/// data path sets them (`KafkaTarget`'s admin properties), for every control client.
+pub fn client(control: &KafkaTarget) -> ClientConfig {
+    let mut config = control.client_config(ClientRole::Admin);
+    config.set("socket.timeout.ms", "10000").set("log_level", "4");
     config
 }
 
@@ -40,9 +39,9 @@ pub fn client(bootstrap: &str) -> ClientConfig {
 /// bucket topic's partitions (refusing a `--buckets` that differs), else the one given
 /// or [`DEFAULT_BUCKETS`].
 pub async fn prepare(options: &ClusterOptions) -> Result<i32, ClusterError> {
-    let bootstrap = &options.control_kafka;
+    let bootstrap = &options.control_kafka.bootstrap_servers;
     let admin: AdminClient<DefaultClientContext> =
-        client(bootstrap)
+        client(&options.control_kafka)
             .create()
             .map_err(|source| ClusterError::Client {
                 what: "the control Kafka's admin".into(),
