@@ -128,7 +128,10 @@ ca_file = "ca.pem"
         assert_eq!(sasl.mechanism, SaslMechanism::ScramSha512);
         assert_eq!(sasl.password.expose(), "s3cret");
         let tls = t.tls.unwrap();
-        assert!(tls.verify_hostname, "hostname verification is on by default");
+        assert!(
+            tls.verify_hostname,
+            "hostname verification is on by default"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -150,7 +153,10 @@ password_env = "NOT_SET_ANYWHERE"
         let errors = parse_control_kafka(text, "control.toml", &env())
             .unwrap_err()
             .to_string();
-        assert!(errors.contains("holds only [target], not [project]"), "{errors}");
+        assert!(
+            errors.contains("holds only [target], not [project]"),
+            "{errors}"
+        );
         assert!(errors.contains("no producer settings"), "{errors}");
         assert!(errors.contains("NOT_SET_ANYWHERE is not set"), "{errors}");
     }

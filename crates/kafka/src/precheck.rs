@@ -92,7 +92,10 @@ async fn connect(target: &KafkaTarget, timeout: Duration) -> Listing {
 /// fix; `None` when the connection serves metadata, or fails without saying why within
 /// `timeout` (then the caller's own request reports it). For the clients that are not a
 /// project's (the control Kafka of a cluster), which have no precheck to run first.
-pub async fn connection_problem(target: &KafkaTarget, timeout: Duration) -> Option<(String, String)> {
+pub async fn connection_problem(
+    target: &KafkaTarget,
+    timeout: Duration,
+) -> Option<(String, String)> {
     use obsync_model::Finding;
     let mut reason = probe_connection(target, timeout).await.failure?;
     if let Some(problem) = certificate_problem(target, &reason).await {

@@ -303,7 +303,12 @@ pub struct ServerArgs {
     /// written as in a project file: bootstrap_servers, version, [target.sasl] (PLAIN,
     /// SCRAM-SHA-256, SCRAM-SHA-512; the password in the file or from password_env) and
     /// [target.tls] (ca_file, cert_file/key_file, verify_hostname, on by default).
-    #[arg(long, value_name = "FILE", requires = "cluster", conflicts_with = "control_kafka")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "cluster",
+        conflicts_with = "control_kafka"
+    )]
     pub control_kafka_config: Option<PathBuf>,
 
     /// Buckets of a new cluster (partitions of its bucket topic), fixed at creation; at

@@ -583,3 +583,230 @@ fn data_sources(api: &mut Api, services: &Services) -> (String, String) {
         .to_string();
     (source, target)
 }
+
+/// The SCRAM user of the secured control Kafka.
+const CONTROL_USER: (&str, &str) = ("obsync-ctl", "ctl-secret-7");
+
+/// A private Kafka 3.9 with one SASL_SSL listener (SCRAM-SHA-512, a certificate for
+/// 127.0.0.1 signed by the test CA) and user [`CONTROL_USER`]; returns it, the
+/// certificates and the listener's address.
+fn secured_control_kafka() -> (obsync_testkit::KafkaBroker, obsync_testkit::TestPki, String) {
+    use obsync_testkit::{BrokerOptions, KafkaBroker, KafkaRelease, ListenerSpec, TestPki};
+    let pki = TestPki::create(&["127.0.0.1", "localhost"]);
+    // Kafka's PEM keystore: the PKCS#8 key, then the certificate.
+    let keystore = pki.ca.with_file_name("server-keystore.pem");
+    std::fs::write(
+        &keystore,
+        TestPki::read(&pki.server_key) + &TestPki::read(&pki.server_cert),
+    )
+    .unwrap();
+    let properties = format!(
+        "sasl.enabled.mechanisms=SCRAM-SHA-512\n\
+         listener.name.sasl_tls.scram-sha-512.sasl.jaas.config=\
+         org.apache.kafka.common.security.scram.ScramLoginModule required;\n\
+         ssl.keystore.type=PEM\nssl.keystore.location={}\n",
+        keystore.display()
+    );
+    let broker = KafkaBroker::spawn_with(
+        KafkaRelease::V3_9,
+        BrokerOptions {
+            listeners: vec![ListenerSpec {
+                name: "SASL_TLS".into(),
+                protocol: "SASL_SSL".into(),
+            }],
+            properties,
+            ..BrokerOptions::default()
+        },
+    );
+    let (user, password) = CONTROL_USER;
+    broker.run_tool(
+        "kafka.admin.ConfigCommand",
+        &[
+            "--bootstrap-server",
+            &broker.bootstrap(),
+            "--alter",
+            "--entity-type",
+            "users",
+            "--entity-name",
+            user,
+            "--add-config",
+            &format!("SCRAM-SHA-512=[password={password}]"),
+        ],
+    );
+    let listener = broker.listener("SASL_TLS");
+    (broker, pki, listener)
+}
+
+/// A control Kafka file: SCRAM-SHA-512 over TLS, the password from `password_line`.
+fn control_file(dir: &Path, listener: &str, ca: &Path, password_line: &str) -> PathBuf {
+    let path = dir.join("control.toml");
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "[target]\nbootstrap_servers = \"{listener}\"\nversion = \"3.x\"\n\
+             [target.sasl]\nmechanism = \"SCRAM-SHA-512\"\nusername = \"{}\"\n{password_line}\n\
+             [target.tls]\nca_file = \"{}\"\n",
+            CONTROL_USER.0,
+            ca.display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn a_cluster_over_a_scram_and_tls_control_kafka_runs_a_project_and_a_wrong_password_fails_fast() {
+    let services = Services::load();
+    let (_broker, pki, listener) = secured_control_kafka();
+    let name = unique_name("sec").replace('_', "-");
+    let dir = scratch_dir(&name);
+    let key = dir.join("cluster.key");
+
+    // A wrong password (from the environment) stops the start at once, naming the
+    // control Kafka, the refusal and the fix.
+    let wrong = control_file(
+        &dir.join("wrong"),
+        &listener,
+        &pki.ca,
+        "password_env = \"OBSYNC_TEST_CONTROL_PASSWORD\"",
+    );
+    let began = Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_obsync"))
+        .args(["server", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .arg("--data-dir")
+        .arg(dir.join("wrong-node"))
+        .args([
+            "--cluster",
+            &name,
+            "--node-id",
+            "w1",
+            "--control-kafka-config",
+        ])
+        .arg(&wrong)
+        .arg("--secret-key")
+        .arg(&key)
+        .env("OBSYNC_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("OBSYNC_TEST_CONTROL_PASSWORD", "not-the-password")
+        .output()
+        .unwrap();
+    let took = began.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot connect to the control Kafka at {listener}"
+        )) && stderr.contains("SASL SCRAM-SHA-512 authentication was refused"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not-the-password"), "{stderr}");
+    assert!(took < Duration::from_secs(20), "took {took:?}: {stderr}");
+
+    // Two servers form the cluster over it (the password in the file) and run a
+    // project whose target is the shared Kafka.
+    let good = control_file(
+        &dir.join("good"),
+        &listener,
+        &pki.ca,
+        &format!("password = \"{}\"", CONTROL_USER.1),
+    );
+    let mut members: Vec<Member> = (1..=2)
+        .map(|i| {
+            let node = format!("s{i}");
+            let args: Vec<String> = [
+                "--cluster",
+                &name,
+                "--control-kafka-config",
+                &good.display().to_string(),
+                "--node-id",
+                &node,
+                "--buckets",
+                BUCKETS,
+                "--session-timeout",
+                &SESSION_TIMEOUT_S.to_string(),
+                "--secret-key",
+                &key.display().to_string(),
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            let (dir, port) = (dir.join(&node), free_port());
+            let server = ServerProcess::start_with(&dir, port, &args);
+            let api = Api::login(&server.base);
+            Member {
+                node,
+                server,
+                api,
+                dir,
+                port,
+                args,
+            }
+        })
+        .collect();
+    let v = view(&mut members[1].api);
+    assert!(!v.to_string().contains(CONTROL_USER.1), "{v}");
+    let db = SourceDb::create(&services);
+    db.exec("CREATE TABLE a (id INT PRIMARY KEY, v INT)");
+    db.exec("INSERT INTO a SELECT seq, seq FROM seq_1_to_50");
+    let (id, spec) = started_project(&mut members, &services, &db, &["a"], None);
+    wait_settled(&mut members, &[0, 1], &[id], Duration::from_secs(60));
+    db.exec("INSERT INTO a VALUES (1000, 1)");
+    wait_until_equal(&db, &spec, &["a"], Duration::from_secs(60));
+    for m in &members {
+        let log = std::fs::read_to_string(&m.server.log).unwrap();
+        assert!(
+            !log.contains(CONTROL_USER.1),
+            "{} logs the password",
+            m.node
+        );
+    }
+}
+
+/// Creates a project over `tables` of `db` through member 0 (`backfill`: the tables
+/// added later are backfilled) and starts it through member 1; returns its id and spec.
+fn started_project(
+    members: &mut [Member],
+    services: &Services,
+    db: &SourceDb,
+    tables: &[&str],
+    objects: Option<Value>,
+) -> (String, ProjectSpec) {
+    let (source, target) = data_sources(&mut members[0].api, services);
+    let d = db.name().to_string();
+    let mut spec = ProjectSpec::new(services, db, "DefaultExtendColumnType");
+    spec.topic = TopicMode::Named(format!("t_{d}"));
+    let objects = objects.unwrap_or_else(|| {
+        json!([{"tables": tables.iter().map(|t| format!("{d}.{t}")).collect::<Vec<_>>(), "topic": format!("t_{d}")}])
+    });
+    let id = members[0].api.ok(
+        "POST",
+        "/api/v1/projects",
+        Some(json!({"spec": {
+        "name": spec.name, "source_id": source, "target_id": target,
+        "sync": {"types": ["schema", "full", "incremental"], "format": spec.format},
+        "objects": objects}})),
+        StatusCode::CREATED,
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    members[1].api.wait(
+        &format!("/api/v1/projects/{id}"),
+        "the project reaches the second server",
+        |_| true,
+    );
+    let pre = members[1].api.ok(
+        "POST",
+        &format!("/api/v1/projects/{id}/precheck"),
+        None,
+        StatusCode::OK,
+    );
+    assert_eq!(pre["passed"], true, "{pre}");
+    members[1].api.ok(
+        "POST",
+        &format!("/api/v1/projects/{id}/start"),
+        None,
+        StatusCode::OK,
+    );
+    (id, spec)
+}

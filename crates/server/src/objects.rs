@@ -17,6 +17,7 @@ use obsync_pipeline::Settings;
 use obsync_source::metadata::MetadataReader;
 
 use crate::auth::Actor;
+use crate::cluster::forward::Forwarded;
 use crate::error::{Error, Result};
 use crate::lifecycle::ProjectState;
 use crate::model::{ObjectSpec, ProjectRecord, ProjectSpec};
@@ -463,13 +464,10 @@ pub async fn apply(
         record
     };
     if when == TakesEffect::Now {
-        let settings = service::settings(state, &record.spec).await?;
-        crate::runtime::restart(state, id, settings).await;
-        let tables = plan.tables.clone();
-        in_force(state, id, move |saved| {
-            saved.objects.as_ref() == Some(&tables)
-        })
-        .await;
+        let action = Forwarded::Objects {
+            tables: plan.tables.clone(),
+        };
+        take_effect(state, id, action).await?;
     }
     Ok((plan, record, when))
 }
@@ -501,7 +499,7 @@ pub async fn resync(
             state: record.state,
         });
     }
-    let mut settings = service::settings(state, &record.spec).await?;
+    let settings = service::settings(state, &record.spec).await?;
     if !settings.sync.incremental {
         return Err(Error::ResyncNeedsIncremental);
     }
@@ -531,17 +529,54 @@ pub async fn resync(
     )
     .await?;
     let asked_at = obsync_pipeline::delivery::unix_ms() / 1000;
-    settings.resync.insert(table_id, asked_at);
-    crate::runtime::restart(state, id, settings).await;
-    let table = table.to_string();
-    in_force(state, id, move |saved| {
-        saved
-            .backfills
-            .get(&table)
-            .is_some_and(|b| b.started_at >= asked_at)
-    })
-    .await;
+    let action = Forwarded::Resync {
+        table: table_id.to_string(),
+        asked_at,
+    };
+    take_effect(state, id, action).await?;
     Ok(record)
+}
+
+/// Takes a saved change into running project `id`: here when this server runs it (or
+/// runs alone); in cluster mode on another server, through the config log by the
+/// server that runs it, waiting for its answer.
+async fn take_effect(state: &AppState, id: &str, action: Forwarded) -> Result<()> {
+    match &state.cluster {
+        Some(cluster) if !cluster.owns(id) => {
+            Ok(crate::cluster::forward::to_owner(state, id, action).await?)
+        }
+        _ => take_up(state, id, &action).await,
+    }
+}
+
+/// Restarts the run of project `id` with its saved definition (and, for a re-sync, the
+/// table to snapshot again), then waits until the restarted run's checkpoint holds the
+/// change. The same for a change made on this server and one forwarded to it.
+pub async fn take_up(state: &AppState, id: &str, action: &Forwarded) -> Result<()> {
+    let record = service::get(state, id).await?;
+    let mut settings = service::settings(state, &record.spec).await?;
+    match action {
+        Forwarded::Objects { tables } => {
+            crate::runtime::restart(state, id, settings).await;
+            in_force(state, id, |saved| saved.objects.as_ref() == Some(tables)).await;
+        }
+        Forwarded::Resync { table, asked_at } => {
+            let table_id = obsync_config::TablePattern::parse(table)
+                .ok()
+                .and_then(|p| p.exact())
+                .ok_or_else(|| Error::not_found("table", table))?;
+            settings.resync.insert(table_id, *asked_at);
+            crate::runtime::restart(state, id, settings).await;
+            in_force(state, id, |saved| {
+                saved
+                    .backfills
+                    .get(table)
+                    .is_some_and(|b| b.started_at >= *asked_at)
+            })
+            .await;
+        }
+    }
+    Ok(())
 }
 
 /// How long an applied change may take to enter the restarted run's checkpoint (the

@@ -43,6 +43,9 @@ message_codes! {
         /// Cluster mode: this server lost the bucket without knowing (paused, cut off)
         /// and was fenced: it moved no checkpoint.
         Fenced = "event.notice.cluster_fenced" { node: String, bucket: u32, cluster: String },
+        /// Cluster mode: the owner took an object change or re-sync asked on another
+        /// server into the run.
+        ChangeTakenUp = "event.notice.cluster_change_taken_up" { node: String, asked_on: String },
     }
 }
 

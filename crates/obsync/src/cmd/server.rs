@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use obsync_server::cluster::{ClusterName, ClusterOptions, NodeId, DEFAULT_SESSION_TIMEOUT};
 use obsync_kafka::KafkaTarget;
+use obsync_server::cluster::{ClusterName, ClusterOptions, NodeId, DEFAULT_SESSION_TIMEOUT};
 use obsync_server::tls::TlsFiles;
 use obsync_server::{HttpOptions, Server, ServerOptions};
 
@@ -64,9 +64,11 @@ fn control_kafka(
     let target = match (bootstrap, file) {
         (Some(bootstrap), _) => KafkaTarget::new(bootstrap),
         (None, Some(file)) => {
-            let config =
-                obsync_config::control_kafka_from_file(file, &obsync_config::Environment::process())
-                    .map_err(|e| anyhow::anyhow!("--control-kafka-config: {e}"))?;
+            let config = obsync_config::control_kafka_from_file(
+                file,
+                &obsync_config::Environment::process(),
+            )
+            .map_err(|e| anyhow::anyhow!("--control-kafka-config: {e}"))?;
             KafkaTarget::from(&config)
         }
         (None, None) => return Ok(None),

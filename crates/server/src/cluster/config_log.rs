@@ -86,12 +86,35 @@ enum Change {
     Pause {
         id: String,
     },
+    /// An object change or re-sync saved on a server that does not run the project:
+    /// its owner takes it into the run and answers with [`Change::Answer`].
+    Forwarded {
+        id: String,
+        /// When it was asked (Unix ms): a server replaying the log ignores old ones.
+        at_ms: i64,
+        action: super::forward::Forwarded,
+    },
+    /// The owner's answer to the forwarded request written as `request`.
+    Answer {
+        id: String,
+        request: String,
+        /// Why the owner could not take it up, if it could not.
+        error: Option<String>,
+    },
 }
 
 /// An action for the server that runs a project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Pause,
+    /// Take up a forwarded change (`request`: its write, to answer; `from`: the node
+    /// it was asked on).
+    Forwarded {
+        request: String,
+        from: String,
+        at_ms: i64,
+        action: super::forward::Forwarded,
+    },
 }
 
 impl Change {
@@ -107,6 +130,8 @@ impl Change {
             Change::Tag { body } => format!("tag/{}", body.id()),
             Change::TagDeleted { id } => format!("tag/{id}"),
             Change::Pause { id } => format!("pause/{id}"),
+            Change::Forwarded { id, .. } => format!("forward/{id}"),
+            Change::Answer { id, .. } => format!("answer/{id}"),
         }
     }
 }
@@ -135,6 +160,8 @@ pub struct ConfigLog {
     node: String,
     producer: FutureProducer,
     waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    /// Forwarded requests of this server waiting for their owner's answer, by write.
+    answers: Mutex<HashMap<String, oneshot::Sender<Option<String>>>>,
     /// The offset of the next record to apply.
     next: watch::Sender<i64>,
 }
@@ -154,6 +181,7 @@ impl ConfigLog {
             node: options.node.as_str().to_string(),
             producer,
             waiting: Mutex::default(),
+            answers: Mutex::default(),
             next: watch::channel(0).0,
         })
     }
@@ -162,9 +190,19 @@ impl ConfigLog {
         self.waiting.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn answers(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<Option<String>>>> {
+        self.answers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Appends `change` and waits until this server has applied it.
     async fn write(&self, change: Change) -> Result<Outcome> {
-        let write = crate::model::new_id("w");
+        self.write_as(crate::model::new_id("w"), change).await
+    }
+
+    /// [`Self::write`] under the write id `write`.
+    async fn write_as(&self, write: String, change: Change) -> Result<Outcome> {
         let key = change.key();
         let record = ConfigRecord {
             version: VERSION.into(),
@@ -213,12 +251,41 @@ impl ConfigLog {
             .map(|_| ())
     }
 
+    /// Sends `action` on project `id` to the server that runs it; the receiver gets
+    /// its answer (`Some(why)` when it could not take it up).
+    pub async fn forward(
+        &self,
+        id: &str,
+        action: super::forward::Forwarded,
+    ) -> Result<oneshot::Receiver<Option<String>>> {
+        let write = crate::model::new_id("w");
+        let (tx, rx) = oneshot::channel();
+        self.answers().insert(write.clone(), tx);
+        let change = Change::Forwarded {
+            id: id.to_string(),
+            at_ms: obsync_pipeline::delivery::unix_ms() as i64,
+            action,
+        };
+        if let Err(e) = self.write_as(write.clone(), change).await {
+            self.answers().remove(&write);
+            return Err(e);
+        }
+        Ok(rx)
+    }
+
+    /// Answers the forwarded request `request` on project `id`.
+    pub async fn answer(&self, id: &str, request: &str, error: Option<String>) -> Result<()> {
+        let change = Change::Answer {
+            id: id.to_string(),
+            request: request.to_string(),
+            error,
+        };
+        self.write(change).await.map(|_| ())
+    }
+
     /// Waits until every record appended before the call is applied here (at start:
     /// the store then holds the cluster's definitions).
-    pub async fn caught_up(
-        &self,
-        control: &obsync_kafka::KafkaTarget,
-    ) -> Result<(), ClusterError> {
+    pub async fn caught_up(&self, control: &obsync_kafka::KafkaTarget) -> Result<(), ClusterError> {
         let topic = self.topic.clone();
         let control = control.clone();
         let high = tokio::task::spawn_blocking(move || {
@@ -337,6 +404,21 @@ fn apply_forever(
                         Some((id.clone(), None))
                     }
                     Change::Pause { id } => Some((id.clone(), Some(Command::Pause))),
+                    Change::Forwarded { id, at_ms, action } => Some((
+                        id.clone(),
+                        Some(Command::Forwarded {
+                            request: record.write.clone(),
+                            from: record.node.clone(),
+                            at_ms: *at_ms,
+                            action: action.clone(),
+                        }),
+                    )),
+                    Change::Answer { request, error, .. } => {
+                        if let Some(tx) = log.answers().remove(request) {
+                            let _ = tx.send(error.clone());
+                        }
+                        None
+                    }
                     _ => None,
                 };
                 let outcome = runtime.block_on(apply(store, record.change));
@@ -377,7 +459,7 @@ async fn apply(store: &SqliteStore, change: Change) -> Outcome {
         }
         Change::Tag { body } => store.put_tag(&body.into_tag()).await.map(|()| 1),
         Change::TagDeleted { id } => store.delete_tag(&id).await.map(u64::from),
-        Change::Pause { .. } => Ok(0),
+        Change::Pause { .. } | Change::Forwarded { .. } | Change::Answer { .. } => Ok(0),
     };
     match outcome {
         Ok(n) => Outcome::Applied(n),

@@ -177,6 +177,17 @@ pub async fn follow_config(state: AppState, mut applied: mpsc::UnboundedReceiver
                     tokio::spawn(async move { crate::runtime::pause(&state, &project).await });
                 }
             }
+            Some(super::config_log::Command::Forwarded {
+                request,
+                from,
+                at_ms,
+                action,
+            }) => {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    super::forward::take_up(&state, &project, &request, &from, at_ms, &action).await
+                });
+            }
             None => reconcile(&state, &project).await,
         }
     }

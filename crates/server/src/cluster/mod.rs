@@ -16,6 +16,9 @@
 //!   bucket (`transactional.id` `obsync.NAME.bucket.N`): the next owner's producer fences
 //!   the previous one, whose next checkpoint write fails, so a server that lost a bucket
 //!   without knowing it never moves a checkpoint.
+//! - **Forwarding** ([`forward`]): an object change or re-sync asked on a server that
+//!   does not run the project is sent to its owner through the config log; the owner
+//!   takes it into the run as its own and answers through the log.
 //! - **Status** ([`status`]): `obsync.NAME.status` (compacted, keyed by project): which
 //!   node runs each project, its lag and last error, for every server's API.
 //!
@@ -23,6 +26,7 @@
 
 pub mod checkpoints;
 pub mod config_log;
+pub mod forward;
 pub mod membership;
 pub mod status;
 mod topics;

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
+use obsync_kafka::{ClientRole, KafkaTarget};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use obsync_kafka::{ClientRole, KafkaTarget};
 use rdkafka::ClientConfig;
 
 use super::{ClusterError, ClusterName, ClusterOptions, CONTROL_TIMEOUT, DEFAULT_BUCKETS};
@@ -31,7 +31,9 @@ pub fn status(name: &ClusterName) -> String {
 /// data path sets them (`KafkaTarget`'s admin properties), for every control client.
 pub fn client(control: &KafkaTarget) -> ClientConfig {
     let mut config = control.client_config(ClientRole::Admin);
-    config.set("socket.timeout.ms", "10000").set("log_level", "4");
+    config
+        .set("socket.timeout.ms", "10000")
+        .set("log_level", "4");
     config
 }
 
@@ -40,13 +42,12 @@ pub fn client(control: &KafkaTarget) -> ClientConfig {
 /// or [`DEFAULT_BUCKETS`].
 pub async fn prepare(options: &ClusterOptions) -> Result<i32, ClusterError> {
     let bootstrap = &options.control_kafka.bootstrap_servers;
-    let admin: AdminClient<DefaultClientContext> =
-        client(&options.control_kafka)
-            .create()
-            .map_err(|source| ClusterError::Client {
-                what: "the control Kafka's admin".into(),
-                source,
-            })?;
+    let admin: AdminClient<DefaultClientContext> = client(&options.control_kafka)
+        .create()
+        .map_err(|source| ClusterError::Client {
+            what: "the control Kafka's admin".into(),
+            source,
+        })?;
     let name = &options.name;
     let bucket_topic = buckets(name);
     let (brokers, existing) = {
