@@ -810,3 +810,69 @@ fn started_project(
     );
     (id, spec)
 }
+
+#[test]
+fn a_table_added_with_backfill_through_the_server_not_running_the_project_arrives_live() {
+    let services = Services::load();
+    let db = SourceDb::create(&services);
+    let d = db.name().to_string();
+    db.exec("CREATE TABLE a (id INT PRIMARY KEY, v INT)");
+    db.exec("INSERT INTO a SELECT seq, seq FROM seq_1_to_20");
+    db.exec("CREATE TABLE b (id INT PRIMARY KEY, v INT)");
+    db.exec("INSERT INTO b SELECT seq, seq FROM seq_1_to_300");
+    let (mut members, _) = start_cluster(&services, 2, "obj");
+    let (id, spec) = started_project(&mut members, &services, &db, &["a"], None);
+    let owners = wait_settled(&mut members, &[0, 1], &[id.clone()], Duration::from_secs(60));
+    let owner = members.iter().position(|m| m.node == owners[&id]).unwrap();
+    let other = 1 - owner;
+    wait_until_equal(&db, &spec, &["a"], Duration::from_secs(60));
+
+    // Through the server that does not run it: the call answers once the owner took
+    // the change into its run, as on the owner.
+    let topic = format!("t_{d}");
+    let applied = members[other].api.ok(
+        "POST",
+        &format!("/api/v1/projects/{id}/objects"),
+        Some(json!({"objects": [{"tables": [format!("{d}.a"), format!("{d}.b")], "topic": topic}],
+            "backfill": [format!("{d}.b")]})),
+        StatusCode::OK,
+    );
+    assert_eq!(applied["takes_effect"], "now", "{applied}");
+    db.exec_many(&[
+        "INSERT INTO b SELECT seq, 0 FROM seq_1000_to_1010",
+        "UPDATE b SET v = -1 WHERE id <= 5",
+        "UPDATE a SET v = 0 WHERE id = 1",
+    ]);
+    // Its existing rows (the backfill) and the new writes arrive, nobody restarted.
+    wait_until_equal(&db, &spec, &["a", "b"], Duration::from_secs(90));
+    let events = members[owner].api.wait(
+        &format!("/api/v1/projects/{id}/events"),
+        "the owner's events of the forwarded change",
+        |e| {
+            let codes: Vec<&str> = e["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|i| i["code"].as_str())
+                .collect();
+            codes.contains(&"event.notice.cluster_change_taken_up")
+                && codes.contains(&"event.notice.table_joined_with_backfill")
+        },
+    );
+    let taken = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["code"] == "event.notice.cluster_change_taken_up")
+        .unwrap();
+    assert!(
+        taken["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("asked on node {}", members[other].node)),
+        "{taken}"
+    );
+    for m in &mut members {
+        assert!(m.server.child.try_wait().unwrap().is_none(), "{} exited", m.node);
+    }
+}
