@@ -983,6 +983,7 @@ fn full_size_three_servers_thirty_projects_under_load_survive_kill_9() {
         started.elapsed()
     );
     let stop = AtomicBool::new(false);
+    let churn_began = Instant::now();
     let (victim, moved, before, after, back_running, lag_back) = std::thread::scope(|scope| {
         let churner = scope.spawn(|| churn(&db, &tables, &stop));
         let _stop_churn = StopOnDrop(&stop);
@@ -1043,16 +1044,21 @@ fn full_size_three_servers_thirty_projects_under_load_survive_kill_9() {
         churner.join().unwrap();
         (victim, moved, before, after, back_running, lag_back)
     });
+    let churned = churn_began.elapsed();
     let mut duplicates = BTreeMap::new();
+    let mut changes = 0;
     for ((spec, t), id) in specs.iter().zip(&tables).zip(&ids) {
         let r = wait_until_equal(&db, spec, &[t.as_str()], Duration::from_secs(180));
+        let again = resent(&r);
+        changes += r.inserts + r.updates + r.deletes - again;
         if moved.contains(id) {
-            duplicates.insert(id.clone(), resent(&r));
+            duplicates.insert(id.clone(), again);
         }
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     eprintln!(
         "FULL-SIZE CLUSTER RUN ({projects} projects, 3 servers, session timeout {SESSION_TIMEOUT_S} s, load average {})\n\
+         write load: {changes} row changes in {churned:?} ({:.0}/s)\n\
          kill -9 of {} ({} projects moved)\n\
          every moved project running again after {back_running:?}; lag under 3 s after {lag_back:?}\n\
          changes re-sent per moved project: {:?}\n\
@@ -1060,6 +1066,7 @@ fn full_size_three_servers_thirty_projects_under_load_survive_kill_9() {
          RSS MiB / threads after (survivors): {after:?}\n\
          every table rebuilt from Kafka equals the source; total {:?}",
         load.trim(),
+        changes as f64 / churned.as_secs_f64(),
         members[victim].node,
         moved.len(),
         duplicates.values().collect::<Vec<_>>(),
