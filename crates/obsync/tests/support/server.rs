@@ -43,7 +43,11 @@ impl ServerProcess {
             .arg(dir)
             .args(extra)
             .env("OBSYNC_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("RUST_LOG", "info")
+            // `OBSYNC_TEST_SERVER_LOG` (a RUST_LOG filter) to see more of a failing run.
+            .env(
+                "RUST_LOG",
+                std::env::var("OBSYNC_TEST_SERVER_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())
             .stderr(file)
