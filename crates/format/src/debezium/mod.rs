@@ -420,6 +420,26 @@ pub(crate) fn encode(
     result
 }
 
+/// Whether two values of one column render to the same text: equal, and for floats
+/// equal bit for bit (`0.0 == -0.0`, but they are written apart).
+fn renders_alike(a: &obsync_model::Value, b: &obsync_model::Value) -> bool {
+    use obsync_model::Value::{Double, Float};
+    match (a, b) {
+        (Float(x), Float(y)) => x.to_bits() == y.to_bits(),
+        (Double(x), Double(y)) => x.to_bits() == y.to_bits(),
+        _ => a == b,
+    }
+}
+
+/// Where a row's rendered values lie in the output (see `Encoder::row_members_with`).
+enum Spans<'a> {
+    None,
+    /// Record each value's byte range.
+    Record(&'a mut Vec<std::ops::Range<usize>>),
+    /// Copy the recorded text of a value equal to this row's in the same column.
+    Reuse(&'a Row, &'a [std::ops::Range<usize>]),
+}
+
 struct Encoder<'a> {
     opts: &'a FormatOptions,
     headers: &'a ContextHeaders,
@@ -553,11 +573,34 @@ impl Encoder<'_> {
         row: &Row,
         scratch: &mut Vec<u8>,
     ) -> Result<(), FormatError> {
+        self.row_members_with(out, row, scratch, Spans::None)
+    }
+
+    /// [`row_members`](Self::row_members), recording where each value's text lies in
+    /// `out`, or copying the text of a value equal to the recorded row's instead of
+    /// rendering it again: an UPDATE's after image mostly repeats its before image, and
+    /// equal values in the same column render to the same text.
+    fn row_members_with(
+        &self,
+        out: &mut Vec<u8>,
+        row: &Row,
+        scratch: &mut Vec<u8>,
+        mut spans: Spans<'_>,
+    ) -> Result<(), FormatError> {
         for (i, (v, col)) in row.iter().zip(&self.table.columns).enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             out.extend_from_slice(self.plan.key(i));
+            if let Spans::Reuse(before, at) = &spans {
+                if let (Some(b), Some(range)) = (before.get(i), at.get(i)) {
+                    if renders_alike(b, v) {
+                        out.extend_from_within(range.clone());
+                        continue;
+                    }
+                }
+            }
+            let start = out.len();
             let cs = self.plan.schema(col, i);
             let cv = connect_value(&cs, v, self.d.decimal_handling, scratch);
             if matches!(cv, ConnectValue::Null) && matches!(v, obsync_model::Value::Decimal(_)) {
@@ -568,6 +611,9 @@ impl Encoder<'_> {
                 ));
             }
             write_json(out, &cv);
+            if let Spans::Record(at) = &mut spans {
+                at.push(start..out.len());
+            }
         }
         Ok(())
     }
@@ -582,9 +628,21 @@ impl Encoder<'_> {
     ) -> Result<(), FormatError> {
         out.extend_from_slice(&self.plan.envelope_prefix);
         out.extend_from_slice(b"{\"before\":");
-        self.image(out, before, scratch)?;
-        out.extend_from_slice(b",\"after\":");
-        self.image(out, after, scratch)?;
+        match (before, after) {
+            (Some(b), Some(a)) => {
+                let mut at = Vec::with_capacity(b.len());
+                out.push(b'{');
+                self.row_members_with(out, b, scratch, Spans::Record(&mut at))?;
+                out.extend_from_slice(b"},\"after\":{");
+                self.row_members_with(out, a, scratch, Spans::Reuse(b, &at))?;
+                out.push(b'}');
+            }
+            _ => {
+                self.image(out, before, scratch)?;
+                out.extend_from_slice(b",\"after\":");
+                self.image(out, after, scratch)?;
+            }
+        }
         out.extend_from_slice(b",\"source\":");
         self.source(out);
         out.extend_from_slice(b",\"transaction\":");
