@@ -1,4 +1,4 @@
-//! The server's shared change-log stream under a real `kill -9`: several projects on one
+//! The server's shared change-log stream under a real `kill -9`: 20 projects on one
 //! source hold one binlog dump between them; the server process is killed while writes
 //! hit every project's table; after the restart each project resumes from its own
 //! checkpoint (on a dump of its own until it reaches the shared one), they share one dump
@@ -18,7 +18,7 @@ use serde_json::json;
 use support::server::*;
 use support::*;
 
-const PROJECTS: usize = 8;
+const PROJECTS: usize = 20;
 const TIMEOUT: Duration = Duration::from_secs(90);
 
 /// The `Binlog Dump` threads `user` holds on the source.
