@@ -16,6 +16,7 @@ pub mod transaction;
 pub mod value;
 
 use crate::messages::{Messages, RowImage};
+use crate::render::Spans;
 use crate::{json, write_txn_id, FormatError, FormatKind, FormatOptions, Op, Record};
 use obsync_model::{Row, TableMeta};
 pub(crate) use plan::PlanCache;
@@ -420,26 +421,6 @@ pub(crate) fn encode(
     result
 }
 
-/// Whether two values of one column render to the same text: equal, and for floats
-/// equal bit for bit (`0.0 == -0.0`, but they are written apart).
-fn renders_alike(a: &obsync_model::Value, b: &obsync_model::Value) -> bool {
-    use obsync_model::Value::{Double, Float};
-    match (a, b) {
-        (Float(x), Float(y)) => x.to_bits() == y.to_bits(),
-        (Double(x), Double(y)) => x.to_bits() == y.to_bits(),
-        _ => a == b,
-    }
-}
-
-/// Where a row's rendered values lie in the output (see `Encoder::row_members_with`).
-enum Spans<'a> {
-    None,
-    /// Record each value's byte range.
-    Record(&'a mut Vec<std::ops::Range<usize>>),
-    /// Copy the recorded text of a value equal to this row's in the same column.
-    Reuse(&'a Row, &'a [std::ops::Range<usize>]),
-}
-
 struct Encoder<'a> {
     opts: &'a FormatOptions,
     headers: &'a ContextHeaders,
@@ -592,13 +573,8 @@ impl Encoder<'_> {
                 out.push(b',');
             }
             out.extend_from_slice(self.plan.key(i));
-            if let Spans::Reuse(before, at) = &spans {
-                if let (Some(b), Some(range)) = (before.get(i), at.get(i)) {
-                    if renders_alike(b, v) {
-                        out.extend_from_within(range.clone());
-                        continue;
-                    }
-                }
+            if spans.reuse(out, i, v) {
+                continue;
             }
             let start = out.len();
             let cs = self.plan.schema(col, i);
@@ -611,9 +587,7 @@ impl Encoder<'_> {
                 ));
             }
             write_json(out, &cv);
-            if let Spans::Record(at) = &mut spans {
-                at.push(start..out.len());
-            }
+            spans.record(out, start);
         }
         Ok(())
     }
