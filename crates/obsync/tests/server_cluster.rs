@@ -884,6 +884,33 @@ fn a_table_added_with_backfill_through_the_server_not_running_the_project_arrive
             .contains(&format!("asked on node {}", members[other].node)),
         "{taken}"
     );
+    // A re-sync asked there too: the owner snapshots the table again in its run.
+    members[other].api.ok(
+        "POST",
+        &format!("/api/v1/projects/{id}/tables/{d}.a/resync"),
+        None,
+        StatusCode::ACCEPTED,
+    );
+    members[owner].api.wait(
+        &format!("/api/v1/projects/{id}/events"),
+        "the owner's re-sync of a",
+        |e| {
+            let items = e["items"].as_array().into_iter().flatten();
+            let taken = items
+                .clone()
+                .filter(|i| i["code"] == "event.notice.cluster_change_taken_up")
+                .count();
+            let finished = items.into_iter().any(|i| {
+                i["code"] == "event.notice.backfill_finished"
+                    && i["message"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains(&format!("{d}.a"))
+            });
+            taken == 2 && finished
+        },
+    );
+    wait_until_equal(&db, &spec, &["a", "b"], Duration::from_secs(60));
     for m in &mut members {
         assert!(
             m.server.child.try_wait().unwrap().is_none(),

@@ -121,6 +121,10 @@ struct Running {
 pub struct Runtime {
     running: Mutex<HashMap<String, Running>>,
     history: Mutex<HashMap<String, VecDeque<MetricPoint>>>,
+    /// Projects between the stop and the start of a [`restart`]: the restart starts
+    /// them with its own settings (a re-sync's table), so the cluster's reconciling,
+    /// woken by the stopped run's record, must leave them alone.
+    restarting: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Runtime {
@@ -136,6 +140,23 @@ impl Runtime {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
+    }
+
+    /// Whether a [`restart`] of project `id` is under way.
+    pub fn is_restarting(&self, id: &str) -> bool {
+        self.restarting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(id)
+    }
+
+    fn set_restarting(&self, id: &str, on: bool) {
+        let mut restarting = self.restarting.lock().unwrap_or_else(|p| p.into_inner());
+        if on {
+            restarting.insert(id.to_string());
+        } else {
+            restarting.remove(id);
+        }
     }
 
     pub fn is_running(&self, id: &str) -> bool {
@@ -371,6 +392,15 @@ pub async fn pause(state: &AppState, id: &str) {
 /// the engine finds what changed. Does nothing more when the project stopped running
 /// meanwhile (a pause, a failure): its resume takes the new definition.
 pub async fn restart(state: &AppState, id: &str, settings: Settings) {
+    // Cleared on drop: a restart whose caller went away must not keep the mark.
+    struct Restarting<'a>(&'a Runtime, &'a str);
+    impl Drop for Restarting<'_> {
+        fn drop(&mut self) {
+            self.0.set_restarting(self.1, false);
+        }
+    }
+    state.runtime.set_restarting(id, true);
+    let _restarting = Restarting(&state.runtime, id);
     stop(state, id, StopReason::Shutdown).await;
     let _guard = state.lifecycle.lock().await;
     let running = matches!(

@@ -151,7 +151,12 @@ pub async fn reconcile(state: &AppState, id: &str) {
         }
     };
     match record {
-        Some(r) if r.state == ProjectState::Running && !state.runtime.is_running(id) => {
+        // A restart under way starts the run itself, with its own settings.
+        Some(r)
+            if r.state == ProjectState::Running
+                && !state.runtime.is_running(id)
+                && !state.runtime.is_restarting(id) =>
+        {
             match crate::service::settings(state, &r.spec).await {
                 Ok(settings) => crate::runtime::start(state, id, settings),
                 Err(e) => {
