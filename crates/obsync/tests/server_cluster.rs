@@ -508,7 +508,8 @@ fn two_servers_editing_one_project_at_once_one_wins_the_other_gets_409() {
     }
 }
 
-/// Node → owned buckets, once the members' buckets are all owned, each once.
+/// Node → owned buckets, once the members' buckets are all owned, each once, and every
+/// member owns some.
 fn wait_buckets(members: &mut [Member]) -> BTreeMap<String, Vec<i64>> {
     let end = Instant::now() + Duration::from_secs(60);
     loop {
@@ -527,7 +528,11 @@ fn wait_buckets(members: &mut [Member]) -> BTreeMap<String, Vec<i64>> {
             .collect();
         let all: Vec<i64> = owned.values().flatten().copied().collect();
         let distinct: BTreeSet<i64> = all.iter().copied().collect();
-        if all.len() == distinct.len() && distinct.len() as i64 == BUCKETS.parse::<i64>().unwrap() {
+        // Every member has joined (owns some): a member still starting is not settled.
+        if all.len() == distinct.len()
+            && distinct.len() as i64 == BUCKETS.parse::<i64>().unwrap()
+            && owned.values().all(|b| !b.is_empty())
+        {
             return owned;
         }
         assert!(Instant::now() < end, "the buckets never settled: {owned:?}");
