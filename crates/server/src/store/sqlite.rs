@@ -325,6 +325,72 @@ impl SqliteStore {
     }
 }
 
+/// What cluster mode's config log needs beyond the store's contract: records as they
+/// are on the other servers (a user with its creation time, a document at a revision).
+impl SqliteStore {
+    /// Creates `user` as given (its creation time too); `false` when the name is taken.
+    pub async fn insert_user(&self, user: &UserRecord) -> Result<bool> {
+        let user = user.clone();
+        self.with(move |c| {
+            Ok(c.execute(
+                "INSERT OR IGNORE INTO users (username, password_hash, role, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    user.username,
+                    user.password_hash,
+                    user.role.as_str(),
+                    user.created_at
+                ],
+            )? > 0)
+        })
+        .await
+    }
+
+    /// Puts the project at exactly `revision` unless the stored one is at it or newer;
+    /// returns the stored revision afterwards.
+    pub async fn install_project(&self, project: &ProjectRecord) -> Result<u64> {
+        let doc = ProjectV1::of(project);
+        self.install_doc(PROJECTS, &project.id, project.revision, &doc)
+            .await
+    }
+
+    /// [`SqliteStore::install_project`] for a data source.
+    pub async fn install_datasource(&self, ds: &DataSourceRecord) -> Result<u64> {
+        let doc = DataSourceV1::of(ds);
+        self.install_doc(DATASOURCES, &ds.id, ds.revision, &doc)
+            .await
+    }
+
+    async fn install_doc<T: Serialize>(
+        &self,
+        table: Table,
+        id: &str,
+        revision: u64,
+        doc: &T,
+    ) -> Result<u64> {
+        let body = serde_json::to_string(doc)?;
+        let name = table.name;
+        let id = id.to_owned();
+        self.with(move |c| {
+            c.execute(
+                &format!(
+                    "INSERT INTO {name} (id, body, revision, format) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (id) DO UPDATE SET body = excluded.body,
+                       revision = excluded.revision, format = excluded.format
+                     WHERE revision < excluded.revision"
+                ),
+                params![id, body, clamp(revision), FORMAT],
+            )?;
+            Ok(c.query_row(
+                &format!("SELECT revision FROM {name} WHERE id = ?1"),
+                params![id],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+}
+
 /// A table of documents, and what its records are called in errors.
 #[derive(Clone, Copy)]
 struct Table {
@@ -515,8 +581,11 @@ impl UserStore for SqliteStore {
                 "DELETE FROM sessions WHERE expires_unix < ?1",
                 params![chrono::Utc::now().timestamp()],
             )?;
+            // Only for a user that exists (in cluster mode the log may hold a session of
+            // a user deleted since), and once (a replayed config record changes nothing).
             c.execute(
-                "INSERT INTO sessions (token_hash, username, expires_unix) VALUES (?1, ?2, ?3)",
+                "INSERT OR IGNORE INTO sessions (token_hash, username, expires_unix)
+                 SELECT ?1, ?2, ?3 WHERE EXISTS(SELECT 1 FROM users WHERE username = ?2)",
                 params![token_hash, username, expires_unix],
             )?;
             Ok(())
@@ -573,9 +642,11 @@ impl TokenStore for SqliteStore {
         }))?;
         let token = token.clone();
         self.with(move |c| {
+            // As sessions: only for an existing user, once.
             c.execute(
-                "INSERT INTO tokens (id, username, hash, body, role, expires_unix)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT OR IGNORE INTO tokens (id, username, hash, body, role, expires_unix)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                 WHERE EXISTS(SELECT 1 FROM users WHERE username = ?2)",
                 params![
                     token.id,
                     token.username,
