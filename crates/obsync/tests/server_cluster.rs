@@ -630,7 +630,10 @@ fn eventually(what: &str, want: StatusCode, check: impl Fn() -> StatusCode) {
 /// The value of the last record of `key` in the cluster's config topic, read with kcat
 /// (what a server starting empty reads once Kafka has compacted the topic).
 fn last_config_record(services: &Services, cluster: &str, key: &str) -> Value {
-    let records = consume(&services.kafka_bootstrap, &format!("obsync.{cluster}.config"));
+    let records = consume(
+        &services.kafka_bootstrap,
+        &format!("obsync.{cluster}.config"),
+    );
     let last = records
         .iter()
         .rev()
@@ -697,24 +700,37 @@ fn users_tokens_and_sessions_are_the_clusters_and_a_losing_write_is_repaired() {
         login(&client(), &bases[0], "alice", pw1)
     });
     assert_eq!(login(&client(), &bases[0], "alice", pw2), StatusCode::OK);
-    eventually("alice's other session on A", StatusCode::UNAUTHORIZED, || {
-        me(&other, &bases[0], None)
-    });
+    eventually(
+        "alice's other session on A",
+        StatusCode::UNAUTHORIZED,
+        || me(&other, &bases[0], None),
+    );
     assert_eq!(me(&alice, &bases[0], None), StatusCode::OK);
 
     // A user deleted on A is refused on B: login, existing session and token.
-    members[0]
-        .api
-        .ok("DELETE", "/api/v1/users/alice", None, StatusCode::NO_CONTENT);
-    eventually("deleted alice's session on B", StatusCode::UNAUTHORIZED, || {
-        me(&alice, &bases[1], None)
-    });
-    assert_eq!(me(&anonymous, &bases[1], Some(&token)), StatusCode::UNAUTHORIZED);
+    members[0].api.ok(
+        "DELETE",
+        "/api/v1/users/alice",
+        None,
+        StatusCode::NO_CONTENT,
+    );
+    eventually(
+        "deleted alice's session on B",
+        StatusCode::UNAUTHORIZED,
+        || me(&alice, &bases[1], None),
+    );
+    assert_eq!(
+        me(&anonymous, &bases[1], Some(&token)),
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(
         login(&client(), &bases[1], "alice", pw2),
         StatusCode::UNAUTHORIZED
     );
-    eprintln!("[{:?}] users, sessions and tokens shared", started.elapsed());
+    eprintln!(
+        "[{:?}] users, sessions and tokens shared",
+        started.elapsed()
+    );
 
     // Two servers create one user name at once: one 201, one 409, every server holds
     // the winner, and so does the topic's last record for the name (the loser wrote
@@ -737,7 +753,11 @@ fn users_tokens_and_sessions_are_the_clusters_and_a_losing_write_is_repaired() {
     let mut statuses = [a, b];
     statuses.sort();
     assert_eq!(statuses, [StatusCode::CREATED, StatusCode::CONFLICT]);
-    let winner = if a == StatusCode::CREATED { "viewer" } else { "operator" };
+    let winner = if a == StatusCode::CREATED {
+        "viewer"
+    } else {
+        "operator"
+    };
     let role_on = |m: &mut Member| {
         let u = m.api.ok("GET", "/api/v1/users", None, StatusCode::OK);
         u["items"]
@@ -782,7 +802,9 @@ fn users_tokens_and_sessions_are_the_clusters_and_a_losing_write_is_repaired() {
         .unwrap()
         .to_string();
     let path = format!("/api/v1/projects/{id}");
-    members[1].api.wait(&path, "the project reaches B", |_| true);
+    members[1]
+        .api
+        .wait(&path, "the project reaches B", |_| true);
     let etag = members[1]
         .api
         .client
@@ -812,7 +834,11 @@ fn users_tokens_and_sessions_are_the_clusters_and_a_losing_write_is_repaired() {
     let mut statuses = [a, b];
     statuses.sort();
     assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
-    let winner = if a == StatusCode::OK { "editsA" } else { "editsB" };
+    let winner = if a == StatusCode::OK {
+        "editsA"
+    } else {
+        "editsB"
+    };
     let last = last_config_record(&services, &cluster, &format!("project/{id}"));
     assert_eq!(last["body"]["spec"]["name"], winner, "{last}");
 
@@ -827,7 +853,10 @@ fn users_tokens_and_sessions_are_the_clusters_and_a_losing_write_is_repaired() {
     let fresh_dir = cluster_dir.join("n4");
     let fresh = ServerProcess::start_with(&fresh_dir, free_port(), &args);
     let mut api = Api::login(&fresh.base);
-    assert_eq!(api.ok("GET", &path, None, StatusCode::OK)["spec"]["name"], winner);
+    assert_eq!(
+        api.ok("GET", &path, None, StatusCode::OK)["spec"]["name"],
+        winner
+    );
     let users = api.ok("GET", "/api/v1/users", None, StatusCode::OK);
     let bob = users["items"]
         .as_array()

@@ -545,10 +545,9 @@ async fn apply(store: &SqliteStore, change: Change) -> Outcome {
             Err(e) => Err(e),
         },
         Change::User { body } => store.insert_user(&body.into_record()).await.map(u64::from),
-        Change::UserDeleted { username } => store
-            .delete_user(&username)
-            .await
-            .map(user_change_code),
+        Change::UserDeleted { username } => {
+            store.delete_user(&username).await.map(user_change_code)
+        }
         Change::UserRole { username, role } => store
             .set_user_role(&username, role)
             .await
@@ -564,18 +563,29 @@ async fn apply(store: &SqliteStore, change: Change) -> Outcome {
             .delete_sessions_of(&username, keep.as_deref())
             .await
             .map(|()| 0),
+        // A session or token only for a user that exists: after compaction the log may
+        // hold one of a user deleted since (whose deletion record a later user of the
+        // same name replaced). The applier is the cluster's only writer of both.
         Change::Session {
             token_hash,
             username,
             expires_unix,
-        } => store
-            .put_session(&token_hash, &username, expires_unix)
-            .await
-            .map(|()| 0),
+        } => match store.get_user(&username).await {
+            Ok(Some(_)) => store
+                .put_session(&token_hash, &username, expires_unix)
+                .await
+                .map(|()| 0),
+            Ok(None) => Ok(1),
+            Err(e) => Err(e),
+        },
         Change::SessionDeleted { token_hash } => {
             store.delete_session(&token_hash).await.map(|()| 0)
         }
-        Change::Token { body } => store.put_token(&body.into_record()).await.map(|()| 0),
+        Change::Token { body } => match store.get_user(&body.username).await {
+            Ok(Some(_)) => store.put_token(&body.into_record()).await.map(|()| 0),
+            Ok(None) => Ok(1),
+            Err(e) => Err(e),
+        },
         Change::TokenDeleted { username, id } => {
             store.delete_token(&username, &id).await.map(u64::from)
         }
@@ -734,15 +744,10 @@ impl ReplicatedStore {
                     username: name.to_string(),
                 },
             }),
-            ["user", name, "role"] => {
-                self.local
-                    .get_user(name)
-                    .await?
-                    .map(|u| Change::UserRole {
-                        username: u.username,
-                        role: u.role,
-                    })
-            }
+            ["user", name, "role"] => self.local.get_user(name).await?.map(|u| Change::UserRole {
+                username: u.username,
+                role: u.role,
+            }),
             _ => None,
         })
     }
@@ -1034,6 +1039,112 @@ mod tests {
         ));
         let stored = store.get_project("np_1").await.unwrap().unwrap();
         assert_eq!((stored.spec.name.as_str(), stored.revision), ("b", 2));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn user(name: &str, role: Role) -> Change {
+        Change::User {
+            body: UserV1 {
+                username: name.into(),
+                password_hash: format!("hash-of-{name}"),
+                role,
+                created_at: "2026-01-01T00:00:00Z".into(),
+            },
+        }
+    }
+
+    /// Users, sessions and tokens apply in log order the same on every server: a taken
+    /// name does nothing, the last admin stays, a session or token of a user that is
+    /// gone is not installed, and a deleted user's sessions and tokens go with them.
+    #[tokio::test]
+    async fn user_records_apply_in_log_order_and_keep_the_invariants() {
+        let dir = std::env::temp_dir().join(crate::model::new_id("obsync-config-users"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SqliteStore::open(&dir).unwrap();
+        let applied = |o: Outcome| match o {
+            Outcome::Applied(n) => n,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(applied(apply(&store, user("admin", Role::Admin)).await), 1);
+        assert_eq!(applied(apply(&store, user("admin", Role::Viewer)).await), 0);
+        assert_eq!(
+            store.get_user("admin").await.unwrap().unwrap().role,
+            Role::Admin
+        );
+        let demote = Change::UserRole {
+            username: "admin".into(),
+            role: Role::Viewer,
+        };
+        assert_eq!(
+            user_change_of(applied(apply(&store, demote).await)),
+            UserChange::LastAdmin
+        );
+        let session = |name: &str| Change::Session {
+            token_hash: format!("s-{name}"),
+            username: name.into(),
+            expires_unix: i64::MAX,
+        };
+        assert_eq!(applied(apply(&store, session("ghost")).await), 1);
+        assert_eq!(store.session_user("s-ghost", 0).await.unwrap(), None);
+        apply(&store, user("alice", Role::Operator)).await;
+        apply(&store, session("alice")).await;
+        let token = TokenV1 {
+            id: "tok_1".into(),
+            name: "t".into(),
+            username: "alice".into(),
+            hash: "h1".into(),
+            created_at: String::new(),
+            role: Role::Operator,
+            expires_unix: i64::MAX,
+        };
+        apply(&store, Change::Token { body: token }).await;
+        assert!(store.use_token("h1", 0).await.unwrap().is_some());
+        assert_eq!(
+            store.session_user("s-alice", 0).await.unwrap().as_deref(),
+            Some("alice")
+        );
+        let gone = Change::UserDeleted {
+            username: "alice".into(),
+        };
+        assert_eq!(
+            user_change_of(applied(apply(&store, gone).await)),
+            UserChange::Done
+        );
+        assert_eq!(store.session_user("s-alice", 0).await.unwrap(), None);
+        assert!(store.use_token("h1", 0).await.unwrap().is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A repair installs the winner where the history was compacted away, is a no-op
+    /// where the server holds it, and reports itself stale behind a newer write.
+    #[tokio::test]
+    async fn a_repair_installs_the_winner_and_never_goes_back() {
+        let dir = std::env::temp_dir().join(crate::model::new_id("obsync-config-repair"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SqliteStore::open(&dir).unwrap();
+        let state = |name: &str, revision: u64| Change::ProjectState {
+            id: "np_1".into(),
+            revision,
+            body: Box::new(ProjectV1::of(&project(name, revision))),
+        };
+        assert!(matches!(
+            apply(&store, state("w", 3)).await,
+            Outcome::Applied(3)
+        ));
+        assert!(matches!(
+            apply(&store, state("w", 3)).await,
+            Outcome::Applied(3)
+        ));
+        assert!(matches!(
+            apply(&store, put("next", 3)).await,
+            Outcome::Applied(4)
+        ));
+        assert!(matches!(
+            apply(&store, state("w", 3)).await,
+            Outcome::Lost { current: 4 }
+        ));
+        let stored = store.get_project("np_1").await.unwrap().unwrap();
+        assert_eq!((stored.spec.name.as_str(), stored.revision), ("next", 4));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -581,11 +581,10 @@ impl UserStore for SqliteStore {
                 "DELETE FROM sessions WHERE expires_unix < ?1",
                 params![chrono::Utc::now().timestamp()],
             )?;
-            // Only for a user that exists (in cluster mode the log may hold a session of
-            // a user deleted since), and once (a replayed config record changes nothing).
+            // Once: a config record applied again (cluster mode) changes nothing.
             c.execute(
                 "INSERT OR IGNORE INTO sessions (token_hash, username, expires_unix)
-                 SELECT ?1, ?2, ?3 WHERE EXISTS(SELECT 1 FROM users WHERE username = ?2)",
+                 VALUES (?1, ?2, ?3)",
                 params![token_hash, username, expires_unix],
             )?;
             Ok(())
@@ -642,11 +641,10 @@ impl TokenStore for SqliteStore {
         }))?;
         let token = token.clone();
         self.with(move |c| {
-            // As sessions: only for an existing user, once.
+            // As sessions: once.
             c.execute(
                 "INSERT OR IGNORE INTO tokens (id, username, hash, body, role, expires_unix)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6
-                 WHERE EXISTS(SELECT 1 FROM users WHERE username = ?2)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     token.id,
                     token.username,
