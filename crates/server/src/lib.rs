@@ -245,8 +245,15 @@ pub struct Server {
 }
 
 /// Warns when `OBSYNC_ADMIN_PASSWORD` is set and is not the stored admin's password.
-async fn warn_env_password(store: &dyn Store, env_password: Option<&str>) {
-    if auth::env_password_differs(store, env_password).await {
+async fn warn_env_password(store: &dyn Store, env_password: Option<&str>, cluster: bool) {
+    if !auth::env_password_differs(store, env_password).await {
+        return;
+    }
+    if cluster {
+        tracing::warn!(
+            "OBSYNC_ADMIN_PASSWORD is not the password of the cluster's user \"admin\": it only sets the password when the cluster makes its first admin (on whichever server does so first) and is ignored now; unset it, or give every server the same one before the cluster's first start; change the password with PUT /api/v1/me/password"
+        );
+    } else {
         tracing::warn!(
             "OBSYNC_ADMIN_PASSWORD is not the stored password of user \"admin\": it only sets the password at the first start and is ignored now; unset it, or run `obsync server reset-admin-password` with the server stopped to make it the password"
         );
@@ -277,7 +284,7 @@ impl Server {
         // In cluster mode the users are the cluster's: the first admin is made once
         // the store has caught up with the config log (`run`).
         let (generated_admin_password, cluster_admin_password) = if options.cluster.is_none() {
-            warn_env_password(&store, options.admin_password.as_deref()).await;
+            warn_env_password(&store, options.admin_password.as_deref(), false).await;
             (
                 auth::ensure_admin(&store, options.admin_password).await?,
                 None,
@@ -382,7 +389,7 @@ impl Server {
                 // user appends it, and a second server's admin, appended before it saw
                 // the first, loses on the taken name in log order (no second admin).
                 let password = self.cluster_admin_password;
-                warn_env_password(&*state.store, password.as_deref()).await;
+                warn_env_password(&*state.store, password.as_deref(), true).await;
                 if let Some(generated) = auth::ensure_admin(&*state.store, password).await? {
                     // Printed once, on the terminal only, as the CLI does outside a cluster.
                     eprintln!("first start of the cluster: created user \"admin\" with password {generated}  (shown only now; set OBSYNC_ADMIN_PASSWORD to choose it)");
