@@ -677,6 +677,26 @@ fn users_tokens_and_sessions_are_the_clusters_and_a_losing_write_is_repaired() {
     );
     assert_eq!(me(&alice, &bases[0], None), StatusCode::OK);
 
+    // A role changed on A applies on C to the session and the token alike.
+    members[0].api.ok(
+        "PUT",
+        "/api/v1/users/alice",
+        Some(json!({"role": "viewer"})),
+        StatusCode::OK,
+    );
+    let role_on_c = |token: Option<&str>| {
+        let mut req = alice.get(format!("{}/api/v1/me", bases[2]));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().unwrap().json::<Value>().unwrap()["role"].clone()
+    };
+    let end = Instant::now() + Duration::from_secs(20);
+    while role_on_c(None) != "viewer" || role_on_c(Some(&token)) != "viewer" {
+        assert!(Instant::now() < end, "alice is still an operator on C");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     // A user deleted on A is refused on B: login, existing session and token.
     members[0].api.ok(
         "DELETE",
