@@ -519,19 +519,38 @@ fn apply_forever(
 /// Applies one change to the local store under the revision rule.
 async fn apply(store: &SqliteStore, change: Change) -> Outcome {
     let outcome = match change {
+        // A write made to revision r of a record this server never saw (neither held nor
+        // deleted): the records before it were compacted away, and it is the state the
+        // others reached (r + 1). A server starting empty rebuilds such records so.
         Change::Project { revision, body, .. } => match (*body).into_record(revision) {
-            Ok(record) => store.put_project(&record).await,
+            Ok(mut record) => match store.project_never_seen(&record.id).await {
+                Ok(true) if revision > 0 => {
+                    record.revision = revision + 1;
+                    installed(revision + 1, store.install_project(&record).await)
+                }
+                Ok(_) => store.put_project(&record).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         },
         Change::ProjectDeleted { id, revision } => {
-            store.delete_project(&id, revision).await.map(u64::from)
+            let deleted = store.delete_project(&id, revision).await;
+            remembered(store, &id, deleted).await
         }
         Change::DataSource { revision, body, .. } => match (*body).into_record(revision) {
-            Ok(record) => store.put_datasource(&record).await,
+            Ok(mut record) => match store.datasource_never_seen(&record.id).await {
+                Ok(true) if revision > 0 => {
+                    record.revision = revision + 1;
+                    installed(revision + 1, store.install_datasource(&record).await)
+                }
+                Ok(_) => store.put_datasource(&record).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         },
         Change::DataSourceDeleted { id, revision } => {
-            store.delete_datasource(&id, revision).await.map(u64::from)
+            let deleted = store.delete_datasource(&id, revision).await;
+            remembered(store, &id, deleted).await
         }
         Change::Tag { body } => store.put_tag(&body.into_tag()).await.map(|()| 1),
         Change::TagDeleted { id } => store.delete_tag(&id).await.map(u64::from),
@@ -595,6 +614,15 @@ async fn apply(store: &SqliteStore, change: Change) -> Outcome {
         Err(StoreError::Conflict { current, .. }) => Outcome::Lost { current },
         Err(e) => Outcome::Failed(obsync_model::ErrorChain(&e).to_string()),
     }
+}
+
+/// A deletion's outcome; the id is remembered as deleted unless the deletion lost (a
+/// deletion of an id this server never held too: a server starting empty may read a
+/// key's last record, a deletion, without the records before it).
+async fn remembered(store: &SqliteStore, id: &str, deleted: Result<bool>) -> Result<u64> {
+    let deleted = deleted?;
+    store.remember_deleted(id).await?;
+    Ok(u64::from(deleted))
 }
 
 /// A repair's outcome: in line with every server when the stored revision is the
@@ -1145,6 +1173,33 @@ mod tests {
         ));
         let stored = store.get_project("np_1").await.unwrap().unwrap();
         assert_eq!((stored.spec.name.as_str(), stored.revision), ("next", 4));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A server starting empty after compaction reads a project's last record without
+    /// its history: a write made to revision 3 is installed at 4; a write made to a
+    /// project deleted here stays lost (it does not bring the project back).
+    #[tokio::test]
+    async fn a_write_after_compacted_history_installs_and_a_deleted_project_stays_deleted() {
+        let dir = std::env::temp_dir().join(crate::model::new_id("obsync-config-compacted"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SqliteStore::open(&dir).unwrap();
+        assert!(matches!(
+            apply(&store, put("late", 3)).await,
+            Outcome::Applied(4)
+        ));
+        let stored = store.get_project("np_1").await.unwrap().unwrap();
+        assert_eq!((stored.spec.name.as_str(), stored.revision), ("late", 4));
+        let gone = Change::ProjectDeleted {
+            id: "np_1".into(),
+            revision: Some(4),
+        };
+        assert!(matches!(apply(&store, gone).await, Outcome::Applied(1)));
+        assert!(matches!(
+            apply(&store, put("stale", 4)).await,
+            Outcome::Lost { current: 0 }
+        ));
+        assert!(store.get_project("np_1").await.unwrap().is_none());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -82,6 +82,10 @@ fn migrations() -> Migrations<'static> {
             "ALTER TABLE events ADD COLUMN code TEXT;
          ALTER TABLE events ADD COLUMN params TEXT NOT NULL DEFAULT '{}';",
         ),
+        // Cluster mode: the ids of projects and data sources deleted through the config
+        // log, so a write made to one of them afterwards is told from one whose earlier
+        // history Kafka compacted away (ids are never reused).
+        M::up("CREATE TABLE deleted_ids (id TEXT PRIMARY KEY);"),
     ])
 }
 
@@ -344,6 +348,47 @@ impl SqliteStore {
             )? > 0)
         })
         .await
+    }
+
+    /// Remembers that project or data source `id` was deleted (cluster mode).
+    pub async fn remember_deleted(&self, id: &str) -> Result<()> {
+        let id = id.to_owned();
+        self.with(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO deleted_ids (id) VALUES (?1)",
+                params![id],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Whether `id` is neither stored in `table` nor known deleted: a write made to a
+    /// revision of it comes after history this server never saw (compacted away).
+    async fn never_seen(&self, table: Table, id: &str) -> Result<bool> {
+        let name = table.name;
+        let id = id.to_owned();
+        self.with(move |c| {
+            Ok(c.query_row(
+                &format!(
+                    "SELECT NOT EXISTS(SELECT 1 FROM {name} WHERE id = ?1)
+                        AND NOT EXISTS(SELECT 1 FROM deleted_ids WHERE id = ?1)"
+                ),
+                params![id],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    /// [`SqliteStore::never_seen`] for a project.
+    pub async fn project_never_seen(&self, id: &str) -> Result<bool> {
+        self.never_seen(PROJECTS, id).await
+    }
+
+    /// [`SqliteStore::never_seen`] for a data source.
+    pub async fn datasource_never_seen(&self, id: &str) -> Result<bool> {
+        self.never_seen(DATASOURCES, id).await
     }
 
     /// Puts the project at exactly `revision` unless the stored one is at it or newer;
