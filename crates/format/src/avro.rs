@@ -198,7 +198,7 @@ fn avro_default(col: &Column, out: &mut Vec<u8>) -> bool {
         // Defaults are finite: MySQL cannot store NaN or an infinity.
         ConnectValue::Float32(f) => render::java_float(out, f as f64, true),
         ConnectValue::Float64(f) => render::java_float(out, f, false),
-        ConnectValue::String(s) => json::string(out, s),
+        ConnectValue::String(s) | ConnectValue::Instant(s) => json::string(out, s),
         ConnectValue::Bytes(b) => json::latin1_string(out, b),
         ConnectValue::Geometry { wkb, srid } => {
             out.extend_from_slice(br#"{"wkb":"#);

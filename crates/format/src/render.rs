@@ -5,7 +5,7 @@
 
 use crate::json;
 use base64::Engine as _;
-use obsync_model::{Column, Date, DateTime, Time, Timestamp, Value};
+use obsync_model::{Column, Date, DateTime, Row, Time, Timestamp, Value};
 use std::io::Write as _;
 
 /// How a BIT value is cut into bytes before Base64.
@@ -277,6 +277,52 @@ pub(crate) fn java_float(out: &mut Vec<u8>, v: f64, is_f32: bool) {
         }
         out.push(b'E');
         json::int(out, exp as i64);
+    }
+}
+
+/// Whether two values of one column render to the same text: equal, and
+/// for floats equal bit for bit (`0.0 == -0.0`, but they are written apart). An UPDATE's
+/// after image copies its before image's text of such values instead of rendering them
+/// again.
+pub(crate) fn renders_alike(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+        (Value::Double(x), Value::Double(y)) => x.to_bits() == y.to_bits(),
+        _ => a == b,
+    }
+}
+
+/// Where an image's value texts lie in the output, so that an UPDATE's after image can
+/// copy the text of each value its before image already rendered.
+pub(crate) enum Spans<'a> {
+    None,
+    /// Recording the before image: each value's byte range, in column order.
+    Record(&'a mut Vec<std::ops::Range<usize>>),
+    /// Writing the after image: the before row and its recorded ranges.
+    Reuse(&'a Row, &'a [std::ops::Range<usize>]),
+}
+
+impl Spans<'_> {
+    /// Copies the before image's text of column `i` when `v` renders alike; `false` when
+    /// `v` must be rendered.
+    pub(crate) fn reuse(&self, out: &mut Vec<u8>, i: usize, v: &Value) -> bool {
+        let Spans::Reuse(before, at) = self else {
+            return false;
+        };
+        match (before.get(i), at.get(i)) {
+            (Some(b), Some(range)) if renders_alike(b, v) => {
+                out.extend_from_within(range.clone());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Notes that the value of the next column was written from `start` to the end.
+    pub(crate) fn record(&mut self, out: &[u8], start: usize) {
+        if let Spans::Record(at) = self {
+            at.push(start..out.len());
+        }
     }
 }
 

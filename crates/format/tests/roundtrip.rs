@@ -232,3 +232,62 @@ fn debezium_records_reconstruct_the_source_rows() {
         }
     }
 }
+
+/// An UPDATE's after image copies the text of the values its before image already
+/// rendered where they are equal: it must still read exactly as the same row's image in
+/// an INSERT, including a double that only changes sign (`0.0` and `-0.0` are equal as
+/// numbers but written apart), in Debezium's two shapes.
+#[test]
+fn an_update_after_image_reads_as_the_rows_own_image() {
+    let t = types_table();
+    let at = |name: &str| t.columns.iter().position(|c| c.name == name).unwrap();
+    let mut before = max_row();
+    before[at("d")] = Value::Double(0.0);
+    let mut after = before.clone();
+    after[at("d")] = Value::Double(-0.0);
+    after[at("vc")] = Value::Text("changed \"quoted\" text".into());
+    after[at("i")] = Value::Null;
+    let mut script = Script::new();
+    script.txn(
+        T0,
+        vec![
+            (
+                "update",
+                t.clone(),
+                RowChange::Update {
+                    before: before.clone(),
+                    after: after.clone(),
+                },
+            ),
+            ("insert", t.clone(), RowChange::Insert { after }),
+        ],
+    );
+    let mut variants = Vec::new();
+    for schemas in [true, false] {
+        let mut opts = options(FormatKind::Debezium);
+        opts.debezium.schemas = schemas;
+        variants.push((opts, "before", "after"));
+    }
+    for (opts, before_key, after_key) in variants {
+        let what = format!("{:?} schemas={}", opts.kind, opts.debezium.schemas);
+        let enveloped = opts.kind == FormatKind::Debezium && opts.debezium.schemas;
+        let ser = Serializer::new(opts);
+        let mut out = Messages::new();
+        let mut values = Vec::new();
+        for item in &script.items {
+            let Payload::Change(change) = &item.payload else {
+                unreachable!()
+            };
+            ser.encode_messages(change, &item.ctx, &mut out).unwrap();
+            let v: serde_json::Value =
+                serde_json::from_slice(out.iter().find_map(|m| m.value).unwrap()).unwrap();
+            values.push(if enveloped { v["payload"].clone() } else { v });
+        }
+        let (update, insert) = (&values[0], &values[1]);
+        assert_eq!(update[after_key], insert[after_key], "{what}");
+        let d = |v: &serde_json::Value| v["d"].to_string().replace('"', "");
+        assert!(d(&update[after_key]).starts_with("-0"), "{what}: {update}");
+        assert!(d(&update[before_key]).starts_with('0'), "{what}: {update}");
+        assert_ne!(update[before_key]["vc"], update[after_key]["vc"], "{what}");
+    }
+}

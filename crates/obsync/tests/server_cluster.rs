@@ -553,33 +553,3 @@ fn a_rolling_restart_within_the_session_timeout_moves_no_bucket() {
         );
     }
 }
-
-/// Creates the MariaDB and Kafka data sources; returns their ids.
-fn data_sources(api: &mut Api, services: &Services) -> (String, String) {
-    let m = &services.mariadb;
-    let source = api.ok(
-        "POST",
-        "/api/v1/datasources",
-        Some(
-            json!({"name": unique_name("maria").replace('_', ""), "kind": "mariadb",
-        "source": {"host": m.host, "port": m.port, "user": m.user, "password": m.password}}),
-        ),
-        StatusCode::CREATED,
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let target = api.ok(
-        "POST",
-        "/api/v1/datasources",
-        Some(
-            json!({"name": unique_name("kafka").replace('_', ""), "kind": "kafka",
-        "kafka": {"bootstrap_servers": services.kafka_bootstrap, "version": "3.x"}}),
-        ),
-        StatusCode::CREATED,
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    (source, target)
-}

@@ -22,68 +22,6 @@ use support::*;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Creates the MariaDB and Kafka data sources; returns their ids.
-fn data_sources(api: &mut Api, services: &Services) -> (String, String) {
-    let m = &services.mariadb;
-    let source = api.ok(
-        "POST",
-        "/api/v1/datasources",
-        Some(
-            json!({"name": unique_name("maria").replace('_', ""), "kind": "mariadb",
-            "source": {"host": m.host, "port": m.port, "user": m.user, "password": m.password}}),
-        ),
-        StatusCode::CREATED,
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let target = api.ok(
-        "POST",
-        "/api/v1/datasources",
-        Some(
-            json!({"name": unique_name("kafka").replace('_', ""), "kind": "kafka",
-            "kafka": {"bootstrap_servers": services.kafka_bootstrap, "version": "3.x"}}),
-        ),
-        StatusCode::CREATED,
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    (source, target)
-}
-
-/// Creates, prechecks and starts a project; returns its id once it streams.
-fn start_project(api: &mut Api, spec: Value) -> String {
-    let id = api.ok(
-        "POST",
-        "/api/v1/projects",
-        Some(json!({ "spec": spec })),
-        StatusCode::CREATED,
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let pre = api.ok(
-        "POST",
-        &format!("/api/v1/projects/{id}/precheck"),
-        None,
-        StatusCode::OK,
-    );
-    assert_eq!(pre["passed"], true, "{pre}");
-    api.ok(
-        "POST",
-        &format!("/api/v1/projects/{id}/start"),
-        None,
-        StatusCode::OK,
-    );
-    api.wait(
-        &format!("/api/v1/projects/{id}/progress"),
-        "the project streams",
-        |p| p["stage"] == "incremental",
-    );
-    id
-}
-
 /// Writes to `tables` (each `(id PK, grp, v)` with its initial row count) until `stop`:
 /// updates of every 97th row, inserts of new ones (ids from
 /// `first_new`) and deletes, a transaction every few ms. `grp` never changes: a row
@@ -596,16 +534,5 @@ fn a_table_added_from_now_on_to_a_paused_project_holds_only_changes_after_the_re
             }
             Some(_) => std::thread::sleep(Duration::from_millis(500)),
         }
-    }
-}
-
-/// Stops the churn thread when the scenario's thread leaves its scope, also by a failed
-/// assertion: the scope joins the churner, which would otherwise run (and hang the test)
-/// forever.
-struct StopOnDrop<'a>(&'a AtomicBool);
-
-impl Drop for StopOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
     }
 }

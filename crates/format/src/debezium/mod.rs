@@ -16,6 +16,7 @@ pub mod transaction;
 pub mod value;
 
 use crate::messages::{Messages, RowImage};
+use crate::render::Spans;
 use crate::{json, write_txn_id, FormatError, FormatKind, FormatOptions, Op, Record};
 use obsync_model::{Row, TableMeta};
 pub(crate) use plan::PlanCache;
@@ -553,11 +554,29 @@ impl Encoder<'_> {
         row: &Row,
         scratch: &mut Vec<u8>,
     ) -> Result<(), FormatError> {
+        self.row_members_with(out, row, scratch, Spans::None)
+    }
+
+    /// [`row_members`](Self::row_members), recording where each value's text lies in
+    /// `out`, or copying the text of a value equal to the recorded row's instead of
+    /// rendering it again: an UPDATE's after image mostly repeats its before image, and
+    /// equal values in the same column render to the same text.
+    fn row_members_with(
+        &self,
+        out: &mut Vec<u8>,
+        row: &Row,
+        scratch: &mut Vec<u8>,
+        mut spans: Spans<'_>,
+    ) -> Result<(), FormatError> {
         for (i, (v, col)) in row.iter().zip(&self.table.columns).enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             out.extend_from_slice(self.plan.key(i));
+            if spans.reuse(out, i, v) {
+                continue;
+            }
+            let start = out.len();
             let cs = self.plan.schema(col, i);
             let cv = connect_value(&cs, v, self.d.decimal_handling, scratch);
             if matches!(cv, ConnectValue::Null) && matches!(v, obsync_model::Value::Decimal(_)) {
@@ -568,6 +587,7 @@ impl Encoder<'_> {
                 ));
             }
             write_json(out, &cv);
+            spans.record(out, start);
         }
         Ok(())
     }
@@ -582,9 +602,21 @@ impl Encoder<'_> {
     ) -> Result<(), FormatError> {
         out.extend_from_slice(&self.plan.envelope_prefix);
         out.extend_from_slice(b"{\"before\":");
-        self.image(out, before, scratch)?;
-        out.extend_from_slice(b",\"after\":");
-        self.image(out, after, scratch)?;
+        match (before, after) {
+            (Some(b), Some(a)) => {
+                let mut at = Vec::with_capacity(b.len());
+                out.push(b'{');
+                self.row_members_with(out, b, scratch, Spans::Record(&mut at))?;
+                out.extend_from_slice(b"},\"after\":{");
+                self.row_members_with(out, a, scratch, Spans::Reuse(b, &at))?;
+                out.push(b'}');
+            }
+            _ => {
+                self.image(out, before, scratch)?;
+                out.extend_from_slice(b",\"after\":");
+                self.image(out, after, scratch)?;
+            }
+        }
         out.extend_from_slice(b",\"source\":");
         self.source(out);
         out.extend_from_slice(b",\"transaction\":");

@@ -18,6 +18,9 @@ pub enum ConnectValue<'a> {
     Float32(f32),
     Float64(f64),
     String(&'a str),
+    /// An instant's ISO-8601 text (`io.debezium.time.ZonedTimestamp`): digits and `-:.TZ`
+    /// only, so it is written without the escaping scan a `String` gets.
+    Instant(&'a str),
     Bytes(&'a [u8]),
     /// `io.debezium.data.geometry.Geometry`: the WKB without MySQL's SRID prefix, and
     /// the SRID (`None` for 0, as Debezium writes it).
@@ -58,9 +61,9 @@ pub fn epoch_days(d: &Date) -> Option<i64> {
 /// Microseconds since the epoch of a DATETIME's wall clock read as UTC; `None` for a
 /// zero or invalid date.
 pub fn epoch_micros(dt: &DateTime) -> Option<i64> {
-    epoch_days(&dt.date)?;
-    let ts = Timestamp::from_utc_datetime(dt);
-    Some(ts.secs * 1_000_000 + ts.micros as i64)
+    let days = epoch_days(&dt.date)?;
+    let secs = days * 86_400 + dt.hour as i64 * 3600 + dt.minute as i64 * 60 + dt.second as i64;
+    Some(secs * 1_000_000 + dt.micros as i64)
 }
 
 /// A TIME as signed microseconds.
@@ -255,7 +258,7 @@ fn plain_connect_value<'a>(
                 return ConnectValue::Null;
             }
             zoned_timestamp(scratch, ts, fsp(col));
-            ConnectValue::String(std::str::from_utf8(scratch).unwrap_or_default())
+            ConnectValue::Instant(std::str::from_utf8(scratch).unwrap_or_default())
         }
         Value::Time(t) => ConnectValue::Int(time_micros(t)),
         Value::Year(y) => ConnectValue::Int(*y as i64),
@@ -283,6 +286,11 @@ pub fn write_json(out: &mut Vec<u8>, v: &ConnectValue<'_>) {
         ConnectValue::Float32(f) => java_number(out, *f as f64, true),
         ConnectValue::Float64(f) => java_number(out, *f, false),
         ConnectValue::String(s) => json::string(out, s),
+        ConnectValue::Instant(s) => {
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+        }
         ConnectValue::Bytes(b) => {
             out.push(b'"');
             render::base64(out, b);

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use obsync_testkit::{unique_name, Services, SqlServer};
 use reqwest::blocking::Client;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -43,7 +44,11 @@ impl ServerProcess {
             .arg(dir)
             .args(extra)
             .env("OBSYNC_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("RUST_LOG", "info")
+            // `OBSYNC_TEST_SERVER_LOG` (a RUST_LOG filter) to see more of a failing run.
+            .env(
+                "RUST_LOG",
+                std::env::var("OBSYNC_TEST_SERVER_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())
             .stderr(file)
@@ -171,4 +176,83 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Creates a MariaDB data source logging in as `login` and a Kafka data source on the
+/// shared services; returns their ids.
+pub fn data_sources_as(api: &mut Api, services: &Services, login: &SqlServer) -> (String, String) {
+    let source = api.ok(
+        "POST",
+        "/api/v1/datasources",
+        Some(
+            json!({"name": unique_name("maria").replace('_', ""), "kind": "mariadb",
+            "source": {"host": login.host, "port": login.port, "user": login.user,
+                       "password": login.password}}),
+        ),
+        StatusCode::CREATED,
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let target = api.ok(
+        "POST",
+        "/api/v1/datasources",
+        Some(
+            json!({"name": unique_name("kafka").replace('_', ""), "kind": "kafka",
+            "kafka": {"bootstrap_servers": services.kafka_bootstrap, "version": "3.x"}}),
+        ),
+        StatusCode::CREATED,
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (source, target)
+}
+
+/// [`data_sources_as`] with the shared MariaDB's `obsync` login.
+pub fn data_sources(api: &mut Api, services: &Services) -> (String, String) {
+    data_sources_as(api, services, &services.mariadb)
+}
+
+/// Creates, prechecks and starts a project; returns its id once it streams.
+pub fn start_project(api: &mut Api, spec: Value) -> String {
+    let id = api.ok(
+        "POST",
+        "/api/v1/projects",
+        Some(json!({ "spec": spec })),
+        StatusCode::CREATED,
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pre = api.ok(
+        "POST",
+        &format!("/api/v1/projects/{id}/precheck"),
+        None,
+        StatusCode::OK,
+    );
+    assert_eq!(pre["passed"], true, "{pre}");
+    api.ok(
+        "POST",
+        &format!("/api/v1/projects/{id}/start"),
+        None,
+        StatusCode::OK,
+    );
+    api.wait(
+        &format!("/api/v1/projects/{id}/progress"),
+        "the project streams",
+        |p| p["stage"] == "incremental",
+    );
+    id
+}
+
+/// Sets its flag when dropped: a scenario's background writer stops when the scenario
+/// leaves its thread scope, also by a failed assertion (the scope would otherwise wait
+/// for the writer forever).
+pub struct StopOnDrop<'a>(pub &'a std::sync::atomic::AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
