@@ -66,6 +66,12 @@ message_codes! {
         ConnectionFailed = "CONNECTION_FAILED" { error: String },
         /// A Kafka data source's connection test failed: the innermost cause.
         KafkaConnectionFailed = "KAFKA_CONNECTION_FAILED" { error: String },
+        /// A Kafka data source's schema registry did not answer its connection test.
+        SchemaRegistryUnreachable = "SCHEMA_REGISTRY_UNREACHABLE" { url: String, error: String },
+        /// The schema registry refused the data source's login (HTTP 401/403).
+        SchemaRegistryLoginRefused = "SCHEMA_REGISTRY_LOGIN_REFUSED" { url: String, status: u16 },
+        /// The schema registry's URL answered, but not as the Confluent-compatible API.
+        SchemaRegistryNotCompatible = "SCHEMA_REGISTRY_NOT_COMPATIBLE" { url: String, status: u16 },
         /// A connection test had no answer in time.
         ConnectionTimedOut = "CONNECTION_TIMED_OUT" { address: String, seconds: u64 },
         /// A row the chosen format cannot represent: the format's reason.
