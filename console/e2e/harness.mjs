@@ -83,9 +83,10 @@ function freePort() {
 
 /**
  * Starts `obsync server` on a free loopback port with a fresh data dir and a known admin
- * password; resolves once /api/v1/health answers. The binary is OBSYNC_BIN, else target/debug.
+ * password (and `args` besides, e.g. cluster flags); resolves once /api/v1/health answers.
+ * The binary is OBSYNC_BIN, else target/debug.
  */
-export async function startServer() {
+export async function startServer({ args = [] } = {}) {
   const bin = process.env.OBSYNC_BIN ?? join(REPO, 'target/debug/obsync');
   const dataDir = mkdtempSync(join(tmpdir(), 'obsync-console-e2e-'));
   const port = await freePort();
@@ -93,7 +94,7 @@ export async function startServer() {
   const password = `E2e-${Math.random().toString(36).slice(2)}-Pw1!`;
   const logFile = join(dataDir, 'server.log');
   const log = [];
-  const child = spawn(bin, ['server', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dataDir, 'data')], {
+  const child = spawn(bin, ['server', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dataDir, 'data'), ...args], {
     env: { ...process.env, OBSYNC_ADMIN_PASSWORD: password, RUST_LOG: process.env.RUST_LOG ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

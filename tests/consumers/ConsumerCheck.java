@@ -25,14 +25,14 @@
 //                         big-endian schema id) stripped, the writer's schema fetched by
 //                         id from the job's "registry" (Confluent-compatible API,
 //                         GET /schemas/ids/{id}). Prints {"key_schema", "value_schema",
-//                         "key", "value"} (records as objects; decimals, dates and
+//                         "key", "key_null" (the Kafka key is null), "value"} (records as objects; decimals, dates and
 //                         timestamps through Avro's logical-type conversions as text,
 //                         bytes as Base64, time-micros as a number: LocalTime cannot hold
 //                         MySQL's ±838 hours), and on the first record of each value
 //                         schema "defaults": the Value record's non-null field defaults.
 //
-// Flink's column types: SMALLINT, INT, BIGINT, FLOAT, DOUBLE, BOOLEAN, BYTES, STRING,
-// DECIMAL(p,s), TIMESTAMP(p), TIMESTAMP_LTZ(6).
+// Flink's column types: TINYINT, SMALLINT, INT, BIGINT, FLOAT, DOUBLE, BOOLEAN, BYTES,
+// STRING, DATE (printed yyyy-MM-dd), DECIMAL(p,s), TIMESTAMP(p), TIMESTAMP_LTZ(6).
 //
 // Avro and Kafka Connect share one Jackson (Flink's is shaded): Maven picks one version
 // for both, which each works with.
@@ -57,6 +57,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -279,6 +280,7 @@ public class ConsumerCheck {
                 return DataTypes.TIMESTAMP(Integer.parseInt(t.substring(10, t.length() - 1)));
             }
             switch (t) {
+                case "TINYINT": return DataTypes.TINYINT();
                 case "SMALLINT": return DataTypes.SMALLINT();
                 case "INT": return DataTypes.INT();
                 case "BIGINT": return DataTypes.BIGINT();
@@ -287,6 +289,7 @@ public class ConsumerCheck {
                 case "BOOLEAN": return DataTypes.BOOLEAN();
                 case "BYTES": return DataTypes.BYTES();
                 case "STRING": return DataTypes.STRING();
+                case "DATE": return DataTypes.DATE();
                 case "TIMESTAMP_LTZ(6)": return DataTypes.TIMESTAMP_LTZ(6);
                 default: throw new IllegalArgumentException("unsupported Flink type " + t);
             }
@@ -323,7 +326,9 @@ public class ConsumerCheck {
                 return null;
             }
             switch (t.getTypeRoot()) {
+                case TINYINT: return Byte.toString(r.getByte(i));
                 case SMALLINT: return Short.toString(r.getShort(i));
+                case DATE: return LocalDate.ofEpochDay(r.getInt(i)).toString();
                 case INTEGER: return Integer.toString(r.getInt(i));
                 case BIGINT: return Long.toString(r.getLong(i));
                 case FLOAT: return Float.toString(r.getFloat(i));
@@ -490,6 +495,7 @@ public class ConsumerCheck {
                 throws Exception {
             ObjectNode line = base.deepCopy();
             byte[] key = rec.key() == null ? new byte[0] : rec.key();
+            line.put("key_null", rec.key() == null);
             line.set("key_schema", key.length == 0 ? null : JSON.getNodeFactory().numberNode(id(key)));
             line.put("value_schema", id(rec.value()));
             line.set("key", key.length == 0 ? null : json(read(key)));

@@ -121,3 +121,5 @@ export type SpecFitsServer = Fits<ProjectSpec, Schemas['ProjectSpec']>;
 
 export type TopicMessages = Schemas['TopicMessages'];
 export type TopicMessage = Schemas['TopicMessage'];
+
+export type ClusterView = Schemas['ClusterView'];

@@ -18,6 +18,7 @@ import {
 } from '../api/projects';
 import type { ErrorInfo, Precheck, Progress, Project, ProjectAction, ProjectEvent, StageTimes, TableCounts, TableProgress } from '../api/types';
 import { resyncTable, type BackfillProgress } from '../api/objects';
+import { ownerOf, projectOwners, useCluster } from '../api/cluster';
 import { ConfirmByName } from '../components/ConfirmByName';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { PrecheckTable } from '../components/PrecheckTable';
@@ -181,6 +182,7 @@ export function ProjectDetailPage() {
 function BasicInfo({ project: p }: { project: Project }) {
   const { t } = useTranslation();
   const lag = useLagText();
+  const owners = projectOwners(useCluster().data);
   return (
     <Descriptions
       size="small"
@@ -196,6 +198,7 @@ function BasicInfo({ project: p }: { project: Project }) {
         { key: 'format', label: t('detail.format'), children: t(`format.${p.spec.sync.format}`) },
         { key: 'partition', label: t('detail.partitionRule'), children: t(`wizard.options.${partitionRule(p.spec.sync.partition_rule)}`) },
         { key: 'lag', label: t('projects.lag'), children: lag(p.lag_seconds) },
+        ...(owners ? [{ key: 'owner', label: t('projects.owner'), children: <span data-testid="project-owner">{ownerOf(owners, p.id) ?? t('projects.noOwner')}</span> }] : []),
         { key: 'created', label: t('common.createdAt'), children: formatTime(p.created_at) },
         { key: 'updated', label: t('common.updatedAt'), children: formatTime(p.updated_at) },
       ]}

@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router';
 import { useImportProject, usePrecheckProject, useProjectAction, useProjects, type ProjectFilter } from '../api/projects';
 import { useTags } from '../api/tags';
+import { ownerOf, projectOwners, useCluster } from '../api/cluster';
 import type { Project } from '../api/types';
 import { STATES } from '../api/vocabulary';
 import { ErrorAlert, useErrorText } from '../components/ErrorAlert';
@@ -21,6 +22,7 @@ export function ProjectsPage() {
   const [importing, setImporting] = useState(false);
   const tags = useTags();
   const list = useProjects(filter, page);
+  const owners = projectOwners(useCluster().data);
 
   return (
     <Card
@@ -93,6 +95,7 @@ export function ProjectsPage() {
           { title: t('projects.stage'), render: (_, p) => <StageText stage={p.stage} /> },
           { title: t('projects.route'), render: (_, p) => `${p.source.name} → ${p.target.name}` },
           { title: t('projects.lag'), render: (_, p) => lag(p.lag_seconds) },
+          ...(owners ? [{ title: t('projects.owner'), key: 'owner', render: (_: unknown, p: Project) => ownerOf(owners, p.id) ?? t('projects.noOwner') }] : []),
           { title: t('common.createdAt'), dataIndex: 'created_at', render: (v: string) => formatTime(v) },
           { title: t('projects.actions'), key: 'actions', render: (_, p) => <RowActions project={p} operate={can('operator')} /> },
         ]}

@@ -273,11 +273,18 @@ impl ProjectFile {
         let source_tls = self.source.tls.as_ref();
         let sasl = self.target.sasl.as_ref();
         let tls = self.target.tls.as_ref();
+        let registry = self
+            .sync
+            .format_options
+            .as_ref()
+            .and_then(|t| t.get("schema_registry_password_env"))
+            .and_then(toml::Value::as_str);
         [
             self.source.password_env.as_deref(),
             source_tls.and_then(|t| t.client_key_pem_env.as_deref()),
             sasl.and_then(|s| s.password_env.as_deref()),
             tls.and_then(|t| t.key_pem_env.as_deref()),
+            registry,
         ]
         .into_iter()
         .flatten()

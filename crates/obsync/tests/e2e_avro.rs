@@ -4,7 +4,9 @@
 //! registry header stripped, the writer's schema fetched by id, `GenericDatumReader`).
 //! The rows the reader rebuilds from full and incremental sync equal the source; the
 //! columns' defaults are the schema's field defaults; a DDL gives the table's subject a
-//! second schema version, and later records use it.
+//! second schema version, and later records use it. A table without a primary key gets
+//! null Kafka keys (Debezium's choice) and no key subject; its rows, identical ones
+//! included, are rebuilt from the value's `before` and `after` images.
 //!
 //! Needs the shared services, the registry and Java; the reader's jars come from Maven
 //! Central on first use (cached in `.obsync-dev/consumers`).
@@ -28,6 +30,9 @@ const COMP_DDL: &str = "CREATE TABLE comp (
     a INT NOT NULL, b VARCHAR(20) NOT NULL DEFAULT 'kk', v INT DEFAULT 7,
     note VARCHAR(40) DEFAULT 'it''s', PRIMARY KEY (a, b)
 ) CHARACTER SET utf8mb4";
+
+/// A table without a primary key, identical rows included.
+const NOKEY_DDL: &str = "CREATE TABLE nokey (a INT, b VARCHAR(10), c DOUBLE) CHARACTER SET utf8mb4";
 
 /// Every record of `topics` decoded by Apache Avro's Java reader, in partition order per
 /// topic.
@@ -53,7 +58,7 @@ fn java_decode(services: &Services, registry: &str, topics: &[String]) -> Vec<Js
 /// The rows the records leave behind, per table, keyed by the key record's JSON.
 fn rebuild(decoded: &[Json]) -> BTreeMap<String, BTreeMap<String, Json>> {
     let mut tables: BTreeMap<String, BTreeMap<String, Json>> = BTreeMap::new();
-    for d in decoded {
+    for d in decoded.iter().filter(|d| !d["key"].is_null()) {
         let v = &d["value"];
         let table = v["source"]["table"].as_str().unwrap().to_string();
         let rows = tables.entry(table).or_default();
@@ -81,6 +86,30 @@ fn rebuild(decoded: &[Json]) -> BTreeMap<String, BTreeMap<String, Json>> {
     tables
 }
 
+/// The rows of a table without a key (null keys): a multiset of whole rows, each change
+/// removing its `before` image and adding its `after` image.
+fn rebuild_keyless(decoded: &[Json], table: &str) -> Vec<Json> {
+    let mut rows: Vec<Json> = Vec::new();
+    for d in decoded
+        .iter()
+        .filter(|d| d["value"]["source"]["table"] == table)
+    {
+        let v = &d["value"];
+        if !v["before"].is_null() {
+            let at = rows
+                .iter()
+                .position(|r| *r == v["before"])
+                .unwrap_or_else(|| panic!("{table}: no row {} to change", v["before"]));
+            rows.remove(at);
+        }
+        if !v["after"].is_null() {
+            rows.push(v["after"].clone());
+        }
+    }
+    rows.sort_by_key(Json::to_string);
+    rows
+}
+
 #[test]
 fn debezium_avro_records_decode_with_apache_avro_and_a_ddl_makes_a_new_schema_version() {
     let started = Instant::now();
@@ -89,9 +118,12 @@ fn debezium_avro_records_decode_with_apache_avro_and_a_ddl_makes_a_new_schema_ve
         "no schema registry: run scripts/services start schema-registry (or set OBSYNC_SCHEMA_REGISTRY_URL)",
     );
     let db = SourceDb::create(&services);
-    db.exec_many(&[TYPES_DDL, COMP_DDL]);
+    db.exec_many(&[TYPES_DDL, COMP_DDL, NOKEY_DDL]);
     db.exec_many(TYPES_EDGE_ROWS);
     db.exec("INSERT INTO comp SELECT seq % 5, CONCAT('k', seq), seq, NULL FROM seq_1_to_20");
+    db.exec(
+        "INSERT INTO nokey VALUES (1, 'same', 0.5), (1, 'same', 0.5), (2, NULL, NULL), (NULL, NULL, NULL)",
+    );
 
     let mut spec = ProjectSpec::new(&services, &db, "DebeziumAvro");
     spec.topic = TopicMode::Batch;
@@ -115,15 +147,19 @@ fn debezium_avro_records_decode_with_apache_avro_and_a_ddl_makes_a_new_schema_ve
         "UPDATE types SET s = 'changed', dec65 = -0.5 WHERE id = 4",
         "DELETE FROM types WHERE id = 3",
         "ALTER TABLE comp ADD COLUMN extra VARCHAR(10)",
+        // Without a key: one of two identical rows deleted, an update, an insert.
+        "DELETE FROM nokey WHERE a = 1 LIMIT 1",
+        "UPDATE nokey SET b = 'upd', c = -1.25 WHERE a = 2",
+        "INSERT INTO nokey VALUES (3, 'x', 1.5)",
         "INSERT INTO comp VALUES (9, 'after-ddl', 90, NULL, 'e1')",
     ]);
-    let topics = spec.topics(&["types", "comp"]);
+    let topics = spec.topics(&["types", "comp", "nokey"]);
     let comp_topic = topics
         .iter()
         .find(|t| t.ends_with("_comp"))
         .unwrap()
         .clone();
-    // 4 + 20 snapshot rows; 3 + 4 + 1 (+2 for the key change when split) + 4 + 1 + 1 + 1.
+    // 4 + 20 + 4 snapshot rows; then the changes above, the DDL's row last.
     let deadline = Instant::now() + CATCH_UP;
     let records = loop {
         let records = try_consume_all(&services.kafka_bootstrap, &topics).unwrap_or_default();
@@ -241,7 +277,7 @@ fn debezium_avro_records_decode_with_apache_avro_and_a_ddl_makes_a_new_schema_ve
         "the row after the DDL uses the subject's second version"
     );
     let snapshot_ops = decoded.iter().filter(|d| d["value"]["op"] == "r").count();
-    assert_eq!(snapshot_ops, 24, "snapshot rows (op r)");
+    assert_eq!(snapshot_ops, 28, "snapshot rows (op r)");
     // Debezium's snapshot markers: one first and one last row of the whole snapshot,
     // each table's first and last marked (two tables: one of each besides those).
     let markers: Vec<&str> = decoded
@@ -258,8 +294,50 @@ fn debezium_avro_records_decode_with_apache_avro_and_a_ddl_makes_a_new_schema_ve
             count("last"),
             count("true"),
         ],
-        [1, 1, 1, 1, 20],
+        [1, 2, 2, 1, 22],
         "{markers:?}"
+    );
+
+    // nokey: null Kafka keys (as Debezium writes them for a table without a primary key),
+    // no key schema registered, and the rows rebuilt from the value's images.
+    let nokey_topic = topics.iter().find(|t| t.ends_with("_nokey")).unwrap();
+    let nokey: Vec<&Json> = decoded
+        .iter()
+        .filter(|d| d["value"]["source"]["table"] == "nokey")
+        .collect();
+    // 4 snapshot rows, the delete, the insert and the update: one `u`, or a `d` and a `c`
+    // when the changed row hashes to another partition (`split_key_updates`).
+    let ops: Vec<&str> = nokey
+        .iter()
+        .map(|d| d["value"]["op"].as_str().unwrap())
+        .collect();
+    let count = |op: &str| ops.iter().filter(|o| **o == op).count();
+    assert!(
+        [count("r"), count("u"), count("d"), count("c")] == [4, 1, 1, 1]
+            || [count("r"), count("u"), count("d"), count("c")] == [4, 0, 2, 2],
+        "nokey's records: {ops:?}"
+    );
+    for d in &nokey {
+        assert_eq!(d["key_null"], true, "a null Kafka key: {d}");
+        assert!(d["key_schema"].is_null(), "{d}");
+    }
+    let key_subject =
+        reqwest::blocking::get(format!("{registry}/subjects/{nokey_topic}-key/versions")).unwrap();
+    assert_eq!(
+        key_subject.status().as_u16(),
+        404,
+        "no key subject for a table without a key"
+    );
+    let mut want: Vec<Json> = db
+        .query_column("SELECT JSON_OBJECT('a', a, 'b', b, 'c', c) FROM nokey")
+        .iter()
+        .map(|r| serde_json::from_str(r.as_deref().unwrap()).unwrap())
+        .collect();
+    want.sort_by_key(Json::to_string);
+    assert_eq!(
+        rebuild_keyless(&decoded, "nokey"),
+        want,
+        "nokey rebuilt from Avro differs from the source"
     );
 
     run.terminate();

@@ -1075,3 +1075,315 @@ fn full_size_three_servers_thirty_projects_under_load_survive_kill_9() {
         started.elapsed()
     );
 }
+
+/// A client without a session (its own cookie jar); the cookie of a login on one
+/// server goes with it to the others (cookies are per host, not per port).
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// `POST /api/v1/session` of `user` on `base` with `client`; the status.
+fn login(client: &reqwest::blocking::Client, base: &str, user: &str, password: &str) -> StatusCode {
+    client
+        .post(format!("{base}/api/v1/session"))
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .unwrap()
+        .status()
+}
+
+/// `GET /api/v1/me` on `base` with `client` (its session) or a bearer token; the status.
+fn me(client: &reqwest::blocking::Client, base: &str, token: Option<&str>) -> StatusCode {
+    let mut req = client.get(format!("{base}/api/v1/me"));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().unwrap().status()
+}
+
+/// Waits (another server applies the config log a moment later) until `check` gives
+/// `want`.
+fn eventually(what: &str, want: StatusCode, check: impl Fn() -> StatusCode) {
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = check();
+        if got == want {
+            return;
+        }
+        assert!(Instant::now() < end, "{what}: {got}, not {want}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The value of the last record of `key` in the cluster's config topic, read with kcat
+/// (what a server starting empty reads once Kafka has compacted the topic).
+fn last_config_record(services: &Services, cluster: &str, key: &str) -> Value {
+    let records = consume(
+        &services.kafka_bootstrap,
+        &format!("obsync.{cluster}.config"),
+    );
+    let last = records
+        .iter()
+        .rev()
+        .find(|r| r.key_str() == key)
+        .unwrap_or_else(|| panic!("no config record with key {key}"));
+    serde_json::from_str(last.value_str()).unwrap()
+}
+
+#[test]
+fn users_tokens_and_sessions_are_the_clusters_and_a_losing_write_is_repaired() {
+    let started = Instant::now();
+    let services = Services::load();
+    let (mut members, cluster) = start_cluster(&services, 3, "us");
+    let bases: Vec<String> = members.iter().map(|m| m.server.base.clone()).collect();
+    // One first admin: the second and third servers found the first one's.
+    for m in members.iter_mut() {
+        let users = m.api.ok("GET", "/api/v1/users", None, StatusCode::OK);
+        assert_eq!(users["total"], 1, "{users}");
+    }
+
+    // A user created on A logs in on B; the session works on C (no sticky sessions).
+    let (pw1, pw2) = ("alice-password-1", "alice-password-2");
+    members[0].api.ok(
+        "POST",
+        "/api/v1/users",
+        Some(json!({"username": "alice", "password": pw1, "role": "operator"})),
+        StatusCode::CREATED,
+    );
+    let alice = client();
+    eventually("alice logs in on B", StatusCode::OK, || {
+        login(&alice, &bases[1], "alice", pw1)
+    });
+    eventually("alice's session on C", StatusCode::OK, || {
+        me(&alice, &bases[2], None)
+    });
+    // A token created on B works on C.
+    let token = alice
+        .post(format!("{}/api/v1/tokens", bases[1]))
+        .json(&json!({"name": "script"}))
+        .send()
+        .unwrap()
+        .json::<Value>()
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let anonymous = client();
+    eventually("alice's token on C", StatusCode::OK, || {
+        me(&anonymous, &bases[2], Some(&token))
+    });
+
+    // A password changed on B: on A the old one is refused, the new one accepted; the
+    // session that changed it stays, another one ends everywhere.
+    let other = client();
+    assert_eq!(login(&other, &bases[2], "alice", pw1), StatusCode::OK);
+    let changed = alice
+        .put(format!("{}/api/v1/me/password", bases[1]))
+        .json(&json!({"current_password": pw1, "new_password": pw2}))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(changed, StatusCode::NO_CONTENT);
+    eventually("the old password on A", StatusCode::UNAUTHORIZED, || {
+        login(&client(), &bases[0], "alice", pw1)
+    });
+    assert_eq!(login(&client(), &bases[0], "alice", pw2), StatusCode::OK);
+    eventually(
+        "alice's other session on A",
+        StatusCode::UNAUTHORIZED,
+        || me(&other, &bases[0], None),
+    );
+    assert_eq!(me(&alice, &bases[0], None), StatusCode::OK);
+
+    // A role changed on A applies on C to the session and the token alike.
+    members[0].api.ok(
+        "PUT",
+        "/api/v1/users/alice",
+        Some(json!({"role": "viewer"})),
+        StatusCode::OK,
+    );
+    let role_on_c = |token: Option<&str>| {
+        let mut req = alice.get(format!("{}/api/v1/me", bases[2]));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().unwrap().json::<Value>().unwrap()["role"].clone()
+    };
+    let end = Instant::now() + Duration::from_secs(20);
+    while role_on_c(None) != "viewer" || role_on_c(Some(&token)) != "viewer" {
+        assert!(Instant::now() < end, "alice is still an operator on C");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // A user deleted on A is refused on B: login, existing session and token.
+    members[0].api.ok(
+        "DELETE",
+        "/api/v1/users/alice",
+        None,
+        StatusCode::NO_CONTENT,
+    );
+    eventually(
+        "deleted alice's session on B",
+        StatusCode::UNAUTHORIZED,
+        || me(&alice, &bases[1], None),
+    );
+    assert_eq!(
+        me(&anonymous, &bases[1], Some(&token)),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login(&client(), &bases[1], "alice", pw2),
+        StatusCode::UNAUTHORIZED
+    );
+    eprintln!(
+        "[{:?}] users, sessions and tokens shared",
+        started.elapsed()
+    );
+
+    // Two servers create one user name at once: one 201, one 409, every server holds
+    // the winner, and so does the topic's last record for the name (the loser wrote
+    // the winner back), which a server starting empty reads.
+    let create = |m: usize, role: &str| {
+        members[m]
+            .api
+            .client
+            .post(format!("{}/api/v1/users", bases[m]))
+            .json(&json!({"username": "bob", "password": "bob-password-1", "role": role}))
+            .send()
+            .unwrap()
+            .status()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| create(0, "viewer"));
+        let b = s.spawn(|| create(1, "operator"));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let mut statuses = [a, b];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::CREATED, StatusCode::CONFLICT]);
+    let winner = if a == StatusCode::CREATED {
+        "viewer"
+    } else {
+        "operator"
+    };
+    let role_on = |m: &mut Member| {
+        let u = m.api.ok("GET", "/api/v1/users", None, StatusCode::OK);
+        u["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"] == "bob")
+            .map(|u| u["role"].as_str().unwrap().to_string())
+    };
+    for m in members.iter_mut() {
+        let end = Instant::now() + Duration::from_secs(20);
+        loop {
+            let held = role_on(m);
+            if held.as_deref() == Some(winner) {
+                break;
+            }
+            assert!(Instant::now() < end, "{} holds {held:?}", m.node);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let last = last_config_record(&services, &cluster, "user/bob");
+    assert_eq!(last["kind"], "user", "{last}");
+    assert_eq!(last["body"]["role"], winner, "{last}");
+
+    // The same for a project edited on two servers at once.
+    let db = SourceDb::create(&services);
+    db.exec("CREATE TABLE a (id INT PRIMARY KEY, v INT)");
+    let (source, target) = data_sources(&mut members[0].api, &services);
+    let d = db.name().to_string();
+    let spec = |name: &str| {
+        json!({"name": name, "source_id": source, "target_id": target,
+        "sync": {"types": ["schema", "full", "incremental"]},
+        "objects": [{"tables": [format!("{d}.a")], "topic": format!("t_{d}")}]})
+    };
+    let id = members[0].api.ok(
+        "POST",
+        "/api/v1/projects",
+        Some(json!({"spec": spec("edits")})),
+        StatusCode::CREATED,
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/v1/projects/{id}");
+    members[1]
+        .api
+        .wait(&path, "the project reaches B", |_| true);
+    let etag = members[1]
+        .api
+        .client
+        .get(format!("{}{path}", bases[1]))
+        .send()
+        .unwrap()
+        .headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let put = |m: usize, name: &str| {
+        members[m]
+            .api
+            .client
+            .put(format!("{}{path}", bases[m]))
+            .header("If-Match", &etag)
+            .json(&json!({"spec": spec(name)}))
+            .send()
+            .unwrap()
+            .status()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| put(0, "editsA"));
+        let b = s.spawn(|| put(1, "editsB"));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let mut statuses = [a, b];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    let winner = if a == StatusCode::OK {
+        "editsA"
+    } else {
+        "editsB"
+    };
+    let last = last_config_record(&services, &cluster, &format!("project/{id}"));
+    assert_eq!(last["body"]["spec"]["name"], winner, "{last}");
+
+    // A server started with an empty data directory shows both winners.
+    let cluster_dir = members[0].dir.parent().unwrap().to_path_buf();
+    let args = cluster_args(
+        &cluster,
+        "n4",
+        &services.kafka_bootstrap,
+        &cluster_dir.join("cluster.key"),
+    );
+    let fresh_dir = cluster_dir.join("n4");
+    let fresh = ServerProcess::start_with(&fresh_dir, free_port(), &args);
+    let mut api = Api::login(&fresh.base);
+    assert_eq!(
+        api.ok("GET", &path, None, StatusCode::OK)["spec"]["name"],
+        winner
+    );
+    let users = api.ok("GET", "/api/v1/users", None, StatusCode::OK);
+    let bob = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "bob")
+        .cloned();
+    let role = members[0]
+        .api
+        .ok("GET", "/api/v1/users", None, StatusCode::OK)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "bob")
+        .map(|u| u["role"].clone());
+    assert_eq!(bob.map(|b| b["role"].clone()), role, "{users}");
+    eprintln!("[{:?}] losing writes repaired", started.elapsed());
+}

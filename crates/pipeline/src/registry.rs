@@ -49,6 +49,34 @@ pub enum RegistryError {
     },
 }
 
+/// Why a registry did not pass the connection test ([`SchemaRegistryClient::probe`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProbeError {
+    /// No answer (connection refused, DNS, timeout, TLS).
+    #[error("schema registry {url} did not answer: check its URL (scheme, host, port) and that the registry runs")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// HTTP 401 or 403: the registry wants another login.
+    #[error("schema registry {url} refused the login {login} with HTTP {status}: check the registry user and its password")]
+    LoginRefused {
+        url: String,
+        /// `user "name"`, or `without a user`.
+        login: String,
+        status: u16,
+    },
+    /// Another answer than the subjects' list: not the Confluent-compatible API.
+    #[error("{url} answered GET /subjects with HTTP {status} {body:?}, not a list of subjects: is the URL the registry's Confluent-compatible API (Apicurio: http://host:8080/apis/ccompat/v7)?")]
+    NotCompatible {
+        url: String,
+        status: u16,
+        body: String,
+    },
+}
+
 /// (table-metadata address, topic) → ids; the `Arc` in the value keeps the address from
 /// being reused while cached.
 type IdCache = HashMap<(usize, Arc<str>), (Arc<TableMeta>, SchemaIds)>;
@@ -114,6 +142,45 @@ impl SchemaRegistryClient {
         // A panic while holding the lock cannot leave the map half-written (inserts are
         // single calls), so a poisoned lock is still usable.
         self.ids.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The connection test: `GET /subjects` with the login, within `timeout`. The number
+    /// of subjects when the registry answers as the Confluent-compatible API does.
+    pub async fn probe(&self, timeout: Duration) -> Result<usize, ProbeError> {
+        let url = self.settings.url.clone();
+        let mut request = self
+            .http
+            .get(format!("{url}/subjects"))
+            .header("Accept", "application/vnd.schemaregistry.v1+json")
+            .timeout(timeout);
+        if let (Some(user), Some(password)) = (&self.settings.username, &self.settings.password) {
+            request = request.basic_auth(user, Some(password.expose()));
+        }
+        let unreachable = |source| ProbeError::Unreachable {
+            url: url.clone(),
+            source,
+        };
+        let response = request.send().await.map_err(unreachable)?;
+        let status = response.status();
+        let body = response.text().await.map_err(unreachable)?;
+        if matches!(status.as_u16(), 401 | 403) {
+            return Err(ProbeError::LoginRefused {
+                login: match &self.settings.username {
+                    Some(user) => format!("user {user:?}"),
+                    None => "without a user".into(),
+                },
+                url,
+                status: status.as_u16(),
+            });
+        }
+        match serde_json::from_str::<Vec<String>>(&body) {
+            Ok(subjects) if status.is_success() => Ok(subjects.len()),
+            _ => Err(ProbeError::NotCompatible {
+                url,
+                status: status.as_u16(),
+                body: body.chars().take(200).collect(),
+            }),
+        }
     }
 
     /// `POST /subjects/{subject}/versions`: the schema's id (new or existing).

@@ -68,7 +68,8 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Creates the first admin when there is no user: the password comes from
-/// `OBSYNC_ADMIN_PASSWORD`, or is generated and returned so the caller prints it once.
+/// `OBSYNC_ADMIN_PASSWORD`, or is generated and returned so the caller prints it once
+/// (not when another server of the cluster created the admin first).
 pub async fn ensure_admin(
     store: &dyn Store,
     env_password: Option<String>,
@@ -80,14 +81,15 @@ pub async fn ensure_admin(
         Some(p) => (p, false),
         None => (new_token()[..20].to_string(), true),
     };
-    store
+    // `false`: another server of the cluster made the first admin first.
+    let created = store
         .create_user(&NewUser {
             username: ADMIN_USER,
             password_hash: &crate::passwords::hash(&password)?,
             role: Role::Admin,
         })
         .await?;
-    Ok(generated.then_some(password))
+    Ok((created && generated).then_some(password))
 }
 
 /// Whether `env_password` (`OBSYNC_ADMIN_PASSWORD`) is not the stored admin's password:

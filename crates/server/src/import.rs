@@ -6,7 +6,8 @@
 
 use crate::auth::Actor;
 use crate::datasources::{
-    build_record, DataSourceInput, KafkaInput, SaslInput, SourceInput, SourceTlsInput,
+    build_record, registry_origin, DataSourceInput, KafkaInput, RegistryInput, SaslInput,
+    SourceInput, SourceTlsInput,
 };
 use crate::error::{Error, Result, Rule};
 use crate::model::{
@@ -96,13 +97,24 @@ pub async fn import(state: &AppState, body: &str, actor: &Actor) -> Result<Proje
         sync,
         objects,
     } = read(body)?;
-    let sync = sync_spec(sync)?;
+    let (mut sync, registry) = sync_spec(sync)?;
     let objects: Vec<ObjectSpec> = objects.into_iter().map(object_spec).collect();
     let mut created = Vec::new();
     let mut new_tags = Vec::new();
     let result: Result<ProjectRecord> = async {
         let source_id = source_datasource(state, source, &mut created).await?;
-        let target_id = target_datasource(state, target, &mut created).await?;
+        let (target_id, target_registry) =
+            target_datasource(state, target, registry.as_ref(), &mut created).await?;
+        // The file's registry is the target's: the project follows its data source's
+        // (as the export, which writes the data source's URL, had it).
+        if let Some(options) = sync.format_options.as_mut() {
+            if options.schema_registry_url.as_deref().map(normalized_url) == target_registry {
+                options.schema_registry_url = None;
+            }
+        }
+        if sync.format_options == Some(Default::default()) {
+            sync.format_options = None;
+        }
         if !created.is_empty() && actor.role < Role::Admin {
             return Err(Error::Forbidden {
                 have: actor.role,
@@ -150,9 +162,44 @@ pub async fn import(state: &AppState, body: &str, actor: &Actor) -> Result<Proje
     result
 }
 
-/// `[sync]`: the settings a server project keeps; a file with others cannot be imported
-/// as is.
-fn sync_spec(sync: SyncSection) -> Result<SyncSpec> {
+/// The schema registry login of the file's `[sync.format_options]`: the server keeps it
+/// in the target data source (password sealed), not in the project.
+#[derive(Debug)]
+struct RegistryLogin {
+    url: String,
+    username: String,
+    /// The file's inline `schema_registry_password`; a `_env` one is the server's to keep.
+    password: Option<String>,
+}
+
+/// A registry URL as the data sources store it.
+fn normalized_url(url: &str) -> String {
+    url.trim().trim_end_matches('/').to_string()
+}
+
+/// Takes the registry login out of `[sync.format_options]`.
+fn registry_login(options: &mut toml::Table) -> Option<RegistryLogin> {
+    let mut take = |key: &str| match options.remove(key) {
+        Some(toml::Value::String(s)) => Some(s),
+        _ => None,
+    };
+    let username = take("schema_registry_username").filter(|u| !u.trim().is_empty());
+    let password = take("schema_registry_password").filter(|p| !p.is_empty());
+    take("schema_registry_password_env"); // the server keeps the password itself
+    let url = options
+        .get("schema_registry_url")
+        .and_then(toml::Value::as_str)
+        .map(normalized_url)?;
+    Some(RegistryLogin {
+        url,
+        username: username?.trim().to_string(),
+        password,
+    })
+}
+
+/// `[sync]`: the settings a server project keeps (and the registry login, the target data
+/// source's); a file with others cannot be imported as is.
+fn sync_spec(sync: SyncSection) -> Result<(SyncSpec, Option<RegistryLogin>)> {
     let SyncSection {
         types,
         start_time,
@@ -199,6 +246,8 @@ fn sync_spec(sync: SyncSection) -> Result<SyncSpec> {
             )
         })?),
     };
+    let mut format_options = format_options;
+    let registry = format_options.as_mut().and_then(registry_login);
     let format_options = match format_options {
         None => None,
         Some(table) => Some(toml::Value::Table(table).try_into().map_err(|e| {
@@ -219,7 +268,7 @@ fn sync_spec(sync: SyncSection) -> Result<SyncSpec> {
             )
         })?),
     };
-    Ok(SyncSpec {
+    let spec = SyncSpec {
         types,
         format,
         format_options,
@@ -230,7 +279,8 @@ fn sync_spec(sync: SyncSection) -> Result<SyncSpec> {
         // Judged by the loader already (1 to 1,000,000).
         snapshot_chunk_rows: snapshot_chunk_rows.and_then(|n| u32::try_from(n).ok()),
         backfill,
-    })
+    };
+    Ok((spec, registry))
 }
 
 fn object_spec(o: ObjectSection) -> ObjectSpec {
@@ -376,11 +426,16 @@ fn source_tls(tls: Option<SourceTlsSection>) -> Result<Option<SourceTlsInput>> {
     }))
 }
 
+/// The Kafka data source of `[target]` (matched, or created) and its registry's URL. A
+/// file with a registry login matches only a data source that logs in to a registry of
+/// the same origin as the same user (its password stays the data source's); a data source
+/// the import creates gets the file's registry and login.
 async fn target_datasource(
     state: &AppState,
     t: TargetSection,
+    registry: Option<&RegistryLogin>,
     created: &mut Vec<String>,
-) -> Result<String> {
+) -> Result<(String, Option<String>)> {
     let TargetSection {
         bootstrap_servers: bootstrap,
         version,
@@ -424,12 +479,14 @@ async fn target_datasource(
         let found: Vec<String> = [
             sasl_difference(sasl.as_ref(), k),
             tls_difference(tls.as_ref(), k),
+            registry_difference(registry, k),
         ]
         .into_iter()
         .flatten()
         .collect();
         if found.is_empty() {
-            return Ok(d.id.clone());
+            let url = k.schema_registry.as_ref().map(|r| r.url.clone());
+            return Ok((d.id.clone(), url));
         }
         differences.push(format!("{}: {}", d.name, found.join(", ")));
     }
@@ -440,8 +497,8 @@ async fn target_datasource(
                 "the Kafka data source(s) at {bootstrap} differ from the file's [target]: {}",
                 differences.join("; ")
             ),
-            "edit the data source so that its SASL and TLS settings match the file (or the \
-             file to match the data source), then import again",
+            "edit the data source so that its SASL, TLS and schema registry settings match \
+             the file (or the file to match the data source), then import again",
         ));
     }
     if tls.is_some() {
@@ -498,10 +555,53 @@ async fn target_datasource(
             version: version.as_str().to_string(),
             sasl,
             tls: None,
-            schema_registry: None,
+            schema_registry: match registry {
+                None => None,
+                Some(r) => Some(RegistryInput {
+                    url: r.url.clone(),
+                    username: Some(r.username.clone()),
+                    password: Some(r.password.clone().ok_or_else(|| invalid(
+                        "sync.format_options.schema_registry_password_env",
+                        "no Kafka data source matches [target] with this schema registry login, and the file has no schema_registry_password the server could use",
+                        "create the Kafka data source with its schema registry login first, or put schema_registry_password = \"...\" in [sync.format_options] of the imported file",
+                    ))?),
+                }),
+            },
         }),
     };
-    store_new(state, input, created).await
+    let url = registry.map(|r| r.url.clone());
+    Ok((store_new(state, input, created).await?, url))
+}
+
+/// What differs between the file's schema registry login and data source `k`'s, if
+/// anything: the origin the login goes to and the user (a stored password is kept for
+/// exactly those, see `datasources::registry_record`).
+fn registry_difference(
+    file: Option<&RegistryLogin>,
+    k: &crate::model::KafkaRecord,
+) -> Option<String> {
+    let file = file?;
+    let origin = registry_origin(&file.url);
+    match k.schema_registry.as_ref() {
+        Some(r)
+            if registry_origin(&r.url) == origin
+                && r.username.as_deref() == Some(file.username.as_str())
+                && r.password.is_some() =>
+        {
+            None
+        }
+        Some(r) => Some(format!(
+            "the file logs in to the schema registry {} as {:?}, the data source to {} as {:?}",
+            file.url,
+            file.username,
+            r.url,
+            r.username.as_deref().unwrap_or("nobody (no login)")
+        )),
+        None => Some(format!(
+            "the file logs in to the schema registry {} as {:?}, the data source has no registry",
+            file.url, file.username
+        )),
+    }
 }
 
 /// What differs between the file's `[target.sasl]` (mechanism canonical) and data source

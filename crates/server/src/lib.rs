@@ -240,6 +240,24 @@ pub struct Server {
     local: Arc<SqliteStore>,
     /// The generated first admin password, to be printed once.
     pub generated_admin_password: Option<String>,
+    /// Cluster mode: `OBSYNC_ADMIN_PASSWORD`, for the cluster's first admin.
+    cluster_admin_password: Option<String>,
+}
+
+/// Warns when `OBSYNC_ADMIN_PASSWORD` is set and is not the stored admin's password.
+async fn warn_env_password(store: &dyn Store, env_password: Option<&str>, cluster: bool) {
+    if !auth::env_password_differs(store, env_password).await {
+        return;
+    }
+    if cluster {
+        tracing::warn!(
+            "OBSYNC_ADMIN_PASSWORD is not the password of the cluster's user \"admin\": it only sets the password when the cluster makes its first admin (on whichever server does so first) and is ignored now; unset it, or give every server the same one before the cluster's first start; change the password with PUT /api/v1/me/password"
+        );
+    } else {
+        tracing::warn!(
+            "OBSYNC_ADMIN_PASSWORD is not the stored password of user \"admin\": it only sets the password at the first start and is ignored now; unset it, or run `obsync server reset-admin-password` with the server stopped to make it the password"
+        );
+    }
 }
 
 impl Server {
@@ -263,12 +281,17 @@ impl Server {
             Some(path) => SecretKey::load_or_create_at(path.clone())?,
             None => SecretKey::load_or_create(&options.data_dir)?,
         };
-        if auth::env_password_differs(&store, options.admin_password.as_deref()).await {
-            tracing::warn!(
-                "OBSYNC_ADMIN_PASSWORD is not the stored password of user \"admin\": it only sets the password at the first start and is ignored now; unset it, or run `obsync server reset-admin-password` with the server stopped to make it the password"
-            );
-        }
-        let generated_admin_password = auth::ensure_admin(&store, options.admin_password).await?;
+        // In cluster mode the users are the cluster's: the first admin is made once
+        // the store has caught up with the config log (`run`).
+        let (generated_admin_password, cluster_admin_password) = if options.cluster.is_none() {
+            warn_env_password(&store, options.admin_password.as_deref(), false).await;
+            (
+                auth::ensure_admin(&store, options.admin_password).await?,
+                None,
+            )
+        } else {
+            (None, options.admin_password)
+        };
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
             .map_err(|source| ServerError::Listen {
@@ -323,6 +346,7 @@ impl Server {
             },
             limits,
             generated_admin_password,
+            cluster_admin_password,
             lock,
             local,
         })
@@ -359,7 +383,18 @@ impl Server {
         match state.cluster.clone() {
             // Which projects run here is the group's to say, once the store holds the
             // cluster's definitions.
-            Some(cluster) => cluster::start(&state, &cluster, self.local).await?,
+            Some(cluster) => {
+                cluster::start(&state, &cluster, self.local).await?;
+                // The cluster makes its first admin once: the first server to find no
+                // user appends it, and a second server's admin, appended before it saw
+                // the first, loses on the taken name in log order (no second admin).
+                let password = self.cluster_admin_password;
+                warn_env_password(&*state.store, password.as_deref(), true).await;
+                if let Some(generated) = auth::ensure_admin(&*state.store, password).await? {
+                    // Printed once, on the terminal only, as the CLI does outside a cluster.
+                    eprintln!("first start of the cluster: created user \"admin\" with password {generated}  (shown only now; set OBSYNC_ADMIN_PASSWORD to choose it)");
+                }
+            }
             None => service::recover(&state).await?,
         }
         let sampler = tokio::spawn(runtime::sample_forever(state.clone()));

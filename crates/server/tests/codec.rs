@@ -1,6 +1,7 @@
 //! One codec for the project file: generated files that `obsync run` accepts import, and
 //! the export of the imported project is the same project (`export(import(x)) == x`, as
-//! the loader of `obsync run` reads both; secrets come back as variables, never as text).
+//! the loader of `obsync run` reads both; secrets come back as variables, never as text:
+//! the schema registry's login included, which the import keeps in the target data source).
 
 mod support;
 
@@ -18,6 +19,7 @@ use support::TestServer;
 
 const SOURCE_PASSWORD: &str = "src-Pw-generated";
 const KAFKA_PASSWORD: &str = "kafka-Pw-generated";
+const REGISTRY_PASSWORD: &str = "registry-Pw-generated";
 
 /// A file in the space the server represents: no setting it refuses by name
 /// (`time_zone`, `compression`, …), no files on another machine, passwords in the text.
@@ -85,14 +87,38 @@ fn project_file() -> impl Strategy<Value = ProjectFile> {
             "SharePlex",
             "Debezium",
             "DebeziumFlattened",
+            "DebeziumAvro",
         ])),
         prop::option::of(select(vec!["hash", "one"])),
         prop::option::of(Just(true)),
         prop::option::of(1_700_000_000i64..1_800_000_000),
         prop::option::of((any::<bool>(), select(vec!["precise", "string", "double"]))),
+        // DebeziumAvro's registry: its URL, a login (the password in the text), subjects.
+        (
+            select(vec![
+                "http://registry.test:8081/apis/ccompat/v7",
+                "https://registry.test/ccompat/",
+                "http://10.0.0.9:8081",
+            ]),
+            prop::option::of(select(vec!["avro", "reg-user"])),
+            prop::option::of(select(vec!["topic", "record", "topic_record"])),
+        ),
     )
         .prop_map(
-            |(types, format, partition_rule, tx_sequence, start, debezium)| SyncSection {
+            |(types, format, partition_rule, tx_sequence, start, debezium, registry)| SyncSection {
+                format_options: (format == Some("DebeziumAvro")).then(|| {
+                    let (url, user, subjects) = registry;
+                    let mut options = toml::Table::new();
+                    options.insert("schema_registry_url".into(), url.into());
+                    if let Some(user) = user {
+                        options.insert("schema_registry_username".into(), user.into());
+                        options.insert("schema_registry_password".into(), REGISTRY_PASSWORD.into());
+                    }
+                    if let Some(subjects) = subjects {
+                        options.insert("subject_name_strategy".into(), subjects.into());
+                    }
+                    options
+                }),
                 // `[sync.debezium]` only where the format takes it.
                 debezium: debezium
                     .filter(|_| format.is_some_and(|f| f.starts_with("Debezium")))
@@ -204,7 +230,9 @@ fn a_file_obsync_run_accepts_imports_and_exports_as_the_same_project() {
         });
         prop_assert_eq!(status, StatusCode::CREATED, "{}\n{}", body, text);
         prop_assert!(
-            !export.contains(SOURCE_PASSWORD) && !export.contains(KAFKA_PASSWORD),
+            !export.contains(SOURCE_PASSWORD)
+                && !export.contains(KAFKA_PASSWORD)
+                && !export.contains(REGISTRY_PASSWORD),
             "a secret in the export:\n{}",
             export
         );
@@ -213,6 +241,7 @@ fn a_file_obsync_run_accepts_imports_and_exports_as_the_same_project() {
             [
                 ("OBSYNC_SOURCE_PASSWORD", SOURCE_PASSWORD),
                 ("OBSYNC_KAFKA_PASSWORD", KAFKA_PASSWORD),
+                ("OBSYNC_SCHEMA_REGISTRY_PASSWORD", REGISTRY_PASSWORD),
             ],
         );
         let exported = load(&export, &env).map_err(TestCaseError::fail)?;

@@ -892,3 +892,237 @@ async fn a_schema_registry_password_is_write_only_sealed_stays_with_its_origin_a
     );
     server.stop().await;
 }
+
+/// POST /api/v1/projects/import with `body`: the status and the answer.
+async fn import_file(server: &TestServer, body: String) -> (StatusCode, Value) {
+    let resp = server
+        .api
+        .client
+        .post(format!("{}/api/v1/projects/import", server.base))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (resp.status(), resp.json::<Value>().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_whose_schema_registry_needs_a_login_imports_with_the_password_kept_in_the_data_source(
+) {
+    let services = obsync_testkit::Services::load();
+    let registry = services.schema_registry_url.clone().expect(
+        "no schema registry: run scripts/services start schema-registry (or set OBSYNC_SCHEMA_REGISTRY_URL)",
+    );
+    let password = format!(
+        "Imp{}pw",
+        obsync_testkit::unique_name("s").replace(['-', '_'], "")
+    );
+    let (gate, passed, _) = registry_gate(&registry, "avro", &password).await;
+    let server = TestServer::start("registry_import").await;
+    let api = &server.api;
+    let (src, _) = create_datasources(api, &services).await;
+    let target = id(&api
+        .post_ok(
+            "/api/v1/datasources",
+            json!({"name": "avro-login", "kind": "kafka", "kafka": {
+                "bootstrap_servers": services.kafka_bootstrap, "version": "3.x",
+                "schema_registry": {"url": gate, "username": "avro", "password": password}}}),
+            StatusCode::CREATED,
+        )
+        .await);
+    let mut s = spec(
+        "registryLogin01",
+        &src,
+        &target,
+        &["full", "incremental"],
+        &["shop.orders".into()],
+        "avro-orders",
+    );
+    s["sync"]["format"] = json!("DebeziumAvro");
+    let created = api
+        .post_ok(
+            "/api/v1/projects",
+            json!({ "spec": s }),
+            StatusCode::CREATED,
+        )
+        .await;
+    let project = id(&created);
+    let (status, export) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/projects/{project}/export"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{export}");
+    let export = export.as_str().unwrap().to_string();
+    assert!(
+        export.contains("schema_registry_password_env = \"OBSYNC_SCHEMA_REGISTRY_PASSWORD\""),
+        "{export}"
+    );
+    let datasources = || async { api.get("/api/v1/datasources").await["total"].clone() };
+
+    // The export comes back onto the same data sources, the project equal (it follows its
+    // target's registry as before), the password the data source's.
+    let (status, imported) = import_file(
+        &server,
+        export.replace("registryLogin01", "registryLogin02"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{imported}");
+    let mut want = created["spec"].clone();
+    want["name"] = json!("registryLogin02");
+    assert_eq!(imported["spec"], want);
+    // (the source, the Kafka data source of create_datasources and avro-login)
+    assert_eq!(datasources().await, 3, "no new data source");
+
+    // Another registry user than the data source's: refused, naming the registry.
+    let (status, body) = import_file(
+        &server,
+        export
+            .replace("registryLogin01", "registryLogin03")
+            .replace(
+                "schema_registry_username = \"avro\"",
+                "schema_registry_username = \"mallory\"",
+            ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "target", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("schema registry"),
+        "{body}"
+    );
+
+    // Brokers no data source has: a new data source needs the password in the file.
+    let elsewhere = export
+        .replace("registryLogin01", "registryLogin04")
+        .replace(
+            &format!("bootstrap_servers = {:?}", services.kafka_bootstrap),
+            &format!(
+                "bootstrap_servers = {:?}",
+                services.kafka_bootstrap.replace("127.0.0.1", "localhost")
+            ),
+        );
+    assert_ne!(
+        elsewhere,
+        export.replace("registryLogin01", "registryLogin04")
+    );
+    let (status, body) = import_file(&server, elsewhere.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        body["field"], "sync.format_options.schema_registry_password_env",
+        "{body}"
+    );
+    assert_eq!(datasources().await, 3, "a refused import leaves nothing");
+    let with_password = elsewhere.replace(
+        "schema_registry_password_env = \"OBSYNC_SCHEMA_REGISTRY_PASSWORD\"",
+        &format!("schema_registry_password = {password:?}"),
+    );
+    let (status, body) = import_file(&server, with_password).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let new_target = body["spec"]["target_id"].as_str().unwrap().to_string();
+    assert_ne!(new_target, target);
+    assert_eq!(
+        body["spec"]["sync"]["format_options"],
+        Value::Null,
+        "{body}"
+    );
+    let shown = api.get(&format!("/api/v1/datasources/{new_target}")).await;
+    assert_eq!(
+        shown["kafka"]["schema_registry"],
+        json!({"url": gate, "username": "avro", "password_set": true}),
+        "{shown}"
+    );
+    // The sealed password is the file's: the registry accepts it.
+    let before = *passed.lock().unwrap();
+    let tested = test_saved(api, &new_target).await;
+    assert_eq!(tested["ok"], true, "{tested}");
+    assert_eq!(tested["code"], "connection.kafka_registry", "{tested}");
+    assert!(
+        *passed.lock().unwrap() > before,
+        "the test did not reach the registry"
+    );
+    assert!(
+        !api.all_bodies().contains(&password),
+        "an answer holds the password"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_test_probes_the_schema_registry_and_names_each_failure() {
+    let services = obsync_testkit::Services::load();
+    let registry = services.schema_registry_url.clone().expect(
+        "no schema registry: run scripts/services start schema-registry (or set OBSYNC_SCHEMA_REGISTRY_URL)",
+    );
+    let password = format!(
+        "Probe{}pw",
+        obsync_testkit::unique_name("s").replace(['-', '_'], "")
+    );
+    let (gate, passed, refused) = registry_gate(&registry, "avro", &password).await;
+    let server = TestServer::start("registry_probe").await;
+    let api = &server.api;
+    let test = |registry: Value| {
+        let body = json!({"name": "probe", "kind": "kafka", "kafka": {
+            "bootstrap_servers": services.kafka_bootstrap, "version": "3.x",
+            "schema_registry": registry}});
+        async move {
+            let (status, answer) = api
+                .call(Method::POST, "/api/v1/datasources/test", Some(body))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            answer
+        }
+    };
+    // Reachable, the login accepted, the Confluent-compatible API answering.
+    let ok = test(json!({"url": gate, "username": "avro", "password": password})).await;
+    assert_eq!(ok["ok"], true, "{ok}");
+    assert_eq!(ok["code"], "connection.kafka_registry", "{ok}");
+    assert_eq!(ok["params"]["registry"], gate.as_str(), "{ok}");
+    assert_eq!(*passed.lock().unwrap(), 1);
+
+    // Each failure its code, naming the URL.
+    let unreachable = "http://127.0.0.1:1/apis/ccompat/v7";
+    let elsewhere = format!("{}/nothing", gate.rsplit_once("/apis").unwrap().0);
+    for (registry, code, url) in [
+        (
+            json!({"url": gate, "username": "avro", "password": "wrong"}),
+            "SCHEMA_REGISTRY_LOGIN_REFUSED",
+            gate.clone(),
+        ),
+        (
+            json!({"url": gate}),
+            "SCHEMA_REGISTRY_LOGIN_REFUSED",
+            gate.clone(),
+        ),
+        (
+            json!({"url": unreachable, "username": "avro", "password": password}),
+            "SCHEMA_REGISTRY_UNREACHABLE",
+            unreachable.to_string(),
+        ),
+        (
+            json!({"url": elsewhere, "username": "avro", "password": password}),
+            "SCHEMA_REGISTRY_NOT_COMPATIBLE",
+            elsewhere.clone(),
+        ),
+    ] {
+        let failed = test(registry.clone()).await;
+        assert_eq!(failed["ok"], false, "{registry}: {failed}");
+        assert_eq!(failed["error"]["code"], code, "{registry}: {failed}");
+        assert_eq!(failed["error"]["params"]["url"], url.as_str(), "{failed}");
+        assert!(
+            failed["error"]["message"].as_str().unwrap().contains(&url),
+            "{failed}"
+        );
+    }
+    assert_eq!(*refused.lock().unwrap(), 2, "the two refused logins");
+    assert!(
+        !api.all_bodies().contains(&password),
+        "an answer holds the password"
+    );
+    server.stop().await;
+}

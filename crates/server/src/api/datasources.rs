@@ -139,6 +139,8 @@ message_codes! {
     pub enum TestSummary {
         /// Kafka answered: its brokers and topics, and the version the data source names.
         Kafka = "connection.kafka" { brokers: usize, ids: String, topics: usize, version: String },
+        /// Kafka answered, and so did its schema registry (with the login, if any).
+        KafkaRegistry = "connection.kafka_registry" { brokers: usize, ids: String, topics: usize, version: String, registry: String, subjects: usize },
         /// The database answered over TLS in `mode`.
         SourceTls = "connection.source_tls" { server: String, mode: String },
         /// The database answered without TLS, which the data source turned off.
@@ -530,43 +532,67 @@ async fn test(state: &AppState, ds: &DataSourceRecord) -> ApiResult<TestResult> 
                 ))
             }
         };
-        return Ok(match admin.cluster().await {
-            Ok(cluster) => {
-                let ids: Vec<i32> = cluster.brokers.iter().map(|b| b.id).collect();
-                let summary = TestSummary::Kafka {
+        // The registry is probed beside the cluster: a test says what each one found.
+        let registry = async {
+            match &kafka.schema_registry {
+                None => None,
+                Some(r) => Some(probe_registry(state, ds, r).await),
+            }
+        };
+        let (cluster, registry) = tokio::join!(admin.cluster(), registry);
+        let cluster = match cluster {
+            Ok(cluster) => cluster,
+            Err(e) => {
+                return Ok(failed_as(
+                    &e,
+                    ErrorCode::KafkaConnectionFailed {
+                        error: crate::runtime::root_cause(&e),
+                    },
+                    "check that the brokers run and that bootstrap_servers, SASL and TLS match the cluster",
+                ))
+            }
+        };
+        let ids: Vec<i32> = cluster.brokers.iter().map(|b| b.id).collect();
+        let ids_text = ids
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut english = format!(
+            "{} broker(s), ids {ids:?}, {} topic(s); Kafka {} as configured",
+            ids.len(),
+            cluster.topic_count,
+            kafka.version.as_str()
+        );
+        let summary = match registry {
+            None => TestSummary::Kafka {
+                brokers: ids.len(),
+                ids: ids_text,
+                topics: cluster.topic_count,
+                version: kafka.version.as_str().to_string(),
+            },
+            Some(Err(failure)) => return Ok(failure),
+            Some(Ok((url, subjects))) => {
+                english.push_str(&format!("; schema registry {url}: {subjects} subject(s)"));
+                TestSummary::KafkaRegistry {
                     brokers: ids.len(),
-                    ids: ids
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    ids: ids_text,
                     topics: cluster.topic_count,
                     version: kafka.version.as_str().to_string(),
-                };
-                let english = format!(
-                    "{} broker(s), ids {ids:?}, {} topic(s); Kafka {} as configured",
-                    ids.len(),
-                    cluster.topic_count,
-                    kafka.version.as_str()
-                );
-                TestResult::ok(
-                    summary,
-                    english,
-                    TestDetails {
-                        version: Some(kafka.version.to_string()),
-                        flavor: Some("kafka".into()),
-                        broker_ids: ids,
-                    },
-                )
+                    registry: url,
+                    subjects,
+                }
             }
-            Err(e) => failed_as(
-                &e,
-                ErrorCode::KafkaConnectionFailed {
-                    error: crate::runtime::root_cause(&e),
-                },
-                "check that the brokers run and that bootstrap_servers, SASL and TLS match the cluster",
-            ),
-        });
+        };
+        return Ok(TestResult::ok(
+            summary,
+            english,
+            TestDetails {
+                version: Some(kafka.version.to_string()),
+                flavor: Some("kafka".into()),
+                broker_ids: ids,
+            },
+        ));
     }
     let endpoint = endpoint(state, ds)?;
     let probe = tokio::time::timeout(PROBE_TIMEOUT, async {
@@ -633,6 +659,62 @@ async fn test(state: &AppState, ds: &DataSourceRecord) -> ApiResult<TestResult> 
             "check host and port, and that a firewall lets the server through",
         ),
     })
+}
+
+/// The connection test of a Kafka data source's schema registry: `GET /subjects` with its
+/// login. The URL and the number of subjects, or the failed test naming the URL and the fix.
+async fn probe_registry(
+    state: &AppState,
+    ds: &DataSourceRecord,
+    registry: &crate::model::RegistryRecord,
+) -> std::result::Result<(String, usize), TestResult> {
+    use obsync_pipeline::registry::{ProbeError, SchemaRegistryClient};
+    let url = registry.url.clone();
+    let password = match state.key.open_datasource(ds) {
+        Ok(secrets) => secrets.registry_password,
+        Err(e) => {
+            return Err(failed(
+                &e,
+                "enter the schema registry's password again: the stored one cannot be opened",
+            ))
+        }
+    };
+    let client = SchemaRegistryClient::new(obsync_config::SchemaRegistry {
+        url: url.clone(),
+        username: registry.username.clone(),
+        password,
+        subject_name_strategy: Default::default(),
+    });
+    match client.probe(PROBE_TIMEOUT).await {
+        Ok(subjects) => Ok((url, subjects)),
+        Err(e) => Err(match &e {
+            ProbeError::Unreachable { .. } => failed_as(
+                &e,
+                ErrorCode::SchemaRegistryUnreachable {
+                    url,
+                    error: crate::runtime::root_cause(&e),
+                },
+                "check the schema registry URL (scheme, host, port and path) and that the registry runs",
+            ),
+            ProbeError::LoginRefused { status, .. } => failed_as(
+                &e,
+                ErrorCode::SchemaRegistryLoginRefused {
+                    url,
+                    status: *status,
+                },
+                "check the schema registry user and enter its password again",
+            ),
+            ProbeError::NotCompatible { status, .. } => failed_as(
+                &e,
+                ErrorCode::SchemaRegistryNotCompatible {
+                    url,
+                    status: *status,
+                },
+                "use the URL of the registry's Confluent-compatible API (Apicurio: http://host:8080/apis/ccompat/v7)",
+            ),
+            _ => failed(&e, "check the schema registry URL and login"),
+        }),
+    }
 }
 
 fn browse_failed(e: &(dyn std::error::Error + 'static)) -> ApiError {

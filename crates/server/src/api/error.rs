@@ -48,6 +48,10 @@ message_codes! {
         TooManyAttempts = "TOO_MANY_ATTEMPTS" { seconds: u64 },
         LoginBusy = "LOGIN_BUSY" {},
         RevisionConflict = "REVISION_CONFLICT" {},
+        /// Cluster mode: a change could not go through the control Kafka's config log.
+        ClusterUnavailable = "CLUSTER_UNAVAILABLE" { error: String },
+        /// The server is stopping: the change was not made.
+        ShuttingDown = "SHUTTING_DOWN" {},
         Internal = "INTERNAL" {},
         Unauthenticated = "UNAUTHENTICATED" {},
         BadCredentials = "BAD_CREDENTIALS" {},
@@ -66,6 +70,12 @@ message_codes! {
         ConnectionFailed = "CONNECTION_FAILED" { error: String },
         /// A Kafka data source's connection test failed: the innermost cause.
         KafkaConnectionFailed = "KAFKA_CONNECTION_FAILED" { error: String },
+        /// A Kafka data source's schema registry did not answer its connection test.
+        SchemaRegistryUnreachable = "SCHEMA_REGISTRY_UNREACHABLE" { url: String, error: String },
+        /// The schema registry refused the data source's login (HTTP 401/403).
+        SchemaRegistryLoginRefused = "SCHEMA_REGISTRY_LOGIN_REFUSED" { url: String, status: u16 },
+        /// The schema registry's URL answered, but not as the Confluent-compatible API.
+        SchemaRegistryNotCompatible = "SCHEMA_REGISTRY_NOT_COMPATIBLE" { url: String, status: u16 },
         /// A connection test had no answer in time.
         ConnectionTimedOut = "CONNECTION_TIMED_OUT" { address: String, seconds: u64 },
         /// A row the chosen format cannot represent: the format's reason.
@@ -439,6 +449,18 @@ impl From<Error> for ApiError {
                 "fix the object rules so that each names tables the source has",
             )
             .with_field("objects"),
+            Error::Store(StoreError::Replication { what }) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::ClusterUnavailable { error: what },
+                message,
+                "check that the cluster's control Kafka is reachable from this server (its log names the broker), then retry: nothing was changed",
+            ),
+            Error::Store(StoreError::Stopped) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::ShuttingDown {},
+                message,
+                "retry once the server has restarted: nothing was changed",
+            ),
             Error::Store(e) => ApiError::internal(&e),
             Error::Secret(e) => ApiError::internal(&e),
             Error::Hash(e) => ApiError::internal(&e),
@@ -474,5 +496,24 @@ impl IntoResponse for ApiError {
                 .insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_the_cluster_could_not_take_is_a_503_naming_the_control_kafka() {
+        let e = ApiError::from(StoreError::Replication {
+            what: "cannot append to obsync.prod.config: broker down".into(),
+        });
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.body.code, "CLUSTER_UNAVAILABLE");
+        assert!(e.body.params["error"].contains("obsync.prod.config"));
+        assert!(e.body.advice.contains("control Kafka"), "{}", e.body.advice);
+        let e = ApiError::from(StoreError::Stopped);
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.body.code, "SHUTTING_DOWN");
     }
 }

@@ -9,8 +9,21 @@
 //! waits until its own server has applied its record and answers with the outcome: the
 //! new revision, or [`StoreError::Conflict`] (409) when it lost.
 //!
-//! Replicated: projects, data sources, tags. Local to each server: users, sessions,
-//! API tokens, the event log and the metric history (docs/cluster.md).
+//! Replicated: projects, data sources, tags, users, login sessions and API tokens.
+//! Local to each server: the event log, the metric history and a token's last use
+//! (docs/cluster.md).
+//!
+//! Compaction keeps the last record of each key, so that record must hold the state
+//! every server ended with. A write that lost (409, or a user change refused) would
+//! otherwise be that last record: its writer, having learnt it lost, appends the
+//! winner's current state under the same key ([`ReplicatedStore`]'s repair), which
+//! every live server applies as a no-op and a server starting empty installs.
+//!
+//! Users are kept under several keys (`user/NAME` for the user as created or repaired,
+//! `user/NAME/role`, `user/NAME/password`, `user/NAME/sessions`), so that the last
+//! record of each key is enough without its history: a role change needs no earlier
+//! role change. A session (`session/HASH`) or token (`token/ID`) is applied only
+//! while its user exists, so one left over from a deleted user never comes back.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -101,6 +114,142 @@ enum Change {
         /// Why the owner could not take it up, if it could not.
         error: Option<String>,
     },
+    /// A losing write's repair: the project as every server holds it (at `revision`).
+    ProjectState {
+        id: String,
+        revision: u64,
+        body: Box<ProjectV1>,
+    },
+    /// The same for a data source.
+    DataSourceState {
+        id: String,
+        revision: u64,
+        body: Box<DataSourceV1>,
+    },
+    /// A new user (first in log order with its name wins), or a repair of `user/NAME`.
+    User {
+        body: UserV1,
+    },
+    UserDeleted {
+        username: String,
+    },
+    UserRole {
+        username: String,
+        role: Role,
+    },
+    /// A new password hash (Argon2id PHC string; never the password).
+    UserPassword {
+        username: String,
+        password_hash: String,
+    },
+    /// Ends the user's sessions but `keep` (a password change, a reset).
+    SessionsEnded {
+        username: String,
+        keep: Option<String>,
+    },
+    /// A login session, by the SHA-256 of its cookie (never the cookie).
+    Session {
+        token_hash: String,
+        username: String,
+        expires_unix: i64,
+    },
+    SessionDeleted {
+        token_hash: String,
+    },
+    /// An API token, by the SHA-256 of its text (never the text).
+    Token {
+        body: TokenV1,
+    },
+    TokenDeleted {
+        username: String,
+        id: String,
+    },
+}
+
+/// A user as the log carries it: what the server stores, the password only hashed.
+#[derive(Serialize, Deserialize)]
+struct UserV1 {
+    username: String,
+    password_hash: String,
+    role: Role,
+    created_at: String,
+}
+
+impl UserV1 {
+    fn of(user: &UserRecord) -> UserV1 {
+        UserV1 {
+            username: user.username.clone(),
+            password_hash: user.password_hash.clone(),
+            role: user.role,
+            created_at: user.created_at.clone(),
+        }
+    }
+
+    fn into_record(self) -> UserRecord {
+        UserRecord {
+            username: self.username,
+            password_hash: self.password_hash,
+            role: self.role,
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// An API token as the log carries it (its last use stays local to each server).
+#[derive(Serialize, Deserialize)]
+struct TokenV1 {
+    id: String,
+    name: String,
+    username: String,
+    /// SHA-256 of the token.
+    hash: String,
+    created_at: String,
+    role: Role,
+    expires_unix: i64,
+}
+
+impl TokenV1 {
+    fn of(t: &TokenRecord) -> TokenV1 {
+        TokenV1 {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            username: t.username.clone(),
+            hash: t.hash.clone(),
+            created_at: t.created_at.clone(),
+            role: t.role,
+            expires_unix: t.expires_unix,
+        }
+    }
+
+    fn into_record(self) -> TokenRecord {
+        TokenRecord {
+            id: self.id,
+            name: self.name,
+            username: self.username,
+            hash: self.hash,
+            created_at: self.created_at,
+            role: self.role,
+            expires_unix: self.expires_unix,
+            last_used_unix: None,
+        }
+    }
+}
+
+/// [`UserChange`] as an applied outcome's number, and back.
+fn user_change_code(change: UserChange) -> u64 {
+    match change {
+        UserChange::Done => 0,
+        UserChange::NoSuchUser => 1,
+        UserChange::LastAdmin => 2,
+    }
+}
+
+fn user_change_of(code: u64) -> UserChange {
+    match code {
+        0 => UserChange::Done,
+        1 => UserChange::NoSuchUser,
+        _ => UserChange::LastAdmin,
+    }
 }
 
 /// An action for the server that runs a project.
@@ -132,6 +281,18 @@ impl Change {
             Change::Pause { id } => format!("pause/{id}"),
             Change::Forwarded { id, .. } => format!("forward/{id}"),
             Change::Answer { id, .. } => format!("answer/{id}"),
+            Change::ProjectState { id, .. } => format!("project/{id}"),
+            Change::DataSourceState { id, .. } => format!("datasource/{id}"),
+            Change::User { body } => format!("user/{}", body.username),
+            Change::UserDeleted { username } => format!("user/{username}"),
+            Change::UserRole { username, .. } => format!("user/{username}/role"),
+            Change::UserPassword { username, .. } => format!("user/{username}/password"),
+            Change::SessionsEnded { username, .. } => format!("user/{username}/sessions"),
+            Change::Session { token_hash, .. } | Change::SessionDeleted { token_hash } => {
+                format!("session/{token_hash}")
+            }
+            Change::Token { body } => format!("token/{}", body.id),
+            Change::TokenDeleted { id, .. } => format!("token/{id}"),
         }
     }
 }
@@ -400,9 +561,9 @@ fn apply_forever(
             }
             Some(Ok(record)) => {
                 let project = match &record.change {
-                    Change::Project { id, .. } | Change::ProjectDeleted { id, .. } => {
-                        Some((id.clone(), None))
-                    }
+                    Change::Project { id, .. }
+                    | Change::ProjectDeleted { id, .. }
+                    | Change::ProjectState { id, .. } => Some((id.clone(), None)),
                     Change::Pause { id } => Some((id.clone(), Some(Command::Pause))),
                     Change::Forwarded { id, at_ms, action } => Some((
                         id.clone(),
@@ -443,23 +604,95 @@ fn apply_forever(
 /// Applies one change to the local store under the revision rule.
 async fn apply(store: &SqliteStore, change: Change) -> Outcome {
     let outcome = match change {
+        // A write made to revision r of a record this server never saw (neither held nor
+        // deleted): the records before it were compacted away, and it is the state the
+        // others reached (r + 1). A server starting empty rebuilds such records so.
         Change::Project { revision, body, .. } => match (*body).into_record(revision) {
-            Ok(record) => store.put_project(&record).await,
+            Ok(mut record) => match store.project_never_seen(&record.id).await {
+                Ok(true) if revision > 0 => {
+                    record.revision = revision + 1;
+                    installed(revision + 1, store.install_project(&record).await)
+                }
+                Ok(_) => store.put_project(&record).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         },
         Change::ProjectDeleted { id, revision } => {
-            store.delete_project(&id, revision).await.map(u64::from)
+            let deleted = store.delete_project(&id, revision).await;
+            remembered(store, &id, deleted).await
         }
         Change::DataSource { revision, body, .. } => match (*body).into_record(revision) {
-            Ok(record) => store.put_datasource(&record).await,
+            Ok(mut record) => match store.datasource_never_seen(&record.id).await {
+                Ok(true) if revision > 0 => {
+                    record.revision = revision + 1;
+                    installed(revision + 1, store.install_datasource(&record).await)
+                }
+                Ok(_) => store.put_datasource(&record).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         },
         Change::DataSourceDeleted { id, revision } => {
-            store.delete_datasource(&id, revision).await.map(u64::from)
+            let deleted = store.delete_datasource(&id, revision).await;
+            remembered(store, &id, deleted).await
         }
         Change::Tag { body } => store.put_tag(&body.into_tag()).await.map(|()| 1),
         Change::TagDeleted { id } => store.delete_tag(&id).await.map(u64::from),
         Change::Pause { .. } | Change::Forwarded { .. } | Change::Answer { .. } => Ok(0),
+        Change::ProjectState { revision, body, .. } => match (*body).into_record(revision) {
+            Ok(record) => installed(revision, store.install_project(&record).await),
+            Err(e) => Err(e),
+        },
+        Change::DataSourceState { revision, body, .. } => match (*body).into_record(revision) {
+            Ok(record) => installed(revision, store.install_datasource(&record).await),
+            Err(e) => Err(e),
+        },
+        Change::User { body } => store.insert_user(&body.into_record()).await.map(u64::from),
+        Change::UserDeleted { username } => {
+            store.delete_user(&username).await.map(user_change_code)
+        }
+        Change::UserRole { username, role } => store
+            .set_user_role(&username, role)
+            .await
+            .map(user_change_code),
+        Change::UserPassword {
+            username,
+            password_hash,
+        } => store
+            .set_user_password(&username, &password_hash)
+            .await
+            .map(u64::from),
+        Change::SessionsEnded { username, keep } => store
+            .delete_sessions_of(&username, keep.as_deref())
+            .await
+            .map(|()| 0),
+        // A session or token only for a user that exists: after compaction the log may
+        // hold one of a user deleted since (whose deletion record a later user of the
+        // same name replaced). The applier is the cluster's only writer of both.
+        Change::Session {
+            token_hash,
+            username,
+            expires_unix,
+        } => match store.get_user(&username).await {
+            Ok(Some(_)) => store
+                .put_session(&token_hash, &username, expires_unix)
+                .await
+                .map(|()| 0),
+            Ok(None) => Ok(1),
+            Err(e) => Err(e),
+        },
+        Change::SessionDeleted { token_hash } => {
+            store.delete_session(&token_hash).await.map(|()| 0)
+        }
+        Change::Token { body } => match store.get_user(&body.username).await {
+            Ok(Some(_)) => store.put_token(&body.into_record()).await.map(|()| 0),
+            Ok(None) => Ok(1),
+            Err(e) => Err(e),
+        },
+        Change::TokenDeleted { username, id } => {
+            store.delete_token(&username, &id).await.map(u64::from)
+        }
     };
     match outcome {
         Ok(n) => Outcome::Applied(n),
@@ -468,8 +701,38 @@ async fn apply(store: &SqliteStore, change: Change) -> Outcome {
     }
 }
 
-/// The server's store in cluster mode: writes of projects, data sources and tags go
-/// through the config log; everything else, and every read, is the local store's.
+/// A deletion's outcome; the id is remembered as deleted unless the deletion lost (a
+/// deletion of an id this server never held too: a server starting empty may read a
+/// key's last record, a deletion, without the records before it).
+async fn remembered(store: &SqliteStore, id: &str, deleted: Result<bool>) -> Result<u64> {
+    let deleted = deleted?;
+    store.remember_deleted(id).await?;
+    Ok(u64::from(deleted))
+}
+
+/// A repair's outcome: in line with every server when the stored revision is the
+/// repair's; a newer one means another write came in between (the repair is stale).
+fn installed(revision: u64, stored: Result<u64>) -> Result<u64> {
+    let stored = stored?;
+    if stored == revision {
+        Ok(stored)
+    } else {
+        Err(StoreError::Conflict {
+            what: "repair",
+            id: String::new(),
+            expected: revision,
+            current: stored,
+        })
+    }
+}
+
+/// How often a losing writer re-appends the winner's state when yet another write
+/// keeps coming in between (each such write is itself the key's newer last record).
+const REPAIR_TRIES: usize = 3;
+
+/// The server's store in cluster mode: writes of projects, data sources, tags, users,
+/// sessions and tokens go through the config log; everything else, and every read, is
+/// the local store's.
 pub struct ReplicatedStore {
     local: Arc<SqliteStore>,
     log: Arc<ConfigLog>,
@@ -488,16 +751,118 @@ impl ReplicatedStore {
         expected: u64,
         change: Change,
     ) -> Result<u64> {
+        let key = change.key();
         match self.log.write(change).await? {
             Outcome::Applied(n) => Ok(n),
-            Outcome::Lost { current } => Err(StoreError::Conflict {
-                what,
-                id: id.to_string(),
-                expected,
-                current,
-            }),
+            Outcome::Lost { current } => {
+                self.repair(&key).await;
+                Err(StoreError::Conflict {
+                    what,
+                    id: id.to_string(),
+                    expected,
+                    current,
+                })
+            }
             Outcome::Failed(why) => Err(StoreError::Replication { what: why }),
         }
+    }
+
+    /// A user, session or token change's outcome number; a change that did nothing
+    /// because of an earlier one (a taken name, the last admin kept) is repaired.
+    async fn user_write(&self, change: Change) -> Result<u64> {
+        let key = change.key();
+        // Which outcome means "refused": then the record is its key's last and wrong.
+        let refused_when = match &change {
+            Change::User { .. } => Some(0),
+            Change::UserRole { .. } | Change::UserDeleted { .. } => {
+                Some(user_change_code(UserChange::LastAdmin))
+            }
+            _ => None,
+        };
+        match self.log.write(change).await? {
+            Outcome::Applied(n) => {
+                if refused_when == Some(n) {
+                    self.repair(&key).await;
+                }
+                Ok(n)
+            }
+            Outcome::Lost { current } => Ok(current),
+            Outcome::Failed(why) => Err(StoreError::Replication { what: why }),
+        }
+    }
+
+    /// Appends the state this server holds for `key` (the winner's: every server
+    /// applied the same records), so that compaction keeps it and not the losing write
+    /// just appended. Best effort: a failure is logged, and the loser stays the key's
+    /// last record until the key's next write (docs/cluster.md, "what remains").
+    async fn repair(&self, key: &str) {
+        for _ in 0..REPAIR_TRIES {
+            let change = match self.current_state(key).await {
+                Ok(Some(change)) => change,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(key, error = %obsync_model::ErrorChain(&e), "cannot read the state to write back over a losing config record");
+                    return;
+                }
+            };
+            match self.log.write(change).await {
+                Ok(Outcome::Applied(_)) => return,
+                // Another write came in between: it is the key's last record now, or
+                // its own writer repairs it; try once more with the newer state.
+                Ok(Outcome::Lost { .. }) => continue,
+                Ok(Outcome::Failed(why)) => {
+                    tracing::warn!(key, error = %why, "cannot write the winner's state back over a losing config record");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(key, error = %obsync_model::ErrorChain(&e), "cannot write the winner's state back over a losing config record");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The record that restates what this server holds for `key`; `None` when the key
+    /// needs none.
+    async fn current_state(&self, key: &str) -> Result<Option<Change>> {
+        let parts: Vec<&str> = key.splitn(3, '/').collect();
+        Ok(match parts.as_slice() {
+            ["project", id] => Some(match self.local.get_project(id).await? {
+                Some(p) => Change::ProjectState {
+                    id: p.id.clone(),
+                    revision: p.revision,
+                    body: Box::new(ProjectV1::of(&p)),
+                },
+                None => Change::ProjectDeleted {
+                    id: id.to_string(),
+                    revision: None,
+                },
+            }),
+            ["datasource", id] => Some(match self.local.get_datasource(id).await? {
+                Some(ds) => Change::DataSourceState {
+                    id: ds.id.clone(),
+                    revision: ds.revision,
+                    body: Box::new(DataSourceV1::of(&ds)),
+                },
+                None => Change::DataSourceDeleted {
+                    id: id.to_string(),
+                    revision: None,
+                },
+            }),
+            ["user", name] => Some(match self.local.get_user(name).await? {
+                Some(u) => Change::User {
+                    body: UserV1::of(&u),
+                },
+                None => Change::UserDeleted {
+                    username: name.to_string(),
+                },
+            }),
+            ["user", name, "role"] => self.local.get_user(name).await?.map(|u| Change::UserRole {
+                username: u.username,
+                role: u.role,
+            }),
+            _ => None,
+        })
     }
 }
 
@@ -596,7 +961,13 @@ impl UserStore for ReplicatedStore {
         self.local.user_count().await
     }
     async fn create_user(&self, user: &NewUser<'_>) -> Result<bool> {
-        self.local.create_user(user).await
+        let body = UserV1 {
+            username: user.username.to_string(),
+            password_hash: user.password_hash.to_string(),
+            role: user.role,
+            created_at: crate::model::now_rfc3339(),
+        };
+        self.user_write(Change::User { body }).await.map(|n| n == 1)
     }
     async fn get_user(&self, username: &str) -> Result<Option<UserRecord>> {
         self.local.get_user(username).await
@@ -605,41 +976,73 @@ impl UserStore for ReplicatedStore {
         self.local.list_users().await
     }
     async fn set_user_role(&self, username: &str, role: Role) -> Result<UserChange> {
-        self.local.set_user_role(username, role).await
+        let change = Change::UserRole {
+            username: username.to_string(),
+            role,
+        };
+        self.user_write(change).await.map(user_change_of)
     }
     async fn set_user_password(&self, username: &str, password_hash: &str) -> Result<bool> {
-        self.local.set_user_password(username, password_hash).await
+        let change = Change::UserPassword {
+            username: username.to_string(),
+            password_hash: password_hash.to_string(),
+        };
+        self.user_write(change).await.map(|n| n == 1)
     }
     async fn delete_user(&self, username: &str) -> Result<UserChange> {
-        self.local.delete_user(username).await
+        let change = Change::UserDeleted {
+            username: username.to_string(),
+        };
+        self.user_write(change).await.map(user_change_of)
     }
+    // Sessions go through the log too, so a load balancer may send a console's
+    // requests to any server; see docs/cluster.md for why not signed cookies.
     async fn put_session(&self, token_hash: &str, username: &str, expires_unix: i64) -> Result<()> {
-        self.local
-            .put_session(token_hash, username, expires_unix)
-            .await
+        let change = Change::Session {
+            token_hash: token_hash.to_string(),
+            username: username.to_string(),
+            expires_unix,
+        };
+        self.user_write(change).await.map(|_| ())
     }
     async fn session_user(&self, token_hash: &str, now_unix: i64) -> Result<Option<String>> {
         self.local.session_user(token_hash, now_unix).await
     }
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        self.local.delete_session(token_hash).await
+        let change = Change::SessionDeleted {
+            token_hash: token_hash.to_string(),
+        };
+        self.user_write(change).await.map(|_| ())
     }
     async fn delete_sessions_of(&self, username: &str, keep: Option<&str>) -> Result<()> {
-        self.local.delete_sessions_of(username, keep).await
+        let change = Change::SessionsEnded {
+            username: username.to_string(),
+            keep: keep.map(str::to_string),
+        };
+        self.user_write(change).await.map(|_| ())
     }
 }
 
 #[async_trait]
 impl TokenStore for ReplicatedStore {
     async fn put_token(&self, token: &TokenRecord) -> Result<()> {
-        self.local.put_token(token).await
+        let change = Change::Token {
+            body: TokenV1::of(token),
+        };
+        self.user_write(change).await.map(|_| ())
     }
     async fn list_tokens(&self, username: &str) -> Result<Vec<TokenRecord>> {
         self.local.list_tokens(username).await
     }
     async fn delete_token(&self, username: &str, id: &str) -> Result<bool> {
-        self.local.delete_token(username, id).await
+        let change = Change::TokenDeleted {
+            username: username.to_string(),
+            id: id.to_string(),
+        };
+        self.user_write(change).await.map(|n| n == 1)
     }
+    /// The last use is recorded on this server only (a write per use through the log
+    /// would cost a round trip to Kafka on every scripted call).
     async fn use_token(&self, token_hash: &str, now_unix: i64) -> Result<Option<TokenRecord>> {
         self.local.use_token(token_hash, now_unix).await
     }
@@ -749,6 +1152,139 @@ mod tests {
         ));
         let stored = store.get_project("np_1").await.unwrap().unwrap();
         assert_eq!((stored.spec.name.as_str(), stored.revision), ("b", 2));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn user(name: &str, role: Role) -> Change {
+        Change::User {
+            body: UserV1 {
+                username: name.into(),
+                password_hash: format!("hash-of-{name}"),
+                role,
+                created_at: "2026-01-01T00:00:00Z".into(),
+            },
+        }
+    }
+
+    /// Users, sessions and tokens apply in log order the same on every server: a taken
+    /// name does nothing, the last admin stays, a session or token of a user that is
+    /// gone is not installed, and a deleted user's sessions and tokens go with them.
+    #[tokio::test]
+    async fn user_records_apply_in_log_order_and_keep_the_invariants() {
+        let dir = std::env::temp_dir().join(crate::model::new_id("obsync-config-users"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SqliteStore::open(&dir).unwrap();
+        let applied = |o: Outcome| match o {
+            Outcome::Applied(n) => n,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(applied(apply(&store, user("admin", Role::Admin)).await), 1);
+        assert_eq!(applied(apply(&store, user("admin", Role::Viewer)).await), 0);
+        assert_eq!(
+            store.get_user("admin").await.unwrap().unwrap().role,
+            Role::Admin
+        );
+        let demote = Change::UserRole {
+            username: "admin".into(),
+            role: Role::Viewer,
+        };
+        assert_eq!(
+            user_change_of(applied(apply(&store, demote).await)),
+            UserChange::LastAdmin
+        );
+        let session = |name: &str| Change::Session {
+            token_hash: format!("s-{name}"),
+            username: name.into(),
+            expires_unix: i64::MAX,
+        };
+        assert_eq!(applied(apply(&store, session("ghost")).await), 1);
+        assert_eq!(store.session_user("s-ghost", 0).await.unwrap(), None);
+        apply(&store, user("alice", Role::Operator)).await;
+        apply(&store, session("alice")).await;
+        let token = TokenV1 {
+            id: "tok_1".into(),
+            name: "t".into(),
+            username: "alice".into(),
+            hash: "h1".into(),
+            created_at: String::new(),
+            role: Role::Operator,
+            expires_unix: i64::MAX,
+        };
+        apply(&store, Change::Token { body: token }).await;
+        assert!(store.use_token("h1", 0).await.unwrap().is_some());
+        assert_eq!(
+            store.session_user("s-alice", 0).await.unwrap().as_deref(),
+            Some("alice")
+        );
+        let gone = Change::UserDeleted {
+            username: "alice".into(),
+        };
+        assert_eq!(
+            user_change_of(applied(apply(&store, gone).await)),
+            UserChange::Done
+        );
+        assert_eq!(store.session_user("s-alice", 0).await.unwrap(), None);
+        assert!(store.use_token("h1", 0).await.unwrap().is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A repair installs the winner where the history was compacted away, is a no-op
+    /// where the server holds it, and reports itself stale behind a newer write.
+    #[tokio::test]
+    async fn a_repair_installs_the_winner_and_never_goes_back() {
+        let dir = std::env::temp_dir().join(crate::model::new_id("obsync-config-repair"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SqliteStore::open(&dir).unwrap();
+        let state = |name: &str, revision: u64| Change::ProjectState {
+            id: "np_1".into(),
+            revision,
+            body: Box::new(ProjectV1::of(&project(name, revision))),
+        };
+        assert!(matches!(
+            apply(&store, state("w", 3)).await,
+            Outcome::Applied(3)
+        ));
+        assert!(matches!(
+            apply(&store, state("w", 3)).await,
+            Outcome::Applied(3)
+        ));
+        assert!(matches!(
+            apply(&store, put("next", 3)).await,
+            Outcome::Applied(4)
+        ));
+        assert!(matches!(
+            apply(&store, state("w", 3)).await,
+            Outcome::Lost { current: 4 }
+        ));
+        let stored = store.get_project("np_1").await.unwrap().unwrap();
+        assert_eq!((stored.spec.name.as_str(), stored.revision), ("next", 4));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A server starting empty after compaction reads a project's last record without
+    /// its history: a write made to revision 3 is installed at 4; a write made to a
+    /// project deleted here stays lost (it does not bring the project back).
+    #[tokio::test]
+    async fn a_write_after_compacted_history_installs_and_a_deleted_project_stays_deleted() {
+        let dir = std::env::temp_dir().join(crate::model::new_id("obsync-config-compacted"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SqliteStore::open(&dir).unwrap();
+        assert!(matches!(
+            apply(&store, put("late", 3)).await,
+            Outcome::Applied(4)
+        ));
+        let stored = store.get_project("np_1").await.unwrap().unwrap();
+        assert_eq!((stored.spec.name.as_str(), stored.revision), ("late", 4));
+        let gone = Change::ProjectDeleted {
+            id: "np_1".into(),
+            revision: Some(4),
+        };
+        assert!(matches!(apply(&store, gone).await, Outcome::Applied(1)));
+        assert!(matches!(
+            apply(&store, put("stale", 4)).await,
+            Outcome::Lost { current: 0 }
+        ));
+        assert!(store.get_project("np_1").await.unwrap().is_none());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -8,9 +8,10 @@
 //!   [`bucket_of`]`(id)`. A server runs the running projects of its buckets; it stops
 //!   those of a bucket it loses before the revocation is acknowledged.
 //! - **Definitions** ([`config_log`]): `obsync.NAME.config` (1 partition, compacted)
-//!   carries every write of projects and data sources; each server applies the log in
-//!   order into its SQLite store, which is a cache of it, and the first write in log
-//!   order at a revision wins (the others answer 409).
+//!   carries every write of projects, data sources, tags, users, sessions and tokens;
+//!   each server applies the log in order into its SQLite store, which is a cache of
+//!   it, and the first write in log order at a revision wins (the others answer 409;
+//!   their writers append the winner's state, so compaction keeps it).
 //! - **Checkpoints** ([`checkpoints`]): `obsync.NAME.checkpoints` (P partitions,
 //!   compacted, keyed by project), written through one transactional producer per owned
 //!   bucket (`transactional.id` `obsync.NAME.bucket.N`): the next owner's producer fences

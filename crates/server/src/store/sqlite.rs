@@ -82,6 +82,10 @@ fn migrations() -> Migrations<'static> {
             "ALTER TABLE events ADD COLUMN code TEXT;
          ALTER TABLE events ADD COLUMN params TEXT NOT NULL DEFAULT '{}';",
         ),
+        // Cluster mode: the ids of projects and data sources deleted through the config
+        // log, so a write made to one of them afterwards is told from one whose earlier
+        // history Kafka compacted away (ids are never reused).
+        M::up("CREATE TABLE deleted_ids (id TEXT PRIMARY KEY);"),
     ])
 }
 
@@ -325,6 +329,113 @@ impl SqliteStore {
     }
 }
 
+/// What cluster mode's config log needs beyond the store's contract: records as they
+/// are on the other servers (a user with its creation time, a document at a revision).
+impl SqliteStore {
+    /// Creates `user` as given (its creation time too); `false` when the name is taken.
+    pub async fn insert_user(&self, user: &UserRecord) -> Result<bool> {
+        let user = user.clone();
+        self.with(move |c| {
+            Ok(c.execute(
+                "INSERT OR IGNORE INTO users (username, password_hash, role, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    user.username,
+                    user.password_hash,
+                    user.role.as_str(),
+                    user.created_at
+                ],
+            )? > 0)
+        })
+        .await
+    }
+
+    /// Remembers that project or data source `id` was deleted (cluster mode).
+    pub async fn remember_deleted(&self, id: &str) -> Result<()> {
+        let id = id.to_owned();
+        self.with(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO deleted_ids (id) VALUES (?1)",
+                params![id],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Whether `id` is neither stored in `table` nor known deleted: a write made to a
+    /// revision of it comes after history this server never saw (compacted away).
+    async fn never_seen(&self, table: Table, id: &str) -> Result<bool> {
+        let name = table.name;
+        let id = id.to_owned();
+        self.with(move |c| {
+            Ok(c.query_row(
+                &format!(
+                    "SELECT NOT EXISTS(SELECT 1 FROM {name} WHERE id = ?1)
+                        AND NOT EXISTS(SELECT 1 FROM deleted_ids WHERE id = ?1)"
+                ),
+                params![id],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    /// [`SqliteStore::never_seen`] for a project.
+    pub async fn project_never_seen(&self, id: &str) -> Result<bool> {
+        self.never_seen(PROJECTS, id).await
+    }
+
+    /// [`SqliteStore::never_seen`] for a data source.
+    pub async fn datasource_never_seen(&self, id: &str) -> Result<bool> {
+        self.never_seen(DATASOURCES, id).await
+    }
+
+    /// Puts the project at exactly `revision` unless the stored one is at it or newer;
+    /// returns the stored revision afterwards.
+    pub async fn install_project(&self, project: &ProjectRecord) -> Result<u64> {
+        let doc = ProjectV1::of(project);
+        self.install_doc(PROJECTS, &project.id, project.revision, &doc)
+            .await
+    }
+
+    /// [`SqliteStore::install_project`] for a data source.
+    pub async fn install_datasource(&self, ds: &DataSourceRecord) -> Result<u64> {
+        let doc = DataSourceV1::of(ds);
+        self.install_doc(DATASOURCES, &ds.id, ds.revision, &doc)
+            .await
+    }
+
+    async fn install_doc<T: Serialize>(
+        &self,
+        table: Table,
+        id: &str,
+        revision: u64,
+        doc: &T,
+    ) -> Result<u64> {
+        let body = serde_json::to_string(doc)?;
+        let name = table.name;
+        let id = id.to_owned();
+        self.with(move |c| {
+            c.execute(
+                &format!(
+                    "INSERT INTO {name} (id, body, revision, format) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (id) DO UPDATE SET body = excluded.body,
+                       revision = excluded.revision, format = excluded.format
+                     WHERE revision < excluded.revision"
+                ),
+                params![id, body, clamp(revision), FORMAT],
+            )?;
+            Ok(c.query_row(
+                &format!("SELECT revision FROM {name} WHERE id = ?1"),
+                params![id],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+}
+
 /// A table of documents, and what its records are called in errors.
 #[derive(Clone, Copy)]
 struct Table {
@@ -515,8 +626,10 @@ impl UserStore for SqliteStore {
                 "DELETE FROM sessions WHERE expires_unix < ?1",
                 params![chrono::Utc::now().timestamp()],
             )?;
+            // Once: a config record applied again (cluster mode) changes nothing.
             c.execute(
-                "INSERT INTO sessions (token_hash, username, expires_unix) VALUES (?1, ?2, ?3)",
+                "INSERT OR IGNORE INTO sessions (token_hash, username, expires_unix)
+                 VALUES (?1, ?2, ?3)",
                 params![token_hash, username, expires_unix],
             )?;
             Ok(())
@@ -573,8 +686,9 @@ impl TokenStore for SqliteStore {
         }))?;
         let token = token.clone();
         self.with(move |c| {
+            // As sessions: once.
             c.execute(
-                "INSERT INTO tokens (id, username, hash, body, role, expires_unix)
+                "INSERT OR IGNORE INTO tokens (id, username, hash, body, role, expires_unix)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     token.id,
