@@ -72,6 +72,10 @@ pub enum Error {
     /// The object rules could not be resolved against the source.
     #[error(transparent)]
     Plan(Box<obsync_pipeline::plan::PlanError>),
+    /// Cluster mode: a change saved and forwarded to the server running the project,
+    /// which could not take it into the run.
+    #[error("the change is saved, but the server running project {id} could not take it into the run: {why}")]
+    NotTakenUp { id: String, why: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

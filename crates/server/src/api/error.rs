@@ -52,6 +52,9 @@ message_codes! {
         ClusterUnavailable = "CLUSTER_UNAVAILABLE" { error: String },
         /// The server is stopping: the change was not made.
         ShuttingDown = "SHUTTING_DOWN" {},
+        /// Cluster mode: the change is saved; the server running the project could not
+        /// take it into the run.
+        ChangeNotTakenUp = "CHANGE_NOT_TAKEN_UP" { error: String },
         Internal = "INTERNAL" {},
         Unauthenticated = "UNAUTHENTICATED" {},
         BadCredentials = "BAD_CREDENTIALS" {},
@@ -449,6 +452,12 @@ impl From<Error> for ApiError {
                 "fix the object rules so that each names tables the source has",
             )
             .with_field("objects"),
+            Error::NotTakenUp { why, .. } => ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::ChangeNotTakenUp { error: why },
+                message,
+                "the change is saved and applies when the run next starts: see the event log of the server running the project for the cause, fix it, then pause and resume the project",
+            ),
             Error::Store(StoreError::Replication { what }) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::ClusterUnavailable { error: what },
@@ -515,5 +524,17 @@ mod tests {
         let e = ApiError::from(StoreError::Stopped);
         assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(e.body.code, "SHUTTING_DOWN");
+    }
+
+    #[test]
+    fn a_forwarded_change_the_owner_could_not_take_up_says_it_is_saved() {
+        let e = ApiError::from(Error::NotTakenUp {
+            id: "np_1".into(),
+            why: "the source is unreachable".into(),
+        });
+        assert_eq!(e.status, StatusCode::BAD_GATEWAY);
+        assert_eq!(e.body.code, "CHANGE_NOT_TAKEN_UP");
+        assert!(e.body.message.contains("is saved"), "{}", e.body.message);
+        assert!(!e.body.advice.contains("nothing was changed"));
     }
 }

@@ -34,17 +34,16 @@ const STALE_AFTER_MS: i64 = 2 * 60 * 1000;
 /// Sends `action` on project `id` to its owner and waits for the answer; `Ok` also
 /// when no answer comes in time (the change is saved: the run takes it at its next
 /// start), as a change made on the owner answers when its checkpoint is slow.
-pub async fn to_owner(state: &AppState, id: &str, action: Forwarded) -> crate::store::Result<()> {
+pub async fn to_owner(state: &AppState, id: &str, action: Forwarded) -> crate::error::Result<()> {
     let Some(cluster) = &state.cluster else {
         return Ok(());
     };
     let answer = cluster.config.forward(id, action).await?;
     match tokio::time::timeout(ANSWER_TIMEOUT, answer).await {
         Ok(Ok(None)) => Ok(()),
-        Ok(Ok(Some(why))) => Err(crate::store::StoreError::Replication {
-            what: format!(
-                "the change is saved, but the server running project {id} could not take it into the run: {why}"
-            ),
+        Ok(Ok(Some(why))) => Err(crate::error::Error::NotTakenUp {
+            id: id.to_string(),
+            why,
         }),
         _ => {
             tracing::warn!(project = %id, "the server running the project did not answer the forwarded change within {ANSWER_TIMEOUT:?}; it takes the change at the run's next start");
