@@ -5,7 +5,7 @@
 // the unit test src/api/cluster.test.ts checks that no owner is derived there).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchBrowser, mariadb, screenshot, services, startServer, waitFor, scenario } from './harness.mjs';
+import { apiOf, createDataSources, launchBrowser, logIn, mariadb, screenshot, services, startServer, waitFor, scenario } from './harness.mjs';
 
 const RUN = Math.random().toString(36).slice(2, 8);
 const DB = `e2e_cluster_${RUN}`;
@@ -19,15 +19,9 @@ let page;
 let projectId;
 
 const byTestId = (id) => page.getByTestId(id);
-const field = (id) => page.locator(`input[data-testid="${id}"], [data-testid="${id}"] input`).first();
 const step = scenario(it, () => page, 'cluster-');
 
-async function apiOk(method, path, body) {
-  const res = await page.request.fetch(`${server.url}/api/v1${path}`, { method, data: body, headers: { Origin: server.url } });
-  const json = await res.json().catch(() => null);
-  assert.ok(res.status() >= 200 && res.status() < 300, `${method} ${path}: ${res.status()} ${JSON.stringify(json)}`);
-  return json;
-}
+const { apiOk } = apiOf(() => page, () => server);
 
 /** The owner cell of the project's row in the list. */
 const ownerCell = async () => {
@@ -54,17 +48,8 @@ describe('the owner node in the console (cluster mode)', { timeout: 180_000 }, (
   });
 
   step('log in and start a project over the API', async () => {
-    await page.goto(server.url + '/login');
-    await field('login-username').fill(server.username);
-    await field('login-password').fill(server.password);
-    await byTestId('login-submit').click();
-    await page.waitForURL('**/overview');
-    const source = await apiOk('POST', '/datasources', {
-      name: `maria-${RUN}`,
-      kind: 'mariadb',
-      source: { host: env.MARIADB_HOST, port: Number(env.MARIADB_PORT), user: env.MARIADB_USER, password: env.MARIADB_PASSWORD },
-    });
-    const kafka = await apiOk('POST', '/datasources', { name: `kafka-${RUN}`, kind: 'kafka', kafka: { bootstrap_servers: env.KAFKA_BOOTSTRAP, version: '3.x' } });
+    await logIn(page, server);
+    const { source, kafka } = await createDataSources(apiOk, env, RUN);
     const project = await apiOk('POST', '/projects', {
       spec: { name: NAME, source_id: source.id, target_id: kafka.id, sync: { types: ['schema', 'full', 'incremental'] }, objects: [{ tables: [`${DB}.a`], topic: `cluster-${RUN}` }] },
     });

@@ -3,7 +3,7 @@
 // The steps share one browser and one server and run in order; each is its own test.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { kafkaMessages, launchBrowser, mariadb, screenshot, services, startServer, waitFor, scenario } from './harness.mjs';
+import { apiOf, kafkaMessages, launchBrowser, mariadb, screenshot, services, startServer, waitFor, scenario } from './harness.mjs';
 
 /**
  * Checks a radio button of a dialog that may still be zooming in: a click can land while
@@ -87,10 +87,7 @@ async function expectState(state, timeoutMs = 60_000) {
 
 const step = scenario(it, () => page, '');
 
-async function api(method, path, body) {
-  const res = await page.request.fetch(`${server.url}/api/v1${path}`, { method, data: body, headers: { Origin: server.url } });
-  return { status: res.status(), body: await res.json().catch(() => null) };
-}
+const { api } = apiOf(() => page, () => server);
 
 before(async () => {
   env = services();

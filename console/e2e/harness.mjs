@@ -1,6 +1,7 @@
 // What the browser tests run against: a real `obsync server` (fresh data dir), the shared
 // MariaDB / seekdb / Kafka of `scripts/services up`, and Debian's Chromium driven by
 // playwright-core. Everything started here is stopped by the returned close functions.
+import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -192,4 +193,44 @@ export function scenario(it, pageOf, prefix = '') {
       }
     });
   };
+}
+
+/**
+ * The API as the logged-in page calls it (its session cookie, the Origin the server's
+ * CSRF check wants): `api` answers `{status, body}`, `apiOk` the body of a 2xx answer
+ * and fails the step on any other.
+ */
+export function apiOf(pageOf, serverOf) {
+  async function api(method, path, body, headers = {}) {
+    const server = serverOf();
+    const res = await pageOf().request.fetch(`${server.url}/api/v1${path}`, { method, data: body, headers: { Origin: server.url, ...headers } });
+    return { status: res.status(), body: await res.json().catch(() => null) };
+  }
+  async function apiOk(method, path, body, headers) {
+    const r = await api(method, path, body, headers);
+    assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  }
+  return { api, apiOk };
+}
+
+/** Logs in through the login page and waits for the overview. */
+export async function logIn(page, server, username = server.username, password = server.password) {
+  await page.goto(server.url + '/login');
+  const field = (id) => page.locator(`input[data-testid="${id}"], [data-testid="${id}"] input`).first();
+  await field('login-username').fill(username);
+  await field('login-password').fill(password);
+  await page.getByTestId('login-submit').click();
+  await page.waitForURL('**/overview');
+}
+
+/** The shared MariaDB and Kafka as data sources named after `run`: `{source, kafka}`. */
+export async function createDataSources(apiOk, env, run) {
+  const source = await apiOk('POST', '/datasources', {
+    name: `maria-${run}`,
+    kind: 'mariadb',
+    source: { host: env.MARIADB_HOST, port: Number(env.MARIADB_PORT), user: env.MARIADB_USER, password: env.MARIADB_PASSWORD },
+  });
+  const kafka = await apiOk('POST', '/datasources', { name: `kafka-${run}`, kind: 'kafka', kafka: { bootstrap_servers: env.KAFKA_BOOTSTRAP, version: '3.x' } });
+  return { source, kafka };
 }

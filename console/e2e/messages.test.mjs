@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARTIFACTS, launchBrowser, mariadb, screenshot, services, startServer, waitFor, scenario } from './harness.mjs';
+import { ARTIFACTS, apiOf, createDataSources, launchBrowser, logIn, mariadb, screenshot, services, startServer, waitFor, scenario } from './harness.mjs';
 
 const RUN = Math.random().toString(36).slice(2, 8);
 const DB = `e2e_messages_${RUN}`;
@@ -21,16 +21,10 @@ let projectId;
 let source;
 
 const byTestId = (id) => page.getByTestId(id);
-const field = (id) => page.locator(`input[data-testid="${id}"], [data-testid="${id}"] input`).first();
 
 const step = scenario(it, () => page, 'messages-');
 
-async function apiOk(method, path, body) {
-  const res = await page.request.fetch(`${server.url}/api/v1${path}`, { method, data: body, headers: { Origin: server.url } });
-  const json = await res.json().catch(() => null);
-  assert.ok(res.status() >= 200 && res.status() < 300, `${method} ${path}: ${res.status()} ${JSON.stringify(json)}`);
-  return json;
-}
+const { apiOk } = apiOf(() => page, () => server);
 
 const events = async () => (await apiOk('GET', `/projects/${projectId}/events?page_size=100`)).items;
 const hasChinese = (s) => /[\u4e00-\u9fff]/.test(s);
@@ -58,17 +52,10 @@ describe('the server’s messages in Chinese', { timeout: 300_000 }, () => {
   });
 
   step('a running project gets a notice, audit entries and an error event', async () => {
-    await page.goto(server.url + '/login');
-    await field('login-username').fill(server.username);
-    await field('login-password').fill(server.password);
-    await byTestId('login-submit').click();
-    await page.waitForURL('**/overview');
-    source = await apiOk('POST', '/datasources', {
-      name: `maria-${RUN}`,
-      kind: 'mariadb',
-      source: { host: env.MARIADB_HOST, port: Number(env.MARIADB_PORT), user: env.MARIADB_USER, password: env.MARIADB_PASSWORD },
-    });
-    const kafka = await apiOk('POST', '/datasources', { name: `kafka-${RUN}`, kind: 'kafka', kafka: { bootstrap_servers: env.KAFKA_BOOTSTRAP, version: '3.x' } });
+    await logIn(page, server);
+    const created = await createDataSources(apiOk, env, RUN);
+    source = created.source;
+    const kafka = created.kafka;
     const project = await apiOk('POST', '/projects', {
       spec: {
         name: `msg${RUN}`,

@@ -8,7 +8,7 @@
 // per-table panel after a confirmation.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { kafkaMessages, launchBrowser, mariadb, screenshot, services, startServer, waitFor, scenario } from './harness.mjs';
+import { apiOf, createDataSources, kafkaMessages, launchBrowser, logIn, mariadb, screenshot, services, startServer, waitFor, scenario } from './harness.mjs';
 
 const RUN = Math.random().toString(36).slice(2, 8);
 const DB = `e2e_objects_${RUN}`;
@@ -31,17 +31,7 @@ const table = (name) => `${DB}.${name}`;
 
 const step = scenario(it, () => page, 'objects-');
 
-async function api(method, path, body, headers = {}) {
-  const res = await page.request.fetch(`${server.url}/api/v1${path}`, { method, data: body, headers: { Origin: server.url, ...headers } });
-  const json = await res.json().catch(() => null);
-  return { status: res.status(), body: json };
-}
-
-async function apiOk(method, path, body, headers) {
-  const r = await api(method, path, body, headers);
-  assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body;
-}
+const { apiOk } = apiOf(() => page, () => server);
 
 /** Clicks a dialog's OK button until the dialog is gone (a click during its zoom-in changes nothing). */
 async function clickUntilGone(testId, what) {
@@ -79,17 +69,8 @@ describe('online object changes in the console', { timeout: 420_000 }, () => {
   });
 
   step('log in and set up a running project of two tables over the API', async () => {
-    await page.goto(server.url + '/login');
-    await field('login-username').fill(server.username);
-    await field('login-password').fill(server.password);
-    await byTestId('login-submit').click();
-    await page.waitForURL('**/overview');
-    const source = await apiOk('POST', '/datasources', {
-      name: `maria-${RUN}`,
-      kind: 'mariadb',
-      source: { host: env.MARIADB_HOST, port: Number(env.MARIADB_PORT), user: env.MARIADB_USER, password: env.MARIADB_PASSWORD },
-    });
-    const kafka = await apiOk('POST', '/datasources', { name: `kafka-${RUN}`, kind: 'kafka', kafka: { bootstrap_servers: env.KAFKA_BOOTSTRAP, version: '3.x' } });
+    await logIn(page, server);
+    const { source, kafka } = await createDataSources(apiOk, env, RUN);
     const project = await apiOk('POST', '/projects', {
       spec: {
         name: `objects${RUN}`,

@@ -4,7 +4,7 @@
 // created over the API and never started.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchBrowser, screenshot, startServer, scenario } from './harness.mjs';
+import { apiOf, launchBrowser, logIn, screenshot, startServer, scenario } from './harness.mjs';
 
 const RUN = Math.random().toString(36).slice(2, 8);
 const VIEWER = `view-${RUN}`;
@@ -20,10 +20,7 @@ const field = (id) => page.locator(`input[data-testid="${id}"], [data-testid="${
 
 const step = scenario(it, () => page, 'users-');
 
-async function api(method, path, body) {
-  const res = await page.request.fetch(`${server.url}/api/v1${path}`, { method, data: body, headers: { Origin: server.url } });
-  return { status: res.status(), body: await res.json().catch(() => null) };
-}
+const { api } = apiOf(() => page, () => server);
 
 /** Picks an option of an antd Select; the newest dropdown is the last one (closed ones linger while they fade). */
 async function choose(locator, optionText) {
@@ -31,13 +28,7 @@ async function choose(locator, optionText) {
   await page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)').last().locator('.ant-select-item-option', { hasText: optionText }).first().click();
 }
 
-async function login(username, password) {
-  await page.goto(server.url + '/login');
-  await field('login-username').fill(username);
-  await field('login-password').fill(password);
-  await byTestId('login-submit').click();
-  await page.waitForURL('**/overview');
-}
+const login = (username, password) => logIn(page, server, username, password);
 
 async function logout() {
   await byTestId('logout').click();

@@ -5,7 +5,7 @@
 // here is the console's action, progress and report (in Chinese).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchBrowser, mariadb, screenshot, services, startServer, waitFor, scenario } from './harness.mjs';
+import { apiOf, createDataSources, launchBrowser, logIn, mariadb, screenshot, services, startServer, waitFor, scenario } from './harness.mjs';
 
 const RUN = Math.random().toString(36).slice(2, 8);
 const DB = `e2e_verify_${RUN}`;
@@ -19,21 +19,10 @@ let page;
 let projectId;
 
 const byTestId = (id) => page.getByTestId(id);
-const field = (id) => page.locator(`input[data-testid="${id}"], [data-testid="${id}"] input`).first();
 
 const step = scenario(it, () => page, 'verify-');
 
-async function api(method, path, body) {
-  const res = await page.request.fetch(`${server.url}/api/v1${path}`, { method, data: body, headers: { Origin: server.url } });
-  const json = await res.json().catch(() => null);
-  return { status: res.status(), body: json };
-}
-
-async function apiOk(method, path, body) {
-  const r = await api(method, path, body);
-  assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body;
-}
+const { apiOk } = apiOf(() => page, () => server);
 
 /** Starts a verify run from the detail page and waits for its verdict. */
 async function verifyFromThePage() {
@@ -61,17 +50,8 @@ describe('verify in the console', { timeout: 300_000 }, () => {
   });
 
   step('log in and set up a running project over the API', async () => {
-    await page.goto(server.url + '/login');
-    await field('login-username').fill(server.username);
-    await field('login-password').fill(server.password);
-    await byTestId('login-submit').click();
-    await page.waitForURL('**/overview');
-    const source = await apiOk('POST', '/datasources', {
-      name: `maria-${RUN}`,
-      kind: 'mariadb',
-      source: { host: env.MARIADB_HOST, port: Number(env.MARIADB_PORT), user: env.MARIADB_USER, password: env.MARIADB_PASSWORD },
-    });
-    const kafka = await apiOk('POST', '/datasources', { name: `kafka-${RUN}`, kind: 'kafka', kafka: { bootstrap_servers: env.KAFKA_BOOTSTRAP, version: '3.x' } });
+    await logIn(page, server);
+    const { source, kafka } = await createDataSources(apiOk, env, RUN);
     const project = await apiOk('POST', '/projects', {
       spec: {
         name: `verify${RUN}`,
