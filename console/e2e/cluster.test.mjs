@@ -71,6 +71,11 @@ describe('the owner node in the console (cluster mode)', { timeout: 180_000 }, (
     }, { timeoutMs: 20_000 });
     await page.goto(`${server.url}/projects/${projectId}`);
     await waitFor('the owner on the detail page', async () => (await byTestId('project-owner').innerText()) === NODE, { timeoutMs: 20_000 });
+    // The project was created over the API without a format or partition rule: the page
+    // names the defaults the run uses, not a dictionary key.
+    const text = await page.locator('body').innerText();
+    assert.doesNotMatch(text, /\b[a-z]+(\.[A-Za-z]+)*\.(null|undefined)\b/);
+    assert.match(text, /Serialization format\s*[:：]?\s*Default\b/);
     await screenshot(page, 'cluster-owner-en');
   });
 

@@ -195,7 +195,7 @@ function BasicInfo({ project: p }: { project: Project }) {
         { key: 'source', label: t('detail.source'), children: `${p.source.name} (${t(`kind.${p.source.kind}`)})` },
         { key: 'target', label: t('detail.target'), children: p.target.name },
         { key: 'types', label: t('detail.types'), children: p.spec.sync.types.map((x) => t(`stage.${x}`)).join(' · ') },
-        { key: 'format', label: t('detail.format'), children: t(`format.${p.spec.sync.format}`) },
+        { key: 'format', label: t('detail.format'), children: t(`format.${p.spec.sync.format ?? 'Default'}`) },
         { key: 'partition', label: t('detail.partitionRule'), children: t(`wizard.options.${partitionRule(p.spec.sync.partition_rule)}`) },
         { key: 'lag', label: t('projects.lag'), children: lag(p.lag_seconds) },
         ...(owners ? [{ key: 'owner', label: t('projects.owner'), children: <span data-testid="project-owner">{ownerOf(owners, p.id) ?? t('projects.noOwner')}</span> }] : []),

@@ -161,3 +161,41 @@ async fn a_busy_log_of_other_tables_still_shows_the_project_caught_up() {
     handle.stop();
     handle.join().await.unwrap();
 }
+
+/// A project that starts on the shared change-log stream of an idle source joins it
+/// where the stream stands, and no event ever passes its join point: the stream's
+/// heartbeat catch-ups are still its own, so its lag becomes 0 without any change at
+/// the source (before, it stayed unknown until the first change).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_joining_the_shared_stream_of_an_idle_source_is_caught_up() {
+    let services = Services::load();
+    let mariadb = tokio::task::block_in_place(MariaDbInstance::spawn);
+    let server = mariadb.server();
+    let db = unique_name("idle_shared");
+    let topic = unique_name("idle_shared_topic");
+    server.execute(&format!(
+        "CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT PRIMARY KEY); INSERT INTO {db}.t VALUES (1)"
+    ));
+    let tables = format!("\"{db}.t\"");
+    let project = Project {
+        name: "idleshared",
+        sync: "types = [\"schema\", \"full\", \"incremental\"]\nformat = \"Default\"",
+        tables: &tables,
+        topic: &topic,
+        ..Default::default()
+    };
+    let mut settings = support::settings_on(&server, &services.kafka_bootstrap, &project);
+    settings.shared_stream = true;
+    let state_dir = std::env::temp_dir().join(unique_name("idle_shared_state"));
+    let handle = support::start_streaming(settings, state_dir).await;
+    // Three heartbeat periods, nothing written.
+    support::wait_for(
+        &handle,
+        HEARTBEAT * 3,
+        "caught up on the idle source",
+        |s| s.lag_seconds == Some(0) && s.idle_since.is_some(),
+    )
+    .await;
+    handle.stop();
+    handle.join().await.unwrap();
+}

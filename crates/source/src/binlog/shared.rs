@@ -321,10 +321,14 @@ impl Stream {
             SourceEvent::Progress { position, .. } => st.at = position.coord.clone(),
             SourceEvent::Row(_) | SourceEvent::CaughtUp => {}
         }
+        let stream_at = st.at.clone();
         for (id, m) in st.members.iter_mut() {
             let Some(a) = m.attached.as_mut() else {
                 continue;
             };
+            if matches!(ev, SourceEvent::CaughtUp) {
+                a.stream_reached(&stream_at);
+            }
             if !a.offer(ev, &m.tables) {
                 let why = if a.tx.is_closed() {
                     "it stopped reading".to_string()
@@ -431,6 +435,17 @@ impl Attached {
             txn: None,
             owed: None,
             last_progress: Instant::now(),
+        }
+    }
+
+    /// The stream, caught up with the server, stands at transaction end `at`: when that
+    /// is at or past where the member joined, nothing is left to skip, and the catch-up
+    /// is the member's too. Without this a member that joined an idle source (no event
+    /// after its join point ever passes) would never hear it is caught up, and its lag
+    /// would stay unknown.
+    fn stream_reached(&mut self, at: &BinlogCoord) {
+        if self.skip_until.as_ref().is_some_and(|s| s <= at) {
+            self.skip_until = None;
         }
     }
 
@@ -755,6 +770,28 @@ mod tests {
         assert!(a.offer(&row("theirs"), &tables));
         assert!(a.offer(&commit(400, 500), &tables));
         assert_eq!(got(&mut rx), ["progress@500"]);
+    }
+
+    #[test]
+    fn a_member_that_joined_an_idle_stream_hears_the_catch_up_and_one_ahead_does_not() {
+        let tables: HashSet<TableId> = [TableId::new("db", "mine")].into();
+        // Joined where the stream stands; nothing happens at the source after.
+        let (tx, mut rx) = mpsc::channel(10);
+        let mut a = Attached::new(tx, 10, coord(200));
+        a.stream_reached(&coord(200));
+        assert!(a.offer(&SourceEvent::CaughtUp, &tables));
+        assert_eq!(got(&mut rx), ["caught up"]);
+        // Joined ahead of a catch-up the stream reported before reading up to the join
+        // point: that catch-up is stale for the member, and the stream's events up to
+        // 300 are still its own dump's.
+        let (tx, mut rx) = mpsc::channel(10);
+        let mut b = Attached::new(tx, 10, coord(300));
+        b.stream_reached(&coord(200));
+        assert!(b.offer(&SourceEvent::CaughtUp, &tables));
+        assert!(b.offer(&SourceEvent::Begin(txn(200)), &tables));
+        assert!(b.offer(&row("mine"), &tables));
+        assert!(b.offer(&commit(200, 300), &tables));
+        assert!(got(&mut rx).is_empty());
     }
 
     #[test]
