@@ -179,24 +179,9 @@ fn start() -> Setup {
             ..BrokerOptions::default()
         },
     );
-    // SCRAM credentials live in the cluster metadata: the broker's own tool writes them.
-    // (One mechanism per call: 3.9 refuses two for one user in one request.)
     let (user, password) = SCRAM_USER;
     for mechanism in ["SCRAM-SHA-256", "SCRAM-SHA-512"] {
-        broker.run_tool(
-            "kafka.admin.ConfigCommand",
-            &[
-                "--bootstrap-server",
-                &broker.bootstrap(),
-                "--alter",
-                "--entity-type",
-                "users",
-                "--entity-name",
-                user,
-                "--add-config",
-                &format!("{mechanism}=[password={password}]"),
-            ],
-        );
+        broker.add_scram_user(mechanism, user, password);
     }
     Setup { broker, certs }
 }

@@ -469,11 +469,10 @@ fn two_servers_editing_one_project_at_once_one_wins_the_other_gets_409() {
             .send()
             .unwrap()
     };
-    let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| put(&members[0].api, "editsA"));
-        let b = s.spawn(|| put(&members[1].api, "editsB"));
-        (a.join().unwrap(), b.join().unwrap())
-    });
+    let (a, b) = at_once(
+        || put(&members[0].api, "editsA"),
+        || put(&members[1].api, "editsB"),
+    );
     let mut statuses = [a.status(), b.status()];
     statuses.sort();
     assert_eq!(
@@ -611,22 +610,32 @@ fn secured_control_kafka() -> (obsync_testkit::KafkaBroker, obsync_testkit::Test
         },
     );
     let (user, password) = CONTROL_USER;
-    broker.run_tool(
-        "kafka.admin.ConfigCommand",
-        &[
-            "--bootstrap-server",
-            &broker.bootstrap(),
-            "--alter",
-            "--entity-type",
-            "users",
-            "--entity-name",
-            user,
-            "--add-config",
-            &format!("SCRAM-SHA-512=[password={password}]"),
-        ],
-    );
+    broker.add_scram_user("SCRAM-SHA-512", user, password);
     let listener = broker.listener("SASL_TLS");
     (broker, pki, listener)
+}
+
+/// Runs `first` and `second` at once, on two threads; their results in that order.
+fn at_once<T: Send>(first: impl FnOnce() -> T + Send, second: impl FnOnce() -> T + Send) -> (T, T) {
+    std::thread::scope(|s| {
+        let a = s.spawn(first);
+        let b = s.spawn(second);
+        (a.join().unwrap(), b.join().unwrap())
+    })
+}
+
+/// The pick of the racing write that won: one answered `won`, the other 409.
+fn winner_of(a: StatusCode, b: StatusCode, won: StatusCode, picks: [&str; 2]) -> &str {
+    let mut statuses = [a, b];
+    statuses.sort();
+    let mut expected = [won, StatusCode::CONFLICT];
+    expected.sort();
+    assert_eq!(statuses, expected);
+    if a == won {
+        picks[0]
+    } else {
+        picks[1]
+    }
 }
 
 /// A control Kafka file: SCRAM-SHA-512 over TLS, the password from `password_line`.
@@ -1257,19 +1266,8 @@ fn users_tokens_and_sessions_are_the_clusters_and_a_losing_write_is_repaired() {
             .unwrap()
             .status()
     };
-    let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| create(0, "viewer"));
-        let b = s.spawn(|| create(1, "operator"));
-        (a.join().unwrap(), b.join().unwrap())
-    });
-    let mut statuses = [a, b];
-    statuses.sort();
-    assert_eq!(statuses, [StatusCode::CREATED, StatusCode::CONFLICT]);
-    let winner = if a == StatusCode::CREATED {
-        "viewer"
-    } else {
-        "operator"
-    };
+    let (a, b) = at_once(|| create(0, "viewer"), || create(1, "operator"));
+    let winner = winner_of(a, b, StatusCode::CREATED, ["viewer", "operator"]);
     let role_on = |m: &mut Member| {
         let u = m.api.ok("GET", "/api/v1/users", None, StatusCode::OK);
         u["items"]
@@ -1338,19 +1336,8 @@ fn users_tokens_and_sessions_are_the_clusters_and_a_losing_write_is_repaired() {
             .unwrap()
             .status()
     };
-    let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| put(0, "editsA"));
-        let b = s.spawn(|| put(1, "editsB"));
-        (a.join().unwrap(), b.join().unwrap())
-    });
-    let mut statuses = [a, b];
-    statuses.sort();
-    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
-    let winner = if a == StatusCode::OK {
-        "editsA"
-    } else {
-        "editsB"
-    };
+    let (a, b) = at_once(|| put(0, "editsA"), || put(1, "editsB"));
+    let winner = winner_of(a, b, StatusCode::OK, ["editsA", "editsB"]);
     let last = last_config_record(&services, &cluster, &format!("project/{id}"));
     assert_eq!(last["body"]["spec"]["name"], winner, "{last}");
 

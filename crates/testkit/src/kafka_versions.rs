@@ -326,6 +326,26 @@ impl KafkaBroker {
         )
     }
 
+    /// Gives `user` a SCRAM credential for `mechanism` (`SCRAM-SHA-256` or `-512`).
+    /// SCRAM credentials live in the cluster metadata, so the broker's own tool writes
+    /// them; one mechanism per call (3.9 refuses two for one user in one request).
+    pub fn add_scram_user(&self, mechanism: &str, user: &str, password: &str) {
+        self.run_tool(
+            "kafka.admin.ConfigCommand",
+            &[
+                "--bootstrap-server",
+                &self.bootstrap(),
+                "--alter",
+                "--entity-type",
+                "users",
+                "--entity-name",
+                user,
+                "--add-config",
+                &format!("{mechanism}=[password={password}]"),
+            ],
+        );
+    }
+
     /// Kafka's `DumpLogSegments --print-data-log` of the first segment of `topic`'s
     /// `partition`: how the broker stored the messages (magic, codec, timestamps).
     pub fn dump_log_segment(&self, topic: &str, partition: i32) -> String {
