@@ -2,9 +2,10 @@
 //! source hold one binlog dump between them; the server process is killed while writes
 //! hit every project's table; after the restart each project resumes from its own
 //! checkpoint (on a dump of its own until it reaches the shared one), they share one dump
-//! again, and every table rebuilt from its project's topic equals the source. The
-//! in-process version (the engine's runtime dropped) is in `pipeline/tests/shared_stream.rs`;
-//! this one also kills what a process holds: file writes in flight, the Kafka client.
+//! again, and every table rebuilt from its project's topic equals the source, in offset
+//! order and by `storeDataSequence`. The in-process version (the engine's runtime
+//! dropped) is in `pipeline/tests/shared_stream.rs`; this one also kills what a process
+//! holds: file writes in flight, the Kafka client.
 //!
 //! Needs the shared services (`scripts/services up`).
 
@@ -146,10 +147,15 @@ fn projects_sharing_one_dump_survive_kill_9_of_the_server() {
     });
 
     wait_for_dumps(&admin, &user, 1, "one dump again after the restart");
+    // Rebuilt in offset order equal to the source, and by storeDataSequence the same
+    // (the numbers strictly increase per partition across the killed run and the next).
+    let mut numbered = 0;
     for (i, spec) in specs.iter().enumerate() {
         let table = format!("t{i}");
-        wait_until_equal(&db, spec, &[table.as_str()], TIMEOUT);
+        let rebuilt = wait_until_equal(&db, spec, &[table.as_str()], TIMEOUT);
+        numbered += assert_sequence_order(spec, &db.table_metas(&[table.as_str()]), &rebuilt);
     }
+    assert!(numbered > 0, "no change record was checked by sequence");
     drop(server);
     admin.execute(&format!("DROP USER '{user}'@'%'"));
 }
